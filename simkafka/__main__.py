@@ -1,0 +1,5 @@
+"""``python -m simkafka`` runs the command line."""
+
+from simkafka.cli import main
+
+main()

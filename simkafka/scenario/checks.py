@@ -1,0 +1,246 @@
+"""Contradictions a schema cannot see: settings that are each valid but impossible together.
+
+Each check mirrors what Kafka itself would refuse (topic creation, producer or consumer
+construction, JoinGroup) or what no cluster could satisfy. Findings are
+``(path, message, hint, is_warning)`` with paths in the file's own key names, so the
+loader can point at the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from typing import Any
+
+from simkafka.scenario.model import Scenario
+from simkafka.units import format_bytes, format_duration
+
+Finding = tuple[tuple, str, str | None, bool]
+
+
+def find_contradictions(scenario: Scenario, data: Any = None) -> list[Finding]:
+    """Every contradiction in ``scenario`` (errors) and every doubtful setting (warnings)."""
+    findings: list[Finding] = []
+    for check in (_check_brokers, _check_topics, _check_producers, _check_groups, _check_faults, _check_targets):
+        findings.extend(check(scenario))
+    return findings
+
+
+def _error(path: tuple, message: str, hint: str | None = None) -> Finding:
+    return (path, message, hint, False)
+
+
+def _warning(path: tuple, message: str, hint: str | None = None) -> Finding:
+    return (path, message, hint, True)
+
+
+def _duplicates(values: list) -> list:
+    return [value for value, n in Counter(values).items() if n > 1]
+
+
+def _check_brokers(s: Scenario) -> list[Finding]:
+    out = []
+    ids = [b.id for b in s.cluster.brokers]
+    for dup in _duplicates(ids):
+        index = len(ids) - 1 - ids[::-1].index(dup)
+        out.append(_error(("cluster", "brokers", index, "id"), f"broker id {dup} is used twice", "broker ids must be unique"))
+    with_rack = [b.rack is not None for b in s.cluster.brokers]
+    if any(with_rack) and not all(with_rack):
+        missing = [b.id for b in s.cluster.brokers if b.rack is None]
+        out.append(_warning(("cluster", "brokers"), f"brokers {missing} have no rack while others do",
+                            "KRaft treats a missing rack as a rack of its own; ZooKeeper-mode rack-aware "
+                            "assignment refuses such a cluster"))
+        if s.cluster.controller == "zookeeper":
+            out[-1] = _error(("cluster", "brokers"), f"brokers {missing} have no rack while others do; "
+                             "ZooKeeper-mode rack-aware assignment refuses this (AdminOperationException: "
+                             "Not all brokers have rack information)", "give every broker a rack, or none")
+    return out
+
+
+def _check_topics(s: Scenario) -> list[Finding]:
+    out = []
+    names = [t.name for t in s.topics]
+    broker_ids = set(s.cluster.broker_ids)
+    n_brokers = len(broker_ids)
+    for dup in _duplicates(names):
+        out.append(_error(("topics", len(names) - 1 - names[::-1].index(dup), "name"), f"topic {dup!r} is defined twice"))
+    for i, t in enumerate(s.topics):
+        at = ("topics", i)
+        rf = t.replication_factor
+        if t.replica_assignment is None and rf > n_brokers:
+            # the controller's own error: InvalidReplicationFactorException
+            out.append(_error((*at, "replication.factor"),
+                              f"replication factor {rf} is larger than the {n_brokers} broker(s) in the cluster",
+                              f"use replication.factor <= {n_brokers} or add brokers"))
+        if t.min_insync_replicas > rf:
+            out.append(_error((*at, "min.insync.replicas"),
+                              f"min.insync.replicas {t.min_insync_replicas} is above the replication factor {rf}: "
+                              "every acks=all write would fail with NOT_ENOUGH_REPLICAS",
+                              f"use min.insync.replicas <= {rf}"))
+        elif t.min_insync_replicas == rf and rf > 1:
+            out.append(_warning((*at, "min.insync.replicas"),
+                                f"min.insync.replicas equals the replication factor ({rf}): losing any one "
+                                "replica stops acks=all writes", f"the usual choice is {rf - 1}"))
+        if t.replica_assignment is not None:
+            out.extend(_check_assignment(t.replica_assignment, t.partitions, rf, broker_ids, (*at, "replica.assignment")))
+        if t.compacted and t.deletes and t.retention == float("inf") and t.retention_bytes == float("inf"):
+            out.append(_warning((*at, "cleanup.policy"), "compact,delete with unlimited retention deletes nothing"))
+    return out
+
+
+def _check_assignment(assignment, partitions: int, rf: int, broker_ids: set[int], at: tuple) -> list[Finding]:
+    out = []
+    if len(assignment) != partitions:
+        out.append(_error(at, f"the assignment lists {len(assignment)} partition(s) but partitions is {partitions}"))
+    for p, replicas in enumerate(assignment):
+        if len(replicas) != rf:
+            out.append(_error((*at, p), f"partition {p} has {len(replicas)} replica(s); replication.factor is {rf}",
+                              "every partition needs the same number of replicas"))
+        if len(set(replicas)) != len(replicas):
+            out.append(_error((*at, p), f"partition {p} lists a broker twice: {list(replicas)}"))
+        unknown = [b for b in replicas if b not in broker_ids]
+        if unknown:
+            out.append(_error((*at, p), f"partition {p} names broker(s) {unknown} that are not in the cluster",
+                              f"brokers are {sorted(broker_ids)}"))
+    return out
+
+
+def _check_producers(s: Scenario) -> list[Finding]:
+    out = []
+    topics = {t.name: t for t in s.topics}
+    for i, p in enumerate(s.producers):
+        at = ("producers", i)
+        if p.topic not in topics:
+            out.append(_error((*at, "topic"), f"topic {p.topic!r} is not defined", _closest(p.topic, list(topics))))
+            continue
+        topic = topics[p.topic]
+        explicit = p.model_fields_set
+        # KafkaProducer's own ConfigException when idempotence is asked for explicitly
+        if "enable_idempotence" in explicit and p.enable_idempotence:
+            if p.acks != "all":
+                out.append(_error((*at, "acks"), "Must set acks to all in order to use the idempotent producer",
+                                  "set acks: all or enable.idempotence: false"))
+            if p.max_in_flight_requests_per_connection > 5:
+                out.append(_error((*at, "max.in.flight.requests.per.connection"),
+                                  "must be at most 5 to use the idempotent producer"))
+            if p.retries == 0:
+                out.append(_error((*at, "retries"), "Must set retries to non-zero when using the idempotent producer"))
+        smallest = p.message_size.min if p.message_size.distribution != "fixed" else p.message_size.mean
+        limit = min(p.max_request_size, topic.max_message_bytes, s.cluster.config.message_max_bytes)
+        if smallest > limit:
+            out.append(_error((*at, "message_size"),
+                              f"every message ({format_bytes(smallest)}) is larger than the limit {format_bytes(limit)} "
+                              "(max.request.size / max.message.bytes): all would fail with RecordTooLargeException"))
+        if p.keys.keyed and p.keys.count is not None and p.keys.count < topic.partitions:
+            out.append(_warning((*at, "keys", "count"),
+                                f"{p.keys.count} distinct keys cannot spread over {topic.partitions} partitions"))
+        if p.compression_ratio is not None and p.compression_type == "none":
+            out.append(_warning((*at, "compression_ratio"), "ignored: compression.type is none"))
+    return out
+
+
+def _check_groups(s: Scenario) -> list[Finding]:
+    out = []
+    topics = [t.name for t in s.topics]
+    ids = [g.group_id for g in s.consumer_groups]
+    cfg = s.cluster.config
+    for dup in _duplicates(ids):
+        out.append(_error(("consumer_groups", len(ids) - 1 - ids[::-1].index(dup), "group.id"), f"group {dup!r} is defined twice"))
+    for i, g in enumerate(s.consumer_groups):
+        at = ("consumer_groups", i)
+        for j, name in enumerate(g.topics):
+            if name not in topics:
+                out.append(_error((*at, "topics", j), f"topic {name!r} is not defined", _closest(name, topics)))
+        if g.heartbeat_interval >= g.session_timeout:
+            out.append(_error((*at, "heartbeat.interval.ms"),
+                              f"heartbeat.interval.ms ({format_duration(g.heartbeat_interval)}) must be lower than "
+                              f"session.timeout.ms ({format_duration(g.session_timeout)})",
+                              "Kafka advises no more than a third of session.timeout.ms"))
+        if g.group_protocol == "classic" and not (cfg.group_min_session_timeout <= g.session_timeout <= cfg.group_max_session_timeout):
+            # JoinGroup fails with INVALID_SESSION_TIMEOUT outside the broker's bounds
+            out.append(_error((*at, "session.timeout.ms"),
+                              f"session.timeout.ms ({format_duration(g.session_timeout)}) is outside the broker's "
+                              f"group.min/max.session.timeout.ms ({format_duration(cfg.group_min_session_timeout)} .. "
+                              f"{format_duration(cfg.group_max_session_timeout)}): JoinGroup fails with INVALID_SESSION_TIMEOUT"))
+        if g.max_poll_interval < g.processing_time_per_record * g.max_poll_records:
+            out.append(_warning((*at, "max.poll.interval.ms"),
+                                "processing one poll of max.poll.records takes longer than max.poll.interval.ms: "
+                                "members will be kicked out of the group", "lower max.poll.records"))
+    return out
+
+
+def _check_faults(s: Scenario) -> list[Finding]:
+    out = []
+    broker_ids = set(s.cluster.broker_ids)
+    racks = set(s.cluster.rack_names)
+    groups = {g.group_id: g for g in s.consumer_groups}
+    down: set[int] = set()
+    for i, f in enumerate(s.faults):
+        at = ("faults", i)
+        if f.at > s.run.duration:
+            out.append(_warning((*at, "at"), f"starts at {format_duration(f.at)}, after the run ends "
+                                f"({format_duration(s.run.duration)})"))
+        broker = getattr(f, "broker", None)
+        if broker is not None and broker not in broker_ids:
+            out.append(_error((*at, "broker"), f"broker {broker} does not exist", f"brokers are {sorted(broker_ids)}"))
+            continue
+        if f.type in ("broker_crash", "broker_shutdown"):
+            if broker in down:
+                out.append(_error((*at, "broker"), f"broker {broker} is already down at {format_duration(f.at)}"))
+            down.add(broker)
+        elif f.type == "broker_restart":
+            if broker not in down:
+                out.append(_error((*at, "broker"), f"broker {broker} is not down at {format_duration(f.at)}: "
+                                  "nothing to restart", "add a broker_crash or broker_shutdown before it"))
+            down.discard(broker)
+        elif f.type == "network_partition":
+            sides = [set(side) for side in f.between]
+            for side_index, side in enumerate(f.between):
+                for j, member in enumerate(side):
+                    if isinstance(member, int) and member not in broker_ids:
+                        out.append(_error((*at, "between", side_index, j), f"broker {member} does not exist"))
+                    elif isinstance(member, str) and member not in racks:
+                        out.append(_error((*at, "between", side_index, j), f"rack {member!r} does not exist",
+                                          _closest(member, sorted(racks))))
+            if sides[0] & sides[1]:
+                out.append(_error((*at, "between"), "a broker or rack is on both sides of the partition"))
+        elif f.type == "consumer_crash":
+            if f.group not in groups:
+                out.append(_error((*at, "group"), f"group {f.group!r} is not defined", _closest(f.group, list(groups))))
+            elif f.member >= groups[f.group].members:
+                out.append(_error((*at, "member"), f"group {f.group!r} has {groups[f.group].members} member(s), "
+                                  f"numbered from 0"))
+    return out
+
+
+def _check_targets(s: Scenario) -> list[Finding]:
+    out = []
+    d = s.targets.durability
+    if d is None:
+        return out
+    at = ("targets", "durability")
+    if d.domain == "rack":
+        racks = s.cluster.rack_names
+        if any(b.rack is None for b in s.cluster.brokers):
+            out.append(_error((*at, "domain"), "surviving a rack loss needs every broker to have a rack"))
+        elif len(racks) <= d.failures:
+            out.append(_error((*at, "failures"),
+                              f"cannot survive {d.failures} rack failure(s) with {len(racks)} rack(s): "
+                              "some partition would have every replica in the failed racks",
+                              f"add racks (at least {d.failures + 1})"))
+    elif len(s.cluster.brokers) <= d.failures:
+        out.append(_error((*at, "failures"),
+                          f"cannot survive {d.failures} broker failure(s) with {len(s.cluster.brokers)} broker(s)"))
+    for i, p in enumerate(s.producers):
+        if d.failures > 0 and p.acks != "all":
+            out.append(_warning(("producers", i, "acks"),
+                                f"acks={p.acks} can lose acknowledged writes when a leader fails, "
+                                "whatever the replication factor"))
+    return out
+
+
+def _closest(word: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return ("defined: " + ", ".join(options)) if options else None

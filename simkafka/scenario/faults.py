@@ -1,0 +1,76 @@
+"""Timed faults: what breaks, when, and for how long. The engine plays them; here they are data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from simkafka.scenario.base import SpecModel
+from simkafka.scenario.quantities import Duration
+
+
+class _Fault(SpecModel):
+    at: Duration = Field(ge=0, description="simulated time the fault starts")
+
+
+class BrokerCrash(_Fault):
+    """The broker process dies (no controlled shutdown); its session times out at the controller."""
+
+    type: Literal["broker_crash"]
+    broker: int
+
+
+class BrokerRestart(_Fault):
+    """A crashed or stopped broker starts again, recovers its log and rejoins the ISRs."""
+
+    type: Literal["broker_restart"]
+    broker: int
+
+
+class BrokerShutdown(_Fault):
+    """Controlled shutdown: leaders move away first (``controlled.shutdown.enable``)."""
+
+    type: Literal["broker_shutdown"]
+    broker: int
+
+
+class NetworkPartition(_Fault):
+    """No traffic between the two sides. Each side lists broker ids and/or rack names."""
+
+    type: Literal["network_partition"]
+    between: tuple[tuple[int | str, ...], tuple[int | str, ...]]
+    duration: Duration | None = Field(None, gt=0, description="None: until the end of the run")
+
+
+class SlowDisk(_Fault):
+    """The broker's disk bandwidth is multiplied by ``factor`` (0 < factor <= 1)."""
+
+    type: Literal["slow_disk"]
+    broker: int
+    factor: float = Field(gt=0, le=1)
+    duration: Duration | None = Field(None, gt=0)
+
+
+class NicDegradation(_Fault):
+    """The broker's NIC bandwidth (both directions) is multiplied by ``factor``."""
+
+    type: Literal["nic_degradation"]
+    broker: int
+    factor: float = Field(gt=0, le=1)
+    duration: Duration | None = Field(None, gt=0)
+
+
+class ConsumerCrash(_Fault):
+    """Member ``member`` (0-based) of group ``group`` dies without leaving the group."""
+
+    type: Literal["consumer_crash"]
+    group: str
+    member: int = Field(ge=0)
+    restart_after: Duration | None = Field(None, gt=0)
+
+
+Fault = Annotated[
+    BrokerCrash | BrokerRestart | BrokerShutdown | NetworkPartition | SlowDisk | NicDegradation | ConsumerCrash,
+    Field(discriminator="type"),
+]

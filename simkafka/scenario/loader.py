@@ -1,0 +1,281 @@
+"""YAML -> validated :class:`Scenario`, or one :class:`ScenarioError` naming file, line and field.
+
+YAML is read only through PyYAML's safe loader. We compose the node tree ourselves so
+that every value keeps the line it came from; pydantic's error locations and our own
+contradiction checks are then mapped back to those lines.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simkafka.scenario.checks import find_contradictions
+from simkafka.scenario.errors import PathElement, Problem, ScenarioError
+from simkafka.scenario.model import Scenario
+
+Positions = dict[tuple[PathElement, ...], tuple[int, int]]
+
+
+# ---- YAML with positions --------------------------------------------------------------
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, mark: yaml.Mark):
+        self.key, self.mark = key, mark
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: tuple, positions: Positions) -> Any:
+    positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # YAML merge keys (<<: *defaults)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key in result:
+                raise _DuplicateKey(key, key_node.start_mark)
+            # point at the key, where a person looks for a misspelt or misplaced setting
+            positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _construct(loader, value_node, (*path, key), positions)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(loader, item, (*path, i), positions) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def read_yaml_with_positions(text: str, source: str) -> tuple[Any, Positions]:
+    """Parse YAML safely, returning the data and the (line, column) of every path in it."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ScenarioError([Problem(source, 1, 1, (), "the file is empty", "start from scenarios/quickstart.yaml")])
+        positions: Positions = {}
+        data = _construct(loader, node, (), positions)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise ScenarioError([Problem(source, line, col, (), f"not valid YAML: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(source, None, None, (), f"not valid YAML: {exc}")]) from None
+    except _DuplicateKey as dup:
+        raise ScenarioError(
+            [Problem(source, dup.mark.line + 1, dup.mark.column + 1, (dup.key,),
+                     f"key {dup.key!r} appears twice in the same mapping", "keep one of them")]
+        ) from None
+    finally:
+        loader.dispose()
+    return data, positions
+
+
+def position_of(path: Sequence[PathElement], positions: Positions) -> tuple[int | None, int | None]:
+    """The position of ``path`` or of its nearest ancestor present in the file."""
+    path = tuple(path)
+    while path:
+        if path in positions:
+            return positions[path]
+        path = path[:-1]
+    return positions.get((), (None, None))
+
+
+# ---- pydantic errors -> problems ------------------------------------------------------
+
+
+def _data_path(loc: Sequence[PathElement], data: Any) -> tuple[PathElement, ...]:
+    """Drop the union-tag and model-name elements pydantic adds to locations.
+
+    ``('faults', 0, 'broker_crash', 'broker')`` becomes ``('faults', 0, 'broker')``. An
+    element absent from the data is kept only when it is the last one (a missing or an
+    unexpected key), so that the message still names it.
+    """
+    out: list[PathElement] = []
+    current = data
+    for i, element in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(current, Mapping) and element in current:
+            out.append(element)
+            current = current[element]
+        elif isinstance(current, list) and isinstance(element, int) and 0 <= element < len(current):
+            out.append(element)
+            current = current[element]
+        elif last:
+            out.append(element)
+    return tuple(out)
+
+
+def _model_at(path: Sequence[PathElement], data: Any) -> type[BaseModel] | None:
+    """The pydantic model that holds the mapping at ``path`` (for close-match hints).
+
+    For a discriminated union (faults) the member is chosen by the ``type`` written there.
+    """
+    candidates: list[type[BaseModel]] = [Scenario]
+    current = data
+    for element in path:
+        try:
+            current = current[element]
+        except (KeyError, IndexError, TypeError):
+            current = None
+        if isinstance(element, int):
+            continue
+        model = _pick(candidates, None)
+        field = next((info for name, info in model.model_fields.items() if (info.alias or name) == element), None)
+        if field is None:
+            return None
+        candidates = _models_in(field.annotation)
+        if not candidates:
+            return None
+    return _pick(candidates, current)
+
+
+def _pick(candidates: list[type[BaseModel]], mapping: Any) -> type[BaseModel]:
+    written_type = mapping.get("type") if isinstance(mapping, Mapping) else None
+    for candidate in candidates:
+        type_field = candidate.model_fields.get("type")
+        if type_field is not None and written_type in get_args(type_field.annotation):
+            return candidate
+    return candidates[0]
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in get_args(annotation):
+        found.extend(_models_in(arg))
+    return found
+
+
+def allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _hint_for(error: dict, path: tuple[PathElement, ...], data: Any) -> str | None:
+    kind = error["type"]
+    if kind == "extra_forbidden" and path and isinstance(path[-1], str):
+        model = _model_at(path[:-1], data)
+        if model is None:
+            return None
+        keys = allowed_keys(model)
+        close = difflib.get_close_matches(path[-1], keys, n=1, cutoff=0.6)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        return "valid keys here: " + ", ".join(keys)
+    if kind == "union_tag_invalid":
+        ctx = error.get("ctx", {})
+        tag = str(ctx.get("tag", ""))
+        expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+        close = difflib.get_close_matches(tag, expected, n=1, cutoff=0.6)
+        return f"did you mean '{close[0]}'?" if close else "one of: " + ", ".join(expected)
+    if kind == "literal_error":
+        ctx = error.get("ctx", {})
+        expected = str(ctx.get("expected", ""))
+        given = error.get("input")
+        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
+        if isinstance(given, str):
+            close = difflib.get_close_matches(given, options, n=1, cutoff=0.6)
+            if close:
+                return f"did you mean '{close[0]}'?"
+        return None
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        ctx = error.get("ctx", {})
+        bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}",
+                  "less_than": "< {lt}", "less_than_equal": "<= {le}"}[kind]
+        return "allowed range: " + bounds.format(**{k: ctx.get(k) for k in ("gt", "ge", "lt", "le")})
+    return None
+
+
+def _written_value(path: Sequence[PathElement], data: Any) -> Any:
+    current = data
+    for element in path:
+        if isinstance(current, Mapping) and element in current:
+            current = current[element]
+        elif isinstance(current, list) and isinstance(element, int) and 0 <= element < len(current):
+            current = current[element]
+        else:
+            return None
+    return current
+
+
+def _message_for(error: dict, written: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = error["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    # show what the person wrote (``-5``), not what a unit parser turned it into
+    if written is not None and not isinstance(written, (dict, list)) and repr(written) not in msg:
+        msg += f" (got {written!r})"
+    return msg
+
+
+def problems_from_validation(exc: ValidationError, data: Any, positions: Positions, source: str) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        path = _data_path(error["loc"], data)
+        line, col = position_of(path, positions)
+        written = _written_value(path, data)
+        message = _message_for(error, error.get("input") if written is None else written)
+        problems.append(Problem(source, line, col, path, message, _hint_for(error, path, data)))
+    return problems
+
+
+# ---- entry points ---------------------------------------------------------------------
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML text. Raises :class:`ScenarioError` listing every problem."""
+    scenario, _warnings = parse_scenario_with_warnings(text, source)
+    return scenario
+
+
+def parse_scenario_with_warnings(text: str, source: str = "<scenario>") -> tuple[Scenario, list[Problem]]:
+    data, positions = read_yaml_with_positions(text, source)
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(source, 1, 1, (), "a scenario is a mapping of sections",
+                                     "top-level keys: " + ", ".join(allowed_keys(Scenario)))])
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc, data, positions, source)
+        problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+        raise ScenarioError(problems) from None
+    found = find_contradictions(scenario, data)
+    errors, warnings = [], []
+    for path, message, hint, is_warning in found:
+        line, col = position_of(path, positions)
+        problem = Problem(source, line, col, tuple(path), message, hint, warning=is_warning)
+        (warnings if is_warning else errors).append(problem)
+    if errors:
+        errors.sort(key=lambda p: (p.line or 0, p.column or 0))
+        raise ScenarioError(errors)
+    return scenario, warnings
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    scenario, _warnings = load_scenario_with_warnings(path)
+    return scenario
+
+
+def load_scenario_with_warnings(path: str | Path) -> tuple[Scenario, list[Problem]]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(path), None, None, (), "no such file")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(str(path), None, None, (), "is a directory, not a scenario file")]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(str(path), None, None, (), f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(str(path), None, None, (), f"cannot read: {exc.strerror}")]) from None
+    return parse_scenario_with_warnings(text, str(path))

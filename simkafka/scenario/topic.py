@@ -1,0 +1,98 @@
+"""A topic and its topic-level configs, with Kafka's documented defaults."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from simkafka.scenario.base import SpecModel, split_csv
+from simkafka.scenario.quantities import ByteSize, ByteSizeOrUnlimited, Millis, MillisOrUnlimited
+
+# Kafka's Topic.validate: legal characters and at most 249 of them
+_LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+
+Codec = Literal["none", "gzip", "snappy", "lz4", "zstd"]
+
+
+def parse_replica_assignment(value: object) -> object:
+    """Accept ``kafka-topics.sh --replica-assignment`` text ("0:1:2,1:2:0") or a list of lists."""
+    if isinstance(value, str):
+        try:
+            return tuple(
+                tuple(int(b) for b in part.split(":")) for part in value.split(",") if part.strip()
+            )
+        except ValueError:
+            raise ValueError(
+                f"expected broker ids like '0:1:2,1:2:0' (partition lists separated by commas), got {value!r}"
+            ) from None
+    return value
+
+
+class Topic(SpecModel):
+    """A topic. ``partitions`` and ``replication.factor`` follow from ``replica.assignment`` when given."""
+
+    name: str
+    partitions: int = Field(1, ge=1, description="num.partitions default is 1")
+    replication_factor: int = Field(1, ge=1, alias="replication.factor", description="default.replication.factor default is 1")
+    min_insync_replicas: int = Field(1, ge=1, alias="min.insync.replicas")
+    retention: MillisOrUnlimited = Field(7 * 86400.0, alias="retention.ms")
+    retention_bytes: ByteSizeOrUnlimited = Field(math.inf, alias="retention.bytes")
+    segment_bytes: ByteSize = Field(1024**3, ge=14, alias="segment.bytes")
+    segment: Millis = Field(7 * 86400.0, gt=0, alias="segment.ms")
+    index_interval_bytes: ByteSize = Field(4096, ge=0, alias="index.interval.bytes")
+    cleanup_policy: tuple[Literal["delete", "compact"], ...] = Field(
+        ("delete",), min_length=1, alias="cleanup.policy"
+    )
+    delete_retention: Millis = Field(86400.0, ge=0, alias="delete.retention.ms")
+    min_cleanable_dirty_ratio: float = Field(0.5, ge=0, le=1, alias="min.cleanable.dirty.ratio")
+    compression_type: Literal["producer", "uncompressed", "none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "producer", alias="compression.type"
+    )
+    max_message_bytes: ByteSize = Field(1048588, ge=0, alias="max.message.bytes")
+    unclean_leader_election_enable: bool = Field(False, alias="unclean.leader.election.enable")
+    replica_assignment: tuple[tuple[int, ...], ...] | None = Field(
+        None,
+        alias="replica.assignment",
+        description="explicit replicas per partition, preferred leader first (as --replica-assignment)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sizes_from_assignment(cls, data: object) -> object:
+        # kafka-topics.sh takes either --partitions/--replication-factor or an explicit
+        # assignment; when only the assignment is written, the sizes follow from it
+        if isinstance(data, dict) and data.get("replica.assignment") is not None:
+            parsed = parse_replica_assignment(data["replica.assignment"])
+            if isinstance(parsed, (list, tuple)) and parsed:
+                data = dict(data)
+                data["replica.assignment"] = parsed
+                data.setdefault("partitions", len(parsed))
+                first = parsed[0]
+                if isinstance(first, (list, tuple)):
+                    data.setdefault("replication.factor", len(first))
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _legal_name(cls, name: str) -> str:
+        if name in (".", "..") or not _LEGAL_TOPIC.match(name):
+            raise ValueError(
+                "topic names use only ASCII letters, digits, '.', '_' and '-', at most 249 characters"
+            )
+        return name
+
+    @field_validator("cleanup_policy", mode="before")
+    @classmethod
+    def _policy_list(cls, value: object) -> object:
+        return split_csv(value)
+
+    @property
+    def compacted(self) -> bool:
+        return "compact" in self.cleanup_policy
+
+    @property
+    def deletes(self) -> bool:
+        return "delete" in self.cleanup_policy

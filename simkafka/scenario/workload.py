@@ -1,0 +1,340 @@
+"""Producers and consumer groups: rates and their time profiles, message sizes, keys, client configs."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, PlainSerializer, WithJsonSchema, field_validator, model_validator
+
+from simkafka.scenario.base import SpecModel, split_csv
+from simkafka.scenario.quantities import ByteSize, Duration, Millis
+from simkafka.units import UnitError, parse_byte_rate, parse_message_rate
+
+
+class Rate(SpecModel):
+    """A rate in messages/s or in bytes/s -- exactly one of the two.
+
+    Written as ``10000 msg/s``, ``50MB/s``, ``1Gbps`` or a bare number (messages/s, as
+    OpenMessaging Benchmark's ``producerRate``).
+    """
+
+    messages_per_second: float | None = Field(None, ge=0)
+    bytes_per_second: float | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return value
+        try:
+            return {"messages_per_second": parse_message_rate(value)}
+        except UnitError:
+            pass
+        try:
+            return {"bytes_per_second": parse_byte_rate(value)}
+        except UnitError:
+            raise ValueError(
+                f"expected a rate such as '10000 msg/s', '50MB/s' or '1Gbps', got {value!r}"
+            ) from None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Rate:
+        if (self.messages_per_second is None) == (self.bytes_per_second is None):
+            raise ValueError("give the rate either in messages/s or in bytes/s")
+        return self
+
+    def messages(self, mean_message_bytes: float) -> float:
+        """The rate in messages/s, given the mean (uncompressed) message size."""
+        if self.messages_per_second is not None:
+            return self.messages_per_second
+        return self.bytes_per_second / mean_message_bytes  # type: ignore[operator]
+
+    def bytes(self, mean_message_bytes: float) -> float:
+        """The rate in bytes/s of uncompressed message payload."""
+        if self.bytes_per_second is not None:
+            return self.bytes_per_second
+        return self.messages_per_second * mean_message_bytes  # type: ignore[operator]
+
+    def __str__(self) -> str:
+        if self.messages_per_second is not None:
+            return f"{self.messages_per_second:g} msg/s"
+        return f"{self.bytes_per_second:g} B/s"
+
+
+def _rate_to_text(rate: Rate) -> str:
+    return str(rate)
+
+
+RateField = Annotated[
+    Rate,
+    PlainSerializer(_rate_to_text, return_type=str),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "description": "e.g. 10000 msg/s, 50MB/s"}]}),
+]
+
+
+# ---- rate profiles: factor(t) multiplies the nominal rate --------------------------------
+
+
+class ConstantProfile(SpecModel):
+    type: Literal["constant"] = "constant"
+
+    def factor_at(self, t: float) -> float:
+        return 1.0
+
+
+class PoissonProfile(SpecModel):
+    """Mean rate constant; inter-arrival times exponential (the engine draws the counts)."""
+
+    type: Literal["poisson"] = "poisson"
+
+    def factor_at(self, t: float) -> float:
+        return 1.0
+
+
+class Step(SpecModel):
+    at: Duration = Field(ge=0)
+    factor: float = Field(ge=0)
+
+
+class StepProfile(SpecModel):
+    """The rate is multiplied by ``factor`` from each step's ``at`` on."""
+
+    type: Literal["step"] = "step"
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @field_validator("steps")
+    @classmethod
+    def _ordered(cls, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        if any(b.at <= a.at for a, b in zip(steps, steps[1:], strict=False)):
+            raise ValueError("steps must be in increasing order of `at`")
+        return steps
+
+    def factor_at(self, t: float) -> float:
+        factor = 1.0
+        for step in self.steps:
+            if t >= step.at:
+                factor = step.factor
+        return factor
+
+
+class DiurnalProfile(SpecModel):
+    """A sinusoid over ``period`` peaking at ``peak_at``: 1 + amplitude * cos(...)."""
+
+    type: Literal["diurnal"] = "diurnal"
+    period: Duration = Field(86400.0, gt=0)
+    amplitude: float = Field(0.5, ge=0, le=1)
+    peak_at: Duration = Field(14 * 3600.0, ge=0)
+
+    def factor_at(self, t: float) -> float:
+        return 1.0 + self.amplitude * math.cos(2 * math.pi * (t - self.peak_at) / self.period)
+
+
+class BurstProfile(SpecModel):
+    """Every ``every`` seconds the rate is multiplied by ``factor`` for ``duration``."""
+
+    type: Literal["burst"] = "burst"
+    every: Duration = Field(gt=0)
+    duration: Duration = Field(gt=0)
+    factor: float = Field(ge=0)
+    start: Duration = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _fits(self) -> BurstProfile:
+        if self.duration >= self.every:
+            raise ValueError("a burst's duration must be shorter than its period `every`")
+        return self
+
+    def factor_at(self, t: float) -> float:
+        if t < self.start:
+            return 1.0
+        return self.factor if (t - self.start) % self.every < self.duration else 1.0
+
+
+Profile = Annotated[
+    ConstantProfile | PoissonProfile | StepProfile | DiurnalProfile | BurstProfile,
+    Field(discriminator="type"),
+]
+
+
+# ---- message sizes and keys ------------------------------------------------------------
+
+
+class SizeDistribution(SpecModel):
+    """Uncompressed value size per message. ``message_size: 1KiB`` means fixed."""
+
+    distribution: Literal["fixed", "uniform", "normal", "lognormal", "exponential"] = "fixed"
+    mean: ByteSize = Field(gt=0)
+    stddev: ByteSize = Field(0, ge=0)
+    min: ByteSize = Field(1, ge=0)
+    max: ByteSize | None = Field(None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed_shorthand(cls, value: object) -> object:
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            return {"distribution": "fixed", "mean": value}
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SizeDistribution:
+        if self.max is not None and self.max < self.mean:
+            raise ValueError(f"max ({self.max}) is below the mean ({self.mean})")
+        if self.distribution in ("normal", "lognormal") and self.stddev == 0:
+            raise ValueError(f"a {self.distribution} size needs a positive stddev")
+        return self
+
+
+class KeySpec(SpecModel):
+    """How records are keyed. Key ``i`` is the UTF-8 bytes of ``key-<i>``; murmur2 routes it."""
+
+    distribution: Literal["none", "uniform", "zipf", "sequential"] = "none"
+    count: int | None = Field(None, ge=1, description="number of distinct keys")
+    exponent: float = Field(1.0, gt=0, description="zipf exponent s")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        if value is None or value == "none":
+            return {"distribution": "none"}
+        return value
+
+    @model_validator(mode="after")
+    def _count_needed(self) -> KeySpec:
+        if self.distribution != "none" and self.count is None:
+            raise ValueError(f"keys with distribution '{self.distribution}' need a `count` of distinct keys")
+        return self
+
+    @property
+    def keyed(self) -> bool:
+        return self.distribution != "none"
+
+
+# Typical compressed/uncompressed ratios for JSON-like payloads; a scenario should give
+# its own `compression_ratio` measured on its data (see `simkafka bench-log`).
+DEFAULT_COMPRESSION_RATIO = {"none": 1.0, "gzip": 0.30, "snappy": 0.50, "lz4": 0.48, "zstd": 0.28}
+
+ROUND_ROBIN_PARTITIONER = "org.apache.kafka.clients.producer.RoundRobinPartitioner"
+
+
+class ProducerSpec(SpecModel):
+    """``count`` identical producer instances on one topic; ``rate`` is their total."""
+
+    name: str | None = None
+    topic: str
+    count: int = Field(1, ge=1)
+    rate: RateField
+    profile: Profile = ConstantProfile()
+    message_size: SizeDistribution
+    keys: KeySpec = KeySpec()
+    compression_ratio: float | None = Field(None, gt=0, le=1, description="compressed / uncompressed bytes")
+    acks: Literal["0", "1", "all"] = Field("all", description="Kafka >= 3.0 default: all")
+    batch_size: ByteSize = Field(16384, ge=0, alias="batch.size")
+    linger: Millis = Field(0.005, ge=0, alias="linger.ms", description="Kafka >= 4.0 default: 5 ms (KIP-1030)")
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field("none", alias="compression.type")
+    max_in_flight_requests_per_connection: int = Field(5, ge=1, alias="max.in.flight.requests.per.connection")
+    enable_idempotence: bool = Field(True, alias="enable.idempotence")
+    request_timeout: Millis = Field(30.0, ge=0, alias="request.timeout.ms")
+    delivery_timeout: Millis = Field(120.0, ge=0, alias="delivery.timeout.ms")
+    retries: int = Field(2147483647, ge=0)
+    retry_backoff: Millis = Field(0.1, ge=0, alias="retry.backoff.ms")
+    buffer_memory: ByteSize = Field(33554432, ge=0, alias="buffer.memory")
+    max_request_size: ByteSize = Field(1048576, ge=0, alias="max.request.size")
+    partitioner_class: Literal["org.apache.kafka.clients.producer.RoundRobinPartitioner"] | None = Field(
+        None, alias="partitioner.class"
+    )
+    partitioner_ignore_keys: bool = Field(False, alias="partitioner.ignore.keys")
+    partitioner_adaptive_partitioning_enable: bool = Field(
+        True, alias="partitioner.adaptive.partitioning.enable"
+    )
+    partitioner_availability_timeout: Millis = Field(0.0, ge=0, alias="partitioner.availability.timeout.ms")
+
+    @field_validator("acks", mode="before")
+    @classmethod
+    def _acks_text(cls, value: object) -> object:
+        # YAML reads `acks: 1` as an int and Kafka accepts -1 for all
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {0: "0", 1: "1", -1: "all"}.get(value, str(value))
+        return "all" if value == "-1" else value
+
+    @property
+    def effective_compression_ratio(self) -> float:
+        if self.compression_type == "none":
+            return 1.0
+        if self.compression_ratio is not None:
+            return self.compression_ratio
+        return DEFAULT_COMPRESSION_RATIO[self.compression_type]
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether the producer really runs idempotent.
+
+        Kafka >= 3.2: when ``enable.idempotence`` is *not set* and acks/in-flight/retries
+        conflict with it, idempotence is silently disabled; when it *is set* to true the
+        conflict is a ConfigException (checked by the loader).
+        """
+        if not self.enable_idempotence:
+            return False
+        return self.acks == "all" and self.max_in_flight_requests_per_connection <= 5 and self.retries > 0
+
+
+ASSIGNOR_CLASS_NAMES = {
+    "org.apache.kafka.clients.consumer.RangeAssignor": "range",
+    "org.apache.kafka.clients.consumer.RoundRobinAssignor": "roundrobin",
+    "org.apache.kafka.clients.consumer.StickyAssignor": "sticky",
+    "org.apache.kafka.clients.consumer.CooperativeStickyAssignor": "cooperative-sticky",
+}
+ClassicAssignorName = Literal["range", "roundrobin", "sticky", "cooperative-sticky"]
+
+
+class ConsumerGroupSpec(SpecModel):
+    """A consumer group of ``members`` identical consumers, each on a host of its own."""
+
+    group_id: str = Field(alias="group.id", min_length=1)
+    topics: tuple[str, ...] = Field(min_length=1)
+    members: int = Field(ge=1)
+    processing_time_per_record: Duration = Field(0.0, ge=0, description="application time per record")
+    group_protocol: Literal["classic", "consumer"] = Field("classic", alias="group.protocol")
+    partition_assignment_strategy: tuple[ClassicAssignorName, ...] = Field(
+        ("range", "cooperative-sticky"), alias="partition.assignment.strategy",
+        description="classic protocol; the first strategy all members support is used",
+    )
+    group_remote_assignor: Literal["uniform", "range"] = Field("uniform", alias="group.remote.assignor")
+    max_poll_records: int = Field(500, ge=1, alias="max.poll.records")
+    fetch_min_bytes: ByteSize = Field(1, ge=0, alias="fetch.min.bytes")
+    fetch_max_bytes: ByteSize = Field(52428800, ge=0, alias="fetch.max.bytes")
+    fetch_max_wait: Millis = Field(0.5, ge=0, alias="fetch.max.wait.ms")
+    max_partition_fetch_bytes: ByteSize = Field(1048576, ge=0, alias="max.partition.fetch.bytes")
+    session_timeout: Millis = Field(45.0, gt=0, alias="session.timeout.ms")
+    heartbeat_interval: Millis = Field(3.0, gt=0, alias="heartbeat.interval.ms")
+    max_poll_interval: Millis = Field(300.0, gt=0, alias="max.poll.interval.ms")
+    enable_auto_commit: bool = Field(True, alias="enable.auto.commit")
+    auto_commit_interval: Millis = Field(5.0, ge=0, alias="auto.commit.interval.ms")
+    auto_offset_reset: Literal["latest", "earliest", "none"] = Field("latest", alias="auto.offset.reset")
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _topic_list(cls, value: object) -> object:
+        return split_csv(value)
+
+    @field_validator("partition_assignment_strategy", mode="before")
+    @classmethod
+    def _strategy_names(cls, value: object) -> object:
+        names = split_csv(value)
+        if isinstance(names, (list, tuple)):
+            return tuple(ASSIGNOR_CLASS_NAMES.get(n, n) if isinstance(n, str) else n for n in names)
+        return names
+
+    @field_validator("partition_assignment_strategy")
+    @classmethod
+    def _strategy_given(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        if not names:
+            raise ValueError("name at least one assignor")
+        return names
+
+    @property
+    def assignor(self) -> str:
+        """The assignor the group ends up using (all members are identical here)."""
+        if self.group_protocol == "consumer":
+            return self.group_remote_assignor
+        return self.partition_assignment_strategy[0]
