@@ -30,8 +30,16 @@ class _DuplicateKey(Exception):
         self.key, self.mark = key, mark
 
 
+_PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: tuple, positions: Positions) -> Any:
     positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_COLLECTION_TAGS:
+        # we build collections ourselves, so refuse any tag the safe loader would refuse
+        raise yaml.constructor.ConstructorError(
+            None, None, f"tag {node.tag!r} is not allowed in a scenario", node.start_mark
+        )
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # YAML merge keys (<<: *defaults)
         result: dict[Any, Any] = {}
@@ -219,8 +227,12 @@ def _message_for(error: dict, written: Any) -> str:
 
 def problems_from_validation(exc: ValidationError, data: Any, positions: Positions, source: str) -> list[Problem]:
     problems = []
-    for error in exc.errors(include_url=False):
-        path = _data_path(error["loc"], data)
+    errors = exc.errors(include_url=False)
+    paths = [_data_path(error["loc"], data) for error in errors]
+    for error, path in zip(errors, paths, strict=True):
+        # pydantic also reports "too short" for a list whose only item failed: noise
+        if error["type"] == "too_short" and any(len(o) > len(path) and o[: len(path)] == path for o in paths):
+            continue
         line, col = position_of(path, positions)
         written = _written_value(path, data)
         message = _message_for(error, error.get("input") if written is None else written)
