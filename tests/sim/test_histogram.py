@@ -1,0 +1,48 @@
+"""Histogram percentiles against numpy on the raw samples."""
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simkafka.sim.histogram import LatencyHistogram
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(1e-5, 100.0), min_size=1, max_size=300),
+    st.sampled_from([50, 90, 95, 99, 99.9]),
+)
+def test_percentile_within_relative_error_of_nearest_rank(samples, q):
+    h = LatencyHistogram()
+    for s in samples:
+        h.record(s)
+    ordered = sorted(samples)
+    truth = ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
+    assert abs(h.percentile(q) - truth) <= truth * (h.relative_error * 1.01) + 1e-12
+
+
+def test_weighted_record_equals_repeated_record_and_vectorised():
+    rng = np.random.default_rng(1)
+    values = rng.lognormal(-5, 1, 500)
+    counts = rng.integers(0, 50, 500)
+    a, b = LatencyHistogram(), LatencyHistogram()
+    for v, c in zip(values, counts, strict=True):
+        a.record(float(v), int(c))
+    b.record_many(values, counts)
+    assert a.total == b.total == counts.sum()
+    assert np.array_equal(a.counts, b.counts)
+    assert a.percentiles() == b.percentiles()
+    assert math.isclose(a.mean, float((values * counts).sum() / counts.sum()))
+
+
+def test_merge_and_empty():
+    h = LatencyHistogram()
+    assert math.isnan(h.percentile(99)) and "empty" in repr(h)
+    h.record(0.010, 99)
+    other = LatencyHistogram()
+    other.record(1.0, 1)
+    h.merge(other)
+    assert h.percentile(99) < 0.0102 and h.percentile(100) == 1.0
+    assert "n=100" in repr(h)
