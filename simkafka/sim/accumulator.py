@@ -1,0 +1,214 @@
+"""The producer's ``RecordAccumulator``, at batch granularity.
+
+Messages are never objects here. Between two sender wake-ups a producer appends a
+*quantity* of messages to each partition (numpy arrays over partitions); the accumulator
+turns those quantities into ``ProducerBatch`` objects exactly where Kafka's would close
+one: when the batch's estimated (compressed) size reaches ``batch.size``. Which batches
+the sender may take follows ``RecordAccumulator.ready`` / ``drain``:
+
+* a partition is *sendable* when its first batch is full, or has waited ``linger.ms``;
+* a broker (node) is *ready* when one of the partitions it leads is sendable and the
+  connection has fewer than ``max.in.flight.requests.per.connection`` requests out;
+* draining a ready node takes the first batch of **every** partition it leads -- full or
+  not -- up to ``max.request.size``, starting where the previous drain stopped. That is
+  why one ProduceRequest per broker carries many partitions.
+
+Message counts are integers (a fractional remainder is carried per partition), so every
+produced message is accounted for; bytes are uncompressed record bytes until the batch
+closes, when the compression ratio and record-batch framing give its wire size.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# DefaultRecordBatch.RECORD_BATCH_OVERHEAD: the v2 batch header.
+RECORD_BATCH_OVERHEAD = 61
+# A v2 record adds a length varint, attributes, timestamp and offset deltas, key and value
+# lengths and a header count to its key and value: 7-9 bytes for small deltas.
+RECORD_OVERHEAD = 8
+
+
+@dataclass(slots=True)
+class ProducerBatch:
+    """One closed record batch for one partition."""
+
+    partition: int
+    messages: int
+    record_bytes: int  # uncompressed key + value + per-record overhead
+    wire_bytes: int  # what is sent and stored: compressed records + batch header
+    first_append: float  # when its first message was appended
+    last_append: float  # when its last message was appended
+    attempts: int = 0
+
+    @property
+    def mean_created(self) -> float:
+        """Mean creation time of its messages (they arrive evenly over the batch)."""
+        return 0.5 * (self.first_append + self.last_append)
+
+
+class RecordAccumulator:
+    """Per-partition open batches and queues of closed ones for one producer instance."""
+
+    def __init__(
+        self,
+        num_partitions: int,
+        *,
+        batch_size: int,
+        linger: float,
+        compression_ratio: float,
+        message_bytes: float,
+        key_bytes: float = 0.0,
+        max_request_size: int = 1048576,
+    ) -> None:
+        self.num_partitions = num_partitions
+        self.linger = linger
+        self.compression_ratio = compression_ratio
+        self.max_request_size = max_request_size
+        self.record_bytes = message_bytes + key_bytes + RECORD_OVERHEAD
+        # Kafka closes a batch when the *estimated compressed* size reaches batch.size
+        # (batch.size 0 disables batching: one record per batch).
+        per_batch = (max(batch_size, 1) - RECORD_BATCH_OVERHEAD) / (
+            self.record_bytes * compression_ratio
+        )
+        self.messages_per_batch = max(1, int(per_batch)) if batch_size > 0 else 1
+        n = num_partitions
+        self.open_messages = np.zeros(n, dtype=np.int64)
+        self.open_first = np.full(n, np.inf)
+        self.open_last = np.zeros(n)
+        self._carry = np.zeros(n)  # fractional messages not yet appended
+        self.queues: list[deque[ProducerBatch]] = [deque() for _ in range(n)]
+        self._queued = np.zeros(n, dtype=np.int64)
+        self._drain_index: dict[int, int] = {}
+        self.appended_messages = 0
+
+    # -- appending ------------------------------------------------------------------
+
+    def append(self, messages: np.ndarray, start: float, end: float) -> None:
+        """Append ``messages[p]`` messages to partition ``p``, arriving evenly over [start, end].
+
+        Fractions are carried to the next call, so the integer total equals the sum of
+        the fluid quantities to within one message per partition, forever.
+        """
+        want = self._carry + messages
+        whole = np.floor(want).astype(np.int64)
+        self._carry = want - whole
+        touched = np.flatnonzero(whole)
+        if touched.size == 0:
+            return
+        self.appended_messages += int(whole.sum())
+        room = self.messages_per_batch - self.open_messages[touched]
+        span = max(end - start, 0.0)
+        # The common case -- nothing fills up -- stays in numpy.
+        fits = whole[touched] < room
+        simple = touched[fits]
+        if simple.size:
+            counts = whole[simple]
+            first_needed = np.isinf(self.open_first[simple])
+            # the first of n evenly spread arrivals in [start, end]
+            first_time = start + span / counts
+            self.open_first[simple] = np.where(first_needed, first_time, self.open_first[simple])
+            self.open_messages[simple] += counts
+            self.open_last[simple] = end
+        for p in touched[~fits]:
+            self._append_filling(int(p), int(whole[p]), start, span)
+
+    def _append_filling(self, p: int, count: int, start: float, span: float) -> None:
+        per_message = span / count
+        done = 0
+        size = self.messages_per_batch
+        while done < count:
+            take = min(size - int(self.open_messages[p]), count - done)
+            if not np.isfinite(self.open_first[p]):
+                self.open_first[p] = start + per_message * (done + 1)
+            done += take
+            self.open_messages[p] += take
+            self.open_last[p] = start + per_message * done
+            if self.open_messages[p] >= size:
+                self._close(p)
+
+    def _close(self, p: int) -> None:
+        messages = int(self.open_messages[p])
+        if messages == 0:
+            return
+        record_bytes = int(round(messages * self.record_bytes))
+        wire = RECORD_BATCH_OVERHEAD + int(round(record_bytes * self.compression_ratio))
+        self.queues[p].append(
+            ProducerBatch(
+                p, messages, record_bytes, wire, float(self.open_first[p]), float(self.open_last[p])
+            )
+        )
+        self._queued[p] += 1
+        self.open_messages[p] = 0
+        self.open_first[p] = np.inf
+
+    # -- readiness and draining -----------------------------------------------------------
+
+    def sendable(self, now: float) -> np.ndarray:
+        """Partitions whose first batch may be sent now (full, or lingered long enough)."""
+        lingered = (self.open_messages > 0) & (now - self.open_first >= self.linger - 1e-12)
+        return (self._queued > 0) | lingered
+
+    def next_linger_expiry(self) -> float:
+        """When the oldest open batch will have waited ``linger.ms`` (inf if none open)."""
+        return float(self.open_first.min()) + self.linger
+
+    def has_data(self, partitions: np.ndarray) -> bool:
+        return bool(((self._queued[partitions] > 0) | (self.open_messages[partitions] > 0)).any())
+
+    def drain(self, partitions: Sequence[int], node: int, now: float) -> list[ProducerBatch]:
+        """``drainBatchesForOneNode``: at most one batch per partition the node leads,
+        rotating the start so no partition starves, bounded by ``max.request.size``."""
+        n = len(partitions)
+        if n == 0:
+            return []
+        start = self._drain_index.get(node, 0) % n
+        batches: list[ProducerBatch] = []
+        size = 0
+        for i in range(n):
+            p = partitions[(start + i) % n]
+            queue = self.queues[p]
+            if not queue:
+                if self.open_messages[p] == 0:
+                    continue
+                self._close(p)
+            batch = queue[0]
+            if batches and size + batch.wire_bytes > self.max_request_size:
+                self._drain_index[node] = (start + i) % n
+                return batches
+            queue.popleft()
+            self._queued[p] -= 1
+            batches.append(batch)
+            size += batch.wire_bytes
+        # Kafka's updateDrainIndex leaves the index on the last partition visited.
+        self._drain_index[node] = (start + n - 1) % n
+        return batches
+
+    def reenqueue(self, batch: ProducerBatch) -> None:
+        """A retried batch goes back to the *front* of its partition's queue."""
+        batch.attempts += 1
+        self.queues[batch.partition].appendleft(batch)
+        self._queued[batch.partition] += 1
+
+    # -- accounting -----------------------------------------------------------------------
+
+    @property
+    def buffered_messages(self) -> int:
+        queued = sum(b.messages for q in self.queues for b in q)
+        return queued + int(self.open_messages.sum())
+
+    @property
+    def buffered_bytes(self) -> int:
+        queued = sum(b.wire_bytes for q in self.queues for b in q)
+        open_bytes = float(self.open_messages.sum()) * self.record_bytes * self.compression_ratio
+        return queued + int(open_bytes)
+
+    def __repr__(self) -> str:
+        return (
+            f"<RecordAccumulator {self.num_partitions} partitions, {self.messages_per_batch} msgs/batch, "
+            f"{self.buffered_messages} buffered>"
+        )

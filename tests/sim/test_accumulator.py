@@ -1,0 +1,96 @@
+"""RecordAccumulator: batches close where Kafka's would, nothing is lost, drain follows Kafka."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simkafka.sim.accumulator import RECORD_BATCH_OVERHEAD, RECORD_OVERHEAD, RecordAccumulator
+
+
+def make(partitions=4, batch_size=16384, linger=0.005, ratio=1.0, size=1000):
+    return RecordAccumulator(
+        partitions,
+        batch_size=batch_size,
+        linger=linger,
+        compression_ratio=ratio,
+        message_bytes=size,
+    )
+
+
+def test_batch_capacity_uses_compressed_estimate():
+    plain = make(size=1000)
+    assert plain.messages_per_batch == (16384 - RECORD_BATCH_OVERHEAD) // (1000 + RECORD_OVERHEAD)
+    compressed = make(size=1000, ratio=0.5)
+    assert compressed.messages_per_batch == int(
+        (16384 - RECORD_BATCH_OVERHEAD) / ((1000 + RECORD_OVERHEAD) * 0.5)
+    )
+    assert make(batch_size=0).messages_per_batch == 1
+
+
+def test_full_batches_close_at_the_interpolated_time():
+    acc = make(partitions=1)
+    per = acc.messages_per_batch  # 16
+    acc.append(np.array([per * 2 + 3.0]), start=0.0, end=1.0)
+    batches = list(acc.queues[0])
+    assert [b.messages for b in batches] == [per, per]
+    step = 1.0 / (per * 2 + 3)
+    assert np.isclose(batches[0].first_append, step) and np.isclose(
+        batches[0].last_append, per * step
+    )
+    assert np.isclose(batches[1].last_append, 2 * per * step)
+    assert acc.open_messages[0] == 3 and acc.buffered_messages == 2 * per + 3
+
+
+def test_linger_makes_a_partition_sendable():
+    acc = make(partitions=2)
+    acc.append(np.array([1.0, 0.0]), start=0.0, end=0.001)
+    assert not acc.sendable(0.003).any()
+    assert acc.sendable(0.006).tolist() == [True, False]
+    assert np.isclose(acc.next_linger_expiry(), 0.006)
+
+
+def test_drain_takes_one_batch_per_partition_of_the_node_and_rotates():
+    acc = make(partitions=4)
+    per = acc.messages_per_batch
+    acc.append(np.array([2.0 * per, 1.0, 1.0, 0.0]), 0.0, 0.01)
+    first = acc.drain([0, 1, 2, 3], node=7, now=0.01)
+    # partition 0 gives its first full batch only; 1 and 2 their open batches; 3 nothing
+    assert [(b.partition, b.messages) for b in first] == [(0, per), (1, 1), (2, 1)]
+    second = acc.drain([0, 1, 2, 3], node=7, now=0.02)
+    assert [(b.partition, b.messages) for b in second] == [(0, per)]
+
+
+def test_drain_respects_max_request_size_but_always_sends_one():
+    acc = RecordAccumulator(
+        3,
+        batch_size=16384,
+        linger=0,
+        compression_ratio=1.0,
+        message_bytes=1000,
+        max_request_size=20000,
+    )
+    per = acc.messages_per_batch
+    acc.append(np.array([per, per, per], dtype=float), 0.0, 1.0)
+    assert len(acc.drain([0, 1, 2], node=1, now=1.0)) == 1
+    assert [b.partition for b in acc.drain([0, 1, 2], node=1, now=1.0)] == [1]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.floats(0, 200), min_size=3, max_size=3), min_size=1, max_size=20))
+def test_conservation_every_message_is_buffered_or_drained(rounds):
+    acc = make(partitions=3, size=500)
+    drained = 0
+    t = 0.0
+    for i, quantities in enumerate(rounds):
+        acc.append(np.array(quantities), t, t + 0.01)
+        t += 0.01
+        if i % 3 == 2:
+            drained += sum(b.messages for b in acc.drain([0, 1, 2], node=0, now=t))
+    assert acc.appended_messages == drained + acc.buffered_messages
+    assert abs(acc.appended_messages - sum(map(sum, rounds))) < 3
+    for q in acc.queues:
+        for b in q:
+            assert b.messages <= acc.messages_per_batch
+            assert b.wire_bytes == RECORD_BATCH_OVERHEAD + round(
+                b.messages * (500 + RECORD_OVERHEAD)
+            )
