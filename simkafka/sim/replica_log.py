@@ -1,0 +1,171 @@
+"""One replica's log inside the simulator: offsets, byte positions and ages, no records.
+
+The simulator needs from a log what a broker needs to answer requests: the log end
+offset, the byte position of any offset (to size a fetch), when that data was written
+(to decide whether a reader hits the page cache or the disk) and when its messages were
+created (for end-to-end latency). Like Kafka's sparse ``OffsetIndex``, an entry is kept
+only every ``index_interval`` bytes; positions between two entries are interpolated,
+which is exact for offsets and within one index span for bytes. Memory therefore grows
+with bytes written / ``index_interval``, never with message count.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LogRead:
+    """A read of ``[start_offset, end_offset)`` -- whole messages, ``bytes`` on the wire."""
+
+    start_offset: int
+    end_offset: int
+    bytes: int
+    # broker-wide bytes written when the *first* byte read was appended (page-cache age)
+    written_mark: int
+    mean_created: float
+
+    @property
+    def messages(self) -> int:
+        return self.end_offset - self.start_offset
+
+
+class ReplicaLog:
+    """Offsets and positions of one partition replica's log on one broker."""
+
+    __slots__ = (
+        "index_interval",
+        "log_start_offset",
+        "log_end_offset",
+        "end_position",
+        "_offsets",
+        "_positions",
+        "_marks",
+        "_created",
+        "_last_created",
+        "_last_mark",
+    )
+
+    def __init__(self, index_interval: int = 65536) -> None:
+        self.index_interval = index_interval
+        self.log_start_offset = 0
+        self.log_end_offset = 0
+        self.end_position = 0
+        self._offsets = array("q", [0])
+        self._positions = array("q", [0])
+        self._marks = array("q", [0])
+        self._created = array("d", [0.0])
+        self._last_created = 0.0
+        self._last_mark = 0
+
+    def append(self, messages: int, nbytes: int, *, written_mark: int, mean_created: float) -> None:
+        """Append ``messages`` messages taking ``nbytes``; ``written_mark`` is the broker's
+        cumulative bytes written *before* this append, ``mean_created`` their mean
+        creation time at the producer."""
+        if messages <= 0:
+            return
+        if self.end_position - self._positions[-1] >= self.index_interval:
+            # close the current span with an entry at the current end
+            self._offsets.append(self.log_end_offset)
+            self._positions.append(self.end_position)
+            self._marks.append(self._last_mark)
+            self._created.append(self._last_created)
+        self.log_end_offset += messages
+        self.end_position += nbytes
+        self._last_mark = written_mark + nbytes
+        self._last_created = mean_created
+
+    def _locate(self, offset: int) -> tuple[int, float]:
+        """(byte position, creation time) of ``offset``, interpolated within its index span."""
+        i = bisect_right(self._offsets, offset) - 1
+        lo_off, lo_pos = self._offsets[i], self._positions[i]
+        if i + 1 < len(self._offsets):
+            hi_off, hi_pos, hi_created = (
+                self._offsets[i + 1],
+                self._positions[i + 1],
+                self._created[i + 1],
+            )
+        else:
+            hi_off, hi_pos, hi_created = self.log_end_offset, self.end_position, self._last_created
+        if hi_off == lo_off:
+            return lo_pos, hi_created
+        frac = (offset - lo_off) / (hi_off - lo_off)
+        created = self._created[i] + frac * (hi_created - self._created[i])
+        return int(lo_pos + frac * (hi_pos - lo_pos)), created
+
+    def position_of(self, offset: int) -> int:
+        if offset >= self.log_end_offset:
+            return self.end_position
+        return self._locate(offset)[0]
+
+    def written_mark_of(self, offset: int) -> int:
+        """Broker-wide bytes written when ``offset`` was appended (approximate in its span)."""
+        i = bisect_right(self._offsets, offset) - 1
+        return self._marks[i]
+
+    def read(self, offset: int, max_bytes: int, upto: int | None = None) -> LogRead:
+        """Messages from ``offset`` up to ``upto`` (default: the log end) within ``max_bytes``.
+
+        As in Kafka, at least one message is returned when any is available, even if it is
+        larger than ``max_bytes`` (KIP-74), so a consumer can always make progress.
+        """
+        end = self.log_end_offset if upto is None else min(upto, self.log_end_offset)
+        offset = max(offset, self.log_start_offset)
+        if offset >= end:
+            return LogRead(offset, offset, 0, self._last_mark, self._last_created)
+        start_pos, start_created = self._locate(offset)
+        end_pos, end_created = (
+            self._locate(end)
+            if end < self.log_end_offset
+            else (self.end_position, self._last_created)
+        )
+        if end_pos - start_pos > max_bytes:
+            per_message = (end_pos - start_pos) / (end - offset)
+            take = max(1, int(max_bytes / per_message))
+            end = offset + take
+            end_pos, end_created = self._locate(end)
+        return LogRead(
+            offset,
+            end,
+            end_pos - start_pos,
+            self.written_mark_of(offset),
+            0.5 * (start_created + end_created),
+        )
+
+    def truncate_to(self, offset: int) -> None:
+        """Drop everything at and after ``offset`` (a follower after a leader change)."""
+        if offset >= self.log_end_offset:
+            return
+        position, created = self._locate(offset)
+        keep = bisect_right(self._offsets, offset)
+        del self._offsets[keep:], self._positions[keep:], self._marks[keep:], self._created[keep:]
+        self.log_end_offset = offset
+        self.end_position = position
+        self._last_created = created
+
+    def delete_before(self, offset: int) -> None:
+        """Advance the log start offset (retention); index entries before it are dropped."""
+        offset = min(offset, self.log_end_offset)
+        if offset <= self.log_start_offset:
+            return
+        self.log_start_offset = offset
+        first = bisect_right(self._offsets, offset) - 1
+        if first > 0:
+            del (
+                self._offsets[:first],
+                self._positions[:first],
+                self._marks[:first],
+                self._created[:first],
+            )
+
+    @property
+    def size_bytes(self) -> int:
+        return self.end_position - self.position_of(self.log_start_offset)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ReplicaLog offsets [{self.log_start_offset}, {self.log_end_offset}) "
+            f"{self.end_position} bytes, {len(self._offsets)} index entries>"
+        )
