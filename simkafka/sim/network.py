@@ -1,0 +1,656 @@
+"""Flow-level network: hosts' NICs shared max-min fairly between concurrent transfers.
+
+Kafka's throughput ceiling is very often the network, not the disk: a leader's egress
+carries every follower fetch and every consumer fetch, and its ingress every produce.
+Simulating packets would cost an event per packet, so the engine uses the *flow model*
+of flow-level simulators such as SimGrid (its ``LV08`` network model, without the TCP
+window corrections):
+
+* every host has a NIC with an **egress** and an **ingress** capacity (bytes/s);
+* a transfer is one *flow* that crosses the sender's egress and the receiver's ingress
+  (and, for cross-rack traffic, the racks' uplinks when :meth:`Network.set_rack_uplink`
+  configured them -- off by default);
+* concurrent flows share every link **max-min fairly** (progressive filling: all flows
+  grow at the same pace, a flow freezes when one of its links saturates). Rates are
+  piecewise constant and recomputed only when a flow starts, ends, stalls or a capacity
+  changes -- and then only for the *connected component* of flows that share a link with
+  the change, because max-min allocations of disjoint components are independent;
+* one pending SimPy timeout serves the whole network (the earliest projected completion
+  in a heap with lazy invalidation), never one event per flow -- this is what keeps the
+  engine fast, as SimGrid's lazy action heap does.
+
+Propagation latency: a flow occupies its links from the moment it starts until its last
+byte has left the sender (a pipelined transfer: the receiver's ingress is busy over the
+same interval shifted by the latency, which the fluid model folds into one interval);
+the transfer's event fires ``latency`` seconds after the last byte left, so a transfer of
+``n`` bytes at a constant fair rate ``r`` completes after ``n / r + latency``. A
+zero-byte transfer (a request header, an empty fetch response) completes after the
+latency only.
+
+Network partitions (:meth:`Network.partition`) *stall* flows across them: a stalled flow
+keeps its remaining bytes, consumes no capacity and resumes when :meth:`Network.heal`
+is called -- as a TCP connection does when a switch drops everything for a while. A new
+transfer across a partition is accepted and never completes until healed; timing out is
+the caller's business (Kafka's ``request.timeout.ms``, ``replica.lag.time.max.ms``),
+which it does with ``yield transfer | env.timeout(...)`` followed by
+:meth:`Network.abort`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+
+import simpy
+from simpy.events import NORMAL
+
+__all__ = ["HostCounters", "Network", "Transfer", "TransferAborted"]
+
+_INF = math.inf
+
+# Transfer states.
+_RUNNING = 0  # attached to its links, drains at its fair rate (which may be 0)
+_STALLED = 1  # across a network partition: detached from its links, rate 0
+_DRAINED = 2  # last byte has left the sender; the event fires after the latency
+_ABORTED = 3
+
+
+class TransferAborted(Exception):
+    """Thrown into whoever waits on a transfer that :meth:`Network.abort` cancelled."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostCounters:
+    """Cumulative traffic of one host's NIC up to the moment it was read.
+
+    ``*_busy_time`` integrates the link's utilisation (load / capacity) over time, so a
+    probe that reads it at ``t0`` and ``t1`` gets the mean utilisation over the interval
+    as ``(busy(t1) - busy(t0)) / (t1 - t0)``. A link whose capacity is 0 while flows wait
+    on it counts as fully busy (it is the bottleneck of every one of them).
+    """
+
+    bytes_sent: float
+    bytes_received: float
+    egress_busy_time: float
+    ingress_busy_time: float
+
+
+class _Link:
+    """One capacity constraint: a NIC direction or a rack uplink direction."""
+
+    # mark / pos / rem / n / ver are scratch fields of progressive filling, kept on the
+    # link itself to avoid dict look-ups on the hot path.
+    __slots__ = ("name", "capacity", "flows", "load", "stamp", "bytes", "busy")
+    __slots__ += ("mark", "pos", "rem", "n", "ver")
+
+    def __init__(self, name: str, capacity: float) -> None:
+        self.name = name
+        self.capacity = capacity
+        self.flows: dict[int, Transfer] = {}  # insertion order = deterministic order
+        self.load = 0.0  # sum of the current rates of its flows
+        self.stamp = 0.0  # bytes / busy are integrated up to this time
+        self.bytes = 0.0
+        self.busy = 0.0
+        self.mark = -1
+        self.pos = 0
+        self.rem = 0.0
+        self.n = 0
+        self.ver = 0
+
+    def advance(self, now: float) -> None:
+        """Integrate bytes and utilisation at the current load up to ``now``."""
+        dt = now - self.stamp
+        if dt > 0.0:
+            load = self.load
+            if load > 0.0:
+                self.bytes += load * dt
+                self.busy += min(1.0, load / self.capacity) * dt
+            elif self.capacity == 0.0 and self.flows:
+                self.busy += dt
+        self.stamp = now
+
+    def bytes_at(self, now: float) -> float:
+        return self.bytes + self.load * max(0.0, now - self.stamp)
+
+    def busy_at(self, now: float) -> float:
+        dt = max(0.0, now - self.stamp)
+        if self.load > 0.0:
+            return self.busy + min(1.0, self.load / self.capacity) * dt
+        if self.capacity == 0.0 and self.flows:
+            return self.busy + dt
+        return self.busy
+
+
+class _Host:
+    __slots__ = ("name", "rack", "client", "index", "egress", "ingress")
+
+    def __init__(
+        self, name: str, rack: str | None, client: bool, index: int, egress: float, ingress: float
+    ) -> None:
+        self.name = name
+        self.rack = rack
+        self.client = client
+        self.index = index
+        self.egress = _Link(f"{name}.egress", egress)
+        self.ingress = _Link(f"{name}.ingress", ingress)
+
+
+class Transfer(simpy.Event):
+    """One flow of ``nbytes`` from ``src`` to ``dst``; the event fires on arrival.
+
+    Created by :meth:`Network.transfer` only. Its value is ``None``; it fails with
+    :class:`TransferAborted` if aborted.
+    """
+
+    def __init__(
+        self, env: simpy.Environment, fid: int, src: _Host, dst: _Host, nbytes: float
+    ) -> None:
+        super().__init__(env)
+        self.id = fid
+        self.src = src.name
+        self.dst = dst.name
+        self.nbytes = nbytes
+        self.started_at = env.now
+        self.drained_at: float | None = None  # when the last byte left the sender
+        self.latency = 0.0
+        self.cross_rack = False
+        self.links: tuple[_Link, ...] = ()
+        self.pair = (src.index, dst.index)
+        self.state = _RUNNING
+        # Fluid state: ``remaining`` bytes at time ``last``, draining at ``rate``.
+        self.remaining = float(nbytes)
+        self.last = env.now
+        self.rate = 0.0
+        self.finish = _INF  # projected drain time at the current rate
+        self.ver = 0  # bumped whenever ``finish`` changes: invalidates old heap entries
+        self.mark = -1
+        self.fill = -1
+        self.new_rate = 0.0
+
+    @property
+    def bytes_remaining(self) -> float:
+        """Bytes not yet sent, now."""
+        if self.state != _RUNNING:
+            return 0.0 if self.state == _DRAINED else self.remaining
+        return max(0.0, self.remaining - self.rate * (self.env.now - self.last))
+
+    @property
+    def stalled(self) -> bool:
+        """True while the transfer waits behind a network partition."""
+        return self.state == _STALLED
+
+
+class Network:
+    """Hosts, their NICs, and the flows between them (see the module docstring).
+
+    Latencies are per pair of hosts: ``client_latency`` if either end is a client host
+    (producer / consumer machine), else ``cross_rack_latency`` if both hosts have a rack
+    and the racks differ, else ``rack_latency``. The same "both racks known and different"
+    rule decides which bytes count as cross-rack, the traffic that cloud providers bill
+    and that Kafka's ``client.rack`` / rack-aware replica selection (KIP-392) avoids.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        rack_latency: float = 0.0,
+        cross_rack_latency: float = 0.0,
+        client_latency: float = 0.0,
+    ) -> None:
+        self.env = env
+        self._hosts: dict[str, _Host] = {}
+        self._uplinks: dict[str, tuple[_Link, _Link]] = {}  # rack -> (out, in)
+        self._flows: dict[int, Transfer] = {}  # not yet drained: running or stalled
+        self._stalled: dict[int, Transfer] = {}
+        self._blocked: set[tuple[int, int]] = set()  # partitioned (src, dst) host indexes
+        self._heap: list[tuple[float, int, int, Transfer]] = []
+        self._timers: list[float] = []  # times of the pending timeouts (a heap)
+        self._next_id = 0
+        self._epoch = 0
+        self._cr_load = 0.0
+        self._cr_bytes = 0.0
+        self._cr_stamp = env.now
+        self._cr_running = 0
+        self.rack_latency = 0.0
+        self.cross_rack_latency = 0.0
+        self.client_latency = 0.0
+        self.set_latency(rack_latency, cross_rack_latency, client_latency)
+        self.transfers_started = 0
+        self.transfers_completed = 0
+        self.reshares = 0  # how many times rates were recomputed
+        self.reshared_flows = 0  # total component sizes over those recomputations
+
+    # ------------------------------------------------------------------ topology
+
+    def add_host(
+        self,
+        name: str,
+        rack: str | None,
+        egress_bps: float,
+        ingress_bps: float,
+        *,
+        client: bool = False,
+    ) -> None:
+        """Add a host (broker, producer or consumer machine) with its NIC capacities."""
+        if name in self._hosts:
+            raise ValueError(f"host {name!r} already exists")
+        egress = _check_capacity(egress_bps, "egress_bps")
+        ingress = _check_capacity(ingress_bps, "ingress_bps")
+        host = _Host(name, rack, client, len(self._hosts), egress, ingress)
+        host.egress.stamp = host.ingress.stamp = self.env.now
+        self._hosts[name] = host
+
+    def hosts(self) -> list[str]:
+        """Host names in the order they were added."""
+        return list(self._hosts)
+
+    def set_latency(
+        self,
+        rack_latency: float | None = None,
+        cross_rack_latency: float | None = None,
+        client_latency: float | None = None,
+    ) -> None:
+        """Change propagation latencies (seconds); applies to transfers started later."""
+        for value in (rack_latency, cross_rack_latency, client_latency):
+            if value is not None and not (value >= 0.0 and math.isfinite(value)):
+                raise ValueError(f"latency must be finite and >= 0, got {value!r}")
+        if rack_latency is not None:
+            self.rack_latency = float(rack_latency)
+        if cross_rack_latency is not None:
+            self.cross_rack_latency = float(cross_rack_latency)
+        if client_latency is not None:
+            self.client_latency = float(client_latency)
+
+    def latency(self, src: str, dst: str) -> float:
+        """Propagation latency from ``src`` to ``dst`` (seconds)."""
+        s, d = self._host(src), self._host(dst)
+        if s.client or d.client:
+            return self.client_latency
+        if _cross_rack(s, d):
+            return self.cross_rack_latency
+        return self.rack_latency
+
+    def set_rack_uplink(self, rack: str, capacity_bps: float) -> None:
+        """Give ``rack`` a shared full-duplex uplink that every cross-rack flow crosses.
+
+        Off by default (racks joined by a non-blocking spine). Declaring a new uplink is
+        only allowed while no transfer is in flight (it changes which links existing
+        flows cross); changing an existing uplink's capacity is allowed at any time and
+        re-shares at once, like :meth:`set_capacity`.
+        """
+        cap = _check_capacity(capacity_bps, "capacity_bps")
+        if rack in self._uplinks:
+            self._change_capacities([(link, cap) for link in self._uplinks[rack]])
+            return
+        if self._flows:
+            raise RuntimeError("declare rack uplinks before the first transfer starts")
+        out, inn = _Link(f"rack {rack}.uplink", cap), _Link(f"rack {rack}.downlink", cap)
+        out.stamp = inn.stamp = self.env.now
+        self._uplinks[rack] = (out, inn)
+
+    def set_capacity(
+        self, host: str, egress: float | None = None, ingress: float | None = None
+    ) -> None:
+        """Change a NIC's capacities now (a degraded or repaired NIC); flows re-share."""
+        h = self._host(host)
+        changes = []
+        if egress is not None:
+            changes.append((h.egress, _check_capacity(egress, "egress")))
+        if ingress is not None:
+            changes.append((h.ingress, _check_capacity(ingress, "ingress")))
+        self._change_capacities(changes)
+
+    def partition(self, hosts_a: Iterable[str], hosts_b: Iterable[str]) -> None:
+        """Cut every path between a host of ``hosts_a`` and one of ``hosts_b``.
+
+        Flows across the cut (either direction) stall at once; partitions accumulate
+        until :meth:`heal`.
+        """
+        side_a = [self._host(h).index for h in hosts_a]
+        side_b = [self._host(h).index for h in hosts_b]
+        for a in side_a:
+            for b in side_b:
+                if a == b:
+                    raise ValueError("a host cannot be on both sides of a partition")
+                self._blocked.add((a, b))
+                self._blocked.add((b, a))
+        now = self.env.now
+        seeds: list[_Link] = []
+        for flow in list(self._flows.values()):
+            if flow.state == _RUNNING and flow.pair in self._blocked:
+                self._detach(flow, now)
+                flow.state = _STALLED
+                self._stalled[flow.id] = flow
+                seeds.extend(flow.links)
+        if seeds:
+            self._reshare(seeds)
+
+    def heal(self) -> None:
+        """Remove every partition; stalled flows resume where they stopped."""
+        self._blocked.clear()
+        now = self.env.now
+        seeds: list[_Link] = []
+        drained: list[Transfer] = []
+        for flow in list(self._stalled.values()):
+            del self._stalled[flow.id]
+            if flow.remaining <= 0.0:
+                drained.append(flow)
+            else:
+                self._attach(flow, now)
+                seeds.extend(flow.links)
+        if seeds:
+            self._reshare(seeds)
+        for flow in drained:
+            self._drained(flow, now)
+
+    # ------------------------------------------------------------------ transfers
+
+    def transfer(self, src: str, dst: str, nbytes: float) -> Transfer:
+        """Start sending ``nbytes`` from ``src`` to ``dst``; returns the arrival event."""
+        s, d = self._host(src), self._host(dst)
+        if s is d:
+            raise ValueError(f"transfer from {src!r} to itself")
+        if not (nbytes >= 0 and math.isfinite(nbytes)):
+            raise ValueError(f"nbytes must be finite and >= 0, got {nbytes!r}")
+        now = self.env.now
+        flow = Transfer(self.env, self._next_id, s, d, nbytes)
+        self._next_id += 1
+        self.transfers_started += 1
+        if s.client or d.client:
+            flow.latency = self.client_latency
+        elif _cross_rack(s, d):
+            flow.latency = self.cross_rack_latency
+        else:
+            flow.latency = self.rack_latency
+        flow.cross_rack = _cross_rack(s, d)
+        links = (s.egress, d.ingress)
+        if flow.cross_rack and self._uplinks:
+            up = self._uplinks.get(s.rack)  # type: ignore[arg-type]
+            down = self._uplinks.get(d.rack)  # type: ignore[arg-type]
+            if up is not None:
+                links += (up[0],)
+            if down is not None:
+                links += (down[1],)
+        flow.links = links
+        self._flows[flow.id] = flow
+        if flow.pair in self._blocked:
+            flow.state = _STALLED
+            self._stalled[flow.id] = flow
+        elif nbytes == 0:
+            self._drained(flow, now)
+        else:
+            self._attach(flow, now)
+            self._reshare(links)
+        return flow
+
+    def abort(self, transfer: Transfer) -> bool:
+        """Cancel a transfer that has not drained yet (the request timed out, a host died).
+
+        The transfer fails with :class:`TransferAborted` (defused, so nobody has to be
+        waiting for it) and its capacity goes to the other flows at once. Bytes already
+        sent stay counted. Returns False if it had already drained or been aborted.
+        """
+        if transfer.state == _DRAINED or transfer.state == _ABORTED:
+            return False
+        now = self.env.now
+        if transfer.state == _RUNNING:
+            self._detach(transfer, now)
+            self._reshare(transfer.links)
+        else:
+            del self._stalled[transfer.id]
+        del self._flows[transfer.id]
+        transfer.state = _ABORTED
+        transfer.fail(TransferAborted(f"transfer {transfer.src}->{transfer.dst} aborted"))
+        transfer.defused = True
+        return True
+
+    # ------------------------------------------------------------------ counters
+
+    @property
+    def active_flows(self) -> int:
+        """Transfers whose bytes are still to be sent (running or stalled)."""
+        return len(self._flows)
+
+    @property
+    def stalled_flows(self) -> int:
+        """Transfers waiting behind a network partition."""
+        return len(self._stalled)
+
+    @property
+    def cross_rack_bytes(self) -> float:
+        """Bytes sent so far between hosts of different (known) racks."""
+        return self._cr_bytes + self._cr_load * max(0.0, self.env.now - self._cr_stamp)
+
+    def host_counters(self, host: str) -> HostCounters:
+        """Bytes and busy-time integrals of ``host``'s NIC up to now."""
+        h = self._host(host)
+        now = self.env.now
+        return HostCounters(
+            bytes_sent=h.egress.bytes_at(now),
+            bytes_received=h.ingress.bytes_at(now),
+            egress_busy_time=h.egress.busy_at(now),
+            ingress_busy_time=h.ingress.busy_at(now),
+        )
+
+    def rates(self, host: str) -> tuple[float, float]:
+        """Current (egress, ingress) load of ``host``'s NIC in bytes/s."""
+        h = self._host(host)
+        return h.egress.load, h.ingress.load
+
+    # ------------------------------------------------------------------ internals
+
+    def _host(self, name: str) -> _Host:
+        try:
+            return self._hosts[name]
+        except KeyError:
+            raise KeyError(f"unknown host {name!r}") from None
+
+    def _change_capacities(self, changes: list[tuple[_Link, float]]) -> None:
+        now = self.env.now
+        for link, cap in changes:
+            link.advance(now)  # integrate the past at the old capacity
+            link.capacity = cap
+        if changes:
+            self._reshare([link for link, _ in changes])
+
+    def _attach(self, flow: Transfer, now: float) -> None:
+        fid = flow.id
+        for link in flow.links:
+            link.flows[fid] = flow
+        flow.state = _RUNNING
+        flow.last = now
+        flow.rate = 0.0
+        flow.finish = _INF
+        if flow.cross_rack:
+            self._cr_running += 1
+
+    def _detach(self, flow: Transfer, now: float) -> None:
+        """Take a running flow off its links; the caller re-shares them at ``now``."""
+        fid = flow.id
+        for link in flow.links:
+            del link.flows[fid]
+        flow.remaining -= flow.rate * (now - flow.last)
+        flow.last = now
+        if flow.cross_rack:
+            self._advance_cross_rack(now)
+            self._cr_load -= flow.rate
+            self._cr_running -= 1
+            if self._cr_running == 0:
+                self._cr_load = 0.0  # no drift from repeated += / -=
+        flow.rate = 0.0
+        flow.finish = _INF
+        flow.ver += 1  # its heap entry is stale now
+
+    def _advance_cross_rack(self, now: float) -> None:
+        dt = now - self._cr_stamp
+        if dt > 0.0:
+            self._cr_bytes += self._cr_load * dt
+        self._cr_stamp = now
+
+    def _drained(self, flow: Transfer, now: float) -> None:
+        """The last byte left the sender: fire the event after the propagation latency."""
+        flow.state = _DRAINED
+        flow.remaining = 0.0
+        flow.drained_at = now
+        del self._flows[flow.id]
+        self.transfers_completed += 1
+        # What simpy.Timeout does in its constructor: a triggered event scheduled
+        # ``latency`` from now -- one event per transfer instead of a Timeout plus a
+        # callback that succeeds the transfer.
+        flow._ok = True
+        flow._value = None
+        self.env.schedule(flow, NORMAL, flow.latency)
+
+    def _reshare(self, seeds: Iterable[_Link]) -> None:
+        """Recompute max-min fair rates of the component(s) touching ``seeds``, at now."""
+        now = self.env.now
+        self._epoch += 1
+        epoch = self._epoch
+        # 1. The connected component: links reachable from the seeds through flows.
+        links: list[_Link] = []
+        flows: list[Transfer] = []
+        stack: list[_Link] = []
+        for link in seeds:
+            if link.mark != epoch:
+                link.mark = epoch
+                stack.append(link)
+        while stack:
+            link = stack.pop()
+            link.pos = len(links)
+            links.append(link)
+            for flow in link.flows.values():
+                if flow.mark != epoch:
+                    flow.mark = epoch
+                    flows.append(flow)
+                    for other in flow.links:
+                        if other.mark != epoch:
+                            other.mark = epoch
+                            stack.append(other)
+        self.reshares += 1
+        self.reshared_flows += len(flows)
+
+        # 2. Integrate counters at the old rates and settle every flow's bytes up to now.
+        for link in links:
+            link.advance(now)
+        self._advance_cross_rack(now)
+        for flow in flows:
+            dt = now - flow.last
+            if dt != 0.0:
+                flow.remaining -= flow.rate * dt
+                flow.last = now
+
+        # 3. Progressive filling, bottleneck by bottleneck. A link's fair level is what
+        # each of its unfrozen flows would get if they all grew together:
+        # (capacity - rates of its frozen flows) / unfrozen flows. The link with the
+        # lowest level saturates first; its unfrozen flows freeze at that level.
+        heap: list[tuple[float, int, int]] = []
+        for link in links:
+            n = len(link.flows)
+            link.n = n
+            link.rem = link.capacity
+            link.load = 0.0
+            link.ver = 0
+            if n:
+                heap.append((link.capacity / n, link.pos, 0))
+        heapq.heapify(heap)
+        floor = 0.0
+        heappop, heappush = heapq.heappop, heapq.heappush
+        while heap:
+            level, pos, ver = heappop(heap)
+            link = links[pos]
+            if ver != link.ver or link.n == 0:
+                continue  # stale entry
+            if level < floor:
+                level = floor  # rounding must not make later bottlenecks lower
+            floor = level
+            link.n = 0
+            for flow in link.flows.values():
+                if flow.fill == epoch:
+                    continue
+                flow.fill = epoch
+                flow.new_rate = level
+                for other in flow.links:
+                    if other.n:
+                        other.rem -= level
+                        other.n -= 1
+                        other.ver += 1
+                        if other.n:
+                            rem = other.rem
+                            heappush(
+                                heap, ((rem if rem > 0.0 else 0.0) / other.n, other.pos, other.ver)
+                            )
+
+        # 4. Install the new rates; only flows whose rate changed get a new heap entry.
+        fheap = self._heap
+        cr_delta = 0.0
+        for flow in flows:
+            new = flow.new_rate
+            for link in flow.links:
+                link.load += new
+            old = flow.rate
+            if new != old:
+                if flow.cross_rack:
+                    cr_delta += new - old
+                flow.rate = new
+                flow.ver += 1
+                if new > 0.0:
+                    rem = flow.remaining
+                    finish = now + rem / new if rem > 0.0 else now
+                    flow.finish = finish
+                    heappush(fheap, (finish, flow.id, flow.ver, flow))
+                else:
+                    flow.finish = _INF
+        if cr_delta:
+            self._cr_load += cr_delta
+        self._ensure_timer()
+
+    def _ensure_timer(self) -> None:
+        """Keep a pending timeout at (or before) the earliest projected drain time.
+
+        A timeout whose time has become later than needed is not cancelled (SimPy cannot
+        cancel); a new, earlier one is added and the old one still serves later drains.
+        """
+        heap = self._heap
+        while heap and heap[0][2] != heap[0][3].ver:
+            heapq.heappop(heap)
+        if heap and (not self._timers or heap[0][0] < self._timers[0]):
+            at = heap[0][0]
+            heapq.heappush(self._timers, at)
+            timeout = self.env.timeout(max(0.0, at - self.env.now))
+            timeout.callbacks.append(partial(self._on_timer, at))
+
+    def _on_timer(self, at: float, _event: simpy.Event) -> None:
+        heapq.heappop(self._timers)  # timeouts fire in time order: this one is the min
+        # Flows projected to drain within a relative 1e-12 of ``at``
+        # drain together, so a tie split by rounding costs one re-share, not two.
+        limit = at + 1e-12 * max(1.0, abs(at))
+        heap = self._heap
+        due: list[Transfer] = []
+        while heap and heap[0][0] <= limit:
+            _, _, ver, flow = heapq.heappop(heap)
+            if ver == flow.ver and flow.state == _RUNNING:
+                due.append(flow)
+        if not due:
+            self._ensure_timer()
+            return
+        now = self.env.now
+        seeds: list[_Link] = []
+        for flow in due:
+            self._detach(flow, now)
+            seeds.extend(flow.links)
+        self._reshare(seeds)
+        for flow in due:
+            self._drained(flow, now)
+
+
+def _cross_rack(a: _Host, b: _Host) -> bool:
+    return a.rack is not None and b.rack is not None and a.rack != b.rack
+
+
+def _check_capacity(value: float, what: str) -> float:
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{what} must be finite and >= 0 bytes/s, got {value!r}")
+    return float(value)

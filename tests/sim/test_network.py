@@ -1,0 +1,437 @@
+"""Flow-level network: max-min fair rates, exact completion times, partitions, counters.
+
+Two independent oracles, both in exact rational arithmetic:
+* ``reference_maxmin`` -- progressive filling as Bertsekas & Gallager (*Data Networks*,
+  section 6.5.2) define it: raise every unfrozen flow's rate by the same amount until a
+  link saturates, freeze the flows crossing it, repeat. No heap, no components.
+* ``reference_run`` -- a global fluid simulation that recomputes every rate from scratch
+  at every arrival, drain and capacity change, and jumps to the next such instant.
+
+The network under test must agree with them to 1e-9 relative, on random instances.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simkafka.sim.network import Network, TransferAborted
+
+# ----------------------------------------------------------------------------- oracles
+
+
+def reference_maxmin(caps: list[Fraction], flow_links: list[list[int]]) -> list[Fraction]:
+    """Textbook progressive filling, exact."""
+    n = len(flow_links)
+    rates = [Fraction(0)] * n
+    frozen = [False] * n
+    while not all(frozen):
+        best = None
+        for link, cap in enumerate(caps):
+            users = [f for f in range(n) if link in flow_links[f]]
+            unfrozen = [f for f in users if not frozen[f]]
+            if not unfrozen:
+                continue
+            slack = cap - sum(rates[f] for f in users)
+            inc = slack / len(unfrozen)
+            best = inc if best is None or inc < best else best
+        assert best is not None
+        for f in range(n):
+            if not frozen[f]:
+                rates[f] += best
+        for link, cap in enumerate(caps):
+            users = [f for f in range(n) if link in flow_links[f]]
+            if users and sum(rates[f] for f in users) == cap:
+                for f in users:
+                    frozen[f] = True
+    return rates
+
+
+def links_of(src: int, dst: int, nhosts: int) -> list[int]:
+    """Link numbering of the oracle: host h's egress is h, its ingress nhosts + h."""
+    return [src, nhosts + dst]
+
+
+def reference_run(
+    egress: list[int],
+    ingress: list[int],
+    flows: list[tuple[int, int, int, int]],
+    changes: list[tuple[int, int, int, int]],
+) -> list[Fraction]:
+    """Drain time of each (start, src, dst, nbytes) flow, recomputing everything globally.
+
+    ``changes`` are (time, host, new egress, new ingress) capacity changes.
+    """
+    nh = len(egress)
+    caps = [Fraction(c) for c in egress] + [Fraction(c) for c in ingress]
+    pending = sorted(
+        [(Fraction(t), 0, i) for i, (t, *_rest) in enumerate(changes)]
+        + [(Fraction(f[0]), 1, i) for i, f in enumerate(flows)]
+    )
+    remaining: dict[int, Fraction] = {}
+    drained: list[Fraction | None] = [None] * len(flows)
+    now = Fraction(0)
+    while pending or remaining:
+        ids = list(remaining)
+        rates = reference_maxmin(caps, [links_of(flows[i][1], flows[i][2], nh) for i in ids])
+        candidates = [now + remaining[i] / r for i, r in zip(ids, rates, strict=True) if r > 0]
+        if pending:
+            candidates.append(pending[0][0])
+        nxt = min(candidates)
+        for i, r in zip(ids, rates, strict=True):
+            remaining[i] -= r * (nxt - now)
+        now = nxt
+        for i in ids:
+            if remaining[i] == 0:
+                drained[i] = now
+                del remaining[i]
+        while pending and pending[0][0] == now:
+            _, kind, i = pending.pop(0)
+            if kind == 0:
+                _, host, eg, ing = changes[i]
+                caps[host], caps[nh + host] = Fraction(eg), Fraction(ing)
+            elif flows[i][3] == 0:
+                drained[i] = now
+            else:
+                remaining[i] = Fraction(flows[i][3])
+    assert all(d is not None for d in drained)
+    return drained  # type: ignore[return-value]
+
+
+def close(a: float, b: float | Fraction, rel: float = 1e-9) -> bool:
+    return abs(a - float(b)) <= rel * max(1.0, abs(float(b)))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def make(hosts: dict[str, tuple[str | None, float, float]], **latency: float):
+    env = simpy.Environment()
+    net = Network(env, **latency)
+    for name, (rack, eg, ing) in hosts.items():
+        net.add_host(name, rack, eg, ing)
+    return env, net
+
+
+def start_at(env, net, t, src, dst, nbytes, log, key):
+    def proc():
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        tr = net.transfer(src, dst, nbytes)
+        log[key] = tr
+        try:
+            yield tr
+            log[(key, "arrived")] = env.now
+        except TransferAborted:
+            log[(key, "aborted")] = env.now
+
+    return env.process(proc())
+
+
+# ----------------------------------------------------------------------------- hand-computed
+
+
+def test_two_flows_into_one_ingress_share_it_then_the_survivor_speeds_up():
+    # A->C 100 B and B->C 300 B into C's 100 B/s ingress: 50 B/s each; A's drains at
+    # t=2, then B's 200 remaining bytes go at the full 100 B/s and drain at t=4.
+    env, net = make({h: ("r1", 100, 100) for h in "ABC"}, rack_latency=0.001)
+    log: dict = {}
+    start_at(env, net, 0, "A", "C", 100, log, "a")
+    start_at(env, net, 0, "B", "C", 300, log, "b")
+    env.run(until=1)
+    assert log["a"].rate == 50 and log["b"].rate == 50
+    assert net.active_flows == 2
+    env.run()
+    assert log["a"].drained_at == pytest.approx(2.0, rel=1e-12)
+    assert log[("a", "arrived")] == pytest.approx(2.001, rel=1e-12)
+    assert log["b"].drained_at == pytest.approx(4.0, rel=1e-12)
+    assert log[("b", "arrived")] == pytest.approx(4.001, rel=1e-12)
+    assert net.active_flows == 0
+    c = net.host_counters("C")
+    assert c.bytes_received == pytest.approx(400)
+    assert c.ingress_busy_time == pytest.approx(4.0)
+    assert net.host_counters("A").bytes_sent == pytest.approx(100)
+    assert net.host_counters("A").egress_busy_time == pytest.approx(1.0)  # 50% for 2 s
+
+
+def test_sender_limited_flow_leaves_the_rest_of_the_ingress_to_others():
+    # A's egress is 20 B/s: its flow is bottlenecked there, so B->C gets 100 - 20 = 80.
+    env, net = make({"A": ("r", 20, 100), "B": ("r", 100, 100), "C": ("r", 100, 100)})
+    a = net.transfer("A", "C", 10_000)
+    b = net.transfer("B", "C", 10_000)
+    assert a.rate == 20 and b.rate == 80
+    assert net.rates("C") == (0.0, 100.0)
+
+
+def test_zero_byte_transfer_completes_after_latency_only():
+    env, net = make(
+        {"A": ("r1", 100, 100), "B": ("r2", 100, 100)}, rack_latency=0.5, cross_rack_latency=2.0
+    )
+    log: dict = {}
+    start_at(env, net, 1, "A", "B", 0, log, "z")
+    env.run()
+    assert log[("z", "arrived")] == 3.0
+    assert log["z"].drained_at == 1.0
+
+
+def test_capacity_change_mid_flow():
+    # 1000 B at 100 B/s; at t=4 the sender's NIC degrades to 50 B/s: 600 B left take
+    # 12 s more, so the last byte leaves at t=16; restoring it later changes nothing.
+    env, net = make({"A": ("r", 100, 100), "B": ("r", 100, 100)})
+    log: dict = {}
+    start_at(env, net, 0, "A", "B", 1000, log, "x")
+    env.run(until=4)
+    net.set_capacity("A", egress=50)
+    assert log["x"].rate == 50
+    assert log["x"].bytes_remaining == pytest.approx(600)
+    env.run()
+    assert log[("x", "arrived")] == pytest.approx(16.0, rel=1e-12)
+    eg = net.host_counters("A")
+    assert eg.bytes_sent == pytest.approx(1000)
+    assert eg.egress_busy_time == pytest.approx(16.0)
+
+
+def test_zero_capacity_stalls_until_restored():
+    env, net = make({"A": ("r", 100, 100), "B": ("r", 100, 100)})
+    log: dict = {}
+    start_at(env, net, 0, "A", "B", 500, log, "x")
+    env.run(until=2)
+    net.set_capacity("B", ingress=0)
+    env.run(until=10)
+    assert log["x"].rate == 0 and log["x"].bytes_remaining == pytest.approx(300)
+    assert net.host_counters("B").ingress_busy_time == pytest.approx(10.0)  # saturated
+    net.set_capacity("B", ingress=100)
+    env.run()
+    assert log[("x", "arrived")] == pytest.approx(13.0, rel=1e-12)
+
+
+def test_partition_stalls_flows_and_heal_resumes_them():
+    env, net = make({h: ("r", 100, 100) for h in "ABCD"})
+    log: dict = {}
+    start_at(env, net, 0, "A", "B", 1000, log, "ab")
+    start_at(env, net, 0, "C", "B", 1000, log, "cb")
+    env.run(until=2)  # both at 50 B/s: 900 B left each
+    net.partition(["A"], ["B", "D"])
+    assert net.stalled_flows == 1 and log["ab"].stalled
+    assert log["cb"].rate == 100  # the survivor takes all of B's ingress
+    start_at(env, net, 3, "D", "A", 0, log, "da")  # a zero-byte request across the cut
+    env.run(until=5)
+    assert log["ab"].bytes_remaining == pytest.approx(900)
+    assert ("da", "arrived") not in log
+    net.heal()
+    # cb drained 300 B alone in [2, 5]: 600 left; now both share again at 50 B/s until cb
+    # drains at t=17, then ab (900 - 600 = 300 left) at 100 B/s until t=20.
+    env.run()
+    assert log[("da", "arrived")] == 5.0
+    assert log[("cb", "arrived")] == pytest.approx(17.0, rel=1e-12)
+    assert log[("ab", "arrived")] == pytest.approx(20.0, rel=1e-12)
+    assert net.stalled_flows == 0 and net.active_flows == 0
+
+
+def test_abort_fails_the_waiter_and_gives_capacity_back():
+    env, net = make({h: ("r", 100, 100) for h in "ABC"})
+    log: dict = {}
+    start_at(env, net, 0, "A", "C", 1000, log, "a")
+    start_at(env, net, 0, "B", "C", 400, log, "b")
+    env.run(until=2)
+    assert net.abort(log["a"]) is True
+    assert net.abort(log["a"]) is False
+    env.run()
+    assert log[("a", "aborted")] == 2.0
+    assert log[("b", "arrived")] == pytest.approx(5.0)  # 300 left at 100 B/s
+    assert net.host_counters("A").bytes_sent == pytest.approx(100)
+    # Aborting a transfer nobody waits for does not crash the environment.
+    t = net.transfer("A", "B", 100)
+    net.abort(t)
+    env.run()
+    assert net.active_flows == 0
+
+
+def test_latencies_and_cross_rack_bytes():
+    env = simpy.Environment()
+    net = Network(env, rack_latency=0.0001, cross_rack_latency=0.002, client_latency=0.01)
+    net.add_host("b1", "a", 1000, 1000)
+    net.add_host("b2", "a", 1000, 1000)
+    net.add_host("b3", "b", 1000, 1000)
+    net.add_host("p", "b", 1000, 1000, client=True)
+    assert net.latency("b1", "b2") == 0.0001
+    assert net.latency("b1", "b3") == 0.002
+    assert net.latency("p", "b1") == 0.01
+    net.transfer("b1", "b2", 500)
+    net.transfer("b1", "b3", 300)
+    net.transfer("p", "b1", 700)  # client in rack b to a broker in rack a: cross-rack
+    env.run(until=0.1)
+    # b1's egress is shared 500/500 by its two flows: 50 B of b1->b3 by t=0.1, plus
+    # 100 B of p->b1 at its full 1000 B/s.
+    assert net.cross_rack_bytes == pytest.approx(150, rel=1e-12)
+    env.run()
+    assert net.cross_rack_bytes == pytest.approx(1000)
+
+
+def test_rack_uplink_is_shared_by_cross_rack_flows():
+    env, net = make({"a1": ("a", 100, 100), "a2": ("a", 100, 100), "b1": ("b", 100, 100)})
+    net.add_host("b2", "b", 100, 100)
+    net.set_rack_uplink("a", 60)
+    x = net.transfer("a1", "b1", 10_000)
+    y = net.transfer("a2", "b2", 10_000)
+    z = net.transfer("a2", "a1", 10_000)  # intra-rack: does not cross the uplink
+    assert x.rate == 30 and y.rate == 30 and z.rate == 70
+    net.set_rack_uplink("a", 200)  # capacity change at any time
+    assert x.rate == 100 and y.rate == 50 and z.rate == 50
+    with pytest.raises(RuntimeError):
+        net.set_rack_uplink("b", 10)
+
+
+def test_only_the_changed_component_is_reshared():
+    env, net = make({h: ("r", 100, 100) for h in "ABCDEF"})
+    net.transfer("A", "B", 10_000)
+    net.transfer("C", "B", 10_000)
+    before = net.reshared_flows
+    net.transfer("D", "E", 10_000)  # shares no NIC with the A/C->B component
+    assert net.reshared_flows - before == 1
+    before = net.reshared_flows
+    net.transfer("E", "B", 10_000)  # E's egress is not E's ingress: D->E stays apart
+    assert net.reshared_flows - before == 3
+    before = net.reshared_flows
+    net.transfer("D", "B", 10_000)  # joins them through D's egress and B's ingress
+    assert net.reshared_flows - before == 5
+
+
+def test_one_pending_timer_not_one_event_per_flow():
+    # 200 flows of distinct sizes into one ingress drain one after another; the engine
+    # must not process an event per flow per re-share (which would be ~200^2 / 2).
+    env = simpy.Environment()
+    net = Network(env)
+    net.add_host("sink", None, 1e9, 1000)
+    for i in range(200):
+        net.add_host(f"h{i}", None, 1e9, 1e9)
+        net.transfer(f"h{i}", "sink", 100 * (i + 1))
+    steps = 0
+    while env.peek() != float("inf"):
+        env.step()
+        steps += 1
+    assert net.transfers_completed == 200
+    assert steps <= 2 * 200 + 2
+    # The sink's ingress is busy throughout, so the last byte leaves when all have.
+    assert env.now == pytest.approx(sum(100 * (i + 1) for i in range(200)) / 1000)
+
+
+def test_rejects_bad_input():
+    env, net = make({"A": ("r", 100, 100)})
+    with pytest.raises(ValueError):
+        net.add_host("A", "r", 1, 1)
+    with pytest.raises(ValueError):
+        net.add_host("B", "r", -1, 1)
+    with pytest.raises(ValueError):
+        net.transfer("A", "A", 10)
+    with pytest.raises(KeyError):
+        net.transfer("A", "nope", 10)
+    net.add_host("B", "r", 1, 1)
+    with pytest.raises(ValueError):
+        net.transfer("A", "B", float("nan"))
+    with pytest.raises(ValueError):
+        net.partition(["A"], ["A"])
+
+
+def run_schedule(egress, ingress, flows, changes, latency=0.0):
+    env = simpy.Environment()
+    net = Network(env, rack_latency=latency)
+    for h in range(len(egress)):
+        net.add_host(f"h{h}", "r", egress[h], ingress[h])
+    log: dict = {}
+    for i, (t, s, d, n) in enumerate(flows):
+        start_at(env, net, t, f"h{s}", f"h{d}", n, log, i)
+
+    def change(t, h, eg, ing):
+        yield env.timeout(t)
+        net.set_capacity(f"h{h}", egress=eg, ingress=ing)
+
+    for c in changes:
+        env.process(change(*c))
+    env.run()
+    return net, log
+
+
+def test_same_schedule_same_result():
+    flows = [(i % 3, i % 4, (i + 1) % 4, 37 * i + 5) for i in range(40)]
+    a = run_schedule([100, 70, 50, 90], [80, 100, 60, 40], flows, [(1, 2, 10, 10)])[1]
+    b = run_schedule([100, 70, 50, 90], [80, 100, 60, 40], flows, [(1, 2, 10, 10)])[1]
+    assert [a[(i, "arrived")] for i in range(40)] == [b[(i, "arrived")] for i in range(40)]
+
+
+# ----------------------------------------------------------------------------- properties
+
+caps_st = st.integers(min_value=0, max_value=100)
+
+
+@st.composite
+def instances(draw, min_cap=0):
+    nh = draw(st.integers(2, 5))
+    egress = draw(st.lists(st.integers(min_cap, 100), min_size=nh, max_size=nh))
+    ingress = draw(st.lists(st.integers(min_cap, 100), min_size=nh, max_size=nh))
+    pairs = st.tuples(st.integers(0, nh - 1), st.integers(0, nh - 1)).filter(lambda p: p[0] != p[1])
+    return egress, ingress, draw(st.lists(pairs, min_size=1, max_size=9))
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_rates_are_the_max_min_fair_allocation(inst):
+    egress, ingress, pairs = inst
+    nh = len(egress)
+    env = simpy.Environment()
+    net = Network(env)
+    for h in range(nh):
+        net.add_host(f"h{h}", None, egress[h], ingress[h])
+    transfers = [net.transfer(f"h{s}", f"h{d}", 10**12) for s, d in pairs]
+    caps = [Fraction(c) for c in egress + ingress]
+    flow_links = [links_of(s, d, nh) for s, d in pairs]
+    expected = reference_maxmin(caps, flow_links)
+    for t, r in zip(transfers, expected, strict=True):
+        assert close(t.rate, r, 1e-9)
+    # Bertsekas & Gallager's characterisation: every flow has a bottleneck link, one that
+    # is saturated and on which no flow gets a higher rate.
+    for f, links in enumerate(flow_links):
+        ok = False
+        for link in links:
+            users = [g for g in range(len(pairs)) if link in flow_links[g]]
+            load = sum(transfers[g].rate for g in users)
+            if load >= float(caps[link]) * (1 - 1e-9) and all(
+                transfers[g].rate <= transfers[f].rate * (1 + 1e-9) + 1e-12 for g in users
+            ):
+                ok = True
+        assert ok
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    instances(min_cap=1),
+    st.data(),
+)
+def test_drain_times_match_a_global_fluid_simulation(inst, data):
+    egress, ingress, pairs = inst
+    nh = len(egress)
+    flows = [(data.draw(st.integers(0, 6)), s, d, data.draw(st.integers(0, 400))) for s, d in pairs]
+    changes = data.draw(
+        st.lists(
+            st.tuples(st.integers(1, 8), st.integers(0, nh - 1), caps_st, caps_st).map(
+                lambda c: (c[0], c[1], max(1, c[2]), max(1, c[3]))
+            ),
+            max_size=2,
+            unique_by=lambda c: (c[0], c[1]),
+        )
+    )
+    expected = reference_run(egress, ingress, flows, changes)
+    net, log = run_schedule(egress, ingress, flows, changes, latency=0.25)
+    for i, drain in enumerate(expected):
+        assert close(log[i].drained_at, drain), (i, log[i].drained_at, drain)
+        assert close(log[(i, "arrived")], drain + Fraction(1, 4))
+    # Conservation: every byte sent was received, and counted once.
+    sent = sum(net.host_counters(f"h{h}").bytes_sent for h in range(nh))
+    received = sum(net.host_counters(f"h{h}").bytes_received for h in range(nh))
+    total = sum(f[3] for f in flows)
+    assert sent == pytest.approx(total, rel=1e-9, abs=1e-6)
+    assert received == pytest.approx(total, rel=1e-9, abs=1e-6)
