@@ -650,6 +650,47 @@ def test_range_co_partitioned_assignment_with_same_subscription() -> None:
     )  # fmt: skip
 
 
+def test_range_empty_client_rack_counts_as_no_rack() -> None:
+    # RangeAssignor.consumerRacks drops empty rack ids (filter(r -> !r.isEmpty())), so a
+    # consumer with client.rack="" behaves like one without a rack.
+    topics = {"t": 4}
+    prs = {tp("t", p): frozenset("ab"[p % 2]) for p in range(4)}
+    subs = {
+        "c0": MemberSubscription("c0", ("t",), rack=""),
+        "c1": MemberSubscription("c1", ("t",), rack="b"),
+    }
+    no_rack = {**subs, "c0": MemberSubscription("c0", ("t",))}
+    result = RangeAssignor().assign(GroupSpec(topics, subs, prs))
+    assert result == RangeAssignor().assign(GroupSpec(topics, no_rack, prs))
+    # c0 (no rack) matches anything and takes the first two; c1 then gets the rest.
+    assert result == {"c0": tps(("t", 0), ("t", 1)), "c1": tps(("t", 2), ("t", 3))}
+
+
+def test_range_unrelated_topic_switches_co_partitioned_topics_to_rack_matching() -> None:
+    # Derived from RangeAssignor.assignPartitions/assignWithRackMatching (not a Kafka
+    # test): rack matching is switched on for the whole group as soon as *one* topic
+    # needs it, and a co-partitioned group is then rack-matched even if its own
+    # partitions are on every rack. Here A and B are on racks {a, b}; c0 is on rack "d".
+    topics = {"A": 2, "B": 2}
+    prs = {tp(t, p): frozenset("ab") for t in "AB" for p in range(2)}
+    subs = {
+        "c0": MemberSubscription("c0", ("A", "B"), rack="d"),
+        "c1": MemberSubscription("c1", ("A", "B"), rack="a"),
+    }
+    plain = RangeAssignor().assign(GroupSpec(topics, subs, prs))
+    assert plain == {"c0": tps(("A", 0), ("B", 0)), "c1": tps(("A", 1), ("B", 1))}
+    # Add topic C, subscribed by c1 only, whose partitions are on one rack each.
+    topics_c = {**topics, "C": 2}
+    prs_c = {**prs, tp("C", 0): frozenset("a"), tp("C", 1): frozenset("b")}
+    subs_c = {**subs, "c1": MemberSubscription("c1", ("A", "B", "C"), rack="a")}
+    # A and B keep their subscribers (c0, c1) but partition 0 now goes to the first
+    # rack-matching consumer, c1, and c0 is left with partition 1 of each.
+    assert RangeAssignor().assign(GroupSpec(topics_c, subs_c, prs_c)) == {
+        "c0": tps(("A", 1), ("B", 1)),
+        "c1": tps(("A", 0), ("B", 0), ("C", 0), ("C", 1)),
+    }
+
+
 # --- RoundRobinAssignorTest -----------------------------------------------------------------
 
 
