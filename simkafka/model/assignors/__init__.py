@@ -1,5 +1,54 @@
-"""Consumer partition assignors: Kafka's classic client-side ones and the KIP-848 server-side ones."""
+"""Consumer partition assignors: Kafka's classic client-side ones and the KIP-848 server-side ones.
+
+``classic_assignor(name)`` gives the assignor a classic-protocol group leader runs for a
+``partition.assignment.strategy`` name; ``server_assignor(name)`` the one the group
+coordinator runs for ``group.remote.assignor`` (``group.protocol=consumer``).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
 
 from simkafka.model.assignors.base import Assignment, Assignor, GroupSpec, MemberSubscription
 
-__all__ = ["Assignment", "Assignor", "GroupSpec", "MemberSubscription"]
+# protocol name -> (module, class); imported on first use
+CLASSIC_ASSIGNORS: dict[str, tuple[str, str]] = {
+    "range": ("simkafka.model.assignors.classic", "RangeAssignor"),
+    "roundrobin": ("simkafka.model.assignors.classic", "RoundRobinAssignor"),
+    "sticky": ("simkafka.model.assignors.sticky", "StickyAssignor"),
+    "cooperative-sticky": ("simkafka.model.assignors.sticky", "CooperativeStickyAssignor"),
+}
+SERVER_ASSIGNORS: dict[str, tuple[str, str]] = {
+    "uniform": ("simkafka.model.assignors.server", "UniformAssignor"),
+    "range": ("simkafka.model.assignors.server", "RangeAssignor"),
+}
+
+
+def _load(table: dict[str, tuple[str, str]], name: str, kind: str) -> Assignor:
+    try:
+        module, cls = table[name]
+    except KeyError:
+        raise ValueError(f"unknown {kind} assignor {name!r}; known: {', '.join(table)}") from None
+    return getattr(import_module(module), cls)()
+
+
+def classic_assignor(name: str) -> Assignor:
+    """The client-side assignor for a ``partition.assignment.strategy`` protocol name."""
+    return _load(CLASSIC_ASSIGNORS, name, "classic")
+
+
+def server_assignor(name: str) -> Assignor:
+    """The KIP-848 group coordinator's assignor for a ``group.remote.assignor`` name."""
+    return _load(SERVER_ASSIGNORS, name, "server-side")
+
+
+__all__ = [
+    "CLASSIC_ASSIGNORS",
+    "SERVER_ASSIGNORS",
+    "Assignment",
+    "Assignor",
+    "GroupSpec",
+    "MemberSubscription",
+    "classic_assignor",
+    "server_assignor",
+]
