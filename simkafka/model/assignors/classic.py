@@ -180,6 +180,9 @@ def _use_rack_aware_assignment(
     return not all(racks == partition_racks for racks in racks_per_partition.values())
 
 
+_GroupKey = tuple[tuple[tuple[str, str | None], ...], int]
+
+
 class RangeAssignor:
     """``RangeAssignor``: per topic, contiguous ranges to the sorted subscribers.
 
@@ -263,8 +266,9 @@ class RangeAssignor:
         of its own topics needs rack-aware assignment -- only one topic in the whole
         group subscription has to.
         """
-        groups: dict[tuple[tuple[tuple[str, str | None], ...], int], list[_TopicAssignmentState]]
-        groups = {}
+        # Key: the sorted (member id, rack) pairs and the partition count (0 when no
+        # subscriber has a rack, as Kafka keys on partitionRacks.size()).
+        groups: dict[_GroupKey, list[_TopicAssignmentState]] = {}
         for state in states:
             key = (tuple(state.consumers.items()), len(state.partition_racks))
             groups.setdefault(key, []).append(state)
