@@ -1,0 +1,797 @@
+"""KIP-848 server-side UniformAssignor and RangeAssignor against Kafka's own tests.
+
+Cases are ported from ``group-coordinator/src/test/java/org/apache/kafka/coordinator/
+group/assignor/``: ``UniformHomogeneousAssignmentBuilderTest``,
+``UniformHeterogeneousAssignmentBuilderTest`` and ``RangeAssignorTest`` (same topic
+Uuids, member names and expected assignments), plus hypothesis invariants.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simkafka.model.assignors.base import Assignment, GroupSpec, MemberSubscription
+from simkafka.model.assignors.server import (
+    PartitionAssignorException,
+    RangeAssignor,
+    UniformAssignor,
+    java_hashmap_order,
+    java_string_hash,
+    kafka_uuid_hash,
+    kafka_uuid_sort_key,
+)
+from simkafka.model.types import TopicPartition
+
+# The fixed Uuids of UniformHomogeneous/HeterogeneousAssignmentBuilderTest.
+TOPIC_IDS = {
+    "topic1": "T1-A4s3VTwiI5CTbEp6POw",
+    "topic2": "T2-B4s3VTwiI5YHbPp6YUe",
+    "topic3": "T3-CU8fVTLCz5YMkLoDQsa",
+    "topic4": "T4-Tw9fVTLCz5HbPp6YQsa",
+}
+
+
+def mk(**topics: tuple[int, ...]) -> list[TopicPartition]:
+    """``mkAssignment(mkTopicAssignment(...), ...)`` as a sorted partition list."""
+    return sorted(TopicPartition(t, p) for t, ps in topics.items() for p in ps)
+
+
+def owned(*pairs: tuple[str, tuple[int, ...]]) -> tuple[TopicPartition, ...]:
+    """``mkOrderedAssignment``: topics in the given order (it is a LinkedHashMap)."""
+    return tuple(TopicPartition(t, p) for t, ps in pairs for p in ps)
+
+
+def member(
+    member_id: str,
+    *topics: str,
+    owned_partitions: tuple[TopicPartition, ...] = (),
+    instance_id: str | None = None,
+    rack: str | None = None,
+) -> MemberSubscription:
+    return MemberSubscription(
+        member_id,
+        tuple(topics),
+        owned_partitions=owned_partitions,
+        group_instance_id=instance_id,
+        rack=rack,
+    )
+
+
+def spec(
+    partitions: dict[str, int],
+    *members: MemberSubscription,
+    racks: dict[TopicPartition, frozenset[str]] | None = None,
+) -> GroupSpec:
+    return GroupSpec(partitions, {m.member_id: m for m in members}, racks or {})
+
+
+def add_racks(partitions: dict[str, int]) -> dict[TopicPartition, frozenset[str]]:
+    """``MetadataImageBuilder.addRacks()``: brokers 0-3 on rack0-rack3, partition p on
+    replicas [p % 4, (p + 1) % 4] (the layout spelled out in RangeAssignorTest's comments)."""
+    return {
+        TopicPartition(t, p): frozenset({f"rack{p % 4}", f"rack{(p + 1) % 4}"})
+        for t, n in partitions.items()
+        for p in range(n)
+    }
+
+
+uniform = UniformAssignor(topic_ids=TOPIC_IDS)
+
+
+# --- Java ordering helpers, checked against the real JDK ---------------------------------
+
+
+def test_kafka_uuid_hash_and_hashset_order_match_the_jdk() -> None:
+    # Produced by a throw-away Java 17 program that decodes the ids like
+    # org.apache.kafka.common.Uuid.fromString, uses its hashCode(), and prints
+    # `new HashSet<>(List.of(T1, T2, T3, T4))` and a HashMap<String, ?>'s keySet().
+    assert [kafka_uuid_hash(TOPIC_IDS[t]) for t in ("topic1", "topic2", "topic3", "topic4")] == [
+        418407434,
+        885118816,
+        365927798,
+        -1944536819,
+    ]
+    ids = sorted(TOPIC_IDS.values(), key=kafka_uuid_sort_key)
+    assert java_hashmap_order(ids, kafka_uuid_hash, 16) == [
+        "T2-B4s3VTwiI5YHbPp6YUe",
+        "T4-Tw9fVTLCz5HbPp6YQsa",
+        "T3-CU8fVTLCz5YMkLoDQsa",
+        "T1-A4s3VTwiI5CTbEp6POw",
+    ]
+    members = "A,B,C,member1,member10,member2,consumer-1-5b7e4c1a,zz,Aa,BB,a,q,Q,member-99".split(
+        ","
+    )
+    # "Aa" and "BB" share a String.hashCode, so they stay in insertion order.
+    assert java_string_hash("Aa") == java_string_hash("BB") == 2112
+    assert java_hashmap_order(members, java_string_hash) == (
+        "zz,Aa,BB,A,a,B,C,member-99,q,Q,member10,member2,consumer-1-5b7e4c1a,member1".split(",")
+    )
+
+
+# --- UniformHomogeneousAssignmentBuilderTest ---------------------------------------------
+
+
+def test_homogeneous_one_member_no_topic_subscription() -> None:
+    # testOneMemberNoTopicSubscription: Kafka returns no members at all; we return an empty entry.
+    assert uniform.assign(spec({"topic1": 3}, member("A"))) == {"A": []}
+
+
+def test_homogeneous_one_member_subscribed_to_nonexistent_topic() -> None:
+    # testOneMemberSubscribedToNonexistentTopic
+    with pytest.raises(PartitionAssignorException):
+        uniform.assign(spec({"topic1": 3}, member("A", "topic2")))
+
+
+def test_homogeneous_first_assignment_two_members_two_topics_no_member_racks() -> None:
+    # testFirstAssignmentTwoMembersTwoTopicsNoMemberRacks: the HashSet<Uuid> walks topic3
+    # before topic1, and the *last* member (B) takes the extra partition.
+    s = spec(
+        {"topic1": 3, "topic3": 2}, member("A", "topic1", "topic3"), member("B", "topic1", "topic3")
+    )
+    assert uniform.assign(s) == {"A": mk(topic3=(0, 1)), "B": mk(topic1=(0, 1, 2))}
+
+
+def test_homogeneous_first_assignment_num_members_greater_than_total_partitions() -> None:
+    # testFirstAssignmentNumMembersGreaterThanTotalNumPartitions
+    s = spec({"topic3": 2}, member("A", "topic3"), member("B", "topic3"), member("C", "topic3"))
+    assert uniform.assign(s) == {"A": [], "B": mk(topic3=(0,)), "C": mk(topic3=(1,))}
+
+
+def test_homogeneous_reassignment_given_unbalanced_previous_assignment() -> None:
+    # testReassignmentForTwoMembersTwoTopicsGivenUnbalancedPrevAssignment
+    s = spec(
+        {"topic1": 3, "topic2": 3},
+        member(
+            "A", "topic1", "topic2", owned_partitions=owned(("topic1", (0, 1)), ("topic2", (0, 1)))
+        ),
+        member("B", "topic1", "topic2", owned_partitions=owned(("topic1", (2,)), ("topic2", (2,)))),
+    )
+    assert uniform.assign(s) == {
+        "A": mk(topic1=(0, 1), topic2=(0,)),
+        "B": mk(topic1=(2,), topic2=(1, 2)),
+    }
+
+
+def test_homogeneous_reassignment_when_partitions_are_added() -> None:
+    # testReassignmentWhenPartitionsAreAddedForTwoMembersTwoTopics
+    s = spec(
+        {"topic1": 6, "topic2": 5},
+        member(
+            "A", "topic1", "topic2", owned_partitions=owned(("topic1", (0, 2)), ("topic2", (0,)))
+        ),
+        member(
+            "B", "topic1", "topic2", owned_partitions=owned(("topic1", (1,)), ("topic2", (1, 2)))
+        ),
+    )
+    assert uniform.assign(s) == {
+        "A": mk(topic1=(0, 2), topic2=(0, 3, 4)),
+        "B": mk(topic1=(1, 3, 4, 5), topic2=(1, 2)),
+    }
+
+
+def test_homogeneous_reassignment_when_one_member_added() -> None:
+    # testReassignmentWhenOneMemberAddedAfterInitialAssignmentWithTwoMembersTwoTopics
+    s = spec(
+        {"topic1": 3, "topic2": 3},
+        member(
+            "A", "topic1", "topic2", owned_partitions=owned(("topic1", (0, 2)), ("topic2", (0,)))
+        ),
+        member(
+            "B", "topic1", "topic2", owned_partitions=owned(("topic1", (1,)), ("topic2", (1, 2)))
+        ),
+        member("C", "topic1", "topic2"),
+    )
+    assert uniform.assign(s) == {
+        "A": mk(topic1=(0, 2)),
+        "B": mk(topic1=(1,), topic2=(1,)),
+        "C": mk(topic2=(0, 2)),
+    }
+
+
+def test_homogeneous_reassignment_when_one_member_removed() -> None:
+    # testReassignmentWhenOneMemberRemovedAfterInitialAssignmentWithThreeMembersTwoTopics
+    s = spec(
+        {"topic1": 3, "topic2": 3},
+        member("A", "topic1", "topic2", owned_partitions=mk(topic1=(0,), topic2=(0,))),
+        member("B", "topic1", "topic2", owned_partitions=mk(topic1=(1,), topic2=(1,))),
+    )
+    assert uniform.assign(s) == {
+        "A": mk(topic1=(0,), topic2=(0, 2)),
+        "B": mk(topic1=(1, 2), topic2=(1,)),
+    }
+
+
+def test_homogeneous_reassignment_when_one_subscription_removed() -> None:
+    # testReassignmentWhenOneSubscriptionRemovedAfterInitialAssignmentWithTwoMembersTwoTopics
+    s = spec(
+        {"topic1": 2, "topic2": 2},
+        member("A", "topic2", owned_partitions=mk(topic1=(0,), topic2=(0,))),
+        member("B", "topic2", owned_partitions=mk(topic1=(1,), topic2=(1,))),
+    )
+    assert uniform.assign(s) == {"A": mk(topic2=(0,)), "B": mk(topic2=(1,))}
+
+
+def test_homogeneous_large_sample_is_valid_and_balanced() -> None:
+    # testValidityAndBalanceForLargeSampleSet: 100 topics x 3 partitions, 49 members.
+    topics = {f"topic-{i}": 3 for i in range(1, 101)}
+    s = spec(topics, *(member(f"member{i}", *topics) for i in range(1, 50)))
+    result = UniformAssignor().assign(s)
+    check_valid(s, result)
+    sizes = [len(v) for v in result.values()]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_homogeneous_rack_aware_prefers_members_on_a_replica_rack() -> None:
+    # UniformHomogeneousAssignmentBuilder (4.2+): Balance > Rack Awareness > Stickiness.
+    # Hand-traced: partitions on rack{p},rack{p+1}; A on rack2 owns topic1-0 (rack0/rack1),
+    # which it gives up because its rack does not match; B on rack0 takes it back.
+    partitions = {"topic1": 4}
+    s = spec(
+        partitions,
+        member("A", "topic1", rack="rack2", owned_partitions=mk(topic1=(0,))),
+        member("B", "topic1", rack="rack0"),
+        racks=add_racks(partitions),
+    )
+    assert uniform.assign(s) == {"A": mk(topic1=(1, 2)), "B": mk(topic1=(0, 3))}
+
+
+# --- UniformHeterogeneousAssignmentBuilderTest -------------------------------------------
+
+
+def test_heterogeneous_two_members_subscribed_to_nonexistent_topics() -> None:
+    # testTwoMembersSubscribedToNonexistentTopics
+    with pytest.raises(PartitionAssignorException):
+        uniform.assign(spec({"topic1": 3}, member("A", "topic3"), member("B", "topic2")))
+
+
+def test_heterogeneous_first_assignment_two_members_two_topics() -> None:
+    # testFirstAssignmentTwoMembersTwoTopics
+    s = spec({"topic1": 3, "topic3": 6}, member("A", "topic1", "topic3"), member("B", "topic3"))
+    assert uniform.assign(s) == {
+        "A": mk(topic1=(0, 1, 2), topic3=(4,)),
+        "B": mk(topic3=(0, 1, 2, 3, 5)),
+    }
+
+
+def test_heterogeneous_first_assignment_num_members_greater_than_partitions() -> None:
+    # testFirstAssignmentNumMembersGreaterThanTotalNumPartitions
+    s = spec(
+        {"topic3": 1, "topic1": 2},
+        member("A", "topic3"),
+        member("B", "topic3"),
+        member("C", "topic1"),
+    )
+    assert uniform.assign(s) == {"A": mk(topic3=(0,)), "B": [], "C": mk(topic1=(0, 1))}
+
+
+def test_heterogeneous_reassignment_given_unbalanced_previous_assignment() -> None:
+    # testReassignmentForTwoMembersThreeTopicsGivenUnbalancedPrevAssignment
+    s = spec(
+        {"topic1": 6, "topic2": 4, "topic3": 4},
+        member("A", "topic1", owned_partitions=mk(topic1=(0, 1, 2))),
+        member("B", "topic1", "topic2", owned_partitions=mk(topic1=(3,), topic2=(0,))),
+        member(
+            "C",
+            "topic1",
+            "topic2",
+            "topic3",
+            owned_partitions=mk(topic1=(4, 5), topic2=(1, 2, 3), topic3=(0, 1, 2, 3)),
+        ),
+    )
+    assert uniform.assign(s) == {
+        "A": mk(topic1=(0, 1, 2, 5)),
+        "B": mk(topic1=(3,), topic2=(0, 1, 2, 3)),
+        "C": mk(topic1=(4,), topic3=(0, 1, 2, 3)),
+    }
+
+
+def test_heterogeneous_reassignment_when_partitions_are_added() -> None:
+    # testReassignmentWhenPartitionsAreAddedForTwoMembers
+    s = spec(
+        {"topic1": 6, "topic2": 5, "topic3": 3, "topic4": 3},
+        member("A", "topic1", "topic3", owned_partitions=mk(topic1=(0, 1, 2, 3), topic3=(0, 1))),
+        member(
+            "B",
+            "topic1",
+            "topic2",
+            "topic3",
+            "topic4",
+            owned_partitions=mk(topic2=(0, 1, 2), topic4=(0, 1, 2)),
+        ),
+    )
+    assert uniform.assign(s) == {
+        "A": mk(topic1=(0, 1, 2, 3, 4, 5), topic3=(0, 1, 2)),
+        "B": mk(topic2=(0, 1, 2, 3, 4), topic4=(0, 1, 2)),
+    }
+
+
+def test_heterogeneous_reassignment_when_one_member_and_partitions_added() -> None:
+    # testReassignmentWhenOneMemberAddedAndPartitionsAddedTwoMembersTwoTopics
+    s = spec(
+        {"topic1": 6, "topic2": 7},
+        member("A", "topic1", owned_partitions=mk(topic1=(0, 2), topic2=(0,))),
+        member("B", "topic1", "topic2", owned_partitions=mk(topic1=(1,), topic2=(1, 2))),
+        member("C", "topic1", "topic2"),
+    )
+    assert uniform.assign(s) == {
+        "A": mk(topic1=(0, 2, 3, 4, 5)),
+        "B": mk(topic1=(1,), topic2=(1, 2, 6)),
+        "C": mk(topic2=(0, 3, 4, 5)),
+    }
+
+
+def test_heterogeneous_reassignment_when_one_member_removed() -> None:
+    # testReassignmentWhenOneMemberRemovedAfterInitialAssignmentWithThreeMembersThreeTopics
+    s = spec(
+        {"topic1": 3, "topic2": 8, "topic3": 3},
+        member("A", "topic1", "topic3", owned_partitions=mk(topic1=(0, 1, 2), topic3=(0, 1))),
+        member("B", "topic2", owned_partitions=mk(topic2=(3, 4, 5, 6))),
+    )
+    assert uniform.assign(s) == {
+        "A": mk(topic1=(0, 1, 2), topic3=(0, 1, 2)),
+        "B": mk(topic2=(0, 1, 2, 3, 4, 5, 6, 7)),
+    }
+
+
+def test_heterogeneous_reassignment_when_one_subscription_removed() -> None:
+    # testReassignmentWhenOneSubscriptionRemovedAfterInitialAssignmentWithTwoMembersTwoTopics
+    s = spec(
+        {"topic1": 3, "topic2": 5},
+        member("A", "topic1", owned_partitions=mk(topic1=(0, 2), topic2=(1, 3))),
+        member("B", "topic1", "topic2", owned_partitions=mk(topic1=(1,), topic2=(0, 2, 4))),
+    )
+    assert uniform.assign(s) == {"A": mk(topic1=(0, 1, 2)), "B": mk(topic2=(0, 1, 2, 3, 4))}
+
+
+def test_heterogeneous_reassignment_when_topic_partitions_run_out() -> None:
+    # testReassignmentWhenTopicPartitionsRunOutAndMembersHaveNoPartitions (uses HETEROGENEOUS
+    # explicitly although both subscriptions are equal; both builders agree here).
+    from simkafka.model.assignors.server import _assign_uniform_heterogeneous
+
+    s = spec(
+        {"topic1": 2, "topic2": 2, "topic3": 2},
+        member(
+            "A",
+            "topic1",
+            "topic2",
+            "topic3",
+            owned_partitions=mk(topic1=(0, 1), topic2=(0, 1), topic3=(0, 1)),
+        ),
+        member("B", "topic1", "topic2", "topic3"),
+    )
+    target = _assign_uniform_heterogeneous(s, ["A", "B"], TOPIC_IDS)
+    assert {m: mk(**{t: tuple(ps) for t, ps in a.items()}) for m, a in target.items()} == {
+        "A": mk(topic2=(0,), topic3=(0, 1)),
+        "B": mk(topic1=(0, 1), topic2=(1,)),
+    }
+
+
+def test_heterogeneous_one_member_without_subscriptions() -> None:
+    # testFirstAssignmentWithTwoMembersIncludingOneWithoutSubscriptions
+    s = spec({"topic1": 3}, member("A", "topic1"), member("B"))
+    assert uniform.assign(s) == {"A": mk(topic1=(0, 1, 2)), "B": []}
+
+
+# --- RangeAssignorTest (server side) -----------------------------------------------------
+
+rng = RangeAssignor()
+
+
+def test_range_one_member_no_topic() -> None:
+    # testOneMemberNoTopic
+    assert rng.assign(spec({}, member("A"))) == {"A": []}
+
+
+def test_range_one_member_subscribed_to_nonexistent_topic() -> None:
+    # testOneMemberSubscribedToNonExistentTopic
+    with pytest.raises(PartitionAssignorException):
+        rng.assign(spec({"topic1": 3}, member("A", "topic2")))
+
+
+def test_range_first_assignment_two_members_two_topics_same_subscriptions() -> None:
+    # testFirstAssignmentTwoMembersTwoTopicsSameSubscriptions
+    s = spec(
+        {"topic1": 3, "topic3": 2}, member("A", "topic1", "topic3"), member("B", "topic1", "topic3")
+    )
+    assert rng.assign(s) == {"A": mk(topic1=(0, 1), topic3=(0,)), "B": mk(topic1=(2,), topic3=(1,))}
+
+
+def test_range_first_assignment_three_members_three_topics_different_subscriptions() -> None:
+    # testFirstAssignmentThreeMembersThreeTopicsDifferentSubscriptions
+    s = spec(
+        {"topic1": 3, "topic2": 3, "topic3": 2},
+        member("A", "topic1", "topic2"),
+        member("B", "topic3"),
+        member("C", "topic2", "topic3"),
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0, 1, 2), topic2=(0, 1)),
+        "B": mk(topic3=(0,)),
+        "C": mk(topic2=(2,), topic3=(1,)),
+    }
+
+
+def test_range_first_assignment_num_members_greater_than_num_partitions() -> None:
+    # testFirstAssignmentNumMembersGreaterThanNumPartitions
+    s = spec({"topic1": 3, "topic3": 2}, *(member(m, "topic1", "topic3") for m in "ABC"))
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0,), topic3=(0,)),
+        "B": mk(topic1=(1,), topic3=(1,)),
+        "C": mk(topic1=(2,)),
+    }
+
+
+def test_range_static_membership() -> None:
+    # testStaticMembership: memberA rejoins as memberA1 with the same instance id.
+    first = rng.assign(
+        spec(
+            {"topic1": 3},
+            member("A", "topic1", instance_id="instanceA"),
+            member("B", "topic1", instance_id="instanceB"),
+        )
+    )
+    again = rng.assign(
+        spec(
+            {"topic1": 3},
+            member("B", "topic1", instance_id="instanceB"),
+            member("memberA1", "topic1", instance_id="instanceA"),
+        )
+    )
+    assert again["memberA1"] == first["A"] == mk(topic1=(0, 1))
+    assert again["B"] == first["B"] == mk(topic1=(2,))
+
+
+def test_range_mixed_static_membership() -> None:
+    # testMixedStaticMembership: static members sort first, dynamic ones after.
+    before = rng.assign(
+        spec(
+            {"topic1": 5},
+            member("A", "topic1", instance_id="instanceA"),
+            member("C", "topic1", instance_id="instanceC"),
+            member("B", "topic1"),
+        )
+    )
+    after = rng.assign(
+        spec(
+            {"topic1": 5},
+            member("memberA1", "topic1", instance_id="instanceA"),
+            member("C", "topic1", instance_id="instanceC"),
+            member("B", "topic1"),
+        )
+    )
+    assert before == {"A": mk(topic1=(0, 1)), "C": mk(topic1=(2, 3)), "B": mk(topic1=(4,))}
+    assert (
+        after["memberA1"] == before["A"] and after["B"] == before["B"] and after["C"] == before["C"]
+    )
+
+
+def test_range_reassignment_num_members_greater_than_partitions_when_one_added() -> None:
+    # testReassignmentNumMembersGreaterThanNumPartitionsWhenOneMemberAdded
+    s = spec(
+        {"topic1": 2, "topic2": 2},
+        member("A", "topic1", "topic2", owned_partitions=mk(topic1=(0,), topic2=(0,))),
+        member("B", "topic1", "topic2", owned_partitions=mk(topic1=(1,), topic2=(1,))),
+        member("C", "topic1", "topic2"),
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0,), topic2=(0,)),
+        "B": mk(topic1=(1,), topic2=(1,)),
+        "C": [],
+    }
+
+
+def test_range_reassignment_when_one_partition_added() -> None:
+    # testReassignmentWhenOnePartitionAddedForTwoMembersTwoTopics
+    s = spec(
+        {"topic1": 4, "topic2": 4},
+        member("A", "topic1", "topic2", owned_partitions=mk(topic1=(0, 1), topic2=(0, 1))),
+        member("B", "topic1", "topic2", owned_partitions=mk(topic1=(2,), topic2=(2,))),
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0, 1), topic2=(0, 1)),
+        "B": mk(topic1=(2, 3), topic2=(2, 3)),
+    }
+
+
+def test_range_reassignment_when_one_member_added() -> None:
+    # testReassignmentWhenOneMemberAddedAfterInitialAssignmentWithTwoMembersTwoTopics:
+    # no stickiness -- B's range moves from 2 to 1.
+    s = spec(
+        {"topic1": 3, "topic2": 3},
+        member("A", "topic1", "topic2", owned_partitions=mk(topic1=(0, 1), topic2=(0, 1))),
+        member("B", "topic1", "topic2", owned_partitions=mk(topic1=(2,), topic2=(2,))),
+        member("C", "topic1", "topic2"),
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0,), topic2=(0,)),
+        "B": mk(topic1=(1,), topic2=(1,)),
+        "C": mk(topic1=(2,), topic2=(2,)),
+    }
+
+
+def test_range_reassignment_when_one_member_and_one_partition_added() -> None:
+    # testReassignmentWhenOneMemberAddedAndOnePartitionAfterInitialAssignmentWithTwoMembersTwoTopics
+    s = spec(
+        {"topic1": 4, "topic2": 3},
+        member("A", "topic1", "topic2", owned_partitions=mk(topic1=(0, 1), topic2=(0, 1))),
+        member("B", "topic1", "topic2", owned_partitions=mk(topic1=(2,), topic2=(2,))),
+        member("C", "topic1"),
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0, 1), topic2=(0, 1)),
+        "B": mk(topic1=(2,), topic2=(2,)),
+        "C": mk(topic1=(3,)),
+    }
+
+
+def test_range_reassignment_when_one_member_removed() -> None:
+    # testReassignmentWhenOneMemberRemovedAfterInitialAssignmentWithTwoMembersTwoTopics
+    s = spec(
+        {"topic1": 3, "topic2": 3},
+        member("B", "topic1", "topic2", owned_partitions=mk(topic1=(2,), topic2=(2,))),
+    )
+    assert rng.assign(s) == {"B": mk(topic1=(0, 1, 2), topic2=(0, 1, 2))}
+
+
+def test_range_reassignment_when_multiple_subscriptions_removed() -> None:
+    # testReassignmentWhenMultipleSubscriptionsRemovedAfterInitialAssignmentWithThreeMembersTwoTopics
+    s = spec(
+        {"topic1": 3, "topic2": 3, "topic3": 2},
+        member("A", "topic1", owned_partitions=mk(topic1=(0, 1, 2), topic2=(0,))),
+        member("B", "topic1", "topic2", "topic3", owned_partitions=mk(topic2=(1,))),
+        member("C", "topic2", owned_partitions=mk(topic2=(2,), topic3=(0, 1))),
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0, 1)),
+        "B": mk(topic1=(2,), topic2=(0, 1), topic3=(0, 1)),
+        "C": mk(topic2=(2,)),
+    }
+
+
+def test_range_rack_aware_co_partitioned_topics() -> None:
+    # testRackAwareAssignmentWithCoPartitionedTopics
+    parts = {"topic1": 3, "topic2": 3}
+    s = spec(
+        parts,
+        member("A", "topic1", "topic2", rack="rack0"),
+        member("B", "topic1", "topic2", rack="rack1"),
+        member("C", "topic1", "topic2", rack="rack2"),
+        racks=add_racks(parts),
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0,), topic2=(0,)),
+        "B": mk(topic1=(1,), topic2=(1,)),
+        "C": mk(topic1=(2,), topic2=(2,)),
+    }
+
+
+def test_range_rack_aware_co_partitioned_no_consumer_rack_match() -> None:
+    # testRackAwareAssignmentWithCoPartitionedTopicsNoConsumerRackMatch: every replica on
+    # rack0+rack1, so all partitions have the same racks and rack awareness is off.
+    parts = {"topic1": 4, "topic2": 4}
+    racks = {TopicPartition(t, p): frozenset({"rack0", "rack1"}) for t in parts for p in range(4)}
+    s = spec(
+        parts,
+        member("A", "topic1", "topic2", rack="rack0"),
+        member("B", "topic1", "topic2", rack="rack1"),
+        member("C", "topic1", "topic2", rack="rack2"),
+        racks=racks,
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0, 1), topic2=(0, 1)),
+        "B": mk(topic1=(2,), topic2=(2,)),
+        "C": mk(topic1=(3,), topic2=(3,)),
+    }
+
+
+def test_range_rack_aware_single_topic() -> None:
+    # testRackAwareAssignmentWithSingleTopic
+    parts = {"topic1": 4}
+    s = spec(
+        parts,
+        member("A", "topic1", rack="rack0"),
+        member("B", "topic1", rack="rack2"),
+        racks=add_racks(parts),
+    )
+    assert rng.assign(s) == {"A": mk(topic1=(0, 3)), "B": mk(topic1=(1, 2))}
+
+
+def test_range_rack_aware_heterogeneous_subscriptions() -> None:
+    # testRackAwareAssignmentWithHeterogeneousSubscriptions
+    parts = {"topic1": 3, "topic2": 2, "topic3": 2}
+    s = spec(
+        parts,
+        member("A", "topic1", rack="rack0"),
+        member("B", "topic2", rack="rack1"),
+        member("C", "topic3", rack="rack2"),
+        racks=add_racks(parts),
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0, 1, 2)),
+        "B": mk(topic2=(0, 1)),
+        "C": mk(topic3=(0, 1)),
+    }
+
+
+@pytest.mark.parametrize("member_racks", [(None, None), ("rack0", "rack1")])
+def test_range_no_rack_aware_assignment_without_rack_info(
+    member_racks: tuple[str | None, str | None],
+) -> None:
+    # testNoRackAwareAssignmentWhenNoRackInfo / testNoRackAwareAssignmentWhenNoPartitionRackInfo
+    parts = {"topic1": 3, "topic2": 3}
+    racks = add_racks(parts) if member_racks[0] is None else {}
+    s = spec(
+        parts,
+        member("A", "topic1", "topic2", rack=member_racks[0]),
+        member("B", "topic1", "topic2", rack=member_racks[1]),
+        racks=racks,
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0, 1), topic2=(0, 1)),
+        "B": mk(topic1=(2,), topic2=(2,)),
+    }
+
+
+def test_range_partial_rack_matching() -> None:
+    # testPartialRackMatching
+    parts = {"topic1": 4}
+    s = spec(
+        parts,
+        member("A", "topic1", rack="rack0"),
+        member("B", "topic1", rack="rack1"),
+        member("C", "topic1", rack="rack5"),
+        racks=add_racks(parts),
+    )
+    assert rng.assign(s) == {"A": mk(topic1=(0, 2)), "B": mk(topic1=(1,)), "C": mk(topic1=(3,))}
+
+
+def test_range_rack_aware_with_mixed_rack_info_members() -> None:
+    # testRackAwareWithMixedRackInfoMembers
+    parts = {"topic1": 3, "topic2": 3}
+    s = spec(
+        parts,
+        member("A", "topic1", "topic2", rack="rack0"),
+        member("B", "topic1", "topic2"),
+        member("C", "topic1", "topic2", rack="rack2"),
+        racks=add_racks(parts),
+    )
+    assert rng.assign(s) == {
+        "A": mk(topic1=(0,), topic2=(0,)),
+        "B": mk(topic1=(1,), topic2=(1,)),
+        "C": mk(topic1=(2,), topic2=(2,)),
+    }
+
+
+# --- CommonAssignorTests.testReassignmentStickiness / testAssignmentReuse ----------------
+
+
+@pytest.mark.parametrize("assignor", [UniformAssignor(), RangeAssignor()], ids=["uniform", "range"])
+@pytest.mark.parametrize("heterogeneous", [False, True])
+def test_reassignment_stickiness_whatever_the_member_order(
+    assignor: UniformAssignor | RangeAssignor, heterogeneous: bool
+) -> None:
+    # testReassignmentStickiness: feeding the first assignment back in, in any member order,
+    # gives the same assignment.
+    parts = {"topic1": 2, "topic2": 5, "topic3": 7}
+    topics = ("topic1", "topic2", "topic3")
+    c_topics = topics[:2] if heterogeneous else topics
+    subs = [member("A", *topics), member("B", *topics), member("C", *c_topics)]
+    first = assignor.assign(spec(parts, *subs))
+    for order in itertools.permutations(subs):
+        again = assignor.assign(spec(parts, *(with_owned(m, first[m.member_id]) for m in order)))
+        assert again == first
+
+
+# --- hypothesis invariants ---------------------------------------------------------------
+
+
+def with_owned(sub: MemberSubscription, partitions: list[TopicPartition]) -> MemberSubscription:
+    return MemberSubscription(
+        sub.member_id,
+        sub.topics,
+        tuple(partitions),
+        sub.generation,
+        sub.group_instance_id,
+        sub.rack,
+    )
+
+
+def check_valid(s: GroupSpec, result: Assignment) -> None:
+    """Every member present; only subscribed topics; each subscribed partition exactly once."""
+    assert set(result) == set(s.subscriptions)
+    seen: list[TopicPartition] = []
+    for member_id, parts in result.items():
+        assert parts == sorted(parts)
+        assert all(tp.topic in s.subscriptions[member_id].topics for tp in parts)
+        seen.extend(parts)
+    subscribed = {t for sub in s.subscriptions.values() for t in sub.topics}
+    expected = sorted(
+        TopicPartition(t, p) for t in subscribed for p in range(s.partitions_per_topic[t])
+    )
+    assert sorted(seen) == expected
+
+
+@st.composite
+def groups(draw: st.DrawFn, homogeneous: bool) -> GroupSpec:
+    n_topics = draw(st.integers(1, 4))
+    parts = {f"t{i}": draw(st.integers(1, 9)) for i in range(n_topics)}
+    n_members = draw(st.integers(1, 6))
+    all_topics = tuple(parts)
+    members = []
+    for i in range(n_members):
+        topics = all_topics if homogeneous else tuple(t for t in all_topics if draw(st.booleans()))
+        members.append(member(f"m{i}", *topics))
+    return spec(parts, *members)
+
+
+def random_previous(data: st.DataObject, s: GroupSpec) -> GroupSpec:
+    """Give each partition at most one previous owner, chosen at random."""
+    names = sorted(s.subscriptions)
+    owned_by: dict[str, list[TopicPartition]] = {m: [] for m in names}
+    for t, n in s.partitions_per_topic.items():
+        for p in range(n):
+            owner = data.draw(st.sampled_from([None, *names]))
+            if owner is not None:
+                owned_by[owner].append(TopicPartition(t, p))
+    return spec(
+        dict(s.partitions_per_topic), *(with_owned(s.subscriptions[m], owned_by[m]) for m in names)
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.booleans())
+def test_uniform_invariants(data: st.DataObject, homogeneous: bool) -> None:
+    s = random_previous(data, data.draw(groups(homogeneous)))
+    result = UniformAssignor().assign(s)
+    check_valid(s, result)
+    assert UniformAssignor().assign(s) == result  # determinism
+    if homogeneous:
+        sizes = [len(v) for v in result.values()]
+        assert max(sizes) - min(sizes) <= 1
+    # Stickiness: feeding the result back in changes nothing.
+    settled = spec(
+        dict(s.partitions_per_topic),
+        *(with_owned(m, result[m.member_id]) for m in s.subscriptions.values()),
+    )
+    assert UniformAssignor().assign(settled) == result
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_uniform_homogeneous_member_leaving_moves_only_its_partitions(data: st.DataObject) -> None:
+    s = data.draw(groups(homogeneous=True))
+    first = UniformAssignor().assign(s)
+    if len(first) < 2:
+        return
+    leaver = data.draw(st.sampled_from(sorted(first)))
+    stayers = [
+        with_owned(m, first[m.member_id]) for m in s.subscriptions.values() if m.member_id != leaver
+    ]
+    second = UniformAssignor().assign(spec(dict(s.partitions_per_topic), *stayers))
+    for m in stayers:
+        assert set(first[m.member_id]) <= set(second[m.member_id])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.booleans())
+def test_range_invariants(data: st.DataObject, homogeneous: bool) -> None:
+    s = random_previous(data, data.draw(groups(homogeneous)))
+    result = RangeAssignor().assign(s)
+    check_valid(s, result)
+    assert RangeAssignor().assign(s) == result
+    # Per topic: subscribers' counts differ by at most one, ranges are contiguous and follow
+    # the sorted member order (co-partitioning).
+    for t, n in s.partitions_per_topic.items():
+        subscribers = sorted(m for m, sub in s.subscriptions.items() if t in sub.topics)
+        start = 0
+        for m in subscribers:
+            got = [tp.partition for tp in result[m] if tp.topic == t]
+            assert got == list(range(start, start + len(got)))
+            start += len(got)
+        counts = [sum(1 for tp in result[m] if tp.topic == t) for m in subscribers]
+        if counts:
+            assert max(counts) - min(counts) <= 1 and start == n
