@@ -795,3 +795,91 @@ def test_range_invariants(data: st.DataObject, homogeneous: bool) -> None:
         counts = [sum(1 for tp in result[m] if tp.topic == t) for m in subscribers]
         if counts:
             assert max(counts) - min(counts) <= 1 and start == n
+
+
+# --- orders and quirks beyond Kafka's own cases (hand-traced through Kafka's code) --------
+
+
+def test_uniform_member_order_java_hashmap_changes_who_gets_the_extra_partition() -> None:
+    # The coordinator's GroupSpec is a HashMap<String, ?>: "zz" (hash 3904, bucket 0) is
+    # iterated before "A" (hash 65, bucket 1). The homogeneous builder gives the extra
+    # partition to the *last* unfilled member and hands out partitions in member order.
+    s = spec({"topic1": 3}, member("A", "topic1"), member("zz", "topic1"))
+    assert UniformAssignor(TOPIC_IDS).assign(s) == {"A": mk(topic1=(0,)), "zz": mk(topic1=(1, 2))}
+    hashed = UniformAssignor(TOPIC_IDS, member_order="java_hashmap").assign(s)
+    assert hashed == {"A": mk(topic1=(1, 2)), "zz": mk(topic1=(0,))}
+
+
+def test_uniform_homogeneous_topic_order_follows_topic_ids() -> None:
+    # Same group, two topic-id layouts: with Kafka's test ids topic2 is walked before
+    # topic1 (HashSet<Uuid> order); without ids we walk names in ascending order.
+    s = spec(
+        {"topic1": 1, "topic2": 1}, member("A", "topic1", "topic2"), member("B", "topic1", "topic2")
+    )
+    assert UniformAssignor(TOPIC_IDS).assign(s) == {"A": mk(topic2=(0,)), "B": mk(topic1=(0,))}
+    assert UniformAssignor().assign(s) == {"A": mk(topic1=(0,)), "B": mk(topic2=(0,))}
+
+
+def test_uniform_heterogeneous_ties_broken_by_topic_id_not_name() -> None:
+    # "a" and "b" tie on partitions per subscriber (1/2) and subscriber count (2), so
+    # Uuid.compareTo (unsigned bytes) decides which is handed out first, to the least loaded
+    # member with the lowest index (A). "AAAA..." sorts before "____...", so swapping the ids
+    # against the names swaps A's and B's partitions. C only makes the group heterogeneous.
+    s = spec(
+        {"a": 1, "b": 1, "c": 1}, member("A", "a", "b"), member("B", "a", "b"), member("C", "c")
+    )
+    ids = {
+        "a": "_____________________w",
+        "b": "AAAAAAAAAAAAAAAAAAAAAA",
+        "c": "AAAAAAAAAAAAAAAAAAAAAQ",
+    }
+    assert UniformAssignor().assign(s) == {"A": mk(a=(0,)), "B": mk(b=(0,)), "C": mk(c=(0,))}
+    assert UniformAssignor(ids).assign(s) == {"A": mk(b=(0,)), "B": mk(a=(0,)), "C": mk(c=(0,))}
+
+
+def test_range_rack_pass_can_hand_a_partition_to_two_members() -> None:
+    # RangeAssignor.assignTopicWithRackMatching lets B and C each take minQuota + 1 = 2
+    # (minQuota 1 < extraPartitions 2), partition 4 matches nobody's rack, partition 5
+    # (rack r1) matches nobody either. Then, in sortMemberIds order, A tops up to 2 with
+    # {4, 5}, and D finds the unassigned set empty and falls back to nextRange = [0, 1):
+    # partition 0 ends up with both B and D. Exactly what Kafka's code does.
+    racks = {TopicPartition("t", p): frozenset({"r0"}) for p in range(5)}
+    racks[TopicPartition("t", 5)] = frozenset({"r1"})
+    s = spec(
+        {"t": 6},
+        member("A", "t", rack="r9"),
+        member("B", "t", rack="r0"),
+        member("C", "t", rack="r0"),
+        member("D", "t", rack="r9"),
+        racks=racks,
+    )
+    assert rng.assign(s) == {
+        "A": mk(t=(4, 5)),
+        "B": mk(t=(0, 1)),
+        "C": mk(t=(2, 3)),
+        "D": mk(t=(0,)),
+    }
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_uniform_homogeneous_with_racks_stays_valid_and_balanced(data: st.DataObject) -> None:
+    s = data.draw(groups(homogeneous=True))
+    all_racks = ["r0", "r1", "r2"]
+    racks = {
+        TopicPartition(t, p): frozenset(data.draw(st.sets(st.sampled_from(all_racks), min_size=1)))
+        for t, n in s.partitions_per_topic.items()
+        for p in range(n)
+    }
+    members = [
+        MemberSubscription(
+            m.member_id, m.topics, rack=data.draw(st.sampled_from([None, *all_racks]))
+        )
+        for m in s.subscriptions.values()
+    ]
+    racked = random_previous(data, spec(dict(s.partitions_per_topic), *members, racks=racks))
+    racked = GroupSpec(racked.partitions_per_topic, racked.subscriptions, racks)
+    result = UniformAssignor().assign(racked)
+    check_valid(racked, result)
+    sizes = [len(v) for v in result.values()]
+    assert max(sizes) - min(sizes) <= 1

@@ -162,7 +162,7 @@ def _num_partitions(spec: GroupSpec, topic: str) -> int:
 
 
 def _racks_for_partition(spec: GroupSpec, topic: str, partition: int) -> frozenset[str]:
-    return spec.partition_racks.get(TopicPartition(topic, partition), frozenset())
+    return frozenset(spec.partition_racks.get(TopicPartition(topic, partition), ()))
 
 
 def _is_rack_match(member_rack: str | None, partition_racks: frozenset[str]) -> bool:
@@ -828,6 +828,13 @@ class RangeAssignor:
     Co-partitioned ranges in ``sortMemberIds`` order, with the 4.2+ rack-aware pass for
     homogeneous groups when member racks and replica racks (``GroupSpec.partition_racks``)
     overlap and are not the same for every partition. Previous assignments are ignored.
+
+    Faithful to a quirk of that rack pass: ``assignTopicWithRackMatching`` lets *every*
+    member reach ``minQuota + 1`` when ``minQuota < extraPartitions``, so it can hand out
+    more extra partitions than exist. Members later in the order then find no unassigned
+    partition and ``addPartitionsToAssignment`` falls back to ``nextRange`` from
+    partition 0 -- giving a partition to two members and leaving another unassigned. We
+    reproduce it rather than silently "fix" Kafka (see the tests).
     """
 
     name = "range"
