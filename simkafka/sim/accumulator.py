@@ -83,6 +83,8 @@ class RecordAccumulator:
         self._carry = np.zeros(n)  # fractional messages not yet appended
         self.queues: list[deque[ProducerBatch]] = [deque() for _ in range(n)]
         self._queued = np.zeros(n, dtype=np.int64)
+        self.queued_wire_bytes = 0  # closed batches waiting to be sent (counts against buffer.memory)
+        self.queued_messages = 0
         self._drain_index: dict[int, int] = {}
         self.appended_messages = 0
 
@@ -143,6 +145,8 @@ class RecordAccumulator:
             )
         )
         self._queued[p] += 1
+        self.queued_wire_bytes += wire
+        self.queued_messages += messages
         self.open_messages[p] = 0
         self.open_first[p] = np.inf
 
@@ -182,6 +186,8 @@ class RecordAccumulator:
                 return batches
             queue.popleft()
             self._queued[p] -= 1
+            self.queued_wire_bytes -= batch.wire_bytes
+            self.queued_messages -= batch.messages
             batches.append(batch)
             size += batch.wire_bytes
         # Kafka's updateDrainIndex leaves the index on the last partition visited.
@@ -193,19 +199,19 @@ class RecordAccumulator:
         batch.attempts += 1
         self.queues[batch.partition].appendleft(batch)
         self._queued[batch.partition] += 1
+        self.queued_wire_bytes += batch.wire_bytes
+        self.queued_messages += batch.messages
 
     # -- accounting -----------------------------------------------------------------------
 
     @property
     def buffered_messages(self) -> int:
-        queued = sum(b.messages for q in self.queues for b in q)
-        return queued + int(self.open_messages.sum())
+        return self.queued_messages + int(self.open_messages.sum())
 
     @property
     def buffered_bytes(self) -> int:
-        queued = sum(b.wire_bytes for q in self.queues for b in q)
         open_bytes = float(self.open_messages.sum()) * self.record_bytes * self.compression_ratio
-        return queued + int(open_bytes)
+        return self.queued_wire_bytes + int(open_bytes)
 
     def __repr__(self) -> str:
         return (
