@@ -1,0 +1,819 @@
+"""StickyAssignor and CooperativeStickyAssignor against Kafka's own test expectations.
+
+Cases are ported from ``clients/src/test/java/org/apache/kafka/clients/consumer/internals/
+AbstractStickyAssignorTest.java`` (run there for both assignors), ``StickyAssignorTest``
+and ``CooperativeStickyAssignorTest``, with the same member and topic names: the
+assignment depends on ``HashMap`` iteration order of member ids, so names matter.
+Kafka's tests call ``assignPartitions`` and, for the cooperative assignor, check the
+*final* assignment after the follow-up rebalances (``CooperativeStickyAssignorTest.
+verifyValidityAndBalance`` loops until nothing is revoked); :func:`settle` does the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+
+import pytest
+
+from simkafka.model.assignors.base import Assignment, GroupSpec, MemberSubscription
+from simkafka.model.assignors.sticky import (
+    CooperativeStickyAssignor,
+    StickyAssignor,
+    java_hashmap_order,
+    java_string_hash,
+    needs_followup_rebalance,
+    partitions_to_revoke,
+    sticky_assign,
+)
+from simkafka.model.types import TopicPartition
+
+ALL_RACKS = ("a", "b", "c", "d", "e", "f")  # AbstractPartitionAssignorTest.ALL_RACKS
+GENERATION = 1  # AbstractStickyAssignorTest.generationId
+DEFAULT_GENERATION = -1
+
+
+def tp(topic: str, partition: int) -> TopicPartition:
+    return TopicPartition(topic, partition)
+
+
+def parse(s: str) -> list[TopicPartition]:
+    """Kafka's test strings, e.g. "t1-0, t1-3, t2-0"."""
+    out = []
+    for item in s.split(", ") if s else []:
+        topic, _, p = item.rpartition("-")
+        out.append(TopicPartition(topic, int(p)))
+    return sorted(out)
+
+
+class RackConfig(Enum):
+    """``AbstractPartitionAssignorTest.RackConfig`` as set up by ``initializeRacks``."""
+
+    NO_BROKER_RACK = "NO_BROKER_RACK"
+    NO_CONSUMER_RACK = "NO_CONSUMER_RACK"
+    BROKER_AND_CONSUMER_RACK = "BROKER_AND_CONSUMER_RACK"
+
+
+class Group:
+    """The mutable ``partitionsPerTopic``/``subscriptions`` pair Kafka's tests build up.
+
+    ``initializeRacks``: replication factor 3, 3 broker racks (or none), consumer i on
+    rack ``ALL_RACKS[i % racks]`` (or none), and ``preferRackAwareLogic = true``. Every
+    partition then has a replica on each of racks a, b and c, so rack-awareness must not
+    change any outcome -- which is why Kafka runs the same expectations for all configs.
+    """
+
+    def __init__(self, rack_config: RackConfig = RackConfig.NO_CONSUMER_RACK) -> None:
+        self.num_broker_racks = 0 if rack_config is RackConfig.NO_BROKER_RACK else 3
+        self.has_consumer_rack = rack_config is not RackConfig.NO_CONSUMER_RACK
+        self.partitions: dict[str, int] = {}
+        self.subscriptions: dict[str, MemberSubscription] = {}
+
+    def rack(self, index: int) -> str | None:
+        num_racks = self.num_broker_racks or len(ALL_RACKS)
+        return ALL_RACKS[index % num_racks] if self.has_consumer_rack else None
+
+    def subscription(self, member: str, topics: list[str], index: int) -> None:
+        """``subscription(topics, consumerIndex)``: no owned partitions, no generation."""
+        self.subscriptions[member] = MemberSubscription(
+            member, tuple(topics), rack=self.rack(index)
+        )
+
+    def v2(
+        self,
+        member: str,
+        topics: list[str],
+        owned: list[TopicPartition],
+        generation: int,
+        index: int,
+    ) -> None:
+        """``buildSubscriptionV2Above``: owned partitions and generation in the subscription."""
+        self.subscriptions[member] = MemberSubscription(
+            member, tuple(topics), tuple(owned), generation, rack=self.rack(index)
+        )
+
+    def spec(self) -> GroupSpec:
+        racks: dict[TopicPartition, frozenset[str]] = {}
+        if self.num_broker_racks:
+            for t, n in self.partitions.items():
+                for p in range(n):
+                    racks[tp(t, p)] = frozenset({"a", "b", "c"})
+        return GroupSpec(dict(self.partitions), dict(self.subscriptions), racks)
+
+
+ASSIGNORS = [
+    StickyAssignor(prefer_rack_aware_logic=True),
+    CooperativeStickyAssignor(prefer_rack_aware_logic=True),
+]
+ASSIGNOR_IDS = ["sticky", "cooperative-sticky"]
+RACK_CONFIGS = list(RackConfig)
+
+
+def verify_validity_and_balance(spec: GroupSpec, assignment: Assignment) -> None:
+    """``AbstractStickyAssignorTest.verifyValidityAndBalance``.
+
+    Every partition is subscribed to by its member, no partition is given twice, and two
+    members whose counts differ by 2+ share no topic (else a move would balance better).
+    """
+    assert set(assignment) == set(spec.subscriptions)
+    consumers = sorted(assignment)
+    for i, c in enumerate(consumers):
+        for p in assignment[c]:
+            assert p.topic in spec.subscriptions[c].topics
+        for other in consumers[i + 1 :]:
+            assert not set(assignment[c]) & set(assignment[other])
+            if abs(len(assignment[c]) - len(assignment[other])) <= 1:
+                continue
+            assert not {p.topic for p in assignment[c]} & {p.topic for p in assignment[other]}, (
+                c,
+                other,
+                assignment,
+            )
+
+
+def is_fully_balanced(assignment: Assignment) -> bool:
+    sizes = [len(v) for v in assignment.values()]
+    return max(sizes) - min(sizes) <= 1
+
+
+def with_owned(
+    spec: GroupSpec, assignment: Mapping[str, list[TopicPartition]], generation: int
+) -> GroupSpec:
+    """The group after members adopt ``assignment`` and rejoin with it as owned partitions."""
+    subs = {
+        m: MemberSubscription(
+            m, s.topics, tuple(assignment[m]), generation, s.group_instance_id, s.rack
+        )
+        for m, s in spec.subscriptions.items()
+    }
+    return GroupSpec(spec.partitions_per_topic, subs, spec.partition_racks)
+
+
+def settle(assignor: StickyAssignor | CooperativeStickyAssignor, group: Group) -> Assignment:
+    """Assign, and for the cooperative assignor run follow-up rebalances until stable.
+
+    ``CooperativeStickyAssignorTest.verifyValidityAndBalance``: each round must never give
+    a member a partition that another member is revoking in the same round; rounds repeat
+    while anything is revoked (at most 4). The subscriptions are updated as Kafka's test
+    does, so later phases of a test start from the settled ownership.
+    """
+    spec = group.spec()
+    assignment = assignor.assign(spec)
+    rounds = 0
+    while isinstance(assignor, CooperativeStickyAssignor) and needs_followup_rebalance(
+        spec, assignment
+    ):
+        revoked = {p for tps in partitions_to_revoke(spec, assignment).values() for p in tps}
+        added = {
+            p
+            for m, tps in assignment.items()
+            for p in tps
+            if p not in spec.subscriptions[m].owned_partitions
+        }
+        assert not revoked & added, "partition revoked and reassigned in the same rebalance"
+        for m in group.subscriptions:
+            s = group.subscriptions[m]
+            group.subscriptions[m] = MemberSubscription(
+                m, s.topics, tuple(assignment[m]), GENERATION, rack=s.rack
+            )
+        spec = group.spec()
+        assignment = assignor.assign(spec)
+        rounds += 1
+        assert rounds <= 4
+    verify_validity_and_balance(spec, assignment)
+    return assignment
+
+
+# --------------------------------------------------------------------------------------
+# Java ordering helpers, checked against the JDK
+# --------------------------------------------------------------------------------------
+
+
+def test_java_string_hash_and_hashmap_order_match_the_jdk() -> None:
+    # Produced by a throw-away Java 17 program: "consumer1".hashCode() and the keySet()
+    # order of a new HashMap<String, Integer> after put() of the keys in list order.
+    assert java_string_hash("consumer1") == -421004549
+    keys = ["consumer1", "consumer2", "consumer3", "consumer4", "c", "b", "a", "\U0001f600x"]
+    assert java_hashmap_order(keys) == [
+        "a",
+        "b",
+        "c",
+        "\U0001f600x",
+        "consumer4",
+        "consumer3",
+        "consumer2",
+        "consumer1",
+    ]
+    keys = [f"member-{i * 7919 % 101}" for i in range(30)]  # 30 keys: the table grows to 64
+    expected = (
+        "member-15,member-37,member-6,member-3,member-12,member-34,member-56,member-78,member-9,"
+        "member-31,member-53,member-75,member-97,member-50,member-72,member-94,member-91,member-28,"
+        "member-25,member-47,member-69,member-22,member-44,member-66,member-88,member-41,member-63,"
+        "member-85,member-82,member-0"
+    )
+    assert ",".join(java_hashmap_order(keys)) == expected
+
+
+# --------------------------------------------------------------------------------------
+# AbstractStickyAssignorTest
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_one_consumer_no_topic(assignor: StickyAssignor) -> None:
+    # testOneConsumerNoTopic
+    g = Group()
+    g.subscription("consumer", [], 0)
+    assert assignor.assign(g.spec()) == {"consumer": []}
+
+
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_one_consumer_nonexistent_topic(assignor: StickyAssignor) -> None:
+    # testOneConsumerNonexistentTopic: the topic has no partitions
+    g = Group()
+    g.partitions["topic"] = 0
+    g.subscription("consumer", ["topic"], 0)
+    assert assignor.assign(g.spec()) == {"consumer": []}
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_one_consumer_one_topic(assignor: StickyAssignor, rack_config: RackConfig) -> None:
+    # testOneConsumerOneTopic
+    g = Group(rack_config)
+    g.partitions["topic"] = 3
+    g.subscription("consumer", ["topic"], 0)
+    assert settle(assignor, g) == {"consumer": [tp("topic", 0), tp("topic", 1), tp("topic", 2)]}
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_only_assigns_partitions_from_subscribed_topics(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testOnlyAssignsPartitionsFromSubscribedTopics: owned partitions of an unknown topic
+    # are ignored.
+    g = Group(rack_config)
+    g.partitions["topic"] = 2
+    owned = [tp("topic", 0), tp("topic", 1), tp("other", 0), tp("other", 1)]
+    g.v2("consumer", ["topic"], owned, GENERATION, 0)
+    spec = g.spec()
+    assert assignor.assign(spec) == {"consumer": [tp("topic", 0), tp("topic", 1)]}
+    assert sticky_assign(spec).partitions_transferring_ownership == {}
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_one_consumer_multiple_topics(assignor: StickyAssignor, rack_config: RackConfig) -> None:
+    # testOneConsumerMultipleTopics
+    g = Group(rack_config)
+    g.partitions.update(topic1=1, topic2=2)
+    g.subscription("consumer", ["topic1", "topic2"], 0)
+    assert settle(assignor, g) == {"consumer": [tp("topic1", 0), tp("topic2", 0), tp("topic2", 1)]}
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_two_consumers_one_topic_one_partition(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testTwoConsumersOneTopicOnePartition
+    g = Group(rack_config)
+    g.partitions["topic"] = 1
+    g.subscription("consumer1", ["topic"], 0)
+    g.subscription("consumer2", ["topic"], 1)
+    assignment = settle(assignor, g)
+    assert sorted(len(v) for v in assignment.values()) == [0, 1]
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_two_consumers_one_topic_two_partitions(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testTwoConsumersOneTopicTwoPartitions
+    g = Group(rack_config)
+    g.partitions["topic"] = 2
+    g.subscription("consumer1", ["topic"], 0)
+    g.subscription("consumer2", ["topic"], 1)
+    assert settle(assignor, g) == {"consumer1": [tp("topic", 0)], "consumer2": [tp("topic", 1)]}
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_multiple_consumers_mixed_topic_subscriptions(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testMultipleConsumersMixedTopicSubscriptions: the general builder (transferring = null)
+    g = Group(rack_config)
+    g.partitions.update(topic1=3, topic2=2)
+    g.subscription("consumer1", ["topic1"], 0)
+    g.subscription("consumer2", ["topic1", "topic2"], 1)
+    g.subscription("consumer3", ["topic1"], 2)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership is None
+    assert settle(assignor, g) == {
+        "consumer1": [tp("topic1", 0), tp("topic1", 2)],
+        "consumer2": [tp("topic2", 0), tp("topic2", 1)],
+        "consumer3": [tp("topic1", 1)],
+    }
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_two_consumers_two_topics_six_partitions(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testTwoConsumersTwoTopicsSixPartitions
+    g = Group(rack_config)
+    g.partitions.update(topic1=3, topic2=3)
+    g.subscription("consumer1", ["topic1", "topic2"], 0)
+    g.subscription("consumer2", ["topic1", "topic2"], 1)
+    assert settle(assignor, g) == {
+        "consumer1": [tp("topic1", 0), tp("topic1", 2), tp("topic2", 1)],
+        "consumer2": [tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)],
+    }
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_consumer_owning_min_quota_expected_max_quota(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testConsumerOwningMinQuotaExpectedMaxQuota
+    g = Group(rack_config)
+    g.partitions.update(topic1=2, topic2=3)
+    topics = ["topic1", "topic2"]
+    g.v2("consumer1", topics, [tp("topic1", 0), tp("topic2", 1)], GENERATION, 0)
+    g.v2("consumer2", topics, [tp("topic1", 1), tp("topic2", 2)], GENERATION, 1)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    assert settle(assignor, g) == {
+        "consumer1": [tp("topic1", 0), tp("topic2", 0), tp("topic2", 1)],
+        "consumer2": [tp("topic1", 1), tp("topic2", 2)],
+    }
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_max_quota_consumer_more_than_num_expected_max_capacity_members(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testMaxQuotaConsumerMoreThanNumExpectedMaxCapacityMembers: both consumer1 and
+    # consumer2 own maxQuota (2) but only one may keep 2. HashMap order visits consumer2
+    # before consumer1, so consumer2 keeps both and consumer1 gives up topic2-0.
+    g = Group(rack_config)
+    g.partitions.update(topic1=2, topic2=2)
+    topics = ["topic1", "topic2"]
+    g.v2("consumer1", topics, [tp("topic1", 0), tp("topic2", 0)], GENERATION, 0)
+    g.v2("consumer2", topics, [tp("topic1", 1), tp("topic2", 1)], GENERATION, 1)
+    g.v2("consumer3", topics, [], GENERATION, 2)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {
+        tp("topic2", 0): "consumer3"
+    }
+    assert settle(assignor, g) == {
+        "consumer1": [tp("topic1", 0)],
+        "consumer2": [tp("topic1", 1), tp("topic2", 1)],
+        "consumer3": [tp("topic2", 0)],
+    }
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_all_consumers_are_under_min_quota(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testAllConsumersAreUnderMinQuota
+    g = Group(rack_config)
+    g.partitions.update(topic1=2, topic2=3)
+    topics = ["topic1", "topic2"]
+    g.v2("consumer1", topics, [tp("topic1", 0)], GENERATION, 0)
+    g.v2("consumer2", topics, [tp("topic1", 1)], GENERATION, 1)
+    g.v2("consumer3", topics, [], GENERATION, 2)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    assert settle(assignor, g) == {
+        "consumer1": [tp("topic1", 0), tp("topic2", 1)],
+        "consumer2": [tp("topic1", 1), tp("topic2", 2)],
+        "consumer3": [tp("topic2", 0)],
+    }
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_add_remove_consumer_one_topic(assignor: StickyAssignor, rack_config: RackConfig) -> None:
+    # testAddRemoveConsumerOneTopic
+    g = Group(rack_config)
+    g.partitions["topic"] = 3
+    g.subscription("consumer1", ["topic"], 0)
+    a = settle(assignor, g)
+    assert a == {"consumer1": [tp("topic", 0), tp("topic", 1), tp("topic", 2)]}
+
+    g.v2("consumer1", ["topic"], a["consumer1"], GENERATION, 0)
+    g.v2("consumer2", ["topic"], [], GENERATION, 1)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {
+        tp("topic", 2): "consumer2"
+    }
+    a = settle(assignor, g)
+    assert a == {"consumer1": [tp("topic", 0), tp("topic", 1)], "consumer2": [tp("topic", 2)]}
+
+    del g.subscriptions["consumer1"]
+    g.v2("consumer2", ["topic"], a["consumer2"], GENERATION, 1)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    assert settle(assignor, g) == {"consumer2": [tp("topic", 0), tp("topic", 1), tp("topic", 2)]}
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_add_remove_two_consumers_two_topics(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testAddRemoveTwoConsumersTwoTopics: owned partitions are kept in (partition, topic)
+    # order, so consumer1 keeps topic1-0 and topic2-1 and gives up topic1-2 and topic2-3.
+    g = Group(rack_config)
+    topics = ["topic1", "topic2"]
+    g.partitions.update(topic1=3, topic2=4)
+    g.subscription("consumer1", topics, 0)
+    g.subscription("consumer2", topics, 1)
+    a = settle(assignor, g)
+    assert a == {
+        "consumer1": [tp("topic1", 0), tp("topic1", 2), tp("topic2", 1), tp("topic2", 3)],
+        "consumer2": [tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)],
+    }
+
+    g.v2("consumer1", topics, a["consumer1"], GENERATION, 0)
+    g.v2("consumer2", topics, a["consumer2"], GENERATION, 1)
+    g.v2("consumer3", topics, [], GENERATION, 2)
+    g.v2("consumer4", topics, [], GENERATION, 3)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {
+        tp("topic1", 2): "consumer3",
+        tp("topic2", 3): "consumer3",
+        tp("topic2", 2): "consumer4",
+    }
+    a = settle(assignor, g)
+    assert a == {
+        "consumer1": [tp("topic1", 0), tp("topic2", 1)],
+        "consumer2": [tp("topic1", 1), tp("topic2", 0)],
+        "consumer3": [tp("topic1", 2), tp("topic2", 3)],
+        "consumer4": [tp("topic2", 2)],
+    }
+
+    del g.subscriptions["consumer1"]
+    del g.subscriptions["consumer2"]
+    g.v2("consumer3", topics, a["consumer3"], GENERATION, 2)
+    g.v2("consumer4", topics, a["consumer4"], GENERATION, 3)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    assert settle(assignor, g) == {
+        "consumer3": [tp("topic1", 0), tp("topic1", 2), tp("topic2", 1), tp("topic2", 3)],
+        "consumer4": [tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)],
+    }
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_poor_round_robin_assignment_scenario(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testPoorRoundRobinAssignmentScenario: round robin leaves consumer3 empty; sticky
+    # gives everyone two partitions.
+    g = Group(rack_config)
+    for i in range(1, 6):
+        g.partitions[f"topic{i}"] = i % 2 + 1
+    all5 = ["topic1", "topic2", "topic3", "topic4", "topic5"]
+    odd = ["topic1", "topic3", "topic5"]
+    g.subscription("consumer1", all5, 0)
+    g.subscription("consumer2", odd, 1)
+    g.subscription("consumer3", odd, 2)
+    g.subscription("consumer4", all5, 3)
+    a = settle(assignor, g)
+    assert sorted(len(v) for v in a.values()) == [2, 2, 2, 2]
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_add_remove_topic_two_consumers(assignor: StickyAssignor, rack_config: RackConfig) -> None:
+    # testAddRemoveTopicTwoConsumers
+    g = Group(rack_config)
+    g.partitions["topic"] = 3
+    g.subscription("consumer1", ["topic"], 0)
+    g.subscription("consumer2", ["topic"], 1)
+    a1 = settle(assignor, g)
+    assert sorted(len(v) for v in a1.values()) == [1, 2]
+
+    g.partitions["topic2"] = 3
+    g.v2("consumer1", ["topic", "topic2"], a1["consumer1"], GENERATION, 0)
+    g.v2("consumer2", ["topic", "topic2"], a1["consumer2"], GENERATION, 1)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    a2 = settle(assignor, g)
+    assert [len(a2["consumer1"]), len(a2["consumer2"])] == [3, 3]
+    assert set(a1["consumer1"]) <= set(a2["consumer1"])
+    assert set(a1["consumer2"]) <= set(a2["consumer2"])
+
+    del g.partitions["topic"]
+    g.v2("consumer1", ["topic2"], a2["consumer1"], GENERATION, 0)
+    g.v2("consumer2", ["topic2"], a2["consumer2"], GENERATION, 1)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    a3 = settle(assignor, g)
+    assert sorted(len(v) for v in a3.values()) == [1, 2]
+    assert set(a3["consumer1"]) <= set(a2["consumer1"])
+    assert set(a3["consumer2"]) <= set(a2["consumer2"])
+
+
+def canonical(prefix: str, i: int, max_num: int) -> str:
+    """``getTopicName``/``getConsumerName``: zero-padded to the width of ``max_num``."""
+    return prefix + str(i).zfill(len(str(max_num)))
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_reassignment_after_one_consumer_leaves(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testReassignmentAfterOneConsumerLeaves: 19 nested subscriptions, then c10 leaves;
+    # the general builder must stay sticky (no partition moves A -> B and B -> A).
+    g = Group(rack_config)
+    for i in range(1, 20):
+        g.partitions[canonical("t", i, 20)] = i
+    for i in range(1, 20):
+        g.subscription(canonical("c", i, 20), [canonical("t", j, 20) for j in range(1, i + 1)], i)
+    a = settle(assignor, g)
+    for i in range(1, 20):
+        c = canonical("c", i, 20)
+        g.v2(c, list(g.subscriptions[c].topics), a[c], GENERATION, i)
+    del g.subscriptions["c10"]
+    result = sticky_assign(g.spec(), prefer_rack_aware_logic=True)
+    assert result.is_sticky
+    verify_validity_and_balance(g.spec(), {m: list(v) for m, v in result.assignment.items()})
+    settle(assignor, g)
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_reassignment_after_one_consumer_added(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testReassignmentAfterOneConsumerAdded: nobody reports owned partitions, so nothing
+    # is transferring even though a member joined.
+    g = Group(rack_config)
+    g.partitions["topic"] = 20
+    for i in range(1, 10):
+        g.subscription(canonical("c", i, 10), ["topic"], i)
+    settle(assignor, g)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    g.subscription(canonical("c", 10, 10), ["topic"], 10)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    settle(assignor, g)
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_same_subscriptions(assignor: StickyAssignor, rack_config: RackConfig) -> None:
+    # testSameSubscriptions: 8 members on 14 topics, then c5 leaves; its partitions are
+    # free, so nothing is transferring.
+    g = Group(rack_config)
+    for i in range(1, 15):
+        g.partitions[canonical("t", i, 15)] = i
+    topics = [canonical("t", j, 15) for j in range(1, 15)]
+    for i in range(1, 9):
+        g.subscription(canonical("c", i, 9), topics, i)
+    a = settle(assignor, g)
+    for i in range(1, 9):
+        g.v2(canonical("c", i, 9), topics, a[canonical("c", i, 9)], GENERATION, i)
+    del g.subscriptions["c5"]
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    settle(assignor, g)
+
+
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_subscription_not_equal_and_assign_same_partition_with_3_generation(
+    assignor: StickyAssignor,
+) -> None:
+    # testSubscriptionNotEqualAndAssignSamePartitionWith3Generation: topic-2 is claimed by
+    # three members of three generations; whatever the order, no partition is doubled
+    # and everyone gets one or two.
+    for gens in [(1, 2, 3), (1, 3, 2), (2, 1, 3), (2, 3, 1), (3, 1, 2), (3, 2, 1)]:
+        g = Group()
+        g.partitions.update(topic=6, topic1=1)
+        g.v2("consumer1", ["topic"], [tp("topic", 0), tp("topic", 2)], gens[0], 0)
+        g.v2("consumer2", ["topic"], [tp("topic", 1), tp("topic", 2), tp("topic", 3)], gens[1], 1)
+        g.v2("consumer3", ["topic"], [tp("topic", 2), tp("topic", 4), tp("topic", 5)], gens[2], 2)
+        g.v2("consumer4", ["topic1"], [tp("topic1", 0)], 2, 3)
+        raw = sticky_assign(g.spec()).assignment
+        flat = [p for v in raw.values() for p in v]
+        assert len(flat) == len(set(flat)) == 7
+        assert all(1 <= len(v) <= 2 for v in raw.values())
+        assert all(1 <= len(v) <= 2 for v in settle(assignor, g).values())
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_new_subscription(assignor: StickyAssignor, rack_config: RackConfig) -> None:
+    # testNewSubscription: c0 subscribes to nothing, then to t1.
+    g = Group(rack_config)
+    for i in range(1, 5):
+        g.partitions[canonical("t", i, 5)] = 1
+    for i in range(3):
+        g.subscription(canonical("c", i, 3), [canonical("t", j, 5) for j in range(i, 3 * i - 1)], i)
+    settle(assignor, g)
+    g.subscription("c0", ["t1"], 0)
+    assert sticky_assign(g.spec(), prefer_rack_aware_logic=True).is_sticky
+    settle(assignor, g)
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_move_existing_assignments(assignor: StickyAssignor, rack_config: RackConfig) -> None:
+    # testMoveExistingAssignments: consumer3 must give one of its three single-partition
+    # topics to consumer2; the general builder reports transferring = null.
+    g = Group(rack_config)
+    for i in range(1, 7):
+        g.partitions[f"topic{i}"] = 1
+    g.v2("consumer1", ["topic1", "topic2"], [tp("topic1", 0)], GENERATION, 0)
+    g.v2(
+        "consumer2",
+        ["topic1", "topic2", "topic3", "topic4"],
+        [tp("topic2", 0), tp("topic3", 0)],
+        GENERATION,
+        1,
+    )
+    owned3 = [tp("topic4", 0), tp("topic5", 0), tp("topic6", 0)]
+    g.v2("consumer3", ["topic2", "topic3", "topic4", "topic5", "topic6"], owned3, GENERATION, 2)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership is None
+    settle(assignor, g)
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_stickiness(assignor: StickyAssignor, rack_config: RackConfig) -> None:
+    # testStickiness: 4 members, 3 partitions; when consumer1 leaves, nobody else moves.
+    g = Group(rack_config)
+    g.partitions["topic1"] = 3
+    for i in range(1, 5):
+        g.subscription(f"consumer{i}", ["topic1"], i - 1)
+    a = settle(assignor, g)
+    assert all(len(v) <= 1 for v in a.values())
+    before = {c: v[0] for c, v in a.items() if v}
+    del g.subscriptions["consumer1"]
+    for i in range(2, 5):
+        g.v2(f"consumer{i}", ["topic1"], a[f"consumer{i}"], GENERATION, i - 1)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    a = settle(assignor, g)
+    for c, v in a.items():
+        assert len(v) == 1
+        assert c not in before or before[c] in v
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_assignment_updated_for_deleted_topic(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testAssignmentUpdatedForDeletedTopic: topic2 is subscribed but has no metadata.
+    g = Group(rack_config)
+    g.partitions.update(topic1=1, topic3=100)
+    g.subscription("consumer", ["topic1", "topic2", "topic3"], 0)
+    a = settle(assignor, g)
+    assert len(a["consumer"]) == 101
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_no_exception_thrown_when_only_subscribed_topic_deleted(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testNoExceptionThrownWhenOnlySubscribedTopicDeleted
+    g = Group(rack_config)
+    g.partitions["topic"] = 3
+    g.subscription("consumer", ["topic"], 0)
+    a = settle(assignor, g)
+    g.v2("consumer", ["topic"], a["consumer"], GENERATION, 0)
+    g.partitions.clear()
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    assert assignor.assign(g.spec()) == {"consumer": []}
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_all_consumers_reach_expected_quota_and_are_considered_filled(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testAllConsumersReachExpectedQuotaAndAreConsideredFilled
+    g = Group(rack_config)
+    g.partitions["topic"] = 4
+    g.v2("consumer1", ["topic"], [tp("topic", 0), tp("topic", 1)], GENERATION, 0)
+    g.v2("consumer2", ["topic"], [tp("topic", 2)], GENERATION, 1)
+    g.v2("consumer3", ["topic"], [], GENERATION, 2)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    assert settle(assignor, g) == {
+        "consumer1": [tp("topic", 0), tp("topic", 1)],
+        "consumer2": [tp("topic", 2)],
+        "consumer3": [tp("topic", 3)],
+    }
+
+
+OWNED_SAME = [tp("topic", 0), tp("topic", 2), tp("topic2", 1)]
+
+
+@pytest.mark.parametrize("stale_generation", [9, DEFAULT_GENERATION])
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_owned_partitions_are_invalidated_for_consumer_with_stale_or_no_generation(
+    assignor: StickyAssignor, rack_config: RackConfig, stale_generation: int
+) -> None:
+    # testOwnedPartitionsAreInvalidatedForConsumerWithStaleGeneration and
+    # ...WithNoGeneration: consumer2 claims consumer1's partitions from an older
+    # generation; consumer1 (generation 10) keeps them, nothing is transferring.
+    g = Group(rack_config)
+    g.partitions.update(topic=3, topic2=3)
+    g.v2("consumer1", ["topic", "topic2"], OWNED_SAME, 10, 0)
+    g.v2("consumer2", ["topic", "topic2"], OWNED_SAME, stale_generation, 1)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    assert settle(assignor, g) == {
+        "consumer1": sorted(OWNED_SAME),
+        "consumer2": [tp("topic", 1), tp("topic2", 0), tp("topic2", 2)],
+    }
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+def test_partitions_transferring_ownership_include_partition_claimed_by_multiple_consumers(
+    rack_config: RackConfig,
+) -> None:
+    # testPartitionsTransferringOwnershipIncludeThePartitionClaimedByMultipleConsumersInSameGeneration
+    g = Group(rack_config)
+    g.partitions["topic"] = 3
+    g.v2("consumer1", ["topic"], [tp("topic", 0), tp("topic", 1)], GENERATION, 0)
+    g.v2("consumer2", ["topic"], [tp("topic", 0), tp("topic", 2)], GENERATION, 1)
+    g.v2("consumer3", ["topic"], [], GENERATION, 2)
+    spec = g.spec()
+    assert sticky_assign(spec).partitions_transferring_ownership == {tp("topic", 0): "consumer3"}
+    expected = {
+        "consumer1": [tp("topic", 1)],
+        "consumer2": [tp("topic", 2)],
+        "consumer3": [tp("topic", 0)],
+    }
+    assert StickyAssignor().assign(spec) == expected
+    # Cooperative: topic-0 is withheld this round, and both claimants revoke it.
+    first = CooperativeStickyAssignor().assign(spec)
+    assert first == {"consumer1": [tp("topic", 1)], "consumer2": [tp("topic", 2)], "consumer3": []}
+    assert partitions_to_revoke(spec, first) == {
+        "consumer1": [tp("topic", 0)],
+        "consumer2": [tp("topic", 0)],
+        "consumer3": [],
+    }
+    assert needs_followup_rebalance(spec, first)
+    second = CooperativeStickyAssignor().assign(with_owned(spec, first, GENERATION + 1))
+    assert second == expected
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_ensure_partitions_assigned_to_highest_generation(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testEnsurePartitionsAssignedToHighestGeneration
+    g = Group(rack_config)
+    g.partitions.update(topic=3, topic2=3, topic3=3)
+    topics = ["topic", "topic2", "topic3"]
+    g.v2("consumer1", topics, [tp("topic", 0), tp("topic2", 0), tp("topic3", 0)], 10, 0)
+    g.v2("consumer2", topics, [tp("topic", 1), tp("topic2", 1), tp("topic3", 1)], 9, 1)
+    g.v2("consumer3", topics, [tp("topic2", 1), tp("topic3", 0), tp("topic3", 2)], 8, 1)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    assert settle(assignor, g) == {
+        "consumer1": [tp("topic", 0), tp("topic2", 0), tp("topic3", 0)],
+        "consumer2": [tp("topic", 1), tp("topic2", 1), tp("topic3", 1)],
+        "consumer3": [tp("topic", 2), tp("topic2", 2), tp("topic3", 2)],
+    }
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_no_reassignment_on_current_members(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testNoReassignmentOnCurrentMembers
+    g = Group(rack_config)
+    g.partitions.update(topic=3, topic1=3, topic2=3, topic3=3)
+    topics = ["topic", "topic2", "topic3", "topic1"]
+    g.v2("consumer1", topics, [], DEFAULT_GENERATION, 0)
+    g.v2("consumer2", topics, [tp("topic", 0), tp("topic2", 0), tp("topic1", 0)], 9, 1)
+    g.v2("consumer3", topics, [tp("topic3", 2), tp("topic2", 2), tp("topic1", 1)], 8, 2)
+    g.v2("consumer4", topics, [tp("topic3", 1), tp("topic", 1), tp("topic", 2)], 7, 3)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    a = settle(assignor, g)
+    assert a["consumer1"] == [tp("topic1", 2), tp("topic2", 1), tp("topic3", 0)]
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_owned_partitions_are_invalidated_for_consumer_with_multiple_generation(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testOwnedPartitionsAreInvalidatedForConsumerWithMultipleGeneration
+    g = Group(rack_config)
+    g.partitions.update(topic=3, topic2=3)
+    g.v2("consumer1", ["topic", "topic2"], [tp("topic", 0), tp("topic2", 1), tp("topic", 1)], 10, 0)
+    g.v2("consumer2", ["topic", "topic2"], [tp("topic", 0), tp("topic2", 1), tp("topic2", 2)], 8, 1)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    assert settle(assignor, g) == {
+        "consumer1": [tp("topic", 0), tp("topic", 1), tp("topic2", 1)],
+        "consumer2": [tp("topic", 2), tp("topic2", 0), tp("topic2", 2)],
+    }
