@@ -883,3 +883,159 @@ def test_uniform_homogeneous_with_racks_stays_valid_and_balanced(data: st.DataOb
     check_valid(racked, result)
     sizes = [len(v) for v in result.values()]
     assert max(sizes) - min(sizes) <= 1
+
+
+# --- reference vectors from a Java transcription of Kafka's classes ----------------------
+
+# Produced by a throw-away Java 17 program (in /tmp, not committed) holding a line-by-line
+# transcription of Kafka 4.2/4.3's UniformHomogeneousAssignmentBuilder,
+# UniformHeterogeneousAssignmentBuilder and RangeAssignor over real java.util collections
+# (HashSet<Uuid> topic order, LinkedHashMap previous assignments, unsigned Uuid.compareTo),
+# fed randomly generated groups; 40,000 such cases agreed with this port, these five are
+# pinned. Topic names are their base64 Uuids. "=>" lines are the Java program's output:
+# member=topic:partition,... in sorted order.
+JAVA_VECTORS = """
+case uniform
+topic 0xlyF90ruhU3Q25cJEHj1Q 5
+rack 0xlyF90ruhU3Q25cJEHj1Q 0 r1
+rack 0xlyF90ruhU3Q25cJEHj1Q 2 r2,r3
+rack 0xlyF90ruhU3Q25cJEHj1Q 3 r0
+rack 0xlyF90ruhU3Q25cJEHj1Q 4 r1,r3
+member m03 - - 0xlyF90ruhU3Q25cJEHj1Q -
+member m22 r2 - 0xlyF90ruhU3Q25cJEHj1Q -
+member m29 r2 - 0xlyF90ruhU3Q25cJEHj1Q 0xlyF90ruhU3Q25cJEHj1Q:0
+member m41 r3 i6 0xlyF90ruhU3Q25cJEHj1Q 0xlyF90ruhU3Q25cJEHj1Q:3
+end
+=> m03=0xlyF90ruhU3Q25cJEHj1Q:1;m22=0xlyF90ruhU3Q25cJEHj1Q:2;m29=0xlyF90ruhU3Q25cJEHj1Q:0;m41=0xlyF90ruhU3Q25cJEHj1Q:3,0xlyF90ruhU3Q25cJEHj1Q:4;
+case range
+topic 0xlyF90ruhU3Q25cJEHj1Q 5
+rack 0xlyF90ruhU3Q25cJEHj1Q 0 r1
+rack 0xlyF90ruhU3Q25cJEHj1Q 2 r2,r3
+rack 0xlyF90ruhU3Q25cJEHj1Q 3 r0
+rack 0xlyF90ruhU3Q25cJEHj1Q 4 r1,r3
+member m03 - - 0xlyF90ruhU3Q25cJEHj1Q -
+member m22 r2 - 0xlyF90ruhU3Q25cJEHj1Q -
+member m29 r2 - 0xlyF90ruhU3Q25cJEHj1Q 0xlyF90ruhU3Q25cJEHj1Q:0
+member m41 r3 i6 0xlyF90ruhU3Q25cJEHj1Q 0xlyF90ruhU3Q25cJEHj1Q:3
+end
+=> m03=0xlyF90ruhU3Q25cJEHj1Q:0;m22=0xlyF90ruhU3Q25cJEHj1Q:3;m29=0xlyF90ruhU3Q25cJEHj1Q:4;m41=0xlyF90ruhU3Q25cJEHj1Q:1,0xlyF90ruhU3Q25cJEHj1Q:2;
+case uniform
+topic lpRr0mk1oBS-Oit8c6Qgww 9
+topic OaD5Qjc3bQmImh0Ax5lEJQ 9
+topic NHquqc_XI5YilWJ4Jiws9w 11
+topic 7LR9wsE6HrwxcIdfUELDUQ 2
+topic eeInxeGRmgWkis9FlrMkfQ 4
+member m11 - - 7LR9wsE6HrwxcIdfUELDUQ eeInxeGRmgWkis9FlrMkfQ:3,OaD5Qjc3bQmImh0Ax5lEJQ:2,OaD5Qjc3bQmImh0Ax5lEJQ:8,lpRr0mk1oBS-Oit8c6Qgww:3
+member m32 - i8 OaD5Qjc3bQmImh0Ax5lEJQ,NHquqc_XI5YilWJ4Jiws9w,eeInxeGRmgWkis9FlrMkfQ lpRr0mk1oBS-Oit8c6Qgww:4,lpRr0mk1oBS-Oit8c6Qgww:0,lpRr0mk1oBS-Oit8c6Qgww:7,NHquqc_XI5YilWJ4Jiws9w:5
+member m46 - - lpRr0mk1oBS-Oit8c6Qgww,NHquqc_XI5YilWJ4Jiws9w,7LR9wsE6HrwxcIdfUELDUQ,eeInxeGRmgWkis9FlrMkfQ NHquqc_XI5YilWJ4Jiws9w:7,7LR9wsE6HrwxcIdfUELDUQ:0
+member m52 - - OaD5Qjc3bQmImh0Ax5lEJQ,NHquqc_XI5YilWJ4Jiws9w OaD5Qjc3bQmImh0Ax5lEJQ:4,NHquqc_XI5YilWJ4Jiws9w:10,eeInxeGRmgWkis9FlrMkfQ:1,eeInxeGRmgWkis9FlrMkfQ:0,eeInxeGRmgWkis9FlrMkfQ:2,NHquqc_XI5YilWJ4Jiws9w:2,7LR9wsE6HrwxcIdfUELDUQ:1
+member m56 - - 7LR9wsE6HrwxcIdfUELDUQ OaD5Qjc3bQmImh0Ax5lEJQ:5,NHquqc_XI5YilWJ4Jiws9w:3,OaD5Qjc3bQmImh0Ax5lEJQ:6
+member m89 - - OaD5Qjc3bQmImh0Ax5lEJQ NHquqc_XI5YilWJ4Jiws9w:1,NHquqc_XI5YilWJ4Jiws9w:4,NHquqc_XI5YilWJ4Jiws9w:8,lpRr0mk1oBS-Oit8c6Qgww:8
+end
+=> m11=7LR9wsE6HrwxcIdfUELDUQ:1;m32=NHquqc_XI5YilWJ4Jiws9w:0,NHquqc_XI5YilWJ4Jiws9w:1,NHquqc_XI5YilWJ4Jiws9w:3,NHquqc_XI5YilWJ4Jiws9w:5,NHquqc_XI5YilWJ4Jiws9w:6,eeInxeGRmgWkis9FlrMkfQ:0,eeInxeGRmgWkis9FlrMkfQ:1,eeInxeGRmgWkis9FlrMkfQ:2,eeInxeGRmgWkis9FlrMkfQ:3;m46=lpRr0mk1oBS-Oit8c6Qgww:0,lpRr0mk1oBS-Oit8c6Qgww:1,lpRr0mk1oBS-Oit8c6Qgww:2,lpRr0mk1oBS-Oit8c6Qgww:3,lpRr0mk1oBS-Oit8c6Qgww:4,lpRr0mk1oBS-Oit8c6Qgww:5,lpRr0mk1oBS-Oit8c6Qgww:6,lpRr0mk1oBS-Oit8c6Qgww:7,lpRr0mk1oBS-Oit8c6Qgww:8;m52=NHquqc_XI5YilWJ4Jiws9w:10,NHquqc_XI5YilWJ4Jiws9w:2,NHquqc_XI5YilWJ4Jiws9w:4,NHquqc_XI5YilWJ4Jiws9w:7,NHquqc_XI5YilWJ4Jiws9w:8,NHquqc_XI5YilWJ4Jiws9w:9,OaD5Qjc3bQmImh0Ax5lEJQ:4,OaD5Qjc3bQmImh0Ax5lEJQ:7;m56=7LR9wsE6HrwxcIdfUELDUQ:0;m89=OaD5Qjc3bQmImh0Ax5lEJQ:0,OaD5Qjc3bQmImh0Ax5lEJQ:1,OaD5Qjc3bQmImh0Ax5lEJQ:2,OaD5Qjc3bQmImh0Ax5lEJQ:3,OaD5Qjc3bQmImh0Ax5lEJQ:5,OaD5Qjc3bQmImh0Ax5lEJQ:6,OaD5Qjc3bQmImh0Ax5lEJQ:8;
+case uniform
+topic TEmh3Sc-TY-rX1vbjRCZ7A 2
+topic Bej9x8HXNHd2SKtzveIBgg 8
+topic UEXk2jLaXpZ5a50weOZFLw 5
+topic KWnMzcJxDIOGnst5ef4_oQ 3
+rack TEmh3Sc-TY-rX1vbjRCZ7A 0 r3
+rack Bej9x8HXNHd2SKtzveIBgg 0 r0
+rack Bej9x8HXNHd2SKtzveIBgg 1 r0
+rack Bej9x8HXNHd2SKtzveIBgg 2 r0
+rack Bej9x8HXNHd2SKtzveIBgg 3 r2,r3
+rack Bej9x8HXNHd2SKtzveIBgg 4 r2
+rack Bej9x8HXNHd2SKtzveIBgg 5 r3
+rack Bej9x8HXNHd2SKtzveIBgg 6 r0,r2
+rack Bej9x8HXNHd2SKtzveIBgg 7 r2
+rack UEXk2jLaXpZ5a50weOZFLw 0 r3
+rack UEXk2jLaXpZ5a50weOZFLw 1 r0,r3
+rack UEXk2jLaXpZ5a50weOZFLw 3 r1
+rack UEXk2jLaXpZ5a50weOZFLw 4 r3
+rack KWnMzcJxDIOGnst5ef4_oQ 0 r0,r3
+rack KWnMzcJxDIOGnst5ef4_oQ 1 r2
+rack KWnMzcJxDIOGnst5ef4_oQ 2 r0,r2
+member m22 r1 - TEmh3Sc-TY-rX1vbjRCZ7A,KWnMzcJxDIOGnst5ef4_oQ Bej9x8HXNHd2SKtzveIBgg:7,UEXk2jLaXpZ5a50weOZFLw:4
+member m62 - - TEmh3Sc-TY-rX1vbjRCZ7A,Bej9x8HXNHd2SKtzveIBgg KWnMzcJxDIOGnst5ef4_oQ:0,TEmh3Sc-TY-rX1vbjRCZ7A:0,UEXk2jLaXpZ5a50weOZFLw:0,Bej9x8HXNHd2SKtzveIBgg:6
+member m71 r1 - UEXk2jLaXpZ5a50weOZFLw,KWnMzcJxDIOGnst5ef4_oQ KWnMzcJxDIOGnst5ef4_oQ:1,UEXk2jLaXpZ5a50weOZFLw:1,UEXk2jLaXpZ5a50weOZFLw:2,Bej9x8HXNHd2SKtzveIBgg:4
+member m87 - - TEmh3Sc-TY-rX1vbjRCZ7A,Bej9x8HXNHd2SKtzveIBgg,KWnMzcJxDIOGnst5ef4_oQ Bej9x8HXNHd2SKtzveIBgg:2,Bej9x8HXNHd2SKtzveIBgg:1,KWnMzcJxDIOGnst5ef4_oQ:2
+end
+=> m22=KWnMzcJxDIOGnst5ef4_oQ:0,KWnMzcJxDIOGnst5ef4_oQ:1,KWnMzcJxDIOGnst5ef4_oQ:2,TEmh3Sc-TY-rX1vbjRCZ7A:1;m62=Bej9x8HXNHd2SKtzveIBgg:0,Bej9x8HXNHd2SKtzveIBgg:3,Bej9x8HXNHd2SKtzveIBgg:5,Bej9x8HXNHd2SKtzveIBgg:6,TEmh3Sc-TY-rX1vbjRCZ7A:0;m71=UEXk2jLaXpZ5a50weOZFLw:0,UEXk2jLaXpZ5a50weOZFLw:1,UEXk2jLaXpZ5a50weOZFLw:2,UEXk2jLaXpZ5a50weOZFLw:3,UEXk2jLaXpZ5a50weOZFLw:4;m87=Bej9x8HXNHd2SKtzveIBgg:1,Bej9x8HXNHd2SKtzveIBgg:2,Bej9x8HXNHd2SKtzveIBgg:4,Bej9x8HXNHd2SKtzveIBgg:7;
+case uniform
+topic 5oJ25Nx1Y9TYk2MV2iFfBA 8
+topic pxiPl_rEhk7JtXpswEQSYQ 8
+topic Dtmzh-weq1uSiFshniTYuQ 8
+rack 5oJ25Nx1Y9TYk2MV2iFfBA 0 r0
+rack 5oJ25Nx1Y9TYk2MV2iFfBA 1 r0,r3
+rack 5oJ25Nx1Y9TYk2MV2iFfBA 2 r0,r2
+rack 5oJ25Nx1Y9TYk2MV2iFfBA 3 r2
+rack 5oJ25Nx1Y9TYk2MV2iFfBA 4 r2
+rack 5oJ25Nx1Y9TYk2MV2iFfBA 5 r2,r3
+rack 5oJ25Nx1Y9TYk2MV2iFfBA 7 r1,r2
+rack pxiPl_rEhk7JtXpswEQSYQ 0 r0,r1
+rack pxiPl_rEhk7JtXpswEQSYQ 1 r1,r2
+rack pxiPl_rEhk7JtXpswEQSYQ 2 r3
+rack pxiPl_rEhk7JtXpswEQSYQ 3 r2,r3
+rack pxiPl_rEhk7JtXpswEQSYQ 4 r2,r3
+rack pxiPl_rEhk7JtXpswEQSYQ 5 r1,r3
+rack pxiPl_rEhk7JtXpswEQSYQ 6 r3
+rack pxiPl_rEhk7JtXpswEQSYQ 7 r0
+rack Dtmzh-weq1uSiFshniTYuQ 1 r0
+rack Dtmzh-weq1uSiFshniTYuQ 2 r0,r3
+rack Dtmzh-weq1uSiFshniTYuQ 3 r1
+rack Dtmzh-weq1uSiFshniTYuQ 4 r3
+rack Dtmzh-weq1uSiFshniTYuQ 5 r0,r1
+rack Dtmzh-weq1uSiFshniTYuQ 6 r0
+rack Dtmzh-weq1uSiFshniTYuQ 7 r3
+member m30 r0 - 5oJ25Nx1Y9TYk2MV2iFfBA,pxiPl_rEhk7JtXpswEQSYQ,Dtmzh-weq1uSiFshniTYuQ 5oJ25Nx1Y9TYk2MV2iFfBA:1,Dtmzh-weq1uSiFshniTYuQ:2,5oJ25Nx1Y9TYk2MV2iFfBA:4
+member m69 r1 - 5oJ25Nx1Y9TYk2MV2iFfBA,pxiPl_rEhk7JtXpswEQSYQ,Dtmzh-weq1uSiFshniTYuQ pxiPl_rEhk7JtXpswEQSYQ:3,5oJ25Nx1Y9TYk2MV2iFfBA:2,pxiPl_rEhk7JtXpswEQSYQ:6,5oJ25Nx1Y9TYk2MV2iFfBA:0
+member m71 r0 - 5oJ25Nx1Y9TYk2MV2iFfBA,pxiPl_rEhk7JtXpswEQSYQ,Dtmzh-weq1uSiFshniTYuQ Dtmzh-weq1uSiFshniTYuQ:6,Dtmzh-weq1uSiFshniTYuQ:4,pxiPl_rEhk7JtXpswEQSYQ:7,Dtmzh-weq1uSiFshniTYuQ:0,pxiPl_rEhk7JtXpswEQSYQ:4,5oJ25Nx1Y9TYk2MV2iFfBA:7
+end
+=> m30=5oJ25Nx1Y9TYk2MV2iFfBA:0,5oJ25Nx1Y9TYk2MV2iFfBA:1,5oJ25Nx1Y9TYk2MV2iFfBA:2,5oJ25Nx1Y9TYk2MV2iFfBA:3,Dtmzh-weq1uSiFshniTYuQ:1,Dtmzh-weq1uSiFshniTYuQ:2,Dtmzh-weq1uSiFshniTYuQ:5,pxiPl_rEhk7JtXpswEQSYQ:0;m69=5oJ25Nx1Y9TYk2MV2iFfBA:5,5oJ25Nx1Y9TYk2MV2iFfBA:6,5oJ25Nx1Y9TYk2MV2iFfBA:7,Dtmzh-weq1uSiFshniTYuQ:3,Dtmzh-weq1uSiFshniTYuQ:7,pxiPl_rEhk7JtXpswEQSYQ:1,pxiPl_rEhk7JtXpswEQSYQ:2,pxiPl_rEhk7JtXpswEQSYQ:5;m71=5oJ25Nx1Y9TYk2MV2iFfBA:4,Dtmzh-weq1uSiFshniTYuQ:0,Dtmzh-weq1uSiFshniTYuQ:4,Dtmzh-weq1uSiFshniTYuQ:6,pxiPl_rEhk7JtXpswEQSYQ:3,pxiPl_rEhk7JtXpswEQSYQ:4,pxiPl_rEhk7JtXpswEQSYQ:6,pxiPl_rEhk7JtXpswEQSYQ:7;
+"""
+
+
+def parse_vector(block: str) -> tuple[str, GroupSpec, str]:
+    """The harness format: topic/rack/member lines, then "=> expected"."""
+    lines = block.strip().splitlines()
+    algo = lines[0].split()[1]
+    parts: dict[str, int] = {}
+    racks: dict[TopicPartition, frozenset[str]] = {}
+    members = []
+    expected = ""
+    for line in lines[1:]:
+        f = line.split(" ")
+        if f[0] == "topic":
+            parts[f[1]] = int(f[2])
+        elif f[0] == "rack":
+            racks[TopicPartition(f[1], int(f[2]))] = frozenset(f[3].split(","))
+        elif f[0] == "member":
+            owned_tps = tuple(
+                TopicPartition(x.rsplit(":", 1)[0], int(x.rsplit(":", 1)[1]))
+                for x in f[5].split(",")
+                if f[5] != "-"
+            )
+            members.append(
+                MemberSubscription(
+                    f[1],
+                    tuple(f[4].split(",")) if f[4] != "-" else (),
+                    owned_tps,
+                    group_instance_id=None if f[3] == "-" else f[3],
+                    rack=None if f[2] == "-" else f[2],
+                )
+            )
+        elif f[0] == "=>":
+            expected = f[1]
+    return algo, GroupSpec(parts, {m.member_id: m for m in members}, racks), expected
+
+
+@pytest.mark.parametrize("block", [b for b in JAVA_VECTORS.split("case ") if b.strip()])
+def test_java_reference_vectors(block: str) -> None:
+    algo, s, expected = parse_vector("case " + block)
+    ids = {t: t for t in s.partitions_per_topic}
+    assignor = UniformAssignor(ids) if algo == "uniform" else RangeAssignor()
+    result = assignor.assign(s)
+    got = "".join(
+        m + "=" + ",".join(sorted(f"{tp.topic}:{tp.partition}" for tp in result[m])) + ";"
+        for m in sorted(result)
+    )
+    assert got == expected
