@@ -817,3 +817,209 @@ def test_owned_partitions_are_invalidated_for_consumer_with_multiple_generation(
         "consumer1": [tp("topic", 0), tp("topic", 1), tp("topic2", 1)],
         "consumer2": [tp("topic", 2), tp("topic2", 0), tp("topic2", 2)],
     }
+
+
+# --------------------------------------------------------------------------------------
+# Rack-aware assignment (KIP-881): AbstractStickyAssignorTest.testRackAwareAssignmentWith*
+# --------------------------------------------------------------------------------------
+
+RACK_TOPICS = {"t1": 6, "t2": 7, "t3": 2}  # mkMap keeps insertion order (LinkedHashMap)
+
+
+def racks(n: int) -> list[str | None]:
+    return [ALL_RACKS[i % len(ALL_RACKS)] for i in range(n)]
+
+
+def null_racks(n: int) -> list[str | None]:
+    return [None] * n
+
+
+def rack_spec(
+    replication_factor: int,
+    broker_racks: list[str | None],
+    consumer_racks: list[str | None],
+    consumer_topics: list[list[str]],
+    owned: list[str] | None,
+) -> GroupSpec:
+    """``AbstractPartitionAssignorTest.verifyRackAssignment``'s inputs.
+
+    Partition i of a topic whose partitions start at global index ``offset`` has replicas
+    on brokers ``(i + j + offset) % brokers`` for j < replication factor; members are
+    ``consumer0..`` with generation -1 and the given owned partitions.
+    """
+    partition_racks: dict[TopicPartition, frozenset[str]] = {}
+    offset = 0
+    for topic, n in RACK_TOPICS.items():
+        for i in range(n):
+            replicas = [(i + j + offset) % len(broker_racks) for j in range(replication_factor)]
+            partition_racks[tp(topic, i)] = frozenset(
+                r for b in replicas if (r := broker_racks[b]) is not None
+            )
+        offset += n
+    subs = {}
+    for i, (rack, topics) in enumerate(zip(consumer_racks, consumer_topics, strict=True)):
+        mine = parse(owned[i]) if owned is not None and i < len(owned) else []
+        subs[f"consumer{i}"] = MemberSubscription(
+            f"consumer{i}", tuple(topics), tuple(mine), -1, rack=rack
+        )
+    return GroupSpec(dict(RACK_TOPICS), subs, partition_racks)
+
+
+def verify_rack_assignment(
+    assignor: StickyAssignor | CooperativeStickyAssignor,
+    replication_factor: int,
+    broker_racks: list[str | None],
+    consumer_racks: list[str | None],
+    consumer_topics: list[list[str]],
+    owned: list[str] | None,
+    expected: list[str],
+    num_mismatched: int,
+) -> None:
+    if isinstance(assignor, StickyAssignor):
+        # StickyAssignor.memberData reads the previous assignment only from its own
+        # userData, which verifyRackAssignment leaves null: for the eager assignor the
+        # owned partitions of these calls are invisible, so they are not passed.
+        owned = None
+    spec = rack_spec(replication_factor, broker_racks, consumer_racks, consumer_topics, owned)
+    assignment = assignor.assign(spec)
+    assert assignment == {f"consumer{i}": parse(e) for i, e in enumerate(expected)}
+    if num_mismatched >= 0:
+        mismatched = [
+            p
+            for i, rack in enumerate(consumer_racks)
+            if rack is not None
+            for p in assignment[f"consumer{i}"]
+            if rack not in spec.partition_racks[p]
+        ]
+        assert len(mismatched) == num_mismatched, mismatched
+
+
+def verify_twice(assignor, rf, brokers, consumers, topics, expected, mismatched) -> None:  # type: ignore[no-untyped-def]
+    """``verifyUniformSubscription``/``verifyNonEqualSubscription``: fresh, then sticky."""
+    verify_rack_assignment(assignor, rf, brokers, consumers, topics, None, expected, mismatched)
+    verify_rack_assignment(assignor, rf, brokers, consumers, topics, expected, expected, mismatched)
+
+
+UNIFORM_ASSIGNMENT = [
+    "t1-0, t1-3, t2-0, t2-3, t2-6",
+    "t1-1, t1-4, t2-1, t2-4, t3-0",
+    "t1-2, t1-5, t2-2, t2-5, t3-1",
+]
+MISALIGNED_OWNED = [
+    "t1-0, t1-1, t1-2, t1-3, t1-4",
+    "t1-5, t2-0, t2-1, t2-2, t2-3",
+    "t2-4, t2-5, t2-6, t3-0, t3-1",
+]
+
+
+@pytest.mark.parametrize("cls", [StickyAssignor, CooperativeStickyAssignor], ids=ASSIGNOR_IDS)
+def test_rack_aware_assignment_with_uniform_subscription(cls: type[StickyAssignor]) -> None:
+    # testRackAwareAssignmentWithUniformSubscription (ConstrainedAssignmentBuilder)
+    all_topics = ["t1", "t2", "t3"]
+    topics = [all_topics] * 3
+    expected = UNIFORM_ASSIGNMENT
+    a = cls()
+    verify_twice(a, 3, null_racks(3), racks(3), topics, expected, -1)
+    verify_twice(a, 3, racks(3), null_racks(3), topics, expected, -1)
+    a.prefer_rack_aware_logic = True
+    verify_twice(a, 3, racks(3), racks(3), topics, expected, 0)
+    verify_twice(a, 4, racks(4), racks(3), topics, expected, 0)
+    a.prefer_rack_aware_logic = False
+    verify_twice(a, 3, racks(3), racks(3), topics, expected, 0)
+    verify_twice(a, 3, racks(3), ["d", "e", "f"], topics, expected, -1)
+    verify_twice(a, 3, racks(3), [None, "e", "f"], topics, expected, -1)
+    # Rack-aligned with a lower replication factor (brokers hold a subset of partitions).
+    verify_twice(a, 1, racks(3), racks(3), topics, expected, 0)
+    verify_twice(a, 2, racks(3), racks(3), topics, expected, 0)
+    # One consumer on a rack without replicas gets misaligned partitions to keep balance.
+    verify_twice(a, 3, racks(2), racks(3), topics, expected, 5)
+    if cls is StickyAssignor:
+        # Rack alignment improves when owned partitions are misaligned (eager: at once).
+        verify_rack_assignment(a, 1, racks(3), racks(3), topics, MISALIGNED_OWNED, expected, 0)
+    a.prefer_rack_aware_logic = True
+    # Stickiness is retained when racks match.
+    verify_rack_assignment(a, 3, racks(3), racks(3), topics, expected, expected, 0)
+
+
+def test_cooperative_rack_realignment_withholds_misaligned_partitions() -> None:
+    # KAFKA-15170: an owned partition dropped for a rack mismatch goes into
+    # maybeRevokedPartitions, so under the cooperative protocol it is withheld from its
+    # new (rack-aligned) owner until the old owner has revoked it; the follow-up
+    # rebalance then reaches the eager assignor's rack-aligned target.
+    all_topics = ["t1", "t2", "t3"]
+    spec = rack_spec(1, racks(3), racks(3), [all_topics] * 3, MISALIGNED_OWNED)
+    first = CooperativeStickyAssignor().assign(spec)
+    owned = {m: set(s.owned_partitions) for m, s in spec.subscriptions.items()}
+    for m, tps in first.items():
+        for p in tps:  # nothing arrives that someone else still owns
+            assert all(p not in owned[o] for o in owned if o != m)
+    assert needs_followup_rebalance(spec, first)
+    second = CooperativeStickyAssignor().assign(with_owned(spec, first, 1))
+    assert (
+        second
+        == StickyAssignor().assign(spec)
+        == {f"consumer{i}": parse(e) for i, e in enumerate(UNIFORM_ASSIGNMENT)}
+    )
+    assert not needs_followup_rebalance(with_owned(spec, first, 1), second)
+
+
+NON_EQUAL_ASSIGNMENT = [
+    "t1-5, t2-0, t2-2, t2-4, t2-6",
+    "t1-3, t2-1, t2-3, t2-5, t3-0",
+    "t1-0, t1-1, t1-2, t1-4, t3-1",
+]
+
+
+@pytest.mark.parametrize("cls", [StickyAssignor, CooperativeStickyAssignor], ids=ASSIGNOR_IDS)
+def test_rack_aware_assignment_with_non_equal_subscription(cls: type[StickyAssignor]) -> None:
+    # testRackAwareAssignmentWithNonEqualSubscription (GeneralAssignmentBuilder)
+    all_topics = ["t1", "t2", "t3"]
+    topics = [all_topics, all_topics, ["t1", "t3"]]
+    expected = NON_EQUAL_ASSIGNMENT
+    a = cls()
+    verify_twice(a, 3, null_racks(3), racks(3), topics, expected, -1)
+    verify_twice(a, 3, racks(3), null_racks(3), topics, expected, -1)
+    a.prefer_rack_aware_logic = True
+    verify_twice(a, 3, racks(3), racks(3), topics, expected, 0)
+    verify_twice(a, 4, racks(4), racks(3), topics, expected, 0)
+    a.prefer_rack_aware_logic = False
+    verify_twice(a, 3, racks(3), racks(3), topics, expected, 0)
+    verify_twice(a, 3, racks(3), ["d", "e", "f"], topics, expected, -1)
+    verify_twice(a, 3, racks(3), [None, "e", "f"], topics, expected, -1)
+    # Lower replication factor: best-effort alignment.
+    rf1 = [
+        "t1-3, t2-0, t2-2, t2-3, t2-6",
+        "t1-4, t2-1, t2-4, t2-5, t3-0",
+        "t1-0, t1-1, t1-2, t1-5, t3-1",
+    ]
+    verify_twice(a, 1, racks(3), racks(3), topics, rf1, 4)
+    rf2 = [
+        "t1-3, t2-0, t2-2, t2-5, t2-6",
+        "t1-0, t2-1, t2-3, t2-4, t3-0",
+        "t1-1, t1-2, t1-4, t1-5, t3-1",
+    ]
+    verify_twice(a, 2, racks(3), racks(3), topics, rf2, 0)
+    verify_twice(a, 3, racks(2), racks(3), topics, expected, 5)
+    # Misaligned owned partitions: realigned (cooperative: via an intermediate round).
+    if cls is StickyAssignor:
+        verify_rack_assignment(a, 1, racks(3), racks(3), topics, MISALIGNED_OWNED, rf1, 4)
+    else:
+        intermediate = ["t1-3", "t2-1", "t3-1"]
+        verify_rack_assignment(a, 1, racks(3), racks(3), topics, MISALIGNED_OWNED, intermediate, 0)
+        verify_rack_assignment(a, 1, racks(3), racks(3), topics, intermediate, rf1, 4)
+    # All racks match: same as the non-rack-aware result.
+    for prefer in (False, True):
+        a.prefer_rack_aware_logic = prefer
+        if cls is StickyAssignor:
+            verify_rack_assignment(a, 3, racks(3), racks(3), topics, MISALIGNED_OWNED, expected, 0)
+        else:
+            final = [
+                "t1-2, t1-3, t1-4, t2-4, t2-5",
+                "t2-0, t2-1, t2-2, t2-3, t2-6",
+                "t1-0, t1-1, t1-5, t3-0, t3-1",
+            ]
+            intermediate = ["t1-2, t1-3, t1-4", "t2-0, t2-1, t2-2, t2-3", "t3-0, t3-1"]
+            verify_rack_assignment(
+                a, 3, racks(3), racks(3), topics, MISALIGNED_OWNED, intermediate, 0
+            )
+            verify_rack_assignment(a, 3, racks(3), racks(3), topics, intermediate, final, 0)
