@@ -1039,3 +1039,12 @@ def test_java_reference_vectors(block: str) -> None:
         for m in sorted(result)
     )
     assert got == expected
+
+
+def test_member_ids_sort_like_java_strings() -> None:
+    # String.compareTo compares UTF-16 code units: U+1F600 is the surrogate pair D83D DE00,
+    # which sorts *before* U+FFFF in Java (and after it by Python code points). The range
+    # assignor's sortMemberIds therefore gives the first range to the emoji member.
+    emoji, high = "\U0001f600", "\uffff"
+    s = spec({"t": 2}, member(high, "t"), member(emoji, "t"))
+    assert rng.assign(s) == {emoji: mk(t=(0,)), high: mk(t=(1,))}

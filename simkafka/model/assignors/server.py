@@ -47,7 +47,10 @@ from typing import Literal, TypeVar
 from simkafka.model.assignors.base import Assignment, GroupSpec, MemberSubscription
 from simkafka.model.types import TopicPartition
 
-KAFKA_SOURCE_VERSION = "4.2/4.3 (trunk group-coordinator assignor package)"
+# The newest versions of the coordinator's assignor classes in the apache/kafka source we
+# could read: post-4.1 trunk, with rack-aware UniformHomogeneousAssignmentBuilder and
+# RangeAssignor (the 4.2/4.3 line).
+KAFKA_SOURCE_VERSION = "apache/kafka trunk after 4.1 (rack-aware homogeneous uniform and range)"
 
 MemberOrder = Literal["sorted", "java_hashmap"]
 K = TypeVar("K")
@@ -59,6 +62,7 @@ __all__ = [
     "UniformAssignor",
     "java_hashmap_order",
     "java_string_hash",
+    "java_string_key",
     "kafka_uuid_hash",
     "kafka_uuid_sort_key",
 ]
@@ -147,8 +151,18 @@ def _hashset_copy_capacity(size: int) -> int:
 # --------------------------------------------------------------------------------------
 
 
+def java_string_key(s: str) -> bytes:
+    """Sort key giving ``String.compareTo`` order: UTF-16 code units, not code points.
+
+    Python orders a supplementary character (a surrogate pair in Java) after U+FFFF; Java
+    orders it before U+E000..U+FFFF. Big-endian UTF-16 bytes compare exactly like Java.
+    """
+    return s.encode("utf-16-be")
+
+
 def _ordered_members(spec: GroupSpec, member_order: MemberOrder) -> list[str]:
-    ids = sorted(spec.subscriptions)
+    """``GroupSpec.memberIds()`` order: a TreeMap's (Kafka's tests) or a HashMap's (coordinator)."""
+    ids = sorted(spec.subscriptions, key=java_string_key)
     if member_order == "sorted":
         return ids
     if member_order == "java_hashmap":
@@ -665,9 +679,11 @@ class _RangeTopic:
 def _sort_member_ids(spec: GroupSpec) -> list[str]:
     """``RangeAssignor.sortMemberIds``: static members by instance id first, then member id."""
 
-    def key(member_id: str) -> tuple[int, str]:
+    def key(member_id: str) -> tuple[int, bytes]:
         instance_id = spec.subscriptions[member_id].group_instance_id
-        return (0, instance_id) if instance_id is not None else (1, member_id)
+        if instance_id is not None:
+            return (0, java_string_key(instance_id))
+        return (1, java_string_key(member_id))
 
     return sorted(spec.subscriptions, key=key)
 
