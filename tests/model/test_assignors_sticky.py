@@ -1023,3 +1023,197 @@ def test_rack_aware_assignment_with_non_equal_subscription(cls: type[StickyAssig
                 a, 3, racks(3), racks(3), topics, MISALIGNED_OWNED, intermediate, 0
             )
             verify_rack_assignment(a, 3, racks(3), racks(3), topics, intermediate, final, 0)
+
+
+# --------------------------------------------------------------------------------------
+# StickyAssignorTest / CooperativeStickyAssignorTest
+# --------------------------------------------------------------------------------------
+
+
+def doubly_claimed_group(rack_config: RackConfig, partitions: int) -> Group:
+    g = Group(rack_config)
+    g.partitions["topic"] = partitions
+    g.v2("consumer1", ["topic"], [tp("topic", 0), tp("topic", 1)], GENERATION, 0)
+    g.v2("consumer2", ["topic"], [tp("topic", 0), tp("topic", 2)], GENERATION, 1)
+    g.v2("consumer3", ["topic"], [], GENERATION, 2)
+    return g
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize(
+    ("partitions", "consumer1"),
+    [(3, [tp("topic", 1)]), (4, [tp("topic", 1), tp("topic", 3)])],
+    ids=["equal", "unequal"],
+)
+def test_owned_partition_invalidated_when_claimed_by_multiple_consumers_in_same_generation(
+    rack_config: RackConfig, partitions: int, consumer1: list[TopicPartition]
+) -> None:
+    # testAllConsumersHaveOwnedPartitionInvalidatedWhenClaimedByMultipleConsumersInSameGeneration
+    # WithEqualPartitionsPerConsumer / ...WithUnequalPartitionsPerConsumer, in both
+    # StickyAssignorTest (topic-0 straight to consumer3) and CooperativeStickyAssignorTest
+    # ("topic-0 has to be considered owned and so it can't be assigned until both have
+    # revoked it": consumer3 gets nothing in the first round).
+    g = doubly_claimed_group(rack_config, partitions)
+    expected = {
+        "consumer1": consumer1,
+        "consumer2": [tp("topic", 2)],
+        "consumer3": [tp("topic", 0)],
+    }
+    assert StickyAssignor(prefer_rack_aware_logic=True).assign(g.spec()) == expected
+    cooperative = CooperativeStickyAssignor(prefer_rack_aware_logic=True)
+    first = cooperative.assign(g.spec())
+    assert first == {**expected, "consumer3": []}
+    assert settle(cooperative, g) == expected
+
+
+@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+def test_assignor_with_old_version_subscriptions(assignor: StickyAssignor) -> None:
+    # testAssignorWithOldVersionSubscriptions: V0/V1 subscriptions carry the generation in
+    # userData; the model's MemberSubscription carries it directly.
+    g = Group()
+    g.partitions["topic1"] = 3
+    g.v2("consumer1", ["topic1"], [tp("topic1", 0)], GENERATION, 0)
+    g.v2("consumer2", ["topic1"], [tp("topic1", 1)], GENERATION, 1)
+    g.v2("consumer3", ["topic1"], [], GENERATION, 2)
+    assert settle(assignor, g) == {
+        "consumer1": [tp("topic1", 0)],
+        "consumer2": [tp("topic1", 1)],
+        "consumer3": [tp("topic1", 2)],
+    }
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+def test_schema_backward_compatibility(rack_config: RackConfig) -> None:
+    # StickyAssignorTest.testSchemaBackwardCompatibility: consumer2's userData has the V0
+    # schema (no generation) -- generation -1 here.
+    g = Group(rack_config)
+    g.partitions["topic"] = 3
+    g.v2("consumer1", ["topic"], [tp("topic", 0), tp("topic", 2)], 1, 0)
+    g.v2("consumer2", ["topic"], [tp("topic", 1)], DEFAULT_GENERATION, 1)
+    g.subscription("consumer3", ["topic"], 2)
+    a = settle(StickyAssignor(prefer_rack_aware_logic=True), g)
+    assert [len(a[c]) for c in ("consumer1", "consumer2", "consumer3")] == [1, 1, 1]
+    assert set(a["consumer1"]) <= {tp("topic", 0), tp("topic", 2)}
+    assert a["consumer2"] == [tp("topic", 1)]
+
+
+RACK_AND_SUBSCRIPTION = [(r, equal) for equal in (True, False) for r in RACK_CONFIGS]
+
+
+@pytest.mark.parametrize(("rack_config", "all_equal"), RACK_AND_SUBSCRIPTION)
+def test_assignment_with_multiple_generations_1(rack_config: RackConfig, all_equal: bool) -> None:
+    # StickyAssignorTest.testAssignmentWithMultipleGenerations1: consumer3 misses a
+    # generation; when it returns with generation-1 claims, consumer2's newer claims win.
+    assignor = StickyAssignor(prefer_rack_aware_logic=True)
+    g = Group(rack_config)
+    all_topics = ["topic", "topic2"]
+    c2_topics = all_topics if all_equal else ["topic"]
+    g.partitions.update(topic=6, topic2=6)
+    g.subscription("consumer1", all_topics, 0)
+    g.subscription("consumer2", c2_topics, 1)
+    g.subscription("consumer3", all_topics, 2)
+    r1 = settle(assignor, g)
+    assert [len(r1[c]) for c in ("consumer1", "consumer2", "consumer3")] == [4, 4, 4]
+
+    g.v2("consumer1", all_topics, r1["consumer1"], GENERATION, 0)
+    g.v2("consumer2", c2_topics, r1["consumer2"], GENERATION, 1)
+    del g.subscriptions["consumer3"]
+    r2 = settle(assignor, g)
+    assert len(r2["consumer1"]) == len(r2["consumer2"]) == 6
+    if all_equal:
+        assert set(r1["consumer1"]) <= set(r2["consumer1"])
+    assert set(r1["consumer2"]) <= set(r2["consumer2"])
+    assert set(r2["consumer2"]) & set(r1["consumer3"])
+
+    del g.subscriptions["consumer1"]
+    g.v2("consumer2", c2_topics, r2["consumer2"], 2, 1)
+    g.v2("consumer3", all_topics, r1["consumer3"], 1, 2)
+    r3 = settle(assignor, g)
+    assert len(r3["consumer2"]) == len(r3["consumer3"]) == 6
+    assert not set(r3["consumer2"]) & set(r3["consumer3"])
+
+
+@pytest.mark.parametrize(("rack_config", "all_equal"), RACK_AND_SUBSCRIPTION)
+def test_assignment_with_multiple_generations_2(rack_config: RackConfig, all_equal: bool) -> None:
+    # StickyAssignorTest.testAssignmentWithMultipleGenerations2
+    assignor = StickyAssignor(prefer_rack_aware_logic=True)
+    g = Group(rack_config)
+    all_topics = ["topic", "topic2", "topic3"]
+    c1_topics = all_topics if all_equal else ["topic"]
+    c3_topics = all_topics if all_equal else ["topic", "topic2"]
+    g.partitions.update(topic=4, topic2=4, topic3=4)
+    g.subscription("consumer1", c1_topics, 0)
+    g.subscription("consumer2", all_topics, 1)
+    g.subscription("consumer3", c3_topics, 2)
+    r1 = settle(assignor, g)
+    assert [len(r1[c]) for c in ("consumer1", "consumer2", "consumer3")] == [4, 4, 4]
+
+    del g.subscriptions["consumer1"]
+    g.v2("consumer2", all_topics, r1["consumer2"], 1, 1)
+    del g.subscriptions["consumer3"]
+    r2 = settle(assignor, g)
+    assert len(r2["consumer2"]) == 12
+    assert set(r1["consumer2"]) <= set(r2["consumer2"])
+
+    g.v2("consumer1", c1_topics, r1["consumer1"], 1, 0)
+    g.v2("consumer2", all_topics, r2["consumer2"], 2, 1)
+    g.v2("consumer3", c3_topics, r1["consumer3"], 1, 2)
+    r3 = settle(assignor, g)
+    assert [len(r3[c]) for c in ("consumer1", "consumer2", "consumer3")] == [4, 4, 4]
+
+
+@pytest.mark.parametrize(("rack_config", "all_equal"), RACK_AND_SUBSCRIPTION)
+def test_assignment_with_conflicting_previous_generations(
+    rack_config: RackConfig, all_equal: bool
+) -> None:
+    # StickyAssignorTest.testAssignmentWithConflictingPreviousGenerations: consumer1's
+    # generation-1 claims lose to the generation-2 claims of consumer2 and consumer3.
+    g = Group(rack_config)
+    g.partitions.update(topic=4, topic2=4, topic3=4)
+    all_topics = ["topic", "topic2", "topic3"]
+    c1_topics = all_topics if all_equal else ["topic"]
+    c2_topics = all_topics if all_equal else ["topic", "topic2"]
+    t = [tp("topic", i) for i in range(4)]
+    t2 = [tp("topic2", i) for i in range(4)]
+    t3 = [tp("topic3", i) for i in range(4)]
+    c1_owned = [t[0], t[1], t[2], t2[2], t2[3], t3[0]] if all_equal else t
+    c2_owned = [t[0], t[1], *t2]
+    c3_owned = [t[2], t[3], *t3]
+    g.v2("consumer1", c1_topics, c1_owned, 1, 0)
+    g.v2("consumer2", c2_topics, c2_owned, 2, 1)
+    g.v2("consumer3", all_topics, c3_owned, 2, 2)
+    a = settle(StickyAssignor(prefer_rack_aware_logic=True), g)
+    assert [len(a[c]) for c in ("consumer1", "consumer2", "consumer3")] == [4, 4, 4]
+    assert set(a["consumer2"]) <= set(c2_owned)
+    assert set(a["consumer3"]) <= set(c3_owned)
+
+
+def test_uniform_subscription_transfer_ownership_list_is_right() -> None:
+    # CooperativeStickyAssignorTest.testUniformSubscriptionTransferOwnershipListIsRight
+    # (KAFKA-15170): replicas alternate racks a/b, each member owns one aligned and one
+    # misaligned partition; the two misaligned ones swap owners and must both be
+    # reported as transferring, i.e. withheld this round.
+    racks_by_partition = {tp("topic1", i): frozenset({"ab"[i % 2]}) for i in range(4)}
+    subs = {
+        "c0": MemberSubscription(
+            "c0", ("topic1",), (tp("topic1", 0), tp("topic1", 1)), GENERATION, rack="a"
+        ),
+        "c1": MemberSubscription(
+            "c1", ("topic1",), (tp("topic1", 2), tp("topic1", 3)), GENERATION, rack="b"
+        ),
+    }
+    spec = GroupSpec({"topic1": 4}, subs, racks_by_partition)
+    transferring = sticky_assign(spec).partitions_transferring_ownership
+    assert transferring == {tp("topic1", 2): "c0", tp("topic1", 1): "c1"}
+    first = CooperativeStickyAssignor().assign(spec)
+    assert first == {"c0": [tp("topic1", 0)], "c1": [tp("topic1", 3)]}
+    assert partitions_to_revoke(spec, first) == {"c0": [tp("topic1", 1)], "c1": [tp("topic1", 2)]}
+    second = CooperativeStickyAssignor().assign(with_owned(spec, first, GENERATION + 1))
+    assert (
+        second
+        == StickyAssignor().assign(spec)
+        == {
+            "c0": [tp("topic1", 0), tp("topic1", 2)],
+            "c1": [tp("topic1", 1), tp("topic1", 3)],
+        }
+    )
