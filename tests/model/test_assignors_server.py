@@ -1048,3 +1048,26 @@ def test_member_ids_sort_like_java_strings() -> None:
     emoji, high = "\U0001f600", "\uffff"
     s = spec({"t": 2}, member(high, "t"), member(emoji, "t"))
     assert rng.assign(s) == {emoji: mk(t=(0,)), high: mk(t=(1,))}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.booleans())
+def test_uniform_member_replacement_keeps_the_assignment(
+    data: st.DataObject, homogeneous: bool
+) -> None:
+    # In the spirit of CommonAssignorTests.testMemberReplacementStickiness: once settled, a
+    # member replaced by a new member id that inherits its target assignment (as the
+    # coordinator does for a static member rejoining) keeps exactly those partitions, and
+    # nobody else moves, whatever the new id does to the iteration order.
+    s = data.draw(groups(homogeneous))
+    first = UniformAssignor().assign(s)
+    settled = [with_owned(m, first[m.member_id]) for m in s.subscriptions.values()]
+    old = data.draw(st.sampled_from(sorted(first)))
+    new_id = data.draw(st.sampled_from(["0-new", "m9-new", "zz-new"]))
+    replaced = [
+        MemberSubscription(new_id, m.topics, m.owned_partitions) if m.member_id == old else m
+        for m in settled
+    ]
+    second = UniformAssignor().assign(spec(dict(s.partitions_per_topic), *replaced))
+    assert second[new_id] == first[old]
+    assert all(second[m] == first[m] for m in first if m != old)

@@ -41,6 +41,7 @@ Iteration orders, which decide *which* partition goes where:
 from __future__ import annotations
 
 import base64
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal, TypeVar
 
@@ -703,7 +704,7 @@ def _add_partitions_to_assignment(topic: _RangeTopic, assignment: dict[str, set[
     if needed <= 0:
         return
     if topic.unassigned:
-        take = list(topic.unassigned)[:needed]
+        take = list(itertools.islice(topic.unassigned, needed))
         assignment.setdefault(topic.name, set()).update(take)
         for partition in take:
             del topic.unassigned[partition]
