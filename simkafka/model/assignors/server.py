@@ -4,8 +4,9 @@ With the new consumer group protocol (KIP-848) the *group coordinator* computes 
 member's target assignment; the client only names an assignor
 (``group.remote.assignor``). These are Python ports of the coordinator's own classes in
 ``org.apache.kafka.coordinator.group.assignor`` (``group-coordinator`` module), following
-the newest versions in the Kafka source we could read (the 4.2/4.3 line, which added
-rack awareness to ``UniformHomogeneousAssignmentBuilder`` and ``RangeAssignor``):
+the newest versions in the Kafka source we could read (trunk after 4.1, which added rack
+awareness to ``UniformHomogeneousAssignmentBuilder`` and ``RangeAssignor``; see
+:data:`KAFKA_SOURCE_VERSION`):
 
 * :class:`UniformAssignor` (``UniformAssignor``, the default server assignor) dispatches
   on the group's subscription type, as ``ModernGroup.subscriptionType()`` computes it:
@@ -16,9 +17,10 @@ rack awareness to ``UniformHomogeneousAssignmentBuilder`` and ``RangeAssignor``)
   most-loaded -> least-loaded rebalancing per topic).
 * :class:`RangeAssignor` (``RangeAssignor``): contiguous ranges per topic in the order of
   ``sortMemberIds`` (static members by ``group.instance.id`` first, then member ids), so
-  co-partitioned topics line up. Since Kafka 3.8 it does **not** look at the previous
-  assignment; it is "sticky" only in that members whose position in that order does not
-  change keep their ranges (which is why static members sort first).
+  co-partitioned topics line up. Unlike the 3.7 version (which kept members' previous
+  ranges), it does **not** look at the previous assignment; it is "sticky" only in that
+  members whose position in that order does not change keep their ranges (which is why
+  static members sort first).
 
 Iteration orders, which decide *which* partition goes where:
 
@@ -50,7 +52,7 @@ from simkafka.model.types import TopicPartition
 
 # The newest versions of the coordinator's assignor classes in the apache/kafka source we
 # could read: post-4.1 trunk, with rack-aware UniformHomogeneousAssignmentBuilder and
-# RangeAssignor (the 4.2/4.3 line).
+# RangeAssignor (which release first ships them was not verifiable offline).
 KAFKA_SOURCE_VERSION = "apache/kafka trunk after 4.1 (rack-aware homogeneous uniform and range)"
 
 MemberOrder = Literal["sorted", "java_hashmap"]
@@ -187,12 +189,10 @@ def _is_rack_match(member_rack: str | None, partition_racks: frozenset[str]) -> 
 
 def _owned_by_topic(sub: MemberSubscription) -> dict[str, list[int]]:
     """The member's current target assignment as topic -> partitions (appearance order)."""
-    owned: dict[str, list[int]] = {}
+    owned: dict[str, dict[int, None]] = {}
     for tp in sub.owned_partitions:
-        parts = owned.setdefault(tp.topic, [])
-        if tp.partition not in parts:
-            parts.append(tp.partition)
-    return owned
+        owned.setdefault(tp.topic, {})[tp.partition] = None
+    return {topic: list(parts) for topic, parts in owned.items()}
 
 
 def _is_homogeneous(spec: GroupSpec) -> bool:
