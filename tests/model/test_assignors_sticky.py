@@ -11,10 +11,13 @@ verifyValidityAndBalance`` loops until nothing is revoked); :func:`settle` does 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from enum import Enum
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simkafka.model.assignors.base import Assignment, GroupSpec, MemberSubscription
 from simkafka.model.assignors.sticky import (
@@ -1217,3 +1220,123 @@ def test_uniform_subscription_transfer_ownership_list_is_right() -> None:
             "c1": [tp("topic1", 1), tp("topic1", 3)],
         }
     )
+
+
+# --------------------------------------------------------------------------------------
+# Properties on random groups
+# --------------------------------------------------------------------------------------
+
+MEMBER_IDS = [f"consumer-{i}" for i in range(1, 9)] + ["m", "leader", "c10", "rack-b-1"]
+
+
+@st.composite
+def groups(draw: st.DrawFn, equal: bool | None = None) -> GroupSpec:
+    """1-8 members, 1-4 topics of 1-12 partitions, random subscriptions, and a random
+    valid previous assignment (each partition owned at most once, at generation 5;
+    members without partitions may be new, generation -1)."""
+    topics = {f"t{i}": draw(st.integers(1, 12)) for i in range(draw(st.integers(1, 4)))}
+    names = draw(st.lists(st.sampled_from(MEMBER_IDS), min_size=1, max_size=8, unique=True))
+    if equal is None:
+        equal = draw(st.booleans())
+    common = draw(st.lists(st.sampled_from(sorted(topics)), min_size=1, unique=True))
+    subs_topics = {
+        m: common
+        if equal
+        else draw(st.lists(st.sampled_from(sorted(topics)), min_size=1, unique=True))
+        for m in names
+    }
+    owned: dict[str, list[TopicPartition]] = {m: [] for m in names}
+    for t, n in topics.items():
+        for p in range(n):
+            owner = draw(st.sampled_from([None, *names]))
+            if owner is not None:
+                owned[owner].append(tp(t, p))
+    subs = {}
+    for m in names:
+        mine = draw(st.permutations(owned[m])) if owned[m] else []
+        generation = 5 if mine else draw(st.sampled_from([DEFAULT_GENERATION, 5]))
+        subs[m] = MemberSubscription(m, tuple(subs_topics[m]), tuple(mine), generation)
+    return GroupSpec(topics, subs)
+
+
+def subscribed_partitions(spec: GroupSpec) -> set[TopicPartition]:
+    wanted = {t for s in spec.subscriptions.values() for t in s.topics}
+    return {tp(t, p) for t, n in spec.partitions_per_topic.items() if t in wanted for p in range(n)}
+
+
+@settings(max_examples=80, deadline=None)
+@given(groups())
+def test_sticky_assigns_every_subscribed_partition_exactly_once(spec: GroupSpec) -> None:
+    assignment = StickyAssignor().assign(spec)
+    assert set(assignment) == set(spec.subscriptions)
+    flat = [p for tps in assignment.values() for p in tps]
+    assert len(flat) == len(set(flat))
+    assert set(flat) == subscribed_partitions(spec)
+    for m, tps in assignment.items():
+        assert tps == sorted(tps)
+        assert all(p.topic in spec.subscriptions[m].topics for p in tps)
+    verify_validity_and_balance(spec, assignment)
+    assert StickyAssignor().assign(spec) == assignment  # deterministic
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups(equal=True))
+def test_equal_subscriptions_balance_within_one(spec: GroupSpec) -> None:
+    assert is_fully_balanced(StickyAssignor().assign(spec))
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups())
+def test_no_owned_partition_moves_when_already_balanced(spec: GroupSpec) -> None:
+    # Stickiness: once members own the assignment the assignor produced, a rebalance
+    # with no membership or subscription change moves nothing, for either builder.
+    target = StickyAssignor().assign(spec)
+    again = with_owned(spec, target, 6)
+    assert StickyAssignor().assign(again) == target
+    assert CooperativeStickyAssignor().assign(again) == target
+    assert not needs_followup_rebalance(again, target)
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups(equal=True), st.randoms(use_true_random=False))
+def test_balanced_complete_previous_assignment_is_kept(spec: GroupSpec, rnd: random.Random) -> None:
+    # ConstrainedAssignmentBuilder: when members own min or max quota with exactly
+    # total % members at max, every member keeps everything it owns.
+    members = list(spec.subscriptions)
+    partitions = sorted(subscribed_partitions(spec))
+    rnd.shuffle(partitions)
+    rnd.shuffle(members)
+    owned = {m: partitions[i :: len(members)] for i, m in enumerate(members)}
+    balanced = GroupSpec(
+        spec.partitions_per_topic, {m: spec.subscriptions[m] for m in spec.subscriptions}
+    )
+    balanced = with_owned(balanced, owned, 5)
+    assert StickyAssignor().assign(balanced) == {m: sorted(v) for m, v in owned.items()}
+    assert CooperativeStickyAssignor().assign(balanced) == {m: sorted(v) for m, v in owned.items()}
+
+
+@settings(max_examples=80, deadline=None)
+@given(groups())
+def test_cooperative_first_round_withholds_moving_partitions(spec: GroupSpec) -> None:
+    target = StickyAssignor().assign(spec)
+    first = CooperativeStickyAssignor().assign(spec)
+    flat = [p for tps in first.values() for p in tps]
+    assert len(flat) == len(set(flat))  # at most once
+    owners: dict[TopicPartition, set[str]] = {}
+    for m, s in spec.subscriptions.items():
+        for p in s.owned_partitions:
+            owners.setdefault(p, set()).add(m)
+    for m, tps in first.items():
+        assert set(tps) <= set(target[m])  # the target minus withheld partitions
+        for p in tps:  # never handed over while someone else still owns it
+            assert owners.get(p, {m}) <= {m}
+    # Follow-up rebalances (members adopt, revoke, rejoin) reach a stable, valid state.
+    current, assignment = spec, first
+    for generation in range(6, 10):
+        if not needs_followup_rebalance(current, assignment):
+            break
+        current = with_owned(current, assignment, generation)
+        assignment = CooperativeStickyAssignor().assign(current)
+    assert not needs_followup_rebalance(current, assignment)
+    assert {p for tps in assignment.values() for p in tps} == subscribed_partitions(spec)
+    verify_validity_and_balance(current, assignment)
