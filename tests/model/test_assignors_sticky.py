@@ -1307,10 +1307,7 @@ def test_balanced_complete_previous_assignment_is_kept(spec: GroupSpec, rnd: ran
     rnd.shuffle(partitions)
     rnd.shuffle(members)
     owned = {m: partitions[i :: len(members)] for i, m in enumerate(members)}
-    balanced = GroupSpec(
-        spec.partitions_per_topic, {m: spec.subscriptions[m] for m in spec.subscriptions}
-    )
-    balanced = with_owned(balanced, owned, 5)
+    balanced = with_owned(spec, owned, 5)
     assert StickyAssignor().assign(balanced) == {m: sorted(v) for m, v in owned.items()}
     assert CooperativeStickyAssignor().assign(balanced) == {m: sorted(v) for m, v in owned.items()}
 
