@@ -15,9 +15,9 @@ window corrections):
   piecewise constant and recomputed only when a flow starts, ends, stalls or a capacity
   changes -- and then only for the *connected component* of flows that share a link with
   the change, because max-min allocations of disjoint components are independent;
-* one pending SimPy timeout serves the whole network (the earliest projected completion
-  in a heap with lazy invalidation), never one event per flow -- this is what keeps the
-  engine fast, as SimGrid's lazy action heap does.
+* each re-share leaves one "next completion" entry per component (its earliest projected
+  drain) in a heap, and one SimPy timeout stands for the earliest entry: never an event
+  per flow -- this is what keeps the engine fast, as SimGrid's lazy action heap does.
 
 Propagation latency: a flow occupies its links from the moment it starts until its last
 byte has left the sender (a pipelined transfer: the receiver's ingress is busy over the
@@ -81,10 +81,10 @@ class HostCounters:
 class _Link:
     """One capacity constraint: a NIC direction or a rack uplink direction."""
 
-    # mark / pos / rem / n / ver are scratch fields of progressive filling, kept on the
-    # link itself to avoid dict look-ups on the hot path.
+    # mark / pos / rem / n are scratch fields of progressive filling, kept on the link
+    # itself to avoid dict look-ups on the hot path.
     __slots__ = ("name", "capacity", "flows", "load", "stamp", "bytes", "busy")
-    __slots__ += ("mark", "pos", "rem", "n", "ver")
+    __slots__ += ("mark", "pos", "rem", "n")
 
     def __init__(self, name: str, capacity: float) -> None:
         self.name = name
@@ -98,7 +98,6 @@ class _Link:
         self.pos = 0
         self.rem = 0.0
         self.n = 0
-        self.ver = 0
 
     def advance(self, now: float) -> None:
         """Integrate bytes and utilisation at the current load up to ``now``."""
@@ -165,7 +164,7 @@ class Transfer(simpy.Event):
         self.last = env.now
         self.rate = 0.0
         self.finish = _INF  # projected drain time at the current rate
-        self.ver = 0  # bumped whenever ``finish`` changes: invalidates old heap entries
+        self.comp = -1  # token of the last re-share that covered it
         self.mark = -1
         self.fill = -1
         self.new_rate = 0.0
@@ -206,7 +205,11 @@ class Network:
         self._flows: dict[int, Transfer] = {}  # not yet drained: running or stalled
         self._stalled: dict[int, Transfer] = {}
         self._blocked: set[tuple[int, int]] = set()  # partitioned (src, dst) host indexes
-        self._heap: list[tuple[float, int, int, Transfer]] = []
+        # One entry per re-shared component: (earliest drain, token, its first-draining
+        # flow, the component's flows). Valid while that flow is still running under
+        # the same token: any later change to the component re-shares all of it.
+        self._heap: list[tuple[float, int, Transfer, list[Transfer]]] = []
+        self._token = 0
         self._timers: list[float] = []  # times of the pending timeouts (a heap)
         self._next_id = 0
         self._epoch = 0
@@ -482,7 +485,6 @@ class Network:
                 self._cr_load = 0.0  # no drift from repeated += / -=
         flow.rate = 0.0
         flow.finish = _INF
-        flow.ver += 1  # its heap entry is stale now
 
     def _advance_cross_rack(self, now: float) -> None:
         dt = now - self._cr_stamp
@@ -509,102 +511,116 @@ class Network:
         now = self.env.now
         self._epoch += 1
         epoch = self._epoch
-        # 1. The connected component: links reachable from the seeds through flows.
+        # 1. The connected components reachable from the seeds (links joined by flows),
+        # each as a slice of ``flows``.
         links: list[_Link] = []
         flows: list[Transfer] = []
+        bounds: list[int] = [0]
         stack: list[_Link] = []
-        for link in seeds:
-            if link.mark != epoch:
-                link.mark = epoch
-                stack.append(link)
-        while stack:
-            link = stack.pop()
-            link.pos = len(links)
-            links.append(link)
-            for flow in link.flows.values():
-                if flow.mark != epoch:
-                    flow.mark = epoch
-                    flows.append(flow)
-                    for other in flow.links:
-                        if other.mark != epoch:
-                            other.mark = epoch
-                            stack.append(other)
+        for seed in seeds:
+            if seed.mark == epoch:
+                continue
+            seed.mark = epoch
+            stack.append(seed)
+            while stack:
+                link = stack.pop()
+                link.pos = len(links)
+                links.append(link)
+                for flow in link.flows.values():
+                    if flow.mark != epoch:
+                        flow.mark = epoch
+                        flows.append(flow)
+                        for other in flow.links:
+                            if other.mark != epoch:
+                                other.mark = epoch
+                                stack.append(other)
+            if len(flows) != bounds[-1]:
+                bounds.append(len(flows))
         self.reshares += 1
         self.reshared_flows += len(flows)
 
-        # 2. Integrate counters at the old rates and settle every flow's bytes up to now.
-        for link in links:
-            link.advance(now)
-        self._advance_cross_rack(now)
-        for flow in flows:
-            dt = now - flow.last
-            if dt != 0.0:
-                flow.remaining -= flow.rate * dt
-                flow.last = now
-
-        # 3. Progressive filling, bottleneck by bottleneck. A link's fair level is what
+        # 2. Progressive filling, bottleneck by bottleneck. A link's fair level is what
         # each of its unfrozen flows would get if they all grew together:
         # (capacity - rates of its frozen flows) / unfrozen flows. The link with the
-        # lowest level saturates first; its unfrozen flows freeze at that level.
-        heap: list[tuple[float, int, int]] = []
+        # lowest level saturates first; its unfrozen flows freeze at that level. Levels
+        # only grow as flows freeze elsewhere, so a popped entry whose level has grown
+        # is pushed back (a lazy increase-key) instead of pushing on every change.
+        heap: list[tuple[float, int]] = []
         for link in links:
             n = len(link.flows)
             link.n = n
             link.rem = link.capacity
-            link.load = 0.0
-            link.ver = 0
             if n:
-                heap.append((link.capacity / n, link.pos, 0))
+                heap.append((link.capacity / n, link.pos))
         heapq.heapify(heap)
-        floor = 0.0
         heappop, heappush = heapq.heappop, heapq.heappush
+        floor = 0.0
         while heap:
-            level, pos, ver = heappop(heap)
+            level, pos = heappop(heap)
             link = links[pos]
-            if ver != link.ver or link.n == 0:
-                continue  # stale entry
-            if level < floor:
-                level = floor  # rounding must not make later bottlenecks lower
-            floor = level
-            link.n = 0
+            n = link.n
+            if not n:
+                continue
+            rem = link.rem
+            current = (rem if rem > 0.0 else 0.0) / n
+            if current > level:
+                heappush(heap, (current, pos))
+                continue
+            if current < floor:
+                current = floor  # rounding must not make a later bottleneck lower
+            floor = current
             for flow in link.flows.values():
-                if flow.fill == epoch:
-                    continue
-                flow.fill = epoch
-                flow.new_rate = level
-                for other in flow.links:
-                    if other.n:
-                        other.rem -= level
+                if flow.fill != epoch:
+                    flow.fill = epoch
+                    flow.new_rate = current
+                    for other in flow.links:
+                        other.rem -= current
                         other.n -= 1
-                        other.ver += 1
-                        if other.n:
-                            rem = other.rem
-                            heappush(
-                                heap, ((rem if rem > 0.0 else 0.0) / other.n, other.pos, other.ver)
-                            )
 
-        # 4. Install the new rates; only flows whose rate changed get a new heap entry.
-        fheap = self._heap
+        # 3. Install the new rates. Only a flow whose rate changed is settled (its bytes
+        # drained so far) and gets a new projected drain time; only a link whose load
+        # changed integrates its counters.
         cr_delta = 0.0
         for flow in flows:
             new = flow.new_rate
-            for link in flow.links:
-                link.load += new
             old = flow.rate
             if new != old:
+                dt = now - flow.last
+                if dt:
+                    flow.remaining -= old * dt
+                    flow.last = now
                 if flow.cross_rack:
                     cr_delta += new - old
                 flow.rate = new
-                flow.ver += 1
                 if new > 0.0:
                     rem = flow.remaining
-                    finish = now + rem / new if rem > 0.0 else now
-                    flow.finish = finish
-                    heappush(fheap, (finish, flow.id, flow.ver, flow))
+                    flow.finish = now + rem / new if rem > 0.0 else now
                 else:
                     flow.finish = _INF
         if cr_delta:
+            self._advance_cross_rack(now)
             self._cr_load += cr_delta
+        for link in links:
+            load = link.capacity - link.rem if link.flows else 0.0
+            if load < 0.0:
+                load = 0.0
+            if load != link.load:
+                link.advance(now)
+                link.load = load
+
+        # 4. One "next completion" entry per component.
+        fheap = self._heap
+        for i in range(1, len(bounds)):
+            self._token += 1
+            token = self._token
+            comp = flows[bounds[i - 1] : bounds[i]]
+            first = comp[0]
+            for flow in comp:
+                flow.comp = token
+                if flow.finish < first.finish:
+                    first = flow
+            if first.finish != _INF:
+                heapq.heappush(fheap, (first.finish, token, first, comp))
         self._ensure_timer()
 
     def _ensure_timer(self) -> None:
@@ -614,8 +630,8 @@ class Network:
         cancel); a new, earlier one is added and the old one still serves later drains.
         """
         heap = self._heap
-        while heap and heap[0][2] != heap[0][3].ver:
-            heapq.heappop(heap)
+        while heap and (heap[0][2].comp != heap[0][1] or heap[0][2].state != _RUNNING):
+            heapq.heappop(heap)  # the component has been re-shared since
         if heap and (not self._timers or heap[0][0] < self._timers[0]):
             at = heap[0][0]
             heapq.heappush(self._timers, at)
@@ -624,15 +640,15 @@ class Network:
 
     def _on_timer(self, at: float, _event: simpy.Event) -> None:
         heapq.heappop(self._timers)  # timeouts fire in time order: this one is the min
-        # Flows projected to drain within a relative 1e-12 of ``at``
-        # drain together, so a tie split by rounding costs one re-share, not two.
+        # Flows projected to drain within a relative 1e-12 of ``at`` drain together, so a
+        # tie split by rounding costs one re-share, not two.
         limit = at + 1e-12 * max(1.0, abs(at))
         heap = self._heap
         due: list[Transfer] = []
         while heap and heap[0][0] <= limit:
-            _, _, ver, flow = heapq.heappop(heap)
-            if ver == flow.ver and flow.state == _RUNNING:
-                due.append(flow)
+            _, token, first, comp = heapq.heappop(heap)
+            if first.comp == token and first.state == _RUNNING:
+                due.extend(f for f in comp if f.finish <= limit)
         if not due:
             self._ensure_timer()
             return
