@@ -130,10 +130,16 @@ class _JavaHashSet:
     def __len__(self) -> int:
         return len(self._items)
 
+    def _key(self, tp: TopicPartition) -> tuple[int, int]:
+        return (_spread(_tp_hash(tp)) & (self._cap - 1), self._items[tp])
+
+    def iteration_order(self) -> list[TopicPartition]:
+        """Java's iteration order: bucket index, then insertion order within a bucket."""
+        return sorted(self._items, key=self._key)
+
     def first(self) -> TopicPartition:
-        """``iterator().next()``: lowest bucket index, earliest insertion within it."""
-        mask = self._cap - 1
-        return min(self._items, key=lambda tp: (_spread(_tp_hash(tp)) & mask, self._items[tp]))
+        """``iterator().next()``."""
+        return min(self._items, key=self._key)
 
 
 def _tp_key(tp: TopicPartition) -> tuple[bytes, int]:
