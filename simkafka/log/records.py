@@ -62,6 +62,9 @@ __all__ = [
     "iter_batches",
     "crc32c",
     "decode_all",
+    "ControlRecordType",
+    "end_txn_marker_record",
+    "parse_control_record",
     "read_varint",
     "read_varlong",
     "write_varint",
@@ -883,6 +886,49 @@ def build_uniform_batch(
         base_sequence=base_sequence,
         partition_leader_epoch=partition_leader_epoch,
     )
+
+
+# --- control records (ControlRecordType / EndTransactionMarker) ----------------------------
+
+
+class ControlRecordType(IntEnum):
+    """The ``type`` in a control record's key (Kafka's ``ControlRecordType``)."""
+
+    ABORT = 0
+    COMMIT = 1
+
+
+def end_txn_marker_record(marker: ControlRecordType, coordinator_epoch: int) -> Record:
+    """The single record of a transaction marker batch (``EndTransactionMarker``, v0).
+
+    Key: ``version int16 = 0, type int16``; value: ``version int16 = 0,
+    coordinatorEpoch int32``. The batch carrying it must be built with
+    ``is_control=True`` and ``is_transactional=True`` and the producer's id and epoch.
+    """
+    key = struct.pack(">hh", 0, int(marker))
+    value = struct.pack(">hi", 0, coordinator_epoch)
+    return Record(0, 0, key, value)
+
+
+def parse_control_record(record: Record) -> tuple[ControlRecordType, int | None]:
+    """``(type, coordinator_epoch)`` of a control record; the epoch only for end markers.
+
+    Mirrors ``ControlRecordType.parse`` / ``EndTransactionMarker.deserialize``: a key
+    shorter than 4 bytes is invalid.
+    """
+    if record.key is None or len(record.key) < 4:
+        raise InvalidRecordError(
+            f"Invalid control record with key size {0 if record.key is None else len(record.key)}"
+        )
+    _version, type_id = struct.unpack_from(">hh", record.key)
+    try:
+        kind = ControlRecordType(type_id)
+    except ValueError:
+        raise InvalidRecordError(f"Unknown control record type {type_id}") from None
+    if record.value is None or len(record.value) < 6:
+        return kind, None
+    _vversion, coordinator_epoch = struct.unpack_from(">hi", record.value)
+    return kind, coordinator_epoch
 
 
 # --- walking a log buffer (FileLogInputStream) ----------------------------------------------
