@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from simkafka.model.assignors.base import Assignment, GroupSpec, MemberSubscription
 from simkafka.model.assignors.sticky import (
     CooperativeStickyAssignor,
+    StickyAssignmentError,
     StickyAssignor,
     java_hashmap_order,
     java_string_hash,
@@ -104,11 +105,16 @@ class Group:
         return GroupSpec(dict(self.partitions), dict(self.subscriptions), racks)
 
 
-ASSIGNORS = [
-    StickyAssignor(prefer_rack_aware_logic=True),
-    CooperativeStickyAssignor(prefer_rack_aware_logic=True),
-]
 ASSIGNOR_IDS = ["sticky", "cooperative-sticky"]
+
+
+@pytest.fixture
+def assignor(request: pytest.FixtureRequest) -> StickyAssignor | CooperativeStickyAssignor:
+    """A fresh assignor per test (Kafka's tests create one per test; it keeps state)."""
+    cls = StickyAssignor if request.param == "sticky" else CooperativeStickyAssignor
+    return cls(prefer_rack_aware_logic=True)  # initializeRacks sets preferRackAwareLogic
+
+
 RACK_CONFIGS = list(RackConfig)
 
 
@@ -256,7 +262,7 @@ def test_hashset_order_matches_the_jdk() -> None:
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_one_consumer_no_topic(assignor: StickyAssignor) -> None:
     # testOneConsumerNoTopic
     g = Group()
@@ -264,7 +270,7 @@ def test_one_consumer_no_topic(assignor: StickyAssignor) -> None:
     assert assignor.assign(g.spec()) == {"consumer": []}
 
 
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_one_consumer_nonexistent_topic(assignor: StickyAssignor) -> None:
     # testOneConsumerNonexistentTopic: the topic has no partitions
     g = Group()
@@ -275,7 +281,7 @@ def test_one_consumer_nonexistent_topic(assignor: StickyAssignor) -> None:
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_one_consumer_one_topic(assignor: StickyAssignor, rack_config: RackConfig) -> None:
     # testOneConsumerOneTopic
     g = Group(rack_config)
@@ -285,7 +291,7 @@ def test_one_consumer_one_topic(assignor: StickyAssignor, rack_config: RackConfi
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_only_assigns_partitions_from_subscribed_topics(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -301,7 +307,7 @@ def test_only_assigns_partitions_from_subscribed_topics(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_one_consumer_multiple_topics(assignor: StickyAssignor, rack_config: RackConfig) -> None:
     # testOneConsumerMultipleTopics
     g = Group(rack_config)
@@ -311,7 +317,7 @@ def test_one_consumer_multiple_topics(assignor: StickyAssignor, rack_config: Rac
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_two_consumers_one_topic_one_partition(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -326,7 +332,7 @@ def test_two_consumers_one_topic_one_partition(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_two_consumers_one_topic_two_partitions(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -339,7 +345,7 @@ def test_two_consumers_one_topic_two_partitions(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_multiple_consumers_mixed_topic_subscriptions(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -358,7 +364,7 @@ def test_multiple_consumers_mixed_topic_subscriptions(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_two_consumers_two_topics_six_partitions(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -374,7 +380,7 @@ def test_two_consumers_two_topics_six_partitions(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_consumer_owning_min_quota_expected_max_quota(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -392,7 +398,7 @@ def test_consumer_owning_min_quota_expected_max_quota(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_max_quota_consumer_more_than_num_expected_max_capacity_members(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -416,7 +422,7 @@ def test_max_quota_consumer_more_than_num_expected_max_capacity_members(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_all_consumers_are_under_min_quota(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -436,7 +442,7 @@ def test_all_consumers_are_under_min_quota(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_add_remove_consumer_one_topic(assignor: StickyAssignor, rack_config: RackConfig) -> None:
     # testAddRemoveConsumerOneTopic
     g = Group(rack_config)
@@ -460,7 +466,7 @@ def test_add_remove_consumer_one_topic(assignor: StickyAssignor, rack_config: Ra
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_add_remove_two_consumers_two_topics(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -506,7 +512,7 @@ def test_add_remove_two_consumers_two_topics(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_poor_round_robin_assignment_scenario(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -526,7 +532,7 @@ def test_poor_round_robin_assignment_scenario(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_add_remove_topic_two_consumers(assignor: StickyAssignor, rack_config: RackConfig) -> None:
     # testAddRemoveTopicTwoConsumers
     g = Group(rack_config)
@@ -561,7 +567,7 @@ def canonical(prefix: str, i: int, max_num: int) -> str:
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_reassignment_after_one_consumer_leaves(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -584,7 +590,7 @@ def test_reassignment_after_one_consumer_leaves(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_reassignment_after_one_consumer_added(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -602,7 +608,7 @@ def test_reassignment_after_one_consumer_added(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_same_subscriptions(assignor: StickyAssignor, rack_config: RackConfig) -> None:
     # testSameSubscriptions: 8 members on 14 topics, then c5 leaves; its partitions are
     # free, so nothing is transferring.
@@ -620,7 +626,7 @@ def test_same_subscriptions(assignor: StickyAssignor, rack_config: RackConfig) -
     settle(assignor, g)
 
 
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_subscription_not_equal_and_assign_same_partition_with_3_generation(
     assignor: StickyAssignor,
 ) -> None:
@@ -642,7 +648,7 @@ def test_subscription_not_equal_and_assign_same_partition_with_3_generation(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_new_subscription(assignor: StickyAssignor, rack_config: RackConfig) -> None:
     # testNewSubscription: c0 subscribes to nothing, then to t1.
     g = Group(rack_config)
@@ -657,7 +663,7 @@ def test_new_subscription(assignor: StickyAssignor, rack_config: RackConfig) -> 
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_move_existing_assignments(assignor: StickyAssignor, rack_config: RackConfig) -> None:
     # testMoveExistingAssignments: consumer3 must give one of its three single-partition
     # topics to consumer2; the general builder reports transferring = null.
@@ -679,7 +685,7 @@ def test_move_existing_assignments(assignor: StickyAssignor, rack_config: RackCo
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_stickiness(assignor: StickyAssignor, rack_config: RackConfig) -> None:
     # testStickiness: 4 members, 3 partitions; when consumer1 leaves, nobody else moves.
     g = Group(rack_config)
@@ -700,7 +706,7 @@ def test_stickiness(assignor: StickyAssignor, rack_config: RackConfig) -> None:
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_assignment_updated_for_deleted_topic(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -713,7 +719,7 @@ def test_assignment_updated_for_deleted_topic(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_no_exception_thrown_when_only_subscribed_topic_deleted(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -729,7 +735,7 @@ def test_no_exception_thrown_when_only_subscribed_topic_deleted(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_all_consumers_reach_expected_quota_and_are_considered_filled(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -752,7 +758,7 @@ OWNED_SAME = [tp("topic", 0), tp("topic", 2), tp("topic2", 1)]
 
 @pytest.mark.parametrize("stale_generation", [9, DEFAULT_GENERATION])
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_owned_partitions_are_invalidated_for_consumer_with_stale_or_no_generation(
     assignor: StickyAssignor, rack_config: RackConfig, stale_generation: int
 ) -> None:
@@ -802,7 +808,7 @@ def test_partitions_transferring_ownership_include_partition_claimed_by_multiple
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_ensure_partitions_assigned_to_highest_generation(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -822,7 +828,7 @@ def test_ensure_partitions_assigned_to_highest_generation(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_no_reassignment_on_current_members(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -840,7 +846,7 @@ def test_no_reassignment_on_current_members(
 
 
 @pytest.mark.parametrize("rack_config", RACK_CONFIGS)
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_owned_partitions_are_invalidated_for_consumer_with_multiple_generation(
     assignor: StickyAssignor, rack_config: RackConfig
 ) -> None:
@@ -1103,7 +1109,7 @@ def test_owned_partition_invalidated_when_claimed_by_multiple_consumers_in_same_
     assert settle(cooperative, g) == expected
 
 
-@pytest.mark.parametrize("assignor", ASSIGNORS, ids=ASSIGNOR_IDS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
 def test_assignor_with_old_version_subscriptions(assignor: StickyAssignor) -> None:
     # testAssignorWithOldVersionSubscriptions: V0/V1 subscriptions carry the generation in
     # userData; the model's MemberSubscription carries it directly.
@@ -1404,3 +1410,41 @@ def test_empty_subscription_seen_first_counts_as_equal_subscriptions() -> None:
         "consumer1": [],
         "consumer2": [tp("topic", 0), tp("topic", 1)],
     }
+
+
+def test_leader_remembers_the_highest_generation_it_has_seen() -> None:
+    # AbstractStickyAssignor.maxGeneration is an instance field that is never reset, so
+    # a later rebalance in which every member reports generation -1 still treats their
+    # claims as older than generation 7 (prepopulateCurrentAssignments).
+    first = GroupSpec({"t": 2}, {"a": MemberSubscription("a", ("t",), (tp("t", 0),), 7)})
+    leader = StickyAssignor()
+    leader.assign(first)
+    assert leader.max_generation == 7
+    reset = GroupSpec(
+        {"t": 2, "u": 1},
+        {
+            "a": MemberSubscription("a", ("t",), (tp("t", 0),)),
+            "b": MemberSubscription("b", ("t", "u")),
+        },
+    )
+    assert leader.assign(reset) == StickyAssignor().assign(reset)
+    assert sticky_assign(reset, max_generation=7).max_generation == 7
+    assert leader.max_generation == 7
+
+
+def test_older_claim_by_a_fixed_member_fails_like_kafka() -> None:
+    # consumer A last owned t1-0 in generation 1 and now subscribes only to t2, which
+    # nobody else wants, so balance() sets it aside as fixed; B and C (generation 2) need
+    # rebalancing and performReassignments looks up A's assignment for t1-0's previous
+    # owner -- a NullPointerException in Kafka, an explicit error here.
+    owned_b = tuple(tp("t1", i) for i in range(4))
+    spec = GroupSpec(
+        {"t1": 4, "t2": 1},
+        {
+            "A": MemberSubscription("A", ("t2",), (tp("t1", 0),), 1),
+            "B": MemberSubscription("B", ("t1",), owned_b, 2),
+            "C": MemberSubscription("C", ("t1",), (), 2),
+        },
+    )
+    with pytest.raises(StickyAssignmentError, match="NullPointerException"):
+        StickyAssignor().assign(spec)

@@ -34,6 +34,7 @@ from simkafka.model.types import TopicPartition
 __all__ = [
     "CooperativeStickyAssignor",
     "StickyAssignor",
+    "StickyAssignmentError",
     "StickyResult",
     "java_hashmap_order",
     "java_string_hash",
@@ -43,6 +44,10 @@ __all__ = [
 ]
 
 DEFAULT_GENERATION = -1
+
+
+class StickyAssignmentError(RuntimeError):
+    """An input on which Kafka's own assignor throws, so the leader's rebalance fails."""
 
 
 # --------------------------------------------------------------------------------------
@@ -248,6 +253,7 @@ def _all_subscriptions_equal(
     subscriptions: Mapping[str, MemberSubscription],
     consumer_to_owned: dict[str, list[TopicPartition]],
     multiple_previous_owners: set[TopicPartition],
+    max_generation: int = DEFAULT_GENERATION,
 ) -> tuple[bool, int]:
     """``allSubscriptionsEqual``: detect equal subscriptions and sort out ownership claims.
 
@@ -255,13 +261,13 @@ def _all_subscriptions_equal(
     When two members claim a partition, the higher generation keeps it; at the *same*
     generation both lose it and it is remembered in ``multiple_previous_owners`` (its
     next owner must wait for a revocation in the cooperative protocol). Also returns the
-    highest generation seen (``maxGeneration``).
+    highest generation seen, starting from ``max_generation`` (``maxGeneration`` is a
+    field of Kafka's assignor instance that only ever grows).
     """
     topics = set(all_topics)
     equal = True
     subscribed: set[str] = set()
     previous_owner: dict[TopicPartition, str] = {}
-    max_generation = DEFAULT_GENERATION
     for consumer in order:
         sub = subscriptions[consumer]
         if not subscribed:
@@ -697,6 +703,13 @@ class _GeneralBuilder:
                 size = len(self.current[consumer])
                 if tp in prev:
                     prev_consumer = prev[tp][0]
+                    if prev_consumer not in self.current:
+                        # The older claimant was set aside as fixed (it cannot take part
+                        # in reassignment); Kafka dereferences its missing assignment.
+                        raise StickyAssignmentError(
+                            f"{tp}: previous owner {prev_consumer} is not reassignable; "
+                            "Kafka's GeneralAssignmentBuilder throws NullPointerException here"
+                        )
                     if size > len(self.current[prev_consumer]) + 1:
                         self._reassign(tp, prev_consumer)
                         performed = modified = True
@@ -770,17 +783,25 @@ class StickyResult:
         self.max_generation = max_generation
 
 
-def sticky_assign(spec: GroupSpec, prefer_rack_aware_logic: bool = False) -> StickyResult:
-    """Run Kafka's sticky algorithm; lists come back in Kafka's own (unsorted) order."""
+def sticky_assign(
+    spec: GroupSpec,
+    prefer_rack_aware_logic: bool = False,
+    max_generation: int = DEFAULT_GENERATION,
+) -> StickyResult:
+    """Run Kafka's sticky algorithm; lists come back in Kafka's own (unsorted) order.
+
+    ``max_generation`` is the highest generation this assignor instance has seen in
+    earlier rebalances: claims from members below it count as older assignments.
+    """
     order = java_hashmap_order(spec.subscriptions)
     if not order:
-        return StickyResult({}, {}, True, DEFAULT_GENERATION)
+        return StickyResult({}, {}, True, max_generation)
     ppt = _partitions_per_topic(spec)
     rack_info = _RackInfo(ppt, spec.subscriptions, spec.partition_racks, prefer_rack_aware_logic)
     consumer_to_owned: dict[str, list[TopicPartition]] = {}
     multiple: set[TopicPartition] = set()
     equal, max_generation = _all_subscriptions_equal(
-        ppt, order, spec.subscriptions, consumer_to_owned, multiple
+        ppt, order, spec.subscriptions, consumer_to_owned, multiple, max_generation
     )
     if equal:
         transferring: dict[TopicPartition, str] = {}
@@ -797,7 +818,28 @@ def _sorted_assignment(spec: GroupSpec, raw: Mapping[str, list[TopicPartition]])
     return {m: sorted(raw.get(m, ()), key=_tp_key) for m in spec.subscriptions}
 
 
-class StickyAssignor:
+class _AbstractStickyAssignor:
+    """State shared by both sticky assignors: one instance per consumer, as in Kafka.
+
+    ``max_generation`` mirrors ``AbstractStickyAssignor.maxGeneration``, a field that is
+    never reset: a leader that once saw generation 12 treats later claims from lower
+    generations (for example members whose generation was reset to -1) as old ones.
+    """
+
+    name: str = ""
+
+    def __init__(self, prefer_rack_aware_logic: bool = False) -> None:
+        # AbstractPartitionAssignor.preferRackAwareLogic (internal, default false)
+        self.prefer_rack_aware_logic = prefer_rack_aware_logic
+        self.max_generation = DEFAULT_GENERATION
+
+    def _run(self, spec: GroupSpec) -> StickyResult:
+        result = sticky_assign(spec, self.prefer_rack_aware_logic, self.max_generation)
+        self.max_generation = result.max_generation
+        return result
+
+
+class StickyAssignor(_AbstractStickyAssignor):
     """``StickyAssignor`` ("sticky"): eager protocol, returns the full target assignment.
 
     Under the eager protocol every member revokes everything before rejoining, so handing
@@ -806,17 +848,12 @@ class StickyAssignor:
 
     name: str = "sticky"
 
-    def __init__(self, prefer_rack_aware_logic: bool = False) -> None:
-        self.prefer_rack_aware_logic = prefer_rack_aware_logic
-
     def assign(self, spec: GroupSpec) -> Assignment:
         """Every subscribed partition to exactly one member; each list sorted."""
-        return _sorted_assignment(
-            spec, sticky_assign(spec, self.prefer_rack_aware_logic).assignment
-        )
+        return _sorted_assignment(spec, self._run(spec).assignment)
 
 
-class CooperativeStickyAssignor:
+class CooperativeStickyAssignor(_AbstractStickyAssignor):
     """``CooperativeStickyAssignor`` ("cooperative-sticky"): the sticky target, minus moves.
 
     KIP-429: members keep their partitions across a rebalance, so a partition that changes
@@ -827,12 +864,9 @@ class CooperativeStickyAssignor:
 
     name: str = "cooperative-sticky"
 
-    def __init__(self, prefer_rack_aware_logic: bool = False) -> None:
-        self.prefer_rack_aware_logic = prefer_rack_aware_logic
-
     def assign(self, spec: GroupSpec) -> Assignment:
         """What the leader sends this round: the target without partitions still owned elsewhere."""
-        result = sticky_assign(spec, self.prefer_rack_aware_logic)
+        result = self._run(spec)
         raw = {m: list(tps) for m, tps in result.assignment.items()}
         transferring = result.partitions_transferring_ownership
         if transferring is None:
