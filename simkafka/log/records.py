@@ -123,6 +123,8 @@ CONTROL_FLAG_MASK = 0x20
 DELETE_HORIZON_FLAG_MASK = 0x40
 
 _HEADER = struct.Struct(">qiibIhiqqqhii")
+_HEADER_UP_TO_CRC = struct.Struct(">qiibI")
+_HEADER_AFTER_CRC = struct.Struct(">hiqqqhii")
 _CRC_STRUCT = struct.Struct(">I")
 _INT64 = struct.Struct(">q")
 _INT32 = struct.Struct(">i")
@@ -295,7 +297,12 @@ def _append_bytes(parts: list[bytes], data: bytes | None) -> None:
 
 
 def _read_nullable(buf: bytes, pos: int, end: int) -> tuple[bytes | None, int]:
-    size, pos = read_varint(buf, pos)
+    b = buf[pos] if pos < end else 0x80
+    if b < 0x80:  # one-byte varint: the usual case for short keys
+        size = (b >> 1) ^ -(b & 1)
+        pos += 1
+    else:
+        size, pos = read_varint(buf, pos)
     if size < 0:  # Kafka treats any negative length as null
         return None, pos
     if pos + size > end:
@@ -306,7 +313,11 @@ def _read_nullable(buf: bytes, pos: int, end: int) -> tuple[bytes | None, int]:
 
 
 def _decode_record(buf: bytes, pos: int) -> tuple[Record, int]:
-    """``DefaultRecord.readFrom`` over an in-memory records section."""
+    """``DefaultRecord.readFrom`` over an in-memory records section.
+
+    Single-byte varints (small deltas, short keys) are decoded inline; everything else
+    goes through :func:`read_varint` / :func:`read_varlong`, which apply Java's limits.
+    """
     size, pos = read_varint(buf, pos)
     remaining = len(buf) - pos
     if size < 0 or remaining < size:
@@ -314,16 +325,44 @@ def _decode_record(buf: bytes, pos: int) -> tuple[Record, int]:
             f"Invalid record size: expected {size} bytes in record payload, but instead the "
             f"buffer has only {remaining} remaining bytes."
         )
+    if size < 6:
+        # attributes + five varints (ts delta, offset delta, key, value, header count)
+        # need at least 6 bytes; DefaultRecord.readFrom fails the same record later.
+        raise InvalidRecordError(f"Found invalid record structure: record of {size} bytes")
     start = pos
     end = pos + size
-    if size == 0:
-        raise InvalidRecordError("Found invalid record structure: empty record body")
-    attributes = _INT8.unpack_from(buf, pos)[0]
-    pos += 1
-    timestamp_delta, pos = read_varlong(buf, pos)
-    offset_delta, pos = read_varint(buf, pos)
+    attributes = buf[pos]
+    if attributes > 127:
+        attributes -= 256
+    b = buf[pos + 1]
+    if b < 0x80:
+        timestamp_delta = (b >> 1) ^ -(b & 1)
+        pos += 2
+    else:
+        timestamp_delta, pos = read_varlong(buf, pos + 1)
+    b = buf[pos] if pos < end else 0x80
+    if b < 0x80:
+        offset_delta = (b >> 1) ^ -(b & 1)
+        pos += 1
+    else:
+        offset_delta, pos = read_varint(buf, pos)
     key, pos = _read_nullable(buf, pos, end)
     value, pos = _read_nullable(buf, pos, end)
+    if pos < end and buf[pos] == 0:  # no headers: the usual case
+        pos += 1
+        headers: tuple[Header, ...] = ()
+    else:
+        headers, pos = _read_headers(buf, pos, end)
+    if pos != end:
+        raise InvalidRecordError(
+            f"Invalid record size: expected to read {size} bytes in record payload, but "
+            f"instead read {pos - start}"
+        )
+    return Record(offset_delta, timestamp_delta, key, value, headers, attributes), end
+
+
+def _read_headers(buf: bytes, pos: int, end: int) -> tuple[tuple[Header, ...], int]:
+    """``DefaultRecord.readHeaders`` with its count checks."""
     num_headers, pos = read_varint(buf, pos)
     if num_headers < 0:
         raise InvalidRecordError(f"Found invalid number of record headers {num_headers}")
@@ -343,12 +382,7 @@ def _decode_record(buf: bytes, pos: int) -> tuple[Record, int]:
         pos += hkey_size
         hvalue, pos = _read_nullable(buf, pos, end)
         headers.append((hkey, hvalue))
-    if pos != end:
-        raise InvalidRecordError(
-            f"Invalid record size: expected to read {size} bytes in record payload, but "
-            f"instead read {pos - start}"
-        )
-    return Record(offset_delta, timestamp_delta, key, value, tuple(headers), attributes), end
+    return tuple(headers), pos
 
 
 # --- the batch view ----------------------------------------------------------------------
@@ -701,15 +735,10 @@ def _assemble(
     if compression is not CompressionType.NONE:
         section = compress(section, compression, compression_level)
     size = RECORD_BATCH_OVERHEAD + len(section)
-    out = bytearray(size)
-    _HEADER.pack_into(
-        out,
-        0,
-        base_offset,
-        size - LOG_OVERHEAD,
-        partition_leader_epoch,
-        MAGIC_VALUE_V2,
-        0,
+    # Everything the CRC covers: the header from attributes on, then the records. The
+    # CRC is chained over the two pieces so the (possibly MiB-sized) section is copied
+    # only once, into the final join.
+    covered = _HEADER_AFTER_CRC.pack(
         attributes,
         last_offset_delta,
         base_timestamp,
@@ -719,9 +748,11 @@ def _assemble(
         base_sequence,
         count,
     )
-    out[RECORDS_OFFSET:] = section
-    _UINT32.pack_into(out, CRC_OFFSET, crc32c(memoryview(out)[ATTRIBUTES_OFFSET:]))
-    return bytes(out)
+    crc = _crc32c.crc32c(section, _crc32c.crc32c(covered))
+    head = _HEADER_UP_TO_CRC.pack(
+        base_offset, size - LOG_OVERHEAD, partition_leader_epoch, MAGIC_VALUE_V2, crc
+    )
+    return b"".join((head, covered, section))
 
 
 def _check_header_args(base_timestamp: int, producer_epoch: int, base_sequence: int) -> None:

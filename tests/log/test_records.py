@@ -569,6 +569,25 @@ def test_random_records_section_raises_only_log_errors(body: bytes, codec: Compr
         pass
 
 
+@settings(max_examples=200, deadline=None)
+@given(records=_records(), data=st.data())
+def test_mutated_records_with_valid_crc_raise_only_log_errors(
+    records: list[Record], data: st.DataObject
+) -> None:
+    # Flip bytes inside real records, then fix the CRC so the decoder (not the CRC check)
+    # has to cope: it may decode different records, or raise a LogError, nothing else.
+    raw = bytearray(build_batch(records, base_offset=0, base_timestamp=0))
+    for _ in range(data.draw(st.integers(1, 3))):
+        index = data.draw(st.integers(RECORDS_COUNT_OFFSET + 4, len(raw) - 1))
+        raw[index] = data.draw(st.integers(0, 255))
+    struct.pack_into(">I", raw, CRC_OFFSET, crc32c(bytes(raw[ATTRIBUTES_OFFSET:])))
+    try:
+        decoded = list(RecordBatch(raw).records())
+    except LogError:
+        return
+    assert len(decoded) == len(records)
+
+
 # --- the uniform fast path ----------------------------------------------------------------
 
 
