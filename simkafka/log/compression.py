@@ -20,8 +20,10 @@ must match it byte for byte to interoperate:
   (v1.5.1) with independent 64 KiB blocks, no block checksums, no content size and no
   content checksum. The descriptor checksum is the standard xxhash32 of FLG and BD for
   magic >= 1; Kafka's historic bug (hashing the magic number too) only applies to magic
-  0 batches, which this engine does not write. Kafka's reader rejects frames with
-  linked blocks or a non-1 version; so do we.
+  0 batches, which this engine does not write. Kafka's reader (``Lz4BlockInputStream``)
+  rejects frames with linked blocks or a non-1 version and ignores anything after the
+  end mark; so do we. One difference: Kafka skips the optional content checksum
+  unverified, python-lz4 verifies it, so a frame with a wrong one is rejected here.
 * **zstd** (``ZstdCompression``): zstd frames written by zstd-jni's streaming API, so
   the content size is normally absent; several concatenated frames are accepted.
 
@@ -95,8 +97,8 @@ class CompressionType(IntEnum):
 
 # --- gzip ------------------------------------------------------------------------------
 
-#: Header written by ``java.util.zip.GZIPOutputStream`` (JDK 16+ writes OS = 255,
-#: "unknown"; JDK <= 15 wrote 0). Readers ignore the OS byte.
+#: Header written by ``java.util.zip.GZIPOutputStream`` as of OpenJDK 17: mtime 0, no
+#: flags, OS = 255 ("unknown"; older JDKs wrote 0). Readers ignore the OS byte.
 _JAVA_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 #: ``GzipConfig``'s default level is ``Deflater.DEFAULT_COMPRESSION`` (zlib level 6).
 _GZIP_DEFAULT_LEVEL = 6
@@ -265,8 +267,7 @@ def _lz4_decompress(data: bytes, max_output: int) -> bytes:
         raise _too_large(CompressionType.LZ4, max_output)
     if not inflater.eof:
         raise CorruptRecordError("truncated lz4 frame (no end mark)")
-    if inflater.unused_data:
-        raise CorruptRecordError(f"{len(inflater.unused_data)} bytes after the lz4 end mark")
+    # Lz4BlockInputStream stops at the end mark: whatever follows it is never read.
     return out
 
 

@@ -829,10 +829,8 @@ def build_batch(
     )
 
 
-@lru_cache(maxsize=64)
-def _uniform_record_prefixes(
-    key: bytes | None, value_size: int, count: int
-) -> tuple[bytes, tuple[bytes, ...], bytes]:
+@lru_cache(maxsize=16)
+def _uniform_record_prefixes(key: bytes | None, value_size: int, count: int) -> tuple[bytes, ...]:
     """Per-record prefixes for :func:`build_uniform_batch`.
 
     Every record differs only in its ``offsetDelta`` varint, so the bytes before the
@@ -846,7 +844,7 @@ def _uniform_record_prefixes(
         body_before_value = b"\x00\x00" + write_varint(delta) + key_part + tail
         body_len = len(body_before_value) + value_size + 1  # + headerCount(0)
         prefixes.append(write_varint(body_len) + body_before_value)
-    return key_part, tuple(prefixes), tail
+    return tuple(prefixes)
 
 
 def build_uniform_batch(
@@ -886,9 +884,7 @@ def build_uniform_batch(
     view = memoryview(payload)
     if len(view) < count * value_size:
         raise ValueError(f"payload has {len(view)} bytes, fewer than count * value_size")
-    _, prefixes, _ = _uniform_record_prefixes(
-        None if key is None else bytes(key), value_size, count
-    )
+    prefixes = _uniform_record_prefixes(None if key is None else bytes(key), value_size, count)
     parts: list[bytes | memoryview] = []
     append = parts.append
     for i, prefix in enumerate(prefixes):

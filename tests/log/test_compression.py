@@ -175,6 +175,8 @@ def test_lz4_decodes_hand_built_frame_with_uncompressed_block() -> None:
 def test_lz4_rejects_what_kafka_rejects() -> None:
     # Lz4BlockOutputStream.FLG.validate: "Dependent block stream is unsupported".
     good = compress(b"kafka" * 100, CompressionType.LZ4)
+    # Bytes after the end mark are never read by Lz4BlockInputStream.
+    assert decompress(good + b"trailing", CompressionType.LZ4) == b"kafka" * 100
     linked = bytearray(good)
     linked[4] &= ~0x20  # clear FLG.blockIndependence
     with pytest.raises(CorruptRecordError, match="dependent"):
