@@ -176,30 +176,42 @@ def _snappy_raw_block(block: bytes | memoryview, budget: int) -> bytes:
         raise CorruptRecordError(f"invalid snappy block: {e}") from None
 
 
+def _snappy_header_version(buf: memoryview, pos: int) -> int:
+    """``SnappyInputStream.isValidHeader``: a version below 1 is an incompatible stream."""
+    (version,) = struct.unpack_from(">i", buf, pos + 8)
+    if version < _SNAPPY_MIN_COMPATIBLE_VERSION:
+        raise CorruptRecordError(f"incompatible xerial snappy stream version {version}")
+    return version
+
+
 def _snappy_decompress(data: bytes, max_output: int) -> bytes:
+    """xerial ``SnappyInputStream`` semantics, including where it stops *silently*.
+
+    ``hasNextChunk`` treats fewer than 4 bytes where a block length is due, or a
+    concatenated header whose magic does not match, as the end of the stream -- Kafka
+    then sees the records end there, and its record count check decides.
+    """
     buf = memoryview(data)
     if len(buf) < len(_SNAPPY_HEADER) or bytes(buf[:8]) != SNAPPY_MAGIC:
         # SnappyInputStream.readHeader: no xerial magic -> the whole input is one raw block.
         return _snappy_raw_block(buf, max_output)
+    _snappy_header_version(buf, 0)
     out = bytearray()
-    pos = 0
+    pos = len(_SNAPPY_HEADER)
     end = len(buf)
-    while pos < end:
-        if bytes(buf[pos : pos + 8]) == SNAPPY_MAGIC:
-            if end - pos < len(_SNAPPY_HEADER):
-                raise CorruptRecordError("truncated xerial snappy header")
-            _version, compatible = struct.unpack_from(">ii", buf, pos + 8)
-            if compatible > _SNAPPY_VERSION:
-                raise CorruptRecordError(f"incompatible xerial snappy stream version {compatible}")
-            pos += len(_SNAPPY_HEADER)
-            continue
-        if end - pos < 4:
-            raise CorruptRecordError(f"truncated snappy block length at {pos}")
+    while end - pos >= 4:
         (length,) = struct.unpack_from(">i", buf, pos)
         if length == _SNAPPY_MAGIC_HEAD:
-            raise CorruptRecordError("truncated concatenated xerial snappy header")
+            # A concatenated stream: its full 16-byte header must be there.
+            if end - pos < len(_SNAPPY_HEADER):
+                raise CorruptRecordError("Insufficient header size in a concatenated block")
+            if bytes(buf[pos : pos + 8]) != SNAPPY_MAGIC:
+                break
+            _snappy_header_version(buf, pos)
+            pos += len(_SNAPPY_HEADER)
+            continue
         if length < 0:
-            raise CorruptRecordError(f"negative snappy block length {length}")
+            raise CorruptRecordError(f"snappy chunkSize is too big or negative: {length}")
         pos += 4
         if end - pos < length:
             raise CorruptRecordError(

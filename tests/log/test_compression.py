@@ -136,6 +136,21 @@ def test_snappy_truncated_block_is_corrupt() -> None:
         decompress(z[:-3], CompressionType.SNAPPY)
 
 
+def test_snappy_stops_silently_where_xerial_does() -> None:
+    # SnappyInputStream.hasNextChunk: fewer than 4 bytes where a block length is due,
+    # or a concatenated header with the wrong magic, end the stream without error.
+    z = compress(b"hello world" * 100, CompressionType.SNAPPY)
+    assert decompress(z + b"\x00\x00\x01", CompressionType.SNAPPY) == b"hello world" * 100
+    not_magic = SNAPPY_MAGIC[:4] + b"XXXX" + b"\x00\x00\x00\x01" * 2
+    assert decompress(z + not_magic, CompressionType.SNAPPY) == b"hello world" * 100
+    # ... but a negative block length is an error (SnappyErrorCode.INVALID_CHUNK_SIZE),
+    # and so is a version 0 header.
+    with pytest.raises(CorruptRecordError, match="negative"):
+        decompress(z + b"\xff\xff\xff\xfe", CompressionType.SNAPPY)
+    with pytest.raises(CorruptRecordError, match="version"):
+        decompress(SNAPPY_MAGIC + b"\x00" * 8, CompressionType.SNAPPY)
+
+
 def test_snappy_huge_claimed_length_is_refused_before_allocation() -> None:
     # A raw block whose preamble claims ~4 GiB.
     with pytest.raises(CorruptRecordError, match="claims"):
