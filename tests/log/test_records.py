@@ -639,7 +639,7 @@ def test_random_records_section_raises_only_log_errors(body: bytes, codec: Compr
         pass
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=_records(), data=st.data())
 def test_mutated_records_with_valid_crc_raise_only_log_errors(
     records: list[Record], data: st.DataObject
