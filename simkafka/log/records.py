@@ -976,9 +976,10 @@ class BatchIterator(Iterator[tuple[int, RecordBatch]]):
     Mirrors ``FileLogInputStream.nextBatch``: stop (without error) when fewer than
     ``HEADER_SIZE_UP_TO_MAGIC + 1`` bytes remain or when the declared batch extends past
     the end -- a torn write at the tail -- and record that in :attr:`tail`. A
-    ``batchLength`` below ``RECORD_OVERHEAD_V0`` (or above ``max_batch_size``) is
-    corruption, raised as :class:`CorruptRecordError` with its position; so is a magic
-    other than 2 (this engine reads only v2). CRCs are *not* checked here: call
+    ``batchLength`` below ``RECORD_OVERHEAD_V0``, or above ``max_batch_size`` (the check
+    ``ByteBufferLogInputStream`` makes against ``max.message.bytes``), is corruption,
+    raised as :class:`CorruptRecordError` with its position; so is a magic other than 2
+    (this engine reads only v2). CRCs are *not* checked here: call
     :meth:`RecordBatch.ensure_valid`, as ``LogSegment.recover`` does, when needed.
     """
 

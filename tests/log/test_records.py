@@ -484,6 +484,32 @@ def test_header_is_61_bytes_and_empty_batch_has_no_timestamp() -> None:
     assert list(batch.records()) == []
 
 
+@pytest.mark.parametrize("timestamp_type", list(TimestampType))
+def test_max_timestamp_like_memory_records_builder(timestamp_type: TimestampType) -> None:
+    # MemoryRecordsBuilderTest.buildUsingCreateTime / buildUsingLogAppendTime: records
+    # appended with timestamps 0, 2, 1 -> maxTimestamp 2 under CREATE_TIME; under
+    # LOG_APPEND_TIME every record reads back as the log append time.
+    records = [Record(0, 0, None, b"a"), Record(1, 2, None, b"b"), Record(2, 1, None, b"c")]
+    raw = build_batch(
+        records,
+        base_offset=0,
+        base_timestamp=0,
+        timestamp_type=timestamp_type,
+        log_append_time=12345,
+    )
+    batch = RecordBatch(raw)
+    expected = [0, 2, 1] if timestamp_type is TimestampType.CREATE_TIME else [12345] * 3
+    assert [batch.timestamp_of(r) for r in batch.records()] == expected
+    assert batch.max_timestamp == max(expected)
+    assert batch.timestamp_type is timestamp_type
+
+
+def test_builder_rejects_negative_first_timestamp() -> None:
+    # DefaultRecordBatch.writeHeader: "Invalid message timestamp" unless -1 (NO_TIMESTAMP).
+    with pytest.raises(ValueError, match="Invalid message timestamp"):
+        build_batch([Record(0)], base_offset=0, base_timestamp=-2)
+
+
 def test_builder_rejects_out_of_order_offsets() -> None:
     with pytest.raises(ValueError, match="Illegal offset delta"):
         build_batch([Record(1), Record(1)], base_offset=0, base_timestamp=0)
@@ -539,6 +565,22 @@ def test_iter_batches_rejects_too_small_size_with_position() -> None:
     assert err.value.position == len(one)
     assert err.value.file == "x.log"
     assert "x.log" in str(err.value) and str(len(one)) in str(err.value)
+
+
+def test_iter_batches_enforces_max_batch_size() -> None:
+    # ByteBufferLogInputStream.nextBatch: "Record size %d exceeds the largest allowable
+    # message size (%d)" -- corruption, not a torn tail.
+    one = bytes(_abc_batch())
+    with pytest.raises(CorruptRecordError, match="largest allowable"):
+        list(iter_batches(one, max_batch_size=len(one) - 13))
+    assert len(list(iter_batches(one, max_batch_size=len(one) - 12))) == 1
+
+
+def test_iter_batches_rejects_legacy_magic() -> None:
+    bad = bytearray(_abc_batch())
+    bad[16] = 1
+    with pytest.raises(CorruptRecordError, match="magic 1"):
+        list(iter_batches(bad))
 
 
 # --- properties -------------------------------------------------------------------------
