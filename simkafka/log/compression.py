@@ -14,8 +14,10 @@ must match it byte for byte to interoperate:
   big-endian int32 version (1) and minimum compatible version (1), then blocks of at
   most 32 KiB input, each written as a big-endian int32 compressed length and a raw
   snappy block. ``SnappyInputStream`` falls back to a single raw snappy block when the
-  magic is missing, and accepts concatenated streams (the magic reappearing where a
-  block length is expected); so do we.
+  magic is missing, accepts concatenated streams (the magic reappearing where a block
+  length is expected), and quietly stops at a tail too short for a block length; so
+  do we. Snappy output bytes may differ from snappy-java's (a different compressor
+  implementation), but the framing is identical and either side decodes the other.
 * **lz4** (``Lz4Compression`` / ``Lz4BlockOutputStream``): the standard LZ4 frame
   (v1.5.1) with independent 64 KiB blocks, no block checksums, no content size and no
   content checksum. The descriptor checksum is the standard xxhash32 of FLG and BD for
