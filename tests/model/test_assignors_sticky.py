@@ -1304,7 +1304,7 @@ def subscribed_partitions(spec: GroupSpec) -> set[TopicPartition]:
     return {tp(t, p) for t, n in spec.partitions_per_topic.items() if t in wanted for p in range(n)}
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(groups())
 def test_sticky_assigns_every_subscribed_partition_exactly_once(spec: GroupSpec) -> None:
     assignment = StickyAssignor().assign(spec)
@@ -1352,7 +1352,7 @@ def test_balanced_complete_previous_assignment_is_kept(spec: GroupSpec, rnd: ran
     assert CooperativeStickyAssignor().assign(balanced) == {m: sorted(v) for m, v in owned.items()}
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(groups())
 def test_cooperative_first_round_withholds_moving_partitions(spec: GroupSpec) -> None:
     target = StickyAssignor().assign(spec)
@@ -1599,3 +1599,64 @@ def test_matches_jdk_reference_vectors(block: str) -> None:
     prefer, spec, sticky, cooperative = parse_vector(block)
     assert format_assignment(spec, StickyAssignor(prefer).assign(spec)) == sticky
     assert format_assignment(spec, CooperativeStickyAssignor(prefer).assign(spec)) == cooperative
+
+
+@pytest.mark.parametrize("rack_config", RACK_CONFIGS)
+@pytest.mark.parametrize("assignor", ASSIGNOR_IDS, indirect=True)
+def test_topic_balance_after_reassignment(
+    assignor: StickyAssignor, rack_config: RackConfig
+) -> None:
+    # testTopicBalanceAfterReassignment: besides member counts, each topic stays spread
+    # evenly as members come and go (owned partitions are kept in (partition, topic) order).
+    g = Group(rack_config)
+    topics = ["topic1", "topic2"]
+    g.partitions.update(topic1=12, topic2=12)
+
+    def per_topic(a: Assignment, n: int) -> None:
+        for tps in a.values():
+            assert [sum(p.topic == t for p in tps) for t in topics] == [n, n]
+
+    g.subscription("consumer1", topics, 0)
+    a = settle(assignor, g)
+    per_topic(a, 12)
+    g.v2("consumer1", topics, a["consumer1"], GENERATION, 0)
+    g.v2("consumer2", topics, [], GENERATION, 1)
+    a = settle(assignor, g)
+    per_topic(a, 6)
+    for i in (1, 2):
+        g.v2(f"consumer{i}", topics, a[f"consumer{i}"], GENERATION, i - 1)
+    g.v2("consumer3", topics, [], GENERATION, 2)
+    g.v2("consumer4", topics, [], GENERATION, 3)
+    a = settle(assignor, g)
+    per_topic(a, 3)
+    del g.subscriptions["consumer1"]
+    del g.subscriptions["consumer2"]
+    g.v2("consumer3", topics, a["consumer3"], GENERATION, 2)
+    g.v2("consumer4", topics, a["consumer4"], GENERATION, 3)
+    assert sticky_assign(g.spec()).partitions_transferring_ownership == {}
+    per_topic(settle(assignor, g), 6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups(equal=False), st.data())
+def test_reassignment_with_random_subscriptions_and_changes_is_sticky(
+    spec: GroupSpec, data: st.DataObject
+) -> None:
+    # testReassignmentWithRandomSubscriptionsAndChanges: assign, change every member's
+    # subscription at random, reassign from the owned partitions; the result is valid,
+    # balanced, and no partition of a topic moved both A -> B and B -> A (isSticky).
+    first = StickyAssignor().assign(spec)
+    topics = sorted(spec.partitions_per_topic)
+    changed = {
+        m: MemberSubscription(
+            m,
+            tuple(data.draw(st.lists(st.sampled_from(topics), min_size=1, unique=True))),
+            tuple(first[m]),
+            6,
+        )
+        for m in spec.subscriptions
+    }
+    again = GroupSpec(spec.partitions_per_topic, changed)
+    result = sticky_assign(again)
+    assert result.is_sticky
+    verify_validity_and_balance(again, StickyAssignor().assign(again))
