@@ -1,9 +1,9 @@
 """Kafka's ``StickyAssignor`` and ``CooperativeStickyAssignor`` (classic protocol, client side).
 
 A port of ``org.apache.kafka.clients.consumer.internals.AbstractStickyAssignor`` as of
-Kafka 3.7+/4.x, including the KIP-881 rack-aware paths, and of the cooperative
-adjustment in ``CooperativeStickyAssignor`` (KIP-429). The target assignment is built by
-one of two builders:
+Kafka 3.6+ (with the KAFKA-15170 fixes) through 4.x, including the KIP-881 rack-aware
+paths, and of the cooperative adjustment in ``CooperativeStickyAssignor`` (KIP-429). The
+target assignment is built by one of two builders:
 
 * ``ConstrainedAssignmentBuilder`` when every member subscribes to the same topics:
   each member keeps up to its quota of owned partitions (``minQuota`` or, for the first
@@ -22,6 +22,10 @@ reproduces them (:func:`java_hashmap_order`, :class:`_JavaHashSet`); the group's
 ``subscriptions`` mapping is taken in its insertion order, as the leader fills its
 ``HashMap`` from the JoinGroup member list. Everything else follows Kafka's explicit
 sorts (``TreeSet``, ``Collections.sort``) with ``String.compareTo`` ordering.
+
+Not modelled: ``HashMap`` buckets that turn into trees (8+ member ids colliding in one
+bucket of a 64+ table). Inputs on which Kafka's assignor throws (an older claimant that
+balance() set aside as fixed) raise :class:`StickyAssignmentError` instead.
 """
 
 from __future__ import annotations
