@@ -31,6 +31,7 @@ balance() set aside as fixed) raise :class:`StickyAssignmentError` instead.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from simkafka.model.assignors.base import Assignment, GroupSpec, MemberSubscription
 from simkafka.model.types import TopicPartition
@@ -764,6 +765,7 @@ class _GeneralBuilder:
 # --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
 class StickyResult:
     """One run of ``AbstractStickyAssignor.assignPartitions`` and what it learnt on the way.
 
@@ -772,19 +774,10 @@ class StickyResult:
     assigned), otherwise partition -> new owner for partitions taken from another member.
     """
 
-    __slots__ = ("assignment", "partitions_transferring_ownership", "is_sticky", "max_generation")
-
-    def __init__(
-        self,
-        assignment: Assignment,
-        partitions_transferring_ownership: dict[TopicPartition, str] | None,
-        is_sticky: bool,
-        max_generation: int,
-    ) -> None:
-        self.assignment = assignment
-        self.partitions_transferring_ownership = partitions_transferring_ownership
-        self.is_sticky = is_sticky
-        self.max_generation = max_generation
+    assignment: dict[str, list[TopicPartition]]
+    partitions_transferring_ownership: dict[TopicPartition, str] | None
+    is_sticky: bool
+    max_generation: int
 
 
 def sticky_assign(
