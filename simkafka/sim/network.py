@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 __all__ = ["HostCounters", "Network", "Transfer", "TransferAborted"]
 
@@ -144,10 +144,10 @@ class Transfer(simpy.Event):
     :class:`TransferAborted` if aborted.
     """
 
-    def __init__(
-        self, env: simpy.Environment, fid: int, src: _Host, dst: _Host, nbytes: float
-    ) -> None:
-        super().__init__(env)
+    def __init__(self, network: Network, fid: int, src: _Host, dst: _Host, nbytes: float) -> None:
+        super().__init__(network.env)
+        env = network.env
+        self._network = network
         self.id = fid
         self.src = src.name
         self.dst = dst.name
@@ -162,7 +162,7 @@ class Transfer(simpy.Event):
         # Fluid state: ``remaining`` bytes at time ``last``, draining at ``rate``.
         self.remaining = float(nbytes)
         self.last = env.now
-        self.rate = 0.0
+        self._rate = 0.0
         self.finish = _INF  # projected drain time at the current rate
         self.comp = -1  # token of the last re-share that covered it
         self.mark = -1
@@ -170,11 +170,18 @@ class Transfer(simpy.Event):
         self.new_rate = 0.0
 
     @property
+    def rate(self) -> float:
+        """The flow's current max-min fair rate (bytes/s); 0 while stalled."""
+        self._network._flush()
+        return self._rate
+
+    @property
     def bytes_remaining(self) -> float:
         """Bytes not yet sent, now."""
+        self._network._flush()
         if self.state != _RUNNING:
             return 0.0 if self.state == _DRAINED else self.remaining
-        return max(0.0, self.remaining - self.rate * (self.env.now - self.last))
+        return max(0.0, self.remaining - self._rate * (self.env.now - self.last))
 
     @property
     def stalled(self) -> bool:
@@ -223,8 +230,10 @@ class Network:
         self.set_latency(rack_latency, cross_rack_latency, client_latency)
         self.transfers_started = 0
         self.transfers_completed = 0
-        self.reshares = 0  # how many times rates were recomputed
-        self.reshared_flows = 0  # total component sizes over those recomputations
+        self._reshares = 0
+        self._reshared_flows = 0
+        self._dirty: list[_Link] = []  # links whose component must be re-shared now
+        self._flush_scheduled = False
 
     # ------------------------------------------------------------------ topology
 
@@ -359,7 +368,7 @@ class Network:
         if not (nbytes >= 0 and math.isfinite(nbytes)):
             raise ValueError(f"nbytes must be finite and >= 0, got {nbytes!r}")
         now = self.env.now
-        flow = Transfer(self.env, self._next_id, s, d, nbytes)
+        flow = Transfer(self, self._next_id, s, d, nbytes)
         self._next_id += 1
         self.transfers_started += 1
         if s.client or d.client:
@@ -425,11 +434,13 @@ class Network:
     @property
     def cross_rack_bytes(self) -> float:
         """Bytes sent so far between hosts of different (known) racks."""
+        self._flush()
         return self._cr_bytes + self._cr_load * max(0.0, self.env.now - self._cr_stamp)
 
     def host_counters(self, host: str) -> HostCounters:
         """Bytes and busy-time integrals of ``host``'s NIC up to now."""
         h = self._host(host)
+        self._flush()
         now = self.env.now
         return HostCounters(
             bytes_sent=h.egress.bytes_at(now),
@@ -441,7 +452,20 @@ class Network:
     def rates(self, host: str) -> tuple[float, float]:
         """Current (egress, ingress) load of ``host``'s NIC in bytes/s."""
         h = self._host(host)
+        self._flush()
         return h.egress.load, h.ingress.load
+
+    @property
+    def reshares(self) -> int:
+        """How many times rates were recomputed (a diagnostic of the engine's cost)."""
+        self._flush()
+        return self._reshares
+
+    @property
+    def reshared_flows(self) -> int:
+        """Sum of the component sizes (flows) over all recomputations."""
+        self._flush()
+        return self._reshared_flows
 
     # ------------------------------------------------------------------ internals
 
@@ -465,7 +489,7 @@ class Network:
             link.flows[fid] = flow
         flow.state = _RUNNING
         flow.last = now
-        flow.rate = 0.0
+        flow._rate = 0.0
         flow.finish = _INF
         if flow.cross_rack:
             self._cr_running += 1
@@ -475,15 +499,15 @@ class Network:
         fid = flow.id
         for link in flow.links:
             del link.flows[fid]
-        flow.remaining -= flow.rate * (now - flow.last)
+        flow.remaining -= flow._rate * (now - flow.last)
         flow.last = now
         if flow.cross_rack:
             self._advance_cross_rack(now)
-            self._cr_load -= flow.rate
+            self._cr_load -= flow._rate
             self._cr_running -= 1
             if self._cr_running == 0:
                 self._cr_load = 0.0  # no drift from repeated += / -=
-        flow.rate = 0.0
+        flow._rate = 0.0
         flow.finish = _INF
 
     def _advance_cross_rack(self, now: float) -> None:
@@ -507,6 +531,33 @@ class Network:
         self.env.schedule(flow, NORMAL, flow.latency)
 
     def _reshare(self, seeds: Iterable[_Link]) -> None:
+        """Mark the components touching ``seeds`` for re-sharing at the current instant.
+
+        The recomputation is deferred to an URGENT event at the same simulated time, so
+        a burst of changes at one instant -- a producer sending to every leader at once,
+        a leader answering all its followers' fetches, a dead broker's transfers being
+        aborted -- costs one re-share, not one per change. Every public reading of rates
+        or counters flushes first, so callers never see the deferral.
+        """
+        self._dirty.extend(seeds)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            event = simpy.Event(self.env)
+            event._ok = True  # as simpy.Timeout does: a triggered event, scheduled
+            event._value = None
+            event.callbacks.append(self._on_flush)
+            self.env.schedule(event, URGENT, 0)
+
+    def _on_flush(self, _event: simpy.Event) -> None:
+        self._flush_scheduled = False
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._dirty:
+            seeds, self._dirty = self._dirty, []
+            self._recompute(seeds)
+
+    def _recompute(self, seeds: Iterable[_Link]) -> None:
         """Recompute max-min fair rates of the component(s) touching ``seeds``, at now."""
         now = self.env.now
         self._epoch += 1
@@ -536,8 +587,8 @@ class Network:
                                 stack.append(other)
             if len(flows) != bounds[-1]:
                 bounds.append(len(flows))
-        self.reshares += 1
-        self.reshared_flows += len(flows)
+        self._reshares += 1
+        self._reshared_flows += len(flows)
 
         # 2. Progressive filling, bottleneck by bottleneck. A link's fair level is what
         # each of its unfrozen flows would get if they all grew together:
@@ -583,7 +634,7 @@ class Network:
         cr_delta = 0.0
         for flow in flows:
             new = flow.new_rate
-            old = flow.rate
+            old = flow._rate
             if new != old:
                 dt = now - flow.last
                 if dt:
@@ -591,7 +642,7 @@ class Network:
                     flow.last = now
                 if flow.cross_rack:
                     cr_delta += new - old
-                flow.rate = new
+                flow._rate = new
                 if new > 0.0:
                     rem = flow.remaining
                     flow.finish = now + rem / new if rem > 0.0 else now
@@ -640,6 +691,7 @@ class Network:
 
     def _on_timer(self, at: float, _event: simpy.Event) -> None:
         heapq.heappop(self._timers)  # timeouts fire in time order: this one is the min
+        self._flush()  # changes pending at this instant first: drain times are current
         # Flows projected to drain within a relative 1e-12 of ``at`` drain together, so a
         # tie split by rounding costs one re-share, not two.
         limit = at + 1e-12 * max(1.0, abs(at))
@@ -657,7 +709,7 @@ class Network:
         for flow in due:
             self._detach(flow, now)
             seeds.extend(flow.links)
-        self._reshare(seeds)
+        self._recompute(seeds)
         for flow in due:
             self._drained(flow, now)
 

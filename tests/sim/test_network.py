@@ -341,6 +341,26 @@ def test_only_the_changed_component_is_reshared():
     assert net.reshared_flows - before == 5
 
 
+def test_a_burst_of_transfers_at_one_instant_is_reshared_once():
+    # A leader answering 11 followers' fetches at the same instant: one re-share.
+    env = simpy.Environment()
+    net = Network(env)
+    for i in range(12):
+        net.add_host(f"b{i}", f"r{i % 3}", 1000, 1000)
+
+    def leader():
+        yield env.timeout(1)
+        sent = [net.transfer("b0", f"b{i}", 1100) for i in range(1, 12)]
+        assert net.reshares == 1  # reading a counter flushes the pending re-share
+        yield env.all_of(sent)
+
+    env.process(leader())
+    env.run()
+    assert env.now == pytest.approx(1 + 11 * 1100 / 1000)
+    # Start, and one drain for all of them (equal shares drain together).
+    assert net.reshares == 2
+
+
 def test_one_pending_timer_not_one_event_per_flow():
     # 200 flows of distinct sizes into one ingress drain one after another; the engine
     # must not process an event per flow per re-share (which would be ~200^2 / 2).
