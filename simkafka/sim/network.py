@@ -72,10 +72,21 @@ class HostCounters:
     on it counts as fully busy (it is the bottleneck of every one of them).
     """
 
+    at: float
     bytes_sent: float
     bytes_received: float
     egress_busy_time: float
     ingress_busy_time: float
+
+    def utilisation_since(self, earlier: HostCounters) -> tuple[float, float]:
+        """Mean (egress, ingress) utilisation between ``earlier`` and these counters."""
+        span = self.at - earlier.at
+        if span <= 0.0:
+            raise ValueError("the earlier counters must have been read earlier")
+        return (
+            (self.egress_busy_time - earlier.egress_busy_time) / span,
+            (self.ingress_busy_time - earlier.ingress_busy_time) / span,
+        )
 
 
 class _Link:
@@ -161,6 +172,9 @@ class Transfer(simpy.Event):
         self.state = _RUNNING
         # Fluid state: ``remaining`` bytes at time ``last``, draining at ``rate``.
         self.remaining = float(nbytes)
+        # Bytes left below this count as sent: rounding of rate * time must neither leave
+        # a flow with 1e-13 bytes to go at a rate of 0 nor schedule its drain in the past.
+        self.eps = 1e-12 * nbytes + 1e-9
         self.last = env.now
         self._rate = 0.0
         self.finish = _INF  # projected drain time at the current rate
@@ -348,7 +362,7 @@ class Network:
         drained: list[Transfer] = []
         for flow in list(self._stalled.values()):
             del self._stalled[flow.id]
-            if flow.remaining <= 0.0:
+            if flow.remaining <= flow.eps:
                 drained.append(flow)
             else:
                 self._attach(flow, now)
@@ -443,6 +457,7 @@ class Network:
         self._flush()
         now = self.env.now
         return HostCounters(
+            at=now,
             bytes_sent=h.egress.bytes_at(now),
             bytes_received=h.ingress.bytes_at(now),
             egress_busy_time=h.egress.busy_at(now),
@@ -563,11 +578,12 @@ class Network:
         self._epoch += 1
         epoch = self._epoch
         # 1. The connected components reachable from the seeds (links joined by flows),
-        # each as a slice of ``flows``.
+        # each as a slice of ``flows``; each link's filling state starts on discovery.
         links: list[_Link] = []
         flows: list[Transfer] = []
         bounds: list[int] = [0]
         stack: list[_Link] = []
+        heap: list[tuple[float, int]] = []  # (fair level, link position), see step 2
         for seed in seeds:
             if seed.mark == epoch:
                 continue
@@ -575,8 +591,12 @@ class Network:
             stack.append(seed)
             while stack:
                 link = stack.pop()
-                link.pos = len(links)
+                pos = link.pos = len(links)
                 links.append(link)
+                link.rem = cap = link.capacity
+                n = link.n = len(link.flows)
+                if n:
+                    heap.append((cap / n, pos))
                 for flow in link.flows.values():
                     if flow.mark != epoch:
                         flow.mark = epoch
@@ -596,13 +616,6 @@ class Network:
         # lowest level saturates first; its unfrozen flows freeze at that level. Levels
         # only grow as flows freeze elsewhere, so a popped entry whose level has grown
         # is pushed back (a lazy increase-key) instead of pushing on every change.
-        heap: list[tuple[float, int]] = []
-        for link in links:
-            n = len(link.flows)
-            link.n = n
-            link.rem = link.capacity
-            if n:
-                heap.append((link.capacity / n, link.pos))
         heapq.heapify(heap)
         heappop, heappush = heapq.heappop, heapq.heappush
         floor = 0.0
@@ -643,9 +656,11 @@ class Network:
                 if flow.cross_rack:
                     cr_delta += new - old
                 flow._rate = new
-                if new > 0.0:
-                    rem = flow.remaining
-                    flow.finish = now + rem / new if rem > 0.0 else now
+                rem = flow.remaining
+                if rem <= flow.eps:
+                    flow.finish = now  # sent already, whatever its new rate
+                elif new > 0.0:
+                    flow.finish = now + rem / new
                 else:
                     flow.finish = _INF
         if cr_delta:

@@ -249,6 +249,37 @@ def test_zero_capacity_stalls_until_restored():
     assert log[("x", "arrived")] == pytest.approx(13.0, rel=1e-12)
 
 
+def test_utilisation_over_an_interval_from_two_readings():
+    # A->B at 100 B/s alone for [0, 2), then C->B joins and A gets 50 B/s.
+    env, net = make({h: ("r", 100, 100) for h in "ABC"})
+    net.transfer("A", "B", 10_000)
+    env.run(until=2)
+    t2 = net.host_counters("A")
+    net.transfer("C", "B", 10_000)
+    env.run(until=6)
+    t6 = net.host_counters("A")
+    assert t6.utilisation_since(t2) == pytest.approx((0.5, 0.0))
+    assert net.host_counters("B").ingress_busy_time == pytest.approx(6.0)
+    with pytest.raises(ValueError):
+        t2.utilisation_since(t6)
+
+
+def test_a_flow_cut_by_rounding_a_hair_before_its_end_still_completes():
+    # Drains at t = 1/3 exactly in reals; the NIC dies at that instant (before the drain
+    # timer fires) -- the few ulps of bytes left must not strand it at rate 0.
+    env, net = make({"A": ("r", 3, 3), "B": ("r", 3, 3)})
+    log: dict = {}
+    start_at(env, net, 0, "A", "B", 1, log, "x")
+
+    def kill():
+        yield env.timeout(1 / 3)
+        net.set_capacity("A", egress=0)
+
+    env.process(kill())
+    env.run(until=1)
+    assert (("x", "arrived") in log) and log[("x", "arrived")] == pytest.approx(1 / 3)
+
+
 def test_partition_stalls_flows_and_heal_resumes_them():
     env, net = make({h: ("r", 100, 100) for h in "ABCD"})
     log: dict = {}
