@@ -15,6 +15,7 @@ window corrections):
   piecewise constant and recomputed only when a flow starts, ends, stalls or a capacity
   changes -- and then only for the *connected component* of flows that share a link with
   the change, because max-min allocations of disjoint components are independent;
+  all changes made at one simulated instant are re-shared together, once;
 * each re-share leaves one "next completion" entry per component (its earliest projected
   drain) in a heap, and one SimPy timeout stands for the earliest entry: never an event
   per flow -- this is what keeps the engine fast, as SimGrid's lazy action heap does.
@@ -385,15 +386,13 @@ class Network:
         flow = Transfer(self, self._next_id, s, d, nbytes)
         self._next_id += 1
         self.transfers_started += 1
+        flow.cross_rack = cross = _cross_rack(s, d)
         if s.client or d.client:
             flow.latency = self.client_latency
-        elif _cross_rack(s, d):
-            flow.latency = self.cross_rack_latency
         else:
-            flow.latency = self.rack_latency
-        flow.cross_rack = _cross_rack(s, d)
+            flow.latency = self.cross_rack_latency if cross else self.rack_latency
         links = (s.egress, d.ingress)
-        if flow.cross_rack and self._uplinks:
+        if cross and self._uplinks:
             up = self._uplinks.get(s.rack)  # type: ignore[arg-type]
             down = self._uplinks.get(d.rack)  # type: ignore[arg-type]
             if up is not None:

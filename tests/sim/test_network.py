@@ -475,18 +475,36 @@ def instances(draw, min_cap=0):
     return egress, ingress, draw(st.lists(pairs, min_size=1, max_size=9))
 
 
-@settings(max_examples=150, deadline=None)
-@given(instances())
-def test_rates_are_the_max_min_fair_allocation(inst):
+@settings(max_examples=200, deadline=None)
+@given(
+    instances(),
+    st.data(),
+)
+def test_rates_are_the_max_min_fair_allocation(inst, data):
     egress, ingress, pairs = inst
     nh = len(egress)
+    racks = data.draw(st.lists(st.sampled_from([None, "a", "b"]), min_size=nh, max_size=nh))
+    uplinks = data.draw(st.tuples(st.none() | caps_st, st.none() | caps_st))
     env = simpy.Environment()
     net = Network(env)
     for h in range(nh):
-        net.add_host(f"h{h}", None, egress[h], ingress[h])
+        net.add_host(f"h{h}", racks[h], egress[h], ingress[h])
+    # Oracle links: egress h, ingress nh + h, then rack a's uplink / downlink, rack b's.
+    caps = [Fraction(c) for c in egress + ingress] + [Fraction(0)] * 4
+    for i, (rack, cap) in enumerate(zip("ab", uplinks, strict=True)):
+        if cap is not None:
+            net.set_rack_uplink(rack, cap)
+            caps[2 * nh + 2 * i] = caps[2 * nh + 2 * i + 1] = Fraction(cap)
+    flow_links = []
+    for s, d in pairs:
+        links = links_of(s, d, nh)
+        if racks[s] and racks[d] and racks[s] != racks[d]:
+            if uplinks["ab".index(racks[s])] is not None:
+                links.append(2 * nh + 2 * "ab".index(racks[s]))
+            if uplinks["ab".index(racks[d])] is not None:
+                links.append(2 * nh + 2 * "ab".index(racks[d]) + 1)
+        flow_links.append(links)
     transfers = [net.transfer(f"h{s}", f"h{d}", 10**12) for s, d in pairs]
-    caps = [Fraction(c) for c in egress + ingress]
-    flow_links = [links_of(s, d, nh) for s, d in pairs]
     expected = reference_maxmin(caps, flow_links)
     for t, r in zip(transfers, expected, strict=True):
         assert close(t.rate, r, 1e-9)
