@@ -51,6 +51,7 @@ from simpy.events import NORMAL, URGENT
 __all__ = ["HostCounters", "Network", "Transfer", "TransferAborted"]
 
 _INF = math.inf
+_HEAP_MIN_LIMIT = 1024
 
 # Transfer states.
 _RUNNING = 0  # attached to its links, drains at its fair rate (which may be 0)
@@ -232,6 +233,7 @@ class Network:
         # the same token: any later change to the component re-shares all of it.
         self._heap: list[tuple[float, int, Transfer, list[Transfer]]] = []
         self._token = 0
+        self._heap_limit = _HEAP_MIN_LIMIT
         self._timers: list[float] = []  # times of the pending timeouts (a heap)
         self._next_id = 0
         self._epoch = 0
@@ -686,6 +688,13 @@ class Network:
                     first = flow
             if first.finish != _INF:
                 heapq.heappush(fheap, (first.finish, token, first, comp))
+        if len(fheap) > self._heap_limit:
+            # Superseded entries leave the heap only when they reach its top, and one with
+            # a far drain time (a lone long transfer, re-shared each time a short one
+            # comes and goes) would stay for ever: compact, in amortised O(1).
+            fheap[:] = [e for e in fheap if e[2].comp == e[1] and e[2].state == _RUNNING]
+            heapq.heapify(fheap)
+            self._heap_limit = max(_HEAP_MIN_LIMIT, 4 * len(fheap))
         self._ensure_timer()
 
     def _ensure_timer(self) -> None:

@@ -411,6 +411,24 @@ def test_one_pending_timer_not_one_event_per_flow():
     assert env.now == pytest.approx(sum(100 * (i + 1) for i in range(200)) / 1000)
 
 
+def test_superseded_completion_entries_do_not_pile_up():
+    # A long transfer whose NIC speeds up step by step: each re-share projects an earlier
+    # drain, so the superseded, later entries never reach the top of the heap by
+    # themselves -- they must be compacted away, not kept one per re-share.
+    env, net = make({"A": ("r", 1000, 10**9), "B": ("r", 10**9, 10**9)})
+    net.transfer("A", "B", 10**12)
+
+    def speed_up():
+        for i in range(6000):
+            yield env.timeout(0.01)
+            net.set_capacity("A", egress=1000 + i)
+
+    env.process(speed_up())
+    env.run(until=100)
+    assert net.reshares == 6001
+    assert len(net._heap) <= 4096  # internal: bounded, not one entry per re-share
+
+
 def test_rejects_bad_input():
     env, net = make({"A": ("r", 100, 100)})
     with pytest.raises(ValueError):
