@@ -302,6 +302,23 @@ class Network:
             return self.cross_rack_latency
         return self.rack_latency
 
+    def window_rate(self, src: str, dst: str, window_bytes: float) -> float:
+        """Most one TCP connection moves from ``src`` to ``dst`` with this window (bytes/s).
+
+        TCP has at most one window in flight per round trip, so a connection carries at
+        most ``window / RTT``, RTT being twice the one-way latency -- the bound SimGrid
+        puts on every flow (``network/TCP-gamma / (2 * latency)``). It is what makes
+        Kafka's ``socket.receive.buffer.bytes`` (broker, 100 KiB),
+        ``replica.socket.receive.buffer.bytes`` (64 KiB), ``receive.buffer.bytes``
+        (consumer, 64 KiB) and ``send.buffer.bytes`` (producer, 128 KiB) matter across
+        racks and regions (-1, the kernel's auto-tuning, has no fixed bound). Infinite
+        when the latency is 0. Pass the result as ``transfer(..., max_rate=...)``.
+        """
+        if not window_bytes > 0:
+            raise ValueError(f"window_bytes must be > 0, got {window_bytes!r}")
+        latency = self.latency(src, dst)
+        return window_bytes / (2.0 * latency) if latency > 0.0 else _INF
+
     def set_rack_uplink(self, rack: str, capacity_bps: float) -> None:
         """Give ``rack`` a shared full-duplex uplink that every cross-rack flow crosses.
 
@@ -377,13 +394,22 @@ class Network:
 
     # ------------------------------------------------------------------ transfers
 
-    def transfer(self, src: str, dst: str, nbytes: float) -> Transfer:
-        """Start sending ``nbytes`` from ``src`` to ``dst``; returns the arrival event."""
+    def transfer(
+        self, src: str, dst: str, nbytes: float, *, max_rate: float | None = None
+    ) -> Transfer:
+        """Start sending ``nbytes`` from ``src`` to ``dst``; returns the arrival event.
+
+        ``max_rate`` (bytes/s) bounds this flow alone, whatever the NICs could give it:
+        the TCP window limit of one connection, see :meth:`window_rate`. The flow then
+        takes min(its max-min fair share, ``max_rate``) and leaves the rest to others.
+        """
         s, d = self._host(src), self._host(dst)
         if s is d:
             raise ValueError(f"transfer from {src!r} to itself")
         if not (nbytes >= 0 and math.isfinite(nbytes)):
             raise ValueError(f"nbytes must be finite and >= 0, got {nbytes!r}")
+        if max_rate is not None and not max_rate > 0:
+            raise ValueError(f"max_rate must be > 0 bytes/s, got {max_rate!r}")
         now = self.env.now
         flow = Transfer(self, self._next_id, s, d, nbytes)
         self._next_id += 1
@@ -401,6 +427,12 @@ class Network:
                 links += (up[0],)
             if down is not None:
                 links += (down[1],)
+        if max_rate is not None and max_rate != _INF:
+            # A private link of the flow's own: progressive filling then freezes the flow
+            # at max_rate exactly when no shared link saturates first.
+            window = _Link(f"{src}->{dst} window", float(max_rate))
+            window.stamp = now
+            links += (window,)
         flow.links = links
         self._flows[flow.id] = flow
         if flow.pair in self._blocked:

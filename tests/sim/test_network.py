@@ -207,6 +207,35 @@ def test_sender_limited_flow_leaves_the_rest_of_the_ingress_to_others():
     assert net.rates("C") == (0.0, 100.0)
 
 
+def test_tcp_window_bounds_one_connection_and_leaves_the_rest_to_others():
+    # A follower in another region fetching with Kafka's default
+    # replica.socket.receive.buffer.bytes = 64 KiB over a 50 ms one-way link (100 ms RTT)
+    # moves at most 65536 / 0.1 = 655,360 B/s, whatever its 10 Gb/s NIC could do
+    # (SimGrid bounds every flow by TCP-gamma / (2 * latency) the same way).
+    env = simpy.Environment()
+    net = Network(env, rack_latency=0.0001, cross_rack_latency=0.05)
+    gbps10 = 10e9 / 8
+    net.add_host("leader", "eu", gbps10, gbps10)
+    net.add_host("remote", "us", gbps10, gbps10)
+    net.add_host("local", "eu", gbps10, gbps10)
+    window = net.window_rate("leader", "remote", 64 * 1024)
+    assert window == pytest.approx(655_360)
+    assert net.window_rate("leader", "local", 64 * 1024) == pytest.approx(327_680_000)
+    slow = net.transfer("leader", "remote", 655_360, max_rate=window)
+    fast = net.transfer("leader", "local", 10**12)
+    assert slow.rate == pytest.approx(655_360)
+    assert fast.rate == pytest.approx(gbps10 - 655_360)
+    env.run(until=2)
+    assert slow.drained_at == pytest.approx(1.0) and slow.processed  # 1 s + 50 ms
+    with pytest.raises(ValueError):
+        net.transfer("leader", "local", 1, max_rate=0)
+    # No latency, no window bound; an infinite max_rate is no bound either.
+    net.set_latency(cross_rack_latency=0.0)
+    assert net.window_rate("leader", "remote", 64 * 1024) == float("inf")
+    unbounded = net.transfer("leader", "remote", 10**12, max_rate=float("inf"))
+    assert len(unbounded.links) == 2
+
+
 def test_zero_byte_transfer_completes_after_latency_only():
     env, net = make(
         {"A": ("r1", 100, 100), "B": ("r2", 100, 100)}, rack_latency=0.5, cross_rack_latency=2.0
@@ -522,7 +551,18 @@ def test_rates_are_the_max_min_fair_allocation(inst, data):
             if uplinks["ab".index(racks[d])] is not None:
                 links.append(2 * nh + 2 * "ab".index(racks[d]) + 1)
         flow_links.append(links)
-    transfers = [net.transfer(f"h{s}", f"h{d}", 10**12) for s, d in pairs]
+    # A TCP window bound is a private link of the flow's own in the oracle.
+    bounds = data.draw(
+        st.lists(st.none() | st.integers(1, 100), min_size=len(pairs), max_size=len(pairs))
+    )
+    for links, bound in zip(flow_links, bounds, strict=True):
+        if bound is not None:
+            caps.append(Fraction(bound))
+            links.append(len(caps) - 1)
+    transfers = [
+        net.transfer(f"h{s}", f"h{d}", 10**12, max_rate=b)
+        for (s, d), b in zip(pairs, bounds, strict=True)
+    ]
     expected = reference_maxmin(caps, flow_links)
     for t, r in zip(transfers, expected, strict=True):
         assert close(t.rate, r, 1e-9)
