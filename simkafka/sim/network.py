@@ -674,31 +674,45 @@ class Network:
                         other.rem -= current
                         other.n -= 1
 
-        # 3. Install the new rates. Only a flow whose rate changed is settled (its bytes
-        # drained so far) and gets a new projected drain time; only a link whose load
-        # changed integrates its counters.
+        # 3. Install the new rates, component by component. Only a flow whose rate
+        # changed is settled (its bytes drained so far) and gets a new projected drain
+        # time; each component leaves one "next completion" entry, its earliest drain.
         cr_delta = 0.0
-        for flow in flows:
-            new = flow.new_rate
-            old = flow._rate
-            if new != old:
-                dt = now - flow.last
-                if dt:
-                    flow.remaining -= old * dt
-                    flow.last = now
-                if flow.cross_rack:
-                    cr_delta += new - old
-                flow._rate = new
-                rem = flow.remaining
-                if rem <= flow.eps:
-                    flow.finish = now  # sent already, whatever its new rate
-                elif new > 0.0:
-                    flow.finish = now + rem / new
-                else:
-                    flow.finish = _INF
+        fheap = self._heap
+        for i in range(1, len(bounds)):
+            self._token += 1
+            token = self._token
+            comp = flows if len(bounds) == 2 else flows[bounds[i - 1] : bounds[i]]
+            first = comp[0]
+            first_finish = _INF
+            for flow in comp:
+                flow.comp = token
+                new = flow.new_rate
+                old = flow._rate
+                if new != old:
+                    dt = now - flow.last
+                    if dt:
+                        flow.remaining -= old * dt
+                        flow.last = now
+                    if flow.cross_rack:
+                        cr_delta += new - old
+                    flow._rate = new
+                    rem = flow.remaining
+                    if rem <= flow.eps:
+                        flow.finish = now  # sent already, whatever its new rate
+                    elif new > 0.0:
+                        flow.finish = now + rem / new
+                    else:
+                        flow.finish = _INF
+                if flow.finish < first_finish:
+                    first_finish = flow.finish
+                    first = flow
+            if first_finish != _INF:
+                heapq.heappush(fheap, (first_finish, token, first, comp))
         if cr_delta:
             self._advance_cross_rack(now)
             self._cr_load += cr_delta
+        # Only a link whose load changed integrates its counters.
         for link in links:
             load = link.capacity - link.rem if link.flows else 0.0
             if load < 0.0:
@@ -706,20 +720,6 @@ class Network:
             if load != link.load:
                 link.advance(now)
                 link.load = load
-
-        # 4. One "next completion" entry per component.
-        fheap = self._heap
-        for i in range(1, len(bounds)):
-            self._token += 1
-            token = self._token
-            comp = flows[bounds[i - 1] : bounds[i]]
-            first = comp[0]
-            for flow in comp:
-                flow.comp = token
-                if flow.finish < first.finish:
-                    first = flow
-            if first.finish != _INF:
-                heapq.heappush(fheap, (first.finish, token, first, comp))
         if len(fheap) > self._heap_limit:
             # Superseded entries leave the heap only when they reach its top, and one with
             # a far drain time (a lone long transfer, re-shared each time a short one
