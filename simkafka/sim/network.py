@@ -374,13 +374,29 @@ class Network:
         if seeds:
             self._reshare(seeds)
 
-    def heal(self) -> None:
-        """Remove every partition; stalled flows resume where they stopped."""
-        self._blocked.clear()
+    def heal(
+        self, hosts_a: Iterable[str] | None = None, hosts_b: Iterable[str] | None = None
+    ) -> None:
+        """Remove every partition, or only the cut between ``hosts_a`` and ``hosts_b``.
+
+        Stalled flows whose path is whole again resume where they stopped.
+        """
+        if hosts_a is None and hosts_b is None:
+            self._blocked.clear()
+        elif hosts_a is None or hosts_b is None:
+            raise ValueError("heal() takes both sides of the cut, or neither")
+        else:
+            side_b = [self._host(h).index for h in hosts_b]
+            for a in [self._host(h).index for h in hosts_a]:
+                for b in side_b:
+                    self._blocked.discard((a, b))
+                    self._blocked.discard((b, a))
         now = self.env.now
         seeds: list[_Link] = []
         drained: list[Transfer] = []
         for flow in list(self._stalled.values()):
+            if flow.pair in self._blocked:
+                continue
             del self._stalled[flow.id]
             if flow.remaining <= flow.eps:
                 drained.append(flow)
@@ -755,7 +771,9 @@ class Network:
         while heap and heap[0][0] <= limit:
             _, token, first, comp = heapq.heappop(heap)
             if first.comp == token and first.state == _RUNNING:
-                due.extend(f for f in comp if f.finish <= limit)
+                due.extend(
+                    f for f in comp if f.finish <= limit and f.comp == token and f.state == _RUNNING
+                )
         if not due:
             self._ensure_timer()
             return

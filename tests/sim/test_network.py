@@ -332,6 +332,23 @@ def test_partition_stalls_flows_and_heal_resumes_them():
     assert net.stalled_flows == 0 and net.active_flows == 0
 
 
+def test_partial_heal_only_mends_the_named_cut():
+    env, net = make({h: ("r", 100, 100) for h in "ABCD"})
+    net.partition(["A"], ["B"])
+    net.partition(["C"], ["D"])
+    ab = net.transfer("A", "B", 100)
+    dc = net.transfer("D", "C", 100)
+    net.heal(["B"], ["A"])  # either order of the sides
+    env.run(until=5)
+    assert ab.processed and env.now == 5
+    assert dc.stalled and not dc.triggered
+    with pytest.raises(ValueError):
+        net.heal(["C"])
+    net.heal()
+    env.run()
+    assert dc.processed and net.stalled_flows == 0
+
+
 def test_abort_fails_the_waiter_and_gives_capacity_back():
     env, net = make({h: ("r", 100, 100) for h in "ABC"})
     log: dict = {}
