@@ -330,7 +330,9 @@ def test_random_draw_order_follows_hashmap_order_fenced_first() -> None:
     brokers = [B(1, "rack-a"), B(2, "rack-a"), B(3, "rack-c"), B(4, "rack-c"), B(5, "rack-c", True)]
 
     class Recording(JavaRandom):
-        bounds: list[int] = []
+        def __init__(self, seed: int) -> None:
+            super().__init__(seed)
+            self.bounds: list[int | None] = []
 
         def next_int(self, bound: int | None = None) -> int:
             self.bounds.append(bound)
@@ -339,6 +341,216 @@ def test_random_draw_order_follows_hashmap_order_fenced_first() -> None:
     rng = Recording(5)
     RackList(rng, brokers)
     assert rng.bounds == [1, 2, 2, 2]  # rack-c fenced, rack-c unfenced, rack-a unfenced, racks
+
+
+# Kafka's RackList/BrokerList/Rack code paths transcribed (throw-away, in /tmp) onto the real
+# OpenJDK 17 HashMap, Collections.shuffle and java.util.Random(seed), then printed: these pin
+# the HashMap-ordered draws (names whose bucket order is not their sorted order, a
+# Optional.empty() rack, colliding "AaAa"/"BBBB" hashes), fenced brokers and reshuffles.
+@pytest.mark.parametrize(
+    ("seed", "brokers", "partitions", "rf", "expected"),
+    [
+        (
+            7,
+            [
+                B(i, r)
+                for i, r in zip(
+                    range(1, 7), ["us-east-1a", "us-east-1b", "us-east-1c"] * 2, strict=True
+                )
+            ],
+            30,
+            3,
+            [
+                [5, 6, 4],
+                [3, 1, 2],
+                [4, 5, 6],
+                [2, 3, 1],
+                [6, 4, 5],
+                [1, 2, 3],
+                [4, 5, 6],
+                [2, 3, 1],
+                [6, 4, 5],
+                [1, 2, 3],
+                [5, 6, 4],
+                [3, 1, 2],
+                [2, 3, 4],
+                [6, 1, 5],
+                [4, 2, 3],
+                [5, 6, 1],
+                [3, 4, 2],
+                [1, 5, 6],
+                [3, 2, 1],
+                [5, 4, 6],
+                [1, 3, 2],
+                [6, 5, 4],
+                [2, 1, 3],
+                [4, 6, 5],
+                [3, 4, 2],
+                [1, 5, 6],
+                [2, 3, 4],
+                [6, 1, 5],
+                [4, 2, 3],
+                [5, 6, 1],
+            ],
+        ),
+        (
+            -42,
+            [
+                B(10, "rack-c"),
+                B(11),
+                B(12, "rack-a", True),
+                B(13, "rack-b"),
+                B(14, "rack-c"),
+                B(15, "rack-a"),
+                B(16, "rack-b", True),
+            ],
+            25,
+            2,
+            [
+                [15, 13],
+                [13, 14],
+                [10, 11],
+                [11, 15],
+                [15, 13],
+                [13, 11],
+                [11, 10],
+                [14, 15],
+                [15, 13],
+                [13, 11],
+                [15, 10],
+                [14, 13],
+                [13, 11],
+                [11, 15],
+                [15, 10],
+                [11, 15],
+                [15, 14],
+                [10, 16],
+                [13, 11],
+                [11, 15],
+                [14, 15],
+                [15, 13],
+                [13, 11],
+                [11, 10],
+                [14, 15],
+            ],
+        ),
+        (
+            123456789012,
+            [
+                B(i, r, i in (3, 4))
+                for i, r in zip([9, 3, 7, 1, 5, 2, 8, 4, 6, 0], "zyxwvutsrq", strict=True)
+            ],
+            40,
+            3,
+            [
+                [8, 4, 2],
+                [8, 2, 5],
+                [2, 5, 1],
+                [5, 1, 7],
+                [1, 7, 3],
+                [7, 3, 9],
+                [9, 3, 0],
+                [9, 0, 6],
+                [5, 0, 7],
+                [0, 7, 2],
+                [7, 2, 1],
+                [2, 1, 9],
+                [1, 9, 6],
+                [9, 6, 3],
+                [6, 3, 4],
+                [8, 3, 4],
+                [2, 7, 9],
+                [7, 9, 3],
+                [9, 0, 3],
+                [0, 3, 6],
+                [6, 3, 5],
+                [6, 5, 4],
+                [5, 4, 8],
+                [8, 4, 1],
+                [0, 1, 8],
+                [1, 2, 8],
+                [2, 8, 4],
+                [8, 4, 5],
+                [5, 4, 9],
+                [5, 9, 7],
+                [9, 7, 6],
+                [7, 6, 3],
+                [7, 6, 2],
+                [6, 2, 0],
+                [2, 0, 1],
+                [0, 1, 9],
+                [1, 9, 3],
+                [9, 4, 3],
+                [8, 4, 3],
+                [8, 3, 5],
+            ],
+        ),
+        (
+            2024,
+            [B(i, None, i in (3, 8)) for i in range(12)],
+            20,
+            4,
+            [
+                [7, 9, 10, 11],
+                [9, 10, 11, 0],
+                [10, 11, 0, 1],
+                [11, 0, 1, 2],
+                [0, 1, 2, 4],
+                [1, 2, 4, 5],
+                [2, 4, 5, 6],
+                [4, 5, 6, 7],
+                [5, 6, 7, 9],
+                [6, 7, 9, 10],
+                [7, 0, 11, 6],
+                [0, 11, 6, 5],
+                [11, 6, 5, 2],
+                [6, 5, 2, 10],
+                [5, 2, 10, 1],
+                [2, 10, 1, 4],
+                [10, 1, 4, 9],
+                [1, 4, 9, 7],
+                [4, 9, 7, 0],
+                [9, 7, 0, 11],
+            ],
+        ),
+        (
+            99,
+            [B(20 + i, r) for i, r in enumerate(["AaAa", "BBBB", "AaBB", "BBAa"] * 2 + ["zz"])],
+            24,
+            3,
+            [
+                [27, 21, 28],
+                [25, 28, 24],
+                [28, 20, 22],
+                [24, 26, 23],
+                [22, 27, 21],
+                [23, 25, 28],
+                [21, 28, 20],
+                [28, 24, 26],
+                [20, 22, 27],
+                [20, 25, 23],
+                [21, 27, 28],
+                [23, 28, 22],
+                [28, 26, 24],
+                [22, 20, 25],
+                [24, 21, 27],
+                [25, 23, 28],
+                [27, 28, 26],
+                [28, 22, 20],
+                [21, 26, 28],
+                [22, 28, 24],
+                [28, 20, 27],
+                [24, 23, 25],
+                [27, 21, 26],
+                [25, 22, 28],
+            ],
+        ),
+    ],
+)
+def test_striped_matches_jdk_oracle(
+    seed: int, brokers: list[BrokerInfo], partitions: int, rf: int, expected: list[list[int]]
+) -> None:
+    assert place_replicas_striped(brokers, partitions, rf, JavaRandom(seed)) == expected
 
 
 # ---------------------------------------------------------------- AdminUtils
