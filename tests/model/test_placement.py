@@ -755,6 +755,101 @@ def test_random_start_draws_start_index_then_shift() -> None:
     }
 
 
+# AdminUtils.assignReplicasToBrokers transcribed (throw-away, in /tmp) onto OpenJDK 17 with
+# AdminUtils.RAND replaced by new Random(seed): pins the two draws (start index, then
+# replica shift), startPartitionId, unsorted broker lists and uneven racks.
+UNEVEN = [B(i, r) for i, r in enumerate(["b", "a", "c", "a", "b", "a", "c", "a"])]
+
+
+@pytest.mark.parametrize(
+    ("brokers", "partitions", "rf", "start_partition_id", "seed", "expected"),
+    [
+        (
+            [B(i) for i in (5, 3, 9, 1, 7)],
+            14,
+            3,
+            3,
+            11,
+            {
+                3: [3, 5, 9],
+                4: [9, 3, 1],
+                5: [1, 7, 5],
+                6: [7, 5, 3],
+                7: [5, 3, 9],
+                8: [3, 9, 1],
+                9: [9, 1, 7],
+                10: [1, 5, 3],
+                11: [7, 3, 9],
+                12: [5, 9, 1],
+                13: [3, 1, 7],
+                14: [9, 7, 5],
+                15: [1, 3, 9],
+                16: [7, 9, 1],
+            },
+        ),
+        (
+            UNEVEN,
+            20,
+            3,
+            -1,
+            -8,
+            {
+                0: [2, 4, 5],
+                1: [3, 6, 0],
+                2: [4, 5, 2],
+                3: [6, 7, 0],
+                4: [5, 0, 2],
+                5: [7, 0, 2],
+                6: [1, 2, 4],
+                7: [0, 3, 6],
+                8: [2, 7, 0],
+                9: [3, 0, 2],
+                10: [4, 2, 3],
+                11: [6, 3, 4],
+                12: [5, 4, 6],
+                13: [7, 4, 6],
+                14: [1, 6, 0],
+                15: [0, 5, 2],
+                16: [2, 3, 4],
+                17: [3, 4, 6],
+                18: [4, 6, 5],
+                19: [6, 5, 0],
+            },
+        ),
+        (
+            UNEVEN,
+            9,
+            4,
+            5,
+            31337,
+            {
+                5: [6, 7, 0, 2],
+                6: [5, 0, 2, 3],
+                7: [7, 0, 2, 3],
+                8: [1, 6, 0, 2],
+                9: [0, 5, 2, 3],
+                10: [2, 7, 0, 3],
+                11: [3, 0, 2, 4],
+                12: [4, 2, 3, 6],
+                13: [6, 3, 4, 5],
+            },
+        ),
+    ],
+)
+def test_admin_utils_matches_jdk_oracle(
+    brokers: list[BrokerInfo],
+    partitions: int,
+    rf: int,
+    start_partition_id: int,
+    seed: int,
+    expected: dict,
+) -> None:
+    got = assign_replicas_to_brokers(
+        brokers, partitions, rf, start_partition_id=start_partition_id, rng=JavaRandom(seed)
+    )
+    assert got == expected
+
+
 # ---------------------------------------------------------------- properties
 
 racks_st = st.lists(st.sampled_from(["a", "b", "c", "d", "eu-1", "us-2"]), min_size=1, max_size=12)
