@@ -287,25 +287,36 @@ class RackList:
         names, racks, epoch = self.rack_names, self._racks, self.epoch
         replicas: list[int] = []
         first_rack = self.offset
+        misses = 0
         while True:
             result = racks[names[first_rack]].next_unfenced(epoch)
             if result >= 0:
                 replicas.append(result)
                 break
             first_rack = (first_rack + 1) % len(names)
+            misses = self._check_progress(misses)
         rack_index = self.offset
         for _ in range(1, replication_factor):
             result = -1
+            misses = 0
             while result < 0:
                 if rack_index == first_rack:
                     first_rack = -1  # the leader's rack was already visited for this pass
                 else:
                     result = racks[names[rack_index]].next(epoch)
                 rack_index = (rack_index + 1) % len(names)
+                misses = self._check_progress(misses)
             replicas.append(result)
         self.epoch += 1
         self.offset += 1
         return replicas
+
+    def _check_progress(self, misses: int) -> int:
+        """Guard the rack loops: Kafka's would spin forever once every rack is exhausted."""
+        misses += 1
+        if misses > 2 * len(self.rack_names) + 1:
+            raise RuntimeError("StripedReplicaPlacer found no broker in any rack for this epoch")
+        return misses
 
     def _shuffle(self) -> None:
         collections_shuffle(self.rack_names, self._rng)
