@@ -226,6 +226,11 @@ class RackList:
     unfenced list (if non-empty), then one draw for the rack offset.
     ``existing_assignments`` (the topic's current partitions, when adding partitions)
     replaces the unfenced and rack draws by "one past the last used", as Kafka 4.x does.
+
+    Kept Kafka quirk: ``BrokerList.next`` resets only when the epoch *changes*, and the
+    reshuffle resets the rack list's epoch to 0, so a broker list last used in epoch 0 and
+    skipped since still counts as exhausted -- its rack then offers a fenced broker, or
+    nothing, although an unfenced one is free.
     """
 
     def __init__(

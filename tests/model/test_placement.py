@@ -959,3 +959,14 @@ def test_stale_epoch_after_reshuffle_can_pick_a_fenced_broker() -> None:
     # exhausted and rack "a" gives its fenced broker 4 although unfenced broker 1 is free.
     brokers = [B(1, "a"), B(4, "a", True), B(7, "b", True), B(10, "c")]
     assert place_replicas_striped(brokers, 3, 2, JavaRandom(2)) == [[1, 7], [10, 7], [10, 4]]
+
+
+def test_exhausted_racks_raise_instead_of_spinning() -> None:
+    # Unreachable from a fresh RackList (20 000 random layouts never got here), but Kafka's
+    # loops would spin forever if every rack were exhausted for the epoch; ours raise.
+    rack_list = RackList(JavaRandom(1), [B(0, "a"), B(1, "b")])
+    for name in rack_list.rack_names:
+        unfenced = rack_list.rack(name).unfenced
+        unfenced.epoch, unfenced.index = rack_list.epoch, unfenced.size()
+    with pytest.raises(RuntimeError, match="no broker in any rack"):
+        rack_list.place(1)
