@@ -70,8 +70,11 @@ class HostCounters:
 
     ``*_busy_time`` integrates the link's utilisation (load / capacity) over time, so a
     probe that reads it at ``t0`` and ``t1`` gets the mean utilisation over the interval
-    as ``(busy(t1) - busy(t0)) / (t1 - t0)``. A link whose capacity is 0 while flows wait
-    on it counts as fully busy (it is the bottleneck of every one of them).
+    as ``(busy(t1) - busy(t0)) / (t1 - t0)`` (:meth:`utilisation_since`). A link whose
+    capacity is 0 while flows wait on it counts as fully busy (it is the bottleneck of
+    every one of them). Bytes are counted continuously as they drain, partial transfers
+    included; a byte counts as received when it leaves the sender (the fluid model does
+    not shift the receiver's interval by the propagation latency).
     """
 
     at: float
@@ -207,6 +210,13 @@ class Transfer(simpy.Event):
 
 class Network:
     """Hosts, their NICs, and the flows between them (see the module docstring).
+
+    Topology: :meth:`add_host`, :meth:`set_rack_uplink`, :meth:`set_latency`.
+    Traffic: :meth:`transfer` (an event to ``yield``), :meth:`abort`, :meth:`window_rate`.
+    Faults: :meth:`set_capacity`, :meth:`partition`, :meth:`heal`.
+    Probes: :meth:`host_counters`, :meth:`rates`, :attr:`cross_rack_bytes`,
+    :attr:`active_flows`, :attr:`stalled_flows`, ``transfers_started`` /
+    ``transfers_completed``, :attr:`reshares`.
 
     Latencies are per pair of hosts: ``client_latency`` if either end is a client host
     (producer / consumer machine), else ``cross_rack_latency`` if both hosts have a rack
