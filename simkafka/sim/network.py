@@ -367,10 +367,10 @@ class Network:
         """
         side_a = [self._host(h).index for h in hosts_a]
         side_b = [self._host(h).index for h in hosts_b]
+        if any(a in side_b for a in side_a):
+            raise ValueError("a host cannot be on both sides of a partition")
         for a in side_a:
             for b in side_b:
-                if a == b:
-                    raise ValueError("a host cannot be on both sides of a partition")
                 self._blocked.add((a, b))
                 self._blocked.add((b, a))
         now = self.env.now

@@ -489,7 +489,10 @@ def test_rejects_bad_input():
     with pytest.raises(ValueError):
         net.transfer("A", "B", float("nan"))
     with pytest.raises(ValueError):
-        net.partition(["A"], ["A"])
+        net.partition(["A", "B"], ["B"])
+    net.transfer("A", "B", 0)  # the rejected partition left no half-made cut behind
+    env.run()
+    assert net.stalled_flows == 0 and net.transfers_completed == 1
 
 
 def run_schedule(egress, ingress, flows, changes, latency=0.0, aborts=(), cut=None):
