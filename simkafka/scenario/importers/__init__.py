@@ -1,0 +1,1 @@
+"""Importers: build scenario documents from other tools' configuration files."""

@@ -1,0 +1,275 @@
+"""Java properties parsing, the OMB importer and the ``simkafka import omb`` command.
+
+Properties cases follow the grammar of ``java.util.Properties.load`` (see the JDK's
+``Properties.load(Reader)`` javadoc and ``test/jdk/java/util/Properties`` tests): the
+separators, continuations and escapes below are the documented ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simkafka.scenario.errors import ScenarioError
+from simkafka.scenario.importers.java_properties import (
+    PropertiesError,
+    load_properties,
+    parse_properties,
+)
+from simkafka.scenario.importers.omb import import_omb, import_omb_with_warnings
+from simkafka.scenario.loader import parse_scenario, parse_scenario_with_warnings
+
+DATA = Path(__file__).parent / "data" / "omb"
+WORKLOAD = DATA / "1-topic-100-partitions-1kb.yaml"
+THROUGHPUT = DATA / "kafka-throughput.yaml"
+LATENCY = DATA / "kafka-latency.yaml"
+
+
+# ---- java.util.Properties grammar --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a=1", {"a": "1"}),
+        ("a: 1", {"a": "1"}),
+        ("a 1", {"a": "1"}),
+        ("a\t=\t1", {"a": "1"}),
+        ("   a = 1  ", {"a": "1  "}),  # trailing blanks belong to the value
+        ("a==1", {"a": "=1"}),  # only the first separator is skipped
+        ("a = = 1", {"a": "= 1"}),
+        ("a", {"a": ""}),
+        ("a=", {"a": ""}),
+        ("# c\n! c\n\n  \n a=1", {"a": "1"}),
+        ("a=x#y", {"a": "x#y"}),  # '#' inside a value is not a comment
+        ("a=hello \\\n    world", {"a": "hello world"}),
+        ("a=one\\\n  two\\\n  three", {"a": "onetwothree"}),
+        ("a=x\\\\\nb=y", {"a": "x\\", "b": "y"}),  # even backslashes: no continuation
+        ("# comment \\\na=1", {"a": "1"}),  # a comment is never continued
+        ("a=1\\", {"a": "1"}),  # backslash at end of input is dropped
+        ("a=\\t\\n\\r\\f", {"a": "\t\n\r\f"}),
+        ("a=\\u0041\\u00e9", {"a": "A\u00e9"}),
+        ("k\\:x\\=y=v", {"k:x=y": "v"}),
+        ("key\\ with\\ blanks = v", {"key with blanks": "v"}),
+        ("a=\\q", {"a": "q"}),  # unknown escapes stand for the character
+        ("a=1\r\nb=2\rc=3", {"a": "1", "b": "2", "c": "3"}),
+        ("a=1\na=2", {"a": "2"}),  # later wins (Hashtable.put)
+        ("\\#a=1", {"#a": "1"}),
+    ],
+)
+def test_properties_grammar(text: str, expected: dict[str, str]) -> None:
+    assert load_properties(text) == expected
+
+
+def test_properties_keep_line_numbers() -> None:
+    parsed = parse_properties("# header\na=1\nb=two \\\n  lines\nc=3\n")
+    assert parsed == {"a": ("1", 2), "b": ("two lines", 3), "c": ("3", 5)}
+
+
+def test_malformed_unicode_escape_names_the_line() -> None:
+    with pytest.raises(PropertiesError) as info:
+        load_properties("a=1\nb=\\u12G4\n")
+    assert info.value.line == 2
+    assert "\\uxxxx" in str(info.value)
+
+
+_plain = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="\\=:#!"),
+    min_size=1,
+)
+
+
+def _escape(text: str, *, key: bool) -> str:
+    out = []
+    for i, c in enumerate(text):
+        if c in "\\=:#! " and (key or c == "\\" or (c == " " and i == 0)):
+            out.append("\\" + c)
+        elif c == "\t":
+            out.append("\\t")
+        elif c == "\n":
+            out.append("\\n")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+@given(
+    st.dictionaries(
+        _plain,
+        st.text(
+            alphabet=st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from("\t\n")
+        ),
+    )
+)
+def test_properties_round_trip(entries: dict[str, str]) -> None:
+    # what Properties.store would write (escaped keys and values) parses back unchanged
+    text = "\n".join(f"{_escape(k, key=True)}={_escape(v, key=False)}" for k, v in entries.items())
+    assert load_properties(text) == entries
+
+
+# ---- OMB import of the project's own example files --------------------------------
+
+
+def test_throughput_example_imports_to_a_loading_scenario() -> None:
+    document, warnings = import_omb_with_warnings(WORKLOAD, THROUGHPUT)
+    scenario, scenario_warnings = parse_scenario_with_warnings(
+        yaml.safe_dump(document, sort_keys=False)
+    )
+    assert scenario_warnings == []
+    (topic,) = scenario.topics
+    assert topic.name == "test-topic-0000000"
+    assert (topic.partitions, topic.replication_factor, topic.min_insync_replicas) == (100, 3, 2)
+    (producer,) = scenario.producers
+    assert producer.count == 1
+    assert producer.rate.messages_per_second == 50000
+    assert producer.message_size.mean == 1024
+    assert not producer.keys.keyed
+    assert producer.acks == "all"
+    assert producer.linger == pytest.approx(0.001)
+    assert producer.batch_size == 1048576
+    (group,) = scenario.consumer_groups
+    assert group.members == 1 and group.topics == ("test-topic-0000000",)
+    assert group.auto_offset_reset == "earliest"
+    assert group.enable_auto_commit is False
+    assert group.max_partition_fetch_bytes == 10485760
+    # 1 minute OMB warm-up + 15 minutes of test
+    assert scenario.run.warmup == 60 and scenario.run.duration == 16 * 60
+    assert scenario.targets.produce_throughput.messages_per_second == 50000
+    # commonConfig keys the schema has no use for are reported, not dropped
+    text = "\n".join(str(w) for w in warnings)
+    assert "bootstrap.servers" in text and "default.api.timeout.ms" in text
+    assert all(w.source == str(THROUGHPUT) and w.line is not None for w in warnings)
+
+
+def test_latency_driver_differs_only_in_batch_size() -> None:
+    throughput = import_omb(WORKLOAD, THROUGHPUT)
+    latency = import_omb(WORKLOAD, LATENCY)
+    assert latency["producers"][0]["batch.size"] == 131072
+    assert throughput["producers"][0]["batch.size"] == 1048576
+    assert parse_scenario(yaml.safe_dump(latency)).producers[0].batch_size == 131072
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MULTI = """\
+name: 4 topics / keyed
+topics: 4
+partitionsPerTopic: 16
+messageSize: 100
+keyDistributor: RANDOM_NANO
+subscriptionsPerTopic: 2
+consumerPerSubscription: 3
+producersPerTopic: 2
+producerRate: 200000
+testDurationMinutes: 2
+warmupDurationMinutes: 0
+"""
+
+
+def test_rate_is_total_across_topics_and_groups_per_subscription(tmp_path: Path) -> None:
+    # WorkloadGenerator: targetPublishRate = producerRate, split over every producer of
+    # every topic; one consumer group per (topic, subscription)
+    workload = _write(tmp_path / "w.yaml", MULTI)
+    scenario = parse_scenario(yaml.safe_dump(import_omb(workload, THROUGHPUT, brokers=6)))
+    assert [t.name for t in scenario.topics] == [f"test-topic-000000{i}" for i in range(4)]
+    assert len(scenario.cluster.brokers) == 6
+    assert sum(p.rate.messages_per_second for p in scenario.producers) == 200000
+    assert {p.rate.messages_per_second for p in scenario.producers} == {50000}
+    assert {p.count for p in scenario.producers} == {2}
+    assert all(
+        p.keys.distribution == "uniform" and p.keys.count == 10_000 for p in scenario.producers
+    )
+    assert len(scenario.consumer_groups) == 8
+    assert len({g.group_id for g in scenario.consumer_groups}) == 8
+    assert all(g.members == 3 and len(g.topics) == 1 for g in scenario.consumer_groups)
+    assert scenario.run.warmup == 0 and scenario.run.duration == 120
+
+
+def test_key_round_robin_cycles_the_key_pool(tmp_path: Path) -> None:
+    workload = _write(tmp_path / "w.yaml", MULTI.replace("RANDOM_NANO", "KEY_ROUND_ROBIN"))
+    keys = import_omb(workload, THROUGHPUT)["producers"][0]["keys"]
+    assert keys == {"distribution": "sequential", "count": 10_000}
+
+
+def test_hardware_and_racks_go_into_the_cluster(tmp_path: Path) -> None:
+    document = import_omb(
+        WORKLOAD, THROUGHPUT, brokers=6, racks=["a", "b", "c"], hardware={"nic": "25Gbps"}
+    )
+    scenario = parse_scenario(yaml.safe_dump(document))
+    assert scenario.cluster.hardware.nic == pytest.approx(25e9 / 8)
+    assert [b.rack for b in scenario.cluster.brokers] == ["a", "b", "c"] * 2
+
+
+def test_backlog_and_unknown_fields_are_warnings(tmp_path: Path) -> None:
+    workload = _write(
+        tmp_path / "w.yaml", MULTI + "consumerBacklogSizeGB: 100\nproducerStartRate: 5\n"
+    )
+    driver = _write(
+        tmp_path / "d.yaml",
+        "replicationFactor: 3\nproducerConfig: |\n  acks=all\n  key.serializer=x.Y\nconsumerConfig: |\n  group.id=g\n",
+    )
+    _document, warnings = import_omb_with_warnings(workload, driver)
+    by_field = {(w.source, w.path, w.line) for w in warnings}
+    assert (str(workload), ("consumerBacklogSizeGB",), 12) in by_field
+    assert (str(workload), ("producerStartRate",), 13) in by_field
+    assert (str(driver), ("producerConfig",), 4) in by_field  # key.serializer, line of the property
+    assert (str(driver), ("consumerConfig",), 6) in by_field  # group.id is OMB's to set
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "line", "words"),
+    [
+        (("partitionsPerTopic: 16\n", ""), "partitionsPerTopic", 1, "missing"),
+        (("messageSize: 100", "messageSize: big"), "messageSize", 4, "whole number"),
+        (("RANDOM_NANO", "ZIPF"), "keyDistributor", 5, "unknown key distributor"),
+        (
+            ("producerRate: 200000", "producerRate: 0"),
+            "producerRate",
+            9,
+            "maximum sustainable rate",
+        ),
+        (("topics: 4", "topics: 0"), "topics", 2, ">= 1"),
+    ],
+)
+def test_bad_workload_names_file_line_and_field(tmp_path: Path, change, field, line, words) -> None:
+    workload = _write(tmp_path / "bad.yaml", MULTI.replace(*change))
+    with pytest.raises(ScenarioError) as info:
+        import_omb(workload, THROUGHPUT)
+    (problem,) = info.value.problems
+    assert problem.source == str(workload)
+    assert problem.path == (field,)
+    assert problem.line == line
+    assert words in (problem.message + (problem.hint or ""))
+
+
+def test_bad_driver_value_points_at_the_property_line(tmp_path: Path) -> None:
+    driver = _write(
+        tmp_path / "d.yaml",
+        "replicationFactor: 3\ntopicConfig: |\n  retention.ms=604800000\n  min.insync.replicas=4\n",
+    )
+    with pytest.raises(ScenarioError) as info:
+        import_omb(WORKLOAD, driver)
+    (problem,) = info.value.problems
+    assert problem.source == str(driver)
+    assert problem.line == 4
+    assert problem.path == ("topicConfig.min.insync.replicas",)
+    assert "min.insync.replicas" in problem.message
+
+
+def test_acks_1_with_idempotence_is_kafkas_config_error(tmp_path: Path) -> None:
+    # KafkaProducer (>= 3.0): enable.idempotence=true with acks != all is a ConfigException
+    driver = _write(
+        tmp_path / "d.yaml",
+        "replicationFactor: 3\nproducerConfig: |\n  acks=1\n  enable.idempotence=true\n",
+    )
+    with pytest.raises(ScenarioError) as info:
+        import_omb(WORKLOAD, driver)
+    assert info.value.problems[0].source == str(driver)
+    assert "idempotent" in str(info.value)
