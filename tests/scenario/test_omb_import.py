@@ -273,3 +273,127 @@ def test_acks_1_with_idempotence_is_kafkas_config_error(tmp_path: Path) -> None:
         import_omb(WORKLOAD, driver)
     assert info.value.problems[0].source == str(driver)
     assert "idempotent" in str(info.value)
+
+
+# ---- the `simkafka import omb` command ------------------------------------------------
+
+
+def _cli():
+    # simkafka.cli registers the group on `main`; here it is mounted on a bare group
+    import click
+
+    from simkafka.cli_import import import_group
+
+    @click.group()
+    def root() -> None:
+        pass
+
+    root.add_command(import_group)
+    return root
+
+
+def _run(*args: str):
+    from click.testing import CliRunner
+
+    return CliRunner().invoke(_cli(), ["import", "omb", *args])
+
+
+def test_cli_writes_a_commented_scenario_that_loads(tmp_path: Path) -> None:
+    out = tmp_path / "scenario.yaml"
+    result = _run(
+        str(WORKLOAD),
+        str(THROUGHPUT),
+        "-o",
+        str(out),
+        "--brokers",
+        "6",
+        "--racks",
+        "a,b,c",
+        "--nic",
+        "25Gbps",
+        "--disk-write",
+        "1GB/s",
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Imported by `simkafka import omb`")
+    assert str(WORKLOAD) in text and str(THROUGHPUT) in text
+    assert "bootstrap.servers" in text  # the warnings are kept as comments
+    scenario, warnings = parse_scenario_with_warnings(text, str(out))
+    assert warnings == []
+    assert len(scenario.cluster.brokers) == 6
+    assert scenario.cluster.hardware.disk_write == 1e9
+    assert scenario.topics[0].partitions == 100
+    assert [p.name for p in tmp_path.iterdir()] == ["scenario.yaml"]  # no temp file left
+
+
+def test_cli_cluster_file(tmp_path: Path) -> None:
+    cluster = _write(
+        tmp_path / "cluster.yaml",
+        "cluster:\n  brokers: 9\n  racks: [x, y, z]\n  controller: zookeeper\n",
+    )
+    out = tmp_path / "s.yaml"
+    result = _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out), "--cluster", str(cluster))
+    assert result.exit_code == 0, result.output
+    scenario = parse_scenario(out.read_text(encoding="utf-8"))
+    assert len(scenario.cluster.brokers) == 9 and scenario.cluster.controller == "zookeeper"
+
+
+def test_cli_bad_cluster_file_names_its_line(tmp_path: Path) -> None:
+    cluster = _write(tmp_path / "cluster.yaml", "brokers: 3\nhardwre: {nic: 10Gbps}\n")
+    out = tmp_path / "s.yaml"
+    result = _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out), "--cluster", str(cluster))
+    assert result.exit_code == 2
+    assert f"{cluster}:2" in result.output and "hardwre" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("partitionsPerTopic: 16\n", ""),
+            ":1:1: error: partitionsPerTopic: required field is missing",
+        ),
+        (
+            ("messageSize: 100", "messageSize: [1]"),
+            ":4:1: error: messageSize: expected a whole number",
+        ),
+        (("RANDOM_NANO", "ZIPF"), ":5:1: error: keyDistributor: unknown key distributor 'ZIPF'"),
+    ],
+)
+def test_cli_bad_input_exits_2_without_output(tmp_path: Path, change, expected: str) -> None:
+    workload = _write(tmp_path / "bad.yaml", MULTI.replace(*change))
+    out = tmp_path / "s.yaml"
+    result = _run(str(workload), str(THROUGHPUT), "-o", str(out))
+    assert result.exit_code == 2
+    assert f"{workload}{expected}" in result.output
+    assert (
+        "Traceback" not in result.output
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    )
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.yaml"]
+
+
+def test_cli_bad_flag_and_missing_file(tmp_path: Path) -> None:
+    out = tmp_path / "s.yaml"
+    bad_nic = _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out), "--nic", "fast")
+    assert bad_nic.exit_code == 2 and "--nic" in bad_nic.output
+    missing = _run(str(tmp_path / "nope.yaml"), str(THROUGHPUT), "-o", str(out))
+    assert (
+        missing.exit_code == 2
+        and "nope.yaml" in missing.output
+        and "no such workload file" in missing.output
+    )
+    assert not out.exists()
+
+
+def test_cli_does_not_overwrite_without_force(tmp_path: Path) -> None:
+    out = _write(tmp_path / "s.yaml", "keep me\n")
+    result = _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out))
+    assert result.exit_code == 2 and "--force" in result.output
+    assert out.read_text(encoding="utf-8") == "keep me\n"
+    assert _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out), "--force").exit_code == 0
+    assert parse_scenario(out.read_text(encoding="utf-8")).topics[0].partitions == 100

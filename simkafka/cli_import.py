@@ -1,0 +1,218 @@
+"""``simkafka import``: turn other tools' benchmark configs into scenario files.
+
+Kept apart from :mod:`simkafka.cli` (which registers :data:`import_group`) so the main
+command stays thin. Same conventions: every user error is one clear message and exit
+status 2, never a traceback; and nothing is written unless the whole import succeeded
+(the file is written to a temporary name and renamed into place).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+
+from simkafka.scenario.cluster import BrokerHardware, Cluster
+from simkafka.scenario.errors import Problem, ScenarioError
+from simkafka.scenario.importers.omb import import_omb_with_warnings
+from simkafka.scenario.loader import (
+    parse_scenario_with_warnings,
+    problems_from_validation,
+    read_yaml_with_positions,
+)
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str) -> None:
+    err_console.print(message, markup=False)
+    sys.exit(EXIT_USAGE)
+
+
+def _read_cluster(path: str) -> dict:
+    """A cluster file holds either a whole ``cluster:`` section or just its contents."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(
+            [Problem(path, None, None, (), f"cannot read the cluster file: {exc.strerror}")]
+        ) from None
+    data, positions = read_yaml_with_positions(text, path)
+    prefix: tuple = ()
+    if isinstance(data, dict) and set(data) == {"cluster"}:
+        data, prefix = data["cluster"], ("cluster",)
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [Problem(path, 1, 1, (), "a cluster file is a mapping (brokers, racks, hardware...)")]
+        )
+    try:
+        Cluster.model_validate(data)
+    except ValidationError as exc:
+        shifted = {
+            key[len(prefix) :]: pos
+            for key, pos in positions.items()
+            if key[: len(prefix)] == prefix
+        }
+        raise ScenarioError(problems_from_validation(exc, data, shifted, path)) from None
+    return data
+
+
+def _hardware(options: dict[str, object]) -> dict | None:
+    given = {key: value for key, value in options.items() if value is not None}
+    if not given:
+        return None
+    try:
+        BrokerHardware.model_validate(given)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        flag = "--" + str(first["loc"][0]).replace("_", "-")
+        message = first["msg"].removeprefix("Value error, ")
+        given_text = repr(first.get("input"))
+        _fail(f"{flag}: {message}" + ("" if given_text in message else f" (got {given_text})"))
+    return given
+
+
+def _render(document: dict, workload: str, driver: str, warnings: list[Problem]) -> str:
+    """The scenario as YAML with a header saying where it came from and what was left out."""
+    header = [
+        "# Imported by `simkafka import omb` from OpenMessaging Benchmark files:",
+        f"#   workload: {workload}",
+        f"#   driver:   {driver}",
+        "# producerRate is OMB's total over all topics, split evenly per topic; each",
+        "# subscription is a consumer group on one topic; run = warm-up + test duration.",
+        "# Topic and group names drop OMB's random suffixes so the import is reproducible.",
+    ]
+    if warnings:
+        header.append("# Not carried over (see the warnings when importing):")
+        header.extend(f"#   - {w.source}:{w.line}: {w.message}" for w in warnings)
+    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    lines = []
+    for line in body.splitlines():
+        section = line.split(":", 1)[0]
+        if section in _SECTION_NOTES and not line.startswith(" "):
+            lines.append("")
+            lines.append(f"# {_SECTION_NOTES[section]}")
+        lines.append(line)
+    return "\n".join(header) + "\n\n" + "\n".join(lines) + "\n"
+
+
+_SECTION_NOTES = {
+    "cluster": "OMB does not describe the brokers: from --brokers/--racks/--cluster and the hardware flags",
+    "topics": "topics x partitionsPerTopic; driver replicationFactor and topicConfig",
+    "producers": "producersPerTopic producers per topic; messageSize; keyDistributor; driver producerConfig",
+    "consumer_groups": "subscriptionsPerTopic groups per topic of consumerPerSubscription members; consumerConfig",
+    "run": "warmupDurationMinutes (OMB default 1) + testDurationMinutes",
+    "targets": "OMB's producerRate is the rate the benchmark must sustain",
+}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+@click.group("import", context_settings={"help_option_names": ["-h", "--help"]})
+def import_group() -> None:
+    """Build a scenario from another tool's benchmark configuration."""
+
+
+@import_group.command("omb")
+@click.argument("workload", type=click.Path(dir_okay=False))
+@click.argument("driver", type=click.Path(dir_okay=False))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Scenario file to write."
+)
+@click.option(
+    "--brokers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of brokers (default: the replication factor, at least 3).",
+)
+@click.option(
+    "--racks", default=None, help="Comma-separated rack names, dealt to brokers round-robin."
+)
+@click.option(
+    "--cluster",
+    "cluster_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A YAML file with the whole cluster section (overrides --brokers/--racks/hardware).",
+)
+@click.option("--nic", default=None, help="Broker NIC bandwidth per direction, e.g. 10Gbps.")
+@click.option("--disk-write", default=None, help="Broker disk write bandwidth, e.g. 500MB/s.")
+@click.option("--disk-read", default=None, help="Broker disk read bandwidth, e.g. 1GB/s.")
+@click.option("--cpu-cores", type=click.IntRange(min=1), default=None, help="Broker CPU cores.")
+@click.option("--page-cache", default=None, help="Broker page cache, e.g. 16GiB.")
+@click.option("--name", default=None, help="Scenario name (default: from the workload's name).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+def omb(
+    workload: str,
+    driver: str,
+    output: str,
+    brokers: int | None,
+    racks: str | None,
+    cluster_file: str | None,
+    nic: str | None,
+    disk_write: str | None,
+    disk_read: str | None,
+    cpu_cores: int | None,
+    page_cache: str | None,
+    name: str | None,
+    force: bool,
+) -> None:
+    """Import an OpenMessaging Benchmark WORKLOAD and Kafka DRIVER file as a scenario."""
+    out = Path(output)
+    if out.exists() and not force:
+        _fail(f"{output}: already exists (use --force to overwrite)")
+    hardware = _hardware(
+        {
+            "nic": nic,
+            "disk_write": disk_write,
+            "disk_read": disk_read,
+            "cpu_cores": cpu_cores,
+            "page_cache": page_cache,
+        }
+    )
+    rack_list = [r.strip() for r in racks.split(",") if r.strip()] if racks else None
+    try:
+        cluster = _read_cluster(cluster_file) if cluster_file else None
+        document, warnings = import_omb_with_warnings(
+            workload,
+            driver,
+            hardware=hardware,
+            brokers=brokers,
+            racks=rack_list,
+            cluster=cluster,
+            name=name,
+        )
+        text = _render(document, workload, driver, warnings)
+        # what we write must load exactly as `simkafka check` will load it
+        parse_scenario_with_warnings(text, output)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    for warning in warnings:
+        err_console.print(str(warning), markup=False, style="yellow")
+    try:
+        _write_atomically(out, text)
+    except OSError as exc:
+        _fail(f"{output}: cannot write: {exc.strerror}")
+    console.print(
+        f"[green]wrote[/green] {output}: {len(document['topics'])} topic(s), "
+        f"{len(document['consumer_groups'])} consumer group(s); check it with `simkafka check {output}`"
+    )
