@@ -7,7 +7,8 @@ that is the grammar to follow, not an ad-hoc ``split('=')``:
 * natural lines end at ``\\n``, ``\\r`` or ``\\r\\n``; a line whose first non-blank
   character is ``#`` or ``!`` is a comment (and a comment is never continued);
 * an odd number of trailing backslashes continues the logical line; leading blanks of
-  the continuation line are dropped (``Properties.LineReader``);
+  the continuation line are dropped (``Properties.LineReader``); a logical line that
+  is still empty (only a backslash so far) restarts on the next line as JDK 9+ does;
 * blanks are space, tab and form feed; the key ends at the first unescaped ``=``, ``:``
   or blank; then blanks, at most one ``=``/``:``, and blanks again are skipped;
 * escapes: ``\\t \\n \\r \\f``, ``\\uXXXX``; any other escaped character stands for itself;
@@ -52,6 +53,7 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     """
     out: list[tuple[int, str]] = []
     lines = _natural_lines(text)
+    ends_with_lone_terminator = text.endswith(("\n", "\r")) and not text.endswith("\r\n")
     i = 0
     while i < len(lines):
         start = i + 1
@@ -59,13 +61,24 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
         i += 1
         if not line or line[0] in "#!":
             continue
+        backslash_at_eof = False
         while _ends_with_odd_backslashes(line):
             line = line[:-1]
-            if i >= len(lines):
-                break  # a backslash at end of input is dropped (LineReader at EOF)
+            if i >= len(lines) or (i == len(lines) - 1 and ends_with_lone_terminator):
+                # LineReader at end of input returns the line minus its backslash, even
+                # when that leaves it empty (so a lone "\\" there defines the key ""). It
+                # looks for the end of input right after a one-character terminator, so
+                # "\\\n" at the very end counts too -- but "\\\r\n" does not.
+                backslash_at_eof = True
+                break
+            if not line:
+                # only a backslash so far: JDK 9+ LineReader reads the next natural line
+                # as a fresh one (blank and '#'/'!' lines skipped: its test is len == 0)
+                break
             line += lines[i].lstrip(_BLANKS)
             i += 1
-        out.append((start, line))
+        if line or backslash_at_eof:
+            out.append((start, line))
     return out
 
 
