@@ -252,6 +252,20 @@ def test_backlog_and_unknown_fields_are_warnings(tmp_path: Path) -> None:
     assert (str(driver), ("consumerConfig",), 6) in by_field  # group.id is OMB's to set
 
 
+def test_fields_at_omb_defaults_are_quiet_others_warn(tmp_path: Path) -> None:
+    quiet = _write(
+        tmp_path / "q.yaml", MULTI + "useRandomizedPayloads: false\nrandomBytesRatio: 0.0\n"
+    )
+    assert [w.source for w in import_omb_with_warnings(quiet, LATENCY)[1]] == [
+        str(LATENCY)
+    ]  # bootstrap.servers
+    loud = _write(
+        tmp_path / "l.yaml", MULTI + "useRandomizedPayloads: true\nrandomBytesRatio: 0.5\n"
+    )
+    fields = [w.path for w in import_omb_with_warnings(loud, LATENCY)[1] if w.source == str(loud)]
+    assert fields == [("useRandomizedPayloads",), ("randomBytesRatio",)]
+
+
 @pytest.mark.parametrize(
     ("change", "field", "line", "words"),
     [

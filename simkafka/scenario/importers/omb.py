@@ -64,6 +64,16 @@ DEFAULT_WARMUP_MINUTES = 1
 
 # Workload fields OMB has that change nothing a scenario can express.
 _IGNORED_QUIETLY = {"name", "payloadFile"}
+# Workload fields that change nothing while they hold OMB's default value (Workload.java);
+# any other value is reported. Randomised payloads, for one, change compressibility.
+_QUIET_AT_DEFAULT = {
+    "useRandomizedPayloads": False,
+    "randomBytesRatio": 0.0,
+    "randomizedPayloadPoolSize": 0,
+    "backlogDrainRatio": 1.0,
+    "producerPauseBeforeDrain": 0,
+    "producerPauseDuringDrain": 0,
+}
 # Driver fields with no effect on the simulated cluster.
 _DRIVER_IGNORED_QUIETLY = {"name", "driverClass", "reset"}
 
@@ -290,7 +300,9 @@ def import_omb_with_warnings(
         "producerRate",
         "keyDistributor",
     } | _IGNORED_QUIETLY
-    for field in workload.data:
+    for field, value in workload.data.items():
+        if field in _QUIET_AT_DEFAULT and value == _QUIET_AT_DEFAULT[field]:
+            continue
         if field not in known:
             warnings.append(
                 workload.problem(
