@@ -396,22 +396,30 @@ class BuiltInPartitioner:
 
 
 class RoundRobinPartitioner:
-    """``org.apache.kafka.clients.producer.RoundRobinPartitioner`` as shipped in Kafka 4.x.
+    """``org.apache.kafka.clients.producer.RoundRobinPartitioner`` (Kafka 4.x semantics).
 
     A per-topic counter (``AtomicInteger`` starting at 0, ``getAndIncrement``) indexes the
     available partitions, or all partitions when none has a leader; keys are ignored.
 
-    Kafka 3.x quirk (KAFKA-9965): ``KafkaProducer`` called ``partition()`` a second time
-    after ``onNewBatch`` whenever a record opened a new batch, so the counter advanced twice
-    and records skipped partitions (e.g. only even partitions got data). Kafka 4.0 removed
-    ``Partitioner.onNewBatch`` and the abort-on-new-batch retry, so the counter advances
-    exactly once per record -- which is what this class does.
+    The ``onNewBatch`` quirk: with any ``partitioner.class`` set, ``KafkaProducer.doSend``
+    appends with ``abortOnNewBatch=true``; when the chosen partition has no open batch with
+    room, it calls ``onNewBatch(topic, cluster, prevPartition)`` and then ``partition()``
+    *again* for the same record. Before KAFKA-17632 (fixed in 3.9.2 / 4.0.0; reported
+    earlier as KAFKA-9965 / KAFKA-16283) ``onNewBatch`` was a no-op, so the counter moved
+    twice for every record that opened a batch -- with an even partition count and one
+    record per batch only even partitions ever got data. The fix remembers
+    ``prevPartition`` (a ``ThreadLocal<TopicPartition>``) and returns it, without touching
+    the counter, on the next ``partition()`` call for the same topic. ``kafka_17632_fixed``
+    selects which behaviour to reproduce (default: the fixed 4.x one).
     """
 
     name = "org.apache.kafka.clients.producer.RoundRobinPartitioner"
 
-    def __init__(self) -> None:
+    def __init__(self, kafka_17632_fixed: bool = True) -> None:
+        self.kafka_17632_fixed = kafka_17632_fixed
         self._counters: dict[str, int] = {}
+        # The ThreadLocal of the fix; one producer thread is modelled.
+        self._previous: tuple[str, int] | None = None
 
     def _next_value(self, topic: str) -> int:
         value = self._counters.get(topic, 0)
@@ -421,11 +429,40 @@ class RoundRobinPartitioner:
 
     def partition(self, topic: str, key: bytes | None, metadata: TopicMetadata) -> int:
         """``partition(topic, key, keyBytes, value, valueBytes, cluster)``."""
+        previous = self._previous
+        if previous is not None:
+            self._previous = None
+            if previous[0] == topic:
+                return previous[1]
         next_value = to_positive(self._next_value(topic))
         available = metadata.available_partitions
         if available:
             return available[next_value % len(available)]
         return next_value % metadata.num_partitions
+
+    def on_new_batch(self, topic: str, prev_partition: int) -> None:
+        """``onNewBatch``: a no-op before KAFKA-17632, "remember prevPartition" after it."""
+        if self.kafka_17632_fixed:
+            self._previous = (topic, prev_partition)
+
+    def partition_record(
+        self,
+        topic: str,
+        key: bytes | None,
+        metadata: TopicMetadata,
+        opens_new_batch: Callable[[int], bool],
+    ) -> int:
+        """The partition a record really goes to, following ``KafkaProducer.doSend``.
+
+        ``opens_new_batch(partition)`` answers whether appending to ``partition`` needs a
+        new batch (``RecordAppendResult.abortForNewBatch``); if so Kafka calls
+        :meth:`on_new_batch` and partitions the record a second time.
+        """
+        chosen = self.partition(topic, key, metadata)
+        if opens_new_batch(chosen):
+            self.on_new_batch(topic, chosen)
+            chosen = self.partition(topic, key, metadata)
+        return chosen
 
 
 def choose_partition(

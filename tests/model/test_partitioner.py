@@ -449,3 +449,22 @@ def test_choose_partition_dispatch_order() -> None:
     sticky_choice = choose_partition(b"test", meta, partitioner_ignore_keys=True, built_in=sticky)
     assert sticky_choice == sticky.current_partition(meta) == 0
     assert choose_partition(None, meta, built_in=sticky) == 0
+
+
+def test_round_robin_new_batch_retry_kafka_17632() -> None:
+    # KAFKA-17632 (with an even partition count only half the partitions get data): when
+    # every record opens a new batch, the pre-fix partitioner (onNewBatch a no-op) is
+    # asked twice per record and the counter skips every other partition.
+    meta = TopicMetadata.all_available(4)
+    broken = RoundRobinPartitioner(kafka_17632_fixed=False)
+    picks = [broken.partition_record("t", None, meta, lambda p: True) for _ in range(8)]
+    assert picks == [1, 3, 1, 3, 1, 3, 1, 3]
+    # RoundRobinPartitionerTest (4.x): after onNewBatch the previous partition is returned
+    # and the counter moves once per record, so all partitions are used in turn.
+    fixed = RoundRobinPartitioner()
+    picks = [fixed.partition_record("t", None, meta, lambda p: True) for _ in range(8)]
+    assert picks == [0, 1, 2, 3, 0, 1, 2, 3]
+    # The remembered partition is only returned for the same topic, then forgotten.
+    fixed.on_new_batch("t", 3)
+    assert fixed.partition("other", None, meta) == 0
+    assert fixed.partition("t", None, meta) == 0
