@@ -413,19 +413,40 @@ def test_round_robin_with_unavailable_partitions() -> None:
     assert picks.count(0) == picks.count(2) == 50
 
 
-def test_round_robin_ignores_keys_and_counts_per_topic() -> None:
-    # RoundRobinPartitionerTest.testRoundRobinWithKeyBytes: 30 records, keys A/B/C,
-    # 3 partitions -> 10 each, regardless of the key.
-    meta = TopicMetadata.all_available(3)
+def test_round_robin_with_key_bytes() -> None:
+    # RoundRobinPartitionerTest.testRoundRobinWithKeyBytes: 30 records with key "key" on
+    # topicA (3 partitions), a topicB record every 5th -> 10 per topicA partition.
+    topic_a = TopicMetadata.all_available(3)
+    topic_b = TopicMetadata.all_available(1)
     rr = RoundRobinPartitioner()
     counts = [0, 0, 0]
     for i in range(30):
-        counts[rr.partition("test", b"ABC"[i % 3 : i % 3 + 1], meta)] += 1
+        counts[rr.partition("topicA", b"key", topic_a)] += 1
+        if i % 5 == 0:
+            rr.partition("topicB", b"key", topic_b)
     assert counts == [10, 10, 10]
-    assert rr.partition("other", None, meta) == 0  # independent counter per topic
     none_available = TopicMetadata(4, ())
-    assert rr.partition("x", None, none_available) == 0
+    assert rr.partition("x", None, none_available) == 0  # falls back to all partitions
     assert rr.partition("x", None, none_available) == 1
+
+
+@pytest.mark.parametrize("num_partitions", [3, 4])
+def test_round_robin_with_null_key_bytes_and_single_record_batches(num_partitions: int) -> None:
+    # RoundRobinPartitionerTest.testRoundRobinWithNullKeyBytes (3 partitions, 30 records)
+    # and ...AndEvenPartitionCount (4 partitions, 40 records): onNewBatch after every
+    # record; the repeated partition() call returns the same partition.
+    topic_a = TopicMetadata.all_available(num_partitions)
+    topic_b = TopicMetadata.all_available(1)
+    rr = RoundRobinPartitioner()
+    counts = [0] * num_partitions
+    for i in range(10 * num_partitions):
+        partition = rr.partition("topicA", None, topic_a)
+        rr.on_new_batch("topicA", partition)
+        assert rr.partition("topicA", None, topic_a) == partition
+        counts[partition] += 1
+        if i % 5 == 0:
+            rr.partition("topicB", None, topic_b)
+    assert counts == [10] * num_partitions
 
 
 def test_round_robin_counter_wraps_like_atomic_integer() -> None:
