@@ -300,6 +300,22 @@ class BuiltInPartitioner:
         self._cft = cft
         self._cft_ids = list(partition_ids[:length])
 
+    def update_from_queues(
+        self,
+        queues: Sequence[PartitionQueue],
+        num_partitions: int,
+        partition_availability_timeout_ms: float = 0,
+        adaptive: bool = True,
+    ) -> None:
+        """What ``RecordAccumulator.ready`` does for this topic on every Sender loop."""
+        stats = load_stats_from_queues(
+            queues, num_partitions, partition_availability_timeout_ms, adaptive
+        )
+        if stats is None:
+            self.update_partition_load_stats(None, None)
+        else:
+            self.update_partition_load_stats(*stats)
+
     def load_stats_range_end(self) -> int:
         """``loadStatsRangeEnd``: sum of all weights (the random draw is taken modulo this)."""
         if self._cft is None:
@@ -341,6 +357,10 @@ class BuiltInPartitioner:
     ) -> bool:
         """``updatePartitionInfo``: count appended bytes; maybe switch. Returns True on switch.
 
+        Only unkeyed records count: ``RecordAccumulator.append`` passes a null
+        ``StickyPartitionInfo`` for records whose partition was already known (keyed or
+        explicit), so their bytes never move the sticky partition.
+
         Switches once ``producedBytes >= stickyBatchSize`` (and ``enable_switch``, which
         ``RecordAccumulator`` sets to "all batches in the deque are full" so that switching
         aligns with batch boundaries), and unconditionally at ``2 * stickyBatchSize``.
@@ -372,8 +392,10 @@ class BuiltInPartitioner:
         """Place ``count`` unkeyed records of ``record_bytes`` each, as ``count`` appends would.
 
         Returns ``(partition, n_records)`` runs. Equivalent to calling
-        :meth:`update_partition_info` once per record with ``enable_switch=True``, but the
-        cost is one step per partition switch, not per record.
+        :meth:`update_partition_info` once per record with ``enable_switch=True`` (i.e.
+        assuming the deque's batches are full whenever the threshold is reached, which is
+        what ``allBatchesFull`` reports when ``batch.size`` bytes were just appended), but
+        the cost is one step per partition switch, not per record.
         """
         if record_bytes < 1:
             raise ValueError("record_bytes must be >= 1")

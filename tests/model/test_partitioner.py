@@ -489,3 +489,16 @@ def test_round_robin_new_batch_retry_kafka_17632() -> None:
     fixed.on_new_batch("t", 3)
     assert fixed.partition("other", None, meta) == 0
     assert fixed.partition("t", None, meta) == 0
+
+
+def test_update_from_queues_turns_adaptive_on_and_off() -> None:
+    meta = TopicMetadata.all_available(3)
+    p = BuiltInPartitioner("T", 1, _seq_random())
+    queues = [PartitionQueue(0, True, 0), PartitionQueue(1, True, 3), PartitionQueue(2, True, 1)]
+    p.update_from_queues(queues, 3)
+    assert p.load_stats_range_end() == 8  # the 4 5 8 example
+    assert [p.next_partition(meta) for _ in range(8)] == [0, 0, 0, 0, 1, 2, 2, 2]
+    p.update_from_queues(queues, 3, adaptive=False)
+    assert not p.adaptive_active
+    p.update_from_queues(queues[:2], 3)  # a partition has no deque yet: uniform
+    assert not p.adaptive_active
