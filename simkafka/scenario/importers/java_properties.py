@@ -14,6 +14,11 @@ that is the grammar to follow, not an ad-hoc ``split('=')``:
 * escapes: ``\\t \\n \\r \\f``, ``\\uXXXX``; any other escaped character stands for itself;
   a malformed ``\\u`` escape is an error (Java: "Malformed \\\\uxxxx encoding.");
 * a later duplicate key replaces the earlier one (a Hashtable put).
+
+Checked against JDK 17's ``Properties.load`` on 50,000 random texts. One JDK quirk is
+not copied: LineReader reads in 8192-character chunks and its end-of-input test after a
+backslash-newline depends on where a chunk ends, so texts longer than that with a lone
+backslash line right at a chunk boundary may differ. OMB's config blocks are tiny.
 """
 
 from __future__ import annotations
