@@ -3,8 +3,9 @@
 The rules of thumb checked here are the ones the YAML comments cite: Kafka's producer
 refuses idempotence without acks=all (ProducerConfig.postProcessAndValidateIdempotenceConfigs),
 acks=all only tolerates failures when min.insync.replicas < replication.factor, compaction
-needs keys (the log cleaner rejects keyless records on compacted topics:
-LogValidator.validateKey -> "Compacted topic cannot accept message without key"), and a
+needs keys (the leader rejects a keyless record on a compacted topic at append with
+INVALID_RECORD: LogValidator.validateKey, "Compacted topic cannot accept message
+without key"; LogValidatorTest/UnifiedLogTest cover it), and a
 group member beyond the partition count gets nothing (AbstractPartitionAssignor).
 """
 
