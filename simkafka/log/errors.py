@@ -20,6 +20,8 @@ __all__ = [
     "RecordTooLargeError",
     "RecordBatchTooLargeError",
     "UnsupportedCompressionTypeError",
+    "CorruptIndexError",
+    "InvalidOffsetError",
 ]
 
 
@@ -92,3 +94,19 @@ class RecordBatchTooLargeError(RecordTooLargeError):
 
 class UnsupportedCompressionTypeError(LogError):
     """Compression codec id outside 0..4 (Kafka's ``UnsupportedCompressionTypeException``)."""
+
+
+class CorruptIndexError(LogError):
+    """An index file that fails ``sanityCheck`` (Kafka's ``CorruptIndexException``).
+
+    ``LogLoader`` reacts by deleting the segment's indexes and rebuilding them from the
+    ``.log`` file, so the message names the file and what was wrong with it.
+    """
+
+
+class InvalidOffsetError(LogError):
+    """An offset that breaks an index's ordering (Kafka's ``InvalidOffsetException``).
+
+    Raised by ``OffsetIndex.append`` for an offset not larger than the last one, and by
+    ``TimeIndex.maybeAppend`` for an offset smaller than the last entry's.
+    """
