@@ -1,0 +1,708 @@
+"""One log segment: a ``.log`` file of record batches plus its two sparse indexes.
+
+Mirrors Kafka's ``LogSegment`` (and the parts of ``FileRecords`` it leans on) in
+``storage/.../internals/log``. A segment with base offset *b* owns
+``<b:020d>.log``, ``<b:020d>.index`` and ``<b:020d>.timeindex``; every offset in it
+is ``>= b`` and ``< b + 2**31`` (index entries store the offset relative to *b* as an
+int32: ``OffsetIndex.canAppendOffset``).
+
+Why everything here is batch-level: Kafka never decodes records to append, read,
+roll or recover a v2 log -- the batch header (61 bytes) carries the base offset,
+``lastOffsetDelta``, ``maxTimestamp`` and the CRC, so a read translates an offset to
+a file position by an index lookup followed by a forward scan over batch *headers*
+(``FileRecords.searchForOffsetWithSize``), and recovery checks each batch's CRC
+without looking inside it. Only ``find_offset_by_timestamp`` decodes records, and only
+those of the single batch whose ``maxTimestamp`` first reaches the target, exactly as
+``FileRecords.searchForTimestamp`` does.
+
+Not modelled: the transaction index (``.txnindex``), producer-state snapshots, lazy
+index materialisation (``LazyIndex``) and file preallocation (``log.preallocate``).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from simkafka.log.clock import Clock
+from simkafka.log.errors import CorruptRecordError, InvalidRecordError, LogError
+from simkafka.log.index import (
+    OffsetIndex,
+    TimeIndex,
+    TimestampOffset,
+    filename_prefix_from_offset,
+)
+from simkafka.log.records import (
+    HEADER_SIZE_UP_TO_MAGIC,
+    LOG_OVERHEAD,
+    NO_PARTITION_LEADER_EPOCH,
+    NO_TIMESTAMP,
+    RECORD_BATCH_OVERHEAD,
+    BatchIterator,
+    RecordBatch,
+)
+
+__all__ = [
+    "LOG_FILE_SUFFIX",
+    "INDEX_FILE_SUFFIX",
+    "TIME_INDEX_FILE_SUFFIX",
+    "DELETED_FILE_SUFFIX",
+    "CLEANED_FILE_SUFFIX",
+    "SWAP_FILE_SUFFIX",
+    "FetchDataInfo",
+    "LogOffsetMetadata",
+    "LogOffsetPosition",
+    "LogSegment",
+    "LogSegmentOffsetOverflowError",
+    "RollParams",
+    "TimestampAndOffset",
+    "segment_file",
+]
+
+# LogFileUtils suffixes.
+LOG_FILE_SUFFIX = ".log"
+INDEX_FILE_SUFFIX = ".index"
+TIME_INDEX_FILE_SUFFIX = ".timeindex"
+DELETED_FILE_SUFFIX = ".deleted"
+CLEANED_FILE_SUFFIX = ".cleaned"
+SWAP_FILE_SUFFIX = ".swap"
+
+_INT32_MAX = (1 << 31) - 1
+# baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
+# baseTimestamp, maxTimestamp: the header fields a scan needs (first 43 bytes).
+_SCAN_HEADER = struct.Struct(">qiibIhiqq")
+# Recovery reads the file in chunks this large; a batch larger than a chunk gets a
+# chunk of its own (see LogSegment.recover).
+_RECOVERY_CHUNK = 8 * 1024 * 1024
+
+
+def segment_file(dir: str, base_offset: int, kind: str, suffix: str = "") -> str:
+    """``LogFileUtils.logFile``/``offsetIndexFile``/...: ``dir/<20-digit offset><kind><suffix>``."""
+    return os.path.join(dir, filename_prefix_from_offset(base_offset) + kind + suffix)
+
+
+class LogSegmentOffsetOverflowError(LogError):
+    """An offset that cannot be stored relative to the segment (``LogSegmentOffsetOverflowException``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogOffsetPosition:
+    """``FileRecords.LogOffsetPosition``: a batch found by offset -- its base offset, position, size."""
+
+    offset: int
+    position: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogOffsetMetadata:
+    """``LogOffsetMetadata``: an offset and, when known, where it sits on disk.
+
+    ``segment_base_offset``/``relative_position_in_segment`` are -1 when unknown (Kafka's
+    ``UNKNOWN_OFFSET``/``UNKNOWN_FILE_POSITION``); ``LocalLog.read`` uses them to stop a
+    read at the high watermark's byte position.
+    """
+
+    message_offset: int
+    segment_base_offset: int = -1
+    relative_position_in_segment: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampAndOffset:
+    """``FileRecords.TimestampAndOffset``; ``leader_epoch`` is None when the batch has none."""
+
+    timestamp: int
+    offset: int
+    leader_epoch: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RollParams:
+    """``RollParams``: what ``LogSegment.shouldRoll`` needs to know about the incoming append."""
+
+    max_segment_ms: int
+    max_segment_bytes: int
+    max_timestamp_in_messages: int
+    max_offset_in_messages: int
+    messages_size: int
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
+class FetchDataInfo:
+    """``FetchDataInfo``: the bytes a fetch returns and where they start.
+
+    ``records`` is exactly what Kafka's ``FileRecords.slice`` would send: it starts on a
+    batch boundary and is cut at ``max_bytes``/the upper bound, so (as on the wire) its
+    last batch may be partial. :meth:`batches` yields only the complete ones, as a
+    consumer's ``ByteBufferLogInputStream`` does. ``first_entry_incomplete`` is set when
+    even the first batch did not fit (``minOneMessage`` off).
+    """
+
+    fetch_offset_metadata: LogOffsetMetadata
+    records: bytes
+    first_entry_incomplete: bool = False
+
+    def batches(self) -> Iterator[RecordBatch]:
+        """The complete batches in :attr:`records` (a trailing partial one is skipped)."""
+        for _pos, batch in BatchIterator(self.records):
+            yield batch
+
+
+class _FileRecords:
+    """The ``.log`` file: whole-batch appends at the end, positional reads, truncation.
+
+    ``FileRecords`` keeps ``size`` in memory and writes through a ``FileChannel``; we keep
+    an OS file descriptor and use ``os.write``/``os.pread`` on whole batch buffers, so no
+    Python-level buffering sits between an append and the page cache.
+    """
+
+    __slots__ = ("path", "_fd", "size")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.size = os.fstat(self._fd).st_size
+        os.lseek(self._fd, self.size, os.SEEK_SET)
+
+    def append(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data)
+        written = 0
+        while written < len(view):
+            written += os.write(self._fd, view[written:])
+        self.size += written
+        return written
+
+    def read(self, position: int, size: int) -> bytes:
+        if size <= 0:
+            return b""
+        return os.pread(self._fd, size, position)
+
+    def truncate_to(self, size: int) -> int:
+        """``FileRecords.truncateTo``: returns the bytes cut; growing the file is an error."""
+        if size > self.size or size < 0:
+            raise LogError(
+                f"Attempt to truncate log segment {self.path} to {size} bytes failed, "
+                f"size of this log segment is {self.size} bytes."
+            )
+        cut = self.size - size
+        if cut:
+            os.ftruncate(self._fd, size)
+            os.lseek(self._fd, size, os.SEEK_SET)
+            self.size = size
+        return cut
+
+    def flush(self) -> None:
+        os.fsync(self._fd)  # FileChannel.force(true): data and metadata
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def header_at(self, position: int) -> tuple | None:
+        """The scan fields of the batch at ``position``, or None at a clean/torn end.
+
+        ``FileLogInputStream.nextBatch``: stop when no more than
+        ``HEADER_SIZE_UP_TO_MAGIC`` bytes remain or the batch runs past the end.
+        """
+        remaining = self.size - position
+        if remaining <= HEADER_SIZE_UP_TO_MAGIC:
+            return None
+        raw = os.pread(self._fd, _SCAN_HEADER.size, position)
+        if len(raw) < _SCAN_HEADER.size:
+            return None
+        fields = _SCAN_HEADER.unpack(raw)
+        size = LOG_OVERHEAD + fields[1]
+        if size < RECORD_BATCH_OVERHEAD:
+            raise CorruptRecordError(
+                f"Found record size {fields[1]} smaller than the minimum batch overhead",
+                file=self.path,
+                position=position,
+            )
+        if size > remaining:
+            return None
+        return fields
+
+    def batch_headers_from(self, position: int) -> Iterator[tuple[int, tuple]]:
+        """``(position, fields)`` for each batch from ``position`` on, headers only."""
+        while True:
+            fields = self.header_at(position)
+            if fields is None:
+                return
+            yield position, fields
+            position += LOG_OVERHEAD + fields[1]
+
+
+def _last_offset(fields: tuple) -> int:
+    return fields[0] + fields[6]
+
+
+class LogSegment:
+    """Kafka's ``LogSegment``: append, read, index, roll test, recover, truncate.
+
+    Not thread-safe (neither is Kafka's; ``UnifiedLog`` holds a lock around it).
+    """
+
+    def __init__(
+        self,
+        dir: str,
+        base_offset: int,
+        *,
+        clock: Clock,
+        index_interval_bytes: int = 4096,
+        max_index_size: int = 10 * 1024 * 1024,
+        roll_jitter_ms: int = 0,
+        suffix: str = "",
+    ) -> None:
+        self.dir = dir
+        self.base_offset = base_offset
+        self.index_interval_bytes = index_interval_bytes
+        self.max_index_size = max_index_size
+        self.roll_jitter_ms = roll_jitter_ms
+        self._clock = clock
+        self._suffix = suffix
+        self._log = _FileRecords(segment_file(dir, base_offset, LOG_FILE_SUFFIX, suffix))
+        self.offset_index = OffsetIndex(
+            segment_file(dir, base_offset, INDEX_FILE_SUFFIX, suffix),
+            base_offset,
+            max_index_size=max_index_size,
+        )
+        self.time_index = TimeIndex(
+            segment_file(dir, base_offset, TIME_INDEX_FILE_SUFFIX, suffix),
+            base_offset,
+            max_index_size=max_index_size,
+        )
+        self.created = clock.now_ms()
+        # rollingBasedTimestamp: the first batch's max timestamp, loaded lazily.
+        self._rolling_based_timestamp: int | None = None
+        # maxTimestampAndOffsetSoFar; None stands for TimestampOffset.UNKNOWN.
+        self._max_ts_and_offset: TimestampOffset | None = None
+        self._bytes_since_last_index_entry = 0
+        #: The corruption that ended the last :meth:`recover` scan, if any.
+        self.last_recovery_error: LogError | None = None
+
+    # -- files and sizes -------------------------------------------------------------
+    @property
+    def log_path(self) -> str:
+        return self._log.path
+
+    @property
+    def size(self) -> int:
+        """Bytes in the ``.log`` file (``LogSegment.size``)."""
+        return self._log.size
+
+    def last_modified(self) -> int:
+        """The ``.log`` file's mtime in ms (``lastModified``): the retention fallback."""
+        return os.stat(self._log.path).st_mtime_ns // 1_000_000
+
+    # -- max timestamp bookkeeping ---------------------------------------------------
+    def _read_max_timestamp_and_offset(self) -> TimestampOffset:
+        if self._max_ts_and_offset is None:
+            self._max_ts_and_offset = self.time_index.last_entry
+        return self._max_ts_and_offset
+
+    @property
+    def max_timestamp_so_far(self) -> int:
+        """Largest batch ``maxTimestamp`` seen (from the time index after a reopen)."""
+        return self._read_max_timestamp_and_offset().timestamp
+
+    @property
+    def offset_of_max_timestamp_so_far(self) -> int:
+        return self._read_max_timestamp_and_offset().offset
+
+    def largest_timestamp(self) -> int:
+        """``largestTimestamp``: max timestamp if any record has one, else the file mtime.
+
+        Time-based retention compares this with ``now``; the mtime fallback means a
+        segment of timestamp-less records ages from its last write.
+        """
+        ts = self.max_timestamp_so_far
+        return ts if ts >= 0 else self.last_modified()
+
+    # -- rolling ---------------------------------------------------------------------
+    def can_convert_to_relative_offset(self, offset: int) -> bool:
+        """``OffsetIndex.canAppendOffset``: ``0 <= offset - base <= Integer.MAX_VALUE``."""
+        relative = offset - self.base_offset
+        return 0 <= relative <= _INT32_MAX
+
+    def _load_first_batch_timestamp(self) -> None:
+        if self._rolling_based_timestamp is None:
+            fields = self._log.header_at(0)
+            if fields is not None:
+                self._rolling_based_timestamp = fields[8]
+
+    def time_waited_for_roll(self, now: int, message_timestamp: int) -> int:
+        """``timeWaitedForRoll``: record time since the first batch, else wall time since creation.
+
+        Kafka measures ``segment.ms`` in *record* time when the first batch has a
+        timestamp (the incoming batch's max timestamp minus the first batch's), so a
+        producer replaying old data rolls by its own clock, not the broker's.
+        """
+        self._load_first_batch_timestamp()
+        ts = self._rolling_based_timestamp
+        if ts is not None and ts >= 0:
+            return message_timestamp - ts
+        return now - self.created
+
+    def first_batch_timestamp(self) -> int:
+        """``getFirstBatchTimestamp``: the first batch's timestamp, else ``Long.MAX_VALUE``."""
+        self._load_first_batch_timestamp()
+        ts = self._rolling_based_timestamp
+        if ts is not None and ts >= 0:
+            return ts
+        return (1 << 63) - 1
+
+    def should_roll(self, params: RollParams) -> bool:
+        """``LogSegment.shouldRoll``: size, time (minus jitter), a full index or offset overflow.
+
+        The size test is ``size > segment.bytes - incoming`` so a segment never grows
+        past ``segment.bytes``; the time test needs a non-empty segment.
+        """
+        reached_roll_ms = (
+            self.time_waited_for_roll(params.now, params.max_timestamp_in_messages)
+            > params.max_segment_ms - self.roll_jitter_ms
+        )
+        size = self.size
+        return (
+            size > params.max_segment_bytes - params.messages_size
+            or (size > 0 and reached_roll_ms)
+            or self.offset_index.is_full
+            or self.time_index.is_full
+            or not self.can_convert_to_relative_offset(params.max_offset_in_messages)
+        )
+
+    # -- append ----------------------------------------------------------------------
+    def append(
+        self,
+        largest_offset: int,
+        largest_timestamp: int,
+        shallow_offset_of_max_timestamp: int,
+        records: bytes | bytearray | memoryview,
+    ) -> None:
+        """``LogSegment.append``: write whole batches, maybe add one sparse index entry.
+
+        The index entry maps ``largest_offset`` (the *last* offset of this append) to the
+        position where the append *starts*; it is added only when more than
+        ``index.interval.bytes`` were written since the previous entry, so the index is
+        sparse and a lookup is followed by a short header scan.
+        """
+        size = len(records)
+        if size == 0:
+            return
+        physical_position = self._log.size
+        if physical_position == 0:
+            self._rolling_based_timestamp = largest_timestamp
+        if not self.can_convert_to_relative_offset(largest_offset):
+            raise LogSegmentOffsetOverflowError(
+                f"Detected offset overflow at offset {largest_offset} in segment "
+                f"{self._log.path} (base offset {self.base_offset})"
+            )
+        self._log.append(records)
+        if largest_timestamp > self.max_timestamp_so_far:
+            self._max_ts_and_offset = TimestampOffset(
+                largest_timestamp, shallow_offset_of_max_timestamp
+            )
+        if self._bytes_since_last_index_entry > self.index_interval_bytes:
+            self.offset_index.append(largest_offset, physical_position)
+            self.time_index.maybe_append(
+                self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far
+            )
+            self._bytes_since_last_index_entry = 0
+        self._bytes_since_last_index_entry += size
+
+    # -- read ------------------------------------------------------------------------
+    def translate_offset(
+        self, offset: int, starting_file_position: int = 0
+    ) -> LogOffsetPosition | None:
+        """``translateOffset``: the first batch whose last offset is ``>= offset``.
+
+        Index lookup (largest entry ``<= offset``) then a forward scan over batch
+        headers (``FileRecords.searchForOffsetWithSize``); None past the end.
+        """
+        mapping = self.offset_index.lookup(offset)
+        start = max(mapping.position, starting_file_position)
+        for position, fields in self._log.batch_headers_from(start):
+            if _last_offset(fields) >= offset:
+                return LogOffsetPosition(fields[0], position, LOG_OVERHEAD + fields[1])
+        return None
+
+    def read(
+        self,
+        start_offset: int,
+        max_size: int,
+        max_position: int | None = None,
+        min_one_message: bool = False,
+    ) -> FetchDataInfo | None:
+        """``LogSegment.read``: bytes from the batch holding ``start_offset`` on.
+
+        At most ``max_size`` bytes, none at or past ``max_position`` (the upper bound's
+        byte position when it lies in this segment); with ``min_one_message`` the first
+        batch is returned whole even if larger than ``max_size`` (KIP-74). None when no
+        batch in this segment reaches ``start_offset``.
+        """
+        if max_size < 0:
+            raise ValueError(
+                f"Invalid max size {max_size} for log read from segment {self._log.path}"
+            )
+        if max_position is None:
+            max_position = self.size
+        found = self.translate_offset(start_offset)
+        if found is None:
+            return None
+        start_position = found.position
+        metadata = LogOffsetMetadata(start_offset, self.base_offset, start_position)
+        adjusted_max_size = max(max_size, found.size) if min_one_message else max_size
+        if adjusted_max_size == 0:
+            return FetchDataInfo(metadata, b"")
+        fetch_size = min(max_position - start_position, adjusted_max_size)
+        if fetch_size < 0:
+            raise ValueError(f"Invalid size: {fetch_size}")  # FileRecords.slice
+        data = self._log.read(start_position, min(fetch_size, self.size - start_position))
+        return FetchDataInfo(metadata, data, adjusted_max_size < found.size)
+
+    def read_next_offset(self) -> int:
+        """``readNextOffset``: one past the last batch's last offset (base offset if empty)."""
+        mapping = self.offset_index.lookup(self.offset_index.last_offset)
+        next_offset = self.base_offset
+        for _position, fields in self._log.batch_headers_from(mapping.position):
+            next_offset = _last_offset(fields) + 1
+        return next_offset
+
+    def find_offset_by_timestamp(
+        self, timestamp: int, starting_offset: int
+    ) -> TimestampAndOffset | None:
+        """``findOffsetByTimestamp``: first record with timestamp >= target and offset >= start.
+
+        The time index narrows the scan; then batch headers are skipped until one's
+        ``maxTimestamp`` reaches the target, and only that batch's records are decoded
+        (``FileRecords.searchForTimestamp``).
+        """
+        ts_entry = self.time_index.lookup(timestamp)
+        position = self.offset_index.lookup(max(ts_entry.offset, starting_offset)).position
+        for pos, fields in self._log.batch_headers_from(position):
+            if fields[8] >= timestamp:
+                batch = RecordBatch(self._log.read(pos, LOG_OVERHEAD + fields[1]))
+                epoch = batch.partition_leader_epoch
+                for record in batch.records():
+                    rec_ts = batch.timestamp_of(record)
+                    rec_offset = batch.offset_of(record)
+                    if rec_ts >= timestamp and rec_offset >= starting_offset:
+                        return TimestampAndOffset(
+                            rec_ts,
+                            rec_offset,
+                            None if epoch == NO_PARTITION_LEADER_EPOCH else epoch,
+                        )
+        return None
+
+    def batch_positions(self, start_position: int = 0) -> Iterator[tuple[int, int, int, int]]:
+        """``(position, base_offset, last_offset, max_timestamp)`` for each batch (headers only)."""
+        for pos, fields in self._log.batch_headers_from(start_position):
+            yield pos, fields[0], _last_offset(fields), fields[8]
+
+    # -- recovery --------------------------------------------------------------------
+    def recover(
+        self, leader_epoch_cache: object | None = None, max_batch_size: int | None = None
+    ) -> int:
+        """``LogSegment.recover``: re-validate every batch, rebuild both indexes, cut the tail.
+
+        Walks the file from position 0: each batch must have a plausible size and magic
+        2 and a matching CRC-32C (``ensureValid``), and fit the segment's relative offset
+        range. Beyond Kafka, offsets must also increase (base offset past the previous
+        batch's last offset and not below the segment base): a flipped bit in
+        ``baseOffset`` -- which the CRC does not cover -- is then caught too. The first
+        bad or torn batch ends the valid region; everything from there is truncated and
+        the number of bytes cut is returned. Index entries are rebuilt with the same
+        ``index.interval.bytes`` rule as :meth:`append`, so a log written one batch per
+        append gets back byte-identical indexes.
+        """
+        self.offset_index.truncate()
+        self.offset_index.resize(self.max_index_size)
+        self.time_index.truncate()
+        self.time_index.resize(self.max_index_size)
+        self._max_ts_and_offset = TimestampOffset(NO_TIMESTAMP, self.base_offset)
+        self.last_recovery_error = None
+        valid_bytes = 0
+        last_index_entry = 0
+        prev_last_offset = self.base_offset - 1
+        path = self._log.path
+        file_size = self._log.size
+        max_ts, max_ts_offset = NO_TIMESTAMP, self.base_offset
+        interval = self.index_interval_bytes
+        try:
+            while valid_bytes < file_size:
+                remaining = file_size - valid_bytes
+                chunk = self._log.read(valid_bytes, min(_RECOVERY_CHUNK, remaining))
+                need = _declared_size(chunk)
+                if need is not None and len(chunk) < need <= remaining:
+                    chunk = self._log.read(valid_bytes, need)  # one batch larger than a chunk
+                chunk_start = valid_bytes
+                for rel_pos, batch in BatchIterator(
+                    chunk, max_batch_size=max_batch_size, file=path
+                ):
+                    position = chunk_start + rel_pos
+                    try:
+                        batch.ensure_valid(file=path)
+                    except CorruptRecordError as e:
+                        raise e.at(position=position) from None
+                    base = batch.base_offset
+                    last = base + batch.last_offset_delta
+                    if base <= prev_last_offset or last < base:
+                        raise CorruptRecordError(
+                            f"batch offsets [{base}, {last}] do not follow the previous "
+                            f"batch's last offset {prev_last_offset}",
+                            file=path,
+                            position=position,
+                        )
+                    if not self.can_convert_to_relative_offset(last):
+                        # Kafka would split a legacy (pre-v2) segment here; a v2 log we
+                        # wrote cannot overflow, so this can only be corruption.
+                        raise CorruptRecordError(
+                            f"offset {last} overflows the segment's relative offset range",
+                            file=path,
+                            position=position,
+                        )
+                    batch_ts = batch.max_timestamp
+                    if batch_ts > max_ts:
+                        max_ts, max_ts_offset = batch_ts, last
+                    if position - last_index_entry > interval:
+                        self.offset_index.append(last, position)
+                        self.time_index.maybe_append(max_ts, max_ts_offset)
+                        last_index_entry = position
+                    if leader_epoch_cache is not None:
+                        _assign_epoch(leader_epoch_cache, batch.partition_leader_epoch, base)
+                    prev_last_offset = last
+                    valid_bytes = position + batch.size_in_bytes
+                if valid_bytes == chunk_start:
+                    break  # a torn batch at the tail: nothing more is whole
+        except (CorruptRecordError, InvalidRecordError) as e:
+            # Kafka logs "Found invalid messages in log segment <file> at byte offset <n>"
+            # and truncates there; keep the error for callers that want to report it.
+            self.last_recovery_error = e
+        self._max_ts_and_offset = TimestampOffset(max_ts, max_ts_offset)
+        truncated = self._log.size - valid_bytes
+        self._log.truncate_to(valid_bytes)
+        self.offset_index.trim_to_valid_size()
+        # "A normally closed segment always appends the biggest timestamp ever seen."
+        self.time_index.maybe_append(max_ts, max_ts_offset, skip_full_check=True)
+        self.time_index.trim_to_valid_size()
+        self._bytes_since_last_index_entry = valid_bytes - last_index_entry
+        if valid_bytes == 0:
+            self._rolling_based_timestamp = None
+        return truncated
+
+    # -- truncation ------------------------------------------------------------------
+    def truncate_to(self, offset: int) -> int:
+        """``LogSegment.truncateTo``: drop every batch whose last offset is ``>= offset``.
+
+        Truncation is by whole batches: the batch containing ``offset`` goes entirely
+        (Kafka truncates to ``translateOffset(offset).position``). Returns bytes cut.
+        """
+        mapping = self.translate_offset(offset)
+        self.offset_index.truncate_to(offset)
+        self.time_index.truncate_to(offset)
+        self.offset_index.resize(self.max_index_size)
+        self.time_index.resize(self.max_index_size)
+        cut = 0 if mapping is None else self._log.truncate_to(mapping.position)
+        if self._log.size == 0:
+            self.created = self._clock.now_ms()
+            self._rolling_based_timestamp = None
+        self._bytes_since_last_index_entry = 0
+        if self.max_timestamp_so_far >= 0:
+            self._max_ts_and_offset = self._read_largest_timestamp()
+        return cut
+
+    def _read_largest_timestamp(self) -> TimestampOffset:
+        """``readLargestTimestamp``: last time-index entry, or a larger one found after it."""
+        last_entry = self.time_index.last_entry
+        position = self.offset_index.lookup(last_entry.offset).position
+        best = last_entry
+        for _pos, fields in self._log.batch_headers_from(position):
+            if fields[8] > best.timestamp:
+                best = TimestampOffset(fields[8], _last_offset(fields))
+        return best
+
+    # -- lifecycle -------------------------------------------------------------------
+    def on_become_inactive_segment(self) -> None:
+        """``onBecomeInactiveSegment``: final time-index entry, trim both indexes."""
+        self.time_index.maybe_append(
+            self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far, skip_full_check=True
+        )
+        self.offset_index.trim_to_valid_size()
+        self.time_index.trim_to_valid_size()
+
+    def sanity_check(self) -> None:
+        """Check both indexes' structure (raises ``CorruptIndexError``; see ``LogLoader``)."""
+        self.offset_index.sanity_check()
+        self.time_index.sanity_check()
+
+    def flush(self) -> None:
+        """``LogSegment.flush``: fsync the log, then both indexes."""
+        self._log.flush()
+        self.offset_index.flush()
+        self.time_index.flush()
+
+    def close(self) -> None:
+        """``LogSegment.close``: record the max timestamp in the time index, close files."""
+        if self._max_ts_and_offset is not None:
+            try:
+                self.time_index.maybe_append(
+                    self.max_timestamp_so_far,
+                    self.offset_of_max_timestamp_so_far,
+                    skip_full_check=True,
+                )
+            except LogError:
+                pass  # Utils.swallow: closing must not fail on a bad final entry
+        self.offset_index.close()
+        self.time_index.close()
+        self._log.close()
+
+    def _paths(self, suffix: str) -> list[str]:
+        return [
+            segment_file(self.dir, self.base_offset, kind, suffix)
+            for kind in (LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX)
+        ]
+
+    def delete(self) -> None:
+        """Close, rename every file to ``*.deleted``, then unlink (``LocalLog.deleteSegmentFiles``).
+
+        The rename comes first so that a crash between the two steps leaves
+        ``.deleted`` files, which ``LogLoader`` removes on the next start, never a
+        half-deleted live segment.
+        """
+        self.close()
+        current = self._paths(self._suffix)
+        deleted = self._paths(DELETED_FILE_SUFFIX)
+        for src, dst in zip(current, deleted, strict=True):
+            if os.path.exists(src):
+                os.replace(src, dst)
+        for path in deleted:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+
+    def __repr__(self) -> str:
+        return f"LogSegment(baseOffset={self.base_offset}, size={self.size})"
+
+
+def _declared_size(buf: bytes) -> int | None:
+    """Whole size of the batch starting at ``buf[0]`` per its length field, if readable."""
+    if len(buf) < LOG_OVERHEAD:
+        return None
+    length = struct.unpack_from(">i", buf, 8)[0]
+    if length < 0:
+        return None
+    return LOG_OVERHEAD + length
+
+
+def _assign_epoch(cache: object, epoch: int, start_offset: int) -> None:
+    """``recover``'s epoch-cache update: assign when the epoch is newer than the latest."""
+    if epoch < 0:
+        return
+    latest = cache.latest_epoch()  # type: ignore[attr-defined]
+    if latest is None or epoch > latest:
+        cache.assign(epoch, start_offset)  # type: ignore[attr-defined]
