@@ -1,0 +1,1020 @@
+"""The log of one partition directory: Kafka's ``UnifiedLog`` + ``LocalLog`` + ``LogLoader``.
+
+A ``<topic>-<partition>`` directory holds segments named by base offset. This module
+appends to the last (active) segment, rolls to a new one by ``segment.bytes`` /
+``segment.ms`` / a full index, flushes by ``flush.messages`` / ``flush.ms`` (advancing
+the *recovery point*), reads bounded by the high watermark or the log end offset,
+deletes whole segments by ``retention.ms`` / ``retention.bytes`` (advancing the *log
+start offset*), and on open recovers whatever was not flushed.
+
+Offsets and checkpoints: as in Kafka, the recovery point and the log start offset are
+*inputs* to the log (``LogManager`` reads them from the log directory's
+``recovery-point-offset-checkpoint`` and ``log-start-offset-checkpoint`` files, one file
+per log directory for all partitions, and passes them in). Without them the whole log
+is re-validated on open -- exactly what Kafka does when the checkpoint is missing --
+which is always safe, only slower. Nothing here writes dir-level files.
+
+Kafka validations that need per-record work are *skipped* on the append path, which is
+batch-level only (the point of the in-place path): per-record timestamp bounds
+(``message.timestamp.before/after.max.ms``) are checked on the batch's first and max
+timestamps instead of every record, keys are not checked for compacted topics, and
+compressed batches are not decompressed (as if ``compression.type=producer`` and the
+batch honest). Everything that Kafka checks at batch level is kept: CRC, sizes,
+``max.message.bytes``, ``baseOffset == 0`` from clients, one batch per produce request,
+record count vs offset range, no client control batches, idempotent sequence.
+
+Not modelled: transactions (LSO, aborted-transaction index), producer state, tiered
+storage, the asynchronous scheduler (rolls flush the old segment inline, and deleted
+segments are removed at once after their rename to ``.deleted``, instead of after
+``file.delete.delay.ms``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+
+from simkafka.log.clock import Clock, SystemClock
+from simkafka.log.errors import (
+    CorruptIndexError,
+    InvalidOffsetError,
+    InvalidRecordError,
+    LogError,
+    RecordBatchTooLargeError,
+    RecordTooLargeError,
+)
+from simkafka.log.records import (
+    NO_TIMESTAMP,
+    BatchIterator,
+    RecordBatch,
+    TimestampType,
+)
+from simkafka.log.segment import (
+    CLEANED_FILE_SUFFIX,
+    DELETED_FILE_SUFFIX,
+    INDEX_FILE_SUFFIX,
+    LOG_FILE_SUFFIX,
+    SWAP_FILE_SUFFIX,
+    TIME_INDEX_FILE_SUFFIX,
+    FetchDataInfo,
+    LogOffsetMetadata,
+    LogSegment,
+    RollParams,
+    TimestampAndOffset,
+    segment_file,
+)
+
+__all__ = [
+    "EARLIEST_TIMESTAMP",
+    "LATEST_TIMESTAMP",
+    "AppendOrigin",
+    "FetchIsolation",
+    "LogAppendInfo",
+    "OffsetOutOfRangeError",
+    "OffsetsOutOfOrderError",
+    "UnexpectedAppendOffsetError",
+    "UnifiedLog",
+]
+
+#: ``ListOffsetsRequest.LATEST_TIMESTAMP`` / ``EARLIEST_TIMESTAMP``.
+LATEST_TIMESTAMP = -1
+EARLIEST_TIMESTAMP = -2
+_LONG_MAX = (1 << 63) - 1
+
+
+class OffsetOutOfRangeError(LogError):
+    """A fetch or log-start move outside ``[log_start_offset, log_end_offset]`` (``OffsetOutOfRangeException``)."""
+
+
+class UnexpectedAppendOffsetError(LogError):
+    """A follower append that starts below the log end offset (``UnexpectedAppendOffsetException``)."""
+
+
+class OffsetsOutOfOrderError(LogError):
+    """A follower append whose batches' offsets do not increase (``OffsetsOutOfOrderException``)."""
+
+
+class AppendOrigin(Enum):
+    """``AppendOrigin``: who is appending decides which checks apply."""
+
+    CLIENT = "client"
+    REPLICATION = "replication"
+    COORDINATOR = "coordinator"
+
+
+class FetchIsolation(Enum):
+    """``FetchIsolation``: how far a read may go (``TXN_COMMITTED`` is not modelled)."""
+
+    LOG_END = "log_end"  # follower fetches
+    HIGH_WATERMARK = "high_watermark"  # consumer fetches
+
+
+@dataclass
+class _LogConfigFallback:
+    """The topic configs this module reads, with Kafka's defaults (``LogConfig``)."""
+
+    segment_bytes: int = 1024 * 1024 * 1024
+    segment_ms: int = 7 * 24 * 3600 * 1000
+    segment_jitter_ms: int = 0
+    segment_index_bytes: int = 10 * 1024 * 1024
+    index_interval_bytes: int = 4096
+    retention_ms: int = 7 * 24 * 3600 * 1000
+    retention_bytes: int = -1
+    cleanup_policy: tuple[str, ...] = ("delete",)
+    flush_messages: int = _LONG_MAX
+    flush_ms: int = _LONG_MAX
+    max_message_bytes: int = 1024 * 1024 + 12
+    message_timestamp_type: str = "CreateTime"
+    message_timestamp_before_max_ms: int = _LONG_MAX
+    message_timestamp_after_max_ms: int = _LONG_MAX
+
+
+def _cfg(config: object, name: str, default: object = None) -> object:
+    return getattr(config, name, default)
+
+
+def _delete_enabled(config: object) -> bool:
+    policy = _cfg(config, "cleanup_policy", ("delete",))
+    if isinstance(policy, str):
+        policy = [p.strip() for p in policy.split(",")]
+    return "delete" in policy
+
+
+def _log_append_time(config: object) -> bool:
+    value = _cfg(config, "message_timestamp_type", "CreateTime")
+    return str(getattr(value, "name", value)).replace("_", "").lower() == "logappendtime"
+
+
+@dataclass
+class LogAppendInfo:
+    """``LogAppendInfo``: what an append did (offsets are -1 when nothing was appended)."""
+
+    first_offset: int
+    last_offset: int
+    max_timestamp: int
+    shallow_offset_of_max_timestamp: int
+    log_append_time: int
+    log_start_offset: int
+    shallow_count: int
+    valid_bytes: int
+    offsets_monotonic: bool
+    last_leader_epoch: int
+    records_count: int
+
+
+class UnifiedLog:
+    """One partition's log on disk (Kafka's ``UnifiedLog`` over ``LocalLog``).
+
+    ``log_start_offset`` and ``recovery_point`` are what Kafka's ``LogManager`` would
+    read from the log directory's checkpoint files; ``had_clean_shutdown`` stands for
+    the ``.kafka_cleanshutdown`` marker (skip recovery). ``config`` is any object with
+    ``LogConfig``'s attribute names (``segment_bytes``, ``retention_ms``, ...); missing
+    ones take Kafka's defaults.
+    """
+
+    def __init__(
+        self,
+        dir: str,
+        config: object | None = None,
+        clock: Clock | None = None,
+        *,
+        log_start_offset: int = 0,
+        recovery_point: int = 0,
+        had_clean_shutdown: bool = False,
+        leader_epoch_cache: object | None = None,
+    ) -> None:
+        self.dir = os.fspath(dir)
+        self.config = config if config is not None else _LogConfigFallback()
+        self.clock = clock if clock is not None else SystemClock()
+        self.leader_epoch_cache = leader_epoch_cache
+        self._segments: list[LogSegment] = []
+        self._bases: list[int] = []
+        os.makedirs(self.dir, exist_ok=True)
+        loaded_start, self._recovery_point, self._log_end_offset = _LogLoader(
+            self, log_start_offset, recovery_point, had_clean_shutdown
+        ).load()
+        self._last_flush_time = self.clock.now_ms()
+        self._log_start_offset = loaded_start
+        self._high_watermark = loaded_start
+        self._update_log_start_offset(loaded_start)
+        if self.leader_epoch_cache is not None:
+            self.leader_epoch_cache.truncate_from_end(self._log_end_offset)  # type: ignore[attr-defined]
+            self.leader_epoch_cache.truncate_from_start(loaded_start)  # type: ignore[attr-defined]
+
+    # -- configuration helpers ---------------------------------------------------------
+    def _c(self, name: str) -> int:
+        value = _cfg(self.config, name)
+        if value is None:
+            value = getattr(_LogConfigFallback, name)
+        return int(value)
+
+    def _new_segment(self, base_offset: int, suffix: str = "") -> LogSegment:
+        return LogSegment(
+            self.dir,
+            base_offset,
+            clock=self.clock,
+            index_interval_bytes=self._c("index_interval_bytes"),
+            max_index_size=self._c("segment_index_bytes"),
+            roll_jitter_ms=0,
+            suffix=suffix,
+        )
+
+    # -- segment map (LogSegments) -------------------------------------------------------
+    def _add_segment(self, segment: LogSegment) -> None:
+        import bisect
+
+        i = bisect.bisect_left(self._bases, segment.base_offset)
+        if i < len(self._bases) and self._bases[i] == segment.base_offset:
+            self._segments[i] = segment
+        else:
+            self._bases.insert(i, segment.base_offset)
+            self._segments.insert(i, segment)
+
+    def _remove_segment(self, segment: LogSegment) -> None:
+        i = self._bases.index(segment.base_offset)
+        del self._bases[i]
+        del self._segments[i]
+
+    def _floor_index(self, offset: int) -> int:
+        import bisect
+
+        return bisect.bisect_right(self._bases, offset) - 1
+
+    def _segments_from(self, from_offset: int, to_offset: int) -> list[LogSegment]:
+        """``LogSegments.values(from, to)``: from the segment *containing* ``from`` to ``to`` (excl.)."""
+        if from_offset >= to_offset:
+            return []
+        start = max(self._floor_index(from_offset), 0)
+        return [s for s in self._segments[start:] if s.base_offset < to_offset]
+
+    @property
+    def segments(self) -> list[LogSegment]:
+        """The segments in offset order (a copy)."""
+        return list(self._segments)
+
+    @property
+    def active_segment(self) -> LogSegment:
+        return self._segments[-1]
+
+    # -- offsets -----------------------------------------------------------------------
+    @property
+    def log_start_offset(self) -> int:
+        return self._log_start_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        return self._log_end_offset
+
+    @property
+    def recovery_point(self) -> int:
+        """Offsets below this are flushed; recovery re-validates from its segment on."""
+        return self._recovery_point
+
+    @property
+    def last_flush_time(self) -> int:
+        return self._last_flush_time
+
+    @property
+    def unflushed_messages(self) -> int:
+        """``LocalLog.unflushedMessages``: ``log_end_offset - recovery_point``."""
+        return self._log_end_offset - self._recovery_point
+
+    @property
+    def size(self) -> int:
+        """Bytes in all segments (``UnifiedLog.size``)."""
+        return sum(s.size for s in self._segments)
+
+    @property
+    def high_watermark(self) -> int:
+        return self._high_watermark
+
+    @high_watermark.setter
+    def high_watermark(self, value: int) -> None:
+        self.update_high_watermark(value)
+
+    def update_high_watermark(self, hw: int) -> int:
+        """``updateHighWatermark``: clamp to ``[log_start_offset, log_end_offset]``."""
+        if hw < self._log_start_offset:
+            hw = self._log_start_offset
+        elif hw >= self._log_end_offset:
+            hw = self._log_end_offset
+        self._high_watermark = hw
+        return hw
+
+    def _update_high_watermark_with_log_end_offset(self) -> None:
+        if self._high_watermark >= self._log_end_offset:
+            self._high_watermark = self._log_end_offset
+
+    def _update_log_start_offset(self, offset: int) -> None:
+        self._log_start_offset = offset
+        if self._high_watermark < offset:
+            self.update_high_watermark(offset)
+        if self._recovery_point < offset:
+            self._recovery_point = offset
+
+    def _update_log_end_offset(self, offset: int) -> None:
+        self._log_end_offset = offset
+        if self._recovery_point > offset:
+            self._recovery_point = offset
+
+    def maybe_assign_epoch_start_offset(self, leader_epoch: int, start_offset: int) -> None:
+        """``maybeAssignEpochStartOffset``: record a new leader epoch (on becoming leader)."""
+        if self.leader_epoch_cache is not None:
+            _maybe_assign_epoch(self.leader_epoch_cache, leader_epoch, start_offset)
+
+    def maybe_increment_log_start_offset(self, new_log_start_offset: int) -> None:
+        """``maybeIncrementLogStartOffset`` (DeleteRecords, retention): never past the HW."""
+        if new_log_start_offset > self._high_watermark:
+            raise OffsetOutOfRangeError(
+                f"Cannot increment the log start offset to {new_log_start_offset} of "
+                f"partition {self.name} since it is larger than the high watermark "
+                f"{self._high_watermark}"
+            )
+        if new_log_start_offset > self._log_start_offset:
+            self._update_log_start_offset(new_log_start_offset)
+            if self.leader_epoch_cache is not None:
+                self.leader_epoch_cache.truncate_from_start(new_log_start_offset)  # type: ignore[attr-defined]
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(os.path.normpath(self.dir))
+
+    # -- append ------------------------------------------------------------------------
+    def append_as_leader(
+        self,
+        records: bytes | bytearray | memoryview,
+        leader_epoch: int,
+        origin: AppendOrigin = AppendOrigin.CLIENT,
+    ) -> LogAppendInfo:
+        """``appendAsLeader``: validate, assign offsets and the leader epoch, append.
+
+        Offsets are assigned by rewriting the batch's ``baseOffset`` (and
+        ``partitionLeaderEpoch``) in place -- both lie outside the CRC -- so the batch is
+        written without re-encoding (``LogValidator.assignOffsetsNonCompressed``'s effect,
+        minus its per-record loop). A ``bytearray`` argument is rewritten in place, as
+        Kafka rewrites the request buffer.
+        """
+        return self._append(records, origin, True, leader_epoch, ignore_record_size=False)
+
+    def append_as_follower(self, records: bytes | bytearray | memoryview) -> LogAppendInfo:
+        """``appendAsFollower``: keep the leader's offsets; they must not go backwards."""
+        return self._append(records, AppendOrigin.REPLICATION, False, -1, ignore_record_size=True)
+
+    def _analyze_and_validate(
+        self,
+        buf: bytes | bytearray | memoryview,
+        origin: AppendOrigin,
+        ignore_record_size: bool,
+    ) -> tuple[LogAppendInfo, list[RecordBatch]]:
+        """``analyzeAndValidateRecords``: batch headers and CRCs only."""
+        max_bytes = self._c("max_message_bytes")
+        first_offset = -1
+        last_offset = -1
+        last_epoch = -1
+        monotonic = True
+        max_ts = NO_TIMESTAMP
+        offset_of_max_ts = -1
+        valid = 0
+        count = 0
+        batches: list[RecordBatch] = []
+        for _pos, batch in BatchIterator(buf, file=self.name):
+            if origin is AppendOrigin.CLIENT and batch.base_offset != 0:
+                raise InvalidRecordError(
+                    f"The baseOffset of the record batch in the append to {self.name} should "
+                    f"be 0, but it is {batch.base_offset}"
+                )
+            if not batches:
+                first_offset = batch.base_offset
+            batch_last = batch.last_offset
+            if last_offset >= batch_last:
+                monotonic = False
+            last_offset = batch_last
+            last_epoch = batch.partition_leader_epoch
+            size = batch.size_in_bytes
+            if not ignore_record_size and size > max_bytes:
+                raise RecordTooLargeError(
+                    f"The record batch size in the append to {self.name} is {size} bytes which "
+                    f"exceeds the maximum configured value of {max_bytes}."
+                )
+            batch.ensure_valid(file=self.name)
+            if batch.max_timestamp > max_ts:
+                max_ts = batch.max_timestamp
+                offset_of_max_ts = batch_last
+            valid += size
+            count += batch.records_count
+            batches.append(batch)
+        info = LogAppendInfo(
+            first_offset=first_offset,
+            last_offset=last_offset,
+            max_timestamp=max_ts,
+            shallow_offset_of_max_timestamp=offset_of_max_ts,
+            log_append_time=NO_TIMESTAMP,
+            log_start_offset=self._log_start_offset,
+            shallow_count=len(batches),
+            valid_bytes=valid,
+            offsets_monotonic=monotonic,
+            last_leader_epoch=last_epoch,
+            records_count=count,
+        )
+        return info, batches
+
+    def _validate_and_assign_offsets(
+        self,
+        batches: list[RecordBatch],
+        info: LogAppendInfo,
+        leader_epoch: int,
+        origin: AppendOrigin,
+    ) -> None:
+        """``LogValidator`` for the in-place path, at batch level (see the module docstring)."""
+        if len(batches) > 1:
+            # getFirstBatchAndMaybeValidateNoMoreBatches: a v2 produce request carries one
+            # batch per partition.
+            raise InvalidRecordError("Compressed outer record has more than one batch")
+        batch = batches[0]
+        if origin is AppendOrigin.CLIENT:
+            count = batch.records_count
+            count_from_offsets = batch.last_offset_delta + 1
+            if count_from_offsets <= 0:
+                raise InvalidRecordError(
+                    f"Batch has an invalid offset range: [{batch.base_offset}, "
+                    f"{batch.last_offset}] in topic partition {self.name}"
+                )
+            if count <= 0:
+                raise InvalidRecordError(
+                    f"Invalid reported count for record batch: {count} in topic partition {self.name}"
+                )
+            if count_from_offsets != count:
+                raise InvalidRecordError(
+                    f"Inconsistent batch offset range [{batch.base_offset}, {batch.last_offset}] "
+                    f"and count of records {count} in topic partition {self.name}"
+                )
+            if batch.is_control_batch:
+                raise InvalidRecordError(
+                    f"Clients are not allowed to write control records in topic partition {self.name}"
+                )
+            if batch.producer_id >= 0 and batch.base_sequence < 0:
+                raise InvalidRecordError(
+                    f"Invalid sequence number {batch.base_sequence} in record batch with "
+                    f"producerId {batch.producer_id} in topic partition {self.name}"
+                )
+        now = self.clock.now_ms()
+        log_append_time = _log_append_time(self.config)
+        if not log_append_time and batch.timestamp_type == TimestampType.LOG_APPEND_TIME:
+            raise InvalidRecordError(
+                "Invalid timestamp type in message. Producer should not set timestamp type "
+                "to LogAppendTime."
+            )
+        if not log_append_time:
+            before = self._c("message_timestamp_before_max_ms")
+            after = self._c("message_timestamp_after_max_ms")
+            for ts in (batch.base_timestamp, batch.max_timestamp):
+                if ts != NO_TIMESTAMP and (now - ts > before or ts - now > after):
+                    raise InvalidRecordError(
+                        f"Timestamp {ts} of message is out of range. The timestamp should be "
+                        f"within [{now - before}, {now + after}]"
+                    )
+        first = self._log_end_offset
+        batch.set_base_offset(first)
+        batch.set_partition_leader_epoch(leader_epoch)
+        info.first_offset = first
+        info.last_offset = batch.last_offset
+        if log_append_time:
+            batch.set_max_timestamp(TimestampType.LOG_APPEND_TIME, now)
+            info.max_timestamp = now
+            info.shallow_offset_of_max_timestamp = info.last_offset
+            info.log_append_time = now
+        else:
+            info.shallow_offset_of_max_timestamp = info.last_offset
+            info.max_timestamp = batch.max_timestamp
+        info.last_leader_epoch = leader_epoch
+
+    def _append(
+        self,
+        records: bytes | bytearray | memoryview,
+        origin: AppendOrigin,
+        assign_offsets: bool,
+        leader_epoch: int,
+        *,
+        ignore_record_size: bool,
+    ) -> LogAppendInfo:
+        buf = records if isinstance(records, bytearray) else bytearray(records)
+        info, batches = self._analyze_and_validate(buf, origin, ignore_record_size)
+        if info.valid_bytes <= 0:
+            return info
+        valid = memoryview(buf)[: info.valid_bytes]  # trimInvalidBytes: drop a partial tail
+        if assign_offsets:
+            self._validate_and_assign_offsets(batches, info, leader_epoch, origin)
+        else:
+            if not info.offsets_monotonic:
+                raise OffsetsOutOfOrderError(f"Out of order offsets found in append to {self.name}")
+            if info.first_offset < self._log_end_offset:
+                raise UnexpectedAppendOffsetError(
+                    f"Unexpected offset in append to {self.name}. First offset "
+                    f"{info.first_offset} is less than the next offset {self._log_end_offset}. "
+                    f"Log start offset = {self._log_start_offset}"
+                )
+        if self.leader_epoch_cache is not None:
+            for batch in batches:
+                _maybe_assign_epoch(
+                    self.leader_epoch_cache, batch.partition_leader_epoch, batch.base_offset
+                )
+        segment_bytes = self._c("segment_bytes")
+        if info.valid_bytes > segment_bytes:
+            raise RecordBatchTooLargeError(
+                f"Message batch size is {info.valid_bytes} bytes in append to partition "
+                f"{self.name}, which exceeds the maximum configured segment size of {segment_bytes}."
+            )
+        segment = self._maybe_roll(info.valid_bytes, info)
+        segment.append(
+            info.last_offset, info.max_timestamp, info.shallow_offset_of_max_timestamp, valid
+        )
+        self._update_log_end_offset(info.last_offset + 1)
+        self._update_high_watermark_with_log_end_offset()
+        info.log_start_offset = self._log_start_offset
+        if self.unflushed_messages >= self._c("flush_messages"):
+            self.flush()
+        return info
+
+    # -- roll --------------------------------------------------------------------------
+    def _maybe_roll(self, messages_size: int, info: LogAppendInfo) -> LogSegment:
+        """``maybeRoll``: roll when the active segment is full, old or its index full."""
+        segment = self.active_segment
+        params = RollParams(
+            max_segment_ms=self._c("segment_ms"),
+            max_segment_bytes=self._c("segment_bytes"),
+            max_timestamp_in_messages=info.max_timestamp,
+            max_offset_in_messages=info.last_offset,
+            messages_size=messages_size,
+            now=self.clock.now_ms(),
+        )
+        if segment.should_roll(params):
+            return self.roll(info.first_offset)
+        return segment
+
+    def roll(self, expected_next_offset: int | None = None) -> LogSegment:
+        """``UnifiedLog.roll``/``LocalLog.roll``: start a new active segment.
+
+        The new base offset is ``max(expected_next_offset, log_end_offset)``. The old
+        active segment gets its final time-index entry and trimmed indexes, then is
+        flushed up to the new base (Kafka schedules that flush; we run it inline).
+        """
+        new_offset = max(expected_next_offset or 0, self._log_end_offset)
+        active = self.active_segment if self._segments else None
+        if new_offset in self._bases:
+            if active is not None and active.base_offset == new_offset and active.size == 0:
+                # KAFKA-6388: an empty active segment at the same offset is recreated.
+                self._remove_segment(active)
+                active.delete()
+            else:
+                raise LogError(
+                    f"Trying to roll a new log segment for topic partition {self.name} with "
+                    f"start offset {new_offset} =max(provided offset = {expected_next_offset}, "
+                    f"LEO = {self._log_end_offset}) while it already exists."
+                )
+        elif active is not None and new_offset < active.base_offset:
+            raise LogError(
+                f"Trying to roll a new log segment for topic partition {self.name} with start "
+                f"offset {new_offset} lower than start offset of the active segment {active}"
+            )
+        else:
+            for kind in (LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX):
+                path = segment_file(self.dir, new_offset, kind)
+                if os.path.exists(path):
+                    os.remove(
+                        path
+                    )  # "Newly rolled segment file ... already exists; deleting it first"
+            if active is not None:
+                active.on_become_inactive_segment()
+        new_segment = self._new_segment(new_offset)
+        self._add_segment(new_segment)
+        self._update_high_watermark_with_log_end_offset()
+        self.flush(new_segment.base_offset)
+        return new_segment
+
+    # -- flush -------------------------------------------------------------------------
+    def flush(self, offset: int | None = None) -> None:
+        """``flush(offset)``: fsync segments holding offsets below ``offset`` (default LEO).
+
+        The recovery point becomes ``offset``: after a crash, recovery starts from the
+        segment containing it, and everything below survives untouched.
+        """
+        if offset is None:
+            offset = self._log_end_offset
+        if offset <= self._recovery_point:
+            return
+        to_flush = self._segments_from(self._recovery_point, offset)
+        for segment in to_flush:
+            segment.flush()
+        if any(s.base_offset >= self._recovery_point for s in to_flush):
+            _fsync_dir(self.dir)  # new segment files: make their directory entries durable
+        self._recovery_point = offset
+        self._last_flush_time = self.clock.now_ms()
+
+    def maybe_flush(self, now: int | None = None) -> bool:
+        """``LogManager.flushDirtyLogs`` for this log: flush once ``flush.ms`` has passed."""
+        if now is None:
+            now = self.clock.now_ms()
+        if now - self._last_flush_time >= self._c("flush_ms"):
+            self.flush()
+            return True
+        return False
+
+    # -- read --------------------------------------------------------------------------
+    def _end_offset_metadata(self) -> LogOffsetMetadata:
+        active = self.active_segment
+        return LogOffsetMetadata(self._log_end_offset, active.base_offset, active.size)
+
+    def _offset_metadata(self, offset: int) -> LogOffsetMetadata:
+        """``convertToOffsetMetadataOrThrow``: where the batch holding ``offset`` starts."""
+        info = self._local_read(offset, 1, False, self._end_offset_metadata())
+        return info.fetch_offset_metadata
+
+    def read(
+        self,
+        fetch_offset: int,
+        max_bytes: int,
+        isolation: FetchIsolation = FetchIsolation.HIGH_WATERMARK,
+        min_one_message: bool = True,
+    ) -> FetchDataInfo:
+        """``UnifiedLog.read``: whole batches from the one holding ``fetch_offset``.
+
+        Bounded by the high watermark (consumers) or the log end offset (followers):
+        the bound's byte position stops the read, so a batch at or past it is never
+        returned. An offset below the log start or past the log end raises
+        :class:`OffsetOutOfRangeError`.
+        """
+        if fetch_offset < self._log_start_offset:
+            raise OffsetOutOfRangeError(
+                f"Received request for offset {fetch_offset} for partition {self.name}, but we "
+                f"only have log segments starting from offset: {self._log_start_offset}."
+            )
+        if isolation is FetchIsolation.LOG_END:
+            max_meta = self._end_offset_metadata()
+        else:
+            max_meta = self._offset_metadata(self._high_watermark)
+        return self._local_read(fetch_offset, max_bytes, min_one_message, max_meta)
+
+    def _local_read(
+        self, start_offset: int, max_length: int, min_one_message: bool, max_meta: LogOffsetMetadata
+    ) -> FetchDataInfo:
+        """``LocalLog.read``."""
+        end_offset = self._log_end_offset
+        i = self._floor_index(start_offset)
+        if start_offset > end_offset or i < 0:
+            raise OffsetOutOfRangeError(
+                f"Received request for offset {start_offset} for partition {self.name}, but we "
+                f"only have log segments upto {end_offset}."
+            )
+        if start_offset == max_meta.message_offset:
+            return FetchDataInfo(max_meta, b"")
+        if start_offset > max_meta.message_offset:
+            return FetchDataInfo(self._offset_metadata(start_offset), b"")
+        while i < len(self._segments):
+            segment = self._segments[i]
+            if max_meta.segment_base_offset == segment.base_offset:
+                max_position = max_meta.relative_position_in_segment
+            else:
+                max_position = segment.size
+            info = segment.read(start_offset, max_length, max_position, min_one_message)
+            if info is not None:
+                return info
+            i += 1
+        return FetchDataInfo(self._end_offset_metadata(), b"")
+
+    def fetch_offset_by_timestamp(self, timestamp: int) -> TimestampAndOffset | None:
+        """ListOffsets on this log (``fetchOffsetByTimestamp``).
+
+        ``EARLIEST_TIMESTAMP`` (-2) gives the log start offset, ``LATEST_TIMESTAMP`` (-1)
+        the log end offset (the broker's ``Partition`` then caps it at the high
+        watermark for consumers), both with timestamp -1. Otherwise: the first segment
+        whose largest timestamp reaches the target, then the first record there with
+        timestamp >= target and offset >= log start; None if no record is that late.
+        """
+        if timestamp == EARLIEST_TIMESTAMP:
+            return TimestampAndOffset(NO_TIMESTAMP, self._log_start_offset, self._earliest_epoch())
+        if timestamp == LATEST_TIMESTAMP:
+            return TimestampAndOffset(NO_TIMESTAMP, self._log_end_offset, self._latest_epoch())
+        if timestamp < 0:
+            raise ValueError(f"unsupported ListOffsets timestamp {timestamp}")
+        for segment in list(self._segments):
+            if segment.largest_timestamp() >= timestamp:
+                return segment.find_offset_by_timestamp(timestamp, self._log_start_offset)
+        return None
+
+    offsets_for_time = fetch_offset_by_timestamp
+
+    def _earliest_epoch(self) -> int | None:
+        """The earliest cached epoch if it starts at or before the log start offset."""
+        cache = self.leader_epoch_cache
+        if cache is None:
+            return None
+        entry = cache.earliest_entry()  # type: ignore[attr-defined]
+        if entry is not None and entry.start_offset <= self._log_start_offset:
+            return entry.epoch
+        return None
+
+    def _latest_epoch(self) -> int | None:
+        cache = self.leader_epoch_cache
+        if cache is None:
+            return None
+        return cache.latest_epoch()  # type: ignore[attr-defined]
+
+    # -- retention ---------------------------------------------------------------------
+    def delete_old_segments(self, now: int | None = None) -> int:
+        """``deleteOldSegments``: log-start breach, then ``retention.bytes``, then ``retention.ms``.
+
+        Only whole segments go, oldest first, and never one holding offsets at or past
+        the high watermark (so the log start offset cannot pass it); a segment is kept
+        as soon as one fails the rule. Returns the number of segments deleted.
+        """
+        if now is None:
+            now = self.clock.now_ms()
+        deleted = self._delete_log_start_offset_breached()
+        if _delete_enabled(self.config):
+            deleted += self._delete_retention_size_breached()
+            deleted += self._delete_retention_ms_breached(now)
+        return deleted
+
+    def _delete_retention_ms_breached(self, now: int) -> int:
+        retention_ms = self._c("retention_ms")
+        if retention_ms < 0:
+            return 0
+        return self._delete_old(lambda seg, _nxt: now - seg.largest_timestamp() > retention_ms)
+
+    def _delete_retention_size_breached(self) -> int:
+        retention_size = self._c("retention_bytes")
+        size = self.size
+        if retention_size < 0 or size < retention_size:
+            return 0
+        diff = size - retention_size
+
+        def should_delete(seg: LogSegment, _nxt: LogSegment | None) -> bool:
+            nonlocal diff
+            if diff - seg.size >= 0:
+                diff -= seg.size
+                return True
+            return False
+
+        return self._delete_old(should_delete)
+
+    def _delete_log_start_offset_breached(self) -> int:
+        start = self._log_start_offset
+        return self._delete_old(lambda _seg, nxt: nxt is not None and nxt.base_offset <= start)
+
+    def _delete_old(self, predicate) -> int:  # type: ignore[no-untyped-def]
+        deletable = self._deletable_segments(predicate)
+        return self._delete_segments(deletable) if deletable else 0
+
+    def _deletable_segments(self, predicate) -> list[LogSegment]:  # type: ignore[no-untyped-def]
+        """``deletableSegments``: oldest first while the predicate holds, below the HW."""
+        out: list[LogSegment] = []
+        segs = self._segments
+        for i, segment in enumerate(segs):
+            nxt = segs[i + 1] if i + 1 < len(segs) else None
+            is_last_and_empty = nxt is None and segment.size == 0
+            upper_bound = nxt.base_offset if nxt is not None else self._log_end_offset
+            if (
+                self._high_watermark >= upper_bound
+                and predicate(segment, nxt)
+                and not is_last_and_empty
+            ):
+                out.append(segment)
+            else:
+                break
+        return out
+
+    def _delete_segments(self, deletable: list[LogSegment]) -> int:
+        """``deleteSegments``: roll first if every segment goes; advance the log start."""
+        n = len(deletable)
+        to_delete = deletable
+        if len(self._segments) == n:
+            new_segment = self.roll()
+            if deletable[-1].base_offset == new_segment.base_offset:
+                to_delete = deletable[:-1]
+        if to_delete:
+            i = self._bases.index(to_delete[-1].base_offset)
+            new_start = self._bases[i + 1]
+            self.maybe_increment_log_start_offset(new_start)
+            for segment in to_delete:
+                self._remove_segment(segment)
+                segment.delete()
+        return n
+
+    # -- truncation --------------------------------------------------------------------
+    def truncate_to(self, target_offset: int) -> bool:
+        """``truncateTo``: drop every offset ``>= target_offset`` (follower truncation).
+
+        Whole segments above the target are deleted and the segment holding it is cut
+        at the start of the batch containing ``target_offset``. Returns False when the
+        target is at or past the log end (nothing to do).
+        """
+        if target_offset < 0:
+            raise ValueError(
+                f"Cannot truncate partition {self.name} to a negative offset ({target_offset})."
+            )
+        if target_offset >= self._log_end_offset:
+            return False
+        if self._bases[0] > target_offset:
+            self.truncate_fully_and_start_at(target_offset)
+        else:
+            for segment in [s for s in self._segments if s.base_offset > target_offset]:
+                self._remove_segment(segment)
+                segment.delete()
+            self.active_segment.truncate_to(target_offset)
+            self._update_log_end_offset(target_offset)
+            if self.leader_epoch_cache is not None:
+                self.leader_epoch_cache.truncate_from_end(target_offset)  # type: ignore[attr-defined]
+            self._log_start_offset = min(target_offset, self._log_start_offset)
+            self._update_high_watermark_with_log_end_offset()
+        return True
+
+    def truncate_fully_and_start_at(self, new_offset: int) -> None:
+        """``truncateFullyAndStartAt``: delete everything, restart the log at ``new_offset``."""
+        for segment in list(self._segments):
+            self._remove_segment(segment)
+            segment.delete()
+        self._add_segment(self._new_segment(new_offset))
+        self._log_end_offset = new_offset
+        self._recovery_point = new_offset
+        if self.leader_epoch_cache is not None:
+            self.leader_epoch_cache.clear_and_flush()  # type: ignore[attr-defined]
+        self._log_start_offset = new_offset
+        self._high_watermark = new_offset
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        """``close``: close every segment (the active one records its final time-index entry)."""
+        for segment in self._segments:
+            segment.close()
+
+
+def _maybe_assign_epoch(cache: object, epoch: int, start_offset: int) -> None:
+    """``maybeAssignEpochStartOffset``: the cache ignores epochs it already has."""
+    if epoch >= 0:
+        cache.assign(epoch, start_offset)  # type: ignore[attr-defined]
+
+
+def _fsync_dir(path: str) -> None:
+    """``Utils.flushDir``: fsync a directory so new file names survive a crash."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _offset_from_file(name: str) -> int | None:
+    prefix = name.split(".", 1)[0]
+    if len(prefix) == 20 and prefix.isdigit():
+        return int(prefix)
+    return None
+
+
+class _LogLoader:
+    """``LogLoader.load``: clean leftovers, load segments, recover what was not flushed."""
+
+    def __init__(
+        self, log: UnifiedLog, log_start_offset: int, recovery_point: int, had_clean_shutdown: bool
+    ) -> None:
+        self.log = log
+        self.dir = log.dir
+        self.log_start_checkpoint = log_start_offset
+        self.recovery_point_checkpoint = recovery_point
+        self.had_clean_shutdown = had_clean_shutdown
+
+    def _files(self) -> list[str]:
+        return sorted(n for n in os.listdir(self.dir) if os.path.isfile(os.path.join(self.dir, n)))
+
+    def load(self) -> tuple[int, int, int]:
+        """Returns ``(log_start_offset, recovery_point, log_end_offset)``."""
+        swap_files = self._remove_temp_files_and_collect_swap_files()
+        self._complete_swaps(swap_files)
+        self._load_segment_files()
+        recovery_point, next_offset = self._recover_log()
+        self.log.active_segment.offset_index.resize(self.log._c("segment_index_bytes"))
+        self.log.active_segment.time_index.resize(self.log._c("segment_index_bytes"))
+        new_start = max(self.log_start_checkpoint, self.log._bases[0])
+        return new_start, recovery_point, next_offset
+
+    def _remove_temp_files_and_collect_swap_files(self) -> list[str]:
+        """Delete ``*.deleted``; delete ``*.cleaned`` and the ``*.swap`` files above them."""
+        swaps: list[str] = []
+        cleaned: list[str] = []
+        min_cleaned = _LONG_MAX
+        for name in self._files():
+            path = os.path.join(self.dir, name)
+            if name.endswith(DELETED_FILE_SUFFIX):
+                os.remove(path)
+            elif name.endswith(CLEANED_FILE_SUFFIX):
+                off = _offset_from_file(name)
+                if off is not None:
+                    min_cleaned = min(min_cleaned, off)
+                cleaned.append(path)
+            elif name.endswith(SWAP_FILE_SUFFIX):
+                swaps.append(name)
+        valid = []
+        for name in swaps:
+            off = _offset_from_file(name)
+            if off is not None and off >= min_cleaned:  # KAFKA-6264: an unfinished split
+                os.remove(os.path.join(self.dir, name))
+            else:
+                valid.append(name)
+        for path in cleaned:
+            os.remove(path)
+        return valid
+
+    def _complete_swaps(self, swap_files: list[str]) -> None:
+        """Finish an interrupted swap: drop the segments it replaces, rename it into place."""
+        min_off, max_off = _LONG_MAX, -_LONG_MAX
+        for name in swap_files:
+            if not name.endswith(LOG_FILE_SUFFIX + SWAP_FILE_SUFFIX):
+                continue
+            base = _offset_from_file(name)
+            assert base is not None
+            seg = self.log._new_segment(base, suffix=SWAP_FILE_SUFFIX)
+            min_off = min(min_off, base)
+            max_off = max(max_off, seg.read_next_offset())
+            seg.close()
+        if min_off <= max_off:
+            for name in self._files():
+                if name.endswith(SWAP_FILE_SUFFIX):
+                    continue
+                off = _offset_from_file(name)
+                if off is not None and min_off <= off < max_off:
+                    os.remove(os.path.join(self.dir, name))
+        for name in self._files():
+            if name.endswith(SWAP_FILE_SUFFIX):
+                src = os.path.join(self.dir, name)
+                os.replace(src, src[: -len(SWAP_FILE_SUFFIX)])
+
+    def _load_segment_files(self) -> None:
+        """``loadSegmentFiles``: open each ``.log``; rebuild indexes that are missing or corrupt.
+
+        Kafka (since the lazy indexes of 2.x) only checks that the offset index *exists*
+        and leaves index sanity to the recovery of unflushed segments; we additionally
+        run the index sanity check on flushed segments (Kafka 1.x/2.0 behaviour), so a
+        corrupt index below the recovery point is rebuilt rather than trusted.
+        """
+        for name in self._files():
+            path = os.path.join(self.dir, name)
+            base = _offset_from_file(name)
+            if base is None:
+                continue
+            if name.endswith(INDEX_FILE_SUFFIX) or name.endswith(TIME_INDEX_FILE_SUFFIX):
+                if not os.path.exists(segment_file(self.dir, base, LOG_FILE_SUFFIX)):
+                    os.remove(path)  # orphaned index file
+            elif name.endswith(LOG_FILE_SUFFIX):
+                time_index_new = not os.path.exists(
+                    segment_file(self.dir, base, TIME_INDEX_FILE_SUFFIX)
+                )
+                offset_index_missing = not os.path.exists(
+                    segment_file(self.dir, base, INDEX_FILE_SUFFIX)
+                )
+                segment = self.log._new_segment(base)
+                if offset_index_missing:
+                    segment.recover()
+                else:
+                    if time_index_new:
+                        # LogSegment.sanityCheck: a time index created just now is left
+                        # empty (resized to 0), not rebuilt, unless recovery rebuilds it.
+                        segment.time_index.resize(0)
+                    try:
+                        segment.sanity_check()
+                    except CorruptIndexError:
+                        segment.recover()
+                self.log._add_segment(segment)
+
+    def _recover_log(self) -> tuple[int, int]:
+        """``recoverLog``: re-validate from the recovery point's segment; cut at the first corruption."""
+        log = self.log
+        if not self.had_clean_shutdown:
+            unflushed = log._segments_from(self.recovery_point_checkpoint, _LONG_MAX)
+            for i, segment in enumerate(unflushed):
+                try:
+                    truncated = segment.recover(log.leader_epoch_cache)
+                except (InvalidOffsetError, OSError):
+                    # "Found invalid offset during recovery. Deleting the corrupt segment
+                    # and creating an empty one with starting offset <base>."
+                    truncated = segment.truncate_to(segment.base_offset)
+                if truncated > 0:
+                    # "Corruption found in segment ..., truncating": later segments go too.
+                    for later in unflushed[i + 1 :]:
+                        log._remove_segment(later)
+                        later.delete()
+                    break
+        end: int | None = None
+        if log._segments:
+            end = log.active_segment.read_next_offset()
+            if end < self.log_start_checkpoint:
+                for segment in list(log._segments):
+                    log._remove_segment(segment)
+                    segment.delete()
+                end = None
+        if not log._segments:
+            log._add_segment(log._new_segment(self.log_start_checkpoint))
+        if self.had_clean_shutdown and end is not None:
+            return end, end
+        if end is None:
+            end = log.active_segment.read_next_offset()
+        return min(self.recovery_point_checkpoint, end), end
