@@ -45,7 +45,9 @@ from simkafka.log.errors import (
     RecordTooLargeError,
 )
 from simkafka.log.records import (
+    CONTROL_FLAG_MASK,
     NO_TIMESTAMP,
+    TIMESTAMP_TYPE_MASK,
     BatchIterator,
     RecordBatch,
     TimestampType,
@@ -185,7 +187,10 @@ class UnifiedLog:
         leader_epoch_cache: object | None = None,
     ) -> None:
         self.dir = os.fspath(dir)
+        self.name = os.path.basename(os.path.normpath(self.dir))
         self.config = config if config is not None else _LogConfigFallback()
+        self._conf_cache: dict[str, int] = {}
+        self._log_append_time = _log_append_time(self.config)
         self.clock = clock if clock is not None else SystemClock()
         self.leader_epoch_cache = leader_epoch_cache
         self._segments: list[LogSegment] = []
@@ -204,10 +209,22 @@ class UnifiedLog:
 
     # -- configuration helpers ---------------------------------------------------------
     def _c(self, name: str) -> int:
+        cached = self._conf_cache.get(name)
+        if cached is not None:
+            return cached
         value = _cfg(self.config, name)
         if value is None:
             value = getattr(_LogConfigFallback, name)
+        self._conf_cache[name] = int(value)
         return int(value)
+
+    def update_config(self, config: object) -> object:
+        """``updateConfig``: take a new topic config (dynamic config change); returns the old."""
+        old = self.config
+        self.config = config
+        self._conf_cache.clear()
+        self._log_append_time = _log_append_time(config)
+        return old
 
     def _new_segment(self, base_offset: int, suffix: str = "") -> LogSegment:
         return LogSegment(
@@ -336,10 +353,6 @@ class UnifiedLog:
             if self.leader_epoch_cache is not None:
                 self.leader_epoch_cache.truncate_from_start(new_log_start_offset)  # type: ignore[attr-defined]
 
-    @property
-    def name(self) -> str:
-        return os.path.basename(os.path.normpath(self.dir))
-
     # -- append ------------------------------------------------------------------------
     def append_as_leader(
         self,
@@ -378,31 +391,34 @@ class UnifiedLog:
         valid = 0
         count = 0
         batches: list[RecordBatch] = []
-        for _pos, batch in BatchIterator(buf, file=self.name):
-            if origin is AppendOrigin.CLIENT and batch.base_offset != 0:
+        name = self.name
+        client = origin is AppendOrigin.CLIENT
+        for _pos, batch in BatchIterator(buf, file=name):
+            h = batch.header()  # one struct call for all 13 fields
+            if client and h.base_offset != 0:
                 raise InvalidRecordError(
-                    f"The baseOffset of the record batch in the append to {self.name} should "
-                    f"be 0, but it is {batch.base_offset}"
+                    f"The baseOffset of the record batch in the append to {name} should "
+                    f"be 0, but it is {h.base_offset}"
                 )
             if not batches:
-                first_offset = batch.base_offset
-            batch_last = batch.last_offset
+                first_offset = h.base_offset
+            batch_last = h.base_offset + h.last_offset_delta
             if last_offset >= batch_last:
                 monotonic = False
             last_offset = batch_last
-            last_epoch = batch.partition_leader_epoch
-            size = batch.size_in_bytes
+            last_epoch = h.partition_leader_epoch
+            size = h.batch_length + 12
             if not ignore_record_size and size > max_bytes:
                 raise RecordTooLargeError(
-                    f"The record batch size in the append to {self.name} is {size} bytes which "
+                    f"The record batch size in the append to {name} is {size} bytes which "
                     f"exceeds the maximum configured value of {max_bytes}."
                 )
-            batch.ensure_valid(file=self.name)
-            if batch.max_timestamp > max_ts:
-                max_ts = batch.max_timestamp
+            batch.ensure_valid(file=name)
+            if h.max_timestamp > max_ts:
+                max_ts = h.max_timestamp
                 offset_of_max_ts = batch_last
             valid += size
-            count += batch.records_count
+            count += h.records_count
             batches.append(batch)
         info = LogAppendInfo(
             first_offset=first_offset,
@@ -432,13 +448,15 @@ class UnifiedLog:
             # batch per partition.
             raise InvalidRecordError("Compressed outer record has more than one batch")
         batch = batches[0]
+        h = batch.header()
         if origin is AppendOrigin.CLIENT:
-            count = batch.records_count
-            count_from_offsets = batch.last_offset_delta + 1
+            count = h.records_count
+            count_from_offsets = h.last_offset_delta + 1
+            last = h.base_offset + h.last_offset_delta
             if count_from_offsets <= 0:
                 raise InvalidRecordError(
-                    f"Batch has an invalid offset range: [{batch.base_offset}, "
-                    f"{batch.last_offset}] in topic partition {self.name}"
+                    f"Batch has an invalid offset range: [{h.base_offset}, "
+                    f"{last}] in topic partition {self.name}"
                 )
             if count <= 0:
                 raise InvalidRecordError(
@@ -446,47 +464,47 @@ class UnifiedLog:
                 )
             if count_from_offsets != count:
                 raise InvalidRecordError(
-                    f"Inconsistent batch offset range [{batch.base_offset}, {batch.last_offset}] "
+                    f"Inconsistent batch offset range [{h.base_offset}, {last}] "
                     f"and count of records {count} in topic partition {self.name}"
                 )
-            if batch.is_control_batch:
+            if h.attributes & CONTROL_FLAG_MASK:
                 raise InvalidRecordError(
                     f"Clients are not allowed to write control records in topic partition {self.name}"
                 )
-            if batch.producer_id >= 0 and batch.base_sequence < 0:
+            if h.producer_id >= 0 and h.base_sequence < 0:
                 raise InvalidRecordError(
-                    f"Invalid sequence number {batch.base_sequence} in record batch with "
-                    f"producerId {batch.producer_id} in topic partition {self.name}"
+                    f"Invalid sequence number {h.base_sequence} in record batch with "
+                    f"producerId {h.producer_id} in topic partition {self.name}"
                 )
         now = self.clock.now_ms()
-        log_append_time = _log_append_time(self.config)
-        if not log_append_time and batch.timestamp_type == TimestampType.LOG_APPEND_TIME:
-            raise InvalidRecordError(
-                "Invalid timestamp type in message. Producer should not set timestamp type "
-                "to LogAppendTime."
-            )
+        log_append_time = self._log_append_time
         if not log_append_time:
+            if h.attributes & TIMESTAMP_TYPE_MASK:
+                raise InvalidRecordError(
+                    "Invalid timestamp type in message. Producer should not set timestamp type "
+                    "to LogAppendTime."
+                )
             before = self._c("message_timestamp_before_max_ms")
             after = self._c("message_timestamp_after_max_ms")
-            for ts in (batch.base_timestamp, batch.max_timestamp):
-                if ts != NO_TIMESTAMP and (now - ts > before or ts - now > after):
-                    raise InvalidRecordError(
-                        f"Timestamp {ts} of message is out of range. The timestamp should be "
-                        f"within [{now - before}, {now + after}]"
-                    )
+            if before < _LONG_MAX or after < _LONG_MAX:
+                for ts in (h.base_timestamp, h.max_timestamp):
+                    if ts != NO_TIMESTAMP and (now - ts > before or ts - now > after):
+                        raise InvalidRecordError(
+                            f"Timestamp {ts} of message is out of range. The timestamp should "
+                            f"be within [{now - before}, {now + after}]"
+                        )
         first = self._log_end_offset
         batch.set_base_offset(first)
         batch.set_partition_leader_epoch(leader_epoch)
         info.first_offset = first
-        info.last_offset = batch.last_offset
+        info.last_offset = first + h.last_offset_delta
+        info.shallow_offset_of_max_timestamp = info.last_offset
         if log_append_time:
             batch.set_max_timestamp(TimestampType.LOG_APPEND_TIME, now)
             info.max_timestamp = now
-            info.shallow_offset_of_max_timestamp = info.last_offset
             info.log_append_time = now
         else:
-            info.shallow_offset_of_max_timestamp = info.last_offset
-            info.max_timestamp = batch.max_timestamp
+            info.max_timestamp = h.max_timestamp
         info.last_leader_epoch = leader_epoch
 
     def _append(
