@@ -462,15 +462,43 @@ def roll_reason(
     return None
 
 
-def should_roll(config: LogConfig, **state: Any) -> bool:
-    """``LogSegment.shouldRoll``; takes the keyword arguments of :func:`roll_reason`.
+def should_roll(
+    config: LogConfig,
+    *,
+    segment_size: int,
+    segment_base_offset: int,
+    now_ms: int,
+    created_ms: int,
+    rolling_based_timestamp: int | None,
+    max_timestamp_in_messages: int,
+    max_offset_in_messages: int,
+    messages_size: int,
+    offset_index_full: bool = False,
+    time_index_full: bool = False,
+    roll_jitter_ms: int = 0,
+) -> bool:
+    """``LogSegment.shouldRoll`` (arguments as for :func:`roll_reason`).
 
     Rolls when the segment would pass ``segment.bytes`` with the incoming bytes, when a
     non-empty segment has waited longer than ``segment.ms`` minus its jitter, when either
     index is full, or when the incoming last offset cannot be stored relative to the
     segment's base offset.
     """
-    return roll_reason(config, **state) is not None
+    reason = roll_reason(
+        config,
+        segment_size=segment_size,
+        segment_base_offset=segment_base_offset,
+        now_ms=now_ms,
+        created_ms=created_ms,
+        rolling_based_timestamp=rolling_based_timestamp,
+        max_timestamp_in_messages=max_timestamp_in_messages,
+        max_offset_in_messages=max_offset_in_messages,
+        messages_size=messages_size,
+        offset_index_full=offset_index_full,
+        time_index_full=time_index_full,
+        roll_jitter_ms=roll_jitter_ms,
+    )
+    return reason is not None
 
 
 def random_segment_jitter(config: LogConfig, rng: random.Random) -> int:

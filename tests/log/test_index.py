@@ -7,12 +7,13 @@ Kafka cases are ported from ``OffsetIndexTest`` and ``TimeIndexTest`` in
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 import struct
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from simkafka.log.clock import Clock, ManualClock, SystemClock
@@ -33,6 +34,7 @@ from simkafka.log.index import (
 )
 
 BASE_OFFSET = 45  # OffsetIndexTest.BASE_OFFSET / TimeIndexTest.baseOffset
+_unique = itertools.count()  # file names for hypothesis examples
 
 
 @pytest.fixture
@@ -482,7 +484,7 @@ def _oracle_lookup(keys: list[int], vals: list[int], target: int, empty: tuple[i
 def test_offset_index_matches_bisect_oracle(
     tmp_path: Path, base: int, max_entries: int, ops: list[tuple]
 ) -> None:
-    path = tmp_path / f"{base}-{max_entries}-{len(ops)}-{id(ops)}.index"
+    path = tmp_path / f"{next(_unique)}.index"  # tmp_path is shared by all examples
     idx = OffsetIndex(path, base, max_entries * 8)
     offsets: list[int] = []
     positions: list[int] = []
@@ -524,7 +526,7 @@ def test_offset_index_matches_bisect_oracle(
 def test_time_index_matches_bisect_oracle(
     tmp_path: Path, base: int, max_entries: int, ops: list[tuple]
 ) -> None:
-    path = tmp_path / f"{base}-{max_entries}-{len(ops)}-{id(ops)}.timeindex"
+    path = tmp_path / f"{next(_unique)}.timeindex"
     idx = TimeIndex(path, base, max_entries * 12)
     stamps: list[int] = []
     offsets: list[int] = []
@@ -562,6 +564,7 @@ def test_time_index_matches_bisect_oracle(
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@example(n=3000, gaps=[1, 7], targets=[0, 5, 9000, 12_000])  # both sides of the warm section
 @given(
     n=st.integers(1, 3000),
     gaps=st.lists(st.integers(1, 50), min_size=1, max_size=8),
@@ -571,7 +574,7 @@ def test_warm_section_search_equals_bisect(
     tmp_path: Path, n: int, gaps: list[int], targets: list[int]
 ) -> None:
     """Indexes larger than the 1024-entry warm section exercise both search branches."""
-    path = tmp_path / f"w-{n}-{id(targets)}.index"
+    path = tmp_path / f"w{next(_unique)}.index"
     idx = OffsetIndex(path, 0, n * 8)
     keys, vals, offset = [], [], 0
     for i in range(n):
@@ -579,7 +582,9 @@ def test_warm_section_search_equals_bisect(
         idx.append(offset, 3 * i)  # positions with gaps, so misses happen too
         keys.append(offset)
         vals.append(3 * i)
-    edges = [keys[0], keys[-1], keys[max(0, n - 1025)], keys[max(0, n - 1026)]]
+    hot = max(0, n - 1025)  # firstHotEntry = entries - 1 - warmEntries (8192 / 8)
+    edges = [keys[0], keys[-1], keys[hot], keys[max(0, hot - 1)]]
+    edges += [vals[0], vals[-1], vals[hot], vals[hot] + 1, vals[max(0, hot - 1)]]
     for t in targets + edges:
         assert idx.lookup(t) == _oracle_lookup(keys, vals, t, (0, 0))
         # smallestUpperBoundSlotFor over the position column (fetchUpperBoundOffset)
@@ -591,3 +596,17 @@ def test_warm_section_search_equals_bisect(
         expected = None if j >= n else OffsetPosition(keys[j], vals[j])
         assert idx.fetch_upper_bound_offset(OffsetPosition(0, 0), t) == expected
     assert idx.delete() is True
+
+
+def test_rename_keeps_the_mapping(tmp_path: Path) -> None:
+    # AbstractIndex.renameTo: LocalLog renames files to .deleted / .cleaned / .swap
+    path = offset_index_file(tmp_path, 0)
+    idx = OffsetIndex(path, 0, 80)
+    idx.append(2, 30)
+    target = offset_index_file(tmp_path, 0, ".deleted")
+    idx.rename_to(target)
+    assert idx.file == target and target.exists() and not path.exists()
+    idx.append(4, 60)  # still mapped
+    assert idx.lookup(5) == OffsetPosition(4, 60)
+    idx.close()
+    assert target.read_bytes() == struct.pack(">iiii", 2, 30, 4, 60)
