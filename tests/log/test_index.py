@@ -610,3 +610,26 @@ def test_rename_keeps_the_mapping(tmp_path: Path) -> None:
     assert idx.lookup(5) == OffsetPosition(4, 60)
     idx.close()
     assert target.read_bytes() == struct.pack(">iiii", 2, 30, 4, 60)
+
+
+def test_crash_leaves_preallocated_zeros_that_kafkas_sanity_check_accepts(tmp_path: Path) -> None:
+    # An index that was never trimmed (broker killed) still has its preallocated tail.
+    # AbstractIndex takes every whole entry of an existing file as valid, so the zeros
+    # read as (base_offset, 0) entries; OffsetIndex.sanityCheck only compares the last
+    # offset with the base offset and passes. Kafka relies on LogLoader recovering
+    # unflushed segments (rebuilding their indexes) instead.
+    path = offset_index_file(tmp_path, 100)
+    idx = OffsetIndex(path, 100, 10 * 8)
+    idx.append(103, 4100)
+    idx.append(107, 8200)
+    idx.flush()
+    idx.close_handler()  # no trim: what a crash leaves behind
+    reopened = OffsetIndex(path, 100, 10 * 8)
+    assert reopened.entries == 10 and reopened.is_full
+    assert reopened.last_offset == 100
+    reopened.sanity_check()  # Kafka-exact: passes
+    with pytest.raises(CorruptIndexError, match="entry 2 .*offset 100, position 0"):
+        reopened.sanity_check(check_all_entries=True)
+    # The binary search meets the zero tail and answers (base, 0): wrong but safe, the
+    # segment is then scanned from its start.
+    assert reopened.lookup(105) == OffsetPosition(100, 0)
