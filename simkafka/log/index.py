@@ -21,8 +21,11 @@ anyway (a preallocated tail of zeros reads as entries ``(base_offset, 0)``, whic
 
 Lookups use Kafka's cache-friendly binary search (``AbstractIndex.indexSlotRangeFor``):
 the last ``8192 // entry_size`` entries form a "warm" section searched on its own when the
-target lies inside it, so that in-sync lookups touch the same few pages. The answers are
-identical to a plain binary search over strictly increasing keys.
+target lies inside it, so that in-sync lookups touch the same few pages. For ``lookup``
+(largest entry <= target) the answers are identical to a plain binary search over strictly
+increasing keys. The smallest-upper-bound search behind ``fetch_upper_bound_offset`` keeps
+one Kafka quirk: a target equal to the *first* entry is never matched (the search's first
+probe is slot 1), so the second entry is returned -- still a valid upper bound.
 """
 
 from __future__ import annotations
