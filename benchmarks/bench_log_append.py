@@ -18,9 +18,9 @@ import os
 import shutil
 import tempfile
 import time
-from types import SimpleNamespace
 
 from simkafka.log.clock import SystemClock
+from simkafka.log.log_config import LogConfig
 from simkafka.log.records import build_uniform_batch
 from simkafka.log.unified_log import UnifiedLog
 
@@ -36,7 +36,7 @@ def bench(batch_payload: int, record_size: int, total_bytes: int, root: str) -> 
     )
     build_s = time.perf_counter() - t0
     n = max(1, total_bytes // len(batch))
-    cfg = SimpleNamespace(max_message_bytes=2 * MIB)
+    cfg = LogConfig(max_message_bytes=2 * MIB)
     d = tempfile.mkdtemp(prefix="bench-append-", dir=root)
     try:
         log = UnifiedLog(os.path.join(d, "bench-0"), cfg, SystemClock())

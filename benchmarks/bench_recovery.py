@@ -17,9 +17,9 @@ import os
 import shutil
 import tempfile
 import time
-from types import SimpleNamespace
 
 from simkafka.log.clock import SystemClock
+from simkafka.log.log_config import LogConfig
 from simkafka.log.records import build_uniform_batch
 from simkafka.log.unified_log import UnifiedLog
 
@@ -66,7 +66,7 @@ def main() -> None:
         base_timestamp=int(time.time() * 1000),
         payload=os.urandom(count * record),
     )
-    cfg = SimpleNamespace(max_message_bytes=2 * len(batch), segment_bytes=1024**3 + 2 * len(batch))
+    cfg = LogConfig(max_message_bytes=2 * len(batch), segment_bytes=1024**3 + 2 * len(batch))
     root = tempfile.mkdtemp(prefix="bench-recovery-", dir=args.dir)
     try:
         d = os.path.join(root, "bench-0")

@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 
 from simkafka.log.clock import SystemClock
+from simkafka.log.log_config import LogConfig
 from simkafka.log.records import build_uniform_batch
 from simkafka.log.unified_log import UnifiedLog
 
@@ -45,11 +46,9 @@ class WriterParams:
             value_size=rng.randint(8, 120),
         )
 
-    def config(self) -> object:
-        from types import SimpleNamespace
-
-        return SimpleNamespace(
-            segment_bytes=self.segment_bytes,
+    def config(self) -> LogConfig:
+        return LogConfig(
+            internal_segment_bytes=self.segment_bytes,  # below segment.bytes' 1 MiB minimum
             index_interval_bytes=self.index_interval_bytes,
             flush_messages=self.flush_messages,
             segment_index_bytes=64 * 1024,

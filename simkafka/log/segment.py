@@ -34,6 +34,7 @@ from simkafka.log.index import (
     TimestampOffset,
     filename_prefix_from_offset,
 )
+from simkafka.log.log_config import can_convert_to_relative_offset, time_waited_for_roll
 from simkafka.log.records import (
     HEADER_SIZE_UP_TO_MAGIC,
     LOG_OVERHEAD,
@@ -69,7 +70,6 @@ DELETED_FILE_SUFFIX = ".deleted"
 CLEANED_FILE_SUFFIX = ".cleaned"
 SWAP_FILE_SUFFIX = ".swap"
 
-_INT32_MAX = (1 << 31) - 1
 # baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
 # baseTimestamp, maxTimestamp: the header fields a scan needs (first 43 bytes).
 _SCAN_HEADER = struct.Struct(">qiibIhiqq")
@@ -326,8 +326,7 @@ class LogSegment:
     # -- rolling ---------------------------------------------------------------------
     def can_convert_to_relative_offset(self, offset: int) -> bool:
         """``OffsetIndex.canAppendOffset``: ``0 <= offset - base <= Integer.MAX_VALUE``."""
-        relative = offset - self.base_offset
-        return 0 <= relative <= _INT32_MAX
+        return can_convert_to_relative_offset(self.base_offset, offset)
 
     def _load_first_batch_timestamp(self) -> None:
         if self._rolling_based_timestamp is None:
@@ -342,11 +341,18 @@ class LogSegment:
         timestamp (the incoming batch's max timestamp minus the first batch's), so a
         producer replaying old data rolls by its own clock, not the broker's.
         """
+        return time_waited_for_roll(
+            now,
+            message_timestamp,
+            rolling_based_timestamp=self.rolling_based_timestamp,
+            created_ms=self.created,
+        )
+
+    @property
+    def rolling_based_timestamp(self) -> int | None:
+        """The first batch's max timestamp (``rollingBasedTimestamp``); None when empty."""
         self._load_first_batch_timestamp()
-        ts = self._rolling_based_timestamp
-        if ts is not None and ts >= 0:
-            return message_timestamp - ts
-        return now - self.created
+        return self._rolling_based_timestamp
 
     def first_batch_timestamp(self) -> int:
         """``getFirstBatchTimestamp``: the first batch's timestamp, else ``Long.MAX_VALUE``."""

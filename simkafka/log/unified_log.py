@@ -31,7 +31,9 @@ segments are removed at once after their rename to ``.deleted``, instead of afte
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 from dataclasses import dataclass
 from enum import Enum
 
@@ -43,6 +45,17 @@ from simkafka.log.errors import (
     LogError,
     RecordBatchTooLargeError,
     RecordTooLargeError,
+)
+from simkafka.log.log_config import (
+    LogConfig,
+    SegmentStats,
+    random_segment_jitter,
+    roll_reason,
+    segments_to_delete_by_log_start_offset,
+    segments_to_delete_by_size,
+    segments_to_delete_by_time,
+    should_flush_on_append,
+    should_flush_on_schedule,
 )
 from simkafka.log.records import (
     CONTROL_FLAG_MASK,
@@ -62,7 +75,6 @@ from simkafka.log.segment import (
     FetchDataInfo,
     LogOffsetMetadata,
     LogSegment,
-    RollParams,
     TimestampAndOffset,
     segment_file,
 )
@@ -113,42 +125,6 @@ class FetchIsolation(Enum):
 
 
 @dataclass
-class _LogConfigFallback:
-    """The topic configs this module reads, with Kafka's defaults (``LogConfig``)."""
-
-    segment_bytes: int = 1024 * 1024 * 1024
-    segment_ms: int = 7 * 24 * 3600 * 1000
-    segment_jitter_ms: int = 0
-    segment_index_bytes: int = 10 * 1024 * 1024
-    index_interval_bytes: int = 4096
-    retention_ms: int = 7 * 24 * 3600 * 1000
-    retention_bytes: int = -1
-    cleanup_policy: tuple[str, ...] = ("delete",)
-    flush_messages: int = _LONG_MAX
-    flush_ms: int = _LONG_MAX
-    max_message_bytes: int = 1024 * 1024 + 12
-    message_timestamp_type: str = "CreateTime"
-    message_timestamp_before_max_ms: int = _LONG_MAX
-    message_timestamp_after_max_ms: int = _LONG_MAX
-
-
-def _cfg(config: object, name: str, default: object = None) -> object:
-    return getattr(config, name, default)
-
-
-def _delete_enabled(config: object) -> bool:
-    policy = _cfg(config, "cleanup_policy", ("delete",))
-    if isinstance(policy, str):
-        policy = [p.strip() for p in policy.split(",")]
-    return "delete" in policy
-
-
-def _log_append_time(config: object) -> bool:
-    value = _cfg(config, "message_timestamp_type", "CreateTime")
-    return str(getattr(value, "name", value)).replace("_", "").lower() == "logappendtime"
-
-
-@dataclass
 class LogAppendInfo:
     """``LogAppendInfo``: what an append did (offsets are -1 when nothing was appended)."""
 
@@ -170,27 +146,31 @@ class UnifiedLog:
 
     ``log_start_offset`` and ``recovery_point`` are what Kafka's ``LogManager`` would
     read from the log directory's checkpoint files; ``had_clean_shutdown`` stands for
-    the ``.kafka_cleanshutdown`` marker (skip recovery). ``config`` is any object with
-    ``LogConfig``'s attribute names (``segment_bytes``, ``retention_ms``, ...); missing
-    ones take Kafka's defaults.
+    the ``.kafka_cleanshutdown`` marker (skip recovery). ``config`` is the topic's
+    :class:`~simkafka.log.log_config.LogConfig` (Kafka's defaults when omitted);
+    ``jitter_rng`` draws each new segment's ``segment.jitter.ms`` jitter (a named random
+    stream; by default one seeded from the directory name).
     """
 
     def __init__(
         self,
         dir: str,
-        config: object | None = None,
+        config: LogConfig | None = None,
         clock: Clock | None = None,
         *,
         log_start_offset: int = 0,
         recovery_point: int = 0,
         had_clean_shutdown: bool = False,
         leader_epoch_cache: object | None = None,
+        jitter_rng: random.Random | None = None,
     ) -> None:
         self.dir = os.fspath(dir)
         self.name = os.path.basename(os.path.normpath(self.dir))
-        self.config = config if config is not None else _LogConfigFallback()
-        self._conf_cache: dict[str, int] = {}
-        self._log_append_time = _log_append_time(self.config)
+        self.config = config if config is not None else LogConfig()
+        self._log_append_time = self.config.message_timestamp_type == "LogAppendTime"
+        self._jitter_rng = jitter_rng
+        #: Which ``shouldRoll`` clause caused the latest roll (``RollReason`` label).
+        self.last_roll_reason: str | None = None
         self.clock = clock if clock is not None else SystemClock()
         self.leader_epoch_cache = leader_epoch_cache
         self._segments: list[LogSegment] = []
@@ -208,22 +188,11 @@ class UnifiedLog:
             self.leader_epoch_cache.truncate_from_start(loaded_start)  # type: ignore[attr-defined]
 
     # -- configuration helpers ---------------------------------------------------------
-    def _c(self, name: str) -> int:
-        cached = self._conf_cache.get(name)
-        if cached is not None:
-            return cached
-        value = _cfg(self.config, name)
-        if value is None:
-            value = getattr(_LogConfigFallback, name)
-        self._conf_cache[name] = int(value)
-        return int(value)
-
-    def update_config(self, config: object) -> object:
+    def update_config(self, config: LogConfig) -> LogConfig:
         """``updateConfig``: take a new topic config (dynamic config change); returns the old."""
         old = self.config
         self.config = config
-        self._conf_cache.clear()
-        self._log_append_time = _log_append_time(config)
+        self._log_append_time = config.message_timestamp_type == "LogAppendTime"
         return old
 
     def _new_segment(self, base_offset: int, suffix: str = "") -> LogSegment:
@@ -231,9 +200,9 @@ class UnifiedLog:
             self.dir,
             base_offset,
             clock=self.clock,
-            index_interval_bytes=self._c("index_interval_bytes"),
-            max_index_size=self._c("segment_index_bytes"),
-            roll_jitter_ms=0,
+            index_interval_bytes=self.config.index_interval_bytes,
+            max_index_size=self.config.max_index_size,
+            roll_jitter_ms=self._roll_jitter(),
             suffix=suffix,
         )
 
@@ -381,7 +350,7 @@ class UnifiedLog:
         ignore_record_size: bool,
     ) -> tuple[LogAppendInfo, list[RecordBatch]]:
         """``analyzeAndValidateRecords``: batch headers and CRCs only."""
-        max_bytes = self._c("max_message_bytes")
+        max_bytes = self.config.max_message_bytes
         first_offset = -1
         last_offset = -1
         last_epoch = -1
@@ -484,8 +453,8 @@ class UnifiedLog:
                     "Invalid timestamp type in message. Producer should not set timestamp type "
                     "to LogAppendTime."
                 )
-            before = self._c("message_timestamp_before_max_ms")
-            after = self._c("message_timestamp_after_max_ms")
+            before = self.config.message_timestamp_before_max_ms
+            after = self.config.message_timestamp_after_max_ms
             if before < _LONG_MAX or after < _LONG_MAX:
                 for ts in (h.base_timestamp, h.max_timestamp):
                     if ts != NO_TIMESTAMP and (now - ts > before or ts - now > after):
@@ -537,7 +506,7 @@ class UnifiedLog:
                 _maybe_assign_epoch(
                     self.leader_epoch_cache, batch.partition_leader_epoch, batch.base_offset
                 )
-        segment_bytes = self._c("segment_bytes")
+        segment_bytes = self.config.segment_size
         if info.valid_bytes > segment_bytes:
             raise RecordBatchTooLargeError(
                 f"Message batch size is {info.valid_bytes} bytes in append to partition "
@@ -550,25 +519,45 @@ class UnifiedLog:
         self._update_log_end_offset(info.last_offset + 1)
         self._update_high_watermark_with_log_end_offset()
         info.log_start_offset = self._log_start_offset
-        if self.unflushed_messages >= self._c("flush_messages"):
+        if should_flush_on_append(self.config, self.unflushed_messages):
             self.flush()
         return info
 
     # -- roll --------------------------------------------------------------------------
     def _maybe_roll(self, messages_size: int, info: LogAppendInfo) -> LogSegment:
-        """``maybeRoll``: roll when the active segment is full, old or its index full."""
+        """``maybeRoll``: roll when the active segment is full, old or its index full.
+
+        The decision is :func:`~simkafka.log.log_config.roll_reason`, the pure rule the
+        simulator uses too; the roll offset is the append's first offset.
+        """
         segment = self.active_segment
-        params = RollParams(
-            max_segment_ms=self._c("segment_ms"),
-            max_segment_bytes=self._c("segment_bytes"),
+        reason = roll_reason(
+            self.config,
+            segment_size=segment.size,
+            segment_base_offset=segment.base_offset,
+            now_ms=self.clock.now_ms(),
+            created_ms=segment.created,
+            rolling_based_timestamp=segment.rolling_based_timestamp,
             max_timestamp_in_messages=info.max_timestamp,
             max_offset_in_messages=info.last_offset,
             messages_size=messages_size,
-            now=self.clock.now_ms(),
+            offset_index_full=segment.offset_index.is_full,
+            time_index_full=segment.time_index.is_full,
+            roll_jitter_ms=segment.roll_jitter_ms,
         )
-        if segment.should_roll(params):
+        if reason is not None:
+            self.last_roll_reason = reason
             return self.roll(info.first_offset)
         return segment
+
+    def _roll_jitter(self) -> int:
+        """``LogConfig.randomSegmentJitter`` for a new segment (0 unless ``segment.jitter.ms``)."""
+        if self.config.segment_jitter_ms == 0:
+            return 0
+        if self._jitter_rng is None:
+            seed = int.from_bytes(hashlib.sha256(self.dir.encode()).digest()[:8], "big")
+            self._jitter_rng = random.Random(seed)
+        return random_segment_jitter(self.config, self._jitter_rng)
 
     def roll(self, expected_next_offset: int | None = None) -> LogSegment:
         """``UnifiedLog.roll``/``LocalLog.roll``: start a new active segment.
@@ -633,9 +622,10 @@ class UnifiedLog:
         """``LogManager.flushDirtyLogs`` for this log: flush once ``flush.ms`` has passed."""
         if now is None:
             now = self.clock.now_ms()
-        if now - self._last_flush_time >= self._c("flush_ms"):
+        if should_flush_on_schedule(self.config, self._last_flush_time, now):
+            before = self._recovery_point
             self.flush()
-            return True
+            return self._recovery_point != before
         return False
 
     # -- read --------------------------------------------------------------------------
@@ -744,63 +734,49 @@ class UnifiedLog:
 
         Only whole segments go, oldest first, and never one holding offsets at or past
         the high watermark (so the log start offset cannot pass it); a segment is kept
-        as soon as one fails the rule. Returns the number of segments deleted.
+        as soon as one fails the rule. The rules are the pure functions of
+        :mod:`simkafka.log.log_config`, shared with the simulator. Returns the number of
+        segments deleted.
         """
         if now is None:
             now = self.clock.now_ms()
-        deleted = self._delete_log_start_offset_breached()
-        if _delete_enabled(self.config):
-            deleted += self._delete_retention_size_breached()
-            deleted += self._delete_retention_ms_breached(now)
+        deleted = self._delete_first(
+            segments_to_delete_by_log_start_offset(
+                self._segment_stats(), self._log_start_offset, **self._bounds()
+            )
+        )
+        if self.config.delete:
+            deleted += self._delete_first(
+                segments_to_delete_by_size(
+                    self._segment_stats(), self.config.retention_bytes, **self._bounds()
+                )
+            )
+            deleted += self._delete_first(
+                segments_to_delete_by_time(
+                    self._segment_stats(), now, self.config.retention_ms, **self._bounds()
+                )
+            )
         return deleted
 
-    def _delete_retention_ms_breached(self, now: int) -> int:
-        retention_ms = self._c("retention_ms")
-        if retention_ms < 0:
-            return 0
-        return self._delete_old(lambda seg, _nxt: now - seg.largest_timestamp() > retention_ms)
+    def _bounds(self) -> dict[str, int]:
+        return {"high_watermark": self._high_watermark, "log_end_offset": self._log_end_offset}
 
-    def _delete_retention_size_breached(self) -> int:
-        retention_size = self._c("retention_bytes")
-        size = self.size
-        if retention_size < 0 or size < retention_size:
-            return 0
-        diff = size - retention_size
+    def _segment_stats(self) -> list[SegmentStats]:
+        stats = []
+        for s in self._segments:
+            max_ts = s.max_timestamp_so_far
+            stats.append(
+                SegmentStats(
+                    base_offset=s.base_offset,
+                    size=s.size,
+                    max_timestamp=max_ts,
+                    last_modified_ms=s.last_modified() if max_ts < 0 else 0,
+                )
+            )
+        return stats
 
-        def should_delete(seg: LogSegment, _nxt: LogSegment | None) -> bool:
-            nonlocal diff
-            if diff - seg.size >= 0:
-                diff -= seg.size
-                return True
-            return False
-
-        return self._delete_old(should_delete)
-
-    def _delete_log_start_offset_breached(self) -> int:
-        start = self._log_start_offset
-        return self._delete_old(lambda _seg, nxt: nxt is not None and nxt.base_offset <= start)
-
-    def _delete_old(self, predicate) -> int:  # type: ignore[no-untyped-def]
-        deletable = self._deletable_segments(predicate)
-        return self._delete_segments(deletable) if deletable else 0
-
-    def _deletable_segments(self, predicate) -> list[LogSegment]:  # type: ignore[no-untyped-def]
-        """``deletableSegments``: oldest first while the predicate holds, below the HW."""
-        out: list[LogSegment] = []
-        segs = self._segments
-        for i, segment in enumerate(segs):
-            nxt = segs[i + 1] if i + 1 < len(segs) else None
-            is_last_and_empty = nxt is None and segment.size == 0
-            upper_bound = nxt.base_offset if nxt is not None else self._log_end_offset
-            if (
-                self._high_watermark >= upper_bound
-                and predicate(segment, nxt)
-                and not is_last_and_empty
-            ):
-                out.append(segment)
-            else:
-                break
-        return out
+    def _delete_first(self, count: int) -> int:
+        return self._delete_segments(self._segments[:count]) if count else 0
 
     def _delete_segments(self, deletable: list[LogSegment]) -> int:
         """``deleteSegments``: roll first if every segment goes; advance the log start."""
@@ -910,8 +886,8 @@ class _LogLoader:
         self._complete_swaps(swap_files)
         self._load_segment_files()
         recovery_point, next_offset = self._recover_log()
-        self.log.active_segment.offset_index.resize(self.log._c("segment_index_bytes"))
-        self.log.active_segment.time_index.resize(self.log._c("segment_index_bytes"))
+        self.log.active_segment.offset_index.resize(self.log.config.max_index_size)
+        self.log.active_segment.time_index.resize(self.log.config.max_index_size)
         new_start = max(self.log_start_checkpoint, self.log._bases[0])
         return new_start, recovery_point, next_offset
 

@@ -17,6 +17,7 @@ import pytest
 
 from simkafka.log.clock import ManualClock
 from simkafka.log.epoch_cache import EpochEntry, LeaderEpochFileCache
+from simkafka.log.log_config import LogConfig
 from simkafka.log.records import (
     NO_TIMESTAMP,
     Record,
@@ -29,14 +30,12 @@ from simkafka.log.unified_log import UnifiedLog
 MIB = 1024 * 1024
 
 
-class Cfg:
-    segment_bytes = 1000
-    index_interval_bytes = 1
-    segment_index_bytes = 10 * MIB
-    max_message_bytes = 64 * 1024
-
-    def __init__(self, **kw) -> None:
-        self.__dict__.update(kw)
+def Cfg(**kw) -> LogConfig:  # noqa: N802
+    """LogLoaderTest's config: 1000-byte segments (``internal.segment.bytes``), index every batch."""
+    kw.setdefault("internal_segment_bytes", kw.pop("segment_bytes", 1000))
+    kw.setdefault("index_interval_bytes", 1)
+    kw.setdefault("max_message_bytes", 64 * 1024)
+    return LogConfig(**kw)
 
 
 def _single(value: bytes, timestamp: int = NO_TIMESTAMP) -> bytes:

@@ -7,7 +7,6 @@ record and base offset 0; ``_single`` builds the same bytes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 from simkafka.log.clock import ManualClock
 from simkafka.log.epoch_cache import LeaderEpochFileCache
 from simkafka.log.errors import CorruptRecordError, InvalidRecordError, RecordTooLargeError
+from simkafka.log.log_config import LogConfig, RollReason
 from simkafka.log.records import (
     NO_TIMESTAMP,
     Record,
@@ -39,21 +39,12 @@ from simkafka.log.unified_log import (
 MIB = 1024 * 1024
 
 
-@dataclass
-class Cfg:
-    """The LogConfig attributes UnifiedLog reads (defaults as Kafka's)."""
+def Cfg(segment_bytes: int | None = None, **kw) -> LogConfig:  # noqa: N802
+    """A LogConfig; small segments go through ``internal.segment.bytes`` as in Kafka's tests.
 
-    segment_bytes: int = 1024 * MIB
-    segment_ms: int = 7 * 24 * 3600 * 1000
-    segment_index_bytes: int = 10 * MIB
-    index_interval_bytes: int = 4096
-    retention_ms: int = 7 * 24 * 3600 * 1000
-    retention_bytes: int = -1
-    cleanup_policy: tuple[str, ...] = ("delete",)
-    flush_messages: int = 2**63 - 1
-    flush_ms: int = 2**63 - 1
-    max_message_bytes: int = MIB + 12
-    message_timestamp_type: str = "CreateTime"
+    (``segment.bytes`` has a 1 MiB minimum; Kafka's own tests set the internal override.)
+    """
+    return LogConfig(internal_segment_bytes=segment_bytes, **kw)
 
 
 def _single(
@@ -270,12 +261,14 @@ def test_size_based_log_roll(open_log):
     assert len(log.segments) == 2
     # the roll happened when size > segment.bytes - incoming: after 9 batches
     assert [s.base_offset for s in log.segments] == [0, 9]
+    assert log.last_roll_reason == RollReason.SIZE
 
 
 def test_time_based_log_roll(open_log, clock):
     # UnifiedLogTest.testTimeBasedLogRoll, step by step (segmentMs = 1 hour in ms/1000).
     cfg = Cfg(segment_ms=60 * 60)
     log = open_log(cfg)
+    assert cfg.segment_ms == 3600
     assert len(log.segments) == 1
     clock.advance(cfg.segment_ms + 1)
     log.append_as_leader(_single(), 0)
@@ -312,6 +305,7 @@ def test_roll_on_full_index(open_log):
     # first entry -> time index full -> the third append rolls.
     assert [s.base_offset for s in log.segments] == [0, 2, 4]
     assert [s.offset_index.entries for s in log.segments] == [1, 1, 1]
+    assert log.last_roll_reason == RollReason.TIME_INDEX_FULL
 
 
 def test_roll_flushes_previous_segment(open_log):
