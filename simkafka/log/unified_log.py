@@ -10,9 +10,13 @@ start offset*), and on open recovers whatever was not flushed.
 Offsets and checkpoints: as in Kafka, the recovery point and the log start offset are
 *inputs* to the log (``LogManager`` reads them from the log directory's
 ``recovery-point-offset-checkpoint`` and ``log-start-offset-checkpoint`` files, one file
-per log directory for all partitions, and passes them in). Without them the whole log
-is re-validated on open -- exactly what Kafka does when the checkpoint is missing --
-which is always safe, only slower. Nothing here writes dir-level files.
+per log directory for all partitions, and passes them in). We keep Kafka's layout:
+:meth:`UnifiedLog.load` reads this partition's entries from the files in the parent
+directory and :meth:`UnifiedLog.checkpoint_offsets` updates them (other partitions'
+entries are kept), so several logs can share a log directory as on a broker. Without a
+checkpoint the whole log is re-validated on open -- what Kafka does when the file is
+missing -- which is always safe, only slower. The leader-epoch cache lives in the
+partition directory (``leader-epoch-checkpoint``), as in Kafka.
 
 Kafka validations that need per-record work are *skipped* on the append path, which is
 batch-level only (the point of the in-place path): per-record timestamp bounds
@@ -37,7 +41,14 @@ import random
 from dataclasses import dataclass
 from enum import Enum
 
+from simkafka.log.checkpoints import (
+    LOG_START_OFFSET_CHECKPOINT,
+    RECOVERY_POINT_OFFSET_CHECKPOINT,
+    LeaderEpochCheckpointFile,
+    OffsetCheckpointFile,
+)
 from simkafka.log.clock import Clock, SystemClock
+from simkafka.log.epoch_cache import LeaderEpochFileCache
 from simkafka.log.errors import (
     CorruptIndexError,
     InvalidOffsetError,
@@ -161,7 +172,8 @@ class UnifiedLog:
         log_start_offset: int = 0,
         recovery_point: int = 0,
         had_clean_shutdown: bool = False,
-        leader_epoch_cache: object | None = None,
+        leader_epoch_cache: LeaderEpochFileCache | None = None,
+        persist_leader_epochs: bool = True,
         jitter_rng: random.Random | None = None,
     ) -> None:
         self.dir = os.fspath(dir)
@@ -172,10 +184,15 @@ class UnifiedLog:
         #: Which ``shouldRoll`` clause caused the latest roll (``RollReason`` label).
         self.last_roll_reason: str | None = None
         self.clock = clock if clock is not None else SystemClock()
-        self.leader_epoch_cache = leader_epoch_cache
         self._segments: list[LogSegment] = []
         self._bases: list[int] = []
         os.makedirs(self.dir, exist_ok=True)
+        if leader_epoch_cache is None and persist_leader_epochs:
+            # UnifiedLog.initializeLeaderEpochCache: <partition dir>/leader-epoch-checkpoint
+            leader_epoch_cache = LeaderEpochFileCache(
+                LeaderEpochCheckpointFile.in_directory(self.dir)
+            )
+        self.leader_epoch_cache = leader_epoch_cache
         loaded_start, self._recovery_point, self._log_end_offset = _LogLoader(
             self, log_start_offset, recovery_point, had_clean_shutdown
         ).load()
@@ -184,8 +201,60 @@ class UnifiedLog:
         self._high_watermark = loaded_start
         self._update_log_start_offset(loaded_start)
         if self.leader_epoch_cache is not None:
-            self.leader_epoch_cache.truncate_from_end(self._log_end_offset)  # type: ignore[attr-defined]
-            self.leader_epoch_cache.truncate_from_start(loaded_start)  # type: ignore[attr-defined]
+            self.leader_epoch_cache.truncate_from_end(self._log_end_offset)
+            self.leader_epoch_cache.truncate_from_start(loaded_start)
+
+    # -- LogManager's part: the log directory's checkpoint files -----------------------
+    @classmethod
+    def load(
+        cls, dir: str, config: LogConfig | None = None, clock: Clock | None = None, **kw: object
+    ) -> UnifiedLog:
+        """``LogManager.loadLog`` for one partition directory.
+
+        Kafka keeps one ``recovery-point-offset-checkpoint`` and one
+        ``log-start-offset-checkpoint`` per *log directory* (the parent of the
+        ``<topic>-<partition>`` directories), each holding every partition's offset, and
+        a ``.kafka_cleanshutdown`` marker there after a clean shutdown. This reads this
+        partition's entries (0 when absent, as Kafka) and opens the log with them.
+        """
+        parent = os.path.dirname(os.path.normpath(os.fspath(dir)))
+        tp = parse_topic_partition_name(dir)
+        recovery = _read_checkpoint(os.path.join(parent, RECOVERY_POINT_OFFSET_CHECKPOINT))
+        starts = _read_checkpoint(os.path.join(parent, LOG_START_OFFSET_CHECKPOINT))
+        clean = os.path.exists(os.path.join(parent, CLEAN_SHUTDOWN_FILE))
+        return cls(
+            dir,
+            config,
+            clock,
+            log_start_offset=starts.get(tp, 0),
+            recovery_point=recovery.get(tp, 0),
+            had_clean_shutdown=clean,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    def checkpoint_offsets(self) -> None:
+        """``LogManager.checkpointRecoveryOffsetsAndCleanSnapshot`` + ``checkpointLogStartOffsets``.
+
+        Writes this partition's recovery point (and its log start offset when it is
+        above the first segment's base, as Kafka filters) into the log directory's
+        checkpoint files, keeping the other partitions' entries. Kafka runs this every
+        ``log.flush.offset.checkpoint.interval.ms`` / ``log.flush.start.offset.
+        checkpoint.interval.ms``; between runs the files lag, which is safe (recovery
+        just starts earlier).
+        """
+        parent = os.path.dirname(os.path.normpath(self.dir))
+        tp = parse_topic_partition_name(self.dir)
+        for name, value in (
+            (RECOVERY_POINT_OFFSET_CHECKPOINT, self._recovery_point),
+            (LOG_START_OFFSET_CHECKPOINT, self._log_start_offset),
+        ):
+            path = os.path.join(parent, name)
+            entries = _read_checkpoint(path)
+            if name == LOG_START_OFFSET_CHECKPOINT and value <= self._bases[0]:
+                entries.pop(tp, None)
+            else:
+                entries[tp] = value
+            OffsetCheckpointFile(path).write(entries)
 
     # -- configuration helpers ---------------------------------------------------------
     def update_config(self, config: LogConfig) -> LogConfig:
@@ -320,7 +389,7 @@ class UnifiedLog:
         if new_log_start_offset > self._log_start_offset:
             self._update_log_start_offset(new_log_start_offset)
             if self.leader_epoch_cache is not None:
-                self.leader_epoch_cache.truncate_from_start(new_log_start_offset)  # type: ignore[attr-defined]
+                self.leader_epoch_cache.truncate_from_start(new_log_start_offset)
 
     # -- append ------------------------------------------------------------------------
     def append_as_leader(
@@ -717,7 +786,7 @@ class UnifiedLog:
         cache = self.leader_epoch_cache
         if cache is None:
             return None
-        entry = cache.earliest_entry()  # type: ignore[attr-defined]
+        entry = cache.earliest_entry()
         if entry is not None and entry.start_offset <= self._log_start_offset:
             return entry.epoch
         return None
@@ -726,7 +795,7 @@ class UnifiedLog:
         cache = self.leader_epoch_cache
         if cache is None:
             return None
-        return cache.latest_epoch()  # type: ignore[attr-defined]
+        return cache.latest_epoch()
 
     # -- retention ---------------------------------------------------------------------
     def delete_old_segments(self, now: int | None = None) -> int:
@@ -818,7 +887,7 @@ class UnifiedLog:
             self.active_segment.truncate_to(target_offset)
             self._update_log_end_offset(target_offset)
             if self.leader_epoch_cache is not None:
-                self.leader_epoch_cache.truncate_from_end(target_offset)  # type: ignore[attr-defined]
+                self.leader_epoch_cache.truncate_from_end(target_offset)
             self._log_start_offset = min(target_offset, self._log_start_offset)
             self._update_high_watermark_with_log_end_offset()
         return True
@@ -832,7 +901,7 @@ class UnifiedLog:
         self._log_end_offset = new_offset
         self._recovery_point = new_offset
         if self.leader_epoch_cache is not None:
-            self.leader_epoch_cache.clear_and_flush()  # type: ignore[attr-defined]
+            self.leader_epoch_cache.clear_and_flush()
         self._log_start_offset = new_offset
         self._high_watermark = new_offset
 
@@ -843,10 +912,36 @@ class UnifiedLog:
             segment.close()
 
 
-def _maybe_assign_epoch(cache: object, epoch: int, start_offset: int) -> None:
+#: ``LogLoader.CLEAN_SHUTDOWN_FILE``: written by ``LogManager.shutdown`` in the log directory.
+CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
+
+
+def parse_topic_partition_name(dir: str) -> tuple[str, int]:
+    """``UnifiedLog.parseTopicPartitionName``: ``.../my-topic-3`` -> ``("my-topic", 3)``."""
+    name = os.path.basename(os.path.normpath(os.fspath(dir)))
+    for suffix in ("-delete", "-future", "-stray"):
+        if name.endswith(suffix) and "." in name:
+            name = name[: name.rindex(".")]
+            break
+    index = name.rfind("-")
+    topic, partition = name[:index], name[index + 1 :]
+    if index <= 0 or not partition.isdigit():
+        raise LogError(
+            f"Found directory {dir}, '{name}' is not in the form of topic-partition. If a "
+            "directory does not contain Kafka topic data it should not exist in Kafka's log "
+            "directory"
+        )
+    return topic, int(partition)
+
+
+def _read_checkpoint(path: str) -> dict[tuple[str, int], int]:
+    return OffsetCheckpointFile(path).read() if os.path.exists(path) else {}
+
+
+def _maybe_assign_epoch(cache: LeaderEpochFileCache, epoch: int, start_offset: int) -> None:
     """``maybeAssignEpochStartOffset``: the cache ignores epochs it already has."""
     if epoch >= 0:
-        cache.assign(epoch, start_offset)  # type: ignore[attr-defined]
+        cache.assign(epoch, start_offset)
 
 
 def _fsync_dir(path: str) -> None:

@@ -312,6 +312,7 @@ def test_leftover_files_deleted_cleaned_and_swap(logdir, clock):
         "00000000000000000000.index",
         "00000000000000000000.log",
         "00000000000000000000.timeindex",
+        "leader-epoch-checkpoint",
     ]
     assert log.log_end_offset == 10
     log.update_high_watermark(10)

@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from simkafka.log.clock import ManualClock
 from simkafka.log.epoch_cache import LeaderEpochFileCache
-from simkafka.log.errors import CorruptRecordError, InvalidRecordError, RecordTooLargeError
+from simkafka.log.errors import (
+    CorruptRecordError,
+    InvalidRecordError,
+    LogError,
+    RecordTooLargeError,
+)
 from simkafka.log.log_config import LogConfig, RollReason
 from simkafka.log.records import (
     NO_TIMESTAMP,
@@ -34,6 +39,7 @@ from simkafka.log.unified_log import (
     OffsetsOutOfOrderError,
     UnexpectedAppendOffsetError,
     UnifiedLog,
+    parse_topic_partition_name,
 )
 
 MIB = 1024 * 1024
@@ -493,6 +499,61 @@ def test_one_read_never_spans_segments(open_log):
     log.update_high_watermark(6)
     assert _offsets(log.read(0, 10**6)) == [0, 1]
     assert _offsets(log.read(3, 10**6)) == [3]
+
+
+# -- checkpoints ---------------------------------------------------------------------
+
+
+def test_parse_topic_partition_name():
+    # UnifiedLogTest/LogManager parseTopicPartitionName cases.
+    assert parse_topic_partition_name("/data/my-topic-3") == ("my-topic", 3)
+    assert parse_topic_partition_name("/d/foo.bar-0.abc123-delete") == ("foo.bar", 0)
+    assert parse_topic_partition_name("/d/foo-7.abc-future") == ("foo", 7)
+    for bad in ("", "test_topic", "-1", "test_topic-", "test_topic-a"):
+        with pytest.raises(LogError, match="topic-partition"):
+            parse_topic_partition_name(f"/d/{bad}")
+
+
+def test_checkpoint_files_are_per_log_directory(tmp_path, clock):
+    # LogManager: one recovery-point / log-start-offset checkpoint per log dir, holding
+    # every partition; UnifiedLog.load reads its own entry.
+    a = UnifiedLog(str(tmp_path / "t-0"), Cfg(flush_messages=4), clock)
+    b = UnifiedLog(str(tmp_path / "t-1"), Cfg(flush_messages=2), clock)
+    for _ in range(5):
+        a.append_as_leader(_single(), 0)
+        b.append_as_leader(_single(), 0)
+    a.update_high_watermark(5)
+    a.maybe_increment_log_start_offset(3)
+    a.checkpoint_offsets()
+    b.checkpoint_offsets()
+    text = (tmp_path / "recovery-point-offset-checkpoint").read_text().split("\n")
+    assert text[:2] == ["0", "2"] and sorted(text[2:4]) == ["t 0 4", "t 1 4"]
+    assert (tmp_path / "log-start-offset-checkpoint").read_text().split("\n")[:3] == [
+        "0",
+        "1",
+        "t 0 3",
+    ]
+    a.close()
+    b.close()
+    again = UnifiedLog.load(str(tmp_path / "t-0"), Cfg(), clock)
+    assert (again.recovery_point, again.log_start_offset, again.log_end_offset) == (4, 3, 5)
+    again.close()
+
+
+def test_leader_epochs_persist_in_partition_directory(open_log, tmp_path):
+    log = open_log()
+    for epoch in (0, 0, 2, 2, 2, 5):
+        log.append_as_leader(_single(), epoch)
+    assert (tmp_path / "topic-0" / "leader-epoch-checkpoint").exists()
+    log.close()
+    again = open_log()
+    assert [(e.epoch, e.start_offset) for e in again.leader_epoch_cache.epoch_entries()] == [
+        (0, 0),
+        (2, 2),
+        (5, 5),
+    ]
+    assert again.truncate_to(4)
+    assert again.leader_epoch_cache.latest_epoch() == 2
 
 
 # -- property: the log against a list of batches -------------------------------------
