@@ -1,0 +1,93 @@
+"""The cluster's partition layout at creation time: replicas, leaders and ISRs of every partition.
+
+Topics are created in scenario order, each with the placer of the scenario's controller
+mode -- KRaft's ``StripedReplicaPlacer`` or ZooKeeper-era ``AdminUtils`` -- unless it
+carries an explicit ``replica.assignment``. Every random start is drawn from a
+``java.util.Random`` seeded from the named stream ``placement.<topic>``, so the layout is
+a pure function of the scenario and its seed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from simkafka.model.election import NO_LEADER, PartitionRegistration
+from simkafka.model.java_random import JavaRandom
+from simkafka.model.placement import assign_replicas_to_brokers, place_replicas_striped
+from simkafka.model.types import BrokerInfo, TopicPartition
+from simkafka.random_streams import derive_seed
+from simkafka.scenario import Scenario, Topic
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Partition states of every topic, in topic then partition order."""
+
+    brokers: tuple[BrokerInfo, ...]
+    partitions: dict[TopicPartition, PartitionRegistration] = field(default_factory=dict)
+    topic_ids: dict[str, str] = field(default_factory=dict)
+
+    def topic_partitions(
+        self, topic: str
+    ) -> Iterator[tuple[TopicPartition, PartitionRegistration]]:
+        for tp, state in self.partitions.items():
+            if tp.topic == topic:
+                yield tp, state
+
+    def leader_counts(self) -> dict[int, int]:
+        counts = {b.id: 0 for b in self.brokers}
+        for state in self.partitions.values():
+            if state.leader != NO_LEADER:
+                counts[state.leader] += 1
+        return counts
+
+    def replica_counts(self) -> dict[int, int]:
+        counts = {b.id: 0 for b in self.brokers}
+        for state in self.partitions.values():
+            for broker in state.replicas:
+                counts[broker] += 1
+        return counts
+
+    def __repr__(self) -> str:
+        topics = len(self.topic_ids)
+        return f"<Topology: {len(self.brokers)} brokers, {topics} topic(s), {len(self.partitions)} partitions>"
+
+
+def brokers_of(scenario: Scenario) -> tuple[BrokerInfo, ...]:
+    return tuple(BrokerInfo(b.id, b.rack) for b in scenario.cluster.brokers)
+
+
+def topic_id(seed: int, topic: str) -> str:
+    """A stable stand-in for Kafka's random topic Uuid, printed the way Kafka prints one."""
+    raw = hashlib.blake2b(f"{seed}\x00topic-id\x00{topic}".encode(), digest_size=16).digest()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def place_topic(scenario: Scenario, topic: Topic) -> list[list[int]]:
+    """Replica lists for ``topic`` as the scenario's controller would create them."""
+    if topic.replica_assignment is not None:
+        return [list(replicas) for replicas in topic.replica_assignment]
+    brokers = list(brokers_of(scenario))
+    rng = JavaRandom(derive_seed(scenario.seed, f"placement.{topic.name}") & ((1 << 63) - 1))
+    if scenario.cluster.controller == "kraft":
+        return place_replicas_striped(brokers, topic.partitions, topic.replication_factor, rng)
+    assignment = assign_replicas_to_brokers(
+        brokers, topic.partitions, topic.replication_factor, rng=rng
+    )
+    return [assignment[p] for p in range(topic.partitions)]
+
+
+def initial_topology(scenario: Scenario) -> Topology:
+    """Every partition led by its preferred replica with a full ISR, as right after creation."""
+    partitions: dict[TopicPartition, PartitionRegistration] = {}
+    topic_ids: dict[str, str] = {}
+    for topic in scenario.topics:
+        topic_ids[topic.name] = topic_id(scenario.seed, topic.name)
+        for partition, replicas in enumerate(place_topic(scenario, topic)):
+            partitions[TopicPartition(topic.name, partition)] = PartitionRegistration.created(
+                replicas
+            )
+    return Topology(brokers_of(scenario), partitions, topic_ids)
