@@ -157,9 +157,13 @@ class RecordAccumulator:
         lingered = (self.open_messages > 0) & (now - self.open_first >= self.linger - 1e-12)
         return (self._queued > 0) | lingered
 
-    def next_linger_expiry(self) -> float:
-        """When the oldest open batch will have waited ``linger.ms`` (inf if none open)."""
-        return float(self.open_first.min()) + self.linger
+    def next_linger_expiry(self, after: float = -np.inf) -> float:
+        """When the next open batch will have waited ``linger.ms``, strictly after ``after``
+        (inf if none). Batches that lingered out already are sendable; if they still wait,
+        it is for an in-flight slot, and a completing request wakes the Sender for that."""
+        expiry = self.open_first + self.linger
+        later = expiry[expiry > after]
+        return float(later.min()) if later.size else float("inf")
 
     def has_data(self, partitions: np.ndarray) -> bool:
         return bool(((self._queued[partitions] > 0) | (self.open_messages[partitions] > 0)).any())

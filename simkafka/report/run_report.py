@@ -1,0 +1,288 @@
+"""Files a run leaves behind: summary.json, timeseries.parquet, PNG figures, report.html.
+
+Everything is written into a temporary directory next to the target and moved into place
+at the end, so an interrupted run never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, select_autoescape
+
+from simkafka.sim.result import RunResult
+
+RESOURCES = ("nic_in", "nic_out", "disk_write", "disk_read", "cpu")
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def utilisation_matrix(result: RunResult, warmup: float) -> pd.DataFrame:
+    """Mean steady-state utilisation, brokers x resources (0..1)."""
+    ts = result.timeseries
+    steady = ts[ts.index > warmup] if len(ts[ts.index > warmup]) else ts
+    brokers = sorted(
+        {c.split(".")[0] for c in ts.columns if c.startswith("b") and c.endswith("_util")},
+        key=lambda b: int(b[1:]),
+    )
+    data = {r: [float(steady[f"{b}.{r}_util"].mean()) for b in brokers] for r in RESOURCES}
+    return pd.DataFrame(data, index=[f"broker {b[1:]}" for b in brokers])
+
+
+def figure_throughput(result: RunResult, path: Path) -> None:
+    plt = _plt()
+    ts = result.timeseries
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(ts.index, ts["created_msgs_per_s"], label="created", linestyle=":", color="grey")
+    ax.plot(ts.index, ts["produce_msgs_per_s"], label="produced (acknowledged)", color="#08519c")
+    for column in ts.columns:
+        if column.startswith("consume_msgs_per_s."):
+            ax.plot(ts.index, ts[column], label=f"consumed by {column.split('.', 1)[1]}")
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("messages / s")
+    ax.set_title(f"{result.scenario_name}: throughput")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def figure_latency(result: RunResult, path: Path) -> None:
+    plt = _plt()
+    ts = result.timeseries
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [2, 1]})
+    for column, style in (
+        ("produce_latency_p50_ms", ("#6baed6", "-")),
+        ("produce_latency_p99_ms", ("#08519c", "-")),
+        ("e2e_latency_p50_ms", ("#fd8d3c", "--")),
+        ("e2e_latency_p99_ms", ("#d94701", "--")),
+    ):
+        if column in ts:
+            ax1.plot(
+                ts.index,
+                ts[column],
+                color=style[0],
+                linestyle=style[1],
+                label=column.replace("_ms", "").replace("_", " "),
+            )
+    ax1.set_xlabel("simulated time (s)")
+    ax1.set_ylabel("ms")
+    ax1.set_title("latency per sample interval")
+    ax1.legend(frameon=False, fontsize=8)
+    ax1.grid(alpha=0.3)
+    table = result.latency[[c for c in result.latency.columns if c.startswith("p")]] * 1000
+    x = np.arange(len(table.columns))
+    for i, (name, row) in enumerate(table.iterrows()):
+        ax2.bar(x + (i - 0.5) * 0.4, row.values, width=0.4, label=name)
+    ax2.set_xticks(x, list(table.columns))
+    ax2.set_ylabel("ms")
+    ax2.set_title("whole run (after warm-up)")
+    ax2.legend(frameon=False)
+    _save(fig, path)
+
+
+def figure_lag(result: RunResult, path: Path) -> None:
+    plt = _plt()
+    ts = result.timeseries
+    fig, ax = plt.subplots(figsize=(9, 4))
+    lags = [c for c in ts.columns if c.startswith("lag.")]
+    for column in lags:
+        ax.plot(ts.index, ts[column], label=column.split(".", 1)[1])
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("messages behind the high watermark")
+    ax.set_title("consumer lag")
+    if lags:
+        ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def figure_utilisation(result: RunResult, warmup: float, path: Path) -> None:
+    plt = _plt()
+    matrix = utilisation_matrix(result, warmup)
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(matrix) + 2))
+    image = ax.imshow(matrix.values, cmap="YlOrRd", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(matrix.columns)), [c.replace("_", " ") for c in matrix.columns])
+    ax.set_yticks(range(len(matrix.index)), list(matrix.index))
+    for (i, j), value in np.ndenumerate(matrix.values):
+        if not math.isnan(value):
+            ax.text(j, i, f"{100 * value:.0f}%", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label="mean utilisation")
+    ax.set_title("per-broker utilisation (steady state)")
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    _plt().close(fig)
+
+
+_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>simkafka: {{ name }}</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+th { background: #f3f3f3; } .bottleneck { background: #fff3cd; padding: 0.8em; border-left: 4px solid #d94701; }
+.bad { color: #b00; } .ok { color: #080; } img { max-width: 100%; }
+</style></head><body>
+<h1>{{ name }}</h1>
+<p>{{ description }}</p>
+<p>seed {{ seed }}, {{ duration }} s simulated, warm-up {{ warmup }} s; simkafka {{ versions.get('simkafka', '?') }}</p>
+<p class="bottleneck"><b>Bottleneck:</b> {{ bottleneck }}</p>
+<h2>Summary</h2>{{ summary_table }}
+<h2>Latency (ms)</h2>{{ latency_table }}
+<h2>Targets</h2>{{ targets_table }}
+<h2>Where every message is</h2>{{ conservation_table }}
+<p class="{{ 'ok' if conservation_ok else 'bad' }}">conservation {{ 'holds' if conservation_ok else 'VIOLATED' }}</p>
+{% for title, data in figures %}<h2>{{ title }}</h2><img alt="{{ title }}" src="data:image/png;base64,{{ data }}">
+{% endfor %}
+</body></html>
+"""
+
+
+def target_table(result: RunResult, targets: dict) -> pd.DataFrame:
+    """Each target the scenario names, what the run achieved and whether it is met."""
+    s = result.summary
+    rows = []
+    if targets.get("p99_produce_latency") is not None:
+        goal, got = targets["p99_produce_latency"], s["p99_produce_latency_s"]
+        rows.append(("p99 produce latency (ms)", 1000 * goal, 1000 * got, got <= goal))
+    if targets.get("p99_e2e_latency") is not None:
+        goal, got = targets["p99_e2e_latency"], s["p99_e2e_latency_s"]
+        rows.append(("p99 end-to-end latency (ms)", 1000 * goal, 1000 * got, got <= goal))
+    if targets.get("max_consumer_lag") is not None:
+        lags = [v for k, v in s.items() if k.startswith("max_lag.")]
+        got = max(lags) if lags else 0.0
+        rows.append(
+            (
+                "max consumer lag (messages)",
+                targets["max_consumer_lag"],
+                got,
+                got <= targets["max_consumer_lag"],
+            )
+        )
+    return pd.DataFrame(rows, columns=["target", "goal", "achieved", "met"]).set_index("target")
+
+
+def write_run_report(
+    result: RunResult,
+    directory: Path,
+    *,
+    description: str = "",
+    warmup: float = 0.0,
+    targets: dict | None = None,
+) -> list[Path]:
+    """Write the report files into ``directory`` atomically; returns the final paths."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        (staging / "summary.json").write_text(
+            json.dumps(
+                _clean(
+                    {
+                        "scenario": result.scenario_name,
+                        "seed": result.seed,
+                        "summary": result.summary,
+                        "latency_s": result.latency.to_dict(orient="index"),
+                        "conservation": result.conservation,
+                        "versions": result.versions,
+                        "resolved_scenario": result.resolved_scenario,
+                    }
+                ),
+                indent=2,
+                allow_nan=False,
+                default=_json_default,
+            )
+        )
+        result.timeseries.to_parquet(staging / "timeseries.parquet")
+        figures = [
+            ("Throughput", "throughput.png", lambda p: figure_throughput(result, p)),
+            ("Latency", "latency.png", lambda p: figure_latency(result, p)),
+            ("Consumer lag", "lag.png", lambda p: figure_lag(result, p)),
+            (
+                "Broker utilisation",
+                "utilisation.png",
+                lambda p: figure_utilisation(result, warmup, p),
+            ),
+        ]
+        embedded = []
+        for title, filename, draw in figures:
+            draw(staging / filename)
+            embedded.append((title, base64.b64encode((staging / filename).read_bytes()).decode()))
+        conservation = {k: v for k, v in result.conservation.items() if not isinstance(v, dict)}
+        for reason, count in result.conservation.get("failed", {}).items():
+            conservation[f"failed: {reason}"] = count
+        for group, figures_ in result.conservation.get("groups", {}).items():
+            for key, value in figures_.items():
+                conservation[f"group {group}: {key}"] = value
+        html = (
+            Environment(autoescape=select_autoescape(default=True))
+            .from_string(_HTML)
+            .render(
+                name=result.scenario_name,
+                description=description,
+                seed=result.seed,
+                duration=result.summary.get("duration_s"),
+                warmup=warmup,
+                versions=result.versions,
+                bottleneck=result.summary.get("bottleneck", "-"),
+                summary_table=_markup(result.summary_table().to_html()),
+                latency_table=_markup((result.latency * 1000).round(3).to_html()),
+                targets_table=_markup(target_table(result, targets or {}).to_html()),
+                conservation_table=_markup(
+                    pd.Series(conservation, name="messages").to_frame().to_html()
+                ),
+                conservation_ok=result.conservation.get("ok", False),
+                figures=embedded,
+            )
+        )
+        (staging / "report.html").write_text(html)
+        if directory.exists():
+            shutil.rmtree(directory)
+        staging.rename(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sorted(directory.iterdir())
+
+
+def _markup(html: str):
+    from markupsafe import Markup
+
+    return Markup(html)
+
+
+def _clean(value: object) -> object:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if math.isnan(value) else float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,236 @@
+"""A broker: request handling on bounded threads, page cache, disk, and partition leadership.
+
+What costs time on a broker, in the order a request meets it:
+
+1. **Request handler threads** -- ``min(num.io.threads, cpu_cores)`` requests are served
+   at once, each holding a thread for ``request_cpu_cost + bytes * byte_cpu_cost``; the
+   rest queue (the ``RequestQueueTimeMs`` a Kafka operator watches).
+2. **Page cache** -- appends land in memory. Dirty bytes are written back to the disk by
+   a flusher at the disk's write bandwidth; when more than ``DIRTY_RATIO`` of the page
+   cache is dirty, appends wait (Linux ``vm.dirty_ratio`` throttling), which is how a
+   disk-bound broker slows its producers.
+3. **Reads** -- data written within the last ``page_cache`` bytes of the broker's writes
+   is served from memory; older data is first read from the disk at its read bandwidth.
+
+The disk is a pair of pseudo-hosts in the flow network (``b3.cache`` -> ``b3.disk`` for
+write-back, ``b3.disk`` -> ``b3.cache`` for reads) so that concurrent disk transfers share
+bandwidth max-min fairly exactly like NIC transfers do.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from itertools import count
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simkafka.model.types import TopicPartition
+from simkafka.sim.replica_log import LogRead, ReplicaLog
+
+if TYPE_CHECKING:
+    from simkafka.sim.world import World
+
+# Fraction of the page cache that may be dirty before writers are throttled (vm.dirty_ratio).
+DIRTY_RATIO = 0.2
+# Write-back proceeds in chunks so that reads interleave with it on the disk.
+FLUSH_CHUNK = 8 * 1024 * 1024
+
+_sequence = count()
+
+
+@dataclass(slots=True)
+class PartitionLeader:
+    """Leader-side state of one partition (``Partition`` + ``Replica`` in Kafka)."""
+
+    tp: TopicPartition
+    log: ReplicaLog
+    replicas: tuple[int, ...]
+    isr: list[int]
+    min_insync_replicas: int
+    leader_id: int = -1
+    leader_epoch: int = 0
+    high_watermark: int = 0
+    follower_leo: dict[int, int] = field(default_factory=dict)
+    last_caught_up: dict[int, float] = field(default_factory=dict)
+    last_fetch_leo: dict[int, int] = field(default_factory=dict)
+    last_fetch_time: dict[int, float] = field(default_factory=dict)
+    # (end offset, seq, event): acks=all produce waiting for the high watermark
+    ack_waiters: list[tuple[int, int, simpy.Event]] = field(default_factory=list)
+    # fetches long-polling for new data (followers) or a higher HW (consumers)
+    data_waiters: list[simpy.Event] = field(default_factory=list)
+    hw_waiters: list[simpy.Event] = field(default_factory=list)
+
+    def update_follower(self, follower: int, fetch_offset: int, now: float) -> None:
+        """``Replica.updateFetchStateOrThrow``: what a follower's fetch tells the leader."""
+        leo = self.log.log_end_offset
+        self.follower_leo[follower] = fetch_offset
+        if fetch_offset >= leo:
+            self.last_caught_up[follower] = now
+        elif fetch_offset >= self.last_fetch_leo.get(follower, 0):
+            self.last_caught_up[follower] = self.last_fetch_time.get(follower, now)
+        self.last_fetch_leo[follower] = leo
+        self.last_fetch_time[follower] = now
+
+    def maybe_advance_high_watermark(self) -> bool:
+        hw = self._isr_min_leo()
+        if hw <= self.high_watermark:
+            return False
+        self.high_watermark = hw
+        while self.ack_waiters and self.ack_waiters[0][0] <= hw:
+            _, _, event = heapq.heappop(self.ack_waiters)
+            if not event.triggered:
+                event.succeed(True)
+        _wake(self.hw_waiters)
+        return True
+
+    def _isr_min_leo(self) -> int:
+        leo = self.log.log_end_offset
+        hw = leo
+        for replica in self.isr:
+            hw = min(hw, self.follower_leo.get(replica, 0) if replica != self.leader_id else leo)
+        return hw
+
+    def wait_for_high_watermark(self, env: simpy.Environment, end_offset: int) -> simpy.Event:
+        event = env.event()
+        if end_offset <= self.high_watermark:
+            event.succeed(True)
+        else:
+            heapq.heappush(self.ack_waiters, (end_offset, next(_sequence), event))
+        return event
+
+    def fail_ack_waiters(self) -> None:
+        """Leadership moved or the ISR fell below min: waiting acks=all produces fail."""
+        for _, _, event in self.ack_waiters:
+            if not event.triggered:
+                event.succeed(False)
+        self.ack_waiters.clear()
+
+    @property
+    def under_replicated(self) -> bool:
+        return len(self.isr) < len(self.replicas)
+
+
+def _wake(waiters: list[simpy.Event]) -> None:
+    for event in waiters:
+        if not event.triggered:
+            event.succeed()
+    waiters.clear()
+
+
+class Broker:
+    """One broker's resources and the partitions it holds."""
+
+    def __init__(self, world: World, broker_id: int, rack: str | None, hardware: Any) -> None:
+        self.world = world
+        self.env = world.env
+        self.id = broker_id
+        self.rack = rack
+        self.host = f"b{broker_id}"
+        self.cache_host = f"b{broker_id}.cache"
+        self.disk_host = f"b{broker_id}.disk"
+        config = world.scenario.cluster.config
+        self.request_cpu_cost = config.request_cpu_cost
+        self.byte_cpu_cost = config.byte_cpu_cost
+        # Request handler threads as an FCFS multi-server queue: a heap of the times each
+        # thread becomes free. Service times are known on arrival, so the start time is
+        # exact and a request costs one timeout instead of a Resource's four events.
+        self.handler_threads = min(config.num_io_threads, hardware.cpu_cores)
+        self._thread_free_at = [0.0] * self.handler_threads
+        self.cpu_cores = hardware.cpu_cores
+        self.page_cache_bytes = int(hardware.page_cache)
+        self.dirty_limit = int(DIRTY_RATIO * hardware.page_cache)
+        self.alive = True
+        self.logs: dict[TopicPartition, ReplicaLog] = {}
+        self.leaders: dict[TopicPartition, PartitionLeader] = {}
+        # counters the probes sample
+        self.written_bytes = 0  # cumulative bytes appended (produce + replication)
+        self.dirty_bytes = 0
+        self.flushed_bytes = 0
+        self.disk_read_bytes = 0
+        self.cpu_busy = 0.0  # handler-seconds of work done
+        self.requests = 0
+        self.queue_wait = 0.0
+        self._flush_wakeup = self.env.event()
+        self._dirty_waiters: list[simpy.Event] = []
+        self.env.process(self._flusher())
+
+    # -- CPU ----------------------------------------------------------------------------
+
+    def handle(self, nbytes: int) -> Generator[simpy.Event, Any, None]:
+        """Hold a request handler thread for one request's CPU work (FCFS)."""
+        now = self.env.now
+        work = self.request_cpu_cost + nbytes * self.byte_cpu_cost
+        start = max(now, heapq.heappop(self._thread_free_at))
+        heapq.heappush(self._thread_free_at, start + work)
+        self.queue_wait += start - now
+        self.cpu_busy += work
+        self.requests += 1
+        yield self.env.timeout(start + work - now)
+
+    # -- page cache and disk --------------------------------------------------------------
+
+    def wait_for_dirty_room(self) -> Generator[simpy.Event, Any, None]:
+        while self.dirty_bytes > self.dirty_limit:
+            event = self.env.event()
+            self._dirty_waiters.append(event)
+            yield event
+
+    def append(self, tp: TopicPartition, messages: int, nbytes: int, mean_created: float) -> int:
+        """Append to the local replica's log in the page cache; returns the new log end offset."""
+        log = self.logs[tp]
+        log.append(messages, nbytes, written_mark=self.written_bytes, mean_created=mean_created)
+        self.written_bytes += nbytes
+        self.dirty_bytes += nbytes
+        if not self._flush_wakeup.triggered:
+            self._flush_wakeup.succeed()
+        leader = self.leaders.get(tp)
+        if leader is not None:
+            _wake(leader.data_waiters)
+        return log.log_end_offset
+
+    def _flusher(self) -> Generator[simpy.Event, Any, None]:
+        net = self.world.network
+        while True:
+            if self.dirty_bytes <= 0:
+                self._flush_wakeup = self.env.event()
+                yield self._flush_wakeup
+                continue
+            chunk = min(self.dirty_bytes, FLUSH_CHUNK)
+            yield net.transfer(self.cache_host, self.disk_host, chunk)
+            self.dirty_bytes -= chunk
+            self.flushed_bytes += chunk
+            if self.dirty_bytes <= self.dirty_limit:
+                _wake(self._dirty_waiters)
+
+    def in_page_cache(self, read: LogRead) -> bool:
+        return self.written_bytes - read.written_mark <= self.page_cache_bytes
+
+    def read_from_disk_if_needed(self, reads: list[LogRead]) -> Generator[simpy.Event, Any, None]:
+        """Reads older than the cached tail come from the disk first."""
+        cold = sum(r.bytes for r in reads if r.bytes and not self.in_page_cache(r))
+        if cold:
+            self.disk_read_bytes += cold
+            yield self.world.network.transfer(self.disk_host, self.cache_host, cold)
+
+    # -- leadership -----------------------------------------------------------------------
+
+    def become_leader(
+        self,
+        tp: TopicPartition,
+        replicas: tuple[int, ...],
+        isr: list[int],
+        min_isr: int,
+        epoch: int,
+    ) -> PartitionLeader:
+        log = self.logs[tp]
+        leader = PartitionLeader(
+            tp, log, replicas, list(isr), min_isr, leader_id=self.id, leader_epoch=epoch
+        )
+        self.leaders[tp] = leader
+        return leader
+
+    def __repr__(self) -> str:
+        return f"<Broker {self.id} rack={self.rack} leads {len(self.leaders)} of {len(self.logs)} replicas>"

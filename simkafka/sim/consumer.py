@@ -1,0 +1,194 @@
+"""A consumer group member: fetch sessions per broker, a poll loop that processes records.
+
+As in the Java ``KafkaConsumer``, a fetch is sent to a broker only for assigned
+partitions that have no buffered data, so while the application processes one response
+the next is already in flight (one outstanding fetch per broker). A fetch returns data
+up to the high watermark, at most ``max.partition.fetch.bytes`` per partition and
+``fetch.max.bytes`` in all, and waits on the broker up to ``fetch.max.wait.ms`` until
+``fetch.min.bytes`` are available. ``poll()`` hands the application at most
+``max.poll.records`` records, which take ``processing_time_per_record`` each.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simkafka.model.types import TopicPartition
+from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.replica_log import LogRead
+
+if TYPE_CHECKING:
+    from simkafka.scenario import ConsumerGroupSpec
+    from simkafka.sim.world import World
+
+FETCH_REQUEST_OVERHEAD = 120
+FETCH_PARTITION_BYTES = 28
+FETCH_RESPONSE_PARTITION_BYTES = 40
+COMMIT_REQUEST_BYTES = 200
+
+
+class ConsumerMember:
+    """One member of a consumer group on a host of its own."""
+
+    def __init__(self, world: World, group: ConsumerGroupSpec, index: int) -> None:
+        self.world = world
+        self.env = world.env
+        self.group = group
+        self.index = index
+        self.member_id = f"{group.group_id}-{index}"
+        self.host = f"consumer.{self.member_id}"
+        self.assignment: list[TopicPartition] = []
+        self.position: dict[TopicPartition, int] = {}  # next offset to fetch
+        self.consumed: dict[TopicPartition, int] = {}  # next offset to process
+        self.committed: dict[TopicPartition, int] = {}
+        self.buffer: deque[tuple[TopicPartition, LogRead, int]] = deque()  # (tp, read, taken)
+        self.buffered_tps: set[TopicPartition] = set()
+        self.alive = True
+        self.latency = LatencyHistogram()
+        self.measure_from = world.scenario.run.warmup
+        self.consumed_messages = 0
+        self.processing_messages = 0  # handed to the application by poll(), not yet done
+        self.consumed_bytes = 0
+        self.fetches = 0
+        self._data = self.env.event()
+        self._drained: dict[int, simpy.Event] = {}
+        self._sessions: dict[int, simpy.Process] = {}
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        """Start from the committed offset, else ``auto.offset.reset``."""
+        self.assignment = sorted(partitions)
+        for tp in self.assignment:
+            if tp not in self.position:
+                start = self.world.committed_offset(self.group.group_id, tp)
+                if start is None:
+                    log = self.world.leader_log(tp)
+                    start = (
+                        log.log_start_offset
+                        if self.group.auto_offset_reset == "earliest"
+                        else self.world.high_watermark(tp)
+                    )
+                self.position[tp] = start
+                self.consumed[tp] = start
+        for broker_id in sorted(self.world.brokers):
+            if broker_id not in self._sessions:
+                self._sessions[broker_id] = self.env.process(self._fetch_session(broker_id))
+        if not hasattr(self, "_poller"):
+            self._poller = self.env.process(self._poll_loop())
+            if self.group.enable_auto_commit:
+                self.env.process(self._auto_commit())
+
+    # -- fetching ---------------------------------------------------------------------------
+
+    def _fetch_session(self, broker_id: int) -> Generator[simpy.Event, Any, None]:
+        world, env = self.world, self.env
+        group = self.group
+        broker = world.brokers[broker_id]
+        while True:
+            tps = [
+                tp
+                for tp in self.assignment
+                if world.leader_of(tp) == broker_id and tp not in self.buffered_tps
+            ]
+            if not tps or not self.alive or not broker.alive:
+                event = self._drained[broker_id] = env.event()
+                yield event | env.timeout(group.fetch_max_wait)
+                continue
+            yield world.transfer(
+                self.host, broker.host, FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
+            )
+            offsets = {tp: self.position[tp] for tp in tps}
+            reads = yield env.process(world.handle_consumer_fetch(broker, group, offsets))
+            self.fetches += 1
+            nbytes = FETCH_REQUEST_OVERHEAD + sum(
+                r.bytes + FETCH_RESPONSE_PARTITION_BYTES for _, r in reads
+            )
+            yield world.transfer(broker.host, self.host, nbytes)
+            got = False
+            for tp, read in reads:
+                if (
+                    read.messages
+                    and self.position.get(tp) == read.start_offset
+                    and tp in self.assignment
+                ):
+                    self.position[tp] = read.end_offset
+                    self.buffer.append((tp, read, 0))
+                    self.buffered_tps.add(tp)
+                    got = True
+            if got:
+                if not self._data.triggered:
+                    self._data.succeed()
+                # one outstanding fetch per broker: wait until the application took it
+                event = self._drained[broker_id] = env.event()
+                yield event
+
+    # -- the application's poll loop ---------------------------------------------------------
+
+    def _poll_loop(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        per_record = self.group.processing_time_per_record
+        max_records = self.group.max_poll_records
+        while True:
+            if not self.buffer or not self.alive:
+                self._data = env.event()
+                yield self._data
+                continue
+            taken = 0
+            done: list[tuple[TopicPartition, int, float]] = []
+            while self.buffer and taken < max_records:
+                tp, read, already = self.buffer[0]
+                n = min(read.messages - already, max_records - taken)
+                taken += n
+                done.append((tp, n, read.mean_created))
+                if already + n >= read.messages:
+                    self.buffer.popleft()
+                    self.buffered_tps.discard(tp)
+                    self._notify_drained(tp)
+                else:
+                    self.buffer[0] = (tp, read, already + n)
+            if per_record > 0:
+                self.processing_messages = taken
+                yield env.timeout(per_record * taken)
+                self.processing_messages = 0
+            now = env.now
+            for tp, n, created in done:
+                if self.consumed.get(tp) is None:
+                    continue
+                self.consumed[tp] += n
+                self.consumed_messages += n
+                self.consumed_bytes += int(n * self.world.bytes_per_message(tp))
+                if now >= self.measure_from:
+                    self.latency.record(now - created, n)
+
+    def _notify_drained(self, tp: TopicPartition) -> None:
+        leader = self.world.leader_of(tp)
+        event = self._drained.get(leader)
+        if event is not None and not event.triggered:
+            event.succeed()
+
+    def _auto_commit(self) -> Generator[simpy.Event, Any, None]:
+        world = self.world
+        while True:
+            yield self.env.timeout(self.group.auto_commit_interval)
+            if not self.alive or not self.assignment:
+                continue
+            coordinator = world.brokers[world.group_coordinator(self.group.group_id)]
+            if not coordinator.alive:
+                continue
+            yield world.transfer(self.host, coordinator.host, COMMIT_REQUEST_BYTES)
+            yield from coordinator.handle(COMMIT_REQUEST_BYTES)
+            for tp in self.assignment:
+                self.committed[tp] = self.consumed[tp]
+                world.commit(self.group.group_id, tp, self.consumed[tp])
+
+    def lag(self) -> int:
+        """Messages below the high watermark not yet processed, over the assignment."""
+        return sum(
+            max(0, self.world.high_watermark(tp) - self.consumed[tp]) for tp in self.assignment
+        )
+
+    def __repr__(self) -> str:
+        return f"<ConsumerMember {self.member_id}: {len(self.assignment)} partitions, consumed {self.consumed_messages}>"

@@ -1,0 +1,163 @@
+"""``simulate(scenario) -> RunResult``: build the world, run it, summarise it."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+
+import pandas as pd
+
+from simkafka.scenario import Scenario
+from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.probes import Probes
+from simkafka.sim.result import PERCENTILES, RunResult
+from simkafka.sim.world import World
+
+ProgressCallback = Callable[[float, float], None]  # (simulated now, duration)
+
+
+def simulate(
+    scenario: Scenario, progress: ProgressCallback | None = None, steps: int = 100
+) -> RunResult:
+    """Play ``scenario`` forward for ``run.duration`` simulated seconds."""
+    world = World(scenario)
+    probes = Probes(world, scenario.run.sample_interval)
+    duration = scenario.run.duration
+    env = world.env
+    step = duration / max(1, steps)
+    t = 0.0
+    while t < duration - 1e-12:
+        t = min(duration, t + step)
+        env.run(until=t)
+        if progress is not None:
+            progress(env.now, duration)
+    if not probes.rows or probes.rows[-1]["time"] < env.now - 1e-9:
+        probes.sample()
+    return summarise(world, probes)
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for package in ("simkafka", "simpy", "numpy", "pandas"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "unknown"
+    return out
+
+
+def conservation(world: World) -> dict[str, object]:
+    """Where every created message is, and the checks that must hold."""
+    created = sum(p.created for p in world.producers)
+    acked = sum(p.acked for p in world.producers)
+    buffered = sum(p.buffered for p in world.producers)
+    in_flight = sum(p.in_flight_messages for p in world.producers)
+    failed: Counter[str] = Counter()
+    for p in world.producers:
+        failed.update(p.failed)
+    appended = 0
+    below_hw = 0
+    for tp in world.controller.partitions:
+        log = world.leader_log(tp)
+        appended += log.log_end_offset
+        below_hw += world.high_watermark(tp)
+    groups = {}
+    for group_id, members in world.groups.items():
+        consumed = sum(m.consumed_messages for m in members)
+        buffered_c = sum(read.messages - taken for m in members for _, read, taken in m.buffer)
+        processing = sum(m.processing_messages for m in members)
+        unfetched = sum(
+            max(0, world.high_watermark(tp) - m.position[tp])
+            for m in members
+            for tp in m.assignment
+        )
+        subscribed = sum(world.high_watermark(tp) for m in members for tp in m.assignment)
+        groups[group_id] = {
+            "consumed": consumed,
+            "fetched_not_polled": buffered_c,
+            "being_processed": processing,
+            "lag_not_fetched": unfetched,
+            "below_high_watermark": subscribed,
+            "balanced": consumed + processing + buffered_c + unfetched == subscribed,
+        }
+    producer_balanced = created == acked + buffered + in_flight + sum(failed.values())
+    return {
+        "created": created,
+        "acknowledged": acked,
+        "in_accumulator": buffered,
+        "in_flight": in_flight,
+        "failed": dict(sorted(failed.items())),
+        "appended_to_leaders": appended,
+        "below_high_watermark": below_hw,
+        "producers_balanced": producer_balanced,
+        "groups": groups,
+        "ok": producer_balanced and all(g["balanced"] for g in groups.values()),
+    }
+
+
+def summarise(world: World, probes: Probes) -> RunResult:
+    scenario = world.scenario
+    ts = probes.frame()
+    steady = ts[ts.index > scenario.run.warmup] if not ts.empty else ts
+    produce = LatencyHistogram()
+    for p in world.producers:
+        produce.merge(p.latency)
+    e2e = LatencyHistogram()
+    for members in world.groups.values():
+        for m in members:
+            e2e.merge(m.latency)
+    latency = pd.DataFrame(
+        {
+            name: {f"p{q:g}": h.percentile(q) for q in PERCENTILES} | {"mean": h.mean, "max": h.max}
+            for name, h in (("produce", produce), ("end_to_end", e2e))
+        }
+    ).T
+    summary: dict[str, object] = {}
+
+    def mean(column: str) -> float:
+        return float(steady[column].mean()) if column in steady and len(steady) else math.nan
+
+    summary["duration_s"] = scenario.run.duration
+    summary["produce_msgs_per_s"] = mean("produce_msgs_per_s")
+    summary["produce_MB_per_s"] = mean("produce_MB_per_s")
+    summary["created_msgs_per_s"] = mean("created_msgs_per_s")
+    summary["produce_requests_per_s"] = mean("produce_requests_per_s")
+    summary["batches_per_request"] = mean("batches_per_request")
+    summary["p50_produce_latency_s"] = produce.percentile(50)
+    summary["p99_produce_latency_s"] = produce.percentile(99)
+    summary["p99_e2e_latency_s"] = e2e.percentile(99)
+    for group in world.groups:
+        summary[f"consume_msgs_per_s.{group}"] = mean(f"consume_msgs_per_s.{group}")
+        summary[f"max_lag.{group}"] = (
+            float(steady[f"lag.{group}"].max()) if len(steady) else math.nan
+        )
+        summary[f"final_lag.{group}"] = float(ts[f"lag.{group}"].iloc[-1]) if len(ts) else math.nan
+    utilisation = {}
+    for b in world.brokers:
+        for resource in ("nic_in", "nic_out", "disk_write", "disk_read", "cpu"):
+            column = f"b{b}.{resource}_util"
+            utilisation[f"broker {b} {resource.replace('_', ' ')}"] = mean(column)
+    if utilisation:
+        name, value = max(utilisation.items(), key=lambda kv: -1 if math.isnan(kv[1]) else kv[1])
+        summary["bottleneck"] = f"{name} ({100 * value:.0f}% busy)"
+        summary["bottleneck_utilisation"] = value
+    summary["max_under_replicated_partitions"] = (
+        float(ts["under_replicated_partitions"].max()) if len(ts) else 0.0
+    )
+    summary["cross_rack_MB_per_s"] = mean("cross_rack_MB_per_s")
+    accounting = conservation(world)
+    summary["failed_messages"] = sum(accounting["failed"].values())  # type: ignore[union-attr]
+    summary["conservation_ok"] = accounting["ok"]
+    return RunResult(
+        scenario_name=scenario.name,
+        seed=scenario.seed,
+        summary=summary,
+        timeseries=ts,
+        latency=latency,
+        conservation=accounting,
+        histograms={"produce": produce, "end_to_end": e2e},
+        resolved_scenario=scenario.model_dump(mode="json", by_alias=True),
+        versions=_versions(),
+    )

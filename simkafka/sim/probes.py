@@ -1,0 +1,146 @@
+"""Periodic probes: one row of counters every ``run.sample_interval``, a DataFrame at the end.
+
+Probes read cumulative counters (bytes, busy-time integrals, messages) and store the
+differences, so a sample is the mean over its interval, not an instantaneous reading.
+Rows are plain lists appended in place; the DataFrame is built once, after the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import simpy
+
+from simkafka.sim.histogram import LatencyHistogram
+
+if TYPE_CHECKING:
+    from simkafka.sim.world import World
+
+MB = 1e6
+
+
+class Probes:
+    """Samples the world every ``interval`` seconds into ``rows``."""
+
+    def __init__(self, world: World, interval: float) -> None:
+        self.world = world
+        self.interval = interval
+        self.rows: list[dict[str, float]] = []
+        self._last: dict[str, float] = {}
+        self._previous_time = 0.0
+        # cumulative histogram counts at the previous sample: their difference is the
+        # histogram of the interval, so percentiles over time cost no extra recording
+        self._previous_hist: dict[str, object] = {}
+        world.env.process(self._run())
+
+    def _counters(self, now: float) -> dict[str, float]:
+        """Every cumulative counter the rows are derived from."""
+        world = self.world
+        c: dict[str, float] = {}
+        c["created"] = sum(p.created for p in world.producers)
+        c["acked"] = sum(p.acked for p in world.producers)
+        c["acked_bytes"] = sum(p.acked_bytes for p in world.producers)
+        c["requests"] = sum(p.requests for p in world.producers)
+        c["batches"] = sum(p.batches_sent for p in world.producers)
+        for group, members in world.groups.items():
+            c[f"consumed.{group}"] = sum(m.consumed_messages for m in members)
+            c[f"consumed_bytes.{group}"] = sum(m.consumed_bytes for m in members)
+        for broker_id, broker in world.brokers.items():
+            nic = world.network.host_counters(broker.host)
+            c[f"b{broker_id}.in"] = nic.bytes_received + world.small_bytes_received[broker.host]
+            c[f"b{broker_id}.out"] = nic.bytes_sent + world.small_bytes_sent[broker.host]
+            c[f"b{broker_id}.in_busy"] = nic.ingress_busy_time
+            c[f"b{broker_id}.out_busy"] = nic.egress_busy_time
+            disk = world.network.host_counters(broker.disk_host)
+            c[f"b{broker_id}.disk_write"] = disk.bytes_received
+            c[f"b{broker_id}.disk_read"] = disk.bytes_sent
+            c[f"b{broker_id}.disk_write_busy"] = disk.ingress_busy_time
+            c[f"b{broker_id}.disk_read_busy"] = disk.egress_busy_time
+            c[f"b{broker_id}.cpu"] = broker.cpu_busy
+            c[f"b{broker_id}.queue_wait"] = broker.queue_wait
+            c[f"b{broker_id}.requests"] = broker.requests
+        c["cross_rack"] = world.network.cross_rack_bytes
+        return c
+
+    def _run(self) -> Generator[simpy.Event, Any, None]:
+        env = self.world.env
+        self._last = self._counters(env.now)
+        while True:
+            yield env.timeout(self.interval)
+            self.sample()
+
+    def sample(self) -> None:
+        world = self.world
+        now = world.env.now
+        dt = now - self._previous_time
+        if dt <= 0:
+            return
+        c = self._counters(now)
+        last = self._last
+        d = {k: c[k] - last.get(k, 0.0) for k in c}
+        row: dict[str, float] = {"time": now}
+        row["produce_msgs_per_s"] = d["acked"] / dt
+        row["produce_MB_per_s"] = d["acked_bytes"] / dt / MB
+        row["created_msgs_per_s"] = d["created"] / dt
+        row["produce_requests_per_s"] = d["requests"] / dt
+        row["batches_per_request"] = d["batches"] / d["requests"] if d["requests"] else 0.0
+        for group, members in world.groups.items():
+            row[f"consume_msgs_per_s.{group}"] = d[f"consumed.{group}"] / dt
+            row[f"consume_MB_per_s.{group}"] = d[f"consumed_bytes.{group}"] / dt / MB
+            row[f"lag.{group}"] = sum(m.lag() for m in members)
+        for broker_id, broker in world.brokers.items():
+            b = f"b{broker_id}"
+            row[f"{b}.nic_in_MB_per_s"] = d[f"{b}.in"] / dt / MB
+            row[f"{b}.nic_out_MB_per_s"] = d[f"{b}.out"] / dt / MB
+            row[f"{b}.nic_in_util"] = d[f"{b}.in_busy"] / dt
+            row[f"{b}.nic_out_util"] = d[f"{b}.out_busy"] / dt
+            row[f"{b}.disk_write_MB_per_s"] = d[f"{b}.disk_write"] / dt / MB
+            row[f"{b}.disk_read_MB_per_s"] = d[f"{b}.disk_read"] / dt / MB
+            row[f"{b}.disk_write_util"] = d[f"{b}.disk_write_busy"] / dt
+            row[f"{b}.disk_read_util"] = d[f"{b}.disk_read_busy"] / dt
+            row[f"{b}.cpu_util"] = d[f"{b}.cpu"] / dt / broker.handler_threads
+            row[f"{b}.request_queue_ms"] = (
+                1000 * d[f"{b}.queue_wait"] / d[f"{b}.requests"] if d[f"{b}.requests"] else 0.0
+            )
+            row[f"{b}.dirty_MB"] = broker.dirty_bytes / MB
+        registrations = world.controller.partitions.values()
+        row["under_replicated_partitions"] = sum(
+            1 for r in registrations if len(r.isr) < len(r.replicas)
+        )
+        row["offline_partitions"] = sum(1 for r in registrations if r.leader < 0)
+        row["min_isr_size"] = min((len(r.isr) for r in registrations), default=0)
+        row["cross_rack_MB_per_s"] = d["cross_rack"] / dt / MB
+        for name, histograms in (
+            ("produce", [p.latency for p in world.producers]),
+            ("e2e", [m.latency for members in world.groups.values() for m in members]),
+        ):
+            interval = self._interval_histogram(name, histograms)
+            for q in (50, 99):
+                row[f"{name}_latency_p{q}_ms"] = (
+                    1000 * interval.percentile(q) if interval is not None else float("nan")
+                )
+        self.rows.append(row)
+        self._last = c
+        self._previous_time = now
+
+    def _interval_histogram(
+        self, name: str, histograms: list[LatencyHistogram]
+    ) -> LatencyHistogram | None:
+        if not histograms:
+            return None
+        total = LatencyHistogram()
+        for h in histograms:
+            total.merge(h)
+        previous = self._previous_hist.get(name)
+        self._previous_hist[name] = total.counts.copy()
+        if previous is not None:
+            total.counts = total.counts - previous
+            total.total = int(total.counts.sum())
+            total._min, total._max = 0.0, float("inf")  # unknown within the interval
+        return total
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.rows)
+        return frame.set_index("time") if not frame.empty else frame

@@ -1,0 +1,247 @@
+"""A producer instance: the application's send() rate, the accumulator and the Sender.
+
+The Sender loop wakes when something can be sent -- the earliest of: an open batch
+reaching ``linger.ms``, a batch filling up at the current rates, or a request
+completing (which frees an in-flight slot). Between wake-ups the application's messages
+are added to the accumulator as quantities per partition, so the cost of a run grows
+with batches and requests, not with messages.
+
+Acknowledgement semantics follow the Java client: ``acks=0`` completes when the request
+has been written to the socket, ``acks=1`` when the leader has appended, ``acks=all``
+when the high watermark passes the batch. Retriable errors (``NOT_LEADER_OR_FOLLOWER``,
+``NOT_ENOUGH_REPLICAS``, ``REQUEST_TIMED_OUT``) put the batch back at the front of its
+partition's queue after ``retry.backoff.ms`` until ``delivery.timeout.ms`` expires.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from simkafka.model.partitioner import BuiltInPartitioner
+from simkafka.model.types import TopicPartition
+from simkafka.sim.accumulator import ProducerBatch, RecordAccumulator
+from simkafka.sim.histogram import LatencyHistogram
+
+if TYPE_CHECKING:
+    from simkafka.scenario import ProducerSpec, Topic
+    from simkafka.sim.world import World
+
+REQUEST_OVERHEAD = 100  # request header, transactional id, acks, timeout, topic name
+PARTITION_OVERHEAD = 12  # partition index + records length
+RESPONSE_PARTITION_BYTES = 40
+MAX_SLEEP = 0.05  # re-read the rate profile at least this often
+
+
+class ProducerClient:
+    """One ``KafkaProducer`` instance on a host of its own."""
+
+    def __init__(
+        self, world: World, spec: ProducerSpec, topic: Topic, index: int, weights: np.ndarray | None
+    ) -> None:
+        self.world = world
+        self.env = world.env
+        self.spec = spec
+        self.topic = topic
+        self.name = f"{spec.name or spec.topic}-{index}"
+        self.host = f"producer.{self.name}"
+        mean_size = spec.message_size.mean
+        key_bytes = float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0
+        self.messages_per_second = spec.rate.messages(mean_size) / spec.count
+        self.acc = RecordAccumulator(
+            topic.partitions,
+            batch_size=int(spec.batch_size),
+            linger=spec.linger,
+            compression_ratio=spec.effective_compression_ratio,
+            message_bytes=mean_size,
+            key_bytes=key_bytes,
+            max_request_size=int(spec.max_request_size),
+        )
+        # Keyed (or round-robin) traffic splits by fixed weights; otherwise the built-in
+        # sticky partitioner sends everything to one partition until a batch is full.
+        self.weights = weights
+        self.rng = world.streams.get(f"producer.{self.name}")
+        self.poisson = spec.profile.type == "poisson"
+        self.partitioner = BuiltInPartitioner(topic.name, int(spec.batch_size), self.rng)
+        self._fraction = 0.0  # fluid arrivals: the part of a message not yet placed
+        self.max_in_flight = spec.max_in_flight_requests_per_connection
+        self.in_flight: Counter[int] = Counter()
+        self._wakeup = self.env.event()
+        # accounting (messages)
+        self.created = 0
+        self.blocked = 0.0  # messages the application could not send (buffer.memory full)
+        self.acked = 0
+        self.acked_bytes = 0
+        self.in_flight_messages = 0
+        self.failed: Counter[str] = Counter()
+        self.retries = 0
+        self.requests = 0
+        self.batches_sent = 0
+        self.latency = LatencyHistogram()
+        self.measure_from = world.scenario.run.warmup
+        self.process = self.env.process(self._sender())
+
+    # -- the application's side -----------------------------------------------------------
+
+    def _arrivals(self, start: float, end: float) -> np.ndarray:
+        """Messages per partition created in [start, end]."""
+        dt = end - start
+        rate = self.messages_per_second * self.spec.profile.factor_at(0.5 * (start + end))
+        n = self.topic.partitions
+        if self.weights is not None:
+            expected = rate * dt * self.weights
+            return self.rng.poisson(expected).astype(float) if self.poisson else expected
+        if self.poisson:
+            count = int(self.rng.poisson(rate * dt))
+        else:
+            total = rate * dt + self._fraction
+            count = int(total)
+            self._fraction = total - count
+        out = np.zeros(n)
+        # Built-in partitioner (KIP-794): one step per partition switch, not per record.
+        metadata = self.world.topic_metadata(self.topic.name)
+        for partition, placed in self.partitioner.place_records(
+            max(1, int(self.acc.record_bytes)), count, metadata
+        ):
+            out[partition] += placed
+        return out
+
+    # -- the Sender -----------------------------------------------------------------------
+
+    def _sender(self) -> Generator[simpy.Event, Any, None]:
+        last = self.env.now
+        while True:
+            now = self.env.now
+            if now > last:
+                if self.acc.buffered_bytes >= self.spec.buffer_memory:
+                    # send() blocks while buffer.memory is exhausted: the application
+                    # cannot create these messages (max.block.ms is longer than a stall)
+                    self.blocked += (
+                        self.messages_per_second * self.spec.profile.factor_at(now) * (now - last)
+                    )
+                else:
+                    before = self.acc.appended_messages
+                    self.acc.append(self._arrivals(last, now), last, now)
+                    self.created += self.acc.appended_messages - before
+                last = now
+            self._send_ready(now)
+            self._wakeup = self.env.event()
+            yield self._wakeup | self.env.timeout(self._sleep(now))
+
+    def _sleep(self, now: float) -> float:
+        """Until the next batch could become sendable: an open batch lingering out, an empty
+        partition's first message arriving and then lingering, or a batch filling up."""
+        acc = self.acc
+        wake = min(acc.next_linger_expiry(after=now), now + MAX_SLEEP)
+        rate = self.messages_per_second * self.spec.profile.factor_at(now)
+        if rate > 0:
+            if self.weights is None:
+                rates = np.zeros(acc.num_partitions)
+                rates[
+                    self.partitioner.current_partition(self.world.topic_metadata(self.topic.name))
+                ] = rate
+            else:
+                rates = rate * self.weights
+            flowing = rates > 0
+            room = acc.messages_per_batch - acc.open_messages - acc._carry
+            empty = flowing & (acc.open_messages == 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fill = np.where(flowing, room / rates, np.inf).min()
+                first = np.where(empty, (1.0 - acc._carry) / rates, np.inf).min() + acc.linger
+            wake = min(wake, now + float(fill), now + float(first))
+        return max(wake - now, 1e-6)
+
+    def _send_ready(self, now: float) -> None:
+        sendable = self.acc.sendable(now)
+        if not sendable.any():
+            return
+        for node, partitions in self.world.partitions_by_leader(self.topic.name).items():
+            if self.in_flight[node] >= self.max_in_flight:
+                continue
+            if not sendable[partitions].any():
+                continue
+            batches = self.acc.drain(partitions, node, now)
+            if batches:
+                self.in_flight[node] += 1
+                self.env.process(self._request(node, batches))
+
+    def _request(
+        self, node: int, batches: list[ProducerBatch]
+    ) -> Generator[simpy.Event, Any, None]:
+        world, env = self.world, self.env
+        broker = world.brokers[node]
+        nbytes = REQUEST_OVERHEAD + sum(b.wire_bytes + PARTITION_OVERHEAD for b in batches)
+        messages = sum(b.messages for b in batches)
+        self.in_flight_messages += messages
+        self.requests += 1
+        self.batches_sent += len(batches)
+        yield world.transfer(self.host, broker.host, nbytes)
+        acks = self.spec.acks
+        if acks == "0":
+            # fire and forget: done once written; the broker still appends
+            self.in_flight[node] -= 1
+            self._complete(batches, ["NONE"] * len(batches), env.now)
+            env.process(
+                world.handle_produce(
+                    broker, self.topic.name, batches, acks, self.spec.request_timeout
+                )
+            )
+            self._wake()
+            return
+        errors = yield env.process(
+            world.handle_produce(broker, self.topic.name, batches, acks, self.spec.request_timeout)
+        )
+        yield world.transfer(
+            broker.host, self.host, REQUEST_OVERHEAD + RESPONSE_PARTITION_BYTES * len(batches)
+        )
+        self.in_flight[node] -= 1
+        self._complete(batches, errors, env.now)
+        self._wake()
+
+    def _complete(self, batches: list[ProducerBatch], errors: list[str], now: float) -> None:
+        measuring = now >= self.measure_from
+        for batch, error in zip(batches, errors, strict=True):
+            self.in_flight_messages -= batch.messages
+            if error == "NONE":
+                self.acked += batch.messages
+                self.acked_bytes += batch.wire_bytes
+                if measuring:
+                    # messages arrived evenly over [first, last]: sample three quantiles
+                    spread = batch.last_append - batch.first_append
+                    third, rest = batch.messages // 3, batch.messages - 2 * (batch.messages // 3)
+                    self.latency.record(now - batch.last_append + spread / 6, third)
+                    self.latency.record(now - batch.mean_created, rest)
+                    self.latency.record(now - batch.first_append - spread / 6, third)
+            elif (
+                now - batch.first_append >= self.spec.delivery_timeout
+                or batch.attempts >= self.spec.retries
+            ):
+                self.failed[error if error != "NONE" else "DELIVERY_TIMEOUT"] += batch.messages
+            else:
+                self.retries += 1
+                self.env.process(self._retry(batch))
+
+    def _retry(self, batch: ProducerBatch) -> Generator[simpy.Event, Any, None]:
+        self.in_flight_messages += batch.messages
+        yield self.env.timeout(self.spec.retry_backoff)
+        self.in_flight_messages -= batch.messages
+        self.acc.reenqueue(batch)
+        self._wake()
+
+    def _wake(self) -> None:
+        if not self._wakeup.triggered:
+            self._wakeup.succeed()
+
+    @property
+    def buffered(self) -> int:
+        return self.acc.buffered_messages
+
+    def tp(self, partition: int) -> TopicPartition:
+        return TopicPartition(self.topic.name, partition)
+
+    def __repr__(self) -> str:
+        return f"<Producer {self.name}: created {self.created}, acked {self.acked}, in flight {self.in_flight_messages}>"

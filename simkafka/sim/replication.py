@@ -1,0 +1,117 @@
+"""Follower replication: replica fetcher threads and the leader's ISR bookkeeping.
+
+Each follower broker runs ``num.replica.fetchers`` fetcher threads *per source broker*
+(``ReplicaFetcherManager``); a partition goes to fetcher ``hash(topic, partition) %
+num.replica.fetchers`` (Kafka's ``AbstractFetcherManager.getFetcherId`` uses
+``Utils.abs(31 * topic.hashCode() + partition) % numFetchers``, reproduced here). A
+fetch carries every partition of that thread, long-polls for up to
+``replica.fetch.wait.max.ms`` when there is nothing new, and returns up to
+``replica.fetch.max.bytes`` per partition and ``replica.fetch.response.max.bytes`` in
+all. The leader learns a follower's log end offset from the *next* fetch's offset,
+which is why ``acks=all`` costs one more replication round trip than ``acks=1``.
+
+ISR: the leader's ``maybeShrinkIsr`` runs every ``replica.lag.time.max.ms / 2`` and drops
+followers that have not caught up for ``replica.lag.time.max.ms``; a follower whose log
+end reaches the high watermark is added back (``maybeExpandIsr``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simkafka.model.types import TopicPartition
+
+if TYPE_CHECKING:
+    from simkafka.sim.broker import Broker
+    from simkafka.sim.world import World
+
+FETCH_REQUEST_OVERHEAD = 120
+FETCH_PARTITION_BYTES = 28
+FETCH_RESPONSE_PARTITION_BYTES = 40
+
+
+def java_string_hash(text: str) -> int:
+    """``String.hashCode`` as a signed 32-bit int."""
+    h = 0
+    units = text.encode("utf-16-be")  # Java hashes UTF-16 code units
+    for i in range(0, len(units), 2):
+        h = (31 * h + (units[i] << 8 | units[i + 1])) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def fetcher_id(tp: TopicPartition, num_fetchers: int) -> int:
+    """``AbstractFetcherManager.getFetcherId``: ``Utils.abs(31 * topic.hashCode() + partition) % n``."""
+    value = (31 * java_string_hash(tp.topic) + tp.partition) & 0xFFFFFFFF
+    value = value - (1 << 32) if value >= 1 << 31 else value
+    # Utils.abs maps Integer.MIN_VALUE to 0
+    value = 0 if value == -(1 << 31) else abs(value)
+    return value % num_fetchers
+
+
+class ReplicaFetcher:
+    """One ``ReplicaFetcherThread``: ``follower`` fetching from ``leader``."""
+
+    def __init__(self, world: World, follower: Broker, leader: Broker, index: int) -> None:
+        self.world = world
+        self.env = world.env
+        self.follower = follower
+        self.leader = leader
+        self.index = index
+        self.partitions: list[TopicPartition] = []
+        self.fetches = 0
+        self.env.process(self._run())
+
+    def _run(self) -> Generator[simpy.Event, Any, None]:
+        world, env = self.world, self.env
+        config = world.scenario.cluster.config
+        while True:
+            tps = [tp for tp in self.partitions if world.leader_of(tp) == self.leader.id]
+            if not tps or not self.follower.alive or not self.leader.alive:
+                yield env.timeout(config.replica_fetch_wait_max)
+                continue
+            request_bytes = FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
+            yield world.transfer(self.follower.host, self.leader.host, request_bytes)
+            if not self.leader.alive:
+                continue
+            offsets = {tp: self.follower.logs[tp].log_end_offset for tp in tps}
+            reads = yield env.process(
+                world.handle_replica_fetch(self.leader, self.follower.id, offsets)
+            )
+            self.fetches += 1
+            nbytes = FETCH_REQUEST_OVERHEAD + sum(
+                r.bytes + FETCH_RESPONSE_PARTITION_BYTES for _, r in reads
+            )
+            yield world.transfer(self.leader.host, self.follower.host, nbytes)
+            if not self.follower.alive:
+                continue
+            data = sum(r.bytes for _, r in reads)
+            yield from self.follower.wait_for_dirty_room()
+            yield from self.follower.handle(data)
+            for tp, read in reads:
+                log = self.follower.logs[tp]
+                # a read only applies if nothing moved the follower's log meanwhile
+                if read.messages and log.log_end_offset == read.start_offset:
+                    self.follower.append(tp, read.messages, read.bytes, read.mean_created)
+
+
+def isr_checker(world: World, broker: Broker) -> Generator[simpy.Event, Any, None]:
+    """``ReplicaManager.maybeShrinkIsr`` every ``replica.lag.time.max.ms / 2``."""
+    lag_max = world.scenario.cluster.config.replica_lag_time_max
+    env = world.env
+    while True:
+        yield env.timeout(lag_max / 2)
+        if not broker.alive:
+            continue
+        for tp, leader in list(broker.leaders.items()):
+            out = [
+                r
+                for r in leader.isr
+                if r != broker.id and env.now - leader.last_caught_up.get(r, 0.0) > lag_max
+            ]
+            if out:
+                world.controller.alter_isr(
+                    tp, [r for r in leader.isr if r not in out], reason="shrink"
+                )

@@ -1,0 +1,72 @@
+"""From the scenario's workload to what the engine's clients need, using Kafka's algorithms.
+
+* ``key_weights``: the share of a producer's messages each partition receives. Keys are
+  the strings ``key-0 .. key-(N-1)`` serialised as UTF-8 (``StringSerializer``), placed by
+  the Java client's murmur2 partitioner; with a uniform (or sequential) key choice a
+  partition's share is the number of keys that hash to it over N, with zipf it is the sum
+  of the key probabilities. ``None`` means no keys: the built-in sticky partitioner.
+* ``consumer_assignment``: what the group's assignor gives each member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simkafka.model.assignors import (
+    GroupSpec,
+    MemberSubscription,
+    classic_assignor,
+    server_assignor,
+)
+from simkafka.model.types import TopicPartition
+
+if TYPE_CHECKING:
+    from simkafka.model.topology import Topology
+    from simkafka.scenario import ConsumerGroupSpec, ProducerSpec, Topic
+    from simkafka.sim.consumer import ConsumerMember
+
+
+def key_bytes(count: int) -> list[bytes]:
+    return [f"key-{i}".encode() for i in range(count)]
+
+
+def key_probabilities(spec: ProducerSpec) -> np.ndarray:
+    count = spec.keys.count or 1
+    if spec.keys.distribution == "zipf":
+        weights = np.arange(1, count + 1, dtype=float) ** -spec.keys.exponent
+        return weights / weights.sum()
+    return np.full(count, 1.0 / count)
+
+
+def key_weights(spec: ProducerSpec, num_partitions: int) -> np.ndarray | None:
+    """Per-partition share of the producer's messages, or None for the sticky partitioner."""
+    if spec.partitioner_class is not None:  # RoundRobinPartitioner ignores keys
+        return np.full(num_partitions, 1.0 / num_partitions)
+    if not spec.keys.keyed or spec.partitioner_ignore_keys:
+        return None
+    from simkafka.model.partitioner import partitions_for_keys
+
+    partitions = np.asarray(partitions_for_keys(key_bytes(spec.keys.count or 1), num_partitions))
+    return np.bincount(partitions, weights=key_probabilities(spec), minlength=num_partitions)
+
+
+def consumer_assignment(
+    group: ConsumerGroupSpec,
+    members: Sequence[ConsumerMember],
+    topics: Mapping[str, Topic],
+    topology: Topology,
+) -> dict[str, list[TopicPartition]]:
+    """The group's first assignment, computed by the group's own assignor."""
+    subscriptions = {
+        m.member_id: MemberSubscription(m.member_id, tuple(group.topics)) for m in members
+    }
+    spec = GroupSpec({t: topics[t].partitions for t in group.topics}, subscriptions)
+    if group.group_protocol == "consumer":
+        assignor = server_assignor(group.group_remote_assignor)
+    else:
+        assignor = classic_assignor(group.assignor)
+    assignment = assignor.assign(spec)
+    return {m.member_id: sorted(assignment.get(m.member_id, [])) for m in members}

@@ -1,0 +1,365 @@
+"""The simulated cluster: builds every component from a Scenario and serves requests.
+
+``World`` owns the SimPy environment, the flow network, the brokers and the partition
+metadata (who leads, which replicas are in sync). Components are created in a fixed
+order -- brokers by id, topics and partitions in scenario order, producers and groups in
+scenario order -- so that the same scenario and seed give the same run.
+
+Request handling that involves several components lives here: a ProduceRequest
+(validate ``min.insync.replicas``, append, wait for the high watermark), a follower's
+Fetch (update follower state, maybe advance the high watermark, long-poll for data) and
+a consumer's Fetch (read below the high watermark, long-poll for ``fetch.min.bytes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from simkafka.model.election import NO_LEADER, PartitionRegistration, alter_isr
+from simkafka.model.partitioner import TopicMetadata
+from simkafka.model.topology import initial_topology
+from simkafka.model.types import TopicPartition
+from simkafka.random_streams import RandomStreams
+from simkafka.scenario import ConsumerGroupSpec, Scenario
+from simkafka.sim.accumulator import ProducerBatch
+from simkafka.sim.broker import Broker, PartitionLeader
+from simkafka.sim.consumer import ConsumerMember
+from simkafka.sim.network import Network
+from simkafka.sim.producer import ProducerClient
+from simkafka.sim.replica_log import LogRead, ReplicaLog
+from simkafka.sim.replication import ReplicaFetcher, fetcher_id, isr_checker
+from simkafka.sim.workload import consumer_assignment, key_weights
+
+UNBOUNDED = 1e15  # bytes/s of links that are never a bottleneck (memory bus)
+# Request headers, acks and empty fetch responses are a few hundred bytes: they take the
+# propagation latency plus their serialisation time but do not enter max-min sharing,
+# which would cost two re-shares each for a negligible share of the NIC.
+SMALL_TRANSFER = 4096
+OFFSETS_TOPIC_PARTITIONS = 50  # offsets.topic.num.partitions
+
+
+class Controller:
+    """The KRaft controller's view: partition registrations, applied at once."""
+
+    def __init__(
+        self, world: World, registrations: dict[TopicPartition, PartitionRegistration]
+    ) -> None:
+        self.world = world
+        self.partitions = registrations
+        self.isr_changes = 0
+        self.leader_changes = 0
+
+    def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str) -> None:
+        registration = self.partitions[tp]
+        updated = alter_isr(registration, new_isr)
+        if updated is registration:
+            return
+        self.partitions[tp] = updated
+        self.isr_changes += 1
+        leader = self.world.brokers[registration.leader].leaders.get(tp)
+        if leader is not None:
+            leader.isr = list(updated.isr)
+            if len(leader.isr) < leader.min_insync_replicas:
+                leader.fail_ack_waiters()
+            leader.maybe_advance_high_watermark()
+
+
+class World:
+    """Everything that exists in one simulated run."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.env = simpy.Environment()
+        self.streams = RandomStreams(scenario.seed)
+        cluster = scenario.cluster
+        net = cluster.network
+        self.network = Network(
+            self.env, net.rack_latency, net.cross_rack_latency, net.client_latency
+        )
+        self.brokers: dict[int, Broker] = {}
+        self.small_bytes_sent: dict[str, int] = {}
+        self.small_bytes_received: dict[str, int] = {}
+        self._path: dict[tuple[str, str], tuple[float, float]] = {}
+        self._egress: dict[str, float] = {}
+        self._ingress: dict[str, float] = {}
+        for spec in cluster.brokers:
+            hardware = cluster.hardware_of(spec.id)
+            broker = Broker(self, spec.id, spec.rack, hardware)
+            self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress)
+            self.add_host(broker.cache_host, spec.rack, UNBOUNDED, UNBOUNDED)
+            self.add_host(broker.disk_host, spec.rack, hardware.disk_read, hardware.disk_write)
+            self.brokers[spec.id] = broker
+        self.topics = {t.name: t for t in scenario.topics}
+        topology = initial_topology(scenario)
+        self.topology = topology
+        self.controller = Controller(self, dict(topology.partitions))
+        self._leader: dict[TopicPartition, int] = {}
+        self._by_leader_cache: dict[str, dict[int, list[int]]] = {}
+        self._metadata_cache: dict[str, TopicMetadata] = {}
+        self._committed: dict[tuple[str, TopicPartition], int] = {}
+        self._bytes_per_message: dict[str, float] = {}
+        for tp, registration in topology.partitions.items():
+            topic = self.topics[tp.topic]
+            for replica in registration.replicas:
+                self.brokers[replica].logs[tp] = ReplicaLog()
+            self.brokers[registration.leader].become_leader(
+                tp,
+                registration.replicas,
+                list(registration.isr),
+                topic.min_insync_replicas,
+                registration.leader_epoch,
+            )
+            self._leader[tp] = registration.leader
+        self._start_replication()
+        self.producers: list[ProducerClient] = []
+        for spec in scenario.producers:
+            topic = self.topics[spec.topic]
+            weights = key_weights(spec, topic.partitions)
+            for i in range(spec.count):
+                producer = ProducerClient(self, spec, topic, i, weights)
+                self.add_host(
+                    producer.host,
+                    cluster.clients.rack,
+                    cluster.clients.nic,
+                    cluster.clients.nic,
+                    client=True,
+                )
+                self.producers.append(producer)
+            self._bytes_per_message[spec.topic] = spec.message_size.mean
+        self.groups: dict[str, list[ConsumerMember]] = {}
+        for group in scenario.consumer_groups:
+            members = [ConsumerMember(self, group, i) for i in range(group.members)]
+            for member in members:
+                self.add_host(
+                    member.host,
+                    cluster.clients.rack,
+                    cluster.clients.nic,
+                    cluster.clients.nic,
+                    client=True,
+                )
+            self.groups[group.group_id] = members
+            assignment = consumer_assignment(group, members, self.topics, self.topology)
+            for member in members:
+                member.assign(assignment[member.member_id])
+
+    def add_host(
+        self, name: str, rack: str | None, egress: float, ingress: float, *, client: bool = False
+    ) -> None:
+        self.network.add_host(name, rack, egress, ingress, client=client)
+        self._egress[name], self._ingress[name] = egress, ingress
+        self.small_bytes_sent[name] = self.small_bytes_received[name] = 0
+
+    def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event:
+        """Send ``nbytes`` from ``src`` to ``dst``; the event fires when the last byte arrived."""
+        if nbytes > SMALL_TRANSFER:
+            return self.network.transfer(src, dst, nbytes)
+        path = self._path.get((src, dst))
+        if path is None:
+            capacity = min(self._egress[src], self._ingress[dst]) or 1.0
+            path = self._path[(src, dst)] = (self.network.latency(src, dst), capacity)
+        self.small_bytes_sent[src] += nbytes
+        self.small_bytes_received[dst] += nbytes
+        return self.env.timeout(path[0] + nbytes / path[1])
+
+    # -- metadata -------------------------------------------------------------------------
+
+    def leader_of(self, tp: TopicPartition) -> int:
+        return self._leader.get(tp, NO_LEADER)
+
+    def partitions_by_leader(self, topic: str) -> dict[int, list[int]]:
+        """Partitions of ``topic`` per leader broker, as the producer's metadata shows."""
+        cached = self._by_leader_cache.get(topic)
+        if cached is None:
+            cached = {}
+            for p in range(self.topics[topic].partitions):
+                leader = self._leader.get(TopicPartition(topic, p), NO_LEADER)
+                if leader != NO_LEADER:
+                    cached.setdefault(leader, []).append(p)
+            cached = {k: cached[k] for k in sorted(cached)}
+            self._by_leader_cache[topic] = cached
+        return cached
+
+    def topic_metadata(self, topic: str) -> TopicMetadata:
+        """What the producer's metadata says: partitions with a leader, in partition order."""
+        cached = self._metadata_cache.get(topic)
+        if cached is None:
+            leaders = [
+                self._leader.get(TopicPartition(topic, p), NO_LEADER)
+                for p in range(self.topics[topic].partitions)
+            ]
+            cached = TopicMetadata.from_leaders(
+                [None if leader == NO_LEADER else leader for leader in leaders]
+            )
+            self._metadata_cache[topic] = cached
+        return cached
+
+    def leader_state(self, tp: TopicPartition) -> PartitionLeader | None:
+        leader = self._leader.get(tp, NO_LEADER)
+        return None if leader == NO_LEADER else self.brokers[leader].leaders.get(tp)
+
+    def leader_log(self, tp: TopicPartition) -> ReplicaLog:
+        """The leader's log, or the preferred replica's when the partition is offline."""
+        state = self.leader_state(tp)
+        if state is not None:
+            return state.log
+        return self.brokers[self.controller.partitions[tp].replicas[0]].logs[tp]
+
+    def high_watermark(self, tp: TopicPartition) -> int:
+        state = self.leader_state(tp)
+        return 0 if state is None else state.high_watermark
+
+    def bytes_per_message(self, tp: TopicPartition) -> float:
+        return self._bytes_per_message.get(tp.topic, 0.0)
+
+    def group_coordinator(self, group_id: str) -> int:
+        """Leader of ``__consumer_offsets`` partition ``abs(groupId.hashCode()) % 50``; the
+        offsets topic's partitions are spread over brokers round-robin here."""
+        from simkafka.sim.replication import java_string_hash
+
+        h = java_string_hash(group_id)
+        partition = (0 if h == -(1 << 31) else abs(h)) % OFFSETS_TOPIC_PARTITIONS
+        ids = sorted(self.brokers)
+        return ids[partition % len(ids)]
+
+    def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None:
+        return self._committed.get((group_id, tp))
+
+    def commit(self, group_id: str, tp: TopicPartition, offset: int) -> None:
+        self._committed[(group_id, tp)] = offset
+
+    # -- replication set-up ---------------------------------------------------------------
+
+    def _start_replication(self) -> None:
+        config = self.scenario.cluster.config
+        self.fetchers: dict[tuple[int, int, int], ReplicaFetcher] = {}
+        for tp, registration in self.controller.partitions.items():
+            leader = registration.leader
+            for follower in registration.replicas:
+                if follower == leader:
+                    continue
+                key = (follower, leader, fetcher_id(tp, config.num_replica_fetchers))
+                fetcher = self.fetchers.get(key)
+                if fetcher is None:
+                    fetcher = ReplicaFetcher(
+                        self, self.brokers[follower], self.brokers[leader], key[2]
+                    )
+                    self.fetchers[key] = fetcher
+                fetcher.partitions.append(tp)
+        for broker_id in sorted(self.brokers):
+            self.env.process(isr_checker(self, self.brokers[broker_id]))
+
+    # -- request handling -----------------------------------------------------------------
+
+    def handle_produce(
+        self, broker: Broker, topic: str, batches: list[ProducerBatch], acks: str, timeout: float
+    ) -> Generator[simpy.Event, Any, list[str]]:
+        """``ReplicaManager.appendRecords`` + ``DelayedProduce``: one error code per batch."""
+        env = self.env
+        nbytes = sum(b.wire_bytes for b in batches)
+        yield from broker.handle(nbytes)
+        yield from broker.wait_for_dirty_room()
+        errors: list[str] = []
+        waits: list[tuple[int, simpy.Event]] = []
+        for batch in batches:
+            tp = TopicPartition(topic, batch.partition)
+            leader = broker.leaders.get(tp)
+            if leader is None or not broker.alive:
+                errors.append("NOT_LEADER_OR_FOLLOWER")
+                continue
+            if acks == "all" and len(leader.isr) < leader.min_insync_replicas:
+                errors.append("NOT_ENOUGH_REPLICAS")
+                continue
+            end = broker.append(tp, batch.messages, batch.wire_bytes, batch.mean_created)
+            errors.append("NONE")
+            leader.maybe_advance_high_watermark()  # moves only when the ISR is the leader alone
+            if acks == "all":
+                waits.append((len(errors) - 1, leader.wait_for_high_watermark(env, end)))
+        if waits:
+            pending = [event for _, event in waits]
+            yield simpy.AllOf(env, pending) | env.timeout(timeout)
+            for index, event in waits:
+                if not event.triggered:
+                    errors[index] = "REQUEST_TIMED_OUT"
+                elif event.value is False:
+                    errors[index] = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
+        return errors
+
+    def handle_replica_fetch(
+        self, leader_broker: Broker, follower: int, offsets: dict[TopicPartition, int]
+    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]:
+        """The leader's side of a follower fetch (``Partition.fetchRecords`` for replicas)."""
+        env = self.env
+        config = self.scenario.cluster.config
+        yield from leader_broker.handle(0)
+        deadline = env.now + config.replica_fetch_wait_max
+        while True:
+            reads: list[tuple[TopicPartition, LogRead]] = []
+            budget = int(config.replica_fetch_response_max_bytes)
+            for tp, offset in offsets.items():
+                leader = leader_broker.leaders.get(tp)
+                if leader is None:
+                    continue
+                leader.update_follower(follower, offset, env.now)
+                if follower not in leader.isr and offset >= leader.high_watermark:
+                    self.controller.alter_isr(tp, [*leader.isr, follower], reason="expand")
+                leader.maybe_advance_high_watermark()
+                if budget <= 0:
+                    continue
+                read = leader.log.read(offset, min(int(config.replica_fetch_max_bytes), budget))
+                budget -= read.bytes
+                reads.append((tp, read))
+            available = sum(r.bytes for _, r in reads)
+            if available >= config.replica_fetch_min_bytes or env.now >= deadline:
+                break
+            wake = env.event()
+            for tp in offsets:
+                leader = leader_broker.leaders.get(tp)
+                if leader is not None:
+                    leader.data_waiters.append(wake)
+            yield wake | env.timeout(deadline - env.now)
+        yield from leader_broker.read_from_disk_if_needed([r for _, r in reads])
+        yield from leader_broker.handle(sum(r.bytes for _, r in reads))
+        return reads
+
+    def handle_consumer_fetch(
+        self, broker: Broker, group: ConsumerGroupSpec, offsets: dict[TopicPartition, int]
+    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]:
+        """A consumer fetch: data below the high watermark, long-polling for fetch.min.bytes."""
+        env = self.env
+        yield from broker.handle(0)
+        deadline = env.now + group.fetch_max_wait
+        while True:
+            reads: list[tuple[TopicPartition, LogRead]] = []
+            budget = int(group.fetch_max_bytes)
+            for tp, offset in offsets.items():
+                leader = broker.leaders.get(tp)
+                if leader is None or budget <= 0:
+                    continue
+                read = leader.log.read(
+                    offset,
+                    min(int(group.max_partition_fetch_bytes), budget),
+                    upto=leader.high_watermark,
+                )
+                budget -= read.bytes
+                reads.append((tp, read))
+            available = sum(r.bytes for _, r in reads)
+            if available >= max(group.fetch_min_bytes, 1) or env.now >= deadline:
+                break
+            wake = env.event()
+            for tp in offsets:
+                leader = broker.leaders.get(tp)
+                if leader is not None:
+                    leader.hw_waiters.append(wake)
+            yield wake | env.timeout(deadline - env.now)
+        yield from broker.read_from_disk_if_needed([r for _, r in reads])
+        yield from broker.handle(sum(r.bytes for _, r in reads))
+        return reads
+
+    def __repr__(self) -> str:
+        return (
+            f"<World t={self.env.now:.3f}s: {len(self.brokers)} brokers, {len(self.controller.partitions)} partitions, "
+            f"{len(self.producers)} producers, {sum(len(m) for m in self.groups.values())} consumers>"
+        )

@@ -1,0 +1,207 @@
+"""The engine end to end: conservation, determinism, saturation and Kafka-shaped behaviour.
+
+Runs are a few simulated seconds at modest rates so the whole file stays fast; each test
+compares two runs that differ in one setting, the way an operator would reason.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from simkafka.scenario import parse_scenario
+from simkafka.sim.engine import simulate
+from simkafka.sim.world import World
+
+BASE = """
+name: t
+cluster:
+  brokers: {brokers}
+  racks: [a, b, c]
+  hardware: {{nic: {nic}, disk_write: {disk_write}, page_cache: {page_cache}}}
+topics:
+  - {{name: events, partitions: {partitions}, replication.factor: {rf}, min.insync.replicas: {min_isr}}}
+producers:
+  - topic: events
+    count: {producers}
+    rate: {rate}
+    message_size: {size}
+    acks: "{acks}"
+    linger.ms: {linger}
+    batch.size: {batch}
+    {keys}
+consumer_groups:
+  - group.id: readers
+    topics: [events]
+    members: {members}
+    processing_time_per_record: {processing}
+    partition.assignment.strategy: range
+run: {{duration: {duration}, warmup: {warmup}, seed: {seed}, sample_interval: {interval}}}
+"""
+
+DEFAULTS = dict(
+    brokers=3,
+    nic="10Gbps",
+    disk_write="500MB/s",
+    page_cache="1GiB",
+    partitions=6,
+    rf=3,
+    min_isr=2,
+    producers=2,
+    rate="4000 msg/s",
+    size="1KiB",
+    acks="all",
+    linger=5,
+    batch="16KiB",
+    keys="",
+    members=3,
+    processing="0s",
+    duration="4s",
+    warmup="1s",
+    seed=7,
+    interval="0.5s",
+)
+
+
+def scenario(**overrides):
+    values = {**DEFAULTS, **overrides}
+    return parse_scenario(textwrap.dedent(BASE.format(**values)), "test.yaml")
+
+
+def run(**overrides):
+    return simulate(scenario(**overrides))
+
+
+def test_conservation_and_steady_throughput():
+    result = run()
+    c = result.conservation
+    assert c["ok"], c
+    assert c["created"] == c["acknowledged"] + c["in_accumulator"] + c["in_flight"] + sum(
+        c["failed"].values()
+    )
+    assert c["acknowledged"] <= c["below_high_watermark"] <= c["appended_to_leaders"]
+    group = c["groups"]["readers"]
+    assert (
+        group["consumed"]
+        + group["fetched_not_polled"]
+        + group["being_processed"]
+        + group["lag_not_fetched"]
+        == group["below_high_watermark"]
+    )
+    assert result.summary["produce_msgs_per_s"] == pytest.approx(4000, rel=0.03)
+    assert result.summary["consume_msgs_per_s.readers"] == pytest.approx(4000, rel=0.05)
+    assert result.summary["failed_messages"] == 0
+
+
+def test_same_seed_same_run_different_seed_different_run():
+    poisson = "profile: {type: poisson}"
+    a = run(keys=poisson, rate="3000 msg/s")
+    b = run(keys=poisson, rate="3000 msg/s")
+    assert a.summary == b.summary
+    assert a.timeseries.equals(b.timeseries)
+    c = run(seed=8, keys=poisson, rate="3000 msg/s")
+    # Poisson arrivals and the sticky partitioner's choices are drawn from the seed
+    assert not a.timeseries.equals(c.timeseries)
+
+
+def test_acks_all_is_slower_than_acks_1_and_acks_0():
+    all_ = run(acks="all").summary["p50_produce_latency_s"]
+    one = run(acks="1").summary["p50_produce_latency_s"]
+    zero = run(acks="0").summary["p50_produce_latency_s"]
+    assert all_ > one > zero
+
+
+def test_longer_linger_makes_bigger_batches_and_fewer_requests():
+    short = run(linger=0, batch="256KiB")
+    long = run(linger=50, batch="256KiB")
+    assert long.summary["produce_requests_per_s"] < short.summary["produce_requests_per_s"] / 5
+    per_batch = lambda r: r.summary["produce_msgs_per_s"] / r.summary["produce_requests_per_s"]  # noqa: E731
+    assert per_batch(long) > 5 * per_batch(short)
+
+
+def test_replication_multiplies_broker_ingress_and_disk_writes():
+    def totals(rf, min_isr):
+        r = run(rf=rf, min_isr=min_isr, members=1, rate="8000 msg/s")
+        steady = r.timeseries[r.timeseries.index > 1]
+        nic_in = sum(steady[f"b{b}.nic_in_MB_per_s"].mean() for b in range(3))
+        disk = sum(steady[f"b{b}.disk_write_MB_per_s"].mean() for b in range(3))
+        return nic_in, disk, r.summary["produce_MB_per_s"]
+
+    in1, disk1, produced1 = totals(1, 1)
+    in3, disk3, produced3 = totals(3, 2)
+    assert produced1 == pytest.approx(produced3, rel=0.05)
+    assert in3 / in1 == pytest.approx(3.0, rel=0.1)
+    assert disk3 / disk1 == pytest.approx(3.0, rel=0.15)
+
+
+def test_consumer_parallelism_grows_with_partitions_up_to_the_members():
+    # each record takes 1 ms: one member can process 1000 msg/s
+    rates = {}
+    for partitions in (1, 2, 3, 6):
+        r = run(
+            partitions=partitions, rf=1, min_isr=1, members=3, processing="1ms", rate="6000 msg/s"
+        )
+        rates[partitions] = r.summary["consume_msgs_per_s.readers"]
+    assert rates[1] == pytest.approx(1000, rel=0.1)
+    assert rates[2] == pytest.approx(2000, rel=0.1)
+    assert rates[3] == pytest.approx(3000, rel=0.1)
+    assert rates[6] == pytest.approx(3000, rel=0.1)  # capped by the three members
+
+
+def test_slow_consumer_shows_growing_lag():
+    r = run(members=1, processing="1ms", rate="3000 msg/s")
+    lag = r.timeseries["lag.readers"]
+    assert lag.iloc[-1] > lag.iloc[len(lag) // 2] > lag.iloc[1] > 0
+    assert r.conservation["ok"]
+
+
+def test_nic_bound_throughput_matches_the_analytic_bound():
+    # one broker, RF 1, 400 Mbit/s ingress = 50 MB/s; producers offer twice that
+    r = run(
+        brokers=1,
+        rf=1,
+        min_isr=1,
+        nic="400Mbps",
+        rate="100MB/s",
+        size="10KiB",
+        batch="1MiB",
+        members=1,
+        acks="1",
+        producers=2,
+        duration="6s",
+        warmup="2s",
+    )
+    bound = 50e6
+    assert r.summary["produce_MB_per_s"] * 1e6 == pytest.approx(bound, rel=0.05)
+    assert "broker 0 nic in" in r.summary["bottleneck"]
+
+
+def test_disk_bound_throughput_matches_the_disk_and_writers_are_throttled():
+    r = run(
+        brokers=1,
+        rf=1,
+        min_isr=1,
+        disk_write="40MB/s",
+        page_cache="100MB",
+        rate="80MB/s",
+        size="10KiB",
+        batch="1MiB",
+        members=1,
+        acks="1",
+        duration="10s",
+        warmup="5s",
+    )
+    assert r.summary["produce_MB_per_s"] * 1e6 == pytest.approx(40e6, rel=0.05)
+    assert "disk write" in r.summary["bottleneck"]
+
+
+def test_cost_grows_with_bytes_not_messages():
+    def events(size, rate):
+        world = World(scenario(size=size, rate=rate, batch="64KiB", duration="3s"))
+        world.env.run(until=3)
+        return next(world.env._eid)
+
+    big = events("2KiB", "4000 msg/s")
+    small = events("1KiB", "8000 msg/s")
+    assert small < 1.3 * big
