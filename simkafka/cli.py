@@ -44,7 +44,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
-@click.option("--resolved", is_flag=True, help="Print the scenario with every default filled in (YAML).")
+@click.option(
+    "--resolved", is_flag=True, help="Print the scenario with every default filled in (YAML)."
+)
 def check(scenario_file: str, resolved: bool) -> None:
     """Validate a scenario file and say what it describes."""
     scenario = _load(scenario_file)
@@ -57,7 +59,136 @@ def check(scenario_file: str, resolved: bool) -> None:
 
 
 @main.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--figure",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the placement figure (default: reports/<scenario>/placement.png).",
+)
+@click.option("--no-figure", is_flag=True, help="Print the tables only.")
+def describe(scenario_file: str, figure: str | None, no_figure: bool) -> None:
+    """Show the topology as kafka-topics.sh --describe does, with per-broker and per-rack balance."""
+    from rich.table import Table
+
+    from simkafka.model.topology import initial_topology
+    from simkafka.report.describe import (
+        broker_balance,
+        describe_topics,
+        placement_figure,
+        rack_spread,
+    )
+
+    scenario = _load(scenario_file)
+    topology = initial_topology(scenario)
+    console.print(f"[bold]{scenario.name}[/bold]: {scenario!r}\n")
+    click.echo(describe_topics(scenario, topology))
+    for title, frame in (
+        ("Per broker", broker_balance(topology)),
+        ("Rack spread of replicas", rack_spread(topology)),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column(frame.index.name)
+        for column in frame.columns:
+            table.add_column(str(column), justify="right")
+        for index, row in frame.iterrows():
+            table.add_row(str(index), *(str(v) for v in row))
+        console.print()
+        console.print(table)
+    if not no_figure:
+        path = Path(figure) if figure else Path("reports") / scenario.name / "placement.png"
+        placement_figure(
+            topology,
+            path,
+            title=f"{scenario.name}: replica placement ({scenario.cluster.controller})",
+        )
+        console.print(f"\nplacement figure: {path}")
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Report directory (default: reports/<scenario>/).",
+)
+@click.option("--seed", type=int, default=None, help="Override the scenario's run.seed.")
+@click.option("--duration", default=None, help="Override run.duration, e.g. 30s.")
+def run(scenario_file: str, output: str | None, seed: int | None, duration: str | None) -> None:
+    """Simulate a scenario, print its summary and write a report."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from simkafka.report.run_report import target_table, write_run_report
+    from simkafka.sim.engine import simulate
+
+    scenario = _load(scenario_file)
+    overrides: dict = {}
+    if seed is not None:
+        overrides["seed"] = seed
+    if duration is not None:
+        from simkafka.units import UnitError, parse_duration
+
+        try:
+            overrides["duration"] = parse_duration(duration)
+        except UnitError as exc:
+            _fail(f"--duration: {exc}")
+        if overrides["duration"] <= scenario.run.warmup:
+            _fail(f"--duration must be longer than the warm-up ({scenario.run.warmup:g}s)")
+    if overrides:
+        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[at]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"simulating {scenario.name}", total=scenario.run.duration, at="")
+        result = simulate(
+            scenario,
+            progress=lambda now, total: progress.update(
+                task, completed=now, at=f"{now:.1f}s / {total:.1f}s simulated"
+            ),
+        )
+    table = Table(title=f"{scenario.name} (seed {scenario.seed})", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for metric, row in result.summary_table().iterrows():
+        table.add_row(str(metric), str(row["value"]))
+    console.print(table)
+    latency = Table(title="latency (ms)", title_justify="left")
+    latency.add_column("")
+    for column in result.latency.columns:
+        latency.add_column(column, justify="right")
+    for name, row in result.latency.iterrows():
+        latency.add_row(str(name), *(f"{1000 * v:.3f}" for v in row))
+    console.print(latency)
+    targets = scenario.targets.model_dump()
+    met = target_table(result, targets)
+    if len(met):
+        console.print(met.to_string())
+    directory = Path(output) if output else Path("reports") / scenario.name
+    write_run_report(
+        result,
+        directory,
+        description=scenario.description,
+        warmup=scenario.run.warmup,
+        targets=targets,
+    )
+    console.print(f"\nreport: {directory / 'report.html'}")
+    if not result.conservation["ok"]:
+        err_console.print("conservation check failed: see summary.json", style="red")
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout."
+)
 def schema(output: str | None) -> None:
     """Print the scenario JSON Schema (for editor autocompletion)."""
     from simkafka.scenario import Scenario
@@ -69,6 +200,15 @@ def schema(output: str | None) -> None:
     else:
         click.echo(text)
 
+
+def _register_subcommands() -> None:
+    # Kept in their own modules so this file stays a readable index of commands.
+    from simkafka.cli_import import import_group
+
+    main.add_command(import_group)
+
+
+_register_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,81 @@
+"""The command line: thin, exit status 2 and no traceback on bad input, nothing half-written."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from simkafka.cli import main
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_check_ok(runner):
+    result = runner.invoke(main, ["check", "scenarios/quickstart.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "quickstart" in result.output
+
+
+def test_check_bad_file_exit_2_without_traceback(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\ncluster: {brokers: 3}\ntopics:\n  - {name: t, replication.factor: 5}\n"
+    )
+    result = runner.invoke(main, ["check", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:4:" in result.output
+    assert "replication factor 5 is larger than the 3 broker(s)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_missing_file(runner, tmp_path):
+    result = runner.invoke(main, ["check", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_resolved_output_loads_again(runner, tmp_path):
+    result = runner.invoke(main, ["check", "--resolved", "scenarios/quickstart.yaml"])
+    assert result.exit_code == 0
+    again = tmp_path / "resolved.yaml"
+    again.write_text(result.output)
+    assert runner.invoke(main, ["check", str(again)]).exit_code == 0
+
+
+def test_schema_is_json_schema_with_kafka_names(runner):
+    result = runner.invoke(main, ["schema"])
+    schema = json.loads(result.output)
+    topic = schema["$defs"]["Topic"]["properties"]
+    assert "replication.factor" in topic and "min.insync.replicas" in topic
+    assert schema["$defs"]["Topic"]["additionalProperties"] is False
+
+
+def test_describe_prints_kafka_topics_format_and_writes_figure(runner, tmp_path):
+    figure = tmp_path / "placement.png"
+    result = runner.invoke(main, ["describe", "scenarios/quickstart.yaml", "--figure", str(figure)])
+    assert result.exit_code == 0, result.output
+    assert "Topic: orders\tTopicId: " in result.output
+    assert (
+        "PartitionCount: 6\tReplicationFactor: 3\tConfigs: min.insync.replicas=2,retention.ms=259200000"
+        in result.output
+    )
+    assert "\tTopic: orders\tPartition: 0\tLeader: " in result.output
+    assert figure.stat().st_size > 10_000
+    assert not list(tmp_path.glob("*.tmp.png"))
+
+
+def test_describe_bad_scenario_writes_nothing(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncluster: {brokers: 1}\ntopics: []\n")
+    figure = tmp_path / "fig.png"
+    result = runner.invoke(main, ["describe", str(bad), "--figure", str(figure)])
+    assert result.exit_code == 2
+    assert not figure.exists()
+
+
+def test_import_omb_is_registered_on_the_main_command(runner):
+    result = runner.invoke(main, ["import", "omb", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "WORKLOAD" in result.output and "DRIVER" in result.output
