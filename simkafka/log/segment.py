@@ -504,6 +504,26 @@ class LogSegment:
                         )
         return None
 
+    def find_max_timestamp_record(self, position: int, timestamp: int) -> TimestampAndOffset | None:
+        """The first record stamped ``timestamp`` in the first batch whose max it is.
+
+        ``ListOffsets(MAX_TIMESTAMP)`` after KAFKA-16310: ``batchesFrom(position).find(
+        _.maxTimestamp == ts)`` then ``offsetOfMaxTimestamp`` (records are decoded for
+        that one batch only; under ``LOG_APPEND_TIME`` every record carries the batch's
+        timestamp, so it is the base offset).
+        """
+        for pos, fields in self._log.batch_headers_from(position):
+            if fields[8] == timestamp:
+                batch = RecordBatch(self._log.read(pos, LOG_OVERHEAD + fields[1]))
+                epoch = batch.partition_leader_epoch
+                for record in batch.records():
+                    if batch.timestamp_of(record) == timestamp:
+                        return TimestampAndOffset(
+                            timestamp, batch.offset_of(record), None if epoch < 0 else epoch
+                        )
+                return None
+        return None
+
     def batch_positions(self, start_position: int = 0) -> Iterator[tuple[int, int, int, int]]:
         """``(position, base_offset, last_offset, max_timestamp)`` for each batch (headers only)."""
         for pos, fields in self._log.batch_headers_from(start_position):

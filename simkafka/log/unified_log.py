@@ -91,8 +91,10 @@ from simkafka.log.segment import (
 )
 
 __all__ = [
+    "EARLIEST_LOCAL_TIMESTAMP",
     "EARLIEST_TIMESTAMP",
     "LATEST_TIMESTAMP",
+    "MAX_TIMESTAMP",
     "AppendOrigin",
     "FetchIsolation",
     "LogAppendInfo",
@@ -105,6 +107,9 @@ __all__ = [
 #: ``ListOffsetsRequest.LATEST_TIMESTAMP`` / ``EARLIEST_TIMESTAMP``.
 LATEST_TIMESTAMP = -1
 EARLIEST_TIMESTAMP = -2
+#: KIP-734 / KIP-405 ``ListOffsetsRequest`` sentinels.
+MAX_TIMESTAMP = -3
+EARLIEST_LOCAL_TIMESTAMP = -4
 _LONG_MAX = (1 << 63) - 1
 
 
@@ -764,7 +769,9 @@ class UnifiedLog:
 
         ``EARLIEST_TIMESTAMP`` (-2) gives the log start offset, ``LATEST_TIMESTAMP`` (-1)
         the log end offset (the broker's ``Partition`` then caps it at the high
-        watermark for consumers), both with timestamp -1. Otherwise: the first segment
+        watermark for consumers), both with timestamp -1; ``MAX_TIMESTAMP`` (-3) the
+        record with the largest timestamp; ``EARLIEST_LOCAL_TIMESTAMP`` (-4) equals -2
+        without tiered storage. Otherwise: the first segment
         whose largest timestamp reaches the target, then the first record there with
         timestamp >= target and offset >= log start; None if no record is that late.
         """
@@ -772,6 +779,15 @@ class UnifiedLog:
             return TimestampAndOffset(NO_TIMESTAMP, self._log_start_offset, self._earliest_epoch())
         if timestamp == LATEST_TIMESTAMP:
             return TimestampAndOffset(NO_TIMESTAMP, self._log_end_offset, self._latest_epoch())
+        if timestamp == EARLIEST_LOCAL_TIMESTAMP:  # no tiered storage: the same as earliest
+            return TimestampAndOffset(NO_TIMESTAMP, self._log_start_offset, self._earliest_epoch())
+        if timestamp == MAX_TIMESTAMP:
+            # KIP-734: the record with the largest timestamp. The segment with the largest
+            # maxTimestampSoFar (the first such), then the batch whose max timestamp it
+            # is, then that batch's first record carrying it (offsetOfMaxTimestamp).
+            segment = max(self._segments, key=lambda s: s.max_timestamp_so_far)
+            position = segment.offset_index.lookup(segment.offset_of_max_timestamp_so_far).position
+            return segment.find_max_timestamp_record(position, segment.max_timestamp_so_far)
         if timestamp < 0:
             raise ValueError(f"unsupported ListOffsets timestamp {timestamp}")
         for segment in list(self._segments):

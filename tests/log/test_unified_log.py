@@ -11,6 +11,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from simkafka.log.clock import ManualClock
 from simkafka.log.epoch_cache import LeaderEpochFileCache
@@ -32,8 +33,10 @@ from simkafka.log.records import (
 )
 from simkafka.log.segment import TimestampAndOffset
 from simkafka.log.unified_log import (
+    EARLIEST_LOCAL_TIMESTAMP,
     EARLIEST_TIMESTAMP,
     LATEST_TIMESTAMP,
+    MAX_TIMESTAMP,
     FetchIsolation,
     OffsetOutOfRangeError,
     OffsetsOutOfOrderError,
@@ -370,6 +373,26 @@ def test_fetch_offset_by_timestamp_includes_leader_epoch(open_log, clock):
     assert log.fetch_offset_by_timestamp(LATEST_TIMESTAMP) == TimestampAndOffset(NO_TIMESTAMP, 2, 2)
 
 
+def test_fetch_offset_by_max_timestamp(open_log, clock):
+    # UnifiedLogTest.testFetchOffsetByTimestampWithMaxTimestampIncludesTimestamp (KIP-734):
+    # the record holding the largest timestamp, even when a later record is older.
+    log = open_log(Cfg(segment_bytes=200, index_interval_bytes=1))
+    first = clock.now_ms()
+    log.append_as_leader(_single(os.urandom(10), timestamp=first), 0)
+    log.append_as_leader(_single(os.urandom(10), timestamp=first + 5), 1)  # the max
+    log.append_as_leader(_single(os.urandom(10), timestamp=first + 2), 1)
+    assert log.fetch_offset_by_timestamp(MAX_TIMESTAMP) == TimestampAndOffset(first + 5, 1, 1)
+    # inside a multi-record batch: the first record carrying the max timestamp
+    log.append_as_leader(
+        build_batch(
+            [Record(0, 0), Record(1, 9), Record(2, 9)], base_offset=0, base_timestamp=first
+        ),
+        3,
+    )
+    assert log.fetch_offset_by_timestamp(MAX_TIMESTAMP) == TimestampAndOffset(first + 9, 4, 3)
+    assert log.fetch_offset_by_timestamp(EARLIEST_LOCAL_TIMESTAMP).offset == 0
+
+
 def test_offsets_for_time_across_segments(open_log):
     log = open_log(Cfg(segment_bytes=300, index_interval_bytes=1))
     for i in range(20):
@@ -593,3 +616,92 @@ def test_log_matches_list_oracle(tmp_path_factory, counts, seg_batches, interval
     again.update_high_watermark(len(oracle))
     assert _read_all(again) == oracle
     again.close()
+
+
+# -- state machine: append / roll / truncate / retain / reopen against a list ----------
+
+
+class LogMachine(RuleBasedStateMachine):
+    """The log against a plain list of (offset, value) records (design.md's oracle).
+
+    Retention only ever drops a prefix of whole segments and truncation a suffix, so the
+    oracle is a list plus the log start offset; every read must return exactly the
+    oracle's records from the log start to the high watermark.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        import tempfile
+
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = os.path.join(self.tmp.name, "t-0")
+        self.clock = ManualClock(1_000_000)
+        self.cfg = Cfg(
+            segment_bytes=400,
+            index_interval_bytes=150,
+            retention_bytes=1200,
+            segment_index_bytes=4096,
+        )
+        self.log = UnifiedLog(self.dir, self.cfg, self.clock)
+        self.records: list[tuple[int, bytes]] = []
+        self.batch_starts: list[int] = []
+        self.start = 0
+
+    @rule(n=st.integers(1, 4), size=st.integers(1, 60))
+    def append(self, n: int, size: int) -> None:
+        payload = os.urandom(n * size)
+        info = self.log.append_as_leader(
+            build_uniform_batch(
+                n, size, base_offset=0, base_timestamp=self.clock.now_ms(), payload=payload
+            ),
+            0,
+        )
+        assert info.first_offset == len(self.records)
+        self.batch_starts.append(info.first_offset)
+        self.records += [
+            (info.first_offset + i, payload[i * size : (i + 1) * size]) for i in range(n)
+        ]
+        self.clock.advance(1)
+
+    @rule(data=st.data())
+    def truncate(self, data) -> None:
+        # Followers truncate to batch boundaries (epoch end offsets); Kafka's truncateTo
+        # sets the log end to the target even if that lies inside a batch, so only
+        # boundaries make sense to an oracle.
+        choices = [b for b in self.batch_starts if b >= self.start] + [len(self.records)]
+        target = data.draw(st.sampled_from(choices))
+        self.log.truncate_to(target)
+        del self.records[target:]
+        self.batch_starts = [b for b in self.batch_starts if b < target]
+
+    @rule()
+    def retain(self) -> None:
+        self.log.update_high_watermark(self.log.log_end_offset)
+        self.log.delete_old_segments()
+        assert self.log.size <= max(1200, self.log.segments[-1].size) + 400
+        assert self.log.log_start_offset >= self.start
+        self.start = self.log.log_start_offset
+        assert [s.base_offset for s in self.log.segments][0] <= self.start
+
+    @rule(clean=st.booleans())
+    def reopen(self, clean: bool) -> None:
+        self.log.flush()
+        self.log.checkpoint_offsets()
+        self.log.close()
+        self.log = UnifiedLog.load(self.dir, self.cfg, self.clock)
+
+    @invariant()
+    def matches_oracle(self) -> None:
+        log = self.log
+        assert log.log_end_offset == len(self.records)
+        assert log.log_start_offset == self.start
+        log.update_high_watermark(log.log_end_offset)
+        assert _read_all(log) == self.records[self.start :]
+
+    def teardown(self) -> None:
+        self.log.close()
+        self.tmp.cleanup()
+
+
+TestLogMachine = LogMachine.TestCase
+TestLogMachine.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
