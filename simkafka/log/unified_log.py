@@ -100,6 +100,7 @@ __all__ = [
     "LogAppendInfo",
     "OffsetOutOfRangeError",
     "OffsetsOutOfOrderError",
+    "RecoveryEvent",
     "UnexpectedAppendOffsetError",
     "UnifiedLog",
 ]
@@ -138,6 +139,21 @@ class FetchIsolation(Enum):
 
     LOG_END = "log_end"  # follower fetches
     HIGH_WATERMARK = "high_watermark"  # consumer fetches
+
+
+@dataclass(frozen=True)
+class RecoveryEvent:
+    """What ``LogLoader`` did to one segment on open (Kafka logs these as WARN lines).
+
+    ``kind`` is ``"truncated"`` (corrupt or torn tail cut at ``position``),
+    ``"deleted"`` (a later segment dropped after a truncation), ``"emptied"`` or
+    ``"index rebuilt"``; ``file`` is the segment's ``.log`` file.
+    """
+
+    kind: str
+    file: str
+    position: int
+    detail: str
 
 
 @dataclass
@@ -191,6 +207,8 @@ class UnifiedLog:
         self.clock = clock if clock is not None else SystemClock()
         self._segments: list[LogSegment] = []
         self._bases: list[int] = []
+        #: What recovery on open did, segment by segment (empty after a clean load).
+        self.recovery_report: list[RecoveryEvent] = []
         os.makedirs(self.dir, exist_ok=True)
         if leader_epoch_cache is None and persist_leader_epochs:
             # UnifiedLog.initializeLeaderEpochCache: <partition dir>/leader-epoch-checkpoint
@@ -662,9 +680,8 @@ class UnifiedLog:
             for kind in (LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX):
                 path = segment_file(self.dir, new_offset, kind)
                 if os.path.exists(path):
-                    os.remove(
-                        path
-                    )  # "Newly rolled segment file ... already exists; deleting it first"
+                    # "Newly rolled segment file ... already exists; deleting it first"
+                    os.remove(path)
             if active is not None:
                 active.on_become_inactive_segment()
         new_segment = self._new_segment(new_offset)
@@ -1058,8 +1075,9 @@ class _LogLoader:
 
         Kafka (since the lazy indexes of 2.x) only checks that the offset index *exists*
         and leaves index sanity to the recovery of unflushed segments; we additionally
-        run the index sanity check on flushed segments (Kafka 1.x/2.0 behaviour), so a
-        corrupt index below the recovery point is rebuilt rather than trusted.
+        run the index sanity check on flushed segments (Kafka 1.x/2.0 behaviour, see
+        :meth:`_check_flushed_indexes`), so a corrupt index below the recovery point is
+        rebuilt rather than trusted.
         """
         for name in self._files():
             path = os.path.join(self.dir, name)
@@ -1078,17 +1096,53 @@ class _LogLoader:
                 )
                 segment = self.log._new_segment(base)
                 if offset_index_missing:
-                    segment.recover()
+                    self._report("index rebuilt", segment, "offset index file missing")
+                    self._recover_segment(segment)
                 else:
                     if time_index_new:
                         # LogSegment.sanityCheck: a time index created just now is left
                         # empty (resized to 0), not rebuilt, unless recovery rebuilds it.
                         segment.time_index.resize(0)
-                    try:
-                        segment.sanity_check()
-                    except CorruptIndexError:
-                        segment.recover()
                 self.log._add_segment(segment)
+        self._check_flushed_indexes()
+
+    def _check_flushed_indexes(self) -> None:
+        """Sanity-check the indexes of segments that ``recoverLog`` will not rebuild.
+
+        Segments from the one holding the recovery point on are recovered anyway (their
+        preallocated index tails are expected garbage after a crash), so only the
+        flushed ones below it are checked; a corrupt index there is rebuilt.
+        """
+        log = self.log
+        unflushed: set[int] = set()
+        if not self.had_clean_shutdown:
+            unflushed = {
+                s.base_offset for s in log._segments_from(self.recovery_point_checkpoint, _LONG_MAX)
+            }
+        for segment in log._segments:
+            if segment.base_offset in unflushed:
+                continue
+            try:
+                segment.sanity_check()
+            except CorruptIndexError as e:
+                self._report("index rebuilt", segment, str(e))
+                self._recover_segment(segment)
+
+    def _report(self, kind: str, segment: LogSegment, detail: str, position: int = -1) -> None:
+        self.log.recovery_report.append(RecoveryEvent(kind, segment.log_path, position, detail))
+
+    def _recover_segment(self, segment: LogSegment) -> int:
+        """``recoverSegment``: ``LogSegment.recover``, reporting a truncation with its place."""
+        truncated = segment.recover(self.log.leader_epoch_cache)
+        if truncated > 0:
+            error = segment.last_recovery_error
+            detail = (
+                f"{error}; truncated {truncated} bytes"
+                if error is not None
+                else f"torn batch at the end of the file; truncated {truncated} bytes"
+            )
+            self._report("truncated", segment, detail, position=segment.size)
+        return truncated
 
     def _recover_log(self) -> tuple[int, int]:
         """``recoverLog``: re-validate from the recovery point's segment; cut at the first corruption."""
@@ -1097,14 +1151,16 @@ class _LogLoader:
             unflushed = log._segments_from(self.recovery_point_checkpoint, _LONG_MAX)
             for i, segment in enumerate(unflushed):
                 try:
-                    truncated = segment.recover(log.leader_epoch_cache)
-                except (InvalidOffsetError, OSError):
+                    truncated = self._recover_segment(segment)
+                except (InvalidOffsetError, OSError) as e:
                     # "Found invalid offset during recovery. Deleting the corrupt segment
                     # and creating an empty one with starting offset <base>."
                     truncated = segment.truncate_to(segment.base_offset)
+                    self._report("emptied", segment, str(e), position=0)
                 if truncated > 0:
                     # "Corruption found in segment ..., truncating": later segments go too.
                     for later in unflushed[i + 1 :]:
+                        self._report("deleted", later, "follows a truncated segment")
                         log._remove_segment(later)
                         later.delete()
                     break

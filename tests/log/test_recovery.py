@@ -104,6 +104,9 @@ def test_torn_tail_mid_batch(logdir, clock):
     os.truncate(path, cut)
     log2 = UnifiedLog(logdir, Cfg(segment_bytes=10**9), clock, recovery_point=log.recovery_point)
     assert log2.log_end_offset == 15
+    [event] = log2.recovery_report
+    assert (event.kind, event.position) == ("truncated", sum(sizes[:15]))
+    assert "torn" in event.detail
     assert os.path.getsize(path) == sum(sizes[:15])
     log2.update_high_watermark(15)
     assert [o for o, _t, _r in decode_all(log2.read(0, 10**6).batches())] == list(range(15))
@@ -129,6 +132,11 @@ def test_flipped_byte_truncates_there_and_drops_later_segments(logdir, clock):
     log = UnifiedLog(logdir, cfg, clock, recovery_point=0)
     assert log.log_end_offset == victim.base_offset + 2
     assert [s.base_offset for s in log.segments] == bases[:2]
+    # the report names the file and the byte position of the bad batch, then the drops
+    first = log.recovery_report[0]
+    assert (first.kind, first.file, first.position) == ("truncated", victim.log_path, positions[2])
+    assert "crc" in first.detail and str(positions[2]) in first.detail
+    assert [e.kind for e in log.recovery_report[1:]] == ["deleted"] * (len(bases) - 2)
     assert not [n for n in os.listdir(logdir) if n.startswith(f"{bases[2]:020d}")]
     log.close()
 
