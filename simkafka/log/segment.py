@@ -299,6 +299,12 @@ class LogSegment:
         """The ``.log`` file's mtime in ms (``lastModified``): the retention fallback."""
         return os.stat(self._log.path).st_mtime_ns // 1_000_000
 
+    def set_last_modified(self, ms: int) -> None:
+        """``setLastModified``: stamp all three files' mtime (tests and tools)."""
+        for path in self._paths(self._suffix):
+            if os.path.exists(path):
+                os.utime(path, ns=(ms * 1_000_000, ms * 1_000_000))
+
     # -- max timestamp bookkeeping ---------------------------------------------------
     def _read_max_timestamp_and_offset(self) -> TimestampOffset:
         if self._max_ts_and_offset is None:

@@ -46,6 +46,9 @@ from simkafka.log.unified_log import (
 )
 
 MIB = 1024 * 1024
+#: Bytes 16.. of a v2 batch (magic, CRC, attributes, ..., records): untouched by offset
+#: and partitionLeaderEpoch assignment.
+RECORD_BATCH_HEADER_AFTER_EPOCH = 16
 
 
 def Cfg(segment_bytes: int | None = None, **kw) -> LogConfig:  # noqa: N802
@@ -480,6 +483,44 @@ def test_retention_by_time_uses_largest_timestamp(open_log, clock):
     assert log.delete_old_segments() == 0
     clock.advance(51)
     assert log.delete_old_segments() == 1 and log.log_start_offset == 4
+
+
+def test_retention_without_timestamps_uses_file_mtime(open_log, clock):
+    # LogSegment.largestTimestamp falls back to lastModified when no batch has a
+    # timestamp (testDeleteOldSegments with NO_TIMESTAMP records + setLastModified).
+    log = open_log(Cfg(segment_bytes=len(_single()) * 2, retention_ms=10_000))
+    for _ in range(5):
+        log.append_as_leader(_single(), 0)  # NO_TIMESTAMP
+    log.update_high_watermark(log.log_end_offset)
+    assert [s.base_offset for s in log.segments] == [0, 2, 4]
+    for seg in log.segments[:2]:
+        seg.set_last_modified(clock.now_ms() - 20_000)
+    log.segments[2].set_last_modified(clock.now_ms())
+    assert log.delete_old_segments() == 2
+    assert log.log_start_offset == 4
+
+
+def test_compressed_batch_is_assigned_in_place(open_log):
+    # LogValidator's in-place path for a compressed batch (source codec == target):
+    # only the header changes; the compressed records are written as they came.
+    from simkafka.log.compression import CompressionType
+
+    log = open_log()
+    log.append_as_leader(_single(), 0)
+    raw = build_batch(
+        [Record(i, i, f"k{i}".encode(), b"v" * 100) for i in range(10)],
+        base_offset=0,
+        base_timestamp=5,
+        compression=CompressionType.GZIP,
+    )
+    info = log.append_as_leader(raw, 2)
+    assert (info.first_offset, info.last_offset, info.max_timestamp) == (1, 10, 14)
+    log.update_high_watermark(11)
+    stored = list(log.read(1, 10_000).batches())[0]
+    assert (
+        stored.to_bytes()[RECORD_BATCH_HEADER_AFTER_EPOCH:] == raw[RECORD_BATCH_HEADER_AFTER_EPOCH:]
+    )
+    assert [o for o, _t, _r in decode_all([stored])] == list(range(1, 11))
 
 
 # -- truncation --------------------------------------------------------------------
