@@ -21,9 +21,10 @@ partition directory (``leader-epoch-checkpoint``), as in Kafka.
 Kafka validations that need per-record work are *skipped* on the append path, which is
 batch-level only (the point of the in-place path): per-record timestamp bounds
 (``message.timestamp.before/after.max.ms``) are checked on the batch's first and max
-timestamps instead of every record, keys are not checked for compacted topics, and
-compressed batches are not decompressed (as if ``compression.type=producer`` and the
-batch honest). Everything that Kafka checks at batch level is kept: CRC, sizes,
+timestamps instead of every record; the header's ``maxTimestamp`` is trusted where
+``assignOffsetsNonCompressed`` recomputes it from the records; keys are not checked for
+compacted topics; and compressed batches are neither decompressed nor recompressed (as
+if the topic's ``compression.type`` were ``producer`` and the batch honest). Everything that Kafka checks at batch level is kept: CRC, sizes,
 ``max.message.bytes``, ``baseOffset == 0`` from clients, one batch per produce request,
 record count vs offset range, no client control batches, idempotent sequence.
 
