@@ -434,3 +434,25 @@ def test_read_lands_on_containing_batch(tmp_path_factory, sizes, gaps, interval,
         last for _b, last in batches
     ]
     seg.close()
+
+
+@pytest.mark.parametrize("chunk", [61, 500, 1000, 4096])
+def test_recover_across_chunk_boundaries(make, monkeypatch, chunk):
+    # Recovery reads the file in chunks; batches straddling a chunk boundary, batches
+    # larger than a chunk and a torn tail must give the same result as one big read.
+    import simkafka.log.segment as segment_module
+
+    seg = make(0, index_interval_bytes=700)
+    rng = random.Random(chunk)
+    for i in range(40):
+        _append(seg, _records(i, "z" * rng.randrange(1, 2500)))
+    offsets = seg.offset_index.all_entries()
+    full = seg.size
+    seg.close()
+    with open(seg.log_path, "r+b") as f:
+        f.truncate(full - 9)  # tear the last batch
+    seg = make(0, index_interval_bytes=700)
+    monkeypatch.setattr(segment_module, "_RECOVERY_CHUNK", chunk)
+    assert seg.recover() == full - 9 - seg.size
+    assert [last for _p, _b, last, _t in seg.batch_positions()] == list(range(39))
+    assert seg.offset_index.all_entries() == [e for e in offsets if e.offset < 39]
