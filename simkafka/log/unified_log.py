@@ -1055,10 +1055,19 @@ class _LogLoader:
                 continue
             base = _offset_from_file(name)
             assert base is not None
+            index_files = [
+                segment_file(self.dir, base, kind, SWAP_FILE_SUFFIX)
+                for kind in (INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX)
+            ]
+            missing = [p for p in index_files if not os.path.exists(p)]
             seg = self.log._new_segment(base, suffix=SWAP_FILE_SUFFIX)
             min_off = min(min_off, base)
             max_off = max(max_off, seg.read_next_offset())
             seg.close()
+            # Index files opening the segment created are empty, not the cleaner's:
+            # drop them so that loading rebuilds the swapped-in segment's indexes.
+            for path in missing:
+                os.remove(path)
         if min_off <= max_off:
             for name in self._files():
                 if name.endswith(SWAP_FILE_SUFFIX):

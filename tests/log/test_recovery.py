@@ -325,6 +325,8 @@ def test_leftover_files_deleted_cleaned_and_swap(logdir, clock):
     assert log.log_end_offset == 10
     log.update_high_watermark(10)
     assert [o for o, _t, _r in decode_all(log.read(0, 10**6).batches())] == [0, 4, 9]
+    # the swapped-in segment got real indexes (rebuilt), not empty placeholders
+    assert [e.offset for e in log.segments[0].offset_index.all_entries()] == [4, 9]
     log.close()
 
 
