@@ -83,7 +83,9 @@ class RecordAccumulator:
         self._carry = np.zeros(n)  # fractional messages not yet appended
         self.queues: list[deque[ProducerBatch]] = [deque() for _ in range(n)]
         self._queued = np.zeros(n, dtype=np.int64)
-        self.queued_wire_bytes = 0  # closed batches waiting to be sent (counts against buffer.memory)
+        self.queued_wire_bytes = (
+            0  # closed batches waiting to be sent (counts against buffer.memory)
+        )
         self.queued_messages = 0
         self._drain_index: dict[int, int] = {}
         self.appended_messages = 0

@@ -73,7 +73,10 @@ class ConsumerMember:
                     )
                 self.position[tp] = start
                 self.consumed[tp] = start
-        for broker_id in sorted(self.world.brokers):
+        # One fetch session per broker that leads an assigned partition (a session with
+        # nothing to fetch would only burn events); leader changes start new ones.
+        leaders = {self.world.leader_of(tp) for tp in self.assignment}
+        for broker_id in sorted(b for b in self.world.brokers if b in leaders):
             if broker_id not in self._sessions:
                 self._sessions[broker_id] = self.env.process(self._fetch_session(broker_id))
         if not hasattr(self, "_poller"):
@@ -101,7 +104,7 @@ class ConsumerMember:
                 self.host, broker.host, FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
             )
             offsets = {tp: self.position[tp] for tp in tps}
-            reads = yield env.process(world.handle_consumer_fetch(broker, group, offsets))
+            reads = yield from world.handle_consumer_fetch(broker, group, offsets)
             self.fetches += 1
             nbytes = FETCH_REQUEST_OVERHEAD + sum(
                 r.bytes + FETCH_RESPONSE_PARTITION_BYTES for _, r in reads

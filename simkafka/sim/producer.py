@@ -192,8 +192,8 @@ class ProducerClient:
             )
             self._wake()
             return
-        errors = yield env.process(
-            world.handle_produce(broker, self.topic.name, batches, acks, self.spec.request_timeout)
+        errors = yield from world.handle_produce(
+            broker, self.topic.name, batches, acks, self.spec.request_timeout
         )
         yield world.transfer(
             broker.host, self.host, REQUEST_OVERHEAD + RESPONSE_PARTITION_BYTES * len(batches)

@@ -77,9 +77,7 @@ class ReplicaFetcher:
             if not self.leader.alive:
                 continue
             offsets = {tp: self.follower.logs[tp].log_end_offset for tp in tps}
-            reads = yield env.process(
-                world.handle_replica_fetch(self.leader, self.follower.id, offsets)
-            )
+            reads = yield from world.handle_replica_fetch(self.leader, self.follower.id, offsets)
             self.fetches += 1
             nbytes = FETCH_REQUEST_OVERHEAD + sum(
                 r.bytes + FETCH_RESPONSE_PARTITION_BYTES for _, r in reads

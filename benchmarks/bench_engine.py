@@ -1,0 +1,92 @@
+"""Speed of the simulation engine on the reference scenario (issue 3).
+
+Reports SimPy events per wall second, simulated seconds per wall second and peak memory
+(tracemalloc is off by default: it slows the run; ``--memory`` turns it on, and the
+process's max RSS is always printed). ``--profile`` prints where the time goes.
+
+    python benchmarks/bench_engine.py [SCENARIO] [--duration 2s] [--profile] [--memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import resource
+import time
+import tracemalloc
+from pathlib import Path
+
+from simkafka.scenario import load_scenario
+from simkafka.sim.engine import summarise
+from simkafka.sim.probes import Probes
+from simkafka.sim.world import World
+from simkafka.units import parse_duration
+
+REFERENCE = Path(__file__).parent / "scenarios" / "reference.yaml"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenario", nargs="?", default=str(REFERENCE))
+    parser.add_argument(
+        "--duration", default=None, help="simulated time, e.g. 2s (default: the scenario's)"
+    )
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--memory", action="store_true", help="trace Python allocations (slower)")
+    args = parser.parse_args()
+    scenario = load_scenario(args.scenario)
+    if args.duration:
+        duration = parse_duration(args.duration)
+        scenario = scenario.model_copy(
+            update={
+                "run": scenario.run.model_copy(
+                    update={"duration": duration, "warmup": min(scenario.run.warmup, duration / 2)}
+                )
+            }
+        )
+    if args.memory:
+        tracemalloc.start()
+    started = time.perf_counter()
+    world = World(scenario)
+    probes = Probes(world, scenario.run.sample_interval)
+    built = time.perf_counter()
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
+    step = scenario.run.duration / 20
+    t = 0.0
+    while t < scenario.run.duration - 1e-12:
+        t = min(scenario.run.duration, t + step)
+        world.env.run(until=t)
+        elapsed = time.perf_counter() - built
+        print(f"\r  {t:6.2f}s simulated in {elapsed:7.1f}s wall", end="", flush=True)
+    print()
+    if profiler:
+        profiler.disable()
+    ran = time.perf_counter() - built
+    result = summarise(world, probes)
+    events = next(world.env._eid)  # SimPy's event id counter: events scheduled so far
+    print(
+        f"scenario          {scenario.name}: {len(world.brokers)} brokers, {len(world.controller.partitions)} partitions"
+    )
+    print(f"build             {built - started:.2f} s")
+    print(f"simulated         {scenario.run.duration:g} s in {ran:.1f} s wall")
+    print(f"speed             {scenario.run.duration / ran:.3f} simulated s per wall s")
+    print(f"events            {events:,} ({events / ran:,.0f} per wall s)")
+    print(
+        f"produce           {result.summary['produce_MB_per_s']:.1f} MB/s, {result.summary['produce_requests_per_s']:,.0f} requests/s"
+    )
+    print(f"conservation ok   {result.conservation['ok']}")
+    print(f"max RSS           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if args.memory:
+        _, peak = tracemalloc.get_traced_memory()
+        print(f"peak traced       {peak / 2**20:.0f} MiB")
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()
