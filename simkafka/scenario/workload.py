@@ -239,6 +239,7 @@ class ProducerSpec(SpecModel):
     retries: int = Field(2147483647, ge=0)
     retry_backoff: Millis = Field(0.1, ge=0, alias="retry.backoff.ms")
     buffer_memory: ByteSize = Field(33554432, ge=0, alias="buffer.memory")
+    max_block: Millis = Field(60.0, ge=0, alias="max.block.ms", description="how long send() blocks on a full buffer.memory")
     max_request_size: ByteSize = Field(1048576, ge=0, alias="max.request.size")
     partitioner_class: Literal["org.apache.kafka.clients.producer.RoundRobinPartitioner"] | None = Field(
         None, alias="partitioner.class"

@@ -53,6 +53,7 @@ def conservation(world: World) -> dict[str, object]:
     created = sum(p.created for p in world.producers)
     acked = sum(p.acked for p in world.producers)
     buffered = sum(p.buffered for p in world.producers)
+    blocked = sum(p.backlog_messages for p in world.producers)
     in_flight = sum(p.in_flight_messages for p in world.producers)
     failed: Counter[str] = Counter()
     for p in world.producers:
@@ -82,10 +83,11 @@ def conservation(world: World) -> dict[str, object]:
             "below_high_watermark": subscribed,
             "balanced": consumed + processing + buffered_c + unfetched == subscribed,
         }
-    producer_balanced = created == acked + buffered + in_flight + sum(failed.values())
+    producer_balanced = created == acked + blocked + buffered + in_flight + sum(failed.values())
     return {
         "created": created,
         "acknowledged": acked,
+        "blocked_in_send": blocked,
         "in_accumulator": buffered,
         "in_flight": in_flight,
         "failed": dict(sorted(failed.items())),

@@ -86,6 +86,8 @@ class Probes:
         row["created_msgs_per_s"] = d["created"] / dt
         row["produce_requests_per_s"] = d["requests"] / dt
         row["batches_per_request"] = d["batches"] / d["requests"] if d["requests"] else 0.0
+        # send() calls blocked on a full buffer.memory: the backlog a saturated cluster builds
+        row["blocked_in_send"] = sum(p.backlog_messages for p in world.producers)
         for group, members in world.groups.items():
             row[f"consume_msgs_per_s.{group}"] = d[f"consumed.{group}"] / dt
             row[f"consume_MB_per_s.{group}"] = d[f"consumed_bytes.{group}"] / dt / MB

@@ -15,7 +15,7 @@ partition's queue after ``retry.backoff.ms`` until ``delivery.timeout.ms`` expir
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -67,13 +67,16 @@ class ProducerClient:
         self.rng = world.streams.get(f"producer.{self.name}")
         self.poisson = spec.profile.type == "poisson"
         self.partitioner = BuiltInPartitioner(topic.name, int(spec.batch_size), self.rng)
-        self._fraction = 0.0  # fluid arrivals: the part of a message not yet placed
+        self._fraction = 0.0  # fluid arrivals: the part of a message not yet sent
+        self._key_carry = np.zeros(topic.partitions)
+        # send() calls waiting for buffer.memory: (messages, first send, last send)
+        self.backlog: deque[tuple[int, float, float]] = deque()
+        self.backlog_messages = 0
         self.max_in_flight = spec.max_in_flight_requests_per_connection
         self.in_flight: Counter[int] = Counter()
         self._wakeup = self.env.event()
         # accounting (messages)
         self.created = 0
-        self.blocked = 0.0  # messages the application could not send (buffer.memory full)
         self.acked = 0
         self.acked_bytes = 0
         self.in_flight_messages = 0
@@ -87,20 +90,31 @@ class ProducerClient:
 
     # -- the application's side -----------------------------------------------------------
 
-    def _arrivals(self, start: float, end: float) -> np.ndarray:
-        """Messages per partition created in [start, end]."""
-        dt = end - start
+    def _arrival_count(self, start: float, end: float) -> int:
+        """Messages the application hands to ``send()`` in [start, end] (fluid, carried)."""
         rate = self.messages_per_second * self.spec.profile.factor_at(0.5 * (start + end))
+        if self.poisson:
+            return int(self.rng.poisson(rate * (end - start)))
+        total = rate * (end - start) + self._fraction
+        count = int(total)
+        self._fraction = total - count
+        return count
+
+    def _partition(self, count: int) -> np.ndarray:
+        """Split ``count`` messages over partitions as ``KafkaProducer.partition`` would."""
         n = self.topic.partitions
         if self.weights is not None:
-            expected = rate * dt * self.weights
-            return self.rng.poisson(expected).astype(float) if self.poisson else expected
-        if self.poisson:
-            count = int(self.rng.poisson(rate * dt))
-        else:
-            total = rate * dt + self._fraction
-            count = int(total)
-            self._fraction = total - count
+            if self.poisson:
+                return self.rng.multinomial(count, self.weights).astype(float)
+            # keyed at a fixed rate: largest-remainder apportionment with a running carry,
+            # so every partition gets its share to within one message, forever
+            want = self._key_carry + count * self.weights
+            whole = np.floor(want)
+            short = count - int(whole.sum())
+            if short > 0:
+                whole[np.argsort(whole - want, kind="stable")[:short]] += 1
+            self._key_carry = want - whole
+            return whole
         out = np.zeros(n)
         # Built-in partitioner (KIP-794): one step per partition switch, not per record.
         metadata = self.world.topic_metadata(self.topic.name)
@@ -110,6 +124,42 @@ class ProducerClient:
             out[partition] += placed
         return out
 
+    def _admit(self, now: float) -> None:
+        """Move blocked ``send()`` calls into the accumulator while ``buffer.memory`` has room.
+
+        ``send()`` blocks while the accumulator holds ``buffer.memory`` bytes and throws
+        ``TimeoutException`` after ``max.block.ms``. The application's sends queue up in
+        the meantime, oldest first; their latency counts from the ``send()`` call, so a
+        producer offered more than the cluster takes shows latency growing without bound
+        rather than throughput above the bound.
+        """
+        backlog = self.backlog
+        limit = now - self.spec.max_block
+        while backlog and backlog[0][1] < limit:
+            count, t0, t1 = backlog[0]
+            expired = count if t1 <= limit else int(count * (limit - t0) / (t1 - t0))
+            if expired <= 0:
+                break
+            self.failed["MAX_BLOCK_MS_EXCEEDED"] += expired
+            self.backlog_messages -= expired
+            if expired == count:
+                backlog.popleft()
+            else:
+                backlog[0] = (count - expired, t0 + (t1 - t0) * expired / count, t1)
+        per_message = self.acc.record_bytes * self.acc.compression_ratio
+        room = int((self.spec.buffer_memory - self.acc.buffered_bytes) / per_message)
+        while backlog and room > 0:
+            count, t0, t1 = backlog[0]
+            take = min(count, room)
+            split = t0 + (t1 - t0) * take / count
+            self.acc.append(self._partition(take), t0, split)
+            room -= take
+            self.backlog_messages -= take
+            if take == count:
+                backlog.popleft()
+            else:
+                backlog[0] = (count - take, split, t1)
+
     # -- the Sender -----------------------------------------------------------------------
 
     def _sender(self) -> Generator[simpy.Event, Any, None]:
@@ -117,17 +167,14 @@ class ProducerClient:
         while True:
             now = self.env.now
             if now > last:
-                if self.acc.buffered_bytes >= self.spec.buffer_memory:
-                    # send() blocks while buffer.memory is exhausted: the application
-                    # cannot create these messages (max.block.ms is longer than a stall)
-                    self.blocked += (
-                        self.messages_per_second * self.spec.profile.factor_at(now) * (now - last)
-                    )
-                else:
-                    before = self.acc.appended_messages
-                    self.acc.append(self._arrivals(last, now), last, now)
-                    self.created += self.acc.appended_messages - before
+                count = self._arrival_count(last, now)
+                if count:
+                    self.created += count
+                    self.backlog_messages += count
+                    self.backlog.append((count, last, now))
                 last = now
+            if self.backlog:
+                self._admit(now)
             self._send_ready(now)
             self._wakeup = self.env.event()
             yield self._wakeup | self.env.timeout(self._sleep(now))
@@ -137,6 +184,8 @@ class ProducerClient:
         partition's first message arriving and then lingering, or a batch filling up."""
         acc = self.acc
         wake = min(acc.next_linger_expiry(after=now), now + MAX_SLEEP)
+        if self.backlog:
+            wake = min(wake, self.backlog[0][1] + self.spec.max_block)
         rate = self.messages_per_second * self.spec.profile.factor_at(now)
         if rate > 0:
             if self.weights is None:

@@ -205,3 +205,29 @@ def test_cost_grows_with_bytes_not_messages():
     big = events("2KiB", "4000 msg/s")
     small = events("1KiB", "8000 msg/s")
     assert small < 1.3 * big
+
+
+def test_above_the_bound_latency_and_backlog_grow_instead_of_throughput():
+    # offered 100 MB/s to a 50 MB/s NIC: throughput stays at the bound, the backlog of
+    # blocked send() calls and the produce latency (counted from send()) keep growing
+    r = run(
+        brokers=1,
+        rf=1,
+        min_isr=1,
+        nic="400Mbps",
+        rate="100MB/s",
+        size="10KiB",
+        batch="1MiB",
+        members=1,
+        acks="1",
+        producers=2,
+        duration="8s",
+        warmup="2s",
+    )
+    ts = r.timeseries
+    assert ts["produce_MB_per_s"].loc[2.5:].mean() * 1e6 == pytest.approx(50e6, rel=0.05)
+    blocked = ts["blocked_in_send"]
+    assert blocked.loc[8.0] > blocked.loc[6.0] > blocked.loc[4.0] > blocked.loc[2.0] > 0
+    latency = ts["produce_latency_p50_ms"]
+    assert latency.loc[7.5:].mean() > 1.5 * latency.loc[2.5:4.0].mean()
+    assert r.conservation["ok"] and r.conservation["blocked_in_send"] > 0
