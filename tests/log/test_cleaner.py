@@ -664,8 +664,13 @@ ops = st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=ops, batch=st.integers(1, 4), segment_bytes=st.sampled_from([200, 500, 4096]))
-def test_compaction_matches_dict_oracle(ops, batch, segment_bytes):
+@given(
+    ops=ops,
+    batch=st.integers(1, 4),
+    segment_bytes=st.sampled_from([200, 500, 4096]),
+    codec=st.sampled_from([CompressionType.NONE, CompressionType.GZIP]),
+)
+def test_compaction_matches_dict_oracle(ops, batch, segment_bytes, codec):
     clock = ManualClock(NOW)
     drm = 1_000
     with tempfile.TemporaryDirectory() as d:
@@ -677,7 +682,8 @@ def test_compaction_matches_dict_oracle(ops, batch, segment_bytes):
         for i in range(0, len(ops), batch):
             chunk = ops[i : i + batch]
             recs = [Record(j, 0, str(k).encode(), v) for j, (k, v) in enumerate(chunk)]
-            info = log.append_as_leader(build_batch(recs, base_offset=0, base_timestamp=NOW), 0)
+            data = build_batch(recs, base_offset=0, base_timestamp=NOW, compression=codec)
+            info = log.append_as_leader(data, 0)
             for j, (k, v) in enumerate(chunk):
                 oracle[str(k).encode()] = v
                 original[info.first_offset + j] = (str(k).encode(), v)
@@ -692,6 +698,7 @@ def test_compaction_matches_dict_oracle(ops, batch, segment_bytes):
         assert {k: v for _o, k, v in recs} == oracle  # the last record per key is the latest
         assert len(recs) == len(oracle)  # and only that one is left
         assert log.log_end_offset == leo
+        assert all(b.compression_type is codec for b in batches_in_log(log) if b.records_count)
 
         clean_all(cleaner, log, now=NOW + drm)  # past the horizon: tombstones gone
         recs = records_in_log(log)
@@ -701,3 +708,96 @@ def test_compaction_matches_dict_oracle(ops, batch, segment_bytes):
         reopened = UnifiedLog(os.path.join(d, "prop-0"), Cfg(segment_bytes), clock)
         assert records_in_log(reopened) == recs  # every rewritten batch passes recovery
         reopened.close()
+
+
+# -- SkimpyOffsetMap and I/O buffers --------------------------------------------------
+
+
+def test_skimpy_offset_map_accounting():
+    # SkimpyOffsetMap: MD5 (16 bytes) + an 8-byte offset per slot; an overwrite does not
+    # grow the map; a put on a full map fails even for a known key.
+    om = SkimpyOffsetMap(24 * 3 + 23)
+    assert (om.slots, om.bytes_per_entry, om.size, om.latest_offset) == (3, 24, 0, -1)
+    om.put(b"a", 5)
+    om.put(b"a", 7)
+    assert (om.size, om.get(b"a"), om.latest_offset) == (1, 7, 7)
+    om.put(b"b", 8)
+    om.put(b"c", 2)
+    assert om.size == 3 and om.latest_offset == 2 and om.utilization == 1.0
+    with pytest.raises(ValueError, match="full offset map"):
+        om.put(b"a", 9)
+    assert om.get(b"zz") == -1
+    om.clear()
+    assert (om.size, om.latest_offset, om.get(b"a")) == (0, -1, -1)
+    with pytest.raises(ValueError, match="too small"):
+        Cleaner(SkimpyOffsetMap(24), dup_buffer_load_factor=0.9)
+
+
+def test_io_buffer_smaller_than_a_batch_grows(make_log, clock):
+    # Cleaner.growBuffersOrFail: a batch larger than the read buffer is read whole.
+    def build(io_buffer_size: int, name: str) -> list:
+        log = make_log(Cfg(8192), name=name)
+        for i in range(30):
+            recs = [Record(j, 0, str((i + j) % 4).encode(), bytes(100)) for j in range(3)]
+            log.append_as_leader(build_batch(recs, base_offset=0, base_timestamp=NOW), 0)
+        log.roll()
+        clean_all(big_cleaner(clock, io_buffer_size=io_buffer_size), log)
+        return [b.to_bytes() for b in batches_in_log(log)]
+
+    assert build(64, "small-0") == build(256 * 1024, "large-0")
+
+
+# -- property: cleaner passes interleaved with appends, tiny map ----------------------
+
+steps = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("append"),
+            st.integers(0, 9),
+            st.one_of(st.none(), st.binary(max_size=30)),
+        ),
+        st.tuples(st.just("roll"), st.just(0), st.none()),
+        st.tuples(st.just("clean"), st.integers(0, 3_000), st.none()),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=steps, slots=st.integers(2, 12))
+def test_run_once_keeps_the_latest_value_of_every_live_key(steps, slots):
+    """Whatever the schedule, map size or tombstone age, a consumer reading the whole log
+    sees, per key, the latest value written (and nothing for a key whose latest write is
+    a tombstone) -- the guarantee compaction gives."""
+    clock = ManualClock(NOW)
+    with tempfile.TemporaryDirectory() as d:
+        log = UnifiedLog(
+            os.path.join(d, "prop-0"),
+            Cfg(400, delete_retention_ms=1_000, min_cleanable_dirty_ratio=0.0),
+            clock,
+        )
+        cleaner = LogCleaner(CleanerConfig(dedupe_buffer_size=slots * 24), clock)
+        oracle: dict[bytes, bytes | None] = {}
+        written: dict[int, tuple[bytes, bytes | None]] = {}
+        for op, a, b in steps:
+            if op == "append":
+                key = str(a).encode()
+                batch = build_batch([Record(0, 0, key, b)], base_offset=0, base_timestamp=NOW)
+                info = log.append_as_leader(batch, 0)
+                written[info.first_offset] = (key, b)
+                oracle[key] = b
+            elif op == "roll" and log.active_segment.size > 0:
+                log.roll()
+            elif op == "clean":
+                clock.advance(a)
+                log.high_watermark = log.log_end_offset
+                cleaner.run_once([log])
+            recs = records_in_log(log)
+            assert all(written[o] == (k, v) for o, k, v in recs)  # offsets preserved
+            seen: dict[bytes, bytes | None] = {}
+            for _o, k, v in recs:
+                seen[k] = v
+            live = {k: v for k, v in seen.items() if v is not None}
+            assert live == {k: v for k, v in oracle.items() if v is not None}
+        log.close()
