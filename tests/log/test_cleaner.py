@@ -31,9 +31,17 @@ from simkafka.log.clock import ManualClock
 from simkafka.log.compression import CompressionType
 from simkafka.log.log_config import LogConfig
 from simkafka.log.offset_map import SkimpyOffsetMap
-from simkafka.log.records import NO_TIMESTAMP, Record, RecordBatch, build_batch, iter_batches
+from simkafka.log.records import (
+    NO_TIMESTAMP,
+    ControlRecordType,
+    Record,
+    RecordBatch,
+    build_batch,
+    end_txn_marker_record,
+    iter_batches,
+)
 from simkafka.log.segment import CLEANED_FILE_SUFFIX, DELETED_FILE_SUFFIX, SWAP_FILE_SUFFIX
-from simkafka.log.unified_log import UnifiedLog
+from simkafka.log.unified_log import AppendOrigin, UnifiedLog
 
 LONG_MAX = 2**63 - 1
 NOW = 1_700_000_000_000
@@ -801,3 +809,59 @@ def test_run_once_keeps_the_latest_value_of_every_live_key(steps, slots):
             live = {k: v for k, v in seen.items() if v is not None}
             assert live == {k: v for k, v in oracle.items() if v is not None}
         log.close()
+
+
+def test_max_compaction_lag_forces_a_clean_below_the_dirty_ratio(make_log, clock):
+    # grabFilthiestCompactedLog (KIP-354): once the oldest dirty batch is older than
+    # max.compaction.lag.ms, a log with cleanable bytes is cleaned whatever its ratio.
+    log = make_log(Cfg(max_compaction_lag_ms=DAY))
+    for i in range(40):
+        log.append_as_leader(record(i, i, clock.now_ms()), 0)
+    log.roll()
+    log.high_watermark = log.log_end_offset
+    cleaner = LogCleaner(CleanerConfig(dedupe_buffer_size=64 * 1024), clock)
+    assert cleaner.run_once([log]).end_offset == 40  # all dirty: ratio 1.0
+    for i in range(3):
+        log.append_as_leader(record(0, 100 + i, clock.now_ms()), 0)
+    log.roll()
+    log.high_watermark = log.log_end_offset
+    assert cleaner.manager.log_to_clean(log, clock.now_ms()).cleanable_ratio < 0.5
+    assert cleaner.run_once([log]) is None
+    clock.advance(DAY)  # first dirty batch == now - lag: not yet past it
+    assert cleaner.run_once([log]) is None
+    clock.advance(1)
+    assert cleaner.run_once([log]) is not None
+    assert keys_in_log(log).count(0) == 1 and offsets_in_log(log)[-1] == 42
+
+
+def test_transactional_and_control_batches_are_kept_verbatim(make_log, clock):
+    # Not modelled (module docs): without a transaction index, transactional data and
+    # markers are copied as they are and their keys are not mapped.
+    log = make_log()
+    now = clock.now_ms()
+    log.append_as_leader(record(1, 1, now), 0)  # offset 0
+    txn = build_batch(
+        [Record(0, 0, b"1", b"t")],
+        base_offset=0,
+        base_timestamp=now,
+        producer_id=9,
+        producer_epoch=0,
+        base_sequence=0,
+        is_transactional=True,
+    )
+    log.append_as_leader(txn, 0)  # offset 1
+    marker = build_batch(
+        [end_txn_marker_record(ControlRecordType.COMMIT, 0)],
+        base_offset=0,
+        base_timestamp=now,
+        producer_id=9,
+        producer_epoch=0,
+        is_transactional=True,
+        is_control=True,
+    )
+    log.append_as_leader(marker, 0, AppendOrigin.COORDINATOR)  # offset 2
+    log.append_as_leader(record(2, 2, now), 0)  # offset 3
+    log.roll()
+    before = [b.to_bytes() for b in batches_in_log(log)]
+    clean_all(big_cleaner(clock), log)
+    assert [b.to_bytes() for b in batches_in_log(log)] == before
