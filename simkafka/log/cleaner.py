@@ -32,7 +32,7 @@ Exact (mirrors Kafka's code):
   attributes 0 and timestamps relative to the new base timestamp, as ``MemoryRecordsBuilder``
   writes them; empty batches are dropped except (a) the last batch of each active
   idempotent producer, kept as an empty header so the producer's sequence state survives,
-  and (b) the batch ending the cleaning round, so the log end stays readable;
+  and (b) the batch ending the cleaning round, so its last offset is not lost;
 * ``groupSegmentsBySize`` (``segment.bytes``, ``segment.index.bytes`` for both indexes, the
   offset range of a group must fit in an int);
 * ``LogCleanerManager``: dirty ratio, filthiest log, ``cleaner-offset-checkpoint`` per log
@@ -48,9 +48,12 @@ Approximated / not modelled:
   producer id whose last batch is younger than ``producer.id.expiration.ms``) instead
   of Kafka's ``ProducerStateManager`` snapshot;
 * message formats v0/v1 (``legacyDeleteHorizonMs``), offset-overflow segment splitting;
-* threads, throttling (``log.cleaner.io.max.bytes.per.second``), abort/pause: the cleaner
-  runs synchronously, one log per :meth:`LogCleaner.run_once`; old segments are deleted
-  at once instead of after ``file.delete.delay.ms``.
+* threads, throttling (``log.cleaner.io.max.bytes.per.second``), ``log.cleaner.backoff.ms``,
+  abort/pause: the cleaner runs synchronously, one log per :meth:`LogCleaner.run_once`
+  (the caller decides when to call it); old segments are deleted at once instead of after
+  ``file.delete.delay.ms``; read buffers grow to whatever batch size the segment declares;
+* recent Kafka trunk can split a group into several cleaned segments when the output
+  overflows; here, as in Kafka 3.x/4.0, one group gives one cleaned segment.
 """
 
 from __future__ import annotations
@@ -136,8 +139,6 @@ class CleanerConfig:
     dedupe_buffer_size: int = 128 * _MIB  # log.cleaner.dedupe.buffer.size
     dedupe_buffer_load_factor: float = 0.9  # log.cleaner.io.buffer.load.factor
     io_buffer_size: int = 512 * 1024  # log.cleaner.io.buffer.size
-    max_message_size: int = 1024 * 1024 + 12  # message.max.bytes
-    backoff_ms: int = 15_000  # log.cleaner.backoff.ms (no background thread here)
     enable_cleaner: bool = True  # log.cleaner.enable
     hash_algorithm: str = "MD5"  # CleanerConfig.hashAlgorithm
     producer_id_expiration_ms: int = PRODUCER_ID_EXPIRATION_MS_DEFAULT
