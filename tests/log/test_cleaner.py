@@ -882,3 +882,36 @@ def test_transactional_and_control_batches_are_kept_verbatim(make_log, clock):
     before = [b.to_bytes() for b in batches_in_log(log)]
     clean_all(big_cleaner(clock), log)
     assert [b.to_bytes() for b in batches_in_log(log)] == before
+
+
+def _at(key: int, value: int, offset: int) -> bytes:
+    """``messageWithOffset``: a one-record batch already carrying its offset."""
+    return build_batch(
+        [Record(0, 0, str(key).encode(), str(value).encode())],
+        base_offset=offset,
+        base_timestamp=NO_TIMESTAMP,
+    )
+
+
+def test_cleaning_beyond_missing_offsets(tmp_path, clock):
+    # LogCleanerTest.testCleaningBeyondMissingOffsets: buildOffsetMapForSegment fast-forwards
+    # latestOffset to the next segment's base - 1, so the cleaning point passes gaps.
+    cfg = Cfg(1024 * 1024)
+    log = UnifiedLog(str(tmp_path / "gap-0"), cfg, clock)
+    for i in range(10):
+        log.append_as_follower(_at(i, i, i))
+    log.roll(11)  # offsets [10, 10] never written
+    log.append_as_follower(_at(1015, 1015, 11))
+    end, _ = clean_all(big_cleaner(clock), log)
+    assert end == log.active_segment.base_offset == 11
+
+    log = UnifiedLog(str(tmp_path / "gaps-0"), cfg, clock)
+    for i in range(10):
+        log.append_as_follower(_at(i, i, i))
+    log.roll(15)  # hole [10, 14]
+    for i in range(15, 25):
+        log.append_as_follower(_at(i, i, i))
+    log.roll(30)  # hole [25, 29]
+    log.append_as_follower(_at(1015, 1015, 30))
+    end, _ = clean_all(big_cleaner(clock), log)
+    assert end == log.active_segment.base_offset == 30
