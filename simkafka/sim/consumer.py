@@ -140,12 +140,16 @@ class ConsumerMember:
                 yield self._data
                 continue
             taken = 0
-            done: list[tuple[TopicPartition, int, float]] = []
+            done: list[tuple[TopicPartition, int, float, float]] = []
             while self.buffer and taken < max_records:
                 tp, read, already = self.buffer[0]
                 n = min(read.messages - already, max_records - taken)
                 taken += n
-                done.append((tp, n, read.mean_created))
+                # creation times of messages [already, already + n) of the read
+                span = read.last_created - read.first_created
+                per = span / max(1, read.messages - 1)
+                first = read.first_created + per * already
+                done.append((tp, n, first, first + per * max(0, n - 1)))
                 if already + n >= read.messages:
                     self.buffer.popleft()
                     self.buffered_tps.discard(tp)
@@ -157,14 +161,14 @@ class ConsumerMember:
                 yield env.timeout(per_record * taken)
                 self.processing_messages = 0
             now = env.now
-            for tp, n, created in done:
+            for tp, n, first, last in done:
                 if self.consumed.get(tp) is None:
                     continue
                 self.consumed[tp] += n
                 self.consumed_messages += n
                 self.consumed_bytes += int(n * self.world.bytes_per_message(tp))
                 if now >= self.measure_from:
-                    self.latency.record(now - created, n)
+                    self.latency.record_uniform(now - last, now - first, n)
 
     def _notify_drained(self, tp: TopicPartition) -> None:
         leader = self.world.leader_of(tp)

@@ -93,6 +93,37 @@ class LatencyHistogram:
         self._max = max(self._max, float(values.max()))
         self._min = min(self._min, float(values.min()))
 
+    def record_uniform(self, low: float, high: float, count: int) -> None:
+        """Record ``count`` samples spread evenly over [low, high] seconds.
+
+        A producer batch's messages arrived evenly between its first and last append, so
+        their latencies spread evenly over ``[now - last, now - first]``; putting them in
+        the buckets that range covers (integer counts in proportion to the overlap, by
+        cumulative rounding so they sum to ``count``) keeps the tail percentiles honest
+        without a sample per message.
+        """
+        if count <= 0:
+            return
+        if high <= low:
+            self.record(low, count)
+            return
+        lo_i, hi_i = self._index(low), self._index(high)
+        if lo_i == hi_i:
+            self.record(0.5 * (low + high), count)
+            self._max, self._min = max(self._max, high), min(self._min, low)
+            return
+        # bucket i covers [edge(i-1), edge(i)) with edge(k) = 10**(log_lowest + k/scale)
+        edges = 10 ** (self._log_lowest + np.arange(lo_i, hi_i) / self._scale)
+        bounds = np.concatenate(([low], edges, [high]))
+        share = np.cumsum(np.diff(bounds)) / (high - low)
+        cumulative = np.rint(share * count).astype(np.int64)
+        cumulative[-1] = count
+        self.counts[lo_i : hi_i + 1] += np.diff(cumulative, prepend=0)
+        self.total += count
+        self._sum += 0.5 * (low + high) * count
+        self._max = max(self._max, high)
+        self._min = min(self._min, low)
+
     def merge(self, other: LatencyHistogram) -> None:
         if other.counts.shape != self.counts.shape or other.lowest != self.lowest:
             raise ValueError("histograms with different bucket layouts cannot be merged")

@@ -7,13 +7,20 @@ created (for end-to-end latency). Like Kafka's sparse ``OffsetIndex``, an entry 
 only every ``index_interval`` bytes; positions between two entries are interpolated,
 which is exact for offsets and within one index span for bytes. Memory therefore grows
 with bytes written / ``index_interval``, never with message count.
+
+The most recent appends (``TAIL_APPENDS``) are also kept one entry per append: readers
+that keep up read there, and their end-to-end latency needs each batch's own creation
+time -- the built-in partitioner sends bursts, which a linear interpolation over a
+64 KiB span would smear into tens of milliseconds of false latency.
 """
 
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+
+TAIL_APPENDS = 2048  # dense per-append entries kept for the newest appends (amortised)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +32,16 @@ class LogRead:
     bytes: int
     # broker-wide bytes written when the *first* byte read was appended (page-cache age)
     written_mark: int
-    mean_created: float
+    first_created: float  # creation time of the first message read
+    last_created: float  # ... and of the last
 
     @property
     def messages(self) -> int:
         return self.end_offset - self.start_offset
+
+    @property
+    def mean_created(self) -> float:
+        return 0.5 * (self.first_created + self.last_created)
 
 
 class ReplicaLog:
@@ -46,6 +58,10 @@ class ReplicaLog:
         "_created",
         "_last_created",
         "_last_mark",
+        "_tail_start",
+        "_tail_position",
+        "_tail_mark",
+        "_tail_created",
     )
 
     def __init__(self, index_interval: int = 65536) -> None:
@@ -59,6 +75,11 @@ class ReplicaLog:
         self._created = array("d", [0.0])
         self._last_created = 0.0
         self._last_mark = 0
+        # one entry per recent append: start offset, start position, mark, mean created
+        self._tail_start = array("q")
+        self._tail_position = array("q")
+        self._tail_mark = array("q")
+        self._tail_created = array("d")
 
     def append(self, messages: int, nbytes: int, *, written_mark: int, mean_created: float) -> None:
         """Append ``messages`` messages taking ``nbytes``; ``written_mark`` is the broker's
@@ -72,13 +93,38 @@ class ReplicaLog:
             self._positions.append(self.end_position)
             self._marks.append(self._last_mark)
             self._created.append(self._last_created)
+        if len(self._tail_start) >= 2 * TAIL_APPENDS:
+            del (
+                self._tail_start[:TAIL_APPENDS],
+                self._tail_position[:TAIL_APPENDS],
+                self._tail_mark[:TAIL_APPENDS],
+                self._tail_created[:TAIL_APPENDS],
+            )
+        self._tail_start.append(self.log_end_offset)
+        self._tail_position.append(self.end_position)
+        self._tail_mark.append(written_mark)
+        self._tail_created.append(mean_created)
         self.log_end_offset += messages
         self.end_position += nbytes
         self._last_mark = written_mark + nbytes
         self._last_created = mean_created
 
     def _locate(self, offset: int) -> tuple[int, float]:
-        """(byte position, creation time) of ``offset``, interpolated within its index span."""
+        """(byte position, creation time) of ``offset``: exact per append in the dense
+        tail, interpolated within its index span before it."""
+        tail = self._tail_start
+        if tail and offset >= tail[0]:
+            j = bisect_right(tail, offset) - 1
+            start, position = tail[j], self._tail_position[j]
+            if j + 1 < len(tail):
+                end, end_position = tail[j + 1], self._tail_position[j + 1]
+            else:
+                end, end_position = self.log_end_offset, self.end_position
+            if end <= start:
+                return position, self._tail_created[j]
+            return position + (offset - start) * (end_position - position) // (
+                end - start
+            ), self._tail_created[j]
         i = bisect_right(self._offsets, offset) - 1
         lo_off, lo_pos = self._offsets[i], self._positions[i]
         if i + 1 < len(self._offsets):
@@ -102,6 +148,9 @@ class ReplicaLog:
 
     def written_mark_of(self, offset: int) -> int:
         """Broker-wide bytes written when ``offset`` was appended (approximate in its span)."""
+        tail = self._tail_start
+        if tail and offset >= tail[0]:
+            return self._tail_mark[bisect_right(tail, offset) - 1]
         i = bisect_right(self._offsets, offset) - 1
         return self._marks[i]
 
@@ -114,9 +163,11 @@ class ReplicaLog:
         end = self.log_end_offset if upto is None else min(upto, self.log_end_offset)
         offset = max(offset, self.log_start_offset)
         if offset >= end:
-            return LogRead(offset, offset, 0, self._last_mark, self._last_created)
+            return LogRead(
+                offset, offset, 0, self._last_mark, self._last_created, self._last_created
+            )
         start_pos, start_created = self._locate(offset)
-        end_pos, end_created = (
+        end_pos, _ = (
             self._locate(end)
             if end < self.log_end_offset
             else (self.end_position, self._last_created)
@@ -125,13 +176,14 @@ class ReplicaLog:
             per_message = (end_pos - start_pos) / (end - offset)
             take = max(1, int(max_bytes / per_message))
             end = offset + take
-            end_pos, end_created = self._locate(end)
+            end_pos, _ = self._locate(end)
         return LogRead(
             offset,
             end,
             end_pos - start_pos,
             self.written_mark_of(offset),
-            0.5 * (start_created + end_created),
+            start_created,
+            self._locate(end - 1)[1],
         )
 
     def truncate_to(self, offset: int) -> None:
@@ -141,6 +193,14 @@ class ReplicaLog:
         position, created = self._locate(offset)
         keep = bisect_right(self._offsets, offset)
         del self._offsets[keep:], self._positions[keep:], self._marks[keep:], self._created[keep:]
+        # appends that started before the cut survive (in part), later ones go
+        cut = bisect_left(self._tail_start, offset)
+        del (
+            self._tail_start[cut:],
+            self._tail_position[cut:],
+            self._tail_mark[cut:],
+            self._tail_created[cut:],
+        )
         self.log_end_offset = offset
         self.end_position = position
         self._last_created = created

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,3 +47,27 @@ def test_merge_and_empty():
     h.merge(other)
     assert h.percentile(99) < 0.0102 and h.percentile(100) == 1.0
     assert "n=100" in repr(h)
+
+
+def test_record_uniform_matches_recording_every_sample():
+    spread, each = LatencyHistogram(), LatencyHistogram()
+    low, high, n = 0.004, 0.011, 7000
+    spread.record_uniform(low, high, n)
+    for i in range(n):
+        each.record(low + (high - low) * (i + 0.5) / n)
+    assert spread.total == each.total == n
+    assert abs(spread.mean - each.mean) < 1e-9
+    for q in (1, 10, 50, 90, 99, 99.9):
+        assert spread.percentile(q) == pytest.approx(
+            each.percentile(q), rel=2 * spread.relative_error
+        )
+    # per bucket the counts differ by rounding only
+    assert np.abs(spread.counts - each.counts).max() <= 1
+
+
+def test_record_uniform_degenerate_ranges():
+    h = LatencyHistogram()
+    h.record_uniform(0.002, 0.002, 5)
+    h.record_uniform(0.003, 0.0030001, 5)
+    h.record_uniform(0.1, 0.2, 0)
+    assert h.total == 10 and h.max == pytest.approx(0.0030001)
