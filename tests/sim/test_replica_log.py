@@ -67,3 +67,20 @@ def test_index_memory_grows_with_bytes_not_messages():
     for _ in range(10_000):
         log.append(100, 16384, written_mark=0, mean_created=0.0)
     assert len(log._offsets) <= 10_000 * 16384 // 65536 + 2
+
+
+def test_recent_appends_keep_their_own_creation_times_and_positions():
+    # bursts: 10 messages created at t=1.0, then 10 created at t=2.0 (sticky partitioner)
+    log = ReplicaLog()
+    log.append(10, 1000, written_mark=0, mean_created=1.0)
+    log.append(10, 3000, written_mark=1000, mean_created=2.0)
+    first = log.read(0, 10_000, upto=10)
+    assert (first.first_created, first.last_created, first.bytes) == (1.0, 1.0, 1000)
+    second = log.read(10, 10_000)
+    assert (second.first_created, second.last_created, second.bytes) == (2.0, 2.0, 3000)
+    both = log.read(5, 10_000)
+    assert (both.first_created, both.last_created, both.bytes) == (1.0, 2.0, 500 + 3000)
+    assert log.written_mark_of(12) == 1000
+    log.truncate_to(15)
+    assert log.log_end_offset == 15 and log.end_position == 1000 + 1500
+    assert log.read(12, 10_000).bytes == 900
