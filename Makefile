@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 quickstart: $(STAMP)
-	$(BIN)/simkafka describe scenarios/quickstart.yaml
+	$(BIN)/simkafka run scenarios/quickstart.yaml
 
 test: $(STAMP)
 	$(BIN)/lint-imports

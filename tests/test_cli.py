@@ -79,3 +79,35 @@ def test_import_omb_is_registered_on_the_main_command(runner):
     result = runner.invoke(main, ["import", "omb", "--help"])
     assert result.exit_code == 0, result.output
     assert "WORKLOAD" in result.output and "DRIVER" in result.output
+
+
+def test_run_writes_the_report_and_prints_the_summary(runner, tmp_path):
+    out = tmp_path / "report"
+    result = runner.invoke(
+        main, ["run", "scenarios/quickstart.yaml", "--duration", "1.5s", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "produce_msgs_per_s" in result.output and "latency (ms)" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["summary"]["conservation_ok"] is True
+    for name in (
+        "report.html",
+        "timeseries.parquet",
+        "throughput.png",
+        "latency.png",
+        "lag.png",
+        "utilisation.png",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    html = (out / "report.html").read_text()
+    assert "bottleneck" in html.lower() and "<img" in html
+
+
+def test_run_bad_override_exits_2_and_writes_nothing(runner, tmp_path):
+    out = tmp_path / "report"
+    result = runner.invoke(
+        main, ["run", "scenarios/quickstart.yaml", "--duration", "5 parsecs", "-o", str(out)]
+    )
+    assert result.exit_code == 2
+    assert "--duration" in result.output and "Traceback" not in result.output
+    assert not out.exists()
