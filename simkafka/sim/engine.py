@@ -15,6 +15,7 @@ from simkafka.sim.probes import Probes
 from simkafka.sim.result import PERCENTILES, RunResult
 from simkafka.sim.world import World
 
+SATURATED = 0.9  # a resource busier than this on average limits the run
 ProgressCallback = Callable[[float, float], None]  # (simulated now, duration)
 
 
@@ -141,9 +142,19 @@ def summarise(world: World, probes: Probes) -> RunResult:
         for resource in ("nic_in", "nic_out", "disk_write", "disk_read", "cpu"):
             column = f"b{b}.{resource}_util"
             utilisation[f"broker {b} {resource.replace('_', ' ')}"] = mean(column)
+    for group_id, members in world.groups.items():
+        # the application's own processing time is a resource too (a slow consumer)
+        active = sum(1 for m in members if m.assignment)
+        per_record = members[0].group.processing_time_per_record if members else 0.0
+        if active and per_record > 0:
+            rate = mean(f"consume_msgs_per_s.{group_id}")
+            utilisation[f"consumer group {group_id} processing"] = rate * per_record / active
     if utilisation:
         name, value = max(utilisation.items(), key=lambda kv: -1 if math.isnan(kv[1]) else kv[1])
-        summary["bottleneck"] = f"{name} ({100 * value:.0f}% busy)"
+        if value >= SATURATED:
+            summary["bottleneck"] = f"{name} ({100 * value:.0f}% busy)"
+        else:
+            summary["bottleneck"] = f"none saturated; busiest is {name} ({100 * value:.0f}% busy)"
         summary["bottleneck_utilisation"] = value
     summary["max_under_replicated_partitions"] = (
         float(ts["under_replicated_partitions"].max()) if len(ts) else 0.0
