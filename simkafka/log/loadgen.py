@@ -102,6 +102,7 @@ __all__ = [
     "ProgressCallback",
     "build_batch_pool",
     "disk_usage",
+    "Eviction",
     "evict_and_check",
     "run_loadgen",
 ]
@@ -698,36 +699,81 @@ def _page_cached(fd: int, size: int) -> bool | None:
     return False
 
 
-def evict_and_check(paths: Sequence[str]) -> tuple[bool | None, str]:
+@dataclass(frozen=True)
+class Eviction:
+    """What :func:`evict_and_check` achieved on a set of files."""
+
+    files: int
+    still_cached: tuple[str, ...] = ()
+    unchecked: int = 0
+    supported: bool = True
+
+    @property
+    def evicted(self) -> bool | None:
+        """True: every file checked and gone; False: some stayed; None: could not tell."""
+        if not self.supported:
+            return None
+        if self.still_cached:
+            return False
+        return None if self.unchecked else True
+
+    def merge(self, other: Eviction) -> Eviction:
+        return Eviction(
+            self.files + other.files,
+            self.still_cached + other.still_cached,
+            self.unchecked + other.unchecked,
+            self.supported and other.supported,
+        )
+
+    @property
+    def note(self) -> str:
+        if not self.supported:
+            return "posix_fadvise is not available on this platform: reads are warm"
+        if self.still_cached:
+            shown = ", ".join(self.still_cached[:3]) + (
+                " ..." if len(self.still_cached) > 3 else ""
+            )
+            return (
+                f"{len(self.still_cached)} of {self.files} segment files still in the page "
+                f"cache after POSIX_FADV_DONTNEED ({shown})"
+            )
+        if self.unchecked:
+            return "POSIX_FADV_DONTNEED issued, but RWF_NOWAIT cannot check the page cache here"
+        return f"{self.files} segment files evicted (checked with RWF_NOWAIT)"
+
+
+def evict_and_check(paths: Sequence[str], attempts: int = 3) -> Eviction:
     """fsync + ``POSIX_FADV_DONTNEED`` each file, then check nothing is still cached.
 
-    Returns ``(evicted, note)``: True when every file's probed pages are gone, False
-    when some stayed (tmpfs, mapped pages, a kernel that ignores the hint), None when
-    the platform cannot drop or check the cache.
+    A file whose pages are still cached gets up to ``attempts`` tries: readahead that
+    opening the log started (``readNextOffset`` reads the last batch) can complete
+    after the first DONTNEED and bring pages back. Pages stay for good on tmpfs, when
+    mapped, or when the kernel ignores the hint -- then the cold read is really warm,
+    and the result says so.
     """
     if not hasattr(os, "posix_fadvise"):
-        return None, "posix_fadvise is not available on this platform"
+        return Eviction(len(paths), supported=False)
     still: list[str] = []
-    unknown = False
+    unchecked = 0
     for path in paths:
         fd = os.open(path, os.O_RDONLY)
         try:
             size = os.fstat(fd).st_size
             os.fsync(fd)  # dirty pages are not dropped by DONTNEED
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            cached = _page_cached(fd, size)
+            for attempt in range(attempts):
+                if attempt:
+                    time.sleep(0.01)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                cached = _page_cached(fd, size)
+                if not cached:
+                    break
         finally:
             os.close(fd)
         if cached is None:
-            unknown = True
+            unchecked += 1
         elif cached:
             still.append(os.path.basename(path))
-    if still:
-        shown = ", ".join(still[:3]) + (" ..." if len(still) > 3 else "")
-        return False, f"{len(still)} of {len(paths)} files still in the page cache ({shown})"
-    if unknown:
-        return None, "fadvise issued but RWF_NOWAIT cannot check the page cache here"
-    return True, f"{len(paths)} segment files evicted (checked with RWF_NOWAIT)"
+    return Eviction(len(paths), tuple(still), unchecked)
 
 
 # ------------------------------------------------------------------------ disk usage
@@ -809,8 +855,7 @@ class _WorkerReport:
     checkpoints: dict[int, tuple[int, int]] = field(default_factory=dict)
     tail: _WorkerReport | None = None
     read: dict[int, _PartitionTally] = field(default_factory=dict)
-    evicted: bool | None = None
-    eviction_note: str = ""
+    eviction: Eviction | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -1038,7 +1083,7 @@ def _run_consumer(spec: _WorkerSpec, barrier: Any, counters: Any) -> _WorkerRepo
         segment_files = [
             path for log in logs.values() for s in log.segments for path in (s.log_path,)
         ]
-        rep.evicted, rep.eviction_note = evict_and_check(segment_files)
+        rep.eviction = evict_and_check(segment_files)
         tallies = {p: _PartitionTally() for p in logs}
         rep.read = tallies
         positions = {p: log.log_start_offset for p, log in logs.items()}
@@ -1358,15 +1403,13 @@ def run_loadgen(config: LoadgenConfig, progress: ProgressCallback | None = None)
             )
             cold_stats = _merge(consumers)
             cold: dict[int, _PartitionTally] = {}
-            flags = []
-            notes = []
+            eviction = Eviction(0)
             for r in consumers:
                 cold.update(r.read)
                 errors += r.errors
-                flags.append(r.evicted)
-                notes.append(r.eviction_note)
-            evicted = False if False in flags else (None if None in flags else True)
-            note = "; ".join(dict.fromkeys(notes))
+                assert r.eviction is not None
+                eviction = eviction.merge(r.eviction)
+            evicted, note = eviction.evicted, eviction.note
             errors += _verify(produced, cold, "cold read")
 
         disk = disk_usage(log_dir)

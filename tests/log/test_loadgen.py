@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from simkafka.log.diskbench import percentile
 from simkafka.log.loadgen import (
+    Eviction,
     LatencyHistogram,
     LoadgenConfig,
     LoadgenConfigError,
@@ -172,18 +173,21 @@ def test_disk_usage_by_type(tmp_path):
 
 
 def test_cold_read_evicts_and_says_so(tmp_path):
-    r = run_loadgen(small(tmp_path, consumers=1, raw_disk=False))
+    r = run_loadgen(small(tmp_path, consumers=2, raw_disk=False))
     assert r.evicted in (True, False, None)
     if r.environment["filesystem"] in ("ext4", "xfs", "btrfs"):
         assert r.evicted is True, r.eviction_note
+        segments = r.disk[".log"]["files"]
+        assert r.eviction_note == f"{segments} segment files evicted (checked with RWF_NOWAIT)"
 
 
 def test_evict_and_check_detects_cached_pages(tmp_path):
     path = tmp_path / "f.bin"
     path.write_bytes(os.urandom(64 * 1024))
-    evicted, note = evict_and_check([str(path)])
-    assert evicted in (True, None), note
-    if evicted:
+    eviction = evict_and_check([str(path)])
+    assert eviction.files == 1
+    assert eviction.evicted in (True, None), eviction.note
+    if eviction.evicted:
         with open(path, "rb") as f:
             f.read()  # back in the page cache
         fd = os.open(path, os.O_RDONLY)
@@ -355,3 +359,12 @@ def test_consume_walk_stops_at_a_partial_batch(tmp_path):
     bad = _PartitionTally()
     _consume_batches(bytes(two), 0, bad, 0, errors)
     assert errors == ["partition 0: batch at offset 10, expected 0"]
+
+
+def test_eviction_merge_and_verdicts():
+    ok = Eviction(2)
+    assert ok.evicted is True
+    assert ok.merge(Eviction(1, ("a.log",))).evicted is False
+    assert "1 of 3 segment files still in the page cache" in ok.merge(Eviction(1, ("a.log",))).note
+    assert ok.merge(Eviction(1, unchecked=1)).evicted is None
+    assert ok.merge(Eviction(1, supported=False)).evicted is None

@@ -1,0 +1,348 @@
+"""``simkafka bench-log DIR``: measure the real log engine on this disk.
+
+Thin: parse the options, run :func:`simkafka.log.loadgen.run_loadgen` under a progress
+display, print its tables. Same conventions as :mod:`simkafka.cli`: a bad option is one
+clear message and exit status 2, never a traceback; ``--json`` is written atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from simkafka.log.loadgen import (
+    COMPRESSIONS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_FETCH_BYTES,
+    DEFAULT_SEGMENT_BYTES,
+    LoadgenConfig,
+    LoadgenConfigError,
+    LoadgenError,
+    LoadgenResult,
+    run_loadgen,
+)
+from simkafka.units import UnitError, format_bytes, parse_bytes, parse_duration
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+DEFAULT_DURATION_S = 10.0
+
+
+class _Size(click.ParamType):
+    """A byte size: ``4096``, ``16KiB``, ``1MiB`` (binary) or ``1MB`` (decimal)."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_bytes(value)
+        except UnitError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class _Duration(click.ParamType):
+    """A duration: ``30`` (seconds), ``500ms``, ``2m``."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(value)
+        except UnitError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+SIZE = _Size()
+DURATION = _Duration()
+
+
+def _fail(message: str, status: int = EXIT_USAGE) -> None:
+    err_console.print(message, markup=False)
+    sys.exit(status)
+
+
+@click.command("bench-log")
+@click.argument("directory", metavar="DIR", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--message-size",
+    type=SIZE,
+    default="1KiB",
+    show_default=True,
+    help="Bytes of value per record (ProducerPerformance --record-size).",
+)
+@click.option(
+    "--batch-size",
+    type=SIZE,
+    default=str(DEFAULT_BATCH_SIZE),
+    show_default=True,
+    help="Bytes of record values per produced batch (the producer's batch.size).",
+)
+@click.option(
+    "--compression",
+    type=click.Choice(COMPRESSIONS),
+    default="none",
+    show_default=True,
+    help="Codec of the produced batches. Batches are compressed once, before the timed "
+    "loop, so the figures measure the log engine, not the compressor.",
+)
+@click.option(
+    "--flush-messages", type=int, default=None, help="Topic flush.messages (default: never)."
+)
+@click.option("--flush-ms", type=int, default=None, help="Topic flush.ms (default: never).")
+@click.option(
+    "--partitions", type=int, default=4, show_default=True, help="Partitions (one log each)."
+)
+@click.option(
+    "--duration",
+    type=DURATION,
+    default=None,
+    help="Produce for this long (default 10s unless --bytes).",
+)
+@click.option(
+    "--bytes", "total_bytes", type=SIZE, default=None, help="Produce this many bytes instead."
+)
+@click.option(
+    "--producers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Producer workers; partition p belongs to producer p % producers.",
+)
+@click.option(
+    "--consumers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Consumer workers for the cold read from the log start (0: no reads).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="One process per worker (measures the disk) or threads sharing the GIL.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the batch payloads.")
+@click.option(
+    "--segment-bytes",
+    type=SIZE,
+    default=str(DEFAULT_SEGMENT_BYTES),
+    show_default=True,
+    help="Topic segment.bytes (below 1MiB via internal.segment.bytes, as Kafka's tests do).",
+)
+@click.option(
+    "--fetch-bytes",
+    type=SIZE,
+    default=str(DEFAULT_FETCH_BYTES),
+    show_default=True,
+    help="Bytes per fetch (the consumer's max.partition.fetch.bytes).",
+)
+@click.option(
+    "--raw-bytes",
+    type=SIZE,
+    default=None,
+    help="Bytes of the raw-disk baseline (default: --bytes, at most 256MiB).",
+)
+@click.option("--no-tail-reads", is_flag=True, help="Do not fetch the tail while producing.")
+@click.option("--keep", is_flag=True, help="Keep the log directory (default: remove it).")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the results as JSON.",
+)
+def bench_log(
+    directory: str,
+    message_size: int,
+    batch_size: int,
+    compression: str,
+    flush_messages: int | None,
+    flush_ms: int | None,
+    partitions: int,
+    duration: float | None,
+    total_bytes: int | None,
+    producers: int,
+    consumers: int,
+    executor: str,
+    seed: int,
+    segment_bytes: int,
+    fetch_bytes: int,
+    raw_bytes: int | None,
+    no_tail_reads: bool,
+    keep: bool,
+    json_path: str | None,
+) -> None:
+    """Drive the real log engine with producers and consumers in DIR and measure it.
+
+    Every figure is also shown as a fraction of the raw sequential bandwidth of the same
+    directory, measured in the same run.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if duration is None and total_bytes is None:
+        duration = DEFAULT_DURATION_S
+    if json_path is not None:
+        parent = os.path.dirname(os.path.abspath(json_path))
+        if not os.path.isdir(parent):
+            _fail(f"--json: directory {parent!r} does not exist")
+    config = LoadgenConfig(
+        directory=directory,
+        message_size=message_size,
+        batch_size=batch_size,
+        compression=compression,
+        flush_messages=flush_messages,
+        flush_ms=flush_ms,
+        partitions=partitions,
+        duration=duration,
+        total_bytes=total_bytes,
+        producers=producers,
+        consumers=consumers,
+        seed=seed,
+        segment_bytes=segment_bytes,
+        keep=keep,
+        executor=executor,  # type: ignore[arg-type]
+        tail_reads=not no_tail_reads,
+        fetch_bytes=fetch_bytes,
+        raw_bytes=raw_bytes,
+    )
+    try:
+        config.validate()
+    except LoadgenConfigError as exc:
+        _fail(str(exc))
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("starting", total=None, detail="")
+
+        def on_progress(phase: str, done: float, total: float | None) -> None:
+            if phase == "produce" and config.total_bytes is None:
+                detail = f"{done:.1f}s / {total:.1f}s"
+            elif phase in ("produce", "cold read"):
+                detail = f"{format_bytes(done)} / {format_bytes(total or 0)}"
+            else:
+                detail = ""
+            progress.update(task, description=phase, completed=done, total=total, detail=detail)
+
+        try:
+            result = run_loadgen(config, on_progress)
+        except LoadgenConfigError as exc:
+            _fail(str(exc))
+        except LoadgenError as exc:
+            _fail(f"bench-log failed: {exc}", EXIT_FAILED)
+        except OSError as exc:
+            _fail(f"bench-log failed: {exc}", EXIT_FAILED)
+    _print(result)
+    if json_path is not None:
+        try:
+            result.write_json(json_path)
+        except OSError as exc:
+            _fail(f"--json: cannot write {json_path}: {exc}", EXIT_FAILED)
+        console.print(f"results: {json_path}")
+    if not result.verified:
+        err_console.print("read-back verification failed:", style="red")
+        for line in result.verify_errors:
+            err_console.print(f"  {line}", markup=False)
+        sys.exit(EXIT_FAILED)
+
+
+def _fmt(value: object, kind: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    assert isinstance(value, int | float)
+    if kind == "pct":
+        return f"{100 * value:.0f}%"
+    if kind == "int":
+        return f"{value:,.0f}"
+    if kind == "ms":
+        return f"{value:.3f}"
+    return f"{value:,.1f}"
+
+
+_THROUGHPUT = ["MB/s", "records/s", "vs raw", "cpu busy"]
+_LATENCY = ["p50 ms", "p99 ms", "p99.9 ms", "max ms"]
+_COLUMNS = {
+    "MB/s": "num",
+    "records/s": "int",
+    "p50 ms": "ms",
+    "p99 ms": "ms",
+    "p99.9 ms": "ms",
+    "max ms": "ms",
+    "vs raw": "pct",
+    "cpu busy": "pct",
+}
+
+
+def _print(result: LoadgenResult) -> None:
+    cfg = result.config
+    bound = f"{cfg.duration:g}s" if cfg.duration is not None else format_bytes(cfg.total_bytes or 0)
+    env = result.environment
+    console.print(
+        f"[bold]bench-log[/bold] {cfg.partitions} partitions, {cfg.producers} producer(s), "
+        f"{cfg.consumers} consumer(s) as {'processes' if cfg.executor == 'process' else 'threads'}; {cfg.message_size} B records, "
+        f"{cfg.records_per_batch} per batch ({result.batch_bytes} B on disk, {cfg.compression}); "
+        f"{bound}; {env['filesystem'] or 'unknown fs'}, {env['cpus']} CPUs, "
+        f"Python {env['python']} (GIL {env['gil']})"
+    )
+    frame = result.as_table()
+    for title, columns in (
+        ("throughput, vs the raw disk of the same run (MB = 2^20 B)", _THROUGHPUT),
+        ("latency per append (batch) or fetch, ms", _LATENCY),
+    ):
+        rows = frame[columns].dropna(how="all")
+        table = Table(title=title, title_justify="left")
+        table.add_column("test", no_wrap=True)
+        for column in columns:
+            table.add_column(column, justify="right", no_wrap=True)
+        for name, row in rows.iterrows():
+            table.add_row(str(name), *(_fmt(row[c], _COLUMNS[c]) for c in columns))
+        console.print(table)
+    for name, note in frame["note"].items():
+        if isinstance(note, str) and note:
+            console.print(f"  {name}: {note}", markup=False)
+    disk = result.disk_table()
+    dtable = Table(title="on disk", title_justify="left")
+    dtable.add_column("type")
+    for column in disk.columns:
+        dtable.add_column(column, justify="right")
+    for name, row in disk.iterrows():
+        dtable.add_row(str(name), *(f"{int(v):,}" for v in row))
+    console.print(dtable)
+    busy = result.append.cpu_busy
+    if not math.isnan(busy) and busy > 0.85:
+        console.print(
+            f"producers were on CPU {100 * busy:.0f}% of the time: Python, not the disk, "
+            "limits the append rate"
+            + (
+                " (threads share one GIL: try --executor process)"
+                if cfg.executor == "thread"
+                else ""
+            )
+        )
+    if result.cold_read is not None:
+        console.print(f"page cache before the cold read: {result.eviction_note}")
+    if result.verified:
+        console.print(
+            f"verified: all {result.append.batches:,} batches read back in offset order"
+            if cfg.consumers
+            else "no consumers: nothing read back"
+        )
+    if result.kept:
+        console.print(f"kept: {result.run_directory}")
