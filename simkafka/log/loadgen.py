@@ -124,6 +124,7 @@ _JSON_SCHEMA = "simkafka.bench-log/1"
 #: Records.LOG_OVERHEAD: batches are written with their 12-byte offset+length prefix.
 _LOG_OVERHEAD = 12
 _BATCH_HEADER = struct.Struct(">qi")  # baseOffset, batchLength
+_BASE_OFFSET = struct.Struct(">q")
 _LAST_OFFSET_DELTA = struct.Struct(">i")  # at byte 23
 _RECORDS_COUNT = struct.Struct(">i")  # at byte 57
 _BATCH_MIN = 61  # RECORD_BATCH_OVERHEAD
@@ -992,7 +993,12 @@ def _run_producer(spec: _WorkerSpec, barrier: Any, counters: Any) -> _WorkerRepo
     tail = None
     if cfg.tail_reads and cfg.consumers > 0:
         tail = _TailReader(logs, locks, cfg.fetch_bytes, spec.index)
-    pool = spec.pool
+    # The request buffer: append_as_leader rewrites baseOffset and partitionLeaderEpoch
+    # of a bytearray in place (outside the CRC), as Kafka rewrites the request's
+    # ByteBuffer, so no copy is made. Each reuse resets baseOffset to 0, as a fresh
+    # produce request from a client carries it. One private copy per worker.
+    pool = [bytearray(b) for b in spec.pool]
+    zero_base = _BASE_OFFSET.pack_into
     sizes = [len(b) for b in pool]
     count = cfg.records_per_batch
     flush_ms = cfg.flush_ms is not None
@@ -1021,9 +1027,11 @@ def _run_producer(spec: _WorkerSpec, barrier: Any, counters: Any) -> _WorkerRepo
             j = k % n_pool
             k += 1
             log = logs[p]
+            batch = pool[j]
+            zero_base(batch, 0, 0)
             with locks[p]:
                 t0 = perf()
-                log.append_as_leader(pool[j], 0)
+                log.append_as_leader(batch, 0)
                 # Partition.maybeIncrementLeaderHW: with the leader alone in the ISR
                 # (replication factor 1) the high watermark follows the log end offset.
                 log.update_high_watermark(log.log_end_offset)
