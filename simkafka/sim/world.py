@@ -82,7 +82,11 @@ class World:
         self.brokers: dict[int, Broker] = {}
         self.small_bytes_sent: dict[str, int] = {}
         self.small_bytes_received: dict[str, int] = {}
-        self._path: dict[tuple[str, str], tuple[float, float]] = {}
+        self._path: dict[tuple[str, str], tuple[float, float, bool]] = {}
+        self._rack: dict[str, str | None] = {}
+        self.small_busy_out: dict[str, float] = {}
+        self.small_busy_in: dict[str, float] = {}
+        self.small_cross_rack_bytes = 0
         self._egress: dict[str, float] = {}
         self._ingress: dict[str, float] = {}
         for spec in cluster.brokers:
@@ -151,17 +155,30 @@ class World:
         self.network.add_host(name, rack, egress, ingress, client=client)
         self._egress[name], self._ingress[name] = egress, ingress
         self.small_bytes_sent[name] = self.small_bytes_received[name] = 0
+        self.small_busy_out[name] = self.small_busy_in[name] = 0.0
+        self._rack[name] = rack
 
     def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event:
-        """Send ``nbytes`` from ``src`` to ``dst``; the event fires when the last byte arrived."""
+        """Send ``nbytes`` from ``src`` to ``dst``; the event fires when the last byte arrived.
+
+        Small transfers take the latency plus their serialisation time at the slower NIC
+        without entering max-min sharing; their bytes and busy time are still counted
+        (utilisation, cross-rack traffic), so the probes see all the traffic.
+        """
         if nbytes > SMALL_TRANSFER:
             return self.network.transfer(src, dst, nbytes)
         path = self._path.get((src, dst))
         if path is None:
             capacity = min(self._egress[src], self._ingress[dst]) or 1.0
-            path = self._path[(src, dst)] = (self.network.latency(src, dst), capacity)
+            rack_a, rack_b = self._rack[src], self._rack[dst]
+            cross = rack_a is not None and rack_b is not None and rack_a != rack_b
+            path = self._path[(src, dst)] = (self.network.latency(src, dst), capacity, cross)
         self.small_bytes_sent[src] += nbytes
         self.small_bytes_received[dst] += nbytes
+        self.small_busy_out[src] += nbytes / self._egress[src]
+        self.small_busy_in[dst] += nbytes / self._ingress[dst]
+        if path[2]:
+            self.small_cross_rack_bytes += nbytes
         return self.env.timeout(path[0] + nbytes / path[1])
 
     # -- metadata -------------------------------------------------------------------------

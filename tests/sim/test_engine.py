@@ -232,3 +232,16 @@ def test_above_the_bound_latency_and_backlog_grow_instead_of_throughput():
     latency = ts["produce_latency_p50_ms"]
     assert latency.loc[7.5:].mean() > 1.5 * latency.loc[2.5:4.0].mean()
     assert r.conservation["ok"] and r.conservation["blocked_in_send"] > 0
+
+
+def test_small_requests_count_towards_nic_utilisation_and_cross_rack_traffic():
+    # 200-byte messages, batch.size 0-ish: every request is below the max-min threshold
+    world = World(scenario(size="100B", batch="1KiB", rate="2000 msg/s", duration="2s"))
+    world.env.run(until=2)
+    assert world.small_cross_rack_bytes > 0
+    for broker in world.brokers.values():
+        nic = world.network.host_counters(broker.host)
+        sent = nic.bytes_sent + world.small_bytes_sent[broker.host]
+        busy = nic.egress_busy_time + world.small_busy_out[broker.host]
+        # busy time is bytes over the 10 Gb/s NIC, wherever the bytes went
+        assert busy == pytest.approx(sent / (10e9 / 8), rel=1e-6)
