@@ -161,14 +161,23 @@ class Broker:
 
     def handle(self, nbytes: int) -> Generator[simpy.Event, Any, None]:
         """Hold a request handler thread for one request's CPU work (FCFS)."""
-        now = self.env.now
+        yield self.handle_at(self.env.now, nbytes)
+
+    def handle_at(self, arrival: float, nbytes: int) -> simpy.Event:
+        """The event of a request arriving at ``arrival`` (now or later) having been handled.
+
+        A small request's arrival time is known when it is sent, so its network delay and
+        its handling are one event. Reserving a thread ahead of the arrival can put it
+        before a request that arrives earlier but is sent later -- a reordering within one
+        network latency, on a pool that is rarely full.
+        """
         work = self.request_cpu_cost + nbytes * self.byte_cpu_cost
-        start = max(now, heapq.heappop(self._thread_free_at))
+        start = max(arrival, heapq.heappop(self._thread_free_at))
         heapq.heappush(self._thread_free_at, start + work)
-        self.queue_wait += start - now
+        self.queue_wait += start - arrival
         self.cpu_busy += work
         self.requests += 1
-        yield self.env.timeout(start + work - now)
+        return self.env.timeout(start + work - self.env.now)
 
     # -- page cache and disk --------------------------------------------------------------
 

@@ -100,8 +100,8 @@ class ConsumerMember:
                 event = self._drained[broker_id] = env.event()
                 yield event | env.timeout(group.fetch_max_wait)
                 continue
-            yield world.transfer(
-                self.host, broker.host, FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
+            yield from world.request(
+                self.host, broker, FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
             )
             offsets = {tp: self.position[tp] for tp in tps}
             reads = yield from world.handle_consumer_fetch(broker, group, offsets)
@@ -185,8 +185,9 @@ class ConsumerMember:
             coordinator = world.brokers[world.group_coordinator(self.group.group_id)]
             if not coordinator.alive:
                 continue
-            yield world.transfer(self.host, coordinator.host, COMMIT_REQUEST_BYTES)
-            yield from coordinator.handle(COMMIT_REQUEST_BYTES)
+            yield from world.request(
+                self.host, coordinator, COMMIT_REQUEST_BYTES, COMMIT_REQUEST_BYTES
+            )
             for tp in self.assignment:
                 self.committed[tp] = self.consumed[tp]
                 world.commit(self.group.group_id, tp, self.consumed[tp])

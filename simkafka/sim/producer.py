@@ -228,19 +228,20 @@ class ProducerClient:
         self.in_flight_messages += messages
         self.requests += 1
         self.batches_sent += len(batches)
-        yield world.transfer(self.host, broker.host, nbytes)
         acks = self.spec.acks
         if acks == "0":
+            yield world.transfer(self.host, broker.host, nbytes)
             # fire and forget: done once written; the broker still appends
             self.in_flight[node] -= 1
             self._complete(batches, ["NONE"] * len(batches), env.now)
             env.process(
                 world.handle_produce(
-                    broker, self.topic.name, batches, acks, self.spec.request_timeout
+                    broker, self.topic.name, batches, acks, self.spec.request_timeout, handled=False
                 )
             )
             self._wake()
             return
+        yield from world.request(self.host, broker, nbytes, sum(b.wire_bytes for b in batches))
         errors = yield from world.handle_produce(
             broker, self.topic.name, batches, acks, self.spec.request_timeout
         )

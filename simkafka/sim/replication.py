@@ -67,13 +67,16 @@ class ReplicaFetcher:
     def _run(self) -> Generator[simpy.Event, Any, None]:
         world, env = self.world, self.env
         config = world.scenario.cluster.config
+        busy = 0.0
         while True:
             tps = [tp for tp in self.partitions if world.leader_of(tp) == self.leader.id]
             if not tps or not self.follower.alive or not self.leader.alive:
                 yield env.timeout(config.replica_fetch_wait_max)
                 continue
             request_bytes = FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
-            yield world.transfer(self.follower.host, self.leader.host, request_bytes)
+            # the fetcher thread appended the last response before it sends this fetch
+            yield from world.request(self.follower.host, self.leader, request_bytes, after=busy)
+            busy = 0.0
             if not self.leader.alive:
                 continue
             offsets = {tp: self.follower.logs[tp].log_end_offset for tp in tps}
@@ -87,7 +90,9 @@ class ReplicaFetcher:
                 continue
             data = sum(r.bytes for _, r in reads)
             yield from self.follower.wait_for_dirty_room()
-            yield from self.follower.handle(data)
+            # ReplicaFetcherThread appends on its own thread, not a request handler's
+            busy = self.follower.request_cpu_cost + data * self.follower.byte_cpu_cost
+            self.follower.cpu_busy += busy
             for tp, read in reads:
                 log = self.follower.logs[tp]
                 # a read only applies if nothing moved the follower's log meanwhile

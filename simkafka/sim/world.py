@@ -167,6 +167,23 @@ class World:
         """
         if nbytes > SMALL_TRANSFER:
             return self.network.transfer(src, dst, nbytes)
+        return self.env.timeout(self._small_transfer_delay(src, dst, nbytes))
+
+    def request(
+        self, src: str, broker: Broker, nbytes: int, cpu_bytes: int = 0, after: float = 0.0
+    ) -> Generator[simpy.Event, Any, None]:
+        """Send a request to ``broker`` (``after`` seconds from now: the sender is still
+        busy) and have one of its handler threads process it."""
+        if nbytes > SMALL_TRANSFER:
+            if after > 0:
+                yield self.env.timeout(after)
+            yield self.network.transfer(src, broker.host, nbytes)
+            yield broker.handle_at(self.env.now, cpu_bytes)
+        else:
+            delay = after + self._small_transfer_delay(src, broker.host, nbytes)
+            yield broker.handle_at(self.env.now + delay, cpu_bytes)
+
+    def _small_transfer_delay(self, src: str, dst: str, nbytes: int) -> float:
         path = self._path.get((src, dst))
         if path is None:
             capacity = min(self._egress[src], self._ingress[dst]) or 1.0
@@ -179,7 +196,7 @@ class World:
         self.small_busy_in[dst] += nbytes / self._ingress[dst]
         if path[2]:
             self.small_cross_rack_bytes += nbytes
-        return self.env.timeout(path[0] + nbytes / path[1])
+        return path[0] + nbytes / path[1]
 
     # -- metadata -------------------------------------------------------------------------
 
@@ -271,12 +288,19 @@ class World:
     # -- request handling -----------------------------------------------------------------
 
     def handle_produce(
-        self, broker: Broker, topic: str, batches: list[ProducerBatch], acks: str, timeout: float
+        self,
+        broker: Broker,
+        topic: str,
+        batches: list[ProducerBatch],
+        acks: str,
+        timeout: float,
+        *,
+        handled: bool = True,
     ) -> Generator[simpy.Event, Any, list[str]]:
         """``ReplicaManager.appendRecords`` + ``DelayedProduce``: one error code per batch."""
         env = self.env
-        nbytes = sum(b.wire_bytes for b in batches)
-        yield from broker.handle(nbytes)
+        if not handled:  # the caller sent it with world.request() otherwise
+            yield from broker.handle(sum(b.wire_bytes for b in batches))
         yield from broker.wait_for_dirty_room()
         errors: list[str] = []
         waits: list[tuple[int, simpy.Event]] = []
@@ -310,7 +334,6 @@ class World:
         """The leader's side of a follower fetch (``Partition.fetchRecords`` for replicas)."""
         env = self.env
         config = self.scenario.cluster.config
-        yield from leader_broker.handle(0)
         deadline = env.now + config.replica_fetch_wait_max
         while True:
             reads: list[tuple[TopicPartition, LogRead]] = []
@@ -346,7 +369,6 @@ class World:
     ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]:
         """A consumer fetch: data below the high watermark, long-polling for fetch.min.bytes."""
         env = self.env
-        yield from broker.handle(0)
         deadline = env.now + group.fetch_max_wait
         while True:
             reads: list[tuple[TopicPartition, LogRead]] = []
