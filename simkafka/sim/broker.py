@@ -120,6 +120,48 @@ def _wake(waiters: list[simpy.Event]) -> None:
     waiters.clear()
 
 
+class Purgatory:
+    """Long-polling requests waiting for data or their deadline (``DelayedOperationPurgatory``).
+
+    A waiting fetch is one event, completed by whichever comes first: new data (the
+    partition's waiter list) or its deadline. Deadlines sit in one heap served by one
+    timer, so a long poll costs no timeout event of its own -- at hundreds of thousands
+    of fetches a second, a ``wake | timeout`` condition per fetch would double the
+    engine's event count and fill the event queue with stale timeouts.
+    """
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self._deadlines: list[tuple[float, int, simpy.Event]] = []
+        self._timer_at = float("inf")
+
+    def watch(self, event: simpy.Event, deadline: float) -> simpy.Event:
+        """Complete ``event`` at ``deadline`` unless something else completes it first."""
+        heapq.heappush(self._deadlines, (deadline, next(_sequence), event))
+        if deadline < self._timer_at:
+            self._timer_at = deadline
+            timer = self.env.timeout(max(0.0, deadline - self.env.now))
+            timer.callbacks.append(self._expire)
+        return event
+
+    def _expire(self, timer: simpy.Event) -> None:
+        now = self.env.now
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, _, event = heapq.heappop(deadlines)
+            if not event.triggered:
+                event.succeed()
+        # drop entries already completed by data so the heap stays small
+        while deadlines and deadlines[0][2].triggered:
+            heapq.heappop(deadlines)
+        if self._timer_at <= now:
+            self._timer_at = float("inf")
+        if deadlines and deadlines[0][0] < self._timer_at:
+            self._timer_at = deadlines[0][0]
+            timer = self.env.timeout(self._timer_at - now)
+            timer.callbacks.append(self._expire)
+
+
 class Broker:
     """One broker's resources and the partitions it holds."""
 
@@ -155,6 +197,7 @@ class Broker:
         self.queue_wait = 0.0
         self._flush_wakeup = self.env.event()
         self._dirty_waiters: list[simpy.Event] = []
+        self.fetch_purgatory = Purgatory(self.env)
         self.env.process(self._flusher())
 
     # -- CPU ----------------------------------------------------------------------------

@@ -359,7 +359,7 @@ class World:
                 leader = leader_broker.leaders.get(tp)
                 if leader is not None:
                     leader.data_waiters.append(wake)
-            yield wake | env.timeout(deadline - env.now)
+            yield leader_broker.fetch_purgatory.watch(wake, deadline)
         yield from leader_broker.read_from_disk_if_needed([r for _, r in reads])
         yield from leader_broker.handle(sum(r.bytes for _, r in reads))
         return reads
@@ -392,7 +392,7 @@ class World:
                 leader = broker.leaders.get(tp)
                 if leader is not None:
                     leader.hw_waiters.append(wake)
-            yield wake | env.timeout(deadline - env.now)
+            yield broker.fetch_purgatory.watch(wake, deadline)
         yield from broker.read_from_disk_if_needed([r for _, r in reads])
         yield from broker.handle(sum(r.bytes for _, r in reads))
         return reads
