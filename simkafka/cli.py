@@ -209,9 +209,11 @@ def _register_subcommands() -> None:
     # Kept in their own modules so this file stays a readable index of commands.
     from simkafka.cli_import import import_group
     from simkafka.cli_log import bench_log
+    from simkafka.cli_validate import validate
 
     main.add_command(import_group)
     main.add_command(bench_log)
+    main.add_command(validate)
 
 
 _register_subcommands()
