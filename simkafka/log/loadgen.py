@@ -159,7 +159,6 @@ class LatencyHistogram:
     """
 
     SUB_BUCKETS = 32
-    _MAX_BUCKET = 64 * 32  # 2**64 ns is beyond any latency we time
 
     __slots__ = ("counts", "count", "total_ns", "min_ns", "max_ns")
 
@@ -169,10 +168,6 @@ class LatencyHistogram:
         self.total_ns = 0
         self.min_ns: int | None = None
         self.max_ns: int | None = None
-
-    @classmethod
-    def bucket_of(cls, ns: int) -> int:
-        return int(math.log2(ns) * cls.SUB_BUCKETS) if ns > 1 else 0
 
     def record(self, ns: int) -> None:
         ns = max(int(ns), 1)
@@ -1287,6 +1282,51 @@ def _verify(
     return errors
 
 
+def _specs(
+    kind: Literal["producer", "consumer"],
+    config: LoadgenConfig,
+    log_dir: str,
+    log_config: LogConfig,
+    pool: list[bytes],
+    workers: int,
+) -> list[_WorkerSpec]:
+    """One spec per worker; a byte budget is shared out by the partitions a producer owns."""
+    specs = []
+    for i, parts in enumerate(_split(config.partitions, workers)):
+        budget = None
+        if kind == "producer" and config.total_bytes is not None:
+            budget = math.ceil(config.total_bytes * len(parts) / config.partitions)
+        specs.append(
+            _WorkerSpec(
+                kind=kind,
+                index=i,
+                log_dir=log_dir,
+                topic=config.topic,
+                partitions=parts,
+                config=config,
+                pool=pool,
+                log_config=log_config,
+                deadline_s=config.duration if kind == "producer" else None,
+                byte_budget=budget,
+            )
+        )
+    return specs
+
+
+def _mark_clean_shutdown(log_dir: str, topic: str, checkpoints: dict[int, tuple[int, int]]) -> None:
+    """``LogManager.shutdown`` for the log directory: checkpoint every partition's
+    recovery point and (when above its first segment) log start offset, then write the
+    ``.kafka_cleanshutdown`` marker so the consumers' ``UnifiedLog.load`` skips recovery."""
+    OffsetCheckpointFile(os.path.join(log_dir, RECOVERY_POINT_OFFSET_CHECKPOINT)).write(
+        {(topic, p): rp for p, (rp, _ls) in checkpoints.items()}
+    )
+    OffsetCheckpointFile(os.path.join(log_dir, LOG_START_OFFSET_CHECKPOINT)).write(
+        {(topic, p): ls for p, (_rp, ls) in checkpoints.items() if ls > 0}
+    )
+    with open(os.path.join(log_dir, CLEAN_SHUTDOWN_FILE), "wb") as f:
+        os.fsync(f.fileno())
+
+
 def _write_file(path: str, size: int, chunk_bytes: int) -> None:
     """An fsync'd file of ``size`` incompressible bytes for the raw read (not timed)."""
     chunk = memoryview(random.Random(size).randbytes(min(chunk_bytes, size)))
@@ -1340,26 +1380,7 @@ def run_loadgen(config: LoadgenConfig, progress: ProgressCallback | None = None)
 
         # -- produce --
         total = float(config.total_bytes) if config.total_bytes else None
-        splits = _split(config.partitions, config.producers)
-        specs = [
-            _WorkerSpec(
-                kind="producer",
-                index=i,
-                log_dir=log_dir,
-                topic=config.topic,
-                partitions=parts,
-                config=config,
-                pool=pool,
-                log_config=log_config,
-                deadline_s=config.duration,
-                byte_budget=(
-                    None
-                    if config.total_bytes is None
-                    else math.ceil(config.total_bytes * len(parts) / config.partitions)
-                ),
-            )
-            for i, parts in enumerate(splits)
-        ]
+        specs = _specs("producer", config, log_dir, log_config, pool, config.producers)
         started = time.monotonic()
 
         def produce_progress(done: float) -> None:
@@ -1382,16 +1403,7 @@ def run_loadgen(config: LoadgenConfig, progress: ProgressCallback | None = None)
         for r in producers:
             produced.update(r.produced)
             checkpoints.update(r.checkpoints)
-        # LogManager.shutdown: checkpoint recovery points and log start offsets for the
-        # whole log directory, then mark the clean shutdown so the next open skips recovery.
-        OffsetCheckpointFile(os.path.join(log_dir, RECOVERY_POINT_OFFSET_CHECKPOINT)).write(
-            {(config.topic, p): rp for p, (rp, _ls) in checkpoints.items()}
-        )
-        OffsetCheckpointFile(os.path.join(log_dir, LOG_START_OFFSET_CHECKPOINT)).write(
-            {(config.topic, p): ls for p, (_rp, ls) in checkpoints.items() if ls > 0}
-        )
-        with open(os.path.join(log_dir, CLEAN_SHUTDOWN_FILE), "wb") as f:
-            os.fsync(f.fileno())
+        _mark_clean_shutdown(log_dir, config.topic, checkpoints)
 
         errors: list[str] = []
         tail_stats = None
@@ -1413,21 +1425,7 @@ def run_loadgen(config: LoadgenConfig, progress: ProgressCallback | None = None)
         # -- cold read --
         cold_stats, evicted, note = None, None, "no cold read"
         if config.consumers > 0 and config.cold_read:
-            cspecs = [
-                _WorkerSpec(
-                    kind="consumer",
-                    index=i,
-                    log_dir=log_dir,
-                    topic=config.topic,
-                    partitions=parts,
-                    config=config,
-                    pool=[],
-                    log_config=log_config,
-                    deadline_s=None,
-                    byte_budget=None,
-                )
-                for i, parts in enumerate(_split(config.partitions, config.consumers))
-            ]
+            cspecs = _specs("consumer", config, log_dir, log_config, [], config.consumers)
             read_total = float(append.bytes)
             consumers = _run_phase(
                 cspecs, config.executor, lambda done: report("cold read", done, read_total)
