@@ -136,6 +136,26 @@ def test_flush_messages_one_flushes_every_append(tmp_path):
     assert r.flush_count == r.append.batches
 
 
+def test_flush_messages_counts_records_not_batches(tmp_path):
+    # Kafka's topic-config doc: "if this was set to 1 we would fsync after every message;
+    # if it were 5 we would fsync after every five messages". UnifiedLog.append flushes
+    # when unflushedMessages (LEO - recovery point, i.e. records) >= flush.messages: with
+    # 10 records per batch and flush.messages=25 that is after every 3rd batch.
+    r = run_loadgen(
+        small(
+            tmp_path,
+            flush_messages=25,
+            total_bytes=60_000,
+            segment_bytes=1 << 30,  # no rolls, so no roll flushes
+            partitions=1,
+            consumers=0,
+            raw_disk=False,
+        )
+    )
+    assert r.append.batches >= 50
+    assert r.flush_count == r.append.batches // 3
+
+
 def test_flush_ms_zero_flushes_every_append(tmp_path):
     # flush.ms=0: "timeSinceLastFlush >= flushMs" holds on every check
     r = run_loadgen(small(tmp_path, flush_ms=0, total_bytes=20_000, consumers=0, raw_disk=False))
