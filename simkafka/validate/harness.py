@@ -47,7 +47,14 @@ from simkafka.log.clock import ManualClock
 from simkafka.log.log_config import LogConfig
 from simkafka.log.records import Record, build_batch, build_uniform_batch
 from simkafka.log.unified_log import UnifiedLog
-from simkafka.sim.storage import StoragePrediction, StorageWorkload, append_seconds, predict
+from simkafka.sim.accumulator import RECORD_OVERHEAD
+from simkafka.sim.storage import (
+    RECORD_BATCH_OVERHEAD,
+    StoragePrediction,
+    StorageWorkload,
+    append_seconds,
+    predict,
+)
 
 __all__ = [
     "Calibration",
@@ -72,12 +79,15 @@ class Calibration:
     ``cache_write``: raw sequential write without fsync (page-cache rate);
     ``disk_write``: raw sequential write with a final fsync (device rate), bytes/s;
     ``per_batch_seconds``: what one append costs the engine beyond copying its bytes,
-    from a short probe run (stands in for the simulator's ``request_cpu_cost``).
+    from a short probe run (stands in for the simulator's ``request_cpu_cost``);
+    ``per_roll_seconds``: what one segment roll costs (the engine flushes the old segment
+    inline -- Kafka schedules that flush -- and creates and preallocates two indexes).
     """
 
     disk_write: float
     cache_write: float
     per_batch_seconds: float = 0.0
+    per_roll_seconds: float = 0.0
     source: str = "diskbench"
 
 
@@ -166,6 +176,7 @@ class ValidationResult:
                 "disk_write": self.calibration.disk_write,
                 "cache_write": self.calibration.cache_write,
                 "per_batch_seconds": self.calibration.per_batch_seconds,
+                "per_roll_seconds": self.calibration.per_roll_seconds,
                 "source": self.calibration.source,
             },
             "table": rows,
@@ -358,7 +369,10 @@ def _compact(log: UnifiedLog, clock: ManualClock) -> tuple[int | None, int | Non
 
 
 def calibrate(
-    directory: str | os.PathLike[str], workload: ValidationWorkload, probe_batches: int = 500
+    directory: str | os.PathLike[str],
+    workload: ValidationWorkload,
+    probe_batches: int = 500,
+    probe_rolls: int = 20,
 ) -> tuple[Calibration, Any]:
     """Measure this machine: raw writes with ``diskbench``, then a probe of the engine.
 
@@ -366,7 +380,8 @@ def calibrate(
     page-cache rate (no fsync) and the device rate (fsync at the end). The probe appends
     ``probe_batches`` of the workload's batch to a throwaway log with segments too large to
     roll, so its time per batch minus the byte copy is the engine's fixed cost per append
-    -- the figure the simulator calls ``request_cpu_cost``.
+    -- the figure the simulator calls ``request_cpu_cost`` --, then times
+    ``probe_rolls`` rolls of a one-batch segment.
     """
     from simkafka.log.diskbench import measure_sequential_write
 
@@ -388,6 +403,12 @@ def calibrate(
             t0 = time.perf_counter()
             log.append_as_leader(buf, leader_epoch=0)
             spent += time.perf_counter() - t0
+        roll_spent = 0.0
+        for _ in range(probe_rolls):
+            t0 = time.perf_counter()
+            log.roll()
+            roll_spent += time.perf_counter() - t0
+            log.append_as_leader(bytearray(data), leader_epoch=0)  # a non-empty segment
         log.close()
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -396,6 +417,7 @@ def calibrate(
         disk_write=device.bytes_per_s,
         cache_write=cached.bytes_per_s,
         per_batch_seconds=per_batch,
+        per_roll_seconds=roll_spent / probe_rolls if probe_rolls else 0.0,
     )
     return calibration, device
 
@@ -468,6 +490,24 @@ def compare(
             "index.interval.bytes",
         ),
     ]
+    rows.append(
+        (
+            "allocated bytes on disk",
+            measured.allocated_bytes,
+            predicted.allocated_bytes(),
+            "approx",
+            "4 KiB blocks, sparse indexes",
+        )
+    )
+    rows.append(
+        (
+            ".log bytes (sim.accumulator framing)",
+            measured.log_bytes,
+            _accumulator_log_bytes(workload.storage, predicted),
+            "approx",
+            f"{RECORD_OVERHEAD} B per record",
+        )
+    )
     if workload.run_compaction and workload.storage.key_count is not None:
         rows.append(
             (
@@ -491,13 +531,16 @@ def compare(
     )
     scenario_mb = _mb_per_s(measured.appended_bytes, scenario_seconds)
     if calibration is not None:
-        cal_seconds = append_seconds(
-            measured.appended_bytes,
-            disk_write=calibration.disk_write,
-            page_cache=workload.page_cache,
-            cache_write=calibration.cache_write,
-            batches=workload.storage.batches,
-            per_batch_seconds=calibration.per_batch_seconds,
+        cal_seconds = (
+            append_seconds(
+                measured.appended_bytes,
+                disk_write=calibration.disk_write,
+                page_cache=workload.page_cache,
+                cache_write=calibration.cache_write,
+                batches=workload.storage.batches,
+                per_batch_seconds=calibration.per_batch_seconds,
+            )
+            + predicted.rolls * calibration.per_roll_seconds
         )
         cal_mb = _mb_per_s(measured.appended_bytes, cal_seconds)
         rows.append(
@@ -531,6 +574,19 @@ def compare(
         ]
     )
     return frame
+
+
+def _accumulator_log_bytes(w: StorageWorkload, predicted: StoragePrediction) -> int:
+    """The ``.log`` bytes the simulator's producer would account for the same batches.
+
+    ``sim.accumulator`` sizes a batch as ``61 + messages * (value + key + RECORD_OVERHEAD)``
+    with a flat per-record overhead; shown beside the exact figure so its error is visible.
+    """
+    key = 0 if w.key_bytes is None else w.key_bytes
+    per_batch = RECORD_BATCH_OVERHEAD + int(
+        round(w.records_per_batch * (w.value_bytes + key + RECORD_OVERHEAD) * w.compression_ratio)
+    )
+    return sum(s.batches for s in predicted.segments) * per_batch
 
 
 def _timeline(measured: pd.DataFrame, predicted: pd.DataFrame) -> pd.DataFrame:

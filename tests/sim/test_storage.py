@@ -281,3 +281,22 @@ def test_segments_match_a_per_batch_walk(
     assert [(s.base_offset, s.batches) for s in p.segments] == _oracle(config, w)
     assert p.log_bytes == batches * w.batch_bytes
     assert p.log_end_offset == batches * k
+
+
+def test_dirty_ratio_is_the_brokers():
+    # append_seconds must throttle where sim.broker's flusher throttles
+    import inspect
+
+    from simkafka.sim.broker import DIRTY_RATIO
+
+    default = inspect.signature(append_seconds).parameters["dirty_ratio"].default
+    assert default == DIRTY_RATIO
+
+
+def test_allocated_bytes_count_whole_blocks_of_sparse_indexes():
+    config = LogConfig(internal_segment_bytes=20_000)
+    w = StorageWorkload(value_bytes=100, records_per_batch=10, batches=20, batch_interval_ms=1000)
+    p = predict(config, w)
+    # segment 1: 17 batches (19567 B -> 5 blocks), 4 + 4 index entries (1 block each);
+    # active: 3 batches (3453 B -> 1 block), no index entries: preallocated but sparse
+    assert p.allocated_bytes() == (5 + 1 + 1 + 1) * 4096

@@ -245,3 +245,17 @@ def test_cli_bad_input_exits_2(tmp_path, args, message):
 def test_cli_missing_dir_exits_2(tmp_path):
     result = CliRunner().invoke(main, ["validate", "--dir", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "no such directory" in result.output
+
+
+def test_calibrated_throughput_is_reported_beside_the_scenario_figure(tmp_path):
+    config = LogConfig(internal_segment_bytes=20_000)
+    storage = StorageWorkload(value_bytes=100, records_per_batch=10, batches=100)
+    result = validate(ValidationWorkload(storage, config), tmp_path, measure_disk=True)
+    cal = result.calibration
+    assert cal is not None and cal.disk_write > 0 and cal.cache_write > 0
+    assert cal.per_batch_seconds >= 0 and cal.per_roll_seconds > 0
+    table = result.table.set_index("quantity")
+    assert table.loc["append MB/s", "basis"] == "calibrated (diskbench)"
+    assert table.loc["append MB/s (scenario disk)", "basis"] == "scenario hardware"
+    assert result.exact_rows_agree
+    assert list(tmp_path.iterdir()) == []  # probe and diskbench files are gone too
