@@ -325,17 +325,7 @@ def _print(result: LoadgenResult) -> None:
     for name, row in disk.iterrows():
         dtable.add_row(str(name), *(f"{int(v):,}" for v in row))
     console.print(dtable)
-    busy = result.append.cpu_busy
-    if not math.isnan(busy) and busy > 0.85:
-        console.print(
-            f"producers were on CPU {100 * busy:.0f}% of the time: Python, not the disk, "
-            "limits the append rate"
-            + (
-                " (threads share one GIL: try --executor process)"
-                if cfg.executor == "thread"
-                else ""
-            )
-        )
+    _print_cpu_verdict(result)
     if result.cold_read is not None:
         console.print(f"page cache before the cold read: {result.eviction_note}")
     if result.verified:
@@ -346,3 +336,26 @@ def _print(result: LoadgenResult) -> None:
         )
     if result.kept:
         console.print(f"kept: {result.run_directory}")
+
+
+def _print_cpu_verdict(result: LoadgenResult) -> None:
+    """Say what limited the append rate: the GIL, Python on one core, or the disk."""
+    append = result.append
+    if append.seconds <= 0 or math.isnan(append.cpu_busy):
+        return
+    cpus_used = append.cpu_seconds / append.seconds
+    if result.config.executor == "thread" and append.workers > 1 and cpus_used < 1.2:
+        console.print(
+            f"{append.workers} producer threads used {cpus_used:.2f} CPUs in all: they take "
+            "turns on the GIL, so threads add no append throughput (try --executor process)"
+        )
+    elif append.cpu_busy > 0.85:
+        console.print(
+            f"producers were on CPU {100 * append.cpu_busy:.0f}% of the time: Python, not "
+            "the disk, limits the append rate"
+        )
+    else:
+        console.print(
+            f"producers were on CPU {100 * append.cpu_busy:.0f}% of the time: they waited "
+            "on I/O (or on other processes) for the rest"
+        )
