@@ -176,8 +176,13 @@ class ProducerClient:
             if self.backlog:
                 self._admit(now)
             self._send_ready(now)
-            self._wakeup = self.env.event()
-            yield self._wakeup | self.env.timeout(self._sleep(now))
+            # one wake-up event, completed by the timer or by a finished request, whichever
+            # is first (cheaper than a `wakeup | timeout` condition on every loop)
+            wakeup = self._wakeup = self.env.event()
+            self.env.timeout(self._sleep(now)).callbacks.append(
+                lambda _, w=wakeup: None if w.triggered else w.succeed()
+            )
+            yield wakeup
 
     def _sleep(self, now: float) -> float:
         """Until the next batch could become sendable: an open batch lingering out, an empty
