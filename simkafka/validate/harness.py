@@ -109,6 +109,13 @@ class ValidationWorkload:
     per_batch_seconds: float = 50e-6
     compact: bool | None = None  # run one cleaner pass at the end (default: cleanup.policy)
 
+    def __post_init__(self) -> None:
+        w = self.storage
+        if w.key_count is not None:
+            key_of(w.key_count - 1, w.key_bytes)  # type: ignore[arg-type]  # raises if too wide
+        if w.compression_ratio != 1.0:
+            raise ValueError("the harness writes uncompressed batches (compression_ratio 1)")
+
     @property
     def run_compaction(self) -> bool:
         return self.config.compact if self.compact is None else self.compact
@@ -217,7 +224,7 @@ def key_of(index: int, key_bytes: int) -> bytes:
     digits = key_bytes - 4
     text = f"key-{index:0{digits}d}" if digits > 0 else str(index)
     if len(text) != key_bytes:
-        raise ValueError(f"key {index} does not fit in {key_bytes} bytes")
+        raise ValueError(f"key {index} does not fit in {key_bytes} bytes (--key-bytes)")
     return text.encode()
 
 
