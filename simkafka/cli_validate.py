@@ -198,6 +198,15 @@ def validate(
         f"time series: {len(result.timeline)} samples, "
         f"{result.timeline_mismatches} mismatching cells"
     )
+    if result.calibration is not None:
+        cal = result.calibration
+        console.print(
+            f"calibrated on {directory}: device write {cal.disk_write / 1e6:.0f} MB/s, page-cache "
+            f"write {cal.cache_write / 1e6:.0f} MB/s, {cal.per_batch_seconds * 1e6:.1f} us per "
+            f"append, {cal.per_roll_seconds * 1e3:.2f} ms per roll\n"
+            f"to simulate this disk, put in the scenario:  cluster.hardware.disk_write: "
+            f"{cal.disk_write / 1e6:.0f}MB/s"
+        )
     if json_path:
         Path(json_path).write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {json_path}")

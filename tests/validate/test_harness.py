@@ -317,3 +317,21 @@ def test_calibrated_throughput_is_reported_beside_the_scenario_figure(tmp_path):
     assert table.loc["append MB/s (scenario disk)", "basis"] == "scenario hardware"
     assert result.exact_rows_agree
     assert list(tmp_path.iterdir()) == []  # probe and diskbench files are gone too
+
+
+def test_cli_with_a_scenario(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["validate", "scenarios/quickstart.yaml", "--dir", str(tmp_path), "--max-bytes", "1MiB"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "16 records of 1024 B per batch" in result.output
+    assert "0 mismatching cells" in result.output
+
+
+def test_cli_bad_scenario_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncluster: {brokers: 1}\ntopics: [{name: t}]\n")
+    result = CliRunner().invoke(main, ["validate", str(bad), "--dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "no producer" in result.output and "Traceback" not in result.output
