@@ -59,8 +59,9 @@ time-series column of its table; the fixes are here, in the storage model):
    predicts about 1.7-2.5x the engine's MB/s (before the per-request cost was charged per
    batch here it was >100x), and nothing for segment rolls, which flush the old segment.
    ``validate --calibrate`` measures the page-cache and device write rates with
-   ``diskbench`` and the engine's cost per append and per roll with a probe; :func:`append_seconds` plus ``rolls * per_roll`` then lands within
-   ~20-30% on a local disk. A scenario can carry the calibrated ``disk_write``.
+   ``diskbench`` and the engine's cost per append and per roll with a probe;
+   :func:`append_seconds` plus ``rolls * per_roll`` then lands within ~20-30% on a local
+   disk. A scenario can carry the calibrated ``disk_write``.
 
 Approximations (said so in the comparison table): compression is a ratio applied to the
 records section (the codec's real output is not predictable from a ratio alone);
