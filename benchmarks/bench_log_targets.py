@@ -16,12 +16,13 @@ with the appends plus the log's final flush;
 ``POSIX_FADV_DONTNEED``. Batches are pre-built outside the timed loop. Two extra rows
 show whether the GIL limits the append rate: two producers as threads vs as processes.
 
-    python benchmarks/bench_log_targets.py [--dir /path/on/the/disk] [--repeat 5] [--mib 192]
+    python benchmarks/bench_log_targets.py [--dir /path/on/the/disk] [--repeat 5] [--mib 128]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -86,8 +87,6 @@ def crc32c_mb_per_s(size: int = MIB, rounds: int = 50) -> float:
     """CRC-32C speed here: the leader checks every batch's CRC on append
     (``UnifiedLog.analyzeAndValidateRecords`` -> ``RecordBatch.ensureValid``), so a
     page-cache append can go no faster than ``1 / (1/raw + 1/crc)``."""
-    import os
-
     from simkafka.log.records import crc32c
 
     data = os.urandom(size)
@@ -103,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default=None, help="where to write (default: the temp dir)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per case (median shown)")
-    parser.add_argument("--mib", type=int, default=192, help="MiB appended per run")
+    parser.add_argument("--mib", type=int, default=128, help="MiB appended per run")
     args = parser.parse_args()
     directory = args.dir or tempfile.gettempdir()
     started = time.perf_counter()
@@ -136,6 +135,9 @@ def main() -> None:
                 "target": "" if target is None else f">= {100 * target:.0f}%",
                 "met": "" if target is None else ("yes" if ratio >= target else "NO"),
                 "cpu busy": f"{100 * busy:.0f}%",
+                "CPUs used": round(
+                    busy * config.producers if which != "cold_read" else busy * config.consumers, 2
+                ),
                 "note": note,
             }
         )
@@ -143,7 +145,8 @@ def main() -> None:
     print(
         f"bench-log targets: {args.mib} MiB per run, median of {args.repeat}; "
         f"{env['filesystem']} in {directory}, {env['cpus']} CPUs, Python {env['python']}, "
-        f"GIL {env['gil']}; {time.perf_counter() - started:.0f} s"
+        f"GIL {env['gil']}; load average {os.getloadavg()[0]:.2f} (other work competes for "
+        f"the CPUs); {time.perf_counter() - started:.0f} s"
     )
     crc = crc32c_mb_per_s()
     raw_big = statistics.median(r.raw_write.mb_per_s for r in cache[id(cases_list[0][1])])
