@@ -388,3 +388,16 @@ def test_eviction_merge_and_verdicts():
     assert "1 of 3 segment files still in the page cache" in ok.merge(Eviction(1, ("a.log",))).note
     assert ok.merge(Eviction(1, unchecked=1)).evicted is None
     assert ok.merge(Eviction(1, supported=False)).evicted is None
+
+
+def test_a_failing_worker_is_reported_and_the_run_directory_removed(tmp_path, monkeypatch):
+    import simkafka.log.loadgen as loadgen
+
+    class Broken:
+        def __init__(self, *a, **kw):
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(loadgen, "UnifiedLog", Broken)
+    with pytest.raises(loadgen.LoadgenError, match="No space left on device"):
+        run_loadgen(small(tmp_path, producers=2, raw_disk=False))
+    assert os.listdir(tmp_path) == []
