@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simkafka.sim.storage import record_sizes
+
 # DefaultRecordBatch.RECORD_BATCH_OVERHEAD: the v2 batch header.
 RECORD_BATCH_OVERHEAD = 61
 # A v2 record adds a length varint, attributes, timestamp and offset deltas, key and value
@@ -51,6 +53,14 @@ class ProducerBatch:
         return 0.5 * (self.first_append + self.last_append)
 
 
+def _mean_record_overhead(records: int, key_bytes: int | None, value_bytes: int) -> float:
+    """Mean framing bytes per record of a batch of ``records`` (``DefaultRecord.sizeInBytes``
+    minus key and value; timestamp deltas under 64 ms take one byte)."""
+    sizes = record_sizes(records, key_bytes, value_bytes)
+    payload = (key_bytes or 0) + value_bytes
+    return sum(sizes) / len(sizes) - payload
+
+
 class RecordAccumulator:
     """Per-partition open batches and queues of closed ones for one producer instance."""
 
@@ -69,13 +79,23 @@ class RecordAccumulator:
         self.linger = linger
         self.compression_ratio = compression_ratio
         self.max_request_size = max_request_size
-        self.record_bytes = message_bytes + key_bytes + RECORD_OVERHEAD
         # Kafka closes a batch when the *estimated compressed* size reaches batch.size
-        # (batch.size 0 disables batching: one record per batch).
-        per_batch = (max(batch_size, 1) - RECORD_BATCH_OVERHEAD) / (
-            self.record_bytes * compression_ratio
-        )
-        self.messages_per_batch = max(1, int(per_batch)) if batch_size > 0 else 1
+        # (batch.size 0 disables batching: one record per batch). A record's framing
+        # (DefaultRecord.sizeInBytes) depends on its offset delta within the batch, so
+        # the per-record overhead is the exact mean over a full batch, found by fixed point.
+        overhead = float(RECORD_OVERHEAD)
+        for _ in range(3):
+            self.record_bytes = message_bytes + key_bytes + overhead
+            per_batch = (max(batch_size, 1) - RECORD_BATCH_OVERHEAD) / (
+                self.record_bytes * compression_ratio
+            )
+            self.messages_per_batch = max(1, int(per_batch)) if batch_size > 0 else 1
+            overhead = _mean_record_overhead(
+                self.messages_per_batch,
+                int(round(key_bytes)) if key_bytes else None,
+                int(round(message_bytes)),
+            )
+        self.record_bytes = message_bytes + key_bytes + overhead
         n = num_partitions
         self.open_messages = np.zeros(n, dtype=np.int64)
         self.open_first = np.full(n, np.inf)

@@ -1,10 +1,11 @@
 """RecordAccumulator: batches close where Kafka's would, nothing is lost, drain follows Kafka."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simkafka.sim.accumulator import RECORD_BATCH_OVERHEAD, RECORD_OVERHEAD, RecordAccumulator
+from simkafka.sim.accumulator import RECORD_BATCH_OVERHEAD, RecordAccumulator
 
 
 def make(partitions=4, batch_size=16384, linger=0.005, ratio=1.0, size=1000):
@@ -18,13 +19,29 @@ def make(partitions=4, batch_size=16384, linger=0.005, ratio=1.0, size=1000):
 
 
 def test_batch_capacity_uses_compressed_estimate():
+    # 1000-byte values, null keys: DefaultRecord framing is 9 bytes for offset deltas < 64
+    # (length 2, attributes 1, timestamp delta 1, offset delta 1, null key 1, value length 2,
+    # header count 1), so 16 records fill 16384 - 61 bytes
     plain = make(size=1000)
-    assert plain.messages_per_batch == (16384 - RECORD_BATCH_OVERHEAD) // (1000 + RECORD_OVERHEAD)
+    assert plain.record_bytes == 1009
+    assert plain.messages_per_batch == (16384 - RECORD_BATCH_OVERHEAD) // 1009 == 16
     compressed = make(size=1000, ratio=0.5)
-    assert compressed.messages_per_batch == int(
-        (16384 - RECORD_BATCH_OVERHEAD) / ((1000 + RECORD_OVERHEAD) * 0.5)
-    )
+    # 32 records: offset deltas 0..31 still take one varint byte
+    assert compressed.record_bytes == 1009
+    assert compressed.messages_per_batch == int((16384 - RECORD_BATCH_OVERHEAD) / (1009 * 0.5))
     assert make(batch_size=0).messages_per_batch == 1
+
+
+def test_record_framing_grows_with_offset_delta_as_in_kafka():
+    # 10-byte values: 1573 records in a 16 KiB batch; deltas >= 64 take two varint bytes
+    acc = make(size=10, batch_size=16384)
+    n = acc.messages_per_batch
+    two_byte_deltas = max(0, n - 64)
+    framing = (
+        1 + 1 + 1 + 1 + 1 + 1
+    )  # length, attributes, ts delta, offset delta, null key, value len
+    expected = 10 + framing + 1 + two_byte_deltas / n  # + header count
+    assert acc.record_bytes == pytest.approx(expected)
 
 
 def test_full_batches_close_at_the_interpolated_time():
@@ -91,6 +108,4 @@ def test_conservation_every_message_is_buffered_or_drained(rounds):
     for q in acc.queues:
         for b in q:
             assert b.messages <= acc.messages_per_batch
-            assert b.wire_bytes == RECORD_BATCH_OVERHEAD + round(
-                b.messages * (500 + RECORD_OVERHEAD)
-            )
+            assert b.wire_bytes == RECORD_BATCH_OVERHEAD + round(b.messages * acc.record_bytes)
