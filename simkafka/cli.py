@@ -172,6 +172,10 @@ def run(scenario_file: str, output: str | None, seed: int | None, duration: str 
         latency.add_row(str(name), *(f"{1000 * v:.3f}" for v in row))
     console.print(latency)
     targets = scenario.targets.model_dump()
+    throughput = scenario.targets.produce_throughput
+    if throughput is not None:
+        targets["produce_throughput_msgs_per_s"] = throughput.messages_per_second
+        targets["produce_throughput_bytes_per_s"] = throughput.bytes_per_second
     met = target_table(result, targets)
     if len(met):
         console.print(met.to_string())

@@ -111,3 +111,15 @@ def test_run_bad_override_exits_2_and_writes_nothing(runner, tmp_path):
     assert result.exit_code == 2
     assert "--duration" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_run_reports_the_throughput_target(runner, tmp_path):
+    result = runner.invoke(
+        main, ["run", "scenarios/quickstart.yaml", "--duration", "1.2s", "-o", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 0, result.output
+    line = next(
+        x for x in result.output.splitlines() if x.startswith("produce throughput (msgs/s)")
+    )
+    goal, achieved, met = line.split()[3:]
+    assert float(goal) == 20000.0 and abs(float(achieved) - 20000.0) < 200 and met == "True"

@@ -125,6 +125,7 @@ def summarise(world: World, probes: Probes) -> RunResult:
     summary["duration_s"] = scenario.run.duration
     summary["produce_msgs_per_s"] = mean("produce_msgs_per_s")
     summary["produce_MB_per_s"] = mean("produce_MB_per_s")
+    summary["produce_payload_MB_per_s"] = mean("produce_payload_MB_per_s")
     summary["created_msgs_per_s"] = mean("created_msgs_per_s")
     summary["produce_requests_per_s"] = mean("produce_requests_per_s")
     summary["batches_per_request"] = mean("batches_per_request")

@@ -42,6 +42,7 @@ class Probes:
         c["created"] = sum(p.created for p in world.producers)
         c["acked"] = sum(p.acked for p in world.producers)
         c["acked_bytes"] = sum(p.acked_bytes for p in world.producers)
+        c["acked_payload"] = sum(p.acked * p.spec.message_size.mean for p in world.producers)
         c["requests"] = sum(p.requests for p in world.producers)
         c["batches"] = sum(p.batches_sent for p in world.producers)
         for group, members in world.groups.items():
@@ -82,7 +83,8 @@ class Probes:
         d = {k: c[k] - last.get(k, 0.0) for k in c}
         row: dict[str, float] = {"time": now}
         row["produce_msgs_per_s"] = d["acked"] / dt
-        row["produce_MB_per_s"] = d["acked_bytes"] / dt / MB
+        row["produce_MB_per_s"] = d["acked_bytes"] / dt / MB  # on the wire (compressed)
+        row["produce_payload_MB_per_s"] = d["acked_payload"] / dt / MB
         row["created_msgs_per_s"] = d["created"] / dt
         row["produce_requests_per_s"] = d["requests"] / dt
         row["batches_per_request"] = d["batches"] / d["requests"] if d["requests"] else 0.0
