@@ -53,7 +53,7 @@ class ProducerBatch:
         return 0.5 * (self.first_append + self.last_append)
 
 
-def _mean_record_overhead(records: int, key_bytes: int | None, value_bytes: int) -> float:
+def mean_record_overhead(records: int, key_bytes: int | None, value_bytes: int) -> float:
     """Mean framing bytes per record of a batch of ``records`` (``DefaultRecord.sizeInBytes``
     minus key and value; timestamp deltas under 64 ms take one byte)."""
     sizes = record_sizes(records, key_bytes, value_bytes)
@@ -90,7 +90,7 @@ class RecordAccumulator:
                 self.record_bytes * compression_ratio
             )
             self.messages_per_batch = max(1, int(per_batch)) if batch_size > 0 else 1
-            overhead = _mean_record_overhead(
+            overhead = mean_record_overhead(
                 self.messages_per_batch,
                 int(round(key_bytes)) if key_bytes else None,
                 int(round(message_bytes)),

@@ -47,7 +47,7 @@ from simkafka.log.clock import ManualClock
 from simkafka.log.log_config import LogConfig
 from simkafka.log.records import Record, build_batch, build_uniform_batch
 from simkafka.log.unified_log import UnifiedLog
-from simkafka.sim.accumulator import RECORD_OVERHEAD
+from simkafka.sim.accumulator import mean_record_overhead
 from simkafka.sim.storage import (
     RECORD_BATCH_OVERHEAD,
     StoragePrediction,
@@ -512,7 +512,7 @@ def compare(
             measured.log_bytes,
             _accumulator_log_bytes(workload.storage, predicted),
             "approx",
-            f"{RECORD_OVERHEAD} B per record",
+            "mean DefaultRecord framing",
         )
     )
     if workload.run_compaction and workload.storage.key_count is not None:
@@ -586,12 +586,14 @@ def compare(
 def _accumulator_log_bytes(w: StorageWorkload, predicted: StoragePrediction) -> int:
     """The ``.log`` bytes the simulator's producer would account for the same batches.
 
-    ``sim.accumulator`` sizes a batch as ``61 + messages * (value + key + RECORD_OVERHEAD)``
-    with a flat per-record overhead; shown beside the exact figure so its error is visible.
+    ``sim.accumulator`` sizes a batch as ``61 + messages * (value + key + framing)`` with
+    the framing averaged over the batch's offset deltas; shown beside the exact figure so
+    any rounding error is visible.
     """
     key = 0 if w.key_bytes is None else w.key_bytes
+    framing = mean_record_overhead(w.records_per_batch, w.key_bytes, w.value_bytes)
     per_batch = RECORD_BATCH_OVERHEAD + int(
-        round(w.records_per_batch * (w.value_bytes + key + RECORD_OVERHEAD) * w.compression_ratio)
+        round(w.records_per_batch * (w.value_bytes + key + framing) * w.compression_ratio)
     )
     return sum(s.batches for s in predicted.segments) * per_batch
 
