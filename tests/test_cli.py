@@ -123,3 +123,11 @@ def test_run_reports_the_throughput_target(runner, tmp_path):
     )
     goal, achieved, met = line.split()[3:]
     assert float(goal) == 20000.0 and abs(float(achieved) - 20000.0) < 200 and met == "True"
+
+
+def test_run_says_when_scenario_faults_are_not_simulated(runner, tmp_path):
+    result = runner.invoke(
+        main, ["run", "scenarios/bank-cdc.yaml", "--duration", "0.4s", "-o", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "are not simulated yet" in result.output

@@ -123,6 +123,7 @@ def summarise(world: World, probes: Probes) -> RunResult:
         return float(steady[column].mean()) if column in steady and len(steady) else math.nan
 
     summary["duration_s"] = scenario.run.duration
+    summary["faults_not_simulated"] = len(scenario.faults)  # the fault engine is a later step
     summary["produce_msgs_per_s"] = mean("produce_msgs_per_s")
     summary["produce_MB_per_s"] = mean("produce_MB_per_s")
     summary["produce_payload_MB_per_s"] = mean("produce_payload_MB_per_s")
