@@ -13,7 +13,7 @@ a consumer's Fetch (read below the high watermark, long-poll for ``fetch.min.byt
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
@@ -331,12 +331,15 @@ class World:
     def handle_replica_fetch(
         self, leader_broker: Broker, follower: int, offsets: dict[TopicPartition, int]
     ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]:
-        """The leader's side of a follower fetch (``Partition.fetchRecords`` for replicas)."""
+        """The leader's side of a follower fetch (``Partition.fetchRecords`` for replicas):
+        the fetch offset is the follower's log end offset, which may move the ISR and the
+        high watermark; data is read up to the log end."""
         env = self.env
         config = self.scenario.cluster.config
-        deadline = env.now + config.replica_fetch_wait_max
-        while True:
-            reads: list[tuple[TopicPartition, LogRead]] = []
+        max_partition = int(config.replica_fetch_max_bytes)
+
+        def collect() -> list[tuple[TopicPartition, LogRead]]:
+            reads = []
             budget = int(config.replica_fetch_response_max_bytes)
             for tp, offset in offsets.items():
                 leader = leader_broker.leaders.get(tp)
@@ -348,50 +351,74 @@ class World:
                 leader.maybe_advance_high_watermark()
                 if budget <= 0:
                     continue
-                read = leader.log.read(offset, min(int(config.replica_fetch_max_bytes), budget))
+                read = leader.log.read(offset, min(max_partition, budget))
                 budget -= read.bytes
                 reads.append((tp, read))
-            available = sum(r.bytes for _, r in reads)
-            if available >= config.replica_fetch_min_bytes or env.now >= deadline:
-                break
-            wake = env.event()
-            for tp in offsets:
-                leader = leader_broker.leaders.get(tp)
-                if leader is not None:
-                    leader.data_waiters.append(wake)
-            yield leader_broker.fetch_purgatory.watch(wake, deadline)
-        yield from leader_broker.read_from_disk_if_needed([r for _, r in reads])
-        yield from leader_broker.handle(sum(r.bytes for _, r in reads))
-        return reads
+            return reads
+
+        deadline = env.now + config.replica_fetch_wait_max
+        return (
+            yield from self._long_poll(
+                leader_broker,
+                offsets,
+                collect,
+                config.replica_fetch_min_bytes,
+                deadline,
+                "data_waiters",
+            )
+        )
 
     def handle_consumer_fetch(
         self, broker: Broker, group: ConsumerGroupSpec, offsets: dict[TopicPartition, int]
     ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]:
-        """A consumer fetch: data below the high watermark, long-polling for fetch.min.bytes."""
-        env = self.env
-        deadline = env.now + group.fetch_max_wait
-        while True:
-            reads: list[tuple[TopicPartition, LogRead]] = []
+        """A consumer fetch: data below the high watermark."""
+        max_partition = int(group.max_partition_fetch_bytes)
+
+        def collect() -> list[tuple[TopicPartition, LogRead]]:
+            reads = []
             budget = int(group.fetch_max_bytes)
             for tp, offset in offsets.items():
                 leader = broker.leaders.get(tp)
                 if leader is None or budget <= 0:
                     continue
                 read = leader.log.read(
-                    offset,
-                    min(int(group.max_partition_fetch_bytes), budget),
-                    upto=leader.high_watermark,
+                    offset, min(max_partition, budget), upto=leader.high_watermark
                 )
                 budget -= read.bytes
                 reads.append((tp, read))
-            available = sum(r.bytes for _, r in reads)
-            if available >= max(group.fetch_min_bytes, 1) or env.now >= deadline:
+            return reads
+
+        deadline = self.env.now + group.fetch_max_wait
+        return (
+            yield from self._long_poll(
+                broker, offsets, collect, max(group.fetch_min_bytes, 1), deadline, "hw_waiters"
+            )
+        )
+
+    def _long_poll(
+        self,
+        broker: Broker,
+        partitions: dict[TopicPartition, int],
+        collect: Callable[[], list[tuple[TopicPartition, LogRead]]],
+        min_bytes: float,
+        deadline: float,
+        waiters: str,
+    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]:
+        """``DelayedFetch``: answer once ``min_bytes`` are available or at the deadline.
+
+        Followers wait for new data (``data_waiters``), consumers for the high watermark
+        to move (``hw_waiters``); either way the fetch is re-evaluated when woken. The
+        answer is read from disk first if it is older than the page cache holds.
+        """
+        while True:
+            reads = collect()
+            if sum(r.bytes for _, r in reads) >= min_bytes or self.env.now >= deadline:
                 break
-            wake = env.event()
-            for tp in offsets:
+            wake = self.env.event()
+            for tp in partitions:
                 leader = broker.leaders.get(tp)
                 if leader is not None:
-                    leader.hw_waiters.append(wake)
+                    getattr(leader, waiters).append(wake)
             yield broker.fetch_purgatory.watch(wake, deadline)
         yield from broker.read_from_disk_if_needed([r for _, r in reads])
         yield from broker.handle(sum(r.bytes for _, r in reads))
