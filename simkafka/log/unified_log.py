@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -61,6 +62,7 @@ from simkafka.log.errors import (
 from simkafka.log.log_config import (
     LogConfig,
     SegmentStats,
+    can_convert_to_relative_offset,
     random_segment_jitter,
     roll_reason,
     segments_to_delete_by_log_start_offset,
@@ -68,14 +70,22 @@ from simkafka.log.log_config import (
     segments_to_delete_by_time,
     should_flush_on_append,
     should_flush_on_schedule,
+    time_waited_for_roll,
 )
 from simkafka.log.records import (
     CONTROL_FLAG_MASK,
+    LOG_OVERHEAD,
+    MAGIC_VALUE_V2,
     NO_TIMESTAMP,
+    RECORD_BATCH_OVERHEAD,
     TIMESTAMP_TYPE_MASK,
+    BatchHeader,
     BatchIterator,
     RecordBatch,
     TimestampType,
+    ensure_valid_header,
+    set_base_offset_and_leader_epoch,
+    unpack_header,
 )
 from simkafka.log.segment import (
     CLEANED_FILE_SUFFIX,
@@ -157,7 +167,7 @@ class RecoveryEvent:
     detail: str
 
 
-@dataclass
+@dataclass(slots=True)
 class LogAppendInfo:
     """``LogAppendInfo``: what an append did (offsets are -1 when nothing was appended)."""
 
@@ -201,7 +211,6 @@ class UnifiedLog:
         self.dir = os.fspath(dir)
         self.name = os.path.basename(os.path.normpath(self.dir))
         self.config = config if config is not None else LogConfig()
-        self._log_append_time = self.config.message_timestamp_type == "LogAppendTime"
         self._jitter_rng = jitter_rng
         #: Which ``shouldRoll`` clause caused the latest roll (``RollReason`` label).
         self.last_roll_reason: str | None = None
@@ -281,11 +290,26 @@ class UnifiedLog:
             OffsetCheckpointFile(path).write(entries)
 
     # -- configuration helpers ---------------------------------------------------------
+    @property
+    def config(self) -> LogConfig:
+        """The topic's :class:`~simkafka.log.log_config.LogConfig` (Kafka's ``config``)."""
+        return self._config
+
+    @config.setter
+    def config(self, config: LogConfig) -> None:
+        # The append path reads these on every call; LogConfig is frozen, so deriving
+        # them once per config (Kafka's LogConfig computes them in its constructor too)
+        # cannot go stale.
+        self._config = config
+        self._log_append_time = config.message_timestamp_type == "LogAppendTime"
+        self._max_message_bytes = config.max_message_bytes
+        self._segment_size = config.segment_size
+        self._max_segment_ms = config.max_segment_ms
+
     def update_config(self, config: LogConfig) -> LogConfig:
         """``updateConfig``: take a new topic config (dynamic config change); returns the old."""
-        old = self.config
+        old = self._config
         self.config = config
-        self._log_append_time = config.message_timestamp_type == "LogAppendTime"
         return old
 
     def _new_segment(self, base_offset: int, suffix: str = "") -> LogSegment:
@@ -438,12 +462,21 @@ class UnifiedLog:
 
     def _analyze_and_validate(
         self,
-        buf: bytes | bytearray | memoryview,
+        buf: bytearray,
         origin: AppendOrigin,
         ignore_record_size: bool,
-    ) -> tuple[LogAppendInfo, list[RecordBatch]]:
-        """``analyzeAndValidateRecords``: batch headers and CRCs only."""
-        max_bytes = self.config.max_message_bytes
+    ) -> tuple[LogAppendInfo, list[tuple[int, BatchHeader]]]:
+        """``analyzeAndValidateRecords``: batch headers and CRCs only.
+
+        Returns the info and each valid batch's ``(position, header)``, unpacked once
+        here and reused by offset assignment. A buffer that is exactly one whole v2
+        batch -- the shape of every produce request, which carries one batch per
+        partition -- skips :class:`BatchIterator`: for it the iterator would yield that
+        batch and stop cleanly, so the checks below see the same thing either way.
+        Batches are validated as they are walked, so a bad CRC in an earlier batch is
+        reported before a corrupt header in a later one, as in Kafka.
+        """
+        max_bytes = self._max_message_bytes
         first_offset = -1
         last_offset = -1
         last_epoch = -1
@@ -452,36 +485,43 @@ class UnifiedLog:
         offset_of_max_ts = -1
         valid = 0
         count = 0
-        batches: list[RecordBatch] = []
+        headers: list[tuple[int, BatchHeader]] = []
         name = self.name
         client = origin is AppendOrigin.CLIENT
-        for _pos, batch in BatchIterator(buf, file=name):
-            h = batch.header()  # one struct call for all 13 fields
+        n = len(buf)
+        walk: Iterable[tuple[int, BatchHeader]] | None = None
+        if n >= RECORD_BATCH_OVERHEAD:
+            h = unpack_header(buf, 0)
+            if h.batch_length + LOG_OVERHEAD == n and h.magic == MAGIC_VALUE_V2:
+                walk = ((0, h),)
+        if walk is None:
+            walk = ((pos, batch.header()) for pos, batch in BatchIterator(buf, file=name))
+        for pos, h in walk:
             if client and h.base_offset != 0:
                 raise InvalidRecordError(
                     f"The baseOffset of the record batch in the append to {name} should "
                     f"be 0, but it is {h.base_offset}"
                 )
-            if not batches:
+            if not headers:
                 first_offset = h.base_offset
             batch_last = h.base_offset + h.last_offset_delta
             if last_offset >= batch_last:
                 monotonic = False
             last_offset = batch_last
             last_epoch = h.partition_leader_epoch
-            size = h.batch_length + 12
+            size = h.batch_length + LOG_OVERHEAD
             if not ignore_record_size and size > max_bytes:
                 raise RecordTooLargeError(
                     f"The record batch size in the append to {name} is {size} bytes which "
                     f"exceeds the maximum configured value of {max_bytes}."
                 )
-            batch.ensure_valid(file=name)
+            ensure_valid_header(buf, pos, h, file=name)
             if h.max_timestamp > max_ts:
                 max_ts = h.max_timestamp
                 offset_of_max_ts = batch_last
             valid += size
             count += h.records_count
-            batches.append(batch)
+            headers.append((pos, h))
         info = LogAppendInfo(
             first_offset=first_offset,
             last_offset=last_offset,
@@ -489,28 +529,29 @@ class UnifiedLog:
             shallow_offset_of_max_timestamp=offset_of_max_ts,
             log_append_time=NO_TIMESTAMP,
             log_start_offset=self._log_start_offset,
-            shallow_count=len(batches),
+            shallow_count=len(headers),
             valid_bytes=valid,
             offsets_monotonic=monotonic,
             last_leader_epoch=last_epoch,
             records_count=count,
         )
-        return info, batches
+        return info, headers
 
     def _validate_and_assign_offsets(
         self,
-        batches: list[RecordBatch],
+        buf: bytearray,
+        headers: list[tuple[int, BatchHeader]],
         info: LogAppendInfo,
         leader_epoch: int,
         origin: AppendOrigin,
+        now: int,
     ) -> None:
         """``LogValidator`` for the in-place path, at batch level (see the module docstring)."""
-        if len(batches) > 1:
+        if len(headers) > 1:
             # getFirstBatchAndMaybeValidateNoMoreBatches: a v2 produce request carries one
             # batch per partition.
             raise InvalidRecordError("Compressed outer record has more than one batch")
-        batch = batches[0]
-        h = batch.header()
+        pos, h = headers[0]
         if origin is AppendOrigin.CLIENT:
             count = h.records_count
             count_from_offsets = h.last_offset_delta + 1
@@ -538,7 +579,6 @@ class UnifiedLog:
                     f"Invalid sequence number {h.base_sequence} in record batch with "
                     f"producerId {h.producer_id} in topic partition {self.name}"
                 )
-        now = self.clock.now_ms()
         log_append_time = self._log_append_time
         if not log_append_time:
             if h.attributes & TIMESTAMP_TYPE_MASK:
@@ -546,8 +586,8 @@ class UnifiedLog:
                     "Invalid timestamp type in message. Producer should not set timestamp type "
                     "to LogAppendTime."
                 )
-            before = self.config.message_timestamp_before_max_ms
-            after = self.config.message_timestamp_after_max_ms
+            before = self._config.message_timestamp_before_max_ms
+            after = self._config.message_timestamp_after_max_ms
             if before < _LONG_MAX or after < _LONG_MAX:
                 for ts in (h.base_timestamp, h.max_timestamp):
                     if ts != NO_TIMESTAMP and (now - ts > before or ts - now > after):
@@ -556,13 +596,13 @@ class UnifiedLog:
                             f"be within [{now - before}, {now + after}]"
                         )
         first = self._log_end_offset
-        batch.set_base_offset(first)
-        batch.set_partition_leader_epoch(leader_epoch)
+        # Both fields lie outside the CRC: rewrite them in the request buffer.
+        set_base_offset_and_leader_epoch(buf, pos, first, leader_epoch)
         info.first_offset = first
         info.last_offset = first + h.last_offset_delta
         info.shallow_offset_of_max_timestamp = info.last_offset
         if log_append_time:
-            batch.set_max_timestamp(TimestampType.LOG_APPEND_TIME, now)
+            RecordBatch(buf, pos).set_max_timestamp(TimestampType.LOG_APPEND_TIME, now)
             info.max_timestamp = now
             info.log_append_time = now
         else:
@@ -579,12 +619,19 @@ class UnifiedLog:
         ignore_record_size: bool,
     ) -> LogAppendInfo:
         buf = records if isinstance(records, bytearray) else bytearray(records)
-        info, batches = self._analyze_and_validate(buf, origin, ignore_record_size)
-        if info.valid_bytes <= 0:
+        info, headers = self._analyze_and_validate(buf, origin, ignore_record_size)
+        valid_bytes = info.valid_bytes
+        if valid_bytes <= 0:
             return info
-        valid = memoryview(buf)[: info.valid_bytes]  # trimInvalidBytes: drop a partial tail
+        # trimInvalidBytes: drop a partial tail (no view needed when there is none).
+        valid = buf if valid_bytes == len(buf) else memoryview(buf)[:valid_bytes]
+        # One clock reading per append, used by validation and the roll check alike.
+        now = self.clock.now_ms()
+        cache = self.leader_epoch_cache
         if assign_offsets:
-            self._validate_and_assign_offsets(batches, info, leader_epoch, origin)
+            self._validate_and_assign_offsets(buf, headers, info, leader_epoch, origin, now)
+            if cache is not None:
+                _maybe_assign_epoch_fast(cache, leader_epoch, info.first_offset)
         else:
             if not info.offsets_monotonic:
                 raise OffsetsOutOfOrderError(f"Out of order offsets found in append to {self.name}")
@@ -594,41 +641,65 @@ class UnifiedLog:
                     f"{info.first_offset} is less than the next offset {self._log_end_offset}. "
                     f"Log start offset = {self._log_start_offset}"
                 )
-        if self.leader_epoch_cache is not None:
-            for batch in batches:
-                _maybe_assign_epoch(
-                    self.leader_epoch_cache, batch.partition_leader_epoch, batch.base_offset
-                )
-        segment_bytes = self.config.segment_size
-        if info.valid_bytes > segment_bytes:
+            if cache is not None:
+                for _pos, h in headers:
+                    _maybe_assign_epoch_fast(cache, h.partition_leader_epoch, h.base_offset)
+        segment_bytes = self._segment_size
+        if valid_bytes > segment_bytes:
             raise RecordBatchTooLargeError(
-                f"Message batch size is {info.valid_bytes} bytes in append to partition "
+                f"Message batch size is {valid_bytes} bytes in append to partition "
                 f"{self.name}, which exceeds the maximum configured segment size of {segment_bytes}."
             )
-        segment = self._maybe_roll(info.valid_bytes, info)
+        segment = self._maybe_roll(valid_bytes, info, now)
         segment.append(
             info.last_offset, info.max_timestamp, info.shallow_offset_of_max_timestamp, valid
         )
         self._update_log_end_offset(info.last_offset + 1)
         self._update_high_watermark_with_log_end_offset()
         info.log_start_offset = self._log_start_offset
-        if should_flush_on_append(self.config, self.unflushed_messages):
+        if should_flush_on_append(self._config, self._log_end_offset - self._recovery_point):
             self.flush()
         return info
 
     # -- roll --------------------------------------------------------------------------
-    def _maybe_roll(self, messages_size: int, info: LogAppendInfo) -> LogSegment:
+    def _maybe_roll(
+        self, messages_size: int, info: LogAppendInfo, now: int | None = None
+    ) -> LogSegment:
         """``maybeRoll``: roll when the active segment is full, old or its index full.
 
         The decision is :func:`~simkafka.log.log_config.roll_reason`, the pure rule the
-        simulator uses too; the roll offset is the append's first offset.
+        simulator uses too; the roll offset is the append's first offset. Its clauses
+        are tested here first, cheapest first, as one short-circuiting expression, so
+        the common no-roll append does not pay for its keyword-argument call; the
+        expression is exactly their disjunction, so ``roll_reason`` is consulted (for
+        the reason) precisely when one of them holds.
         """
-        segment = self.active_segment
+        segment = self._segments[-1]
+        if now is None:
+            now = self.clock.now_ms()
+        size = segment.size
+        if not (
+            size > self._segment_size - messages_size
+            or segment.offset_index.is_full
+            or segment.time_index.is_full
+            or not can_convert_to_relative_offset(segment.base_offset, info.last_offset)
+            or (
+                size > 0
+                and time_waited_for_roll(
+                    now,
+                    info.max_timestamp,
+                    rolling_based_timestamp=segment.rolling_based_timestamp,
+                    created_ms=segment.created,
+                )
+                > self._max_segment_ms - segment.roll_jitter_ms
+            )
+        ):
+            return segment
         reason = roll_reason(
-            self.config,
-            segment_size=segment.size,
+            self._config,
+            segment_size=size,
             segment_base_offset=segment.base_offset,
-            now_ms=self.clock.now_ms(),
+            now_ms=now,
             created_ms=segment.created,
             rolling_based_timestamp=segment.rolling_based_timestamp,
             max_timestamp_in_messages=info.max_timestamp,
@@ -976,6 +1047,20 @@ def _maybe_assign_epoch(cache: LeaderEpochFileCache, epoch: int, start_offset: i
     """``maybeAssignEpochStartOffset``: the cache ignores epochs it already has."""
     if epoch >= 0:
         cache.assign(epoch, start_offset)
+
+
+def _maybe_assign_epoch_fast(cache: LeaderEpochFileCache, epoch: int, start_offset: int) -> None:
+    """:func:`_maybe_assign_epoch` for every appended batch.
+
+    ``LeaderEpochFileCache.assign`` changes nothing (``isUpdateNeeded`` is false) when
+    the epoch is the latest one and the offset does not move its start back -- true of
+    every append but the first of an epoch -- so that case is decided here without the
+    ``EpochEntry`` the cache would build to find out.
+    """
+    latest = cache.latest_entry()
+    if latest is not None and epoch == latest.epoch and start_offset >= latest.start_offset:
+        return
+    _maybe_assign_epoch(cache, epoch, start_offset)
 
 
 def _fsync_dir(path: str) -> None:
