@@ -42,6 +42,7 @@ class ConsumerMember:
         self.member_id = f"{group.group_id}-{index}"
         self.host = f"consumer.{self.member_id}"
         self.assignment: list[TopicPartition] = []
+        self.fetch_order: list[TopicPartition] = []  # assignment order, rotated as Kafka does
         self.position: dict[TopicPartition, int] = {}  # next offset to fetch
         self.consumed: dict[TopicPartition, int] = {}  # next offset to process
         self.committed: dict[TopicPartition, int] = {}
@@ -61,6 +62,7 @@ class ConsumerMember:
     def assign(self, partitions: list[TopicPartition]) -> None:
         """Start from the committed offset, else ``auto.offset.reset``."""
         self.assignment = sorted(partitions)
+        self.fetch_order = list(self.assignment)
         for tp in self.assignment:
             if tp not in self.position:
                 start = self.world.committed_offset(self.group.group_id, tp)
@@ -93,7 +95,7 @@ class ConsumerMember:
         while True:
             tps = [
                 tp
-                for tp in self.assignment
+                for tp in self.fetch_order
                 if world.leader_of(tp) == broker_id and tp not in self.buffered_tps
             ]
             if not tps or not self.alive or not broker.alive:
@@ -153,6 +155,12 @@ class ConsumerMember:
                 if already + n >= read.messages:
                     self.buffer.popleft()
                     self.buffered_tps.discard(tp)
+                    # Fetcher: a partition whose records were returned moves to the end of
+                    # the fetch order (SubscriptionState.movePartitionToEnd), so
+                    # fetch.max.bytes is shared round-robin across partitions
+                    if tp in self.fetch_order:
+                        self.fetch_order.remove(tp)
+                        self.fetch_order.append(tp)
                     self._notify_drained(tp)
                 else:
                     self.buffer[0] = (tp, read, already + n)

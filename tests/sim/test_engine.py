@@ -10,6 +10,8 @@ import textwrap
 
 import pytest
 
+from simkafka.model.partitioner import partition_for_key
+from simkafka.model.types import TopicPartition
 from simkafka.scenario import parse_scenario
 from simkafka.sim.engine import simulate
 from simkafka.sim.world import World
@@ -245,3 +247,25 @@ def test_small_requests_count_towards_nic_utilisation_and_cross_rack_traffic():
         busy = nic.egress_busy_time + world.small_busy_out[broker.host]
         # busy time is bytes over the 10 Gb/s NIC, wherever the bytes went
         assert busy == pytest.approx(sent / (10e9 / 8), rel=1e-6)
+
+
+def test_a_partition_whose_records_were_returned_moves_to_the_end_of_the_fetch_order():
+    # SubscriptionState.movePartitionToEnd: one key, so only its partition ever has data
+    s = scenario(
+        brokers=1,
+        rf=1,
+        min_isr=1,
+        partitions=2,
+        members=1,
+        rate="500 msg/s",
+        duration="1s",
+        warmup="0.5s",
+        keys="keys: {distribution: uniform, count: 1}",
+    )
+    world = World(s)
+    world.env.run(until=1)
+    member = world.groups["readers"][0]
+    busy = TopicPartition("events", partition_for_key(b"key-0", 2))
+    idle = TopicPartition("events", 1 - busy.partition)
+    assert member.consumed[busy] > 300 and member.consumed[idle] == 0
+    assert member.fetch_order == [idle, busy]
