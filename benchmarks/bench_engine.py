@@ -67,6 +67,8 @@ def main() -> None:
     if profiler:
         profiler.disable()
     ran = time.perf_counter() - built
+    if not probes.rows or probes.rows[-1]["time"] < world.env.now - 1e-9:
+        probes.sample()  # as simulate() does: the last interval ends at the run's end
     result = summarise(world, probes)
     events = next(world.env._eid)  # SimPy's event id counter: events scheduled so far
     print(
