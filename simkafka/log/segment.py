@@ -34,7 +34,11 @@ from simkafka.log.index import (
     TimestampOffset,
     filename_prefix_from_offset,
 )
-from simkafka.log.log_config import can_convert_to_relative_offset, time_waited_for_roll
+from simkafka.log.log_config import (
+    INT_MAX,
+    can_convert_to_relative_offset,
+    time_waited_for_roll,
+)
 from simkafka.log.records import (
     HEADER_SIZE_UP_TO_MAGIC,
     LOG_OVERHEAD,
@@ -169,10 +173,17 @@ class _FileRecords:
         os.lseek(self._fd, self.size, os.SEEK_SET)
 
     def append(self, data: bytes | bytearray | memoryview) -> int:
-        view = memoryview(data)
-        written = 0
-        while written < len(view):
-            written += os.write(self._fd, view[written:])
+        """Write ``data`` at the end: one ``os.write`` of the caller's buffer (no copy).
+
+        A short write (a signal, a full pipe-like device) continues from a
+        ``memoryview`` slice, as ``FileChannel.write`` loops until the buffer is drained.
+        """
+        total = len(data)
+        written = os.write(self._fd, data)
+        if written < total:
+            view = memoryview(data)
+            while written < total:
+                written += os.write(self._fd, view[written:])
         self.size += written
         return written
 
@@ -405,26 +416,30 @@ class LogSegment:
         size = len(records)
         if size == 0:
             return
-        physical_position = self._log.size
+        log = self._log
+        physical_position = log.size
         if physical_position == 0:
             self._rolling_based_timestamp = largest_timestamp
-        if not self.can_convert_to_relative_offset(largest_offset):
+        # canConvertToRelativeOffset, inlined: this runs on every append.
+        if not 0 <= largest_offset - self.base_offset <= INT_MAX:
             raise LogSegmentOffsetOverflowError(
                 f"Detected offset overflow at offset {largest_offset} in segment "
-                f"{self._log.path} (base offset {self.base_offset})"
+                f"{log.path} (base offset {self.base_offset})"
             )
-        self._log.append(records)
-        if largest_timestamp > self.max_timestamp_so_far:
-            self._max_ts_and_offset = TimestampOffset(
+        log.append(records)
+        max_so_far = self._max_ts_and_offset
+        if max_so_far is None:
+            max_so_far = self._read_max_timestamp_and_offset()
+        if largest_timestamp > max_so_far.timestamp:
+            max_so_far = self._max_ts_and_offset = TimestampOffset(
                 largest_timestamp, shallow_offset_of_max_timestamp
             )
         if self._bytes_since_last_index_entry > self.index_interval_bytes:
             self.offset_index.append(largest_offset, physical_position)
-            self.time_index.maybe_append(
-                self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far
-            )
-            self._bytes_since_last_index_entry = 0
-        self._bytes_since_last_index_entry += size
+            self.time_index.maybe_append(max_so_far.timestamp, max_so_far.offset)
+            self._bytes_since_last_index_entry = size
+        else:
+            self._bytes_since_last_index_entry += size
 
     # -- read ------------------------------------------------------------------------
     def translate_offset(

@@ -39,9 +39,12 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+
+from crc32c import crc32c as _crc32c
 
 from simkafka.log.checkpoints import (
     LOG_START_OFFSET_CHECKPOINT,
@@ -73,6 +76,7 @@ from simkafka.log.log_config import (
     time_waited_for_roll,
 )
 from simkafka.log.records import (
+    ATTRIBUTES_OFFSET,
     CONTROL_FLAG_MASK,
     LOG_OVERHEAD,
     MAGIC_VALUE_V2,
@@ -123,6 +127,9 @@ EARLIEST_TIMESTAMP = -2
 MAX_TIMESTAMP = -3
 EARLIEST_LOCAL_TIMESTAMP = -4
 _LONG_MAX = (1 << 63) - 1
+# DefaultRecordBatch's 61-byte header, all 13 fields (see simkafka.log.records), unpacked
+# by _append_one_from_client into plain locals.
+_unpack_batch_header = struct.Struct(">qiibIhiqqqhii").unpack_from
 
 
 class OffsetOutOfRangeError(LogError):
@@ -305,6 +312,13 @@ class UnifiedLog:
         self._max_message_bytes = config.max_message_bytes
         self._segment_size = config.segment_size
         self._max_segment_ms = config.max_segment_ms
+        # No LogAppendTime rewrite and no timestamp bounds: the one-pass client append
+        # applies (see _append_one_from_client).
+        self._simple_timestamps = (
+            not self._log_append_time
+            and config.message_timestamp_before_max_ms == _LONG_MAX
+            and config.message_timestamp_after_max_ms == _LONG_MAX
+        )
 
     def update_config(self, config: LogConfig) -> LogConfig:
         """``updateConfig``: take a new topic config (dynamic config change); returns the old."""
@@ -454,7 +468,87 @@ class UnifiedLog:
         minus its per-record loop). A ``bytearray`` argument is rewritten in place, as
         Kafka rewrites the request buffer.
         """
+        if origin is AppendOrigin.CLIENT and isinstance(records, bytearray):
+            info = self._append_one_from_client(records, leader_epoch)
+            if info is not None:
+                return info
         return self._append(records, origin, True, leader_epoch, ignore_record_size=False)
+
+    def _append_one_from_client(self, buf: bytearray, leader_epoch: int) -> LogAppendInfo | None:
+        """The common produce append, decided in one pass; ``None`` hands over to :meth:`_append`.
+
+        A produce request carries one uncompressed-or-compressed v2 batch per partition
+        in a buffer the broker may rewrite. When that batch passes every check of
+        :meth:`_analyze_and_validate` and :meth:`_validate_and_assign_offsets` (read
+        here from one ``struct`` call), needs no roll, and the topic has neither
+        ``LogAppendTime`` nor timestamp bounds, this does exactly what :meth:`_append`
+        would -- same offsets, epoch rewrite, epoch-cache update, segment append, log end
+        offset, high watermark, flush rule and :class:`LogAppendInfo` -- without its
+        general machinery. Anything else (an error to report, a roll, several batches,
+        a torn tail) returns ``None`` *before* changing any state, and :meth:`_append`
+        then does the whole append, raising Kafka's error in Kafka's order. The two
+        paths are checked against each other in ``tests/log/test_unified_log.py``.
+        """
+        n = len(buf)
+        if n < RECORD_BATCH_OVERHEAD or not self._simple_timestamps:
+            return None
+        (
+            base,
+            length,
+            _epoch,
+            magic,
+            crc,
+            attributes,
+            last_delta,
+            _base_ts,
+            max_ts,
+            producer_id,
+            _producer_epoch,
+            base_sequence,
+            count,
+        ) = _unpack_batch_header(buf, 0)
+        if (
+            length + LOG_OVERHEAD != n  # not exactly one whole batch
+            or magic != MAGIC_VALUE_V2
+            or base != 0  # clients send baseOffset 0
+            or n > self._max_message_bytes
+            or n > self._segment_size
+            or count <= 0
+            or count != last_delta + 1
+            or attributes & (CONTROL_FLAG_MASK | TIMESTAMP_TYPE_MASK)
+            or (producer_id >= 0 and base_sequence < 0)
+            or _crc32c(memoryview(buf)[ATTRIBUTES_OFFSET:]) != crc  # ensureValid
+        ):
+            return None
+        now = self.clock.now_ms()
+        segment = self._segments[-1]
+        first = self._log_end_offset
+        last = first + last_delta
+        if self._needs_roll(segment, n, max_ts, last, now):
+            return None
+        set_base_offset_and_leader_epoch(buf, 0, first, leader_epoch)
+        cache = self.leader_epoch_cache
+        if cache is not None:
+            _maybe_assign_epoch_fast(cache, leader_epoch, first)
+        segment.append(last, max_ts, last, buf)
+        self._update_log_end_offset(last + 1)
+        self._update_high_watermark_with_log_end_offset()
+        info = LogAppendInfo(  # the fields _append would fill in, in declaration order
+            first,  # first_offset
+            last,  # last_offset
+            max_ts,  # max_timestamp
+            last,  # shallow_offset_of_max_timestamp
+            NO_TIMESTAMP,  # log_append_time
+            self._log_start_offset,  # log_start_offset
+            1,  # shallow_count
+            n,  # valid_bytes
+            True,  # offsets_monotonic
+            leader_epoch,  # last_leader_epoch
+            count,  # records_count
+        )
+        if should_flush_on_append(self._config, self._log_end_offset - self._recovery_point):
+            self.flush()
+        return info
 
     def append_as_follower(self, records: bytes | bytearray | memoryview) -> LogAppendInfo:
         """``appendAsFollower``: keep the leader's offsets; they must not go backwards."""
@@ -522,18 +616,18 @@ class UnifiedLog:
             valid += size
             count += h.records_count
             headers.append((pos, h))
-        info = LogAppendInfo(
-            first_offset=first_offset,
-            last_offset=last_offset,
-            max_timestamp=max_ts,
-            shallow_offset_of_max_timestamp=offset_of_max_ts,
-            log_append_time=NO_TIMESTAMP,
-            log_start_offset=self._log_start_offset,
-            shallow_count=len(headers),
-            valid_bytes=valid,
-            offsets_monotonic=monotonic,
-            last_leader_epoch=last_epoch,
-            records_count=count,
+        info = LogAppendInfo(  # positional: a keyword call costs twice as much
+            first_offset,  # first_offset
+            last_offset,  # last_offset
+            max_ts,  # max_timestamp
+            offset_of_max_ts,  # shallow_offset_of_max_timestamp
+            NO_TIMESTAMP,  # log_append_time
+            self._log_start_offset,  # log_start_offset
+            len(headers),  # shallow_count
+            valid,  # valid_bytes
+            monotonic,  # offsets_monotonic
+            last_epoch,  # last_leader_epoch
+            count,  # records_count
         )
         return info, headers
 
@@ -677,24 +771,9 @@ class UnifiedLog:
         segment = self._segments[-1]
         if now is None:
             now = self.clock.now_ms()
-        size = segment.size
-        if not (
-            size > self._segment_size - messages_size
-            or segment.offset_index.is_full
-            or segment.time_index.is_full
-            or not can_convert_to_relative_offset(segment.base_offset, info.last_offset)
-            or (
-                size > 0
-                and time_waited_for_roll(
-                    now,
-                    info.max_timestamp,
-                    rolling_based_timestamp=segment.rolling_based_timestamp,
-                    created_ms=segment.created,
-                )
-                > self._max_segment_ms - segment.roll_jitter_ms
-            )
-        ):
+        if not self._needs_roll(segment, messages_size, info.max_timestamp, info.last_offset, now):
             return segment
+        size = segment.size
         reason = roll_reason(
             self._config,
             segment_size=size,
@@ -713,6 +792,38 @@ class UnifiedLog:
             self.last_roll_reason = reason
             return self.roll(info.first_offset)
         return segment
+
+    def _needs_roll(
+        self,
+        segment: LogSegment,
+        messages_size: int,
+        max_timestamp: int,
+        last_offset: int,
+        now: int,
+    ) -> bool:
+        """Whether any clause of :func:`~simkafka.log.log_config.roll_reason` holds.
+
+        Exactly their disjunction, cheapest first, so the common no-roll append does not
+        pay for ``roll_reason``'s keyword-argument call; ``roll_reason`` is consulted
+        (for the reason) precisely when this is true.
+        """
+        size = segment.size
+        return (
+            size > self._segment_size - messages_size
+            or segment.offset_index.is_full
+            or segment.time_index.is_full
+            or not can_convert_to_relative_offset(segment.base_offset, last_offset)
+            or (
+                size > 0
+                and time_waited_for_roll(
+                    now,
+                    max_timestamp,
+                    rolling_based_timestamp=segment.rolling_based_timestamp,
+                    created_ms=segment.created,
+                )
+                > self._max_segment_ms - segment.roll_jitter_ms
+            )
+        )
 
     def _roll_jitter(self) -> int:
         """``LogConfig.randomSegmentJitter`` for a new segment (0 unless ``segment.jitter.ms``)."""

@@ -7,6 +7,7 @@ record and base offset 0; ``_single`` builds the same bytes.
 from __future__ import annotations
 
 import os
+import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +30,7 @@ from simkafka.log.records import (
     TimestampType,
     build_batch,
     build_uniform_batch,
+    crc32c,
     decode_all,
 )
 from simkafka.log.segment import TimestampAndOffset
@@ -746,3 +748,115 @@ class LogMachine(RuleBasedStateMachine):
 
 TestLogMachine = LogMachine.TestCase
 TestLogMachine.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
+
+
+# -- the one-pass produce append against the general path ------------------------------
+
+
+def _mangle(batch: bytes, how: str) -> bytes:
+    """One of the faults a produce request can carry, each rejected by ``LogValidator``
+    or ``analyzeAndValidateRecords`` (cases of Kafka's ``LogValidatorTest`` /
+    ``UnifiedLogTest``: non-zero base offset, corrupt CRC, control batch from a client,
+    LogAppendTime from a producer, count vs offset range, sequence without producer id
+    semantics, a torn tail, two batches)."""
+    b = bytearray(batch)
+    if how == "base_offset":
+        b[7] = 5
+    elif how == "crc":
+        b[-1] ^= 0xFF
+    elif how == "control":
+        b[22] |= 0x20  # attributes low byte: control flag
+    elif how == "log_append_time":
+        b[22] |= 0x08  # timestamp type LogAppendTime, set by a producer
+    elif how == "count":
+        b[60] += 1  # recordsCount no longer lastOffsetDelta + 1
+    elif how == "torn":
+        b += b"\x00" * 20
+    elif how == "two":
+        b += batch
+    if how in ("control", "log_append_time", "count"):  # a valid CRC: reach the real check
+        struct.pack_into(">I", b, 17, crc32c(memoryview(b)[21 : len(batch)]))
+    return bytes(b)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    appends=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=6),  # records
+            st.integers(min_value=0, max_value=3),  # ms to advance the clock first
+            st.integers(min_value=0, max_value=2),  # leader epoch
+            st.sampled_from(
+                ["ok"] * 6
+                + ["base_offset", "crc", "control", "log_append_time", "count", "torn", "two"]
+            ),
+            st.booleans(),  # idempotent producer (producerId/sequence set)
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    seg_batches=st.integers(min_value=1, max_value=5),
+    interval=st.sampled_from([1, 100, 4096]),
+    flush_messages=st.sampled_from([3, (1 << 63) - 1]),
+    segment_ms=st.sampled_from([2, 7 * 24 * 3600 * 1000]),
+)
+def test_one_pass_client_append_equals_general_path(
+    tmp_path_factory, appends, seg_batches, interval, flush_messages, segment_ms
+):
+    # append_as_leader takes a one-pass route for a bytearray holding one valid batch
+    # that needs no roll, and the general route (_append) otherwise -- e.g. for bytes,
+    # which it copies first. Both must leave identical logs and return identical infos
+    # (or raise the same error): same files byte for byte, indexes, offsets, high
+    # watermark, recovery point, epoch cache, roll reasons.
+    batch_size = len(build_uniform_batch(6, 9, base_offset=0, base_timestamp=0))
+    cfg = Cfg(
+        segment_bytes=batch_size * seg_batches,
+        index_interval_bytes=interval,
+        flush_messages=flush_messages,
+        segment_ms=segment_ms,
+    )
+    root = tmp_path_factory.mktemp("eq")
+    clocks = [ManualClock(1_000_000), ManualClock(1_000_000)]
+    fast, general = (
+        UnifiedLog(str(root / name / "t-0"), cfg, clk)
+        for name, clk in zip(("fast", "general"), clocks, strict=True)
+    )
+    for n, advance, epoch, fault, idempotent in appends:
+        for clk in clocks:
+            clk.advance(advance)
+        batch = build_uniform_batch(
+            n,
+            9,
+            base_offset=0,
+            base_timestamp=clocks[0].now_ms(),
+            payload=os.urandom(n * 9),
+            producer_id=7 if idempotent else -1,
+            producer_epoch=0 if idempotent else -1,
+            base_sequence=3 if idempotent else -1,
+        )
+        if fault != "ok":
+            batch = _mangle(batch, fault)
+        outcomes = []
+        for log, arg in ((fast, bytearray(batch)), (general, bytes(batch))):
+            try:
+                outcomes.append(log.append_as_leader(arg, epoch))
+            except LogError as e:
+                outcomes.append((type(e), str(e).replace(log.dir, "<dir>")))
+        assert outcomes[0] == outcomes[1]
+    for log in (fast, general):
+        log.close()
+    assert fast.log_end_offset == general.log_end_offset
+    assert fast.high_watermark == general.high_watermark
+    assert fast.recovery_point == general.recovery_point
+    assert fast.last_roll_reason == general.last_roll_reason
+    assert fast.leader_epoch_cache.epoch_entries() == general.leader_epoch_cache.epoch_entries()
+    names = sorted(os.listdir(fast.dir))
+    assert names == sorted(os.listdir(general.dir))
+    for name in names:
+        with (
+            open(os.path.join(fast.dir, name), "rb") as a,
+            open(os.path.join(general.dir, name), "rb") as b,
+        ):
+            assert a.read() == b.read(), name
