@@ -808,21 +808,22 @@ class UnifiedLog:
         (for the reason) precisely when this is true.
         """
         size = segment.size
-        return (
+        if (
             size > self._segment_size - messages_size
             or segment.offset_index.is_full
             or segment.time_index.is_full
             or not can_convert_to_relative_offset(segment.base_offset, last_offset)
-            or (
-                size > 0
-                and time_waited_for_roll(
-                    now,
-                    max_timestamp,
-                    rolling_based_timestamp=segment.rolling_based_timestamp,
-                    created_ms=segment.created,
-                )
-                > self._max_segment_ms - segment.roll_jitter_ms
+        ):
+            return True
+        return (
+            size > 0
+            and time_waited_for_roll(
+                now,
+                max_timestamp,
+                rolling_based_timestamp=segment.rolling_based_timestamp,
+                created_ms=segment.created,
             )
+            > self._max_segment_ms - segment.roll_jitter_ms
         )
 
     def _roll_jitter(self) -> int:
