@@ -187,6 +187,27 @@ class _FileRecords:
         self.size += written
         return written
 
+    def append_with_head(
+        self, head: bytes | bytearray, data: bytes | bytearray | memoryview
+    ) -> int:
+        """Write ``head`` then ``data`` from ``len(head)`` on, in one ``os.writev``.
+
+        The bytes on disk are ``data`` with its first ``len(head)`` bytes replaced; the
+        bulk is written from the caller's buffer, not copied. A short write continues
+        from where it stopped, as :meth:`append` does.
+        """
+        total = len(data)
+        h = len(head)
+        rest = memoryview(data)[h:]
+        written = os.writev(self._fd, (head, rest))
+        while written < total:
+            if written < h:
+                written += os.write(self._fd, memoryview(head)[written:])
+            else:
+                written += os.write(self._fd, rest[written - h :])
+        self.size += written
+        return written
+
     def read(self, position: int, size: int) -> bytes:
         if size <= 0:
             return b""
@@ -405,8 +426,13 @@ class LogSegment:
         largest_timestamp: int,
         shallow_offset_of_max_timestamp: int,
         records: bytes | bytearray | memoryview,
+        *,
+        head: bytes | bytearray | None = None,
     ) -> None:
         """``LogSegment.append``: write whole batches, maybe add one sparse index entry.
+
+        ``head``, when given, is written in place of the first ``len(head)`` bytes of
+        ``records`` (the leader's offset and epoch rewrite of an immutable buffer).
 
         The index entry maps ``largest_offset`` (the *last* offset of this append) to the
         position where the append *starts*; it is added only when more than
@@ -426,7 +452,10 @@ class LogSegment:
                 f"Detected offset overflow at offset {largest_offset} in segment "
                 f"{log.path} (base offset {self.base_offset})"
             )
-        log.append(records)
+        if head is None:
+            log.append(records)
+        else:
+            log.append_with_head(head, records)
         max_so_far = self._max_ts_and_offset
         if max_so_far is None:
             max_so_far = self._read_max_timestamp_and_offset()

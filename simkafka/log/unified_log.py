@@ -130,6 +130,10 @@ _LONG_MAX = (1 << 63) - 1
 # DefaultRecordBatch's 61-byte header, all 13 fields (see simkafka.log.records), unpacked
 # by _append_one_from_client into plain locals.
 _unpack_batch_header = struct.Struct(">qiibIhiqqqhii").unpack_from
+# baseOffset, batchLength, partitionLeaderEpoch (bytes 0-15, outside the CRC): the
+# one-pass append rewrites offset and epoch in one call, batchLength with its own value.
+_pack_base_length_epoch = struct.Struct(">qii").pack_into
+_REWRITTEN_HEAD_SIZE = 16
 
 
 class OffsetOutOfRangeError(LogError):
@@ -466,15 +470,21 @@ class UnifiedLog:
         ``partitionLeaderEpoch``) in place -- both lie outside the CRC -- so the batch is
         written without re-encoding (``LogValidator.assignOffsetsNonCompressed``'s effect,
         minus its per-record loop). A ``bytearray`` argument is rewritten in place, as
-        Kafka rewrites the request buffer.
+        Kafka rewrites the request buffer. An immutable ``bytes`` batch is left as it is:
+        its rewritten first bytes are written from a small copy, the rest straight from
+        the caller's object (no copy of the batch).
         """
-        if origin is AppendOrigin.CLIENT and isinstance(records, bytearray):
-            info = self._append_one_from_client(records, leader_epoch)
-            if info is not None:
-                return info
+        if origin is AppendOrigin.CLIENT:
+            kind = type(records)
+            if kind is bytearray or kind is bytes:
+                info = self._append_one_from_client(records, leader_epoch)  # type: ignore[arg-type]
+                if info is not None:
+                    return info
         return self._append(records, origin, True, leader_epoch, ignore_record_size=False)
 
-    def _append_one_from_client(self, buf: bytearray, leader_epoch: int) -> LogAppendInfo | None:
+    def _append_one_from_client(
+        self, buf: bytes | bytearray, leader_epoch: int
+    ) -> LogAppendInfo | None:
         """The common produce append, decided in one pass; ``None`` hands over to :meth:`_append`.
 
         A produce request carries one uncompressed-or-compressed v2 batch per partition
@@ -488,6 +498,10 @@ class UnifiedLog:
         a torn tail) returns ``None`` *before* changing any state, and :meth:`_append`
         then does the whole append, raising Kafka's error in Kafka's order. The two
         paths are checked against each other in ``tests/log/test_unified_log.py``.
+
+        A ``bytearray`` is rewritten in place; for ``bytes`` the 16 rewritten bytes
+        (``baseOffset`` .. ``partitionLeaderEpoch``) go into a small ``head`` that the
+        segment writes in front of the rest of the caller's buffer.
         """
         n = len(buf)
         if n < RECORD_BATCH_OVERHEAD or not self._simple_timestamps:
@@ -526,11 +540,16 @@ class UnifiedLog:
         last = first + last_delta
         if self._needs_roll(segment, n, max_ts, last, now):
             return None
-        set_base_offset_and_leader_epoch(buf, 0, first, leader_epoch)
+        if type(buf) is bytearray:
+            head = None
+            _pack_base_length_epoch(buf, 0, first, length, leader_epoch)
+        else:
+            head = bytearray(_REWRITTEN_HEAD_SIZE)
+            _pack_base_length_epoch(head, 0, first, length, leader_epoch)
         cache = self.leader_epoch_cache
         if cache is not None:
             _maybe_assign_epoch_fast(cache, leader_epoch, first)
-        segment.append(last, max_ts, last, buf)
+        segment.append(last, max_ts, last, buf, head=head)
         self._update_log_end_offset(last + 1)
         self._update_high_watermark_with_log_end_offset()
         info = LogAppendInfo(  # the fields _append would fill in, in declaration order

@@ -456,3 +456,38 @@ def test_recover_across_chunk_boundaries(make, monkeypatch, chunk):
     assert seg.recover() == full - 9 - seg.size
     assert [last for _p, _b, last, _t in seg.batch_positions()] == list(range(39))
     assert seg.offset_index.all_entries() == [e for e in offsets if e.offset < 39]
+
+
+@pytest.mark.parametrize("stop_at", [0, 5, 16, 17, 100])
+def test_append_with_head_survives_short_writes(make, monkeypatch, stop_at):
+    # An append of an immutable batch writes a rewritten 16-byte head (baseOffset ..
+    # partitionLeaderEpoch) and then the caller's buffer from byte 16 in one writev.
+    # A short writev -- inside the head, at its end, or in the body -- must be finished
+    # from the right place (FileChannel.write loops until the buffer is drained), so the
+    # file holds exactly the rewritten batch.
+    import simkafka.log.segment as segment_module
+
+    real_writev = os.writev
+    calls = []
+
+    def short_writev(fd, buffers):
+        joined = b"".join(bytes(b) for b in buffers)
+        if not calls:  # only the first call comes up short
+            calls.append(stop_at)
+            return os.write(fd, joined[:stop_at]) if stop_at else 0
+        return real_writev(fd, buffers)
+
+    monkeypatch.setattr(segment_module.os, "writev", short_writev)
+    seg = make(0)
+    batch = _records(0, "a" * 150, "b")
+    rewritten = bytearray(batch)
+    rewritten[0:8] = (7).to_bytes(8, "big")  # baseOffset 7 ...
+    rewritten[12:16] = (3).to_bytes(4, "big")  # ... partitionLeaderEpoch 3
+    head = bytes(rewritten[:16])
+    seg.append(8, 0, 8, batch, head=head)
+    assert seg.size == len(batch)
+    with open(seg.log_path, "rb") as f:
+        assert f.read() == bytes(rewritten)
+    stored = next(iter(seg.read(7, 10_000, min_one_message=True).batches()))
+    assert (stored.base_offset, stored.partition_leader_epoch) == (7, 3)
+    stored.ensure_valid()  # the CRC does not cover the rewritten fields

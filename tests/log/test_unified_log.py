@@ -805,11 +805,11 @@ def _mangle(batch: bytes, how: str) -> bytes:
 def test_one_pass_client_append_equals_general_path(
     tmp_path_factory, appends, seg_batches, interval, flush_messages, segment_ms
 ):
-    # append_as_leader takes a one-pass route for a bytearray holding one valid batch
-    # that needs no roll, and the general route (_append) otherwise -- e.g. for bytes,
-    # which it copies first. Both must leave identical logs and return identical infos
-    # (or raise the same error): same files byte for byte, indexes, offsets, high
-    # watermark, recovery point, epoch cache, roll reasons.
+    # append_as_leader takes a one-pass route for a bytearray or bytes holding one valid
+    # batch that needs no roll, and the general route (_append) otherwise -- e.g. for a
+    # memoryview, which it copies first. All must leave identical logs and return
+    # identical infos (or raise the same error): same files byte for byte, indexes,
+    # offsets, high watermark, recovery point, epoch cache, roll reasons.
     batch_size = len(build_uniform_batch(6, 9, base_offset=0, base_timestamp=0))
     cfg = Cfg(
         segment_bytes=batch_size * seg_batches,
@@ -818,11 +818,11 @@ def test_one_pass_client_append_equals_general_path(
         segment_ms=segment_ms,
     )
     root = tmp_path_factory.mktemp("eq")
-    clocks = [ManualClock(1_000_000), ManualClock(1_000_000)]
-    fast, general = (
+    clocks = [ManualClock(1_000_000) for _ in range(3)]
+    logs = [
         UnifiedLog(str(root / name / "t-0"), cfg, clk)
-        for name, clk in zip(("fast", "general"), clocks, strict=True)
-    )
+        for name, clk in zip(("general", "bytearray", "bytes"), clocks, strict=True)
+    ]
     for n, advance, epoch, fault, idempotent in appends:
         for clk in clocks:
             clk.advance(advance)
@@ -839,24 +839,27 @@ def test_one_pass_client_append_equals_general_path(
         if fault != "ok":
             batch = _mangle(batch, fault)
         outcomes = []
-        for log, arg in ((fast, bytearray(batch)), (general, bytes(batch))):
+        immutable = bytes(batch)
+        for log, arg in zip(
+            logs, (memoryview(bytes(batch)), bytearray(batch), immutable), strict=True
+        ):
             try:
                 outcomes.append(log.append_as_leader(arg, epoch))
             except LogError as e:
                 outcomes.append((type(e), str(e).replace(log.dir, "<dir>")))
-        assert outcomes[0] == outcomes[1]
-    for log in (fast, general):
+        assert outcomes[1] == outcomes[0] and outcomes[2] == outcomes[0]
+    for log in logs:
         log.close()
-    assert fast.log_end_offset == general.log_end_offset
-    assert fast.high_watermark == general.high_watermark
-    assert fast.recovery_point == general.recovery_point
-    assert fast.last_roll_reason == general.last_roll_reason
-    assert fast.leader_epoch_cache.epoch_entries() == general.leader_epoch_cache.epoch_entries()
-    names = sorted(os.listdir(fast.dir))
-    assert names == sorted(os.listdir(general.dir))
-    for name in names:
-        with (
-            open(os.path.join(fast.dir, name), "rb") as a,
-            open(os.path.join(general.dir, name), "rb") as b,
-        ):
-            assert a.read() == b.read(), name
+    general = logs[0]
+    for fast in logs[1:]:
+        assert fast.log_end_offset == general.log_end_offset
+        assert fast.high_watermark == general.high_watermark
+        assert fast.recovery_point == general.recovery_point
+        assert fast.last_roll_reason == general.last_roll_reason
+        assert fast.leader_epoch_cache.epoch_entries() == general.leader_epoch_cache.epoch_entries()
+        names = sorted(os.listdir(fast.dir))
+        assert names == sorted(os.listdir(general.dir))
+        for name in names:
+            with open(os.path.join(fast.dir, name), "rb") as a:
+                with open(os.path.join(general.dir, name), "rb") as b:
+                    assert a.read() == b.read(), name
