@@ -406,17 +406,51 @@ class LogSegment:
         The size test is ``size > segment.bytes - incoming`` so a segment never grows
         past ``segment.bytes``; the time test needs a non-empty segment.
         """
-        reached_roll_ms = (
-            self.time_waited_for_roll(params.now, params.max_timestamp_in_messages)
-            > params.max_segment_ms - self.roll_jitter_ms
+        return self.should_roll_for(
+            params.max_segment_bytes,
+            params.max_segment_ms,
+            params.messages_size,
+            params.max_timestamp_in_messages,
+            params.max_offset_in_messages,
+            params.now,
         )
-        size = self.size
-        return (
-            size > params.max_segment_bytes - params.messages_size
-            or (size > 0 and reached_roll_ms)
+
+    def should_roll_for(
+        self,
+        max_segment_bytes: int,
+        max_segment_ms: int,
+        messages_size: int,
+        max_timestamp_in_messages: int,
+        max_offset_in_messages: int,
+        now: int,
+    ) -> bool:
+        """:meth:`should_roll` with ``RollParams``' fields as plain arguments.
+
+        It runs before every append, so it reads the fields behind ``size`` and
+        ``rolling_based_timestamp`` directly and tests the time clause (the only one that
+        may read the file, once per segment) last; the clauses and their meaning are
+        those of ``LogSegment.shouldRoll``.
+        """
+        size = self._log.size
+        if (
+            size > max_segment_bytes - messages_size
             or self.offset_index.is_full
             or self.time_index.is_full
-            or not self.can_convert_to_relative_offset(params.max_offset_in_messages)
+            or not 0 <= max_offset_in_messages - self.base_offset <= INT_MAX
+        ):
+            return True
+        if size == 0:
+            return False
+        if self._rolling_based_timestamp is None:
+            self._load_first_batch_timestamp()
+        return (
+            time_waited_for_roll(
+                now,
+                max_timestamp_in_messages,
+                rolling_based_timestamp=self._rolling_based_timestamp,
+                created_ms=self.created,
+            )
+            > max_segment_ms - self.roll_jitter_ms
         )
 
     # -- append ----------------------------------------------------------------------

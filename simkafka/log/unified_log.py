@@ -65,7 +65,6 @@ from simkafka.log.errors import (
 from simkafka.log.log_config import (
     LogConfig,
     SegmentStats,
-    can_convert_to_relative_offset,
     random_segment_jitter,
     roll_reason,
     segments_to_delete_by_log_start_offset,
@@ -73,7 +72,6 @@ from simkafka.log.log_config import (
     segments_to_delete_by_time,
     should_flush_on_append,
     should_flush_on_schedule,
-    time_waited_for_roll,
 )
 from simkafka.log.records import (
     ATTRIBUTES_OFFSET,
@@ -822,27 +820,12 @@ class UnifiedLog:
     ) -> bool:
         """Whether any clause of :func:`~simkafka.log.log_config.roll_reason` holds.
 
-        Exactly their disjunction, cheapest first, so the common no-roll append does not
-        pay for ``roll_reason``'s keyword-argument call; ``roll_reason`` is consulted
-        (for the reason) precisely when this is true.
+        ``LogSegment.shouldRoll`` with ``maybeRoll``'s ``RollParams`` -- exactly the
+        disjunction of those clauses, without ``roll_reason``'s keyword-argument call,
+        so ``roll_reason`` is consulted (for the reason) precisely when this is true.
         """
-        size = segment.size
-        if (
-            size > self._segment_size - messages_size
-            or segment.offset_index.is_full
-            or segment.time_index.is_full
-            or not can_convert_to_relative_offset(segment.base_offset, last_offset)
-        ):
-            return True
-        return (
-            size > 0
-            and time_waited_for_roll(
-                now,
-                max_timestamp,
-                rolling_based_timestamp=segment.rolling_based_timestamp,
-                created_ms=segment.created,
-            )
-            > self._max_segment_ms - segment.roll_jitter_ms
+        return segment.should_roll_for(
+            self._segment_size, self._max_segment_ms, messages_size, max_timestamp, last_offset, now
         )
 
     def _roll_jitter(self) -> int:
