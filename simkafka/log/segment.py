@@ -47,6 +47,7 @@ from simkafka.log.records import (
     RECORD_BATCH_OVERHEAD,
     BatchIterator,
     RecordBatch,
+    ensure_valid_header,
 )
 
 __all__ = [
@@ -654,12 +655,13 @@ class LogSegment:
                     chunk, max_batch_size=max_batch_size, file=path
                 ):
                     position = chunk_start + rel_pos
+                    h = batch.header()  # one struct call serves every check below
                     try:
-                        batch.ensure_valid(file=path)
+                        ensure_valid_header(chunk, rel_pos, h, file=path)
                     except CorruptRecordError as e:
                         raise e.at(position=position) from None
-                    base = batch.base_offset
-                    last = base + batch.last_offset_delta
+                    base = h.base_offset
+                    last = base + h.last_offset_delta
                     if base <= prev_last_offset or last < base:
                         raise CorruptRecordError(
                             f"batch offsets [{base}, {last}] do not follow the previous "
@@ -675,7 +677,7 @@ class LogSegment:
                             file=path,
                             position=position,
                         )
-                    batch_ts = batch.max_timestamp
+                    batch_ts = h.max_timestamp
                     if batch_ts > max_ts:
                         max_ts, max_ts_offset = batch_ts, last
                     if position - last_index_entry > interval:
@@ -683,9 +685,9 @@ class LogSegment:
                         self.time_index.maybe_append(max_ts, max_ts_offset)
                         last_index_entry = position
                     if leader_epoch_cache is not None:
-                        _assign_epoch(leader_epoch_cache, batch.partition_leader_epoch, base)
+                        _assign_epoch(leader_epoch_cache, h.partition_leader_epoch, base)
                     prev_last_offset = last
-                    valid_bytes = position + batch.size_in_bytes
+                    valid_bytes = position + LOG_OVERHEAD + h.batch_length
                 if valid_bytes == chunk_start:
                     break  # a torn batch at the tail: nothing more is whole
         except (CorruptRecordError, InvalidRecordError) as e:
