@@ -28,6 +28,14 @@ if the topic's ``compression.type`` were ``producer`` and the batch honest). Eve
 ``max.message.bytes``, ``baseOffset == 0`` from clients, one batch per produce request,
 record count vs offset range, no client control batches, idempotent sequence.
 
+The append has two routes with one outcome. A produce request's buffer (one v2 batch
+from a client) is validated and appended in one pass over a single ``struct`` unpack of
+its header (:meth:`UnifiedLog._append_one_from_client`); anything that pass does not
+accept -- an error to report, a roll, several batches, a follower append -- goes through
+the general ``analyzeAndValidateRecords`` / ``LogValidator`` / ``maybeRoll`` route,
+which raises Kafka's errors in Kafka's order. A property test checks that both routes
+leave byte-identical logs.
+
 Not modelled: transactions (LSO, aborted-transaction index), producer state, tiered
 storage, the asynchronous scheduler (rolls flush the old segment inline, and deleted
 segments are removed at once after their rename to ``.deleted``, instead of after
