@@ -64,6 +64,11 @@ class ProducerClient:
         # Keyed (or round-robin) traffic splits by fixed weights; otherwise the built-in
         # sticky partitioner sends everything to one partition until a batch is full.
         self.weights = weights
+        if weights is not None:
+            self._flowing = weights > 0
+            self._inverse_weights = np.divide(
+                1.0, weights, out=np.full(weights.size, np.inf), where=self._flowing
+            )
         self.rng = world.streams.get(f"producer.{self.name}")
         self.poisson = spec.profile.type == "poisson"
         self.partitioner = BuiltInPartitioner(topic.name, int(spec.batch_size), self.rng)
@@ -193,30 +198,40 @@ class ProducerClient:
             wake = min(wake, self.backlog[0][1] + self.spec.max_block)
         rate = self.messages_per_second * self.spec.profile.factor_at(now)
         if rate > 0:
+            per_batch, carry, linger = acc.messages_per_batch, acc._carry, acc.linger
             if self.weights is None:
-                rates = np.zeros(acc.num_partitions)
-                rates[
-                    self.partitioner.current_partition(self.world.topic_metadata(self.topic.name))
-                ] = rate
+                # unkeyed: only the sticky partition fills -- scalar arithmetic
+                p = self.partitioner.current_partition(self.world.topic_metadata(self.topic.name))
+                open_p, carry_p = float(acc.open_messages[p]), float(carry[p])
+                wake = min(wake, now + (per_batch - open_p - carry_p) / rate)
+                if open_p == 0:
+                    wake = min(wake, now + (1.0 - carry_p) / rate + linger)
             else:
-                rates = rate * self.weights
-            flowing = rates > 0
-            room = acc.messages_per_batch - acc.open_messages - acc._carry
-            empty = flowing & (acc.open_messages == 0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                fill = np.where(flowing, room / rates, np.inf).min()
-                first = np.where(empty, (1.0 - acc._carry) / rates, np.inf).min() + acc.linger
-            wake = min(wake, now + float(fill), now + float(first))
+                # keyed: every partition with a share of the keys fills at its own rate
+                inverse = self._inverse_weights
+                room = per_batch - acc.open_messages - carry
+                fill = np.multiply(
+                    room, inverse, out=np.full(inverse.size, np.inf), where=self._flowing
+                )
+                empty = self._flowing & (acc.open_messages == 0)
+                first = np.multiply(
+                    1.0 - carry, inverse, out=np.full(inverse.size, np.inf), where=empty
+                )
+                wake = min(
+                    wake, now + float(fill.min()) / rate, now + float(first.min()) / rate + linger
+                )
         return max(wake - now, 1e-6)
 
     def _send_ready(self, now: float) -> None:
         sendable = self.acc.sendable(now)
         if not sendable.any():
             return
-        for node, partitions in self.world.partitions_by_leader(self.topic.name).items():
+        for node, (partitions, index) in self.world.partitions_by_leader_indexed(
+            self.topic.name
+        ).items():
             if self.in_flight[node] >= self.max_in_flight:
                 continue
-            if not sendable[partitions].any():
+            if not sendable[index].any():
                 continue
             batches = self.acc.drain(partitions, node, now)
             if batches:

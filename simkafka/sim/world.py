@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
+import numpy as np
 import simpy
 
 from simkafka.model.election import NO_LEADER, PartitionRegistration, alter_isr
@@ -103,6 +104,7 @@ class World:
         self._leader: dict[TopicPartition, int] = {}
         self._by_leader_cache: dict[str, dict[int, list[int]]] = {}
         self._metadata_cache: dict[str, TopicMetadata] = {}
+        self._by_leader_index_cache: dict[str, dict[int, tuple[list[int], np.ndarray]]] = {}
         self._committed: dict[tuple[str, TopicPartition], int] = {}
         self._bytes_per_message: dict[str, float] = {}
         for tp, registration in topology.partitions.items():
@@ -228,6 +230,23 @@ class World:
                 [None if leader == NO_LEADER else leader for leader in leaders]
             )
             self._metadata_cache[topic] = cached
+        return cached
+
+    def invalidate_metadata(self) -> None:
+        """Forget the cached leader maps; call on every leadership change."""
+        self._by_leader_cache.clear()
+        self._by_leader_index_cache.clear()
+        self._metadata_cache.clear()
+
+    def partitions_by_leader_indexed(self, topic: str) -> dict[int, tuple[list[int], np.ndarray]]:
+        """:meth:`partitions_by_leader` with each list also as an index array (hot path)."""
+        cached = self._by_leader_index_cache.get(topic)
+        if cached is None:
+            cached = {
+                node: (partitions, np.asarray(partitions, dtype=np.intp))
+                for node, partitions in self.partitions_by_leader(topic).items()
+            }
+            self._by_leader_index_cache[topic] = cached
         return cached
 
     def leader_state(self, tp: TopicPartition) -> PartitionLeader | None:
