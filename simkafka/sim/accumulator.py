@@ -141,6 +141,24 @@ class RecordAccumulator:
         for p in touched[~fits]:
             self._append_filling(int(p), int(whole[p]), start, span)
 
+    def append_runs(self, runs: Sequence[tuple[int, int]], start: float, end: float) -> None:
+        """``append`` for whole messages given as ``(partition, count)`` runs -- what the
+        sticky partitioner produces: one or two partitions per call, so scalar updates beat
+        array operations over every partition."""
+        span = max(end - start, 0.0)
+        per_batch = self.messages_per_batch
+        for p, count in runs:
+            if count <= 0:
+                continue
+            self.appended_messages += count
+            if int(self.open_messages[p]) + count < per_batch:
+                if self.open_first[p] == np.inf:
+                    self.open_first[p] = start + span / count
+                self.open_messages[p] += count
+                self.open_last[p] = end
+            else:
+                self._append_filling(p, count, start, span)
+
     def _append_filling(self, p: int, count: int, start: float, span: float) -> None:
         per_message = span / count
         done = 0

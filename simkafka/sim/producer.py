@@ -105,6 +105,11 @@ class ProducerClient:
         self._fraction = total - count
         return count
 
+    def _sticky_runs(self, count: int) -> list[tuple[int, int]]:
+        """Built-in partitioner (KIP-794) for unkeyed records: one step per switch."""
+        metadata = self.world.topic_metadata(self.topic.name)
+        return self.partitioner.place_records(max(1, int(self.acc.record_bytes)), count, metadata)
+
     def _partition(self, count: int) -> np.ndarray:
         """Split ``count`` messages over partitions as ``KafkaProducer.partition`` would."""
         n = self.topic.partitions
@@ -157,7 +162,10 @@ class ProducerClient:
             count, t0, t1 = backlog[0]
             take = min(count, room)
             split = t0 + (t1 - t0) * take / count
-            self.acc.append(self._partition(take), t0, split)
+            if self.weights is None:
+                self.acc.append_runs(self._sticky_runs(take), t0, split)
+            else:
+                self.acc.append(self._partition(take), t0, split)
             room -= take
             self.backlog_messages -= take
             if take == count:

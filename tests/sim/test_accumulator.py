@@ -109,3 +109,31 @@ def test_conservation_every_message_is_buffered_or_drained(rounds):
         for b in q:
             assert b.messages <= acc.messages_per_batch
             assert b.wire_bytes == RECORD_BATCH_OVERHEAD + round(b.messages * acc.record_bytes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 80)), max_size=3), max_size=12)
+)
+def test_append_runs_is_append_for_whole_messages(calls):
+    by_runs, by_array = make(partitions=3, size=500), make(partitions=3, size=500)
+    t = 0.0
+    for runs in calls:
+        quantities = np.zeros(3)
+        merged: dict[int, int] = {}
+        for p, n in runs:
+            merged[p] = merged.get(p, 0) + n
+        for p, n in merged.items():
+            quantities[p] = n
+        by_runs.append_runs(sorted(merged.items()), t, t + 0.01)
+        by_array.append(quantities, t, t + 0.01)
+        t += 0.01
+    assert by_runs.appended_messages == by_array.appended_messages
+    assert np.array_equal(by_runs.open_messages, by_array.open_messages)
+    assert np.allclose(by_runs.open_first, by_array.open_first) and np.allclose(
+        by_runs.open_last, by_array.open_last
+    )
+    for a, b in zip(by_runs.queues, by_array.queues, strict=True):
+        assert [x.messages for x in a] == [x.messages for x in b]
+        assert [x.first_append for x in a] == pytest.approx([x.first_append for x in b])
+        assert [x.last_append for x in a] == pytest.approx([x.last_append for x in b])
