@@ -135,48 +135,56 @@ class ConsumerMember:
     def _poll_loop(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
         per_record = self.group.processing_time_per_record
-        max_records = self.group.max_poll_records
         while True:
             if not self.buffer or not self.alive:
                 self._data = env.event()
                 yield self._data
                 continue
-            taken = 0
-            done: list[tuple[TopicPartition, int, float, float]] = []
-            while self.buffer and taken < max_records:
-                tp, read, already = self.buffer[0]
-                n = min(read.messages - already, max_records - taken)
-                taken += n
-                # creation times of messages [already, already + n) of the read
-                span = read.last_created - read.first_created
-                per = span / max(1, read.messages - 1)
-                first = read.first_created + per * already
-                done.append((tp, n, first, first + per * max(0, n - 1)))
-                if already + n >= read.messages:
-                    self.buffer.popleft()
-                    self.buffered_tps.discard(tp)
-                    # Fetcher: a partition whose records were returned moves to the end of
-                    # the fetch order (SubscriptionState.movePartitionToEnd), so
-                    # fetch.max.bytes is shared round-robin across partitions
-                    if tp in self.fetch_order:
-                        self.fetch_order.remove(tp)
-                        self.fetch_order.append(tp)
-                    self._notify_drained(tp)
-                else:
-                    self.buffer[0] = (tp, read, already + n)
+            done, taken = self._take_polled_records()
             if per_record > 0:
                 self.processing_messages = taken
                 yield env.timeout(per_record * taken)
                 self.processing_messages = 0
-            now = env.now
-            for tp, n, first, last in done:
-                if self.consumed.get(tp) is None:
-                    continue
-                self.consumed[tp] += n
-                self.consumed_messages += n
-                self.consumed_bytes += int(n * self.world.bytes_per_message(tp))
-                if now >= self.measure_from:
-                    self.latency.record_uniform(now - last, now - first, n)
+            self._processed(done)
+
+    def _take_polled_records(self) -> tuple[list[tuple[TopicPartition, int, float, float]], int]:
+        """What one ``poll()`` returns: at most ``max.poll.records`` from the buffer."""
+        max_records = self.group.max_poll_records
+        taken = 0
+        done: list[tuple[TopicPartition, int, float, float]] = []
+        while self.buffer and taken < max_records:
+            tp, read, already = self.buffer[0]
+            n = min(read.messages - already, max_records - taken)
+            taken += n
+            # creation times of messages [already, already + n) of the read
+            span = read.last_created - read.first_created
+            per = span / max(1, read.messages - 1)
+            first = read.first_created + per * already
+            done.append((tp, n, first, first + per * max(0, n - 1)))
+            if already + n >= read.messages:
+                self.buffer.popleft()
+                self.buffered_tps.discard(tp)
+                # Fetcher: a partition whose records were returned moves to the end of
+                # the fetch order (SubscriptionState.movePartitionToEnd), so
+                # fetch.max.bytes is shared round-robin across partitions
+                if tp in self.fetch_order:
+                    self.fetch_order.remove(tp)
+                    self.fetch_order.append(tp)
+                self._notify_drained(tp)
+            else:
+                self.buffer[0] = (tp, read, already + n)
+        return done, taken
+
+    def _processed(self, done: list[tuple[TopicPartition, int, float, float]]) -> None:
+        now = self.env.now
+        for tp, n, first, last in done:
+            if self.consumed.get(tp) is None:
+                continue
+            self.consumed[tp] += n
+            self.consumed_messages += n
+            self.consumed_bytes += int(n * self.world.bytes_per_message(tp))
+            if now >= self.measure_from:
+                self.latency.record_uniform(now - last, now - first, n)
 
     def _notify_drained(self, tp: TopicPartition) -> None:
         leader = self.world.leader_of(tp)
