@@ -33,6 +33,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, NamedTuple
@@ -133,7 +134,7 @@ def _round_down(number: int, factor: int) -> int:
     return factor * (number // factor)
 
 
-class AbstractIndex:
+class AbstractIndex(ABC):
     """The entry-format-agnostic part of both indexes (Kafka's ``AbstractIndex``).
 
     Subclasses set ``ENTRY_SIZE`` and implement ``_key(n)`` / ``_value(n)`` (the two
@@ -263,11 +264,13 @@ class AbstractIndex:
         return 0 <= offset - self.base_offset <= _INT32_MAX
 
     # -- search ----------------------------------------------------------------------
+    @abstractmethod
     def _key(self, n: int) -> int:
-        raise NotImplementedError
+        """Implemented by each index kind (entry layout)."""
 
+    @abstractmethod
     def _value(self, n: int) -> int:
-        raise NotImplementedError
+        """Implemented by each index kind (entry layout)."""
 
     def _largest_lower_bound_slot_for(self, target: int, by_value: bool = False) -> int:
         """Slot of the largest entry ``<= target``, or -1 (``largestLowerBoundSlotFor``)."""
@@ -314,6 +317,7 @@ class AbstractIndex:
         self._entries = entries
         self._after_entries_changed()
 
+    @abstractmethod
     def _after_entries_changed(self) -> None:
         """Refresh the cached last entry (subclasses)."""
 
@@ -332,8 +336,9 @@ class AbstractIndex:
             new_entries = slot + 1  # keep the largest entry below offset
         self._truncate_to_entries(new_entries)
 
+    @abstractmethod
     def _entry_offset(self, n: int) -> int:
-        raise NotImplementedError
+        """Implemented by each index kind (entry layout)."""
 
     def resize(self, new_size: int) -> bool:
         """``resize``: set the file and the map to ``new_size`` rounded down to whole entries.

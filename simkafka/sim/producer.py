@@ -110,29 +110,20 @@ class ProducerClient:
         metadata = self.world.topic_metadata(self.topic.name)
         return self.partitioner.place_records(max(1, int(self.acc.record_bytes)), count, metadata)
 
-    def _partition(self, count: int) -> np.ndarray:
-        """Split ``count`` messages over partitions as ``KafkaProducer.partition`` would."""
-        n = self.topic.partitions
-        if self.weights is not None:
-            if self.poisson:
-                return self.rng.multinomial(count, self.weights).astype(float)
-            # keyed at a fixed rate: largest-remainder apportionment with a running carry,
-            # so every partition gets its share to within one message, forever
-            want = self._key_carry + count * self.weights
-            whole = np.floor(want)
-            short = count - int(whole.sum())
-            if short > 0:
-                whole[np.argsort(whole - want, kind="stable")[:short]] += 1
-            self._key_carry = want - whole
-            return whole
-        out = np.zeros(n)
-        # Built-in partitioner (KIP-794): one step per partition switch, not per record.
-        metadata = self.world.topic_metadata(self.topic.name)
-        for partition, placed in self.partitioner.place_records(
-            max(1, int(self.acc.record_bytes)), count, metadata
-        ):
-            out[partition] += placed
-        return out
+    def _keyed_split(self, count: int) -> np.ndarray:
+        """Split ``count`` keyed messages over partitions by each partition's key share
+        (murmur2 of the key space, see :func:`simkafka.sim.workload.key_weights`)."""
+        if self.poisson:
+            return self.rng.multinomial(count, self.weights).astype(float)
+        # keyed at a fixed rate: largest-remainder apportionment with a running carry,
+        # so every partition gets its share to within one message, forever
+        want = self._key_carry + count * self.weights
+        whole = np.floor(want)
+        short = count - int(whole.sum())
+        if short > 0:
+            whole[np.argsort(whole - want, kind="stable")[:short]] += 1
+        self._key_carry = want - whole
+        return whole
 
     def _admit(self, now: float) -> None:
         """Move blocked ``send()`` calls into the accumulator while ``buffer.memory`` has room.
@@ -165,7 +156,7 @@ class ProducerClient:
             if self.weights is None:
                 self.acc.append_runs(self._sticky_runs(take), t0, split)
             else:
-                self.acc.append(self._partition(take), t0, split)
+                self.acc.append(self._keyed_split(take), t0, split)
             room -= take
             self.backlog_messages -= take
             if take == count:
@@ -234,9 +225,7 @@ class ProducerClient:
         sendable = self.acc.sendable(now)
         if not sendable.any():
             return
-        for node, (partitions, index) in self.world.partitions_by_leader_indexed(
-            self.topic.name
-        ).items():
+        for node, (partitions, index) in self.world.partitions_by_leader(self.topic.name).items():
             if self.in_flight[node] >= self.max_in_flight:
                 continue
             if not sendable[index].any():

@@ -102,9 +102,8 @@ class World:
         self.topology = topology
         self.controller = Controller(self, dict(topology.partitions))
         self._leader: dict[TopicPartition, int] = {}
-        self._by_leader_cache: dict[str, dict[int, list[int]]] = {}
+        self._by_leader_cache: dict[str, dict[int, tuple[list[int], np.ndarray]]] = {}
         self._metadata_cache: dict[str, TopicMetadata] = {}
-        self._by_leader_index_cache: dict[str, dict[int, tuple[list[int], np.ndarray]]] = {}
         self._committed: dict[tuple[str, TopicPartition], int] = {}
         self._bytes_per_message: dict[str, float] = {}
         for tp, registration in topology.partitions.items():
@@ -205,16 +204,20 @@ class World:
     def leader_of(self, tp: TopicPartition) -> int:
         return self._leader.get(tp, NO_LEADER)
 
-    def partitions_by_leader(self, topic: str) -> dict[int, list[int]]:
-        """Partitions of ``topic`` per leader broker, as the producer's metadata shows."""
+    def partitions_by_leader(self, topic: str) -> dict[int, tuple[list[int], np.ndarray]]:
+        """Partitions of ``topic`` per leader broker, as the producer's metadata shows: each
+        as a list (to drain) and as an index array (to test readiness on the hot path)."""
         cached = self._by_leader_cache.get(topic)
         if cached is None:
-            cached = {}
+            by_leader: dict[int, list[int]] = {}
             for p in range(self.topics[topic].partitions):
                 leader = self._leader.get(TopicPartition(topic, p), NO_LEADER)
                 if leader != NO_LEADER:
-                    cached.setdefault(leader, []).append(p)
-            cached = {k: cached[k] for k in sorted(cached)}
+                    by_leader.setdefault(leader, []).append(p)
+            cached = {
+                node: (by_leader[node], np.asarray(by_leader[node], dtype=np.intp))
+                for node in sorted(by_leader)
+            }
             self._by_leader_cache[topic] = cached
         return cached
 
@@ -235,19 +238,7 @@ class World:
     def invalidate_metadata(self) -> None:
         """Forget the cached leader maps; call on every leadership change."""
         self._by_leader_cache.clear()
-        self._by_leader_index_cache.clear()
         self._metadata_cache.clear()
-
-    def partitions_by_leader_indexed(self, topic: str) -> dict[int, tuple[list[int], np.ndarray]]:
-        """:meth:`partitions_by_leader` with each list also as an index array (hot path)."""
-        cached = self._by_leader_index_cache.get(topic)
-        if cached is None:
-            cached = {
-                node: (partitions, np.asarray(partitions, dtype=np.intp))
-                for node, partitions in self.partitions_by_leader(topic).items()
-            }
-            self._by_leader_index_cache[topic] = cached
-        return cached
 
     def leader_state(self, tp: TopicPartition) -> PartitionLeader | None:
         leader = self._leader.get(tp, NO_LEADER)
