@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Callable
 
 import click
 from rich.console import Console
@@ -36,36 +37,25 @@ EXIT_FAILED = 1
 DEFAULT_DURATION_S = 10.0
 
 
-class _Size(click.ParamType):
-    """A byte size: ``4096``, ``16KiB``, ``1MiB`` (binary) or ``1MB`` (decimal)."""
+class _Quantity(click.ParamType):
+    """A quantity with units, parsed by :mod:`simkafka.units` (already-parsed defaults pass)."""
 
-    name = "size"
+    def __init__(self, name: str, parse: Callable[[str], float], parsed: type) -> None:
+        self.name = name
+        self._parse = parse
+        self._parsed = parsed
 
     def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        if isinstance(value, int):
+        if isinstance(value, self._parsed):
             return value
         try:
-            return parse_bytes(value)
+            return self._parse(value)
         except UnitError as exc:
             self.fail(str(exc), param, ctx)
 
 
-class _Duration(click.ParamType):
-    """A duration: ``30`` (seconds), ``500ms``, ``2m``."""
-
-    name = "duration"
-
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        if isinstance(value, float):
-            return value
-        try:
-            return parse_duration(value)
-        except UnitError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-SIZE = _Size()
-DURATION = _Duration()
+SIZE = _Quantity("size", parse_bytes, int)  # 4096, 16KiB, 1MiB (binary) or 1MB (decimal)
+DURATION = _Quantity("duration", parse_duration, float)  # 30 (seconds), 500ms, 2m
 
 
 def _fail(message: str, status: int = EXIT_USAGE) -> None:
