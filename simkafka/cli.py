@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -58,6 +60,19 @@ def check(scenario_file: str, resolved: bool) -> None:
     console.print(f"[green]ok[/green] {scenario_file}: {scenario!r}")
 
 
+def _frame_table(frame: Any, title: str, cell: Callable[[Any], str] = str) -> Any:
+    """A pandas DataFrame as a rich table: the index first, values right-aligned."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column(frame.index.name or "")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for index, row in frame.iterrows():
+        table.add_row(str(index), *(cell(v) for v in row))
+    return table
+
+
 @main.command()
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
 @click.option(
@@ -69,8 +84,6 @@ def check(scenario_file: str, resolved: bool) -> None:
 @click.option("--no-figure", is_flag=True, help="Print the tables only.")
 def describe(scenario_file: str, figure: str | None, no_figure: bool) -> None:
     """Show the topology as kafka-topics.sh --describe does, with per-broker and per-rack balance."""
-    from rich.table import Table
-
     from simkafka.model.topology import initial_topology
     from simkafka.report.describe import (
         broker_balance,
@@ -87,14 +100,8 @@ def describe(scenario_file: str, figure: str | None, no_figure: bool) -> None:
         ("Per broker", broker_balance(topology)),
         ("Rack spread of replicas", rack_spread(topology)),
     ):
-        table = Table(title=title, title_justify="left")
-        table.add_column(frame.index.name)
-        for column in frame.columns:
-            table.add_column(str(column), justify="right")
-        for index, row in frame.iterrows():
-            table.add_row(str(index), *(str(v) for v in row))
         console.print()
-        console.print(table)
+        console.print(_frame_table(frame, title))
     if not no_figure:
         path = Path(figure) if figure else Path("reports") / scenario.name / "placement.png"
         placement_figure(
@@ -119,7 +126,6 @@ def describe(scenario_file: str, figure: str | None, no_figure: bool) -> None:
 def run(scenario_file: str, output: str | None, seed: int | None, duration: str | None) -> None:
     """Simulate a scenario, print its summary and write a report."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from simkafka.report.run_report import target_table, write_run_report
     from simkafka.sim.engine import simulate
@@ -166,19 +172,8 @@ def run(scenario_file: str, output: str | None, seed: int | None, duration: str 
                 task, completed=now, at=f"{now:.1f}s / {total:.1f}s simulated"
             ),
         )
-    table = Table(title=f"{scenario.name} (seed {scenario.seed})", title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for metric, row in result.summary_table().iterrows():
-        table.add_row(str(metric), str(row["value"]))
-    console.print(table)
-    latency = Table(title="latency (ms)", title_justify="left")
-    latency.add_column("")
-    for column in result.latency.columns:
-        latency.add_column(column, justify="right")
-    for name, row in result.latency.iterrows():
-        latency.add_row(str(name), *(f"{1000 * v:.3f}" for v in row))
-    console.print(latency)
+    console.print(_frame_table(result.summary_table(), f"{scenario.name} (seed {scenario.seed})"))
+    console.print(_frame_table(result.latency, "latency (ms)", cell=lambda v: f"{1000 * v:.3f}"))
     targets = scenario.targets.model_dump()
     throughput = scenario.targets.produce_throughput
     if throughput is not None:
