@@ -18,7 +18,7 @@ import tracemalloc
 from pathlib import Path
 
 from simkafka.scenario import load_scenario
-from simkafka.sim.engine import summarise
+from simkafka.sim.engine import run_world, summarise
 from simkafka.sim.probes import Probes
 from simkafka.sim.world import World
 from simkafka.units import parse_duration
@@ -56,19 +56,20 @@ def main() -> None:
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
-    step = scenario.run.duration / 20
-    t = 0.0
-    while t < scenario.run.duration - 1e-12:
-        t = min(scenario.run.duration, t + step)
-        world.env.run(until=t)
-        elapsed = time.perf_counter() - built
-        print(f"\r  {t:6.2f}s simulated in {elapsed:7.1f}s wall", end="", flush=True)
+    run_world(
+        world,
+        probes,
+        progress=lambda now, _: print(
+            f"\r  {now:6.2f}s simulated in {time.perf_counter() - built:7.1f}s wall",
+            end="",
+            flush=True,
+        ),
+        steps=20,
+    )
     print()
     if profiler:
         profiler.disable()
     ran = time.perf_counter() - built
-    if not probes.rows or probes.rows[-1]["time"] < world.env.now - 1e-9:
-        probes.sample()  # as simulate() does: the last interval ends at the run's end
     result = summarise(world, probes)
     events = next(world.env._eid)  # SimPy's event id counter: events scheduled so far
     print(

@@ -25,7 +25,16 @@ def simulate(
     """Play ``scenario`` forward for ``run.duration`` simulated seconds."""
     world = World(scenario)
     probes = Probes(world, scenario.run.sample_interval)
-    duration = scenario.run.duration
+    run_world(world, probes, progress, steps)
+    return summarise(world, probes)
+
+
+def run_world(
+    world: World, probes: Probes, progress: ProgressCallback | None = None, steps: int = 100
+) -> None:
+    """Run a built world to its scenario's duration in ``steps`` slices (progress between
+    them); the last probe interval ends at the run's end."""
+    duration = world.scenario.run.duration
     env = world.env
     step = duration / max(1, steps)
     t = 0.0
@@ -36,7 +45,6 @@ def simulate(
             progress(env.now, duration)
     if not probes.rows or probes.rows[-1]["time"] < env.now - 1e-9:
         probes.sample()
-    return summarise(world, probes)
 
 
 def _versions() -> dict[str, str]:
