@@ -104,11 +104,14 @@ def describe(scenario_file: str, figure: str | None, no_figure: bool) -> None:
         console.print(_frame_table(frame, title))
     if not no_figure:
         path = Path(figure) if figure else Path("reports") / scenario.name / "placement.png"
-        placement_figure(
-            topology,
-            path,
-            title=f"{scenario.name}: replica placement ({scenario.cluster.controller})",
-        )
+        try:
+            placement_figure(
+                topology,
+                path,
+                title=f"{scenario.name}: replica placement ({scenario.cluster.controller})",
+            )
+        except OSError as exc:
+            _fail(f"cannot write the placement figure {path}: {exc.strerror or exc}")
         console.print(f"\nplacement figure: {path}")
 
 
@@ -183,13 +186,16 @@ def run(scenario_file: str, output: str | None, seed: int | None, duration: str 
     if len(met):
         console.print(met.to_string())
     directory = Path(output) if output else Path("reports") / scenario.name
-    write_run_report(
-        result,
-        directory,
-        description=scenario.description,
-        warmup=scenario.run.warmup,
-        targets=targets,
-    )
+    try:
+        write_run_report(
+            result,
+            directory,
+            description=scenario.description,
+            warmup=scenario.run.warmup,
+            targets=targets,
+        )
+    except OSError as exc:
+        _fail(f"cannot write the report to {directory}: {exc.strerror or exc}")
     console.print(f"\nreport: {directory / 'report.html'}")
     if not result.conservation["ok"]:
         err_console.print("conservation check failed: see summary.json", style="red")

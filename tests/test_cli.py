@@ -131,3 +131,17 @@ def test_run_says_when_scenario_faults_are_not_simulated(runner, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "are not simulated yet" in result.output
+
+
+def test_unwritable_output_paths_get_one_line_and_exit_2(runner, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = runner.invoke(
+        main, ["describe", "scenarios/quickstart.yaml", "--figure", str(blocker / "x.png")]
+    )
+    assert result.exit_code == 2 and "cannot write the placement figure" in result.output
+    result = runner.invoke(
+        main, ["run", "scenarios/quickstart.yaml", "--duration", "0.3s", "-o", str(blocker / "r")]
+    )
+    assert result.exit_code == 2 and "cannot write the report" in result.output
+    assert "Traceback" not in result.output
