@@ -26,6 +26,8 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from crc32c import crc32c as _crc32c
+
 from simkafka.log.clock import Clock
 from simkafka.log.errors import CorruptRecordError, InvalidRecordError, LogError
 from simkafka.log.index import (
@@ -40,6 +42,7 @@ from simkafka.log.log_config import (
     time_waited_for_roll,
 )
 from simkafka.log.records import (
+    ATTRIBUTES_OFFSET,
     HEADER_SIZE_UP_TO_MAGIC,
     LOG_OVERHEAD,
     NO_PARTITION_LEADER_EPOCH,
@@ -48,6 +51,7 @@ from simkafka.log.records import (
     BatchIterator,
     RecordBatch,
     ensure_valid_header,
+    overlapped_crc32c,
 )
 
 __all__ = [
@@ -208,6 +212,75 @@ class _FileRecords:
                 written += os.write(self._fd, rest[written - h :])
         self.size += written
         return written
+
+    def append_checking_crc(
+        self, head: bytes | bytearray | None, data: bytes | bytearray | memoryview, crc: int
+    ) -> bool:
+        """Append one batch whose CRC-32C is checked *while* it is written.
+
+        ``crc`` is the batch's stored CRC; it covers ``attributes`` .. end (bytes 21..),
+        which neither ``head`` (bytes 0-15: ``baseOffset``, ``batchLength``,
+        ``partitionLeaderEpoch``) nor anything else here changes, so the worker hashes
+        the caller's bytes while ``os.writev`` copies them into the page cache (both
+        release the GIL). Only when the CRC matches does :attr:`size` move. On a
+        mismatch -- or if the write fails -- the file is cut back to its size before the
+        write and False is returned (the exception re-raised): no reader can have seen
+        the bytes, since nothing that locates them (size, indexes, log end offset) moved.
+        A crash before the cut leaves them beyond the recovery point, a tail that
+        recovery CRC-scans and truncates like any torn one.
+
+        With no free worker (one core, or another thread's CRC in flight) the CRC is
+        computed first and nothing corrupt is written, as in Kafka's order.
+        """
+        check = memoryview(data)[ATTRIBUTES_OFFSET:]
+        worker = overlapped_crc32c()
+        if worker is None or not worker.start(check):
+            if _crc32c(check) != crc:
+                return False
+            if head is None:
+                self.append(data)
+            else:
+                self.append_with_head(head, data)
+            return True
+        position = self.size
+        try:
+            try:
+                written = self._write(head, data)
+            finally:
+                computed = worker.result()  # always: it frees the worker and the view
+        except BaseException:
+            self._discard_from(position)
+            raise
+        if computed != crc:
+            self._discard_from(position)
+            return False
+        self.size = position + written
+        return True
+
+    def _write(self, head: bytes | bytearray | None, data: bytes | bytearray | memoryview) -> int:
+        """Write ``data`` (its first ``len(head)`` bytes replaced by ``head``); :attr:`size` unchanged."""
+        total = len(data)
+        if head is None:
+            written = 0
+            view = memoryview(data)
+            while written < total:
+                written += os.write(self._fd, view[written:])
+            return written
+        h = len(head)
+        rest = memoryview(data)[h:]
+        written = os.writev(self._fd, (head, rest))
+        while written < total:
+            if written < h:
+                written += os.write(self._fd, memoryview(head)[written:])
+            else:
+                written += os.write(self._fd, rest[written - h :])
+        return written
+
+    def _discard_from(self, position: int) -> None:
+        """Cut the file back to ``position`` (== :attr:`size`): undo an unaccepted write."""
+        os.ftruncate(self._fd, position)
+        os.lseek(self._fd, position, os.SEEK_SET)
+        self.size = position
 
     def read(self, position: int, size: int) -> bytes:
         if size <= 0:
@@ -463,11 +536,19 @@ class LogSegment:
         records: bytes | bytearray | memoryview,
         *,
         head: bytes | bytearray | None = None,
-    ) -> None:
+        unchecked_crc: int | None = None,
+    ) -> bool:
         """``LogSegment.append``: write whole batches, maybe add one sparse index entry.
 
         ``head``, when given, is written in place of the first ``len(head)`` bytes of
         ``records`` (the leader's offset and epoch rewrite of an immutable buffer).
+
+        ``unchecked_crc``, when given, is the stored CRC of ``records`` -- one batch --
+        not yet verified: it is checked while the bytes are written
+        (:meth:`_FileRecords.append_checking_crc`), and on a mismatch the file is cut
+        back and False is returned with the segment exactly as before (size, both
+        indexes, max timestamp, rolling timestamp, bytes since the last index entry).
+        Otherwise True.
 
         The index entry maps ``largest_offset`` (the *last* offset of this append) to the
         position where the append *starts*; it is added only when more than
@@ -476,21 +557,24 @@ class LogSegment:
         """
         size = len(records)
         if size == 0:
-            return
+            return True
         log = self._log
         physical_position = log.size
-        if physical_position == 0:
-            self._rolling_based_timestamp = largest_timestamp
         # canConvertToRelativeOffset, inlined: this runs on every append.
         if not 0 <= largest_offset - self.base_offset <= INT_MAX:
             raise LogSegmentOffsetOverflowError(
                 f"Detected offset overflow at offset {largest_offset} in segment "
                 f"{log.path} (base offset {self.base_offset})"
             )
-        if head is None:
+        if unchecked_crc is not None:
+            if not log.append_checking_crc(head, records, unchecked_crc):
+                return False
+        elif head is None:
             log.append(records)
         else:
             log.append_with_head(head, records)
+        if physical_position == 0:
+            self._rolling_based_timestamp = largest_timestamp
         max_so_far = self._max_ts_and_offset
         if max_so_far is None:
             max_so_far = self._read_max_timestamp_and_offset()
@@ -504,6 +588,7 @@ class LogSegment:
             self._bytes_since_last_index_entry = size
         else:
             self._bytes_since_last_index_entry += size
+        return True
 
     # -- read ------------------------------------------------------------------------
     def translate_offset(

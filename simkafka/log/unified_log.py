@@ -87,6 +87,7 @@ from simkafka.log.records import (
     LOG_OVERHEAD,
     MAGIC_VALUE_V2,
     NO_TIMESTAMP,
+    OVERLAPPED_CRC_MIN_BYTES,
     RECORD_BATCH_OVERHEAD,
     TIMESTAMP_TYPE_MASK,
     BatchHeader,
@@ -537,8 +538,11 @@ class UnifiedLog:
             or count != last_delta + 1
             or attributes & (CONTROL_FLAG_MASK | TIMESTAMP_TYPE_MASK)
             or (producer_id >= 0 and base_sequence < 0)
-            or _crc32c(memoryview(buf)[ATTRIBUTES_OFFSET:]) != crc  # ensureValid
         ):
+            return None
+        # ensureValid's CRC: a large batch's is checked while it is written (below).
+        overlap = n >= OVERLAPPED_CRC_MIN_BYTES
+        if not overlap and _crc32c(memoryview(buf)[ATTRIBUTES_OFFSET:]) != crc:
             return None
         now = self.clock.now_ms()
         segment = self._segments[-1]
@@ -546,16 +550,36 @@ class UnifiedLog:
         last = first + last_delta
         if self._needs_roll(segment, n, max_ts, last, now):
             return None
+        cache = self.leader_epoch_cache
+        if overlap:
+            # Write first, validate meanwhile, accept after. The caller's buffer stays
+            # untouched until the CRC is known good (the rewritten 16 bytes go out from
+            # a copy), so a rejected batch leaves buffer, file and log as they were and
+            # _append then raises CorruptRecordError exactly as for a small batch.
+            head = bytearray(_REWRITTEN_HEAD_SIZE)
+            _pack_base_length_epoch(head, 0, first, length, leader_epoch)
+            if not segment.append(last, max_ts, last, buf, head=head, unchecked_crc=crc):
+                return None
+            if type(buf) is bytearray:
+                buf[:_REWRITTEN_HEAD_SIZE] = head  # Kafka rewrites the request buffer
+            if cache is not None:
+                _maybe_assign_epoch_fast(cache, leader_epoch, first)
+            return self._after_one_from_client(first, last, max_ts, n, leader_epoch, count)
         if type(buf) is bytearray:
             head = None
             _pack_base_length_epoch(buf, 0, first, length, leader_epoch)
         else:
             head = bytearray(_REWRITTEN_HEAD_SIZE)
             _pack_base_length_epoch(head, 0, first, length, leader_epoch)
-        cache = self.leader_epoch_cache
         if cache is not None:
             _maybe_assign_epoch_fast(cache, leader_epoch, first)
         segment.append(last, max_ts, last, buf, head=head)
+        return self._after_one_from_client(first, last, max_ts, n, leader_epoch, count)
+
+    def _after_one_from_client(
+        self, first: int, last: int, max_ts: int, n: int, leader_epoch: int, count: int
+    ) -> LogAppendInfo:
+        """The one-pass append's bookkeeping once the batch is in the segment."""
         self._update_log_end_offset(last + 1)
         self._update_high_watermark_with_log_end_offset()
         info = LogAppendInfo(  # the fields _append would fill in, in declaration order

@@ -384,3 +384,63 @@ def test_crash_stress_checker_detects_lost_flushed_data(tmp_path, clock):
     assert (leo, problem) == (30, "")
     leo, problem = stress._check(d, params, 31)
     assert "lost flushed data" in problem
+
+
+class _Crash(BaseException):
+    """The process dies at this instant (nothing after it runs)."""
+
+
+def test_crash_between_overlapped_write_and_cut_back_is_recovered(logdir, clock, monkeypatch):
+    # A large batch's CRC is checked while its bytes are written; a bad one is cut back
+    # afterwards. A crash in between leaves the corrupt bytes in the file, beyond the
+    # recovery point and never covered by the log end offset -- LogLoaderTest.
+    # testCorruptLog's situation: recovery CRC-scans the tail and truncates it.
+    import simkafka.log.segment as segment_module
+    from simkafka.log.records import OverlappedCrc32c, build_uniform_batch
+
+    worker = OverlappedCrc32c()
+    monkeypatch.setattr(segment_module, "overlapped_crc32c", lambda: worker)
+    cfg = Cfg(segment_bytes=64 * MIB, index_interval_bytes=4096, max_message_bytes=2 * MIB)
+    log = UnifiedLog(logdir, cfg, clock)
+
+    def mib(fill: int) -> bytearray:
+        payload = bytes([fill]) * MIB
+        return bytearray(
+            build_uniform_batch(
+                1024, 1024, base_offset=0, base_timestamp=clock.now_ms(), payload=payload
+            )
+        )
+
+    log.append_as_leader(mib(1), 0)
+    log.flush()
+    log.append_as_leader(mib(2), 0)  # unflushed but whole: recovery keeps it
+    good_size = log.active_segment.size
+    bad = mib(3)
+    bad[100_000] ^= 0x10
+
+    def crash(self, position: int) -> None:
+        raise _Crash
+
+    monkeypatch.setattr(segment_module._FileRecords, "_discard_from", crash)
+    with pytest.raises(_Crash):
+        log.append_as_leader(bad, 0)
+    assert os.path.getsize(log.active_segment.log_path) == good_size + len(bad)
+    assert log.log_end_offset == 2048  # the bytes were never part of the log
+    recovery_point = log.recovery_point
+    monkeypatch.undo()
+
+    reopened = UnifiedLog(logdir, cfg, clock, recovery_point=recovery_point)
+    assert reopened.log_end_offset == 2048
+    [event] = reopened.recovery_report
+    assert (event.kind, event.position) == ("truncated", good_size)
+    assert "Record is corrupt" in event.detail
+    assert os.path.getsize(reopened.active_segment.log_path) == good_size
+    info = reopened.append_as_leader(mib(4), 0)
+    assert (info.first_offset, reopened.active_segment.translate_offset(2048).position) == (
+        2048,
+        good_size,
+    )
+    reopened.update_high_watermark(reopened.log_end_offset)
+    offsets = [o for o, _t, _r in decode_all(reopened.read(0, 10 * MIB).batches())]
+    assert offsets == list(range(3072))
+    reopened.close()
