@@ -126,7 +126,21 @@ def describe(scenario_file: str, figure: str | None, no_figure: bool) -> None:
 )
 @click.option("--seed", type=int, default=None, help="Override the scenario's run.seed.")
 @click.option("--duration", default=None, help="Override run.duration, e.g. 30s.")
-def run(scenario_file: str, output: str | None, seed: int | None, duration: str | None) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["events", "stepped"]),
+    default=None,
+    help="Override run.engine: events (every request, the reference) or stepped (fast).",
+)
+@click.option("--step", default=None, help="Override run.step of the stepped engine, e.g. 2ms.")
+def run(
+    scenario_file: str,
+    output: str | None,
+    seed: int | None,
+    duration: str | None,
+    engine: str | None,
+    step: str | None,
+) -> None:
     """Simulate a scenario, print its summary and write a report."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -150,6 +164,17 @@ def run(scenario_file: str, output: str | None, seed: int | None, duration: str 
             # a short look at a long scenario: measure its last three quarters
             overrides["warmup"] = overrides["duration"] / 4
             err_console.print(f"note: warm-up shortened to {overrides['warmup']:g}s for --duration")
+    if engine is not None:
+        overrides["engine"] = engine
+    if step is not None:
+        from simkafka.units import UnitError, parse_duration
+
+        try:
+            overrides["step"] = parse_duration(step)
+        except UnitError as exc:
+            _fail(f"--step: {exc}")
+        if not 0 < overrides["step"] <= 1.0:
+            _fail("--step must be positive and at most 1s")
     if overrides:
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
     if scenario.faults:

@@ -113,6 +113,44 @@ def test_run_bad_override_exits_2_and_writes_nothing(runner, tmp_path):
     assert not out.exists()
 
 
+def test_run_with_the_stepped_engine_writes_the_same_report(runner, tmp_path):
+    out = tmp_path / "report"
+    result = runner.invoke(
+        main,
+        [
+            "run",
+            "scenarios/quickstart.yaml",
+            "--duration",
+            "2s",
+            "--engine",
+            "stepped",
+            "--step",
+            "2ms",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert (
+        summary["summary"]["engine"] == "stepped" and summary["summary"]["conservation_ok"] is True
+    )
+    assert abs(summary["summary"]["produce_msgs_per_s"] - 20000.0) < 400
+    assert (out / "report.html").stat().st_size > 0
+
+
+@pytest.mark.parametrize("step", ["0s", "2s", "fast"])
+def test_run_bad_step_exits_2_and_writes_nothing(runner, tmp_path, step):
+    out = tmp_path / "report"
+    result = runner.invoke(
+        main,
+        ["run", "scenarios/quickstart.yaml", "--engine", "stepped", "--step", step, "-o", str(out)],
+    )
+    assert result.exit_code == 2
+    assert "--step" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
 def test_run_reports_the_throughput_target(runner, tmp_path):
     result = runner.invoke(
         main, ["run", "scenarios/quickstart.yaml", "--duration", "1.2s", "-o", str(tmp_path / "r")]

@@ -20,6 +20,12 @@ class RunSpec(SpecModel):
     warmup: Duration = Field(0.0, ge=0, description="excluded from the summary statistics")
     seed: int = Field(1, ge=0, description="drives every random choice through named streams")
     sample_interval: Duration = Field(1.0, gt=0, description="time-series resolution")
+    engine: Literal["events", "stepped"] = Field(
+        "events",
+        description="events: every request is an event (the reference); stepped: message counts "
+        "advance over arrays once per `step` (fast, for sizing)",
+    )
+    step: Duration = Field(0.001, gt=0, le=1.0, description="time step of the stepped engine")
 
     @model_validator(mode="after")
     def _warmup_inside(self) -> RunSpec:

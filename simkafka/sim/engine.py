@@ -22,7 +22,12 @@ ProgressCallback = Callable[[float, float], None]  # (simulated now, duration)
 def simulate(
     scenario: Scenario, progress: ProgressCallback | None = None, steps: int = 100
 ) -> RunResult:
-    """Play ``scenario`` forward for ``run.duration`` simulated seconds."""
+    """Play ``scenario`` forward for ``run.duration`` simulated seconds, with the engine
+    the scenario's ``run.engine`` names."""
+    if scenario.run.engine == "stepped":
+        from simkafka.sim.stepped_run import simulate_stepped
+
+        return simulate_stepped(scenario, progress, steps)
     world = World(scenario)
     probes = Probes(world, scenario.run.sample_interval)
     run_world(world, probes, progress, steps)
@@ -109,9 +114,6 @@ def conservation(world: World) -> dict[str, object]:
 
 
 def summarise(world: World, probes: Probes) -> RunResult:
-    scenario = world.scenario
-    ts = probes.frame()
-    steady = ts[ts.index > scenario.run.warmup] if not ts.empty else ts
     produce = LatencyHistogram()
     for p in world.producers:
         produce.merge(p.latency)
@@ -119,6 +121,36 @@ def summarise(world: World, probes: Probes) -> RunResult:
     for members in world.groups.values():
         for m in members:
             e2e.merge(m.latency)
+    processing = {
+        group_id: (
+            sum(1 for m in members if m.assignment),
+            members[0].group.processing_time_per_record if members else 0.0,
+        )
+        for group_id, members in world.groups.items()
+    }
+    return build_result(
+        world.scenario,
+        probes.frame(),
+        produce,
+        e2e,
+        list(world.brokers),
+        processing,
+        conservation(world),
+    )
+
+
+def build_result(
+    scenario: Scenario,
+    ts: pd.DataFrame,
+    produce: LatencyHistogram,
+    e2e: LatencyHistogram,
+    broker_ids: list[int],
+    processing: dict[str, tuple[int, float]],
+    accounting: dict[str, object],
+) -> RunResult:
+    """The summary both engines report: steady-state means, percentiles, the bottleneck.
+    ``processing`` is (members with partitions, processing time per record) per group."""
+    steady = ts[ts.index > scenario.run.warmup] if not ts.empty else ts
     latency = pd.DataFrame(
         {
             name: {f"p{q:g}": h.percentile(q) for q in PERCENTILES} | {"mean": h.mean, "max": h.max}
@@ -131,6 +163,7 @@ def summarise(world: World, probes: Probes) -> RunResult:
         return float(steady[column].mean()) if column in steady and len(steady) else math.nan
 
     summary["duration_s"] = scenario.run.duration
+    summary["engine"] = scenario.run.engine
     summary["faults_not_simulated"] = len(scenario.faults)  # the fault engine is a later step
     summary["produce_msgs_per_s"] = mean("produce_msgs_per_s")
     summary["produce_MB_per_s"] = mean("produce_MB_per_s")
@@ -141,21 +174,19 @@ def summarise(world: World, probes: Probes) -> RunResult:
     summary["p50_produce_latency_s"] = produce.percentile(50)
     summary["p99_produce_latency_s"] = produce.percentile(99)
     summary["p99_e2e_latency_s"] = e2e.percentile(99)
-    for group in world.groups:
+    for group in processing:
         summary[f"consume_msgs_per_s.{group}"] = mean(f"consume_msgs_per_s.{group}")
         summary[f"max_lag.{group}"] = (
             float(steady[f"lag.{group}"].max()) if len(steady) else math.nan
         )
         summary[f"final_lag.{group}"] = float(ts[f"lag.{group}"].iloc[-1]) if len(ts) else math.nan
     utilisation = {}
-    for b in world.brokers:
+    for b in broker_ids:
         for resource in ("nic_in", "nic_out", "disk_write", "disk_read", "cpu"):
             column = f"b{b}.{resource}_util"
             utilisation[f"broker {b} {resource.replace('_', ' ')}"] = mean(column)
-    for group_id, members in world.groups.items():
+    for group_id, (active, per_record) in processing.items():
         # the application's own processing time is a resource too (a slow consumer)
-        active = sum(1 for m in members if m.assignment)
-        per_record = members[0].group.processing_time_per_record if members else 0.0
         if active and per_record > 0:
             rate = mean(f"consume_msgs_per_s.{group_id}")
             utilisation[f"consumer group {group_id} processing"] = rate * per_record / active
@@ -170,7 +201,6 @@ def summarise(world: World, probes: Probes) -> RunResult:
         float(ts["under_replicated_partitions"].max()) if len(ts) else 0.0
     )
     summary["cross_rack_MB_per_s"] = mean("cross_rack_MB_per_s")
-    accounting = conservation(world)
     summary["failed_messages"] = sum(accounting["failed"].values())  # type: ignore[union-attr]
     summary["conservation_ok"] = accounting["ok"]
     return RunResult(

@@ -124,6 +124,25 @@ class LatencyHistogram:
         self._max = max(self._max, high)
         self._min = min(self._min, low)
 
+    def record_uniform_many(
+        self, low: np.ndarray, high: np.ndarray, counts: np.ndarray, points: int = 8
+    ) -> None:
+        """Vectorised ``record_uniform``: each range is represented by ``points`` evenly
+        spaced quantiles carrying equal shares of its count (cumulative rounding, so the
+        shares sum to the count). The stepped engine records every partition's step at once."""
+        counts = np.asarray(counts, dtype=np.int64)
+        keep = counts > 0
+        if not keep.any():
+            return
+        low, high, counts = np.asarray(low)[keep], np.asarray(high)[keep], counts[keep]
+        q = (np.arange(points) + 0.5) / points
+        values = low[:, None] + (high - low)[:, None] * q[None, :]
+        cumulative = np.floor(counts[:, None] * (np.arange(1, points + 1) / points)[None, :])
+        shares = np.diff(cumulative, axis=1, prepend=0).astype(np.int64)
+        self.record_many(values.ravel(), shares.ravel())
+        self._max = max(self._max, float(high.max()))
+        self._min = min(self._min, float(low.min()))
+
     def merge(self, other: LatencyHistogram) -> None:
         if other.counts.shape != self.counts.shape or other.lowest != self.lowest:
             raise ValueError("histograms with different bucket layouts cannot be merged")

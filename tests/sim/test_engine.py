@@ -39,7 +39,7 @@ consumer_groups:
     members: {members}
     processing_time_per_record: {processing}
     partition.assignment.strategy: range
-run: {{duration: {duration}, warmup: {warmup}, seed: {seed}, sample_interval: {interval}}}
+run: {{duration: {duration}, warmup: {warmup}, seed: {seed}, sample_interval: {interval}, engine: {engine}}}
 """
 
 DEFAULTS = dict(
@@ -63,7 +63,11 @@ DEFAULTS = dict(
     warmup="1s",
     seed=7,
     interval="0.5s",
+    engine="events",
 )
+
+
+ENGINES = pytest.mark.parametrize("engine", ["events", "stepped"])
 
 
 def scenario(**overrides):
@@ -75,8 +79,9 @@ def run(**overrides):
     return simulate(scenario(**overrides))
 
 
-def test_conservation_and_steady_throughput():
-    result = run()
+@ENGINES
+def test_conservation_and_steady_throughput(engine):
+    result = run(engine=engine)
     c = result.conservation
     assert c["ok"], c
     assert c["created"] == c["acknowledged"] + c["in_accumulator"] + c["in_flight"] + sum(
@@ -88,6 +93,7 @@ def test_conservation_and_steady_throughput():
         group["consumed"]
         + group["fetched_not_polled"]
         + group["being_processed"]
+        + group.get("fetch_in_transit", 0)
         + group["lag_not_fetched"]
         == group["below_high_watermark"]
     )
@@ -96,35 +102,39 @@ def test_conservation_and_steady_throughput():
     assert result.summary["failed_messages"] == 0
 
 
-def test_same_seed_same_run_different_seed_different_run():
+@ENGINES
+def test_same_seed_same_run_different_seed_different_run(engine):
     poisson = "profile: {type: poisson}"
-    a = run(keys=poisson, rate="3000 msg/s")
-    b = run(keys=poisson, rate="3000 msg/s")
+    a = run(engine=engine, keys=poisson, rate="3000 msg/s")
+    b = run(engine=engine, keys=poisson, rate="3000 msg/s")
     assert a.summary == b.summary
     assert a.timeseries.equals(b.timeseries)
-    c = run(seed=8, keys=poisson, rate="3000 msg/s")
+    c = run(engine=engine, seed=8, keys=poisson, rate="3000 msg/s")
     # Poisson arrivals and the sticky partitioner's choices are drawn from the seed
     assert not a.timeseries.equals(c.timeseries)
 
 
-def test_acks_all_is_slower_than_acks_1_and_acks_0():
-    all_ = run(acks="all").summary["p50_produce_latency_s"]
-    one = run(acks="1").summary["p50_produce_latency_s"]
-    zero = run(acks="0").summary["p50_produce_latency_s"]
+@ENGINES
+def test_acks_all_is_slower_than_acks_1_and_acks_0(engine):
+    all_ = run(engine=engine, acks="all").summary["p50_produce_latency_s"]
+    one = run(engine=engine, acks="1").summary["p50_produce_latency_s"]
+    zero = run(engine=engine, acks="0").summary["p50_produce_latency_s"]
     assert all_ > one > zero
 
 
-def test_longer_linger_makes_bigger_batches_and_fewer_requests():
-    short = run(linger=0, batch="256KiB")
-    long = run(linger=50, batch="256KiB")
+@ENGINES
+def test_longer_linger_makes_bigger_batches_and_fewer_requests(engine):
+    short = run(engine=engine, linger=0, batch="256KiB")
+    long = run(engine=engine, linger=50, batch="256KiB")
     assert long.summary["produce_requests_per_s"] < short.summary["produce_requests_per_s"] / 5
     per_batch = lambda r: r.summary["produce_msgs_per_s"] / r.summary["produce_requests_per_s"]  # noqa: E731
     assert per_batch(long) > 5 * per_batch(short)
 
 
-def test_replication_multiplies_broker_ingress_and_disk_writes():
+@ENGINES
+def test_replication_multiplies_broker_ingress_and_disk_writes(engine):
     def totals(rf, min_isr):
-        r = run(rf=rf, min_isr=min_isr, members=1, rate="8000 msg/s")
+        r = run(engine=engine, rf=rf, min_isr=min_isr, members=1, rate="8000 msg/s")
         steady = r.timeseries[r.timeseries.index > 1]
         nic_in = sum(steady[f"b{b}.nic_in_MB_per_s"].mean() for b in range(3))
         disk = sum(steady[f"b{b}.disk_write_MB_per_s"].mean() for b in range(3))
@@ -137,12 +147,19 @@ def test_replication_multiplies_broker_ingress_and_disk_writes():
     assert disk3 / disk1 == pytest.approx(3.0, rel=0.15)
 
 
-def test_consumer_parallelism_grows_with_partitions_up_to_the_members():
+@ENGINES
+def test_consumer_parallelism_grows_with_partitions_up_to_the_members(engine):
     # each record takes 1 ms: one member can process 1000 msg/s
     rates = {}
     for partitions in (1, 2, 3, 6):
         r = run(
-            partitions=partitions, rf=1, min_isr=1, members=3, processing="1ms", rate="6000 msg/s"
+            engine=engine,
+            partitions=partitions,
+            rf=1,
+            min_isr=1,
+            members=3,
+            processing="1ms",
+            rate="6000 msg/s",
         )
         rates[partitions] = r.summary["consume_msgs_per_s.readers"]
     assert rates[1] == pytest.approx(1000, rel=0.1)
@@ -151,17 +168,20 @@ def test_consumer_parallelism_grows_with_partitions_up_to_the_members():
     assert rates[6] == pytest.approx(3000, rel=0.1)  # capped by the three members
 
 
-def test_slow_consumer_shows_growing_lag():
-    r = run(members=1, processing="1ms", rate="3000 msg/s")
+@ENGINES
+def test_slow_consumer_shows_growing_lag(engine):
+    r = run(engine=engine, members=1, processing="1ms", rate="3000 msg/s")
     assert r.summary["bottleneck"].startswith("consumer group readers processing")
     lag = r.timeseries["lag.readers"]
     assert lag.iloc[-1] > lag.iloc[len(lag) // 2] > lag.iloc[1] > 0
     assert r.conservation["ok"]
 
 
-def test_nic_bound_throughput_matches_the_analytic_bound():
+@ENGINES
+def test_nic_bound_throughput_matches_the_analytic_bound(engine):
     # one broker, RF 1, 400 Mbit/s ingress = 50 MB/s; producers offer twice that
     r = run(
+        engine=engine,
         brokers=1,
         rf=1,
         min_isr=1,
@@ -180,8 +200,10 @@ def test_nic_bound_throughput_matches_the_analytic_bound():
     assert r.summary["bottleneck"].startswith("broker 0 nic in")
 
 
-def test_disk_bound_throughput_matches_the_disk_and_writers_are_throttled():
+@ENGINES
+def test_disk_bound_throughput_matches_the_disk_and_writers_are_throttled(engine):
     r = run(
+        engine=engine,
         brokers=1,
         rf=1,
         min_isr=1,
@@ -210,10 +232,12 @@ def test_cost_grows_with_bytes_not_messages():
     assert small < 1.3 * big
 
 
-def test_above_the_bound_latency_and_backlog_grow_instead_of_throughput():
+@ENGINES
+def test_above_the_bound_latency_and_backlog_grow_instead_of_throughput(engine):
     # offered 100 MB/s to a 50 MB/s NIC: throughput stays at the bound, the backlog of
     # blocked send() calls and the produce latency (counted from send()) keep growing
     r = run(
+        engine=engine,
         brokers=1,
         rf=1,
         min_isr=1,

@@ -1,0 +1,180 @@
+"""Primitives of the stepped engine: fair sharing, integer splitting, creation-time curves.
+
+The stepped engine moves *counts* of messages between stages once per step instead of
+moving requests one at a time. Three small tools make that exact where it must be:
+
+* :func:`max_min_share` -- progressive filling: the max-min fair rates of flows that each
+  cross two links (a sender's egress and a receiver's ingress), the same sharing the event
+  engine's flow network computes transfer by transfer.
+* :func:`split_fraction` -- serve a fraction of integer backlogs without losing a
+  message: unbiased stochastic rounding, so small backlogs are never starved and counts
+  stay integers (conservation is checked exactly).
+* :class:`CreationCurve` -- per partition, the cumulative number of messages created up
+  to each step. Any stage that passes messages in order (append, high watermark, consumed
+  offsets) turns "messages n0..n1 passed at time t" into latencies by reading the curve
+  backwards, with no per-message state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPSILON = 1e-9
+
+
+def max_min_share(
+    demand: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    capacity: np.ndarray,
+    rounds: int = 8,
+) -> np.ndarray:
+    """Max-min fair allocation of ``capacity`` (per link) among flows wanting ``demand``.
+
+    Each flow ``k`` crosses links ``src[k]`` and ``dst[k]``. Progressive filling: every
+    unfrozen flow grows by the smallest fair share of its links; a flow freezes when it has
+    its demand or one of its links is full. ``rounds`` bounds the iterations (each round
+    freezes at least one link or flow; a handful settles every practical case).
+    """
+    alloc = np.zeros_like(demand)
+    remaining = capacity.astype(float).copy()
+    active = demand > EPSILON
+    links = remaining.size
+    for _ in range(rounds):
+        if not active.any():
+            break
+        src_a, dst_a = src[active], dst[active]
+        users = np.bincount(src_a, minlength=links) + np.bincount(dst_a, minlength=links)
+        fair = np.divide(remaining, users, out=np.full(links, np.inf), where=users > 0)
+        want = demand[active] - alloc[active]
+        grant = np.minimum(want, np.minimum(fair[src_a], fair[dst_a]))
+        alloc[active] += grant
+        remaining -= np.bincount(src_a, weights=grant, minlength=links)
+        remaining -= np.bincount(dst_a, weights=grant, minlength=links)
+        full = remaining <= EPSILON * np.maximum(capacity, 1.0)
+        still = (demand[active] - alloc[active] > EPSILON) & ~full[src_a] & ~full[dst_a]
+        active[np.flatnonzero(active)[~still]] = False
+    return alloc
+
+
+def split_fraction(
+    backlog: np.ndarray, fraction: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """``round(backlog * fraction)`` per element, rounding up with the probability of the
+    remainder: integers, never more than the backlog, the right total on average."""
+    want = backlog * np.clip(fraction, 0.0, 1.0)
+    whole = np.floor(want)
+    rest = want - whole
+    out = whole.astype(np.int64)
+    partial = rest > EPSILON
+    if partial.any():
+        out[partial] += (rng.random(int(partial.sum())) < rest[partial]).astype(np.int64)
+    return np.minimum(out, backlog)
+
+
+def split_total(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Split integer ``total[j]`` over the rows of integer ``weights[:, j]`` in proportion,
+    by cumulative flooring: integers that sum exactly to ``total`` and never exceed a
+    weight (``total <= weights.sum(0)``)."""
+    cumulative = np.cumsum(weights, axis=0)
+    whole = cumulative[-1]
+    scale = np.divide(total, whole, out=np.zeros(total.shape), where=whole > 0)
+    floored = np.floor(cumulative * scale + EPSILON).astype(np.int64)
+    floored[-1] = np.where(whole > 0, total, 0)
+    return np.diff(floored, axis=0, prepend=0)
+
+
+class CreationCurve:
+    """Cumulative messages created per series (partition), sampled at every step end.
+
+    ``count_at(step_end_k)`` is kept for the last ``window`` steps and every
+    ``coarse_every``-th step for the whole run; within a step creation is uniform, so the
+    time of the ``n``-th message is interpolated. Lookups are vectorised bisections.
+    """
+
+    def __init__(self, series: int, step: float, window: int = 4096, coarse_every: int = 64):
+        self.series = series
+        self.step = step
+        self.window = window
+        self.coarse_every = coarse_every
+        self.fine = np.zeros((window, series), dtype=np.int64)
+        self.fine_steps = 0  # steps pushed so far (the ring holds the newest `window`)
+        self.coarse = np.zeros((1024, series), dtype=np.int64)
+        self.coarse_len = 1  # row 0: zero at time 0
+        self.current = np.zeros(series, dtype=np.int64)
+
+    def push(self, cumulative: np.ndarray) -> None:
+        """Record the cumulative counts at the end of the next step."""
+        self.current = cumulative.copy()
+        self.fine[self.fine_steps % self.window] = cumulative
+        self.fine_steps += 1
+        if self.fine_steps % self.coarse_every == 0:
+            if self.coarse_len == self.coarse.shape[0]:
+                self.coarse = np.concatenate([self.coarse, np.zeros_like(self.coarse)])
+            self.coarse[self.coarse_len] = cumulative
+            self.coarse_len += 1
+
+    def times(self, series: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Creation time of message number ``n`` (1-based count) of each ``series``;
+        counts beyond the newest sample are clamped to the newest step's end."""
+        n = np.asarray(n, dtype=np.int64)
+        out = np.empty(n.shape)
+        if n.size == 0:
+            return out
+        steps = self.fine_steps
+        # the ring holds the ends of steps (oldest - 1) .. (steps - 1); the first of them is
+        # the lower bound of what the ring can answer
+        oldest = max(0, steps - self.window + 1)
+        if oldest == 0:
+            floor_count = np.zeros(n.shape, dtype=np.int64)
+        else:
+            floor_count = self._fine_row(oldest - 1, series)
+        in_fine = n > floor_count
+        if in_fine.any():
+            out[in_fine] = self._search_fine(series[in_fine], n[in_fine], oldest, steps)
+        if (~in_fine).any():
+            out[~in_fine] = self._search_coarse(series[~in_fine], n[~in_fine])
+        return out
+
+    def _fine_row(self, k: int | np.ndarray, series: np.ndarray) -> np.ndarray:
+        return self.fine[np.asarray(k) % self.window, series]
+
+    def _search_fine(self, s: np.ndarray, n: np.ndarray, oldest: int, steps: int) -> np.ndarray:
+        # smallest step k in [oldest, steps) whose end count reaches n
+        lo = np.full(n.shape, oldest, dtype=np.int64)
+        hi = np.full(n.shape, steps - 1, dtype=np.int64)
+        while True:
+            open_ = lo < hi
+            if not open_.any():
+                break
+            mid = (lo + hi) // 2
+            reached = self._fine_row(mid, s) >= n
+            hi = np.where(open_ & reached, mid, hi)
+            lo = np.where(open_ & ~reached, mid + 1, lo)
+        end = self._fine_row(lo, s)
+        before = np.where(lo > 0, self._fine_row(np.maximum(lo - 1, 0), s), 0)
+        return self._interpolate(lo, before, end, n, 1)
+
+    def _search_coarse(self, s: np.ndarray, n: np.ndarray) -> np.ndarray:
+        rows = self.coarse[: self.coarse_len]
+        lo = np.ones(n.shape, dtype=np.int64)
+        hi = np.full(n.shape, self.coarse_len - 1, dtype=np.int64)
+        while True:
+            open_ = lo < hi
+            if not open_.any():
+                break
+            mid = (lo + hi) // 2
+            reached = rows[mid, s] >= n
+            hi = np.where(open_ & reached, mid, hi)
+            lo = np.where(open_ & ~reached, mid + 1, lo)
+        end = rows[lo, s]
+        before = rows[lo - 1, s]
+        # coarse row r holds the end of step r * coarse_every - 1
+        return self._interpolate((lo - 1) * self.coarse_every, before, end, n, self.coarse_every)
+
+    def _interpolate(
+        self, first_step: np.ndarray, before: np.ndarray, end: np.ndarray, n: np.ndarray, steps: int
+    ) -> np.ndarray:
+        span = np.maximum(end - before, 1)
+        within = np.clip((n - before - 0.5) / span, 0.0, 1.0)
+        return (first_step + within * steps) * self.step

@@ -1,0 +1,920 @@
+"""The stepped engine: the same cluster, advanced one fixed step at a time over arrays.
+
+The event engine follows every request; at production rates that is hundreds of thousands
+of requests per simulated second, which Python cannot play faster than real time. This
+engine keeps the same stages -- accumulator, network, request handlers, page cache and
+disk, replication, high watermark, consumer fetch and processing -- but moves *counts of
+messages* between them once per ``run.step`` (default 1 ms), for every producer,
+partition, replica and consumer at once:
+
+* **Producers**: arrivals per step (fluid or Poisson), the sticky partitioner's switch
+  every ``batch.size`` bytes (uniform choice among partitions, KIP-794 without the
+  adaptive weighting) or the keyed split by murmur2 weights; ``buffer.memory`` with
+  blocked ``send()`` calls failing after ``max.block.ms``; a partition's batches become
+  sendable when full or after ``linger.ms``; one request per connection carries at most
+  one batch per partition, at most ``max.in.flight.requests.per.connection`` outstanding.
+* **Network**: every connection with bytes to move is a flow from a sender's egress to a
+  receiver's ingress; the step's capacity is shared max-min fairly
+  (:func:`~simkafka.sim.fluid.max_min_share`). Propagation latency is shorter than a step:
+  it is added to the latencies of the messages that crossed it.
+* **Brokers**: handler threads as a capacity of CPU seconds per step (per request and per
+  byte); appends wait for it. Page cache with dirty-page throttling and write-back at the
+  disk's bandwidth; a consumer further behind than the page cache reads from disk.
+* **Replication**: followers fetch what their leader has (``replica.fetch.max.bytes`` per
+  partition, one outstanding fetch per fetcher); the high watermark is the minimum log end
+  offset over the ISR; ``acks=all`` completes when it passes; ISR shrink after
+  ``replica.lag.time.max.ms`` and expansion on catch-up, ``min.insync.replicas``.
+* **Consumers**: the group's assignor (the same function as the event engine), one fetch
+  session per leader broker, ``fetch.min.bytes``/``fetch.max.wait.ms``,
+  ``max.partition.fetch.bytes``, partitions with buffered records skipped, processing time
+  per record.
+
+Latencies come from :class:`~simkafka.sim.fluid.CreationCurve`: a partition's messages pass
+every stage in order, so "offsets n0..n1 passed at t" reads back as creation times. What a
+step cannot resolve -- order within a step, a follower fetching in the same step as the
+append -- costs up to a step of latency; the event engine is the reference for sub-step
+effects and `benchmarks/compare_engines.py` prints how far apart the two are.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from simkafka.model.election import alter_isr
+from simkafka.model.topology import initial_topology
+from simkafka.random_streams import RandomStreams
+from simkafka.scenario import Scenario
+from simkafka.sim.accumulator import RecordAccumulator
+from simkafka.sim.broker import DIRTY_RATIO
+from simkafka.sim.fluid import CreationCurve, max_min_share, split_fraction, split_total
+from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.replication import fetcher_id
+from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
+from simkafka.sim.workload import consumer_assignment, key_weights
+
+REQUEST_OVERHEAD = 100  # produce request header (as the event engine's producer)
+
+
+@dataclass(frozen=True)
+class _Member:
+    member_id: str
+
+
+class SteppedWorld:
+    """Every component of a run as arrays, advanced by :meth:`step`."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.dt = scenario.run.step
+        self.now = 0.0
+        self.steps = 0
+        self.streams = RandomStreams(scenario.seed)
+        self.rng = self.streams.get("stepped.rounding")
+        self._build_brokers()
+        self._build_partitions()
+        self._build_producers()
+        self._build_consumers()
+        self._build_links()
+        self.curve = CreationCurve(self.P, self.dt)
+        self.produce_latency = LatencyHistogram()
+        self.e2e_latency = LatencyHistogram()
+        self.measure_from = scenario.run.warmup
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _build_brokers(self) -> None:
+        cluster = self.scenario.cluster
+        self.broker_ids = [b.id for b in cluster.brokers]
+        self.B = len(self.broker_ids)
+        self.broker_index = {b: i for i, b in enumerate(self.broker_ids)}
+        hw = [cluster.hardware_of(b) for b in self.broker_ids]
+        config = cluster.config
+        self.nic_in = np.array([h.ingress for h in hw])
+        self.nic_out = np.array([h.egress for h in hw])
+        self.disk_write = np.array([h.disk_write for h in hw])
+        self.disk_read = np.array([h.disk_read for h in hw])
+        self.page_cache = np.array([float(h.page_cache) for h in hw])
+        self.threads = np.array([min(config.num_io_threads, h.cpu_cores) for h in hw], dtype=float)
+        self.request_cpu = config.request_cpu_cost
+        self.byte_cpu = config.byte_cpu_cost
+        self.broker_rack = [cluster.broker(b).rack for b in self.broker_ids]
+        # cumulative counters (the probes difference them)
+        zeros = lambda: np.zeros(self.B)  # noqa: E731
+        self.bytes_in, self.bytes_out = zeros(), zeros()
+        self.busy_in, self.busy_out = zeros(), zeros()
+        self.disk_written, self.disk_read_bytes = zeros(), zeros()
+        self.disk_write_busy, self.disk_read_busy = zeros(), zeros()
+        self.cpu_busy, self.queue_wait, self.broker_requests = zeros(), zeros(), zeros()
+        self.dirty = zeros()
+        self.cpu_backlog = zeros()  # seconds of handler work queued
+        self.written_total = zeros()  # bytes appended per broker, ever (page-cache age)
+        self.cross_rack_bytes = 0.0
+
+    def _build_partitions(self) -> None:
+        scenario = self.scenario
+        topology = initial_topology(scenario)
+        self.registrations = dict(topology.partitions)
+        self.tps = list(self.registrations)
+        self.P = len(self.tps)
+        self.partition_index = {tp: i for i, tp in enumerate(self.tps)}
+        self.topic_start = {}
+        for i, tp in enumerate(self.tps):
+            self.topic_start.setdefault(tp.topic, i)
+        topics = {t.name: t for t in scenario.topics}
+        self.topics = topics
+        bi = self.broker_index
+        self.leader = np.array([bi[r.leader] for r in self.registrations.values()])
+        self.min_isr = np.array([topics[tp.topic].min_insync_replicas for tp in self.tps])
+        follower_part, follower_broker, follower_fetcher = [], [], []
+        fetchers = scenario.cluster.config.num_replica_fetchers
+        for p, (tp, reg) in enumerate(self.registrations.items()):
+            for replica in reg.replicas:
+                if replica != reg.leader:
+                    follower_part.append(p)
+                    follower_broker.append(bi[replica])
+                    follower_fetcher.append(fetcher_id(tp, fetchers))
+        self.f_part = np.array(follower_part, dtype=np.int64)
+        self.f_broker = np.array(follower_broker, dtype=np.int64)
+        self.F = len(follower_part)
+        leader_of_f = self.leader[self.f_part]
+        # one fetcher thread per (follower broker, leader broker, fetcher id)
+        self.f_stream = (self.f_broker * self.B + leader_of_f) * fetchers + np.array(
+            follower_fetcher, dtype=np.int64
+        )
+        self.R = self.B * self.B * fetchers
+        self.f_in_isr = np.array(
+            [
+                self.broker_ids[b] in self.registrations[self.tps[p]].isr
+                for p, b in zip(follower_part, follower_broker, strict=True)
+            ],
+            dtype=bool,
+        )
+        config = scenario.cluster.config
+        self.replica_fetch_max = float(config.replica_fetch_max_bytes)
+        self.replica_lag_max = config.replica_lag_time_max
+        self.next_isr_check = self.replica_lag_max / 2
+        # log state (messages and bytes)
+        self.leo = np.zeros(self.P, dtype=np.int64)
+        self.leo_bytes = np.zeros(self.P)
+        self.hw = np.zeros(self.P, dtype=np.int64)
+        self.f_leo = np.zeros(self.F, dtype=np.int64)
+        self.f_net = np.zeros(self.F, dtype=np.int64)  # fetched, in the network
+        self.f_caught_up = np.zeros(self.F)
+        self.f_fetch_leo = np.zeros(self.F, dtype=np.int64)  # leader LEO at the last fetch
+        self.f_fetch_time = np.zeros(self.F)
+        self.replica_wait = np.full(self.R, -1.0)  # long poll parked since (or -1)
+        self.replica_requests = 0
+        self.isr_changes = 0
+        self.failed_p = np.zeros(self.P, dtype=np.int64)
+
+    def _build_producers(self) -> None:
+        specs, rows = [], []
+        for spec in self.scenario.producers:
+            topic = self.topics[spec.topic]
+            weights = key_weights(spec, topic.partitions)
+            for i in range(spec.count):
+                specs.append(spec)
+                rows.append((f"{spec.name or spec.topic}-{i}", topic, weights))
+        self.I = len(specs)
+        self.producer_specs = specs
+        self.producer_names = [r[0] for r in rows]
+        NI, P = self.I, self.P
+        self.rate = np.zeros(NI)
+        self.record_bytes = np.zeros(NI)
+        self.wire_per_msg = np.zeros(NI)
+        self.per_batch = np.ones(NI, dtype=np.int64)
+        self.linger = np.zeros(NI)
+        self.max_in_flight = np.zeros(NI, dtype=np.int64)
+        self.buffer_memory = np.zeros(NI)
+        self.acks = np.array([s.acks for s in specs], dtype=object)
+        self.own = np.zeros((NI, P), dtype=bool)
+        self.weights = np.zeros((NI, P))
+        self.keyed = np.zeros(NI, dtype=bool)
+        self.poisson = np.array([s.profile.type == "poisson" for s in specs], dtype=bool)
+        self.producer_rngs = []
+        self.payload = np.zeros(NI)
+        for i, (spec, (name, topic, weights)) in enumerate(zip(specs, rows, strict=True)):
+            mean = spec.message_size.mean
+            key_bytes = float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0
+            acc = RecordAccumulator(
+                1,
+                batch_size=int(spec.batch_size),
+                linger=spec.linger,
+                compression_ratio=spec.effective_compression_ratio,
+                message_bytes=mean,
+                key_bytes=key_bytes,
+            )
+            self.rate[i] = spec.rate.messages(mean) / spec.count
+            self.payload[i] = mean
+            self.record_bytes[i] = acc.record_bytes
+            self.per_batch[i] = acc.messages_per_batch
+            self.wire_per_msg[i] = (
+                acc.record_bytes * spec.effective_compression_ratio
+                + RECORD_BATCH_OVERHEAD / acc.messages_per_batch
+            )
+            self.linger[i] = spec.linger
+            self.max_in_flight[i] = spec.max_in_flight_requests_per_connection
+            self.buffer_memory[i] = float(spec.buffer_memory)
+            start = self.topic_start[topic.name]
+            self.own[i, start : start + topic.partitions] = True
+            if weights is not None:
+                self.keyed[i] = True
+                self.weights[i, start : start + topic.partitions] = weights
+            self.producer_rngs.append(self.streams.get(f"producer.{name}"))
+        self.max_block = np.array([s.max_block for s in specs])
+        self.client_latency = self.scenario.cluster.network.client_latency
+        # sticky partitioner state: current partition and messages left before a switch
+        self.sticky_partition = np.full(NI, -1, dtype=np.int64)
+        self.sticky_left = np.zeros(NI, dtype=np.int64)
+        # Kafka switches once batch.size bytes went to the partition (the record that
+        # crosses the threshold still goes to the old one)
+        batch_sizes = np.array([float(s.batch_size) for s in specs])
+        self.switch_msgs = np.maximum(
+            1, np.ceil(batch_sizes / np.maximum(self.record_bytes, 1.0))
+        ).astype(np.int64)
+        self.fraction = np.zeros(NI)
+        self.key_carry = np.zeros((NI, P))
+        # message counts per (producer, partition), by stage
+        z = lambda: np.zeros((NI, P), dtype=np.int64)  # noqa: E731
+        self.blocked, self.acc, self.net, self.cpu_q, self.unacked = z(), z(), z(), z(), z()
+        self.partial_first = np.full((NI, P), np.inf)
+        self.blocked_fifo: list[deque[list[float]]] = [deque() for _ in range(NI)]
+        self.conn = np.arange(NI)[:, None] * self.B + self.leader[None, :]  # connection of (i, p)
+        self.inflight = np.zeros(NI * self.B, dtype=np.int64)
+        self.conn_unacked = np.zeros(NI * self.B, dtype=np.int64)
+        self.created = np.zeros(NI, dtype=np.int64)
+        self.acked = np.zeros(NI, dtype=np.int64)
+        self.acked_bytes = np.zeros(NI)
+        self.failed: Counter[str] = Counter()
+        self.requests = 0
+        self.batches_sent = 0
+        self.created_p = np.zeros(self.P, dtype=np.int64)
+        self.sent_p = np.zeros(self.P, dtype=np.int64)
+        self.all_acks = self.acks == "all"
+        self.one_acks = self.acks == "1"
+        self.zero_acks = self.acks == "0"
+
+    def _build_consumers(self) -> None:
+        groups = self.scenario.consumer_groups
+        self.group_ids = [g.group_id for g in groups]
+        self.G = len(groups)
+        self.member_names: list[str] = []
+        owner = np.full((self.G, self.P), -1, dtype=np.int64)
+        self.per_record = []
+        self.group_of_member: list[int] = []
+        for g, group in enumerate(groups):
+            members = [_Member(f"{group.group_id}-{i}") for i in range(group.members)]
+            assignment = consumer_assignment(group, members, self.topics, None)  # type: ignore[arg-type]
+            for member in members:
+                m = len(self.member_names)
+                self.member_names.append(member.member_id)
+                self.group_of_member.append(g)
+                for tp in assignment[member.member_id]:
+                    owner[g, self.partition_index[tp]] = m
+            self.per_record.append(group.processing_time_per_record)
+        self.M = len(self.member_names)
+        self.owner = owner
+        self.subscribed = owner >= 0
+        self.c_stream = np.where(self.subscribed, owner * self.B + self.leader[None, :], 0)
+        self.fetch_min = np.array([float(g.fetch_min_bytes) for g in groups])
+        self.fetch_max_wait = np.array([g.fetch_max_wait for g in groups])
+        self.partition_fetch_max = np.array([float(g.max_partition_fetch_bytes) for g in groups])
+        z = lambda: np.zeros((self.G, self.P), dtype=np.int64)  # noqa: E731
+        self.position, self.c_net, self.buffered, self.consumed = z(), z(), z(), z()
+        self.consumed_bytes = np.zeros(self.G)
+        self.consumer_wait = np.full(self.M * self.B, -1.0)
+        self.budget_carry = np.zeros(self.M)
+        self.consumer_requests = 0
+        self.member_group = np.array(self.group_of_member, dtype=np.int64)
+        self.member_per_record = np.array([self.per_record[g] for g in self.group_of_member])
+
+    def _build_links(self) -> None:
+        """Hosts: brokers, then producers, then consumers; link 2h is egress, 2h+1 ingress."""
+        B, NI, M = self.B, self.I, self.M
+        clients = self.scenario.cluster.clients
+        nic = float(clients.nic)
+        egress = np.concatenate([self.nic_out, np.full(NI + M, nic)])
+        ingress = np.concatenate([self.nic_in, np.full(NI + M, nic)])
+        self.link_capacity = np.empty(2 * (B + NI + M))
+        self.link_capacity[0::2] = egress
+        self.link_capacity[1::2] = ingress
+        rack = list(self.broker_rack) + [clients.rack] * (NI + M)
+        # flows: produce (i, b), replica (follower, leader, fetcher), consume (m, b)
+        i_, b_ = np.divmod(np.arange(NI * B), B)
+        prod_src, prod_dst = 2 * (B + i_), 2 * b_ + 1
+        fetchers = self.R // max(1, B * B)
+        r = np.arange(self.R)
+        follower, leader = np.divmod(r // max(1, fetchers), B)
+        rep_src, rep_dst = 2 * leader, 2 * follower + 1
+        m_, cb_ = np.divmod(np.arange(M * B), B)
+        con_src, con_dst = 2 * cb_, 2 * (B + NI + m_) + 1
+        self.flow_src = np.concatenate([prod_src, rep_src, con_src]).astype(np.int64)
+        self.flow_dst = np.concatenate([prod_dst, rep_dst, con_dst]).astype(np.int64)
+        hosts_src = self.flow_src // 2
+        hosts_dst = self.flow_dst // 2
+        self.flow_cross = np.array(
+            [
+                rack[s] is not None and rack[d] is not None and rack[s] != rack[d]
+                for s, d in zip(hosts_src, hosts_dst, strict=True)
+            ],
+            dtype=bool,
+        )
+        self.n_prod_flows, self.n_rep_flows = NI * B, self.R
+
+    # -- one step ---------------------------------------------------------------------------
+
+    def step(self) -> None:
+        dt = self.dt
+        # times from the step count, so that sample times are exact (no summed rounding)
+        t0 = self.now
+        t1 = round((self.steps + 1) * dt, 12)
+        self._produce_request_cpu = np.zeros(self.B)
+        self._fetch_cpu = np.zeros(self.B)
+        self._arrivals(t0, t1)
+        self._drain(t1)
+        rep_bytes = self._replica_fetch_demand(t0)
+        con_bytes = self._consumer_fetch_demand(t0)
+        self._share_network(rep_bytes, con_bytes, t1)
+        self._handle_and_append(t1)
+        self._advance_high_watermark(t1)
+        self._process(t1)
+        self._write_back()
+        if t1 >= self.next_isr_check:
+            self._maybe_shrink_isr(t1)
+            self.next_isr_check += self.replica_lag_max / 2
+        self.now = t1
+        self.steps += 1
+
+    def _arrivals(self, t0: float, t1: float) -> None:
+        dt = t1 - t0
+        factor = np.array([s.profile.factor_at(0.5 * (t0 + t1)) for s in self.producer_specs])
+        expected = self.rate * factor * dt
+        total = expected + self.fraction
+        counts = np.floor(total).astype(np.int64)
+        self.fraction = total - counts
+        if self.poisson.any():
+            counts[self.poisson] = self.rng.poisson(expected[self.poisson])
+            self.fraction[self.poisson] = 0.0
+        arrivals = np.zeros((self.I, self.P), dtype=np.int64)
+        if self.keyed.any():
+            arrivals[self.keyed] = self._keyed_split(counts[self.keyed])
+        sticky = ~self.keyed & (counts > 0)
+        if sticky.any():
+            self._sticky(np.flatnonzero(sticky), counts[sticky], arrivals)
+        self.created += counts
+        self.created_p += arrivals.sum(axis=0)
+        self.curve.push(self.created_p)
+        self._admit_and_expire(arrivals, counts, t0 + 0.5 * dt, t1)
+
+    def _keyed_split(self, counts: np.ndarray) -> np.ndarray:
+        """Keyed messages split by each partition's key share: multinomial for Poisson
+        arrivals, else largest-remainder with a running carry (every partition within one
+        message of its share, forever)."""
+        weights = self.weights[self.keyed]
+        poisson = self.poisson[self.keyed]
+        want = self.key_carry[self.keyed] + counts[:, None] * weights
+        whole = np.floor(want)
+        short = counts - whole.sum(axis=1).astype(np.int64)
+        order = np.argsort(whole - want, axis=1, kind="stable")
+        bump = np.zeros_like(whole)
+        np.put_along_axis(
+            bump, order, (np.arange(whole.shape[1])[None, :] < short[:, None]), axis=1
+        )
+        whole += bump
+        self.key_carry[self.keyed] = want - whole
+        out = whole.astype(np.int64)
+        if poisson.any():
+            out[poisson] = self.rng.multinomial(
+                counts[poisson], weights[poisson] / weights[poisson].sum(axis=1, keepdims=True)
+            )
+        return out
+
+    def _sticky(self, rows: np.ndarray, n: np.ndarray, arrivals: np.ndarray) -> None:
+        """KIP-794 ``BuiltInPartitioner``: stay on a partition until ``batch.size`` bytes
+        went to it, then pick the next one uniformly among the topic's partitions (the
+        adaptive weighting by queue sizes is not modelled here)."""
+        current = self.sticky_partition[rows]
+        left = np.where(current < 0, 0, self.sticky_left[rows])
+        first = np.minimum(n, left)
+        keep = first > 0
+        np.add.at(arrivals, (rows[keep], current[keep]), first[keep])
+        rest = n - first
+        size = self.switch_msgs[rows]
+        switches = -(-rest // size)  # ceil
+        if switches.any():
+            who = np.repeat(np.arange(rows.size), switches)
+            start = np.array([self.topic_start[self.producer_specs[r].topic] for r in rows])
+            count = self.own[rows].sum(axis=1)
+            chosen = start[who] + np.floor(self.rng.random(who.size) * count[who]).astype(np.int64)
+            amount = np.repeat(size, switches)
+            last = np.cumsum(switches) - 1
+            has = switches > 0
+            amount[last[has]] = rest[has] - (switches[has] - 1) * size[has]
+            np.add.at(arrivals, (rows[who], chosen), amount)
+            current = current.copy()
+            current[has] = chosen[last[has]]
+            left = left - first
+            left[has] = switches[has] * size[has] - rest[has]
+        else:
+            left = left - first
+        self.sticky_partition[rows] = current
+        self.sticky_left[rows] = left
+
+    def _used_memory(self) -> np.ndarray:
+        held = self.acc + self.net + self.cpu_q + self.unacked
+        return held.sum(axis=1) * self.wire_per_msg
+
+    def _admit_and_expire(
+        self, arrivals: np.ndarray, counts: np.ndarray, born: float, now: float
+    ) -> None:
+        """``buffer.memory``: ``send()`` calls enter the accumulator oldest first while there
+        is room; the rest block, and those blocked longer than ``max.block.ms`` fail."""
+        blocked_before = self.blocked.sum(axis=1)
+        waiting = blocked_before + counts
+        free = np.maximum(0.0, self.buffer_memory - self._used_memory())
+        room = np.floor(free / self.wire_per_msg).astype(np.int64)
+        if not blocked_before.any() and (room >= counts).all():
+            self._enter_accumulator(arrivals, now)  # the common case: nothing blocks
+            return
+        self.blocked += arrivals
+        for i in np.flatnonzero(counts):
+            self.blocked_fifo[i].append([float(counts[i]), born])
+        admit = np.minimum(waiting, room)
+        moved = split_total(admit, self.blocked.T).T
+        self.blocked -= moved
+        self._enter_accumulator(moved, now)
+        for i in np.flatnonzero(waiting):
+            fifo, taken = self.blocked_fifo[i], int(admit[i])
+            while taken > 0 and fifo:
+                use = min(taken, int(fifo[0][0]))
+                fifo[0][0] -= use
+                taken -= use
+                if fifo[0][0] <= 0:
+                    fifo.popleft()
+            expired = 0
+            while fifo and now - fifo[0][1] > self.max_block[i]:
+                expired += int(fifo.popleft()[0])
+            if expired:
+                lost = split_total(np.array([expired]), self.blocked[i][:, None])[:, 0]
+                self.blocked[i] -= lost
+                self.failed["MAX_BLOCK_MS_EXCEEDED"] += expired
+                self.failed_p += lost
+
+    def _enter_accumulator(self, moved: np.ndarray, now: float) -> None:
+        pb = self.per_batch[:, None]
+        before = self.acc % pb
+        self.acc += moved
+        after = self.acc % pb
+        # a new open batch started this step: its first record arrived within the step
+        started = (moved > 0) & ((before == 0) | (after < before)) & (after > 0)
+        self.partial_first[started] = now - self.dt
+        self.partial_first[after == 0] = np.inf
+
+    def _drain(self, now: float) -> None:
+        """``Sender.sendProducerData``: per connection, while requests may be in flight,
+        one request takes one batch from every sendable partition the broker leads."""
+        pb = self.per_batch[:, None]
+        full = self.acc // pb
+        partial = self.acc - full * pb
+        exhausted = (self.blocked.sum(axis=1) > 0)[:, None]  # a full buffer sends at once
+        lingered = (partial > 0) & (
+            (now - self.partial_first >= self.linger[:, None] - 1e-12) | exhausted
+        )
+        ready = full + lingered
+        if not ready.any():
+            return
+        slots = np.maximum(0, self.max_in_flight.repeat(self.B) - self.inflight)
+        per_conn = np.zeros(self.I * self.B, dtype=np.int64)
+        np.maximum.at(per_conn, self.conn.ravel(), ready.ravel())
+        requests = np.minimum(per_conn, slots)
+        batches = np.minimum(ready, requests[self.conn])
+        take = np.minimum(self.acc, batches * pb)
+        if not take.any():
+            return
+        self.acc -= take
+        emptied = self.acc % pb == 0
+        self.partial_first[emptied] = np.inf
+        self.net += take
+        sent_conn = np.bincount(self.conn.ravel(), weights=take.ravel(), minlength=self.I * self.B)
+        sent_conn = sent_conn.astype(np.int64)
+        self.inflight += requests
+        self.conn_unacked += sent_conn
+        self.requests += int(requests.sum())
+        self.batches_sent += int(batches.sum())
+        old_sent = self.sent_p.copy()
+        self.sent_p += take.sum(axis=0)
+        # acks=0: complete once written to the socket -- no response, no broker time
+        zeros = take * self.zero_acks[:, None]
+        if zeros.any():
+            self._acknowledge(zeros, old_sent, self.sent_p, now, fixed=0.0)
+        req_per_broker = np.bincount(
+            np.arange(self.I * self.B) % self.B, weights=requests, minlength=self.B
+        )
+        self.broker_requests += req_per_broker
+        self._produce_request_cpu = req_per_broker * self.request_cpu
+
+    def _replica_fetch_demand(self, now: float) -> np.ndarray:
+        """Followers whose fetcher has no response in flight fetch what the leader has."""
+        B = self.B
+        stream_busy = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
+        idle = ~stream_busy[self.f_stream]
+        leader_leo = self.leo[self.f_part]
+        available = np.where(idle, leader_leo - self.f_leo, 0)
+        bpm = self._bytes_per_message()[self.f_part]
+        cap = np.maximum(1, np.floor(self.replica_fetch_max / np.maximum(bpm, 1.0))).astype(
+            np.int64
+        )
+        fetch = np.minimum(available, cap)
+        # Replica.updateFetchStateOrThrow at the fetch: caught up if the fetch offset
+        # reached the leader's LEO now, or the LEO seen at the previous fetch
+        caught_now = idle & (self.f_leo >= leader_leo)
+        caught_before = idle & ~caught_now & (self.f_leo >= self.f_fetch_leo)
+        self.f_caught_up = np.where(caught_now, now, self.f_caught_up)
+        self.f_caught_up = np.where(caught_before, self.f_fetch_time, self.f_caught_up)
+        self.f_fetch_leo = np.where(idle, leader_leo, self.f_fetch_leo)
+        self.f_fetch_time = np.where(idle, now, self.f_fetch_time)
+        has = np.bincount(self.f_stream, weights=fetch, minlength=self.R) > 0
+        idle_streams = ~stream_busy
+        # a parked long poll answers when data arrives or replica.fetch.wait.max.ms passes
+        starting = idle_streams & (self.replica_wait < 0)
+        self.replica_wait[starting] = now
+        expired = (
+            idle_streams
+            & ~has
+            & (now - self.replica_wait >= self.scenario.cluster.config.replica_fetch_wait_max)
+        )
+        answered = idle_streams & has
+        completed = int(answered.sum() + expired.sum())
+        self.replica_requests += completed
+        self.replica_wait[answered | expired] = -1.0
+        leaders = (np.arange(self.R) // max(1, self.R // (B * B))) % B
+        work = np.bincount(leaders, weights=(answered | expired) * self.request_cpu, minlength=B)
+        self.broker_requests += np.bincount(leaders, weights=(answered | expired), minlength=B)
+        self.f_net += fetch
+        fetch_bytes = fetch * bpm
+        self._fetch_cpu = work + np.bincount(
+            self.leader[self.f_part], weights=fetch_bytes * self.byte_cpu, minlength=B
+        )
+        return np.bincount(self.f_stream, weights=self.f_net * bpm, minlength=self.R)
+
+    def _bytes_per_message(self) -> np.ndarray:
+        return np.divide(self.leo_bytes, self.leo, out=np.full(self.P, 1.0), where=self.leo > 0)
+
+    def _consumer_fetch_demand(self, now: float) -> np.ndarray:
+        B, M = self.B, self.M
+        if not self.G:
+            return np.zeros(0)
+        bpm = self._bytes_per_message()
+        in_net = np.bincount(self.c_stream.ravel(), weights=self.c_net.ravel(), minlength=M * B)
+        idle_stream = in_net == 0
+        eligible = (
+            self.subscribed & (self.buffered == 0) & (self.c_net == 0) & idle_stream[self.c_stream]
+        )
+        available = np.where(eligible, self.hw[None, :] - self.position, 0)
+        cap = np.maximum(
+            1, np.floor(self.partition_fetch_max[:, None] / np.maximum(bpm, 1.0)[None, :])
+        )
+        fetch = np.minimum(available, cap.astype(np.int64))
+        # data older than the broker's page cache is read from disk first
+        lag_bytes = (self.leo[None, :] - self.position) * bpm[None, :]
+        written_p = np.maximum(self.leo_bytes, 1.0)
+        ratio = self.written_total[self.leader] / written_p
+        cold = (fetch > 0) & (lag_bytes * ratio[None, :] > self.page_cache[self.leader][None, :])
+        if cold.any():
+            cold_bytes = np.where(cold, fetch * bpm[None, :], 0.0)
+            demand = np.bincount(
+                np.broadcast_to(self.leader, cold.shape).ravel(),
+                weights=cold_bytes.ravel(),
+                minlength=B,
+            )
+            served = np.minimum(demand, self.disk_read * self.dt)
+            frac = np.divide(served, demand, out=np.ones(B), where=demand > 0)
+            share = np.broadcast_to(frac[self.leader][None, :], fetch.shape)
+            fetch = np.where(cold, split_fraction(fetch, share, self.rng), fetch)
+            self.disk_read_bytes += served
+            self.disk_read_busy += served / self.disk_read
+        stream_bytes = np.bincount(
+            self.c_stream.ravel(), weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
+        )
+        group_of_stream = self.member_group[np.arange(M * B) // B]
+        starting = idle_stream & (self.consumer_wait < 0)
+        self.consumer_wait[starting] = now
+        waited = now - self.consumer_wait >= self.fetch_max_wait[group_of_stream]
+        answer = idle_stream & (
+            (stream_bytes >= np.maximum(self.fetch_min[group_of_stream], 1e-9)) | waited
+        )
+        go = answer[self.c_stream] & self.subscribed
+        fetch = np.where(go, fetch, 0)
+        self.consumer_requests += int(answer.sum())
+        self.consumer_wait[answer] = -1.0
+        self.broker_requests += np.bincount(np.arange(M * B) % B, weights=answer, minlength=B)
+        self.position += fetch
+        self.c_net += fetch
+        fetched_bytes = fetch * bpm[None, :]
+        self._fetch_cpu = (
+            self._fetch_cpu
+            + np.bincount(
+                np.broadcast_to(self.leader, fetch.shape).ravel(),
+                weights=fetched_bytes.ravel() * self.byte_cpu,
+                minlength=B,
+            )
+            + np.bincount(np.arange(M * B) % B, weights=answer * self.request_cpu, minlength=B)
+        )
+        return np.bincount(
+            self.c_stream.ravel(), weights=(self.c_net * bpm[None, :]).ravel(), minlength=M * B
+        )
+
+    def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
+        prod_bytes = np.bincount(
+            self.conn.ravel(),
+            weights=(self.net * self.wire_per_msg[:, None]).ravel(),
+            minlength=self.I * self.B,
+        )
+        demand = np.concatenate([prod_bytes, rep_bytes, con_bytes])
+        alloc = max_min_share(demand, self.flow_src, self.flow_dst, self.link_capacity * self.dt)
+        frac = np.divide(alloc, demand, out=np.ones_like(demand), where=demand > 0)
+        n1, n2 = self.n_prod_flows, self.n_prod_flows + self.n_rep_flows
+        # produce requests reach their leader
+        moved = split_fraction(self.net, frac[:n1][self.conn], self.rng)
+        self.net -= moved
+        self._arrived = moved
+        # replica responses reach their follower (appended below, after the dirty check)
+        self._replica_arrived = split_fraction(self.f_net, frac[n1:n2][self.f_stream], self.rng)
+        # consumer responses reach their member
+        if self.G:
+            got = split_fraction(self.c_net, frac[n2:][self.c_stream], self.rng)
+            self.c_net -= got
+            self.buffered += got
+            bpm = self._bytes_per_message()
+            con_moved = np.bincount(
+                self.c_stream.ravel(),
+                weights=(got * bpm[None, :]).ravel(),
+                minlength=self.M * self.B,
+            )
+        else:
+            con_moved = np.zeros(0)
+        bpm = self._bytes_per_message()
+        prod_moved = np.bincount(
+            self.conn.ravel(), weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n1
+        )
+        rep_moved = np.bincount(
+            self.f_stream, weights=self._replica_arrived * bpm[self.f_part], minlength=self.R
+        )
+        flow_bytes = np.concatenate([prod_moved, rep_moved, con_moved])
+        links = self.link_capacity.size
+        sent = np.bincount(self.flow_src, weights=flow_bytes, minlength=links)
+        received = np.bincount(self.flow_dst, weights=flow_bytes, minlength=links)
+        B = self.B
+        self.bytes_out += sent[0 : 2 * B : 2]
+        self.bytes_in += received[1 : 2 * B : 2]
+        self.busy_out += sent[0 : 2 * B : 2] / self.nic_out
+        self.busy_in += received[1 : 2 * B : 2] / self.nic_in
+        self.cross_rack_bytes += float(flow_bytes[self.flow_cross].sum())
+
+    def _handle_and_append(self, now: float) -> None:
+        """Request handler threads, then the page cache: what arrived is appended when a
+        thread and dirty-page room are free; the rest queues."""
+        B = self.B
+        self.cpu_q += self._arrived
+        queued_bytes = np.bincount(
+            self.leader, weights=(self.cpu_q * self.wire_per_msg[:, None]).sum(axis=0), minlength=B
+        )
+        work = (
+            self.cpu_backlog
+            + self._produce_request_cpu
+            + self._fetch_cpu
+            + queued_bytes * self.byte_cpu
+        )
+        capacity = self.threads * self.dt
+        done = np.minimum(work, capacity)
+        self.cpu_busy += done
+        self.queue_wait += np.maximum(0.0, work - capacity) / self.threads
+        cpu_frac = np.divide(capacity, work, out=np.ones(B), where=work > capacity)
+        self.cpu_backlog = np.zeros(
+            B
+        )  # the unserved produce stays in cpu_q (fetch work is dropped)
+        # dirty-page room: appends beyond vm.dirty_ratio wait for write-back
+        bpm_all = self._bytes_per_message()
+        follower_bytes = np.bincount(
+            self.f_broker, weights=self._replica_arrived * bpm_all[self.f_part], minlength=B
+        )
+        produce_bytes = queued_bytes * cpu_frac
+        incoming = produce_bytes + follower_bytes
+        room = np.maximum(
+            0.0, DIRTY_RATIO * self.page_cache - self.dirty + self.disk_write * self.dt
+        )
+        dirty_frac = np.divide(room, incoming, out=np.ones(B), where=incoming > room)
+        # followers append what arrived (or keep it in the fetcher until room frees)
+        f_take = split_fraction(self._replica_arrived, dirty_frac[self.f_broker], self.rng)
+        self.f_net -= f_take
+        self.f_leo += f_take
+        f_bytes = np.bincount(self.f_broker, weights=f_take * bpm_all[self.f_part], minlength=B)
+        # leaders append produce requests, unless the ISR is below min.insync.replicas
+        frac = (cpu_frac * dirty_frac)[self.leader]
+        appended = split_fraction(self.cpu_q, np.broadcast_to(frac, self.cpu_q.shape), self.rng)
+        isr_size = 1 + np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
+        rejected_p = isr_size < self.min_isr
+        if rejected_p.any():
+            reject = appended * (rejected_p[None, :] & self.all_acks[:, None])
+            appended = appended - reject
+            self.cpu_q -= reject
+            self.acc += reject  # NOT_ENOUGH_REPLICAS is retriable: the batches go back
+            self.conn_unacked -= np.bincount(
+                self.conn.ravel(), weights=reject.ravel(), minlength=self.I * B
+            ).astype(np.int64)
+        self.cpu_q -= appended
+        per_p = appended.sum(axis=0)
+        bytes_p = (appended * self.wire_per_msg[:, None]).sum(axis=0)
+        old_leo = self.leo.copy()
+        self.leo += per_p
+        self.leo_bytes += bytes_p
+        leader_bytes = np.bincount(self.leader, weights=bytes_p, minlength=B)
+        self.dirty += leader_bytes + f_bytes
+        self.written_total += leader_bytes + f_bytes
+        # acks=1: the leader's append completes the request
+        ones = appended * self.one_acks[:, None]
+        self._acknowledge(ones, old_leo, self.leo, now)
+        self.unacked += appended * self.all_acks[:, None]
+
+    def _acknowledge(
+        self,
+        counts: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        now: float,
+        fixed: float | None = None,
+    ) -> None:
+        """Complete ``counts`` messages per (producer, partition); their partition offsets
+        ``lo..hi`` passed the acknowledging stage this step. ``fixed`` is the sub-step
+        latency added (default: the request's and the response's trip plus handling)."""
+        if not counts.any():
+            return
+        per_i = counts.sum(axis=1)
+        self.acked += per_i
+        self.acked_bytes += per_i * self.wire_per_msg
+        done_conn = np.bincount(
+            self.conn.ravel(), weights=counts.ravel(), minlength=self.I * self.B
+        ).astype(np.int64)
+        share = np.divide(
+            done_conn, self.conn_unacked, out=np.zeros(done_conn.size), where=self.conn_unacked > 0
+        )
+        finished = split_fraction(self.inflight, share, self.rng)
+        self.conn_unacked -= done_conn
+        finished = np.where(self.conn_unacked <= 0, self.inflight, finished)
+        self.inflight -= finished
+        if now <= self.measure_from:
+            return
+        per_p = counts.sum(axis=0)
+        touched = np.flatnonzero(per_p)
+        created_lo = self.curve.times(touched, lo[touched] + self.failed_p[touched] + 1)
+        created_hi = self.curve.times(
+            touched, np.maximum(hi[touched], lo[touched] + 1) + self.failed_p[touched]
+        )
+        if fixed is None:
+            fixed = 2 * self.client_latency + self.request_cpu
+        self.produce_latency.record_uniform_many(
+            now - created_hi + fixed, now - created_lo + fixed, per_p[touched]
+        )
+
+    def _advance_high_watermark(self, now: float) -> None:
+        candidate = self.leo.copy()
+        in_isr = self.f_in_isr
+        np.minimum.at(candidate, self.f_part[in_isr], self.f_leo[in_isr])
+        advanced = candidate > self.hw
+        # ISR expansion: an out-of-sync follower that reached the high watermark rejoins
+        rejoin = ~self.f_in_isr & (self.f_leo >= self.hw[self.f_part]) & (self.hw[self.f_part] > 0)
+        for f in np.flatnonzero(rejoin):
+            self._set_isr(int(f), True)
+        if not advanced.any():
+            return
+        old = self.hw.copy()
+        self.hw = np.maximum(self.hw, candidate)
+        # acks=all messages below the new high watermark, oldest first, in proportion
+        # among the producers whose messages are uncommitted on each partition
+        gained = self.hw - old
+        uncommitted = self.leo - old
+        waiting = self.unacked.sum(axis=0)
+        share = np.where(gained >= uncommitted, 1.0, gained / np.maximum(uncommitted, 1))
+        commit = split_fraction(waiting, share, self.rng)
+        committed = split_total(commit, self.unacked)
+        self.unacked -= committed
+        self._acknowledge(committed, old, self.hw, now)
+
+    def _set_isr(self, f: int, member: bool) -> None:
+        p = int(self.f_part[f])
+        tp = self.tps[p]
+        registration = self.registrations[tp]
+        broker = self.broker_ids[int(self.f_broker[f])]
+        isr = [r for r in registration.isr if r != broker]
+        if member:
+            isr = [r for r in registration.replicas if r in set(isr) | {broker}]
+        updated = alter_isr(registration, isr)
+        if updated is not registration:
+            self.registrations[tp] = updated
+            self.isr_changes += 1
+        self.f_in_isr[f] = member
+
+    def _maybe_shrink_isr(self, now: float) -> None:
+        """``Partition.maybeShrinkIsr``: out of sync after ``replica.lag.time.max.ms``
+        without catching up (checked every half of it, as the ReplicaManager does)."""
+        stale = self.f_in_isr & (now - self.f_caught_up > self.replica_lag_max)
+        for f in np.flatnonzero(stale):
+            self._set_isr(int(f), False)
+
+    def _process(self, now: float) -> None:
+        """The application processes buffered records at ``processing_time_per_record``."""
+        if not self.G or not self.buffered.any():
+            return
+        old = self.consumed.copy()
+        infinite = self.member_per_record <= 0
+        rate = np.divide(1.0, self.member_per_record, out=np.full(self.M, np.inf), where=~infinite)
+        budget = rate * self.dt + self.budget_carry
+        member_of = np.where(self.subscribed, self.owner, 0)
+        held = np.bincount(member_of.ravel(), weights=self.buffered.ravel(), minlength=self.M)
+        take_frac = np.where(held > budget, budget / np.maximum(held, 1), 1.0)
+        taken = split_fraction(self.buffered, take_frac[member_of] * self.subscribed, self.rng)
+        used = np.bincount(member_of.ravel(), weights=taken.ravel(), minlength=self.M)
+        # a member busy all step carries its unused fraction of a record to the next one
+        self.budget_carry = np.where(~infinite & (held > budget), budget - used, 0.0)
+        self.consumed_bytes += (taken * self._bytes_per_message()[None, :]).sum(axis=1)
+        self.buffered -= taken
+        self.consumed += taken
+        if now <= self.measure_from:
+            return
+        for g in range(self.G):
+            per_p = taken[g]
+            touched = np.flatnonzero(per_p)
+            if not touched.size:
+                continue
+            lo = old[g, touched] + self.failed_p[touched]
+            hi = self.consumed[g, touched] + self.failed_p[touched]
+            created_lo = self.curve.times(touched, lo + 1)
+            created_hi = self.curve.times(touched, hi)
+            fixed = 2 * self.client_latency
+            self.e2e_latency.record_uniform_many(
+                now - created_hi + fixed, now - created_lo + fixed, per_p[touched]
+            )
+
+    def _write_back(self) -> None:
+        flushed = np.minimum(self.dirty, self.disk_write * self.dt)
+        self.dirty -= flushed
+        self.disk_written += flushed
+        self.disk_write_busy += flushed / self.disk_write
+
+    # -- accounting ---------------------------------------------------------------------------
+
+    def lag(self, g: int) -> int:
+        return int(
+            ((self.hw[None, :] - self.consumed[g : g + 1]) * self.subscribed[g : g + 1]).sum()
+        )
+
+    def conservation(self) -> dict[str, object]:
+        created = int(self.created.sum())
+        acked = int(self.acked.sum())
+        blocked = int(self.blocked.sum())
+        buffered = int(self.acc.sum())
+        # acks=0 is complete once sent: what the broker still holds is no longer the producer's
+        producer_side = ~self.zero_acks[:, None]
+        held = int(((self.net + self.cpu_q) * producer_side).sum())
+        in_flight = held + int(self.unacked.sum())
+        failed = dict(sorted(self.failed.items()))
+        groups = {}
+        for g, group_id in enumerate(self.group_ids):
+            sub = self.subscribed[g]
+            consumed = int(self.consumed[g].sum())
+            fetched = int(self.buffered[g].sum())
+            transit = int(self.c_net[g].sum())
+            unfetched = int(((self.hw - self.position[g]) * sub).sum())
+            below = int((self.hw * sub).sum())
+            groups[group_id] = {
+                "consumed": consumed,
+                "fetched_not_polled": fetched,
+                "fetch_in_transit": transit,
+                "being_processed": 0,
+                "lag_not_fetched": unfetched,
+                "below_high_watermark": below,
+                "balanced": consumed + fetched + transit + unfetched == below,
+            }
+        producer_balanced = created == acked + blocked + buffered + in_flight + sum(failed.values())
+        return {
+            "created": created,
+            "acknowledged": acked,
+            "blocked_in_send": blocked,
+            "in_accumulator": buffered,
+            "in_flight": in_flight,
+            "failed": failed,
+            "appended_to_leaders": int(self.leo.sum()),
+            "below_high_watermark": int(self.hw.sum()),
+            "producers_balanced": producer_balanced,
+            "groups": groups,
+            "ok": producer_balanced and all(g["balanced"] for g in groups.values()),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"<SteppedWorld {self.scenario.name!r} t={self.now:.3f}s step={self.dt * 1000:g}ms "
+            f"{self.B} brokers, {self.P} partitions, {self.I} producers, {self.M} consumers>"
+        )

@@ -1,0 +1,80 @@
+"""The stepped engine's primitives: max-min sharing, integer splitting, creation curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simkafka.sim.fluid import CreationCurve, max_min_share, split_fraction, split_total
+
+
+def test_max_min_share_gives_the_small_flow_its_demand_and_splits_the_rest():
+    # links: 0 = a sender's egress (100), 1 = receiver X ingress (100), 2 = receiver Y ingress (30)
+    demand = np.array([1000.0, 1000.0, 10.0])
+    src = np.array([0, 0, 0])
+    dst = np.array([1, 2, 1])
+    alloc = max_min_share(demand, src, dst, np.array([100.0, 100.0, 30.0]))
+    # the 10-unit flow is satisfied; the flow to Y is capped at 30 by Y; the rest (60) to X
+    assert alloc == pytest.approx([60.0, 30.0, 10.0])
+
+
+def test_max_min_share_never_exceeds_a_link_or_a_demand():
+    rng = np.random.default_rng(3)
+    demand = rng.uniform(0, 50, 40)
+    src = rng.integers(0, 5, 40)
+    dst = rng.integers(5, 10, 40)
+    capacity = rng.uniform(10, 100, 10)
+    alloc = max_min_share(demand, src, dst, capacity)
+    assert (alloc <= demand + 1e-9).all()
+    used = np.bincount(src, alloc, 10) + np.bincount(dst, alloc, 10)
+    assert (used <= capacity + 1e-6).all()
+    # max-min: every flow short of its demand crosses a full link
+    full = used >= capacity - 1e-6
+    short = alloc < demand - 1e-6
+    assert (full[src[short]] | full[dst[short]]).all()
+
+
+@given(
+    st.lists(st.integers(0, 1000), min_size=1, max_size=20),
+    st.floats(0, 1),
+    st.integers(0, 2**32 - 1),
+)
+def test_split_fraction_is_an_integer_share_of_each_backlog(backlog, fraction, seed):
+    backlog = np.array(backlog, dtype=np.int64)
+    out = split_fraction(backlog, np.full(backlog.size, fraction), np.random.default_rng(seed))
+    assert out.dtype == np.int64
+    assert (out >= 0).all() and (out <= backlog).all()
+    assert (np.abs(out - backlog * fraction) < 1).all()
+
+
+def test_split_fraction_never_starves_a_single_message():
+    rng = np.random.default_rng(1)
+    served = sum(int(split_fraction(np.array([1]), np.array([0.3]), rng)[0]) for _ in range(1000))
+    assert 230 < served < 370  # unbiased: about 30 % of the steps serve it
+
+
+@given(st.lists(st.integers(0, 500), min_size=1, max_size=12), st.data())
+def test_split_total_sums_exactly_and_respects_each_weight(weights, data):
+    w = np.array(weights, dtype=np.int64)[:, None]
+    total = data.draw(st.integers(0, int(w.sum())))
+    out = split_total(np.array([total]), w)[:, 0]
+    assert out.sum() == total
+    assert (out >= 0).all() and (out <= w[:, 0]).all()
+
+
+def test_creation_curve_reads_back_creation_times():
+    # 10 messages per 1 ms step on series 0, 1 per step on series 1
+    curve = CreationCurve(2, 0.001, window=64, coarse_every=8)
+    for k in range(1, 501):
+        curve.push(np.array([10 * k, k]))
+    # message 55 of series 0 was created in step 5 (messages 51..60), at its middle
+    assert curve.times(np.array([0]), np.array([55]))[0] == pytest.approx(0.00545)
+    # recent messages come from the fine ring, old ones from the coarse samples
+    recent = curve.times(np.array([0, 1]), np.array([4_995, 499]))
+    assert recent == pytest.approx([0.49945, 0.4985])
+    old = curve.times(np.array([1]), np.array([20]))[0]
+    assert old == pytest.approx(0.0195, abs=0.001)  # one coarse interval of 8 steps resolves it
+    # counts beyond the newest sample are clamped to the newest step's end
+    assert curve.times(np.array([1]), np.array([10_000]))[0] == pytest.approx(0.5)
