@@ -6,7 +6,10 @@ raised to 2 MiB so the 1 MiB batch is accepted, as brokers carrying such batches
 Each append does what a leader does: header walk, CRC-32C of the whole batch, in-place
 offset and epoch assignment, one ``os.write``, sparse index update, roll checks. Batch
 *building* (the producer's work) is excluded and reported separately. A final fsync is
-timed on its own.
+timed on its own. From ``OVERLAPPED_CRC_MIN_BYTES`` (256 KiB) on, the CRC runs on a
+worker thread while the batch is written (``simkafka.log.records.OverlappedCrc32c``);
+``--sizes`` measures the request-buffer append across batch sizes with and without that
+overlap, which is how the threshold was chosen.
 
 Two ways to hand the batch over, one row each:
 
@@ -17,6 +20,7 @@ Two ways to hand the batch over, one row each:
   the offsets -- the general path plus one copy of the batch.
 
     python benchmarks/bench_log_append.py [--total-mib 256] [--dir /path/on/the/disk]
+    python benchmarks/bench_log_append.py --sizes [--total-mib 128]
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import struct
 import tempfile
 import time
 
+import simkafka.log.unified_log as unified_log_module
 from simkafka.log.clock import SystemClock
 from simkafka.log.log_config import LogConfig
 from simkafka.log.records import build_uniform_batch
@@ -87,12 +93,45 @@ def bench(
     }
 
 
+def sizes(total_mib: int, root: str, rounds: int = 3) -> None:
+    """Request-buffer append per batch size, CRC inline vs overlapped with the write.
+
+    The two variants alternate, ``rounds`` times each, and the median is printed: the
+    VM's noise drifts over seconds, so back-to-back pairs compare better than two
+    long runs.
+    """
+    threshold = unified_log_module.OVERLAPPED_CRC_MIN_BYTES
+    print(f"OVERLAPPED_CRC_MIN_BYTES = {threshold}; us per append (median of {rounds})")
+    try:
+        for payload in (16 * 1024, 32 * 1024, 64 * 1024, 128 * 1024, 256 * 1024, MIB):
+            runs: dict[str, list[float]] = {"inline": [], "overlapped": []}
+            for _ in range(rounds):
+                for label, limit in (("inline", 1 << 62), ("overlapped", 0)):
+                    unified_log_module.OVERLAPPED_CRC_MIN_BYTES = limit
+                    r = bench(payload, 1024, total_mib * MIB, root, request_buffer=True)
+                    runs[label].append(r["us_per_append"])
+            inline = statistics.median(runs["inline"])
+            overlapped = statistics.median(runs["overlapped"])
+            print(
+                f"{payload // 1024:>6} KiB: inline {inline:8.1f}  overlapped {overlapped:8.1f}  "
+                f"({(overlapped / inline - 1) * 100:+.0f}%)"
+            )
+    finally:
+        unified_log_module.OVERLAPPED_CRC_MIN_BYTES = threshold
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--total-mib", type=int, default=256, help="bytes appended per case")
     parser.add_argument("--dir", default=None, help="where to write (default: temp dir)")
+    parser.add_argument(
+        "--sizes", action="store_true", help="batch sizes, CRC inline vs overlapped"
+    )
     args = parser.parse_args()
     root = args.dir or tempfile.gettempdir()
+    if args.sizes:
+        sizes(args.total_mib, root)
+        return
     for label, payload, record, request_buffer in (
         ("1 MiB, request buffer", MIB, 1024, True),
         ("1 MiB, bytes", MIB, 1024, False),

@@ -153,11 +153,13 @@ def crc32c(data: bytes | bytearray | memoryview) -> int:
 
 # --- CRC-32C overlapped with the write ------------------------------------------------
 #: Batches at least this large have their CRC checked on a worker thread while their
-#: bytes are written (see :class:`OverlappedCrc32c`). Measured on the 2-core VM
-#: (``benchmarks/bench_log_append.py --sizes``, us per append, inline -> overlapped):
-#: 64 KiB 57 -> 57 (the ~8 us hand-off eats the gain), 128 KiB 91 -> 83,
-#: 256 KiB 159 -> 125, 1 MiB 500 -> 343; 16 KiB would lose ~5 us.
-OVERLAPPED_CRC_MIN_BYTES = 128 * 1024
+#: bytes are written (see :class:`OverlappedCrc32c`). Measured on the 2-core VM with
+#: ``benchmarks/bench_log_append.py --sizes`` (us per append, inline -> overlapped):
+#: with the second core free, 128 KiB 91 -> 83, 256 KiB 159 -> 125, 1 MiB 500 -> 343;
+#: with it taken by other work, 128 KiB 85 -> 113, 256 KiB 146 -> 171, 1 MiB 463 ->
+#: 462 (the hand-off is paid, the overlap is not had). 256 KiB keeps the loss on a busy
+#: machine small and the gain on a quiet one large; 16 KiB would lose either way.
+OVERLAPPED_CRC_MIN_BYTES = 256 * 1024
 
 
 def _usable_cpus() -> int:
@@ -177,41 +179,62 @@ class OverlappedCrc32c:
     moving the log end offset, the indexes or any counter until the CRC is known good,
     and truncating the file back when it is not (see ``LogSegment.append``).
 
-    The hand-off is two raw locks rather than a ``ThreadPoolExecutor``: a ``Future``
-    round trip costs ~40 us, which eats the gain below 256 KiB; two lock releases cost
-    ~8 us. One slot only: :meth:`start` returns False when another thread's CRC is in
-    flight (two producers on two partitions), and that caller computes its CRC inline,
-    as before -- nobody waits for the worker. The thread is a daemon, so it never
-    blocks interpreter exit, and a forked child (``loadgen``'s process executor) gets a
-    fresh instance rather than one whose thread did not survive the fork.
+    The hand-off is raw locks rather than a ``ThreadPoolExecutor``: a ``Future`` round
+    trip costs ~40 us, which eats the gain below 256 KiB; a lock release costs a few.
+    Whoever *claims* the job first computes it: the worker when it wakes, or the caller
+    in :meth:`result` if the worker has not woken by then (the other core is busy with
+    another process) -- so a loaded machine costs the hand-off, not a wait for the
+    scheduler. One slot only: :meth:`start` returns False while a job is in flight
+    (another thread's, or one the caller took back before the worker woke), and that
+    caller computes its CRC inline first, as before; nobody waits for the slot. The
+    thread is a daemon, so it never blocks interpreter exit, and a forked child
+    (``loadgen``'s process executor) gets a fresh instance rather than one whose thread
+    did not survive the fork.
     """
 
-    __slots__ = ("_busy", "_go", "_done", "_data", "_result", "_error")
+    __slots__ = ("_busy", "_go", "_claim", "_done", "_data", "_result", "_error")
 
-    def __init__(self) -> None:
-        self._busy = _thread.allocate_lock()  # held from start() until result()
-        self._go = _thread.allocate_lock()
+    def __init__(self, *, start_thread: bool = True) -> None:
+        self._busy = _thread.allocate_lock()  # the slot: held from start() to the job's end
+        self._go = _thread.allocate_lock()  # released by start(): wakes the worker
         self._go.acquire()
-        self._done = _thread.allocate_lock()
+        self._claim = _thread.allocate_lock()  # taken by whoever computes the job
+        self._done = _thread.allocate_lock()  # released by the worker when it computed it
         self._done.acquire()
         self._data: bytes | bytearray | memoryview | None = None
         self._result = 0
         self._error: BaseException | None = None
+        if start_thread:
+            self.start_thread()
+
+    def start_thread(self) -> None:
+        """Start the worker (done by ``__init__`` unless ``start_thread=False``, for tests)."""
         threading.Thread(target=self._run, name="simkafka-crc32c", daemon=True).start()
 
     def _run(self) -> None:
-        go, done, compute = self._go, self._done, _crc32c.crc32c
+        go, claim, done, busy = self._go, self._claim, self._done, self._busy
+        compute = _crc32c.crc32c
         while True:
             go.acquire()
-            try:
-                self._result = compute(self._data)
-            except BaseException as e:  # handed to the caller by result()
-                self._error = e
-            self._data = None  # drop the view so the caller's buffer can be resized
-            done.release()
+            if claim.acquire(False):
+                try:
+                    self._result = compute(self._data)
+                except BaseException as e:  # handed to the caller by result()
+                    self._error = e
+                self._data = None  # drop the view so the caller's buffer can be resized
+                done.release()
+            else:
+                # The caller took the job back and computed it: free the slot.
+                claim.release()
+                busy.release()
+
+    @property
+    def in_flight(self) -> bool:
+        """A job holds the slot (:meth:`start` would return False)."""
+        return self._busy.locked()
 
     def start(self, data: bytes | bytearray | memoryview) -> bool:
-        """Begin the CRC of ``data``; False (nothing started) if the worker is busy.
+        """Begin the CRC of ``data``; False (nothing started) if the slot is taken.
 
         After True the caller must call :meth:`result` exactly once and must not
         change ``data`` before it returns.
@@ -223,10 +246,14 @@ class OverlappedCrc32c:
         return True
 
     def result(self) -> int:
-        """Wait for the CRC begun by :meth:`start` and free the worker."""
+        """The CRC begun by :meth:`start`: computed here if the worker has not claimed it."""
+        if self._claim.acquire(False):
+            data, self._data = self._data, None
+            return _crc32c.crc32c(data)  # the worker frees the slot when it wakes
         self._done.acquire()
         error, self._error = self._error, None
         result = self._result
+        self._claim.release()
         self._busy.release()
         if error is not None:
             raise error

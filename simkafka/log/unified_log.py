@@ -36,6 +36,14 @@ the general ``analyzeAndValidateRecords`` / ``LogValidator`` / ``maybeRoll`` rou
 which raises Kafka's errors in Kafka's order. A property test checks that both routes
 leave byte-identical logs.
 
+On the one-pass route a batch of ``OVERLAPPED_CRC_MIN_BYTES`` or more has its CRC
+checked on a worker thread *while* it is written (``LogSegment.append(...,
+unchecked_crc=...)``), which takes the CRC off the critical path of a 1 MiB append.
+Kafka checks before it writes; the observable order is kept because nothing that makes
+bytes visible -- segment size, indexes, log end offset, high watermark, epoch cache --
+moves until the CRC matched, a mismatch cuts the file back, and a crash before the cut
+leaves an unflushed tail that recovery CRC-scans and truncates like any torn write.
+
 Not modelled: transactions (LSO, aborted-transaction index), producer state, tiered
 storage, the asynchronous scheduler (rolls flush the old segment inline, and deleted
 segments are removed at once after their rename to ``.deleted``, instead of after

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 
 import pytest
 from crc32c import crc32c as reference_crc32c
@@ -50,6 +51,16 @@ def worker(monkeypatch) -> OverlappedCrc32c:
     w = OverlappedCrc32c()
     monkeypatch.setattr(segment_module, "overlapped_crc32c", lambda: w)
     return w
+
+
+def _idle(worker: OverlappedCrc32c) -> OverlappedCrc32c:
+    """Wait until the worker's slot is free (a job the caller took back frees it only
+    when the worker thread wakes), so the next large append is sure to overlap."""
+    deadline = time.monotonic() + 10
+    while worker.in_flight:
+        assert time.monotonic() < deadline, "the CRC worker never freed its slot"
+        time.sleep(0.001)
+    return worker
 
 
 @pytest.fixture
@@ -139,6 +150,7 @@ def test_corrupt_mib_batch_is_rejected_and_leaves_the_log_as_it_was(
 
     clock.advance(5)
     bad = _corrupt(_mib_batch(clock.now_ms() + 99, 4))
+    _idle(worker)
     offered = kind(bad)
     with pytest.raises(CorruptRecordError, match=r"Record is corrupt \(stored crc = \d+"):
         log.append_as_leader(offered, 4)
@@ -168,6 +180,7 @@ def test_rejection_message_is_the_general_paths(tmp_path, clock, worker, discard
     # route, so the error is raised by the same code as for a small batch.
     log = _open(tmp_path / "t-0", clock)
     bad = _corrupt(_mib_batch(clock.now_ms()))
+    _idle(worker)
     with pytest.raises(CorruptRecordError) as overlapped:
         log.append_as_leader(bad, 0)
     with pytest.raises(CorruptRecordError) as general:
@@ -180,7 +193,7 @@ def test_rejection_message_is_the_general_paths(tmp_path, clock, worker, discard
 def test_busy_worker_means_inline_crc_and_nothing_written(tmp_path, clock, worker, discards):
     # Another thread's CRC in flight: this append does not wait, it checks inline first.
     log = _open(tmp_path / "t-0", clock)
-    assert worker.start(b"held by someone else")
+    assert _idle(worker).start(b"held by someone else")
     try:
         with pytest.raises(CorruptRecordError):
             log.append_as_leader(_corrupt(_mib_batch(clock.now_ms())), 0)
@@ -204,6 +217,7 @@ def test_failed_write_is_cut_back_and_frees_the_worker(tmp_path, clock, worker, 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(segment_module.os, "writev", half_then_enospc)
+    _idle(worker)
     with pytest.raises(OSError, match="No space"):
         log.append_as_leader(bytearray(_mib_batch(clock.now_ms())), 0)
     monkeypatch.setattr(segment_module.os, "writev", real_writev)
@@ -221,7 +235,7 @@ def test_worker_crc_equals_crc32c(data, offset):
     if w is None:
         pytest.skip("one usable core: no worker")
     view = memoryview(data)[min(offset, len(data)) :]
-    assert w.start(view)
+    assert _idle(w).start(view)
     assert w.result() == reference_crc32c(view)
 
 
@@ -230,8 +244,21 @@ def test_worker_passes_errors_back_and_stays_usable():
     assert w.start(12345)  # type: ignore[arg-type]  # not a buffer
     with pytest.raises(TypeError):
         w.result()
-    assert w.start(b"123456789")
+    assert _idle(w).start(b"123456789")
     assert w.result() == 0xE3069283  # CRC-32C check value (RFC 3720 / Crc32CTest)
+
+
+def test_caller_takes_the_job_back_when_the_worker_has_not_woken():
+    # Another process on the other core: the worker is not scheduled before the write
+    # ends. The caller then computes the CRC itself instead of waiting; the slot stays
+    # taken (start refuses, so the next append checks inline) until the worker wakes.
+    w = OverlappedCrc32c(start_thread=False)
+    assert w.start(b"123456789")
+    assert w.result() == 0xE3069283
+    assert w.in_flight and not w.start(b"other")
+    w.start_thread()  # the worker wakes, finds the job taken, frees the slot
+    assert _idle(w).start(b"abc")
+    assert w.result() == reference_crc32c(b"abc")
 
 
 def _child_crc(queue) -> None:
@@ -243,7 +270,7 @@ def test_forked_child_gets_a_fresh_worker():
     parent = overlapped_crc32c()
     if parent is None:
         pytest.skip("one usable core: no worker")
-    assert parent.start(b"x" * MIB)  # busy at fork time: the child must not inherit that
+    assert _idle(parent).start(b"x" * MIB)  # busy at fork time: the child must not inherit that
     try:
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -417,6 +418,11 @@ def test_crash_between_overlapped_write_and_cut_back_is_recovered(logdir, clock,
     good_size = log.active_segment.size
     bad = mib(3)
     bad[100_000] ^= 0x10
+
+    deadline = time.monotonic() + 10
+    while worker.in_flight:  # a job the caller took back frees the slot when the worker wakes
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
 
     def crash(self, position: int) -> None:
         raise _Crash
