@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 EPSILON = 1e-9
+RECENT = 16  # newest steps a creation-time lookup tries before bisecting
 
 
 def max_min_share(
@@ -62,14 +63,13 @@ def split_fraction(
 ) -> np.ndarray:
     """``round(backlog * fraction)`` per element, rounding up with the probability of the
     remainder: integers, never more than the backlog, the right total on average."""
-    want = backlog * np.clip(fraction, 0.0, 1.0)
+    want = backlog * np.minimum(np.maximum(fraction, 0.0), 1.0)
     whole = np.floor(want)
     rest = want - whole
-    out = whole.astype(np.int64)
     partial = rest > EPSILON
     if partial.any():
-        out[partial] += (rng.random(int(partial.sum())) < rest[partial]).astype(np.int64)
-    return np.minimum(out, backlog)
+        whole[partial] += rng.random(int(np.count_nonzero(partial))) < rest[partial]
+    return np.minimum(whole.astype(np.int64), backlog)
 
 
 def split_total(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -118,7 +118,7 @@ class CreationCurve:
         """Creation time of message number ``n`` (1-based count) of each ``series``;
         counts beyond the newest sample are clamped to the newest step's end."""
         n = np.asarray(n, dtype=np.int64)
-        out = np.empty(n.shape)
+        out = np.zeros(n.shape)
         if n.size == 0:
             return out
         steps = self.fine_steps
@@ -130,10 +130,28 @@ class CreationCurve:
         else:
             floor_count = self._fine_row(oldest - 1, series)
         in_fine = n > floor_count
+        in_coarse = ~in_fine
+        # most lookups are for messages created a few steps ago: one gather of the newest
+        # RECENT steps answers them without a bisection
+        recent_steps = min(RECENT, steps - oldest)
+        if recent_steps > 0:
+            first = steps - recent_steps
+            rows = np.arange(first - 1, steps) % self.window
+            block = self.fine[rows][:, series]
+            if first == 0:
+                block[0] = 0
+            recent = n > block[0]
+            if recent.any():
+                j = np.minimum((block[1:] < n).sum(axis=0), recent_steps - 1)
+                cols = np.arange(n.size)
+                out[recent] = self._interpolate(
+                    first + j, block[j, cols], block[j + 1, cols], n, 1
+                )[recent]
+                in_fine &= ~recent
         if in_fine.any():
             out[in_fine] = self._search_fine(series[in_fine], n[in_fine], oldest, steps)
-        if (~in_fine).any():
-            out[~in_fine] = self._search_coarse(series[~in_fine], n[~in_fine])
+        if in_coarse.any():
+            out[in_coarse] = self._search_coarse(series[in_coarse], n[in_coarse])
         return out
 
     def _fine_row(self, k: int | np.ndarray, series: np.ndarray) -> np.ndarray:

@@ -87,7 +87,7 @@ class LatencyHistogram:
             )
         idx[values <= self.lowest] = 0
         np.clip(idx, 0, len(self.counts) - 1, out=idx)
-        np.add.at(self.counts, idx, counts)
+        self.counts += np.bincount(idx, weights=counts, minlength=len(self.counts)).astype(np.int64)
         self.total += int(counts.sum())
         self._sum += float((values * counts).sum())
         self._max = max(self._max, float(values.max()))

@@ -145,6 +145,22 @@ class SteppedWorld:
             follower_fetcher, dtype=np.int64
         )
         self.R = self.B * self.B * fetchers
+        # acks=all waits for the slowest ISR follower's fetch loop: an append waits on
+        # average half a fetch round trip for the next fetch to reach the leader, then a
+        # full round trip until the follower's following fetch reports the new LEO
+        net = scenario.cluster.network
+        one_way = np.zeros(self.P)
+        for p, b in zip(follower_part, follower_broker, strict=True):
+            a, c = self.broker_rack[int(self.leader[p])], self.broker_rack[b]
+            d = (
+                net.cross_rack_latency
+                if a is not None and c is not None and a != c
+                else net.rack_latency
+            )
+            one_way[p] = max(one_way[p], d)
+        self.replication_delay = 1.5 * 2 * one_way
+        # where each partition's followers start in the (partition-ordered) follower arrays
+        self.f_segment_part, self.f_segment_start = np.unique(self.f_part, return_index=True)
         self.f_in_isr = np.array(
             [
                 self.broker_ids[b] in self.registrations[self.tps[p]].isr
@@ -226,6 +242,8 @@ class SteppedWorld:
             self.producer_rngs.append(self.streams.get(f"producer.{name}"))
         self.max_block = np.array([s.max_block for s in specs])
         self.client_latency = self.scenario.cluster.network.client_latency
+        # a produce request's trip there and back plus its handling
+        self.request_trip = 2 * self.client_latency + self.request_cpu
         # sticky partitioner state: current partition and messages left before a switch
         self.sticky_partition = np.full(NI, -1, dtype=np.int64)
         self.sticky_left = np.zeros(NI, dtype=np.int64)
@@ -333,6 +351,7 @@ class SteppedWorld:
         t1 = round((self.steps + 1) * dt, 12)
         self._produce_request_cpu = np.zeros(self.B)
         self._fetch_cpu = np.zeros(self.B)
+        self._bpm = self._bytes_per_message()
         self._arrivals(t0, t1)
         self._drain(t1)
         rep_bytes = self._replica_fetch_demand(t0)
@@ -474,8 +493,10 @@ class SteppedWorld:
         self.partial_first[after == 0] = np.inf
 
     def _drain(self, now: float) -> None:
-        """``Sender.sendProducerData``: per connection, while requests may be in flight,
-        one request takes one batch from every sendable partition the broker leads."""
+        """``Sender.sendProducerData``: a connection is ready when one of its partitions has
+        a sendable batch (full, or lingered); then, while requests may be in flight, each
+        request takes the first batch of *every* partition the broker leads that has one --
+        ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
         pb = self.per_batch[:, None]
         full = self.acc // pb
         partial = self.acc - full * pb
@@ -487,10 +508,21 @@ class SteppedWorld:
         if not ready.any():
             return
         slots = np.maximum(0, self.max_in_flight.repeat(self.B) - self.inflight)
+        # the most batches any partition of the connection has ready (rarely above 2)
+        flat_conn, flat_ready = self.conn.ravel(), ready.ravel()
         per_conn = np.zeros(self.I * self.B, dtype=np.int64)
-        np.maximum.at(per_conn, self.conn.ravel(), ready.ravel())
+        level = 1
+        while True:
+            reached = (
+                np.bincount(flat_conn, weights=flat_ready >= level, minlength=per_conn.size) > 0
+            )
+            if not reached.any():
+                break
+            per_conn += reached
+            level += 1
         requests = np.minimum(per_conn, slots)
-        batches = np.minimum(ready, requests[self.conn])
+        queued = full + (partial > 0)
+        batches = np.minimum(queued, requests[self.conn])
         take = np.minimum(self.acc, batches * pb)
         if not take.any():
             return
@@ -509,7 +541,7 @@ class SteppedWorld:
         # acks=0: complete once written to the socket -- no response, no broker time
         zeros = take * self.zero_acks[:, None]
         if zeros.any():
-            self._acknowledge(zeros, old_sent, self.sent_p, now, fixed=0.0)
+            self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
         req_per_broker = np.bincount(
             np.arange(self.I * self.B) % self.B, weights=requests, minlength=self.B
         )
@@ -523,7 +555,7 @@ class SteppedWorld:
         idle = ~stream_busy[self.f_stream]
         leader_leo = self.leo[self.f_part]
         available = np.where(idle, leader_leo - self.f_leo, 0)
-        bpm = self._bytes_per_message()[self.f_part]
+        bpm = self._bpm[self.f_part]
         cap = np.maximum(1, np.floor(self.replica_fetch_max / np.maximum(bpm, 1.0))).astype(
             np.int64
         )
@@ -561,13 +593,14 @@ class SteppedWorld:
         return np.bincount(self.f_stream, weights=self.f_net * bpm, minlength=self.R)
 
     def _bytes_per_message(self) -> np.ndarray:
+        """Mean bytes per message of each partition's log (what a fetch of n messages moves)."""
         return np.divide(self.leo_bytes, self.leo, out=np.full(self.P, 1.0), where=self.leo > 0)
 
     def _consumer_fetch_demand(self, now: float) -> np.ndarray:
         B, M = self.B, self.M
         if not self.G:
             return np.zeros(0)
-        bpm = self._bytes_per_message()
+        bpm = self._bpm
         in_net = np.bincount(self.c_stream.ravel(), weights=self.c_net.ravel(), minlength=M * B)
         idle_stream = in_net == 0
         eligible = (
@@ -648,7 +681,7 @@ class SteppedWorld:
             got = split_fraction(self.c_net, frac[n2:][self.c_stream], self.rng)
             self.c_net -= got
             self.buffered += got
-            bpm = self._bytes_per_message()
+            bpm = self._bpm
             con_moved = np.bincount(
                 self.c_stream.ravel(),
                 weights=(got * bpm[None, :]).ravel(),
@@ -656,7 +689,7 @@ class SteppedWorld:
             )
         else:
             con_moved = np.zeros(0)
-        bpm = self._bytes_per_message()
+        bpm = self._bpm
         prod_moved = np.bincount(
             self.conn.ravel(), weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n1
         )
@@ -697,7 +730,7 @@ class SteppedWorld:
             B
         )  # the unserved produce stays in cpu_q (fetch work is dropped)
         # dirty-page room: appends beyond vm.dirty_ratio wait for write-back
-        bpm_all = self._bytes_per_message()
+        bpm_all = self._bpm
         follower_bytes = np.bincount(
             self.f_broker, weights=self._replica_arrived * bpm_all[self.f_part], minlength=B
         )
@@ -736,7 +769,7 @@ class SteppedWorld:
         self.written_total += leader_bytes + f_bytes
         # acks=1: the leader's append completes the request
         ones = appended * self.one_acks[:, None]
-        self._acknowledge(ones, old_leo, self.leo, now)
+        self._acknowledge(ones, old_leo, self.leo, now, "appended")
         self.unacked += appended * self.all_acks[:, None]
 
     def _acknowledge(
@@ -745,11 +778,11 @@ class SteppedWorld:
         lo: np.ndarray,
         hi: np.ndarray,
         now: float,
-        fixed: float | None = None,
+        stage: str,
     ) -> None:
         """Complete ``counts`` messages per (producer, partition); their partition offsets
-        ``lo..hi`` passed the acknowledging stage this step. ``fixed`` is the sub-step
-        latency added (default: the request's and the response's trip plus handling)."""
+        ``lo..hi`` passed ``stage`` this step: ``sent`` (acks=0: written to the socket),
+        ``appended`` (acks=1) or ``committed`` (acks=all: below the high watermark)."""
         if not counts.any():
             return
         per_i = counts.sum(axis=1)
@@ -773,21 +806,46 @@ class SteppedWorld:
         created_hi = self.curve.times(
             touched, np.maximum(hi[touched], lo[touched] + 1) + self.failed_p[touched]
         )
-        if fixed is None:
-            fixed = 2 * self.client_latency + self.request_cpu
-        self.produce_latency.record_uniform_many(
-            now - created_hi + fixed, now - created_lo + fixed, per_p[touched]
-        )
+        if stage == "sent":
+            low, high = self._waited(now, created_hi, created_lo, 0)
+        elif stage == "appended":
+            low, high = self._waited(now, created_hi, created_lo, 0)
+            low, high = low + self.request_trip, high + self.request_trip
+        else:
+            low, high = self._waited(now, created_hi, created_lo, 1)
+            extra = self.request_trip + self.replication_delay[touched]
+            low, high = low + extra, high + extra
+        self.produce_latency.record_uniform_many(low, high, per_p[touched])
+
+    def _waited(
+        self, now: float, newest: np.ndarray, oldest: np.ndarray, hops: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """How long messages created between ``oldest`` and ``newest`` waited in queues
+        before passing a stage during the step ending ``now``.
+
+        Within a step the moment of passing is not resolved: on average it is the step's
+        middle, and never before the message existed. A hop that the step order delays by
+        one whole step even when nothing queues -- a follower fetching what was appended
+        the step before, a consumer fetching below the high watermark of the step before --
+        is credited back (``hops`` steps); its real duration is added by the caller as
+        propagation latency instead."""
+        middle = now - (0.5 + hops) * self.dt
+        return np.maximum(0.0, middle - newest), np.maximum(0.0, middle - oldest)
 
     def _advance_high_watermark(self, now: float) -> None:
         candidate = self.leo.copy()
-        in_isr = self.f_in_isr
-        np.minimum.at(candidate, self.f_part[in_isr], self.f_leo[in_isr])
+        if self.F:
+            # followers are stored in partition order: one reduceat per step
+            isr_leo = np.where(self.f_in_isr, self.f_leo, np.iinfo(np.int64).max)
+            lowest = np.minimum.reduceat(isr_leo, self.f_segment_start)
+            candidate[self.f_segment_part] = np.minimum(candidate[self.f_segment_part], lowest)
+            # ISR expansion: an out-of-sync follower that reached the high watermark rejoins
+            if not self.f_in_isr.all():
+                hw_f = self.hw[self.f_part]
+                rejoin = ~self.f_in_isr & (self.f_leo >= hw_f) & (hw_f > 0)
+                for f in np.flatnonzero(rejoin):
+                    self._set_isr(int(f), True)
         advanced = candidate > self.hw
-        # ISR expansion: an out-of-sync follower that reached the high watermark rejoins
-        rejoin = ~self.f_in_isr & (self.f_leo >= self.hw[self.f_part]) & (self.hw[self.f_part] > 0)
-        for f in np.flatnonzero(rejoin):
-            self._set_isr(int(f), True)
         if not advanced.any():
             return
         old = self.hw.copy()
@@ -801,7 +859,7 @@ class SteppedWorld:
         commit = split_fraction(waiting, share, self.rng)
         committed = split_total(commit, self.unacked)
         self.unacked -= committed
-        self._acknowledge(committed, old, self.hw, now)
+        self._acknowledge(committed, old, self.hw, now, "committed")
 
     def _set_isr(self, f: int, member: bool) -> None:
         p = int(self.f_part[f])
@@ -839,7 +897,7 @@ class SteppedWorld:
         used = np.bincount(member_of.ravel(), weights=taken.ravel(), minlength=self.M)
         # a member busy all step carries its unused fraction of a record to the next one
         self.budget_carry = np.where(~infinite & (held > budget), budget - used, 0.0)
-        self.consumed_bytes += (taken * self._bytes_per_message()[None, :]).sum(axis=1)
+        self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)
         self.buffered -= taken
         self.consumed += taken
         if now <= self.measure_from:
@@ -853,10 +911,10 @@ class SteppedWorld:
             hi = self.consumed[g, touched] + self.failed_p[touched]
             created_lo = self.curve.times(touched, lo + 1)
             created_hi = self.curve.times(touched, hi)
-            fixed = 2 * self.client_latency
-            self.e2e_latency.record_uniform_many(
-                now - created_hi + fixed, now - created_lo + fixed, per_p[touched]
-            )
+            # produce request, replication to the ISR, fetch response to the member
+            extra = self.request_trip + self.replication_delay[touched]
+            low, high = self._waited(now, created_hi, created_lo, 2)
+            self.e2e_latency.record_uniform_many(low + extra, high + extra, per_p[touched])
 
     def _write_back(self) -> None:
         flushed = np.minimum(self.dirty, self.disk_write * self.dt)
