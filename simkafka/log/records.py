@@ -261,31 +261,32 @@ class OverlappedCrc32c:
 
 
 _overlapped: OverlappedCrc32c | None = None
+_overlapped_decided = False  # whether this process has decided on a worker (or none)
 _overlapped_lock = threading.Lock()
 
 
 def overlapped_crc32c() -> OverlappedCrc32c | None:
     """The process's CRC worker, created on first use; None on a single usable core.
 
-    With one core the two tasks cannot overlap, so callers compute inline.
+    With one core the two tasks cannot overlap, so callers compute inline. The decision
+    is made once per process (it costs a system call).
     """
-    global _overlapped
-    worker = _overlapped
-    if worker is None:
-        if _usable_cpus() < 2:
-            return None
-        with _overlapped_lock:
-            if _overlapped is None:
-                _overlapped = OverlappedCrc32c()
-            worker = _overlapped
-    return worker
+    global _overlapped, _overlapped_decided
+    if _overlapped_decided:
+        return _overlapped
+    with _overlapped_lock:
+        if not _overlapped_decided:
+            _overlapped = OverlappedCrc32c() if _usable_cpus() >= 2 else None
+            _overlapped_decided = True
+    return _overlapped
 
 
 def _forget_overlapped_after_fork() -> None:
     # Only the forking thread survives a fork: the worker thread is gone and its locks
     # may be held. The child starts its own worker on first use.
-    global _overlapped, _overlapped_lock
+    global _overlapped, _overlapped_decided, _overlapped_lock
     _overlapped = None
+    _overlapped_decided = False
     _overlapped_lock = threading.Lock()
 
 

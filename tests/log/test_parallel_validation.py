@@ -351,3 +351,20 @@ def test_overlapped_route_equals_general_path(
         offsets.extend(o for o, _t, _r in decode_all(batches))
     assert offsets == list(range(reopened.log_end_offset))
     reopened.close()
+
+
+def test_one_usable_core_means_no_worker_and_inline_checks(tmp_path, clock, monkeypatch, discards):
+    # Nothing to overlap with: the process decides once on no worker, and a large
+    # append checks its CRC before writing, as Kafka does.
+    import simkafka.log.records as records_module
+
+    monkeypatch.setattr(records_module, "_usable_cpus", lambda: 1)
+    monkeypatch.setattr(records_module, "_overlapped", None)
+    monkeypatch.setattr(records_module, "_overlapped_decided", False)
+    assert overlapped_crc32c() is None and overlapped_crc32c() is None
+    log = _open(tmp_path / "t-0", clock)
+    with pytest.raises(CorruptRecordError):
+        log.append_as_leader(_corrupt(_mib_batch(clock.now_ms())), 0)
+    assert discards == [] and os.path.getsize(log.active_segment.log_path) == 0
+    assert log.append_as_leader(bytearray(_mib_batch(clock.now_ms())), 0).last_offset == 1023
+    log.close()
