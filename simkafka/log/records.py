@@ -38,6 +38,7 @@ import _thread
 import os
 import struct
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -192,7 +193,24 @@ class OverlappedCrc32c:
     did not survive the fork.
     """
 
-    __slots__ = ("_busy", "_go", "_claim", "_done", "_data", "_result", "_error")
+    __slots__ = (
+        "_busy",
+        "_go",
+        "_claim",
+        "_done",
+        "_data",
+        "_result",
+        "_error",
+        "_started",
+        "_started_cpu",
+        "_misses",
+        "_skip",
+    )
+
+    #: Overlaps that did not happen in a row before the caller stops offering jobs ...
+    MISSES_BEFORE_BACKOFF = 3
+    #: ... for this many large appends; then one job probes whether a core is free again.
+    BACKOFF_APPENDS = 64
 
     def __init__(self, *, start_thread: bool = True) -> None:
         self._busy = _thread.allocate_lock()  # the slot: held from start() to the job's end
@@ -204,6 +222,10 @@ class OverlappedCrc32c:
         self._data: bytes | bytearray | memoryview | None = None
         self._result = 0
         self._error: BaseException | None = None
+        self._started = 0.0  # perf_counter() at start(): the write began
+        self._started_cpu = 0.0  # the caller's thread_time() then
+        self._misses = 0  # consecutive jobs that did not overlap
+        self._skip = 0  # start() calls still to refuse (backing off)
         if start_thread:
             self.start_thread()
 
@@ -236,21 +258,46 @@ class OverlappedCrc32c:
     def start(self, data: bytes | bytearray | memoryview) -> bool:
         """Begin the CRC of ``data``; False (nothing started) if the slot is taken.
 
-        After True the caller must call :meth:`result` exactly once and must not
-        change ``data`` before it returns.
+        Also False while backing off (see :meth:`result`). After True the caller must
+        call :meth:`result` exactly once and must not change ``data`` before it returns.
         """
+        if self._skip:
+            self._skip -= 1
+            return False
         if not self._busy.acquire(False):
             return False
         self._data = data
+        self._started = time.perf_counter()
+        self._started_cpu = time.thread_time()
         self._go.release()
         return True
 
     def result(self) -> int:
-        """The CRC begun by :meth:`start`: computed here if the worker has not claimed it."""
+        """The CRC begun by :meth:`start`: computed here if the worker has not claimed it.
+
+        Also judges whether the overlap happened. It did not -- no core was free for
+        the worker (other processes) -- when the job had to be taken back, when the
+        caller lost more than a quarter of its time since :meth:`start` off the CPU
+        (the worker ran *instead of* the write, time-sharing one core), or when it then
+        waited for the worker longer than a quarter of that time. After
+        ``MISSES_BEFORE_BACKOFF`` such jobs in a row, :meth:`start` refuses the next
+        ``BACKOFF_APPENDS`` jobs, so a loaded machine mostly pays today's inline cost
+        rather than the hand-off on every append. Only speed depends on this.
+        """
         if self._claim.acquire(False):
             data, self._data = self._data, None
+            self._record(True)
             return _crc32c.crc32c(data)  # the worker frees the slot when it wakes
-        self._done.acquire()
+        arrived = time.perf_counter()
+        elapsed = arrived - self._started
+        descheduled = elapsed - (time.thread_time() - self._started_cpu)
+        done = self._done
+        if done.acquire(False):
+            self._record(descheduled * 4 > elapsed)
+        else:
+            done.acquire()
+            waited = time.perf_counter() - arrived
+            self._record(descheduled * 4 > elapsed or waited * 4 > elapsed)
         error, self._error = self._error, None
         result = self._result
         self._claim.release()
@@ -258,6 +305,20 @@ class OverlappedCrc32c:
         if error is not None:
             raise error
         return result
+
+    def _record(self, missed: bool) -> None:
+        if not missed:
+            self._misses = 0
+            return
+        self._misses += 1
+        if self._misses >= self.MISSES_BEFORE_BACKOFF:
+            self._skip = self.BACKOFF_APPENDS
+            self._misses = self.MISSES_BEFORE_BACKOFF - 1  # a failed probe backs off again
+
+    def reset_backoff(self) -> None:
+        """Forget past misses (tests and benchmarks that need the overlap to be tried)."""
+        self._misses = 0
+        self._skip = 0
 
 
 _overlapped: OverlappedCrc32c | None = None

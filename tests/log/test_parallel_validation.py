@@ -60,6 +60,7 @@ def _idle(worker: OverlappedCrc32c) -> OverlappedCrc32c:
     while worker.in_flight:
         assert time.monotonic() < deadline, "the CRC worker never freed its slot"
         time.sleep(0.001)
+    worker.reset_backoff()  # a loaded test machine must not turn the overlap off here
     return worker
 
 
@@ -368,3 +369,24 @@ def test_one_usable_core_means_no_worker_and_inline_checks(tmp_path, clock, monk
     assert discards == [] and os.path.getsize(log.active_segment.log_path) == 0
     assert log.append_as_leader(bytearray(_mib_batch(clock.now_ms())), 0).last_offset == 1023
     log.close()
+
+
+def test_worker_backs_off_after_overlaps_that_did_not_happen():
+    # Jobs taken back because the worker never woke (no free core): after three in a
+    # row, the next 64 large appends are not offered to it; then one probe is.
+    w = OverlappedCrc32c(start_thread=False)
+    assert w.start(b"a") and w.result() == reference_crc32c(b"a")  # taken back: a miss
+    w.start_thread()
+    for _ in range(OverlappedCrc32c.MISSES_BEFORE_BACKOFF - 1):
+        _wait_free(w)
+        w._record(True)
+    assert not any(w.start(b"b") for _ in range(OverlappedCrc32c.BACKOFF_APPENDS))
+    assert not w.in_flight  # refused without taking the slot
+    assert w.start(b"probe") and w.result() == reference_crc32c(b"probe")
+
+
+def _wait_free(w: OverlappedCrc32c) -> None:
+    deadline = time.monotonic() + 10
+    while w.in_flight:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
