@@ -712,23 +712,28 @@ class SteppedWorld:
         thread and dirty-page room are free; the rest queues."""
         B = self.B
         self.cpu_q += self._arrived
+        arrived_bytes = np.bincount(
+            self.leader,
+            weights=(self._arrived * self.wire_per_msg[:, None]).sum(axis=0),
+            minlength=B,
+        )
         queued_bytes = np.bincount(
             self.leader, weights=(self.cpu_q * self.wire_per_msg[:, None]).sum(axis=0), minlength=B
         )
+        # each request costs its handler time once, when it arrives; what the threads
+        # cannot do this step waits (RequestQueueTimeMs)
         work = (
             self.cpu_backlog
             + self._produce_request_cpu
             + self._fetch_cpu
-            + queued_bytes * self.byte_cpu
+            + arrived_bytes * self.byte_cpu
         )
         capacity = self.threads * self.dt
         done = np.minimum(work, capacity)
         self.cpu_busy += done
-        self.queue_wait += np.maximum(0.0, work - capacity) / self.threads
-        cpu_frac = np.divide(capacity, work, out=np.ones(B), where=work > capacity)
-        self.cpu_backlog = np.zeros(
-            B
-        )  # the unserved produce stays in cpu_q (fetch work is dropped)
+        self.cpu_backlog = work - done
+        self.queue_wait += self.cpu_backlog / self.threads
+        cpu_frac = np.divide(done, work, out=np.ones(B), where=work > capacity)
         # dirty-page room: appends beyond vm.dirty_ratio wait for write-back
         bpm_all = self._bpm
         follower_bytes = np.bincount(
