@@ -63,6 +63,8 @@ def split_fraction(
 ) -> np.ndarray:
     """``round(backlog * fraction)`` per element, rounding up with the probability of the
     remainder: integers, never more than the backlog, the right total on average."""
+    if backlog.size == 0 or fraction.min() >= 1.0:  # nothing is short: everything moves
+        return backlog.copy()
     want = backlog * np.minimum(np.maximum(fraction, 0.0), 1.0)
     whole = np.floor(want)
     rest = want - whole

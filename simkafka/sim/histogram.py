@@ -125,7 +125,7 @@ class LatencyHistogram:
         self._min = min(self._min, low)
 
     def record_uniform_many(
-        self, low: np.ndarray, high: np.ndarray, counts: np.ndarray, points: int = 8
+        self, low: np.ndarray, high: np.ndarray, counts: np.ndarray, points: int = 4
     ) -> None:
         """Vectorised ``record_uniform``: each range is represented by ``points`` evenly
         spaced quantiles carrying equal shares of its count (cumulative rounding, so the

@@ -261,6 +261,9 @@ class SteppedWorld:
         self.partial_first = np.full((NI, P), np.inf)
         self.blocked_fifo: list[deque[list[float]]] = [deque() for _ in range(NI)]
         self.conn = np.arange(NI)[:, None] * self.B + self.leader[None, :]  # connection of (i, p)
+        self._conn_flat = self.conn.ravel()
+        self._conn_broker = np.arange(NI * self.B) % self.B
+        self._mif_conn = self.max_in_flight.repeat(self.B)
         self.inflight = np.zeros(NI * self.B, dtype=np.int64)
         self.conn_unacked = np.zeros(NI * self.B, dtype=np.int64)
         self.created = np.zeros(NI, dtype=np.int64)
@@ -297,6 +300,14 @@ class SteppedWorld:
         self.owner = owner
         self.subscribed = owner >= 0
         self.c_stream = np.where(self.subscribed, owner * self.B + self.leader[None, :], 0)
+        self._c_stream_flat = self.c_stream.ravel()
+        self._session_broker = np.arange(self.M * self.B) % self.B
+        self._session_group = (
+            np.array(self.group_of_member, dtype=np.int64)[np.arange(self.M * self.B) // self.B]
+            if self.M
+            else np.zeros(0, dtype=np.int64)
+        )
+        self._gp_leader_flat = np.broadcast_to(self.leader, owner.shape).ravel().copy()
         self.fetch_min = np.array([float(g.fetch_min_bytes) for g in groups])
         self.fetch_max_wait = np.array([g.fetch_max_wait for g in groups])
         self.partition_fetch_max = np.array([float(g.max_partition_fetch_bytes) for g in groups])
@@ -507,9 +518,9 @@ class SteppedWorld:
         ready = full + lingered
         if not ready.any():
             return
-        slots = np.maximum(0, self.max_in_flight.repeat(self.B) - self.inflight)
+        slots = np.maximum(0, self._mif_conn - self.inflight)
         # the most batches any partition of the connection has ready (rarely above 2)
-        flat_conn, flat_ready = self.conn.ravel(), ready.ravel()
+        flat_conn, flat_ready = self._conn_flat, ready.ravel()
         per_conn = np.zeros(self.I * self.B, dtype=np.int64)
         level = 1
         while True:
@@ -530,7 +541,7 @@ class SteppedWorld:
         emptied = self.acc % pb == 0
         self.partial_first[emptied] = np.inf
         self.net += take
-        sent_conn = np.bincount(self.conn.ravel(), weights=take.ravel(), minlength=self.I * self.B)
+        sent_conn = np.bincount(self._conn_flat, weights=take.ravel(), minlength=self.I * self.B)
         sent_conn = sent_conn.astype(np.int64)
         self.inflight += requests
         self.conn_unacked += sent_conn
@@ -542,9 +553,7 @@ class SteppedWorld:
         zeros = take * self.zero_acks[:, None]
         if zeros.any():
             self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
-        req_per_broker = np.bincount(
-            np.arange(self.I * self.B) % self.B, weights=requests, minlength=self.B
-        )
+        req_per_broker = np.bincount(self._conn_broker, weights=requests, minlength=self.B)
         self.broker_requests += req_per_broker
         self._produce_request_cpu = req_per_broker * self.request_cpu
 
@@ -601,7 +610,7 @@ class SteppedWorld:
         if not self.G:
             return np.zeros(0)
         bpm = self._bpm
-        in_net = np.bincount(self.c_stream.ravel(), weights=self.c_net.ravel(), minlength=M * B)
+        in_net = np.bincount(self._c_stream_flat, weights=self.c_net.ravel(), minlength=M * B)
         idle_stream = in_net == 0
         eligible = (
             self.subscribed & (self.buffered == 0) & (self.c_net == 0) & idle_stream[self.c_stream]
@@ -619,7 +628,7 @@ class SteppedWorld:
         if cold.any():
             cold_bytes = np.where(cold, fetch * bpm[None, :], 0.0)
             demand = np.bincount(
-                np.broadcast_to(self.leader, cold.shape).ravel(),
+                self._gp_leader_flat,
                 weights=cold_bytes.ravel(),
                 minlength=B,
             )
@@ -630,9 +639,9 @@ class SteppedWorld:
             self.disk_read_bytes += served
             self.disk_read_busy += served / self.disk_read
         stream_bytes = np.bincount(
-            self.c_stream.ravel(), weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
+            self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
         )
-        group_of_stream = self.member_group[np.arange(M * B) // B]
+        group_of_stream = self._session_group
         starting = idle_stream & (self.consumer_wait < 0)
         self.consumer_wait[starting] = now
         waited = now - self.consumer_wait >= self.fetch_max_wait[group_of_stream]
@@ -643,26 +652,26 @@ class SteppedWorld:
         fetch = np.where(go, fetch, 0)
         self.consumer_requests += int(answer.sum())
         self.consumer_wait[answer] = -1.0
-        self.broker_requests += np.bincount(np.arange(M * B) % B, weights=answer, minlength=B)
+        self.broker_requests += np.bincount(self._session_broker, weights=answer, minlength=B)
         self.position += fetch
         self.c_net += fetch
         fetched_bytes = fetch * bpm[None, :]
         self._fetch_cpu = (
             self._fetch_cpu
             + np.bincount(
-                np.broadcast_to(self.leader, fetch.shape).ravel(),
+                self._gp_leader_flat,
                 weights=fetched_bytes.ravel() * self.byte_cpu,
                 minlength=B,
             )
-            + np.bincount(np.arange(M * B) % B, weights=answer * self.request_cpu, minlength=B)
+            + np.bincount(self._session_broker, weights=answer * self.request_cpu, minlength=B)
         )
         return np.bincount(
-            self.c_stream.ravel(), weights=(self.c_net * bpm[None, :]).ravel(), minlength=M * B
+            self._c_stream_flat, weights=(self.c_net * bpm[None, :]).ravel(), minlength=M * B
         )
 
     def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
         prod_bytes = np.bincount(
-            self.conn.ravel(),
+            self._conn_flat,
             weights=(self.net * self.wire_per_msg[:, None]).ravel(),
             minlength=self.I * self.B,
         )
@@ -683,7 +692,7 @@ class SteppedWorld:
             self.buffered += got
             bpm = self._bpm
             con_moved = np.bincount(
-                self.c_stream.ravel(),
+                self._c_stream_flat,
                 weights=(got * bpm[None, :]).ravel(),
                 minlength=self.M * self.B,
             )
@@ -691,7 +700,7 @@ class SteppedWorld:
             con_moved = np.zeros(0)
         bpm = self._bpm
         prod_moved = np.bincount(
-            self.conn.ravel(), weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n1
+            self._conn_flat, weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n1
         )
         rep_moved = np.bincount(
             self.f_stream, weights=self._replica_arrived * bpm[self.f_part], minlength=self.R
@@ -761,7 +770,7 @@ class SteppedWorld:
             self.cpu_q -= reject
             self.acc += reject  # NOT_ENOUGH_REPLICAS is retriable: the batches go back
             self.conn_unacked -= np.bincount(
-                self.conn.ravel(), weights=reject.ravel(), minlength=self.I * B
+                self._conn_flat, weights=reject.ravel(), minlength=self.I * B
             ).astype(np.int64)
         self.cpu_q -= appended
         per_p = appended.sum(axis=0)
@@ -794,7 +803,7 @@ class SteppedWorld:
         self.acked += per_i
         self.acked_bytes += per_i * self.wire_per_msg
         done_conn = np.bincount(
-            self.conn.ravel(), weights=counts.ravel(), minlength=self.I * self.B
+            self._conn_flat, weights=counts.ravel(), minlength=self.I * self.B
         ).astype(np.int64)
         share = np.divide(
             done_conn, self.conn_unacked, out=np.zeros(done_conn.size), where=self.conn_unacked > 0
@@ -807,9 +816,11 @@ class SteppedWorld:
             return
         per_p = counts.sum(axis=0)
         touched = np.flatnonzero(per_p)
-        created_lo = self.curve.times(touched, lo[touched] + self.failed_p[touched] + 1)
-        created_hi = self.curve.times(
-            touched, np.maximum(hi[touched], lo[touched] + 1) + self.failed_p[touched]
+        shift = self.failed_p[touched]
+        created_lo, created_hi = self._creation_span(
+            touched,
+            lo[touched] + shift,
+            np.maximum(hi[touched], lo[touched] + 1) + shift,
         )
         if stage == "sent":
             low, high = self._waited(now, created_hi, created_lo, 0)
@@ -907,19 +918,29 @@ class SteppedWorld:
         self.consumed += taken
         if now <= self.measure_from:
             return
-        for g in range(self.G):
-            per_p = taken[g]
-            touched = np.flatnonzero(per_p)
-            if not touched.size:
-                continue
-            lo = old[g, touched] + self.failed_p[touched]
-            hi = self.consumed[g, touched] + self.failed_p[touched]
-            created_lo = self.curve.times(touched, lo + 1)
-            created_hi = self.curve.times(touched, hi)
-            # produce request, replication to the ISR, fetch response to the member
-            extra = self.request_trip + self.replication_delay[touched]
-            low, high = self._waited(now, created_hi, created_lo, 2)
-            self.e2e_latency.record_uniform_many(low + extra, high + extra, per_p[touched])
+        slots = np.flatnonzero(taken)  # (group, partition) pairs, all groups at once
+        if not slots.size:
+            return
+        part = slots % self.P
+        shift = self.failed_p[part]
+        created_lo, created_hi = self._creation_span(
+            part,
+            old.ravel()[slots] + shift,
+            self.consumed.ravel()[slots] + shift,
+        )
+        # produce request, replication to the ISR, fetch response to the member
+        extra = self.request_trip + self.replication_delay[part]
+        low, high = self._waited(now, created_hi, created_lo, 2)
+        self.e2e_latency.record_uniform_many(low + extra, high + extra, taken.ravel()[slots])
+
+    def _creation_span(
+        self, series: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Creation times of messages ``lo + 1`` and ``hi`` of each partition ``series``
+        (both looked up: a partition's messages come in bursts -- the sticky partitioner
+        fills a batch and moves on -- so neighbours in a log can be far apart in time)."""
+        both = self.curve.times(np.concatenate([series, series]), np.concatenate([lo + 1, hi]))
+        return both[: lo.size], both[lo.size :]
 
     def _write_back(self) -> None:
         flushed = np.minimum(self.dirty, self.disk_write * self.dt)
