@@ -1,10 +1,12 @@
-"""Speed of the simulation engine on the reference scenario (issue 3).
+"""Speed of the simulation engines on the reference scenario (issue 3).
 
-Reports SimPy events per wall second, simulated seconds per wall second and peak memory
-(tracemalloc is off by default: it slows the run; ``--memory`` turns it on, and the
-process's max RSS is always printed). ``--profile`` prints where the time goes.
+Reports simulated seconds per wall second, events (SimPy events for the events engine,
+steps for the stepped engine) per wall second and peak memory (tracemalloc is off by
+default: it slows the run; ``--memory`` turns it on, and the process's max RSS is always
+printed). ``--profile`` prints where the time goes.
 
-    python benchmarks/bench_engine.py [SCENARIO] [--duration 2s] [--profile] [--memory]
+    python benchmarks/bench_engine.py [SCENARIO] [--duration 2s] [--engine stepped --step 4ms]
+                                      [--profile] [--memory]
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def main() -> None:
     parser.add_argument(
         "--duration", default=None, help="simulated time, e.g. 2s (default: the scenario's)"
     )
+    parser.add_argument("--engine", choices=["events", "stepped"], default=None)
+    parser.add_argument("--step", default=None, help="stepped engine's step, e.g. 2ms")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--memory", action="store_true", help="trace Python allocations (slower)")
     args = parser.parse_args()
@@ -47,8 +51,17 @@ def main() -> None:
                 )
             }
         )
+    overrides: dict = {}
+    if args.engine:
+        overrides["engine"] = args.engine
+    if args.step:
+        overrides["step"] = parse_duration(args.step)
+    if overrides:
+        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
     if args.memory:
         tracemalloc.start()
+    if scenario.run.engine == "stepped":
+        return _stepped(scenario, args)
     started = time.perf_counter()
     world = World(scenario)
     probes = Probes(world, scenario.run.sample_interval)
@@ -81,6 +94,58 @@ def main() -> None:
     print(f"events            {events:,} ({events / ran:,.0f} per wall s)")
     print(
         f"produce           {result.summary['produce_MB_per_s']:.1f} MB/s, {result.summary['produce_requests_per_s']:,.0f} requests/s"
+    )
+    print(f"conservation ok   {result.conservation['ok']}")
+    print(f"max RSS           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if args.memory:
+        _, peak = tracemalloc.get_traced_memory()
+        print(f"peak traced       {peak / 2**20:.0f} MiB")
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+def _stepped(scenario, args) -> None:
+    from simkafka.sim.stepped import SteppedWorld
+    from simkafka.sim.stepped_run import SteppedProbes, build_result_for, run_stepped
+
+    started = time.perf_counter()
+    world = SteppedWorld(scenario)
+    probes = SteppedProbes(world)
+    built = time.perf_counter()
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
+    run_stepped(
+        world,
+        probes,
+        progress=lambda now, _: print(
+            f"\r  {now:6.2f}s simulated in {time.perf_counter() - built:7.1f}s wall",
+            end="",
+            flush=True,
+        ),
+        slices=20,
+    )
+    print()
+    if profiler:
+        profiler.disable()
+    ran = time.perf_counter() - built
+    result = build_result_for(world, probes)
+    print(
+        f"scenario          {scenario.name}: {world.B} brokers, {world.P} partitions (stepped engine)"
+    )
+    print(f"build             {built - started:.2f} s")
+    print(f"step              {world.dt * 1000:g} ms")
+    print(f"simulated         {scenario.run.duration:g} s in {ran:.1f} s wall")
+    print(f"speed             {scenario.run.duration / ran:.3f} simulated s per wall s")
+    print(
+        f"steps             {world.steps:,} ({world.steps / ran:,.0f} per wall s, {1e3 * ran / world.steps:.2f} ms each)"
+    )
+    print(
+        f"produce           {result.summary['produce_MB_per_s']:.1f} MB/s, {result.summary['produce_requests_per_s']:,.0f} requests/s"
+    )
+    print(
+        f"latency p50/p99   produce {1e3 * result.latency.loc['produce', 'p50']:.2f}/{1e3 * result.latency.loc['produce', 'p99']:.2f} ms, "
+        f"end to end {1e3 * result.latency.loc['end_to_end', 'p50']:.2f}/{1e3 * result.latency.loc['end_to_end', 'p99']:.2f} ms"
     )
     print(f"conservation ok   {result.conservation['ok']}")
     print(f"max RSS           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

@@ -55,6 +55,7 @@ from simkafka.sim.replication import fetcher_id
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 from simkafka.sim.workload import consumer_assignment, key_weights
 
+PENDING_STEPS = 256  # latency recordings queued before they are binned
 REQUEST_OVERHEAD = 100  # produce request header (as the event engine's producer)
 
 
@@ -82,6 +83,10 @@ class SteppedWorld:
         self.produce_latency = LatencyHistogram()
         self.e2e_latency = LatencyHistogram()
         self.measure_from = scenario.run.warmup
+        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {
+            "produce": [],
+            "e2e": [],
+        }
 
     # -- construction -----------------------------------------------------------------------
 
@@ -831,7 +836,7 @@ class SteppedWorld:
             low, high = self._waited(now, created_hi, created_lo, 1)
             extra = self.request_trip + self.replication_delay[touched]
             low, high = low + extra, high + extra
-        self.produce_latency.record_uniform_many(low, high, per_p[touched])
+        self._record_latency("produce", low, high, per_p[touched])
 
     def _waited(
         self, now: float, newest: np.ndarray, oldest: np.ndarray, hops: int
@@ -931,7 +936,26 @@ class SteppedWorld:
         # produce request, replication to the ISR, fetch response to the member
         extra = self.request_trip + self.replication_delay[part]
         low, high = self._waited(now, created_hi, created_lo, 2)
-        self.e2e_latency.record_uniform_many(low + extra, high + extra, taken.ravel()[slots])
+        self._record_latency("e2e", low + extra, high + extra, taken.ravel()[slots])
+
+    def _record_latency(
+        self, name: str, low: np.ndarray, high: np.ndarray, count: np.ndarray
+    ) -> None:
+        """Queue one step's latency ranges; they are binned in batches (one vectorised
+        call per ``PENDING_STEPS`` recordings instead of one per step)."""
+        pending = self._pending[name]
+        pending.append((low, high, count))
+        if len(pending) >= PENDING_STEPS:
+            self.flush_latency()
+
+    def flush_latency(self) -> None:
+        """Bin every queued latency range into the histograms (call before reading them)."""
+        for name, histogram in (("produce", self.produce_latency), ("e2e", self.e2e_latency)):
+            pending = self._pending[name]
+            if pending:
+                low, high, count = (np.concatenate(parts) for parts in zip(*pending, strict=True))
+                histogram.record_uniform_many(low, high, count)
+                pending.clear()
 
     def _creation_span(
         self, series: np.ndarray, lo: np.ndarray, hi: np.ndarray

@@ -95,6 +95,7 @@ class SteppedProbes:
         row["offline_partitions"] = 0
         row["min_isr_size"] = int(isr_size.min()) if w.P else 0
         row["cross_rack_MB_per_s"] = d["cross_rack"] / dt / MB
+        w.flush_latency()
         for name, h in (("produce", w.produce_latency), ("e2e", w.e2e_latency)):
             interval = self._interval(name, h)
             for q in (50, 99):
@@ -144,18 +145,24 @@ def run_stepped(
 def simulate_stepped(
     scenario: Scenario, progress: ProgressCallback | None = None, steps: int = 100
 ) -> RunResult:
-    from simkafka.sim.engine import build_result
-
+    """Play ``scenario`` forward with the stepped engine."""
     world = SteppedWorld(scenario)
     probes = SteppedProbes(world)
     run_stepped(world, probes, progress, steps)
+    return build_result_for(world, probes)
+
+
+def build_result_for(world: SteppedWorld, probes: SteppedProbes) -> RunResult:
+    from simkafka.sim.engine import build_result
+
+    world.flush_latency()
     processing = {}
     for g, group_id in enumerate(world.group_ids):
         members = [m for m in range(world.M) if world.group_of_member[m] == g]
         active = sum(1 for m in members if (world.owner[g] == m).any())
         processing[group_id] = (active, world.per_record[g])
     return build_result(
-        scenario,
+        world.scenario,
         probes.frame(),
         world.produce_latency,
         world.e2e_latency,
