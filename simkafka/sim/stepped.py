@@ -55,6 +55,7 @@ from simkafka.sim.replication import fetcher_id
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 from simkafka.sim.workload import consumer_assignment, key_weights
 
+PARKED_SMOOTHING = 0.01  # per step: how fast a fetcher's parked share follows the load
 PENDING_STEPS = 256  # latency recordings queued before they are binned
 REQUEST_OVERHEAD = 100  # produce request header (as the event engine's producer)
 
@@ -150,20 +151,25 @@ class SteppedWorld:
             follower_fetcher, dtype=np.int64
         )
         self.R = self.B * self.B * fetchers
-        # acks=all waits for the slowest ISR follower's fetch loop: an append waits on
-        # average half a fetch round trip for the next fetch to reach the leader, then a
-        # full round trip until the follower's following fetch reports the new LEO
+        # acks=all waits for the slowest ISR follower's fetch loop. A follower whose fetch
+        # is parked at the leader (long poll, no data) is woken by the append: one round
+        # trip (response out, next fetch back with the new LEO). A follower cycling
+        # fetches under steady load first waits for its in-flight fetch to reach the
+        # leader, half a round trip on average: 1.5 round trips. How often a fetcher finds
+        # nothing to fetch is tracked per follower and sets where between the two it is.
         net = scenario.cluster.network
-        one_way = np.zeros(self.P)
-        for p, b in zip(follower_part, follower_broker, strict=True):
-            a, c = self.broker_rack[int(self.leader[p])], self.broker_rack[b]
-            d = (
+        self.f_one_way = np.array(
+            [
                 net.cross_rack_latency
-                if a is not None and c is not None and a != c
+                if self.broker_rack[int(self.leader[p])] is not None
+                and self.broker_rack[b] is not None
+                and self.broker_rack[int(self.leader[p])] != self.broker_rack[b]
                 else net.rack_latency
-            )
-            one_way[p] = max(one_way[p], d)
-        self.replication_delay = 1.5 * 2 * one_way
+                for p, b in zip(follower_part, follower_broker, strict=True)
+            ]
+        )
+        self.f_parked = np.ones(self.F)  # moving share of steps a fetcher found nothing
+        self.replication_delay = np.zeros(self.P)  # refreshed every step
         # where each partition's followers start in the (partition-ordered) follower arrays
         self.f_segment_part, self.f_segment_start = np.unique(self.f_part, return_index=True)
         self.f_in_isr = np.array(
@@ -206,6 +212,9 @@ class SteppedWorld:
         self.rate = np.zeros(NI)
         self.record_bytes = np.zeros(NI)
         self.wire_per_msg = np.zeros(NI)
+        self.record_wire = np.zeros(NI)
+        self.sent_msgs = np.zeros(NI)
+        self.sent_wire = np.zeros(NI)
         self.per_batch = np.ones(NI, dtype=np.int64)
         self.linger = np.zeros(NI)
         self.max_in_flight = np.zeros(NI, dtype=np.int64)
@@ -232,9 +241,9 @@ class SteppedWorld:
             self.payload[i] = mean
             self.record_bytes[i] = acc.record_bytes
             self.per_batch[i] = acc.messages_per_batch
+            self.record_wire[i] = acc.record_bytes * spec.effective_compression_ratio
             self.wire_per_msg[i] = (
-                acc.record_bytes * spec.effective_compression_ratio
-                + RECORD_BATCH_OVERHEAD / acc.messages_per_batch
+                self.record_wire[i] + RECORD_BATCH_OVERHEAD / acc.messages_per_batch
             )
             self.linger[i] = spec.linger
             self.max_in_flight[i] = spec.max_in_flight_requests_per_connection
@@ -505,7 +514,7 @@ class SteppedWorld:
         after = self.acc % pb
         # a new open batch started this step: its first record arrived within the step
         started = (moved > 0) & ((before == 0) | (after < before)) & (after > 0)
-        self.partial_first[started] = now - self.dt
+        self.partial_first[started] = now - 0.5 * self.dt
         self.partial_first[after == 0] = np.inf
 
     def _drain(self, now: float) -> None:
@@ -552,6 +561,14 @@ class SteppedWorld:
         self.conn_unacked += sent_conn
         self.requests += int(requests.sum())
         self.batches_sent += int(batches.sum())
+        # wire bytes per message from the batches actually sent: a linger-bound batch
+        # carries its 61-byte header over fewer records than a full one
+        sent_i = take.sum(axis=1)
+        self.sent_msgs += sent_i
+        self.sent_wire += sent_i * self.record_wire + batches.sum(axis=1) * RECORD_BATCH_OVERHEAD
+        self.wire_per_msg = np.where(
+            self.sent_msgs > 0, self.sent_wire / np.maximum(self.sent_msgs, 1), self.wire_per_msg
+        )
         old_sent = self.sent_p.copy()
         self.sent_p += take.sum(axis=0)
         # acks=0: complete once written to the socket -- no response, no broker time
@@ -561,6 +578,9 @@ class SteppedWorld:
         req_per_broker = np.bincount(self._conn_broker, weights=requests, minlength=self.B)
         self.broker_requests += req_per_broker
         self._produce_request_cpu = req_per_broker * self.request_cpu
+        # request headers: counted on the NIC, too small to matter in the sharing
+        self.bytes_in += req_per_broker * REQUEST_OVERHEAD
+        self.busy_in += req_per_broker * REQUEST_OVERHEAD / self.nic_in
 
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
@@ -593,6 +613,10 @@ class SteppedWorld:
             & (now - self.replica_wait >= self.scenario.cluster.config.replica_fetch_wait_max)
         )
         answered = idle_streams & has
+        # did the follower's fetcher (all its partitions) find nothing this step, so that
+        # its fetch is parked at the leader?
+        parked_now = (idle_streams & ~has)[self.f_stream]
+        self.f_parked += PARKED_SMOOTHING * (parked_now - self.f_parked)
         completed = int(answered.sum() + expired.sum())
         self.replica_requests += completed
         self.replica_wait[answered | expired] = -1.0
@@ -605,6 +629,13 @@ class SteppedWorld:
             self.leader[self.f_part], weights=fetch_bytes * self.byte_cpu, minlength=B
         )
         return np.bincount(self.f_stream, weights=self.f_net * bpm, minlength=self.R)
+
+    def _update_replication_delay(self) -> None:
+        if not self.F:
+            return
+        per_follower = 2 * self.f_one_way * (1.5 - 0.5 * self.f_parked)
+        slowest = np.maximum.reduceat(per_follower, self.f_segment_start)
+        self.replication_delay[self.f_segment_part] = slowest
 
     def _bytes_per_message(self) -> np.ndarray:
         """Mean bytes per message of each partition's log (what a fetch of n messages moves)."""
@@ -854,6 +885,7 @@ class SteppedWorld:
         return np.maximum(0.0, middle - newest), np.maximum(0.0, middle - oldest)
 
     def _advance_high_watermark(self, now: float) -> None:
+        self._update_replication_delay()
         candidate = self.leo.copy()
         if self.F:
             # followers are stored in partition order: one reduceat per step
