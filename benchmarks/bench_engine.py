@@ -60,92 +60,55 @@ def main() -> None:
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
     if args.memory:
         tracemalloc.start()
+    started = time.perf_counter()
     if scenario.run.engine == "stepped":
-        return _stepped(scenario, args)
-    started = time.perf_counter()
-    world = World(scenario)
-    probes = Probes(world, scenario.run.sample_interval)
+        from simkafka.sim.stepped import SteppedWorld
+        from simkafka.sim.stepped_run import SteppedProbes, build_result_for, run_stepped
+
+        world = SteppedWorld(scenario)
+        probes = SteppedProbes(world)
+        play = lambda progress: run_stepped(world, probes, progress, slices=20)  # noqa: E731
+        finish = lambda: build_result_for(world, probes)  # noqa: E731
+        shape = f"{world.B} brokers, {world.P} partitions, stepped engine ({world.dt * 1000:g} ms steps)"
+    else:
+        world = World(scenario)
+        probes = Probes(world, scenario.run.sample_interval)
+        play = lambda progress: run_world(world, probes, progress, steps=20)  # noqa: E731
+        finish = lambda: summarise(world, probes)  # noqa: E731
+        shape = f"{len(world.brokers)} brokers, {len(world.controller.partitions)} partitions, events engine"
     built = time.perf_counter()
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
-    run_world(
-        world,
-        probes,
-        progress=lambda now, _: print(
+    play(
+        lambda now, _: print(
             f"\r  {now:6.2f}s simulated in {time.perf_counter() - built:7.1f}s wall",
             end="",
             flush=True,
-        ),
-        steps=20,
+        )
     )
     print()
     if profiler:
         profiler.disable()
     ran = time.perf_counter() - built
-    result = summarise(world, probes)
-    events = next(world.env._eid)  # SimPy's event id counter: events scheduled so far
-    print(
-        f"scenario          {scenario.name}: {len(world.brokers)} brokers, {len(world.controller.partitions)} partitions"
-    )
+    result = finish()
+    latency = result.latency * 1e3
+    print(f"scenario          {scenario.name}: {shape}")
     print(f"build             {built - started:.2f} s")
     print(f"simulated         {scenario.run.duration:g} s in {ran:.1f} s wall")
     print(f"speed             {scenario.run.duration / ran:.3f} simulated s per wall s")
-    print(f"events            {events:,} ({events / ran:,.0f} per wall s)")
+    if scenario.run.engine == "stepped":
+        print(f"steps             {world.steps:,} ({world.steps / ran:,.0f} per wall s)")
+    else:
+        events = next(world.env._eid)  # SimPy's event id counter: events scheduled so far
+        print(f"events            {events:,} ({events / ran:,.0f} per wall s)")
     print(
-        f"produce           {result.summary['produce_MB_per_s']:.1f} MB/s, {result.summary['produce_requests_per_s']:,.0f} requests/s"
-    )
-    print(f"conservation ok   {result.conservation['ok']}")
-    print(f"max RSS           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    if args.memory:
-        _, peak = tracemalloc.get_traced_memory()
-        print(f"peak traced       {peak / 2**20:.0f} MiB")
-    if profiler:
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-
-
-def _stepped(scenario, args) -> None:
-    from simkafka.sim.stepped import SteppedWorld
-    from simkafka.sim.stepped_run import SteppedProbes, build_result_for, run_stepped
-
-    started = time.perf_counter()
-    world = SteppedWorld(scenario)
-    probes = SteppedProbes(world)
-    built = time.perf_counter()
-    profiler = cProfile.Profile() if args.profile else None
-    if profiler:
-        profiler.enable()
-    run_stepped(
-        world,
-        probes,
-        progress=lambda now, _: print(
-            f"\r  {now:6.2f}s simulated in {time.perf_counter() - built:7.1f}s wall",
-            end="",
-            flush=True,
-        ),
-        slices=20,
-    )
-    print()
-    if profiler:
-        profiler.disable()
-    ran = time.perf_counter() - built
-    result = build_result_for(world, probes)
-    print(
-        f"scenario          {scenario.name}: {world.B} brokers, {world.P} partitions (stepped engine)"
-    )
-    print(f"build             {built - started:.2f} s")
-    print(f"step              {world.dt * 1000:g} ms")
-    print(f"simulated         {scenario.run.duration:g} s in {ran:.1f} s wall")
-    print(f"speed             {scenario.run.duration / ran:.3f} simulated s per wall s")
-    print(
-        f"steps             {world.steps:,} ({world.steps / ran:,.0f} per wall s, {1e3 * ran / world.steps:.2f} ms each)"
+        f"produce           {result.summary['produce_MB_per_s']:.1f} MB/s, "
+        f"{result.summary['produce_requests_per_s']:,.0f} requests/s"
     )
     print(
-        f"produce           {result.summary['produce_MB_per_s']:.1f} MB/s, {result.summary['produce_requests_per_s']:,.0f} requests/s"
-    )
-    print(
-        f"latency p50/p99   produce {1e3 * result.latency.loc['produce', 'p50']:.2f}/{1e3 * result.latency.loc['produce', 'p99']:.2f} ms, "
-        f"end to end {1e3 * result.latency.loc['end_to_end', 'p50']:.2f}/{1e3 * result.latency.loc['end_to_end', 'p99']:.2f} ms"
+        f"latency p50/p99   produce {latency.loc['produce', 'p50']:.2f}/{latency.loc['produce', 'p99']:.2f} ms, "
+        f"end to end {latency.loc['end_to_end', 'p50']:.2f}/{latency.loc['end_to_end', 'p99']:.2f} ms"
     )
     print(f"conservation ok   {result.conservation['ok']}")
     print(f"max RSS           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

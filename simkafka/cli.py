@@ -115,6 +115,19 @@ def describe(scenario_file: str, figure: str | None, no_figure: bool) -> None:
         console.print(f"\nplacement figure: {path}")
 
 
+def _duration_option(option: str, text: str, most: float, rule: str) -> float:
+    """A duration given on the command line, or one clear line and exit 2."""
+    from simkafka.units import UnitError, parse_duration
+
+    try:
+        value = parse_duration(text)
+    except UnitError as exc:
+        _fail(f"{option}: {exc}")
+    if not 0 < value <= most:
+        _fail(f"{option} must be {rule}")
+    return value
+
+
 @main.command()
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
 @click.option(
@@ -152,14 +165,7 @@ def run(
     if seed is not None:
         overrides["seed"] = seed
     if duration is not None:
-        from simkafka.units import UnitError, parse_duration
-
-        try:
-            overrides["duration"] = parse_duration(duration)
-        except UnitError as exc:
-            _fail(f"--duration: {exc}")
-        if overrides["duration"] <= 0:
-            _fail("--duration must be positive")
+        overrides["duration"] = _duration_option("--duration", duration, 1e300, "positive")
         if overrides["duration"] <= scenario.run.warmup:
             # a short look at a long scenario: measure its last three quarters
             overrides["warmup"] = overrides["duration"] / 4
@@ -167,14 +173,7 @@ def run(
     if engine is not None:
         overrides["engine"] = engine
     if step is not None:
-        from simkafka.units import UnitError, parse_duration
-
-        try:
-            overrides["step"] = parse_duration(step)
-        except UnitError as exc:
-            _fail(f"--step: {exc}")
-        if not 0 < overrides["step"] <= 1.0:
-            _fail("--step must be positive and at most 1s")
+        overrides["step"] = _duration_option("--step", step, 1.0, "positive and at most 1s")
     if overrides:
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
     if scenario.faults:

@@ -12,7 +12,7 @@ import pandas as pd
 from simkafka.scenario import Scenario
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.probes import Probes
-from simkafka.sim.result import PERCENTILES, RunResult
+from simkafka.sim.result import PERCENTILES, RunResult, group_accounting, run_accounting
 from simkafka.sim.world import World
 
 SATURATED = 0.9  # a resource busier than this on average limits the run
@@ -89,28 +89,18 @@ def conservation(world: World) -> dict[str, object]:
             for tp in m.assignment
         )
         subscribed = sum(world.high_watermark(tp) for m in members for tp in m.assignment)
-        groups[group_id] = {
-            "consumed": consumed,
-            "fetched_not_polled": buffered_c,
-            "being_processed": processing,
-            "lag_not_fetched": unfetched,
-            "below_high_watermark": subscribed,
-            "balanced": consumed + processing + buffered_c + unfetched == subscribed,
-        }
-    producer_balanced = created == acked + blocked + buffered + in_flight + sum(failed.values())
-    return {
-        "created": created,
-        "acknowledged": acked,
-        "blocked_in_send": blocked,
-        "in_accumulator": buffered,
-        "in_flight": in_flight,
-        "failed": dict(sorted(failed.items())),
-        "appended_to_leaders": appended,
-        "below_high_watermark": below_hw,
-        "producers_balanced": producer_balanced,
-        "groups": groups,
-        "ok": producer_balanced and all(g["balanced"] for g in groups.values()),
-    }
+        groups[group_id] = group_accounting(consumed, buffered_c, processing, unfetched, subscribed)
+    return run_accounting(
+        created=created,
+        acked=acked,
+        blocked=blocked,
+        buffered=buffered,
+        in_flight=in_flight,
+        failed=dict(failed),
+        appended=appended,
+        below_hw=below_hw,
+        groups=groups,
+    )
 
 
 def summarise(world: World, probes: Probes) -> RunResult:

@@ -143,6 +143,17 @@ class LatencyHistogram:
         self._max = max(self._max, float(high.max()))
         self._min = min(self._min, float(low.min()))
 
+    def since(self, previous_counts: np.ndarray | None) -> LatencyHistogram:
+        """What was recorded after ``previous_counts`` (a copy of ``counts`` taken earlier):
+        the histogram of one probe interval, at no extra recording cost."""
+        interval = LatencyHistogram(self.lowest, self.highest, self.buckets_per_decade)
+        interval.merge(self)
+        if previous_counts is not None:
+            interval.counts = interval.counts - previous_counts
+            interval.total = int(interval.counts.sum())
+            interval._min, interval._max = 0.0, math.inf  # unknown within the interval
+        return interval
+
     def merge(self, other: LatencyHistogram) -> None:
         if other.counts.shape != self.counts.shape or other.lowest != self.lowest:
             raise ValueError("histograms with different bucket layouts cannot be merged")

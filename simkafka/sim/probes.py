@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import simpy
 
@@ -32,7 +33,7 @@ class Probes:
         self._previous_time = 0.0
         # cumulative histogram counts at the previous sample: their difference is the
         # histogram of the interval, so percentiles over time cost no extra recording
-        self._previous_hist: dict[str, object] = {}
+        self._previous_hist: dict[str, np.ndarray] = {}
         world.env.process(self._run())
 
     def _counters(self, now: float) -> dict[str, float]:
@@ -138,13 +139,9 @@ class Probes:
         total = LatencyHistogram()
         for h in histograms:
             total.merge(h)
-        previous = self._previous_hist.get(name)
+        interval = total.since(self._previous_hist.get(name))
         self._previous_hist[name] = total.counts.copy()
-        if previous is not None:
-            total.counts = total.counts - previous
-            total.total = int(total.counts.sum())
-            total._min, total._max = 0.0, float("inf")  # unknown within the interval
-        return total
+        return interval
 
     def frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(self.rows)

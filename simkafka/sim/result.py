@@ -13,6 +13,50 @@ from simkafka.sim.histogram import LatencyHistogram
 PERCENTILES = (50, 95, 99, 99.9)
 
 
+def group_accounting(
+    consumed: int, fetched: int, processing: int, unfetched: int, below_hw: int, in_transit: int = 0
+) -> dict[str, object]:
+    """Where a group's messages below the high watermark are: they must add up."""
+    return {
+        "consumed": consumed,
+        "fetched_not_polled": fetched,
+        "fetch_in_transit": in_transit,
+        "being_processed": processing,
+        "lag_not_fetched": unfetched,
+        "below_high_watermark": below_hw,
+        "balanced": consumed + processing + fetched + in_transit + unfetched == below_hw,
+    }
+
+
+def run_accounting(
+    *,
+    created: int,
+    acked: int,
+    blocked: int,
+    buffered: int,
+    in_flight: int,
+    failed: dict[str, int],
+    appended: int,
+    below_hw: int,
+    groups: dict[str, dict[str, object]],
+) -> dict[str, object]:
+    """Where every created message is, and whether it all adds up (both engines)."""
+    producer_balanced = created == acked + blocked + buffered + in_flight + sum(failed.values())
+    return {
+        "created": created,
+        "acknowledged": acked,
+        "blocked_in_send": blocked,
+        "in_accumulator": buffered,
+        "in_flight": in_flight,
+        "failed": dict(sorted(failed.items())),
+        "appended_to_leaders": appended,
+        "below_high_watermark": below_hw,
+        "producers_balanced": producer_balanced,
+        "groups": groups,
+        "ok": producer_balanced and all(g["balanced"] for g in groups.values()),
+    }
+
+
 @dataclass
 class RunResult:
     """One simulated run of a scenario.

@@ -52,6 +52,7 @@ from simkafka.sim.broker import DIRTY_RATIO
 from simkafka.sim.fluid import CreationCurve, max_min_share, split_fraction, split_total
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.replication import fetcher_id
+from simkafka.sim.result import group_accounting, run_accounting
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 from simkafka.sim.workload import consumer_assignment, key_weights
 
@@ -1029,29 +1030,18 @@ class SteppedWorld:
             transit = int(self.c_net[g].sum())
             unfetched = int(((self.hw - self.position[g]) * sub).sum())
             below = int((self.hw * sub).sum())
-            groups[group_id] = {
-                "consumed": consumed,
-                "fetched_not_polled": fetched,
-                "fetch_in_transit": transit,
-                "being_processed": 0,
-                "lag_not_fetched": unfetched,
-                "below_high_watermark": below,
-                "balanced": consumed + fetched + transit + unfetched == below,
-            }
-        producer_balanced = created == acked + blocked + buffered + in_flight + sum(failed.values())
-        return {
-            "created": created,
-            "acknowledged": acked,
-            "blocked_in_send": blocked,
-            "in_accumulator": buffered,
-            "in_flight": in_flight,
-            "failed": failed,
-            "appended_to_leaders": int(self.leo.sum()),
-            "below_high_watermark": int(self.hw.sum()),
-            "producers_balanced": producer_balanced,
-            "groups": groups,
-            "ok": producer_balanced and all(g["balanced"] for g in groups.values()),
-        }
+            groups[group_id] = group_accounting(consumed, fetched, 0, unfetched, below, transit)
+        return run_accounting(
+            created=created,
+            acked=acked,
+            blocked=blocked,
+            buffered=buffered,
+            in_flight=in_flight,
+            failed=failed,
+            appended=int(self.leo.sum()),
+            below_hw=int(self.hw.sum()),
+            groups=groups,
+        )
 
     def __repr__(self) -> str:
         return (

@@ -105,15 +105,9 @@ class SteppedProbes:
         self._previous_time = now
 
     def _interval(self, name: str, h: LatencyHistogram) -> LatencyHistogram:
-        total = LatencyHistogram()
-        total.merge(h)
-        previous = self._previous_hist.get(name)
+        interval = h.since(self._previous_hist.get(name))
         self._previous_hist[name] = h.counts.copy()
-        if previous is not None:
-            total.counts = total.counts - previous
-            total.total = int(total.counts.sum())
-            total._min, total._max = 0.0, float("inf")
-        return total
+        return interval
 
     def frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(self.rows)
