@@ -183,12 +183,7 @@ class _FileRecords:
         A short write (a signal, a full pipe-like device) continues from a
         ``memoryview`` slice, as ``FileChannel.write`` loops until the buffer is drained.
         """
-        total = len(data)
-        written = os.write(self._fd, data)
-        if written < total:
-            view = memoryview(data)
-            while written < total:
-                written += os.write(self._fd, view[written:])
+        written = self._write(None, data)
         self.size += written
         return written
 
@@ -201,15 +196,7 @@ class _FileRecords:
         bulk is written from the caller's buffer, not copied. A short write continues
         from where it stopped, as :meth:`append` does.
         """
-        total = len(data)
-        h = len(head)
-        rest = memoryview(data)[h:]
-        written = os.writev(self._fd, (head, rest))
-        while written < total:
-            if written < h:
-                written += os.write(self._fd, memoryview(head)[written:])
-            else:
-                written += os.write(self._fd, rest[written - h :])
+        written = self._write(head, data)
         self.size += written
         return written
 
@@ -261,10 +248,11 @@ class _FileRecords:
         """Write ``data`` (its first ``len(head)`` bytes replaced by ``head``); :attr:`size` unchanged."""
         total = len(data)
         if head is None:
-            written = 0
-            view = memoryview(data)
-            while written < total:
-                written += os.write(self._fd, view[written:])
+            written = os.write(self._fd, data)
+            if written < total:  # short writes are rare: only then pay for the view
+                view = memoryview(data)
+                while written < total:
+                    written += os.write(self._fd, view[written:])
             return written
         h = len(head)
         rest = memoryview(data)[h:]
