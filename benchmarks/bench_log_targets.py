@@ -2,7 +2,9 @@
 
 Prints one table; it is a measurement, not a pass/fail test (figures depend on the
 disk, the CPU and the noise of shared machines -- hence the median of ``--repeat``
-runs, each with its own raw-disk baseline in the same directory):
+runs, each with its own raw-disk baseline in the same directory, and the best of them,
+engine and raw disk each: on a virtual machine the same page-cache write can run 5x
+slower from one run to the next, and the fastest run is the one the host disturbed least):
 
 * append of 1 MiB batches vs raw sequential write   (target >= 80%)
 * append of 16 KiB batches vs raw sequential write  (target >= 50%)
@@ -16,7 +18,7 @@ with the appends plus the log's final flush;
 ``POSIX_FADV_DONTNEED``. Batches are pre-built outside the timed loop. Two extra rows
 show whether the GIL limits the append rate: two producers as threads vs as processes.
 
-    python benchmarks/bench_log_targets.py [--dir /path/on/the/disk] [--repeat 5] [--mib 128]
+    python benchmarks/bench_log_targets.py [--dir /path/on/the/disk] [--repeat 9] [--mib 128]
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ MIB = 1024 * 1024
 
 def cases(directory: str, mib: int) -> list[tuple[str, LoadgenConfig, str, float | None]]:
     """(label, config, which figure, target ratio)."""
-    common = dict(directory=directory, message_size=1024, raw_bytes=mib * MIB, seed=1)
+    common = dict(
+        directory=directory, message_size=1024, raw_bytes=mib * MIB, seed=1, warmup_batches=8
+    )
     big = LoadgenConfig(
         **common,
         batch_size=MIB,
@@ -101,7 +105,7 @@ def crc32c_mb_per_s(size: int = MIB, rounds: int = 50) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default=None, help="where to write (default: the temp dir)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per case (median shown)")
+    parser.add_argument("--repeat", type=int, default=9, help="runs per case (median shown)")
     parser.add_argument("--mib", type=int, default=128, help="MiB appended per run")
     args = parser.parse_args()
     directory = args.dir or tempfile.gettempdir()
@@ -119,6 +123,10 @@ def main() -> None:
                     raise SystemExit(f"{label}: read-back verification failed: {r.verify_errors}")
         measured = [figures(r, which) for r in runs]
         engine, raw, ratio, busy = (statistics.median(m[i] for m in measured) for i in range(4))
+        # best of N: the run least disturbed by the machine, for the engine and the raw
+        # disk each (on a shared VM the same write swings 5x from run to run)
+        best_engine, best_raw = max(m[0] for m in measured), max(m[1] for m in measured)
+        best_ratio = best_engine / best_raw
         note = ""
         if which == "cold_read":
             note = "evicted" if all(r.evicted for r in runs) else runs[0].eviction_note
@@ -132,8 +140,11 @@ def main() -> None:
                 "raw MB/s": round(raw, 1),
                 "ratio": f"{100 * ratio:.0f}%",
                 "runs": ", ".join(f"{100 * m[2]:.0f}%" for m in measured),
+                "best engine/raw": f"{best_engine:.0f}/{best_raw:.0f} = {100 * best_ratio:.0f}%",
                 "target": "" if target is None else f">= {100 * target:.0f}%",
-                "met": "" if target is None else ("yes" if ratio >= target else "NO"),
+                "met (median, best)": ""
+                if target is None
+                else "/".join("yes" if r >= target else "NO" for r in (ratio, best_ratio)),
                 "cpu busy": f"{100 * busy:.0f}%",
                 "CPUs used": round(
                     busy * config.producers if which != "cold_read" else busy * config.consumers, 2
@@ -157,7 +168,7 @@ def main() -> None:
         f"({100 * ceiling / raw_big:.0f}% of raw) before any Python overhead."
     )
     with pd.option_context(
-        "display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60
+        "display.width", 240, "display.max_columns", 20, "display.max_colwidth", 60
     ):
         print(pd.DataFrame(rows).set_index("case").to_string())
 

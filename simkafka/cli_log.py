@@ -145,6 +145,13 @@ def _fail(message: str, status: int = EXIT_USAGE) -> None:
     default=None,
     help="Bytes of the raw-disk baseline (default: --bytes, at most 256MiB).",
 )
+@click.option(
+    "--warmup-batches",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Batches appended to every partition before the timed window (not counted).",
+)
 @click.option("--no-tail-reads", is_flag=True, help="Do not fetch the tail while producing.")
 @click.option("--keep", is_flag=True, help="Keep the log directory (default: remove it).")
 @click.option(
@@ -171,6 +178,7 @@ def bench_log(
     segment_bytes: int,
     fetch_bytes: int,
     raw_bytes: int | None,
+    warmup_batches: int,
     no_tail_reads: bool,
     keep: bool,
     json_path: str | None,
@@ -207,6 +215,7 @@ def bench_log(
         tail_reads=not no_tail_reads,
         fetch_bytes=fetch_bytes,
         raw_bytes=raw_bytes,
+        warmup_batches=warmup_batches,
     )
     try:
         config.validate()

@@ -71,6 +71,20 @@ def test_keep_and_json(runner, tmp_path):
     assert on_disk == data["append"]["bytes"]
 
 
+def test_warmup_batches_are_written_but_not_timed(runner, tmp_path):
+    out = tmp_path / "r.json"
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    args = ["bench-log", str(data_dir), *TINY, "--warmup-batches", "3", "--json", str(out)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["config"]["warmup_batches"] == 3
+    assert data["verification"]["ok"] is True
+    batch = data["batch_bytes"]
+    assert data["disk_usage"][".log"]["bytes"] == data["append"]["bytes"] + 2 * 3 * batch
+
+
 def test_duration_default_unit_is_seconds(runner, tmp_path):
     args = [a for a in TINY]
     i = args.index("--bytes")
@@ -92,6 +106,7 @@ def test_duration_default_unit_is_seconds(runner, tmp_path):
         (["--flush-messages", "0"], "--flush-messages must be a positive integer"),
         (["--segment-bytes", "100"], "--segment-bytes (100) is smaller than one batch"),
         (["--json", "/nonexistent-dir/x.json"], "--json: directory"),
+        (["--warmup-batches", "-1"], "Invalid value for '--warmup-batches'"),
     ],
 )
 def test_bad_options_exit_2_with_one_message(runner, tmp_path, extra, message):

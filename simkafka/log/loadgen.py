@@ -244,6 +244,11 @@ class LoadgenConfig:
     ``flush_messages`` / ``flush_ms`` are the topic's ``flush.messages`` / ``flush.ms``
     (None: Kafka's default, never). ``segment_bytes`` below 1 MiB is applied through
     ``internal.segment.bytes`` as Kafka's own tests do. ``consumers=0`` skips reads.
+    ``warmup_batches`` are appended to every partition before the timed window opens
+    (they are in the log, verified and read back, but not in the append figures): the
+    first appends of a log pay one-time costs -- the first store into each index's fresh
+    memory map, about 2 ms a map on a virtual machine -- that a steady-state figure from
+    a short run should not carry.
     """
 
     directory: str
@@ -268,6 +273,7 @@ class LoadgenConfig:
     raw_disk: bool = True
     topic: str = "bench"
     pool_batches: int = 8
+    warmup_batches: int = 0
 
     @property
     def records_per_batch(self) -> int:
@@ -290,6 +296,7 @@ class LoadgenConfig:
         positive(self.segment_bytes, "--segment-bytes")
         positive(self.fetch_bytes, "--fetch-bytes")
         positive(self.pool_batches, "pool_batches")
+        positive(self.warmup_batches, "--warmup-batches", allow_zero=True)
         if self.compression not in COMPRESSIONS:
             raise LoadgenConfigError(
                 f"--compression must be one of {', '.join(COMPRESSIONS)}, got {self.compression!r}"
@@ -842,6 +849,7 @@ class _WorkerReport:
     flushed_ns: int = 0
     cpu_s: float = 0.0
     bytes: int = 0
+    warmup_bytes: int = 0
     records: int = 0
     batches: int = 0
     requests: int = 0
@@ -1003,6 +1011,21 @@ def _run_producer(spec: _WorkerSpec, barrier: Any, counters: Any) -> _WorkerRepo
     budget = spec.byte_budget
     perf = time.perf_counter_ns
     hist = rep.latency
+    n_pool = len(pool)
+    k = 0
+    for _ in range(cfg.warmup_batches):  # untimed; see LoadgenConfig
+        for p in parts:
+            j = k % n_pool
+            k += 1
+            log = logs[p]
+            zero_base(pool[j], 0, 0)
+            log.append_as_leader(pool[j], 0)
+            log.update_high_watermark(log.log_end_offset)
+            t = tallies[p]
+            t.batches += 1
+            t.records += count
+            t.bytes += sizes[j]
+            rep.warmup_bytes += sizes[j]
     barrier.wait(_BARRIER_TIMEOUT_S)
     if tail is not None:
         tail.start()
@@ -1010,8 +1033,6 @@ def _run_producer(spec: _WorkerSpec, barrier: Any, counters: Any) -> _WorkerRepo
     cpu0 = time.thread_time()
     deadline_ns = None if spec.deadline_s is None else rep.start_ns + int(spec.deadline_s * 1e9)
     written = 0
-    k = 0
-    n_pool = len(pool)
     idx = spec.index
     try:
         while True:
@@ -1065,8 +1086,9 @@ def _run_producer(spec: _WorkerSpec, barrier: Any, counters: Any) -> _WorkerRepo
         rep.checkpoints[p] = (log.recovery_point, log.log_start_offset)
         log.close()
     rep.bytes = written
-    rep.batches = sum(t.batches for t in tallies.values())
-    rep.records = sum(t.records for t in tallies.values())
+    warmup = cfg.warmup_batches * len(parts)
+    rep.batches = sum(t.batches for t in tallies.values()) - warmup
+    rep.records = sum(t.records for t in tallies.values()) - warmup * count
     rep.requests = rep.batches
     return rep
 
@@ -1255,7 +1277,8 @@ def _environment(config: LoadgenConfig, log_dir: str) -> dict[str, Any]:
 
 def _check_space(config: LoadgenConfig, raw_bytes: int) -> None:
     free = shutil.disk_usage(config.directory).free
-    need = raw_bytes + (config.total_bytes or 0) + 64 * MB
+    warmup = config.warmup_batches * config.partitions * config.batch_size
+    need = raw_bytes + (config.total_bytes or 0) + warmup + 64 * MB
     if need > free:
         raise LoadgenConfigError(
             f"the run needs about {need} bytes but only {free} are free in {config.directory!r}"
@@ -1327,6 +1350,23 @@ def _mark_clean_shutdown(log_dir: str, topic: str, checkpoints: dict[int, tuple[
         os.fsync(f.fileno())
 
 
+def _prime_page_cache(directory: str, size: int, chunk_bytes: int) -> None:
+    """Write ``size`` bytes to a scratch file and delete it, untimed, right before a timed
+    write phase, so that the raw write and the engine's appends both get page-cache pages
+    the kernel has handed out before. On a virtual machine the first touch of a guest page
+    costs the host a fault: here the first 256 MiB written after boot went at 330 MB/s, the
+    same file written again at 5 GB/s -- whichever phase ran first on fresh memory lost."""
+    fd, path = tempfile.mkstemp(prefix="prime-", dir=directory)
+    try:
+        chunk = memoryview(bytes(min(chunk_bytes, size)))
+        remaining = size
+        while remaining:
+            remaining -= os.write(fd, chunk[: min(len(chunk), remaining)])
+    finally:
+        os.close(fd)
+        os.unlink(path)  # its dirty pages are dropped, not written back
+
+
 def _write_file(path: str, size: int, chunk_bytes: int) -> None:
     """An fsync'd file of ``size`` incompressible bytes for the raw read (not timed)."""
     chunk = memoryview(random.Random(size).randbytes(min(chunk_bytes, size)))
@@ -1370,8 +1410,10 @@ def run_loadgen(config: LoadgenConfig, progress: ProgressCallback | None = None)
         # disk, how long ago data was written changes what a "cold" read costs.
         raw_write = raw_synced = raw_read = None
         raw_file = os.path.join(run_dir, "raw-read.bin")
+        prime_bytes = min(raw_bytes, config.total_bytes or raw_bytes)
         if config.raw_disk:
             report("raw write", 0, 2)
+            _prime_page_cache(run_dir, prime_bytes, batch_bytes)
             raw_write = measure_sequential_write(run_dir, raw_bytes, batch_bytes, "none")
             report("raw write+fsync", 1, 2)
             raw_synced = measure_sequential_write(run_dir, raw_bytes, batch_bytes, "end")
@@ -1379,6 +1421,7 @@ def run_loadgen(config: LoadgenConfig, progress: ProgressCallback | None = None)
             _write_file(raw_file, raw_bytes, batch_bytes)
 
         # -- produce --
+        _prime_page_cache(run_dir, prime_bytes, batch_bytes)
         total = float(config.total_bytes) if config.total_bytes else None
         specs = _specs("producer", config, log_dir, log_config, pool, config.producers)
         started = time.monotonic()
@@ -1443,8 +1486,12 @@ def run_loadgen(config: LoadgenConfig, progress: ProgressCallback | None = None)
 
         disk = disk_usage(log_dir)
         log_bytes = disk[".log"]["bytes"]
-        if log_bytes != append.bytes:
-            errors.append(f"{log_bytes} bytes in .log files but {append.bytes} bytes appended")
+        warmup_bytes = sum(r.warmup_bytes for r in producers)
+        if log_bytes != append.bytes + warmup_bytes:
+            errors.append(
+                f"{log_bytes} bytes in .log files but {append.bytes} bytes appended "
+                f"(and {warmup_bytes} in the warm-up)"
+            )
         return LoadgenResult(
             config=config,
             environment=_environment(config, log_dir),

@@ -71,6 +71,23 @@ def test_bytes_written_equal_log_size_on_disk_and_every_batch_reads_back(tmp_pat
     assert r.cold_read.requests >= r.append.bytes // SMALL["fetch_bytes"]
 
 
+def test_warmup_batches_are_in_the_log_and_read_back_but_not_in_the_append_figures(tmp_path):
+    r = run_loadgen(small(tmp_path, producers=2, consumers=1, warmup_batches=5))
+    assert r.verify_errors == []
+    batch = r.batch_bytes
+    warmup = 5 * SMALL["partitions"]
+    # the timed window holds only what came after the warm-up ...
+    assert 300_000 <= r.append.bytes < 300_000 + 2 * batch
+    assert r.append.batches == r.append.bytes // batch
+    assert r.append.records == 10 * r.append.batches
+    # ... the log holds both, and the consumers read both back, offsets contiguous
+    assert r.disk[".log"]["bytes"] == r.append.bytes + warmup * batch
+    assert sum(v["batches"] for v in r.partitions.values()) == r.append.batches + warmup
+    for tally in r.partitions.values():
+        assert tally["log_end_offset"] == tally["records"]
+    assert r.cold_read.bytes == r.append.bytes + warmup * batch
+
+
 def test_partition_split_is_fixed_and_each_partition_gets_its_share(tmp_path):
     # producer w owns partitions p % producers == w; a byte budget is split by partitions
     r = run_loadgen(small(tmp_path, producers=2, partitions=4, consumers=0))
@@ -305,6 +322,7 @@ def test_json_schema_and_atomic_write(tmp_path):
         (dict(total_bytes=None), "exactly one of --duration and --bytes"),
         (dict(total_bytes=None, duration=-1.0), "--duration"),
         (dict(segment_bytes=500), "--segment-bytes (500) is smaller than one batch"),
+        (dict(warmup_batches=-1), "--warmup-batches"),
     ],
 )
 def test_bad_options_raise_one_clear_error(tmp_path, kw, message):
