@@ -47,11 +47,6 @@ class ProducerBatch:
     last_append: float  # when its last message was appended
     attempts: int = 0
 
-    @property
-    def mean_created(self) -> float:
-        """Mean creation time of its messages (they arrive evenly over the batch)."""
-        return 0.5 * (self.first_append + self.last_append)
-
 
 def mean_record_overhead(records: int, key_bytes: int | None, value_bytes: int) -> float:
     """Mean framing bytes per record of a batch of ``records`` (``DefaultRecord.sizeInBytes``

@@ -230,10 +230,24 @@ class Broker:
             self._dirty_waiters.append(event)
             yield event
 
-    def append(self, tp: TopicPartition, messages: int, nbytes: int, mean_created: float) -> int:
-        """Append to the local replica's log in the page cache; returns the new log end offset."""
+    def append(
+        self,
+        tp: TopicPartition,
+        messages: int,
+        nbytes: int,
+        first_created: float,
+        last_created: float,
+    ) -> int:
+        """Append to the local replica's log in the page cache; returns the new log end
+        offset. The messages were created from ``first_created`` to ``last_created``."""
         log = self.logs[tp]
-        log.append(messages, nbytes, written_mark=self.written_bytes, mean_created=mean_created)
+        log.append(
+            messages,
+            nbytes,
+            written_mark=self.written_bytes,
+            first_created=first_created,
+            last_created=last_created,
+        )
         self.written_bytes += nbytes
         self.dirty_bytes += nbytes
         if not self._flush_wakeup.triggered:

@@ -10,8 +10,11 @@ with bytes written / ``index_interval``, never with message count.
 
 The most recent appends (``TAIL_APPENDS``) are also kept one entry per append: readers
 that keep up read there, and their end-to-end latency needs each batch's own creation
-time -- the built-in partitioner sends bursts, which a linear interpolation over a
-64 KiB span would smear into tens of milliseconds of false latency.
+times -- the built-in partitioner sends bursts, which a linear interpolation over a
+64 KiB span would smear into tens of milliseconds of false latency. An append keeps the
+creation times of its first and last message, not their mean: a batch closed by
+``linger.ms`` holds messages that waited anywhere from the whole linger to none of it,
+and the end-to-end latency must show that spread as the produce latency does.
 """
 
 from __future__ import annotations
@@ -39,10 +42,6 @@ class LogRead:
     def messages(self) -> int:
         return self.end_offset - self.start_offset
 
-    @property
-    def mean_created(self) -> float:
-        return 0.5 * (self.first_created + self.last_created)
-
 
 class ReplicaLog:
     """Offsets and positions of one partition replica's log on one broker."""
@@ -62,6 +61,7 @@ class ReplicaLog:
         "_tail_position",
         "_tail_mark",
         "_tail_created",
+        "_tail_created_last",
     )
 
     def __init__(self, index_interval: int = 65536) -> None:
@@ -75,16 +75,26 @@ class ReplicaLog:
         self._created = array("d", [0.0])
         self._last_created = 0.0
         self._last_mark = 0
-        # one entry per recent append: start offset, start position, mark, mean created
+        # one entry per recent append: start offset, start position, mark, creation times
+        # of its first and last message
         self._tail_start = array("q")
         self._tail_position = array("q")
         self._tail_mark = array("q")
         self._tail_created = array("d")
+        self._tail_created_last = array("d")
 
-    def append(self, messages: int, nbytes: int, *, written_mark: int, mean_created: float) -> None:
+    def append(
+        self,
+        messages: int,
+        nbytes: int,
+        *,
+        written_mark: int,
+        first_created: float,
+        last_created: float,
+    ) -> None:
         """Append ``messages`` messages taking ``nbytes``; ``written_mark`` is the broker's
-        cumulative bytes written *before* this append, ``mean_created`` their mean
-        creation time at the producer."""
+        cumulative bytes written *before* this append; the messages were created at the
+        producer evenly from ``first_created`` to ``last_created``."""
         if messages <= 0:
             return
         if self.end_position - self._positions[-1] >= self.index_interval:
@@ -99,15 +109,17 @@ class ReplicaLog:
                 self._tail_position[:TAIL_APPENDS],
                 self._tail_mark[:TAIL_APPENDS],
                 self._tail_created[:TAIL_APPENDS],
+                self._tail_created_last[:TAIL_APPENDS],
             )
         self._tail_start.append(self.log_end_offset)
         self._tail_position.append(self.end_position)
         self._tail_mark.append(written_mark)
-        self._tail_created.append(mean_created)
+        self._tail_created.append(first_created)
+        self._tail_created_last.append(last_created)
         self.log_end_offset += messages
         self.end_position += nbytes
         self._last_mark = written_mark + nbytes
-        self._last_created = mean_created
+        self._last_created = last_created
 
     def _locate(self, offset: int) -> tuple[int, float]:
         """(byte position, creation time) of ``offset``: exact per append in the dense
@@ -120,11 +132,14 @@ class ReplicaLog:
                 end, end_position = tail[j + 1], self._tail_position[j + 1]
             else:
                 end, end_position = self.log_end_offset, self.end_position
+            first = self._tail_created[j]
             if end <= start:
-                return position, self._tail_created[j]
+                return position, first
+            # messages of one append were created evenly over [first, last]
+            step = (self._tail_created_last[j] - first) / max(1, end - start - 1)
             return position + (offset - start) * (end_position - position) // (
                 end - start
-            ), self._tail_created[j]
+            ), first + step * min(offset - start, end - start - 1)
         i = bisect_right(self._offsets, offset) - 1
         lo_off, lo_pos = self._offsets[i], self._positions[i]
         if i + 1 < len(self._offsets):
@@ -190,7 +205,8 @@ class ReplicaLog:
         """Drop everything at and after ``offset`` (a follower after a leader change)."""
         if offset >= self.log_end_offset:
             return
-        position, created = self._locate(offset)
+        position, _ = self._locate(offset)
+        last_kept = self._locate(offset - 1)[1] if offset > self.log_start_offset else 0.0
         keep = bisect_right(self._offsets, offset)
         del self._offsets[keep:], self._positions[keep:], self._marks[keep:], self._created[keep:]
         # appends that started before the cut survive (in part), later ones go
@@ -200,10 +216,13 @@ class ReplicaLog:
             self._tail_position[cut:],
             self._tail_mark[cut:],
             self._tail_created[cut:],
+            self._tail_created_last[cut:],
         )
+        if cut:  # an append cut in two keeps its survivors' spread of creation times
+            self._tail_created_last[-1] = last_kept
         self.log_end_offset = offset
         self.end_position = position
-        self._last_created = created
+        self._last_created = last_kept
 
     def delete_before(self, offset: int) -> None:
         """Advance the log start offset (retention); index entries before it are dropped."""

@@ -97,7 +97,9 @@ class ReplicaFetcher:
                 log = self.follower.logs[tp]
                 # a read only applies if nothing moved the follower's log meanwhile
                 if read.messages and log.log_end_offset == read.start_offset:
-                    self.follower.append(tp, read.messages, read.bytes, read.mean_created)
+                    self.follower.append(
+                        tp, read.messages, read.bytes, read.first_created, read.last_created
+                    )
                     # PartitionStates.updateAndMoveToEnd: a partition that got data goes
                     # to the back of the next request, so replica.fetch.response.max.bytes
                     # is shared round-robin and no partition starves during catch-up

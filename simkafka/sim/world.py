@@ -323,7 +323,9 @@ class World:
             if acks == "all" and len(leader.isr) < leader.min_insync_replicas:
                 errors.append("NOT_ENOUGH_REPLICAS")
                 continue
-            end = broker.append(tp, batch.messages, batch.wire_bytes, batch.mean_created)
+            end = broker.append(
+                tp, batch.messages, batch.wire_bytes, batch.first_append, batch.last_append
+            )
             errors.append("NONE")
             leader.maybe_advance_high_watermark()  # moves only when the ISR is the leader alone
             if acks == "all":

@@ -1,5 +1,6 @@
 """ReplicaLog against an exact oracle that remembers every append."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +12,7 @@ appends = st.lists(st.tuples(st.integers(1, 50), st.integers(100, 5000)), min_si
 def build(chunks, interval=4096):
     log, positions, mark = ReplicaLog(index_interval=interval), [(0, 0)], 0
     for i, (msgs, nbytes) in enumerate(chunks):
-        log.append(msgs, nbytes, written_mark=mark, mean_created=float(i))
+        log.append(msgs, nbytes, written_mark=mark, first_created=float(i), last_created=float(i))
         mark += nbytes
         positions.append((positions[-1][0] + msgs, positions[-1][1] + nbytes))
     return log, positions
@@ -65,15 +66,15 @@ def test_high_watermark_bounds_reads_and_truncate_and_retention():
 def test_index_memory_grows_with_bytes_not_messages():
     log = ReplicaLog(index_interval=65536)
     for _ in range(10_000):
-        log.append(100, 16384, written_mark=0, mean_created=0.0)
+        log.append(100, 16384, written_mark=0, first_created=0.0, last_created=0.0)
     assert len(log._offsets) <= 10_000 * 16384 // 65536 + 2
 
 
 def test_recent_appends_keep_their_own_creation_times_and_positions():
     # bursts: 10 messages created at t=1.0, then 10 created at t=2.0 (sticky partitioner)
     log = ReplicaLog()
-    log.append(10, 1000, written_mark=0, mean_created=1.0)
-    log.append(10, 3000, written_mark=1000, mean_created=2.0)
+    log.append(10, 1000, written_mark=0, first_created=1.0, last_created=1.0)
+    log.append(10, 3000, written_mark=1000, first_created=2.0, last_created=2.0)
     first = log.read(0, 10_000, upto=10)
     assert (first.first_created, first.last_created, first.bytes) == (1.0, 1.0, 1000)
     second = log.read(10, 10_000)
@@ -84,3 +85,20 @@ def test_recent_appends_keep_their_own_creation_times_and_positions():
     log.truncate_to(15)
     assert log.log_end_offset == 15 and log.end_position == 1000 + 1500
     assert log.read(12, 10_000).bytes == 900
+
+
+def test_an_append_keeps_the_spread_of_its_creation_times():
+    # a batch closed by linger.ms: its 11 messages were created evenly over 5 ms
+    log = ReplicaLog()
+    log.append(11, 1100, written_mark=0, first_created=10.0, last_created=10.005)
+    log.append(5, 500, written_mark=1100, first_created=10.006, last_created=10.006)
+    whole = log.read(0, 10_000, upto=11)
+    assert (whole.first_created, whole.last_created) == (10.0, 10.005)
+    # a fetch that starts or stops inside the batch sees the creation times in between
+    part = log.read(3, 10_000, upto=8)
+    assert part.first_created == pytest.approx(10.0015)
+    assert part.last_created == pytest.approx(10.0035)
+    assert log.read(11, 10_000).first_created == 10.006
+    # truncation inside the batch keeps the survivors' times: the last one left is #5
+    log.truncate_to(6)
+    assert log.read(0, 10_000).last_created == pytest.approx(10.0025)
