@@ -70,14 +70,8 @@ class LatencyHistogram:
         if value < self._min:
             self._min = value
 
-    def record_many(self, values: np.ndarray, counts: np.ndarray) -> None:
-        """Vectorised ``record`` for arrays of values and counts."""
-        values = np.asarray(values, dtype=float)
-        counts = np.asarray(counts, dtype=np.int64)
-        keep = counts > 0
-        if not keep.any():
-            return
-        values, counts = values[keep], counts[keep]
+    def _indices(self, values: np.ndarray) -> np.ndarray:
+        """Vectorised ``_index``."""
         with np.errstate(divide="ignore"):
             idx = (
                 np.floor(
@@ -86,7 +80,17 @@ class LatencyHistogram:
                 + 1
             )
         idx[values <= self.lowest] = 0
-        np.clip(idx, 0, len(self.counts) - 1, out=idx)
+        return np.clip(idx, 0, len(self.counts) - 1, out=idx)
+
+    def record_many(self, values: np.ndarray, counts: np.ndarray) -> None:
+        """Vectorised ``record`` for arrays of values and counts."""
+        values = np.asarray(values, dtype=float)
+        counts = np.asarray(counts, dtype=np.int64)
+        keep = counts > 0
+        if not keep.any():
+            return
+        values, counts = values[keep], counts[keep]
+        idx = self._indices(values)
         self.counts += np.bincount(idx, weights=counts, minlength=len(self.counts)).astype(np.int64)
         self.total += int(counts.sum())
         self._sum += float((values * counts).sum())
@@ -124,24 +128,47 @@ class LatencyHistogram:
         self._max = max(self._max, high)
         self._min = min(self._min, low)
 
-    def record_uniform_many(
-        self, low: np.ndarray, high: np.ndarray, counts: np.ndarray, points: int = 4
-    ) -> None:
-        """Vectorised ``record_uniform``: each range is represented by ``points`` evenly
-        spaced quantiles carrying equal shares of its count (cumulative rounding, so the
-        shares sum to the count). The stepped engine records every partition's step at once."""
+    def record_uniform_many(self, low: np.ndarray, high: np.ndarray, counts: np.ndarray) -> None:
+        """Vectorised ``record_uniform``: every range spread evenly over the buckets it
+        covers, all ranges at once (the stepped engine records every partition's step in
+        one call).
+
+        The count below a bucket's upper edge ``e`` is the sum of ramps
+        ``c / (high - low) * (max(0, e - low) - max(0, e - high))``, i.e. ``e * A - B``
+        with ``A`` and ``B`` the sums of the slopes ``+-c / (high - low)`` and of
+        slope * breakpoint over the breakpoints below ``e`` -- two ``bincount``s and two
+        ``cumsum``s, whatever the number of ranges. Rounding that cumulative count to
+        integers keeps the total exact and each bucket within one of its true share.
+        Ranges inside one bucket are recorded at their middle, as ``record_uniform`` does.
+        """
         counts = np.asarray(counts, dtype=np.int64)
         keep = counts > 0
         if not keep.any():
             return
-        low, high, counts = np.asarray(low)[keep], np.asarray(high)[keep], counts[keep]
-        q = (np.arange(points) + 0.5) / points
-        values = low[:, None] + (high - low)[:, None] * q[None, :]
-        cumulative = np.floor(counts[:, None] * (np.arange(1, points + 1) / points)[None, :])
-        shares = np.diff(cumulative, axis=1, prepend=0).astype(np.int64)
-        self.record_many(values.ravel(), shares.ravel())
+        low = np.asarray(low, dtype=float)[keep]
+        high = np.maximum(np.asarray(high, dtype=float)[keep], low)
+        counts = counts[keep]
         self._max = max(self._max, float(high.max()))
         self._min = min(self._min, float(low.min()))
+        lo_i, hi_i = self._indices(low), self._indices(high)
+        narrow = lo_i == hi_i
+        if narrow.any():
+            self.record_many(0.5 * (low[narrow] + high[narrow]), counts[narrow])
+            wide = ~narrow
+            low, high, counts, lo_i, hi_i = (a[wide] for a in (low, high, counts, lo_i, hi_i))
+        if counts.size:
+            n = len(self.counts)
+            slope = counts / (high - low)
+            a = np.bincount(lo_i, slope, n) - np.bincount(hi_i, slope, n)
+            b = np.bincount(lo_i, slope * low, n) - np.bincount(hi_i, slope * high, n)
+            upper = 10 ** (self._log_lowest + np.arange(n) / self._scale)
+            below = upper * np.cumsum(a) - np.cumsum(b)
+            below[-1] = 0.0  # the last bucket is open-ended: everything is below its edge
+            cumulative = np.maximum.accumulate(np.rint(below).astype(np.int64))
+            cumulative[-1] = int(counts.sum())
+            self.counts += np.diff(cumulative, prepend=0)
+            self.total += int(counts.sum())
+            self._sum += float((0.5 * (low + high) * counts).sum())
 
     def since(self, previous_counts: np.ndarray | None) -> LatencyHistogram:
         """What was recorded after ``previous_counts`` (a copy of ``counts`` taken earlier):

@@ -132,6 +132,20 @@ def test_longer_linger_makes_bigger_batches_and_fewer_requests(engine):
 
 
 @ENGINES
+def test_end_to_end_latency_contains_the_whole_linger_spread(engine):
+    # batches closed by linger.ms: their first message waited 20 ms, their last none.
+    # A consumer can only see a message after the producer's request reached the
+    # leader and the ISR, so the end-to-end percentiles are at least the produce ones
+    # (less the produce response's own trip) and the slowest reach the full linger.
+    result = run(engine=engine, linger=20, batch="1MiB", rate="2000 msg/s")
+    latency = result.latency
+    produce, e2e = latency.loc["produce"], latency.loc["end_to_end"]
+    for q in ("p50", "p99"):
+        assert e2e[q] >= 0.95 * produce[q], (q, e2e[q], produce[q])
+    assert e2e["p99"] > 0.020  # s: a whole linger plus the replication round trip
+
+
+@ENGINES
 def test_replication_multiplies_broker_ingress_and_disk_writes(engine):
     def totals(rf, min_isr):
         r = run(engine=engine, rf=rf, min_isr=min_isr, members=1, rate="8000 msg/s")
