@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "BatchShape",
     "BuiltInPartitioner",
     "PartitionQueue",
     "RoundRobinPartitioner",
@@ -36,6 +37,7 @@ __all__ = [
     "murmur2",
     "partition_for_key",
     "partitions_for_keys",
+    "sticky_stint_records",
     "to_positive",
 ]
 
@@ -237,13 +239,38 @@ def load_stats_from_queues(
     return sizes, ids, index + 1
 
 
+@dataclass(frozen=True, slots=True)
+class BatchShape:
+    """How the accumulator packs one partition's unkeyed records, which decides when the
+    built-in partitioner may switch (``RecordAccumulator.append``):
+
+    * a record that opens a batch counts the batch header too (``appendedBytes`` is the
+      new batch's ``estimatedSizeInBytes``);
+    * a switch is only enabled while every batch in the partition's deque is full
+      (``allBatchesFull``), and a batch is full once closed -- when a record did not fit
+      -- or when its estimated size reached ``batch.size`` (``full_when_filled``: only
+      when the records fill it exactly). Otherwise the switch waits until
+      ``2 * batch.size`` bytes, or until the Sender drained the deque.
+    """
+
+    records_per_batch: int
+    header_bytes: int
+    full_when_filled: bool = False
+
+
+def _all_full(fill: int | None, shape: BatchShape) -> bool:
+    """``allBatchesFull``: ``fill`` is the record count of the deque's last batch, None
+    when the deque is empty (everything drained)."""
+    return fill is None or (fill >= shape.records_per_batch and shape.full_when_filled)
+
+
 class BuiltInPartitioner:
     """KIP-794 sticky partitioner for one topic (``producer.internals.BuiltInPartitioner``).
 
     A simulator drives it batch-wise: :meth:`current_partition` (``peekCurrentPartitionInfo``)
     says where unkeyed bytes go now, :meth:`bytes_until_switch` how many more bytes may go
     there before Kafka's per-record ``updatePartitionInfo`` would switch, and
-    :meth:`place_records` places a whole run of equal-size records in one call.
+    :meth:`place_batched_records` places a whole run of equal-size records in one call.
     """
 
     def __init__(self, topic: str, sticky_batch_size: int, rng: RandomSource) -> None:
@@ -386,35 +413,73 @@ class BuiltInPartitioner:
         limit = self.sticky_batch_size if enable_switch else 2 * self.sticky_batch_size
         return max(1, limit - self._produced_bytes)
 
-    def place_records(
-        self, record_bytes: int, count: int, metadata: TopicMetadata
+    def place_batched_records(
+        self,
+        record_bytes: int,
+        count: int,
+        metadata: TopicMetadata,
+        shape: BatchShape,
+        last_batch: Callable[[int], int | None],
     ) -> list[tuple[int, int]]:
-        """Place ``count`` unkeyed records of ``record_bytes`` each, as ``count`` appends would.
+        """Place ``count`` unkeyed records of ``record_bytes`` each, appended back to back
+        (no drain in between), exactly as ``RecordAccumulator.append`` would per record.
 
-        Returns ``(partition, n_records)`` runs. Equivalent to calling
-        :meth:`update_partition_info` once per record with ``enable_switch=True`` (i.e.
-        assuming the deque's batches are full whenever the threshold is reached, which is
-        what ``allBatchesFull`` reports when ``batch.size`` bytes were just appended), but
-        the cost is one step per partition switch, not per record.
+        ``last_batch(p)`` is the record count of partition ``p``'s last queued batch, or
+        None when its deque is empty. Per record: the deferred switch is completed first
+        if the deque is all full (``partitionChanged``); the record's ``appendedBytes``
+        include the header when it opens a batch; then ``updatePartitionInfo`` runs with
+        ``enableSwitch = allBatchesFull``. Returns ``(partition, n_records)`` runs; the
+        cost is one step per batch, not per record.
         """
         if record_bytes < 1:
             raise ValueError("record_bytes must be >= 1")
+        m = max(1, shape.records_per_batch)
+        threshold = self.sticky_batch_size
+        seen: dict[int, int | None] = {}  # partitions appended to in this call
         runs: list[tuple[int, int]] = []
         remaining = count
         while remaining > 0:
-            partition = self.current_partition(metadata)
-            fits = -(-self.bytes_until_switch() // record_bytes)  # ceil
-            n = min(fits, remaining)
-            if runs and runs[-1][0] == partition:
-                runs[-1] = (partition, runs[-1][1] + n)
+            p = self.current_partition(metadata)
+            fill = seen[p] if p in seen else last_batch(p)
+            if self._produced_bytes >= threshold and _all_full(fill, shape):
+                self.update_partition_info(0, metadata, enable_switch=True)
+                continue
+            placed, switched = 0, False
+            while placed < remaining and not switched:
+                if fill is None or fill >= m:  # the record opens a new batch
+                    self._produced_bytes += shape.header_bytes + record_bytes
+                    fill, placed = 1, placed + 1
+                else:  # records that still fit, stopping at the 2 x batch.size switch
+                    until_forced = -(-(2 * threshold - self._produced_bytes) // record_bytes)
+                    k = min(m - fill, max(1, until_forced), remaining - placed)
+                    self._produced_bytes += k * record_bytes
+                    fill, placed = fill + k, placed + k
+                produced = self._produced_bytes
+                if produced >= 2 * threshold or (produced >= threshold and _all_full(fill, shape)):
+                    self._partition = self.next_partition(metadata)
+                    self._produced_bytes = 0
+                    switched = True
+            seen[p] = fill
+            if runs and runs[-1][0] == p:
+                runs[-1] = (p, runs[-1][1] + placed)
             else:
-                runs.append((partition, n))
-            remaining -= n
-            if n == fits:
-                self.update_partition_info(record_bytes * n, metadata)
-            else:
-                self._produced_bytes += record_bytes * n
+                runs.append((p, placed))
+            remaining -= placed
         return runs
+
+
+def sticky_stint_records(record_bytes: int, sticky_batch_size: int, shape: BatchShape) -> int:
+    """Records the built-in partitioner sends to one partition before it switches, when
+    they are appended back to back to an empty deque with no drain in between -- what a
+    model that does not follow the Sender record by record can use (1 KiB records and a
+    16 KiB ``batch.size``: 32, two full batches and two records over)."""
+    counter = iter(range(1 << 31))
+    probe = BuiltInPartitioner("stint", sticky_batch_size, lambda: next(counter))
+    enough = 2 * sticky_batch_size // max(1, record_bytes) + 2
+    runs = probe.place_batched_records(
+        record_bytes, enough, TopicMetadata.all_available(2), shape, lambda _: None
+    )
+    return runs[0][1]
 
 
 class RoundRobinPartitioner:

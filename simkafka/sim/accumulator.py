@@ -3,10 +3,14 @@
 Messages are never objects here. Between two sender wake-ups a producer appends a
 *quantity* of messages to each partition (numpy arrays over partitions); the accumulator
 turns those quantities into ``ProducerBatch`` objects exactly where Kafka's would close
-one: when the batch's estimated (compressed) size reaches ``batch.size``. Which batches
-the sender may take follows ``RecordAccumulator.ready`` / ``drain``:
+one: when the next record does not fit (``tryAppend`` fails and the batch is closed for
+appends) -- or at once, when the records fill ``batch.size`` exactly (``isFull``). A batch
+holding all the records that fit is not full yet: it waits for one more record, or for
+``linger.ms``. Which batches the sender may take follows ``RecordAccumulator.ready`` /
+``drain``:
 
-* a partition is *sendable* when its first batch is full, or has waited ``linger.ms``;
+* a partition is *sendable* when its first batch is closed (``deque.size() > 1`` or
+  ``isFull``), or has waited ``linger.ms``;
 * a broker (node) is *ready* when one of the partitions it leads is sendable and the
   connection has fewer than ``max.in.flight.requests.per.connection`` requests out;
 * draining a ready node takes the first batch of **every** partition it leads -- full or
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simkafka.model.partitioner import BatchShape
 from simkafka.sim.storage import record_sizes
 
 # DefaultRecordBatch.RECORD_BATCH_OVERHEAD: the v2 batch header.
@@ -91,6 +96,16 @@ class RecordAccumulator:
                 int(round(message_bytes)),
             )
         self.record_bytes = message_bytes + key_bytes + overhead
+        # what the built-in partitioner needs to know of the batches (see BatchShape)
+        filled = (
+            RECORD_BATCH_OVERHEAD + self.messages_per_batch * self.record_bytes * compression_ratio
+        )
+        self.batch_shape = BatchShape(
+            self.messages_per_batch,
+            RECORD_BATCH_OVERHEAD,
+            full_when_filled=batch_size <= 0 or filled >= batch_size,
+        )
+        self._closes_when_filled = int(self.batch_shape.full_when_filled)
         n = num_partitions
         self.open_messages = np.zeros(n, dtype=np.int64)
         self.open_first = np.full(n, np.inf)
@@ -120,10 +135,11 @@ class RecordAccumulator:
         if touched.size == 0:
             return
         self.appended_messages += int(whole.sum())
-        room = self.messages_per_batch - self.open_messages[touched]
+        # records that fit without closing a batch (one fewer when filling one closes it)
+        room = self.messages_per_batch - self.open_messages[touched] - self._closes_when_filled
         span = max(end - start, 0.0)
         # The common case -- nothing fills up -- stays in numpy.
-        fits = whole[touched] < room
+        fits = whole[touched] <= room
         simple = touched[fits]
         if simple.size:
             counts = whole[simple]
@@ -141,12 +157,12 @@ class RecordAccumulator:
         sticky partitioner produces: one or two partitions per call, so scalar updates beat
         array operations over every partition."""
         span = max(end - start, 0.0)
-        per_batch = self.messages_per_batch
+        fits = self.messages_per_batch - self._closes_when_filled
         for p, count in runs:
             if count <= 0:
                 continue
             self.appended_messages += count
-            if int(self.open_messages[p]) + count < per_batch:
+            if int(self.open_messages[p]) + count <= fits:
                 if self.open_first[p] == np.inf:
                     self.open_first[p] = start + span / count
                 self.open_messages[p] += count
@@ -159,13 +175,15 @@ class RecordAccumulator:
         done = 0
         size = self.messages_per_batch
         while done < count:
+            if self.open_messages[p] >= size:  # this record does not fit: close, open anew
+                self._close(p)
             take = min(size - int(self.open_messages[p]), count - done)
             if not np.isfinite(self.open_first[p]):
                 self.open_first[p] = start + per_message * (done + 1)
             done += take
             self.open_messages[p] += take
             self.open_last[p] = start + per_message * done
-            if self.open_messages[p] >= size:
+            if self._closes_when_filled and self.open_messages[p] >= size:
                 self._close(p)
 
     def _close(self, p: int) -> None:
@@ -184,6 +202,14 @@ class RecordAccumulator:
         self.queued_messages += messages
         self.open_messages[p] = 0
         self.open_first[p] = np.inf
+
+    def last_batch_records(self, p: int) -> int | None:
+        """Records in the last batch of partition ``p``'s deque, None when it is empty
+        (for ``allBatchesFull``). A closed batch with none open after it is one that
+        its records filled exactly: full."""
+        if self.open_messages[p]:
+            return int(self.open_messages[p])
+        return self.messages_per_batch if self.queues[p] else None
 
     # -- readiness and draining -----------------------------------------------------------
 

@@ -108,7 +108,12 @@ class ProducerClient:
     def _sticky_runs(self, count: int) -> list[tuple[int, int]]:
         """Built-in partitioner (KIP-794) for unkeyed records: one step per switch."""
         metadata = self.world.topic_metadata(self.topic.name)
-        return self.partitioner.place_records(max(1, int(self.acc.record_bytes)), count, metadata)
+        acc = self.acc
+        # appendedBytes is the growth of the batch's *estimated* (compressed) size
+        appended = max(1, round(acc.record_bytes * acc.compression_ratio))
+        return self.partitioner.place_batched_records(
+            appended, count, metadata, acc.batch_shape, acc.last_batch_records
+        )
 
     def _keyed_split(self, count: int) -> np.ndarray:
         """Split ``count`` keyed messages over partitions by each partition's key share
@@ -197,7 +202,10 @@ class ProducerClient:
             wake = min(wake, self.backlog[0][1] + self.spec.max_block)
         rate = self.messages_per_second * self.spec.profile.factor_at(now)
         if rate > 0:
-            per_batch, carry, linger = acc.messages_per_batch, acc._carry, acc.linger
+            # a batch becomes sendable when the record after the last that fits arrives
+            # (unless its records fill it exactly)
+            per_batch = acc.messages_per_batch + 1 - acc._closes_when_filled
+            carry, linger = acc._carry, acc.linger
             if self.weights is None:
                 # unkeyed: only the sticky partition fills -- scalar arithmetic
                 p = self.partitioner.current_partition(self.world.topic_metadata(self.topic.name))

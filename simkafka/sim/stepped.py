@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simkafka.model.election import alter_isr
+from simkafka.model.partitioner import sticky_stint_records
 from simkafka.model.topology import initial_topology
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
@@ -217,6 +218,7 @@ class SteppedWorld:
         self.sent_msgs = np.zeros(NI)
         self.sent_wire = np.zeros(NI)
         self.per_batch = np.ones(NI, dtype=np.int64)
+        self.close_lag = np.zeros(NI, dtype=np.int64)  # 1: a filled batch waits for one more
         self.linger = np.zeros(NI)
         self.max_in_flight = np.zeros(NI, dtype=np.int64)
         self.buffer_memory = np.zeros(NI)
@@ -227,6 +229,7 @@ class SteppedWorld:
         self.poisson = np.array([s.profile.type == "poisson" for s in specs], dtype=bool)
         self.producer_rngs = []
         self.payload = np.zeros(NI)
+        accumulators = []
         for i, (spec, (name, topic, weights)) in enumerate(zip(specs, rows, strict=True)):
             mean = spec.message_size.mean
             key_bytes = float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0
@@ -238,10 +241,12 @@ class SteppedWorld:
                 message_bytes=mean,
                 key_bytes=key_bytes,
             )
+            accumulators.append(acc)
             self.rate[i] = spec.rate.messages(mean) / spec.count
             self.payload[i] = mean
             self.record_bytes[i] = acc.record_bytes
             self.per_batch[i] = acc.messages_per_batch
+            self.close_lag[i] = 1 - int(acc.batch_shape.full_when_filled)
             self.record_wire[i] = acc.record_bytes * spec.effective_compression_ratio
             self.wire_per_msg[i] = (
                 self.record_wire[i] + RECORD_BATCH_OVERHEAD / acc.messages_per_batch
@@ -262,12 +267,20 @@ class SteppedWorld:
         # sticky partitioner state: current partition and messages left before a switch
         self.sticky_partition = np.full(NI, -1, dtype=np.int64)
         self.sticky_left = np.zeros(NI, dtype=np.int64)
-        # Kafka switches once batch.size bytes went to the partition (the record that
-        # crosses the threshold still goes to the old one)
-        batch_sizes = np.array([float(s.batch_size) for s in specs])
-        self.switch_msgs = np.maximum(
-            1, np.ceil(batch_sizes / np.maximum(self.record_bytes, 1.0))
-        ).astype(np.int64)
+        # Kafka switches once batch.size bytes went to the partition *and* its batches
+        # are all full, else at 2 x batch.size (see BatchShape); a step does not follow
+        # the Sender record by record, so the stint is the one without a drain inside
+        self.switch_msgs = np.array(
+            [
+                sticky_stint_records(
+                    max(1, round(acc.record_bytes * acc.compression_ratio)),
+                    int(spec.batch_size),
+                    acc.batch_shape,
+                )
+                for spec, acc in zip(specs, accumulators, strict=True)
+            ],
+            dtype=np.int64,
+        )
         self.fraction = np.zeros(NI)
         self.key_carry = np.zeros((NI, P))
         # message counts per (producer, partition), by stage
@@ -508,13 +521,20 @@ class SteppedWorld:
                 self.failed["MAX_BLOCK_MS_EXCEEDED"] += expired
                 self.failed_p += lost
 
-    def _enter_accumulator(self, moved: np.ndarray, now: float) -> None:
+    def _batches(self, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(closed batches, records in the open one) of accumulator counts ``acc``: a batch
+        closes when the record after the last that fits arrives (``tryAppend`` fails),
+        or at once when its records fill ``batch.size`` exactly."""
         pb = self.per_batch[:, None]
-        before = self.acc % pb
+        closed = np.maximum(acc - self.close_lag[:, None], 0) // pb
+        return closed, acc - closed * pb
+
+    def _enter_accumulator(self, moved: np.ndarray, now: float) -> None:
+        closed_before, before = self._batches(self.acc)
         self.acc += moved
-        after = self.acc % pb
+        closed_after, after = self._batches(self.acc)
         # a new open batch started this step: its first record arrived within the step
-        started = (moved > 0) & ((before == 0) | (after < before)) & (after > 0)
+        started = (moved > 0) & ((before == 0) | (closed_after > closed_before)) & (after > 0)
         self.partial_first[started] = now - 0.5 * self.dt
         self.partial_first[after == 0] = np.inf
 
@@ -524,8 +544,7 @@ class SteppedWorld:
         request takes the first batch of *every* partition the broker leads that has one --
         ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
         pb = self.per_batch[:, None]
-        full = self.acc // pb
-        partial = self.acc - full * pb
+        full, partial = self._batches(self.acc)
         exhausted = (self.blocked.sum(axis=1) > 0)[:, None]  # a full buffer sends at once
         lingered = (partial > 0) & (
             (now - self.partial_first >= self.linger[:, None] - 1e-12) | exhausted
@@ -553,8 +572,7 @@ class SteppedWorld:
         if not take.any():
             return
         self.acc -= take
-        emptied = self.acc % pb == 0
-        self.partial_first[emptied] = np.inf
+        self.partial_first[self._batches(self.acc)[1] == 0] = np.inf
         self.net += take
         sent_conn = np.bincount(self._conn_flat, weights=take.ravel(), minlength=self.I * self.B)
         sent_conn = sent_conn.astype(np.int64)

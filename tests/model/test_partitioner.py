@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from simkafka.model.partitioner import (
     UNKNOWN_PARTITION,
+    BatchShape,
     BuiltInPartitioner,
     PartitionQueue,
     RoundRobinPartitioner,
@@ -27,6 +28,7 @@ from simkafka.model.partitioner import (
     murmur2,
     partition_for_key,
     partitions_for_keys,
+    sticky_stint_records,
     to_positive,
 )
 
@@ -422,25 +424,89 @@ def test_switch_exactly_when_threshold_crossed(batch: int, appends: list[int], s
         assert p.produced_bytes == produced
 
 
+def _kafka_append(part, meta, size, shape, deques) -> int:
+    """One ``RecordAccumulator.append`` of an unkeyed record, record by record, as Kafka
+    does it: the reference for place_batched_records. ``deques[p]`` lists the record
+    counts of p's batches; a batch that refused a record is closed (``-n``)."""
+
+    def all_full(dq):
+        if not dq:
+            return True
+        last = dq[-1]
+        return last < 0 or (last >= shape.records_per_batch and shape.full_when_filled)
+
+    while True:
+        p = part.current_partition(meta)
+        dq = deques.setdefault(p, [])
+        # partitionChanged: complete a switch that incomplete batches had disabled
+        if all_full(dq) and part.update_partition_info(0, meta, enable_switch=True):
+            continue
+        break
+    if dq and 0 < dq[-1] < shape.records_per_batch:
+        dq[-1] += 1  # tryAppend: it fits
+        appended = size
+    else:
+        if dq and dq[-1] > 0:
+            dq[-1] = -dq[-1]  # closeForRecordAppends
+        dq.append(1)  # appendNewBatch: appendedBytes is the new batch's estimated size
+        appended = shape.header_bytes + size
+    part.update_partition_info(appended, meta, enable_switch=all_full(dq))
+    return p
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.integers(1, 3000),
-    st.lists(st.tuples(st.integers(1, 700), st.integers(0, 40)), max_size=12),
+    st.integers(1, 20),
+    st.booleans(),
+    st.lists(
+        st.tuples(st.integers(1, 700), st.integers(0, 60), st.lists(st.integers(0, 5))),
+        max_size=12,
+    ),
     st.integers(0, 2**32 - 1),
 )
-def test_place_records_equals_per_record_appends(batch: int, runs: list, seed: int) -> None:
-    meta = TopicMetadata.from_leaders([0, None, 1, 2, None, 0])
+def test_place_batched_records_equals_kafkas_per_record_appends(
+    batch: int, per_batch: int, exact: bool, calls: list, seed: int
+) -> None:
+    meta = TopicMetadata.all_available(6)
+    shape = BatchShape(per_batch, 61, full_when_filled=exact)
     bulk = BuiltInPartitioner("T", batch, np.random.default_rng(seed))
     single = BuiltInPartitioner("T", batch, np.random.default_rng(seed))
-    for size, count in runs:
-        placed = bulk.place_records(size, count, meta)
+    deques: dict[int, list[int]] = {}
+
+    def last_batch(p: int) -> int | None:
+        dq = deques.get(p)
+        return abs(dq[-1]) if dq else None
+
+    for size, count, drained in calls:
+        placed = bulk.place_batched_records(size, count, meta, shape, last_batch)
         expanded = [part for part, n in placed for _ in range(n)]
-        one_by_one = []
-        for _ in range(count):
-            one_by_one.append(single.current_partition(meta))
-            single.update_partition_info(size, meta)
+        one_by_one = [_kafka_append(single, meta, size, shape, deques) for _ in range(count)]
         assert expanded == one_by_one
         assert bulk.produced_bytes == single.produced_bytes
+        for p in drained:  # the Sender sent every batch of these partitions
+            deques.pop(p, None)
+
+
+def test_sticky_stint_of_1kib_records_is_two_batches_and_a_remainder() -> None:
+    # 1 KiB values (1032 B with framing), batch.size 16 KiB: 15 records per batch. The
+    # 16th opens a second batch, so the deque is never all full and the switch waits for
+    # 2 x batch.size: 3 headers + 32 records = 33207 B >= 32768 -- 2 full batches and 2
+    # records left to linger (the old "switch at batch.size" would leave 1 of 16).
+    meta = TopicMetadata.all_available(144)
+    p = BuiltInPartitioner("T", 16384, _seq_random())
+    runs = p.place_batched_records(1032, 100, meta, BatchShape(15, 61), lambda _: None)
+    assert [n for _, n in runs] == [32, 32, 32, 4]
+    assert sticky_stint_records(1032, 16384, BatchShape(15, 61)) == 32
+    # records that fill a batch exactly leave it full: the switch comes at batch.size
+    assert sticky_stint_records(1024, 16384, BatchShape(16, 0, full_when_filled=True)) == 16
+    # when the Sender has drained the partition in between, the deferred switch is taken
+    # at the next append (RecordAccumulator.partitionChanged)
+    p = BuiltInPartitioner("T", 16384, _seq_random())
+    first = p.place_batched_records(1032, 16, meta, BatchShape(15, 61), lambda _: None)
+    assert first == [(first[0][0], 16)] and p.produced_bytes == 2 * 61 + 16 * 1032
+    again = p.place_batched_records(1032, 1, meta, BatchShape(15, 61), lambda _: None)
+    assert again[0][0] != first[0][0] and p.produced_bytes == 61 + 1032
 
 
 def test_enable_switch_false_defers_until_twice_batch_size() -> None:
@@ -458,7 +524,7 @@ def test_same_seed_same_sequence() -> None:
     def run(seed: int) -> list[tuple[int, int]]:
         p = BuiltInPartitioner("T", 16384, np.random.default_rng(seed))
         p.update_partition_load_stats([3, 0, 0, 2, 9, 1, 4], [0, 1, 3, 4, 5, 6, 2], 6)
-        return p.place_records(1000, 500, meta)
+        return p.place_batched_records(1000, 500, meta, BatchShape(16, 61), lambda _: None)
 
     assert run(42) == run(42)
     assert run(42) != run(43)

@@ -58,6 +58,25 @@ def test_full_batches_close_at_the_interpolated_time():
     assert acc.open_messages[0] == 3 and acc.buffered_messages == 2 * per + 3
 
 
+def test_a_batch_holding_all_that_fits_waits_for_the_next_record_or_linger():
+    # 16 records of 1009 B take 16205 of 16384 bytes: not isFull(), so Kafka's ready()
+    # does not send it until a 17th record fails to fit and closes it -- or linger.ms
+    acc = make(partitions=1, linger=0.005)
+    per = acc.messages_per_batch
+    assert not acc.batch_shape.full_when_filled
+    acc.append(np.array([float(per)]), start=0.0, end=0.001)
+    assert acc.open_messages[0] == per and not acc.queues[0]
+    assert not acc.sendable(0.002).any() and acc.last_batch_records(0) == per
+    acc.append(np.array([1.0]), start=0.001, end=0.002)
+    assert [b.messages for b in acc.queues[0]] == [per] and acc.open_messages[0] == 1
+    assert acc.sendable(0.002).all()
+    # records that fill batch.size exactly make the batch full at once
+    exact = make(partitions=1, size=1024 - 9, batch_size=RECORD_BATCH_OVERHEAD + 16 * 1024)
+    assert exact.batch_shape.full_when_filled
+    exact.append(np.array([float(exact.messages_per_batch)]), start=0.0, end=0.001)
+    assert exact.sendable(0.0).all() and exact.last_batch_records(0) == exact.messages_per_batch
+
+
 def test_linger_makes_a_partition_sendable():
     acc = make(partitions=2)
     acc.append(np.array([1.0, 0.0]), start=0.0, end=0.001)
