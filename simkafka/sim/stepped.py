@@ -872,10 +872,11 @@ class SteppedWorld:
         per_p = counts.sum(axis=0)
         touched = np.flatnonzero(per_p)
         shift = self.failed_p[touched]
-        created_lo, created_hi = self._creation_span(
+        piece, created_lo, created_hi, n = self._creation_pieces(
             touched,
             lo[touched] + shift,
             np.maximum(hi[touched], lo[touched] + 1) + shift,
+            per_p[touched],
         )
         if stage == "sent":
             low, high = self._waited(now, created_hi, created_lo, 0)
@@ -884,9 +885,9 @@ class SteppedWorld:
             low, high = low + self.request_trip, high + self.request_trip
         else:
             low, high = self._waited(now, created_hi, created_lo, 1)
-            extra = self.request_trip + self.replication_delay[touched]
+            extra = self.request_trip + self.replication_delay[touched[piece]]
             low, high = low + extra, high + extra
-        self._record_latency("produce", low, high, per_p[touched])
+        self._record_latency("produce", low, high, n)
 
     def _waited(
         self, now: float, newest: np.ndarray, oldest: np.ndarray, hops: int
@@ -979,15 +980,16 @@ class SteppedWorld:
             return
         part = slots % self.P
         shift = self.failed_p[part]
-        created_lo, created_hi = self._creation_span(
+        piece, created_lo, created_hi, n = self._creation_pieces(
             part,
             old.ravel()[slots] + shift,
             self.consumed.ravel()[slots] + shift,
+            taken.ravel()[slots],
         )
         # produce request, replication to the ISR, fetch response to the member
-        extra = self.request_trip + self.replication_delay[part]
+        extra = self.request_trip + self.replication_delay[part[piece]]
         low, high = self._waited(now, created_hi, created_lo, 2)
-        self._record_latency("e2e", low + extra, high + extra, taken.ravel()[slots])
+        self._record_latency("e2e", low + extra, high + extra, n)
 
     def _record_latency(
         self, name: str, low: np.ndarray, high: np.ndarray, count: np.ndarray
@@ -1008,14 +1010,21 @@ class SteppedWorld:
                 histogram.record_uniform_many(low, high, count)
                 pending.clear()
 
-    def _creation_span(
-        self, series: np.ndarray, lo: np.ndarray, hi: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Creation times of messages ``lo + 1`` and ``hi`` of each partition ``series``
-        (both looked up: a partition's messages come in bursts -- the sticky partitioner
-        fills a batch and moves on -- so neighbours in a log can be far apart in time)."""
-        both = self.curve.times(np.concatenate([series, series]), np.concatenate([lo + 1, hi]))
-        return both[: lo.size], both[lo.size :]
+    def _creation_pieces(
+        self, series: np.ndarray, lo: np.ndarray, hi: np.ndarray, counts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Creation times of messages ``lo + 1 .. hi`` of each partition ``series``, in
+        pieces of one creation step each (see ``CreationCurve.segments``): ``(range,
+        oldest, newest, messages)``, the messages of each range scaled to ``counts``
+        (acknowledged messages can differ from offsets passed when producers mix acks
+        settings), integers by cumulative rounding."""
+        piece, oldest, newest, n = self.curve.segments(series, lo, hi)
+        order = np.argsort(piece, kind="stable")
+        piece, oldest, newest, n = piece[order], oldest[order], newest[order], n[order]
+        total = np.bincount(piece, weights=n, minlength=series.size)
+        scale = np.divide(counts, total, out=np.zeros(series.size), where=total > 0)
+        rounded = np.rint(np.cumsum(n * scale[piece])).astype(np.int64)
+        return piece, oldest, newest, np.diff(rounded, prepend=0)
 
     def _write_back(self) -> None:
         flushed = np.minimum(self.dirty, self.disk_write * self.dt)

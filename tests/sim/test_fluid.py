@@ -78,3 +78,28 @@ def test_creation_curve_reads_back_creation_times():
     assert old == pytest.approx(0.0195, abs=0.001)  # one coarse interval of 8 steps resolves it
     # counts beyond the newest sample are clamped to the newest step's end
     assert curve.times(np.array([1]), np.array([10_000]))[0] == pytest.approx(0.5)
+
+
+def test_creation_curve_splits_a_range_by_the_step_that_created_it():
+    # a sticky burst: 2 messages in step 0, nothing for three steps, then 30 in step 4
+    curve = CreationCurve(2, 0.001, window=64, coarse_every=8)
+    for cumulative in (2, 2, 2, 2, 32):
+        curve.push(np.array([cumulative, 0]))
+    piece, oldest, newest, n = curve.segments(
+        np.array([0, 0]), np.array([0, 1]), np.array([32, 17])
+    )
+    tenths = np.round(oldest * 1e4).tolist(), np.round(newest * 1e4).tolist()
+    by_range = sorted(zip(piece.tolist(), *tenths, n.tolist(), strict=True))
+    assert by_range == [  # (range, oldest, newest in 0.1 ms, messages)
+        (0, 0, 10, 2),  # the two that waited: created over step 0
+        (0, 40, 50, 30),  # not smeared over the four steps between
+        (1, 5, 10, 1),  # message 2 alone, the second half of step 0
+        (1, 40, 45, 15),  # messages 3..17: the first half of step 4
+    ]
+    # a range older than the newest RECENT steps is one piece between its ends
+    for k in range(1, 40):
+        curve.push(np.array([32 + 10 * k, 0]))
+    piece, oldest, newest, n = curve.segments(np.array([0]), np.array([2]), np.array([52]))
+    assert piece.tolist() == [0] and n.tolist() == [50]
+    # messages 3 and 52 at the middles of their slots in steps 4 and 6
+    assert (oldest[0], newest[0]) == pytest.approx(((4 + 0.5 / 30) * 1e-3, 6.95e-3))
