@@ -213,8 +213,13 @@ class RecordAccumulator:
 
     # -- readiness and draining -----------------------------------------------------------
 
-    def sendable(self, now: float) -> np.ndarray:
-        """Partitions whose first batch may be sent now (full, or lingered long enough)."""
+    def sendable(self, now: float, exhausted: bool = False) -> np.ndarray:
+        """Partitions whose first batch may be sent now: closed, or lingered long enough --
+        or any batch at all while ``send()`` calls wait for ``buffer.memory``
+        (``exhausted``: ``RecordAccumulator.ready`` sends at once when the pool has
+        waiters, since only completed requests free memory)."""
+        if exhausted:
+            return (self._queued > 0) | (self.open_messages > 0)
         lingered = (self.open_messages > 0) & (now - self.open_first >= self.linger - 1e-12)
         return (self._queued > 0) | lingered
 

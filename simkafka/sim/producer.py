@@ -230,7 +230,7 @@ class ProducerClient:
         return max(wake - now, 1e-6)
 
     def _send_ready(self, now: float) -> None:
-        sendable = self.acc.sendable(now)
+        sendable = self.acc.sendable(now, exhausted=bool(self.backlog))
         if not sendable.any():
             return
         for node, (partitions, index) in self.world.partitions_by_leader(self.topic.name).items():

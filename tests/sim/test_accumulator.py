@@ -77,6 +77,15 @@ def test_a_batch_holding_all_that_fits_waits_for_the_next_record_or_linger():
     assert exact.sendable(0.0).all() and exact.last_batch_records(0) == exact.messages_per_batch
 
 
+def test_an_exhausted_buffer_pool_sends_every_batch_at_once():
+    # RecordAccumulator.ready: exhausted = free.queued() > 0 -- with send() calls waiting
+    # for buffer.memory, a batch goes without waiting for linger.ms or for the next record
+    acc = make(partitions=3, linger=1.0)
+    acc.append(np.array([1.0, 0.0, float(acc.messages_per_batch)]), start=0.0, end=0.001)
+    assert not acc.sendable(0.002).any()
+    assert acc.sendable(0.002, exhausted=True).tolist() == [True, False, True]
+
+
 def test_linger_makes_a_partition_sendable():
     acc = make(partitions=2)
     acc.append(np.array([1.0, 0.0]), start=0.0, end=0.001)
