@@ -1358,23 +1358,26 @@ def _prime_page_cache(directory: str, size: int, chunk_bytes: int) -> None:
     same file written again at 5 GB/s -- whichever phase ran first on fresh memory lost."""
     fd, path = tempfile.mkstemp(prefix="prime-", dir=directory)
     try:
-        chunk = memoryview(bytes(min(chunk_bytes, size)))
-        remaining = size
-        while remaining:
-            remaining -= os.write(fd, chunk[: min(len(chunk), remaining)])
+        _write_repeated(fd, bytes(min(chunk_bytes, size)), size)
     finally:
         os.close(fd)
         os.unlink(path)  # its dirty pages are dropped, not written back
 
 
+def _write_repeated(fd: int, chunk: bytes, size: int) -> None:
+    """Write ``size`` bytes to ``fd``, ``chunk`` over and over (short writes continue)."""
+    view = memoryview(chunk)
+    remaining = size
+    while remaining:
+        remaining -= os.write(fd, view[: min(len(view), remaining)])
+
+
 def _write_file(path: str, size: int, chunk_bytes: int) -> None:
     """An fsync'd file of ``size`` incompressible bytes for the raw read (not timed)."""
-    chunk = memoryview(random.Random(size).randbytes(min(chunk_bytes, size)))
+    chunk = random.Random(size).randbytes(min(chunk_bytes, size))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        remaining = size
-        while remaining:
-            remaining -= os.write(fd, chunk[: min(len(chunk), remaining)])
+        _write_repeated(fd, chunk, size)
         os.fsync(fd)
     finally:
         os.close(fd)

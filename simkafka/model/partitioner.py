@@ -257,6 +257,12 @@ class BatchShape:
     header_bytes: int
     full_when_filled: bool = False
 
+    @property
+    def records_to_close(self) -> int:
+        """Records appended when a batch closes: all that fit, plus the next one that
+        does not -- unless the ones that fit fill it exactly."""
+        return self.records_per_batch + (0 if self.full_when_filled else 1)
+
 
 def _all_full(fill: int | None, shape: BatchShape) -> bool:
     """``allBatchesFull``: ``fill`` is the record count of the deque's last batch, None

@@ -105,7 +105,10 @@ class RecordAccumulator:
             RECORD_BATCH_OVERHEAD,
             full_when_filled=batch_size <= 0 or filled >= batch_size,
         )
-        self._closes_when_filled = int(self.batch_shape.full_when_filled)
+        # records an open batch takes without closing (one fewer when filling it closes it)
+        self._fits_open = self.batch_shape.records_to_close - 1
+        # appendedBytes per record: the growth of the batch's *estimated* (compressed) size
+        self.appended_bytes = max(1, round(self.record_bytes * compression_ratio))
         n = num_partitions
         self.open_messages = np.zeros(n, dtype=np.int64)
         self.open_first = np.full(n, np.inf)
@@ -135,8 +138,7 @@ class RecordAccumulator:
         if touched.size == 0:
             return
         self.appended_messages += int(whole.sum())
-        # records that fit without closing a batch (one fewer when filling one closes it)
-        room = self.messages_per_batch - self.open_messages[touched] - self._closes_when_filled
+        room = self._fits_open - self.open_messages[touched]
         span = max(end - start, 0.0)
         # The common case -- nothing fills up -- stays in numpy.
         fits = whole[touched] <= room
@@ -157,7 +159,7 @@ class RecordAccumulator:
         sticky partitioner produces: one or two partitions per call, so scalar updates beat
         array operations over every partition."""
         span = max(end - start, 0.0)
-        fits = self.messages_per_batch - self._closes_when_filled
+        fits = self._fits_open
         for p, count in runs:
             if count <= 0:
                 continue
@@ -183,7 +185,7 @@ class RecordAccumulator:
             done += take
             self.open_messages[p] += take
             self.open_last[p] = start + per_message * done
-            if self._closes_when_filled and self.open_messages[p] >= size:
+            if self.batch_shape.full_when_filled and self.open_messages[p] >= size:
                 self._close(p)
 
     def _close(self, p: int) -> None:

@@ -109,10 +109,8 @@ class ProducerClient:
         """Built-in partitioner (KIP-794) for unkeyed records: one step per switch."""
         metadata = self.world.topic_metadata(self.topic.name)
         acc = self.acc
-        # appendedBytes is the growth of the batch's *estimated* (compressed) size
-        appended = max(1, round(acc.record_bytes * acc.compression_ratio))
         return self.partitioner.place_batched_records(
-            appended, count, metadata, acc.batch_shape, acc.last_batch_records
+            acc.appended_bytes, count, metadata, acc.batch_shape, acc.last_batch_records
         )
 
     def _keyed_split(self, count: int) -> np.ndarray:
@@ -202,9 +200,8 @@ class ProducerClient:
             wake = min(wake, self.backlog[0][1] + self.spec.max_block)
         rate = self.messages_per_second * self.spec.profile.factor_at(now)
         if rate > 0:
-            # a batch becomes sendable when the record after the last that fits arrives
-            # (unless its records fill it exactly)
-            per_batch = acc.messages_per_batch + 1 - acc._closes_when_filled
+            # a batch becomes sendable when the record that closes it arrives
+            per_batch = acc.batch_shape.records_to_close
             carry, linger = acc._carry, acc.linger
             if self.weights is None:
                 # unkeyed: only the sticky partition fills -- scalar arithmetic

@@ -261,7 +261,7 @@ class SteppedWorld:
             self.payload[i] = mean
             self.record_bytes[i] = acc.record_bytes
             self.per_batch[i] = acc.messages_per_batch
-            self.close_lag[i] = 1 - int(acc.batch_shape.full_when_filled)
+            self.close_lag[i] = acc.batch_shape.records_to_close - acc.messages_per_batch
             self.record_wire[i] = acc.record_bytes * spec.effective_compression_ratio
             self.wire_per_msg[i] = (
                 self.record_wire[i] + RECORD_BATCH_OVERHEAD / acc.messages_per_batch
@@ -287,11 +287,7 @@ class SteppedWorld:
         # the Sender record by record, so the stint is the one without a drain inside
         self.switch_msgs = np.array(
             [
-                sticky_stint_records(
-                    max(1, round(acc.record_bytes * acc.compression_ratio)),
-                    int(spec.batch_size),
-                    acc.batch_shape,
-                )
+                sticky_stint_records(acc.appended_bytes, int(spec.batch_size), acc.batch_shape)
                 for spec, acc in zip(specs, accumulators, strict=True)
             ],
             dtype=np.int64,
