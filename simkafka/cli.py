@@ -91,8 +91,14 @@ def describe(scenario_file: str, figure: str | None, no_figure: bool) -> None:
         placement_figure,
         rack_spread,
     )
+    from simkafka.report.output_dir import OutputRefused
 
     scenario = _load(scenario_file)
+    if not no_figure:
+        _check_output(
+            Path(figure) if figure else _report_dir(scenario.name),
+            single_file=figure is not None,
+        )
     topology = initial_topology(scenario)
     console.print(f"[bold]{scenario.name}[/bold]: {scenario!r}\n")
     click.echo(describe_topics(scenario, topology))
@@ -103,16 +109,47 @@ def describe(scenario_file: str, figure: str | None, no_figure: bool) -> None:
         console.print()
         console.print(_frame_table(frame, title))
     if not no_figure:
-        path = Path(figure) if figure else Path("reports") / scenario.name / "placement.png"
+        path = Path(figure) if figure else _report_dir(scenario.name) / "placement.png"
         try:
             placement_figure(
                 topology,
                 path,
                 title=f"{scenario.name}: replica placement ({scenario.cluster.controller})",
+                in_report_dir=figure is None,
             )
+        except OutputRefused as exc:
+            _fail(f"cannot write the placement figure: {exc}")
         except OSError as exc:
             _fail(f"cannot write the placement figure {path}: {exc.strerror or exc}")
         console.print(f"\nplacement figure: {path}")
+
+
+def _report_dir(name: str) -> Path:
+    """reports/<name>/, or one line and exit 2 if the name is not a safe directory name."""
+    from simkafka.report.output_dir import OutputRefused, report_dir_for
+
+    try:
+        return report_dir_for(name)
+    except OutputRefused as exc:
+        _fail(str(exc))
+
+
+def _check_output(path: Path, *, single_file: bool = False) -> None:
+    """Refuse, before any work, an output simkafka would not be allowed to write at the end."""
+    from simkafka.report.output_dir import (
+        OutputRefused,
+        check_own_file,
+        check_report_dir,
+        is_simkafka_png,
+    )
+
+    try:
+        if single_file:
+            check_own_file(path, is_ours=is_simkafka_png)
+        else:
+            check_report_dir(path)
+    except OutputRefused as exc:
+        _fail(str(exc))
 
 
 def _duration_option(option: str, text: str, most: float, rule: str) -> float:
@@ -157,6 +194,7 @@ def run(
     """Simulate a scenario, print its summary and write a report."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from simkafka.report.output_dir import OutputRefused
     from simkafka.report.run_report import target_table, write_run_report
     from simkafka.sim.engine import simulate
 
@@ -176,6 +214,8 @@ def run(
         overrides["step"] = _duration_option("--step", step, 1.0, "positive and at most 1s")
     if overrides:
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
+    directory = Path(output) if output else _report_dir(scenario.name)
+    _check_output(directory)
     if scenario.faults:
         # Faults are validated now; brokers dying, elections and rebalances come with the
         # fault engine. Say so rather than let a run look like it survived them.
@@ -209,7 +249,6 @@ def run(
     met = target_table(result, targets)
     if len(met):
         console.print(met.to_string())
-    directory = Path(output) if output else Path("reports") / scenario.name
     try:
         write_run_report(
             result,
@@ -218,6 +257,8 @@ def run(
             warmup=scenario.run.warmup,
             targets=targets,
         )
+    except OutputRefused as exc:
+        _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write the report to {directory}: {exc.strerror or exc}")
     console.print(f"\nreport: {directory / 'report.html'}")
@@ -232,14 +273,40 @@ def run(
 )
 def schema(output: str | None) -> None:
     """Print the scenario JSON Schema (for editor autocompletion)."""
+    from simkafka.report.output_dir import OutputRefused, write_own_file
     from simkafka.scenario import Scenario
 
-    text = json.dumps(Scenario.model_json_schema(by_alias=True), indent=2)
-    if output:
-        Path(output).write_text(text + "\n", encoding="utf-8")
-        console.print(f"wrote {output}")
-    else:
-        click.echo(text)
+    schema = Scenario.model_json_schema(by_alias=True)
+    if not output:
+        click.echo(json.dumps(schema, indent=2))
+        return
+    # the comment marks the file as simkafka's, so a later `schema -o` may replace it
+    text = json.dumps({"$comment": SCHEMA_COMMENT, **schema}, indent=2) + "\n"
+    try:
+        write_own_file(
+            Path(output),
+            lambda path: path.write_text(text, encoding="utf-8"),
+            command="schema",
+            is_ours=_is_schema_file,
+        )
+    except OutputRefused as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    console.print(f"wrote {output}")
+
+
+SCHEMA_COMMENT = "generated by `simkafka schema`: the scenario file format"
+
+
+def _is_schema_file(path: Path) -> bool:
+    """A JSON file an earlier ``simkafka schema -o`` wrote (it carries :data:`SCHEMA_COMMENT`)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return head.lstrip().startswith("{") and json.dumps(SCHEMA_COMMENT) in head
 
 
 def _register_subcommands() -> None:

@@ -3,14 +3,13 @@
 Kept apart from :mod:`simkafka.cli` (which registers :data:`import_group`) so the main
 command stays thin. Same conventions: every user error is one clear message and exit
 status 2, never a traceback; and nothing is written unless the whole import succeeded
-(the file is written to a temporary name and renamed into place).
+(the file is written to a temporary name and renamed into place), never over a file an
+earlier import did not write.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -18,6 +17,13 @@ import yaml
 from pydantic import ValidationError
 from rich.console import Console
 
+from simkafka.report.output_dir import (
+    OutputRefused,
+    check_own_file,
+    suggest_name,
+    unsafe_name_reason,
+    write_own_file,
+)
 from simkafka.scenario.cluster import BrokerHardware, Cluster
 from simkafka.scenario.errors import Problem, ScenarioError
 from simkafka.scenario.importers.omb import import_omb_with_warnings
@@ -84,7 +90,7 @@ def _hardware(options: dict[str, object]) -> dict | None:
 def _render(document: dict, workload: str, driver: str, warnings: list[Problem]) -> str:
     """The scenario as YAML with a header saying where it came from and what was left out."""
     header = [
-        "# Imported by `simkafka import omb` from OpenMessaging Benchmark files:",
+        f"{_HEADER} from OpenMessaging Benchmark files:",
         f"#   workload: {workload}",
         f"#   driver:   {driver}",
         "# producerRate is OMB's total over all topics, split evenly per topic; each",
@@ -115,16 +121,78 @@ _SECTION_NOTES = {
 }
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+_HEADER = "# Imported by `simkafka import omb`"
+
+
+def _is_import(path: Path) -> bool:
+    """A scenario an earlier ``simkafka import omb`` wrote (it starts with :data:`_HEADER`)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(len(_HEADER)) == _HEADER
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+# Keys only one of OMB's two files has: a workload (workloads/*.yaml, class Workload) and a
+# driver (driver-kafka/*.yaml, class Config of the Kafka driver).
+_WORKLOAD_KEYS = frozenset(
+    {
+        "topics",
+        "partitionsPerTopic",
+        "messageSize",
+        "payloadFile",
+        "subscriptionsPerTopic",
+        "consumerPerSubscription",
+        "producersPerTopic",
+        "producerRate",
+        "consumerBacklogSizeGB",
+        "testDurationMinutes",
+        "warmupDurationMinutes",
+        "keyDistributor",
+    }
+)
+_DRIVER_KEYS = frozenset(
+    {
+        "driverClass",
+        "replicationFactor",
+        "reset",
+        "topicConfig",
+        "commonConfig",
+        "producerConfig",
+        "consumerConfig",
+    }
+)
+
+
+def _omb_kind(path: str) -> str | None:
+    """ "workload" or "driver" when the file's keys say so plainly, else ``None``."""
+    try:
+        data, _ = read_yaml_with_positions(Path(path).read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError, ScenarioError):
+        return None  # the importer reports unreadable files itself
+    if not isinstance(data, dict):
+        return None
+    keys = {str(k) for k in data}
+    workload, driver = len(keys & _WORKLOAD_KEYS), len(keys & _DRIVER_KEYS)
+    if workload > driver:
+        return "workload"
+    if driver > workload:
+        return "driver"
+    return None
+
+
+def _check_file_order(workload: str, driver: str) -> None:
+    """One line and exit 2 if the two files are given the wrong way round (or twice the same kind)."""
+    first, second = _omb_kind(workload), _omb_kind(driver)
+    if first == "driver" and second == "workload":
+        _fail(
+            f"the files look swapped: give the workload first ({workload} is a driver file, "
+            f"{driver} a workload): simkafka import omb {driver} {workload} -o ..."
+        )
+    if first == "driver":
+        _fail(f"{workload}: looks like an OMB driver file (driverClass...), not a workload")
+    if second == "workload":
+        _fail(f"{driver}: looks like an OMB workload file (topics, producerRate...), not a driver")
 
 
 @click.group("import", context_settings={"help_option_names": ["-h", "--help"]})
@@ -160,7 +228,7 @@ def import_group() -> None:
 @click.option("--cpu-cores", type=click.IntRange(min=1), default=None, help="Broker CPU cores.")
 @click.option("--page-cache", default=None, help="Broker page cache, e.g. 16GiB.")
 @click.option("--name", default=None, help="Scenario name (default: from the workload's name).")
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--force", is_flag=True, help="Overwrite an output file an earlier import wrote.")
 def omb(
     workload: str,
     driver: str,
@@ -178,8 +246,14 @@ def omb(
 ) -> None:
     """Import an OpenMessaging Benchmark WORKLOAD and Kafka DRIVER file as a scenario."""
     out = Path(output)
-    if out.exists() and not force:
-        _fail(f"{output}: already exists (use --force to overwrite)")
+    try:
+        check_own_file(out, is_ours=_is_import, force=force)
+    except OutputRefused as exc:
+        _fail(str(exc))
+    if name is not None and unsafe_name_reason(name) is not None:
+        # the name becomes reports/<name>/ when the scenario runs
+        _fail(f"--name {name!r}: {unsafe_name_reason(name)}; try --name {suggest_name(name)}")
+    _check_file_order(workload, driver)
     hardware = _hardware(
         {
             "nic": nic,
@@ -209,7 +283,15 @@ def omb(
     for warning in warnings:
         err_console.print(str(warning), markup=False, style="yellow")
     try:
-        _write_atomically(out, text)
+        write_own_file(
+            out,
+            lambda path: path.write_text(text, encoding="utf-8"),
+            command="import omb",
+            is_ours=_is_import,
+            force=force,
+        )
+    except OutputRefused as exc:
+        _fail(str(exc))
     except OSError as exc:
         _fail(f"{output}: cannot write: {exc.strerror}")
     console.print(

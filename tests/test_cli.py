@@ -183,3 +183,112 @@ def test_unwritable_output_paths_get_one_line_and_exit_2(runner, tmp_path):
     )
     assert result.exit_code == 2 and "cannot write the report" in result.output
     assert "Traceback" not in result.output
+
+
+# ---- the user's files: never deleted, never overwritten --------------------------------
+
+
+def _scenario_copy(directory, name=None):
+    text = open("scenarios/quickstart.yaml", encoding="utf-8").read()
+    if name is not None:
+        text = text.replace("name: quickstart", f"name: {json.dumps(name)}")
+    path = directory / "quickstart.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_run_into_the_working_directory_is_refused_and_deletes_nothing(
+    runner, tmp_path, monkeypatch
+):
+    scenario = _scenario_copy(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["run", str(scenario), "--duration", "0.3s", "-o", "."])
+    assert result.exit_code == 2, result.output
+    assert "not a simkafka report" in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quickstart.yaml"]
+
+
+def test_run_into_a_directory_of_the_users_files_is_refused_before_simulating(
+    runner, tmp_path, monkeypatch
+):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+
+    def never(*args, **kwargs):
+        raise AssertionError("simulated although the output will be refused")
+
+    monkeypatch.setattr("simkafka.sim.engine.simulate", never)
+    result = runner.invoke(main, ["run", "scenarios/quickstart.yaml", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "not a simkafka report" in result.output
+    assert (out / "thesis.tex").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_run_keeps_the_figure_describe_wrote_and_replaces_its_own_report(
+    runner, tmp_path, monkeypatch
+):
+    scenario = _scenario_copy(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(main, ["describe", str(scenario)]).exit_code == 0
+    figure = tmp_path / "reports" / "quickstart" / "placement.png"
+    drawn = figure.read_bytes()
+    for _ in range(2):  # the second run replaces the first one's report
+        result = runner.invoke(main, ["run", str(scenario), "--duration", "0.3s"])
+        assert result.exit_code == 0, result.output
+    report = tmp_path / "reports" / "quickstart"
+    assert figure.read_bytes() == drawn
+    assert (report / "summary.json").exists() and (report / "report.html").exists()
+    assert oct(report.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["quickstart"]
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "a/b", "..", "/tmp/abs", "x" * 300])
+def test_scenario_names_never_lead_outside_reports(runner, tmp_path, monkeypatch, name):
+    work = tmp_path / "deep" / "work"
+    work.mkdir(parents=True)
+    scenario = _scenario_copy(work, name=name)
+    monkeypatch.chdir(work)
+    for command in (["run", str(scenario), "--duration", "0.3s"], ["describe", str(scenario)]):
+        result = runner.invoke(main, command)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["deep", "quickstart.yaml", "work"]
+
+
+def test_describe_figure_never_overwrites_a_file_simkafka_did_not_write(runner, tmp_path):
+    theirs = tmp_path / "holiday.png"
+    theirs.write_bytes(b"\x89PNG\r\n\x1a\nnot ours")
+    result = runner.invoke(main, ["describe", "scenarios/quickstart.yaml", "--figure", str(theirs)])
+    assert result.exit_code == 2 and "not written by simkafka" in result.output
+    assert theirs.read_bytes() == b"\x89PNG\r\n\x1a\nnot ours"
+    ours = tmp_path / "placement.png"
+    for _ in range(2):  # its own figure it replaces
+        result = runner.invoke(
+            main, ["describe", "scenarios/quickstart.yaml", "--figure", str(ours)]
+        )
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["holiday.png", "placement.png"]
+
+
+def test_schema_output_never_overwrites_a_file_simkafka_did_not_write(runner, tmp_path):
+    theirs = tmp_path / "schema.json"
+    theirs.write_text('{"mine": true}')
+    result = runner.invoke(main, ["schema", "-o", str(theirs)])
+    assert result.exit_code == 2 and "not written by simkafka" in result.output
+    assert theirs.read_text() == '{"mine": true}'
+    ours = tmp_path / "scenario.schema.json"
+    for _ in range(2):
+        assert runner.invoke(main, ["schema", "-o", str(ours)]).exit_code == 0
+    written = json.loads(ours.read_text())
+    assert "Topic" in written["$defs"] and "simkafka schema" in written["$comment"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.schema.json", "schema.json"]

@@ -13,6 +13,12 @@ import pandas as pd
 
 from simkafka.model.election import NO_LEADER
 from simkafka.model.topology import Topology
+from simkafka.report.output_dir import (
+    is_simkafka_png,
+    software_tag,
+    write_own_file,
+    write_report_file,
+)
 from simkafka.scenario import Scenario, Topic
 
 # topic-level configs whose non-default values `kafka-topics.sh --describe` lists
@@ -114,11 +120,18 @@ def rack_spread(topology: Topology) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("topic")
 
 
-def placement_figure(topology: Topology, path: Path, title: str = "") -> Path:
+def placement_figure(
+    topology: Topology, path: Path, title: str = "", *, in_report_dir: bool = False
+) -> Path:
     """A three-panel PNG: replica-sharing graph of brokers, placement matrix, per-broker balance.
 
     The graph (networkx) joins two brokers by the number of partitions they both hold:
     that is the blast radius a pair of failures shares. Nodes are coloured by rack.
+
+    Written atomically, never over a file simkafka did not write
+    (:mod:`simkafka.report.output_dir`): with ``in_report_dir`` the parent is a report
+    directory (made if absent, refused if it holds the user's files); otherwise an
+    existing ``path`` is replaced only if it is a figure simkafka drew.
     """
     import matplotlib
 
@@ -201,9 +214,18 @@ def placement_figure(topology: Topology, path: Path, title: str = "") -> Path:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)  # never leave a half-written figure behind
+
+    def save(temporary: Path) -> None:
+        # the Software tag lets a later describe recognise the file as its own
+        fig.savefig(
+            temporary, dpi=110, format="png", metadata={"Software": software_tag("describe")}
+        )
+
+    try:
+        if in_report_dir:
+            write_report_file(path.parent, path.name, "describe", save)
+        else:
+            write_own_file(path, save, command="describe", is_ours=is_simkafka_png)
+    finally:
+        plt.close(fig)
     return path

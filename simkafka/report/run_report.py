@@ -1,7 +1,8 @@
 """Files a run leaves behind: summary.json, timeseries.parquet, PNG figures, report.html.
 
-Everything is written into a temporary directory next to the target and moved into place
-at the end, so an interrupted run never leaves a half-written report.
+Everything is written into a temporary directory next to the target and swapped in at
+the end (:mod:`simkafka.report.output_dir`), so an interrupted run never leaves a
+half-written report and a directory simkafka did not write is never replaced.
 """
 
 from __future__ import annotations
@@ -9,14 +10,13 @@ from __future__ import annotations
 import base64
 import json
 import math
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
+from simkafka.report.output_dir import staged_report_dir
 from simkafka.sim.result import RunResult
 
 RESOURCES = ("nic_in", "nic_out", "disk_write", "disk_read", "cpu")
@@ -201,11 +201,14 @@ def write_run_report(
     warmup: float = 0.0,
     targets: dict | None = None,
 ) -> list[Path]:
-    """Write the report files into ``directory`` atomically; returns the final paths."""
+    """Write the report files into ``directory`` atomically; returns the final paths.
+
+    ``directory`` must be absent, empty or a previous simkafka report, else
+    :class:`~simkafka.report.output_dir.OutputRefused`; files another command recorded
+    there (``describe``'s placement figure) are kept.
+    """
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with staged_report_dir(directory, "run") as staging:
         (staging / "summary.json").write_text(
             json.dumps(
                 _clean(
@@ -267,12 +270,6 @@ def write_run_report(
             )
         )
         (staging / "report.html").write_text(html)
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.rename(directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return sorted(directory.iterdir())
 
 

@@ -430,10 +430,52 @@ def test_cli_bad_flag_and_missing_file(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_cli_does_not_overwrite_without_force(tmp_path: Path) -> None:
+def test_cli_never_overwrites_a_file_it_did_not_write_even_with_force(tmp_path: Path) -> None:
     out = _write(tmp_path / "s.yaml", "keep me\n")
-    result = _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out))
-    assert result.exit_code == 2 and "--force" in result.output
-    assert out.read_text(encoding="utf-8") == "keep me\n"
-    assert _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out), "--force").exit_code == 0
+    for force in ([], ["--force"]):
+        result = _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out), *force)
+        assert result.exit_code == 2 and "not written by simkafka" in result.output
+        assert out.read_text(encoding="utf-8") == "keep me\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.yaml"]
+
+
+def test_cli_replaces_its_own_import_only_with_force(tmp_path: Path) -> None:
+    out = tmp_path / "s.yaml"
+    assert _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out)).exit_code == 0
+    again = _run(str(WORKLOAD), str(LATENCY), "-o", str(out))
+    assert again.exit_code == 2 and "--force" in again.output
+    assert str(THROUGHPUT) in out.read_text(encoding="utf-8")
+    assert _run(str(WORKLOAD), str(LATENCY), "-o", str(out), "--force").exit_code == 0
+    assert str(LATENCY) in out.read_text(encoding="utf-8")
     assert parse_scenario(out.read_text(encoding="utf-8")).topics[0].partitions == 100
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", "..", ".hidden"])
+def test_cli_name_must_be_a_plain_directory_name(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "s.yaml"
+    result = _run(str(WORKLOAD), str(THROUGHPUT), "-o", str(out), "--name", name)
+    assert result.exit_code == 2 and "--name" in result.output
+    assert not out.exists()
+
+
+def test_cli_swapped_files_are_detected(tmp_path: Path) -> None:
+    out = tmp_path / "s.yaml"
+    result = _run(str(THROUGHPUT), str(WORKLOAD), "-o", str(out))
+    assert result.exit_code == 2
+    assert "the files look swapped: give the workload first" in result.output.replace("\n", " ")
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        (THROUGHPUT, LATENCY, "looks like an OMB driver file"),
+        (WORKLOAD, WORKLOAD, "looks like an OMB workload file"),
+    ],
+)
+def test_cli_two_files_of_one_kind_are_named(tmp_path: Path, first, second, expected) -> None:
+    out = tmp_path / "s.yaml"
+    result = _run(str(first), str(second), "-o", str(out))
+    assert result.exit_code == 2 and expected in result.output.replace("\n", " ")
+    assert not out.exists()
