@@ -3,14 +3,23 @@
 The public API is this module's ``__all__``; everything else may change.
 """
 
-from simkafka.random_streams import RandomStreams
-from simkafka.scenario import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
+from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# The engine (SimPy, pandas) loads on first use, so `import simkafka` stays light for the
-# log engine's worker processes and the CLI's validate-only commands.
-_LAZY = {"simulate": "simkafka.sim.engine", "RunResult": "simkafka.sim.result"}
+# Everything loads on first use, so `import simkafka` stays light: for the log engine's
+# worker processes, and for the `simkafka` command, whose entry point must be running
+# (to turn Ctrl-C into one line and exit status 130) before pydantic, numpy or SimPy load.
+_LAZY = {
+    "Problem": "simkafka.scenario",
+    "Scenario": "simkafka.scenario",
+    "ScenarioError": "simkafka.scenario",
+    "load_scenario": "simkafka.scenario",
+    "parse_scenario": "simkafka.scenario",
+    "RandomStreams": "simkafka.random_streams",
+    "simulate": "simkafka.sim.engine",
+    "RunResult": "simkafka.sim.result",
+}
 
 
 def __getattr__(name: str) -> object:

@@ -1,5 +1,5 @@
 """``python -m simkafka`` runs the command line."""
 
-from simkafka.cli import main
+from simkafka.cli_entry import main
 
 main()

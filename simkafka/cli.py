@@ -15,6 +15,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from simkafka.cli_entry import interrupted
 from simkafka.scenario import ScenarioError, load_scenario_with_warnings
 
 console = Console(highlight=False, soft_wrap=True)
@@ -38,7 +39,20 @@ def _load(path: str):
     return scenario
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: Ctrl-C inside any command is one line and exit status 130.
+
+    (click's own handling prints "Aborted!" and exits 1.)
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            interrupted()
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="simkafka")
 def main() -> None:
     """simkafka: simulate an Apache Kafka cluster and size it for a workload."""
@@ -192,8 +206,7 @@ def run(
     step: str | None,
 ) -> None:
     """Simulate a scenario, print its summary and write a report."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from simkafka.cli_progress import ProgressDisplay
     from simkafka.report.output_dir import OutputRefused
     from simkafka.report.run_report import target_table, write_run_report
     from simkafka.sim.engine import simulate
@@ -211,6 +224,13 @@ def run(
     if engine is not None:
         overrides["engine"] = engine
     if step is not None:
+        if (engine or scenario.run.engine) != "stepped":
+            # the events engine has no step: ignoring --step would mislead
+            _fail(
+                f"--step {step}: only the stepped engine has a time step, and this run uses "
+                "the events engine; add --engine stepped (or set run.engine: stepped in "
+                f"{scenario_file}), or drop --step"
+            )
         overrides["step"] = _duration_option("--step", step, 1.0, "positive and at most 1s")
     if overrides:
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
@@ -224,21 +244,13 @@ def run(
             "(leader elections and rebalances after faults arrive with the fault engine)",
             style="yellow",
         )
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[at]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
+    with ProgressDisplay(
+        err_console,
+        f"simulating {scenario.name}",
+        scenario.run.duration,
+        detail=lambda now, total: f"{now:.1f}s / {total:.1f}s simulated",
     ) as progress:
-        task = progress.add_task(f"simulating {scenario.name}", total=scenario.run.duration, at="")
-        result = simulate(
-            scenario,
-            progress=lambda now, total: progress.update(
-                task, completed=now, at=f"{now:.1f}s / {total:.1f}s simulated"
-            ),
-        )
+        result = simulate(scenario, progress=lambda now, total: progress.update(now, total))
     console.print(_frame_table(result.summary_table(), f"{scenario.name} (seed {scenario.seed})"))
     console.print(_frame_table(result.latency, "latency (ms)", cell=lambda v: f"{1000 * v:.3f}"))
     targets = scenario.targets.model_dump()
@@ -323,4 +335,6 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from simkafka.cli_entry import main as entry
+
+    entry()

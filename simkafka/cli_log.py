@@ -188,7 +188,7 @@ def bench_log(
     Every figure is also shown as a fraction of the raw sequential bandwidth of the same
     directory, measured in the same run.
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from simkafka.cli_progress import ProgressDisplay
 
     if duration is None and total_bytes is None:
         duration = DEFAULT_DURATION_S
@@ -221,24 +221,20 @@ def bench_log(
         config.validate()
     except LoadgenConfigError as exc:
         _fail(str(exc))
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("starting", total=None, detail="")
+    phase_now = ["starting"]
+
+    def detail(done: float, total: float | None) -> str:
+        if phase_now[0] == "produce" and config.total_bytes is None:
+            return f"{done:.1f}s / {total or 0:.1f}s"
+        if phase_now[0] in ("produce", "cold read"):
+            return f"{format_bytes(done)} / {format_bytes(total or 0)}"
+        return ""
+
+    with ProgressDisplay(err_console, "starting", None, detail=detail) as progress:
 
         def on_progress(phase: str, done: float, total: float | None) -> None:
-            if phase == "produce" and config.total_bytes is None:
-                detail = f"{done:.1f}s / {total:.1f}s"
-            elif phase in ("produce", "cold read"):
-                detail = f"{format_bytes(done)} / {format_bytes(total or 0)}"
-            else:
-                detail = ""
-            progress.update(task, description=phase, completed=done, total=total, detail=detail)
+            phase_now[0] = phase
+            progress.update(done, total, description=phase)
 
         try:
             result = run_loadgen(config, on_progress)

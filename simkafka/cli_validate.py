@@ -111,9 +111,9 @@ def validate(
     json_path: str | None,
 ) -> None:
     """Run one workload through the real log engine and the simulator's storage model."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from simkafka.cli_progress import ProgressDisplay
     from simkafka.log.log_config import LogConfig
     from simkafka.sim.storage import StorageWorkload
     from simkafka.units import UnitError, parse_bytes
@@ -156,20 +156,17 @@ def validate(
         _fail(f"bad validation input: {exc}")
     for note in notes:
         err_console.print(note, markup=False, style="yellow")
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} batches"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
+    with ProgressDisplay(
+        err_console,
+        "appending",
+        workload.storage.batches,
+        detail=lambda done, total: f"{done:,.0f}/{total or 0:,.0f} batches",
     ) as progress:
-        task = progress.add_task("appending", total=workload.storage.batches)
         try:
             result = run_validation(
                 workload,
                 directory,
-                progress=lambda done, total: progress.update(task, completed=done),
+                progress=lambda done, total: progress.update(done, total),
                 measure_disk=calibrate,
             )
         except ValueError as exc:

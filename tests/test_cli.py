@@ -292,3 +292,104 @@ def test_schema_output_never_overwrites_a_file_simkafka_did_not_write(runner, tm
     written = json.loads(ours.read_text())
     assert "Topic" in written["$defs"] and "simkafka schema" in written["$comment"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.schema.json", "schema.json"]
+
+
+# ---- Ctrl-C: one line, exit status 130, nothing half-written ----------------------------
+
+
+def test_ctrl_c_during_a_run_exits_130_with_one_line_and_writes_nothing(
+    runner, tmp_path, monkeypatch
+):
+    def interrupted_simulation(scenario, progress=None, steps=100):
+        progress(0.1, scenario.run.duration)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("simkafka.sim.engine.simulate", interrupted_simulation)
+    out = tmp_path / "r"
+    result = runner.invoke(main, ["run", "scenarios/quickstart.yaml", "-o", str(out)])
+    assert result.exit_code == 130, result.output
+    assert result.output.splitlines()[-1] == "interrupted"
+    assert "Traceback" not in result.output and "Aborted" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+# A shell reports 130 for both: exit status 130, and death by SIGINT (how CPython ends
+# when a KeyboardInterrupt reached its top level; then its traceback would be printed).
+INTERRUPTED = (130, -2)
+
+
+def _spawn(args, cwd):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"}
+    # what the installed `simkafka` console script runs
+    script = "import sys; from simkafka.cli_entry import main; sys.exit(main())"
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_sigint_during_start_up_exits_130_without_traceback(tmp_path):
+    import signal
+    import time
+    from pathlib import Path
+
+    scenario = Path("scenarios/quickstart.yaml").resolve()
+    process = _spawn(["run", str(scenario), "-o", str(tmp_path / "r")], tmp_path)
+    time.sleep(0.3)  # the interpreter is up; click, rich, pydantic, numpy are loading
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode in INTERRUPTED, stderr
+    assert "Traceback" not in stderr and stderr.splitlines()[-1] == "interrupted"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigint_during_a_run_exits_130_and_leaves_no_report_or_temporary_dir(tmp_path):
+    import signal
+    import time
+    from pathlib import Path
+
+    scenario = Path("scenarios/quickstart.yaml").resolve()
+    process = _spawn(["run", str(scenario), "-o", str(tmp_path / "r")], tmp_path)
+    deadline = time.monotonic() + 60
+    first = process.stderr.readline()  # "simulating quickstart: started" (stderr is a pipe)
+    assert "simulating quickstart" in first and time.monotonic() < deadline
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode in INTERRUPTED, stderr
+    assert "Traceback" not in stderr and stderr.splitlines()[-1] == "interrupted"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_step_without_the_stepped_engine_is_an_error_that_says_how_to_fix_it(runner, tmp_path):
+    out = tmp_path / "r"
+    result = runner.invoke(
+        main, ["run", "scenarios/quickstart.yaml", "--step", "2ms", "-o", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--engine stepped" in result.output and "run.engine: stepped" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_step_with_a_scenario_that_runs_the_stepped_engine_is_taken(runner, tmp_path):
+    scenario = tmp_path / "stepped.yaml"
+    text = open("scenarios/quickstart.yaml", encoding="utf-8").read()
+    scenario.write_text(text.replace("  seed: 42\n", "  seed: 42\n  engine: stepped\n"))
+    out = tmp_path / "r"
+    result = runner.invoke(
+        main, ["run", str(scenario), "--step", "5ms", "--duration", "1s", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["summary"]["engine"] == "stepped"
+    assert summary["resolved_scenario"]["run"]["step"] in (0.005, "5ms")
