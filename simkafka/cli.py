@@ -208,7 +208,13 @@ def run(
     """Simulate a scenario, print its summary and write a report."""
     from simkafka.cli_progress import ProgressDisplay
     from simkafka.report.output_dir import OutputRefused
-    from simkafka.report.run_report import target_table, write_run_report
+    from simkafka.report.run_report import (
+        latency_table_ms,
+        summary_table,
+        target_table,
+        target_table_text,
+        write_run_report,
+    )
     from simkafka.sim.engine import simulate
 
     scenario = _load(scenario_file)
@@ -251,8 +257,8 @@ def run(
         detail=lambda now, total: f"{now:.1f}s / {total:.1f}s simulated",
     ) as progress:
         result = simulate(scenario, progress=lambda now, total: progress.update(now, total))
-    console.print(_frame_table(result.summary_table(), f"{scenario.name} (seed {scenario.seed})"))
-    console.print(_frame_table(result.latency, "latency (ms)", cell=lambda v: f"{1000 * v:.3f}"))
+    console.print(_frame_table(summary_table(result), f"{scenario.name} (seed {scenario.seed})"))
+    console.print(_frame_table(latency_table_ms(result), "latency (ms)"))
     targets = scenario.targets.model_dump()
     throughput = scenario.targets.produce_throughput
     if throughput is not None:
@@ -260,7 +266,7 @@ def run(
         targets["produce_throughput_bytes_per_s"] = throughput.bytes_per_second
     met = target_table(result, targets)
     if len(met):
-        console.print(met.to_string())
+        console.print(target_table_text(met).to_string(), markup=False)
     try:
         write_run_report(
             result,

@@ -17,6 +17,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from simkafka.report.output_dir import staged_report_dir
+from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import RunResult
 
 RESOURCES = ("nic_in", "nic_out", "disk_write", "disk_read", "cpu")
@@ -55,9 +56,18 @@ def figure_throughput(result: RunResult, path: Path) -> None:
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("messages / s")
     ax.set_title(f"{result.scenario_name}: throughput")
-    ax.legend(frameon=False)
+    # from zero: an axis zoomed to 19,920-20,040 msg/s makes +-0.3 % look dramatic
+    ax.set_ylim(bottom=0, top=max(1.0, 1.15 * _finite_max(ts, "msgs_per_s")))
+    ax.legend(frameon=False, loc="lower right")
     ax.grid(alpha=0.3)
     _save(fig, path)
+
+
+def _finite_max(ts: pd.DataFrame, marker: str) -> float:
+    columns = [c for c in ts.columns if marker in c]
+    values = ts[columns].to_numpy(dtype=float) if columns else np.zeros(1)
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else 0.0
 
 
 def figure_latency(result: RunResult, path: Path) -> None:
@@ -156,6 +166,62 @@ th { background: #f3f3f3; } .bottleneck { background: #fff3cd; padding: 0.8em; b
 
 # A fluid run's mean throughput matches the offered rate only to rounding over the window.
 THROUGHPUT_SLACK = 0.01
+
+
+def resolved_digits(relative_error: float) -> int:
+    """Significant digits a histogram with this worst-case relative error resolves.
+
+    A bucket is ``2 * relative_error`` wide; the last digit printed is the first whose
+    step at the bottom of a decade (1.00 -> 1.01: 1 %) is within one bucket. Printing
+    more digits shows where inside its bucket the engine happened to put a value.
+    """
+    return max(1, math.ceil(1 - math.log10(2 * relative_error)))
+
+
+# the engines' latency histograms: 200 buckets per decade, ~1.2 % wide -> 3 digits
+LATENCY_DIGITS = resolved_digits(LatencyHistogram().relative_error)
+
+
+def significant(value: float, digits: int = LATENCY_DIGITS) -> str:
+    """``value`` rounded to ``digits`` significant digits, in fixed notation (6.72, 12.3, 1,230)."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = digits - 1 - magnitude
+    rounded = round(value, decimals)
+    return f"{rounded:,.{max(0, decimals)}f}"
+
+
+def latency_table_ms(result: RunResult) -> pd.DataFrame:
+    """Latency percentiles in ms as text, to the digits the histograms resolve."""
+    return (result.latency * 1000).apply(lambda column: column.map(significant))
+
+
+def summary_table(result: RunResult) -> pd.DataFrame:
+    """The run's summary as text, latency figures to the digits the histograms resolve."""
+    table = result.summary_table()
+    for key, value in result.summary.items():
+        if "latency" in key and isinstance(value, float):
+            table.loc[key, "value"] = significant(value)
+    return table
+
+
+def target_table_text(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`target_table` with goal and achieved as text: latencies to the digits the
+    histograms resolve, counts and rates as whole numbers."""
+    text = table.copy().astype({"goal": object, "achieved": object})
+    for name, row in table.iterrows():
+        for column in ("goal", "achieved"):
+            value = float(row[column])
+            if "latency" in str(name):
+                text.loc[name, column] = significant(value)
+            elif "MB/s" in str(name):
+                text.loc[name, column] = significant(value, 4)
+            else:
+                text.loc[name, column] = f"{value:.0f}" if math.isfinite(value) else "-"
+    return text
 
 
 def target_table(result: RunResult, targets: dict) -> pd.DataFrame:
@@ -259,9 +325,11 @@ def write_run_report(
                 warmup=warmup,
                 versions=result.versions,
                 bottleneck=result.summary.get("bottleneck", "-"),
-                summary_table=_markup(result.summary_table().to_html()),
-                latency_table=_markup((result.latency * 1000).round(3).to_html()),
-                targets_table=_markup(target_table(result, targets or {}).to_html()),
+                summary_table=_markup(summary_table(result).to_html()),
+                latency_table=_markup(latency_table_ms(result).to_html()),
+                targets_table=_markup(
+                    target_table_text(target_table(result, targets or {})).to_html()
+                ),
                 conservation_table=_markup(
                     pd.Series(conservation, name="messages").to_frame().to_html()
                 ),

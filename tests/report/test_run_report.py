@@ -1,0 +1,78 @@
+"""What the run report prints and draws: no more digits than the histograms resolve, and
+a throughput axis that does not turn noise into drama."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from simkafka.report import run_report
+from simkafka.report.run_report import (
+    LATENCY_DIGITS,
+    latency_table_ms,
+    resolved_digits,
+    significant,
+    summary_table,
+    target_table,
+    target_table_text,
+)
+from simkafka.scenario import load_scenario
+from simkafka.sim.engine import simulate
+from simkafka.sim.histogram import LatencyHistogram
+
+
+@pytest.fixture(scope="module")
+def result():
+    scenario = load_scenario("scenarios/quickstart.yaml")
+    run = scenario.run.model_copy(update={"duration": 0.6, "warmup": 0.2})
+    return simulate(scenario.model_copy(update={"run": run}))
+
+
+def test_the_engines_histograms_resolve_three_significant_digits():
+    histogram = LatencyHistogram()
+    assert 2 * histogram.relative_error == pytest.approx(0.0116, abs=1e-4)  # bucket width
+    assert LATENCY_DIGITS == resolved_digits(histogram.relative_error) == 3
+    assert resolved_digits(LatencyHistogram(buckets_per_decade=2000).relative_error) == 4
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.0067220231, "0.00672"),
+        (6.722023, "6.72"),
+        (12.3456, "12.3"),
+        (100.0, "100"),
+        (1234.5, "1,230"),
+        (0.0, "0"),
+        (float("nan"), "-"),
+    ],
+)
+def test_significant(value, text):
+    assert significant(value) == text
+
+
+def _digits(text: str) -> int:
+    return len(re.sub(r"^0+", "", re.sub(r"[^0-9]", "", text)).rstrip("0") or "0")
+
+
+def test_latency_tables_show_only_what_the_histogram_resolves(result):
+    cells = latency_table_ms(result).to_numpy().ravel()
+    assert all(_digits(cell) <= 3 for cell in cells), cells
+    summary = summary_table(result)
+    for key in ("p50_produce_latency_s", "p99_produce_latency_s", "p99_e2e_latency_s"):
+        assert _digits(summary.loc[key, "value"]) <= 3, summary.loc[key, "value"]
+    targets = target_table_text(
+        target_table(result, {"p99_produce_latency": 0.02, "produce_throughput_msgs_per_s": 2e4})
+    )
+    assert _digits(targets.loc["p99 produce latency (ms)", "achieved"]) <= 3
+    assert re.fullmatch(r"\d+", targets.loc["produce throughput (msgs/s)", "achieved"])
+
+
+def test_throughput_axis_starts_at_zero(result, monkeypatch, tmp_path):
+    drawn = []
+    monkeypatch.setattr(run_report, "_save", lambda fig, path: drawn.append(fig))
+    run_report.figure_throughput(result, tmp_path / "t.png")
+    bottom, top = drawn[0].axes[0].get_ylim()
+    produced = result.timeseries["produce_msgs_per_s"].max()
+    assert bottom == 0 and produced < top < 1.5 * produced
