@@ -64,7 +64,7 @@ def _fail(message: str, status: int = EXIT_USAGE) -> None:
 
 
 @click.command("bench-log")
-@click.argument("directory", metavar="DIR", type=click.Path(exists=True, file_okay=False))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
 @click.option(
     "--message-size",
     type=SIZE,
@@ -196,6 +196,11 @@ def bench_log(
         parent = os.path.dirname(os.path.abspath(json_path))
         if not os.path.isdir(parent):
             _fail(f"--json: directory {parent!r} does not exist")
+        if os.path.lexists(json_path) and not _is_bench_log_json(json_path):
+            _fail(
+                f"--json: {json_path} exists and was not written by simkafka bench-log; "
+                "simkafka does not overwrite it: remove it yourself or choose another path"
+            )
     config = LoadgenConfig(
         directory=directory,
         message_size=message_size,
@@ -217,10 +222,22 @@ def bench_log(
         raw_bytes=raw_bytes,
         warmup_batches=warmup_batches,
     )
+    # DIR and any missing parents are made here, and removed again only if the options are
+    # refused; the run works in a fresh subdirectory of DIR, all that is ever removed later
+    created = _missing_directories(directory)
+    if created:
+        try:
+            os.makedirs(directory)
+        except OSError as exc:
+            _fail(f"{directory}: cannot create the directory: {exc.strerror or exc}")
     try:
         config.validate()
     except LoadgenConfigError as exc:
+        for path in created:  # deepest first; each is empty and was made just now
+            os.rmdir(path)
         _fail(str(exc))
+    if created:
+        err_console.print(f"created {directory}", markup=False)
     phase_now = ["starting"]
 
     def detail(done: float, total: float | None) -> str:
@@ -256,6 +273,29 @@ def bench_log(
         for line in result.verify_errors:
             err_console.print(f"  {line}", markup=False)
         sys.exit(EXIT_FAILED)
+
+
+def _missing_directories(directory: str) -> list[str]:
+    """The components of ``directory`` that do not exist yet, deepest first."""
+    missing = []
+    path = os.path.abspath(directory)
+    while not os.path.lexists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
+
+
+def _is_bench_log_json(path: str) -> bool:
+    """A JSON file an earlier ``bench-log --json`` wrote (it names its schema)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(200)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return head.startswith("{") and '"schema": "simkafka.bench-log/' in head
 
 
 def _fmt(value: object, kind: str) -> str:

@@ -117,7 +117,39 @@ def test_bad_options_exit_2_with_one_message(runner, tmp_path, extra, message):
     assert os.listdir(tmp_path) == []
 
 
-def test_missing_directory_exit_2(runner, tmp_path):
-    result = runner.invoke(main, ["bench-log", str(tmp_path / "none"), *TINY])
-    assert result.exit_code == 2
-    assert "does not exist" in result.output
+def test_a_missing_directory_is_created_and_only_the_run_inside_it_removed(runner, tmp_path):
+    target = tmp_path / "new" / "bench"
+    result = runner.invoke(main, ["bench-log", str(target), *TINY])
+    assert result.exit_code == 0, result.output
+    assert f"created {target}" in result.output
+    assert target.is_dir() and os.listdir(target) == []
+
+
+def test_a_refused_run_leaves_no_directory_it_made(runner, tmp_path):
+    target = tmp_path / "new" / "bench"
+    result = runner.invoke(main, ["bench-log", str(target), *TINY, "--partitions", "0"])
+    assert result.exit_code == 2, result.output
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_file_in_place_of_the_directory_is_refused(runner, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    result = runner.invoke(main, ["bench-log", str(blocker), *TINY])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert blocker.read_text() == "mine"
+
+
+def test_json_never_overwrites_a_file_bench_log_did_not_write(runner, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    theirs = tmp_path / "results.json"
+    theirs.write_text('{"mine": 1}')
+    result = runner.invoke(main, ["bench-log", str(data), *TINY, "--json", str(theirs)])
+    assert result.exit_code == 2 and "not written by simkafka" in result.output
+    assert theirs.read_text() == '{"mine": 1}'
+    ours = tmp_path / "ours.json"
+    for _ in range(2):  # its own earlier output it replaces
+        result = runner.invoke(main, ["bench-log", str(data), *TINY, "--json", str(ours)])
+        assert result.exit_code == 0, result.output
+    assert json.loads(ours.read_text())["schema"] == "simkafka.bench-log/1"
