@@ -57,7 +57,18 @@ def test_simulable_size(loaded) -> None:
     # the library is meant to run in seconds: a few brokers, a few minutes
     _, scenario, _ = loaded
     assert 3 <= len(scenario.cluster.brokers) <= 12
-    assert 60 <= scenario.run.duration <= 300
+    assert 20 <= scenario.run.duration <= 300
+    # the measured part dominates: at least three times the warm-up
+    assert scenario.run.duration - scenario.run.warmup >= 3 * scenario.run.warmup
+
+
+def test_quickstart_is_quick_but_long_enough_to_show_a_steady_state() -> None:
+    # `make quickstart` runs it on the events engine: well under a minute on two cores
+    scenario, _ = load_scenario_with_warnings(LIBRARY / "quickstart.yaml")
+    assert scenario.run.engine == "events" and scenario.run.duration <= 30
+    producer = scenario.producers[0]
+    measured = (scenario.run.duration - scenario.run.warmup) * producer.rate.messages_per_second
+    assert measured >= 100_000  # p99.9 then rests on at least 100 messages
 
 
 def test_acks_all_topics_tolerate_one_replica_down(loaded) -> None:
