@@ -1,0 +1,21 @@
+"""The README stands on its own: no links out of the repository, and its layout table
+names every package there is (and none that is not)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_no_reference_outside_the_repository():
+    assert not re.search(r"\.\./", README), "the README points outside the repository"
+
+
+def test_the_layout_table_names_every_package():
+    listed = set(re.findall(r"^\| `simkafka/([a-z_]+)/` \|", README, flags=re.M))
+    packages = {p.parent.name for p in (ROOT / "simkafka").glob("*/__init__.py")}
+    assert listed == packages
+
