@@ -54,11 +54,12 @@ class ProgressDisplay:
         self._task = None
         self._done = 0.0
         self._start = 0.0
+        self._phase_start = 0.0
         self._last_line = 0.0
         self._last_tenth = 0
 
     def __enter__(self) -> ProgressDisplay:
-        self._start = self._last_line = self._clock()
+        self._start = self._phase_start = self._last_line = self._clock()
         if self._console.is_terminal:
             from rich.progress import (
                 BarColumn,
@@ -110,6 +111,7 @@ class ProgressDisplay:
             # a new phase of the work: its own tenths, and a line saying it began
             self._description = description
             self._last_tenth = 0
+            self._phase_start = self._clock()
             if self._rich is None:
                 self._line(f"{description}: started")
         if self._rich is not None:
@@ -146,7 +148,9 @@ class ProgressDisplay:
         if final:
             tail = [f"done in {format_seconds(elapsed)}"]
         elif fraction:
-            tail.append(f"ETA {format_seconds(elapsed * (1 - fraction) / fraction)}")
+            # from this phase's own pace: earlier phases (of bench-log) ran at another
+            in_phase = self._clock() - self._phase_start
+            tail.append(f"ETA {format_seconds(in_phase * (1 - fraction) / fraction)}")
         return f"{self._description}: " + ", ".join(x for x in [text, *tail] if x)
 
     def _line(self, text: str) -> None:

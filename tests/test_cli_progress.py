@@ -91,3 +91,17 @@ def test_format_seconds():
         "1h02m",
         "?",
     ]
+
+
+def test_a_new_phase_gets_a_line_and_its_own_eta():
+    console, out = _plain_console()
+    clock = FakeClock()
+    with ProgressDisplay(console, "raw write", 1.0, clock=clock) as progress:
+        clock.now += 30.0
+        progress.update(1.0)
+        progress.update(0.0, 10.0, description="produce")
+        clock.now += 2.0
+        progress.update(2.0)  # a fifth of the phase in 2 s: 8 s to go
+    lines = out.getvalue().splitlines()
+    assert "produce: started" in lines
+    assert "produce: (20%), 32s elapsed, ETA 8s" in lines
