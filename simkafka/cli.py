@@ -166,6 +166,22 @@ def _check_output(path: Path, *, single_file: bool = False) -> None:
         _fail(str(exc))
 
 
+def _with_run_overrides(scenario: Any, overrides: dict) -> Any:
+    """The scenario with command-line overrides of its run section, validated as the file's
+    own values are (``model_copy`` alone would take ``--seed -1``)."""
+    from pydantic import ValidationError
+
+    try:
+        run = type(scenario.run).model_validate(
+            {**scenario.run.model_dump(by_alias=True), **overrides}
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = f"--{first['loc'][0]}" if first["loc"] else "run"
+        _fail(f"{where}: {first['msg'].removeprefix('Value error, ')}")
+    return scenario.model_copy(update={"run": run})
+
+
 def _duration_option(option: str, text: str, most: float, rule: str) -> float:
     """A duration given on the command line, or one clear line and exit 2."""
     from simkafka.units import UnitError, parse_duration
@@ -239,7 +255,7 @@ def run(
             )
         overrides["step"] = _duration_option("--step", step, 1.0, "positive and at most 1s")
     if overrides:
-        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
+        scenario = _with_run_overrides(scenario, overrides)
     directory = Path(output) if output else _report_dir(scenario.name)
     _check_output(directory)
     if scenario.faults:

@@ -393,3 +393,15 @@ def test_step_with_a_scenario_that_runs_the_stepped_engine_is_taken(runner, tmp_
     summary = json.loads((out / "summary.json").read_text())
     assert summary["summary"]["engine"] == "stepped"
     assert summary["resolved_scenario"]["run"]["step"] in (0.005, "5ms")
+
+
+@pytest.mark.parametrize("seed", ["-1", "-100"])
+def test_command_line_overrides_are_validated_like_the_file(runner, tmp_path, seed):
+    out = tmp_path / "r"
+    result = runner.invoke(
+        main,
+        ["run", "scenarios/quickstart.yaml", "--seed", seed, "--duration", "0.3s", "-o", str(out)],
+    )
+    assert result.exit_code == 2, result.output
+    assert "--seed" in result.output and "Traceback" not in result.output
+    assert not out.exists()
