@@ -27,6 +27,7 @@ from simkafka.log.loadgen import (
     LoadgenResult,
     run_loadgen,
 )
+from simkafka.report.numbers import significant
 from simkafka.units import UnitError, format_bytes, parse_bytes, parse_duration
 
 console = Console(highlight=False, soft_wrap=True)
@@ -307,7 +308,8 @@ def _fmt(value: object, kind: str) -> str:
     if kind == "int":
         return f"{value:,.0f}"
     if kind == "ms":
-        return f"{value:.3f}"
+        # the latency histogram's buckets are ~2 % wide: three digits, not five
+        return significant(value)
     return f"{value:,.1f}"
 
 

@@ -153,3 +153,16 @@ def test_json_never_overwrites_a_file_bench_log_did_not_write(runner, tmp_path):
         result = runner.invoke(main, ["bench-log", str(data), *TINY, "--json", str(ours)])
         assert result.exit_code == 0, result.output
     assert json.loads(ours.read_text())["schema"] == "simkafka.bench-log/1"
+
+
+def test_latency_shows_only_the_digits_its_histogram_resolves(runner, tmp_path):
+    import re
+
+    result = runner.invoke(main, ["bench-log", str(tmp_path), *TINY])
+    assert result.exit_code == 0, result.output
+    table = result.output.split("latency per append")[1].split("└")[0]
+    numbers = re.findall(r"\d[\d,]*\.?\d*", table.split("max ms", 1)[1])
+    assert numbers
+    for number in numbers:
+        digits = re.sub(r"^0+", "", number.replace(",", "").replace(".", "")).rstrip("0")
+        assert len(digits) <= 3, number

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
+from simkafka.report.numbers import significant
 from simkafka.report.output_dir import staged_report_dir
-from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import RunResult
 
 RESOURCES = ("nic_in", "nic_out", "disk_write", "disk_read", "cpu")
@@ -166,32 +166,6 @@ th { background: #f3f3f3; } .bottleneck { background: #fff3cd; padding: 0.8em; b
 
 # A fluid run's mean throughput matches the offered rate only to rounding over the window.
 THROUGHPUT_SLACK = 0.01
-
-
-def resolved_digits(relative_error: float) -> int:
-    """Significant digits a histogram with this worst-case relative error resolves.
-
-    A bucket is ``2 * relative_error`` wide; the last digit printed is the first whose
-    step at the bottom of a decade (1.00 -> 1.01: 1 %) is within one bucket. Printing
-    more digits shows where inside its bucket the engine happened to put a value.
-    """
-    return max(1, math.ceil(1 - math.log10(2 * relative_error)))
-
-
-# the engines' latency histograms: 200 buckets per decade, ~1.2 % wide -> 3 digits
-LATENCY_DIGITS = resolved_digits(LatencyHistogram().relative_error)
-
-
-def significant(value: float, digits: int = LATENCY_DIGITS) -> str:
-    """``value`` rounded to ``digits`` significant digits, in fixed notation (6.72, 12.3, 1,230)."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value == 0:
-        return "0"
-    magnitude = math.floor(math.log10(abs(value)))
-    decimals = digits - 1 - magnitude
-    rounded = round(value, decimals)
-    return f"{rounded:,.{max(0, decimals)}f}"
 
 
 def latency_table_ms(result: RunResult) -> pd.DataFrame:

@@ -7,12 +7,11 @@ import re
 
 import pytest
 
+from simkafka.log.loadgen import LatencyHistogram as LogEngineHistogram
 from simkafka.report import run_report
+from simkafka.report.numbers import LATENCY_DIGITS, resolved_digits, significant
 from simkafka.report.run_report import (
-    LATENCY_DIGITS,
     latency_table_ms,
-    resolved_digits,
-    significant,
     summary_table,
     target_table,
     target_table_text,
@@ -34,6 +33,8 @@ def test_the_engines_histograms_resolve_three_significant_digits():
     assert 2 * histogram.relative_error == pytest.approx(0.0116, abs=1e-4)  # bucket width
     assert LATENCY_DIGITS == resolved_digits(histogram.relative_error) == 3
     assert resolved_digits(LatencyHistogram(buckets_per_decade=2000).relative_error) == 4
+    # bench-log's histogram: 32 buckets per power of two, within 1.1 % -> the same 3
+    assert resolved_digits(2 ** (1 / (2 * LogEngineHistogram.SUB_BUCKETS)) - 1) == 3
 
 
 @pytest.mark.parametrize(
@@ -44,6 +45,8 @@ def test_the_engines_histograms_resolve_three_significant_digits():
         (12.3456, "12.3"),
         (100.0, "100"),
         (1234.5, "1,230"),
+        (9.996, "10.0"),
+        (0.052349, "0.0523"),
         (0.0, "0"),
         (float("nan"), "-"),
     ],
