@@ -317,7 +317,11 @@ def _install(staging: Path, directory: Path, command: str) -> None:
             )
             old.rmdir()  # only a fresh unused name was wanted
             directory.rename(old)
-            staging.rename(directory)
+            try:
+                staging.rename(directory)
+            except OSError:
+                old.rename(directory)  # put the previous report back
+                raise
             _remove_recorded(old, marker)
 
 

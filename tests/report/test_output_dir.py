@@ -228,3 +228,21 @@ def test_ctrl_c_is_held_back_until_the_renames_are_done():
             done.append("renamed")
     assert done == ["renamed"]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_failed_swap_puts_the_previous_report_back(tmp_path, monkeypatch):
+    target = tmp_path / "q"
+    _write_run(target, {"summary.json": "old"})
+    real_rename = Path.rename
+
+    def rename(self, destination):
+        if self.name.startswith(".simkafka-q-"):  # the staging directory
+            raise OSError(28, "No space left on device")
+        return real_rename(self, destination)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(OSError):
+        _write_run(target, {"summary.json": "new"})
+    monkeypatch.undo()
+    assert (target / "summary.json").read_text() == "old"
+    assert _leftovers(tmp_path, {"q"}) == []
