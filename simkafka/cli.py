@@ -280,6 +280,13 @@ def run(
     if throughput is not None:
         targets["produce_throughput_msgs_per_s"] = throughput.messages_per_second
         targets["produce_throughput_bytes_per_s"] = throughput.bytes_per_second
+    if scenario.targets.durability is not None:
+        from simkafka.model.topology import initial_topology
+        from simkafka.report.durability import tolerated_failures
+
+        targets["durability_tolerated"] = tolerated_failures(
+            scenario, initial_topology(scenario), scenario.targets.durability.domain
+        )
     met = target_table(result, targets)
     if len(met):
         console.print(target_table_text(met).to_string(), markup=False)

@@ -230,6 +230,13 @@ def target_table(result: RunResult, targets: dict) -> pd.DataFrame:
                 got <= targets["max_consumer_lag"],
             )
         )
+    durability = targets.get("durability")
+    if durability is not None and targets.get("durability_tolerated") is not None:
+        # from the placement, not the run: see simkafka.report.durability
+        goal, got = durability["failures"], targets["durability_tolerated"]
+        rows.append(
+            (f"durability ({durability['domain']} losses survived)", goal, got, got >= goal)
+        )
     return pd.DataFrame(rows, columns=["target", "goal", "achieved", "met"]).set_index("target")
 
 
