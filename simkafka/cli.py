@@ -6,7 +6,6 @@ exits with status 2 -- never a traceback.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -176,6 +175,14 @@ def run(
         overrides["step"] = _duration_option("--step", step, 1.0, "positive and at most 1s")
     if overrides:
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
+    if "engine" in overrides or "step" in overrides:
+        # the loader judged the step the file asked for; judge the one this run uses
+        from simkafka.scenario.checks import check_step_resolution
+        from simkafka.scenario.errors import Problem
+
+        for path, message, hint, _ in check_step_resolution(scenario):
+            warning = Problem(scenario_file, None, None, path, message, hint, warning=True)
+            err_console.print(str(warning), markup=False, style="yellow")
     if scenario.faults:
         # Faults are validated now; brokers dying, elections and rebalances come with the
         # fault engine. Say so rather than let a run look like it survived them.
@@ -232,9 +239,9 @@ def run(
 )
 def schema(output: str | None) -> None:
     """Print the scenario JSON Schema (for editor autocompletion)."""
-    from simkafka.scenario import Scenario
+    from simkafka.scenario.schema import scenario_json_schema_text
 
-    text = json.dumps(Scenario.model_json_schema(by_alias=True), indent=2)
+    text = scenario_json_schema_text()
     if output:
         Path(output).write_text(text + "\n", encoding="utf-8")
         console.print(f"wrote {output}")

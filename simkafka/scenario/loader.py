@@ -108,6 +108,9 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
 
 def _hint_for(error: dict, path: tuple[PathElement, ...], data: Any) -> str | None:
     kind = error["type"]
+    given = error.get("ctx", {}).get("hint")
+    if given:  # raised by a field type that knows its unit (quantities.out_of_range)
+        return str(given)
     if kind == "extra_forbidden" and path and isinstance(path[-1], str):
         model = _model_at(path[:-1], data)
         if model is None:
@@ -153,6 +156,9 @@ def _written_value(path: Sequence[PathElement], data: Any) -> Any:
     return current
 
 
+_MAX_SHOWN = 60  # characters of a written value quoted in a message
+
+
 def _message_for(error: dict, written: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -163,8 +169,12 @@ def _message_for(error: dict, written: Any) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     # show what the person wrote (``-5``), not what a unit parser turned it into
-    if written is not None and not isinstance(written, (dict, list)) and repr(written) not in msg:
-        msg += f" (got {written!r})"
+    if written is not None and not isinstance(written, (dict, list)):
+        shown = repr(written)
+        if len(shown) > _MAX_SHOWN:
+            shown = shown[: _MAX_SHOWN - 4] + "...'"
+        if shown not in msg:
+            msg += f" (got {shown})"
     return msg
 
 
