@@ -54,7 +54,7 @@ def check(scenario_file: str, resolved: bool) -> None:
     if resolved:
         import yaml
 
-        click.echo(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
+        click.echo(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
         return
     console.print(f"[green]ok[/green] {scenario_file}: {scenario!r}")
 

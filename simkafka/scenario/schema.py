@@ -15,7 +15,9 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, NoDefault
 from pydantic_core import core_schema
 
+from simkafka.scenario.limits import MAX_BROKERS
 from simkafka.scenario.model import Scenario
+from simkafka.scenario.workload import ASSIGNOR_CLASS_NAMES
 
 __all__ = ["scenario_json_schema", "scenario_json_schema_text"]
 
@@ -49,9 +51,41 @@ def _plain_serialiser(schema: dict) -> Any:
         schema = schema["schema"]
 
 
+_CSV = {"type": "string", "description": "comma-separated, as Kafka's list configs"}
+
+#: The shorter forms the models' "before" validators accept, which pydantic cannot see:
+#: (model, key) -> the alternatives to the model's own schema for that key.
+_SHORTHANDS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("Cluster", "brokers"): [{"type": "integer", "minimum": 1, "maximum": MAX_BROKERS,
+                              "description": "a count: ids 0..n-1, racks dealt round-robin"}],
+    ("Cluster", "racks"): [_CSV],
+    ("Topic", "cleanup.policy"): [_CSV],
+    ("Topic", "replica.assignment"): [{"type": "string", "pattern": r"^[0-9:,\s]*$",
+                                       "description": "as kafka-topics.sh --replica-assignment: 0:1:2,1:2:0"}],
+    ("ProducerSpec", "acks"): [{"enum": [0, 1, -1, "-1"]}],
+    ("ProducerSpec", "message_size"): [{"type": "integer", "minimum": 1},
+                                       {"type": "string", "description": "a fixed size, e.g. 1KiB"}],
+    ("ProducerSpec", "keys"): [{"type": "null"}, {"const": "none"}],
+    ("ConsumerGroupSpec", "topics"): [_CSV],
+    ("ConsumerGroupSpec", "partition.assignment.strategy"): [
+        _CSV, {"type": "array", "items": {"enum": sorted(ASSIGNOR_CLASS_NAMES)}}],
+}
+_ANNOTATIONS = ("title", "description", "default")
+
+
+def _add_shorthands(schema: dict[str, Any]) -> None:
+    for (model, key), alternatives in _SHORTHANDS.items():
+        properties = schema["$defs"][model]["properties"]
+        own = properties[key]
+        kept = {k: own[k] for k in _ANNOTATIONS if k in own}
+        rest = {k: v for k, v in own.items() if k not in _ANNOTATIONS}
+        properties[key] = {**kept, "anyOf": [rest, *alternatives]}
+
+
 def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file (draft 2020-12), with Kafka's dotted key names."""
     schema = Scenario.model_json_schema(by_alias=True, schema_generator=_InputSchema)
+    _add_shorthands(schema)
     return {"$schema": DIALECT, **schema}
 
 
