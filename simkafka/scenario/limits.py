@@ -33,3 +33,6 @@ MAX_CORES = 1_024
 MAX_THREADS = 1_024
 #: Samples of the time series (run.duration / run.sample_interval), preallocated.
 MAX_SAMPLES = 1_000_000
+#: Distinct record keys of one producer: the engines hash every key once (murmur2, as
+#: Kafka's partitioner) to learn which partition it lands on.
+MAX_KEYS = 1_000_000

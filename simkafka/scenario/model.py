@@ -30,7 +30,8 @@ MAX_STEP = 1.0  # seconds: a coarser step no longer resolves a produce round tri
 
 def _at_most_a_second(step: float) -> float:
     if step > MAX_STEP:
-        raise ValueError(f"at most {format_duration(MAX_STEP)}")
+        raise out_of_range(f"the stepped engine's step is at most {format_duration(MAX_STEP)}",
+                           "allowed range: > 0 s, <= 1 s; a step near the produce latency blurs it (see check's warning)")
     return step
 
 

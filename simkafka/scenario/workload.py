@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PlainSerializer, WithJsonSchema, field_validator, model_validator
 
 from simkafka.scenario.base import SpecModel, split_csv
-from simkafka.scenario.limits import INT32_MAX, MAX_CLIENTS
+from simkafka.scenario.limits import INT32_MAX, MAX_CLIENTS, MAX_KEYS
 from simkafka.scenario.quantities import (
     ByteSize,
     Duration,
@@ -222,7 +222,7 @@ class KeySpec(SpecModel):
     """How records are keyed. Key ``i`` is the UTF-8 bytes of ``key-<i>``; murmur2 routes it."""
 
     distribution: Literal["none", "uniform", "zipf", "sequential"] = "none"
-    count: int | None = Field(None, ge=1, le=INT32_MAX, description="number of distinct keys")
+    count: int | None = Field(None, ge=1, le=MAX_KEYS, description="number of distinct keys")
     exponent: float = Field(1.0, gt=0, allow_inf_nan=False, description="zipf exponent s")
 
     @model_validator(mode="before")

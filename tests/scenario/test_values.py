@@ -12,7 +12,7 @@ import time
 import pytest
 
 from simkafka.scenario import ScenarioError, parse_scenario, parse_scenario_with_warnings
-from simkafka.scenario.limits import MAX_BROKERS, MAX_CLIENTS, MAX_PARTITIONS
+from simkafka.scenario.limits import MAX_BROKERS, MAX_CLIENTS, MAX_KEYS, MAX_PARTITIONS
 
 BASE = """\
 name: t
@@ -198,3 +198,10 @@ def test_a_huge_broker_count_is_refused_instantly(check_text, tmp_path):
 def test_cli_exit_2_with_file_and_line(check_text, tmp_path, key, value, where):
     status, output = check_text(edit(key, value))
     assert status == 2 and f"{tmp_path / 's.yaml'}{where}" in output
+
+
+def test_key_counts_are_bounded():
+    # the engines hash every distinct key once: 2**31 keys used to exhaust memory
+    p = only_error(BASE.replace("batch.size: 16384", "batch.size: 16384\n    keys: {distribution: uniform, count: 2147483647}"))
+    assert p.path == ("producers", 0, "keys", "count") and p.line == 19
+    assert p.hint == f"allowed range: <= {MAX_KEYS}"
