@@ -105,7 +105,9 @@ def duration_type(*, bare_unit: Literal["s", "ms"] = "s", positive: bool = False
         if bare_unit == "s":
             return write_duration(seconds)
         ms = seconds * 1000.0
-        return int(round(ms)) if ms == round(ms) and abs(ms) < 2**53 else ms
+        if ms / 1000.0 != seconds:  # not exact as a number of ms: write it with a unit
+            return write_duration(seconds)
+        return int(ms) if ms.is_integer() and abs(ms) < 2**53 else ms
 
     number = _number_schema("number", positive, None if kafka is None else _KAFKA_MAX[kafka])
     schema: dict[str, Any] = {"anyOf": [number, {"type": "string", "pattern": _DURATION_PATTERN}]}

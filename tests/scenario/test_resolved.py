@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simkafka.cli import main
 from simkafka.scenario import load_scenario, parse_scenario
@@ -124,3 +126,12 @@ def test_quantities_are_printed_with_units(odd):
     assert data["run"]["duration"] == "2h" and data["run"]["step"] == "100us"
     assert data["targets"]["produce_throughput"] == "125MB/s"
     assert re.search(r"\d[eE][+-]?\d", output) is None  # no 2.09715e+07
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=0, max_value=2**31 - 1, allow_nan=False))
+def test_kafka_ms_settings_print_back_exactly(ms):
+    text = f"name: t\ncluster: {{brokers: 1}}\ntopics: [{{name: a}}]\nproducers:\n" \
+           f"  - {{topic: a, rate: 1 msg/s, message_size: 1B, linger.ms: {ms!r}, request.timeout.ms: {ms!r}}}\n"
+    scenario = parse_scenario(text)
+    assert parse_scenario(yaml.safe_dump(scenario.model_dump(mode="json"))) == scenario
