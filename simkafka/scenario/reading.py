@@ -47,11 +47,12 @@ def _problem_at(source: str, mark: yaml.Mark | None, message: str, hint: str | N
 # ---- the file ---------------------------------------------------------------------------
 
 
-def read_scenario_text(path: str | Path) -> str:
+def read_scenario_text(path: str | Path, what: str = "file") -> str:
     """The text of a scenario file, or a :class:`ScenarioError` saying why it is not one.
 
     Only regular files up to :data:`MAX_SCENARIO_BYTES` are read; a device such as
     ``/dev/zero``, a FIFO or a directory is refused from its ``stat`` before reading.
+    ``what`` names the file in messages (``no such workload file``).
     """
     source = str(path)
 
@@ -61,7 +62,7 @@ def read_scenario_text(path: str | Path) -> str:
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
-        raise refuse("no such file") from None
+        raise refuse(f"no such {what}") from None
     except OSError as exc:
         raise refuse(f"cannot read: {exc.strerror or exc}") from None
     _check_file_kind(info, refuse)

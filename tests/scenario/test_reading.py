@@ -170,3 +170,16 @@ def test_text_above_the_size_limit_is_refused():
 def test_the_limits_leave_room_for_real_scenarios():
     library = Path(__file__).resolve().parents[2] / "scenarios"
     assert max(p.stat().st_size for p in library.glob("*.yaml")) * 100 < MAX_SCENARIO_BYTES
+
+
+def test_imported_files_are_read_with_the_same_bounds(tmp_path):
+    from simkafka.scenario.importers.omb import import_omb_with_warnings
+
+    started = time.perf_counter()
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        import_omb_with_warnings("/dev/zero", "/dev/zero")
+    big = tmp_path / "workload.yaml"
+    big.write_text("#" * (MAX_SCENARIO_BYTES + 1))
+    with pytest.raises(ScenarioError, match="1024 KiB limit"):
+        import_omb_with_warnings(big, big)
+    assert time.perf_counter() - started < FAST
