@@ -167,8 +167,8 @@ class _BoundedLoader(yaml.SafeLoader):
         else:
             self.total_values += 1  # the node itself; its children were counted as they closed
         if self.total_values > MAX_YAML_VALUES:
-            what = "this alias expands" if through_alias else "the document grows"
-            raise self.refuse(mark, f"{what} the document to more than {MAX_YAML_VALUES:,} values",
+            what = "this alias expands the document" if through_alias else "the document grows"
+            raise self.refuse(mark, f"{what} to more than {MAX_YAML_VALUES:,} values",
                               "aliases that copy aliases grow exponentially ('billion laughs'); "
                               "copy the values instead" if through_alias else
                               "a scenario describes a cluster in a few hundred values")

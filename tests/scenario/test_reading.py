@@ -183,3 +183,11 @@ def test_imported_files_are_read_with_the_same_bounds(tmp_path):
     with pytest.raises(ScenarioError, match="1024 KiB limit"):
         import_omb_with_warnings(big, big)
     assert time.perf_counter() - started < FAST
+
+
+def test_a_document_of_too_many_plain_values_is_refused():
+    text = "name: t\ndescription: x\nx: [" + ", ".join(["0"] * (MAX_YAML_VALUES + 1)) + "]\n"
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "s.yaml")
+    (problem,) = info.value.problems
+    assert problem.line == 3 and f"the document grows to more than {MAX_YAML_VALUES:,} values" in problem.message
