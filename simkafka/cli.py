@@ -69,7 +69,7 @@ def check(scenario_file: str, resolved: bool) -> None:
     if resolved:
         import yaml
 
-        click.echo(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
+        click.echo(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
         return
     console.print(f"[green]ok[/green] {scenario_file}: {scenario!r}")
 
@@ -256,6 +256,14 @@ def run(
         overrides["step"] = _duration_option("--step", step, 1.0, "positive and at most 1s")
     if overrides:
         scenario = _with_run_overrides(scenario, overrides)
+    if "engine" in overrides or "step" in overrides:
+        # the loader judged the step the file asked for; judge the one this run uses
+        from simkafka.scenario.checks import check_step_resolution
+        from simkafka.scenario.errors import Problem
+
+        for path, message, hint, _ in check_step_resolution(scenario):
+            warning = Problem(scenario_file, None, None, path, message, hint, warning=True)
+            err_console.print(str(warning), markup=False, style="yellow")
     directory = Path(output) if output else _report_dir(scenario.name)
     _check_output(directory)
     if scenario.faults:
@@ -280,13 +288,6 @@ def run(
     if throughput is not None:
         targets["produce_throughput_msgs_per_s"] = throughput.messages_per_second
         targets["produce_throughput_bytes_per_s"] = throughput.bytes_per_second
-    if scenario.targets.durability is not None:
-        from simkafka.model.topology import initial_topology
-        from simkafka.report.durability import tolerated_failures
-
-        targets["durability_tolerated"] = tolerated_failures(
-            scenario, initial_topology(scenario), scenario.targets.durability.domain
-        )
     met = target_table(result, targets)
     if len(met):
         console.print(target_table_text(met).to_string(), markup=False)
@@ -315,14 +316,17 @@ def run(
 def schema(output: str | None) -> None:
     """Print the scenario JSON Schema (for editor autocompletion)."""
     from simkafka.report.output_dir import OutputRefused, write_own_file
-    from simkafka.scenario import Scenario
+    from simkafka.scenario.schema import scenario_json_schema
 
-    schema = Scenario.model_json_schema(by_alias=True)
+    # the comment marks the file as simkafka's, so a later `schema -o` may replace it;
+    # allow_nan=False: strict JSON, no Infinity
+    text = json.dumps(
+        {"$comment": SCHEMA_COMMENT, **scenario_json_schema()}, indent=2, allow_nan=False
+    )
     if not output:
-        click.echo(json.dumps(schema, indent=2))
+        click.echo(text)
         return
-    # the comment marks the file as simkafka's, so a later `schema -o` may replace it
-    text = json.dumps({"$comment": SCHEMA_COMMENT, **schema}, indent=2) + "\n"
+    text += "\n"
     try:
         write_own_file(
             Path(output),

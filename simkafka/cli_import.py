@@ -32,6 +32,7 @@ from simkafka.scenario.loader import (
     problems_from_validation,
     read_yaml_with_positions,
 )
+from simkafka.scenario.reading import read_scenario_text
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -46,12 +47,7 @@ def _fail(message: str) -> None:
 
 def _read_cluster(path: str) -> dict:
     """A cluster file holds either a whole ``cluster:`` section or just its contents."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(
-            [Problem(path, None, None, (), f"cannot read the cluster file: {exc.strerror}")]
-        ) from None
+    text = read_scenario_text(path, "cluster file")  # bounded: size, file kind, UTF-8
     data, positions = read_yaml_with_positions(text, path)
     prefix: tuple = ()
     if isinstance(data, dict) and set(data) == {"cluster"}:

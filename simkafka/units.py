@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 __all__ = [
     "UnitError",
@@ -21,6 +22,10 @@ __all__ = [
     "format_bytes",
     "format_rate",
     "format_duration",
+    "write_bytes",
+    "write_byte_rate",
+    "write_duration",
+    "write_message_rate",
 ]
 
 
@@ -41,14 +46,39 @@ _RATE_RE = re.compile(
 )
 _MSG_RATE_RE = re.compile(_NUMBER + r"\s*(?P<prefix>[kKM]?)\s*(?:msgs?|messages?|records?)\s*/\s*s(?:ec)?$")
 _DURATION_RE = re.compile(_NUMBER + r"\s*(?P<unit>ns|us|µs|ms|s|sec|m|min|h|d|w)$")
-_SECONDS = {
-    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "sec": 1.0,
-    "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0,
-}
+_SECONDS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+# sub-second units divide (100 / 1e6 is exactly the float 0.0001; 100 * 1e-6 is not)
+_PER_SECOND = {"ns": 1e9, "us": 1e6, "µs": 1e6, "ms": 1e3}
+
+
+def _in_seconds(amount: float, unit: str) -> float:
+    return amount / _PER_SECOND[unit] if unit in _PER_SECOND else amount * _SECONDS[unit]
 
 
 def _bits_unit(unit: str) -> bool:
     return unit in ("b", "bit", "bits")
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, shortened: a message must not quote 400 digits back."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _finite(amount: float, value: object, example: str) -> float:
+    """Refuse NaN and infinities (``.nan``, ``.inf``, ``1e400MB``): no quantity is either."""
+    if not math.isfinite(amount):
+        raise UnitError(f"expected a finite quantity such as {example}, got {_shown(value)}")
+    return amount
+
+
+def _number(value: int | float, example: str) -> float:
+    """A YAML number as a float; an integer beyond a float's range is refused, not an OverflowError."""
+    try:
+        amount = float(value)
+    except OverflowError:
+        raise UnitError(f"{_shown(value)} is far beyond any quantity (expected something such as {example})") from None
+    return _finite(amount, value, example)
 
 
 def parse_bytes(value: object) -> int:
@@ -58,6 +88,7 @@ def parse_bytes(value: object) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
+        _finite(value, value, "64KiB or 1GB")
         if not value.is_integer():
             raise UnitError(f"expected a whole number of bytes, got {value!r}")
         return int(value)
@@ -66,7 +97,12 @@ def parse_bytes(value: object) -> int:
     m = _BYTES_RE.match(value.strip())
     if not m:
         raise UnitError(f"expected a size such as 64KiB, 1.5GB or 4096, got {value!r}")
-    amount = float(m["num"]) * _PREFIX[m["prefix"]]
+    if m["num"].lstrip("+-").isdigit():  # whole numbers exactly, beyond a float's 53 bits
+        whole = int(m["num"]) * _PREFIX[m["prefix"]]
+        if not _bits_unit(m["unit"]):
+            return whole
+        return whole // 8 if whole % 8 == 0 else int(round(whole / 8))
+    amount = _finite(float(m["num"]) * _PREFIX[m["prefix"]], value, "64KiB or 1GB")
     if _bits_unit(m["unit"]):
         amount /= 8
     return int(round(amount))
@@ -77,13 +113,13 @@ def parse_byte_rate(value: object) -> float:
     if isinstance(value, bool):
         raise UnitError(f"expected a rate such as 100MB/s or 10Gbps, got {value!r}")
     if isinstance(value, (int, float)):
-        return float(value)
+        return _number(value, "100MB/s or 10Gbps")
     if not isinstance(value, str):
         raise UnitError(f"expected a rate such as 100MB/s or 10Gbps, got {value!r}")
     m = _RATE_RE.match(value.strip())
     if not m:
         raise UnitError(f"expected a rate such as 100MB/s, 1.5GiB/s or 10Gbps, got {value!r}")
-    amount = float(m["num"]) * _PREFIX[m["prefix"]]
+    amount = _finite(float(m["num"]) * _PREFIX[m["prefix"]], value, "100MB/s or 10Gbps")
     return amount / 8 if _bits_unit(m["unit"]) else amount
 
 
@@ -92,13 +128,13 @@ def parse_message_rate(value: object) -> float:
     if isinstance(value, bool):
         raise UnitError(f"expected a message rate such as 10000 msg/s, got {value!r}")
     if isinstance(value, (int, float)):
-        return float(value)
+        return _number(value, "10000 msg/s")
     if not isinstance(value, str):
         raise UnitError(f"expected a message rate such as 10000 msg/s, got {value!r}")
     m = _MSG_RATE_RE.match(value.strip())
     if not m:
         raise UnitError(f"expected a message rate such as 10000 msg/s or 2k msg/s, got {value!r}")
-    return float(m["num"]) * _PREFIX[m["prefix"]]
+    return _finite(float(m["num"]) * _PREFIX[m["prefix"]], value, "10000 msg/s")
 
 
 def parse_duration(value: object, *, bare_unit: str = "s") -> float:
@@ -106,15 +142,15 @@ def parse_duration(value: object, *, bare_unit: str = "s") -> float:
     if isinstance(value, bool):
         raise UnitError(f"expected a duration such as 250ms or 7d, got {value!r}")
     if isinstance(value, (int, float)):
-        return float(value) * _SECONDS[bare_unit]
+        return _finite(_in_seconds(_number(value, "250ms or 7d"), bare_unit), value, "250ms or 7d")
     if not isinstance(value, str):
         raise UnitError(f"expected a duration such as 250ms or 7d, got {value!r}")
     text = value.strip()
     m = _DURATION_RE.match(text)
     if m:
-        return float(m["num"]) * _SECONDS[m["unit"]]
+        return _finite(_in_seconds(float(m["num"]), m["unit"]), value, "250ms or 7d")
     try:  # "30" in a string is still a number in the bare unit
-        return float(text) * _SECONDS[bare_unit]
+        return _finite(_in_seconds(float(text), bare_unit), value, "250ms or 7d")
     except ValueError:
         raise UnitError(
             f"expected a duration such as 250ms, 30s, 10m, 2h or 7d, got {value!r}"
@@ -153,4 +189,76 @@ def format_duration(seconds: float) -> str:
         seconds,
         [(86400, " d"), (3600, " h"), (60, " min"), (1, " s"), (1e-3, " ms"), (1e-6, " µs")],
         3 if seconds < 60 else 1,
+    )
+
+
+# ---- writing quantities back the way a person writes them -------------------------------
+# ``simkafka check --resolved`` prints a scenario that must load to the same values, so
+# each writer picks the shortest text that its parser reads back to exactly ``value``.
+
+
+def _exact_text(value: float, forms: list[tuple[Callable[[float], float], str]], parse) -> str | None:
+    """The shortest ``<number><suffix>`` that reads back to ``value``, preferring a number >= 1
+    (``500MB/s`` rather than ``0.5GB/s``); ``None`` when no form is exact."""
+    whole: list[str] = []
+    fractional: list[str] = []
+    for to_amount, suffix in forms:
+        amount = to_amount(value)
+        for number in (f"{amount:.15g}", repr(amount)):
+            if "e" in number or "inf" in number or "nan" in number:
+                continue
+            if "." in number:
+                number = number.rstrip("0").rstrip(".")
+            text = number + suffix
+            try:
+                exact = parse(text) == value
+            except UnitError:
+                exact = False
+            if exact:
+                (whole if abs(amount) >= 1 else fractional).append(text)
+                break
+    candidates = whole or fractional
+    return min(candidates, key=len) if candidates else None
+
+
+def _per(factor: float) -> Callable[[float], float]:
+    return lambda value: value / factor
+
+
+def _times(factor: float) -> Callable[[float], float]:
+    return lambda value: value * factor
+
+
+_BYTE_FORMS = [(_per(1024**p), f"{pre}iB") for p, pre in ((5, "P"), (4, "T"), (3, "G"), (2, "M"), (1, "K"))] + [
+    (_per(1000**p), f"{pre}B") for p, pre in ((5, "P"), (4, "T"), (3, "G"), (2, "M"), (1, "k"))
+] + [(_per(1), "B")]
+_BIT_FORMS = [(_times(8 / 1000**p), f"{pre}b") for p, pre in ((4, "T"), (3, "G"), (2, "M"), (1, "k"))]
+_DURATION_FORMS = [(_per(_SECONDS[u]), u) for u in ("w", "d", "h", "min", "s")] + [
+    (_times(_PER_SECOND[u]), u) for u in ("ms", "us", "ns")
+]
+
+
+def write_bytes(n: int) -> str:
+    """``17179869184`` -> ``16GiB``, ``1000`` -> ``1kB``; reads back exactly with :func:`parse_bytes`."""
+    return _exact_text(n, _BYTE_FORMS, parse_bytes) or f"{int(n)}B"
+
+
+def write_byte_rate(bytes_per_second: float, *, bits: bool = False) -> str:
+    """``1.25e9`` -> ``1.25GB/s`` (``10Gbps`` with ``bits``), exact for :func:`parse_byte_rate`."""
+    forms = [(f, s + "ps") for f, s in _BIT_FORMS] if bits else []
+    forms += [(f, s + "/s") for f, s in _BYTE_FORMS]
+    return _exact_text(bytes_per_second, forms, parse_byte_rate) or f"{bytes_per_second!r}B/s"
+
+
+def write_duration(seconds: float) -> str:
+    """``0.25`` -> ``250ms``, ``604800`` -> ``1w``; reads back exactly with :func:`parse_duration`."""
+    if seconds == 0:
+        return "0s"
+    return _exact_text(seconds, _DURATION_FORMS, parse_duration) or f"{seconds!r}s"
+
+
+def write_message_rate(messages_per_second: float) -> str:
+    """``20000.0`` -> ``20000 msg/s``; reads back exactly with :func:`parse_message_rate`."""
+    return _exact_text(messages_per_second, [(_per(1), " msg/s")], parse_message_rate) or (
+        f"{messages_per_second!r} msg/s"
     )

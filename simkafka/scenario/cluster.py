@@ -6,20 +6,32 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simkafka.scenario.base import SpecModel
-from simkafka.scenario.quantities import ByteRate, ByteSize, Duration, Millis
+from simkafka.scenario.base import SpecModel, split_csv
+from simkafka.scenario.limits import INT32_MAX, MAX_BROKERS, MAX_CORES, MAX_THREADS
+from simkafka.scenario.quantities import (
+    DiskBandwidth,
+    Duration,
+    IntByteSize,
+    IntMillis,
+    NicBandwidth,
+    PositiveDataSize,
+    PositiveDuration,
+    PositiveIntMillis,
+    PositiveMillis,
+    out_of_range,
+)
 
 
 class BrokerHardware(SpecModel):
     """What one broker machine has. Defaults are a modest cloud instance (8 vCPU, 10 Gbps)."""
 
-    nic: ByteRate = Field(1.25e9, description="NIC bandwidth in each direction (full duplex), e.g. 10Gbps")
-    nic_in: ByteRate | None = Field(None, description="ingress override when it differs from `nic`")
-    nic_out: ByteRate | None = Field(None, description="egress override when it differs from `nic`")
-    disk_write: ByteRate = Field(500e6, description="sequential write bandwidth of the log disk(s)")
-    disk_read: ByteRate = Field(1e9, description="sequential read bandwidth of the log disk(s)")
-    cpu_cores: int = Field(8, ge=1)
-    page_cache: ByteSize = Field(16 * 1024**3, description="memory the OS can use to cache log data")
+    nic: NicBandwidth = Field(1.25e9, description="NIC bandwidth in each direction (full duplex), e.g. 10Gbps")
+    nic_in: NicBandwidth | None = Field(None, description="ingress override when it differs from `nic`")
+    nic_out: NicBandwidth | None = Field(None, description="egress override when it differs from `nic`")
+    disk_write: DiskBandwidth = Field(500e6, description="sequential write bandwidth of the log disk(s)")
+    disk_read: DiskBandwidth = Field(1e9, description="sequential read bandwidth of the log disk(s)")
+    cpu_cores: int = Field(8, ge=1, le=MAX_CORES)
+    page_cache: PositiveDataSize = Field(16 * 1024**3, description="memory the OS can use to cache log data")
 
     @property
     def ingress(self) -> float:
@@ -35,15 +47,15 @@ class BrokerHardware(SpecModel):
 class BrokerSpec(SpecModel):
     """One broker: its ``broker.id`` / ``node.id``, ``broker.rack`` and hardware overrides."""
 
-    id: int = Field(ge=0)
+    id: int = Field(ge=0, le=INT32_MAX, description="node.id is a Java int")
     rack: str | None = None
-    nic: ByteRate | None = None
-    nic_in: ByteRate | None = None
-    nic_out: ByteRate | None = None
-    disk_write: ByteRate | None = None
-    disk_read: ByteRate | None = None
-    cpu_cores: int | None = Field(None, ge=1)
-    page_cache: ByteSize | None = None
+    nic: NicBandwidth | None = None
+    nic_in: NicBandwidth | None = None
+    nic_out: NicBandwidth | None = None
+    disk_write: DiskBandwidth | None = None
+    disk_read: DiskBandwidth | None = None
+    cpu_cores: int | None = Field(None, ge=1, le=MAX_CORES)
+    page_cache: PositiveDataSize | None = None
 
 
 class Network(SpecModel):
@@ -57,45 +69,49 @@ class Network(SpecModel):
 class ClientHosts(SpecModel):
     """Every producer and consumer instance runs on a host of its own with this NIC."""
 
-    nic: ByteRate = Field(1.25e9)
+    nic: NicBandwidth = Field(1.25e9)
     rack: str | None = Field(None, description="rack of the client hosts (None: no rack, no cross-rack accounting)")
 
 
 class BrokerConfig(SpecModel):
     """Broker-level Kafka configs that the simulator uses, with Kafka's documented defaults."""
 
-    num_network_threads: int = Field(3, ge=1, alias="num.network.threads")
-    num_io_threads: int = Field(8, ge=1, alias="num.io.threads")
-    queued_max_requests: int = Field(500, ge=1, alias="queued.max.requests")
-    num_replica_fetchers: int = Field(1, ge=1, alias="num.replica.fetchers")
-    replica_fetch_max_bytes: ByteSize = Field(1048576, ge=0, alias="replica.fetch.max.bytes")
-    replica_fetch_min_bytes: ByteSize = Field(1, ge=0, alias="replica.fetch.min.bytes")
-    replica_fetch_response_max_bytes: ByteSize = Field(10485760, ge=0, alias="replica.fetch.response.max.bytes")
-    replica_fetch_wait_max: Millis = Field(0.5, ge=0, alias="replica.fetch.wait.max.ms")
-    replica_lag_time_max: Millis = Field(30.0, gt=0, alias="replica.lag.time.max.ms")
-    message_max_bytes: ByteSize = Field(1048588, ge=0, alias="message.max.bytes")
-    broker_session_timeout: Millis = Field(9.0, gt=0, alias="broker.session.timeout.ms")
-    broker_heartbeat_interval: Millis = Field(2.0, gt=0, alias="broker.heartbeat.interval.ms")
-    zookeeper_session_timeout: Millis = Field(18.0, gt=0, alias="zookeeper.session.timeout.ms")
+    num_network_threads: int = Field(3, ge=1, le=MAX_THREADS, alias="num.network.threads")
+    num_io_threads: int = Field(8, ge=1, le=MAX_THREADS, alias="num.io.threads")
+    queued_max_requests: int = Field(500, ge=1, le=INT32_MAX, alias="queued.max.requests")
+    num_replica_fetchers: int = Field(1, ge=1, le=MAX_THREADS, alias="num.replica.fetchers")
+    replica_fetch_max_bytes: IntByteSize = Field(1048576, alias="replica.fetch.max.bytes")
+    replica_fetch_min_bytes: IntByteSize = Field(1, alias="replica.fetch.min.bytes")
+    replica_fetch_response_max_bytes: IntByteSize = Field(10485760, alias="replica.fetch.response.max.bytes")
+    replica_fetch_wait_max: IntMillis = Field(0.5, alias="replica.fetch.wait.max.ms")
+    replica_lag_time_max: PositiveMillis = Field(30.0, alias="replica.lag.time.max.ms")
+    message_max_bytes: IntByteSize = Field(1048588, alias="message.max.bytes")
+    broker_session_timeout: PositiveIntMillis = Field(9.0, alias="broker.session.timeout.ms")
+    broker_heartbeat_interval: PositiveIntMillis = Field(2.0, alias="broker.heartbeat.interval.ms")
+    zookeeper_session_timeout: PositiveIntMillis = Field(18.0, alias="zookeeper.session.timeout.ms")
     auto_leader_rebalance_enable: bool = Field(True, alias="auto.leader.rebalance.enable")
-    leader_imbalance_per_broker_percentage: int = Field(10, ge=0, alias="leader.imbalance.per.broker.percentage")
-    leader_imbalance_check_interval: Duration = Field(300.0, gt=0, alias="leader.imbalance.check.interval.seconds")
-    group_min_session_timeout: Millis = Field(6.0, ge=0, alias="group.min.session.timeout.ms")
-    group_max_session_timeout: Millis = Field(1800.0, ge=0, alias="group.max.session.timeout.ms")
-    group_initial_rebalance_delay: Millis = Field(3.0, ge=0, alias="group.initial.rebalance.delay.ms")
+    leader_imbalance_per_broker_percentage: int = Field(
+        10, ge=0, le=INT32_MAX, alias="leader.imbalance.per.broker.percentage"
+    )
+    leader_imbalance_check_interval: PositiveDuration = Field(300.0, alias="leader.imbalance.check.interval.seconds")
+    group_min_session_timeout: IntMillis = Field(6.0, alias="group.min.session.timeout.ms")
+    group_max_session_timeout: IntMillis = Field(1800.0, alias="group.max.session.timeout.ms")
+    group_initial_rebalance_delay: IntMillis = Field(3.0, alias="group.initial.rebalance.delay.ms")
     request_cpu_cost: Duration = Field(
-        50e-6, ge=0, description="CPU seconds a broker spends per request (parse, dispatch, respond)"
+        50e-6, description="CPU seconds a broker spends per request (parse, dispatch, respond)"
     )
     byte_cpu_cost: Duration = Field(
-        0.25e-9, ge=0, description="CPU seconds a broker spends per byte handled (copy, CRC validation)"
+        0.25e-9, description="CPU seconds a broker spends per byte handled (copy, CRC validation)"
     )
 
 
 class Cluster(SpecModel):
     """``brokers`` is a count (ids 0..n-1, racks dealt round-robin from ``racks``) or a list."""
 
-    brokers: tuple[BrokerSpec, ...] = Field(min_length=1)
-    racks: tuple[str, ...] | None = Field(None, description="with a broker count: racks dealt round-robin")
+    brokers: tuple[BrokerSpec, ...] = Field(min_length=1, max_length=MAX_BROKERS)
+    racks: tuple[str, ...] | None = Field(
+        None, max_length=MAX_BROKERS, description="with a broker count: racks dealt round-robin"
+    )
     hardware: BrokerHardware = BrokerHardware()
     network: Network = Network()
     clients: ClientHosts = ClientHosts()
@@ -105,17 +121,33 @@ class Cluster(SpecModel):
     @model_validator(mode="before")
     @classmethod
     def _expand_broker_count(cls, data: object) -> object:
-        # `brokers: 6` with `racks: [a, b, c]` puts broker i in rack i % 3, the usual layout
-        if isinstance(data, dict) and isinstance(data.get("brokers"), int) and not isinstance(data.get("brokers"), bool):
-            count = data["brokers"]
-            if count < 1:
-                raise ValueError(f"cluster.brokers must be at least 1, got {count}")
-            racks = data.get("racks") or [None]
-            if isinstance(racks, str):
-                racks = [racks]
-            data = dict(data)
-            data["brokers"] = [{"id": i, "rack": racks[i % len(racks)]} for i in range(count)]
+        # `brokers: 6` with `racks: [a, b, c]` puts broker i in rack i % 3, the usual layout.
+        # A count out of range is left for _broker_count_in_range (refused before any list
+        # is built); malformed racks are left for the racks field to report.
+        if not isinstance(data, dict):
+            return data
+        count = data.get("brokers")
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_BROKERS:
+            return data
+        racks = split_csv(data.get("racks"))
+        if not isinstance(racks, (list, tuple)) or not racks or not all(isinstance(r, str) for r in racks):
+            racks = [None]
+        data = dict(data)
+        data["brokers"] = [{"id": i, "rack": racks[i % len(racks)]} for i in range(count)]
         return data
+
+    @field_validator("brokers", mode="before")
+    @classmethod
+    def _broker_count_in_range(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise out_of_range(f"a cluster has between 1 and {MAX_BROKERS} brokers (the simulator's limit)",
+                               f"allowed range: 1 .. {MAX_BROKERS}")
+        return value
+
+    @field_validator("racks", mode="before")
+    @classmethod
+    def _rack_list(cls, value: object) -> object:
+        return split_csv(value)
 
     @field_validator("racks")
     @classmethod

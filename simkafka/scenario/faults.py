@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from simkafka.scenario.base import SpecModel
-from simkafka.scenario.quantities import Duration
+from simkafka.scenario.quantities import Duration, PositiveDuration
 
 
 class _Fault(SpecModel):
-    at: Duration = Field(ge=0, description="simulated time the fault starts")
+    at: Duration = Field(description="simulated time the fault starts")
 
 
 class BrokerCrash(_Fault):
@@ -40,7 +40,7 @@ class NetworkPartition(_Fault):
 
     type: Literal["network_partition"]
     between: tuple[tuple[int | str, ...], tuple[int | str, ...]]
-    duration: Duration | None = Field(None, gt=0, description="None: until the end of the run")
+    duration: PositiveDuration | None = Field(None, description="None: until the end of the run")
 
 
 class SlowDisk(_Fault):
@@ -48,8 +48,8 @@ class SlowDisk(_Fault):
 
     type: Literal["slow_disk"]
     broker: int
-    factor: float = Field(gt=0, le=1)
-    duration: Duration | None = Field(None, gt=0)
+    factor: float = Field(gt=0, le=1, allow_inf_nan=False)
+    duration: PositiveDuration | None = None
 
 
 class NicDegradation(_Fault):
@@ -57,8 +57,8 @@ class NicDegradation(_Fault):
 
     type: Literal["nic_degradation"]
     broker: int
-    factor: float = Field(gt=0, le=1)
-    duration: Duration | None = Field(None, gt=0)
+    factor: float = Field(gt=0, le=1, allow_inf_nan=False)
+    duration: PositiveDuration | None = None
 
 
 class ConsumerCrash(_Fault):
@@ -67,7 +67,7 @@ class ConsumerCrash(_Fault):
     type: Literal["consumer_crash"]
     group: str
     member: int = Field(ge=0)
-    restart_after: Duration | None = Field(None, gt=0)
+    restart_after: PositiveDuration | None = None
 
 
 Fault = Annotated[

@@ -1,8 +1,8 @@
 """YAML -> validated :class:`Scenario`, or one :class:`ScenarioError` naming file, line and field.
 
-YAML is read only through PyYAML's safe loader. We compose the node tree ourselves so
-that every value keeps the line it came from; pydantic's error locations and our own
-contradiction checks are then mapped back to those lines.
+The file is read, bounded, by :mod:`simkafka.scenario.reading` (safe YAML, every value
+with the line it came from); pydantic's error locations and our own contradiction checks
+are then mapped back to those lines.
 """
 
 from __future__ import annotations
@@ -12,74 +12,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from simkafka.scenario.checks import find_contradictions
 from simkafka.scenario.errors import PathElement, Problem, ScenarioError
 from simkafka.scenario.model import Scenario
+from simkafka.scenario.reading import Positions, read_scenario_text, read_yaml_with_positions
 
-Positions = dict[tuple[PathElement, ...], tuple[int, int]]
-
-
-# ---- YAML with positions --------------------------------------------------------------
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: object, mark: yaml.Mark):
-        self.key, self.mark = key, mark
-
-
-_PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
-
-
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: tuple, positions: Positions) -> Any:
-    positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_COLLECTION_TAGS:
-        # we build collections ourselves, so refuse any tag the safe loader would refuse
-        raise yaml.constructor.ConstructorError(
-            None, None, f"tag {node.tag!r} is not allowed in a scenario", node.start_mark
-        )
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # YAML merge keys (<<: *defaults)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if key in result:
-                raise _DuplicateKey(key, key_node.start_mark)
-            # point at the key, where a person looks for a misspelt or misplaced setting
-            positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _construct(loader, value_node, (*path, key), positions)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, (*path, i), positions) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
-
-
-def read_yaml_with_positions(text: str, source: str) -> tuple[Any, Positions]:
-    """Parse YAML safely, returning the data and the (line, column) of every path in it."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise ScenarioError([Problem(source, 1, 1, (), "the file is empty", "start from scenarios/quickstart.yaml")])
-        positions: Positions = {}
-        data = _construct(loader, node, (), positions)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise ScenarioError([Problem(source, line, col, (), f"not valid YAML: {message}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(source, None, None, (), f"not valid YAML: {exc}")]) from None
-    except _DuplicateKey as dup:
-        raise ScenarioError(
-            [Problem(source, dup.mark.line + 1, dup.mark.column + 1, (dup.key,),
-                     f"key {dup.key!r} appears twice in the same mapping", "keep one of them")]
-        ) from None
-    finally:
-        loader.dispose()
-    return data, positions
+__all__ = [
+    "Positions", "allowed_keys", "load_scenario", "load_scenario_with_warnings", "parse_scenario",
+    "parse_scenario_with_warnings", "position_of", "problems_from_validation", "read_yaml_with_positions",
+]
 
 
 def position_of(path: Sequence[PathElement], positions: Positions) -> tuple[int | None, int | None]:
@@ -165,6 +108,9 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
 
 def _hint_for(error: dict, path: tuple[PathElement, ...], data: Any) -> str | None:
     kind = error["type"]
+    given = error.get("ctx", {}).get("hint")
+    if given:  # raised by a field type that knows its unit (quantities.out_of_range)
+        return str(given)
     if kind == "extra_forbidden" and path and isinstance(path[-1], str):
         model = _model_at(path[:-1], data)
         if model is None:
@@ -210,6 +156,9 @@ def _written_value(path: Sequence[PathElement], data: Any) -> Any:
     return current
 
 
+_MAX_SHOWN = 60  # characters of a written value quoted in a message
+
+
 def _message_for(error: dict, written: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -220,8 +169,12 @@ def _message_for(error: dict, written: Any) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     # show what the person wrote (``-5``), not what a unit parser turned it into
-    if written is not None and not isinstance(written, (dict, list)) and repr(written) not in msg:
-        msg += f" (got {written!r})"
+    if written is not None and not isinstance(written, (dict, list)):
+        shown = repr(written)
+        if len(shown) > _MAX_SHOWN:
+            shown = shown[: _MAX_SHOWN - 4] + "...'"
+        if shown not in msg:
+            msg += f" (got {shown})"
     return msg
 
 
@@ -279,15 +232,5 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def load_scenario_with_warnings(path: str | Path) -> tuple[Scenario, list[Problem]]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(path), None, None, (), "no such file")]) from None
-    except IsADirectoryError:
-        raise ScenarioError([Problem(str(path), None, None, (), "is a directory, not a scenario file")]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([Problem(str(path), None, None, (), f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except OSError as exc:
-        raise ScenarioError([Problem(str(path), None, None, (), f"cannot read: {exc.strerror}")]) from None
+    text = read_scenario_text(path)
     return parse_scenario_with_warnings(text, str(path))

@@ -9,7 +9,18 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from simkafka.scenario.base import SpecModel, split_csv
-from simkafka.scenario.quantities import ByteSize, ByteSizeOrUnlimited, Millis, MillisOrUnlimited
+from simkafka.scenario.limits import INT16_MAX, INT32_MAX, MAX_PARTITIONS
+from simkafka.scenario.quantities import (
+    ByteSizeOrUnlimited,
+    IntByteSize,
+    Millis,
+    MillisOrUnlimited,
+    PositiveMillis,
+    size_type,
+)
+
+# LegacyRecord.RECORD_OVERHEAD_V0: TopicConfig's atLeast for segment.bytes
+_SEGMENT_BYTES = size_type(kafka="int", least=14)
 
 # Kafka's Topic.validate: legal characters and at most 249 of them
 _LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
@@ -35,26 +46,29 @@ class Topic(SpecModel):
     """A topic. ``partitions`` and ``replication.factor`` follow from ``replica.assignment`` when given."""
 
     name: str
-    partitions: int = Field(1, ge=1, description="num.partitions default is 1")
-    replication_factor: int = Field(1, ge=1, alias="replication.factor", description="default.replication.factor default is 1")
-    min_insync_replicas: int = Field(1, ge=1, alias="min.insync.replicas")
+    partitions: int = Field(1, ge=1, le=MAX_PARTITIONS, description="num.partitions default is 1")
+    replication_factor: int = Field(
+        1, ge=1, le=INT16_MAX, alias="replication.factor", description="default.replication.factor default is 1"
+    )
+    min_insync_replicas: int = Field(1, ge=1, le=INT32_MAX, alias="min.insync.replicas")
     retention: MillisOrUnlimited = Field(7 * 86400.0, alias="retention.ms")
     retention_bytes: ByteSizeOrUnlimited = Field(math.inf, alias="retention.bytes")
-    segment_bytes: ByteSize = Field(1024**3, ge=14, alias="segment.bytes")
-    segment: Millis = Field(7 * 86400.0, gt=0, alias="segment.ms")
-    index_interval_bytes: ByteSize = Field(4096, ge=0, alias="index.interval.bytes")
+    segment_bytes: _SEGMENT_BYTES = Field(1024**3, alias="segment.bytes")
+    segment: PositiveMillis = Field(7 * 86400.0, alias="segment.ms")
+    index_interval_bytes: IntByteSize = Field(4096, alias="index.interval.bytes")
     cleanup_policy: tuple[Literal["delete", "compact"], ...] = Field(
         ("delete",), min_length=1, alias="cleanup.policy"
     )
-    delete_retention: Millis = Field(86400.0, ge=0, alias="delete.retention.ms")
+    delete_retention: Millis = Field(86400.0, alias="delete.retention.ms")
     min_cleanable_dirty_ratio: float = Field(0.5, ge=0, le=1, alias="min.cleanable.dirty.ratio")
     compression_type: Literal["producer", "uncompressed", "none", "gzip", "snappy", "lz4", "zstd"] = Field(
         "producer", alias="compression.type"
     )
-    max_message_bytes: ByteSize = Field(1048588, ge=0, alias="max.message.bytes")
+    max_message_bytes: IntByteSize = Field(1048588, alias="max.message.bytes")
     unclean_leader_election_enable: bool = Field(False, alias="unclean.leader.election.enable")
     replica_assignment: tuple[tuple[int, ...], ...] | None = Field(
         None,
+        max_length=MAX_PARTITIONS,
         alias="replica.assignment",
         description="explicit replicas per partition, preferred leader first (as --replica-assignment)",
     )

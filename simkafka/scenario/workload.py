@@ -8,8 +8,32 @@ from typing import Annotated, Literal
 from pydantic import Field, PlainSerializer, WithJsonSchema, field_validator, model_validator
 
 from simkafka.scenario.base import SpecModel, split_csv
-from simkafka.scenario.quantities import ByteSize, Duration, Millis
-from simkafka.units import UnitError, parse_byte_rate, parse_message_rate
+from simkafka.scenario.limits import INT32_MAX, MAX_CLIENTS, MAX_KEYS
+from simkafka.scenario.quantities import (
+    ByteSize,
+    Duration,
+    IntByteSize,
+    IntMillis,
+    Millis,
+    PositiveDuration,
+    PositiveIntMillis,
+    out_of_range,
+    size_type,
+)
+from simkafka.units import (
+    UnitError,
+    parse_byte_rate,
+    parse_message_rate,
+    write_byte_rate,
+    write_message_rate,
+)
+
+
+def _rate_or_error(parse, value: object) -> float:
+    try:
+        return parse(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Rate(SpecModel):
@@ -19,24 +43,27 @@ class Rate(SpecModel):
     OpenMessaging Benchmark's ``producerRate``).
     """
 
-    messages_per_second: float | None = Field(None, ge=0)
-    bytes_per_second: float | None = Field(None, ge=0)
+    messages_per_second: float | None = Field(None, gt=0, allow_inf_nan=False)
+    bytes_per_second: float | None = Field(None, gt=0, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
     def _parse(cls, value: object) -> object:
         if isinstance(value, dict):
             return value
-        try:
-            return {"messages_per_second": parse_message_rate(value)}
-        except UnitError:
-            pass
-        try:
-            return {"bytes_per_second": parse_byte_rate(value)}
-        except UnitError:
-            raise ValueError(
-                f"expected a rate such as '10000 msg/s', '50MB/s' or '1Gbps', got {value!r}"
-            ) from None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            parsed = {"messages_per_second": _rate_or_error(parse_message_rate, value)}
+        else:
+            try:
+                parsed = {"messages_per_second": parse_message_rate(value)}
+            except UnitError:
+                try:
+                    parsed = {"bytes_per_second": parse_byte_rate(value)}
+                except UnitError:
+                    raise ValueError(f"expected a rate such as '10000 msg/s', '50MB/s' or '1Gbps', got {value!r}") from None
+        if next(iter(parsed.values())) <= 0:
+            raise out_of_range("a producer's rate must be greater than 0", "remove a producer that sends nothing")
+        return parsed
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Rate:
@@ -57,9 +84,10 @@ class Rate(SpecModel):
         return self.messages_per_second * mean_message_bytes  # type: ignore[operator]
 
     def __str__(self) -> str:
+        """As a person writes it (``20000 msg/s``, ``20MiB/s``), exact enough to load back."""
         if self.messages_per_second is not None:
-            return f"{self.messages_per_second:g} msg/s"
-        return f"{self.bytes_per_second:g} B/s"
+            return write_message_rate(self.messages_per_second)
+        return write_byte_rate(self.bytes_per_second)  # type: ignore[arg-type]
 
 
 def _rate_to_text(rate: Rate) -> str:
@@ -93,8 +121,8 @@ class PoissonProfile(SpecModel):
 
 
 class Step(SpecModel):
-    at: Duration = Field(ge=0)
-    factor: float = Field(ge=0)
+    at: Duration
+    factor: float = Field(ge=0, allow_inf_nan=False)
 
 
 class StepProfile(SpecModel):
@@ -122,9 +150,9 @@ class DiurnalProfile(SpecModel):
     """A sinusoid over ``period`` peaking at ``peak_at``: 1 + amplitude * cos(...)."""
 
     type: Literal["diurnal"] = "diurnal"
-    period: Duration = Field(86400.0, gt=0)
+    period: PositiveDuration = 86400.0
     amplitude: float = Field(0.5, ge=0, le=1)
-    peak_at: Duration = Field(14 * 3600.0, ge=0)
+    peak_at: Duration = 14 * 3600.0
 
     def factor_at(self, t: float) -> float:
         return 1.0 + self.amplitude * math.cos(2 * math.pi * (t - self.peak_at) / self.period)
@@ -134,10 +162,10 @@ class BurstProfile(SpecModel):
     """Every ``every`` seconds the rate is multiplied by ``factor`` for ``duration``."""
 
     type: Literal["burst"] = "burst"
-    every: Duration = Field(gt=0)
-    duration: Duration = Field(gt=0)
-    factor: float = Field(ge=0)
-    start: Duration = Field(0.0, ge=0)
+    every: PositiveDuration
+    duration: PositiveDuration
+    factor: float = Field(ge=0, allow_inf_nan=False)
+    start: Duration = 0.0
 
     @model_validator(mode="after")
     def _fits(self) -> BurstProfile:
@@ -160,14 +188,19 @@ Profile = Annotated[
 # ---- message sizes and keys ------------------------------------------------------------
 
 
+# a record is at most an int32 of bytes in Kafka's protocol; printed with its unit (1KiB)
+_MessageSize = size_type(kafka="int", as_text=True)
+_PositiveMessageSize = size_type(kafka="int", as_text=True, positive=True)
+
+
 class SizeDistribution(SpecModel):
     """Uncompressed value size per message. ``message_size: 1KiB`` means fixed."""
 
     distribution: Literal["fixed", "uniform", "normal", "lognormal", "exponential"] = "fixed"
-    mean: ByteSize = Field(gt=0)
-    stddev: ByteSize = Field(0, ge=0)
-    min: ByteSize = Field(1, ge=0)
-    max: ByteSize | None = Field(None, gt=0)
+    mean: _PositiveMessageSize
+    stddev: _MessageSize = 0
+    min: _MessageSize = 1
+    max: _PositiveMessageSize | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -189,8 +222,8 @@ class KeySpec(SpecModel):
     """How records are keyed. Key ``i`` is the UTF-8 bytes of ``key-<i>``; murmur2 routes it."""
 
     distribution: Literal["none", "uniform", "zipf", "sequential"] = "none"
-    count: int | None = Field(None, ge=1, description="number of distinct keys")
-    exponent: float = Field(1.0, gt=0, description="zipf exponent s")
+    count: int | None = Field(None, ge=1, le=MAX_KEYS, description="number of distinct keys")
+    exponent: float = Field(1.0, gt=0, allow_inf_nan=False, description="zipf exponent s")
 
     @model_validator(mode="before")
     @classmethod
@@ -222,25 +255,28 @@ class ProducerSpec(SpecModel):
 
     name: str | None = None
     topic: str
-    count: int = Field(1, ge=1)
+    count: int = Field(1, ge=1, le=MAX_CLIENTS)
     rate: RateField
     profile: Profile = ConstantProfile()
     message_size: SizeDistribution
     keys: KeySpec = KeySpec()
-    compression_ratio: float | None = Field(None, gt=0, le=1, description="compressed / uncompressed bytes")
+    compression_ratio: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
+                                            description="compressed / uncompressed bytes")
     acks: Literal["0", "1", "all"] = Field("all", description="Kafka >= 3.0 default: all")
-    batch_size: ByteSize = Field(16384, ge=0, alias="batch.size")
-    linger: Millis = Field(0.005, ge=0, alias="linger.ms", description="Kafka >= 4.0 default: 5 ms (KIP-1030)")
+    batch_size: IntByteSize = Field(16384, alias="batch.size")
+    linger: Millis = Field(0.005, alias="linger.ms", description="Kafka >= 4.0 default: 5 ms (KIP-1030)")
     compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field("none", alias="compression.type")
-    max_in_flight_requests_per_connection: int = Field(5, ge=1, alias="max.in.flight.requests.per.connection")
+    max_in_flight_requests_per_connection: int = Field(
+        5, ge=1, le=INT32_MAX, alias="max.in.flight.requests.per.connection"
+    )
     enable_idempotence: bool = Field(True, alias="enable.idempotence")
-    request_timeout: Millis = Field(30.0, ge=0, alias="request.timeout.ms")
-    delivery_timeout: Millis = Field(120.0, ge=0, alias="delivery.timeout.ms")
-    retries: int = Field(2147483647, ge=0)
-    retry_backoff: Millis = Field(0.1, ge=0, alias="retry.backoff.ms")
-    buffer_memory: ByteSize = Field(33554432, ge=0, alias="buffer.memory")
-    max_block: Millis = Field(60.0, ge=0, alias="max.block.ms", description="how long send() blocks on a full buffer.memory")
-    max_request_size: ByteSize = Field(1048576, ge=0, alias="max.request.size")
+    request_timeout: IntMillis = Field(30.0, alias="request.timeout.ms")
+    delivery_timeout: IntMillis = Field(120.0, alias="delivery.timeout.ms")
+    retries: int = Field(2147483647, ge=0, le=INT32_MAX)
+    retry_backoff: Millis = Field(0.1, alias="retry.backoff.ms")
+    buffer_memory: ByteSize = Field(33554432, alias="buffer.memory")
+    max_block: Millis = Field(60.0, alias="max.block.ms", description="how long send() blocks on a full buffer.memory")
+    max_request_size: IntByteSize = Field(1048576, alias="max.request.size")
     partitioner_class: Literal["org.apache.kafka.clients.producer.RoundRobinPartitioner"] | None = Field(
         None, alias="partitioner.class"
     )
@@ -248,7 +284,7 @@ class ProducerSpec(SpecModel):
     partitioner_adaptive_partitioning_enable: bool = Field(
         True, alias="partitioner.adaptive.partitioning.enable"
     )
-    partitioner_availability_timeout: Millis = Field(0.0, ge=0, alias="partitioner.availability.timeout.ms")
+    partitioner_availability_timeout: Millis = Field(0.0, alias="partitioner.availability.timeout.ms")
 
     @field_validator("acks", mode="before")
     @classmethod
@@ -257,6 +293,19 @@ class ProducerSpec(SpecModel):
         if isinstance(value, int) and not isinstance(value, bool):
             return {0: "0", 1: "1", -1: "all"}.get(value, str(value))
         return "all" if value == "-1" else value
+
+    @model_validator(mode="after")
+    def _implicit_idempotence(self) -> ProducerSpec:
+        # Kafka >= 3.2: idempotence left at its default is disabled, silently, when acks,
+        # in-flight requests or retries conflict with it; store what the producer runs
+        # with, so the resolved scenario says enable.idempotence: false
+        if "enable_idempotence" not in self.model_fields_set and self.enable_idempotence and not self._idempotence_possible:
+            object.__setattr__(self, "enable_idempotence", False)
+        return self
+
+    @property
+    def _idempotence_possible(self) -> bool:
+        return self.acks == "all" and self.max_in_flight_requests_per_connection <= 5 and self.retries > 0
 
     @property
     def effective_compression_ratio(self) -> float:
@@ -274,9 +323,7 @@ class ProducerSpec(SpecModel):
         conflict with it, idempotence is silently disabled; when it *is set* to true the
         conflict is a ConfigException (checked by the loader).
         """
-        if not self.enable_idempotence:
-            return False
-        return self.acks == "all" and self.max_in_flight_requests_per_connection <= 5 and self.retries > 0
+        return self.enable_idempotence and self._idempotence_possible
 
 
 ASSIGNOR_CLASS_NAMES = {
@@ -293,24 +340,24 @@ class ConsumerGroupSpec(SpecModel):
 
     group_id: str = Field(alias="group.id", min_length=1)
     topics: tuple[str, ...] = Field(min_length=1)
-    members: int = Field(ge=1)
-    processing_time_per_record: Duration = Field(0.0, ge=0, description="application time per record")
+    members: int = Field(ge=1, le=MAX_CLIENTS)
+    processing_time_per_record: Duration = Field(0.0, description="application time per record")
     group_protocol: Literal["classic", "consumer"] = Field("classic", alias="group.protocol")
     partition_assignment_strategy: tuple[ClassicAssignorName, ...] = Field(
         ("range", "cooperative-sticky"), alias="partition.assignment.strategy",
         description="classic protocol; the first strategy all members support is used",
     )
     group_remote_assignor: Literal["uniform", "range"] = Field("uniform", alias="group.remote.assignor")
-    max_poll_records: int = Field(500, ge=1, alias="max.poll.records")
-    fetch_min_bytes: ByteSize = Field(1, ge=0, alias="fetch.min.bytes")
-    fetch_max_bytes: ByteSize = Field(52428800, ge=0, alias="fetch.max.bytes")
-    fetch_max_wait: Millis = Field(0.5, ge=0, alias="fetch.max.wait.ms")
-    max_partition_fetch_bytes: ByteSize = Field(1048576, ge=0, alias="max.partition.fetch.bytes")
-    session_timeout: Millis = Field(45.0, gt=0, alias="session.timeout.ms")
-    heartbeat_interval: Millis = Field(3.0, gt=0, alias="heartbeat.interval.ms")
-    max_poll_interval: Millis = Field(300.0, gt=0, alias="max.poll.interval.ms")
+    max_poll_records: int = Field(500, ge=1, le=INT32_MAX, alias="max.poll.records")
+    fetch_min_bytes: IntByteSize = Field(1, alias="fetch.min.bytes")
+    fetch_max_bytes: IntByteSize = Field(52428800, alias="fetch.max.bytes")
+    fetch_max_wait: IntMillis = Field(0.5, alias="fetch.max.wait.ms")
+    max_partition_fetch_bytes: IntByteSize = Field(1048576, alias="max.partition.fetch.bytes")
+    session_timeout: PositiveIntMillis = Field(45.0, alias="session.timeout.ms")
+    heartbeat_interval: PositiveIntMillis = Field(3.0, alias="heartbeat.interval.ms")
+    max_poll_interval: PositiveIntMillis = Field(300.0, alias="max.poll.interval.ms")
     enable_auto_commit: bool = Field(True, alias="enable.auto.commit")
-    auto_commit_interval: Millis = Field(5.0, ge=0, alias="auto.commit.interval.ms")
+    auto_commit_interval: IntMillis = Field(5.0, alias="auto.commit.interval.ms")
     auto_offset_reset: Literal["latest", "earliest", "none"] = Field("latest", alias="auto.offset.reset")
 
     @field_validator("topics", mode="before")

@@ -50,6 +50,7 @@ from simkafka.scenario.loader import (
     read_yaml_with_positions,
 )
 from simkafka.scenario.model import Scenario
+from simkafka.scenario.reading import read_scenario_text
 from simkafka.scenario.topic import Topic
 from simkafka.scenario.workload import ConsumerGroupSpec, ProducerSpec
 
@@ -106,16 +107,7 @@ class _Source:
 
     def __init__(self, path: str | Path, kind: str):
         self.name = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError(
-                [Problem(self.name, None, None, (), f"no such {kind} file")]
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(
-                [Problem(self.name, None, None, (), f"cannot read the {kind} file: {exc}")]
-            ) from None
+        text = read_scenario_text(path, f"{kind} file")  # bounded: size, file kind, UTF-8
         self.data, self.positions = read_yaml_with_positions(text, self.name)
         if not isinstance(self.data, dict):
             raise ScenarioError(
