@@ -63,9 +63,10 @@ from simkafka.model.partitioner import sticky_stint_records
 from simkafka.model.topology import initial_topology
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
-from simkafka.sim.accumulator import RecordAccumulator
+from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO
 from simkafka.sim.fluid import CreationCurve, max_min_share, split_fraction, split_total
+from simkafka.sim.guards import check_engine_inputs
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
@@ -86,6 +87,7 @@ class SteppedWorld:
     """Every component of a run as arrays, advanced by :meth:`step`."""
 
     def __init__(self, scenario: Scenario) -> None:
+        check_engine_inputs(scenario)
         self.scenario = scenario
         self.dt = scenario.run.step
         self.now = 0.0
@@ -287,7 +289,9 @@ class SteppedWorld:
         # the Sender record by record, so the stint is the one without a drain inside
         self.switch_msgs = np.array(
             [
-                sticky_stint_records(acc.appended_bytes, int(spec.batch_size), acc.batch_shape)
+                sticky_stint_records(
+                    acc.appended_bytes, kafka_batch_size(spec.batch_size), acc.batch_shape
+                )
                 for spec, acc in zip(specs, accumulators, strict=True)
             ],
             dtype=np.int64,

@@ -28,6 +28,7 @@ from simkafka.scenario import ConsumerGroupSpec, Scenario
 from simkafka.sim.accumulator import ProducerBatch
 from simkafka.sim.broker import Broker, PartitionLeader
 from simkafka.sim.consumer import ConsumerMember
+from simkafka.sim.guards import check_engine_inputs
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
 from simkafka.sim.replica_log import LogRead, ReplicaLog
@@ -72,6 +73,7 @@ class World:
     """Everything that exists in one simulated run."""
 
     def __init__(self, scenario: Scenario) -> None:
+        check_engine_inputs(scenario)
         self.scenario = scenario
         self.env = simpy.Environment()
         self.streams = RandomStreams(scenario.seed)

@@ -182,7 +182,7 @@ def invariant_violations(result: Any, duration: float) -> list[str]:
 
 def _refusal_types() -> tuple[type[BaseException], ...]:
     try:
-        from simkafka.sim.budget import RunRefused
+        from simkafka.sim.guards import RunRefused
     except ImportError:  # the run-size estimate is not there yet
         return ()
     return (RunRefused,)
