@@ -52,12 +52,35 @@ def main() -> None:
 def check(scenario_file: str, resolved: bool) -> None:
     """Validate a scenario file and say what it describes."""
     scenario = _load(scenario_file)
+    estimate = _run_estimate(scenario_file, scenario)
     if resolved:
         import yaml
 
         click.echo(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
         return
     console.print(f"[green]ok[/green] {scenario_file}: {scenario!r}")
+    console.print(f"estimated run: {estimate}", markup=False)
+
+
+def _run_estimate(scenario_file: str, scenario: Any) -> Any:
+    """The run's size estimate; exit 2 with one line if the engine would refuse the run,
+    a warning if it would take long."""
+    from simkafka.sim.budget import LONG_WALL_SECONDS, refuse_if_too_big
+    from simkafka.sim.guards import RunRefused, check_engine_inputs
+
+    try:
+        check_engine_inputs(scenario)
+        estimate = refuse_if_too_big(scenario)
+    except RunRefused as exc:
+        _fail(f"{scenario_file}: error: {exc}")
+    if estimate.wall_seconds > LONG_WALL_SECONDS:
+        err_console.print(
+            f"warning: {scenario_file}: this run may take long ({estimate}); a shorter "
+            "run.duration or the stepped engine is faster",
+            markup=False,
+            style="yellow",
+        )
+    return estimate
 
 
 def _frame_table(frame: Any, title: str, cell: Callable[[Any], str] = str) -> Any:
@@ -176,6 +199,7 @@ def run(
         overrides["step"] = _duration_option("--step", step, 1.0, "positive and at most 1s")
     if overrides:
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
+    _run_estimate(scenario_file, scenario)
     if scenario.faults:
         # Faults are validated now; brokers dying, elections and rebalances come with the
         # fault engine. Say so rather than let a run look like it survived them.

@@ -18,9 +18,12 @@ Input level (``simkafka check`` through click's test runner, as a user runs it):
 ==================  =============================================================
 
 Run level (a short run of an accepted case on one engine): ``ok``, ``refused`` (the
-run-size estimate refused it with a clear error), ``traceback``, ``hang``, ``memory``,
-``crash``, and ``violation`` (it finished, but conservation did not balance, or a
-figure is NaN, infinite or negative, or a utilisation is above 1).
+engine refused it up front with a clear error: a value it cannot use, or a run too
+big for memory), ``long`` (not run: the up-front estimate says it takes longer than
+half the time bound, and ``simkafka check`` warns of that), ``traceback``, ``hang``
+(over the time bound although the estimate said it fits), ``memory``, ``crash``, and
+``violation`` (it finished, but conservation did not balance, or a figure is NaN,
+infinite or negative, or a utilisation is above 1).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ INPUT_CLASSES = (
     "clean_error", "unlocated_error", "accepted", "traceback", "hang", "memory", "crash"
 )
 INPUT_FAILURES = ("unlocated_error", "traceback", "hang", "memory", "crash")
-RUN_CLASSES = ("ok", "refused", "traceback", "hang", "memory", "crash", "violation")
+RUN_CLASSES = ("ok", "refused", "long", "traceback", "hang", "memory", "crash", "violation")
 RUN_FAILURES = ("traceback", "hang", "memory", "crash", "violation")
 
 MEMORY_BOUND = 3 * 1024**3  # bytes of address space per worker (numpy + simpy + a run)
@@ -194,6 +197,19 @@ def run_short(data: bytes, engine: str, duration: float, workdir: Path) -> Outco
 
     scenario = short_run_scenario(data, engine, duration)
     try:
+        from simkafka.sim.budget import estimate_run
+    except ImportError:  # the run-size estimate is not there yet
+        estimate_run = None
+    if estimate_run is not None and _case_timeout:
+        try:
+            wall = estimate_run(scenario).wall_seconds
+        except _refusal_types() as exc:
+            return Outcome("refused", str(exc).splitlines()[0][:160])
+        except Exception as exc:
+            return Outcome("traceback", "estimate_run: " + _where(exc))
+        if wall > _case_timeout / 2:
+            return Outcome("long", f"estimated {wall:.3g}s wall")
+    try:
         result = simulate(scenario)
     except _refusal_types() as exc:
         return Outcome("refused", str(exc).splitlines()[0][:160])
@@ -224,6 +240,8 @@ def run_case(seed: int, index: int, rare: bool, engine: str, duration: float, wo
     return run_short(make_case(seed, index, rare=rare).data, engine, duration, workdir)
 
 
+_case_timeout = 0.0  # the running case's time bound (set in the worker)
+
 TASKS = {"check": check_input, "run": run_short, "check_case": check_case, "run_case": run_case}
 
 
@@ -239,6 +257,8 @@ def _child(conn: Any, memory_bytes: int, fault_log: str) -> None:
             if task is None:
                 return
             name, args, timeout = task
+            global _case_timeout
+            _case_timeout = timeout
             try:
                 signal.setitimer(signal.ITIMER_REAL, timeout)
                 try:
