@@ -17,8 +17,9 @@ from rich.console import Console
 
 from simkafka.scenario import ScenarioError, load_scenario_with_warnings
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: rich would print "file.yaml:100:3" as "file.yaml💯3" (":100:" is an emoji code)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 EXIT_USAGE = 2
 
