@@ -27,6 +27,8 @@ Where the constants come from (measured on the 2-core development machine with
   request, 35 us per batch and 65 us per fetch, fitted on the seven scenarios in
   ``scenarios/`` (0.3 simulated s each; the estimate is within a factor of 4 of the
   measured wall time on all of them, on a loaded 2-core machine).
+* keyed producers: about 0.7 us per key of ``keys.count`` to hash the key space once
+  (murmur2 in numpy, in chunks so that memory stays bounded).
 * stepped engine wall time: about 1.5 ms per step (a hundred numpy calls) plus 6 ns per
   array cell per step (quickstart, reference, and reference with 20,000 partitions).
   Memory of the 20,000-partition reference: 832 MiB traced, 861 MiB estimated.
@@ -59,6 +61,7 @@ BASE_BYTES = 150 * MIB  # the interpreter with numpy, pandas and simpy imported
 PRODUCE_REQUEST_SECONDS = 150e-6
 BATCH_SECONDS = 35e-6
 FETCH_SECONDS = 65e-6
+KEY_SECONDS = 0.7e-6  # murmur2 of one key of keys.count, once per producer group
 STEP_SECONDS = 1.5e-3
 CELL_STEP_SECONDS = 6e-9
 
@@ -66,6 +69,8 @@ CELL_STEP_SECONDS = 6e-9
 MEMORY_FRACTION = 0.5
 #: Warn (``simkafka check`` / ``run``) when a run is estimated to take longer than this.
 LONG_WALL_SECONDS = 120.0
+#: Refuse a run estimated to take longer than this (a week): it would look like a hang.
+MAX_WALL_SECONDS = 7 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -220,14 +225,22 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
             + FETCH_SECONDS * fetches
         )
         shape |= rates
-    return RunEstimate(run.engine, memory, work, wall, shape)
+    keys = sum(p.keys.count or 0 for p in scenario.producers if p.keys.keyed)
+    wall += KEY_SECONDS * keys
+    return RunEstimate(run.engine, memory, work, wall, shape | {"keys": keys})
 
 
 def refuse_if_too_big(scenario: Scenario, limit: float | None = None) -> RunEstimate:
     """The run's estimate; :class:`RunRefused` carrying it when its memory is above ``limit``
-    (default :func:`memory_limit`)."""
+    (default :func:`memory_limit`) or its wall time above :data:`MAX_WALL_SECONDS`."""
     estimate = estimate_run(scenario)
     limit = memory_limit() if limit is None else limit
+    if estimate.wall_seconds > MAX_WALL_SECONDS:
+        raise RunRefused(
+            f"cannot simulate {scenario.name!r}: the run would take about "
+            f"{_seconds(estimate.wall_seconds)}, more than the {_seconds(MAX_WALL_SECONDS)} "
+            f"allowed; estimate: {estimate}"
+        )
     if estimate.memory_bytes > limit:
         raise RunRefused(
             f"cannot simulate {scenario.name!r}: the run would need about "

@@ -88,6 +88,16 @@ def _problems(scenario: Scenario) -> Iterator[str]:
     for i, topic in enumerate(scenario.topics):
         if topic.partitions < 1:
             yield f"{_path('topics', i, 'partitions')} must be at least 1 (got {topic.partitions})"
+    named: dict[str, int] = {}
+    for i, producer in enumerate(scenario.producers):
+        # the engines name a producer's hosts "<name or topic>-<index>"
+        name = producer.name or producer.topic
+        if name in named:
+            yield (
+                f"{_path('producers', i)} has the same name as producers[{named[name]}] "
+                f"({name!r}); give each producer group its own name"
+            )
+        named.setdefault(name, i)
     for i, producer in enumerate(scenario.producers):
         mean = producer.message_size.mean
         why = _bad_number(mean, positive=True)
@@ -117,7 +127,14 @@ def _problems(scenario: Scenario) -> Iterator[str]:
         ratio = producer.effective_compression_ratio
         if not 0 < ratio <= 1:
             yield f"{_path('producers', i, 'compression_ratio')} must be in (0, 1] (got {ratio!r})"
+    group_ids: dict[str, int] = {}
     for i, group in enumerate(scenario.consumer_groups):
+        if group.group_id in group_ids:
+            yield (
+                f"{_path('consumer_groups', i, 'group.id')} {group.group_id!r} is also "
+                f"consumer_groups[{group_ids[group.group_id]}]'s; one group, one entry"
+            )
+        group_ids.setdefault(group.group_id, i)
         for alias, value in (
             ("processing_time_per_record", group.processing_time_per_record),
             ("fetch.max.wait.ms", group.fetch_max_wait),

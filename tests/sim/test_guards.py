@@ -123,3 +123,21 @@ def test_accumulator_of_a_huge_batch_of_tiny_records_is_built_at_once() -> None:
             4, batch_size=2**31 - 1, linger=0.005, compression_ratio=1.0, message_bytes=1.0
         )
     assert acc.messages_per_batch > 10**8
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_refuse_two_producer_groups_with_one_name(engine: str) -> None:
+    # before: ValueError "host 'producer.events-0' already exists" from the network (events)
+    scenario = _scenario(engine)
+    scenario = scenario.model_copy(update={"producers": scenario.producers * 2})
+    with pytest.raises(RunRefused, match=r"producers\[1\] has the same name as producers\[0\]"):
+        simulate(scenario)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_refuse_a_consumer_group_listed_twice(engine: str) -> None:
+    # before: the second entry silently replaced the first one's members (events)
+    scenario = _scenario(engine)
+    scenario = scenario.model_copy(update={"consumer_groups": scenario.consumer_groups * 2})
+    with pytest.raises(RunRefused, match=r"consumer_groups\[1\]\.group\.id 'readers' is also"):
+        simulate(scenario)
