@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import sys
 import time
 from pathlib import Path
@@ -83,9 +84,13 @@ def table(title: str, classes: tuple[str, ...], counts: dict[str, collections.Co
 
 
 def signatures(outcomes: dict[str, collections.Counter], failures: tuple[str, ...]) -> str:
+    """Failures grouped by signature, numbers folded (``at byte 448`` -> ``at byte N``)."""
     lines = []
     for label, counter in outcomes.items():
-        for (kind, signature), n in counter.most_common():
+        folded: collections.Counter = collections.Counter()
+        for (kind, signature), n in counter.items():
+            folded[(kind, re.sub(r"\d+", "N", signature))] += n
+        for (kind, signature), n in folded.most_common():
             if kind in failures:
                 lines.append(f"  {n:5d}  {label:<8} {kind:<16} {signature}")
     return "\n".join(lines) if lines else "  none"
