@@ -27,6 +27,7 @@ Where the constants come from (measured on the 2-core development machine with
   request, 35 us per batch and 65 us per fetch, fitted on the seven scenarios in
   ``scenarios/`` (0.3 simulated s each; the estimate is within a factor of 4 of the
   measured wall time on all of them, on a loaded 2-core machine).
+* both engines: about 2 us per time-series value and 0.2 ms to build a broker (rough).
 * keyed producers: about 0.7 us per key of ``keys.count`` to hash the key space once
   (murmur2 in numpy, in chunks so that memory stays bounded).
 * stepped engine wall time: about 1.5 ms per step (a hundred numpy calls) plus 6 ns per
@@ -61,6 +62,8 @@ BASE_BYTES = 150 * MIB  # the interpreter with numpy, pandas and simpy imported
 PRODUCE_REQUEST_SECONDS = 150e-6
 BATCH_SECONDS = 35e-6
 FETCH_SECONDS = 65e-6
+SERIES_CELL_SECONDS = 2e-6  # a probe value written, then framed by pandas
+BROKER_SECONDS = 2e-4  # building one broker (its hosts, logs and processes)
 KEY_SECONDS = 0.7e-6  # murmur2 of one key of keys.count, once per producer group
 STEP_SECONDS = 1.5e-3
 CELL_STEP_SECONDS = 6e-9
@@ -226,7 +229,8 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
         )
         shape |= rates
     keys = sum(p.keys.count or 0 for p in scenario.producers if p.keys.keyed)
-    wall += KEY_SECONDS * keys
+    wall += KEY_SECONDS * keys + SERIES_CELL_SECONDS * shape["series_cells"]
+    wall += BROKER_SECONDS * shape["brokers"]
     return RunEstimate(run.engine, memory, work, wall, shape | {"keys": keys})
 
 

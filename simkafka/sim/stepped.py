@@ -66,7 +66,7 @@ from simkafka.scenario import Scenario
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO
 from simkafka.sim.fluid import CreationCurve, max_min_share, split_fraction, split_total
-from simkafka.sim.guards import check_engine_inputs
+from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
@@ -115,7 +115,8 @@ class SteppedWorld:
         self.broker_ids = [b.id for b in cluster.brokers]
         self.B = len(self.broker_ids)
         self.broker_index = {b: i for i, b in enumerate(self.broker_ids)}
-        hw = [cluster.hardware_of(b) for b in self.broker_ids]
+        hardware_of = hardware_by_broker(cluster)
+        hw = [hardware_of[b] for b in self.broker_ids]
         config = cluster.config
         self.nic_in = np.array([h.ingress for h in hw])
         self.nic_out = np.array([h.egress for h in hw])
@@ -125,7 +126,7 @@ class SteppedWorld:
         self.threads = np.array([min(config.num_io_threads, h.cpu_cores) for h in hw], dtype=float)
         self.request_cpu = config.request_cpu_cost
         self.byte_cpu = config.byte_cpu_cost
-        self.broker_rack = [cluster.broker(b).rack for b in self.broker_ids]
+        self.broker_rack = [b.rack for b in cluster.brokers]
         # cumulative counters (the probes difference them)
         zeros = lambda: np.zeros(self.B)  # noqa: E731
         self.bytes_in, self.bytes_out = zeros(), zeros()

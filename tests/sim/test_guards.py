@@ -14,10 +14,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from simkafka.scenario import Scenario, parse_scenario
+from simkafka.scenario import Cluster, Scenario, parse_scenario
 from simkafka.sim.accumulator import RecordAccumulator
 from simkafka.sim.engine import simulate
-from simkafka.sim.guards import RunRefused
+from simkafka.sim.guards import RunRefused, hardware_by_broker
 from simkafka.sim.storage import record_sizes, total_record_size
 
 SCENARIO = """
@@ -141,3 +141,31 @@ def test_engines_refuse_a_consumer_group_listed_twice(engine: str) -> None:
     scenario = scenario.model_copy(update={"consumer_groups": scenario.consumer_groups * 2})
     with pytest.raises(RunRefused, match=r"consumer_groups\[1\]\.group\.id 'readers' is also"):
         simulate(scenario)
+
+
+def test_broker_hardware_is_found_in_one_pass() -> None:
+    scenario = parse_scenario(SCENARIO)
+    brokers = tuple(
+        b.model_copy(update={"nic": 1e9 * (i + 1)} if i % 2 else {})
+        for i, b in enumerate(scenario.cluster.brokers)
+    )
+    cluster = scenario.cluster.model_copy(update={"brokers": brokers})
+    assert hardware_by_broker(cluster) == {b.id: cluster.hardware_of(b.id) for b in brokers}
+    # 100,000 brokers: Cluster.hardware_of per broker searched the list each time (quadratic)
+    many = cluster.model_copy(
+        update={"brokers": tuple(brokers[0].model_copy(update={"id": i}) for i in range(100_000))}
+    )
+    with _within(10):
+        assert len(hardware_by_broker(many)) == 100_000
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_do_not_search_the_broker_list_per_broker(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def quadratic(self: object, broker_id: int) -> None:
+        raise AssertionError("a search of the broker list per broker")
+
+    monkeypatch.setattr(Cluster, "hardware_of", quadratic)
+    monkeypatch.setattr(Cluster, "broker", quadratic)
+    assert simulate(_scenario(engine)).conservation["ok"]
