@@ -9,6 +9,7 @@ Input level (``simkafka check`` through click's test runner, as a user runs it):
 
 ==================  =============================================================
 ``clean_error``     exit 2, the message names ``file:line`` and a field path, no traceback
+``refused_run``     exit 2, one line naming the file: the run-size estimate refuses the run
 ``unlocated_error`` exit 2 and no traceback, but no ``file:line: error: field`` in the message
 ``accepted``        exit 0
 ``traceback``       an exception escaped (or "Traceback" was printed, or another exit status)
@@ -45,7 +46,8 @@ from pathlib import Path
 from typing import Any
 
 INPUT_CLASSES = (
-    "clean_error", "unlocated_error", "accepted", "traceback", "hang", "memory", "crash"
+    "clean_error", "refused_run", "unlocated_error", "accepted", "traceback", "hang", "memory",
+    "crash",
 )
 INPUT_FAILURES = ("unlocated_error", "traceback", "hang", "memory", "crash")
 RUN_CLASSES = ("ok", "refused", "long", "traceback", "hang", "memory", "crash", "violation")
@@ -117,6 +119,9 @@ def check_input(data: bytes, resolved: bool, workdir: Path) -> Outcome:
     located = re.search(rf"{re.escape(str(path))}:\d+(:\d+)?: error: \S", stderr)
     if located:
         return Outcome("clean_error")
+    refusal = rf"^{re.escape(str(path))}: error: cannot simulate .*: the run would (need|take) about"
+    if re.search(refusal, stderr, re.M):
+        return Outcome("refused_run")
     first = stderr.strip().splitlines()[-1] if stderr.strip() else "(no message)"
     return Outcome("unlocated_error", first.replace(str(path), "FILE")[:160])
 
