@@ -18,8 +18,9 @@ from rich.console import Console
 from simkafka.cli_entry import interrupted
 from simkafka.scenario import ScenarioError, load_scenario_with_warnings
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: rich would print "file.yaml:100:3" as "file.yaml💯3" (":100:" is an emoji code)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 EXIT_USAGE = 2
 
@@ -66,12 +67,35 @@ def main() -> None:
 def check(scenario_file: str, resolved: bool) -> None:
     """Validate a scenario file and say what it describes."""
     scenario = _load(scenario_file)
+    estimate = _run_estimate(scenario_file, scenario)
     if resolved:
         import yaml
 
         click.echo(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
         return
     console.print(f"[green]ok[/green] {scenario_file}: {scenario!r}")
+    console.print(f"estimated run: {estimate}", markup=False)
+
+
+def _run_estimate(scenario_file: str, scenario: Any) -> Any:
+    """The run's size estimate; exit 2 with one line if the engine would refuse the run,
+    a warning if it would take long."""
+    from simkafka.sim.budget import LONG_WALL_SECONDS, refuse_if_too_big
+    from simkafka.sim.guards import RunRefused, check_engine_inputs
+
+    try:
+        check_engine_inputs(scenario)
+        estimate = refuse_if_too_big(scenario)
+    except RunRefused as exc:
+        _fail(f"{scenario_file}: error: {exc}")
+    if estimate.wall_seconds > LONG_WALL_SECONDS:
+        err_console.print(
+            f"warning: {scenario_file}: this run may take long ({estimate}); a shorter "
+            "run.duration or the stepped engine is faster",
+            markup=False,
+            style="yellow",
+        )
+    return estimate
 
 
 def _frame_table(frame: Any, title: str, cell: Callable[[Any], str] = str) -> Any:
@@ -264,6 +288,7 @@ def run(
         for path, message, hint, _ in check_step_resolution(scenario):
             warning = Problem(scenario_file, None, None, path, message, hint, warning=True)
             err_console.print(str(warning), markup=False, style="yellow")
+    _run_estimate(scenario_file, scenario)
     directory = Path(output) if output else _report_dir(scenario.name)
     _check_output(directory)
     if scenario.faults:

@@ -34,8 +34,8 @@ from simkafka.scenario.loader import (
 )
 from simkafka.scenario.reading import read_scenario_text
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 EXIT_USAGE = 2
 

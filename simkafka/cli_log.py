@@ -30,8 +30,8 @@ from simkafka.log.loadgen import (
 from simkafka.report.numbers import significant
 from simkafka.units import UnitError, format_bytes, parse_bytes, parse_duration
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simkafka.model.partitioner import BatchShape
-from simkafka.sim.storage import record_sizes
+from simkafka.sim.storage import total_record_size
 
 # DefaultRecordBatch.RECORD_BATCH_OVERHEAD: the v2 batch header.
 RECORD_BATCH_OVERHEAD = 61
@@ -53,12 +53,18 @@ class ProducerBatch:
     attempts: int = 0
 
 
+def kafka_batch_size(configured: float) -> int:
+    """The batch size ``KafkaProducer`` hands its accumulator and partitioner:
+    ``Math.max(1, batch.size)`` -- ``batch.size: 0`` disables batching (one record per
+    batch) and must not reach ``BuiltInPartitioner``, which refuses a size below 1."""
+    return max(1, int(configured))
+
+
 def mean_record_overhead(records: int, key_bytes: int | None, value_bytes: int) -> float:
     """Mean framing bytes per record of a batch of ``records`` (``DefaultRecord.sizeInBytes``
     minus key and value; timestamp deltas under 64 ms take one byte)."""
-    sizes = record_sizes(records, key_bytes, value_bytes)
     payload = (key_bytes or 0) + value_bytes
-    return sum(sizes) / len(sizes) - payload
+    return total_record_size(records, key_bytes, value_bytes) / records - payload
 
 
 class RecordAccumulator:

@@ -10,6 +10,8 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 
 from simkafka.scenario import Scenario
+from simkafka.sim.budget import refuse_if_too_big
+from simkafka.sim.guards import check_engine_inputs
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.probes import Probes
 from simkafka.sim.result import PERCENTILES, RunResult, group_accounting, run_accounting
@@ -20,10 +22,20 @@ ProgressCallback = Callable[[float, float], None]  # (simulated now, duration)
 
 
 def simulate(
-    scenario: Scenario, progress: ProgressCallback | None = None, steps: int = 100
+    scenario: Scenario,
+    progress: ProgressCallback | None = None,
+    steps: int = 100,
+    memory_limit: float | None = None,
 ) -> RunResult:
     """Play ``scenario`` forward for ``run.duration`` simulated seconds, with the engine
-    the scenario's ``run.engine`` names."""
+    the scenario's ``run.engine`` names.
+
+    Raises :class:`~simkafka.sim.guards.RunRefused` before allocating anything when an
+    engine cannot use a value of the scenario, or when the run's estimated memory
+    (:func:`~simkafka.sim.budget.estimate_run`) is above ``memory_limit`` (default: half
+    the machine's memory, :func:`~simkafka.sim.budget.memory_limit`)."""
+    check_engine_inputs(scenario)
+    refuse_if_too_big(scenario, memory_limit)
     if scenario.run.engine == "stepped":
         from simkafka.sim.stepped_run import simulate_stepped
 

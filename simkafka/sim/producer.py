@@ -24,7 +24,7 @@ import simpy
 
 from simkafka.model.partitioner import BuiltInPartitioner
 from simkafka.model.types import TopicPartition
-from simkafka.sim.accumulator import ProducerBatch, RecordAccumulator
+from simkafka.sim.accumulator import ProducerBatch, RecordAccumulator, kafka_batch_size
 from simkafka.sim.histogram import LatencyHistogram
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class ProducerClient:
             )
         self.rng = world.streams.get(f"producer.{self.name}")
         self.poisson = spec.profile.type == "poisson"
-        self.partitioner = BuiltInPartitioner(topic.name, int(spec.batch_size), self.rng)
+        self.partitioner = BuiltInPartitioner(topic.name, kafka_batch_size(spec.batch_size), self.rng)
         self._fraction = 0.0  # fluid arrivals: the part of a message not yet sent
         self._key_carry = np.zeros(topic.partitions)
         # send() calls waiting for buffer.memory: (messages, first send, last send)

@@ -63,9 +63,10 @@ from simkafka.model.partitioner import sticky_stint_records
 from simkafka.model.topology import initial_topology
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
-from simkafka.sim.accumulator import RecordAccumulator
+from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO
 from simkafka.sim.fluid import CreationCurve, max_min_share, split_fraction, split_total
+from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
@@ -86,6 +87,7 @@ class SteppedWorld:
     """Every component of a run as arrays, advanced by :meth:`step`."""
 
     def __init__(self, scenario: Scenario) -> None:
+        check_engine_inputs(scenario)
         self.scenario = scenario
         self.dt = scenario.run.step
         self.now = 0.0
@@ -113,7 +115,8 @@ class SteppedWorld:
         self.broker_ids = [b.id for b in cluster.brokers]
         self.B = len(self.broker_ids)
         self.broker_index = {b: i for i, b in enumerate(self.broker_ids)}
-        hw = [cluster.hardware_of(b) for b in self.broker_ids]
+        hardware_of = hardware_by_broker(cluster)
+        hw = [hardware_of[b] for b in self.broker_ids]
         config = cluster.config
         self.nic_in = np.array([h.ingress for h in hw])
         self.nic_out = np.array([h.egress for h in hw])
@@ -123,7 +126,7 @@ class SteppedWorld:
         self.threads = np.array([min(config.num_io_threads, h.cpu_cores) for h in hw], dtype=float)
         self.request_cpu = config.request_cpu_cost
         self.byte_cpu = config.byte_cpu_cost
-        self.broker_rack = [cluster.broker(b).rack for b in self.broker_ids]
+        self.broker_rack = [b.rack for b in cluster.brokers]
         # cumulative counters (the probes difference them)
         zeros = lambda: np.zeros(self.B)  # noqa: E731
         self.bytes_in, self.bytes_out = zeros(), zeros()
@@ -287,7 +290,9 @@ class SteppedWorld:
         # the Sender record by record, so the stint is the one without a drain inside
         self.switch_msgs = np.array(
             [
-                sticky_stint_records(acc.appended_bytes, int(spec.batch_size), acc.batch_shape)
+                sticky_stint_records(
+                    acc.appended_bytes, kafka_batch_size(spec.batch_size), acc.batch_shape
+                )
                 for spec, acc in zip(specs, accumulators, strict=True)
             ],
             dtype=np.int64,

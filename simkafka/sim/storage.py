@@ -91,6 +91,7 @@ __all__ = [
     "size_of_varint",
     "record_size",
     "record_sizes",
+    "total_record_size",
     "batch_size",
     "index_interval_batches",
     "offset_index_entries",
@@ -148,6 +149,21 @@ def record_sizes(records_per_batch: int, key_bytes: int | None, value_bytes: int
     return [record_size(d, key_bytes, value_bytes) for d in range(records_per_batch)]
 
 
+def total_record_size(records_per_batch: int, key_bytes: int | None, value_bytes: int) -> int:
+    """``sum(record_sizes(...))`` in constant time: a record's size depends on its offset
+    delta only through the delta's varint length, which changes at 64, 8192, 2**20 and
+    2**27 (zig-zag), so the deltas are summed in those ranges. A batch of millions of
+    tiny records (a huge ``batch.size``) costs five terms, not a loop over its records."""
+    total, lo = 0, 0
+    for hi in (64, 8192, 1 << 20, 1 << 27, 1 << 34, 1 << 41, 1 << 48, 1 << 55, 1 << 62):
+        if lo >= records_per_batch:
+            break
+        count = min(hi, records_per_batch) - lo
+        total += count * record_size(lo, key_bytes, value_bytes)
+        lo = hi
+    return total
+
+
 def batch_size(
     records_per_batch: int,
     key_bytes: int | None,
@@ -161,7 +177,7 @@ def batch_size(
     """
     if records_per_batch < 1:
         raise ValueError("records_per_batch must be >= 1")
-    section = sum(record_sizes(records_per_batch, key_bytes, value_bytes))
+    section = total_record_size(records_per_batch, key_bytes, value_bytes)
     if compression_ratio != 1.0:
         section = int(round(section * compression_ratio))
     return RECORD_BATCH_OVERHEAD + section

@@ -29,16 +29,24 @@ if TYPE_CHECKING:
     from simkafka.sim.consumer import ConsumerMember
 
 
-def key_bytes(count: int) -> list[bytes]:
-    return [f"key-{i}".encode() for i in range(count)]
+KEY_CHUNK = 1 << 18  # keys hashed at once: memory stays bounded whatever keys.count is
+
+
+def key_bytes(count: int, start: int = 0) -> list[bytes]:
+    return [f"key-{i}".encode() for i in range(start, count)]
+
+
+def _key_chunk_weights(spec: ProducerSpec, start: int, stop: int) -> np.ndarray:
+    """Unnormalised probabilities of keys ``start .. stop-1``."""
+    if spec.keys.distribution == "zipf":
+        return np.arange(start + 1, stop + 1, dtype=float) ** -spec.keys.exponent
+    return np.ones(stop - start)
 
 
 def key_probabilities(spec: ProducerSpec) -> np.ndarray:
     count = spec.keys.count or 1
-    if spec.keys.distribution == "zipf":
-        weights = np.arange(1, count + 1, dtype=float) ** -spec.keys.exponent
-        return weights / weights.sum()
-    return np.full(count, 1.0 / count)
+    weights = _key_chunk_weights(spec, 0, count)
+    return weights / weights.sum()
 
 
 def key_weights(spec: ProducerSpec, num_partitions: int) -> np.ndarray | None:
@@ -49,8 +57,16 @@ def key_weights(spec: ProducerSpec, num_partitions: int) -> np.ndarray | None:
         return None
     from simkafka.model.partitioner import partitions_for_keys
 
-    partitions = np.asarray(partitions_for_keys(key_bytes(spec.keys.count or 1), num_partitions))
-    return np.bincount(partitions, weights=key_probabilities(spec), minlength=num_partitions)
+    # key by key in chunks: ten million keys cost time (see sim/budget.py), not gigabytes
+    count = spec.keys.count or 1
+    totals = np.zeros(num_partitions)
+    for start in range(0, count, KEY_CHUNK):
+        stop = min(count, start + KEY_CHUNK)
+        partitions = np.asarray(partitions_for_keys(key_bytes(stop, start), num_partitions))
+        totals += np.bincount(
+            partitions, weights=_key_chunk_weights(spec, start, stop), minlength=num_partitions
+        )
+    return totals / totals.sum()
 
 
 def consumer_assignment(

@@ -28,6 +28,7 @@ from simkafka.scenario import ConsumerGroupSpec, Scenario
 from simkafka.sim.accumulator import ProducerBatch
 from simkafka.sim.broker import Broker, PartitionLeader
 from simkafka.sim.consumer import ConsumerMember
+from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
 from simkafka.sim.replica_log import LogRead, ReplicaLog
@@ -72,6 +73,7 @@ class World:
     """Everything that exists in one simulated run."""
 
     def __init__(self, scenario: Scenario) -> None:
+        check_engine_inputs(scenario)
         self.scenario = scenario
         self.env = simpy.Environment()
         self.streams = RandomStreams(scenario.seed)
@@ -90,8 +92,9 @@ class World:
         self.small_cross_rack_bytes = 0
         self._egress: dict[str, float] = {}
         self._ingress: dict[str, float] = {}
+        hardware_of = hardware_by_broker(cluster)
         for spec in cluster.brokers:
-            hardware = cluster.hardware_of(spec.id)
+            hardware = hardware_of[spec.id]
             broker = Broker(self, spec.id, spec.rack, hardware)
             self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress)
             self.add_host(broker.cache_host, spec.rack, UNBOUNDED, UNBOUNDED)
