@@ -168,6 +168,14 @@ def _check_assignment(assignment, partitions: int, rf: int, broker_ids: set[int]
 def _check_producers(s: Scenario) -> list[Finding]:
     out = []
     topics = {t.name: t for t in s.topics}
+    # each producer group's hosts are named "<name or topic>-<index>": two groups under one
+    # name would be one set of hosts
+    names = [p.name or p.topic for p in s.producers]
+    for dup in _duplicates(names):
+        index = len(names) - 1 - names[::-1].index(dup)
+        key = "name" if s.producers[index].name else "topic"
+        out.append(_error(("producers", index, key), f"producers[{names.index(dup)}] and producers[{index}] "
+                          f"are both called {dup!r}", "give each producer group its own `name`"))
     for i, p in enumerate(s.producers):
         at = ("producers", i)
         if p.topic not in topics:

@@ -8,7 +8,8 @@ bound (``RLIMIT_AS``). A child that dies is a crash (a signal) and is replaced.
 Input level (``simkafka check`` through click's test runner, as a user runs it):
 
 ==================  =============================================================
-``clean_error``     exit 2, the message names ``file:line`` and a field path, no traceback
+``clean_error``     exit 2, the message names ``file:line`` and a field path (or, for a
+                    file refused whole -- too large, not regular -- the file), no traceback
 ``refused_run``     exit 2, one line naming the file: the run-size estimate refuses the run
 ``unlocated_error`` exit 2 and no traceback, but no ``file:line: error: field`` in the message
 ``accepted``        exit 0
@@ -118,6 +119,10 @@ def check_input(data: bytes, resolved: bool, workdir: Path) -> Outcome:
         return Outcome("traceback", f"exit status {result.exit_code}: {stderr.strip()[:160]}")
     located = re.search(rf"{re.escape(str(path))}:\d+(:\d+)?: error: \S", stderr)
     if located:
+        return Outcome("clean_error")
+    # a refusal of the whole file (over the size limit, not a regular file) has no line to
+    # name: the file is the field
+    if re.search(rf"^{re.escape(str(path))}: error: \(top level\): the file ", stderr, re.M):
         return Outcome("clean_error")
     refusal = rf"^{re.escape(str(path))}: error: cannot simulate .*: the run would (need|take) about"
     if re.search(refusal, stderr, re.M):

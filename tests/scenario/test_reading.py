@@ -55,7 +55,7 @@ def test_merge_keys_let_a_key_override_the_merged_one():
     s = parse_scenario(
         "name: t\ncluster: {brokers: 1}\ntopics: [{name: a}]\nproducers:\n"
         "  - &p {topic: a, rate: 10 msg/s, message_size: 100B, linger.ms: 5}\n"
-        "  - <<: *p\n    linger.ms: 20\n"
+        "  - <<: *p\n    name: slow\n    linger.ms: 20\n"
     )
     assert [p.linger for p in s.producers] == pytest.approx([0.005, 0.020])
 

@@ -205,3 +205,20 @@ def test_key_counts_are_bounded():
     p = only_error(BASE.replace("batch.size: 16384", "batch.size: 16384\n    keys: {distribution: uniform, count: 2147483647}"))
     assert p.path == ("producers", 0, "keys", "count") and p.line == 19
     assert p.hint == f"allowed range: <= {MAX_KEYS}"
+
+
+def test_two_producer_groups_under_one_name_are_refused_at_the_line():
+    # the engines name a group's hosts "<name or topic>-<index>": two unnamed groups on one
+    # topic would share hosts (found by the fuzzer as an engine error without a line)
+    text = """name: dup
+cluster: {brokers: 1}
+topics: [{name: t}]
+producers:
+  - {topic: t, rate: 10 msg/s, message_size: 100B}
+  - {topic: t, rate: 10 msg/s, message_size: 100B}
+"""
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, "dup.yaml")
+    message = str(err.value)
+    assert "dup.yaml:6:6: error: producers[1].topic: producers[0] and producers[1] are both called 't'" in message
+    assert "give each producer group its own `name`" in message
