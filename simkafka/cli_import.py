@@ -20,9 +20,10 @@ from rich.console import Console
 from simkafka.report.output_dir import (
     OutputRefused,
     check_own_file,
+    file_head,
     suggest_name,
     unsafe_name_reason,
-    write_own_file,
+    write_own_text,
 )
 from simkafka.scenario.cluster import BrokerHardware, Cluster
 from simkafka.scenario.errors import Problem, ScenarioError
@@ -122,11 +123,7 @@ _HEADER = "# Imported by `simkafka import omb`"
 
 def _is_import(path: Path) -> bool:
     """A scenario an earlier ``simkafka import omb`` wrote (it starts with :data:`_HEADER`)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(len(_HEADER)) == _HEADER
-    except (OSError, UnicodeDecodeError):
-        return False
+    return file_head(path, len(_HEADER)) == _HEADER
 
 
 # Keys only one of OMB's two files has: a workload (workloads/*.yaml, class Workload) and a
@@ -163,8 +160,9 @@ _DRIVER_KEYS = frozenset(
 def _omb_kind(path: str) -> str | None:
     """ "workload" or "driver" when the file's keys say so plainly, else ``None``."""
     try:
-        data, _ = read_yaml_with_positions(Path(path).read_text(encoding="utf-8"), path)
-    except (OSError, UnicodeDecodeError, ScenarioError):
+        # the bounded reader: this look runs before the importer's own checks of the file
+        data, _ = read_yaml_with_positions(read_scenario_text(path), path)
+    except ScenarioError:
         return None  # the importer reports unreadable files itself
     if not isinstance(data, dict):
         return None
@@ -279,13 +277,7 @@ def omb(
     for warning in warnings:
         err_console.print(str(warning), markup=False, style="yellow")
     try:
-        write_own_file(
-            out,
-            lambda path: path.write_text(text, encoding="utf-8"),
-            command="import omb",
-            is_ours=_is_import,
-            force=force,
-        )
+        write_own_text(out, text, command="import omb", is_ours=_is_import, force=force)
     except OutputRefused as exc:
         _fail(str(exc))
     except OSError as exc:

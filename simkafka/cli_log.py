@@ -291,11 +291,9 @@ def _missing_directories(directory: str) -> list[str]:
 
 def _is_bench_log_json(path: str) -> bool:
     """A JSON file an earlier ``bench-log --json`` wrote (it names its schema)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            head = handle.read(200)
-    except (OSError, UnicodeDecodeError):
-        return False
+    from simkafka.report.output_dir import file_head
+
+    head = file_head(path, 200)
     return head.startswith("{") and '"schema": "simkafka.bench-log/' in head
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from simkafka.cli import _fail, _load, console, err_console
-from simkafka.report.output_dir import OutputRefused, check_own_file, write_own_file
+from simkafka.report.output_dir import OutputRefused, check_own_file, file_head, write_own_text
 
 __all__ = ["validate"]
 
@@ -235,12 +235,7 @@ def validate(
     if json_path:
         text = json.dumps({"generated_by": JSON_GENERATOR, **result.to_json()}, indent=2) + "\n"
         try:
-            write_own_file(
-                Path(json_path),
-                lambda path: path.write_text(text, encoding="utf-8"),
-                command="validate",
-                is_ours=_is_validate_json,
-            )
+            write_own_text(json_path, text, command="validate", is_ours=_is_validate_json)
         except OutputRefused as exc:
             _fail(f"--json: {exc}")
         except OSError as exc:
@@ -318,9 +313,5 @@ def disk_advice(samples: list[float]) -> str:
 
 def _is_validate_json(path: Path) -> bool:
     """A JSON file an earlier ``simkafka validate --json`` wrote."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            head = handle.read(200)
-    except (OSError, UnicodeDecodeError):
-        return False
+    head = file_head(path, 200)
     return head.startswith("{") and f'"generated_by": "{JSON_GENERATOR}"' in head

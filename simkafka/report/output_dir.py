@@ -386,6 +386,34 @@ def write_own_file(
     return path
 
 
+def write_own_text(
+    path: Path | str,
+    text: str,
+    *,
+    command: str,
+    is_ours: Callable[[Path], bool],
+    force: bool = True,
+) -> Path:
+    """:func:`write_own_file` for a UTF-8 text file."""
+    return write_own_file(
+        Path(path),
+        lambda temporary: temporary.write_text(text, encoding="utf-8"),
+        command=command,
+        is_ours=is_ours,
+        force=force,
+    )
+
+
+def file_head(path: Path | str, size: int = 4096) -> str:
+    """The first ``size`` characters of a text file, ``""`` if it cannot be read as UTF-8:
+    enough to recognise the header simkafka puts at the top of its own outputs."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(size)
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def check_own_file(path: Path, *, is_ours: Callable[[Path], bool], force: bool = True) -> None:
     """Raise :class:`OutputRefused` unless :func:`write_own_file` may write ``path``."""
     path = Path(path)

@@ -479,3 +479,11 @@ def test_cli_two_files_of_one_kind_are_named(tmp_path: Path, first, second, expe
     result = _run(str(first), str(second), "-o", str(out))
     assert result.exit_code == 2 and expected in result.output.replace("\n", " ")
     assert not out.exists()
+
+
+def test_cli_refuses_a_device_before_reading_it(tmp_path: Path) -> None:
+    # the swapped-files look used to read_text() the file whole: /dev/zero never ended
+    out = tmp_path / "s.yaml"
+    result = _run("/dev/zero", str(THROUGHPUT), "-o", str(out))
+    assert result.exit_code == 2 and "not a regular file" in result.output
+    assert not out.exists()
