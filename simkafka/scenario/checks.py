@@ -12,6 +12,7 @@ import difflib
 from collections import Counter
 from typing import Any
 
+from simkafka.kafka_version import behaviour
 from simkafka.scenario.durability import durability_gaps
 from simkafka.scenario.limits import MAX_PARTITIONS, MAX_REPLICAS, MAX_SAMPLES
 from simkafka.scenario.model import Scenario
@@ -84,6 +85,15 @@ def _check_topics(s: Scenario) -> list[Finding]:
             out.append(_warning((*at, "min.insync.replicas"),
                                 f"min.insync.replicas equals the replication factor ({rf}): losing any one "
                                 "replica stops acks=all writes", f"the usual choice is {rf - 1}"))
+        least_segment = behaviour(s.cluster.kafka_version).topic_segment_bytes_minimum
+        if t.segment_bytes < least_segment:
+            # LogConfig's atLeast(1 MiB) since Kafka 4.1 (KAFKA-19080); 4.0 took 14 bytes
+            out.append(_error((*at, "segment.bytes"),
+                              f"segment.bytes {format_bytes(t.segment_bytes)} is below Kafka "
+                              f"{s.cluster.kafka_version}'s minimum of {format_bytes(least_segment)}",
+                              f"use segment.bytes >= {least_segment}"
+                              + (" (or cluster.kafka_version: 4.0, which accepts 14 bytes)"
+                                 if s.cluster.kafka_version != "4.0" else "")))
         if t.replica_assignment is not None:
             out.extend(_check_assignment(t.replica_assignment, t.partitions, rf, broker_ids, (*at, "replica.assignment")))
         if t.compacted and t.deletes and t.retention == float("inf") and t.retention_bytes == float("inf"):

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from simkafka.kafka_version import MODELLED_RELEASE, KafkaRelease
 from simkafka.scenario.base import SpecModel, split_csv
 from simkafka.scenario.limits import INT32_MAX, MAX_BROKERS, MAX_CORES, MAX_THREADS
 from simkafka.scenario.quantities import (
@@ -116,6 +117,11 @@ class Cluster(SpecModel):
     network: Network = Network()
     clients: ClientHosts = ClientHosts()
     controller: Literal["kraft", "zookeeper"] = "kraft"
+    kafka_version: KafkaRelease = Field(
+        MODELLED_RELEASE,
+        description="the Kafka release whose behaviour to reproduce where 4.0 and 4.1 differ "
+        "(segment.bytes minimum, index entries per batch, the uniform assignor's extra partitions)",
+    )
     config: BrokerConfig = BrokerConfig()
 
     @model_validator(mode="before")

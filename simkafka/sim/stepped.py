@@ -60,7 +60,7 @@ import numpy as np
 
 from simkafka.model.election import alter_isr
 from simkafka.model.partitioner import sticky_stint_records
-from simkafka.model.topology import initial_topology
+from simkafka.model.topology import initial_topology, topic_id
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
@@ -330,9 +330,12 @@ class SteppedWorld:
         owner = np.full((self.G, self.P), -1, dtype=np.int64)
         self.per_record = []
         self.group_of_member: list[int] = []
+        topic_ids = {t.name: topic_id(self.scenario.seed, t.name) for t in self.scenario.topics}
         for g, group in enumerate(groups):
             members = [_Member(f"{group.group_id}-{i}") for i in range(group.members)]
-            assignment = consumer_assignment(group, members, self.topics, None)  # type: ignore[arg-type]
+            assignment = consumer_assignment(
+                group, members, self.topics, topic_ids, self.scenario.cluster.kafka_version
+            )
             for member in members:
                 m = len(self.member_names)
                 self.member_names.append(member.member_id)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simkafka.kafka_version import MODELLED_RELEASE, KafkaRelease
 from simkafka.model.assignors import (
     GroupSpec,
     MemberSubscription,
@@ -24,7 +25,6 @@ from simkafka.model.assignors import (
 from simkafka.model.types import TopicPartition
 
 if TYPE_CHECKING:
-    from simkafka.model.topology import Topology
     from simkafka.scenario import ConsumerGroupSpec, ProducerSpec, Topic
     from simkafka.sim.consumer import ConsumerMember
 
@@ -73,15 +73,21 @@ def consumer_assignment(
     group: ConsumerGroupSpec,
     members: Sequence[ConsumerMember],
     topics: Mapping[str, Topic],
-    topology: Topology,
+    topic_ids: Mapping[str, str],
+    release: KafkaRelease = MODELLED_RELEASE,
 ) -> dict[str, list[TopicPartition]]:
-    """The group's first assignment, computed by the group's own assignor."""
+    """The group's first assignment, computed by the group's own assignor.
+
+    ``topic_ids`` are the topics' Kafka ``Uuid``s (the server-side ``uniform`` assignor
+    walks topics in ``HashSet<Uuid>`` order); ``release`` is ``cluster.kafka_version``.
+    """
     subscriptions = {
         m.member_id: MemberSubscription(m.member_id, tuple(group.topics)) for m in members
     }
     spec = GroupSpec({t: topics[t].partitions for t in group.topics}, subscriptions)
     if group.group_protocol == "consumer":
-        assignor = server_assignor(group.group_remote_assignor)
+        # the coordinator walks topics by id, so the scenario's topic ids matter
+        assignor = server_assignor(group.group_remote_assignor, topic_ids, release)
     else:
         assignor = classic_assignor(group.assignor)
     assignment = assignor.assign(spec)

@@ -149,7 +149,9 @@ class World:
                     client=True,
                 )
             self.groups[group.group_id] = members
-            assignment = consumer_assignment(group, members, self.topics, self.topology)
+            assignment = consumer_assignment(
+                group, members, self.topics, self.topology.topic_ids, cluster.kafka_version
+            )
             for member in members:
                 member.assign(assignment[member.member_id])
 

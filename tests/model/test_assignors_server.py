@@ -226,7 +226,8 @@ def test_homogeneous_large_sample_is_valid_and_balanced() -> None:
 
 
 def test_homogeneous_rack_aware_prefers_members_on_a_replica_rack() -> None:
-    # UniformHomogeneousAssignmentBuilder (4.2+): Balance > Rack Awareness > Stickiness.
+    # The rack-aware UniformHomogeneousAssignmentBuilder of later Kafka trunk
+    # (apache/kafka#20000, opt-in here): Balance > Rack Awareness > Stickiness.
     # Hand-traced: partitions on rack{p},rack{p+1}; A on rack2 owns topic1-0 (rack0/rack1),
     # which it gives up because its rack does not match; B on rack0 takes it back.
     partitions = {"topic1": 4}
@@ -236,7 +237,12 @@ def test_homogeneous_rack_aware_prefers_members_on_a_replica_rack() -> None:
         member("B", "topic1", rack="rack0"),
         racks=add_racks(partitions),
     )
-    assert uniform.assign(s) == {"A": mk(topic1=(1, 2)), "B": mk(topic1=(0, 3))}
+    rack_aware = UniformAssignor(topic_ids=TOPIC_IDS, rack_aware=True)
+    assert rack_aware.assign(s) == {"A": mk(topic1=(1, 2)), "B": mk(topic1=(0, 3))}
+    # Kafka 4.0 and 4.1 look at no racks: A keeps what it owns.
+    for release in ("4.0", "4.1"):
+        plain = UniformAssignor(topic_ids=TOPIC_IDS, release=release)
+        assert plain.assign(s) == {"A": mk(topic1=(0, 1)), "B": mk(topic1=(2, 3))}
 
 
 # --- UniformHeterogeneousAssignmentBuilderTest -------------------------------------------
@@ -379,6 +385,7 @@ def test_heterogeneous_one_member_without_subscriptions() -> None:
 # --- RangeAssignorTest (server side) -----------------------------------------------------
 
 rng = RangeAssignor()
+rng_racks = RangeAssignor(rack_aware=True)  # later trunk's rack pass; no modelled release has it
 
 
 def test_range_one_member_no_topic() -> None:
@@ -562,7 +569,7 @@ def test_range_rack_aware_co_partitioned_topics() -> None:
         member("C", "topic1", "topic2", rack="rack2"),
         racks=add_racks(parts),
     )
-    assert rng.assign(s) == {
+    assert rng_racks.assign(s) == {
         "A": mk(topic1=(0,), topic2=(0,)),
         "B": mk(topic1=(1,), topic2=(1,)),
         "C": mk(topic1=(2,), topic2=(2,)),
@@ -581,7 +588,7 @@ def test_range_rack_aware_co_partitioned_no_consumer_rack_match() -> None:
         member("C", "topic1", "topic2", rack="rack2"),
         racks=racks,
     )
-    assert rng.assign(s) == {
+    assert rng_racks.assign(s) == {
         "A": mk(topic1=(0, 1), topic2=(0, 1)),
         "B": mk(topic1=(2,), topic2=(2,)),
         "C": mk(topic1=(3,), topic2=(3,)),
@@ -597,7 +604,7 @@ def test_range_rack_aware_single_topic() -> None:
         member("B", "topic1", rack="rack2"),
         racks=add_racks(parts),
     )
-    assert rng.assign(s) == {"A": mk(topic1=(0, 3)), "B": mk(topic1=(1, 2))}
+    assert rng_racks.assign(s) == {"A": mk(topic1=(0, 3)), "B": mk(topic1=(1, 2))}
 
 
 def test_range_rack_aware_heterogeneous_subscriptions() -> None:
@@ -610,7 +617,7 @@ def test_range_rack_aware_heterogeneous_subscriptions() -> None:
         member("C", "topic3", rack="rack2"),
         racks=add_racks(parts),
     )
-    assert rng.assign(s) == {
+    assert rng_racks.assign(s) == {
         "A": mk(topic1=(0, 1, 2)),
         "B": mk(topic2=(0, 1)),
         "C": mk(topic3=(0, 1)),
@@ -630,7 +637,7 @@ def test_range_no_rack_aware_assignment_without_rack_info(
         member("B", "topic1", "topic2", rack=member_racks[1]),
         racks=racks,
     )
-    assert rng.assign(s) == {
+    assert rng_racks.assign(s) == {
         "A": mk(topic1=(0, 1), topic2=(0, 1)),
         "B": mk(topic1=(2,), topic2=(2,)),
     }
@@ -646,7 +653,7 @@ def test_range_partial_rack_matching() -> None:
         member("C", "topic1", rack="rack5"),
         racks=add_racks(parts),
     )
-    assert rng.assign(s) == {"A": mk(topic1=(0, 2)), "B": mk(topic1=(1,)), "C": mk(topic1=(3,))}
+    assert rng_racks.assign(s) == {"A": mk(topic1=(0, 2)), "B": mk(topic1=(1,)), "C": mk(topic1=(3,))}
 
 
 def test_range_rack_aware_with_mixed_rack_info_members() -> None:
@@ -659,7 +666,7 @@ def test_range_rack_aware_with_mixed_rack_info_members() -> None:
         member("C", "topic1", "topic2", rack="rack2"),
         racks=add_racks(parts),
     )
-    assert rng.assign(s) == {
+    assert rng_racks.assign(s) == {
         "A": mk(topic1=(0,), topic2=(0,)),
         "B": mk(topic1=(1,), topic2=(1,)),
         "C": mk(topic1=(2,), topic2=(2,)),
@@ -822,19 +829,79 @@ def test_uniform_homogeneous_topic_order_follows_topic_ids() -> None:
 
 def test_uniform_heterogeneous_ties_broken_by_topic_id_not_name() -> None:
     # "a" and "b" tie on partitions per subscriber (1/2) and subscriber count (2), so
-    # Uuid.compareTo (unsigned bytes) decides which is handed out first, to the least loaded
-    # member with the lowest index (A). "AAAA..." sorts before "____...", so swapping the ids
-    # against the names swaps A's and B's partitions. C only makes the group heterogeneous.
+    # Uuid.compareTo decides which is handed out first, to the least loaded member with the
+    # lowest index (A). It compares the halves as *signed* longs: b's id has the first bit
+    # set, so it sorts first (byte-wise it would sort last, like its name). C only makes
+    # the group heterogeneous.
     s = spec(
         {"a": 1, "b": 1, "c": 1}, member("A", "a", "b"), member("B", "a", "b"), member("C", "c")
     )
     ids = {
-        "a": "_____________________w",
-        "b": "AAAAAAAAAAAAAAAAAAAAAA",
-        "c": "AAAAAAAAAAAAAAAAAAAAAQ",
+        "a": "AAAAAAAAAAAAAAAAAAAAAQ",
+        "b": "gAAAAAAAAAAAAAAAAAAAAQ",
+        "c": "AAAAAAAAAAAAAAAAAAAAAg",
     }
     assert UniformAssignor().assign(s) == {"A": mk(a=(0,)), "B": mk(b=(0,)), "C": mk(c=(0,))}
     assert UniformAssignor(ids).assign(s) == {"A": mk(b=(0,)), "B": mk(a=(0,)), "C": mk(c=(0,))}
+
+
+def test_kafka_uuid_sort_key_compares_signed_halves() -> None:
+    # Uuid.compareTo: mostSignificantBits, then leastSignificantBits, as Java longs.
+    ids = [
+        "AAAAAAAAAAAAAAAAAAAAAQ",  # msb 0, lsb 1
+        "gAAAAAAAAAAAAAAAAAAAAQ",  # msb Long.MIN_VALUE
+        "_____________________w",  # msb -1, lsb -1
+        "AAAAAAAAAAD___________",  # msb 0, lsb -1
+        "f_____________________",  # msb Long.MAX_VALUE, lsb -1
+    ]
+    assert sorted(ids, key=kafka_uuid_sort_key) == [ids[1], ids[2], ids[3], ids[0], ids[4]]
+
+
+def test_uniform_heterogeneous_signed_topic_ids_match_kafka_4_0() -> None:
+    # The reproducer found by running Kafka 4.0.0's UniformAssignor on the JVM: y's id has
+    # its first bit set, so Uuid.compareTo puts y before x.
+    ids = {"x": "AAAAAAAAAAAAAAAAAAAAAQ", "y": "gAAAAAAAAAAAAAAAAAAAAQ"}
+    s = spec({"x": 3, "y": 3}, member("a", "x", "y"), member("b", "x"), member("c", "y"))
+    expected = {"a": mk(y=(0, 2)), "b": mk(x=(0, 1, 2)), "c": mk(y=(1,))}
+    for release in ("4.0", "4.1"):
+        assert UniformAssignor(ids, release=release).assign(s) == expected
+
+
+def test_uniform_homogeneous_extra_partition_by_release() -> None:
+    # Two members, one partition, nothing owned. Kafka 4.0 gives the extra partition to the
+    # first member in member order; 4.1 (KAFKA-18688) makes the first member give its
+    # extra quota up when it owns nothing, so the last member takes it.
+    s = spec({"t": 1}, member("a", "t"), member("b", "t"))
+    assert UniformAssignor(release="4.0").assign(s) == {"a": mk(t=(0,)), "b": []}
+    assert UniformAssignor(release="4.1").assign(s) == {"a": [], "b": mk(t=(0,))}
+    assert UniformAssignor().assign(s) == UniformAssignor(release="4.1").assign(s)
+
+
+def test_uniform_homogeneous_4_0_moves_a_balanced_extra_partition_and_4_1_keeps_it() -> None:
+    # The stability bug KAFKA-18688 fixed: b already holds the extra partition of a
+    # balanced assignment; 4.0 takes it away (the first member, a, must hold the extra),
+    # 4.1 leaves everything where it is.
+    s = spec(
+        {"t": 3},
+        member("a", "t", owned_partitions=mk(t=(0,))),
+        member("b", "t", owned_partitions=mk(t=(1, 2))),
+    )
+    assert UniformAssignor(release="4.1").assign(s) == {"a": mk(t=(0,)), "b": mk(t=(1, 2))}
+    assert UniformAssignor(release="4.0").assign(s) == {"a": mk(t=(0, 2)), "b": mk(t=(1,))}
+
+
+def test_range_ignores_racks_in_modelled_releases() -> None:
+    # Kafka 4.0/4.1's server-side RangeAssignor has no rack pass: racks change nothing.
+    parts = {"topic1": 4}
+    with_racks = spec(
+        parts, member("A", "topic1", rack="rack0"), member("B", "topic1", rack="rack2"),
+        racks=add_racks(parts),
+    )
+    without = spec(parts, member("A", "topic1"), member("B", "topic1"))
+    assert rng.assign(with_racks) == rng.assign(without) == {
+        "A": mk(topic1=(0, 1)), "B": mk(topic1=(2, 3))
+    }
+    assert rng_racks.assign(with_racks) != rng.assign(with_racks)
 
 
 def test_range_rack_pass_can_hand_a_partition_to_two_members() -> None:
@@ -853,7 +920,7 @@ def test_range_rack_pass_can_hand_a_partition_to_two_members() -> None:
         member("D", "t", rack="r9"),
         racks=racks,
     )
-    assert rng.assign(s) == {
+    assert rng_racks.assign(s) == {
         "A": mk(t=(4, 5)),
         "B": mk(t=(0, 1)),
         "C": mk(t=(2, 3)),
@@ -879,7 +946,7 @@ def test_uniform_homogeneous_with_racks_stays_valid_and_balanced(data: st.DataOb
     ]
     racked = random_previous(data, spec(dict(s.partitions_per_topic), *members, racks=racks))
     racked = GroupSpec(racked.partitions_per_topic, racked.subscriptions, racks)
-    result = UniformAssignor().assign(racked)
+    result = UniformAssignor(rack_aware=True).assign(racked)
     check_valid(racked, result)
     sizes = [len(v) for v in result.values()]
     assert max(sizes) - min(sizes) <= 1
@@ -1032,7 +1099,10 @@ def parse_vector(block: str) -> tuple[str, GroupSpec, str]:
 def test_java_reference_vectors(block: str) -> None:
     algo, s, expected = parse_vector("case " + block)
     ids = {t: t for t in s.partitions_per_topic}
-    assignor = UniformAssignor(ids) if algo == "uniform" else RangeAssignor()
+    rack_aware = any(line.startswith("rack ") for line in block.splitlines())
+    assignor = (
+        UniformAssignor(ids, rack_aware=rack_aware) if algo == "uniform" else RangeAssignor(rack_aware)
+    )
     result = assignor.assign(s)
     got = "".join(
         m + "=" + ",".join(sorted(f"{tp.topic}:{tp.partition}" for tp in result[m])) + ";"

@@ -7,7 +7,10 @@ coordinator runs for ``group.remote.assignor`` (``group.protocol=consumer``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
+
+from simkafka.kafka_version import MODELLED_RELEASE, KafkaRelease
 
 from simkafka.model.assignors.base import Assignment, Assignor, GroupSpec, MemberSubscription
 
@@ -24,12 +27,12 @@ SERVER_ASSIGNORS: dict[str, tuple[str, str]] = {
 }
 
 
-def _load(table: dict[str, tuple[str, str]], name: str, kind: str) -> Assignor:
+def _load(table: dict[str, tuple[str, str]], name: str, kind: str, **options: object) -> Assignor:
     try:
         module, cls = table[name]
     except KeyError:
         raise ValueError(f"unknown {kind} assignor {name!r}; known: {', '.join(table)}") from None
-    return getattr(import_module(module), cls)()
+    return getattr(import_module(module), cls)(**options)
 
 
 def classic_assignor(name: str) -> Assignor:
@@ -37,8 +40,16 @@ def classic_assignor(name: str) -> Assignor:
     return _load(CLASSIC_ASSIGNORS, name, "classic")
 
 
-def server_assignor(name: str) -> Assignor:
-    """The KIP-848 group coordinator's assignor for a ``group.remote.assignor`` name."""
+def server_assignor(
+    name: str, topic_ids: Mapping[str, str] | None = None, release: KafkaRelease = MODELLED_RELEASE
+) -> Assignor:
+    """The KIP-848 group coordinator's assignor for a ``group.remote.assignor`` name.
+
+    ``topic_ids`` (name -> base64 ``Uuid``) lets ``uniform`` walk topics in Kafka's order;
+    ``release`` picks the Kafka release where the assignors' behaviour differs.
+    """
+    if name == "uniform":
+        return _load(SERVER_ASSIGNORS, name, "server-side", topic_ids=topic_ids, release=release)
     return _load(SERVER_ASSIGNORS, name, "server-side")
 
 

@@ -3,10 +3,11 @@
 With the new consumer group protocol (KIP-848) the *group coordinator* computes each
 member's target assignment; the client only names an assignor
 (``group.remote.assignor``). These are Python ports of the coordinator's own classes in
-``org.apache.kafka.coordinator.group.assignor`` (``group-coordinator`` module), following
-the newest versions in the Kafka source we could read (trunk after 4.1, which added rack
-awareness to ``UniformHomogeneousAssignmentBuilder`` and ``RangeAssignor``; see
-:data:`KAFKA_SOURCE_VERSION`):
+``org.apache.kafka.coordinator.group.assignor`` (``group-coordinator`` module) as Kafka
+4.1 ships them, and as 4.0 does where the two differ (``UniformAssignor(release="4.0")``,
+see :mod:`simkafka.kafka_version`). Neither release looks at racks in these assignors;
+the rack-aware passes of later Kafka trunk are kept behind ``rack_aware=True`` for
+experiments and are not used by the simulator.
 
 * :class:`UniformAssignor` (``UniformAssignor``, the default server assignor) dispatches
   on the group's subscription type, as ``ModernGroup.subscriptionType()`` computes it:
@@ -33,7 +34,7 @@ Iteration orders, which decide *which* partition goes where:
   outcome depends on the topic ids. Pass ``topic_ids`` (name -> base64 Kafka ``Uuid``,
   as printed by ``kafka-topics.sh --describe``) to reproduce that order exactly; without
   it topics are walked in ascending name order. The heterogeneous builder sorts topics
-  and breaks ties by ``Uuid.compareTo`` (unsigned), or by name without ``topic_ids``.
+  and breaks ties by ``Uuid.compareTo`` (signed halves), or by name without ``topic_ids``.
 * A member's previous assignment (``MemberSubscription.owned_partitions``): Kafka walks a
   ``Map<Uuid, Set<Integer>>``; we walk topics in order of first appearance in
   ``owned_partitions`` and partitions in the order given (Kafka's own tests use
@@ -47,19 +48,14 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal, TypeVar
 
+from simkafka.kafka_version import MODELLED_RELEASE, KafkaRelease, behaviour
 from simkafka.model.assignors.base import Assignment, GroupSpec, MemberSubscription
 from simkafka.model.types import TopicPartition
-
-# The newest versions of the coordinator's assignor classes in the apache/kafka source we
-# could read: post-4.1 trunk, with rack-aware UniformHomogeneousAssignmentBuilder and
-# RangeAssignor (which release first ships them was not verifiable offline).
-KAFKA_SOURCE_VERSION = "apache/kafka trunk after 4.1 (rack-aware homogeneous uniform and range)"
 
 MemberOrder = Literal["sorted", "java_hashmap"]
 K = TypeVar("K")
 
 __all__ = [
-    "KAFKA_SOURCE_VERSION",
     "PartitionAssignorException",
     "RangeAssignor",
     "UniformAssignor",
@@ -109,9 +105,18 @@ def kafka_uuid_hash(topic_id: str) -> int:
     return _to_int32((xor >> 32) ^ (xor & 0xFFFFFFFF))
 
 
+def _to_int64(value: int) -> int:
+    return value - (1 << 64) if value & (1 << 63) else value
+
+
 def kafka_uuid_sort_key(topic_id: str) -> tuple[int, int]:
-    """``Uuid.compareTo``: unsigned compare of msb, then lsb (byte-wise order)."""
-    return _uuid_bits(topic_id)
+    """``Uuid.compareTo``: msb, then lsb, each compared as a *signed* Java ``long``.
+
+    So an id whose first bit is set (base64 first character ``g``..``_``) sorts before
+    every id whose first bit is clear -- not byte-wise order.
+    """
+    msb, lsb = _uuid_bits(topic_id)
+    return _to_int64(msb), _to_int64(lsb)
 
 
 def _table_size_for(cap: int) -> int:
@@ -245,10 +250,110 @@ def _homogeneous_topic_order(
     )
 
 
+def _unassigned_and_total(
+    spec: GroupSpec, member_ids: Sequence[str], subscribed: Sequence[str]
+) -> tuple[list[tuple[str, int]], int]:
+    """``build()``'s first loop: partitions nobody owns (topic order) and the total count."""
+    assigned_anywhere = {tp for m in member_ids for tp in spec.subscriptions[m].owned_partitions}
+    unassigned: list[tuple[str, int]] = []
+    total = 0
+    for topic in subscribed:
+        count = _num_partitions(spec, topic)
+        if count == -1:
+            raise PartitionAssignorException(
+                f"Members are subscribed to topic {topic} which doesn't exist in the topic metadata."
+            )
+        unassigned.extend(
+            (topic, p) for p in range(count) if TopicPartition(topic, p) not in assigned_anywhere
+        )
+        total += count
+    return unassigned, total
+
+
 def _assign_uniform_homogeneous(
+    spec: GroupSpec,
+    member_ids: Sequence[str],
+    topic_ids: Mapping[str, str] | None,
+    sticky_remainder: bool,
+) -> dict[str, dict[str, list[int]]]:
+    """Port of ``UniformHomogeneousAssignmentBuilder.build()`` as Kafka 4.0 and 4.1 ship it.
+
+    Every member's quota is ``total // members``; ``total % members`` members get one more.
+    A member keeps what it owns up to its quota (whole topics while they fit, then
+    partition by partition); revoked and never-owned partitions go, in topic-then-partition
+    order, to the members below quota in member order. Racks are not looked at.
+
+    Which members get the extra partition is where the releases differ:
+
+    * 4.0 (``sticky_remainder=False``): the first ``total % members`` members in member
+      order, whatever they own -- so a balanced group can still see partitions move.
+    * 4.1 (``sticky_remainder=True``, KAFKA-18688): a member that already owns more than
+      the minimum keeps its extra partition; one that does not gives the extra quota up,
+      unless it is among the last members that must take the remaining extras.
+    """
+    subs = spec.subscriptions
+    subscribed = _homogeneous_topic_order(subs[member_ids[0]].topics, topic_ids)
+    subscribed_set = set(subscribed)
+    if not subscribed:
+        return {}
+    unassigned, total = _unassigned_and_total(spec, member_ids, subscribed)
+    min_quota, extra = divmod(total, len(member_ids))
+    target: dict[str, dict[str, list[int]]] = {}
+    unfilled: list[tuple[str, int]] = []
+
+    # maybeRevokePartitions
+    for index, member_id in enumerate(member_ids):
+        quota = min_quota
+        has_extra = False
+        if extra > 0:
+            quota += 1
+            if sticky_remainder:
+                has_extra = True
+            else:
+                extra -= 1
+        kept: dict[str, list[int]] = {}
+        for topic, partitions in _owned_by_topic(subs[member_id]).items():
+            if topic not in subscribed_set:
+                continue  # the whole topic is revoked
+            if len(partitions) <= quota:
+                quota -= len(partitions)
+                kept[topic] = list(partitions)
+                continue
+            for partition in partitions:
+                if quota > 0:
+                    quota -= 1
+                    kept.setdefault(topic, []).append(partition)
+                else:
+                    unassigned.append((topic, partition))
+        if sticky_remainder and quota > 0 and has_extra and len(member_ids) - index > extra:
+            # Give the extra quota up for a member that already holds its extra partition,
+            # unless this member is one of the last `extra` and must take it.
+            quota -= 1
+            has_extra = False
+        if quota > 0:
+            unfilled.append((member_id, quota))
+        if has_extra:
+            extra -= 1
+        target[member_id] = kept
+
+    # assignRemainingPartitions
+    index = 0
+    for member_id, remaining in unfilled:
+        for partition in unassigned[index:index + remaining]:
+            target[member_id].setdefault(partition[0], []).append(partition[1])
+        index += min(remaining, len(unassigned) - index)
+    if index < len(unassigned):
+        raise PartitionAssignorException("Partitions were left unassigned")
+    return target
+
+
+def _assign_uniform_homogeneous_rack_aware(
     spec: GroupSpec, member_ids: Sequence[str], topic_ids: Mapping[str, str] | None
 ) -> dict[str, dict[str, list[int]]]:
-    """Port of ``UniformHomogeneousAssignmentBuilder.build()`` (rack-aware version).
+    """Port of the rack-aware ``UniformHomogeneousAssignmentBuilder`` (apache/kafka#20000).
+
+    Not in Kafka 4.0 or 4.1 (their builder ignores racks): reached only with
+    ``UniformAssignor(rack_aware=True)``, for experiments with a later Kafka's assignor.
 
     Balance first: every member gets ``total // members`` partitions and the *last*
     ``total % members`` unfilled members one more (a member that already holds its extra
@@ -275,20 +380,7 @@ def _assign_uniform_homogeneous(
         and not all(r == all_partition_racks for r in racks_per_partition)
     )
 
-    assigned_anywhere = {tp for m in member_ids for tp in subs[m].owned_partitions}
-    unassigned: list[tuple[str, int]] = []
-    total = 0
-    for topic in subscribed:
-        count = _num_partitions(spec, topic)
-        if count == -1:
-            raise PartitionAssignorException(
-                f"Members are subscribed to topic {topic} which doesn't exist in the topic metadata."
-            )
-        unassigned.extend(
-            (topic, p) for p in range(count) if TopicPartition(topic, p) not in assigned_anywhere
-        )
-        total += count
-
+    unassigned, total = _unassigned_and_total(spec, member_ids, subscribed)
     min_quota, extra = divmod(total, len(member_ids))
     target: dict[str, dict[str, list[int]]] = {}
     unfilled: list[_Unfilled] = []
@@ -608,15 +700,32 @@ class UniformAssignor:
 
     ``topic_ids`` (topic name -> base64 ``Uuid``) makes the homogeneous builder walk topics
     in Kafka's ``HashSet<Uuid>`` order and the heterogeneous builder break ties by id.
+    ``release`` picks the homogeneous builder of Kafka 4.0 or 4.1 (they differ in who gets
+    the extra partitions, see :func:`_assign_uniform_homogeneous`). ``rack_aware=True``
+    uses the rack-aware homogeneous builder of later Kafka trunk (apache/kafka#20000)
+    instead; neither 4.0 nor 4.1 has it, so nothing in the simulator turns it on.
     """
 
     name = "uniform"
 
     def __init__(
-        self, topic_ids: Mapping[str, str] | None = None, member_order: MemberOrder = "sorted"
+        self,
+        topic_ids: Mapping[str, str] | None = None,
+        member_order: MemberOrder = "sorted",
+        release: KafkaRelease = MODELLED_RELEASE,
+        rack_aware: bool = False,
     ) -> None:
         self.topic_ids = dict(topic_ids) if topic_ids is not None else None
         self.member_order: MemberOrder = member_order
+        self.release: KafkaRelease = release
+        self.rack_aware = rack_aware
+        self._sticky_remainder = behaviour(release).uniform_homogeneous_sticky_remainder
+
+    def __repr__(self) -> str:
+        return (
+            f"UniformAssignor(release={self.release!r}, rack_aware={self.rack_aware}, "
+            f"member_order={self.member_order!r}, topic_ids={'set' if self.topic_ids else None})"
+        )
 
     def assign(self, spec: GroupSpec) -> Assignment:
         """Target assignment for every member (empty list when it gets nothing)."""
@@ -624,8 +733,12 @@ class UniformAssignor:
             return {}
         member_ids = _ordered_members(spec, self.member_order)
         if _is_homogeneous(spec):
-            target: Mapping[str, Mapping[str, Iterable[int]]] = _assign_uniform_homogeneous(
-                spec, member_ids, self.topic_ids
+            target: Mapping[str, Mapping[str, Iterable[int]]] = (
+                _assign_uniform_homogeneous_rack_aware(spec, member_ids, self.topic_ids)
+                if self.rack_aware
+                else _assign_uniform_homogeneous(
+                    spec, member_ids, self.topic_ids, self._sticky_remainder
+                )
             )
         else:
             target = _assign_uniform_heterogeneous(spec, member_ids, self.topic_ids)
@@ -789,7 +902,7 @@ def _assign_topic_with_rack_matching(
         counts[match] += 1
 
 
-def _assign_range_homogeneous(spec: GroupSpec) -> dict[str, dict[str, set[int]]]:
+def _assign_range_homogeneous(spec: GroupSpec, rack_aware: bool) -> dict[str, dict[str, set[int]]]:
     """``assignHomogeneousGroup``: optional rack pass, then ranges in sorted-member order."""
     member_ids = _sort_member_ids(spec)
     subs = spec.subscriptions
@@ -804,7 +917,7 @@ def _assign_range_homogeneous(spec: GroupSpec) -> dict[str, dict[str, set[int]]]
     assignments: dict[str, dict[str, set[int]]] = {m: {} for m in member_ids}
     for topic in topics:
         topic.maybe_compute_quota()
-    if _use_rack_aware_range(member_racks, topics):
+    if rack_aware and _use_rack_aware_range(member_racks, topics):
         if len(topics) > 1 and len({t.num_partitions for t in topics}) == 1:
             _assign_co_partitioned_with_rack_matching(topics, member_ids, member_racks, assignments)
         else:
@@ -842,9 +955,11 @@ def _assign_range_heterogeneous(spec: GroupSpec) -> dict[str, dict[str, set[int]
 class RangeAssignor:
     """The coordinator's ``RangeAssignor`` (``group.remote.assignor=range``).
 
-    Co-partitioned ranges in ``sortMemberIds`` order, with the 4.2+ rack-aware pass for
-    homogeneous groups when member racks and replica racks (``GroupSpec.partition_racks``)
-    overlap and are not the same for every partition. Previous assignments are ignored.
+    Co-partitioned ranges in ``sortMemberIds`` order; previous assignments are ignored.
+    Kafka 4.0 and 4.1 look at no racks. ``rack_aware=True`` adds the rack pass of later
+    Kafka trunk for homogeneous groups, used when member racks and replica racks
+    (``GroupSpec.partition_racks``) overlap and are not the same for every partition; no
+    release simkafka models has it, so nothing in the simulator turns it on.
 
     Faithful to a quirk of that rack pass: ``assignTopicWithRackMatching`` lets *every*
     member reach ``minQuota + 1`` when ``minQuota < extraPartitions``, so it can hand out
@@ -856,12 +971,18 @@ class RangeAssignor:
 
     name = "range"
 
+    def __init__(self, rack_aware: bool = False) -> None:
+        self.rack_aware = rack_aware
+
+    def __repr__(self) -> str:
+        return f"RangeAssignor(rack_aware={self.rack_aware})"
+
     def assign(self, spec: GroupSpec) -> Assignment:
         """Target assignment for every member (empty list when it gets nothing)."""
         if not spec.subscriptions:
             return {}
         if _is_homogeneous(spec):
-            target = _assign_range_homogeneous(spec)
+            target = _assign_range_homogeneous(spec, self.rack_aware)
         else:
             target = _assign_range_heterogeneous(spec)
         return _finish(sorted(spec.subscriptions), target)
