@@ -1,6 +1,6 @@
 """Leader election and ISR changes, as the KRaft controller decides them.
 
-This mirrors ``org.apache.kafka.controller.PartitionChangeBuilder`` (Kafka 3.7 - 4.x) and
+This mirrors ``org.apache.kafka.controller.PartitionChangeBuilder`` (Kafka 3.7 - 4.1) and
 the callers in ``ReplicationControlManager``: a change proposes a *target ISR*, then an
 election picks the leader from it, and the result is a new ``PartitionRegistration``
 (or ``None`` when nothing changes, as ``build()`` returns ``Optional.empty()``).

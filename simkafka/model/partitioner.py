@@ -1,7 +1,7 @@
 """Kafka's producer partitioners, bit-exact.
 
 Which partition a record lands on decides broker load, batch sizes and consumer lag, so
-the simulator must place records exactly where a real ``KafkaProducer`` (4.x) would:
+the simulator must place records exactly where a real ``KafkaProducer`` (4.0 or 4.1) would:
 
 * keyed records: ``Utils.toPositive(Utils.murmur2(key)) % numPartitions``
   (``BuiltInPartitioner.partitionForKey``) -- reproduced with Java ``int`` overflow;
@@ -10,7 +10,7 @@ the simulator must place records exactly where a real ``KafkaProducer`` (4.x) wo
   produced to it, then picks the next one at random -- uniformly among partitions with a
   leader, or, with ``partitioner.adaptive.partitioning.enable=true`` (the default),
   weighted towards partitions with short batch queues;
-* ``RoundRobinPartitioner``, the one ``Partitioner`` implementation Kafka 4.x still ships.
+* ``RoundRobinPartitioner``, the one ``Partitioner`` implementation Kafka 4.0 and 4.1 still ship.
 
 Randomness is injected (a ``numpy.random.Generator`` or a zero-argument callable
 returning a non-negative int, the latter mirroring Kafka's ``BuiltInPartitioner.mockRandom``
@@ -489,7 +489,7 @@ def sticky_stint_records(record_bytes: int, sticky_batch_size: int, shape: Batch
 
 
 class RoundRobinPartitioner:
-    """``org.apache.kafka.clients.producer.RoundRobinPartitioner`` (Kafka 4.x semantics).
+    """``org.apache.kafka.clients.producer.RoundRobinPartitioner`` (Kafka 4.0 and 4.1 semantics).
 
     A per-topic counter (``AtomicInteger`` starting at 0, ``getAndIncrement``) indexes the
     available partitions, or all partitions when none has a leader; keys are ignored.
@@ -503,7 +503,7 @@ class RoundRobinPartitioner:
     record per batch only even partitions ever got data. The fix remembers
     ``prevPartition`` (a ``ThreadLocal<TopicPartition>``) and returns it, without touching
     the counter, on the next ``partition()`` call for the same topic. ``kafka_17632_fixed``
-    selects which behaviour to reproduce (default: the fixed 4.x one).
+    selects which behaviour to reproduce (default: the fixed one of 4.0 and 4.1).
     """
 
     name = "org.apache.kafka.clients.producer.RoundRobinPartitioner"

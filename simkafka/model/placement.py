@@ -146,12 +146,6 @@ class BrokerList:
             self.brokers.sort()
             self.offset = rng.next_int(len(self.brokers))
 
-    def initialize_after(self, previous_offset: int) -> None:
-        """Sort and continue one past the offset used by the topic's existing partitions."""
-        if self.brokers:
-            self.brokers.sort()
-            self.offset = (previous_offset + 1) % len(self.brokers)
-
     def shuffle(self, rng: JavaRandom) -> None:
         collections_shuffle(self.brokers, rng)
 
@@ -178,13 +172,10 @@ class Rack:
         self.fenced = BrokerList()
         self.unfenced = BrokerList()
 
-    def initialize(self, rng: JavaRandom, unfenced_previous_offset: int | None = None) -> None:
+    def initialize(self, rng: JavaRandom) -> None:
         # Kafka initialises the fenced list first: its draw precedes the unfenced one.
         self.fenced.initialize(rng)
-        if unfenced_previous_offset is None:
-            self.unfenced.initialize(rng)
-        else:
-            self.unfenced.initialize_after(unfenced_previous_offset)
+        self.unfenced.initialize(rng)
 
     def shuffle(self, rng: JavaRandom) -> None:
         self.fenced.shuffle(rng)
@@ -223,9 +214,10 @@ class RackList:
 
     Construction consumes the random stream in Kafka's order: for every rack in
     ``HashMap`` order one draw for its fenced list (if non-empty) then one for its
-    unfenced list (if non-empty), then one draw for the rack offset.
-    ``existing_assignments`` (the topic's current partitions, when adding partitions)
-    replaces the unfenced and rack draws by "one past the last used", as Kafka 4.x does.
+    unfenced list (if non-empty), then one draw for the rack offset. It knows nothing of a
+    topic's existing partitions: Kafka 4.0 and 4.1 place partitions added by
+    ``CreatePartitions`` exactly like those of a new topic (continuing from the existing
+    ones was proposed in KAFKA-14437, apache/kafka#12943, and never merged).
 
     Kept Kafka quirk: ``BrokerList.next`` resets only when the epoch *changes*, and the
     reshuffle resets the rack list's epoch to 0, so a broker list last used in epoch 0 and
@@ -233,19 +225,12 @@ class RackList:
     nothing, although an unfenced one is free.
     """
 
-    def __init__(
-        self,
-        rng: JavaRandom,
-        brokers: Iterable[BrokerInfo],
-        existing_assignments: Sequence[Sequence[int]] = (),
-    ) -> None:
+    def __init__(self, rng: JavaRandom, brokers: Iterable[BrokerInfo]) -> None:
         self._rng = rng
         self._racks: dict[str | None, Rack] = {}
         self.rack_names: list[str | None] = []
-        broker_rack: dict[int, str | None] = {}
         total = unfenced = 0
         for broker in brokers:
-            broker_rack[broker.id] = broker.rack
             rack = self._racks.get(broker.rack)
             if rack is None:
                 rack = self._racks[broker.rack] = Rack()
@@ -258,21 +243,12 @@ class RackList:
             total += 1
         self._hash_order = java_hashmap_order(self.rack_names, _optional_string_hash)
         for name in self._hash_order:
-            rack = self._racks[name]
-            # Kafka looks the previous broker up in the *unsorted* unfenced list.
-            previous = _previous_broker_offset(
-                broker_rack, existing_assignments, name, rack.unfenced.brokers
-            )
-            rack.initialize(rng, previous)
+            self._racks[name].initialize(rng)
         self.rack_names.sort(key=optional_string_key)
         self.num_total_brokers = total
         self.num_unfenced_brokers = unfenced
         self.epoch = 0
-        previous_rack = _previous_rack_offset(broker_rack, existing_assignments, self.rack_names)
-        if previous_rack is not None:
-            self.offset = (previous_rack + 1) % len(self.rack_names)
-        else:
-            self.offset = rng.next_int(len(self.rack_names)) if self.rack_names else 0
+        self.offset = rng.next_int(len(self.rack_names)) if self.rack_names else 0
 
     def rack(self, name: str | None) -> Rack:
         return self._racks[name]
@@ -329,49 +305,21 @@ class RackList:
             self._racks[name].shuffle(self._rng)
 
 
-def _previous_rack_offset(
-    broker_rack: Mapping[int, str | None],
-    existing: Sequence[Sequence[int]],
-    rack_names: Sequence[str | None],
-) -> int | None:
-    """``RackList.tryGetPreviousRackOffset``: index of the last partition's leader rack."""
-    if not existing:
-        return None
-    leader = existing[-1][0]
-    if leader not in broker_rack:
-        return None
-    rack = broker_rack[leader]
-    return rack_names.index(rack) if rack in rack_names else None
-
-
-def _previous_broker_offset(
-    broker_rack: Mapping[int, str | None],
-    existing: Sequence[Sequence[int]],
-    rack: str | None,
-    unfenced: Sequence[int],
-) -> int | None:
-    """``RackList.tryGetPreviousBrokerOffset``: the newest replica placed in ``rack``."""
-    for replicas in reversed(existing):
-        for broker in replicas:
-            if broker in broker_rack and broker_rack[broker] == rack:
-                return unfenced.index(broker) if broker in unfenced else None
-    return None
-
-
 def place_replicas_striped(
     brokers: Sequence[BrokerInfo],
     num_partitions: int,
     replication_factor: int,
     rng: JavaRandom,
-    *,
-    existing_assignments: Sequence[Sequence[int]] = (),
 ) -> list[list[int]]:
     """``StripedReplicaPlacer.place``: replica lists for ``num_partitions`` new partitions.
+
+    New partitions of an existing topic (``kafka-topics.sh --alter --partitions``) are
+    placed the same way, from fresh draws, without looking at the topic's other partitions.
 
     The rack list is built (consuming random draws) before the checks, and the checks run
     in Kafka's order: positive replication factor, some unfenced broker, enough brokers.
     """
-    rack_list = RackList(rng, brokers, existing_assignments)
+    rack_list = RackList(rng, brokers)
     _check_positive(replication_factor)
     _check_some_unfenced(rack_list.num_unfenced_brokers)
     _check_enough_brokers(replication_factor, rack_list.num_total_brokers)

@@ -60,7 +60,7 @@ def non_default_configs(topic: Topic) -> list[tuple[str, str]]:
 
 
 def describe_topics(scenario: Scenario, topology: Topology) -> str:
-    """The exact line format of ``kafka-topics.sh --describe`` (Kafka 3.7+ / 4.x TopicCommand).
+    """The exact line format of ``kafka-topics.sh --describe`` (Kafka 3.7 - 4.1 TopicCommand).
 
     simkafka does not model eligible leader replicas (KIP-966), so ``Elr`` and
     ``LastKnownElr`` print as Kafka prints them when the broker does not report them.

@@ -1,7 +1,7 @@
 """Kafka's ``StickyAssignor`` and ``CooperativeStickyAssignor`` (classic protocol, client side).
 
 A port of ``org.apache.kafka.clients.consumer.internals.AbstractStickyAssignor`` as of
-Kafka 3.6+ (with the KAFKA-15170 fixes) through 4.x, including the KIP-881 rack-aware
+Kafka 3.6+ (with the KAFKA-15170 fixes) through 4.1, including the KIP-881 rack-aware
 paths, and of the cooperative adjustment in ``CooperativeStickyAssignor`` (KIP-429). The
 target assignment is built by one of two builders:
 
