@@ -92,3 +92,15 @@ def test_the_simulator_passes_topic_ids_and_release_to_the_server_assignor() -> 
         assert got == UniformAssignor(ids, release=version).assign(spec)
         assert got != UniformAssignor(release=version).assign(spec)
         assert got["g-0"][0].topic == "payments"
+
+
+def test_zookeeper_mode_is_named_as_a_3x_placement_not_a_silent_choice() -> None:
+    from simkafka.scenario import parse_scenario_with_warnings
+
+    text = scenario_text().replace("  brokers: 3\n", "  brokers: 3\n  controller: zookeeper\n")
+    scenario, warnings = parse_scenario_with_warnings(text, "s.yaml")
+    assert scenario.cluster.controller == "zookeeper"
+    message = " ".join(str(w) for w in warnings)
+    assert "s.yaml:4" in message and "removed ZooKeeper mode" in message and "Kafka 4.1" in message
+    _, none = parse_scenario_with_warnings(scenario_text(), "s.yaml")
+    assert not [w for w in none if "ZooKeeper" in str(w)]

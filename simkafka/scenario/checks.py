@@ -44,6 +44,12 @@ def _duplicates(values: list) -> list:
 
 def _check_brokers(s: Scenario) -> list[Finding]:
     out = []
+    if s.cluster.controller == "zookeeper":
+        out.append(_warning(("cluster", "controller"),
+                            f"Kafka 4.0 removed ZooKeeper mode: replicas are placed as a Kafka 3.x "
+                            f"ZooKeeper controller placed them (AdminUtils), everything else follows "
+                            f"Kafka {s.cluster.kafka_version}",
+                            "use controller: kraft for a cluster Kafka 4.x can run"))
     ids = [b.id for b in s.cluster.brokers]
     for dup in _duplicates(ids):
         index = len(ids) - 1 - ids[::-1].index(dup)
