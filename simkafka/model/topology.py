@@ -61,9 +61,20 @@ def brokers_of(scenario: Scenario) -> tuple[BrokerInfo, ...]:
 
 
 def topic_id(seed: int, topic: str) -> str:
-    """A stable stand-in for Kafka's random topic Uuid, printed the way Kafka prints one."""
-    raw = hashlib.blake2b(f"{seed}\x00topic-id\x00{topic}".encode(), digest_size=16).digest()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """A stable stand-in for Kafka's random topic Uuid, printed the way Kafka prints one.
+
+    Like ``Uuid.randomUuid()`` it never gives an id whose text starts with ``-`` (Kafka
+    draws again, so the id cannot be mistaken for a command-line option), nor the zero
+    or metadata-topic ids.
+    """
+    attempt = 0
+    while True:
+        salt = f"\x00{attempt}" if attempt else ""
+        raw = hashlib.blake2b(f"{seed}\x00topic-id\x00{topic}{salt}".encode(), digest_size=16).digest()
+        text = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        if not text.startswith("-") and raw not in (bytes(16), bytes(15) + b"\x01"):
+            return text
+        attempt += 1
 
 
 def place_topic(scenario: Scenario, topic: Topic) -> list[list[int]]:

@@ -69,3 +69,20 @@ def test_same_seed_same_layout_other_seed_other_layout():
     assert a.partitions == b.partitions and a.topic_ids == b.topic_ids
     assert a.partitions != c.partitions
     assert topic_id(1, "orders") != topic_id(2, "orders") and len(topic_id(1, "orders")) == 22
+
+
+def test_topic_ids_never_start_with_a_dash() -> None:
+    # Uuid.randomUuid() draws again when the text would start with "-" (it would read as a
+    # command-line option); about one name in 64 hits that on the first draw.
+    ids = [topic_id(7, f"topic-{i}") for i in range(1000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert len(set(ids)) == 1000 and all(len(i) == 22 for i in ids)
+    import base64, hashlib
+
+    first_draws = [
+        base64.urlsafe_b64encode(
+            hashlib.blake2b(f"7\x00topic-id\x00topic-{i}".encode(), digest_size=16).digest()
+        ).decode()
+        for i in range(1000)
+    ]
+    assert any(d.startswith("-") for d in first_draws)  # the rule was exercised
