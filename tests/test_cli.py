@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 
 
 @pytest.fixture
@@ -330,7 +330,7 @@ def _spawn(args, cwd):
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"}
     # what the installed `simkafka` console script runs
-    script = "import sys; from simkafka.cli_entry import main; sys.exit(main())"
+    script = "import sys; from simkafka.cli.entry import main; sys.exit(main())"
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
         cwd=cwd,

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from simkafka.cli_entry import interrupted
+from simkafka.cli.entry import interrupted
 from simkafka.scenario import ScenarioError, load_scenario_with_warnings
 
 # emoji=False: rich would print "file.yaml:100:3" as "file.yaml💯3" (":100:" is an emoji code)
@@ -246,7 +246,7 @@ def run(
     step: str | None,
 ) -> None:
     """Simulate a scenario, print its summary and write a report."""
-    from simkafka.cli_progress import ProgressDisplay
+    from simkafka.cli.progress import ProgressDisplay
     from simkafka.report.output_dir import OutputRefused
     from simkafka.report.run_report import (
         latency_table_ms,
@@ -374,9 +374,9 @@ def _is_schema_file(path: Path) -> bool:
 
 def _register_subcommands() -> None:
     # Kept in their own modules so this file stays a readable index of commands.
-    from simkafka.cli_import import import_group
-    from simkafka.cli_log import bench_log
-    from simkafka.cli_validate import validate
+    from simkafka.cli.importers import import_group
+    from simkafka.cli.bench_log import bench_log
+    from simkafka.cli.validate import validate
 
     main.add_command(import_group)
     main.add_command(bench_log)
@@ -386,6 +386,6 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
-    from simkafka.cli_entry import main as entry
+    from simkafka.cli.entry import main as entry
 
     entry()

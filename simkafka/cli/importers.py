@@ -1,6 +1,6 @@
 """``simkafka import``: turn other tools' benchmark configs into scenario files.
 
-Kept apart from :mod:`simkafka.cli` (which registers :data:`import_group`) so the main
+Kept apart from :mod:`simkafka.cli.main` (which registers :data:`import_group`) so the main
 command stays thin. Same conventions: every user error is one clear message and exit
 status 2, never a traceback; and nothing is written unless the whole import succeeded
 (the file is written to a temporary name and renamed into place), never over a file an

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from simkafka.cli import _fail, _load, console, err_console
+from simkafka.cli.main import _fail, _load, console, err_console
 from simkafka.report.output_dir import OutputRefused, check_own_file, file_head, write_own_text
 
 __all__ = ["validate"]
@@ -136,7 +136,7 @@ def validate(
     """Run one workload through the real log engine and the simulator's storage model."""
     from rich.table import Table
 
-    from simkafka.cli_progress import ProgressDisplay
+    from simkafka.cli.progress import ProgressDisplay
     from simkafka.log.log_config import LogConfig
     from simkafka.sim.storage import StorageWorkload
     from simkafka.units import UnitError, parse_bytes

@@ -1,7 +1,7 @@
 """``simkafka bench-log DIR``: measure the real log engine on this disk.
 
 Thin: parse the options, run :func:`simkafka.log.loadgen.run_loadgen` under a progress
-display, print its tables. Same conventions as :mod:`simkafka.cli`: a bad option is one
+display, print its tables. Same conventions as :mod:`simkafka.cli.main`: a bad option is one
 clear message and exit status 2, never a traceback; ``--json`` is written atomically.
 """
 
@@ -189,7 +189,7 @@ def bench_log(
     Every figure is also shown as a fraction of the raw sequential bandwidth of the same
     directory, measured in the same run.
     """
-    from simkafka.cli_progress import ProgressDisplay
+    from simkafka.cli.progress import ProgressDisplay
 
     if duration is None and total_bytes is None:
         duration = DEFAULT_DURATION_S
