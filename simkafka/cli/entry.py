@@ -8,21 +8,7 @@ and numpy load: Ctrl-C during start-up is caught here (the interpreter would pri
 
 from __future__ import annotations
 
-import sys
-from typing import NoReturn
-
-# 128 + SIGINT: what a shell reports for a program Ctrl-C stopped
-EXIT_INTERRUPTED = 130
-
-
-def interrupted() -> NoReturn:
-    """Say that the command was interrupted, in one line, and exit with status 130."""
-    try:
-        sys.stderr.write("interrupted\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass  # stderr closed: the exit status still tells
-    sys.exit(EXIT_INTERRUPTED)
+from simkafka.cli.exits import interrupted
 
 
 def main() -> None:
