@@ -81,6 +81,18 @@ def test_import_omb_is_registered_on_the_main_command(runner):
     assert "WORKLOAD" in result.output and "DRIVER" in result.output
 
 
+def test_version_names_the_kafka_release_simkafka_models(runner):
+    from importlib.metadata import version
+
+    from simkafka.kafka_version import MODELLED_RELEASE
+
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"simkafka {version('simkafka')} (models Apache Kafka {MODELLED_RELEASE})\n"
+    )
+
+
 def test_run_writes_the_report_and_prints_the_summary(runner, tmp_path):
     out = tmp_path / "report"
     result = runner.invoke(

@@ -18,6 +18,10 @@ from simkafka.cli.importers import import_group
 from simkafka.cli.run import run
 from simkafka.cli.scenario import check, schema
 from simkafka.cli.validate import validate
+from simkafka.kafka_version import MODELLED_RELEASE
+
+# `simkafka --version`: simkafka's own release, and the Kafka release it models
+VERSION_MESSAGE = f"%(prog)s %(version)s (models Apache Kafka {MODELLED_RELEASE})"
 
 
 class _Commands(click.Group):
@@ -34,7 +38,7 @@ class _Commands(click.Group):
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="simkafka")
+@click.version_option(package_name="simkafka", prog_name="simkafka", message=VERSION_MESSAGE)
 def main() -> None:
     """simkafka: simulate an Apache Kafka cluster and size it for a workload."""
 
