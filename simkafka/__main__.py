@@ -1,5 +1,5 @@
 """``python -m simkafka`` runs the command line."""
 
-from simkafka.cli_entry import main
+from simkafka.cli.entry import main
 
 main()

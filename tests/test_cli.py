@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 
 
 @pytest.fixture
@@ -79,6 +79,18 @@ def test_import_omb_is_registered_on_the_main_command(runner):
     result = runner.invoke(main, ["import", "omb", "--help"])
     assert result.exit_code == 0, result.output
     assert "WORKLOAD" in result.output and "DRIVER" in result.output
+
+
+def test_version_names_the_kafka_release_simkafka_models(runner):
+    from importlib.metadata import version
+
+    from simkafka.kafka_version import MODELLED_RELEASE
+
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"simkafka {version('simkafka')} (models Apache Kafka {MODELLED_RELEASE})\n"
+    )
 
 
 def test_run_writes_the_report_and_prints_the_summary(runner, tmp_path):
@@ -330,7 +342,7 @@ def _spawn(args, cwd):
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"}
     # what the installed `simkafka` console script runs
-    script = "import sys; from simkafka.cli_entry import main; sys.exit(main())"
+    script = "import sys; from simkafka.cli.entry import main; sys.exit(main())"
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
         cwd=cwd,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 
 
 def test_an_error_on_line_100_is_printed_as_file_colon_100(tmp_path: Path) -> None:

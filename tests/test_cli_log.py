@@ -6,7 +6,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 
 TINY = [
     "--message-size",

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from simkafka.cli_progress import ProgressDisplay, format_seconds
+from simkafka.cli.progress import ProgressDisplay, format_seconds
 
 
 class FakeClock:

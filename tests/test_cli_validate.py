@@ -8,8 +8,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from simkafka.cli import main
-from simkafka.cli_validate import MAX_DISK_SPREAD_PCT, disk_advice, verdict
+from simkafka.cli.main import main
+from simkafka.cli.validate import MAX_DISK_SPREAD_PCT, disk_advice, verdict
 
 SMALL = ["--batches", "40", "--records-per-batch", "5"]
 

@@ -100,7 +100,7 @@ def check_input(data: bytes, resolved: bool, workdir: Path) -> Outcome:
     """``simkafka check [--resolved] FILE`` on ``data``, in-process."""
     from click.testing import CliRunner
 
-    from simkafka.cli import main
+    from simkafka.cli.main import main
 
     path = workdir / "scenario.yaml"
     path.write_bytes(data)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 
 CheckResult = tuple[int, str]
 

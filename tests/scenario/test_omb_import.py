@@ -322,10 +322,10 @@ def test_acks_1_with_idempotence_is_kafkas_config_error(tmp_path: Path) -> None:
 
 
 def _cli():
-    # simkafka.cli registers the group on `main`; here it is mounted on a bare group
+    # simkafka.cli.main registers the group on `main`; here it is mounted on a bare group
     import click
 
-    from simkafka.cli_import import import_group
+    from simkafka.cli.importers import import_group
 
     @click.group()
     def root() -> None:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 from simkafka.scenario import load_scenario, parse_scenario
 
 LIBRARY = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))

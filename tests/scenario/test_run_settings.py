@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 from simkafka.scenario import ScenarioError, parse_scenario, parse_scenario_with_warnings
 from simkafka.scenario.checks import check_step_resolution
 

@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 from pydantic import BaseModel, TypeAdapter
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 from simkafka.scenario import Scenario, parse_scenario
 
 LIBRARY = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))

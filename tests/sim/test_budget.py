@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 from simkafka.scenario import Scenario, parse_scenario
 from simkafka.sim.budget import BASE_BYTES, GIB, estimate_run, refuse_if_too_big
 from simkafka.sim.engine import simulate

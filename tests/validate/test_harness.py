@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simkafka.cli import main
+from simkafka.cli.main import main
 from simkafka.log.log_config import LogConfig
 from simkafka.scenario import load_scenario
 from simkafka.sim.storage import StorageWorkload, batch_size

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import click
 
-from simkafka.cli import _fail, _load, console, err_console
-from simkafka.report.output_dir import OutputRefused, check_own_file, file_head, write_own_text
+from simkafka.cli.common import console, err_console, fail, load_scenario_file, own_output, warn
+from simkafka.cli.exits import EXIT_FAILED
+from simkafka.report.output_dir import check_own_file, file_head, write_own_text
 
 __all__ = ["validate"]
 
@@ -136,7 +137,7 @@ def validate(
     """Run one workload through the real log engine and the simulator's storage model."""
     from rich.table import Table
 
-    from simkafka.cli_progress import ProgressDisplay
+    from simkafka.cli.progress import ProgressDisplay
     from simkafka.log.log_config import LogConfig
     from simkafka.sim.storage import StorageWorkload
     from simkafka.units import UnitError, parse_bytes
@@ -145,29 +146,27 @@ def validate(
     from simkafka.validate.harness import validate as run_validation
 
     if not os.path.isdir(directory):
-        _fail(f"--dir {directory}: no such directory")
+        fail(f"--dir {directory}: no such directory")
     if json_path:
-        try:  # before the work, not after it
+        with own_output(prefix="--json: "):  # before the work, not after it
             check_own_file(Path(json_path), is_ours=_is_validate_json)
-        except OutputRefused as exc:
-            _fail(f"--json: {exc}")
     notes: list[str] = []
     try:
         if scenario_file is not None:
-            scenario = _load(scenario_file)
+            scenario = load_scenario_file(scenario_file)
             try:
                 cap = int(parse_bytes(max_bytes))
             except UnitError as exc:
-                _fail(f"--max-bytes: {exc}")
+                fail(f"--max-bytes: {exc}")
             if cap <= 0:
-                _fail(f"--max-bytes must be positive, got {max_bytes}")
+                fail(f"--max-bytes must be positive, got {max_bytes}")
             workload, notes = workload_from_scenario(scenario, topic=topic, max_bytes=cap)
         else:
             pairs = {}
             for item in configs:
                 name, sep, value = item.partition("=")
                 if not sep:
-                    _fail(f"--config {item!r}: expected NAME=VALUE")
+                    fail(f"--config {item!r}: expected NAME=VALUE")
                 pairs[name.strip()] = value.strip()
             if "segment.bytes" in pairs and int(pairs["segment.bytes"]) < 1024 * 1024:
                 pairs["internal.segment.bytes"] = pairs.pop("segment.bytes")
@@ -183,9 +182,9 @@ def validate(
             )
             workload = ValidationWorkload(storage=storage, config=config)
     except ValueError as exc:
-        _fail(f"bad validation input: {exc}")
+        fail(f"bad validation input: {exc}")
     for note in notes:
-        err_console.print(note, markup=False, style="yellow")
+        warn(note)
     with ProgressDisplay(
         err_console,
         "appending",
@@ -200,7 +199,7 @@ def validate(
                 measure_disk=calibrate,
             )
         except ValueError as exc:
-            _fail(f"bad validation input: {exc}")
+            fail(f"bad validation input: {exc}")
     table = Table(title="simkafka validate: log engine vs storage model", title_justify="left")
     for column in ("quantity", "measured", "predicted", "error %", "verdict", "basis"):
         table.add_column(
@@ -234,16 +233,12 @@ def validate(
         console.print(disk_advice(samples), markup=False)
     if json_path:
         text = json.dumps({"generated_by": JSON_GENERATOR, **result.to_json()}, indent=2) + "\n"
-        try:
+        with own_output(prefix="--json: ", cannot_write=f"--json: cannot write {json_path}"):
             write_own_text(json_path, text, command="validate", is_ours=_is_validate_json)
-        except OutputRefused as exc:
-            _fail(f"--json: {exc}")
-        except OSError as exc:
-            _fail(f"--json: cannot write {json_path}: {exc.strerror or exc}")
         console.print(f"wrote {json_path}")
     if not result.exact_rows_agree or result.timeline_mismatches:
         err_console.print("exact quantities disagree: model or engine is wrong", style="red")
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 def _isnan(value: object) -> bool:

@@ -1,8 +1,8 @@
 """``simkafka bench-log DIR``: measure the real log engine on this disk.
 
 Thin: parse the options, run :func:`simkafka.log.loadgen.run_loadgen` under a progress
-display, print its tables. Same conventions as :mod:`simkafka.cli`: a bad option is one
-clear message and exit status 2, never a traceback; ``--json`` is written atomically.
+display, print its tables. Same conventions as every command: a bad option is one clear
+message and exit status 2, never a traceback; ``--json`` is written atomically.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from simkafka.cli.common import console, err_console, fail, frame_table
+from simkafka.cli.exits import EXIT_FAILED
 from simkafka.log.loadgen import (
     COMPRESSIONS,
     DEFAULT_BATCH_SIZE,
@@ -30,11 +30,8 @@ from simkafka.log.loadgen import (
 from simkafka.report.numbers import significant
 from simkafka.units import UnitError, format_bytes, parse_bytes, parse_duration
 
-console = Console(highlight=False, soft_wrap=True, emoji=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+__all__ = ["bench_log"]
 
-EXIT_USAGE = 2
-EXIT_FAILED = 1
 DEFAULT_DURATION_S = 10.0
 
 
@@ -57,11 +54,6 @@ class _Quantity(click.ParamType):
 
 SIZE = _Quantity("size", parse_bytes, int)  # 4096, 16KiB, 1MiB (binary) or 1MB (decimal)
 DURATION = _Quantity("duration", parse_duration, float)  # 30 (seconds), 500ms, 2m
-
-
-def _fail(message: str, status: int = EXIT_USAGE) -> None:
-    err_console.print(message, markup=False)
-    sys.exit(status)
 
 
 @click.command("bench-log")
@@ -189,16 +181,16 @@ def bench_log(
     Every figure is also shown as a fraction of the raw sequential bandwidth of the same
     directory, measured in the same run.
     """
-    from simkafka.cli_progress import ProgressDisplay
+    from simkafka.cli.progress import ProgressDisplay
 
     if duration is None and total_bytes is None:
         duration = DEFAULT_DURATION_S
     if json_path is not None:
         parent = os.path.dirname(os.path.abspath(json_path))
         if not os.path.isdir(parent):
-            _fail(f"--json: directory {parent!r} does not exist")
+            fail(f"--json: directory {parent!r} does not exist")
         if os.path.lexists(json_path) and not _is_bench_log_json(json_path):
-            _fail(
+            fail(
                 f"--json: {json_path} exists and was not written by simkafka bench-log; "
                 "simkafka does not overwrite it: remove it yourself or choose another path"
             )
@@ -230,13 +222,13 @@ def bench_log(
         try:
             os.makedirs(directory)
         except OSError as exc:
-            _fail(f"{directory}: cannot create the directory: {exc.strerror or exc}")
+            fail(f"{directory}: cannot create the directory: {exc.strerror or exc}")
     try:
         config.validate()
     except LoadgenConfigError as exc:
         for path in created:  # deepest first; each is empty and was made just now
             os.rmdir(path)
-        _fail(str(exc))
+        fail(str(exc))
     if created:
         err_console.print(f"created {directory}", markup=False)
     phase_now = ["starting"]
@@ -257,17 +249,17 @@ def bench_log(
         try:
             result = run_loadgen(config, on_progress)
         except LoadgenConfigError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except LoadgenError as exc:
-            _fail(f"bench-log failed: {exc}", EXIT_FAILED)
+            fail(f"bench-log failed: {exc}", EXIT_FAILED)
         except OSError as exc:
-            _fail(f"bench-log failed: {exc}", EXIT_FAILED)
+            fail(f"bench-log failed: {exc}", EXIT_FAILED)
     _print(result)
     if json_path is not None:
         try:
             result.write_json(json_path)
         except OSError as exc:
-            _fail(f"--json: cannot write {json_path}: {exc}", EXIT_FAILED)
+            fail(f"--json: cannot write {json_path}: {exc}", EXIT_FAILED)
         console.print(f"results: {json_path}")
     if not result.verified:
         err_console.print("read-back verification failed:", style="red")
@@ -342,24 +334,24 @@ def _print(result: LoadgenResult) -> None:
         ("latency per append (batch) or fetch, ms", _LATENCY),
     ):
         rows = frame[columns].dropna(how="all")
-        table = Table(title=title, title_justify="left")
-        table.add_column("test", no_wrap=True)
-        for column in columns:
-            table.add_column(column, justify="right", no_wrap=True)
-        for name, row in rows.iterrows():
-            table.add_row(str(name), *(_fmt(row[c], _COLUMNS[c]) for c in columns))
-        console.print(table)
+        console.print(
+            frame_table(
+                rows,
+                title,
+                cell=lambda column, value: _fmt(value, _COLUMNS[column]),
+                index_header="test",
+                no_wrap=True,
+            )
+        )
     for name, note in frame["note"].items():
         if isinstance(note, str) and note:
             console.print(f"  {name}: {note}", markup=False)
     disk = result.disk_table()
-    dtable = Table(title="on disk", title_justify="left")
-    dtable.add_column("type")
-    for column in disk.columns:
-        dtable.add_column(column, justify="right")
-    for name, row in disk.iterrows():
-        dtable.add_row(str(name), *(f"{int(v):,}" for v in row))
-    console.print(dtable)
+    console.print(
+        frame_table(
+            disk, "on disk", cell=lambda column, value: f"{int(value):,}", index_header="type"
+        )
+    )
     _print_cpu_verdict(result)
     if result.cold_read is not None:
         console.print(f"page cache before the cold read: {result.eviction_note}")

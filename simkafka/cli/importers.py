@@ -1,24 +1,21 @@
 """``simkafka import``: turn other tools' benchmark configs into scenario files.
 
-Kept apart from :mod:`simkafka.cli` (which registers :data:`import_group`) so the main
-command stays thin. Same conventions: every user error is one clear message and exit
-status 2, never a traceback; and nothing is written unless the whole import succeeded
-(the file is written to a temporary name and renamed into place), never over a file an
-earlier import did not write.
+Same conventions as every command: every user error is one clear message and exit status
+2, never a traceback; and nothing is written unless the whole import succeeded (the file
+is written to a temporary name and renamed into place), never over a file an earlier
+import did not write.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 import yaml
 from pydantic import ValidationError
-from rich.console import Console
 
+from simkafka.cli.common import console, fail, own_output, warn
 from simkafka.report.output_dir import (
-    OutputRefused,
     check_own_file,
     file_head,
     suggest_name,
@@ -35,15 +32,7 @@ from simkafka.scenario.loader import (
 )
 from simkafka.scenario.reading import read_scenario_text
 
-console = Console(highlight=False, soft_wrap=True, emoji=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-
-EXIT_USAGE = 2
-
-
-def _fail(message: str) -> None:
-    err_console.print(message, markup=False)
-    sys.exit(EXIT_USAGE)
+__all__ = ["import_group"]
 
 
 def _read_cluster(path: str) -> dict:
@@ -80,7 +69,7 @@ def _hardware(options: dict[str, object]) -> dict | None:
         flag = "--" + str(first["loc"][0]).replace("_", "-")
         message = first["msg"].removeprefix("Value error, ")
         given_text = repr(first.get("input"))
-        _fail(f"{flag}: {message}" + ("" if given_text in message else f" (got {given_text})"))
+        fail(f"{flag}: {message}" + ("" if given_text in message else f" (got {given_text})"))
     return given
 
 
@@ -179,14 +168,14 @@ def _check_file_order(workload: str, driver: str) -> None:
     """One line and exit 2 if the two files are given the wrong way round (or twice the same kind)."""
     first, second = _omb_kind(workload), _omb_kind(driver)
     if first == "driver" and second == "workload":
-        _fail(
+        fail(
             f"the files look swapped: give the workload first ({workload} is a driver file, "
             f"{driver} a workload): simkafka import omb {driver} {workload} -o ..."
         )
     if first == "driver":
-        _fail(f"{workload}: looks like an OMB driver file (driverClass...), not a workload")
+        fail(f"{workload}: looks like an OMB driver file (driverClass...), not a workload")
     if second == "workload":
-        _fail(f"{driver}: looks like an OMB workload file (topics, producerRate...), not a driver")
+        fail(f"{driver}: looks like an OMB workload file (topics, producerRate...), not a driver")
 
 
 @click.group("import", context_settings={"help_option_names": ["-h", "--help"]})
@@ -240,13 +229,11 @@ def omb(
 ) -> None:
     """Import an OpenMessaging Benchmark WORKLOAD and Kafka DRIVER file as a scenario."""
     out = Path(output)
-    try:
+    with own_output():
         check_own_file(out, is_ours=_is_import, force=force)
-    except OutputRefused as exc:
-        _fail(str(exc))
     if name is not None and unsafe_name_reason(name) is not None:
         # the name becomes reports/<name>/ when the scenario runs
-        _fail(f"--name {name!r}: {unsafe_name_reason(name)}; try --name {suggest_name(name)}")
+        fail(f"--name {name!r}: {unsafe_name_reason(name)}; try --name {suggest_name(name)}")
     _check_file_order(workload, driver)
     hardware = _hardware(
         {
@@ -273,15 +260,11 @@ def omb(
         # what we write must load exactly as `simkafka check` will load it
         parse_scenario_with_warnings(text, output)
     except ScenarioError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for warning in warnings:
-        err_console.print(str(warning), markup=False, style="yellow")
-    try:
+        warn(str(warning))
+    with own_output(cannot_write=f"{output}: cannot write"):
         write_own_text(out, text, command="import omb", is_ours=_is_import, force=force)
-    except OutputRefused as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"{output}: cannot write: {exc.strerror}")
     console.print(
         f"[green]wrote[/green] {output}: {len(document['topics'])} topic(s), "
         f"{len(document['consumer_groups'])} consumer group(s); check it with `simkafka check {output}`"
