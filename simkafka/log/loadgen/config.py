@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from simkafka.kafka_version import MODELLED_RELEASE, behaviour
 from simkafka.log.diskbench import MB
 from simkafka.log.log_config import LogConfig
 
@@ -38,8 +39,9 @@ DEFAULT_BATCH_SIZE = 16384
 DEFAULT_SEGMENT_BYTES = 1024 * 1024 * 1024
 #: Bytes of raw-disk baseline when the run is bounded by time.
 DEFAULT_RAW_BYTES = 256 * MB
-#: Smallest ``segment.bytes`` LogConfig accepts; smaller goes to ``internal.segment.bytes``.
-_MIN_SEGMENT_BYTES = 1024 * 1024
+#: Smallest ``segment.bytes`` LogConfig accepts in the release simkafka models (1 MiB in
+#: Kafka 4.1); smaller goes to ``internal.segment.bytes``.
+_MIN_SEGMENT_BYTES = behaviour(MODELLED_RELEASE).topic_segment_bytes_minimum
 
 Executor = Literal["process", "thread"]
 #: ``progress(phase, done, total)``: ``total`` is None when unknown.
