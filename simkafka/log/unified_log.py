@@ -44,6 +44,11 @@ bytes visible -- segment size, indexes, log end offset, high watermark, epoch ca
 moves until the CRC matched, a mismatch cuts the file back, and a crash before the cut
 leaves an unflushed tail that recovery CRC-scans and truncates like any torn write.
 
+The Kafka release is the ``LogConfig``'s (``kafka_release``, 4.1 unless told otherwise);
+where 4.0 and 4.1 differ -- ``segment.bytes``' minimum, how an append of several
+batches is indexed -- the log follows it (see :mod:`simkafka.log.log_config` and
+:meth:`simkafka.log.segment.LogSegment.append`).
+
 Not modelled: transactions (LSO, aborted-transaction index), producer state, tiered
 storage, the asynchronous scheduler (rolls flush the old segment inline, and deleted
 segments are removed at once after their rename to ``.deleted``, instead of after
@@ -354,6 +359,7 @@ class UnifiedLog:
             max_index_size=self.config.max_index_size,
             roll_jitter_ms=self._roll_jitter(),
             suffix=suffix,
+            index_entry_per_batch=self.config.kafka_behaviour.index_entry_per_batch,
         )
 
     # -- segment map (LogSegments) -------------------------------------------------------
