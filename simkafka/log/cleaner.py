@@ -34,7 +34,12 @@ Exact (mirrors Kafka's code):
   idempotent producer, kept as an empty header so the producer's sequence state survives,
   and (b) the batch ending the cleaning round, so its last offset is not lost;
 * ``groupSegmentsBySize`` (``segment.bytes``, ``segment.index.bytes`` for both indexes, the
-  offset range of a group must fit in an int);
+  offset range of a group must fit in an int), and one cleaned segment per group, as in
+  Kafka 4.0 and 4.1 (a later Kafka, KAFKA-20036, can split a group into several cleaned
+  segments when the output overflows; not modelled);
+* ``cleanInto``'s writes: what one read buffer retains is one ``LogSegment.append``, so
+  the cleaned segment's index entries follow the log's Kafka release (at most one per
+  read buffer in 4.0.0, up to one per batch in 4.1; see ``LogSegment.append``);
 * ``LogCleanerManager``: dirty ratio, filthiest log, ``cleaner-offset-checkpoint`` per log
   directory, resetting an out-of-range checkpoint, ``min/max.compaction.lag.ms``, and
   retention for ``compact,delete`` after each run (``deletableLogs``).
@@ -51,9 +56,7 @@ Approximated / not modelled:
 * threads, throttling (``log.cleaner.io.max.bytes.per.second``), ``log.cleaner.backoff.ms``,
   abort/pause: the cleaner runs synchronously, one log per :meth:`LogCleaner.run_once`
   (the caller decides when to call it); old segments are deleted at once instead of after
-  ``file.delete.delay.ms``; read buffers grow to whatever batch size the segment declares;
-* recent Kafka trunk can split a group into several cleaned segments when the output
-  overflows; here, as in Kafka 3.x/4.0, one group gives one cleaned segment.
+  ``file.delete.delay.ms``; read buffers grow to whatever batch size the segment declares.
 """
 
 from __future__ import annotations
@@ -475,6 +478,7 @@ def _open_segment(log: UnifiedLog, base_offset: int, suffix: str = "") -> LogSeg
         index_interval_bytes=log.config.index_interval_bytes,
         max_index_size=log.config.max_index_size,
         suffix=suffix,
+        index_entry_per_batch=log.config.kafka_behaviour.index_entry_per_batch,
     )
 
 
@@ -715,11 +719,17 @@ class Cleaner:
         upper_bound: int,
         producers: dict[int, LastRecord],
     ) -> None:
-        """``cleanInto`` + ``MemoryRecords.filterTo`` with the cleaner's ``RecordFilter``."""
+        """``cleanInto`` + ``MemoryRecords.filterTo`` with the cleaner's ``RecordFilter``.
+
+        What one read buffer retains goes to ``dest`` in one ``LogSegment.append``, as
+        Kafka's ``cleanInto`` writes it; how many index entries that adds is the log's
+        Kafka release's rule (one at most in 4.0.0, up to one per batch in 4.1).
+        """
         om = self.offset_map
         latest = om.latest_offset
         delete_retention_ms = config.delete_retention_ms
         for batches, _valid in _iter_chunks(source, 0, self.io_buffer_size):
+            retained: list[tuple[bytes, int]] = []  # (batch, its last offset): the output buffer
             for _pos, batch in batches:
                 h = batch.header()
                 size = LOG_OVERHEAD + h.batch_length
@@ -727,7 +737,7 @@ class Cleaner:
                     # Not modelled: transactional data and markers are kept as they are.
                     stats.read_messages(h.records_count, size)
                     stats.recopy_messages(h.records_count, size)
-                    self._append(dest, batch.to_bytes(), h.base_offset + h.last_offset_delta)
+                    retained.append((batch.to_bytes(), h.base_offset + h.last_offset_delta))
                     continue
                 last_offset = h.base_offset + h.last_offset_delta
                 # checkBatchRetention: the producer's last batch, or the round's last batch,
@@ -777,17 +787,27 @@ class Cleaner:
                         )
                         out = _rebuild_batch(batch, kept, new_horizon)
                     stats.recopy_messages(len(kept), len(out))
-                    self._append(dest, out, last_offset)
+                    retained.append((out, last_offset))
                 elif retain_empty:
                     out = _empty_batch(batch)
                     stats.recopy_messages(0, len(out))
-                    self._append(dest, out, last_offset)
+                    retained.append((out, last_offset))
+            if retained:
+                self._append(dest, retained)
 
     @staticmethod
-    def _append(dest: LogSegment, data: bytes, last_offset: int) -> None:
-        """``LogSegment.append`` one batch (Kafka indexes per batch within an append)."""
-        max_ts = struct.unpack_from(">q", data, 35)[0]
-        dest.append(last_offset, max_ts, last_offset, data)
+    def _append(dest: LogSegment, retained: list[tuple[bytes, int]]) -> None:
+        """``dest.append`` of one read buffer's retained batches, with ``FilterResult``'s
+        ``maxOffset``, ``maxTimestamp`` and ``shallowOffsetOfMaxTimestamp`` (the last
+        offset of the first batch carrying the largest timestamp)."""
+        max_offset, max_ts, shallow_offset = -1, NO_TIMESTAMP, -1  # FilterResult's start
+        for data, last_offset in retained:
+            batch_max_ts = struct.unpack_from(">q", data, 35)[0]
+            if batch_max_ts > max_ts:
+                max_ts, shallow_offset = batch_max_ts, last_offset
+            max_offset = max(max_offset, last_offset)
+        records = retained[0][0] if len(retained) == 1 else b"".join(d for d, _o in retained)
+        dest.append(max_offset, max_ts, shallow_offset, records)
 
 
 # -- LogCleanerManager-lite and LogCleaner ----------------------------------------------

@@ -2,8 +2,12 @@
 
 ``LogConfig`` mirrors ``org.apache.kafka.storage.internals.log.LogConfig``: the same
 topic-level settings (``segment.bytes``, ``retention.ms``, ``cleanup.policy`` ...), the
-same defaults and the same range checks (Kafka 4.x, where ``segment.bytes`` must be at
-least 1 MiB and tests use the internal ``internal.segment.bytes`` to get tiny segments).
+same defaults and the same range checks, those of the Kafka release it is given
+(``kafka_release``, :mod:`simkafka.kafka_version`; 4.1 unless told otherwise). The two
+releases differ on segment sizes: from 4.1 (KAFKA-19080) ``segment.bytes`` must be at
+least 1 MiB and tests use the internal ``internal.segment.bytes`` to get tiny segments;
+in 4.0 ``segment.bytes`` may go down to 14 bytes and ``internal.segment.bytes`` is an
+unknown name.
 
 The decision functions below are the rules the broker applies, written as pure functions
 of plain numbers and a ``now_ms`` (design.md, "Time is passed in"), so that the real log
@@ -35,6 +39,8 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
+
+from simkafka.kafka_version import MODELLED_RELEASE, KafkaBehaviour, KafkaRelease, behaviour
 
 __all__ = [
     "LONG_MAX",
@@ -80,6 +86,7 @@ _DAY_MS = 24 * 60 * 60 * 1000
 # -- the config --------------------------------------------------------------------
 
 # dotted name -> (field, ConfigDef type, lower bound, upper bound); None = unbounded.
+# segment.bytes' lower bound depends on the release (_spec_for); the 1 MiB here is 4.1's.
 _SPEC: dict[str, tuple[str, str, float | None, float | None]] = {
     "segment.bytes": ("segment_bytes", "int", 1024 * 1024, None),
     "segment.ms": ("segment_ms", "long", 1, None),
@@ -127,6 +134,7 @@ _SPEC: dict[str, tuple[str, str, float | None, float | None]] = {
     "internal.segment.bytes": ("internal_segment_bytes", "int", None, None),
 }
 _FIELD_TO_NAME = {spec[0]: name for name, spec in _SPEC.items()}
+_INTERNAL_SEGMENT_BYTES = "internal.segment.bytes"  # from Kafka 4.1 (KAFKA-19080)
 _CHOICES = {
     "cleanup_policy": ("compact", "delete"),
     "compression_type": ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
@@ -140,6 +148,12 @@ class LogConfig:
 
     Constructing one validates every value the way Kafka's ``ConfigDef`` does, so an
     impossible config fails here with the Kafka name of the setting in the message.
+
+    ``kafka_release`` (keyword only) picks whose rules apply -- ``segment.bytes``'
+    minimum, whether ``internal.segment.bytes`` exists, and how the log engine's
+    segments add index entries (:attr:`kafka_behaviour`). It is not a topic config:
+    :meth:`to_topic_configs` leaves it out and :meth:`from_topic_configs` takes it apart
+    from the names.
     """
 
     segment_bytes: int = 1024 * 1024 * 1024
@@ -176,16 +190,24 @@ class LogConfig:
     remote_log_copy_disable: bool = False
     remote_log_delete_on_disable: bool = False
     #: ``internal.segment.bytes``: overrides ``segment.bytes`` without its 1 MiB minimum
-    #: (Kafka uses it in tests; so can we, for small segments).
+    #: (Kafka 4.1 uses it in tests; so can we, for small segments). Unknown in 4.0.
     internal_segment_bytes: int | None = field(default=None)
+    #: The Kafka release whose rules apply (not a topic config; see the class docstring).
+    kafka_release: KafkaRelease = field(default=MODELLED_RELEASE, kw_only=True)
 
     def __post_init__(self) -> None:
+        rules = behaviour(self.kafka_release)  # ValueError naming the releases we know
         for f in fields(self):
+            if f.name == "kafka_release":
+                continue
             name = _FIELD_TO_NAME[f.name]
             value = getattr(self, f.name)
-            if f.name == "internal_segment_bytes" and value is None:
-                continue
-            object.__setattr__(self, f.name, _validate(name, _SPEC[name], value))
+            if f.name == "internal_segment_bytes":
+                if value is None:
+                    continue
+                if not rules.has_internal_segment_bytes:
+                    raise _unknown_name(name, rules)
+            object.__setattr__(self, f.name, _validate(name, _spec_for(name, rules), value))
         # LogConfig.validateValues
         if self.min_compaction_lag_ms > self.max_compaction_lag_ms:
             raise ValueError(
@@ -195,6 +217,11 @@ class LogConfig:
             )
 
     # -- Kafka's derived values --------------------------------------------------------
+    @property
+    def kafka_behaviour(self) -> KafkaBehaviour:
+        """What :attr:`kafka_release` does where the releases differ."""
+        return behaviour(self.kafka_release)
+
     @property
     def compact(self) -> bool:
         """``cleanup.policy`` contains ``compact``."""
@@ -245,33 +272,58 @@ class LogConfig:
 
     # -- dotted names ----------------------------------------------------------------
     @classmethod
-    def from_topic_configs(cls, configs: Mapping[str, Any]) -> LogConfig:
+    def from_topic_configs(
+        cls, configs: Mapping[str, Any], *, kafka_release: KafkaRelease = MODELLED_RELEASE
+    ) -> LogConfig:
         """Build from Kafka's dotted topic-config names (``{"retention.ms": "3600000"}``).
 
         Values may be Python values or the strings ``kafka-configs.sh`` takes; they are
         parsed as Kafka's ``ConfigDef`` would (``"compact,delete"`` is a list, booleans
         are ``true``/``false`` in any case). An unknown name raises ``ValueError`` naming
-        it (``LogConfig.validateNames``) with the closest valid name as a hint.
+        it (``LogConfig.validateNames``) with the closest valid name as a hint; which
+        names exist depends on ``kafka_release`` (``internal.segment.bytes`` from 4.1).
         """
+        rules = behaviour(kafka_release)
+        known = _names_of(rules)
         kwargs: dict[str, Any] = {}
         for name, raw in configs.items():
-            spec = _SPEC.get(name)
-            if spec is None:
-                hint = difflib.get_close_matches(name, list(_SPEC), n=1)
-                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise ValueError(f"Unknown topic config name: {name}{extra}")
+            if name not in known:
+                raise _unknown_name(name, rules)
+            spec = _SPEC[name]
             kwargs[spec[0]] = _parse(name, spec[1], raw)
-        return cls(**kwargs)
+        return cls(**kwargs, kafka_release=kafka_release)
 
     def to_topic_configs(self) -> dict[str, Any]:
         """Every setting under its dotted Kafka name (lists joined with commas)."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "kafka_release":
+                continue  # which rules apply, not a setting of the topic
             if f.name == "internal_segment_bytes" and value is None:
                 continue
             out[_FIELD_TO_NAME[f.name]] = ",".join(value) if isinstance(value, tuple) else value
         return out
+
+
+def _names_of(rules: KafkaBehaviour) -> list[str]:
+    """The topic config names the release knows (``LogConfig.configNames``)."""
+    return [n for n in _SPEC if n != _INTERNAL_SEGMENT_BYTES or rules.has_internal_segment_bytes]
+
+
+def _unknown_name(name: str, rules: KafkaBehaviour) -> ValueError:
+    """``LogConfig.validateNames``' error, with the closest name the release knows as a hint."""
+    hint = difflib.get_close_matches(name, _names_of(rules), n=1)
+    extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return ValueError(f"Unknown topic config name: {name}{extra}")
+
+
+def _spec_for(name: str, rules: KafkaBehaviour) -> tuple[str, str, float | None, float | None]:
+    """The ``ConfigDef`` entry of ``name`` in the release (``segment.bytes``' minimum varies)."""
+    spec = _SPEC[name]
+    if name == "segment.bytes":
+        return (spec[0], spec[1], rules.topic_segment_bytes_minimum, spec[3])
+    return spec
 
 
 def _parse(name: str, kind: str, raw: Any) -> Any:

@@ -15,6 +15,11 @@ without looking inside it. Only ``find_offset_by_timestamp`` decodes records, an
 those of the single batch whose ``maxTimestamp`` first reaches the target, exactly as
 ``FileRecords.searchForTimestamp`` does.
 
+Index entries follow the Kafka release of the log's ``LogConfig``: 4.0.0 adds at most
+one per ``append`` call, 4.1 walks the appended batches and may add one per batch
+(KAFKA-806, apache/kafka#18012; the 4.0 branch got it after 4.0.0, apache/kafka#18842,
+so "4.0" here means 4.0.0); see :meth:`LogSegment.append`.
+
 Not modelled: the transaction index (``.txnindex``), producer-state snapshots, lazy
 index materialisation (``LazyIndex``) and file preallocation (``log.preallocate``).
 """
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 
 from crc32c import crc32c as _crc32c
 
+from simkafka.kafka_version import behaviour
 from simkafka.log.clock import Clock
 from simkafka.log.errors import CorruptRecordError, InvalidRecordError, LogError
 from simkafka.log.index import (
@@ -82,6 +88,11 @@ SWAP_FILE_SUFFIX = ".swap"
 # baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
 # baseTimestamp, maxTimestamp: the header fields a scan needs (first 43 bytes).
 _SCAN_HEADER = struct.Struct(">qiibIhiqq")
+# What the per-batch index walk reads of each batch: baseOffset and batchLength (0),
+# lastOffsetDelta (23), maxTimestamp (35).
+_BASE_AND_LENGTH = struct.Struct(">qi")
+_BATCH_LENGTH = _LAST_OFFSET_DELTA = struct.Struct(">i")
+_MAX_TIMESTAMP = struct.Struct(">q")
 # Recovery reads the file in chunks this large; a batch larger than a chunk gets a
 # chunk of its own (see LogSegment.recover).
 _RECOVERY_CHUNK = 8 * 1024 * 1024
@@ -339,6 +350,10 @@ class LogSegment:
     """Kafka's ``LogSegment``: append, read, index, roll test, recover, truncate.
 
     Not thread-safe (neither is Kafka's; ``UnifiedLog`` holds a lock around it).
+
+    ``index_entry_per_batch`` is the Kafka release's way of adding index entries
+    (:attr:`simkafka.kafka_version.KafkaBehaviour.index_entry_per_batch`): True as in
+    4.1 (the default, the release simkafka models), False as in 4.0.0.
     """
 
     def __init__(
@@ -351,10 +366,12 @@ class LogSegment:
         max_index_size: int = 10 * 1024 * 1024,
         roll_jitter_ms: int = 0,
         suffix: str = "",
+        index_entry_per_batch: bool = behaviour().index_entry_per_batch,
     ) -> None:
         self.dir = dir
         self.base_offset = base_offset
         self.index_interval_bytes = index_interval_bytes
+        self.index_entry_per_batch = index_entry_per_batch
         self.max_index_size = max_index_size
         self.roll_jitter_ms = roll_jitter_ms
         self._clock = clock
@@ -526,7 +543,7 @@ class LogSegment:
         head: bytes | bytearray | None = None,
         unchecked_crc: int | None = None,
     ) -> bool:
-        """``LogSegment.append``: write whole batches, maybe add one sparse index entry.
+        """``LogSegment.append``: write whole batches, maybe add sparse index entries.
 
         ``head``, when given, is written in place of the first ``len(head)`` bytes of
         ``records`` (the leader's offset and epoch rewrite of an immutable buffer).
@@ -538,10 +555,24 @@ class LogSegment:
         indexes, max timestamp, rolling timestamp, bytes since the last index entry).
         Otherwise True.
 
-        The index entry maps ``largest_offset`` (the *last* offset of this append) to the
-        position where the append *starts*; it is added only when more than
-        ``index.interval.bytes`` were written since the previous entry, so the index is
-        sparse and a lookup is followed by a short header scan.
+        Index entries make the index sparse -- a lookup is followed by a short header
+        scan -- and how many one append may add depends on the Kafka release:
+
+        * 4.0.0 (``index_entry_per_batch=False``): at most one. If more than
+          ``index.interval.bytes`` were written since the previous entry, the append's
+          ``largest_offset`` is mapped to the position where the append *starts*, and
+          the time index gets the segment's max timestamp so far; then the append's size
+          is counted. ``largest_timestamp`` / ``shallow_offset_of_max_timestamp``
+          update the max timestamp, and the append's ``largest_timestamp`` becomes the
+          rolling timestamp of an empty segment.
+        * 4.1 (``index_entry_per_batch=True``, KAFKA-806, apache/kafka#18012): the
+          same test per appended batch -- the batch's last offset mapped to where the
+          *batch* starts, its size counted after -- with the max timestamp updated from
+          each batch's header before the test. The rolling timestamp is the first
+          batch's max timestamp (Kafka 4.1 loads it from the file; here it is taken
+          from the bytes as they are written, the same value).
+
+        For one batch both give the same entries, so the walk runs only for several.
         """
         size = len(records)
         if size == 0:
@@ -561,6 +592,13 @@ class LogSegment:
             log.append(records)
         else:
             log.append_with_head(head, records)
+        if (
+            self.index_entry_per_batch
+            and size > LOG_OVERHEAD
+            and size != LOG_OVERHEAD + _BATCH_LENGTH.unpack_from(records, 8)[0]
+        ):  # several batches (checked without a call: this runs on every append)
+            self._index_each_batch(records, head, physical_position)
+            return True
         if physical_position == 0:
             self._rolling_based_timestamp = largest_timestamp
         max_so_far = self._max_ts_and_offset
@@ -577,6 +615,36 @@ class LogSegment:
         else:
             self._bytes_since_last_index_entry += size
         return True
+
+    def _index_each_batch(
+        self,
+        records: bytes | bytearray | memoryview,
+        head: bytes | bytearray | None,
+        physical_position: int,
+    ) -> None:
+        """Kafka 4.1's index walk over the batches of one append (see :meth:`append`)."""
+        if head is not None:  # the first batch's rewritten offset is in ``head``
+            records = bytes(head) + bytes(records[len(head) :])
+        if physical_position == 0:
+            self._rolling_based_timestamp = _MAX_TIMESTAMP.unpack_from(records, 35)[0]
+        max_so_far = self._read_max_timestamp_and_offset()
+        interval = self.index_interval_bytes
+        bytes_since = self._bytes_since_last_index_entry
+        position, end = 0, len(records)
+        while position < end:
+            base_offset, length = _BASE_AND_LENGTH.unpack_from(records, position)
+            batch_size = LOG_OVERHEAD + length
+            last_offset = base_offset + _LAST_OFFSET_DELTA.unpack_from(records, position + 23)[0]
+            max_timestamp = _MAX_TIMESTAMP.unpack_from(records, position + 35)[0]
+            if max_timestamp > max_so_far.timestamp:
+                max_so_far = self._max_ts_and_offset = TimestampOffset(max_timestamp, last_offset)
+            if bytes_since > interval:
+                self.offset_index.append(last_offset, physical_position + position)
+                self.time_index.maybe_append(max_so_far.timestamp, max_so_far.offset)
+                bytes_since = 0
+            position += batch_size
+            bytes_since += batch_size
+        self._bytes_since_last_index_entry = bytes_since
 
     # -- read ------------------------------------------------------------------------
     def translate_offset(

@@ -44,8 +44,13 @@ bytes visible -- segment size, indexes, log end offset, high watermark, epoch ca
 moves until the CRC matched, a mismatch cuts the file back, and a crash before the cut
 leaves an unflushed tail that recovery CRC-scans and truncates like any torn write.
 
+The Kafka release is the ``LogConfig``'s (``kafka_release``, 4.1 unless told otherwise);
+where 4.0 and 4.1 differ -- ``segment.bytes``' minimum, how an append of several
+batches is indexed -- the log follows it (see :mod:`simkafka.log.log_config` and
+:meth:`simkafka.log.segment.LogSegment.append`).
+
 Not modelled: transactions (LSO, aborted-transaction index), producer state, tiered
-storage, the asynchronous scheduler (rolls flush the old segment inline, and deleted
+storage (``ListOffsets`` answers as with ``remote.storage.enable=false``), the asynchronous scheduler (rolls flush the old segment inline, and deleted
 segments are removed at once after their rename to ``.deleted``, instead of after
 ``file.delete.delay.ms``).
 """
@@ -94,6 +99,7 @@ from simkafka.log.records import (
     CONTROL_FLAG_MASK,
     LOG_OVERHEAD,
     MAGIC_VALUE_V2,
+    NO_PARTITION_LEADER_EPOCH,
     NO_TIMESTAMP,
     OVERLAPPED_CRC_MIN_BYTES,
     RECORD_BATCH_OVERHEAD,
@@ -123,6 +129,7 @@ from simkafka.log.segment import (
 __all__ = [
     "EARLIEST_LOCAL_TIMESTAMP",
     "EARLIEST_TIMESTAMP",
+    "LATEST_TIERED_TIMESTAMP",
     "LATEST_TIMESTAMP",
     "MAX_TIMESTAMP",
     "AppendOrigin",
@@ -138,9 +145,10 @@ __all__ = [
 #: ``ListOffsetsRequest.LATEST_TIMESTAMP`` / ``EARLIEST_TIMESTAMP``.
 LATEST_TIMESTAMP = -1
 EARLIEST_TIMESTAMP = -2
-#: KIP-734 / KIP-405 ``ListOffsetsRequest`` sentinels.
+#: KIP-734 / KIP-405 / KIP-1005 ``ListOffsetsRequest`` sentinels.
 MAX_TIMESTAMP = -3
 EARLIEST_LOCAL_TIMESTAMP = -4
+LATEST_TIERED_TIMESTAMP = -5
 _LONG_MAX = (1 << 63) - 1
 # DefaultRecordBatch's 61-byte header, all 13 fields (see simkafka.log.records), unpacked
 # by _append_one_from_client into plain locals.
@@ -354,6 +362,7 @@ class UnifiedLog:
             max_index_size=self.config.max_index_size,
             roll_jitter_ms=self._roll_jitter(),
             suffix=suffix,
+            index_entry_per_batch=self.config.kafka_behaviour.index_entry_per_batch,
         )
 
     # -- segment map (LogSegments) -------------------------------------------------------
@@ -1014,9 +1023,12 @@ class UnifiedLog:
         the log end offset (the broker's ``Partition`` then caps it at the high
         watermark for consumers), both with timestamp -1; ``MAX_TIMESTAMP`` (-3) the
         record with the largest timestamp; ``EARLIEST_LOCAL_TIMESTAMP`` (-4) equals -2
-        without tiered storage. Otherwise: the first segment
-        whose largest timestamp reaches the target, then the first record there with
-        timestamp >= target and offset >= log start; None if no record is that late.
+        without tiered storage; ``LATEST_TIERED_TIMESTAMP`` (-5, KIP-1005: the highest
+        offset in remote storage) is offset -1 with timestamp -1 and leader epoch -1, Kafka
+        4.0's and 4.1's answer when remote storage is off (this log has none). Otherwise:
+        the first segment whose largest timestamp reaches the target, then the first
+        record there with timestamp >= target and offset >= log start; None if no record
+        is that late.
         """
         if timestamp == EARLIEST_TIMESTAMP:
             return TimestampAndOffset(NO_TIMESTAMP, self._log_start_offset, self._earliest_epoch())
@@ -1024,6 +1036,8 @@ class UnifiedLog:
             return TimestampAndOffset(NO_TIMESTAMP, self._log_end_offset, self._latest_epoch())
         if timestamp == EARLIEST_LOCAL_TIMESTAMP:  # no tiered storage: the same as earliest
             return TimestampAndOffset(NO_TIMESTAMP, self._log_start_offset, self._earliest_epoch())
+        if timestamp == LATEST_TIERED_TIMESTAMP:  # remoteLogEnabled() is false: nothing tiered
+            return TimestampAndOffset(NO_TIMESTAMP, -1, NO_PARTITION_LEADER_EPOCH)
         if timestamp == MAX_TIMESTAMP:
             # KIP-734: the record with the largest timestamp. The segment with the largest
             # maxTimestampSoFar (the first such), then the batch whose max timestamp it

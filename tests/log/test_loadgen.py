@@ -229,7 +229,7 @@ def test_evict_and_check_detects_cached_pages(tmp_path):
             f.read()  # back in the page cache
         fd = os.open(path, os.O_RDONLY)
         try:
-            from simkafka.log.loadgen import _page_cached
+            from simkafka.log.loadgen.measure import _page_cached
 
             assert _page_cached(fd, 64 * 1024) is True
         finally:
@@ -383,18 +383,18 @@ def test_histogram_empty_summary():
 
 
 def test_consume_walk_stops_at_a_partial_batch(tmp_path):
-    from simkafka.log.loadgen import _consume_batches, _PartitionTally
+    from simkafka.log.loadgen.workers import PartitionTally, _consume_batches
 
     pool = build_batch_pool(small(tmp_path))
     one = bytearray(pool[0])
     two = bytearray(pool[1])
     struct.pack_into(">q", two, 0, 10)  # second batch starts at offset 10
     data = bytes(one + two[: len(two) - 5])  # torn by max_bytes
-    tally, errors = _PartitionTally(), []
+    tally, errors = PartitionTally(), []
     assert _consume_batches(data, 0, tally, 0, errors) == 10
     assert (tally.batches, tally.records, errors) == (1, 10, [])
     assert [b.base_offset for _pos, b in BatchIterator(data)] == [0]
-    bad = _PartitionTally()
+    bad = PartitionTally()
     _consume_batches(bytes(two), 0, bad, 0, errors)
     assert errors == ["partition 0: batch at offset 10, expected 0"]
 
@@ -410,12 +410,13 @@ def test_eviction_merge_and_verdicts():
 
 def test_a_failing_worker_is_reported_and_the_run_directory_removed(tmp_path, monkeypatch):
     import simkafka.log.loadgen as loadgen
+    import simkafka.log.loadgen.workers as workers
 
     class Broken:
         def __init__(self, *a, **kw):
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(loadgen, "UnifiedLog", Broken)
+    monkeypatch.setattr(workers, "UnifiedLog", Broken)
     with pytest.raises(loadgen.LoadgenError, match="No space left on device"):
         run_loadgen(small(tmp_path, producers=2, raw_disk=False))
     assert os.listdir(tmp_path) == []

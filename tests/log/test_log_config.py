@@ -113,7 +113,7 @@ def test_unknown_name_is_named() -> None:
         ({"cleanup.policy": "compact,remove"}, "String must be one of: compact, delete"),
         ({"message.timestamp.type": "Now"}, "CreateTime, LogAppendTime"),
         ({"unclean.leader.election.enable": "yes"}, "either true or false"),
-        ({"segment.bytes": 1024}, "at least 1048576"),  # Kafka 4.x: 1 MiB minimum
+        ({"segment.bytes": 1024}, "at least 1048576"),  # Kafka 4.1: 1 MiB minimum
         ({"segment.bytes": 2**31}, "out of range for a int"),
         ({"compression.gzip.level": 0}, "between 1 and 9 or -1"),
         # LogConfigTest.testInvalidCompactionLagConfig

@@ -37,6 +37,7 @@ from simkafka.log.segment import TimestampAndOffset
 from simkafka.log.unified_log import (
     EARLIEST_LOCAL_TIMESTAMP,
     EARLIEST_TIMESTAMP,
+    LATEST_TIERED_TIMESTAMP,
     LATEST_TIMESTAMP,
     MAX_TIMESTAMP,
     FetchIsolation,
@@ -376,6 +377,24 @@ def test_fetch_offset_by_timestamp_includes_leader_epoch(open_log, clock):
     # "The cache can be updated directly after a leader change."
     log.maybe_assign_epoch_start_offset(2, 2)
     assert log.fetch_offset_by_timestamp(LATEST_TIMESTAMP) == TimestampAndOffset(NO_TIMESTAMP, 2, 2)
+
+
+@pytest.mark.parametrize("release", ["4.0", "4.1"])
+def test_latest_tiered_timestamp_without_remote_storage(tmp_path, clock, release):
+    # KIP-1005 (-5, the highest offset in remote storage). UnifiedLog.fetchOffsetByTimestamp
+    # in 4.0 and 4.1 with remote storage off: new TimestampAndOffset(NO_TIMESTAMP, -1L,
+    # Optional.of(-1)) -- whatever the log holds and whatever its leader epochs.
+    cfg = LogConfig(segment_bytes=200, kafka_release="4.0") if release == "4.0" else Cfg(200)
+    log = UnifiedLog(
+        str(tmp_path / "topic-0"), cfg, clock, leader_epoch_cache=LeaderEpochFileCache()
+    )
+    nothing_tiered = TimestampAndOffset(NO_TIMESTAMP, -1, -1)
+    assert log.fetch_offset_by_timestamp(LATEST_TIERED_TIMESTAMP) == nothing_tiered
+    for epoch in (0, 3):
+        log.append_as_leader(_single(os.urandom(10), timestamp=clock.now_ms()), epoch)
+    assert log.log_end_offset == 2
+    assert log.fetch_offset_by_timestamp(LATEST_TIERED_TIMESTAMP) == nothing_tiered
+    log.close()
 
 
 def test_fetch_offset_by_max_timestamp(open_log, clock):
