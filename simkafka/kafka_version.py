@@ -3,10 +3,14 @@
 simkafka models **Apache Kafka 4.1** (:data:`MODELLED_RELEASE`). Every docstring that says
 "as Kafka does" means "as Kafka 4.1 does", unless it names another release.
 
-Some behaviour that a simulation or a log file can show changed between 4.0 and 4.1, and
-both releases are in production. Those differences are not silent choices: each is a
-field of :class:`KafkaBehaviour`, and a scenario (``cluster.kafka_version``), a
-``LogConfig`` or an assignor picks the release. Everything else is the same in both.
+Some behaviour that a simulation or a log file can show changed between 4.0.0 and 4.1,
+and both are in production. Those differences are not silent choices: each is a field of
+:class:`KafkaBehaviour`, and a scenario (``cluster.kafka_version``), a ``LogConfig`` or an
+assignor picks the release. Everything else is the same in both.
+
+The older release is 4.0.0 exactly, not the 4.0 line: the 4.0 branch took KAFKA-806
+(index entries per batch) after 4.0.0 (apache/kafka#18842), so a 4.0.1+ broker mixes the
+two columns below. 4.0.0's ``uniform`` assignor was checked against the JVM.
 
 This module imports nothing of simkafka's, so every layer (the log engine included) can
 ask it.
@@ -25,11 +29,12 @@ __all__ = [
     "behaviour",
 ]
 
-KafkaRelease = Literal["4.0", "4.1"]
+# "4.1" stands for the 4.1 line (4.1.0 and its patch releases); "4.0.0" for that release.
+KafkaRelease = Literal["4.0.0", "4.1"]
 
 # The release simkafka models when nothing says otherwise (README, `simkafka --version`).
 MODELLED_RELEASE: KafkaRelease = "4.1"
-KAFKA_RELEASES: tuple[KafkaRelease, ...] = ("4.0", "4.1")
+KAFKA_RELEASES: tuple[KafkaRelease, ...] = ("4.0.0", "4.1")
 
 _MIB = 1024 * 1024
 
@@ -40,24 +45,25 @@ class KafkaBehaviour:
 
     release: KafkaRelease
     # Topic-level `segment.bytes` atLeast: 14 bytes (LegacyRecord.RECORD_OVERHEAD_V0) in
-    # 4.0, 1 MiB from 4.1 (KAFKA-19080 applied KIP-1030's broker minimum to the topic
+    # 4.0.0, 1 MiB from 4.1 (KAFKA-19080 applied KIP-1030's broker minimum to the topic
     # config too, and added `internal.segment.bytes` for tests that need tiny segments).
     topic_segment_bytes_minimum: int
     has_internal_segment_bytes: bool
-    # `LogSegment.append` adds at most one index entry per append in 4.0; from 4.1 it
+    # `LogSegment.append` adds at most one index entry per append in 4.0.0; from 4.1 it
     # walks the appended batches and may add one per batch (KAFKA-806). Visible in the
     # .index/.timeindex files of followers, the cleaner's output and recovered segments.
     index_entry_per_batch: bool
-    # The server-side `uniform` assignor's homogeneous builder: in 4.0 the partitions
-    # left over after every member got its quota go to the first members in member
-    # order; from 4.1 (KAFKA-18688) members that already own a partition beyond their
-    # quota keep it first, so the extra partitions stay where they were.
+    # The server-side `uniform` assignor's homogeneous builder: in 4.0.0 the extra
+    # partitions (total % members) go to the first members in member order, whatever
+    # they own; from 4.1 (KAFKA-18688) a member that owns no extra partition gives its
+    # extra quota up unless it is among the last that must take one, so a balanced
+    # assignment stays where it is.
     uniform_homogeneous_sticky_remainder: bool
 
 
 _BEHAVIOURS: dict[str, KafkaBehaviour] = {
-    "4.0": KafkaBehaviour(
-        release="4.0",
+    "4.0.0": KafkaBehaviour(
+        release="4.0.0",
         topic_segment_bytes_minimum=14,
         has_internal_segment_bytes=False,
         index_entry_per_batch=False,

@@ -42,7 +42,7 @@ def scenario_text(version: str | None = None, segment: str | None = None) -> str
 
 def test_the_modelled_release_is_4_1_and_the_default_everywhere() -> None:
     assert MODELLED_RELEASE == "4.1"
-    assert KAFKA_RELEASES == ("4.0", "4.1")
+    assert KAFKA_RELEASES == ("4.0.0", "4.1")
     assert parse_scenario(scenario_text()).cluster.kafka_version == "4.1"
     assert UniformAssignor().release == "4.1"
 
@@ -51,8 +51,8 @@ def test_an_unknown_release_is_refused_at_its_line() -> None:
     with pytest.raises(ScenarioError) as info:
         parse_scenario(scenario_text(version="3.9"), "s.yaml")
     text = str(info.value)
-    assert "s.yaml:4" in text and "kafka_version" in text and "4.0" in text and "4.1" in text
-    with pytest.raises(ValueError, match="4.0, 4.1"):
+    assert "s.yaml:4" in text and "kafka_version" in text and "4.0.0" in text and "4.1" in text
+    with pytest.raises(ValueError, match="4.0.0, 4.1"):
         behaviour("3.9")
 
 
@@ -62,8 +62,8 @@ def test_segment_bytes_minimum_follows_the_release() -> None:
         parse_scenario(scenario_text(segment="512KiB"), "s.yaml")
     text = str(info.value)
     assert "s.yaml:8" in text and "segment.bytes" in text and "1 MiB" in text.replace("1.0 MiB", "1 MiB")
-    assert "kafka_version: 4.0" in text
-    old = parse_scenario(scenario_text(version="4.0", segment="512KiB"))
+    assert "kafka_version: 4.0.0" in text
+    old = parse_scenario(scenario_text(version="4.0.0", segment="512KiB"))
     assert old.topics[0].segment_bytes == 512 * 1024
     assert parse_scenario(scenario_text(segment="1MiB")).topics[0].segment_bytes == 1024 * 1024
 
@@ -104,3 +104,16 @@ def test_zookeeper_mode_is_named_as_a_3x_placement_not_a_silent_choice() -> None
     assert "s.yaml:4" in message and "removed ZooKeeper mode" in message and "Kafka 4.1" in message
     _, none = parse_scenario_with_warnings(scenario_text(), "s.yaml")
     assert not [w for w in none if "ZooKeeper" in str(w)]
+
+
+def test_validate_builds_the_log_config_of_the_scenarios_release() -> None:
+    from simkafka.validate.from_scenario import log_config_of
+
+    old = parse_scenario(scenario_text(version="4.0.0", segment="64KiB"))
+    config = log_config_of(old.topics[0], old.cluster.kafka_version)
+    assert (config.kafka_release, config.segment_size) == ("4.0.0", 64 * 1024)
+    assert not config.kafka_behaviour.index_entry_per_batch
+    new = parse_scenario(scenario_text(segment="2MiB"))
+    config = log_config_of(new.topics[0], new.cluster.kafka_version)
+    assert (config.kafka_release, config.segment_size) == ("4.1", 2 * 1024 * 1024)
+    assert config.kafka_behaviour.index_entry_per_batch

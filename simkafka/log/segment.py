@@ -18,7 +18,7 @@ those of the single batch whose ``maxTimestamp`` first reaches the target, exact
 Index entries follow the Kafka release of the log's ``LogConfig``: 4.0.0 adds at most
 one per ``append`` call, 4.1 walks the appended batches and may add one per batch
 (KAFKA-806, apache/kafka#18012; the 4.0 branch got it after 4.0.0, apache/kafka#18842,
-so "4.0" here means 4.0.0); see :meth:`LogSegment.append`.
+which is why the older release simkafka knows is 4.0.0 exactly); see :meth:`LogSegment.append`.
 
 Not modelled: the transaction index (``.txnindex``), producer-state snapshots, lazy
 index materialisation (``LazyIndex``) and file preallocation (``log.preallocate``).

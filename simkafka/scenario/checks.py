@@ -98,8 +98,8 @@ def _check_topics(s: Scenario) -> list[Finding]:
                               f"segment.bytes {format_bytes(t.segment_bytes)} is below Kafka "
                               f"{s.cluster.kafka_version}'s minimum of {format_bytes(least_segment)}",
                               f"use segment.bytes >= {least_segment}"
-                              + (" (or cluster.kafka_version: 4.0, which accepts 14 bytes)"
-                                 if s.cluster.kafka_version != "4.0" else "")))
+                              + (" (or cluster.kafka_version: 4.0.0, which accepts 14 bytes)"
+                                 if s.cluster.kafka_version != "4.0.0" else "")))
         if t.replica_assignment is not None:
             out.extend(_check_assignment(t.replica_assignment, t.partitions, rf, broker_ids, (*at, "replica.assignment")))
         if t.compacted and t.deletes and t.retention == float("inf") and t.retention_bytes == float("inf"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+from simkafka.kafka_version import MODELLED_RELEASE, KafkaRelease
 from simkafka.log.log_config import LogConfig
 from simkafka.scenario import Scenario
 from simkafka.sim.storage import DEFAULT_RETENTION_CHECK_INTERVAL_MS, StorageWorkload, batch_size
@@ -34,11 +35,14 @@ def _ms(seconds: float) -> int:
     return -1 if math.isinf(seconds) else int(round(seconds * 1000))
 
 
-def log_config_of(topic: object) -> LogConfig:
-    """The topic's ``LogConfig``; a ``segment.bytes`` below Kafka's 1 MiB minimum goes to
-    ``internal.segment.bytes`` (what Kafka's own tests use for small segments)."""
-    seg = int(topic.segment_bytes)  # type: ignore[attr-defined]
+def log_config_of(topic: object, kafka_release: KafkaRelease = MODELLED_RELEASE) -> LogConfig:
+    """The topic's ``LogConfig`` under the scenario's Kafka release.
+
+    The scenario loader already holds ``segment.bytes`` to that release's minimum (1 MiB
+    in 4.1, 14 bytes in 4.0.0), so it goes through as ``segment.bytes``.
+    """
     kwargs: dict[str, object] = {
+        "segment_bytes": int(topic.segment_bytes),  # type: ignore[attr-defined]
         "segment_ms": _ms(topic.segment),  # type: ignore[attr-defined]
         "retention_ms": _ms(topic.retention),  # type: ignore[attr-defined]
         "retention_bytes": -1
@@ -50,11 +54,7 @@ def log_config_of(topic: object) -> LogConfig:
         "min_cleanable_dirty_ratio": float(topic.min_cleanable_dirty_ratio),  # type: ignore[attr-defined]
         "max_message_bytes": int(topic.max_message_bytes),  # type: ignore[attr-defined]
     }
-    if seg < _MIB:
-        kwargs["internal_segment_bytes"] = seg
-    else:
-        kwargs["segment_bytes"] = seg
-    return LogConfig(**kwargs)  # type: ignore[arg-type]
+    return LogConfig(kafka_release=kafka_release, **kwargs)  # type: ignore[arg-type]
 
 
 def workload_from_scenario(
@@ -112,7 +112,7 @@ def workload_from_scenario(
     config = scenario.cluster.config
     workload = ValidationWorkload(
         storage=storage,
-        config=log_config_of(spec),
+        config=log_config_of(spec, scenario.cluster.kafka_version),
         disk_write=float(hardware.disk_write),
         page_cache=float(hardware.page_cache),
         cache_write=1 / config.byte_cpu_cost if config.byte_cpu_cost > 0 else math.inf,

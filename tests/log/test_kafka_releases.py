@@ -41,8 +41,8 @@ def _batch(base_offset: int, timestamp: int, value: bytes = b"v" * 100) -> bytes
 def _small_segments(release: str, size: int, **kw) -> LogConfig:
     """``size``-byte segments the way the release allows: ``segment.bytes`` in 4.0 (no
     1 MiB minimum there), ``internal.segment.bytes`` in 4.1."""
-    if release == "4.0":
-        return LogConfig(segment_bytes=size, kafka_release="4.0", **kw)
+    if release == "4.0.0":
+        return LogConfig(segment_bytes=size, kafka_release="4.0.0", **kw)
     return LogConfig(internal_segment_bytes=size, kafka_release="4.1", **kw)
 
 
@@ -56,14 +56,14 @@ def test_the_modelled_release_is_the_default() -> None:
 
 def test_segment_bytes_minimum_follows_the_release() -> None:
     # 4.0: atLeast(LegacyRecord.RECORD_OVERHEAD_V0) = 14; 4.1: atLeast(1 MiB) (KAFKA-19080)
-    assert LogConfig(segment_bytes=14, kafka_release="4.0").segment_size == 14
+    assert LogConfig(segment_bytes=14, kafka_release="4.0.0").segment_size == 14
     with pytest.raises(ValueError, match="segment.bytes: Value must be at least 14$"):
-        LogConfig(segment_bytes=13, kafka_release="4.0")
+        LogConfig(segment_bytes=13, kafka_release="4.0.0")
     with pytest.raises(ValueError, match="segment.bytes: Value must be at least 1048576$"):
         LogConfig(segment_bytes=MIB - 1, kafka_release="4.1")
     assert LogConfig(segment_bytes=MIB, kafka_release="4.1").segment_size == MIB
-    c = LogConfig.from_topic_configs({"segment.bytes": "1000"}, kafka_release="4.0")
-    assert (c.segment_bytes, c.kafka_release) == (1000, "4.0")
+    c = LogConfig.from_topic_configs({"segment.bytes": "1000"}, kafka_release="4.0.0")
+    assert (c.segment_bytes, c.kafka_release) == (1000, "4.0.0")
     with pytest.raises(ValueError, match="at least 1048576"):
         LogConfig.from_topic_configs({"segment.bytes": "1000"})
 
@@ -74,30 +74,30 @@ def test_internal_segment_bytes_is_an_unknown_name_in_4_0() -> None:
         r"Unknown topic config name: internal.segment.bytes \(did you mean 'segment.bytes'\?\)"
     )
     with pytest.raises(ValueError, match=unknown):
-        LogConfig.from_topic_configs({"internal.segment.bytes": "1024"}, kafka_release="4.0")
+        LogConfig.from_topic_configs({"internal.segment.bytes": "1024"}, kafka_release="4.0.0")
     with pytest.raises(ValueError, match=unknown):
-        LogConfig(internal_segment_bytes=1024, kafka_release="4.0")
+        LogConfig(internal_segment_bytes=1024, kafka_release="4.0.0")
     assert LogConfig(internal_segment_bytes=1024, kafka_release="4.1").segment_size == 1024
     assert LogConfig.from_topic_configs({"internal.segment.bytes": "1024"}).segment_size == 1024
 
 
 def test_the_release_is_not_a_topic_config() -> None:
-    c = LogConfig(segment_bytes=1000, kafka_release="4.0")
+    c = LogConfig(segment_bytes=1000, kafka_release="4.0.0")
     assert "kafka_release" not in c.to_topic_configs()
     assert not any("release" in name for name in c.to_topic_configs())
     with pytest.raises(ValueError, match="Unknown topic config name: kafka.release"):
-        LogConfig.from_topic_configs({"kafka.release": "4.0"})
-    with pytest.raises(ValueError, match="simkafka models Kafka releases 4.0, 4.1, not '3.9'"):
+        LogConfig.from_topic_configs({"kafka.release": "4.0.0"})
+    with pytest.raises(ValueError, match="simkafka models Kafka releases 4.0.0, 4.1, not '3.9'"):
         LogConfig(kafka_release="3.9")  # type: ignore[arg-type]
     # the same settings under the other release round-trip through the names
-    again = LogConfig.from_topic_configs(c.to_topic_configs(), kafka_release="4.0")
+    again = LogConfig.from_topic_configs(c.to_topic_configs(), kafka_release="4.0.0")
     assert again == c
 
 
 # -- LogSegment.append: one index entry per append (4.0.0) or per batch (4.1) -------------
 
 
-@pytest.mark.parametrize("per_batch", [False, True], ids=["4.0", "4.1"])
+@pytest.mark.parametrize("per_batch", [False, True], ids=["4.0.0", "4.1"])
 def test_a_multi_batch_append_adds_one_entry_in_4_0_and_one_per_batch_in_4_1(tmp_path, per_batch):
     """LogSegmentTest.testAppendFromFile-style: first one batch, then four in one append.
 
@@ -149,7 +149,7 @@ def test_a_multi_batch_append_adds_one_entry_in_4_0_and_one_per_batch_in_4_1(tmp
     seg.close()
 
 
-@pytest.mark.parametrize("per_batch", [False, True], ids=["4.0", "4.1"])
+@pytest.mark.parametrize("per_batch", [False, True], ids=["4.0.0", "4.1"])
 def test_rolling_timestamp_of_a_multi_batch_first_append(tmp_path, per_batch):
     # apache/kafka#18012: 4.0.0 took the largest timestamp of the segment's first append,
     # 4.1 the first batch's (what a follower and a restarted broker see too).
@@ -163,7 +163,7 @@ def test_rolling_timestamp_of_a_multi_batch_first_append(tmp_path, per_batch):
     reopened.close()
 
 
-@pytest.mark.parametrize("release", ["4.0", "4.1"])
+@pytest.mark.parametrize("release", ["4.0.0", "4.1"])
 def test_follower_appends_index_by_release(tmp_path, release):
     """A follower fetching several batches at once (KAFKA-806's case): the log's release
     decides how many index entries the fetched data gets."""
@@ -180,7 +180,7 @@ def test_follower_appends_index_by_release(tmp_path, release):
     log.append_as_follower(b"".join(batches[4:]))
     assert log.log_end_offset == 16
     entries = log.active_segment.offset_index.all_entries()
-    if release == "4.0":
+    if release == "4.0.0":
         # the first fetch starts the segment (nothing before it: no entry); the second
         # gets one entry: its last offset -> where it starts
         assert entries == [OffsetPosition(15, starts[4])]
@@ -195,7 +195,7 @@ def test_follower_appends_index_by_release(tmp_path, release):
     log.close()
 
 
-@pytest.mark.parametrize("release", ["4.0", "4.1"])
+@pytest.mark.parametrize("release", ["4.0.0", "4.1"])
 def test_cleaner_output_is_indexed_by_release(tmp_path, release):
     """``cleanInto`` appends what one read buffer retained in one ``LogSegment.append``.
 
@@ -220,7 +220,7 @@ def test_cleaner_output_is_indexed_by_release(tmp_path, release):
         log, [source], NOW, CleanerStats(ManualClock(0)), source.read_next_offset()
     )
     assert cleaned.size == 6 * size  # nothing removed: the offset map is empty
-    if release == "4.0":
+    if release == "4.0.0":
         # buffers [0,1] [2,3] [4,5]: the first starts the segment, the others get one entry
         assert cleaned.offset_index.all_entries() == [
             OffsetPosition(7, 2 * size),

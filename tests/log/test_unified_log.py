@@ -379,12 +379,12 @@ def test_fetch_offset_by_timestamp_includes_leader_epoch(open_log, clock):
     assert log.fetch_offset_by_timestamp(LATEST_TIMESTAMP) == TimestampAndOffset(NO_TIMESTAMP, 2, 2)
 
 
-@pytest.mark.parametrize("release", ["4.0", "4.1"])
+@pytest.mark.parametrize("release", ["4.0.0", "4.1"])
 def test_latest_tiered_timestamp_without_remote_storage(tmp_path, clock, release):
     # KIP-1005 (-5, the highest offset in remote storage). UnifiedLog.fetchOffsetByTimestamp
     # in 4.0 and 4.1 with remote storage off: new TimestampAndOffset(NO_TIMESTAMP, -1L,
     # Optional.of(-1)) -- whatever the log holds and whatever its leader epochs.
-    cfg = LogConfig(segment_bytes=200, kafka_release="4.0") if release == "4.0" else Cfg(200)
+    cfg = LogConfig(segment_bytes=200, kafka_release="4.0.0") if release == "4.0.0" else Cfg(200)
     log = UnifiedLog(
         str(tmp_path / "topic-0"), cfg, clock, leader_epoch_cache=LeaderEpochFileCache()
     )

@@ -240,7 +240,7 @@ def test_homogeneous_rack_aware_prefers_members_on_a_replica_rack() -> None:
     rack_aware = UniformAssignor(topic_ids=TOPIC_IDS, rack_aware=True)
     assert rack_aware.assign(s) == {"A": mk(topic1=(1, 2)), "B": mk(topic1=(0, 3))}
     # Kafka 4.0 and 4.1 look at no racks: A keeps what it owns.
-    for release in ("4.0", "4.1"):
+    for release in ("4.0.0", "4.1"):
         plain = UniformAssignor(topic_ids=TOPIC_IDS, release=release)
         assert plain.assign(s) == {"A": mk(topic1=(0, 1)), "B": mk(topic1=(2, 3))}
 
@@ -863,7 +863,7 @@ def test_uniform_heterogeneous_signed_topic_ids_match_kafka_4_0() -> None:
     ids = {"x": "AAAAAAAAAAAAAAAAAAAAAQ", "y": "gAAAAAAAAAAAAAAAAAAAAQ"}
     s = spec({"x": 3, "y": 3}, member("a", "x", "y"), member("b", "x"), member("c", "y"))
     expected = {"a": mk(y=(0, 2)), "b": mk(x=(0, 1, 2)), "c": mk(y=(1,))}
-    for release in ("4.0", "4.1"):
+    for release in ("4.0.0", "4.1"):
         assert UniformAssignor(ids, release=release).assign(s) == expected
 
 
@@ -872,7 +872,7 @@ def test_uniform_homogeneous_extra_partition_by_release() -> None:
     # first member in member order; 4.1 (KAFKA-18688) makes the first member give its
     # extra quota up when it owns nothing, so the last member takes it.
     s = spec({"t": 1}, member("a", "t"), member("b", "t"))
-    assert UniformAssignor(release="4.0").assign(s) == {"a": mk(t=(0,)), "b": []}
+    assert UniformAssignor(release="4.0.0").assign(s) == {"a": mk(t=(0,)), "b": []}
     assert UniformAssignor(release="4.1").assign(s) == {"a": [], "b": mk(t=(0,))}
     assert UniformAssignor().assign(s) == UniformAssignor(release="4.1").assign(s)
 
@@ -887,7 +887,7 @@ def test_uniform_homogeneous_4_0_moves_a_balanced_extra_partition_and_4_1_keeps_
         member("b", "t", owned_partitions=mk(t=(1, 2))),
     )
     assert UniformAssignor(release="4.1").assign(s) == {"a": mk(t=(0,)), "b": mk(t=(1, 2))}
-    assert UniformAssignor(release="4.0").assign(s) == {"a": mk(t=(0, 2)), "b": mk(t=(1,))}
+    assert UniformAssignor(release="4.0.0").assign(s) == {"a": mk(t=(0, 2)), "b": mk(t=(1,))}
 
 
 def test_range_ignores_racks_in_modelled_releases() -> None:

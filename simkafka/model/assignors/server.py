@@ -4,7 +4,7 @@ With the new consumer group protocol (KIP-848) the *group coordinator* computes 
 member's target assignment; the client only names an assignor
 (``group.remote.assignor``). These are Python ports of the coordinator's own classes in
 ``org.apache.kafka.coordinator.group.assignor`` (``group-coordinator`` module) as Kafka
-4.1 ships them, and as 4.0 does where the two differ (``UniformAssignor(release="4.0")``,
+4.1 ships them, and as 4.0 does where the two differ (``UniformAssignor(release="4.0.0")``,
 see :mod:`simkafka.kafka_version`). Neither release looks at racks in these assignors;
 the rack-aware passes of later Kafka trunk are kept behind ``rack_aware=True`` for
 experiments and are not used by the simulator.
