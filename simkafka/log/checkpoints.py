@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from simkafka.log.epoch_cache import EpochEntry
 from simkafka.log.errors import LogError
 
 __all__ = [
@@ -52,6 +51,7 @@ __all__ = [
     "EntryFormatter",
     "CheckpointFile",
     "OffsetCheckpointFile",
+    "EpochEntry",
     "LeaderEpochCheckpointFile",
 ]
 
@@ -353,6 +353,19 @@ class OffsetCheckpointFile:
 
 
 # ------------------------------------------------------------- leader epochs
+
+
+# The entry type lives with the file that stores it, as Kafka's LeaderEpochCheckpointFile
+# does not depend on the cache: epoch_cache imports this module, never the other way.
+@dataclass(frozen=True, slots=True)
+class EpochEntry:
+    """``EpochEntry``: leader ``epoch`` started at ``start_offset``."""
+
+    epoch: int
+    start_offset: int
+
+    def __repr__(self) -> str:
+        return f"EpochEntry(epoch={self.epoch}, start_offset={self.start_offset})"
 
 
 def _epoch_to_string(entry: EpochEntry) -> str:

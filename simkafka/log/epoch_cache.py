@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # checkpoints imports EpochEntry from here at runtime
-    from simkafka.log.checkpoints import LeaderEpochCheckpointFile
+# EpochEntry is defined with the checkpoint file that stores it; re-exported here
+# because the cache's API speaks in entries.
+from simkafka.log.checkpoints import EpochEntry, LeaderEpochCheckpointFile
 
 __all__ = [
     "UNDEFINED_EPOCH",
@@ -38,17 +37,6 @@ __all__ = [
 UNDEFINED_EPOCH = -1
 #: ``OffsetsForLeaderEpochResponse.UNDEFINED_EPOCH_OFFSET``.
 UNDEFINED_EPOCH_OFFSET = -1
-
-
-@dataclass(frozen=True, slots=True)
-class EpochEntry:
-    """``EpochEntry``: leader ``epoch`` started at ``start_offset``."""
-
-    epoch: int
-    start_offset: int
-
-    def __repr__(self) -> str:
-        return f"EpochEntry(epoch={self.epoch}, start_offset={self.start_offset})"
 
 
 class LeaderEpochFileCache:

@@ -31,7 +31,8 @@ from simkafka.model.types import TopicPartition
 from simkafka.sim.replica_log import LogRead, ReplicaLog
 
 if TYPE_CHECKING:
-    from simkafka.sim.world import World
+    from simkafka.scenario import BrokerConfig, BrokerHardware
+    from simkafka.sim.network import Network
 
 # Fraction of the page cache that may be dirty before writers are throttled (vm.dirty_ratio).
 DIRTY_RATIO = 0.2
@@ -163,17 +164,29 @@ class Purgatory:
 
 
 class Broker:
-    """One broker's resources and the partitions it holds."""
+    """One broker's resources and the partitions it holds.
 
-    def __init__(self, world: World, broker_id: int, rack: str | None, hardware: Any) -> None:
-        self.world = world
-        self.env = world.env
+    A broker needs no more of the cluster than the clock, the flow network (its page
+    cache writes back to, and reads from, its disk over it) and its configuration;
+    ``World`` wires requests to it.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        network: Network,
+        config: BrokerConfig,
+        broker_id: int,
+        rack: str | None,
+        hardware: BrokerHardware,
+    ) -> None:
+        self.env = env
+        self.network = network
         self.id = broker_id
         self.rack = rack
         self.host = f"b{broker_id}"
         self.cache_host = f"b{broker_id}.cache"
         self.disk_host = f"b{broker_id}.disk"
-        config = world.scenario.cluster.config
         self.request_cpu_cost = config.request_cpu_cost
         self.byte_cpu_cost = config.byte_cpu_cost
         # Request handler threads as an FCFS multi-server queue: a heap of the times each
@@ -258,7 +271,7 @@ class Broker:
         return log.log_end_offset
 
     def _flusher(self) -> Generator[simpy.Event, Any, None]:
-        net = self.world.network
+        net = self.network
         while True:
             if self.dirty_bytes <= 0:
                 self._flush_wakeup = self.env.event()
@@ -279,7 +292,7 @@ class Broker:
         cold = sum(r.bytes for r in reads if r.bytes and not self.in_page_cache(r))
         if cold:
             self.disk_read_bytes += cold
-            yield self.world.network.transfer(self.disk_host, self.cache_host, cold)
+            yield self.network.transfer(self.disk_host, self.cache_host, cold)
 
     # -- leadership -----------------------------------------------------------------------
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
 from simkafka.model.types import TopicPartition
 from simkafka.sim.histogram import LatencyHistogram
-from simkafka.sim.replica_log import LogRead
+from simkafka.sim.replica_log import LogRead, ReplicaLog
 
 if TYPE_CHECKING:
     from simkafka.scenario import ConsumerGroupSpec
-    from simkafka.sim.world import World
+    from simkafka.sim.broker import Broker
 
 FETCH_REQUEST_OVERHEAD = 120
 FETCH_PARTITION_BYTES = 28
@@ -31,12 +31,47 @@ FETCH_RESPONSE_PARTITION_BYTES = 40
 COMMIT_REQUEST_BYTES = 200
 
 
-class ConsumerMember:
-    """One member of a consumer group on a host of its own."""
+class ConsumerCluster(Protocol):
+    """What a consumer uses of the cluster (``World`` provides it): partition metadata,
+    the network, the brokers' fetch path and the group coordinator's committed offsets."""
 
-    def __init__(self, world: World, group: ConsumerGroupSpec, index: int) -> None:
-        self.world = world
-        self.env = world.env
+    env: simpy.Environment
+    brokers: dict[int, Broker]
+
+    def leader_of(self, tp: TopicPartition) -> int: ...
+
+    def leader_log(self, tp: TopicPartition) -> ReplicaLog: ...
+
+    def high_watermark(self, tp: TopicPartition) -> int: ...
+
+    def bytes_per_message(self, tp: TopicPartition) -> float: ...
+
+    def request(
+        self, src: str, broker: Broker, nbytes: int, cpu_bytes: int = 0, after: float = 0.0
+    ) -> Generator[simpy.Event, Any, None]: ...
+
+    def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event: ...
+
+    def handle_consumer_fetch(
+        self, broker: Broker, group: ConsumerGroupSpec, offsets: dict[TopicPartition, int]
+    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]: ...
+
+    def group_coordinator(self, group_id: str) -> int: ...
+
+    def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None: ...
+
+    def commit(self, group_id: str, tp: TopicPartition, offset: int) -> None: ...
+
+
+class ConsumerMember:
+    """One member of a consumer group on a host of its own; latency is recorded for
+    messages processed from ``measure_from`` (the warm-up's end) on."""
+
+    def __init__(
+        self, cluster: ConsumerCluster, group: ConsumerGroupSpec, index: int, measure_from: float
+    ) -> None:
+        self.cluster = cluster
+        self.env = cluster.env
         self.group = group
         self.index = index
         self.member_id = f"{group.group_id}-{index}"
@@ -50,7 +85,7 @@ class ConsumerMember:
         self.buffered_tps: set[TopicPartition] = set()
         self.alive = True
         self.latency = LatencyHistogram()
-        self.measure_from = world.scenario.run.warmup
+        self.measure_from = measure_from
         self.consumed_messages = 0
         self.processing_messages = 0  # handed to the application by poll(), not yet done
         self.consumed_bytes = 0
@@ -65,20 +100,20 @@ class ConsumerMember:
         self.fetch_order = list(self.assignment)
         for tp in self.assignment:
             if tp not in self.position:
-                start = self.world.committed_offset(self.group.group_id, tp)
+                start = self.cluster.committed_offset(self.group.group_id, tp)
                 if start is None:
-                    log = self.world.leader_log(tp)
+                    log = self.cluster.leader_log(tp)
                     start = (
                         log.log_start_offset
                         if self.group.auto_offset_reset == "earliest"
-                        else self.world.high_watermark(tp)
+                        else self.cluster.high_watermark(tp)
                     )
                 self.position[tp] = start
                 self.consumed[tp] = start
         # One fetch session per broker that leads an assigned partition (a session with
         # nothing to fetch would only burn events); leader changes start new ones.
-        leaders = {self.world.leader_of(tp) for tp in self.assignment}
-        for broker_id in sorted(b for b in self.world.brokers if b in leaders):
+        leaders = {self.cluster.leader_of(tp) for tp in self.assignment}
+        for broker_id in sorted(b for b in self.cluster.brokers if b in leaders):
             if broker_id not in self._sessions:
                 self._sessions[broker_id] = self.env.process(self._fetch_session(broker_id))
         if not hasattr(self, "_poller"):
@@ -89,29 +124,29 @@ class ConsumerMember:
     # -- fetching ---------------------------------------------------------------------------
 
     def _fetch_session(self, broker_id: int) -> Generator[simpy.Event, Any, None]:
-        world, env = self.world, self.env
+        cluster, env = self.cluster, self.env
         group = self.group
-        broker = world.brokers[broker_id]
+        broker = cluster.brokers[broker_id]
         while True:
             tps = [
                 tp
                 for tp in self.fetch_order
-                if world.leader_of(tp) == broker_id and tp not in self.buffered_tps
+                if cluster.leader_of(tp) == broker_id and tp not in self.buffered_tps
             ]
             if not tps or not self.alive or not broker.alive:
                 event = self._drained[broker_id] = env.event()
                 yield event | env.timeout(group.fetch_max_wait)
                 continue
-            yield from world.request(
+            yield from cluster.request(
                 self.host, broker, FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
             )
             offsets = {tp: self.position[tp] for tp in tps}
-            reads = yield from world.handle_consumer_fetch(broker, group, offsets)
+            reads = yield from cluster.handle_consumer_fetch(broker, group, offsets)
             self.fetches += 1
             nbytes = FETCH_REQUEST_OVERHEAD + sum(
                 r.bytes + FETCH_RESPONSE_PARTITION_BYTES for _, r in reads
             )
-            yield world.transfer(broker.host, self.host, nbytes)
+            yield cluster.transfer(broker.host, self.host, nbytes)
             got = False
             for tp, read in reads:
                 if (
@@ -182,36 +217,36 @@ class ConsumerMember:
                 continue
             self.consumed[tp] += n
             self.consumed_messages += n
-            self.consumed_bytes += int(n * self.world.bytes_per_message(tp))
+            self.consumed_bytes += int(n * self.cluster.bytes_per_message(tp))
             if now >= self.measure_from:
                 self.latency.record_uniform(now - last, now - first, n)
 
     def _notify_drained(self, tp: TopicPartition) -> None:
-        leader = self.world.leader_of(tp)
+        leader = self.cluster.leader_of(tp)
         event = self._drained.get(leader)
         if event is not None and not event.triggered:
             event.succeed()
 
     def _auto_commit(self) -> Generator[simpy.Event, Any, None]:
-        world = self.world
+        cluster = self.cluster
         while True:
             yield self.env.timeout(self.group.auto_commit_interval)
             if not self.alive or not self.assignment:
                 continue
-            coordinator = world.brokers[world.group_coordinator(self.group.group_id)]
+            coordinator = cluster.brokers[cluster.group_coordinator(self.group.group_id)]
             if not coordinator.alive:
                 continue
-            yield from world.request(
+            yield from cluster.request(
                 self.host, coordinator, COMMIT_REQUEST_BYTES, COMMIT_REQUEST_BYTES
             )
             for tp in self.assignment:
                 self.committed[tp] = self.consumed[tp]
-                world.commit(self.group.group_id, tp, self.consumed[tp])
+                cluster.commit(self.group.group_id, tp, self.consumed[tp])
 
     def lag(self) -> int:
         """Messages below the high watermark not yet processed, over the assignment."""
         return sum(
-            max(0, self.world.high_watermark(tp) - self.consumed[tp]) for tp in self.assignment
+            max(0, self.cluster.high_watermark(tp) - self.consumed[tp]) for tp in self.assignment
         )
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import simpy
@@ -28,8 +28,10 @@ from simkafka.sim.accumulator import ProducerBatch, RecordAccumulator, kafka_bat
 from simkafka.sim.histogram import LatencyHistogram
 
 if TYPE_CHECKING:
+    from simkafka.model.partitioner import TopicMetadata
+    from simkafka.random_streams import RandomStreams
     from simkafka.scenario import ProducerSpec, Topic
-    from simkafka.sim.world import World
+    from simkafka.sim.broker import Broker
 
 REQUEST_OVERHEAD = 100  # request header, transactional id, acks, timeout, topic name
 PARTITION_OVERHEAD = 12  # partition index + records length
@@ -37,14 +39,54 @@ RESPONSE_PARTITION_BYTES = 40
 MAX_SLEEP = 0.05  # re-read the rate profile at least this often
 
 
+class ProducerCluster(Protocol):
+    """What a producer uses of the cluster (``World`` provides it): the metadata its
+    partitioner and Sender read, the network, and the brokers' produce path."""
+
+    env: simpy.Environment
+    brokers: dict[int, Broker]
+
+    def topic_metadata(self, topic: str) -> TopicMetadata: ...
+
+    def partitions_by_leader(self, topic: str) -> dict[int, tuple[list[int], np.ndarray]]: ...
+
+    def request(
+        self, src: str, broker: Broker, nbytes: int, cpu_bytes: int = 0, after: float = 0.0
+    ) -> Generator[simpy.Event, Any, None]: ...
+
+    def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event: ...
+
+    def handle_produce(
+        self,
+        broker: Broker,
+        topic: str,
+        batches: list[ProducerBatch],
+        acks: str,
+        timeout: float,
+        *,
+        handled: bool = True,
+    ) -> Generator[simpy.Event, Any, list[str]]: ...
+
+
 class ProducerClient:
-    """One ``KafkaProducer`` instance on a host of its own."""
+    """One ``KafkaProducer`` instance on a host of its own.
+
+    Its random stream is ``producer.<name>`` from ``streams``; latency is recorded for
+    messages acknowledged from ``measure_from`` (the warm-up's end) on.
+    """
 
     def __init__(
-        self, world: World, spec: ProducerSpec, topic: Topic, index: int, weights: np.ndarray | None
+        self,
+        cluster: ProducerCluster,
+        spec: ProducerSpec,
+        topic: Topic,
+        index: int,
+        weights: np.ndarray | None,
+        streams: RandomStreams,
+        measure_from: float,
     ) -> None:
-        self.world = world
-        self.env = world.env
+        self.cluster = cluster
+        self.env = cluster.env
         self.spec = spec
         self.topic = topic
         self.name = f"{spec.name or spec.topic}-{index}"
@@ -69,7 +111,7 @@ class ProducerClient:
             self._inverse_weights = np.divide(
                 1.0, weights, out=np.full(weights.size, np.inf), where=self._flowing
             )
-        self.rng = world.streams.get(f"producer.{self.name}")
+        self.rng = streams.get(f"producer.{self.name}")
         self.poisson = spec.profile.type == "poisson"
         self.partitioner = BuiltInPartitioner(topic.name, kafka_batch_size(spec.batch_size), self.rng)
         self._fraction = 0.0  # fluid arrivals: the part of a message not yet sent
@@ -90,7 +132,7 @@ class ProducerClient:
         self.requests = 0
         self.batches_sent = 0
         self.latency = LatencyHistogram()
-        self.measure_from = world.scenario.run.warmup
+        self.measure_from = measure_from
         self.process = self.env.process(self._sender())
 
     # -- the application's side -----------------------------------------------------------
@@ -107,7 +149,7 @@ class ProducerClient:
 
     def _sticky_runs(self, count: int) -> list[tuple[int, int]]:
         """Built-in partitioner (KIP-794) for unkeyed records: one step per switch."""
-        metadata = self.world.topic_metadata(self.topic.name)
+        metadata = self.cluster.topic_metadata(self.topic.name)
         acc = self.acc
         return self.partitioner.place_batched_records(
             acc.appended_bytes, count, metadata, acc.batch_shape, acc.last_batch_records
@@ -205,7 +247,7 @@ class ProducerClient:
             carry, linger = acc._carry, acc.linger
             if self.weights is None:
                 # unkeyed: only the sticky partition fills -- scalar arithmetic
-                p = self.partitioner.current_partition(self.world.topic_metadata(self.topic.name))
+                p = self.partitioner.current_partition(self.cluster.topic_metadata(self.topic.name))
                 open_p, carry_p = float(acc.open_messages[p]), float(carry[p])
                 wake = min(wake, now + (per_batch - open_p - carry_p) / rate)
                 if open_p == 0:
@@ -230,7 +272,7 @@ class ProducerClient:
         sendable = self.acc.sendable(now, exhausted=bool(self.backlog))
         if not sendable.any():
             return
-        for node, (partitions, index) in self.world.partitions_by_leader(self.topic.name).items():
+        for node, (partitions, index) in self.cluster.partitions_by_leader(self.topic.name).items():
             if self.in_flight[node] >= self.max_in_flight:
                 continue
             if not sendable[index].any():
@@ -243,8 +285,8 @@ class ProducerClient:
     def _request(
         self, node: int, batches: list[ProducerBatch]
     ) -> Generator[simpy.Event, Any, None]:
-        world, env = self.world, self.env
-        broker = world.brokers[node]
+        cluster, env = self.cluster, self.env
+        broker = cluster.brokers[node]
         nbytes = REQUEST_OVERHEAD + sum(b.wire_bytes + PARTITION_OVERHEAD for b in batches)
         messages = sum(b.messages for b in batches)
         self.in_flight_messages += messages
@@ -252,22 +294,22 @@ class ProducerClient:
         self.batches_sent += len(batches)
         acks = self.spec.acks
         if acks == "0":
-            yield world.transfer(self.host, broker.host, nbytes)
+            yield cluster.transfer(self.host, broker.host, nbytes)
             # fire and forget: done once written; the broker still appends
             self.in_flight[node] -= 1
             self._complete(batches, ["NONE"] * len(batches), env.now)
             env.process(
-                world.handle_produce(
+                cluster.handle_produce(
                     broker, self.topic.name, batches, acks, self.spec.request_timeout, handled=False
                 )
             )
             self._wake()
             return
-        yield from world.request(self.host, broker, nbytes, sum(b.wire_bytes for b in batches))
-        errors = yield from world.handle_produce(
+        yield from cluster.request(self.host, broker, nbytes, sum(b.wire_bytes for b in batches))
+        errors = yield from cluster.handle_produce(
             broker, self.topic.name, batches, acks, self.spec.request_timeout
         )
-        yield world.transfer(
+        yield cluster.transfer(
             broker.host, self.host, REQUEST_OVERHEAD + RESPONSE_PARTITION_BYTES * len(batches)
         )
         self.in_flight[node] -= 1

@@ -18,15 +18,16 @@ end reaches the high watermark is added back (``maybeExpandIsr``).
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
 from simkafka.model.types import TopicPartition
 
 if TYPE_CHECKING:
+    from simkafka.scenario import BrokerConfig
     from simkafka.sim.broker import Broker
-    from simkafka.sim.world import World
+    from simkafka.sim.replica_log import LogRead
 
 FETCH_REQUEST_OVERHEAD = 120
 FETCH_PARTITION_BYTES = 28
@@ -51,12 +52,46 @@ def fetcher_id(tp: TopicPartition, num_fetchers: int) -> int:
     return value % num_fetchers
 
 
+class FetcherCluster(Protocol):
+    """What a replica fetcher uses of the cluster it runs in (``World`` provides it):
+    who leads a partition, the network, and the leader's side of a fetch."""
+
+    env: simpy.Environment
+
+    def leader_of(self, tp: TopicPartition) -> int: ...
+
+    def request(
+        self, src: str, broker: Broker, nbytes: int, cpu_bytes: int = 0, after: float = 0.0
+    ) -> Generator[simpy.Event, Any, None]: ...
+
+    def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event: ...
+
+    def handle_replica_fetch(
+        self, leader_broker: Broker, follower: int, offsets: dict[TopicPartition, int]
+    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]: ...
+
+
+class IsrController(Protocol):
+    """The controller's ``AlterPartition`` as the ISR checker uses it (``Controller``
+    in ``world.py`` provides it)."""
+
+    def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str) -> None: ...
+
+
 class ReplicaFetcher:
     """One ``ReplicaFetcherThread``: ``follower`` fetching from ``leader``."""
 
-    def __init__(self, world: World, follower: Broker, leader: Broker, index: int) -> None:
-        self.world = world
-        self.env = world.env
+    def __init__(
+        self,
+        cluster: FetcherCluster,
+        config: BrokerConfig,
+        follower: Broker,
+        leader: Broker,
+        index: int,
+    ) -> None:
+        self.cluster = cluster
+        self.config = config
+        self.env = cluster.env
         self.follower = follower
         self.leader = leader
         self.index = index
@@ -65,27 +100,27 @@ class ReplicaFetcher:
         self.env.process(self._run())
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
-        world, env = self.world, self.env
-        config = world.scenario.cluster.config
+        cluster, env = self.cluster, self.env
+        config = self.config
         busy = 0.0
         while True:
-            tps = [tp for tp in self.partitions if world.leader_of(tp) == self.leader.id]
+            tps = [tp for tp in self.partitions if cluster.leader_of(tp) == self.leader.id]
             if not tps or not self.follower.alive or not self.leader.alive:
                 yield env.timeout(config.replica_fetch_wait_max)
                 continue
             request_bytes = FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
             # the fetcher thread appended the last response before it sends this fetch
-            yield from world.request(self.follower.host, self.leader, request_bytes, after=busy)
+            yield from cluster.request(self.follower.host, self.leader, request_bytes, after=busy)
             busy = 0.0
             if not self.leader.alive:
                 continue
             offsets = {tp: self.follower.logs[tp].log_end_offset for tp in tps}
-            reads = yield from world.handle_replica_fetch(self.leader, self.follower.id, offsets)
+            reads = yield from cluster.handle_replica_fetch(self.leader, self.follower.id, offsets)
             self.fetches += 1
             nbytes = FETCH_REQUEST_OVERHEAD + sum(
                 r.bytes + FETCH_RESPONSE_PARTITION_BYTES for _, r in reads
             )
-            yield world.transfer(self.leader.host, self.follower.host, nbytes)
+            yield cluster.transfer(self.leader.host, self.follower.host, nbytes)
             if not self.follower.alive:
                 continue
             data = sum(r.bytes for _, r in reads)
@@ -107,10 +142,11 @@ class ReplicaFetcher:
                     self.partitions.append(tp)
 
 
-def isr_checker(world: World, broker: Broker) -> Generator[simpy.Event, Any, None]:
-    """``ReplicaManager.maybeShrinkIsr`` every ``replica.lag.time.max.ms / 2``."""
-    lag_max = world.scenario.cluster.config.replica_lag_time_max
-    env = world.env
+def isr_checker(
+    env: simpy.Environment, controller: IsrController, broker: Broker, lag_max: float
+) -> Generator[simpy.Event, Any, None]:
+    """``ReplicaManager.maybeShrinkIsr`` every ``replica.lag.time.max.ms / 2``
+    (``lag_max`` is ``replica.lag.time.max.ms`` in seconds)."""
     while True:
         yield env.timeout(lag_max / 2)
         if not broker.alive:
@@ -122,6 +158,4 @@ def isr_checker(world: World, broker: Broker) -> Generator[simpy.Event, Any, Non
                 if r != broker.id and env.now - leader.last_caught_up.get(r, 0.0) > lag_max
             ]
             if out:
-                world.controller.alter_isr(
-                    tp, [r for r in leader.isr if r not in out], reason="shrink"
-                )
+                controller.alter_isr(tp, [r for r in leader.isr if r not in out], reason="shrink")

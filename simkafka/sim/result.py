@@ -1,16 +1,20 @@
-"""What a run returns: a summary, the time series, latency histograms and the accounting."""
+"""What a run returns -- a summary, the time series, latency histograms and the accounting --
+and :func:`build_result`, which both engines call to summarise a run into one."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import pandas as pd
 
+from simkafka.scenario import Scenario
 from simkafka.sim.histogram import LatencyHistogram
 
 PERCENTILES = (50, 95, 99, 99.9)
+SATURATED = 0.9  # a resource busier than this on average limits the run
 
 
 def group_accounting(
@@ -103,6 +107,93 @@ class RunResult:
             # 3 significant digits: what histogram buckets ~1.2 % wide resolve
             + (self.latency * 1000).map(lambda v: f"{v:.3g}").to_html()
         )
+
+
+def build_result(
+    scenario: Scenario,
+    ts: pd.DataFrame,
+    produce: LatencyHistogram,
+    e2e: LatencyHistogram,
+    broker_ids: list[int],
+    processing: dict[str, tuple[int, float]],
+    accounting: dict[str, object],
+) -> RunResult:
+    """The summary both engines report: steady-state means, percentiles, the bottleneck.
+    ``processing`` is (members with partitions, processing time per record) per group."""
+    steady = ts[ts.index > scenario.run.warmup] if not ts.empty else ts
+    latency = pd.DataFrame(
+        {
+            name: {f"p{q:g}": h.percentile(q) for q in PERCENTILES} | {"mean": h.mean, "max": h.max}
+            for name, h in (("produce", produce), ("end_to_end", e2e))
+        }
+    ).T
+    summary: dict[str, object] = {}
+
+    def mean(column: str) -> float:
+        return float(steady[column].mean()) if column in steady and len(steady) else math.nan
+
+    summary["duration_s"] = scenario.run.duration
+    summary["engine"] = scenario.run.engine
+    summary["faults_not_simulated"] = len(scenario.faults)  # the fault engine is a later step
+    summary["produce_msgs_per_s"] = mean("produce_msgs_per_s")
+    summary["produce_MB_per_s"] = mean("produce_MB_per_s")
+    summary["produce_payload_MB_per_s"] = mean("produce_payload_MB_per_s")
+    summary["created_msgs_per_s"] = mean("created_msgs_per_s")
+    summary["produce_requests_per_s"] = mean("produce_requests_per_s")
+    summary["batches_per_request"] = mean("batches_per_request")
+    summary["p50_produce_latency_s"] = produce.percentile(50)
+    summary["p99_produce_latency_s"] = produce.percentile(99)
+    summary["p99_e2e_latency_s"] = e2e.percentile(99)
+    for group in processing:
+        summary[f"consume_msgs_per_s.{group}"] = mean(f"consume_msgs_per_s.{group}")
+        summary[f"max_lag.{group}"] = (
+            float(steady[f"lag.{group}"].max()) if len(steady) else math.nan
+        )
+        summary[f"final_lag.{group}"] = float(ts[f"lag.{group}"].iloc[-1]) if len(ts) else math.nan
+    utilisation = {}
+    for b in broker_ids:
+        for resource in ("nic_in", "nic_out", "disk_write", "disk_read", "cpu"):
+            column = f"b{b}.{resource}_util"
+            utilisation[f"broker {b} {resource.replace('_', ' ')}"] = mean(column)
+    for group_id, (active, per_record) in processing.items():
+        # the application's own processing time is a resource too (a slow consumer)
+        if active and per_record > 0:
+            rate = mean(f"consume_msgs_per_s.{group_id}")
+            utilisation[f"consumer group {group_id} processing"] = rate * per_record / active
+    if utilisation:
+        name, value = max(utilisation.items(), key=lambda kv: -1 if math.isnan(kv[1]) else kv[1])
+        if value >= SATURATED:
+            summary["bottleneck"] = f"{name} ({100 * value:.0f}% busy)"
+        else:
+            summary["bottleneck"] = f"none saturated; busiest is {name} ({100 * value:.0f}% busy)"
+        summary["bottleneck_utilisation"] = value
+    summary["max_under_replicated_partitions"] = (
+        float(ts["under_replicated_partitions"].max()) if len(ts) else 0.0
+    )
+    summary["cross_rack_MB_per_s"] = mean("cross_rack_MB_per_s")
+    summary["failed_messages"] = sum(accounting["failed"].values())  # type: ignore[union-attr]
+    summary["conservation_ok"] = accounting["ok"]
+    return RunResult(
+        scenario_name=scenario.name,
+        seed=scenario.seed,
+        summary=summary,
+        timeseries=ts,
+        latency=latency,
+        conservation=accounting,
+        histograms={"produce": produce, "end_to_end": e2e},
+        resolved_scenario=scenario.model_dump(mode="json", by_alias=True),
+        versions=_versions(),
+    )
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for package in ("simkafka", "simpy", "numpy", "pandas"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "unknown"
+    return out
 
 
 def _fmt(value: Any) -> str:

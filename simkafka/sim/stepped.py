@@ -54,7 +54,6 @@ the two are.
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -76,11 +75,6 @@ from simkafka.sim.workload import consumer_assignment, key_weights
 PARKED_SMOOTHING = 0.01  # per step: how fast a fetcher's parked share follows the load
 PENDING_STEPS = 256  # latency recordings queued before they are binned
 REQUEST_OVERHEAD = 100  # produce request header (as the event engine's producer)
-
-
-@dataclass(frozen=True)
-class _Member:
-    member_id: str
 
 
 class SteppedWorld:
@@ -332,15 +326,15 @@ class SteppedWorld:
         self.group_of_member: list[int] = []
         topic_ids = {t.name: topic_id(self.scenario.seed, t.name) for t in self.scenario.topics}
         for g, group in enumerate(groups):
-            members = [_Member(f"{group.group_id}-{i}") for i in range(group.members)]
+            member_ids = [f"{group.group_id}-{i}" for i in range(group.members)]
             assignment = consumer_assignment(
-                group, members, self.topics, topic_ids, self.scenario.cluster.kafka_version
+                group, member_ids, self.topics, topic_ids, self.scenario.cluster.kafka_version
             )
-            for member in members:
+            for member_id in member_ids:
                 m = len(self.member_names)
-                self.member_names.append(member.member_id)
+                self.member_names.append(member_id)
                 self.group_of_member.append(g)
-                for tp in assignment[member.member_id]:
+                for tp in assignment[member_id]:
                     owner[g, self.partition_index[tp]] = m
             self.per_record.append(group.processing_time_per_record)
         self.M = len(self.member_names)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from simkafka.scenario import Scenario
 from simkafka.sim.histogram import LatencyHistogram
-from simkafka.sim.result import RunResult
+from simkafka.sim.result import RunResult, build_result
 from simkafka.sim.stepped import SteppedWorld
 
 MB = 1e6
@@ -147,8 +147,6 @@ def simulate_stepped(
 
 
 def build_result_for(world: SteppedWorld, probes: SteppedProbes) -> RunResult:
-    from simkafka.sim.engine import build_result
-
     world.flush_latency()
     processing = {}
     for g, group_id in enumerate(world.group_ids):

@@ -5,7 +5,8 @@
   the Java client's murmur2 partitioner; with a uniform (or sequential) key choice a
   partition's share is the number of keys that hash to it over N, with zipf it is the sum
   of the key probabilities. ``None`` means no keys: the built-in sticky partitioner.
-* ``consumer_assignment``: what the group's assignor gives each member.
+* ``consumer_assignment``: what the group's assignor gives each member (by member id,
+  so both engines -- and their consumer objects -- use it alike).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from simkafka.model.types import TopicPartition
 
 if TYPE_CHECKING:
     from simkafka.scenario import ConsumerGroupSpec, ProducerSpec, Topic
-    from simkafka.sim.consumer import ConsumerMember
 
 
 KEY_CHUNK = 1 << 18  # keys hashed at once: memory stays bounded whatever keys.count is
@@ -71,7 +71,7 @@ def key_weights(spec: ProducerSpec, num_partitions: int) -> np.ndarray | None:
 
 def consumer_assignment(
     group: ConsumerGroupSpec,
-    members: Sequence[ConsumerMember],
+    member_ids: Sequence[str],
     topics: Mapping[str, Topic],
     topic_ids: Mapping[str, str],
     release: KafkaRelease = MODELLED_RELEASE,
@@ -81,9 +81,7 @@ def consumer_assignment(
     ``topic_ids`` are the topics' Kafka ``Uuid``s (the server-side ``uniform`` assignor
     walks topics in ``HashSet<Uuid>`` order); ``release`` is ``cluster.kafka_version``.
     """
-    subscriptions = {
-        m.member_id: MemberSubscription(m.member_id, tuple(group.topics)) for m in members
-    }
+    subscriptions = {m: MemberSubscription(m, tuple(group.topics)) for m in member_ids}
     spec = GroupSpec({t: topics[t].partitions for t in group.topics}, subscriptions)
     if group.group_protocol == "consumer":
         # the coordinator walks topics by id, so the scenario's topic ids matter
@@ -91,4 +89,4 @@ def consumer_assignment(
     else:
         assignor = classic_assignor(group.assignor)
     assignment = assignor.assign(spec)
-    return {m.member_id: sorted(assignment.get(m.member_id, [])) for m in members}
+    return {m: sorted(assignment.get(m, [])) for m in member_ids}

@@ -5,6 +5,11 @@ metadata (who leads, which replicas are in sync). Components are created in a fi
 order -- brokers by id, topics and partitions in scenario order, producers and groups in
 scenario order -- so that the same scenario and seed give the same run.
 
+Components do not import this module: each declares what it uses of the cluster as a
+``Protocol`` in its own module (``ProducerCluster``, ``ConsumerCluster``,
+``FetcherCluster``, ``IsrController``) or takes the few objects it needs (a ``Broker``
+gets the clock, the flow network and its config), and ``World`` is what is passed in.
+
 Request handling that involves several components lives here: a ProduceRequest
 (validate ``min.insync.replicas``, append, wait for the high watermark), a follower's
 Fetch (update follower state, maybe advance the high watermark, long-poll for data) and
@@ -32,7 +37,7 @@ from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
 from simkafka.sim.replica_log import LogRead, ReplicaLog
-from simkafka.sim.replication import ReplicaFetcher, fetcher_id, isr_checker
+from simkafka.sim.replication import ReplicaFetcher, fetcher_id, isr_checker, java_string_hash
 from simkafka.sim.workload import consumer_assignment, key_weights
 
 UNBOUNDED = 1e15  # bytes/s of links that are never a bottleneck (memory bus)
@@ -95,7 +100,7 @@ class World:
         hardware_of = hardware_by_broker(cluster)
         for spec in cluster.brokers:
             hardware = hardware_of[spec.id]
-            broker = Broker(self, spec.id, spec.rack, hardware)
+            broker = Broker(self.env, self.network, cluster.config, spec.id, spec.rack, hardware)
             self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress)
             self.add_host(broker.cache_host, spec.rack, UNBOUNDED, UNBOUNDED)
             self.add_host(broker.disk_host, spec.rack, hardware.disk_read, hardware.disk_write)
@@ -127,7 +132,9 @@ class World:
             topic = self.topics[spec.topic]
             weights = key_weights(spec, topic.partitions)
             for i in range(spec.count):
-                producer = ProducerClient(self, spec, topic, i, weights)
+                producer = ProducerClient(
+                    self, spec, topic, i, weights, self.streams, scenario.run.warmup
+                )
                 self.add_host(
                     producer.host,
                     cluster.clients.rack,
@@ -139,7 +146,9 @@ class World:
             self._bytes_per_message[spec.topic] = spec.message_size.mean
         self.groups: dict[str, list[ConsumerMember]] = {}
         for group in scenario.consumer_groups:
-            members = [ConsumerMember(self, group, i) for i in range(group.members)]
+            members = [
+                ConsumerMember(self, group, i, scenario.run.warmup) for i in range(group.members)
+            ]
             for member in members:
                 self.add_host(
                     member.host,
@@ -149,8 +158,9 @@ class World:
                     client=True,
                 )
             self.groups[group.group_id] = members
+            member_ids = [member.member_id for member in members]
             assignment = consumer_assignment(
-                group, members, self.topics, self.topology.topic_ids, cluster.kafka_version
+                group, member_ids, self.topics, self.topology.topic_ids, cluster.kafka_version
             )
             for member in members:
                 member.assign(assignment[member.member_id])
@@ -266,8 +276,6 @@ class World:
     def group_coordinator(self, group_id: str) -> int:
         """Leader of ``__consumer_offsets`` partition ``abs(groupId.hashCode()) % 50``; the
         offsets topic's partitions are spread over brokers round-robin here."""
-        from simkafka.sim.replication import java_string_hash
-
         h = java_string_hash(group_id)
         partition = (0 if h == -(1 << 31) else abs(h)) % OFFSETS_TOPIC_PARTITIONS
         ids = sorted(self.brokers)
@@ -293,12 +301,16 @@ class World:
                 fetcher = self.fetchers.get(key)
                 if fetcher is None:
                     fetcher = ReplicaFetcher(
-                        self, self.brokers[follower], self.brokers[leader], key[2]
+                        self, config, self.brokers[follower], self.brokers[leader], key[2]
                     )
                     self.fetchers[key] = fetcher
                 fetcher.partitions.append(tp)
         for broker_id in sorted(self.brokers):
-            self.env.process(isr_checker(self, self.brokers[broker_id]))
+            self.env.process(
+                isr_checker(
+                    self.env, self.controller, self.brokers[broker_id], config.replica_lag_time_max
+                )
+            )
 
     # -- request handling -----------------------------------------------------------------
 
