@@ -113,6 +113,9 @@ def test_run_writes_the_report_and_prints_the_summary(runner, tmp_path):
         assert (out / name).stat().st_size > 0, name
     html = (out / "report.html").read_text()
     assert "bottleneck" in html.lower() and "<img" in html
+    # which Kafka the run reproduced, in the data and on the page
+    assert summary["versions"]["kafka"] == "4.1"
+    assert "modelling Apache Kafka 4.1" in html
 
 
 def test_run_bad_override_exits_2_and_writes_nothing(runner, tmp_path):

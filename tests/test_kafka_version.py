@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from simkafka.kafka_version import KAFKA_RELEASES, MODELLED_RELEASE, behaviour
-from simkafka.model.assignors.server import UniformAssignor
 from simkafka.model.assignors.base import GroupSpec, MemberSubscription
+from simkafka.model.assignors.server import UniformAssignor
 from simkafka.model.topology import initial_topology
 from simkafka.scenario import ScenarioError, parse_scenario
 from simkafka.sim.workload import consumer_assignment

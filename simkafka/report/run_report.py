@@ -151,7 +151,7 @@ th { background: #f3f3f3; } .bottleneck { background: #fff3cd; padding: 0.8em; b
 </style></head><body>
 <h1>{{ name }}</h1>
 <p>{{ description }}</p>
-<p>seed {{ seed }}, {{ duration }} s simulated, warm-up {{ warmup }} s; simkafka {{ versions.get('simkafka', '?') }}</p>
+<p>seed {{ seed }}, {{ duration }} s simulated, warm-up {{ warmup }} s; simkafka {{ versions.get('simkafka', '?') }} modelling Apache Kafka {{ versions.get('kafka', '?') }}</p>
 <p class="bottleneck"><b>Bottleneck:</b> {{ bottleneck }}</p>
 <h2>Summary</h2>{{ summary_table }}
 <h2>Latency (ms)</h2>{{ latency_table }}

@@ -182,7 +182,8 @@ def build_result(
         conservation=accounting,
         histograms={"produce": produce, "end_to_end": e2e},
         resolved_scenario=scenario.model_dump(mode="json", by_alias=True),
-        versions=_versions(),
+        # the Kafka release whose behaviour the run reproduced, beside the software versions
+        versions={**_versions(), "kafka": scenario.cluster.kafka_version},
     )
 
 

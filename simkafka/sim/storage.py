@@ -25,7 +25,9 @@ Why it can be exact: for fixed-size records every batch has the same size, so
 * ``LogSegment.append`` adds an index entry when *more than* ``index.interval.bytes`` were
   written since the last one, checked *before* counting the current batch: the first entry
   is at batch ``p = index.interval.bytes // B + 1`` and then every ``p`` batches
-  (:func:`offset_index_entries`);
+  (:func:`offset_index_entries`). A leader appends one produced batch at a time, and for
+  one-batch appends Kafka 4.0.0 and 4.1 index alike (they differ for multi-batch appends,
+  see :mod:`simkafka.log.segment`), so this holds for either ``cluster.kafka_version``;
 * retention is :func:`simkafka.log.log_config.delete_old_segments`, applied at the times
   ``LogManager.cleanupLogs`` runs (every ``log.retention.check.interval.ms``).
 

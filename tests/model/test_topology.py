@@ -77,7 +77,8 @@ def test_topic_ids_never_start_with_a_dash() -> None:
     ids = [topic_id(7, f"topic-{i}") for i in range(1000)]
     assert not [i for i in ids if i.startswith("-")]
     assert len(set(ids)) == 1000 and all(len(i) == 22 for i in ids)
-    import base64, hashlib
+    import base64
+    import hashlib
 
     first_draws = [
         base64.urlsafe_b64encode(

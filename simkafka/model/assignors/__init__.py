@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from importlib import import_module
 
 from simkafka.kafka_version import MODELLED_RELEASE, KafkaRelease
-
 from simkafka.model.assignors.base import Assignment, Assignor, GroupSpec, MemberSubscription
 
 # protocol name -> (module, class); imported on first use
