@@ -28,6 +28,29 @@ from simkafka.units import parse_duration
 REFERENCE = Path(__file__).parent / "scenarios" / "reference.yaml"
 
 
+def simpy_timeouts_per_second(seconds: float = 1.0) -> float:
+    """SimPy's raw speed on this machine, now: one process yielding bare timeouts.
+
+    Printed beside the engine's figures so that runs on different (or differently loaded)
+    machines can be compared by their ratio to it.
+    """
+    import simpy
+
+    env = simpy.Environment()
+
+    def ticker(env: simpy.Environment):
+        while True:
+            yield env.timeout(1)
+
+    env.process(ticker(env))
+    count = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        env.run(until=env.now + 10_000)
+        count += 10_000
+    return count / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -111,6 +134,10 @@ def main() -> None:
         f"end to end {latency.loc['end_to_end', 'p50']:.2f}/{latency.loc['end_to_end', 'p99']:.2f} ms"
     )
     print(f"conservation ok   {result.conservation['ok']}")
+    raw = simpy_timeouts_per_second()
+    print(f"SimPy raw         {raw:,.0f} timeouts per wall s (this process, after the run)")
+    if scenario.run.engine != "stepped":
+        print(f"events / raw      {events / ran / raw:.3f}")
     print(f"max RSS           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if args.memory:
         _, peak = tracemalloc.get_traced_memory()
