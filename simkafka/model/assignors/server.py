@@ -722,9 +722,10 @@ class UniformAssignor:
         self._sticky_remainder = behaviour(release).uniform_homogeneous_sticky_remainder
 
     def __repr__(self) -> str:
+        ids = f"topic_ids for {len(self.topic_ids)} topic(s)" if self.topic_ids else "no topic_ids"
         return (
             f"UniformAssignor(release={self.release!r}, rack_aware={self.rack_aware}, "
-            f"member_order={self.member_order!r}, topic_ids={'set' if self.topic_ids else None})"
+            f"member_order={self.member_order!r}, {ids})"
         )
 
     def assign(self, spec: GroupSpec) -> Assignment:
