@@ -173,19 +173,24 @@ class Eviction:
         return f"{self.files} segment files evicted (checked with RWF_NOWAIT)"
 
 
-def evict_and_check(paths: Sequence[str], attempts: int = 3) -> Eviction:
+def evict_and_check(
+    paths: Sequence[str], attempts: int = 6, retry_budget_s: float = 2.0
+) -> Eviction:
     """fsync + ``POSIX_FADV_DONTNEED`` each file, then check nothing is still cached.
 
-    A file whose pages are still cached gets up to ``attempts`` tries: readahead that
-    opening the log started (``readNextOffset`` reads the last batch) can complete
-    after the first DONTNEED and bring pages back. Pages stay for good on tmpfs, when
-    mapped, or when the kernel ignores the hint -- then the cold read is really warm,
-    and the result says so.
+    A file whose pages are still cached gets up to ``attempts`` tries, waiting 10, 20,
+    40 ... ms between them: readahead that opening the log started (``readNextOffset``
+    reads the last batch) can complete after the first DONTNEED and bring pages back,
+    and on a busy machine the kernel can take a while to let go of freshly written
+    pages. The waits of one call add up to at most ``retry_budget_s``, so a file system
+    that never drops pages (tmpfs, or pages mapped elsewhere) costs seconds, not minutes;
+    there the cold read is really warm, and the result says so.
     """
     if not hasattr(os, "posix_fadvise"):
         return Eviction(len(paths), supported=False)
     still: list[str] = []
     unchecked = 0
+    deadline = time.monotonic() + retry_budget_s
     for path in paths:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -193,7 +198,10 @@ def evict_and_check(paths: Sequence[str], attempts: int = 3) -> Eviction:
             os.fsync(fd)  # dirty pages are not dropped by DONTNEED
             for attempt in range(attempts):
                 if attempt:
-                    time.sleep(0.01)
+                    wait = min(0.01 * 2 ** (attempt - 1), deadline - time.monotonic())
+                    if wait <= 0:
+                        break
+                    time.sleep(wait)
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
                 cached = _page_cached(fd, size)
                 if not cached:
