@@ -1,10 +1,16 @@
-"""The growth test behind "not sustainable", on synthetic queues of known shape."""
+"""The growth test behind "not sustainable": on synthetic queues of known shape, then end
+to end in both engines."""
 
 from __future__ import annotations
+
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from simkafka.scenario import load_scenario, parse_scenario
+from simkafka.sim.engine import simulate
 from simkafka.sim.sustainability import can_judge, growing_queues, growth_rate
 
 TIMES = np.arange(2.0, 20.0, 0.5)  # 36 samples after a 2 s warm-up
@@ -91,3 +97,78 @@ def test_growing_queues_names_only_the_growing_ones_with_their_floors():
     found = growing_queues(TIMES, queues, {"creeps": 5.0})
     assert list(found) == ["grows"]
     assert found["grows"] == pytest.approx(100.0)
+
+
+# -- end to end: both engines flag a run whose followers fall behind ---------------------
+
+FOLLOWERS = """
+name: followers
+cluster:
+  brokers: 3
+  hardware: {{nic: 400Mbps, disk_write: 1GB/s, page_cache: 8GiB}}
+topics:
+  - {{name: events, partitions: 6, replication.factor: 3, min.insync.replicas: 1}}
+producers:
+  - name: writers
+    topic: events
+    count: 2
+    rate: {rate}
+    message_size: 10KiB
+    acks: "1"
+    linger.ms: 5
+    batch.size: 256KiB
+run: {{duration: 8s, warmup: 2s, sample_interval: 0.5s, seed: 3, engine: {engine}}}
+"""
+
+ENGINES = pytest.mark.parametrize("engine", ["events", "stepped"])
+
+
+def followers_run(engine: str, rate: str):
+    text = textwrap.dedent(FOLLOWERS.format(engine=engine, rate=rate))
+    return simulate(parse_scenario(text, "followers.yaml"))
+
+
+@ENGINES
+def test_followers_falling_behind_make_an_acks_1_run_unsustainable(engine):
+    # 60 MB/s into RF 3 on 50 MB/s NICs: each broker takes 20 MB/s of produce and would
+    # take 40 MB/s of replica fetches; fair sharing leaves the fetches 30, so the followers
+    # fall 10 MB/s behind per broker. acks=1 producers are acknowledged at the full
+    # 60 MB/s, and 8 s is far below replica.lag.time.max.ms (30 s): no ISR shrinks.
+    r = followers_run(engine, "60MB/s")
+    s = r.summary
+    assert s["produce_payload_MB_per_s"] == pytest.approx(60 * 1.024, rel=0.05)
+    assert s["max_under_replicated_partitions"] == 0
+    assert s["sustainable"] is False
+    assert s["growing_queues"]["replication_lag_MB"] == pytest.approx(30, rel=0.15)
+    assert s["replication_lag_growth_MB_per_s"] == pytest.approx(30, rel=0.15)
+    assert s["sustainability"].startswith("NOT SUSTAINABLE: replication lag grows 3")
+    assert "NOT SUSTAINABLE: replication lag grows" in repr(r)
+    table = r.summary_table()["value"]
+    assert table["sustainability"] == s["sustainability"]
+
+
+@ENGINES
+def test_followers_that_keep_up_are_sustainable(engine):
+    r = followers_run(engine, "30MB/s")
+    assert r.summary["sustainable"] is True, r.summary["sustainability"]
+    assert r.summary["growing_queues"] == {}
+    assert "NOT SUSTAINABLE" not in repr(r)
+
+
+@ENGINES
+def test_the_quickstart_is_sustainable(engine):
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "quickstart.yaml")
+    run = scenario.run.model_copy(
+        update={"duration": 8.0, "warmup": 2.0, "sample_interval": 0.5, "engine": engine}
+    )
+    r = simulate(scenario.model_copy(update={"run": run}))
+    assert r.summary["sustainable"] is True, r.summary["sustainability"]
+
+
+def test_a_window_too_short_to_judge_says_so():
+    text = textwrap.dedent(FOLLOWERS.format(engine="stepped", rate="10MB/s")).replace(
+        "duration: 8s, warmup: 2s", "duration: 2s, warmup: 1s"
+    )
+    r = simulate(parse_scenario(text, "short.yaml"))
+    assert r.summary["sustainable"] is None
+    assert r.summary["sustainability"].startswith("unknown")
