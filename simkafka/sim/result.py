@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -187,8 +188,11 @@ def build_result(
     processing: dict[str, tuple[int, float]],
     accounting: dict[str, object],
 ) -> RunResult:
-    """The summary both engines report: steady-state means, percentiles, the bottleneck.
-    ``processing`` is (members with partitions, processing time per record) per group."""
+    """The summary both engines report: steady-state means, percentiles, the bottleneck
+    (every broker and client resource a utilisation column names) and whether the run is
+    sustainable (no queue grows over the measured window). ``processing`` is (members with
+    partitions, processing time per record) per consumer group; how busy a group's
+    processing keeps its members is read from the ``consumer.<group>.cpu_util`` column."""
     steady = ts[ts.index > scenario.run.warmup] if not ts.empty else ts
     latency = pd.DataFrame(
         {
@@ -298,14 +302,19 @@ def _queue_columns(columns: list[str]) -> dict[str, tuple[str, str, str]]:
     }
     for column in columns:
         if column.startswith("lag."):
-            queues[column] = (f"consumer lag of {column[4:]}", "msg", "produce_msgs_per_s")
-        elif column.startswith("b") and column.endswith(".dirty_MB"):
-            broker = column[1 : -len(".dirty_MB")]
-            queues[column] = (f"broker {broker} dirty pages", "MB", "produce_MB_per_s")
+            group = column[4:]
+            queues[column] = (f"consumer lag of {group}", "msg", f"consume_msgs_per_s.{group}")
+        elif dirty := re.fullmatch(r"b(\d+)\.dirty_MB", column):
+            broker = dirty[1]
+            queues[column] = (
+                f"broker {broker} dirty pages",
+                "MB",
+                f"b{broker}.disk_write_MB_per_s",
+            )
     return {c: q for c, q in queues.items() if c in columns}
 
 
-def _sustainability(steady: pd.DataFrame, mean: Any) -> dict[str, object]:
+def _sustainability(steady: pd.DataFrame, mean: Callable[[str], float]) -> dict[str, object]:
     """Whether any queue grows linearly over the measured window (then the run's
     throughput is not one the cluster can keep up), and how fast replication lag grows."""
     times = steady.index.to_numpy(dtype=float) if len(steady) else np.zeros(0)
