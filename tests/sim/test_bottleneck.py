@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from simkafka.scenario import parse_scenario
 from simkafka.sim.engine import simulate
+from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.result import build_result, busiest_host_columns, producer_prefix
 
 ENGINES = pytest.mark.parametrize("engine", ["events", "stepped"])
 
@@ -97,3 +101,30 @@ def test_client_columns_stay_bounded_for_many_clients(engine):
     # a fixed set per group, not per host
     assert len(clients) == 6 + 8
     assert r.summary["bottleneck"].startswith("none saturated")
+
+
+def test_any_client_utilisation_column_is_a_candidate():
+    # a client resource the engines do not model yet (a producer's send() CPU) is named as
+    # soon as an engine writes its column
+    scenario = parse_scenario(
+        textwrap.dedent(
+            SCENARIO.format(
+                engine="events",
+                client_nic="10Gbps",
+                producers=2,
+                rate="1MB/s",
+                members=1,
+                processing="0s",
+            )
+        ),
+        "clients.yaml",
+    )
+    rows = []
+    for t in np.arange(0.5, 6.01, 0.5):
+        row = {"time": t, "b0.nic_in_util": 0.3, "under_replicated_partitions": 0}
+        row |= busiest_host_columns(producer_prefix("writers"), "cpu", np.array([0.2, 0.97]))
+        rows.append(row)
+    ts = pd.DataFrame(rows).set_index("time")
+    accounting = {"failed": {}, "ok": True}
+    r = build_result(scenario, ts, LatencyHistogram(), LatencyHistogram(), [0], {}, accounting)
+    assert r.summary["bottleneck"] == "producer writers cpu (writers-1 of 2, 97% busy)"
