@@ -432,3 +432,29 @@ def test_command_line_overrides_are_validated_like_the_file(runner, tmp_path, se
     assert result.exit_code == 2, result.output
     assert "--seed" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+# 60 MB/s into RF 3 on 50 MB/s broker NICs: the followers fall behind (acks=1 hides it)
+UNSUSTAINABLE = """
+name: followers
+cluster:
+  brokers: 3
+  hardware: {nic: 400Mbps}
+topics:
+  - {name: events, partitions: 6, replication.factor: 3, min.insync.replicas: 1}
+producers:
+  - {name: writers, topic: events, count: 2, rate: 60MB/s, message_size: 10KiB, acks: "1", batch.size: 256KiB}
+run: {duration: 6s, warmup: 2s, sample_interval: 0.5s, seed: 3}
+"""
+
+
+def test_run_prints_when_a_run_is_not_sustainable(runner, tmp_path):
+    scenario = tmp_path / "followers.yaml"
+    scenario.write_text(UNSUSTAINABLE)
+    out = tmp_path / "report"
+    result = runner.invoke(main, ["run", str(scenario), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "NOT SUSTAINABLE: replication lag grows" in result.output
+    summary = json.loads((out / "summary.json").read_text())["summary"]
+    assert summary["sustainable"] is False
+    assert summary["growing_queues"]["replication_lag_MB"] > 20

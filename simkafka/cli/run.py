@@ -111,6 +111,9 @@ def run(
     ) as progress:
         result = simulate(scenario, progress=lambda now, total: progress.update(now, total))
     console.print(frame_table(summary_table(result), f"{scenario.name} (seed {scenario.seed})"))
+    if result.summary.get("sustainable") is False:
+        # the throughput above is not one the cluster keeps up: say so where it is read
+        console.print(result.summary["sustainability"], style="bold red", markup=False)
     console.print(frame_table(latency_table_ms(result), "latency (ms)"))
     targets = scenario.targets.model_dump()
     throughput = scenario.targets.produce_throughput

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ from simkafka.report.output_dir import staged_report_dir
 from simkafka.sim.result import RunResult
 
 RESOURCES = ("nic_in", "nic_out", "disk_write", "disk_read", "cpu")
+# producer.<group>.<resource>_util / consumer.<group>.<resource>_util: a group's busiest host
+CLIENT_UTIL = re.compile(r"^(producer|consumer)\.(.+)\.([a-z_]+)_util$")
 
 
 def _plt():
@@ -33,15 +36,31 @@ def _plt():
 
 
 def utilisation_matrix(result: RunResult, warmup: float) -> pd.DataFrame:
-    """Mean steady-state utilisation, brokers x resources (0..1)."""
+    """Mean steady-state utilisation (0..1), resources as columns: a row per broker, then
+    a row per producer group and consumer group for its busiest host (NaN for resources a
+    client host does not have)."""
     ts = result.timeseries
     steady = ts[ts.index > warmup] if len(ts[ts.index > warmup]) else ts
     brokers = sorted(
-        {c.split(".")[0] for c in ts.columns if c.startswith("b") and c.endswith("_util")},
+        {
+            c.split(".")[0]
+            for c in ts.columns
+            if re.fullmatch(r"b\d+", c.split(".")[0]) and c.endswith("_util")
+        },
         key=lambda b: int(b[1:]),
     )
-    data = {r: [float(steady[f"{b}.{r}_util"].mean()) for b in brokers] for r in RESOURCES}
-    return pd.DataFrame(data, index=[f"broker {b[1:]}" for b in brokers])
+    rows = {
+        f"broker {b[1:]}": {r: float(steady[f"{b}.{r}_util"].mean()) for r in RESOURCES}
+        for b in brokers
+    }
+    for column in ts.columns:
+        match = CLIENT_UTIL.match(column)
+        if match:
+            kind, group, resource = match.groups()
+            row = rows.setdefault(f"{kind} {group} (busiest)", {})
+            row[resource] = float(steady[column].mean())
+    columns = list(RESOURCES) + sorted({r for row in rows.values() for r in row} - set(RESOURCES))
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
 def figure_throughput(result: RunResult, path: Path) -> None:
@@ -131,7 +150,39 @@ def figure_utilisation(result: RunResult, warmup: float, path: Path) -> None:
         if not math.isnan(value):
             ax.text(j, i, f"{100 * value:.0f}%", ha="center", va="center", fontsize=8)
     fig.colorbar(image, ax=ax, label="mean utilisation")
-    ax.set_title("per-broker utilisation (steady state)")
+    ax.set_title("utilisation (steady state; a client group shows its busiest host)")
+    _save(fig, path)
+
+
+# the queues whose growth makes a run unsustainable (messages are drawn on their own axis)
+QUEUE_MB_COLUMNS = {"replication_lag_MB": "replication lag", "accumulator_MB": "accumulators"}
+
+
+def figure_queues(result: RunResult, path: Path) -> None:
+    plt = _plt()
+    ts = result.timeseries
+    fig, (mb, msgs) = plt.subplots(1, 2, figsize=(12, 4))
+    for column, label in QUEUE_MB_COLUMNS.items():
+        if column in ts:
+            mb.plot(ts.index, ts[column], label=label)
+    dirty = [c for c in ts.columns if re.fullmatch(r"b\d+\.dirty_MB", c)]
+    if dirty:
+        mb.plot(ts.index, ts[dirty].sum(axis=1), label="dirty pages (all brokers)")
+    mb.set_ylabel("MB")
+    for column in ts.columns:
+        if column.startswith("lag."):
+            msgs.plot(ts.index, ts[column], label=f"consumer lag of {column[4:]}")
+    if "blocked_in_send" in ts:
+        msgs.plot(ts.index, ts["blocked_in_send"], label="blocked send()", linestyle="--")
+    msgs.set_ylabel("messages")
+    for ax in (mb, msgs):
+        ax.set_xlabel("simulated time (s)")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(frameon=False, fontsize=8)
+    verdict = result.summary.get("sustainability", "")
+    fig.suptitle(f"queues: {verdict}" if verdict else "queues")
     _save(fig, path)
 
 
@@ -153,6 +204,7 @@ th { background: #f3f3f3; } .bottleneck { background: #fff3cd; padding: 0.8em; b
 <p>{{ description }}</p>
 <p>seed {{ seed }}, {{ duration }} s simulated, warm-up {{ warmup }} s; simkafka {{ versions.get('simkafka', '?') }} modelling Apache Kafka {{ versions.get('kafka', '?') }}</p>
 <p class="bottleneck"><b>Bottleneck:</b> {{ bottleneck }}</p>
+<p class="{{ {True: 'ok', False: 'bad'}.get(sustainable, '') }}"><b>Sustainability:</b> {{ sustainability }}</p>
 <h2>Summary</h2>{{ summary_table }}
 <h2>Latency (ms)</h2>{{ latency_table }}
 <h2>Targets</h2>{{ targets_table }}
@@ -288,8 +340,9 @@ def write_run_report(
             ("Throughput", "throughput.png", lambda p: figure_throughput(result, p)),
             ("Latency", "latency.png", lambda p: figure_latency(result, p)),
             ("Consumer lag", "lag.png", lambda p: figure_lag(result, p)),
+            ("Queues", "queues.png", lambda p: figure_queues(result, p)),
             (
-                "Broker utilisation",
+                "Utilisation",
                 "utilisation.png",
                 lambda p: figure_utilisation(result, warmup, p),
             ),
@@ -315,6 +368,8 @@ def write_run_report(
                 warmup=warmup,
                 versions=result.versions,
                 bottleneck=result.summary.get("bottleneck", "-"),
+                sustainable=result.summary.get("sustainable"),
+                sustainability=result.summary.get("sustainability", "-"),
                 summary_table=_markup(summary_table(result).to_html()),
                 latency_table=_markup(latency_table_ms(result).to_html()),
                 targets_table=_markup(

@@ -135,7 +135,11 @@ def _shape(scenario: Scenario) -> dict[str, float]:
         sum(topics[t].partitions for t in g.topics if t in topics) for g in scenario.consumer_groups
     )
     fetchers = scenario.cluster.config.num_replica_fetchers
-    series_columns = 20 + 12 * brokers + 3 * len(scenario.consumer_groups)
+    # per broker, per producer group (client NICs) and per consumer group (lag, rates,
+    # client NICs and processing), plus the cluster-wide ones
+    series_columns = (
+        22 + 12 * brokers + 6 * len(scenario.producers) + 11 * len(scenario.consumer_groups)
+    )
     run = scenario.run
     return {
         "brokers": brokers,

@@ -90,6 +90,10 @@ class ConsumerMember:
         self.processing_messages = 0  # handed to the application by poll(), not yet done
         self.consumed_bytes = 0
         self.fetches = 0
+        # the poll thread's time spent processing records (the client's CPU), up to
+        # ``_processing_since`` while a batch of records is being processed
+        self.processing_busy = 0.0
+        self._processing_since: float | None = None
         self._data = self.env.event()
         self._drained: dict[int, simpy.Event] = {}
         self._sessions: dict[int, simpy.Process] = {}
@@ -178,7 +182,10 @@ class ConsumerMember:
             done, taken = self._take_polled_records()
             if per_record > 0:
                 self.processing_messages = taken
+                self._processing_since = env.now
                 yield env.timeout(per_record * taken)
+                self.processing_busy += env.now - self._processing_since
+                self._processing_since = None
                 self.processing_messages = 0
             self._processed(done)
 
@@ -242,6 +249,11 @@ class ConsumerMember:
             for tp in self.assignment:
                 self.committed[tp] = self.consumed[tp]
                 cluster.commit(self.group.group_id, tp, self.consumed[tp])
+
+    def processing_busy_at(self, now: float) -> float:
+        """Seconds the poll thread spent processing records up to ``now``."""
+        since = self._processing_since
+        return self.processing_busy + (now - since if since is not None else 0.0)
 
     def lag(self) -> int:
         """Messages below the high watermark not yet processed, over the assignment."""

@@ -15,6 +15,7 @@ import pandas as pd
 import simpy
 
 from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.result import client_host_columns, consumer_prefix, producer_prefix
 
 if TYPE_CHECKING:
     from simkafka.sim.world import World
@@ -29,17 +30,26 @@ class Probes:
         self.world = world
         self.interval = interval
         self.rows: list[dict[str, float]] = []
-        self._last: dict[str, float] = {}
+        self._last: dict[str, Any] = {}
         self._previous_time = 0.0
         # cumulative histogram counts at the previous sample: their difference is the
         # histogram of the interval, so percentiles over time cost no extra recording
         self._previous_hist: dict[str, np.ndarray] = {}
+        # client hosts per producer group and consumer group, in scenario order
+        producers: dict[str, list[str]] = {}
+        for producer in world.producers:
+            group = producer.spec.name or producer.spec.topic
+            producers.setdefault(producer_prefix(group), []).append(producer.host)
+        self._client_groups = list(producers.items()) + [
+            (consumer_prefix(group), [m.host for m in members])
+            for group, members in world.groups.items()
+        ]
         world.env.process(self._run())
 
-    def _counters(self, now: float) -> dict[str, float]:
+    def _counters(self, now: float) -> dict[str, Any]:
         """Every cumulative counter the rows are derived from."""
         world = self.world
-        c: dict[str, float] = {}
+        c: dict[str, Any] = {}
         c["created"] = sum(p.created for p in world.producers)
         c["acked"] = sum(p.acked for p in world.producers)
         c["acked_bytes"] = sum(p.acked_bytes for p in world.producers)
@@ -64,6 +74,33 @@ class Probes:
             c[f"b{broker_id}.queue_wait"] = broker.queue_wait
             c[f"b{broker_id}.requests"] = broker.requests
         c["cross_rack"] = world.network.cross_rack_bytes + world.small_cross_rack_bytes
+        for prefix, hosts in self._client_groups:
+            nics = [world.network.host_counters(host) for host in hosts]
+            c[f"{prefix}.out"] = np.array(
+                [n.bytes_sent + world.small_bytes_sent[h] for n, h in zip(nics, hosts, strict=True)]
+            )
+            c[f"{prefix}.in"] = np.array(
+                [
+                    n.bytes_received + world.small_bytes_received[h]
+                    for n, h in zip(nics, hosts, strict=True)
+                ]
+            )
+            c[f"{prefix}.out_busy"] = np.array(
+                [
+                    n.egress_busy_time + world.small_busy_out[h]
+                    for n, h in zip(nics, hosts, strict=True)
+                ]
+            )
+            c[f"{prefix}.in_busy"] = np.array(
+                [
+                    n.ingress_busy_time + world.small_busy_in[h]
+                    for n, h in zip(nics, hosts, strict=True)
+                ]
+            )
+        for group, members in world.groups.items():
+            c[f"{consumer_prefix(group)}.cpu"] = np.array(
+                [m.processing_busy_at(now) for m in members]
+            )
         return c
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
@@ -118,6 +155,20 @@ class Probes:
         row["offline_partitions"] = sum(1 for r in registrations if r.leader < 0)
         row["min_isr_size"] = min((len(r.isr) for r in registrations), default=0)
         row["cross_rack_MB_per_s"] = d["cross_rack"] / dt / MB
+        for prefix, _ in self._client_groups:
+            cpu = d.get(f"{prefix}.cpu")  # consumers' processing; producers' CPU is not modelled
+            row |= client_host_columns(
+                prefix,
+                dt,
+                bytes_out=d[f"{prefix}.out"],
+                bytes_in=d[f"{prefix}.in"],
+                busy_out=d[f"{prefix}.out_busy"],
+                busy_in=d[f"{prefix}.in_busy"],
+                cpu_busy=cpu,
+            )
+        # queues: one that grows over the measured window makes the run unsustainable
+        row["replication_lag_MB"] = self._replication_lag_bytes() / MB
+        row["accumulator_MB"] = sum(p.acc.buffered_bytes for p in world.producers) / MB
         for name, histograms in (
             ("produce", [p.latency for p in world.producers]),
             ("e2e", [m.latency for members in world.groups.values() for m in members]),
@@ -130,6 +181,19 @@ class Probes:
         self.rows.append(row)
         self._last = c
         self._previous_time = now
+
+    def _replication_lag_bytes(self) -> int:
+        """Bytes the followers (in the ISR or not) are behind their leaders' log ends."""
+        world = self.world
+        behind = 0
+        for tp, registration in world.controller.partitions.items():
+            if registration.leader < 0:
+                continue
+            end = world.brokers[registration.leader].logs[tp].end_position
+            for replica in registration.replicas:
+                if replica != registration.leader:
+                    behind += max(0, end - world.brokers[replica].logs[tp].end_position)
+        return behind
 
     def _interval_histogram(
         self, name: str, histograms: list[LatencyHistogram]

@@ -4,17 +4,88 @@ and :func:`build_result`, which both engines call to summarise a run into one.""
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simkafka.scenario import Scenario
 from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.sustainability import can_judge, growing_queues
 
 PERCENTILES = (50, 95, 99, 99.9)
 SATURATED = 0.9  # a resource busier than this on average limits the run
+MB = 1e6
+# A queue growing slower than this share of the flow through it is no capacity problem
+# (an hour of it is a backlog of 3.6 s of traffic). 1 % was too coarse: one saturated
+# consumer among six falls behind at under 1 % of its group's rate, without end.
+MIN_GROWTH_SHARE = 0.001
+
+
+# -- client host columns -------------------------------------------------------------------
+#
+# Every producer and consumer instance has a host of its own (NIC in and out, and the CPU
+# of its application thread); a scenario may have thousands. The time series holds a fixed
+# number of columns per producer group and per consumer group, whatever their host count:
+# the busiest host's utilisation of each resource and which host that was.
+# ``<prefix>.<resource>_util`` is what build_result names bottlenecks from, so a resource
+# an engine starts to model (a producer's send() CPU) is a candidate as soon as an engine
+# writes its column.
+
+CLIENT_UTIL_COLUMN = re.compile(
+    r"^(?P<kind>producer|consumer)\.(?P<group>.+)\.(?P<resource>[a-z_]+)_util$"
+)
+
+
+def producer_prefix(name: str) -> str:
+    """Column prefix of the producer group ``name`` (its hosts are ``name-<index>``)."""
+    return f"producer.{name}"
+
+
+def consumer_prefix(group_id: str) -> str:
+    """Column prefix of the consumer group ``group_id`` (members ``group_id-<index>``)."""
+    return f"consumer.{group_id}"
+
+
+def busiest_host_columns(prefix: str, resource: str, utilisation: np.ndarray) -> dict[str, float]:
+    """``<prefix>.<resource>_util``, the busiest host's utilisation over the interval (at
+    most 1), and ``<prefix>.<resource>_busiest``, that host's index in its group."""
+    if utilisation.size == 0:
+        return {}
+    busiest = int(np.argmax(utilisation))
+    return {
+        f"{prefix}.{resource}_util": min(1.0, max(0.0, float(utilisation[busiest]))),
+        f"{prefix}.{resource}_busiest": float(busiest),
+    }
+
+
+def client_host_columns(
+    prefix: str,
+    dt: float,
+    *,
+    bytes_out: np.ndarray,
+    bytes_in: np.ndarray,
+    busy_out: np.ndarray,
+    busy_in: np.ndarray,
+    cpu_busy: np.ndarray | None = None,
+) -> dict[str, float]:
+    """One client group's columns for an interval of ``dt`` seconds, from each host's
+    bytes and busy seconds in it: the group's NIC throughput (sum over its hosts) and the
+    busiest host's NIC and CPU utilisation (``cpu_busy``: seconds of its one application
+    thread; omitted where the engines model no client CPU)."""
+    row = {
+        f"{prefix}.nic_out_MB_per_s": float(bytes_out.sum()) / dt / MB,
+        f"{prefix}.nic_in_MB_per_s": float(bytes_in.sum()) / dt / MB,
+    }
+    row |= busiest_host_columns(prefix, "nic_out", busy_out / dt)
+    row |= busiest_host_columns(prefix, "nic_in", busy_in / dt)
+    if cpu_busy is not None:
+        row |= busiest_host_columns(prefix, "cpu", cpu_busy / dt)
+    return row
 
 
 def group_accounting(
@@ -91,12 +162,13 @@ class RunResult:
 
     def __repr__(self) -> str:
         s = self.summary
+        warning = f"; {s['sustainability']}" if s.get("sustainable") is False else ""
         return (
             f"<RunResult {self.scenario_name} seed={self.seed}: "
             f"{s.get('produce_msgs_per_s', 0):,.0f} msg/s produced, "
             f"p99 produce {1000 * s.get('p99_produce_latency_s', math.nan):.2f} ms, "
             f"p99 e2e {1000 * s.get('p99_e2e_latency_s', math.nan):.2f} ms, "
-            f"bottleneck {s.get('bottleneck', '?')}>"
+            f"bottleneck {s.get('bottleneck', '?')}{warning}>"
         )
 
     def _repr_html_(self) -> str:
@@ -118,8 +190,11 @@ def build_result(
     processing: dict[str, tuple[int, float]],
     accounting: dict[str, object],
 ) -> RunResult:
-    """The summary both engines report: steady-state means, percentiles, the bottleneck.
-    ``processing`` is (members with partitions, processing time per record) per group."""
+    """The summary both engines report: steady-state means, percentiles, the bottleneck
+    (every broker and client resource a utilisation column names) and whether the run is
+    sustainable (no queue grows over the measured window). ``processing`` is (members with
+    partitions, processing time per record) per consumer group; how busy a group's
+    processing keeps its members is read from the ``consumer.<group>.cpu_util`` column."""
     steady = ts[ts.index > scenario.run.warmup] if not ts.empty else ts
     latency = pd.DataFrame(
         {
@@ -155,18 +230,20 @@ def build_result(
         for resource in ("nic_in", "nic_out", "disk_write", "disk_read", "cpu"):
             column = f"b{b}.{resource}_util"
             utilisation[f"broker {b} {resource.replace('_', ' ')}"] = mean(column)
-    for group_id, (active, per_record) in processing.items():
-        # the application's own processing time is a resource too (a slow consumer)
-        if active and per_record > 0:
-            rate = mean(f"consume_msgs_per_s.{group_id}")
-            utilisation[f"consumer group {group_id} processing"] = rate * per_record / active
+    busiest_host: dict[str, str] = {}
+    for name, (value, host) in _client_utilisation(scenario, steady).items():
+        utilisation[name] = value
+        busiest_host[name] = host
     if utilisation:
         name, value = max(utilisation.items(), key=lambda kv: -1 if math.isnan(kv[1]) else kv[1])
+        host = f"{busiest_host[name]}, " if name in busiest_host else ""
+        where = f"{name} ({host}{100 * value:.0f}% busy)"
         if value >= SATURATED:
-            summary["bottleneck"] = f"{name} ({100 * value:.0f}% busy)"
+            summary["bottleneck"] = where
         else:
-            summary["bottleneck"] = f"none saturated; busiest is {name} ({100 * value:.0f}% busy)"
+            summary["bottleneck"] = f"none saturated; busiest is {where}"
         summary["bottleneck_utilisation"] = value
+    summary |= _sustainability(steady, mean)
     summary["max_under_replicated_partitions"] = (
         float(ts["under_replicated_partitions"].max()) if len(ts) else 0.0
     )
@@ -185,6 +262,92 @@ def build_result(
         # the Kafka release whose behaviour the run reproduced, beside the software versions
         versions={**_versions(), "kafka": scenario.cluster.kafka_version},
     )
+
+
+def _client_utilisation(scenario: Scenario, steady: pd.DataFrame) -> dict[str, tuple[float, str]]:
+    """Mean steady-state utilisation of each client group's busiest host, per resource
+    (every ``producer.*_util`` and ``consumer.*_util`` column), named as a bottleneck, with
+    the host that was busiest most often ("events-1 of 4")."""
+    hosts = {producer_prefix(p.name or p.topic): p.count for p in scenario.producers}
+    hosts |= {consumer_prefix(g.group_id): g.members for g in scenario.consumer_groups}
+    out = {}
+    for column in steady.columns if len(steady) else ():
+        match = CLIENT_UTIL_COLUMN.match(column)
+        if match is None:
+            continue
+        kind, group, resource = match["kind"], match["group"], match["resource"]
+        prefix = f"{kind}.{group}"
+        words = resource.replace("_", " ")
+        if kind == "consumer":
+            # the application thread: processing time per record is what occupies it
+            owner = f"consumer group {group} {'processing' if resource == 'cpu' else words}"
+        else:
+            owner = f"producer {group} {words}"
+        busiest = steady.get(f"{prefix}.{resource}_busiest")
+        index = int(busiest.mode().iloc[0]) if busiest is not None and busiest.notna().any() else 0
+        count = hosts.get(prefix)
+        host = f"{group}-{index}" + (f" of {count}" if count else "")
+        out[owner] = (float(steady[column].mean()), host)
+    return out
+
+
+# -- sustainability ------------------------------------------------------------------------
+
+
+def _queue_columns(columns: list[str]) -> dict[str, tuple[str, str, str]]:
+    """The time series' queues: column -> (what it is, its unit, the column of the flow
+    through it, which sets the smallest growth worth reporting)."""
+    queues = {
+        "replication_lag_MB": ("replication lag", "MB", "produce_MB_per_s"),
+        "blocked_in_send": ("blocked send()", "msg", "created_msgs_per_s"),
+        "accumulator_MB": ("producer accumulators", "MB", "produce_MB_per_s"),
+    }
+    for column in columns:
+        if column.startswith("lag."):
+            group = column[4:]
+            queues[column] = (f"consumer lag of {group}", "msg", f"consume_msgs_per_s.{group}")
+        elif dirty := re.fullmatch(r"b(\d+)\.dirty_MB", column):
+            broker = dirty[1]
+            queues[column] = (
+                f"broker {broker} dirty pages",
+                "MB",
+                f"b{broker}.disk_write_MB_per_s",
+            )
+    return {c: q for c, q in queues.items() if c in columns}
+
+
+def _sustainability(steady: pd.DataFrame, mean: Callable[[str], float]) -> dict[str, object]:
+    """Whether any queue grows linearly over the measured window (then the run's
+    throughput is not one the cluster can keep up), and how fast replication lag grows."""
+    times = steady.index.to_numpy(dtype=float) if len(steady) else np.zeros(0)
+    queues = _queue_columns(list(steady.columns))
+    floors = {}
+    for column, (_, _, flow) in queues.items():
+        through = mean(flow)  # NaN where the run had no such flow
+        floors[column] = MIN_GROWTH_SHARE * through if through > 0 else 0.0
+    growing = growing_queues(times, {c: steady[c].to_numpy(dtype=float) for c in queues}, floors)
+    out: dict[str, object] = {}
+    if not can_judge(times):
+        out["sustainable"] = None
+        out["sustainability"] = "unknown: too few samples after the warm-up to see a trend"
+    elif growing:
+        out["sustainable"] = False
+        out["sustainability"] = "NOT SUSTAINABLE: " + "; ".join(
+            f"{queues[c][0]} grows {_rate(rate)} {queues[c][1]}/s" for c, rate in growing.items()
+        )
+    else:
+        out["sustainable"] = True
+        out["sustainability"] = "sustainable: no queue grows over the measured window"
+    out["growing_queues"] = growing
+    lag = steady["replication_lag_MB"] if "replication_lag_MB" in steady else pd.Series(dtype=float)
+    slope = np.polyfit(times, lag.to_numpy(dtype=float), 1)[0] if len(lag) >= 2 else 0.0
+    out["replication_lag_growth_MB_per_s"] = max(0.0, float(slope))
+    out["max_replication_lag_MB"] = float(lag.max()) if len(lag) else 0.0
+    return out
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def _versions() -> dict[str, str]:

@@ -393,6 +393,9 @@ class SteppedWorld:
             dtype=bool,
         )
         self.n_prod_flows, self.n_rep_flows = NI * B, self.R
+        # cumulative bytes through the client hosts' NICs (producers, then consumers)
+        self.client_nic = nic
+        self.client_bytes_out, self.client_bytes_in = np.zeros(NI + M), np.zeros(NI + M)
 
     # -- one step ---------------------------------------------------------------------------
 
@@ -782,6 +785,8 @@ class SteppedWorld:
         self.bytes_in += received[1 : 2 * B : 2]
         self.busy_out += sent[0 : 2 * B : 2] / self.nic_out
         self.busy_in += received[1 : 2 * B : 2] / self.nic_in
+        self.client_bytes_out += sent[2 * B :: 2]
+        self.client_bytes_in += received[2 * B + 1 :: 2]
         self.cross_rack_bytes += float(flow_bytes[self.flow_cross].sum())
 
     def _handle_and_append(self, now: float) -> None:

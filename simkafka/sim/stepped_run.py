@@ -13,7 +13,13 @@ import pandas as pd
 
 from simkafka.scenario import Scenario
 from simkafka.sim.histogram import LatencyHistogram
-from simkafka.sim.result import RunResult, build_result
+from simkafka.sim.result import (
+    RunResult,
+    build_result,
+    client_host_columns,
+    consumer_prefix,
+    producer_prefix,
+)
 from simkafka.sim.stepped import SteppedWorld
 
 MB = 1e6
@@ -26,6 +32,19 @@ class SteppedProbes:
     def __init__(self, world: SteppedWorld) -> None:
         self.world = world
         self.rows: list[dict[str, float]] = []
+        # client hosts per producer group and consumer group: (prefix, indices into the
+        # world's client arrays (producers, then members), members or None for producers)
+        producers: dict[str, list[int]] = {}
+        for i, spec in enumerate(world.producer_specs):
+            producers.setdefault(producer_prefix(spec.name or spec.topic), []).append(i)
+        self._client_groups: list[tuple[str, np.ndarray, np.ndarray | None]] = [
+            (prefix, np.array(hosts, dtype=np.int64), None) for prefix, hosts in producers.items()
+        ]
+        for g, group in enumerate(world.group_ids):
+            members = np.array(
+                [m for m in range(world.M) if world.group_of_member[m] == g], dtype=np.int64
+            )
+            self._client_groups.append((consumer_prefix(group), world.I + members, members))
         self._last = self._counters()
         self._previous_time = 0.0
         self._previous_hist: dict[str, np.ndarray] = {}
@@ -53,6 +72,11 @@ class SteppedProbes:
             "queue_wait": w.queue_wait.copy(),
             "requests_b": w.broker_requests.copy(),
             "cross_rack": w.cross_rack_bytes,
+            "client_out": w.client_bytes_out.copy(),
+            "client_in": w.client_bytes_in.copy(),
+            "member_consumed": np.bincount(
+                w.owner[w.subscribed], weights=w.consumed[w.subscribed], minlength=w.M
+            ),
         }
 
     def sample(self) -> None:
@@ -95,6 +119,25 @@ class SteppedProbes:
         row["offline_partitions"] = 0
         row["min_isr_size"] = int(isr_size.min()) if w.P else 0
         row["cross_rack_MB_per_s"] = d["cross_rack"] / dt / MB
+        for prefix, hosts, members in self._client_groups:
+            out, into = d["client_out"][hosts], d["client_in"][hosts]
+            row |= client_host_columns(
+                prefix,
+                dt,
+                bytes_out=out,
+                bytes_in=into,
+                busy_out=out / w.client_nic,
+                busy_in=into / w.client_nic,
+                # consumers' processing; producers' CPU is not modelled
+                cpu_busy=None
+                if members is None
+                else d["member_consumed"][members] * w.member_per_record[members],
+            )
+        # queues: one that grows over the measured window makes the run unsustainable
+        bytes_per_message = np.divide(w.leo_bytes, w.leo, out=np.zeros(w.P), where=w.leo > 0)
+        behind = (w.leo[w.f_part] - w.f_leo) * bytes_per_message[w.f_part]
+        row["replication_lag_MB"] = float(behind.sum()) / MB
+        row["accumulator_MB"] = float((w.acc.sum(axis=1) * w.wire_per_msg).sum()) / MB
         w.flush_latency()
         for name, h in (("produce", w.produce_latency), ("e2e", w.e2e_latency)):
             interval = self._interval(name, h)

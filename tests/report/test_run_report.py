@@ -16,7 +16,7 @@ from simkafka.report.run_report import (
     target_table,
     target_table_text,
 )
-from simkafka.scenario import load_scenario
+from simkafka.scenario import load_scenario, parse_scenario
 from simkafka.sim.engine import simulate
 from simkafka.sim.histogram import LatencyHistogram
 
@@ -79,3 +79,50 @@ def test_throughput_axis_starts_at_zero(result, monkeypatch, tmp_path):
     bottom, top = drawn[0].axes[0].get_ylim()
     produced = result.timeseries["produce_msgs_per_s"].max()
     assert bottom == 0 and produced < top < 1.5 * produced
+
+
+UNSUSTAINABLE = """
+name: followers
+cluster:
+  brokers: 3
+  hardware: {nic: 400Mbps, disk_write: 1GB/s, page_cache: 8GiB}
+  clients: {nic: 1Gbps}
+topics:
+  - {name: events, partitions: 6, replication.factor: 3, min.insync.replicas: 1}
+producers:
+  - {name: writers, topic: events, count: 2, rate: 60MB/s, message_size: 10KiB, acks: "1", batch.size: 256KiB}
+consumer_groups:
+  - {group.id: readers, topics: [events], members: 2}
+run: {duration: 6s, warmup: 2s, sample_interval: 0.5s, seed: 3}
+"""
+
+
+def test_an_unsustainable_run_says_so_in_its_report(tmp_path):
+    r = simulate(parse_scenario(UNSUSTAINABLE, "followers.yaml"))
+    assert r.summary["sustainable"] is False
+    verdict = r.summary["sustainability"]
+    assert verdict.startswith("NOT SUSTAINABLE: replication lag grows")
+    assert summary_table(r).loc["sustainability", "value"] == verdict
+    run_report.write_run_report(r, tmp_path / "report", warmup=2.0)
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert '<p class="bad"><b>Sustainability:</b> NOT SUSTAINABLE: replication lag grows' in html
+    assert (tmp_path / "report" / "queues.png").exists()
+    # clients are rows of the utilisation matrix beside the brokers
+    matrix = run_report.utilisation_matrix(r, 2.0)
+    assert list(matrix.index) == [
+        "broker 0",
+        "broker 1",
+        "broker 2",
+        "producer writers (busiest)",
+        "consumer readers (busiest)",
+    ]
+    # 30 MB/s each of a 125 MB/s NIC
+    assert matrix.loc["producer writers (busiest)", "nic_out"] == pytest.approx(0.25, abs=0.03)
+    assert matrix.loc["consumer readers (busiest)"].isna()["disk_write"]
+
+
+def test_a_sustainable_run_says_so_in_its_report(result, tmp_path):
+    run_report.write_run_report(result, tmp_path / "report", warmup=0.2)
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "<b>Sustainability:</b>" in html
+    assert "NOT SUSTAINABLE" not in html
