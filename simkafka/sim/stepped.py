@@ -22,8 +22,10 @@ partition, replica and consumer at once:
   byte); appends wait for it. Page cache with dirty-page throttling and write-back at the
   disk's bandwidth; a consumer further behind than the page cache reads from disk.
 * **Replication**: followers fetch what their leader has (``replica.fetch.max.bytes`` per
-  partition, one outstanding fetch per fetcher); the high watermark is the minimum log end
-  offset over the ISR; ``acks=all`` completes when it passes; ISR shrink after
+  partition, one outstanding fetch per fetcher); a fetcher's next fetch reaches the leader
+  one loop (round trip, append, read) after its response crossed, and tells the leader the
+  follower's log end offset; the high watermark is the minimum of those over the ISR;
+  ``acks=all`` completes when it passes; ISR shrink after
   ``replica.lag.time.max.ms`` and expansion on catch-up, ``min.insync.replicas``.
 * **Consumers**: the group's assignor (the same function as the event engine), one fetch
   session per leader broker, ``fetch.min.bytes``/``fetch.max.wait.ms``,
@@ -72,7 +74,7 @@ from simkafka.sim.result import group_accounting, run_accounting
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 from simkafka.sim.workload import consumer_assignment, key_weights
 
-PARKED_SMOOTHING = 0.01  # per step: how fast a fetcher's parked share follows the load
+GOLDEN_RATIO_FRACTION = 0.6180339887498949  # an evenly spread sequence: frac(k * this)
 PENDING_STEPS = 256  # latency recordings queued before they are binned
 REQUEST_OVERHEAD = 100  # produce request header (as the event engine's producer)
 
@@ -165,12 +167,9 @@ class SteppedWorld:
             follower_fetcher, dtype=np.int64
         )
         self.R = self.B * self.B * fetchers
-        # acks=all waits for the slowest ISR follower's fetch loop. A follower whose fetch
-        # is parked at the leader (long poll, no data) is woken by the append: one round
-        # trip (response out, next fetch back with the new LEO). A follower cycling
-        # fetches under steady load first waits for its in-flight fetch to reach the
-        # leader, half a round trip on average: 1.5 round trips. How often a fetcher finds
-        # nothing to fetch is tracked per follower and sets where between the two it is.
+        # acks=all waits for the slowest ISR follower's fetch loop: the fetch that carries
+        # the data, then the next one, which tells the leader the new log end offset
+        # (held in the steps by _fetcher_loops)
         net = scenario.cluster.network
         self.f_one_way = np.array(
             [
@@ -182,7 +181,6 @@ class SteppedWorld:
                 for p, b in zip(follower_part, follower_broker, strict=True)
             ]
         )
-        self.f_parked = np.ones(self.F)  # moving share of steps a fetcher found nothing
         self.replication_delay = np.zeros(self.P)  # refreshed every step
         # where each partition's followers start in the (partition-ordered) follower arrays
         self.f_segment_part, self.f_segment_start = np.unique(self.f_part, return_index=True)
@@ -202,6 +200,21 @@ class SteppedWorld:
         self.leo_bytes = np.zeros(self.P)
         self.hw = np.zeros(self.P, dtype=np.int64)
         self.f_leo = np.zeros(self.F, dtype=np.int64)
+        # the follower's log end offset as its leader knows it: from the fetch offset of
+        # the follower's latest fetch (Replica.updateFetchStateOrThrow), so the high
+        # watermark moves on the fetch *after* the one that carried the data
+        self.f_leo_at_leader = np.zeros(self.F, dtype=np.int64)
+        # A fetcher thread's loop: the response crosses to the follower, the fetcher thread
+        # appends it, sends the next fetch, and the leader's handler reads the next
+        # response; the leader sends that fetcher nothing for this round trip.
+        stream_one_way = np.zeros(self.R)
+        stream_one_way[self.f_stream] = self.f_one_way
+        self.replica_round_trip = 2 * stream_one_way
+        self.replica_in_flight = np.zeros(self.R, dtype=bool)
+        self.replica_response_bytes = np.zeros(self.R)  # of the fetch in flight
+        self.replica_loop = np.zeros(self.R)  # the last loop's duration ...
+        self.replica_held = np.zeros(self.R)  # ... and the whole steps that held it
+        self.replica_next_fetch = np.zeros(self.R)  # the step that answers the next fetch
         self.f_net = np.zeros(self.F, dtype=np.int64)  # fetched, in the network
         self.f_caught_up = np.zeros(self.F)
         self.f_fetch_leo = np.zeros(self.F, dtype=np.int64)  # leader LEO at the last fetch
@@ -620,7 +633,8 @@ class SteppedWorld:
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
         B = self.B
-        stream_busy = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
+        in_flight = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
+        stream_busy = in_flight | (self.replica_next_fetch - now > 0.5 * self.dt)
         idle = ~stream_busy[self.f_stream]
         leader_leo = self.leo[self.f_part]
         available = np.where(idle, leader_leo - self.f_leo, 0)
@@ -648,10 +662,6 @@ class SteppedWorld:
             & (now - self.replica_wait >= self.scenario.cluster.config.replica_fetch_wait_max)
         )
         answered = idle_streams & has
-        # did the follower's fetcher (all its partitions) find nothing this step, so that
-        # its fetch is parked at the leader?
-        parked_now = (idle_streams & ~has)[self.f_stream]
-        self.f_parked += PARKED_SMOOTHING * (parked_now - self.f_parked)
         completed = int(answered.sum() + expired.sum())
         self.replica_requests += completed
         self.replica_wait[answered | expired] = -1.0
@@ -660,17 +670,58 @@ class SteppedWorld:
         self.broker_requests += np.bincount(leaders, weights=(answered | expired), minlength=B)
         self.f_net += fetch
         fetch_bytes = fetch * bpm
+        response_bytes = np.bincount(self.f_stream, weights=fetch_bytes, minlength=self.R)
+        self.replica_response_bytes = np.where(
+            response_bytes > 0, response_bytes, self.replica_response_bytes
+        )
+        self.replica_in_flight |= response_bytes > 0  # even if it lands within this step
         self._fetch_cpu = work + np.bincount(
             self.leader[self.f_part], weights=fetch_bytes * self.byte_cpu, minlength=B
         )
         return np.bincount(self.f_stream, weights=self.f_net * bpm, minlength=self.R)
 
+    def _fetcher_loops(self, now: float) -> None:
+        """Each fetcher thread's loop, at the end of a step: when its next fetch reaches
+        the leader, and what that fetch tells the leader.
+
+        A response that finished crossing this step is followed by one loop -- a round
+        trip, the follower's append and the leader's read, each a request's CPU plus its
+        bytes' -- in which the leader sends that fetcher nothing; the next fetch, answered
+        at the start of a later step, tells the leader the follower's new log end offset,
+        so the high watermark moves a loop after the data reached the follower. At
+        saturation the loop is the leader NIC's idle time and so sets the throughput. It
+        is held as whole steps (the rest goes to the latencies, see
+        :meth:`_update_replication_delay`), rounded up or down by one threshold per step,
+        spread evenly over [0, 1) along the steps (the golden-ratio sequence): the mean
+        loop is exact, and fetchers with equal loops that land in one step stay in step,
+        as in the events engine (rounding each fetcher on its own lets them drift apart
+        and fill each other's idle steps).
+        """
+        in_flight = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
+        landed = np.flatnonzero(self.replica_in_flight & ~in_flight)
+        if landed.size:
+            loop = self.replica_round_trip[landed] + 2 * (
+                self.request_cpu + self.replica_response_bytes[landed] * self.byte_cpu
+            )
+            threshold = (self.steps * GOLDEN_RATIO_FRACTION) % 1.0
+            held = np.floor(loop / self.dt + threshold) * self.dt
+            self.replica_loop[landed] = loop
+            self.replica_held[landed] = held
+            self.replica_next_fetch[landed] = now + held
+        self.replica_in_flight = in_flight
+        fetching = ~in_flight & (self.replica_next_fetch - now <= 0.5 * self.dt)
+        at_leader = fetching[self.f_stream]
+        self.f_leo_at_leader = np.where(at_leader, self.f_leo, self.f_leo_at_leader)
+
     def _update_replication_delay(self) -> None:
+        """What the steps do not hold of the slowest follower's fetch loop (see
+        :meth:`_fetcher_loops`), less than a step either way: added to latencies."""
         if not self.F:
             return
-        per_follower = 2 * self.f_one_way * (1.5 - 0.5 * self.f_parked)
-        slowest = np.maximum.reduceat(per_follower, self.f_segment_start)
-        self.replication_delay[self.f_segment_part] = slowest
+        starts = self.f_segment_start
+        loop = np.maximum.reduceat(self.replica_loop[self.f_stream], starts)
+        held = np.maximum.reduceat(self.replica_held[self.f_stream], starts)
+        self.replication_delay[self.f_segment_part] = loop - held
 
     def _bytes_per_message(self) -> np.ndarray:
         """Mean bytes per message of each partition's log (what a fetch of n messages moves)."""
@@ -903,8 +954,9 @@ class SteppedWorld:
             low, high = low + self.request_trip, high + self.request_trip
         else:
             low, high = self._waited(now, created_hi, created_lo, 1)
+            # (the rest of the fetch loop may be up to a step below what was held)
             extra = self.request_trip + self.replication_delay[touched[piece]]
-            low, high = low + extra, high + extra
+            low, high = np.maximum(0.0, low + extra), np.maximum(0.0, high + extra)
         self._record_latency("produce", low, high, n)
 
     def _waited(
@@ -923,17 +975,19 @@ class SteppedWorld:
         return np.maximum(0.0, middle - newest), np.maximum(0.0, middle - oldest)
 
     def _advance_high_watermark(self, now: float) -> None:
+        if self.F:
+            self._fetcher_loops(now)
         self._update_replication_delay()
         candidate = self.leo.copy()
         if self.F:
             # followers are stored in partition order: one reduceat per step
-            isr_leo = np.where(self.f_in_isr, self.f_leo, np.iinfo(np.int64).max)
+            isr_leo = np.where(self.f_in_isr, self.f_leo_at_leader, np.iinfo(np.int64).max)
             lowest = np.minimum.reduceat(isr_leo, self.f_segment_start)
             candidate[self.f_segment_part] = np.minimum(candidate[self.f_segment_part], lowest)
             # ISR expansion: an out-of-sync follower that reached the high watermark rejoins
             if not self.f_in_isr.all():
                 hw_f = self.hw[self.f_part]
-                rejoin = ~self.f_in_isr & (self.f_leo >= hw_f) & (hw_f > 0)
+                rejoin = ~self.f_in_isr & (self.f_leo_at_leader >= hw_f) & (hw_f > 0)
                 for f in np.flatnonzero(rejoin):
                     self._set_isr(int(f), True)
         advanced = candidate > self.hw
@@ -1007,7 +1061,7 @@ class SteppedWorld:
         # produce request, replication to the ISR, fetch response to the member
         extra = self.request_trip + self.replication_delay[part[piece]]
         low, high = self._waited(now, created_hi, created_lo, 2)
-        self._record_latency("e2e", low + extra, high + extra, n)
+        self._record_latency("e2e", np.maximum(0.0, low + extra), np.maximum(0.0, high + extra), n)
 
     def _record_latency(
         self, name: str, low: np.ndarray, high: np.ndarray, count: np.ndarray
