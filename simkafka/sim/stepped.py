@@ -16,13 +16,19 @@ partition, replica and consumer at once:
   most ``max.in.flight.requests.per.connection`` outstanding.
 * **Network**: every connection with bytes to move is a flow from a sender's egress to a
   receiver's ingress; the step's capacity is shared max-min fairly
-  (:func:`~simkafka.sim.fluid.max_min_share`). Propagation latency is shorter than a step:
-  it is added to the latencies of the messages that crossed it.
+  (:func:`~simkafka.sim.fluid.max_min_share`) after request headers took their room.
+  Whole messages cross, so a flow's share is rounded up or down at random; a link that
+  went past its capacity pays it back the next step, and a full link that fell short may
+  use the rest, so no link carries more than its capacity beyond one step's rounding.
+  Propagation latency is shorter than a step: it is added to the latencies of the
+  messages that crossed it.
 * **Brokers**: handler threads as a capacity of CPU seconds per step (per request and per
   byte); appends wait for it. Page cache with dirty-page throttling and write-back at the
   disk's bandwidth; a consumer further behind than the page cache reads from disk.
 * **Replication**: followers fetch what their leader has (``replica.fetch.max.bytes`` per
-  partition, one outstanding fetch per fetcher); the high watermark is the minimum log end
+  partition, one outstanding fetch per fetcher, sent once the fetcher appended the last
+  response -- which waits at the follower for dirty-page room once it has crossed the
+  network); the high watermark is the minimum log end
   offset over the ISR; ``acks=all`` completes when it passes; ISR shrink after
   ``replica.lag.time.max.ms`` and expansion on catch-up, ``min.insync.replicas``.
 * **Consumers**: the group's assignor (the same function as the event engine), one fetch
@@ -64,7 +70,13 @@ from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO
-from simkafka.sim.fluid import CreationCurve, max_min_share, split_fraction, split_total
+from simkafka.sim.fluid import (
+    EPSILON,
+    CreationCurve,
+    max_min_share,
+    split_fraction,
+    split_total,
+)
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.replication import fetcher_id
@@ -132,6 +144,7 @@ class SteppedWorld:
         self.cpu_backlog = zeros()  # seconds of handler work queued
         self.written_total = zeros()  # bytes appended per broker, ever (page-cache age)
         self.cross_rack_bytes = 0.0
+        self.header_bytes_in = zeros()  # request headers, counted in bytes_in
 
     def _build_partitions(self) -> None:
         scenario = self.scenario
@@ -203,6 +216,9 @@ class SteppedWorld:
         self.hw = np.zeros(self.P, dtype=np.int64)
         self.f_leo = np.zeros(self.F, dtype=np.int64)
         self.f_net = np.zeros(self.F, dtype=np.int64)  # fetched, in the network
+        # received by the follower, waiting for dirty-page room to be appended: these bytes
+        # crossed the NIC once and must not be counted (or take capacity) again
+        self.f_recv = np.zeros(self.F, dtype=np.int64)
         self.f_caught_up = np.zeros(self.F)
         self.f_fetch_leo = np.zeros(self.F, dtype=np.int64)  # leader LEO at the last fetch
         self.f_fetch_time = np.zeros(self.F)
@@ -393,6 +409,10 @@ class SteppedWorld:
             dtype=bool,
         )
         self.n_prod_flows, self.n_rep_flows = NI * B, self.R
+        # bytes a link moved beyond its capacity (whole messages round up): owed next step
+        self.link_debt = np.zeros(self.link_capacity.size)
+        self._link_overhead = np.zeros(self.link_capacity.size)
+        self._producer_egress = 2 * (B + np.arange(NI))
 
     # -- one step ---------------------------------------------------------------------------
 
@@ -403,6 +423,7 @@ class SteppedWorld:
         t1 = round((self.steps + 1) * dt, 12)
         self._produce_request_cpu = np.zeros(self.B)
         self._fetch_cpu = np.zeros(self.B)
+        self._link_overhead[:] = 0.0
         self._bpm = self._bytes_per_message()
         self._arrivals(t0, t1)
         self._drain(t1)
@@ -610,14 +631,20 @@ class SteppedWorld:
         req_per_broker = np.bincount(self._conn_broker, weights=requests, minlength=self.B)
         self.broker_requests += req_per_broker
         self._produce_request_cpu = req_per_broker * self.request_cpu
-        # request headers: counted on the NIC, too small to matter in the sharing
-        self.bytes_in += req_per_broker * REQUEST_OVERHEAD
-        self.busy_in += req_per_broker * REQUEST_OVERHEAD / self.nic_in
+        # request headers cross the producer's and the broker's NIC: they take their
+        # room in the step's sharing first (see _share_network)
+        header = req_per_broker * REQUEST_OVERHEAD
+        self.header_bytes_in += header
+        self._link_overhead[1 : 2 * self.B : 2] += header
+        per_producer = requests.reshape(self.I, self.B).sum(axis=1) * REQUEST_OVERHEAD
+        self._link_overhead[self._producer_egress] += per_producer
 
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
         B = self.B
-        stream_busy = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
+        # a fetcher thread sends its next fetch once it appended the last response
+        pending = self.f_net + self.f_recv
+        stream_busy = np.bincount(self.f_stream, weights=pending, minlength=self.R) > 0
         idle = ~stream_busy[self.f_stream]
         leader_leo = self.leo[self.f_part]
         available = np.where(idle, leader_leo - self.f_leo, 0)
@@ -744,7 +771,11 @@ class SteppedWorld:
             minlength=self.I * self.B,
         )
         demand = np.concatenate([prod_bytes, rep_bytes, con_bytes])
-        alloc = max_min_share(demand, self.flow_src, self.flow_dst, self.link_capacity * self.dt)
+        # what each link can still carry this step: its capacity, less request headers
+        # and what it carried beyond its capacity last step
+        available = self.link_capacity * self.dt - self.link_debt
+        capacity = np.maximum(0.0, available - self._link_overhead)
+        alloc = max_min_share(demand, self.flow_src, self.flow_dst, capacity)
         frac = np.divide(alloc, demand, out=np.ones_like(demand), where=demand > 0)
         n1, n2 = self.n_prod_flows, self.n_prod_flows + self.n_rep_flows
         # produce requests reach their leader
@@ -753,6 +784,8 @@ class SteppedWorld:
         self._arrived = moved
         # replica responses reach their follower (appended below, after the dirty check)
         self._replica_arrived = split_fraction(self.f_net, frac[n1:n2][self.f_stream], self.rng)
+        self.f_net -= self._replica_arrived
+        self.f_recv += self._replica_arrived
         # consumer responses reach their member
         if self.G:
             got = split_fraction(self.c_net, frac[n2:][self.c_stream], self.rng)
@@ -775,13 +808,23 @@ class SteppedWorld:
         )
         flow_bytes = np.concatenate([prod_moved, rep_moved, con_moved])
         links = self.link_capacity.size
-        sent = np.bincount(self.flow_src, weights=flow_bytes, minlength=links)
-        received = np.bincount(self.flow_dst, weights=flow_bytes, minlength=links)
+        used = self._link_overhead.copy()
+        used += np.bincount(self.flow_src, weights=flow_bytes, minlength=links)
+        used += np.bincount(self.flow_dst, weights=flow_bytes, minlength=links)
+        # whole messages are moved by rounding a flow's share up or down at random: a
+        # step that rounded up past the capacity pays it back in the next one, and a full
+        # link that rounded down may use the rest next step, so no sample interval shows
+        # a link above its capacity by more than a step's rounding, and a full link still
+        # carries its capacity on average
+        granted = np.bincount(self.flow_src, weights=alloc, minlength=links)
+        granted += np.bincount(self.flow_dst, weights=alloc, minlength=links)
+        full = granted >= capacity - EPSILON * np.maximum(capacity, 1.0)
+        self.link_debt = np.where(full, used - available, np.maximum(0.0, used - available))
         B = self.B
-        self.bytes_out += sent[0 : 2 * B : 2]
-        self.bytes_in += received[1 : 2 * B : 2]
-        self.busy_out += sent[0 : 2 * B : 2] / self.nic_out
-        self.busy_in += received[1 : 2 * B : 2] / self.nic_in
+        self.bytes_out += used[0 : 2 * B : 2]
+        self.bytes_in += used[1 : 2 * B : 2]
+        self.busy_out += used[0 : 2 * B : 2] / self.nic_out
+        self.busy_in += used[1 : 2 * B : 2] / self.nic_in
         self.cross_rack_bytes += float(flow_bytes[self.flow_cross].sum())
 
     def _handle_and_append(self, now: float) -> None:
@@ -814,7 +857,7 @@ class SteppedWorld:
         # dirty-page room: appends beyond vm.dirty_ratio wait for write-back
         bpm_all = self._bpm
         follower_bytes = np.bincount(
-            self.f_broker, weights=self._replica_arrived * bpm_all[self.f_part], minlength=B
+            self.f_broker, weights=self.f_recv * bpm_all[self.f_part], minlength=B
         )
         produce_bytes = queued_bytes * cpu_frac
         incoming = produce_bytes + follower_bytes
@@ -823,8 +866,8 @@ class SteppedWorld:
         )
         dirty_frac = np.divide(room, incoming, out=np.ones(B), where=incoming > room)
         # followers append what arrived (or keep it in the fetcher until room frees)
-        f_take = split_fraction(self._replica_arrived, dirty_frac[self.f_broker], self.rng)
-        self.f_net -= f_take
+        f_take = split_fraction(self.f_recv, dirty_frac[self.f_broker], self.rng)
+        self.f_recv -= f_take
         self.f_leo += f_take
         f_bytes = np.bincount(self.f_broker, weights=f_take * bpm_all[self.f_part], minlength=B)
         # leaders append produce requests, unless the ISR is below min.insync.replicas
