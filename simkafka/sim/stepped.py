@@ -34,7 +34,10 @@ partition, replica and consumer at once:
 * **Consumers**: the group's assignor (the same function as the event engine), one fetch
   session per leader broker, ``fetch.min.bytes``/``fetch.max.wait.ms``,
   ``max.partition.fetch.bytes``, partitions with buffered records skipped, processing time
-  per record.
+  per record. A record's end-to-end latency runs from its creation to the end of the
+  processing of its poll (the records the member took that step, at most
+  ``max.poll.records``), through the produce request's trip and handling, replication,
+  the fetch's handling and the response's trip to the member.
 
 Latencies come from :class:`~simkafka.sim.fluid.CreationCurve`: a partition's messages pass
 every stage in order, so "offsets n0..n1 passed at t" reads back as creation times, piece
@@ -368,6 +371,9 @@ class SteppedWorld:
         self.fetch_min = np.array([float(g.fetch_min_bytes) for g in groups])
         self.fetch_max_wait = np.array([g.fetch_max_wait for g in groups])
         self.partition_fetch_max = np.array([float(g.max_partition_fetch_bytes) for g in groups])
+        self.max_poll_records = np.array(
+            [groups[g].max_poll_records for g in self.group_of_member], dtype=float
+        )
         z = lambda: np.zeros((self.G, self.P), dtype=np.int64)  # noqa: E731
         self.position, self.c_net, self.buffered, self.consumed = z(), z(), z(), z()
         self.consumed_bytes = np.zeros(self.G)
@@ -1042,8 +1048,14 @@ class SteppedWorld:
             self.consumed.ravel()[slots] + shift,
             taken.ravel()[slots],
         )
-        # produce request, replication to the ISR, fetch response to the member
-        extra = self.request_trip + self.replication_delay[part[piece]]
+        # the produce request's trip to the leader and its handling, replication to the
+        # ISR, the fetch's handling and its response's trip to the member, then the poll:
+        # a record counts as consumed when the application processed the whole poll
+        poll = np.minimum(used, self.max_poll_records) * np.maximum(self.member_per_record, 0.0)
+        member = self.owner.ravel()[slots]
+        extra = (
+            self.request_trip + self.request_cpu + self.replication_delay[part] + poll[member]
+        )[piece]
         low, high = self._waited(now, created_hi, created_lo, 2)
         self._record_latency("e2e", low + extra, high + extra, n)
 
