@@ -24,7 +24,13 @@ partition, replica and consumer at once:
   messages that crossed it.
 * **Brokers**: handler threads as a capacity of CPU seconds per step (per request and per
   byte); appends wait for it. Page cache with dirty-page throttling and write-back at the
-  disk's bandwidth; a consumer further behind than the page cache reads from disk.
+  disk's bandwidth: past ``vm.dirty_ratio`` the produce requests and the replica
+  fetchers' responses wait, and are let through in turn -- the room goes in proportion to
+  each one's whole request or response -- so the leader's appends, and through them the
+  handler threads, the in-flight requests and ``send()``, are held back while the
+  followers get their share. With ``acks=1`` the followers may still fall behind (the
+  producers wait for the leader's append only); nothing is acknowledged beyond what the
+  leaders' disks take. A consumer further behind than the page cache reads from disk.
 * **Replication**: followers fetch what their leader has (``replica.fetch.max.bytes`` per
   partition, one outstanding fetch per fetcher, sent once the fetcher appended the last
   response -- which waits at the follower for dirty-page room once it has crossed the
@@ -77,6 +83,7 @@ from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
     max_min_share,
+    share_by_turns,
     split_fraction,
     split_total,
 )
@@ -181,6 +188,8 @@ class SteppedWorld:
             follower_fetcher, dtype=np.int64
         )
         self.R = self.B * self.B * fetchers
+        self.stream_broker = np.arange(self.R) // fetchers // self.B  # the follower's
+        self.stream_response = np.zeros(self.R)  # bytes of the response being appended
         # acks=all waits for the slowest ISR follower's fetch loop. A follower whose fetch
         # is parked at the leader (long poll, no data) is woken by the append: one round
         # trip (response out, next fetch back with the new LEO). A follower cycling
@@ -792,6 +801,13 @@ class SteppedWorld:
         self._replica_arrived = split_fraction(self.f_net, frac[n1:n2][self.f_stream], self.rng)
         self.f_net -= self._replica_arrived
         self.f_recv += self._replica_arrived
+        # a response's size as it arrived: its turn at the dirty-page room
+        arrived = np.bincount(
+            self.f_stream,
+            weights=self._replica_arrived * self._bpm[self.f_part],
+            minlength=self.R,
+        )
+        self.stream_response += arrived
         # consumer responses reach their member
         if self.G:
             got = split_fraction(self.c_net, frac[n2:][self.c_stream], self.rng)
@@ -860,20 +876,34 @@ class SteppedWorld:
         self.cpu_backlog = work - done
         self.queue_wait += self.cpu_backlog / self.threads
         cpu_frac = np.divide(done, work, out=np.ones(B), where=work > capacity)
-        # dirty-page room: appends beyond vm.dirty_ratio wait for write-back
+        # dirty-page room: appends beyond vm.dirty_ratio wait for write-back. The writers
+        # waiting for it -- produce requests on handler threads, replica fetchers with a
+        # response -- are let through in turn, each appending its whole request (the
+        # event engine's dirty-page waiters): the room goes in proportion to each
+        # writer's request or response as it arrived, not to what is left of it, or a
+        # response's share shrinks as it is appended while the produce queue refills
         bpm_all = self._bpm
-        follower_bytes = np.bincount(
-            self.f_broker, weights=self.f_recv * bpm_all[self.f_part], minlength=B
+        stream_bytes = np.bincount(
+            self.f_stream, weights=self.f_recv * bpm_all[self.f_part], minlength=self.R
         )
         produce_bytes = queued_bytes * cpu_frac
-        incoming = produce_bytes + follower_bytes
         room = np.maximum(
             0.0, DIRTY_RATIO * self.page_cache - self.dirty + self.disk_write * self.dt
         )
-        dirty_frac = np.divide(room, incoming, out=np.ones(B), where=incoming > room)
+        demand = np.concatenate([produce_bytes, stream_bytes])
+        granted = share_by_turns(
+            room,
+            demand,
+            np.concatenate([produce_bytes, np.maximum(self.stream_response, stream_bytes)]),
+            np.concatenate([np.arange(B), self.stream_broker]),
+        )
+        share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
+        dirty_frac, stream_frac = share[:B], share[B:]
         # followers append what arrived (or keep it in the fetcher until room frees)
-        f_take = split_fraction(self.f_recv, dirty_frac[self.f_broker], self.rng)
+        f_take = split_fraction(self.f_recv, stream_frac[self.f_stream], self.rng)
         self.f_recv -= f_take
+        appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
+        self.stream_response[appended_all] = 0.0
         self.f_leo += f_take
         f_bytes = np.bincount(self.f_broker, weights=f_take * bpm_all[self.f_part], minlength=B)
         # leaders append produce requests, unless the ISR is below min.insync.replicas

@@ -165,3 +165,92 @@ def test_end_to_end_latency_includes_the_consumer_path():
         assert e2e > produce + 100e-6, (q, e2e, produce)
         # within 10 % of the events engine (its produce percentiles are within 10 %, too)
         assert e2e == pytest.approx(events.loc["end_to_end", q], rel=0.10), q
+
+
+def window_mean(result, column: str, start: float) -> float:
+    return float(result.timeseries[column].loc[start + 1e-9 :].mean())
+
+
+def test_saturated_disks_bound_what_is_acknowledged_and_push_back_on_send():
+    # RF 1, acks=1, 225 MB/s offered to 3 x 50 MB/s of disk: once the dirty limit is
+    # reached the leaders' appends wait for write-back, the requests wait, in-flight and
+    # buffer.memory fill, and send() blocks.
+    result = simulate(scenario(rf=1, rate="225MB/s", duration="8s", warmup="3s", **SATURATED_DISKS))
+    ts = result.timeseries
+    acked = window_mean(result, "produce_MB_per_s", 3.0)
+    written = sum(window_mean(result, f"b{b}.disk_write_MB_per_s", 3.0) for b in range(3))
+    headroom = 3 * DIRTY_RATIO * 256 / 5.0  # all the dirty pages, filled in the window
+    assert acked <= 150 + headroom
+    assert acked <= written * 1.02  # what was acknowledged was written back
+    assert ts["blocked_in_send"].loc[8.0] > ts["blocked_in_send"].loc[4.0] > 0
+    for b in range(3):
+        assert ts[f"b{b}.disk_write_util"].max() <= 1.0 + 1e-9
+        assert ts[f"b{b}.dirty_MB"].max() <= DIRTY_RATIO * 256 + 1.1
+
+
+@pytest.mark.parametrize(("acks", "acked_MB_per_s"), [("all", 50.0), ("1", 75.0)])
+def test_replicated_appends_share_the_disks_as_in_the_events_engine(acks, acked_MB_per_s):
+    # RF 3, 75 MB/s offered: three copies need 225 MB/s of the disks' 150.
+    # acks=all waits for the followers, whose appends wait for dirty-page room: the
+    # producers are held to what three copies can be written at, 50 MB/s.
+    # acks=1 completes on the leader's append: the leaders' appends (25 MB/s a broker)
+    # get their share of the write-back, the followers' (50 MB/s wanted) the rest, so
+    # the producers run at the offered rate while the followers fall further behind
+    # each second -- an unsustainable state, not acknowledged bytes the disks did not
+    # take: every broker writes 50 MB/s, leader and follower copies together.
+    results = {
+        engine: simulate(
+            scenario(
+                engine=engine,
+                rf=3,
+                min_isr=2 if acks == "all" else 1,
+                rate="75MB/s",
+                duration="10s",
+                warmup="4s",
+                **{**SATURATED_DISKS, "acks": acks},
+            )
+        )
+        for engine in ("events", "stepped")
+    }
+    for engine, result in results.items():
+        acked = window_mean(result, "produce_MB_per_s", 4.0)
+        assert acked == pytest.approx(acked_MB_per_s, rel=0.05), engine
+        for b in range(3):
+            disk = window_mean(result, f"b{b}.disk_write_MB_per_s", 4.0)
+            nic_in = window_mean(result, f"b{b}.nic_in_MB_per_s", 4.0)
+            assert disk == pytest.approx(50.0, rel=0.02), (engine, b)
+            # every byte in was appended: leader and follower copies, no more
+            assert nic_in == pytest.approx(disk, rel=0.05), (engine, b)
+        c = result.conservation
+        behind = 1 - c["below_high_watermark"] / c["appended_to_leaders"]
+        if acks == "1":
+            assert behind > 0.3, engine  # the followers' lag grows
+        else:
+            assert behind < 0.1, engine  # what is in flight to the followers
+    stepped = window_mean(results["stepped"], "produce_MB_per_s", 4.0)
+    events = window_mean(results["events"], "produce_MB_per_s", 4.0)
+    assert stepped == pytest.approx(events, rel=0.05)
+
+
+def test_followers_get_their_turn_at_the_dirty_limit_as_in_the_events_engine():
+    # RF 3, acks=1, 150 MB/s offered: the leaders' appends alone could take all of the
+    # write-back. The events engine lets the waiting produce requests and fetcher
+    # responses through in turn; the stepped engine shared the room by the bytes
+    # waiting, and a response's share shrank as it was appended while the produce
+    # queue refilled: the leaders took 47 of each broker's 50 MB/s and acknowledged
+    # 140 MB/s (events: 103-114 MB/s). Now each writer's share follows the size of its
+    # whole request or response.
+    results = {
+        engine: simulate(
+            scenario(
+                engine=engine, rf=3, rate="150MB/s", duration="10s", warmup="4s", **SATURATED_DISKS
+            )
+        )
+        for engine in ("events", "stepped")
+    }
+    acked = {e: window_mean(r, "produce_MB_per_s", 4.0) for e, r in results.items()}
+    # the producers are held back: requests wait, buffer.memory fills, send() blocks
+    assert acked["stepped"] < 0.85 * 150
+    assert results["stepped"].timeseries["blocked_in_send"].iloc[-1] > 0
+    # 117 against 103 MB/s: within 15 %
+    assert acked["stepped"] == pytest.approx(acked["events"], rel=0.15)
