@@ -1,11 +1,13 @@
 """Primitives of the stepped engine: fair sharing, integer splitting, creation-time curves.
 
 The stepped engine moves *counts* of messages between stages once per step instead of
-moving requests one at a time. Three small tools make that exact where it must be:
+moving requests one at a time. Four small tools make that exact where it must be:
 
 * :func:`max_min_share` -- progressive filling: the max-min fair rates of flows that each
   cross two links (a sender's egress and a receiver's ingress), the same sharing the event
   engine's flow network computes transfer by transfer.
+* :func:`share_by_turns` -- the page cache's dirty-page room shared among the writers
+  waiting for it as if each wrote its whole request or response in turn.
 * :func:`split_fraction` -- serve a fraction of integer backlogs without losing a
   message: unbiased stochastic rounding, so small backlogs are never starved and counts
   stay integers (conservation is checked exactly).
@@ -56,6 +58,34 @@ def max_min_share(
         still = (demand[active] - alloc[active] > EPSILON) & ~full[src_a] & ~full[dst_a]
         active[np.flatnonzero(active)[~still]] = False
     return alloc
+
+
+def share_by_turns(
+    room: np.ndarray,
+    demand: np.ndarray,
+    turn: np.ndarray,
+    pool: np.ndarray,
+    rounds: int = 8,
+) -> np.ndarray:
+    """Share each pool's ``room`` among the writers that wait for it as if they took
+    turns, each writing ``turn`` bytes a turn: in proportion to ``turn``, none beyond its
+    ``demand`` (what it still has to write; a satisfied writer leaves the rest to the
+    others). ``pool[k]`` is the pool writer ``k`` waits for."""
+    granted = np.zeros_like(demand, dtype=float)
+    remaining = room.astype(float).copy()
+    active = (demand > EPSILON) & (turn > 0)
+    for _ in range(rounds):
+        if not active.any():
+            break
+        turns = np.bincount(pool, weights=turn * active, minlength=room.size)
+        per_byte = np.divide(remaining, turns, out=np.zeros(room.size), where=turns > 0)
+        grant = np.where(active, np.minimum(demand - granted, turn * per_byte[pool]), 0.0)
+        granted += grant
+        remaining -= np.bincount(pool, weights=grant, minlength=room.size)
+        active &= (demand - granted > EPSILON * np.maximum(demand, 1.0)) & (
+            remaining[pool] > EPSILON * np.maximum(room[pool], 1.0)
+        )
+    return granted
 
 
 def split_fraction(

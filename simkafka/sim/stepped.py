@@ -16,21 +16,36 @@ partition, replica and consumer at once:
   most ``max.in.flight.requests.per.connection`` outstanding.
 * **Network**: every connection with bytes to move is a flow from a sender's egress to a
   receiver's ingress; the step's capacity is shared max-min fairly
-  (:func:`~simkafka.sim.fluid.max_min_share`). Propagation latency is shorter than a step:
-  it is added to the latencies of the messages that crossed it.
+  (:func:`~simkafka.sim.fluid.max_min_share`) after request headers took their room.
+  Whole messages cross, so a flow's share is rounded up or down at random; a link that
+  went past its capacity pays it back the next step, and a full link that fell short may
+  use the rest, so no link carries more than its capacity beyond one step's rounding.
+  Propagation latency is shorter than a step: it is added to the latencies of the
+  messages that crossed it.
 * **Brokers**: handler threads as a capacity of CPU seconds per step (per request and per
   byte); appends wait for it. Page cache with dirty-page throttling and write-back at the
-  disk's bandwidth; a consumer further behind than the page cache reads from disk.
+  disk's bandwidth: past ``vm.dirty_ratio`` the produce requests and the replica
+  fetchers' responses wait, and are let through in turn -- the room goes in proportion to
+  each one's whole request or response -- so the leader's appends, and through them the
+  handler threads, the in-flight requests and ``send()``, are held back while the
+  followers get their share. With ``acks=1`` the followers may still fall behind (the
+  producers wait for the leader's append only); nothing is acknowledged beyond what the
+  leaders' disks take. A consumer further behind than the page cache reads from disk.
 * **Replication**: followers fetch what their leader has (``replica.fetch.max.bytes`` per
-  partition, one outstanding fetch per fetcher); a fetcher's next fetch reaches the leader
-  one loop (round trip, append, read) after its response crossed, and tells the leader the
-  follower's log end offset; the high watermark is the minimum of those over the ISR;
-  ``acks=all`` completes when it passes; ISR shrink after
+  partition, one outstanding fetch per fetcher, sent once the fetcher appended the last
+  response -- which waits at the follower for dirty-page room once it has crossed the
+  network); a fetcher's next fetch reaches the leader one loop (round trip, append, read)
+  after its response crossed, and tells the leader the follower's log end offset; the
+  high watermark is the minimum of those over the ISR; ``acks=all`` completes when it
+  passes; ISR shrink after
   ``replica.lag.time.max.ms`` and expansion on catch-up, ``min.insync.replicas``.
 * **Consumers**: the group's assignor (the same function as the event engine), one fetch
   session per leader broker, ``fetch.min.bytes``/``fetch.max.wait.ms``,
   ``max.partition.fetch.bytes``, partitions with buffered records skipped, processing time
-  per record.
+  per record. A record's end-to-end latency runs from its creation to the end of the
+  processing of its poll (the records the member took that step, at most
+  ``max.poll.records``), through the produce request's trip and handling, replication,
+  the fetch's handling and the response's trip to the member.
 
 Latencies come from :class:`~simkafka.sim.fluid.CreationCurve`: a partition's messages pass
 every stage in order, so "offsets n0..n1 passed at t" reads back as creation times, piece
@@ -66,7 +81,14 @@ from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO
-from simkafka.sim.fluid import CreationCurve, max_min_share, split_fraction, split_total
+from simkafka.sim.fluid import (
+    EPSILON,
+    CreationCurve,
+    max_min_share,
+    share_by_turns,
+    split_fraction,
+    split_total,
+)
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.replication import fetcher_id
@@ -134,6 +156,7 @@ class SteppedWorld:
         self.cpu_backlog = zeros()  # seconds of handler work queued
         self.written_total = zeros()  # bytes appended per broker, ever (page-cache age)
         self.cross_rack_bytes = 0.0
+        self.header_bytes_in = zeros()  # request headers, counted in bytes_in
 
     def _build_partitions(self) -> None:
         scenario = self.scenario
@@ -167,6 +190,8 @@ class SteppedWorld:
             follower_fetcher, dtype=np.int64
         )
         self.R = self.B * self.B * fetchers
+        self.stream_broker = np.arange(self.R) // fetchers // self.B  # the follower's
+        self.stream_response = np.zeros(self.R)  # bytes of the response being appended
         # acks=all waits for the slowest ISR follower's fetch loop: the fetch that carries
         # the data, then the next one, which tells the leader the new log end offset
         # (held in the steps by _fetcher_loops)
@@ -216,6 +241,9 @@ class SteppedWorld:
         self.replica_held = np.zeros(self.R)  # ... and the whole steps that held it
         self.replica_next_fetch = np.zeros(self.R)  # the step that answers the next fetch
         self.f_net = np.zeros(self.F, dtype=np.int64)  # fetched, in the network
+        # received by the follower, waiting for dirty-page room to be appended: these bytes
+        # crossed the NIC once and must not be counted (or take capacity) again
+        self.f_recv = np.zeros(self.F, dtype=np.int64)
         self.f_caught_up = np.zeros(self.F)
         self.f_fetch_leo = np.zeros(self.F, dtype=np.int64)  # leader LEO at the last fetch
         self.f_fetch_time = np.zeros(self.F)
@@ -365,6 +393,9 @@ class SteppedWorld:
         self.fetch_min = np.array([float(g.fetch_min_bytes) for g in groups])
         self.fetch_max_wait = np.array([g.fetch_max_wait for g in groups])
         self.partition_fetch_max = np.array([float(g.max_partition_fetch_bytes) for g in groups])
+        self.max_poll_records = np.array(
+            [groups[g].max_poll_records for g in self.group_of_member], dtype=float
+        )
         z = lambda: np.zeros((self.G, self.P), dtype=np.int64)  # noqa: E731
         self.position, self.c_net, self.buffered, self.consumed = z(), z(), z(), z()
         self.consumed_bytes = np.zeros(self.G)
@@ -409,6 +440,10 @@ class SteppedWorld:
         # cumulative bytes through the client hosts' NICs (producers, then consumers)
         self.client_nic = nic
         self.client_bytes_out, self.client_bytes_in = np.zeros(NI + M), np.zeros(NI + M)
+        # bytes a link moved beyond its capacity (whole messages round up): owed next step
+        self.link_debt = np.zeros(self.link_capacity.size)
+        self._link_overhead = np.zeros(self.link_capacity.size)
+        self._producer_egress = 2 * (B + np.arange(NI))
 
     # -- one step ---------------------------------------------------------------------------
 
@@ -419,6 +454,7 @@ class SteppedWorld:
         t1 = round((self.steps + 1) * dt, 12)
         self._produce_request_cpu = np.zeros(self.B)
         self._fetch_cpu = np.zeros(self.B)
+        self._link_overhead[:] = 0.0
         self._bpm = self._bytes_per_message()
         self._arrivals(t0, t1)
         self._drain(t1)
@@ -626,14 +662,21 @@ class SteppedWorld:
         req_per_broker = np.bincount(self._conn_broker, weights=requests, minlength=self.B)
         self.broker_requests += req_per_broker
         self._produce_request_cpu = req_per_broker * self.request_cpu
-        # request headers: counted on the NIC, too small to matter in the sharing
-        self.bytes_in += req_per_broker * REQUEST_OVERHEAD
-        self.busy_in += req_per_broker * REQUEST_OVERHEAD / self.nic_in
+        # request headers cross the producer's and the broker's NIC: they take their
+        # room in the step's sharing first (see _share_network)
+        header = req_per_broker * REQUEST_OVERHEAD
+        self.header_bytes_in += header
+        self._link_overhead[1 : 2 * self.B : 2] += header
+        per_producer = requests.reshape(self.I, self.B).sum(axis=1) * REQUEST_OVERHEAD
+        self._link_overhead[self._producer_egress] += per_producer
 
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
         B = self.B
-        in_flight = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
+        # a fetcher thread sends its next fetch once it appended the last response, and
+        # not before its loop (round trip, append, read) has run out
+        pending = self.f_net + self.f_recv
+        in_flight = np.bincount(self.f_stream, weights=pending, minlength=self.R) > 0
         stream_busy = in_flight | (self.replica_next_fetch - now > 0.5 * self.dt)
         idle = ~stream_busy[self.f_stream]
         leader_leo = self.leo[self.f_part]
@@ -798,7 +841,11 @@ class SteppedWorld:
             minlength=self.I * self.B,
         )
         demand = np.concatenate([prod_bytes, rep_bytes, con_bytes])
-        alloc = max_min_share(demand, self.flow_src, self.flow_dst, self.link_capacity * self.dt)
+        # what each link can still carry this step: its capacity, less request headers
+        # and what it carried beyond its capacity last step
+        available = self.link_capacity * self.dt - self.link_debt
+        capacity = np.maximum(0.0, available - self._link_overhead)
+        alloc = max_min_share(demand, self.flow_src, self.flow_dst, capacity)
         frac = np.divide(alloc, demand, out=np.ones_like(demand), where=demand > 0)
         n1, n2 = self.n_prod_flows, self.n_prod_flows + self.n_rep_flows
         # produce requests reach their leader
@@ -807,6 +854,15 @@ class SteppedWorld:
         self._arrived = moved
         # replica responses reach their follower (appended below, after the dirty check)
         self._replica_arrived = split_fraction(self.f_net, frac[n1:n2][self.f_stream], self.rng)
+        self.f_net -= self._replica_arrived
+        self.f_recv += self._replica_arrived
+        # a response's size as it arrived: its turn at the dirty-page room
+        arrived = np.bincount(
+            self.f_stream,
+            weights=self._replica_arrived * self._bpm[self.f_part],
+            minlength=self.R,
+        )
+        self.stream_response += arrived
         # consumer responses reach their member
         if self.G:
             got = split_fraction(self.c_net, frac[n2:][self.c_stream], self.rng)
@@ -829,15 +885,25 @@ class SteppedWorld:
         )
         flow_bytes = np.concatenate([prod_moved, rep_moved, con_moved])
         links = self.link_capacity.size
-        sent = np.bincount(self.flow_src, weights=flow_bytes, minlength=links)
-        received = np.bincount(self.flow_dst, weights=flow_bytes, minlength=links)
+        used = self._link_overhead.copy()
+        used += np.bincount(self.flow_src, weights=flow_bytes, minlength=links)
+        used += np.bincount(self.flow_dst, weights=flow_bytes, minlength=links)
+        # whole messages are moved by rounding a flow's share up or down at random: a
+        # step that rounded up past the capacity pays it back in the next one, and a full
+        # link that rounded down may use the rest next step, so no sample interval shows
+        # a link above its capacity by more than a step's rounding, and a full link still
+        # carries its capacity on average
+        granted = np.bincount(self.flow_src, weights=alloc, minlength=links)
+        granted += np.bincount(self.flow_dst, weights=alloc, minlength=links)
+        full = granted >= capacity - EPSILON * np.maximum(capacity, 1.0)
+        self.link_debt = np.where(full, used - available, np.maximum(0.0, used - available))
         B = self.B
-        self.bytes_out += sent[0 : 2 * B : 2]
-        self.bytes_in += received[1 : 2 * B : 2]
-        self.busy_out += sent[0 : 2 * B : 2] / self.nic_out
-        self.busy_in += received[1 : 2 * B : 2] / self.nic_in
-        self.client_bytes_out += sent[2 * B :: 2]
-        self.client_bytes_in += received[2 * B + 1 :: 2]
+        self.bytes_out += used[0 : 2 * B : 2]
+        self.bytes_in += used[1 : 2 * B : 2]
+        self.busy_out += used[0 : 2 * B : 2] / self.nic_out
+        self.busy_in += used[1 : 2 * B : 2] / self.nic_in
+        self.client_bytes_out += used[2 * B :: 2]
+        self.client_bytes_in += used[2 * B + 1 :: 2]
         self.cross_rack_bytes += float(flow_bytes[self.flow_cross].sum())
 
     def _handle_and_append(self, now: float) -> None:
@@ -867,20 +933,34 @@ class SteppedWorld:
         self.cpu_backlog = work - done
         self.queue_wait += self.cpu_backlog / self.threads
         cpu_frac = np.divide(done, work, out=np.ones(B), where=work > capacity)
-        # dirty-page room: appends beyond vm.dirty_ratio wait for write-back
+        # dirty-page room: appends beyond vm.dirty_ratio wait for write-back. The writers
+        # waiting for it -- produce requests on handler threads, replica fetchers with a
+        # response -- are let through in turn, each appending its whole request (the
+        # event engine's dirty-page waiters): the room goes in proportion to each
+        # writer's request or response as it arrived, not to what is left of it, or a
+        # response's share shrinks as it is appended while the produce queue refills
         bpm_all = self._bpm
-        follower_bytes = np.bincount(
-            self.f_broker, weights=self._replica_arrived * bpm_all[self.f_part], minlength=B
+        stream_bytes = np.bincount(
+            self.f_stream, weights=self.f_recv * bpm_all[self.f_part], minlength=self.R
         )
         produce_bytes = queued_bytes * cpu_frac
-        incoming = produce_bytes + follower_bytes
         room = np.maximum(
             0.0, DIRTY_RATIO * self.page_cache - self.dirty + self.disk_write * self.dt
         )
-        dirty_frac = np.divide(room, incoming, out=np.ones(B), where=incoming > room)
+        demand = np.concatenate([produce_bytes, stream_bytes])
+        granted = share_by_turns(
+            room,
+            demand,
+            np.concatenate([produce_bytes, np.maximum(self.stream_response, stream_bytes)]),
+            np.concatenate([np.arange(B), self.stream_broker]),
+        )
+        share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
+        dirty_frac, stream_frac = share[:B], share[B:]
         # followers append what arrived (or keep it in the fetcher until room frees)
-        f_take = split_fraction(self._replica_arrived, dirty_frac[self.f_broker], self.rng)
-        self.f_net -= f_take
+        f_take = split_fraction(self.f_recv, stream_frac[self.f_stream], self.rng)
+        self.f_recv -= f_take
+        appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
+        self.stream_response[appended_all] = 0.0
         self.f_leo += f_take
         f_bytes = np.bincount(self.f_broker, weights=f_take * bpm_all[self.f_part], minlength=B)
         # leaders append produce requests, unless the ISR is below min.insync.replicas
@@ -1058,8 +1138,14 @@ class SteppedWorld:
             self.consumed.ravel()[slots] + shift,
             taken.ravel()[slots],
         )
-        # produce request, replication to the ISR, fetch response to the member
-        extra = self.request_trip + self.replication_delay[part[piece]]
+        # the produce request's trip to the leader and its handling, replication to the
+        # ISR, the fetch's handling and its response's trip to the member, then the poll:
+        # a record counts as consumed when the application processed the whole poll
+        poll = np.minimum(used, self.max_poll_records) * np.maximum(self.member_per_record, 0.0)
+        member = self.owner.ravel()[slots]
+        extra = (
+            self.request_trip + self.request_cpu + self.replication_delay[part] + poll[member]
+        )[piece]
         low, high = self._waited(now, created_hi, created_lo, 2)
         self._record_latency("e2e", np.maximum(0.0, low + extra), np.maximum(0.0, high + extra), n)
 

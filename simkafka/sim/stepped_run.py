@@ -104,8 +104,8 @@ class SteppedProbes:
             requests = d["requests_b"][j]
             row[f"{b}.nic_in_MB_per_s"] = d["in"][j] / dt / MB
             row[f"{b}.nic_out_MB_per_s"] = d["out"][j] / dt / MB
-            row[f"{b}.nic_in_util"] = min(1.0, d["in_busy"][j] / dt)
-            row[f"{b}.nic_out_util"] = min(1.0, d["out_busy"][j] / dt)
+            row[f"{b}.nic_in_util"] = d["in_busy"][j] / dt
+            row[f"{b}.nic_out_util"] = d["out_busy"][j] / dt
             row[f"{b}.disk_write_MB_per_s"] = d["disk_write"][j] / dt / MB
             row[f"{b}.disk_read_MB_per_s"] = d["disk_read"][j] / dt / MB
             row[f"{b}.disk_write_util"] = d["disk_write_busy"][j] / dt

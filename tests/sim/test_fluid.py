@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simkafka.sim.fluid import CreationCurve, max_min_share, split_fraction, split_total
+from simkafka.sim.fluid import (
+    CreationCurve,
+    max_min_share,
+    share_by_turns,
+    split_fraction,
+    split_total,
+)
 
 
 def test_max_min_share_gives_the_small_flow_its_demand_and_splits_the_rest():
@@ -103,3 +109,18 @@ def test_creation_curve_splits_a_range_by_the_step_that_created_it():
     assert piece.tolist() == [0] and n.tolist() == [50]
     # messages 3 and 52 at the middles of their slots in steps 4 and 6
     assert (oldest[0], newest[0]) == pytest.approx(((4 + 0.5 / 30) * 1e-3, 6.95e-3))
+
+
+def test_share_by_turns_splits_room_by_turn_size_and_passes_on_what_is_not_needed():
+    # pool 0: a 3 MB produce queue and two 1 MB responses share 2 MB of room by turn;
+    # pool 1: one writer needing less than its room
+    room = np.array([2.0, 5.0])
+    demand = np.array([3.0, 1.0, 0.1, 1.0])
+    turn = np.array([3.0, 1.0, 1.0, 1.0])
+    pool = np.array([0, 0, 0, 1])
+    granted = share_by_turns(room, demand, turn, pool)
+    # the nearly appended response needs 0.1 of its 0.4: the rest goes to the others by turn
+    assert granted[2] == pytest.approx(0.1)
+    assert granted[0] / granted[1] == pytest.approx(3.0)
+    assert granted[:3].sum() == pytest.approx(2.0)
+    assert granted[3] == pytest.approx(1.0)
