@@ -75,6 +75,7 @@ def main() -> None:
             result = simulate(run)
             row[engine] = result.summary["produce_msgs_per_s"]
             row[f"{engine} bottleneck"] = result.summary.get("bottleneck", "-")
+            row[f"{engine} sustainability"] = result.summary.get("sustainability", "-")
             row[f"{engine} wall s"] = time.perf_counter() - started
         rows.append((row, source))
     for row, source in rows:
@@ -87,6 +88,7 @@ def main() -> None:
                 f"  {engine + ' engine':<22}{value:>14,.0f} msg/s  ({value / row['published']:.2f}x published; "
                 f"{row[engine + ' wall s']:.0f} s wall)  bottleneck: {row[engine + ' bottleneck']}"
             )
+            print(f"  {'':<22}{row[engine + ' sustainability']}")
 
 
 if __name__ == "__main__":
