@@ -89,10 +89,18 @@ def share_by_turns(
 
 
 def split_fraction(
-    backlog: np.ndarray, fraction: np.ndarray, rng: np.random.Generator
+    backlog: np.ndarray,
+    fraction: np.ndarray,
+    rng: np.random.Generator,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """``round(backlog * fraction)`` per element, rounding up with the probability of the
-    remainder: integers, never more than the backlog, the right total on average."""
+    remainder: integers, never more than the backlog, the right total on average.
+
+    With ``groups`` (a small non-negative integer per element), elements of one group
+    share one draw, so equal shares of one group round alike -- the followers of one
+    leader, served alike by its NIC, finish their responses in the same step.
+    """
     if backlog.size == 0 or fraction.min() >= 1.0:  # nothing is short: everything moves
         return backlog.copy()
     want = backlog * np.minimum(np.maximum(fraction, 0.0), 1.0)
@@ -100,7 +108,11 @@ def split_fraction(
     rest = want - whole
     partial = rest > EPSILON
     if partial.any():
-        whole[partial] += rng.random(int(np.count_nonzero(partial))) < rest[partial]
+        if groups is None:
+            draws = rng.random(int(np.count_nonzero(partial)))
+        else:
+            draws = rng.random(int(groups.max()) + 1)[groups[partial]]
+        whole[partial] += draws < rest[partial]
     return np.minimum(whole.astype(np.int64), backlog)
 
 

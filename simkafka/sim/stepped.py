@@ -186,6 +186,7 @@ class SteppedWorld:
         self.F = len(follower_part)
         leader_of_f = self.leader[self.f_part]
         # one fetcher thread per (follower broker, leader broker, fetcher id)
+        self.f_leader_broker = np.asarray(leader_of_f, dtype=np.int64)
         self.f_stream = (self.f_broker * self.B + leader_of_f) * fetchers + np.array(
             follower_fetcher, dtype=np.int64
         )
@@ -853,7 +854,9 @@ class SteppedWorld:
         self.net -= moved
         self._arrived = moved
         # replica responses reach their follower (appended below, after the dirty check)
-        self._replica_arrived = split_fraction(self.f_net, frac[n1:n2][self.f_stream], self.rng)
+        self._replica_arrived = split_fraction(
+            self.f_net, frac[n1:n2][self.f_stream], self.rng, self.f_leader_broker
+        )
         self.f_net -= self._replica_arrived
         self.f_recv += self._replica_arrived
         # a response's size as it arrived: its turn at the dirty-page room

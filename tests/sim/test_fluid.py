@@ -124,3 +124,17 @@ def test_share_by_turns_splits_room_by_turn_size_and_passes_on_what_is_not_neede
     assert granted[0] / granted[1] == pytest.approx(3.0)
     assert granted[:3].sum() == pytest.approx(2.0)
     assert granted[3] == pytest.approx(1.0)
+
+
+def test_split_fraction_rounds_one_group_alike():
+    # two followers of one leader (group 0) with the same half-message share round
+    # together, every step; a follower of another leader (group 1) draws on its own
+    rng = np.random.default_rng(3)
+    backlog = np.array([10, 10, 10])
+    fraction = np.array([0.55, 0.55, 0.55])
+    groups = np.array([0, 0, 1])
+    moved = np.array([split_fraction(backlog, fraction, rng, groups) for _ in range(2000)])
+    assert (moved[:, 0] == moved[:, 1]).all()
+    assert (moved[:, 0] != moved[:, 2]).any()
+    assert set(np.unique(moved)) == {5, 6}
+    assert moved.mean() == pytest.approx(5.5, abs=0.05)  # the right total on average

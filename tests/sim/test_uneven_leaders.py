@@ -104,13 +104,6 @@ def test_engines_agree_on_the_saturated_leader(runs):
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open in issue 11: with the dirty-room turns and the link-rounding debt of the "
-    "stepped engine's other fixes merged, its fetch loops at 1 ms cross-rack no longer stay "
-    "in step -- 38.9 MB/s against the events engine's 36.4 (0.5 ms: 37.8 vs 38.5) -- and it "
-    "does not slow down with latency there; strict, so it fails once the engines agree again",
-)
 def test_longer_round_trips_cost_both_engines_alike(runs):
     """Twice the cross-rack latency: the fetch loop's idle share grows, in both engines (the
     stepped engine's throughput used to stay at 41.4 MB/s whatever the latency). At 2 ms
