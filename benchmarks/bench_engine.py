@@ -67,20 +67,14 @@ def main() -> None:
     scenario = load_scenario(args.scenario)
     if args.duration:
         duration = parse_duration(args.duration)
-        scenario = scenario.model_copy(
-            update={
-                "run": scenario.run.model_copy(
-                    update={"duration": duration, "warmup": min(scenario.run.warmup, duration / 2)}
-                )
-            }
-        )
+        scenario = scenario.with_run(duration=duration, warmup=min(scenario.run.warmup, duration / 2))
     overrides: dict = {}
     if args.engine:
         overrides["engine"] = args.engine
     if args.step:
         overrides["step"] = parse_duration(args.step)
     if overrides:
-        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
+        scenario = scenario.with_run(**overrides)
     if args.memory:
         tracemalloc.start()
     started = time.perf_counter()

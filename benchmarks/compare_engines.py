@@ -46,7 +46,7 @@ def _mean_cpu(result) -> float:
 def run(path: Path, duration: float, warmup: float, engine: str, step: float):
     scenario = load_scenario(path)
     update = {"duration": duration, "warmup": warmup, "engine": engine, "step": step}
-    scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=update)})
+    scenario = scenario.with_run(**update)
     started = time.perf_counter()
     result = simulate(scenario)
     return result, duration / (time.perf_counter() - started)

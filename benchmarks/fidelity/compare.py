@@ -65,14 +65,11 @@ def main() -> None:
         scenario = load_scenario(HERE / name)
         if args.duration:
             d = parse_duration(args.duration)
-            scenario = scenario.model_copy(
-                update={"run": scenario.run.model_copy(update={"duration": d, "warmup": min(scenario.run.warmup, d / 2)})}
-            )
+            scenario = scenario.with_run(duration=d, warmup=min(scenario.run.warmup, d / 2))
         row = {"scenario": scenario.name, "published": published, "formula": formula_msgs_per_s(scenario)}
         for engine in args.engines.split(","):
-            run = scenario.model_copy(update={"run": scenario.run.model_copy(update={"engine": engine})})
             started = time.perf_counter()
-            result = simulate(run)
+            result = simulate(scenario.with_run(engine=engine))
             row[engine] = result.summary["produce_msgs_per_s"]
             row[f"{engine} bottleneck"] = result.summary.get("bottleneck", "-")
             row[f"{engine} sustainability"] = result.summary.get("sustainability", "-")

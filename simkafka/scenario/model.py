@@ -113,6 +113,12 @@ class Scenario(SpecModel):
                 return t
         raise KeyError(f"no topic named {name!r}")
 
+    def with_run(self, **changes: object) -> Scenario:
+        """This scenario with some ``run`` settings replaced (by field name), unvalidated:
+        for code that sets them itself (benchmarks, tests); a person's overrides go through
+        validation (``simkafka run``'s options)."""
+        return self.model_copy(update={"run": self.run.model_copy(update=changes)})
+
     def __repr__(self) -> str:
         racks = self.cluster.rack_names
         where = f" in {len(racks)} racks" if racks else ""

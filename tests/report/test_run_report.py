@@ -24,8 +24,7 @@ from simkafka.sim.histogram import LatencyHistogram
 @pytest.fixture(scope="module")
 def result():
     scenario = load_scenario("scenarios/quickstart.yaml")
-    run = scenario.run.model_copy(update={"duration": 0.6, "warmup": 0.2})
-    return simulate(scenario.model_copy(update={"run": run}))
+    return simulate(scenario.with_run(duration=0.6, warmup=0.2))
 
 
 def test_the_engines_histograms_resolve_three_significant_digits():

@@ -55,7 +55,7 @@ def test_the_events_engine_has_no_step_to_warn_about():
 
 def test_the_check_works_on_a_scenario_overridden_after_loading():
     scenario = parse_scenario(BASE.replace("engine: stepped", "engine: events"))
-    overridden = scenario.model_copy(update={"run": scenario.run.model_copy(update={"engine": "stepped", "step": 0.1})})
+    overridden = scenario.with_run(engine="stepped", step=0.1)
     (finding,) = check_step_resolution(overridden)
     assert finding[0] == ("run", "step") and finding[3] is True
 

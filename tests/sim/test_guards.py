@@ -38,7 +38,7 @@ ENGINES = ("events", "stepped")
 
 def _scenario(engine: str) -> Scenario:
     scenario = parse_scenario(SCENARIO)
-    return scenario.model_copy(update={"run": scenario.run.model_copy(update={"engine": engine})})
+    return scenario.with_run(engine=engine)
 
 
 def _with(scenario: Scenario, section: str, **values: object) -> Scenario:

@@ -156,8 +156,7 @@ def test_end_to_end_latency_includes_the_consumer_path():
     base = load_scenario(path)
     results = {}
     for engine in ("events", "stepped"):
-        run = base.run.model_copy(update={"duration": 4.0, "warmup": 1.0, "engine": engine})
-        results[engine] = simulate(base.model_copy(update={"run": run})).latency
+        results[engine] = simulate(base.with_run(duration=4.0, warmup=1.0, engine=engine)).latency
     stepped, events = results["stepped"], results["events"]
     for q in ("p50", "p99"):
         produce, e2e = stepped.loc["produce", q], stepped.loc["end_to_end", q]
