@@ -98,12 +98,16 @@ class BrokerConfig(SpecModel):
     group_min_session_timeout: IntMillis = Field(6.0, alias="group.min.session.timeout.ms")
     group_max_session_timeout: IntMillis = Field(1800.0, alias="group.max.session.timeout.ms")
     group_initial_rebalance_delay: IntMillis = Field(3.0, alias="group.initial.rebalance.delay.ms")
-    request_cpu_cost: Duration = Field(
-        50e-6, description="CPU seconds a broker spends per request (parse, dispatch, respond)"
-    )
-    byte_cpu_cost: Duration = Field(
-        0.25e-9, description="CPU seconds a broker spends per byte handled (copy, CRC validation)"
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _costs_moved(cls, data: object) -> object:
+        # simkafka's own cost knobs lived here before the cost profile existed
+        if isinstance(data, dict):
+            for old, new in (("request_cpu_cost", "request_cpu"), ("byte_cpu_cost", "byte_cpu")):
+                if old in data:
+                    raise ValueError(f"{old} moved to the cost profile: write `costs: {{broker: {{{new}: ...}}}}`")
+        return data
 
 
 class Cluster(SpecModel):

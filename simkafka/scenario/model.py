@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from simkafka.scenario.base import SpecModel
 from simkafka.scenario.cluster import Cluster
+from simkafka.scenario.costs import CostProfile, default_costs
 from simkafka.scenario.faults import Fault
 from simkafka.scenario.limits import INT64_MAX, MAX_BROKERS
 from simkafka.scenario.quantities import Duration, PositiveDuration, out_of_range
@@ -89,6 +90,10 @@ class Scenario(SpecModel):
     faults: tuple[Fault, ...] = ()
     run: RunSpec = RunSpec()
     targets: Targets = Targets()
+    costs: CostProfile = Field(
+        default_factory=default_costs,
+        description="CPU and time costs (simkafka calibrate); only the changed ones need writing",
+    )
 
     @field_validator("name")
     @classmethod

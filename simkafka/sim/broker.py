@@ -3,7 +3,8 @@
 What costs time on a broker, in the order a request meets it:
 
 1. **Request handler threads** -- ``min(num.io.threads, cpu_cores)`` requests are served
-   at once, each holding a thread for ``request_cpu_cost + bytes * byte_cpu_cost``; the
+   at once, each holding a thread for ``request_cpu + bytes * byte_cpu`` (the cost
+   profile's ``broker`` section); the
    rest queue (the ``RequestQueueTimeMs`` a Kafka operator watches).
 2. **Page cache** -- appends land in memory. Dirty bytes are written back to the disk by
    a flusher at the disk's write bandwidth; when more than ``DIRTY_RATIO`` of the page
@@ -32,6 +33,7 @@ from simkafka.sim.replica_log import LogRead, ReplicaLog
 
 if TYPE_CHECKING:
     from simkafka.scenario import BrokerConfig, BrokerHardware
+    from simkafka.scenario.costs import BrokerCosts
     from simkafka.sim.network import Network
 
 # Fraction of the page cache that may be dirty before writers are throttled (vm.dirty_ratio).
@@ -176,6 +178,7 @@ class Broker:
         env: simpy.Environment,
         network: Network,
         config: BrokerConfig,
+        costs: BrokerCosts,
         broker_id: int,
         rack: str | None,
         hardware: BrokerHardware,
@@ -187,8 +190,8 @@ class Broker:
         self.host = f"b{broker_id}"
         self.cache_host = f"b{broker_id}.cache"
         self.disk_host = f"b{broker_id}.disk"
-        self.request_cpu_cost = config.request_cpu_cost
-        self.byte_cpu_cost = config.byte_cpu_cost
+        self.request_cpu = costs.request_cpu
+        self.byte_cpu = costs.byte_cpu
         # Request handler threads as an FCFS multi-server queue: a heap of the times each
         # thread becomes free. Service times are known on arrival, so the start time is
         # exact and a request costs one timeout instead of a Resource's four events.
@@ -227,7 +230,7 @@ class Broker:
         before a request that arrives earlier but is sent later -- a reordering within one
         network latency, on a pool that is rarely full.
         """
-        work = self.request_cpu_cost + nbytes * self.byte_cpu_cost
+        work = self.request_cpu + nbytes * self.byte_cpu
         start = max(arrival, heapq.heappop(self._thread_free_at))
         heapq.heappush(self._thread_free_at, start + work)
         self.queue_wait += start - arrival

@@ -160,8 +160,9 @@ def _request_rates(scenario: Scenario, shape: dict[str, float]) -> dict[str, flo
     topics = {t.name: t for t in scenario.topics}
     net = scenario.cluster.network
     brokers = max(1, shape["brokers"])
-    client_rtt = 2 * net.client_latency + scenario.cluster.config.request_cpu_cost
-    replica_rtt = 2 * max(net.rack_latency, net.cross_rack_latency) + scenario.cluster.config.request_cpu_cost
+    request_cpu = scenario.costs.broker.request_cpu
+    client_rtt = 2 * net.client_latency + request_cpu
+    replica_rtt = 2 * max(net.rack_latency, net.cross_rack_latency) + request_cpu
     produce = batches = 0.0
     appends_per_broker = 0.0
     for spec in scenario.producers:

@@ -92,8 +92,6 @@ def _problems(scenario: Scenario) -> Iterator[str]:
         yield f"cluster.clients.nic {why} (got {cluster.clients.nic!r})"
     config = cluster.config
     for name, alias, value in (
-        ("request_cpu_cost", "request_cpu_cost", config.request_cpu_cost),
-        ("byte_cpu_cost", "byte_cpu_cost", config.byte_cpu_cost),
         ("replica_fetch_wait_max", "replica.fetch.wait.max.ms", config.replica_fetch_wait_max),
         ("replica_lag_time_max", "replica.lag.time.max.ms", config.replica_lag_time_max),
     ):
@@ -106,6 +104,7 @@ def _problems(scenario: Scenario) -> Iterator[str]:
     ):
         if not 0 <= value <= INT32_MAX:
             yield f"cluster.config.{alias} must be between 0 and {INT32_MAX} (got {value!r})"
+    yield from _cost_problems(scenario.costs.model_dump(exclude={"source"}), ("costs",))
     for i, topic in enumerate(scenario.topics):
         if topic.partitions < 1:
             yield f"{_path('topics', i, 'partitions')} must be at least 1 (got {topic.partitions})"
@@ -190,3 +189,13 @@ def check_engine_inputs(scenario: Scenario) -> None:
     problems = list(_problems(scenario))
     if problems:
         raise RunRefused(f"cannot simulate {scenario.name!r}: " + "; ".join(problems))
+
+
+def _cost_problems(costs: dict, where: tuple[str, ...]) -> Iterator[str]:
+    for name, value in costs.items():
+        if isinstance(value, dict):
+            yield from _cost_problems(value, (*where, name))
+        else:
+            why = _bad_number(value, positive=False)
+            if why:
+                yield f"{'.'.join((*where, name))} {why} (got {value!r})"

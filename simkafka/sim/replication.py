@@ -126,7 +126,7 @@ class ReplicaFetcher:
             data = sum(r.bytes for _, r in reads)
             yield from self.follower.wait_for_dirty_room()
             # ReplicaFetcherThread appends on its own thread, not a request handler's
-            busy = self.follower.request_cpu_cost + data * self.follower.byte_cpu_cost
+            busy = self.follower.request_cpu + data * self.follower.byte_cpu
             self.follower.cpu_busy += busy
             for tp, read in reads:
                 log = self.follower.logs[tp]

@@ -142,8 +142,8 @@ class SteppedWorld:
         self.disk_read = np.array([h.disk_read for h in hw])
         self.page_cache = np.array([float(h.page_cache) for h in hw])
         self.threads = np.array([min(config.num_io_threads, h.cpu_cores) for h in hw], dtype=float)
-        self.request_cpu = config.request_cpu_cost
-        self.byte_cpu = config.byte_cpu_cost
+        self.request_cpu = self.scenario.costs.broker.request_cpu
+        self.byte_cpu = self.scenario.costs.broker.byte_cpu
         self.broker_rack = [b.rack for b in cluster.brokers]
         # cumulative counters (the probes difference them)
         zeros = lambda: np.zeros(self.B)  # noqa: E731

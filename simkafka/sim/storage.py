@@ -56,8 +56,8 @@ time-series column of its table; the fixes are here, in the storage model):
    ``deleteSegments`` first rolls a new empty active segment at the log end offset, which
    restarts the roll period, so the model steps segment by segment instead of assuming
    ``ceil(batches / per_segment)`` segments.
-5. *Append throughput* (calibrated, not fixed). The simulator's broker (``byte_cpu_cost``
-   0.25 ns/B, ``request_cpu_cost`` 50 us per request, ``disk_write`` behind a page cache)
+5. *Append throughput* (calibrated, not fixed). The simulator's broker (``costs.broker.byte_cpu``
+   0.25 ns/B, ``costs.broker.request_cpu`` 50 us per request, ``disk_write`` behind a page cache)
    predicts about 1.7-2.5x the engine's MB/s (before the per-request cost was charged per
    batch here it was >100x), and nothing for segment rolls, which flush the old segment.
    ``validate --calibrate`` measures the page-cache and device write rates with
@@ -505,7 +505,7 @@ def append_seconds(
     cost, or a measured memory-copy rate); a flusher writes dirty bytes back at
     ``disk_write`` from the start; once more than ``dirty_ratio * page_cache`` is dirty
     (``vm.dirty_ratio``) appends are throttled to the disk's rate. Each batch also costs
-    ``per_batch_seconds`` (the broker's ``request_cpu_cost``: one ProduceRequest per batch
+    ``per_batch_seconds`` (the broker's ``costs.broker.request_cpu``: one ProduceRequest per batch
     here). Fluid solution: ``T = max(n s + W / c, (W - limit) / d)``.
     """
     if total_bytes <= 0:

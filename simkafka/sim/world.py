@@ -100,7 +100,9 @@ class World:
         hardware_of = hardware_by_broker(cluster)
         for spec in cluster.brokers:
             hardware = hardware_of[spec.id]
-            broker = Broker(self.env, self.network, cluster.config, spec.id, spec.rack, hardware)
+            broker = Broker(
+                self.env, self.network, cluster.config, scenario.costs.broker, spec.id, spec.rack, hardware
+            )
             self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress)
             self.add_host(broker.cache_host, spec.rack, UNBOUNDED, UNBOUNDED)
             self.add_host(broker.disk_host, spec.rack, hardware.disk_read, hardware.disk_write)

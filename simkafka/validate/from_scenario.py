@@ -109,14 +109,14 @@ def workload_from_scenario(
         retention_check_interval_ms=retention_check_interval_ms,
     )
     hardware = scenario.cluster.hardware_of(scenario.cluster.brokers[0].id)
-    config = scenario.cluster.config
+    costs = scenario.costs.broker
     workload = ValidationWorkload(
         storage=storage,
         config=log_config_of(spec, scenario.cluster.kafka_version),
         disk_write=float(hardware.disk_write),
         page_cache=float(hardware.page_cache),
-        cache_write=1 / config.byte_cpu_cost if config.byte_cpu_cost > 0 else math.inf,
-        per_batch_seconds=float(config.request_cpu_cost),
+        cache_write=1 / costs.byte_cpu if costs.byte_cpu > 0 else math.inf,
+        per_batch_seconds=float(costs.request_cpu),
     )
     notes.insert(
         0,

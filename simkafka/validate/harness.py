@@ -79,7 +79,7 @@ class Calibration:
     ``cache_write``: raw sequential write without fsync (page-cache rate);
     ``disk_write``: raw sequential write with a final fsync (device rate), bytes/s;
     ``per_batch_seconds``: what one append costs the engine beyond copying its bytes,
-    from a short probe run (stands in for the simulator's ``request_cpu_cost``);
+    from a short probe run (stands in for the simulator's ``costs.broker.request_cpu``);
     ``per_roll_seconds``: what one segment roll costs (the engine flushes the old segment
     inline -- Kafka schedules that flush -- and creates and preallocates two indexes).
     """
@@ -96,9 +96,9 @@ class ValidationWorkload:
     """What to run: the storage workload, the topic's ``LogConfig`` and the hardware figures.
 
     ``disk_write``/``page_cache`` are the scenario's broker hardware; ``cache_write`` is the
-    rate appends enter the page cache at (the simulator charges ``byte_cpu_cost`` seconds
-    per byte, so ``1 / byte_cpu_cost``) and ``per_batch_seconds`` the broker's
-    ``request_cpu_cost`` (one ProduceRequest per batch).
+    rate appends enter the page cache at (the simulator charges ``costs.broker.byte_cpu`` seconds
+    per byte, so ``1 / byte_cpu``) and ``per_batch_seconds`` the broker's
+    ``request_cpu`` (one ProduceRequest per batch).
     """
 
     storage: StorageWorkload
@@ -387,7 +387,7 @@ def calibrate(
     page-cache rate (no fsync) and the device rate (fsync at the end). The probe appends
     ``probe_batches`` of the workload's batch to a throwaway log with segments too large to
     roll, so its time per batch minus the byte copy is the engine's fixed cost per append
-    -- the figure the simulator calls ``request_cpu_cost`` --, then times
+    -- the figure the simulator calls ``costs.broker.request_cpu`` --, then times
     ``probe_rolls`` rolls of a one-batch segment.
     """
     from simkafka.log.diskbench import measure_sequential_write

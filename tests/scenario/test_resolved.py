@@ -36,8 +36,6 @@ cluster:
   config:
     replica.fetch.wait.max.ms: 0.5
     leader.imbalance.check.interval.seconds: 1.5h
-    request_cpu_cost: 37us
-    byte_cpu_cost: 0.3ns
 topics:
   - name: t1
     replica.assignment: "0:7,7:3,3:0"

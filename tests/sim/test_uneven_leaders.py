@@ -66,7 +66,7 @@ def hand_throughput(scenario) -> float:
     per_cycle = window / 2
     nic = hardware_by_broker(scenario.cluster)[0].egress
     loop = 2 * scenario.cluster.network.cross_rack_latency + 2 * (
-        config.request_cpu_cost + per_cycle * config.byte_cpu_cost
+        scenario.costs.broker.request_cpu + per_cycle * scenario.costs.broker.byte_cpu
     )
     return per_cycle / (3 * per_cycle / nic + loop)
 
