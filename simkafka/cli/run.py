@@ -131,6 +131,8 @@ def run(
             warmup=scenario.run.warmup,
             targets=targets,
         )
+    # the figures behind every CPU and time cost the engines charged
+    console.print(f"costs: {scenario.costs.source}", style="dim", markup=False)
     console.print(f"\nreport: {directory / 'report.html'}")
     if not result.conservation["ok"]:
         err_console.print("conservation check failed: see summary.json", style="red")

@@ -209,6 +209,7 @@ th { background: #f3f3f3; } .bottleneck { background: #fff3cd; padding: 0.8em; b
 <h2>Latency (ms)</h2>{{ latency_table }}
 <h2>Targets</h2>{{ targets_table }}
 <h2>Where every message is</h2>{{ conservation_table }}
+<h2>Costs charged</h2><p>{{ cost_source }}</p>{{ cost_table }}
 <p class="{{ 'ok' if conservation_ok else 'bad' }}">conservation {{ 'holds' if conservation_ok else 'VIOLATED' }}</p>
 {% for title, data in figures %}<h2>{{ title }}</h2><img alt="{{ title }}" src="data:image/png;base64,{{ data }}">
 {% endfor %}
@@ -223,6 +224,31 @@ THROUGHPUT_SLACK = 0.01
 def latency_table_ms(result: RunResult) -> pd.DataFrame:
     """Latency percentiles in ms as text, to the digits the histograms resolve."""
     return (result.latency * 1000).apply(lambda column: column.map(significant))
+
+
+def cost_table(costs: dict) -> pd.DataFrame:
+    """The cost profile a run charged (its resolved ``costs`` section): one row per cost,
+    with how its figure was obtained where the profile says."""
+    how = costs.get("how", {})
+    rows = []
+    for section, fields in costs.items():
+        if not isinstance(fields, dict) or section in ("how", "machine"):
+            continue
+        for name, value in fields.items():
+            pairs = value.items() if isinstance(value, dict) else [(None, value)]
+            for sub, seconds in pairs:
+                key = ".".join(part for part in (section, name, sub) if part)
+                # the resolved scenario writes durations as text already ("1us")
+                shown = seconds if isinstance(seconds, str) else _short_duration(float(seconds))
+                rows.append((key, shown, how.get(key, "")))
+    return pd.DataFrame(rows, columns=["cost", "value", "how"]).set_index("cost")
+
+
+def _short_duration(seconds: float) -> str:
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if seconds >= scale:
+            return f"{significant(seconds / scale)} {unit}"
+    return f"{significant(seconds / 1e-9)} ns" if seconds > 0 else "0"
 
 
 def summary_table(result: RunResult) -> pd.DataFrame:
@@ -352,6 +378,7 @@ def write_run_report(
             draw(staging / filename)
             embedded.append((title, base64.b64encode((staging / filename).read_bytes()).decode()))
         conservation = {k: v for k, v in result.conservation.items() if not isinstance(v, dict)}
+        costs = result.resolved_scenario.get("costs") or {}
         for reason, count in result.conservation.get("failed", {}).items():
             conservation[f"failed: {reason}"] = count
         for group, figures_ in result.conservation.get("groups", {}).items():
@@ -379,6 +406,8 @@ def write_run_report(
                     pd.Series(conservation, name="messages").to_frame().to_html()
                 ),
                 conservation_ok=result.conservation.get("ok", False),
+                cost_source=costs.get("source", "-"),
+                cost_table=_markup(cost_table(costs).to_html()) if costs else "",
                 figures=embedded,
             )
         )
