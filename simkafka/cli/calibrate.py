@@ -62,7 +62,10 @@ def calibrate(output: str | None, directory: str | None, quick: bool) -> None:
     with ProgressDisplay(err_console, "calibrating", None) as progress:
 
         def on_step(done: int, total: int, step: str) -> None:
-            progress.update(done, total, description=f"calibrating: {step}")
+            if done < total:
+                progress.update(done, total, description=f"calibrating: {step}")
+            else:
+                progress.update(done, total)
 
         try:
             result = measure(directory, quick=quick, progress=on_step)

@@ -270,14 +270,19 @@ def _large_batch_row(figures) -> Measurement:
     )
 
 
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 def _fsync_row(samples: list[float], directory: str) -> Measurement:
     return Measurement(
         "broker.fsync",
         statistics.median(samples),
         "fsync",
         f"log engine UnifiedLog.flush (fsync of segment and indexes) after a 1-record append "
-        f"in {directory}: median of {len(samples)} (from {_ns(min(samples))} to "
-        f"{_ns(max(samples))})",
+        f"in {directory}: median of {len(samples)} (10th to 90th percentile "
+        f"{_ns(_percentile(samples, 0.1))} to {_ns(_percentile(samples, 0.9))})",
     )
 
 

@@ -1,9 +1,11 @@
 """Timing the log engine's own code paths: CRC32C, copies, codecs, fsync, and (without a
 JDK) the per-record and per-batch work.
 
-Every figure is the median over several timed rounds, each long enough (a few
+Every CPU figure is the fastest of several timed rounds, each long enough (a few
 milliseconds) for the clock's resolution not to matter, after one untimed round that
-warms caches and lazily built state. The codecs, CRC32C and copies run in C (zlib,
+warms caches and lazily built state: the work is deterministic C code, so other
+processes sharing the machine can only ever add time to a round, never take it away.
+fsync, which the disk's own state makes vary, is the median of N. The codecs, CRC32C and copies run in C (zlib,
 cramjam's snappy, python-lz4, zstandard, the crc32c module, memcpy), the same native
 algorithms the Java clients reach through JNI, so their per-byte figures stand for the
 JVM's too; the per-record work in Python does not, and is only a fallback
@@ -13,7 +15,6 @@ JVM's too; the per-record work in Python does not, and is only a fallback
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ class Effort:
 
 
 def per_unit(work: Callable[[], object], units: float, effort: Effort) -> float:
-    """Seconds per unit of ``work()`` (which does ``units`` units), the median of rounds."""
+    """Seconds per unit of ``work()`` (which does ``units`` units), the fastest round."""
     work()  # warm: caches, lazily built tables, the allocator
     start = time.perf_counter()
     work()
@@ -75,7 +76,7 @@ def per_unit(work: Callable[[], object], units: float, effort: Effort) -> float:
         for _ in range(repeats):
             work()
         samples.append((time.perf_counter() - start) / (repeats * units))
-    return statistics.median(samples)
+    return min(samples)
 
 
 def crc32c_per_byte(effort: Effort) -> float:
