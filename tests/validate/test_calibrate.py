@@ -141,3 +141,16 @@ def test_the_jvm_probe_compiles_runs_and_reports_every_path(tmp_path, calibratio
     assert list(tmp_path.iterdir()) == []  # the probe's scratch segment is gone
     assert calibration.jvm_used
     assert calibration.profile.how["producer.record_cpu"].startswith("JVM probe")
+
+
+def test_the_engines_accept_a_calibrated_profile(calibration, tmp_path):
+    # the profile's machine and how sections are text, not costs the guards check
+    from simkafka.sim.guards import check_engine_inputs
+
+    (tmp_path / "mine.costs.yaml").write_text(profile_yaml(calibration))
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "name: t\ncluster: {brokers: 1}\ntopics: [{name: a}]\n"
+        "producers: [{topic: a, rate: 10 msg/s, message_size: 1KiB}]\ncosts: mine.costs.yaml\n"
+    )
+    check_engine_inputs(load_scenario(scenario))
