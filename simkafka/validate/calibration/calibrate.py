@@ -15,7 +15,9 @@ What is measured, and with what:
 * **per request** (and the request handler's per-byte cost) cannot be measured outside a
   running broker; those keep the shipped profile's figures, and ``how`` says so.
 
-Nothing is scaled by a guessed factor: a figure is what was timed, or what was kept.
+Each CPU figure is the fastest of many short timed rounds (other processes only add
+time), fsync the median. Nothing is scaled by a guessed factor: a figure is what was
+timed, or what was kept.
 """
 
 from __future__ import annotations
