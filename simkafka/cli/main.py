@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from simkafka.cli.bench_log import bench_log
+from simkafka.cli.calibrate import calibrate
 from simkafka.cli.describe import describe
 from simkafka.cli.exits import interrupted
 from simkafka.cli.importers import import_group
@@ -43,5 +44,5 @@ def main() -> None:
     """simkafka: simulate an Apache Kafka cluster and size it for a workload."""
 
 
-for _command in (check, describe, run, schema, import_group, bench_log, validate):
+for _command in (check, describe, run, schema, import_group, bench_log, validate, calibrate):
     main.add_command(_command)

@@ -7,10 +7,11 @@ are then mapped back to those lines.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, NamedTuple, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -202,25 +203,38 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     return scenario
 
 
-def parse_scenario_with_warnings(text: str, source: str = "<scenario>") -> tuple[Scenario, list[Problem]]:
+def parse_scenario_with_warnings(
+    text: str, source: str = "<scenario>", *, base_dir: str | Path | None = None
+) -> tuple[Scenario, list[Problem]]:
+    """Validate scenario YAML text; ``base_dir`` is where a ``costs:`` file name is looked
+    up (default: the directory of ``source`` when it names a file, else the working one)."""
     data, positions = read_yaml_with_positions(text, source)
     if not isinstance(data, dict):
         raise ScenarioError([Problem(source, 1, 1, (), "a scenario is a mapping of sections",
                                      "top-level keys: " + ", ".join(allowed_keys(Scenario)))])
+    profile: _IncludedProfile | None = None
+    if isinstance(data.get("costs"), str):
+        if base_dir is None:
+            base_dir = Path(source).parent if not source.startswith("<") else Path.cwd()
+        profile = _read_cost_profile(data["costs"], Path(base_dir), source, positions)
+        data = {**data, "costs": profile.data}
+        positions = {**positions, **{("costs", *path): at for path, at in profile.positions.items()}}
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems = problems_from_validation(exc, data, positions, source)
-        problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+        problems = [_in_profile(p, profile) for p in problems]
+        problems.sort(key=lambda p: (p.source != source, p.line or 0, p.column or 0))
         raise ScenarioError(problems) from None
     found = find_contradictions(scenario, data)
     errors, warnings = [], []
     for path, message, hint, is_warning in found:
         line, col = position_of(path, positions)
         problem = Problem(source, line, col, tuple(path), message, hint, warning=is_warning)
+        problem = _in_profile(problem, profile)
         (warnings if is_warning else errors).append(problem)
     if errors:
-        errors.sort(key=lambda p: (p.line or 0, p.column or 0))
+        errors.sort(key=lambda p: (p.source != source, p.line or 0, p.column or 0))
         raise ScenarioError(errors)
     return scenario, warnings
 
@@ -233,4 +247,47 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def load_scenario_with_warnings(path: str | Path) -> tuple[Scenario, list[Problem]]:
     text = read_scenario_text(path)
-    return parse_scenario_with_warnings(text, str(path))
+    return parse_scenario_with_warnings(text, str(path), base_dir=Path(path).parent)
+
+
+# ---- `costs: FILE`: a cost profile in a file of its own ----------------------------------
+
+
+class _IncludedProfile(NamedTuple):
+    source: str  # the profile file, as messages name it
+    data: dict[str, Any]
+    positions: Positions  # within the profile file
+
+
+def _read_cost_profile(name: str, base_dir: Path, source: str, positions: Positions) -> _IncludedProfile:
+    """The cost profile file a scenario's ``costs:`` names, read as a scenario is (bounded,
+    safe YAML, positions). A file that cannot be read is the scenario's problem, at its
+    ``costs:`` line; what is wrong inside the file is reported at the file's own lines."""
+    path = base_dir / name
+    profile_source = str(path)
+    try:
+        text = read_scenario_text(path, "cost profile file")
+    except ScenarioError as exc:
+        if any(p.line is not None for p in exc.problems):
+            raise  # inside the file (not UTF-8 at line n): the file's problem
+        line, col = position_of(("costs",), positions)
+        raise ScenarioError([
+            Problem(source, line, col, ("costs",), f"{profile_source}: {p.message}",
+                    p.hint or "costs: names a profile file (simkafka calibrate -o FILE), "
+                    "relative to the scenario file")
+            for p in exc.problems
+        ]) from None
+    data, profile_positions = read_yaml_with_positions(text, profile_source)
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(profile_source, 1, 1, (), "a cost profile is a mapping of sections",
+                                     "sections: producer, broker, consumer, codecs (as simkafka calibrate writes)")])
+    if "source" not in data:
+        data = {**data, "source": f"{profile_source} over the shipped profile"}
+    return _IncludedProfile(profile_source, data, profile_positions)
+
+
+def _in_profile(problem: Problem, profile: _IncludedProfile | None) -> Problem:
+    """A problem under ``costs`` moved to the profile file it comes from, its path there."""
+    if profile is None or problem.path[:1] != ("costs",):
+        return problem
+    return dataclasses.replace(problem, source=profile.source, path=problem.path[1:])

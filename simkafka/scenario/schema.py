@@ -62,6 +62,8 @@ _SHORTHANDS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("Topic", "cleanup.policy"): [_CSV],
     ("Topic", "replica.assignment"): [{"type": "string", "pattern": r"^[0-9:,\s]*$",
                                        "description": "as kafka-topics.sh --replica-assignment: 0:1:2,1:2:0"}],
+    ("Scenario", "costs"): [{"type": "string", "description": "a cost profile file (simkafka "
+                             "calibrate -o FILE), relative to the scenario file"}],
     ("ProducerSpec", "acks"): [{"enum": [0, 1, -1, "-1"]}],
     ("ProducerSpec", "message_size"): [{"type": "integer", "minimum": 1},
                                        {"type": "string", "description": "a fixed size, e.g. 1KiB"}],
@@ -75,7 +77,8 @@ _ANNOTATIONS = ("title", "description", "default")
 
 def _add_shorthands(schema: dict[str, Any]) -> None:
     for (model, key), alternatives in _SHORTHANDS.items():
-        properties = schema["$defs"][model]["properties"]
+        # the root model's properties are the schema's own, the others' are under $defs
+        properties = (schema if schema.get("title") == model else schema["$defs"][model])["properties"]
         own = properties[key]
         kept = {k: own[k] for k in _ANNOTATIONS if k in own}
         rest = {k: v for k, v in own.items() if k not in _ANNOTATIONS}

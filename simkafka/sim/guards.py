@@ -104,7 +104,7 @@ def _problems(scenario: Scenario) -> Iterator[str]:
     ):
         if not 0 <= value <= INT32_MAX:
             yield f"cluster.config.{alias} must be between 0 and {INT32_MAX} (got {value!r})"
-    yield from _cost_problems(scenario.costs.model_dump(exclude={"source"}), ("costs",))
+    yield from _cost_problems(scenario.costs.model_dump(exclude={"source", "machine", "how"}), ("costs",))
     for i, topic in enumerate(scenario.topics):
         if topic.partitions < 1:
             yield f"{_path('topics', i, 'partitions')} must be at least 1 (got {topic.partitions})"
