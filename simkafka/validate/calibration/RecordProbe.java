@@ -1221,7 +1221,11 @@ public final class RecordProbe {
      * What the application thread does per record in kafka-producer-perf-test: a new
      * ProducerRecord and PerfCallback, then send(). The payload refill the tool does is the
      * tool's own work and left out. When a batch fills, the full one is drained as the Sender
-     * would (not send()'s work; a few pointer moves and a pool return per batch).
+     * would (not send()'s work; a few pointer moves and a pool return per batch). send() calls
+     * Selector.wakeup whenever Kafka's does; the probe's Sender polls once per round, so the
+     * first wakeup of a round writes to the selector's pipe and the rest find it already
+     * woken -- as when a busy Sender is not waiting in poll (a waiting one costs a pipe write
+     * per new batch: producer_wakeup, timed apart).
      */
     static long sendRecords(KafkaProducer producer, Stats stats, byte[] value, int n) throws IOException {
         long acc = 0;
@@ -1606,6 +1610,23 @@ public final class RecordProbe {
             return acc + ackStats.count;
         }, 30, warmup, sendTrials);
 
+        // Selector.wakeup when the Sender is waiting in poll: the pipe write (and the poll's
+        // reading it back), less the poll alone
+        java.nio.channels.Selector selector = java.nio.channels.Selector.open();
+        double wakeupAndPoll = time(n -> {
+            for (int i = 0; i < n; i++) {
+                selector.wakeup();
+                selector.selectNow();
+            }
+            return n;
+        }, 500, warmup, trials);
+        double pollAlone = time(n -> {
+            for (int i = 0; i < n; i++) selector.selectNow();
+            return n;
+        }, 500, warmup, trials);
+        selector.close();
+        double producerWakeup = Math.max(wakeupAndPoll - pollAlone, 1.0);
+
         BufferPool pool = new BufferPool(BATCH_SIZE);
         ArrayDeque<ProducerBatch> deque = new ArrayDeque<>();
         double producerBatch = timeWithSetup(n -> queueBatches(pool, deque, value, now, n), n -> {
@@ -1684,6 +1705,7 @@ public final class RecordProbe {
             + "\"producer_ack_record_ns\": " + producerAckRecord[0] / ackedRecords + ", "
             + "\"producer_ack_record_gc_ns\": " + producerAckRecord[1] / ackedRecords + ", "
             + "\"producer_ack_batch_records\": " + ackedRecords + ", "
+            + "\"producer_wakeup_ns\": " + producerWakeup + ", "
             + "\"producer_records_per_batch\": " + recordsPerBatch(value) + ", "
             + "\"producer_records_per_batch_1k\": " + recordsPerBatch(value1k) + ", "
             + "\"producer_batch_ns\": " + producerBatch + ", "

@@ -86,7 +86,9 @@ _PROBE_COSTS = {
         "the JVM's copy speed), which no byte cost charges (producer.byte_cpu is the "
         "Sender's CRC and socket copy). At 1 KiB values it is {record_1k} "
         "({records_per_batch_1k} records a batch: more new-batch work per record, and the "
-        "1 KiB copy); the bare appendWithOffset loop alone takes {append}",
+        "1 KiB copy); the bare appendWithOffset loop alone takes {append}. Selector.wakeup "
+        "is paid as for a busy Sender (already woken); one waiting in poll costs {wakeup} "
+        "more per batch",
     ),
     "producer.batch_cpu": (
         "producer_batch",
@@ -138,6 +140,12 @@ _PROBE_REFERENCES = {
     "producer_append_1k": (
         "reference: bare appendWithOffset, 1 KiB",
         "as the 100 B row, 1 KiB values",
+    ),
+    "producer_wakeup": (
+        "reference: Sender wakeup, per batch",
+        "Selector.wakeup's pipe write (less the Sender's poll), which send() pays once per new "
+        "batch when the Sender is waiting in poll; producer.record_cpu has it only once per "
+        "round of 5000 records (a busy Sender, already woken)",
     ),
 }
 
@@ -340,6 +348,7 @@ def _probe_facts(figures: dict[str, float]) -> dict[str, str]:
         "record_1k": _ns(figures["producer_record_1k"]),
         "append": _ns(figures["producer_append"]),
         "value_copy": _ns(100 * figures["copy_per_byte"]),
+        "wakeup": _ns(figures["producer_wakeup"]),
     }
 
 
@@ -363,7 +372,8 @@ def _record_rows(
             for name, (key, what) in _PROBE_COSTS.items()
         ]
         rows += [
-            Measurement(name, figures[key], "record", what.format_map(facts), in_profile=False)
+            Measurement(name, figures[key], "batch" if key == "producer_wakeup" else "record",
+                        what.format_map(facts), in_profile=False)
             for key, (name, what) in _PROBE_REFERENCES.items()
         ]
         rows += [

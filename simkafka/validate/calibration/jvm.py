@@ -36,13 +36,15 @@ PROBE_FIGURES = (
     "consumer_record",
 )
 #: Figures the probe prints for comparison (nanoseconds per record): send() at 1 KiB values,
-#: the bare appendWithOffset loop, and the collectors' share included in send()'s figures.
+#: the bare appendWithOffset loop, the collectors' share included in send()'s figures, and
+#: (per batch) Selector.wakeup's pipe write when the Sender waits in poll.
 PROBE_REFERENCES = (
     "producer_record_1k",
     "producer_append",
     "producer_append_1k",
     "producer_record_gc",
     "producer_record_1k_gc",
+    "producer_wakeup",
 )
 #: Counts the probe prints alongside: records in a batch.size batch at 100 B and 1 KiB, and
 #: in the acknowledged batch producer_ack_record is averaged over.
