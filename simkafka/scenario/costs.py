@@ -42,6 +42,10 @@ class ProducerCosts(SpecModel):
     batch_cpu: Duration = Field(
         description="Sender thread, per batch: close it (write the v2 header) and drain it"
     )
+    ack_record_cpu: Duration = Field(
+        description="Sender thread, per record acknowledged: complete its FutureRecordMetadata "
+        "and run its callback (ProducerBatch.completeFutureAndFireCallbacks)"
+    )
     request_cpu: Duration = Field(
         description="Sender thread, per ProduceRequest: build it, NetworkClient.poll, handle the response"
     )

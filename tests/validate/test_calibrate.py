@@ -75,6 +75,7 @@ def test_fsync_and_per_record_figures_are_plausible(calibration):
     assert 1e-6 < profile.broker.fsync < 1.0
     for record_cost in (
         profile.producer.record_cpu,
+        profile.producer.ack_record_cpu,
         profile.broker.append_record_cpu,
         profile.consumer.record_cpu,
     ):
@@ -130,6 +131,10 @@ def test_without_the_jvm_the_record_paths_are_timed_in_python_and_marked(tmp_pat
     for name in ("producer.record_cpu", "broker.append_record_cpu", "consumer.record_cpu"):
         assert result.profile.how[name].startswith(NO_JDK)
         assert 0 < every_cost(result.profile)[name] < 1e-3
+    # completing Java futures has no Python stand-in: the shipped figure, and it says so
+    shipped = default_costs().producer.ack_record_cpu
+    assert result.profile.producer.ack_record_cpu == pytest.approx(shipped, rel=1e-3)
+    assert result.profile.how["producer.ack_record_cpu"].startswith("not measured")
 
 
 @pytest.mark.skipif(JDK is None, reason="no JDK (javac and java) on this machine")
@@ -154,3 +159,25 @@ def test_the_engines_accept_a_calibrated_profile(calibration, tmp_path):
         "producers: [{topic: a, rate: 10 msg/s, message_size: 1KiB}]\ncosts: mine.costs.yaml\n"
     )
     check_engine_inputs(load_scenario(scenario))
+
+
+@pytest.mark.skipif(JDK is None, reason="no JDK (javac and java) on this machine")
+def test_the_probe_times_the_whole_send_path_and_the_senders_acknowledgement(calibration):
+    rows = {row.name: row for row in calibration.measurements}
+    profile = calibration.profile
+    send = profile.producer.record_cpu
+    bare_append = rows["reference: bare appendWithOffset, 100 B"]
+    assert not bare_append.in_profile
+    # send() does the bare append and much more (a ProducerRecord, callback, future and thunk
+    # allocated, metadata and deque lookups, the deque's lock, the partitioner's accounting):
+    # it must cost more than the append alone -- the old probe timed little beyond it
+    assert send > bare_append.seconds
+    # the Sender's share per acknowledged record: a RecordMetadata and a callback that updates
+    # a few counters -- tens of nanoseconds on the JVM, not microseconds, and more than nothing
+    ack = profile.producer.ack_record_cpu
+    assert 1e-9 < ack < 2e-6
+    assert profile.how["producer.ack_record_cpu"].startswith("JVM probe")
+    assert "completeFutureAndFireCallbacks" in profile.how["producer.ack_record_cpu"]
+    # the 1 KiB send is reported beside it, in the table only
+    one_kib = rows["reference: send() at 1 KiB values"]
+    assert not one_kib.in_profile and 1e-9 < one_kib.seconds < 1e-4

@@ -66,20 +66,44 @@ KEPT = {
 #: ``how`` of the per-record and per-batch figures when no JDK was found.
 NO_JDK = "Python (no JDK found): an upper bound on the JVM's cost"
 
-#: The probe's figure behind each per-record and per-batch cost, and what it times.
+#: The probe's figure behind each per-record and per-batch cost, and what it times;
+#: ``{name}`` fields are filled from the probe's figures (:func:`_probe_facts`).
 _PROBE_COSTS = {
     "producer.record_cpu": (
         "producer_record",
-        "send() into the accumulator: ProducerRecord, timestamp, sticky partition, under the "
-        "deque's lock appendWithOffset (DefaultRecord.writeTo: varints, 100-byte value), "
-        "FutureRecordMetadata and callback thunk; serialisers, interceptors and metadata "
-        "lookups of KafkaProducer.send are not in it (a lower bound)",
+        "KafkaProducer.send as kafka-producer-perf-test calls it, per record: 100-byte values, "
+        "no key, a 6-partition topic, batch.size 16 KiB ({records_per_batch} records a batch): "
+        "a ProducerRecord and its callback, interceptors (none), AppendCallbacks, "
+        "waitOnMetadata with the metadata present (Cluster snapshot, the synchronized "
+        "ProducerMetadata.add, partition count), ByteArraySerializer, the built-in sticky "
+        "partitioner (its per-record byte count), headers read-only, size estimate and "
+        "ensureValidRecordSize, TopicInfo and deque lookups (ConcurrentHashMap), under the "
+        "deque's lock ProducerBatch.tryAppend (hasRoomFor, appendWithOffset through "
+        "DataOutputStream: varints and the value copy, a FutureRecordMetadata and Thunk); the "
+        "new-batch path (BufferPool, MemoryRecordsBuilder, ProducerBatch, Selector.wakeup) "
+        "amortised over the batch; the collectors' share of the garbage ({record_gc}) "
+        "included. It includes copying the 100-byte value into the batch ({value_copy} at "
+        "the JVM's copy speed), which no byte cost charges (producer.byte_cpu is the "
+        "Sender's CRC and socket copy). At 1 KiB values it is {record_1k} "
+        "({records_per_batch_1k} records a batch: more new-batch work per record, and the "
+        "1 KiB copy); the bare appendWithOffset loop alone takes {append}. Selector.wakeup "
+        "is paid as for a busy Sender (already woken); one waiting in poll costs {wakeup} "
+        "more per batch",
     ),
     "producer.batch_cpu": (
         "producer_batch",
-        "a batch's life on the Sender, CRC apart: BufferPool allocate/deallocate (its lock), "
-        "ProducerBatch, drain under the deque's lock, MemoryRecordsBuilder.close writing the "
-        "61-byte v2 header, completing the result",
+        "the Sender's work on a batch, CRC apart: the drain under the deque's lock, "
+        "MemoryRecordsBuilder.close writing the 61-byte v2 header, the ProduceRequestResult "
+        "set and done, the buffer back to the BufferPool (its lock); making the batch is "
+        "send()'s work, in producer.record_cpu",
+    ),
+    "producer.ack_record_cpu": (
+        "producer_ack_record",
+        "ProducerBatch.completeFutureAndFireCallbacks on the Sender thread over an "
+        "acknowledged batch of {ack_batch_records} 100-byte records, per record: "
+        "FutureRecordMetadata.value (a RecordMetadata), AppendCallbacks.onCompletion "
+        "(interceptors, none) and kafka-producer-perf-test's PerfCallback (the clock, "
+        "Stats.record); the batch's ProduceRequestResult set and done amortised",
     ),
     "broker.append_batch_cpu": (
         "broker_batch",
@@ -97,6 +121,31 @@ _PROBE_COSTS = {
         "consumer_record",
         "CompletedFetch's per-record parse: DefaultRecord.readFrom, the value copied out by "
         "ByteArrayDeserializer (100 bytes), a ConsumerRecord",
+    ),
+}
+
+#: Figures the probe times for comparison with producer.record_cpu (not in the profile).
+_PROBE_REFERENCES = {
+    "producer_record_1k": (
+        "reference: send() at 1 KiB values",
+        "as producer.record_cpu with 1 KiB values ({records_per_batch_1k} records a batch; "
+        "the collectors' share {record_1k_gc})",
+    ),
+    "producer_append": (
+        "reference: bare appendWithOffset, 100 B",
+        "the inner loop of producer.record_cpu alone: hasRoomFor + "
+        "MemoryRecordsBuilder.appendWithOffset of a 100-byte value, no ProducerRecord, "
+        "future, callback, lock or lookups",
+    ),
+    "producer_append_1k": (
+        "reference: bare appendWithOffset, 1 KiB",
+        "as the 100 B row, 1 KiB values",
+    ),
+    "producer_wakeup": (
+        "reference: Sender wakeup, per batch",
+        "Selector.wakeup's pipe write (less the Sender's poll), which send() pays once per new "
+        "batch when the Sender is waiting in poll; producer.record_cpu has it only once per "
+        "round of 5000 records (a busy Sender, already woken)",
     ),
 }
 
@@ -288,16 +337,44 @@ def _fsync_row(samples: list[float], directory: str) -> Measurement:
     )
 
 
+def _probe_facts(figures: dict[str, float]) -> dict[str, str]:
+    """The probe's figures as the ``how`` texts quote them."""
+    return {
+        "records_per_batch": f"{figures['producer_records_per_batch']:.0f}",
+        "records_per_batch_1k": f"{figures['producer_records_per_batch_1k']:.0f}",
+        "ack_batch_records": f"{figures['producer_ack_batch_records']:.0f}",
+        "record_gc": _ns(figures["producer_record_gc"]),
+        "record_1k_gc": _ns(figures["producer_record_1k_gc"]),
+        "record_1k": _ns(figures["producer_record_1k"]),
+        "append": _ns(figures["producer_append"]),
+        "value_copy": _ns(100 * figures["copy_per_byte"]),
+        "wakeup": _ns(figures["producer_wakeup"]),
+    }
+
+
+#: The cost with no Python stand-in: without a JDK it keeps the shipped figure.
+_JVM_ONLY = {
+    "producer.ack_record_cpu": "needs the JVM (completing Java futures and running Java "
+    "callbacks); no JDK was found",
+}
+
+
 def _record_rows(
     jdk: jvm.Jdk | None, directory: str, quick: bool, effort: Effort
 ) -> tuple[list[Measurement], bool]:
     units = {"producer.batch_cpu": "batch", "broker.append_batch_cpu": "batch"}
     if jdk is not None:
         figures = jvm.run_probe(jdk, directory, quick=quick)
+        facts = _probe_facts(figures)
         rows = [
             Measurement(name, figures[key], units.get(name, "record"),
-                        f"JVM probe ({jdk.version.split(';')[0]}): {what}")
+                        f"JVM probe ({jdk.version.split(';')[0]}): {what.format_map(facts)}")
             for name, (key, what) in _PROBE_COSTS.items()
+        ]
+        rows += [
+            Measurement(name, figures[key], "batch" if key == "producer_wakeup" else "record",
+                        what.format_map(facts), in_profile=False)
+            for key, (name, what) in _PROBE_REFERENCES.items()
         ]
         rows += [
             Measurement("reference: JVM CRC32C", figures["crc32c_per_byte"], "byte",
@@ -309,10 +386,20 @@ def _record_rows(
         ]
         return rows, True
     figures = python_record_paths(directory, effort)
-    return [
+    rows = [
         Measurement(name, figures[key], units.get(name, "record"), f"{NO_JDK}; {what}")
         for name, (key, what) in _PYTHON_COSTS.items()
-    ], False
+    ]
+    shipped = default_cost_data()
+    from simkafka.units import parse_duration
+
+    for name, why in _JVM_ONLY.items():
+        section, key = name.split(".")
+        rows.append(Measurement(
+            name, parse_duration(shipped[section][key]), "record",
+            f"not measured: {why}; the shipped profile's figure", kept=True,
+        ))
+    return rows, False
 
 
 def _kept_rows() -> list[Measurement]:
