@@ -6,11 +6,22 @@ What costs time on a broker, in the order a request meets it:
    at once, each holding a thread for ``request_cpu + bytes * byte_cpu`` (the cost
    profile's ``broker`` section); the
    rest queue (the ``RequestQueueTimeMs`` a Kafka operator watches).
-2. **Page cache** -- appends land in memory. Dirty bytes are written back to the disk by
+2. **Partition logs' locks** -- a ProduceRequest's batches are appended one after the
+   other by its handler thread, each under its partition's lock (``UnifiedLog.append``),
+   held for the append's cost (``log_append``: per batch, record and byte, and codec work
+   when the leader must decompress or recompress); the thread waits for a busy lock, so
+   one partition's throughput is bounded by its serial append cost. A lock is not fair:
+   an append that fits before a later reservation takes the gap. Followers append on the
+   replica fetcher's thread under their own log's lock. With ``flush.messages`` /
+   ``flush.ms`` an append that makes the log due fsyncs it under the lock: one fsync
+   (``costs.broker.fsync``) plus the log's unflushed bytes at the disk's write bandwidth
+   (the bytes are still written back by the flusher: the fsync's disk time is charged to
+   the lock, not to the disk's flow).
+3. **Page cache** -- appends land in memory. Dirty bytes are written back to the disk by
    a flusher at the disk's write bandwidth; when more than ``DIRTY_RATIO`` of the page
    cache is dirty, appends wait (Linux ``vm.dirty_ratio`` throttling), which is how a
    disk-bound broker slows its producers.
-3. **Reads** -- data written within the last ``page_cache`` bytes of the broker's writes
+4. **Reads** -- data written within the last ``page_cache`` bytes of the broker's writes
    is served from memory; older data is first read from the disk at its read bandwidth.
 
 The disk is a pair of pseudo-hosts in the flow network (``b3.cache`` -> ``b3.disk`` for
@@ -21,7 +32,7 @@ bandwidth max-min fairly exactly like NIC transfers do.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import TYPE_CHECKING, Any
@@ -211,6 +222,15 @@ class Broker:
         self.cpu_busy = 0.0  # handler-seconds of work done
         self.requests = 0
         self.queue_wait = 0.0
+        # the log's lock of each partition held here (leader or follower): the intervals
+        # it is reserved from now on, in time order, and seconds it was held (utilisation)
+        self.lock_held: dict[TopicPartition, list[tuple[float, float]]] = {}
+        self.lock_busy: dict[TopicPartition, float] = {}
+        # flush.messages / flush.ms: per log, [unflushed messages, unflushed bytes, last flush]
+        self.unflushed: dict[TopicPartition, list[float]] = {}
+        self.fsync_cost = costs.fsync
+        self.disk_write = hardware.disk_write
+        self.fsyncs = 0
         self._flush_wakeup = self.env.event()
         self._dirty_waiters: list[simpy.Event] = []
         self.fetch_purgatory = Purgatory(self.env)
@@ -218,25 +238,86 @@ class Broker:
 
     # -- CPU ----------------------------------------------------------------------------
 
-    def handle(self, nbytes: int) -> Generator[simpy.Event, Any, None]:
+    def handle(
+        self, nbytes: int, appends: Sequence[tuple[TopicPartition, float]] = ()
+    ) -> Generator[simpy.Event, Any, None]:
         """Hold a request handler thread for one request's CPU work (FCFS)."""
-        yield self.handle_at(self.env.now, nbytes)
+        yield self.handle_at(self.env.now, nbytes, appends)
 
-    def handle_at(self, arrival: float, nbytes: int) -> simpy.Event:
+    def handle_at(
+        self,
+        arrival: float,
+        nbytes: int,
+        appends: Sequence[tuple[TopicPartition, float]] = (),
+    ) -> simpy.Event:
         """The event of a request arriving at ``arrival`` (now or later) having been handled.
 
         A small request's arrival time is known when it is sent, so its network delay and
         its handling are one event. Reserving a thread ahead of the arrival can put it
         before a request that arrives earlier but is sent later -- a reordering within one
         network latency, on a pool that is rarely full.
+
+        ``appends`` are the request's batches, in order, as (partition, seconds under its
+        lock): the handler thread appends them one after the other, waiting for each
+        partition's lock and holding it (``ReplicaManager.appendToLocalLog``), so the
+        thread is not free before the last append ended.
         """
         work = self.request_cpu + nbytes * self.byte_cpu
         start = max(arrival, heapq.heappop(self._thread_free_at))
-        heapq.heappush(self._thread_free_at, start + work)
+        end = self.lock_through(start + work, appends)
+        heapq.heappush(self._thread_free_at, end)
         self.queue_wait += start - arrival
-        self.cpu_busy += work
+        self.cpu_busy += work + sum(cost for _, cost in appends)
         self.requests += 1
-        return self.env.timeout(start + work - self.env.now)
+        return self.env.timeout(end - self.env.now)
+
+    def lock_through(self, start: float, appends: Sequence[tuple[TopicPartition, float]]) -> float:
+        """Take each partition's lock in turn from ``start`` (``UnifiedLog.append`` holds
+        the log's lock); returns when the last append released its lock."""
+        t = start
+        now = self.env.now
+        held, busy = self.lock_held, self.lock_busy
+        for tp, cost in appends:
+            intervals = held.get(tp)
+            if intervals is None:
+                intervals = held[tp] = []
+            while intervals and intervals[0][1] <= now:
+                intervals.pop(0)  # (a few entries: at most one per thread reserving ahead)
+            # the earliest time the lock is free for ``cost`` from t: a lock is not
+            # fair, an append that fits before one reserved later takes it (the thread
+            # reserved first is still waiting for another partition's lock)
+            at = len(intervals)
+            for i, (begin, end) in enumerate(intervals):
+                if t + cost <= begin:
+                    at = i
+                    break
+                t = max(t, end)
+            intervals.insert(at, (t, t + cost))
+            t += cost
+            busy[tp] = busy.get(tp, 0.0) + cost
+        return t
+
+    def flush_on_append(
+        self, tp: TopicPartition, messages: int, nbytes: int, flush_messages: int, flush_ms: float
+    ) -> float:
+        """Seconds an append of ``messages`` spends fsyncing the log after it (under the
+        log's lock, on the appending thread): ``UnifiedLog.append`` flushes once the
+        unflushed messages reach ``flush.messages``; a log whose last flush is older than
+        ``flush.ms`` is flushed by the scheduler, which takes the lock the next append
+        waits for. A flush writes the log's unflushed bytes at the disk's write bandwidth
+        and pays one fsync; 0 when neither rule holds."""
+        state = self.unflushed.get(tp)
+        if state is None:
+            state = self.unflushed[tp] = [0.0, 0.0, self.env.now]
+        state[0] += messages
+        state[1] += nbytes
+        if state[0] < flush_messages and self.env.now - state[2] < flush_ms:
+            return 0.0
+        seconds = self.fsync_cost + state[1] / self.disk_write
+        state[0] = state[1] = 0.0
+        state[2] = self.env.now
+        self.fsyncs += 1
+        return seconds
 
     # -- page cache and disk --------------------------------------------------------------
 

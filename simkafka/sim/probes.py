@@ -71,6 +71,9 @@ class Probes:
             c[f"b{broker_id}.disk_write_busy"] = disk.ingress_busy_time
             c[f"b{broker_id}.disk_read_busy"] = disk.egress_busy_time
             c[f"b{broker_id}.cpu"] = broker.cpu_busy
+            c[f"b{broker_id}.append"] = np.array(
+                [broker.lock_busy.get(tp, 0.0) for tp in broker.logs], dtype=float
+            )
             c[f"b{broker_id}.queue_wait"] = broker.queue_wait
             c[f"b{broker_id}.requests"] = broker.requests
         c["cross_rack"] = world.network.cross_rack_bytes + world.small_cross_rack_bytes
@@ -144,6 +147,9 @@ class Probes:
             row[f"{b}.disk_write_util"] = d[f"{b}.disk_write_busy"] / dt
             row[f"{b}.disk_read_util"] = d[f"{b}.disk_read_busy"] / dt
             row[f"{b}.cpu_util"] = d[f"{b}.cpu"] / dt / broker.handler_threads
+            # the busiest partition's log lock: appends to one partition are serial
+            lock = d[f"{b}.append"]
+            row[f"{b}.append_util"] = min(1.0, float(lock.max()) / dt) if lock.size else 0.0
             row[f"{b}.request_queue_ms"] = (
                 1000 * d[f"{b}.queue_wait"] / d[f"{b}.requests"] if d[f"{b}.requests"] else 0.0
             )

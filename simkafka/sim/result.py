@@ -19,6 +19,15 @@ from simkafka.sim.sustainability import can_judge, growing_queues
 
 PERCENTILES = (50, 95, 99, 99.9)
 SATURATED = 0.9  # a resource busier than this on average limits the run
+# every broker resource with a ``b<id>.<resource>_util`` column, as the bottleneck names it
+BROKER_RESOURCES = {
+    "nic_in": "nic in",
+    "nic_out": "nic out",
+    "disk_write": "disk write",
+    "disk_read": "disk read",
+    "cpu": "cpu",
+    "append": "partition append",
+}
 MB = 1e6
 # A queue growing slower than this share of the flow through it is no capacity problem
 # (an hour of it is a backlog of 3.6 s of traffic). 1 % was too coarse: one saturated
@@ -227,9 +236,9 @@ def build_result(
         summary[f"final_lag.{group}"] = float(ts[f"lag.{group}"].iloc[-1]) if len(ts) else math.nan
     utilisation = {}
     for b in broker_ids:
-        for resource in ("nic_in", "nic_out", "disk_write", "disk_read", "cpu"):
+        for resource, label in BROKER_RESOURCES.items():
             column = f"b{b}.{resource}_util"
-            utilisation[f"broker {b} {resource.replace('_', ' ')}"] = mean(column)
+            utilisation[f"broker {b} {label}"] = mean(column)
     busiest_host: dict[str, str] = {}
     for name, (value, host) in _client_utilisation(scenario, steady).items():
         utilisation[name] = value

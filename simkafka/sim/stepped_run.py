@@ -69,6 +69,8 @@ class SteppedProbes:
             "disk_write_busy": w.disk_write_busy.copy(),
             "disk_read_busy": w.disk_read_busy.copy(),
             "cpu": w.cpu_busy.copy(),
+            "lock": w.lock_busy.copy(),
+            "f_lock": w.f_lock_busy.copy(),
             "queue_wait": w.queue_wait.copy(),
             "requests_b": w.broker_requests.copy(),
             "cross_rack": w.cross_rack_bytes,
@@ -111,6 +113,9 @@ class SteppedProbes:
             row[f"{b}.disk_write_util"] = d["disk_write_busy"][j] / dt
             row[f"{b}.disk_read_util"] = d["disk_read_busy"][j] / dt
             row[f"{b}.cpu_util"] = d["cpu"][j] / dt / w.threads[j]
+            # the busiest partition's log lock (leader or follower replica) on this broker
+            locks = np.concatenate([d["lock"][w.leader == j], d["f_lock"][w.f_broker == j]])
+            row[f"{b}.append_util"] = min(1.0, float(locks.max()) / dt) if locks.size else 0.0
             row[f"{b}.request_queue_ms"] = 1000 * d["queue_wait"][j] / requests if requests else 0.0
             row[f"{b}.dirty_MB"] = w.dirty[j] / MB
         isr_size = 1 + np.bincount(w.f_part[w.f_in_isr], minlength=w.P)
