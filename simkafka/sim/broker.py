@@ -21,12 +21,17 @@ What costs time on a broker, in the order a request meets it:
    a flusher at the disk's write bandwidth; when more than ``DIRTY_RATIO`` of the page
    cache is dirty, appends wait (Linux ``vm.dirty_ratio`` throttling), which is how a
    disk-bound broker slows its producers.
+   Every ``index.interval.bytes`` appended, ``LogSegment.append`` adds an offset-index
+   (8 B) and a time-index (12 B) entry: those bytes are dirtied and written back too.
 4. **Reads** -- data written within the last ``page_cache`` bytes of the broker's writes
    is served from memory; older data is first read from the disk at its read bandwidth.
 
 The disk is a pair of pseudo-hosts in the flow network (``b3.cache`` -> ``b3.disk`` for
 write-back, ``b3.disk`` -> ``b3.cache`` for reads) so that concurrent disk transfers share
-bandwidth max-min fairly exactly like NIC transfers do.
+bandwidth max-min fairly exactly like NIC transfers do. With several ``log.dirs`` (JBOD)
+each directory is a disk of its own (``b3.disk``, ``b3.disk1``, ...) with its own
+write-back; a replica lives in the directory ``LogManager.nextLogDirs`` picks (fewest
+partitions, ties by order), and the page cache and its dirty limit stay the broker's.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import simpy
 
 from simkafka.model.types import TopicPartition
 from simkafka.sim.replica_log import LogRead, ReplicaLog
+from simkafka.sim.storage import index_interval_batches
 
 if TYPE_CHECKING:
     from simkafka.scenario import BrokerConfig, BrokerHardware
@@ -51,6 +57,7 @@ if TYPE_CHECKING:
 DIRTY_RATIO = 0.2
 # Write-back proceeds in chunks so that reads interleave with it on the disk.
 FLUSH_CHUNK = 8 * 1024 * 1024
+INDEX_ENTRY_BYTES = 8 + 12  # an offset-index and a time-index entry
 
 _sequence = count()
 
@@ -200,7 +207,14 @@ class Broker:
         self.rack = rack
         self.host = f"b{broker_id}"
         self.cache_host = f"b{broker_id}.cache"
-        self.disk_host = f"b{broker_id}.disk"
+        # one disk per log directory (JBOD): b3.disk, b3.disk1, ... in log.dirs order
+        self.dir_bandwidth = hardware.dirs  # (write, read) per directory
+        self.disk_hosts = [
+            f"b{broker_id}.disk" + (str(d) if d else "") for d in range(len(self.dir_bandwidth))
+        ]
+        self.disk_host = self.disk_hosts[0]
+        self.dir_of: dict[TopicPartition, int] = {}  # set by World (LogManager.nextLogDirs)
+        self.dirty_by_dir = [0] * len(self.disk_hosts)
         self.request_cpu = costs.request_cpu
         self.byte_cpu = costs.byte_cpu
         # Request handler threads as an FCFS multi-server queue: a heap of the times each
@@ -229,12 +243,17 @@ class Broker:
         # flush.messages / flush.ms: per log, [unflushed messages, unflushed bytes, last flush]
         self.unflushed: dict[TopicPartition, list[float]] = {}
         self.fsync_cost = costs.fsync
-        self.disk_write = hardware.disk_write
         self.fsyncs = 0
-        self._flush_wakeup = self.env.event()
+        # index.interval.bytes per log, and (batches, records) appended per partition by
+        # its leader (World shares its table): the index entries an append writes
+        self.index_interval: dict[TopicPartition, int] = {}
+        self.append_shape: dict[TopicPartition, tuple[int, int]] = {}
+        self.index_bytes = 0.0  # written with the log's dirty pages (a fraction carried)
+        self._flush_wakeups = [self.env.event() for _ in self.disk_hosts]
         self._dirty_waiters: list[simpy.Event] = []
         self.fetch_purgatory = Purgatory(self.env)
-        self.env.process(self._flusher())
+        for d in range(len(self.disk_hosts)):
+            self.env.process(self._flusher(d))
 
     # -- CPU ----------------------------------------------------------------------------
 
@@ -313,7 +332,7 @@ class Broker:
         state[1] += nbytes
         if state[0] < flush_messages and self.env.now - state[2] < flush_ms:
             return 0.0
-        seconds = self.fsync_cost + state[1] / self.disk_write
+        seconds = self.fsync_cost + state[1] / self.dir_bandwidth[self.dir_of.get(tp, 0)][0]
         state[0] = state[1] = 0.0
         state[2] = self.env.now
         self.fsyncs += 1
@@ -346,23 +365,49 @@ class Broker:
             last_created=last_created,
         )
         self.written_bytes += nbytes
-        self.dirty_bytes += nbytes
-        if not self._flush_wakeup.triggered:
-            self._flush_wakeup.succeed()
+        dirtied = nbytes + self._index_entry_bytes(tp, messages, nbytes)
+        self.dirty_bytes += dirtied
+        d = self.dir_of.get(tp, 0)
+        self.dirty_by_dir[d] += dirtied
+        if not self._flush_wakeups[d].triggered:
+            self._flush_wakeups[d].succeed()
         leader = self.leaders.get(tp)
         if leader is not None:
             _wake(leader.data_waiters)
         return log.log_end_offset
 
-    def _flusher(self) -> Generator[simpy.Event, Any, None]:
+    def _index_entry_bytes(self, tp: TopicPartition, messages: int, nbytes: int) -> int:
+        """Whole bytes of offset-index (8 B) and time-index (12 B) entries this append
+        writes: ``LogSegment.append`` adds one of each to an append once more than
+        ``index.interval.bytes`` went in since the last, i.e. one every
+        ``interval // batch bytes + 1`` batches (``storage.index_interval_batches``).
+        A leader appends one batch; a follower's read holds the leader's mean batch."""
+        interval = self.index_interval.get(tp)
+        if interval is None or nbytes <= 0:
+            return 0
+        if tp in self.leaders:
+            batches = 1.0
+        else:
+            appended, records = self.append_shape.get(tp, (1, 1))
+            batches = max(1.0, messages * appended / max(records, 1))
+        entries = batches / index_interval_batches(max(1, int(nbytes / batches)), interval)
+        self.index_bytes += INDEX_ENTRY_BYTES * entries
+        whole = int(self.index_bytes)
+        self.index_bytes -= whole
+        return whole
+
+    def _flusher(self, d: int) -> Generator[simpy.Event, Any, None]:
+        """Write-back of one log directory's dirty pages to its disk (a flusher per
+        device, as Linux's per-bdi writeback); the dirty limit is the broker's."""
         net = self.network
         while True:
-            if self.dirty_bytes <= 0:
-                self._flush_wakeup = self.env.event()
-                yield self._flush_wakeup
+            if self.dirty_by_dir[d] <= 0:
+                self._flush_wakeups[d] = self.env.event()
+                yield self._flush_wakeups[d]
                 continue
-            chunk = min(self.dirty_bytes, FLUSH_CHUNK)
-            yield net.transfer(self.cache_host, self.disk_host, chunk)
+            chunk = min(self.dirty_by_dir[d], FLUSH_CHUNK)
+            yield net.transfer(self.cache_host, self.disk_hosts[d], chunk)
+            self.dirty_by_dir[d] -= chunk
             self.dirty_bytes -= chunk
             self.flushed_bytes += chunk
             if self.dirty_bytes <= self.dirty_limit:
@@ -371,12 +416,23 @@ class Broker:
     def in_page_cache(self, read: LogRead) -> bool:
         return self.written_bytes - read.written_mark <= self.page_cache_bytes
 
-    def read_from_disk_if_needed(self, reads: list[LogRead]) -> Generator[simpy.Event, Any, None]:
-        """Reads older than the cached tail come from the disk first."""
-        cold = sum(r.bytes for r in reads if r.bytes and not self.in_page_cache(r))
-        if cold:
-            self.disk_read_bytes += cold
-            yield self.network.transfer(self.disk_host, self.cache_host, cold)
+    def read_from_disk_if_needed(
+        self, reads: Sequence[tuple[TopicPartition, LogRead]]
+    ) -> Generator[simpy.Event, Any, None]:
+        """Reads older than the cached tail come from their log directory's disk first."""
+        cold = [0] * len(self.disk_hosts)
+        for tp, r in reads:
+            if r.bytes and not self.in_page_cache(r):
+                cold[self.dir_of.get(tp, 0)] += r.bytes
+        transfers = []
+        for d, nbytes in enumerate(cold):
+            if nbytes:
+                self.disk_read_bytes += nbytes
+                transfers.append(self.network.transfer(self.disk_hosts[d], self.cache_host, nbytes))
+        if len(transfers) == 1:
+            yield transfers[0]
+        elif transfers:
+            yield simpy.AllOf(self.env, transfers)
 
     # -- leadership -----------------------------------------------------------------------
 

@@ -71,9 +71,7 @@ def leader_append_cost(
         target = codecs.of(target_name)
         if target is not None:
             codec += target.compress_cpu
-    return AppendCost(
-        costs.append_batch_cpu, costs.append_record_cpu, costs.append_byte_cpu, codec
-    )
+    return AppendCost(costs.append_batch_cpu, costs.append_record_cpu, costs.append_byte_cpu, codec)
 
 
 def follower_append_cost(costs: BrokerCosts) -> AppendCost:

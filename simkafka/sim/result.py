@@ -60,6 +60,34 @@ def consumer_prefix(group_id: str) -> str:
     return f"consumer.{group_id}"
 
 
+def disk_columns(
+    broker: str,
+    dt: float,
+    written: np.ndarray,
+    read: np.ndarray,
+    write_busy: np.ndarray,
+    read_busy: np.ndarray,
+) -> dict[str, float]:
+    """A broker's disk columns from per-log-directory counters over an interval: bytes
+    summed over its disks, utilisation of the busiest (``disk_write_util`` is what the
+    bottleneck reads), and with more than one directory (JBOD) each dir's own
+    ``<b>.dir<k>.disk_write_util`` / ``disk_write_MB_per_s`` (and read)."""
+    row = {
+        f"{broker}.disk_write_MB_per_s": float(written.sum()) / dt / MB,
+        f"{broker}.disk_read_MB_per_s": float(read.sum()) / dt / MB,
+        f"{broker}.disk_write_util": float(write_busy.max()) / dt,
+        f"{broker}.disk_read_util": float(read_busy.max()) / dt,
+    }
+    if written.size > 1:
+        for k in range(written.size):
+            row[f"{broker}.dir{k}.disk_write_MB_per_s"] = float(written[k]) / dt / MB
+            row[f"{broker}.dir{k}.disk_write_util"] = float(write_busy[k]) / dt
+            if read.size == written.size:
+                row[f"{broker}.dir{k}.disk_read_MB_per_s"] = float(read[k]) / dt / MB
+                row[f"{broker}.dir{k}.disk_read_util"] = float(read_busy[k]) / dt
+    return row
+
+
 def busiest_host_columns(prefix: str, resource: str, utilisation: np.ndarray) -> dict[str, float]:
     """``<prefix>.<resource>_util``, the busiest host's utilisation over the interval (at
     most 1), and ``<prefix>.<resource>_busiest``, that host's index in its group."""

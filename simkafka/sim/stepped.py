@@ -31,7 +31,11 @@ partition, replica and consumer at once:
   time); what does not fit stays queued for the next step, and the lock time is charged
   to the handler threads the step after (the events engine also holds a thread while it
   *waits* for a lock; this engine does not). Followers' appends (per batch and byte, and
-  their fsyncs) lengthen their fetcher's loop. Page cache with dirty-page throttling and write-back at the
+  their fsyncs) lengthen their fetcher's loop. Index entries (8 + 12 bytes every
+  ``index.interval.bytes // batch bytes + 1`` batches) are dirtied with the log. With
+  several ``log.dirs`` (JBOD) each directory's disk writes back its own dirty bytes at
+  its bandwidth (replicas placed as ``LogManager.nextLogDirs``); the dirty limit and the
+  page cache stay per broker, and reads from disk use the broker's summed bandwidth. Page cache with dirty-page throttling and write-back at the
   disk's bandwidth: past ``vm.dirty_ratio`` the produce requests and the replica
   fetchers' responses wait, and are let through in turn -- the room goes in proportion to
   each one's whole request or response -- so the leader's appends, and through them the
@@ -83,13 +87,14 @@ from collections import Counter, deque
 import numpy as np
 
 from simkafka.model.election import alter_isr
+from simkafka.model.log_dirs import place_in_log_dirs
 from simkafka.model.partitioner import sticky_stint_records
 from simkafka.model.topology import initial_topology, topic_id
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.scenario.topic import LONG_MAX
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
-from simkafka.sim.broker import DIRTY_RATIO
+from simkafka.sim.broker import DIRTY_RATIO, INDEX_ENTRY_BYTES
 from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
@@ -493,6 +498,44 @@ class SteppedWorld:
         self.unflushed_bytes = np.zeros(self.P)
         self.last_flush = np.zeros(self.P)
         self.fsyncs = 0.0
+        self.index_interval = np.array([int(t.index_interval_bytes) for t in topics], dtype=np.int64)
+        self._build_log_dirs()
+
+    def _build_log_dirs(self) -> None:
+        """JBOD: each broker's log directories as disks of their own (write-back at each
+        disk's bandwidth, the dirty limit per broker); replicas placed as
+        ``LogManager.nextLogDirs`` does (``place_in_log_dirs``)."""
+        hardware_of = hardware_by_broker(self.scenario.cluster)
+        dir_broker, dir_write, first = [], [], []
+        for j, broker_id in enumerate(self.broker_ids):
+            first.append(len(dir_broker))
+            for write, _read in hardware_of[broker_id].dirs:
+                dir_broker.append(j)
+                dir_write.append(write)
+        self.dir_broker = np.array(dir_broker, dtype=np.int64)
+        self.dir_write = np.array(dir_write, dtype=float)
+        counts = np.bincount(self.dir_broker, minlength=self.B)
+        placed = place_in_log_dirs(
+            [(r, tp) for tp, reg in self.registrations.items() for r in reg.replicas],
+            {b: int(counts[j]) for j, b in enumerate(self.broker_ids)},
+        )
+        bi = self.broker_index
+        self.p_dir = np.array(
+            [first[int(self.leader[p])] + placed[(self.broker_ids[int(self.leader[p])], tp)]
+             for p, tp in enumerate(self.tps)],
+            dtype=np.int64,
+        )
+        self.f_dir = np.array(
+            [first[int(b)] + placed[(self.broker_ids[int(b)], self.tps[int(p)])]
+             for p, b in zip(self.f_part, self.f_broker, strict=True)],
+            dtype=np.int64,
+        )
+        del bi
+        self._dir_first = np.array(first, dtype=np.int64)
+        D = self.dir_broker.size
+        self.dir_dirty = np.zeros(D)
+        self.dir_written = np.zeros(D)
+        self.dir_write_busy = np.zeros(D)
 
     def _records_per_batch(self) -> np.ndarray:
         """Each producer's mean records per batch sent so far (``_drain`` counts each
@@ -519,7 +562,7 @@ class SteppedWorld:
             return 0.0
         r = per_batch[:, None]
         appends_per_flush = np.ceil(self.flush_messages[None, :] / r)
-        disk = self.disk_write[self.leader][None, :]
+        disk = self.dir_write[self.p_dir][None, :]
         seconds = self.fsync_s / (r * appends_per_flush) + self.wire_per_msg[:, None] / disk
         self.fsyncs_per_message = np.where(self.flushing[None, :], 1.0 / (r * appends_per_flush), 0.0)
         return np.where(self.flushing[None, :], seconds, 0.0)
@@ -539,7 +582,7 @@ class SteppedWorld:
             self.now + self.dt - self.last_flush >= self.flush_ms - 1e-12
         )
         seconds = np.where(
-            due, self.fsync_s + self.unflushed_bytes / self.disk_write[self.leader], 0.0
+            due, self.fsync_s + self.unflushed_bytes / self.dir_write[self.p_dir], 0.0
         )
         self.fsyncs += float(due.sum())
         self.unflushed_bytes[due] = 0.0
@@ -554,9 +597,28 @@ class SteppedWorld:
         seconds = self.follower_lock_batch_s / r + bpm * self.follower_lock_byte_s
         if self.flushing.any():
             k = self.flush_messages[self.f_part]
-            flush = self.fsync_s / (r * np.ceil(k / r)) + bpm / self.disk_write[self.f_broker]
+            flush = self.fsync_s / (r * np.ceil(k / r)) + bpm / self.dir_write[self.f_dir]
             seconds = seconds + np.where(self.flushing[self.f_part], flush, 0.0)
         return seconds
+
+    def _write_back_room(self) -> np.ndarray:
+        """Bytes per broker its disks can write back this step: appends of the step may
+        be written in it. (With JBOD an idle directory's bandwidth counts too, so a
+        broker whose traffic goes to one disk may pass its dirty limit by that step's
+        worth of the others' bandwidth; its throughput is still the busy disk's.)"""
+        return np.bincount(self.dir_broker, weights=self.dir_write * self.dt, minlength=self.B)
+
+    def _index_bytes(self, f_take: np.ndarray) -> np.ndarray:
+        """Index entries written per log directory this step: the leaders' (see _append_locks)
+        and the followers', whose appends hold the leader log's mean batches."""
+        r = self._leader_records_per_batch()[self.f_part]
+        batch_bytes = np.maximum(1, (r * self._bpm[self.f_part]).astype(np.int64))
+        every = self.index_interval[self.f_part] // batch_bytes + 1
+        follower = f_take / r / every * INDEX_ENTRY_BYTES
+        D = self.dir_broker.size
+        return np.bincount(self.p_dir, weights=self._index_bytes_p, minlength=D) + np.bincount(
+            self.f_dir, weights=follower, minlength=D
+        )
 
     def _append_locks(self, candidates: np.ndarray) -> np.ndarray:
         """Of ``candidates`` (messages per (producer, partition) with a handler thread and
@@ -564,6 +626,7 @@ class SteppedWorld:
         (batches, records, bytes, codec work) goes to the handler threads' next step."""
         if not candidates.any():
             self._lock_used = np.zeros(self.P)
+            self._index_bytes_p = np.zeros(self.P)
             return candidates
         per_batch = self._records_per_batch()
         seconds_per_msg = (
@@ -585,6 +648,13 @@ class SteppedWorld:
         self.lock_debt = np.where(full, used - available, np.maximum(0.0, used - available))
         self.lock_busy += used
         self.leo_batches += appended.T @ (1.0 / per_batch)
+        # index entries: one offset- and one time-index entry every
+        # index.interval.bytes // batch bytes + 1 batches (LogSegment.append)
+        batch_bytes = np.maximum(1, (per_batch * self.wire_per_msg).astype(np.int64))
+        every = self.index_interval[None, :] // batch_bytes[:, None] + 1
+        self._index_bytes_p = (
+            appended / per_batch[:, None] / every * INDEX_ENTRY_BYTES
+        ).sum(axis=0)
         self._lock_used = used
         return appended
 
@@ -1099,7 +1169,7 @@ class SteppedWorld:
         )
         produce_bytes = queued_bytes * cpu_frac
         room = np.maximum(
-            0.0, DIRTY_RATIO * self.page_cache - self.dirty + self.disk_write * self.dt
+            0.0, DIRTY_RATIO * self.page_cache - self.dirty + self._write_back_room()
         )
         demand = np.concatenate([produce_bytes, stream_bytes])
         granted = share_by_turns(
@@ -1142,7 +1212,13 @@ class SteppedWorld:
         self.leo += per_p
         self.leo_bytes += bytes_p
         leader_bytes = np.bincount(self.leader, weights=bytes_p, minlength=B)
-        self.dirty += leader_bytes + f_bytes
+        D = self.dir_broker.size
+        self.dir_dirty += (
+            np.bincount(self.p_dir, weights=bytes_p, minlength=D)
+            + np.bincount(self.f_dir, weights=f_take * bpm_all[self.f_part], minlength=D)
+            + self._index_bytes(f_take)
+        )
+        self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=B)
         self.written_total += leader_bytes + f_bytes
         # acks=1: the leader's append completes the request
         ones = appended * self.one_acks[:, None]
@@ -1344,10 +1420,16 @@ class SteppedWorld:
         return piece, oldest, newest, np.diff(rounded, prepend=0)
 
     def _write_back(self) -> None:
-        flushed = np.minimum(self.dirty, self.disk_write * self.dt)
-        self.dirty -= flushed
-        self.disk_written += flushed
-        self.disk_write_busy += flushed / self.disk_write
+        # each log directory's disk writes back its own dirty pages
+        flushed = np.minimum(self.dir_dirty, self.dir_write * self.dt)
+        self.dir_dirty -= flushed
+        self.dir_written += flushed
+        self.dir_write_busy += flushed / self.dir_write
+        self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=self.B)
+        self.disk_written += np.bincount(self.dir_broker, weights=flushed, minlength=self.B)
+        self.disk_write_busy += np.bincount(
+            self.dir_broker, weights=flushed / self.dir_write, minlength=self.B
+        )
 
     # -- accounting ---------------------------------------------------------------------------
 

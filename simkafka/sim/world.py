@@ -25,6 +25,7 @@ import numpy as np
 import simpy
 
 from simkafka.model.election import NO_LEADER, PartitionRegistration, alter_isr
+from simkafka.model.log_dirs import place_in_log_dirs
 from simkafka.model.partitioner import TopicMetadata
 from simkafka.model.topology import initial_topology
 from simkafka.model.types import TopicPartition
@@ -107,7 +108,8 @@ class World:
             )
             self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress)
             self.add_host(broker.cache_host, spec.rack, UNBOUNDED, UNBOUNDED)
-            self.add_host(broker.disk_host, spec.rack, hardware.disk_read, hardware.disk_write)
+            for disk_host, (write, read) in zip(broker.disk_hosts, broker.dir_bandwidth, strict=True):
+                self.add_host(disk_host, spec.rack, read, write)
             self.brokers[spec.id] = broker
         self.topics = {t.name: t for t in scenario.topics}
         topology = initial_topology(scenario)
@@ -122,10 +124,13 @@ class World:
         self._follower_append_cost = follower_append_cost(scenario.costs.broker)
         # (batches, records) appended by leaders per partition: a follower's read in batches
         self._append_shape: dict[TopicPartition, tuple[int, int]] = {}
+        for broker in self.brokers.values():
+            broker.append_shape = self._append_shape  # a follower's reads in batches
         for tp, registration in topology.partitions.items():
             topic = self.topics[tp.topic]
             for replica in registration.replicas:
                 self.brokers[replica].logs[tp] = ReplicaLog()
+                self.brokers[replica].index_interval[tp] = int(topic.index_interval_bytes)
             self.brokers[registration.leader].become_leader(
                 tp,
                 registration.replicas,
@@ -134,6 +139,12 @@ class World:
                 registration.leader_epoch,
             )
             self._leader[tp] = registration.leader
+        placed = place_in_log_dirs(
+            [(r, tp) for tp, reg in topology.partitions.items() for r in reg.replicas],
+            {b: len(broker.disk_hosts) for b, broker in self.brokers.items()},
+        )
+        for (replica, tp), log_dir in placed.items():
+            self.brokers[replica].dir_of[tp] = log_dir
         self._start_replication()
         self.producers: list[ProducerClient] = []
         for spec in scenario.producers:
@@ -233,10 +244,8 @@ class World:
                 seconds = cost.of(1, batch.messages, batch.wire_bytes, batch.record_bytes)
                 seconds += self._flush(broker, tp, batch.messages, batch.wire_bytes)
                 appends.append((tp, seconds))
-                self._append_shape[tp] = (
-                    self._append_shape.get(tp, (0, 0))[0] + 1,
-                    self._append_shape.get(tp, (0, 0))[1] + batch.messages,
-                )
+                batches, records = self._append_shape.get(tp, (0, 0))
+                self._append_shape[tp] = (batches + 1, records + batch.messages)
         return appends
 
     def follower_appends(
@@ -525,7 +534,7 @@ class World:
                 if leader is not None:
                     getattr(leader, waiters).append(wake)
             yield broker.fetch_purgatory.watch(wake, deadline)
-        yield from broker.read_from_disk_if_needed([r for _, r in reads])
+        yield from broker.read_from_disk_if_needed(reads)
         yield from broker.handle(sum(r.bytes for _, r in reads))
         return reads
 

@@ -33,7 +33,7 @@ producers:
     message_size: 1KiB
     acks: "{acks}"
     linger.ms: 5
-    batch.size: 16KiB
+    batch.size: {batch}
     buffer.memory: 512KiB
 costs:
   broker: {costs}
@@ -50,6 +50,7 @@ DEFAULTS = dict(
     acks="1",
     costs="{append_batch_cpu: 500us, append_record_cpu: 2us, append_byte_cpu: 2ns}",
     duration="4s",
+    batch="16KiB",
 )
 
 
@@ -123,9 +124,63 @@ def test_flush_messages_1_makes_throughput_fsync_bound():
     per_batch = 5e-6 + records * 20e-9 + wire * 0.05e-9  # the default append costs
     per_batch += 2e-3 + wire / 2e9
     bound = wire / per_batch / 1e6
-    result = both(topic_extra=", flush.messages: 1", costs="{fsync: 2ms, append_batch_cpu: 5us, "
-                  "append_record_cpu: 20ns, append_byte_cpu: 0.05ns}")
+    result = both(
+        topic_extra=", flush.messages: 1",
+        costs="{fsync: 2ms, append_batch_cpu: 5us, "
+        "append_record_cpu: 20ns, append_byte_cpu: 0.05ns}",
+    )
     for engine in ENGINES:
         assert result[engine]["produce_MB_per_s"] == pytest.approx(bound, rel=0.05)
         assert result[engine]["bottleneck"].startswith("broker 0 partition append")
     assert_agree(result)
+
+
+def test_index_entries_are_written_to_the_disk():
+    # index.interval.bytes: 0 -- every append adds an 8-byte offset-index and a 12-byte
+    # time-index entry, so the disk writes 20 bytes more per batch than the log grows
+    for engine in ENGINES:
+        # one 1 KiB record a batch: the index entries are ~2 % of the bytes
+        result = run(engine, topic_extra=", index.interval.bytes: 0", rate="2MB/s", batch="1KiB")
+        s = result.summary
+        steady = result.timeseries[result.timeseries.index > 1.5]
+        batches = s["produce_requests_per_s"] * s["batches_per_request"]
+        expected = s["produce_MB_per_s"] + batches * 20 / 1e6
+        disk = steady["b0.disk_write_MB_per_s"].mean()
+        assert disk == pytest.approx(expected, rel=0.003), (engine, disk, s["produce_MB_per_s"])
+        assert disk - s["produce_MB_per_s"] == pytest.approx(batches * 20 / 1e6, rel=0.15)
+
+
+JBOD = dict(
+    disk_write="100MB/s",  # ignored: the dirs below set each disk's bandwidth
+    costs="{fsync: 2ms}",
+)
+
+
+def run_jbod(engine: str, partitions: int):
+    text = BASE.format(**{**DEFAULTS, **JBOD, "partitions": partitions, "engine": engine})
+    text = text.replace(
+        "page_cache: 8GiB}",
+        "page_cache: 128MiB, log_dirs: [{disk_write: 50MB/s, disk_read: 200MB/s}, "
+        "{disk_write: 50MB/s, disk_read: 200MB/s}]}",
+    )
+    return simulate(parse_scenario(textwrap.dedent(text), "jbod.yaml"))
+
+
+def test_jbod_one_busy_log_dir_saturates_while_the_other_idles():
+    # log.dirs of two 50 MB/s disks; one partition goes to the first (LogManager puts a
+    # new log in the dir with the fewest), so 80 MB/s offered is held to that disk's
+    # 50 MB/s while the other disk writes nothing; two partitions use both disks
+    results = {engine: run_jbod(engine, 1) for engine in ENGINES}
+    for engine, result in results.items():
+        steady = result.timeseries[result.timeseries.index > 1.5]
+        assert steady["b0.dir0.disk_write_util"].mean() > 0.97, engine
+        assert steady["b0.dir1.disk_write_MB_per_s"].max() == 0.0, engine
+        assert steady["b0.disk_write_util"].mean() > 0.97, engine
+        assert result.summary["produce_MB_per_s"] == pytest.approx(50, rel=0.05)
+        assert result.summary["bottleneck"].startswith("broker 0 disk write")
+    assert_agree({e: r.summary for e, r in results.items()})
+    spread = {engine: run_jbod(engine, 2).summary for engine in ENGINES}
+    for engine in ENGINES:
+        # both disks now: the 80 MB/s offered fits in their 100 MB/s
+        assert spread[engine]["produce_payload_MB_per_s"] == pytest.approx(80, rel=0.03)
+    assert_agree(spread)
