@@ -22,6 +22,15 @@ from simkafka.scenario.quantities import (
     out_of_range,
 )
 
+MAX_LOG_DIRS = 256  # directories in one broker's log.dirs
+
+
+class LogDir(SpecModel):
+    """One directory of ``log.dirs``: a disk of its own (JBOD)."""
+
+    disk_write: DiskBandwidth = Field(description="sequential write bandwidth of this dir's disk")
+    disk_read: DiskBandwidth = Field(description="sequential read bandwidth of this dir's disk")
+
 
 class BrokerHardware(SpecModel):
     """What one broker machine has. Defaults are a modest cloud instance (8 vCPU, 10 Gbps)."""
@@ -33,6 +42,27 @@ class BrokerHardware(SpecModel):
     disk_read: DiskBandwidth = Field(1e9, description="sequential read bandwidth of the log disk(s)")
     cpu_cores: int = Field(8, ge=1, le=MAX_CORES)
     page_cache: PositiveDataSize = Field(16 * 1024**3, description="memory the OS can use to cache log data")
+    log_dirs: int | tuple[LogDir, ...] = Field(
+        1,
+        description="log.dirs: a number of identical disks sharing disk_write / disk_read "
+        "equally, or one {disk_write, disk_read} per directory (JBOD, in log.dirs order)",
+    )
+
+    @field_validator("log_dirs")
+    @classmethod
+    def _some_dirs(cls, value: int | tuple[LogDir, ...]) -> int | tuple[LogDir, ...]:
+        count = value if isinstance(value, int) else len(value)
+        if not 1 <= count <= MAX_LOG_DIRS:
+            raise ValueError(f"log.dirs needs 1 to {MAX_LOG_DIRS} directories (got {count})")
+        return value
+
+    @property
+    def dirs(self) -> tuple[tuple[float, float], ...]:
+        """(write, read) bandwidth of each log directory's disk, in log.dirs order."""
+        if isinstance(self.log_dirs, int):
+            n = self.log_dirs
+            return tuple((self.disk_write / n, self.disk_read / n) for _ in range(n))
+        return tuple((d.disk_write, d.disk_read) for d in self.log_dirs)
 
     @property
     def ingress(self) -> float:
@@ -57,6 +87,7 @@ class BrokerSpec(SpecModel):
     disk_read: DiskBandwidth | None = None
     cpu_cores: int | None = Field(None, ge=1, le=MAX_CORES)
     page_cache: PositiveDataSize | None = None
+    log_dirs: int | tuple[LogDir, ...] | None = None
 
 
 class Network(SpecModel):
@@ -190,7 +221,9 @@ class Cluster(SpecModel):
         spec = self.broker(broker_id)
         overrides = {
             name: getattr(spec, name)
-            for name in ("nic", "nic_in", "nic_out", "disk_write", "disk_read", "cpu_cores", "page_cache")
+            for name in (
+                "nic", "nic_in", "nic_out", "disk_write", "disk_read", "cpu_cores", "page_cache", "log_dirs"
+            )
             if getattr(spec, name) is not None
         }
         return self.hardware.model_copy(update=overrides) if overrides else self.hardware

@@ -105,6 +105,8 @@ def duration_type(*, bare_unit: Literal["s", "ms"] = "s", positive: bool = False
         if bare_unit == "s":
             return write_duration(seconds)
         ms = seconds * 1000.0
+        if kafka == "long" and ms >= INT64_MAX:
+            return INT64_MAX  # Long.MAX_VALUE, Kafka's "never" (flush.ms): not 9.2e+18
         if ms / 1000.0 != seconds:  # not exact as a number of ms: write it with a unit
             return write_duration(seconds)
         return int(ms) if ms.is_integer() and abs(ms) < 2**53 else ms

@@ -19,6 +19,7 @@ from simkafka.scenario.quantities import (
     size_type,
 )
 
+LONG_MAX = 2**63 - 1  # java.lang.Long.MAX_VALUE: Kafka's "never" for flush.messages / flush.ms
 # LegacyRecord.RECORD_OVERHEAD_V0: TopicConfig's atLeast for segment.bytes
 _SEGMENT_BYTES = size_type(kafka="int", least=14)
 
@@ -56,6 +57,18 @@ class Topic(SpecModel):
     segment_bytes: _SEGMENT_BYTES = Field(1024**3, alias="segment.bytes")
     segment: PositiveMillis = Field(7 * 86400.0, alias="segment.ms")
     index_interval_bytes: IntByteSize = Field(4096, alias="index.interval.bytes")
+    flush_messages: int = Field(
+        LONG_MAX,
+        ge=1,
+        le=LONG_MAX,
+        alias="flush.messages",
+        description="fsync the log once this many messages are unflushed (default Long.MAX: never)",
+    )
+    flush_ms: Millis = Field(
+        LONG_MAX / 1000,
+        alias="flush.ms",
+        description="fsync the log when its last flush is this old (default Long.MAX: never)",
+    )
     cleanup_policy: tuple[Literal["delete", "compact"], ...] = Field(
         ("delete",), min_length=1, alias="cleanup.policy"
     )

@@ -6,22 +6,38 @@ What costs time on a broker, in the order a request meets it:
    at once, each holding a thread for ``request_cpu + bytes * byte_cpu`` (the cost
    profile's ``broker`` section); the
    rest queue (the ``RequestQueueTimeMs`` a Kafka operator watches).
-2. **Page cache** -- appends land in memory. Dirty bytes are written back to the disk by
+2. **Partition logs' locks** -- a ProduceRequest's batches are appended one after the
+   other by its handler thread, each under its partition's lock (``UnifiedLog.append``),
+   held for the append's cost (``log_append``: per batch, record and byte, and codec work
+   when the leader must decompress or recompress); the thread waits for a busy lock, so
+   one partition's throughput is bounded by its serial append cost. A lock is not fair:
+   an append that fits before a later reservation takes the gap. Followers append on the
+   replica fetcher's thread under their own log's lock. With ``flush.messages`` /
+   ``flush.ms`` an append that makes the log due fsyncs it under the lock: one fsync
+   (``costs.broker.fsync``) plus the log's unflushed bytes at the disk's write bandwidth
+   (the bytes are still written back by the flusher: the fsync's disk time is charged to
+   the lock, not to the disk's flow).
+3. **Page cache** -- appends land in memory. Dirty bytes are written back to the disk by
    a flusher at the disk's write bandwidth; when more than ``DIRTY_RATIO`` of the page
    cache is dirty, appends wait (Linux ``vm.dirty_ratio`` throttling), which is how a
    disk-bound broker slows its producers.
-3. **Reads** -- data written within the last ``page_cache`` bytes of the broker's writes
+   Every ``index.interval.bytes`` appended, ``LogSegment.append`` adds an offset-index
+   (8 B) and a time-index (12 B) entry: those bytes are dirtied and written back too.
+4. **Reads** -- data written within the last ``page_cache`` bytes of the broker's writes
    is served from memory; older data is first read from the disk at its read bandwidth.
 
 The disk is a pair of pseudo-hosts in the flow network (``b3.cache`` -> ``b3.disk`` for
 write-back, ``b3.disk`` -> ``b3.cache`` for reads) so that concurrent disk transfers share
-bandwidth max-min fairly exactly like NIC transfers do.
+bandwidth max-min fairly exactly like NIC transfers do. With several ``log.dirs`` (JBOD)
+each directory is a disk of its own (``b3.disk``, ``b3.disk1``, ...) with its own
+write-back; a replica lives in the directory ``LogManager.nextLogDirs`` picks (fewest
+partitions, ties by order), and the page cache and its dirty limit stay the broker's.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import TYPE_CHECKING, Any
@@ -30,6 +46,7 @@ import simpy
 
 from simkafka.model.types import TopicPartition
 from simkafka.sim.replica_log import LogRead, ReplicaLog
+from simkafka.sim.storage import index_interval_batches
 
 if TYPE_CHECKING:
     from simkafka.scenario import BrokerConfig, BrokerHardware
@@ -40,6 +57,7 @@ if TYPE_CHECKING:
 DIRTY_RATIO = 0.2
 # Write-back proceeds in chunks so that reads interleave with it on the disk.
 FLUSH_CHUNK = 8 * 1024 * 1024
+INDEX_ENTRY_BYTES = 8 + 12  # an offset-index and a time-index entry
 
 _sequence = count()
 
@@ -189,7 +207,14 @@ class Broker:
         self.rack = rack
         self.host = f"b{broker_id}"
         self.cache_host = f"b{broker_id}.cache"
-        self.disk_host = f"b{broker_id}.disk"
+        # one disk per log directory (JBOD): b3.disk, b3.disk1, ... in log.dirs order
+        self.dir_bandwidth = hardware.dirs  # (write, read) per directory
+        self.disk_hosts = [
+            f"b{broker_id}.disk" + (str(d) if d else "") for d in range(len(self.dir_bandwidth))
+        ]
+        self.disk_host = self.disk_hosts[0]
+        self.dir_of: dict[TopicPartition, int] = {}  # set by World (LogManager.nextLogDirs)
+        self.dirty_by_dir = [0] * len(self.disk_hosts)
         self.request_cpu = costs.request_cpu
         self.byte_cpu = costs.byte_cpu
         # Request handler threads as an FCFS multi-server queue: a heap of the times each
@@ -211,32 +236,107 @@ class Broker:
         self.cpu_busy = 0.0  # handler-seconds of work done
         self.requests = 0
         self.queue_wait = 0.0
-        self._flush_wakeup = self.env.event()
+        # the log's lock of each partition held here (leader or follower): the intervals
+        # it is reserved from now on, in time order, and seconds it was held (utilisation)
+        self.lock_held: dict[TopicPartition, list[tuple[float, float]]] = {}
+        self.lock_busy: dict[TopicPartition, float] = {}
+        # flush.messages / flush.ms: per log, [unflushed messages, unflushed bytes, last flush]
+        self.unflushed: dict[TopicPartition, list[float]] = {}
+        self.fsync_cost = costs.fsync
+        self.fsyncs = 0
+        # index.interval.bytes per log, and (batches, records) appended per partition by
+        # its leader (World shares its table): the index entries an append writes
+        self.index_interval: dict[TopicPartition, int] = {}
+        self.append_shape: dict[TopicPartition, tuple[int, int]] = {}
+        self.index_bytes = 0.0  # written with the log's dirty pages (a fraction carried)
+        self._flush_wakeups = [self.env.event() for _ in self.disk_hosts]
         self._dirty_waiters: list[simpy.Event] = []
         self.fetch_purgatory = Purgatory(self.env)
-        self.env.process(self._flusher())
+        for d in range(len(self.disk_hosts)):
+            self.env.process(self._flusher(d))
 
     # -- CPU ----------------------------------------------------------------------------
 
-    def handle(self, nbytes: int) -> Generator[simpy.Event, Any, None]:
+    def handle(
+        self, nbytes: int, appends: Sequence[tuple[TopicPartition, float]] = ()
+    ) -> Generator[simpy.Event, Any, None]:
         """Hold a request handler thread for one request's CPU work (FCFS)."""
-        yield self.handle_at(self.env.now, nbytes)
+        yield self.handle_at(self.env.now, nbytes, appends)
 
-    def handle_at(self, arrival: float, nbytes: int) -> simpy.Event:
+    def handle_at(
+        self,
+        arrival: float,
+        nbytes: int,
+        appends: Sequence[tuple[TopicPartition, float]] = (),
+    ) -> simpy.Event:
         """The event of a request arriving at ``arrival`` (now or later) having been handled.
 
         A small request's arrival time is known when it is sent, so its network delay and
         its handling are one event. Reserving a thread ahead of the arrival can put it
         before a request that arrives earlier but is sent later -- a reordering within one
         network latency, on a pool that is rarely full.
+
+        ``appends`` are the request's batches, in order, as (partition, seconds under its
+        lock): the handler thread appends them one after the other, waiting for each
+        partition's lock and holding it (``ReplicaManager.appendToLocalLog``), so the
+        thread is not free before the last append ended.
         """
         work = self.request_cpu + nbytes * self.byte_cpu
         start = max(arrival, heapq.heappop(self._thread_free_at))
-        heapq.heappush(self._thread_free_at, start + work)
+        end = self.lock_through(start + work, appends)
+        heapq.heappush(self._thread_free_at, end)
         self.queue_wait += start - arrival
-        self.cpu_busy += work
+        self.cpu_busy += work + sum(cost for _, cost in appends)
         self.requests += 1
-        return self.env.timeout(start + work - self.env.now)
+        return self.env.timeout(end - self.env.now)
+
+    def lock_through(self, start: float, appends: Sequence[tuple[TopicPartition, float]]) -> float:
+        """Take each partition's lock in turn from ``start`` (``UnifiedLog.append`` holds
+        the log's lock); returns when the last append released its lock."""
+        t = start
+        now = self.env.now
+        held, busy = self.lock_held, self.lock_busy
+        for tp, cost in appends:
+            intervals = held.get(tp)
+            if intervals is None:
+                intervals = held[tp] = []
+            while intervals and intervals[0][1] <= now:
+                intervals.pop(0)  # (a few entries: at most one per thread reserving ahead)
+            # the earliest time the lock is free for ``cost`` from t: a lock is not
+            # fair, an append that fits before one reserved later takes it (the thread
+            # reserved first is still waiting for another partition's lock)
+            at = len(intervals)
+            for i, (begin, end) in enumerate(intervals):
+                if t + cost <= begin:
+                    at = i
+                    break
+                t = max(t, end)
+            intervals.insert(at, (t, t + cost))
+            t += cost
+            busy[tp] = busy.get(tp, 0.0) + cost
+        return t
+
+    def flush_on_append(
+        self, tp: TopicPartition, messages: int, nbytes: int, flush_messages: int, flush_ms: float
+    ) -> float:
+        """Seconds an append of ``messages`` spends fsyncing the log after it (under the
+        log's lock, on the appending thread): ``UnifiedLog.append`` flushes once the
+        unflushed messages reach ``flush.messages``; a log whose last flush is older than
+        ``flush.ms`` is flushed by the scheduler, which takes the lock the next append
+        waits for. A flush writes the log's unflushed bytes at the disk's write bandwidth
+        and pays one fsync; 0 when neither rule holds."""
+        state = self.unflushed.get(tp)
+        if state is None:
+            state = self.unflushed[tp] = [0.0, 0.0, self.env.now]
+        state[0] += messages
+        state[1] += nbytes
+        if state[0] < flush_messages and self.env.now - state[2] < flush_ms:
+            return 0.0
+        seconds = self.fsync_cost + state[1] / self.dir_bandwidth[self.dir_of.get(tp, 0)][0]
+        state[0] = state[1] = 0.0
+        state[2] = self.env.now
+        self.fsyncs += 1
+        return seconds
 
     # -- page cache and disk --------------------------------------------------------------
 
@@ -265,23 +365,49 @@ class Broker:
             last_created=last_created,
         )
         self.written_bytes += nbytes
-        self.dirty_bytes += nbytes
-        if not self._flush_wakeup.triggered:
-            self._flush_wakeup.succeed()
+        dirtied = nbytes + self._index_entry_bytes(tp, messages, nbytes)
+        self.dirty_bytes += dirtied
+        d = self.dir_of.get(tp, 0)
+        self.dirty_by_dir[d] += dirtied
+        if not self._flush_wakeups[d].triggered:
+            self._flush_wakeups[d].succeed()
         leader = self.leaders.get(tp)
         if leader is not None:
             _wake(leader.data_waiters)
         return log.log_end_offset
 
-    def _flusher(self) -> Generator[simpy.Event, Any, None]:
+    def _index_entry_bytes(self, tp: TopicPartition, messages: int, nbytes: int) -> int:
+        """Whole bytes of offset-index (8 B) and time-index (12 B) entries this append
+        writes: ``LogSegment.append`` adds one of each to an append once more than
+        ``index.interval.bytes`` went in since the last, i.e. one every
+        ``interval // batch bytes + 1`` batches (``storage.index_interval_batches``).
+        A leader appends one batch; a follower's read holds the leader's mean batch."""
+        interval = self.index_interval.get(tp)
+        if interval is None or nbytes <= 0:
+            return 0
+        if tp in self.leaders:
+            batches = 1.0
+        else:
+            appended, records = self.append_shape.get(tp, (1, 1))
+            batches = max(1.0, messages * appended / max(records, 1))
+        entries = batches / index_interval_batches(max(1, int(nbytes / batches)), interval)
+        self.index_bytes += INDEX_ENTRY_BYTES * entries
+        whole = int(self.index_bytes)
+        self.index_bytes -= whole
+        return whole
+
+    def _flusher(self, d: int) -> Generator[simpy.Event, Any, None]:
+        """Write-back of one log directory's dirty pages to its disk (a flusher per
+        device, as Linux's per-bdi writeback); the dirty limit is the broker's."""
         net = self.network
         while True:
-            if self.dirty_bytes <= 0:
-                self._flush_wakeup = self.env.event()
-                yield self._flush_wakeup
+            if self.dirty_by_dir[d] <= 0:
+                self._flush_wakeups[d] = self.env.event()
+                yield self._flush_wakeups[d]
                 continue
-            chunk = min(self.dirty_bytes, FLUSH_CHUNK)
-            yield net.transfer(self.cache_host, self.disk_host, chunk)
+            chunk = min(self.dirty_by_dir[d], FLUSH_CHUNK)
+            yield net.transfer(self.cache_host, self.disk_hosts[d], chunk)
+            self.dirty_by_dir[d] -= chunk
             self.dirty_bytes -= chunk
             self.flushed_bytes += chunk
             if self.dirty_bytes <= self.dirty_limit:
@@ -290,12 +416,23 @@ class Broker:
     def in_page_cache(self, read: LogRead) -> bool:
         return self.written_bytes - read.written_mark <= self.page_cache_bytes
 
-    def read_from_disk_if_needed(self, reads: list[LogRead]) -> Generator[simpy.Event, Any, None]:
-        """Reads older than the cached tail come from the disk first."""
-        cold = sum(r.bytes for r in reads if r.bytes and not self.in_page_cache(r))
-        if cold:
-            self.disk_read_bytes += cold
-            yield self.network.transfer(self.disk_host, self.cache_host, cold)
+    def read_from_disk_if_needed(
+        self, reads: Sequence[tuple[TopicPartition, LogRead]]
+    ) -> Generator[simpy.Event, Any, None]:
+        """Reads older than the cached tail come from their log directory's disk first."""
+        cold = [0] * len(self.disk_hosts)
+        for tp, r in reads:
+            if r.bytes and not self.in_page_cache(r):
+                cold[self.dir_of.get(tp, 0)] += r.bytes
+        transfers = []
+        for d, nbytes in enumerate(cold):
+            if nbytes:
+                self.disk_read_bytes += nbytes
+                transfers.append(self.network.transfer(self.disk_hosts[d], self.cache_host, nbytes))
+        if len(transfers) == 1:
+            yield transfers[0]
+        elif transfers:
+            yield simpy.AllOf(self.env, transfers)
 
     # -- leadership -----------------------------------------------------------------------
 

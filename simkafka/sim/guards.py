@@ -25,7 +25,9 @@ class RunRefused(ValueError):
     (or, from :mod:`simkafka.sim.budget`, how big the run would be)."""
 
 
-HARDWARE_OVERRIDES = ("nic", "nic_in", "nic_out", "disk_write", "disk_read", "cpu_cores", "page_cache")
+HARDWARE_OVERRIDES = (
+    "nic", "nic_in", "nic_out", "disk_write", "disk_read", "cpu_cores", "page_cache", "log_dirs"
+)
 
 
 def hardware_by_broker(cluster: Cluster) -> dict[int, BrokerHardware]:

@@ -15,7 +15,12 @@ import pandas as pd
 import simpy
 
 from simkafka.sim.histogram import LatencyHistogram
-from simkafka.sim.result import client_host_columns, consumer_prefix, producer_prefix
+from simkafka.sim.result import (
+    client_host_columns,
+    consumer_prefix,
+    disk_columns,
+    producer_prefix,
+)
 
 if TYPE_CHECKING:
     from simkafka.sim.world import World
@@ -65,12 +70,16 @@ class Probes:
             c[f"b{broker_id}.out"] = nic.bytes_sent + world.small_bytes_sent[broker.host]
             c[f"b{broker_id}.in_busy"] = nic.ingress_busy_time + world.small_busy_in[broker.host]
             c[f"b{broker_id}.out_busy"] = nic.egress_busy_time + world.small_busy_out[broker.host]
-            disk = world.network.host_counters(broker.disk_host)
-            c[f"b{broker_id}.disk_write"] = disk.bytes_received
-            c[f"b{broker_id}.disk_read"] = disk.bytes_sent
-            c[f"b{broker_id}.disk_write_busy"] = disk.ingress_busy_time
-            c[f"b{broker_id}.disk_read_busy"] = disk.egress_busy_time
+            # one disk per log directory: arrays in log.dirs order
+            disks = [world.network.host_counters(host) for host in broker.disk_hosts]
+            c[f"b{broker_id}.disk_write"] = np.array([d.bytes_received for d in disks], dtype=float)
+            c[f"b{broker_id}.disk_read"] = np.array([d.bytes_sent for d in disks], dtype=float)
+            c[f"b{broker_id}.disk_write_busy"] = np.array([d.ingress_busy_time for d in disks])
+            c[f"b{broker_id}.disk_read_busy"] = np.array([d.egress_busy_time for d in disks])
             c[f"b{broker_id}.cpu"] = broker.cpu_busy
+            c[f"b{broker_id}.append"] = np.array(
+                [broker.lock_busy.get(tp, 0.0) for tp in broker.logs], dtype=float
+            )
             c[f"b{broker_id}.queue_wait"] = broker.queue_wait
             c[f"b{broker_id}.requests"] = broker.requests
         c["cross_rack"] = world.network.cross_rack_bytes + world.small_cross_rack_bytes
@@ -139,11 +148,18 @@ class Probes:
             # small transfers overlap big flows in the model: a NIC is at most 100% busy
             row[f"{b}.nic_in_util"] = min(1.0, d[f"{b}.in_busy"] / dt)
             row[f"{b}.nic_out_util"] = min(1.0, d[f"{b}.out_busy"] / dt)
-            row[f"{b}.disk_write_MB_per_s"] = d[f"{b}.disk_write"] / dt / MB
-            row[f"{b}.disk_read_MB_per_s"] = d[f"{b}.disk_read"] / dt / MB
-            row[f"{b}.disk_write_util"] = d[f"{b}.disk_write_busy"] / dt
-            row[f"{b}.disk_read_util"] = d[f"{b}.disk_read_busy"] / dt
+            row |= disk_columns(
+                b,
+                dt,
+                d[f"{b}.disk_write"],
+                d[f"{b}.disk_read"],
+                d[f"{b}.disk_write_busy"],
+                d[f"{b}.disk_read_busy"],
+            )
             row[f"{b}.cpu_util"] = d[f"{b}.cpu"] / dt / broker.handler_threads
+            # the busiest partition's log lock: appends to one partition are serial
+            lock = d[f"{b}.append"]
+            row[f"{b}.append_util"] = min(1.0, float(lock.max()) / dt) if lock.size else 0.0
             row[f"{b}.request_queue_ms"] = (
                 1000 * d[f"{b}.queue_wait"] / d[f"{b}.requests"] if d[f"{b}.requests"] else 0.0
             )

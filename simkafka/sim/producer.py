@@ -16,7 +16,7 @@ partition's queue after ``retry.backoff.ms`` until ``delivery.timeout.ms`` expir
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -51,8 +51,18 @@ class ProducerCluster(Protocol):
     def partitions_by_leader(self, topic: str) -> dict[int, tuple[list[int], np.ndarray]]: ...
 
     def request(
-        self, src: str, broker: Broker, nbytes: int, cpu_bytes: int = 0, after: float = 0.0
+        self,
+        src: str,
+        broker: Broker,
+        nbytes: int,
+        cpu_bytes: int = 0,
+        after: float = 0.0,
+        appends: Sequence[tuple[TopicPartition, float]] = (),
     ) -> Generator[simpy.Event, Any, None]: ...
+
+    def produce_appends(
+        self, broker: Broker, topic: str, producer_codec: str, batches: Sequence[ProducerBatch]
+    ) -> list[tuple[TopicPartition, float]]: ...
 
     def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event: ...
 
@@ -65,6 +75,7 @@ class ProducerCluster(Protocol):
         timeout: float,
         *,
         handled: bool = True,
+        appends: Sequence[tuple[TopicPartition, float]] = (),
     ) -> Generator[simpy.Event, Any, list[str]]: ...
 
 
@@ -293,6 +304,10 @@ class ProducerClient:
         self.requests += 1
         self.batches_sent += len(batches)
         acks = self.spec.acks
+        # the leader's appends of these batches, under each partition's lock
+        appends = cluster.produce_appends(
+            broker, self.topic.name, self.spec.compression_type, batches
+        )
         if acks == "0":
             yield cluster.transfer(self.host, broker.host, nbytes)
             # fire and forget: done once written; the broker still appends
@@ -300,12 +315,20 @@ class ProducerClient:
             self._complete(batches, ["NONE"] * len(batches), env.now)
             env.process(
                 cluster.handle_produce(
-                    broker, self.topic.name, batches, acks, self.spec.request_timeout, handled=False
+                    broker,
+                    self.topic.name,
+                    batches,
+                    acks,
+                    self.spec.request_timeout,
+                    handled=False,
+                    appends=appends,
                 )
             )
             self._wake()
             return
-        yield from cluster.request(self.host, broker, nbytes, sum(b.wire_bytes for b in batches))
+        yield from cluster.request(
+            self.host, broker, nbytes, sum(b.wire_bytes for b in batches), appends=appends
+        )
         errors = yield from cluster.handle_produce(
             broker, self.topic.name, batches, acks, self.spec.request_timeout
         )

@@ -17,7 +17,7 @@ end reaches the high watermark is added back (``maybeExpandIsr``).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
@@ -65,6 +65,10 @@ class FetcherCluster(Protocol):
     ) -> Generator[simpy.Event, Any, None]: ...
 
     def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event: ...
+
+    def follower_appends(
+        self, follower: Broker, reads: Sequence[tuple[TopicPartition, LogRead]]
+    ) -> list[tuple[TopicPartition, float]]: ...
 
     def handle_replica_fetch(
         self, leader_broker: Broker, follower: int, offsets: dict[TopicPartition, int]
@@ -125,9 +129,14 @@ class ReplicaFetcher:
                 continue
             data = sum(r.bytes for _, r in reads)
             yield from self.follower.wait_for_dirty_room()
-            # ReplicaFetcherThread appends on its own thread, not a request handler's
-            busy = self.follower.request_cpu + data * self.follower.byte_cpu
-            self.follower.cpu_busy += busy
+            # ReplicaFetcherThread appends on its own thread, not a request handler's,
+            # each partition under its log's lock (shared with nothing else on a follower
+            # unless it also leads: then with the handler threads' appends)
+            work = self.follower.request_cpu + data * self.follower.byte_cpu
+            self.follower.cpu_busy += work
+            appends = cluster.follower_appends(self.follower, reads)
+            done = self.follower.lock_through(env.now + work, appends)
+            busy = done - env.now
             for tp, read in reads:
                 log = self.follower.logs[tp]
                 # a read only applies if nothing moved the follower's log meanwhile

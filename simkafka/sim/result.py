@@ -19,6 +19,15 @@ from simkafka.sim.sustainability import can_judge, growing_queues
 
 PERCENTILES = (50, 95, 99, 99.9)
 SATURATED = 0.9  # a resource busier than this on average limits the run
+# every broker resource with a ``b<id>.<resource>_util`` column, as the bottleneck names it
+BROKER_RESOURCES = {
+    "nic_in": "nic in",
+    "nic_out": "nic out",
+    "disk_write": "disk write",
+    "disk_read": "disk read",
+    "cpu": "cpu",
+    "append": "partition append",
+}
 MB = 1e6
 # A queue growing slower than this share of the flow through it is no capacity problem
 # (an hour of it is a backlog of 3.6 s of traffic). 1 % was too coarse: one saturated
@@ -49,6 +58,34 @@ def producer_prefix(name: str) -> str:
 def consumer_prefix(group_id: str) -> str:
     """Column prefix of the consumer group ``group_id`` (members ``group_id-<index>``)."""
     return f"consumer.{group_id}"
+
+
+def disk_columns(
+    broker: str,
+    dt: float,
+    written: np.ndarray,
+    read: np.ndarray,
+    write_busy: np.ndarray,
+    read_busy: np.ndarray,
+) -> dict[str, float]:
+    """A broker's disk columns from per-log-directory counters over an interval: bytes
+    summed over its disks, utilisation of the busiest (``disk_write_util`` is what the
+    bottleneck reads), and with more than one directory (JBOD) each dir's own
+    ``<b>.dir<k>.disk_write_util`` / ``disk_write_MB_per_s`` (and read)."""
+    row = {
+        f"{broker}.disk_write_MB_per_s": float(written.sum()) / dt / MB,
+        f"{broker}.disk_read_MB_per_s": float(read.sum()) / dt / MB,
+        f"{broker}.disk_write_util": float(write_busy.max()) / dt,
+        f"{broker}.disk_read_util": float(read_busy.max()) / dt,
+    }
+    if written.size > 1:
+        for k in range(written.size):
+            row[f"{broker}.dir{k}.disk_write_MB_per_s"] = float(written[k]) / dt / MB
+            row[f"{broker}.dir{k}.disk_write_util"] = float(write_busy[k]) / dt
+            if read.size == written.size:
+                row[f"{broker}.dir{k}.disk_read_MB_per_s"] = float(read[k]) / dt / MB
+                row[f"{broker}.dir{k}.disk_read_util"] = float(read_busy[k]) / dt
+    return row
 
 
 def busiest_host_columns(prefix: str, resource: str, utilisation: np.ndarray) -> dict[str, float]:
@@ -227,9 +264,9 @@ def build_result(
         summary[f"final_lag.{group}"] = float(ts[f"lag.{group}"].iloc[-1]) if len(ts) else math.nan
     utilisation = {}
     for b in broker_ids:
-        for resource in ("nic_in", "nic_out", "disk_write", "disk_read", "cpu"):
+        for resource, label in BROKER_RESOURCES.items():
             column = f"b{b}.{resource}_util"
-            utilisation[f"broker {b} {resource.replace('_', ' ')}"] = mean(column)
+            utilisation[f"broker {b} {label}"] = mean(column)
     busiest_host: dict[str, str] = {}
     for name, (value, host) in _client_utilisation(scenario, steady).items():
         utilisation[name] = value

@@ -23,7 +23,19 @@ partition, replica and consumer at once:
   Propagation latency is shorter than a step: it is added to the latencies of the
   messages that crossed it.
 * **Brokers**: handler threads as a capacity of CPU seconds per step (per request and per
-  byte); appends wait for it. Page cache with dirty-page throttling and write-back at the
+  byte); appends wait for it. Each partition's log lock has a step's time per step: a
+  leader's append holds it per batch, record and byte, and for codec work when the
+  leader decompresses or recompresses (``log_append``), plus, with ``flush.messages``, an
+  fsync every ``ceil(flush.messages / records per batch)`` appends and the bytes at the
+  disk's write bandwidth (``flush.ms``: a due log's fsync and unflushed bytes take lock
+  time); what does not fit stays queued for the next step, and the lock time is charged
+  to the handler threads the step after (the events engine also holds a thread while it
+  *waits* for a lock; this engine does not). Followers' appends (per batch and byte, and
+  their fsyncs) lengthen their fetcher's loop. Index entries (8 + 12 bytes every
+  ``index.interval.bytes // batch bytes + 1`` batches) are dirtied with the log. With
+  several ``log.dirs`` (JBOD) each directory's disk writes back its own dirty bytes at
+  its bandwidth (replicas placed as ``LogManager.nextLogDirs``); the dirty limit and the
+  page cache stay per broker, and reads from disk use the broker's summed bandwidth. Page cache with dirty-page throttling and write-back at the
   disk's bandwidth: past ``vm.dirty_ratio`` the produce requests and the replica
   fetchers' responses wait, and are let through in turn -- the room goes in proportion to
   each one's whole request or response -- so the leader's appends, and through them the
@@ -75,12 +87,14 @@ from collections import Counter, deque
 import numpy as np
 
 from simkafka.model.election import alter_isr
+from simkafka.model.log_dirs import place_in_log_dirs
 from simkafka.model.partitioner import sticky_stint_records
 from simkafka.model.topology import initial_topology, topic_id
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
+from simkafka.scenario.topic import LONG_MAX
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
-from simkafka.sim.broker import DIRTY_RATIO
+from simkafka.sim.broker import DIRTY_RATIO, INDEX_ENTRY_BYTES
 from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
@@ -91,6 +105,7 @@ from simkafka.sim.fluid import (
 )
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.log_append import follower_append_cost, leader_append_cost
 from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
@@ -117,6 +132,7 @@ class SteppedWorld:
         self._build_producers()
         self._build_consumers()
         self._build_links()
+        self._build_append_locks()
         self.curve = CreationCurve(self.P, self.dt)
         self.produce_latency = LatencyHistogram()
         self.e2e_latency = LatencyHistogram()
@@ -446,6 +462,202 @@ class SteppedWorld:
         self._link_overhead = np.zeros(self.link_capacity.size)
         self._producer_egress = 2 * (B + np.arange(NI))
 
+    def _build_append_locks(self) -> None:
+        """Each partition log's lock (see ``log_append``): a leader's appends hold it for a
+        time per batch, record and byte (and codec work), a follower's per batch and byte.
+        A lock has a step's time per step; what does not fit waits in ``cpu_q``."""
+        costs = self.scenario.costs
+        # per producer: seconds per batch, per record, per wire byte, per record byte
+        leader = [
+            leader_append_cost(
+                costs.broker,
+                costs.codecs,
+                spec.compression_type,
+                self.topics[spec.topic].compression_type,
+            )
+            for spec in self.producer_specs
+        ]
+        self.lock_batch_s = np.array([c.batch for c in leader])
+        self.lock_record_s = np.array([c.record for c in leader])
+        self.lock_byte_s = np.array([c.byte for c in leader])
+        self.lock_codec_s = np.array([c.codec for c in leader])
+        follower = follower_append_cost(costs.broker)
+        self.follower_lock_batch_s, self.follower_lock_byte_s = follower.batch, follower.byte
+        self.lock_debt = np.zeros(self.P)  # seconds a lock ran past its step (rounding)
+        self.lock_busy = np.zeros(self.P)  # leader lock seconds, cumulative
+        self.f_lock_busy = np.zeros(self.F)  # follower lock seconds, cumulative
+        self.leo_batches = np.zeros(self.P)  # batches appended by the leaders
+        self.replica_response_lock = np.zeros(self.R)  # follower lock time of a response
+        # flush.messages / flush.ms: the appending thread fsyncs under the lock
+        self.fsync_s = costs.broker.fsync
+        topics = [self.topics[tp.topic] for tp in self.tps]
+        self.flush_messages = np.array([float(t.flush_messages) for t in topics])
+        self.flush_ms = np.array([t.flush_ms for t in topics])
+        self.flushing = self.flush_messages < LONG_MAX
+        self.timed_flush = self.flush_ms < LONG_MAX / 1000
+        self.unflushed_bytes = np.zeros(self.P)
+        self.last_flush = np.zeros(self.P)
+        self.fsyncs = 0.0
+        self.index_interval = np.array([int(t.index_interval_bytes) for t in topics], dtype=np.int64)
+        self._build_log_dirs()
+
+    def _build_log_dirs(self) -> None:
+        """JBOD: each broker's log directories as disks of their own (write-back at each
+        disk's bandwidth, the dirty limit per broker); replicas placed as
+        ``LogManager.nextLogDirs`` does (``place_in_log_dirs``)."""
+        hardware_of = hardware_by_broker(self.scenario.cluster)
+        dir_broker, dir_write, first = [], [], []
+        for j, broker_id in enumerate(self.broker_ids):
+            first.append(len(dir_broker))
+            for write, _read in hardware_of[broker_id].dirs:
+                dir_broker.append(j)
+                dir_write.append(write)
+        self.dir_broker = np.array(dir_broker, dtype=np.int64)
+        self.dir_write = np.array(dir_write, dtype=float)
+        counts = np.bincount(self.dir_broker, minlength=self.B)
+        placed = place_in_log_dirs(
+            [(r, tp) for tp, reg in self.registrations.items() for r in reg.replicas],
+            {b: int(counts[j]) for j, b in enumerate(self.broker_ids)},
+        )
+        bi = self.broker_index
+        self.p_dir = np.array(
+            [first[int(self.leader[p])] + placed[(self.broker_ids[int(self.leader[p])], tp)]
+             for p, tp in enumerate(self.tps)],
+            dtype=np.int64,
+        )
+        self.f_dir = np.array(
+            [first[int(b)] + placed[(self.broker_ids[int(b)], self.tps[int(p)])]
+             for p, b in zip(self.f_part, self.f_broker, strict=True)],
+            dtype=np.int64,
+        )
+        del bi
+        self._dir_first = np.array(first, dtype=np.int64)
+        D = self.dir_broker.size
+        self.dir_dirty = np.zeros(D)
+        self.dir_written = np.zeros(D)
+        self.dir_write_busy = np.zeros(D)
+
+    def _records_per_batch(self) -> np.ndarray:
+        """Each producer's mean records per batch sent so far (``_drain`` counts each
+        batch's header in ``sent_wire``), full batches before the first is sent."""
+        headers = self.sent_wire - self.sent_msgs * self.record_wire
+        batches = headers / RECORD_BATCH_OVERHEAD
+        return np.where(
+            batches > 0.5, self.sent_msgs / np.maximum(batches, 1.0), self.per_batch.astype(float)
+        )
+
+    def _leader_records_per_batch(self) -> np.ndarray:
+        """Each partition's mean records per batch in its leader's log (what a fetch of n
+        messages holds in batches)."""
+        return np.divide(
+            self.leo, self.leo_batches, out=np.ones(self.P), where=self.leo_batches > 0
+        )
+
+    def _flush_seconds_per_message(self, per_batch: np.ndarray) -> np.ndarray | float:
+        """flush.messages: an append of r records flushes when the log's unflushed
+        messages reach the setting, so one append in ``ceil(flush.messages / r)`` pays
+        an fsync, and every byte is written at the disk's bandwidth on the lock -- per
+        message, per (producer, partition)."""
+        if not self.flushing.any():
+            return 0.0
+        r = per_batch[:, None]
+        appends_per_flush = np.ceil(self.flush_messages[None, :] / r)
+        disk = self.dir_write[self.p_dir][None, :]
+        seconds = self.fsync_s / (r * appends_per_flush) + self.wire_per_msg[:, None] / disk
+        self.fsyncs_per_message = np.where(self.flushing[None, :], 1.0 / (r * appends_per_flush), 0.0)
+        return np.where(self.flushing[None, :], seconds, 0.0)
+
+    def _timed_flush(self, appended: np.ndarray) -> np.ndarray:
+        """flush.ms: a log whose last flush is older than the setting is flushed (its
+        unflushed bytes at the disk's bandwidth and an fsync) under its lock, which the
+        appends of the step wait for; a log flushed by flush.messages has nothing left."""
+        bytes_p = (appended * self.wire_per_msg[:, None]).sum(axis=0)
+        if self.flushing.any():
+            self.fsyncs += float((appended * self.fsyncs_per_message).sum())
+        if not self.timed_flush.any():
+            return np.zeros(self.P)
+        self.unflushed_bytes = np.where(self.flushing, 0.0, self.unflushed_bytes + bytes_p)
+        self.last_flush = np.where(self.flushing & (bytes_p > 0), self.now, self.last_flush)
+        due = self.timed_flush & (self.unflushed_bytes > 0) & (
+            self.now + self.dt - self.last_flush >= self.flush_ms - 1e-12
+        )
+        seconds = np.where(
+            due, self.fsync_s + self.unflushed_bytes / self.dir_write[self.p_dir], 0.0
+        )
+        self.fsyncs += float(due.sum())
+        self.unflushed_bytes[due] = 0.0
+        self.last_flush[due] = self.now + self.dt
+        return seconds
+
+    def _follower_seconds_per_message(self) -> np.ndarray:
+        """Lock time per message of each follower's appends: per batch (the leader log's
+        records per batch) and per byte, and the fsyncs of flush.messages."""
+        r = self._leader_records_per_batch()[self.f_part]
+        bpm = self._bpm[self.f_part]
+        seconds = self.follower_lock_batch_s / r + bpm * self.follower_lock_byte_s
+        if self.flushing.any():
+            k = self.flush_messages[self.f_part]
+            flush = self.fsync_s / (r * np.ceil(k / r)) + bpm / self.dir_write[self.f_dir]
+            seconds = seconds + np.where(self.flushing[self.f_part], flush, 0.0)
+        return seconds
+
+    def _write_back_room(self) -> np.ndarray:
+        """Bytes per broker its disks can write back this step: appends of the step may
+        be written in it. (With JBOD an idle directory's bandwidth counts too, so a
+        broker whose traffic goes to one disk may pass its dirty limit by that step's
+        worth of the others' bandwidth; its throughput is still the busy disk's.)"""
+        return np.bincount(self.dir_broker, weights=self.dir_write * self.dt, minlength=self.B)
+
+    def _index_bytes(self, f_take: np.ndarray) -> np.ndarray:
+        """Index entries written per log directory this step: the leaders' (see _append_locks)
+        and the followers', whose appends hold the leader log's mean batches."""
+        r = self._leader_records_per_batch()[self.f_part]
+        batch_bytes = np.maximum(1, (r * self._bpm[self.f_part]).astype(np.int64))
+        every = self.index_interval[self.f_part] // batch_bytes + 1
+        follower = f_take / r / every * INDEX_ENTRY_BYTES
+        D = self.dir_broker.size
+        return np.bincount(self.p_dir, weights=self._index_bytes_p, minlength=D) + np.bincount(
+            self.f_dir, weights=follower, minlength=D
+        )
+
+    def _append_locks(self, candidates: np.ndarray) -> np.ndarray:
+        """Of ``candidates`` (messages per (producer, partition) with a handler thread and
+        dirty-page room), those each partition's lock appends this step; the lock's time
+        (batches, records, bytes, codec work) goes to the handler threads' next step."""
+        if not candidates.any():
+            self._lock_used = np.zeros(self.P)
+            self._index_bytes_p = np.zeros(self.P)
+            return candidates
+        per_batch = self._records_per_batch()
+        seconds_per_msg = (
+            self.lock_batch_s / per_batch
+            + self.lock_record_s
+            + self.wire_per_msg * self.lock_byte_s
+            + self.record_bytes * self.lock_codec_s
+        )[:, None] + self._flush_seconds_per_message(per_batch)
+        demand = (candidates * seconds_per_msg).sum(axis=0)  # per partition
+        available = self.dt - self.lock_debt
+        frac = np.divide(
+            np.maximum(available, 0.0), demand, out=np.ones(self.P), where=demand > available
+        )
+        appended = split_fraction(candidates, np.broadcast_to(frac, candidates.shape), self.rng)
+        used = (appended * seconds_per_msg).sum(axis=0) + self._timed_flush(appended)
+        full = demand > available
+        # a lock that rounded past its step pays it back next step; a full one that
+        # rounded short may use the rest
+        self.lock_debt = np.where(full, used - available, np.maximum(0.0, used - available))
+        self.lock_busy += used
+        self.leo_batches += appended.T @ (1.0 / per_batch)
+        # index entries: one offset- and one time-index entry every
+        # index.interval.bytes // batch bytes + 1 batches (LogSegment.append)
+        batch_bytes = np.maximum(1, (per_batch * self.wire_per_msg).astype(np.int64))
+        every = self.index_interval[None, :] // batch_bytes[:, None] + 1
+        self._index_bytes_p = (
+            appended / per_batch[:, None] / every * INDEX_ENTRY_BYTES
+        ).sum(axis=0)
+        self._lock_used = used
+        return appended
+
     # -- one step ---------------------------------------------------------------------------
 
     def step(self) -> None:
@@ -718,6 +930,13 @@ class SteppedWorld:
         self.replica_response_bytes = np.where(
             response_bytes > 0, response_bytes, self.replica_response_bytes
         )
+        # the follower appends the response's batches under each log's lock (the loop)
+        response_lock = np.bincount(
+            self.f_stream, weights=fetch * self._follower_seconds_per_message(), minlength=self.R
+        )
+        self.replica_response_lock = np.where(
+            response_bytes > 0, response_lock, self.replica_response_lock
+        )
         self.replica_in_flight |= response_bytes > 0  # even if it lands within this step
         self._fetch_cpu = work + np.bincount(
             self.leader[self.f_part], weights=fetch_bytes * self.byte_cpu, minlength=B
@@ -744,8 +963,10 @@ class SteppedWorld:
         in_flight = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
         landed = np.flatnonzero(self.replica_in_flight & ~in_flight)
         if landed.size:
-            loop = self.replica_round_trip[landed] + 2 * (
-                self.request_cpu + self.replica_response_bytes[landed] * self.byte_cpu
+            loop = (
+                self.replica_round_trip[landed]
+                + 2 * (self.request_cpu + self.replica_response_bytes[landed] * self.byte_cpu)
+                + self.replica_response_lock[landed]
             )
             threshold = (self.steps * GOLDEN_RATIO_FRACTION) % 1.0
             held = np.floor(loop / self.dt + threshold) * self.dt
@@ -948,7 +1169,7 @@ class SteppedWorld:
         )
         produce_bytes = queued_bytes * cpu_frac
         room = np.maximum(
-            0.0, DIRTY_RATIO * self.page_cache - self.dirty + self.disk_write * self.dt
+            0.0, DIRTY_RATIO * self.page_cache - self.dirty + self._write_back_room()
         )
         demand = np.concatenate([produce_bytes, stream_bytes])
         granted = share_by_turns(
@@ -965,10 +1186,15 @@ class SteppedWorld:
         appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
         self.stream_response[appended_all] = 0.0
         self.f_leo += f_take
+        self.f_lock_busy += f_take * self._follower_seconds_per_message()
         f_bytes = np.bincount(self.f_broker, weights=f_take * bpm_all[self.f_part], minlength=B)
         # leaders append produce requests, unless the ISR is below min.insync.replicas
         frac = (cpu_frac * dirty_frac)[self.leader]
         appended = split_fraction(self.cpu_q, np.broadcast_to(frac, self.cpu_q.shape), self.rng)
+        # each partition's appends are serial: its log's lock takes what fits in the step
+        appended = self._append_locks(appended)
+        # the handler threads held the locks: that time is theirs, charged next step
+        self.cpu_backlog += np.bincount(self.leader, weights=self._lock_used, minlength=B)
         isr_size = 1 + np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
         rejected_p = isr_size < self.min_isr
         if rejected_p.any():
@@ -986,7 +1212,13 @@ class SteppedWorld:
         self.leo += per_p
         self.leo_bytes += bytes_p
         leader_bytes = np.bincount(self.leader, weights=bytes_p, minlength=B)
-        self.dirty += leader_bytes + f_bytes
+        D = self.dir_broker.size
+        self.dir_dirty += (
+            np.bincount(self.p_dir, weights=bytes_p, minlength=D)
+            + np.bincount(self.f_dir, weights=f_take * bpm_all[self.f_part], minlength=D)
+            + self._index_bytes(f_take)
+        )
+        self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=B)
         self.written_total += leader_bytes + f_bytes
         # acks=1: the leader's append completes the request
         ones = appended * self.one_acks[:, None]
@@ -1188,10 +1420,16 @@ class SteppedWorld:
         return piece, oldest, newest, np.diff(rounded, prepend=0)
 
     def _write_back(self) -> None:
-        flushed = np.minimum(self.dirty, self.disk_write * self.dt)
-        self.dirty -= flushed
-        self.disk_written += flushed
-        self.disk_write_busy += flushed / self.disk_write
+        # each log directory's disk writes back its own dirty pages
+        flushed = np.minimum(self.dir_dirty, self.dir_write * self.dt)
+        self.dir_dirty -= flushed
+        self.dir_written += flushed
+        self.dir_write_busy += flushed / self.dir_write
+        self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=self.B)
+        self.disk_written += np.bincount(self.dir_broker, weights=flushed, minlength=self.B)
+        self.disk_write_busy += np.bincount(
+            self.dir_broker, weights=flushed / self.dir_write, minlength=self.B
+        )
 
     # -- accounting ---------------------------------------------------------------------------
 

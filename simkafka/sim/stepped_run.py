@@ -18,6 +18,7 @@ from simkafka.sim.result import (
     build_result,
     client_host_columns,
     consumer_prefix,
+    disk_columns,
     producer_prefix,
 )
 from simkafka.sim.stepped import SteppedWorld
@@ -67,8 +68,12 @@ class SteppedProbes:
             "disk_write": w.disk_written.copy(),
             "disk_read": w.disk_read_bytes.copy(),
             "disk_write_busy": w.disk_write_busy.copy(),
+            "dir_written": w.dir_written.copy(),
+            "dir_write_busy": w.dir_write_busy.copy(),
             "disk_read_busy": w.disk_read_busy.copy(),
             "cpu": w.cpu_busy.copy(),
+            "lock": w.lock_busy.copy(),
+            "f_lock": w.f_lock_busy.copy(),
             "queue_wait": w.queue_wait.copy(),
             "requests_b": w.broker_requests.copy(),
             "cross_rack": w.cross_rack_bytes,
@@ -106,11 +111,20 @@ class SteppedProbes:
             row[f"{b}.nic_out_MB_per_s"] = d["out"][j] / dt / MB
             row[f"{b}.nic_in_util"] = d["in_busy"][j] / dt
             row[f"{b}.nic_out_util"] = d["out_busy"][j] / dt
-            row[f"{b}.disk_write_MB_per_s"] = d["disk_write"][j] / dt / MB
-            row[f"{b}.disk_read_MB_per_s"] = d["disk_read"][j] / dt / MB
-            row[f"{b}.disk_write_util"] = d["disk_write_busy"][j] / dt
-            row[f"{b}.disk_read_util"] = d["disk_read_busy"][j] / dt
+            # each log directory's disk (reads are modelled per broker, not per dir)
+            dirs = w.dir_broker == j
+            row |= disk_columns(
+                b,
+                dt,
+                d["dir_written"][dirs],
+                d["disk_read"][j : j + 1],
+                d["dir_write_busy"][dirs],
+                d["disk_read_busy"][j : j + 1],
+            )
             row[f"{b}.cpu_util"] = d["cpu"][j] / dt / w.threads[j]
+            # the busiest partition's log lock (leader or follower replica) on this broker
+            locks = np.concatenate([d["lock"][w.leader == j], d["f_lock"][w.f_broker == j]])
+            row[f"{b}.append_util"] = min(1.0, float(locks.max()) / dt) if locks.size else 0.0
             row[f"{b}.request_queue_ms"] = 1000 * d["queue_wait"][j] / requests if requests else 0.0
             row[f"{b}.dirty_MB"] = w.dirty[j] / MB
         isr_size = 1 + np.bincount(w.f_part[w.f_in_isr], minlength=w.P)

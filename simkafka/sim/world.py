@@ -18,22 +18,25 @@ a consumer's Fetch (read below the high watermark, long-poll for ``fetch.min.byt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
 import simpy
 
 from simkafka.model.election import NO_LEADER, PartitionRegistration, alter_isr
+from simkafka.model.log_dirs import place_in_log_dirs
 from simkafka.model.partitioner import TopicMetadata
 from simkafka.model.topology import initial_topology
 from simkafka.model.types import TopicPartition
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import ConsumerGroupSpec, Scenario
+from simkafka.scenario.topic import LONG_MAX
 from simkafka.sim.accumulator import ProducerBatch
 from simkafka.sim.broker import Broker, PartitionLeader
 from simkafka.sim.consumer import ConsumerMember
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
+from simkafka.sim.log_append import AppendCost, follower_append_cost, leader_append_cost
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
 from simkafka.sim.replica_log import LogRead, ReplicaLog
@@ -105,7 +108,8 @@ class World:
             )
             self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress)
             self.add_host(broker.cache_host, spec.rack, UNBOUNDED, UNBOUNDED)
-            self.add_host(broker.disk_host, spec.rack, hardware.disk_read, hardware.disk_write)
+            for disk_host, (write, read) in zip(broker.disk_hosts, broker.dir_bandwidth, strict=True):
+                self.add_host(disk_host, spec.rack, read, write)
             self.brokers[spec.id] = broker
         self.topics = {t.name: t for t in scenario.topics}
         topology = initial_topology(scenario)
@@ -116,10 +120,17 @@ class World:
         self._metadata_cache: dict[str, TopicMetadata] = {}
         self._committed: dict[tuple[str, TopicPartition], int] = {}
         self._bytes_per_message: dict[str, float] = {}
+        self._leader_append_cost: dict[tuple[str, str], AppendCost] = {}
+        self._follower_append_cost = follower_append_cost(scenario.costs.broker)
+        # (batches, records) appended by leaders per partition: a follower's read in batches
+        self._append_shape: dict[TopicPartition, tuple[int, int]] = {}
+        for broker in self.brokers.values():
+            broker.append_shape = self._append_shape  # a follower's reads in batches
         for tp, registration in topology.partitions.items():
             topic = self.topics[tp.topic]
             for replica in registration.replicas:
                 self.brokers[replica].logs[tp] = ReplicaLog()
+                self.brokers[replica].index_interval[tp] = int(topic.index_interval_bytes)
             self.brokers[registration.leader].become_leader(
                 tp,
                 registration.replicas,
@@ -128,6 +139,12 @@ class World:
                 registration.leader_epoch,
             )
             self._leader[tp] = registration.leader
+        placed = place_in_log_dirs(
+            [(r, tp) for tp, reg in topology.partitions.items() for r in reg.replicas],
+            {b: len(broker.disk_hosts) for b, broker in self.brokers.items()},
+        )
+        for (replica, tp), log_dir in placed.items():
+            self.brokers[replica].dir_of[tp] = log_dir
         self._start_replication()
         self.producers: list[ProducerClient] = []
         for spec in scenario.producers:
@@ -188,18 +205,82 @@ class World:
         return self.env.timeout(self._small_transfer_delay(src, dst, nbytes))
 
     def request(
-        self, src: str, broker: Broker, nbytes: int, cpu_bytes: int = 0, after: float = 0.0
+        self,
+        src: str,
+        broker: Broker,
+        nbytes: int,
+        cpu_bytes: int = 0,
+        after: float = 0.0,
+        appends: Sequence[tuple[TopicPartition, float]] = (),
     ) -> Generator[simpy.Event, Any, None]:
         """Send a request to ``broker`` (``after`` seconds from now: the sender is still
-        busy) and have one of its handler threads process it."""
+        busy) and have one of its handler threads process it, appending ``appends``
+        (see :meth:`produce_appends`) under their partitions' locks."""
         if nbytes > SMALL_TRANSFER:
             if after > 0:
                 yield self.env.timeout(after)
             yield self.network.transfer(src, broker.host, nbytes)
-            yield broker.handle_at(self.env.now, cpu_bytes)
+            yield broker.handle_at(self.env.now, cpu_bytes, appends)
         else:
             delay = after + self._small_transfer_delay(src, broker.host, nbytes)
-            yield broker.handle_at(self.env.now + delay, cpu_bytes)
+            yield broker.handle_at(self.env.now + delay, cpu_bytes, appends)
+
+    def produce_appends(
+        self, broker: Broker, topic: str, producer_codec: str, batches: Sequence[ProducerBatch]
+    ) -> list[tuple[TopicPartition, float]]:
+        """The leader appends of a ProduceRequest's batches: (partition, seconds under its
+        lock) for each batch of a partition ``broker`` leads (see ``log_append``)."""
+        cost = self._leader_append_cost.get((topic, producer_codec))
+        if cost is None:
+            costs = self.scenario.costs
+            cost = leader_append_cost(
+                costs.broker, costs.codecs, producer_codec, self.topics[topic].compression_type
+            )
+            self._leader_append_cost[(topic, producer_codec)] = cost
+        appends = []
+        for batch in batches:
+            tp = TopicPartition(topic, batch.partition)
+            if tp in broker.leaders:
+                seconds = cost.of(1, batch.messages, batch.wire_bytes, batch.record_bytes)
+                seconds += self._flush(broker, tp, batch.messages, batch.wire_bytes)
+                appends.append((tp, seconds))
+                batches, records = self._append_shape.get(tp, (0, 0))
+                self._append_shape[tp] = (batches + 1, records + batch.messages)
+        return appends
+
+    def follower_appends(
+        self, follower: Broker, reads: Sequence[tuple[TopicPartition, LogRead]]
+    ) -> list[tuple[TopicPartition, float]]:
+        """A replica fetcher's appends of a fetch response: (partition, seconds under the
+        follower log's lock). A read holds the producers' batches as they were appended;
+        their count is the read's messages over the partition's mean records per batch."""
+        appends = []
+        for tp, read in reads:
+            if read.messages:
+                batches, records = self._append_shape.get(tp, (1, 1))
+                count = max(1.0, read.messages * batches / max(records, 1))
+                seconds = self._follower_append_cost.of(count, 0, read.bytes, 0)
+                seconds += self._flush(follower, tp, read.messages, read.bytes, count)
+                appends.append((tp, seconds))
+        return appends
+
+    def _flush(
+        self, broker: Broker, tp: TopicPartition, messages: int, nbytes: int, batches: float = 1
+    ) -> float:
+        """The fsync time of an append to ``broker``'s replica of ``tp`` (flush.messages,
+        flush.ms); a follower's read of several batches is appended batch by batch, so
+        with flush.messages below a batch's records each of its batches flushes."""
+        topic = self.topics[tp.topic]
+        if topic.flush_messages >= LONG_MAX and topic.flush_ms >= LONG_MAX / 1000:
+            return 0.0
+        whole = max(1, round(batches))
+        seconds = 0.0
+        for i in range(whole):
+            share = (i + 1) * messages // whole - i * messages // whole
+            seconds += broker.flush_on_append(
+                tp, share, nbytes * share // max(messages, 1), topic.flush_messages, topic.flush_ms
+            )
+        return seconds
 
     def _small_transfer_delay(self, src: str, dst: str, nbytes: int) -> float:
         path = self._path.get((src, dst))
@@ -325,11 +406,13 @@ class World:
         timeout: float,
         *,
         handled: bool = True,
+        appends: Sequence[tuple[TopicPartition, float]] = (),
     ) -> Generator[simpy.Event, Any, list[str]]:
-        """``ReplicaManager.appendRecords`` + ``DelayedProduce``: one error code per batch."""
+        """``ReplicaManager.appendRecords`` + ``DelayedProduce``: one error code per batch.
+        ``appends`` are the batches' lock times when the request is not ``handled`` yet."""
         env = self.env
         if not handled:  # the caller sent it with world.request() otherwise
-            yield from broker.handle(sum(b.wire_bytes for b in batches))
+            yield from broker.handle(sum(b.wire_bytes for b in batches), appends)
         yield from broker.wait_for_dirty_room()
         errors: list[str] = []
         waits: list[tuple[int, simpy.Event]] = []
@@ -451,7 +534,7 @@ class World:
                 if leader is not None:
                     getattr(leader, waiters).append(wake)
             yield broker.fetch_purgatory.watch(wake, deadline)
-        yield from broker.read_from_disk_if_needed([r for _, r in reads])
+        yield from broker.read_from_disk_if_needed(reads)
         yield from broker.handle(sum(r.bytes for _, r in reads))
         return reads
 
