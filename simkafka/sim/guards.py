@@ -125,7 +125,7 @@ def _problems(scenario: Scenario) -> Iterator[str]:
             yield f"{_path('producers', i, 'message_size')} {why} (got {mean!r})"
             continue
         rate = producer.rate.messages(mean)
-        why = _bad_number(rate, positive=False)
+        why = None if producer.rate.is_max else _bad_number(rate, positive=False)
         if why:
             yield f"{_path('producers', i, 'rate')} {why} (got {rate!r} messages/s)"
         for alias, value, most in (

@@ -41,6 +41,10 @@ CLIENT_UTIL_COLUMN = re.compile(
 )
 
 
+# how the bottleneck line names a producer's threads
+PRODUCER_RESOURCE_NAMES = {"app_thread": "application thread (send())", "sender": "sender thread"}
+
+
 def producer_prefix(name: str) -> str:
     """Column prefix of the producer group ``name`` (its hosts are ``name-<index>``)."""
     return f"producer.{name}"
@@ -72,11 +76,14 @@ def client_host_columns(
     busy_out: np.ndarray,
     busy_in: np.ndarray,
     cpu_busy: np.ndarray | None = None,
+    threads: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """One client group's columns for an interval of ``dt`` seconds, from each host's
     bytes and busy seconds in it: the group's NIC throughput (sum over its hosts) and the
     busiest host's NIC and CPU utilisation (``cpu_busy``: seconds of its one application
-    thread; omitted where the engines model no client CPU)."""
+    thread; omitted where the engines model no client CPU). ``threads`` adds one
+    ``<resource>_util`` column per named thread (a producer's ``app_thread`` and
+    ``sender``) from its busy seconds per host."""
     row = {
         f"{prefix}.nic_out_MB_per_s": float(bytes_out.sum()) / dt / MB,
         f"{prefix}.nic_in_MB_per_s": float(bytes_in.sum()) / dt / MB,
@@ -85,6 +92,8 @@ def client_host_columns(
     row |= busiest_host_columns(prefix, "nic_in", busy_in / dt)
     if cpu_busy is not None:
         row |= busiest_host_columns(prefix, "cpu", cpu_busy / dt)
+    for resource, busy in (threads or {}).items():
+        row |= busiest_host_columns(prefix, resource, busy / dt)
     return row
 
 
@@ -214,6 +223,9 @@ def build_result(
     summary["produce_MB_per_s"] = mean("produce_MB_per_s")
     summary["produce_payload_MB_per_s"] = mean("produce_payload_MB_per_s")
     summary["created_msgs_per_s"] = mean("created_msgs_per_s")
+    # what the applications offered beyond their producer threads' send() (client CPU):
+    # never created, so never counted as produced or lost
+    summary["producer_cpu_limited_msgs_per_s"] = mean("producer_cpu_limited_msgs_per_s")
     summary["produce_requests_per_s"] = mean("produce_requests_per_s")
     summary["batches_per_request"] = mean("batches_per_request")
     summary["p50_produce_latency_s"] = produce.percentile(50)
@@ -282,7 +294,7 @@ def _client_utilisation(scenario: Scenario, steady: pd.DataFrame) -> dict[str, t
             # the application thread: processing time per record is what occupies it
             owner = f"consumer group {group} {'processing' if resource == 'cpu' else words}"
         else:
-            owner = f"producer {group} {words}"
+            owner = f"producer {group} {PRODUCER_RESOURCE_NAMES.get(resource, words)}"
         busiest = steady.get(f"{prefix}.{resource}_busiest")
         index = int(busiest.mode().iloc[0]) if busiest is not None and busiest.notna().any() else 0
         count = hosts.get(prefix)

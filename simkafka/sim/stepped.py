@@ -13,7 +13,13 @@ partition, replica and consumer at once:
   keyed split by murmur2 weights; ``buffer.memory`` with blocked ``send()`` calls failing
   after ``max.block.ms``; a batch becomes sendable when the next record closes it or after
   ``linger.ms``; one request per connection carries at most one batch per partition, at
-  most ``max.in.flight.requests.per.connection`` outstanding.
+  most ``max.in.flight.requests.per.connection`` outstanding. Each instance's application
+  thread sends at most ``1 / send_cpu`` records/s (``record_cpu`` plus compression per
+  uncompressed byte; the excess offered is counted as ``cpu_limited``, not created;
+  ``rate: max`` sends as many as the thread and ``buffer.memory`` allow), and its Sender
+  thread drains only when it has finished its last pass, which cost it ``request_cpu``,
+  ``batch_cpu`` and ``byte_cpu`` per request, batch and byte
+  (:mod:`~simkafka.sim.client_costs`, the same arithmetic as the event engine).
 * **Network**: every connection with bytes to move is a flow from a sender's egress to a
   receiver's ingress; the step's capacity is shared max-min fairly
   (:func:`~simkafka.sim.fluid.max_min_share`) after request headers took their room.
@@ -81,6 +87,7 @@ from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO
+from simkafka.sim.client_costs import SEND_BACKLOG, producer_send_cpu, sender_cpu
 from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
@@ -296,7 +303,7 @@ class SteppedWorld:
                 key_bytes=key_bytes,
             )
             accumulators.append(acc)
-            self.rate[i] = spec.rate.messages(mean) / spec.count
+            self.rate[i] = 0.0 if spec.rate.is_max else spec.rate.messages(mean) / spec.count
             self.payload[i] = mean
             self.record_bytes[i] = acc.record_bytes
             self.per_batch[i] = acc.messages_per_batch
@@ -315,6 +322,7 @@ class SteppedWorld:
                 self.weights[i, start : start + topic.partitions] = weights
             self.producer_rngs.append(self.streams.get(f"producer.{name}"))
         self.max_block = np.array([s.max_block for s in specs])
+        self._build_client_threads(specs)
         self.client_latency = self.scenario.cluster.network.client_latency
         # a produce request's trip there and back plus its handling
         self.request_trip = 2 * self.client_latency + self.request_cpu
@@ -357,6 +365,24 @@ class SteppedWorld:
         self.all_acks = self.acks == "all"
         self.one_acks = self.acks == "1"
         self.zero_acks = self.acks == "0"
+
+    def _build_client_threads(self, specs: list) -> None:
+        """Each producer's application thread (``send()``) and Sender thread, as the
+        time each is busy until (see :mod:`simkafka.sim.client_costs`)."""
+        costs = self.scenario.costs
+        self.max_rate = np.array([s.rate.is_max for s in specs], dtype=bool)
+        self.send_cpu = np.array(
+            [
+                producer_send_cpu(costs, s.compression_type, self.record_bytes[i])
+                for i, s in enumerate(specs)
+            ]
+        )
+        self.app_free_at = np.zeros(self.I)
+        self.app_busy = np.zeros(self.I)
+        self.cpu_limited = np.zeros(self.I, dtype=np.int64)
+        self.memory_wait = np.zeros(self.I, dtype=bool)  # max-rate send() waiting for memory
+        self.sender_free_at = np.zeros(self.I)
+        self.sender_busy = np.zeros(self.I)
 
     def _build_consumers(self) -> None:
         groups = self.scenario.consumer_groups
@@ -482,6 +508,7 @@ class SteppedWorld:
         if self.poisson.any():
             counts[self.poisson] = self.rng.poisson(expected[self.poisson])
             self.fraction[self.poisson] = 0.0
+        counts = self._application_threads(counts, t0, t1)
         arrivals = np.zeros((self.I, self.P), dtype=np.int64)
         if self.keyed.any():
             arrivals[self.keyed] = self._keyed_split(counts[self.keyed])
@@ -492,6 +519,32 @@ class SteppedWorld:
         self.created_p += arrivals.sum(axis=0)
         self.curve.push(self.created_p)
         self._admit_and_expire(arrivals, counts, t0 + 0.5 * dt, t1)
+
+    def _application_threads(self, offered: np.ndarray, t0: float, t1: float) -> np.ndarray:
+        """What each producer's application thread hands ``send()`` this step: what it
+        offers, at most what the thread can do (``send_cpu`` a record; it may fall
+        ``SEND_BACKLOG`` behind, the rest is ``cpu_limited`` and never created) -- or, for
+        ``rate: max``, as many as the thread can do while ``buffer.memory`` has room
+        (then it waits in ``send()`` for the rest of the step)."""
+        cpu = self.send_cpu
+        busy = cpu > 0
+        begin = np.where(self.max_rate, self.app_free_at, np.maximum(self.app_free_at, t0))
+        end = np.where(self.max_rate, t1, t1 + SEND_BACKLOG)
+        room = np.divide(end - begin, cpu, out=np.full(self.I, 2.0**62), where=busy)
+        room = np.floor(np.clip(room, 0.0, 2.0**62)).astype(np.int64)
+        counts = np.minimum(offered, room)
+        self.cpu_limited += offered - counts
+        if self.max_rate.any():
+            free = np.maximum(0.0, self.buffer_memory - self._used_memory())
+            memory = np.floor(free / self.wire_per_msg).astype(np.int64)
+            wait = self.max_rate & (room >= memory)
+            counts = np.where(self.max_rate, np.minimum(room, memory), counts)
+            self.memory_wait = wait
+        else:
+            wait = np.zeros(self.I, dtype=bool)
+        self.app_free_at = np.where(wait, t1, begin + counts * cpu)
+        self.app_busy += counts * cpu
+        return counts
 
     def _keyed_split(self, counts: np.ndarray) -> np.ndarray:
         """Keyed messages split by each partition's key share: multinomial for Poisson
@@ -611,14 +664,17 @@ class SteppedWorld:
         ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
         pb = self.per_batch[:, None]
         full, partial = self._batches(self.acc)
-        exhausted = (self.blocked.sum(axis=1) > 0)[:, None]  # a full buffer sends at once
+        # a full buffer sends at once
+        exhausted = ((self.blocked.sum(axis=1) > 0) | self.memory_wait)[:, None]
         lingered = (partial > 0) & (
             (now - self.partial_first >= self.linger[:, None] - 1e-12) | exhausted
         )
         ready = full + lingered
         if not ready.any():
             return
-        slots = np.maximum(0, self._mif_conn - self.inflight)
+        # the Sender thread drains only once it finished its last pass (the batches wait)
+        sender_free = (self.sender_free_at <= now + 1e-12).repeat(self.B)
+        slots = np.maximum(0, self._mif_conn - self.inflight) * sender_free
         # the most batches any partition of the connection has ready (rarely above 2)
         flat_conn, flat_ready = self._conn_flat, ready.ravel()
         per_conn = np.zeros(self.I * self.B, dtype=np.int64)
@@ -649,8 +705,17 @@ class SteppedWorld:
         # wire bytes per message from the batches actually sent: a linger-bound batch
         # carries its 61-byte header over fewer records than a full one
         sent_i = take.sum(axis=1)
+        batches_i = batches.sum(axis=1)
+        wire_i = sent_i * self.record_wire + batches_i * RECORD_BATCH_OVERHEAD
         self.sent_msgs += sent_i
-        self.sent_wire += sent_i * self.record_wire + batches.sum(axis=1) * RECORD_BATCH_OVERHEAD
+        self.sent_wire += wire_i
+        # the Sender's pass: its requests, batches and bytes, from when it was free
+        requests_i = requests.reshape(self.I, self.B).sum(axis=1)
+        cost = sender_cpu(self.scenario.costs, requests_i, batches_i, wire_i)
+        self.sender_free_at = np.where(
+            requests_i > 0, np.maximum(self.sender_free_at, now - self.dt) + cost, self.sender_free_at
+        )
+        self.sender_busy += cost
         self.wire_per_msg = np.where(
             self.sent_msgs > 0, self.sent_wire / np.maximum(self.sent_msgs, 1), self.wire_per_msg
         )

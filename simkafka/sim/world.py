@@ -135,7 +135,7 @@ class World:
             weights = key_weights(spec, topic.partitions)
             for i in range(spec.count):
                 producer = ProducerClient(
-                    self, spec, topic, i, weights, self.streams, scenario.run.warmup
+                    self, spec, topic, i, weights, self.streams, scenario.run.warmup, scenario.costs
                 )
                 self.add_host(
                     producer.host,
