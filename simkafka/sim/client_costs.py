@@ -22,7 +22,9 @@ step (stepped), never as an event per record.
 
 from __future__ import annotations
 
+from simkafka.scenario import Scenario
 from simkafka.scenario.costs import CostProfile
+from simkafka.scenario.workload import DEFAULT_COMPRESSION_RATIO
 
 # How far behind its offered schedule an application thread may fall before what it
 # offers is counted as beyond it: a burst the thread works off within this time is sent
@@ -89,3 +91,21 @@ def max_rate_sender_bound(
     return (
         batches_per_request * records_per_batch / per_request if per_request > 0 else float("inf")
     )
+
+
+def topic_compression(scenario: Scenario) -> dict[str, tuple[str, float]]:
+    """Per topic, the codec its consumers decompress and the compressed / uncompressed
+    ratio of its data: the topic's ``compression.type``, or with ``producer`` (the
+    default) the codec of the first producer writing to it."""
+    out: dict[str, tuple[str, float]] = {}
+    for topic in scenario.topics:
+        writers = [p for p in scenario.producers if p.topic == topic.name]
+        codec = writers[0].compression_type if writers else "none"
+        ratio = writers[0].effective_compression_ratio if writers else 1.0
+        if topic.compression_type in ("none", "uncompressed"):
+            codec, ratio = "none", 1.0
+        elif topic.compression_type != "producer":
+            codec = topic.compression_type
+            ratio = ratio if ratio < 1.0 else DEFAULT_COMPRESSION_RATIO[codec]
+        out[topic.name] = (codec, ratio)
+    return out

@@ -108,6 +108,11 @@ def _problems(scenario: Scenario) -> Iterator[str]:
     for i, topic in enumerate(scenario.topics):
         if topic.partitions < 1:
             yield f"{_path('topics', i, 'partitions')} must be at least 1 (got {topic.partitions})"
+        if topic.prefill and not any(p.topic == topic.name for p in scenario.producers):
+            yield (
+                f"{_path('topics', i, 'prefill')} needs a producer writing to {topic.name!r}: "
+                "its message size, keys and compression say what the prefilled data is"
+            )
     named: dict[str, int] = {}
     for i, producer in enumerate(scenario.producers):
         # the engines name a producer's hosts "<name or topic>-<index>"

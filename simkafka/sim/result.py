@@ -98,17 +98,27 @@ def client_host_columns(
 
 
 def group_accounting(
-    consumed: int, fetched: int, processing: int, unfetched: int, below_hw: int, in_transit: int = 0
+    consumed: int,
+    fetched: int,
+    processing: int,
+    unfetched: int,
+    below_hw: int,
+    in_transit: int = 0,
+    skipped: int = 0,
 ) -> dict[str, object]:
-    """Where a group's messages below the high watermark are: they must add up."""
+    """Where a group's messages below the high watermark are: they must add up.
+    ``skipped``: below where the group started (``auto.offset.reset=latest`` past a
+    topic's prefill), never to be read."""
     return {
+        "skipped_at_start": skipped,
         "consumed": consumed,
         "fetched_not_polled": fetched,
         "fetch_in_transit": in_transit,
         "being_processed": processing,
         "lag_not_fetched": unfetched,
         "below_high_watermark": below_hw,
-        "balanced": consumed + processing + fetched + in_transit + unfetched == below_hw,
+        "balanced": consumed + processing + fetched + in_transit + unfetched + skipped
+        == below_hw,
     }
 
 
@@ -123,9 +133,14 @@ def run_accounting(
     appended: int,
     below_hw: int,
     groups: dict[str, dict[str, object]],
+    prefilled: int = 0,
 ) -> dict[str, object]:
-    """Where every created message is, and whether it all adds up (both engines)."""
+    """Where every created message is, and whether it all adds up (both engines).
+    ``prefilled`` messages were in the topics before the run (``prefill``): they are in
+    the logs and may be consumed, but no producer created them, so the logs hold at most
+    ``prefilled + created``."""
     producer_balanced = created == acked + blocked + buffered + in_flight + sum(failed.values())
+    logs_balanced = appended <= prefilled + created
     return {
         "created": created,
         "acknowledged": acked,
@@ -133,11 +148,15 @@ def run_accounting(
         "in_accumulator": buffered,
         "in_flight": in_flight,
         "failed": dict(sorted(failed.items())),
+        "prefilled": prefilled,
         "appended_to_leaders": appended,
         "below_high_watermark": below_hw,
         "producers_balanced": producer_balanced,
+        "logs_balanced": logs_balanced,
         "groups": groups,
-        "ok": producer_balanced and all(g["balanced"] for g in groups.values()),
+        "ok": producer_balanced
+        and logs_balanced
+        and all(g["balanced"] for g in groups.values()),
     }
 
 
@@ -203,7 +222,8 @@ def build_result(
     (every broker and client resource a utilisation column names) and whether the run is
     sustainable (no queue grows over the measured window). ``processing`` is (members with
     partitions, processing time per record) per consumer group; how busy a group's
-    processing keeps its members is read from the ``consumer.<group>.cpu_util`` column."""
+    members' threads are -- processing plus ``poll()``'s own cost per record, byte and
+    decompression -- is read from the ``consumer.<group>.cpu_util`` column."""
     steady = ts[ts.index > scenario.run.warmup] if not ts.empty else ts
     latency = pd.DataFrame(
         {

@@ -47,8 +47,12 @@ partition, replica and consumer at once:
   ``replica.lag.time.max.ms`` and expansion on catch-up, ``min.insync.replicas``.
 * **Consumers**: the group's assignor (the same function as the event engine), one fetch
   session per leader broker, ``fetch.min.bytes``/``fetch.max.wait.ms``,
-  ``max.partition.fetch.bytes``, partitions with buffered records skipped, processing time
-  per record. A record's end-to-end latency runs from its creation to the end of the
+  ``max.partition.fetch.bytes`` and ``fetch.max.bytes`` per response (shared over its
+  partitions in proportion), partitions with buffered records skipped; each member's
+  thread has a budget of seconds per step for its processing time per record plus what
+  ``poll()`` costs (per record, per byte, decompression per uncompressed byte). A topic's
+  ``prefill`` is on every replica at t=0 and never in the page cache: a group from
+  ``earliest`` reads it from disk, one from ``latest`` starts past it. A record's end-to-end latency runs from its creation to the end of the
   processing of its poll (the records the member took that step, at most
   ``max.poll.records``), through the produce request's trip and handling, replication,
   the fetch's handling and the response's trip to the member.
@@ -87,7 +91,18 @@ from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO
-from simkafka.sim.client_costs import SEND_BACKLOG, producer_send_cpu, sender_cpu
+from simkafka.sim.client_costs import (
+    SEND_BACKLOG,
+    consumer_poll_cpu,
+    producer_send_cpu,
+    sender_cpu,
+    topic_compression,
+)
+from simkafka.sim.consumer import (
+    FETCH_PARTITION_BYTES,
+    FETCH_REQUEST_OVERHEAD,
+    FETCH_RESPONSE_PARTITION_BYTES,
+)
 from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
@@ -98,10 +113,11 @@ from simkafka.sim.fluid import (
 )
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.producer import RESPONSE_PARTITION_BYTES
 from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
-from simkafka.sim.workload import consumer_assignment, key_weights
+from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_partition
 
 GOLDEN_RATIO_FRACTION = 0.6180339887498949  # an evenly spread sequence: frac(k * this)
 PENDING_STEPS = 256  # latency recordings queued before they are binned
@@ -123,6 +139,7 @@ class SteppedWorld:
         self._build_partitions()
         self._build_producers()
         self._build_consumers()
+        self._prefill()
         self._build_links()
         self.curve = CreationCurve(self.P, self.dt)
         self.produce_latency = LatencyHistogram()
@@ -418,6 +435,7 @@ class SteppedWorld:
         )
         self._gp_leader_flat = np.broadcast_to(self.leader, owner.shape).ravel().copy()
         self.fetch_min = np.array([float(g.fetch_min_bytes) for g in groups])
+        self.fetch_max_bytes = np.array([float(g.fetch_max_bytes) for g in groups])
         self.fetch_max_wait = np.array([g.fetch_max_wait for g in groups])
         self.partition_fetch_max = np.array([float(g.max_partition_fetch_bytes) for g in groups])
         self.max_poll_records = np.array(
@@ -431,6 +449,42 @@ class SteppedWorld:
         self.consumer_requests = 0
         self.member_group = np.array(self.group_of_member, dtype=np.int64)
         self.member_per_record = np.array([self.per_record[g] for g in self.group_of_member])
+        self.member_busy = np.zeros(self.M)  # seconds of each member's poll thread
+        # per partition: the decompression a poll pays per uncompressed byte, and the ratio
+        compression = topic_compression(self.scenario)
+        codecs = self.scenario.costs.codecs
+        self.p_ratio = np.array([compression[tp.topic][1] for tp in self.tps])
+        self.p_decompress = np.array(
+            [
+                c.decompress_cpu if (c := codecs.of(compression[tp.topic][0])) is not None else 0.0
+                for tp in self.tps
+            ]
+        )
+
+    def _prefill(self) -> None:
+        """Topics' ``prefill``: every replica starts with it, committed; groups that reset
+        to ``latest`` start past it. ``_cold_prefill`` sends reads of it to the disk."""
+        self.prefill_p = np.zeros(self.P, dtype=np.int64)
+        self.skipped_at_start = np.zeros(self.G, dtype=np.int64)  # below a "latest" start
+        for topic in self.scenario.topics:
+            messages, nbytes = prefill_per_partition(topic, self.scenario.producers)
+            if not messages:
+                continue
+            start = self.topic_start[topic.name]
+            self.prefill_p[start : start + topic.partitions] = messages
+            self.leo_bytes[start : start + topic.partitions] = nbytes
+        if not self.prefill_p.any():
+            return
+        self.leo += self.prefill_p
+        self.hw += self.prefill_p
+        for array in (self.f_leo, self.f_leo_at_leader, self.f_fetch_leo):
+            array += self.prefill_p[self.f_part]
+        for g, group in enumerate(self.scenario.consumer_groups):
+            if group.auto_offset_reset != "earliest":
+                start_at = self.prefill_p * self.subscribed[g]
+                self.position[g] += start_at
+                self.consumed[g] += start_at
+                self.skipped_at_start[g] = int(start_at.sum())
 
     def _build_links(self) -> None:
         """Hosts: brokers, then producers, then consumers; link 2h is egress, 2h+1 ingress."""
@@ -735,6 +789,20 @@ class SteppedWorld:
         self._link_overhead[1 : 2 * self.B : 2] += header
         per_producer = requests.reshape(self.I, self.B).sum(axis=1) * REQUEST_OVERHEAD
         self._link_overhead[self._producer_egress] += per_producer
+        # ... and their responses' headers come back (acks=0 has none): one per request
+        # and a partition entry per batch, from the broker's egress to the producer
+        replied = ~self.zero_acks[:, None]
+        response_conn = np.bincount(
+            self._conn_flat,
+            weights=(batches * replied).ravel() * RESPONSE_PARTITION_BYTES,
+            minlength=self.I * self.B,
+        ) + requests * replied.repeat(self.B) * REQUEST_OVERHEAD
+        self._link_overhead[0 : 2 * self.B : 2] += np.bincount(
+            self._conn_broker, weights=response_conn, minlength=self.B
+        )
+        self._link_overhead[self._producer_egress + 1] += response_conn.reshape(self.I, self.B).sum(
+            axis=1
+        )
 
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
@@ -851,11 +919,22 @@ class SteppedWorld:
             1, np.floor(self.partition_fetch_max[:, None] / np.maximum(bpm, 1.0)[None, :])
         )
         fetch = np.minimum(available, cap.astype(np.int64))
+        # fetch.max.bytes: one response carries at most that over all its partitions
+        # (shared in proportion here; Kafka fills them in an order it rotates per fetch)
+        want = np.bincount(
+            self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
+        )
+        limit = self.fetch_max_bytes[self._session_group]
+        over = want > limit
+        if over.any():
+            frac = np.divide(limit, want, out=np.ones(M * B), where=over)
+            fetch = split_fraction(fetch, frac[self.c_stream] * self.subscribed, self.rng)
         # data older than the broker's page cache is read from disk first
         lag_bytes = (self.leo[None, :] - self.position) * bpm[None, :]
         written_p = np.maximum(self.leo_bytes, 1.0)
         ratio = self.written_total[self.leader] / written_p
         cold = (fetch > 0) & (lag_bytes * ratio[None, :] > self.page_cache[self.leader][None, :])
+        cold |= (fetch > 0) & (self.position < self.prefill_p[None, :])  # prefill: never cached
         if cold.any():
             cold_bytes = np.where(cold, fetch * bpm[None, :], 0.0)
             demand = np.bincount(
@@ -882,6 +961,7 @@ class SteppedWorld:
         go = answer[self.c_stream] & self.subscribed
         fetch = np.where(go, fetch, 0)
         self.consumer_requests += int(answer.sum())
+        self._fetch_headers(answer)
         self.consumer_wait[answer] = -1.0
         self.broker_requests += np.bincount(self._session_broker, weights=answer, minlength=B)
         self.position += fetch
@@ -899,6 +979,25 @@ class SteppedWorld:
         return np.bincount(
             self._c_stream_flat, weights=(self.c_net * bpm[None, :]).ravel(), minlength=M * B
         )
+
+    def _fetch_headers(self, answer: np.ndarray) -> None:
+        """Consumer fetch requests (header and a partition entry each) cross the member's
+        egress and the broker's ingress; their responses' headers the other way."""
+        B, NI = self.B, self.I
+        partitions = np.bincount(
+            self._c_stream_flat, weights=self.subscribed.ravel(), minlength=self.M * B
+        )
+        request = answer * (FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * partitions)
+        response = answer * (FETCH_REQUEST_OVERHEAD + FETCH_RESPONSE_PARTITION_BYTES * partitions)
+        broker = self._session_broker
+        member = np.arange(self.M * B) // B
+        into_broker = np.bincount(broker, weights=request, minlength=B)
+        self.header_bytes_in += into_broker
+        self._link_overhead[1 : 2 * B : 2] += into_broker
+        self._link_overhead[0 : 2 * B : 2] += np.bincount(broker, weights=response, minlength=B)
+        hosts = 2 * (B + NI + np.arange(self.M))
+        self._link_overhead[hosts] += np.bincount(member, weights=request, minlength=self.M)
+        self._link_overhead[hosts + 1] += np.bincount(member, weights=response, minlength=self.M)
 
     def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
         prod_bytes = np.bincount(
@@ -1088,7 +1187,8 @@ class SteppedWorld:
             return
         per_p = counts.sum(axis=0)
         touched = np.flatnonzero(per_p)
-        shift = self.failed_p[touched]
+        # log offsets -> creation order: less the prefill, plus the created that failed
+        shift = self.failed_p[touched] - self.prefill_p[touched]
         piece, created_lo, created_hi, n = self._creation_pieces(
             touched,
             lo[touched] + shift,
@@ -1175,21 +1275,35 @@ class SteppedWorld:
         for f in np.flatnonzero(stale):
             self._set_isr(int(f), False)
 
+    def _poll_seconds_per_record(self) -> np.ndarray:
+        """(group, partition): seconds of a member's thread per record -- its processing
+        time plus what ``poll()`` spends on it (parse, CRC per byte, decompression per
+        uncompressed byte; :func:`~simkafka.sim.client_costs.consumer_poll_cpu`)."""
+        bpm = self._bpm
+        poll = consumer_poll_cpu(self.scenario.costs, "none", 1.0, bpm, 0.0)
+        poll = poll + self.p_decompress * bpm / self.p_ratio
+        per_record = np.maximum(self.member_per_record, 0.0)
+        member_of = np.where(self.subscribed, self.owner, 0)
+        return (per_record[member_of] + poll[None, :]) * self.subscribed
+
     def _process(self, now: float) -> None:
-        """The application processes buffered records at ``processing_time_per_record``."""
+        """Each member's thread polls and processes buffered records: a budget of seconds
+        per step, ``processing_time_per_record`` plus the poll's own cost per record."""
         if not self.G or not self.buffered.any():
             return
         old = self.consumed.copy()
-        infinite = self.member_per_record <= 0
-        rate = np.divide(1.0, self.member_per_record, out=np.full(self.M, np.inf), where=~infinite)
-        budget = rate * self.dt + self.budget_carry
+        cost = self._poll_seconds_per_record()
+        budget = self.dt + self.budget_carry
         member_of = np.where(self.subscribed, self.owner, 0)
-        held = np.bincount(member_of.ravel(), weights=self.buffered.ravel(), minlength=self.M)
-        take_frac = np.where(held > budget, budget / np.maximum(held, 1), 1.0)
+        held = np.bincount(member_of.ravel(), weights=(self.buffered * cost).ravel(), minlength=self.M)
+        busy = held > budget
+        take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy)
         taken = split_fraction(self.buffered, take_frac[member_of] * self.subscribed, self.rng)
         used = np.bincount(member_of.ravel(), weights=taken.ravel(), minlength=self.M)
+        used_s = np.bincount(member_of.ravel(), weights=(taken * cost).ravel(), minlength=self.M)
+        self.member_busy += used_s
         # a member busy all step carries its unused fraction of a record to the next one
-        self.budget_carry = np.where(~infinite & (held > budget), budget - used, 0.0)
+        self.budget_carry = np.where(busy, budget - used_s, 0.0)
         self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)
         self.buffered -= taken
         self.consumed += taken
@@ -1199,17 +1313,25 @@ class SteppedWorld:
         if not slots.size:
             return
         part = slots % self.P
-        shift = self.failed_p[part]
+        # records of the prefill were created at the start of the run
+        prefill = self.prefill_p[part]
+        old_s, new_s = old.ravel()[slots], self.consumed.ravel()[slots]
+        from_prefill = np.clip(np.minimum(new_s, prefill) - old_s, 0, None)
+        if from_prefill.any():
+            waited = np.full(int((from_prefill > 0).sum()), now)
+            self._record_latency("e2e", waited, waited, from_prefill[from_prefill > 0])
+        shift = self.failed_p[part] - prefill
         piece, created_lo, created_hi, n = self._creation_pieces(
             part,
-            old.ravel()[slots] + shift,
-            self.consumed.ravel()[slots] + shift,
-            taken.ravel()[slots],
+            np.maximum(old_s, prefill) + shift,
+            np.maximum(new_s, prefill) + shift,
+            taken.ravel()[slots] - from_prefill,
         )
         # the produce request's trip to the leader and its handling, replication to the
         # ISR, the fetch's handling and its response's trip to the member, then the poll:
         # a record counts as consumed when the application processed the whole poll
-        poll = np.minimum(used, self.max_poll_records) * np.maximum(self.member_per_record, 0.0)
+        per_record = np.divide(used_s, used, out=np.zeros(self.M), where=used > 0)
+        poll = np.minimum(used, self.max_poll_records) * per_record
         member = self.owner.ravel()[slots]
         extra = (
             self.request_trip + self.request_cpu + self.replication_delay[part] + poll[member]
@@ -1278,12 +1400,15 @@ class SteppedWorld:
         groups = {}
         for g, group_id in enumerate(self.group_ids):
             sub = self.subscribed[g]
-            consumed = int(self.consumed[g].sum())
+            skipped = int(self.skipped_at_start[g])
+            consumed = int(self.consumed[g].sum()) - skipped
             fetched = int(self.buffered[g].sum())
             transit = int(self.c_net[g].sum())
             unfetched = int(((self.hw - self.position[g]) * sub).sum())
             below = int((self.hw * sub).sum())
-            groups[group_id] = group_accounting(consumed, fetched, 0, unfetched, below, transit)
+            groups[group_id] = group_accounting(
+                consumed, fetched, 0, unfetched, below, transit, skipped
+            )
         return run_accounting(
             created=created,
             acked=acked,
@@ -1294,6 +1419,7 @@ class SteppedWorld:
             appended=int(self.leo.sum()),
             below_hw=int(self.hw.sum()),
             groups=groups,
+            prefilled=int(self.prefill_p.sum()),
         )
 
     def __repr__(self) -> str:

@@ -78,9 +78,7 @@ class SteppedProbes:
             "app_thread": w.app_busy - np.maximum(0.0, w.app_free_at - w.now),
             "sender": w.sender_busy - np.maximum(0.0, w.sender_free_at - w.now),
             "cpu_limited": int(w.cpu_limited.sum()),
-            "member_consumed": np.bincount(
-                w.owner[w.subscribed], weights=w.consumed[w.subscribed], minlength=w.M
-            ),
+            "member_busy": w.member_busy.copy(),
         }
 
     def sample(self) -> None:
@@ -136,7 +134,7 @@ class SteppedProbes:
                 # consumers' poll thread; producers' application and Sender threads
                 cpu_busy=None
                 if members is None
-                else d["member_consumed"][members] * w.member_per_record[members],
+                else d["member_busy"][members],
                 threads=None
                 if members is not None
                 else {"app_thread": d["app_thread"][hosts], "sender": d["sender"][hosts]},

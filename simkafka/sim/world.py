@@ -32,13 +32,14 @@ from simkafka.random_streams import RandomStreams
 from simkafka.scenario import ConsumerGroupSpec, Scenario
 from simkafka.sim.accumulator import ProducerBatch
 from simkafka.sim.broker import Broker, PartitionLeader
+from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
 from simkafka.sim.replica_log import LogRead, ReplicaLog
 from simkafka.sim.replication import ReplicaFetcher, fetcher_id, isr_checker, java_string_hash
-from simkafka.sim.workload import consumer_assignment, key_weights
+from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_partition
 
 UNBOUNDED = 1e15  # bytes/s of links that are never a bottleneck (memory bus)
 # Request headers, acks and empty fetch responses are a few hundred bytes: they take the
@@ -128,6 +129,7 @@ class World:
                 registration.leader_epoch,
             )
             self._leader[tp] = registration.leader
+        self._prefill(scenario)
         self._start_replication()
         self.producers: list[ProducerClient] = []
         for spec in scenario.producers:
@@ -147,9 +149,13 @@ class World:
                 self.producers.append(producer)
             self._bytes_per_message[spec.topic] = spec.message_size.mean
         self.groups: dict[str, list[ConsumerMember]] = {}
+        compression = topic_compression(scenario)
         for group in scenario.consumer_groups:
             members = [
-                ConsumerMember(self, group, i, scenario.run.warmup) for i in range(group.members)
+                ConsumerMember(
+                    self, group, i, scenario.run.warmup, scenario.costs, compression
+                )
+                for i in range(group.members)
             ]
             for member in members:
                 self.add_host(
@@ -166,6 +172,33 @@ class World:
             )
             for member in members:
                 member.assign(assignment[member.member_id])
+
+    def _prefill(self, scenario: Scenario) -> None:
+        """Topics with a ``prefill`` start with that data on every replica, in sync and
+        committed, and older than anything in the page cache (a reader hits the disk);
+        its records count as created at the start of the run."""
+        for topic in scenario.topics:
+            messages, nbytes = prefill_per_partition(topic, scenario.producers)
+            if not messages:
+                continue
+            for p in range(topic.partitions):
+                tp = TopicPartition(topic.name, p)
+                registration = self.topology.partitions[tp]
+                for replica in registration.replicas:
+                    broker = self.brokers[replica]
+                    broker.logs[tp].append(
+                        messages,
+                        nbytes,
+                        # written a page cache's worth before anything the run writes
+                        written_mark=-broker.page_cache_bytes - 1,
+                        first_created=0.0,
+                        last_created=0.0,
+                    )
+                leader = self.brokers[registration.leader].leaders[tp]
+                for replica in registration.replicas:
+                    if replica != registration.leader:
+                        leader.follower_leo[replica] = messages
+                leader.high_watermark = messages
 
     def add_host(
         self, name: str, rack: str | None, egress: float, ingress: float, *, client: bool = False
