@@ -20,8 +20,10 @@ partition, replica and consumer at once:
   thread drains only when it has finished its last pass, which cost it ``request_cpu``,
   ``batch_cpu`` and ``byte_cpu`` per request, batch and byte
   (:mod:`~simkafka.sim.client_costs`, the same arithmetic as the event engine).
-* **Network**: every connection with bytes to move is a flow from a sender's egress to a
-  receiver's ingress; the step's capacity is shared max-min fairly
+* **Network**: every NIC carries payload at its line rate times the TCP/IP and Ethernet
+  framing's goodput (:mod:`~simkafka.sim.framing`, ``cluster.network.mtu``), so its
+  utilisation is line time; every connection with bytes to move is a flow from a
+  sender's egress to a receiver's ingress; the step's capacity is shared max-min fairly
   (:func:`~simkafka.sim.fluid.max_min_share`) after request headers took their room.
   Whole messages cross, so a flow's share is rounded up or down at random; a link that
   went past its capacity pays it back the next step, and a full link that fell short may
@@ -111,6 +113,7 @@ from simkafka.sim.fluid import (
     split_fraction,
     split_total,
 )
+from simkafka.sim.framing import goodput
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.producer import RESPONSE_PARTITION_BYTES
@@ -160,8 +163,10 @@ class SteppedWorld:
         hardware_of = hardware_by_broker(cluster)
         hw = [hardware_of[b] for b in self.broker_ids]
         config = cluster.config
-        self.nic_in = np.array([h.ingress for h in hw])
-        self.nic_out = np.array([h.egress for h in hw])
+        # NICs carry payload at line rate x the framing's goodput (simkafka.sim.framing)
+        payload = goodput(cluster.network.mtu)
+        self.nic_in = np.array([h.ingress for h in hw]) * payload
+        self.nic_out = np.array([h.egress for h in hw]) * payload
         self.disk_write = np.array([h.disk_write for h in hw])
         self.disk_read = np.array([h.disk_read for h in hw])
         self.page_cache = np.array([float(h.page_cache) for h in hw])
@@ -490,7 +495,7 @@ class SteppedWorld:
         """Hosts: brokers, then producers, then consumers; link 2h is egress, 2h+1 ingress."""
         B, NI, M = self.B, self.I, self.M
         clients = self.scenario.cluster.clients
-        nic = float(clients.nic)
+        nic = float(clients.nic) * goodput(self.scenario.cluster.network.mtu)
         egress = np.concatenate([self.nic_out, np.full(NI + M, nic)])
         ingress = np.concatenate([self.nic_in, np.full(NI + M, nic)])
         self.link_capacity = np.empty(2 * (B + NI + M))

@@ -34,6 +34,7 @@ from simkafka.sim.accumulator import ProducerBatch
 from simkafka.sim.broker import Broker, PartitionLeader
 from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
+from simkafka.sim.framing import goodput, line_bytes
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
@@ -98,13 +99,16 @@ class World:
         self.small_cross_rack_bytes = 0
         self._egress: dict[str, float] = {}
         self._ingress: dict[str, float] = {}
+        self.mtu = net.mtu
+        self.goodput = goodput(net.mtu)
+        self._framed: set[str] = set()  # hosts whose capacity is payload after framing
         hardware_of = hardware_by_broker(cluster)
         for spec in cluster.brokers:
             hardware = hardware_of[spec.id]
             broker = Broker(
                 self.env, self.network, cluster.config, scenario.costs.broker, spec.id, spec.rack, hardware
             )
-            self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress)
+            self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress, nic=True)
             self.add_host(broker.cache_host, spec.rack, UNBOUNDED, UNBOUNDED)
             self.add_host(broker.disk_host, spec.rack, hardware.disk_read, hardware.disk_write)
             self.brokers[spec.id] = broker
@@ -145,6 +149,7 @@ class World:
                     cluster.clients.nic,
                     cluster.clients.nic,
                     client=True,
+                    nic=True,
                 )
                 self.producers.append(producer)
             self._bytes_per_message[spec.topic] = spec.message_size.mean
@@ -164,6 +169,7 @@ class World:
                     cluster.clients.nic,
                     cluster.clients.nic,
                     client=True,
+                    nic=True,
                 )
             self.groups[group.group_id] = members
             member_ids = [member.member_id for member in members]
@@ -201,8 +207,20 @@ class World:
                 leader.high_watermark = messages
 
     def add_host(
-        self, name: str, rack: str | None, egress: float, ingress: float, *, client: bool = False
+        self,
+        name: str,
+        rack: str | None,
+        egress: float,
+        ingress: float,
+        *,
+        client: bool = False,
+        nic: bool = False,
     ) -> None:
+        """A host of the network; a ``nic`` (not a disk or the page cache) carries payload
+        at its line rate times the framing's goodput (see :mod:`simkafka.sim.framing`)."""
+        if nic:
+            egress, ingress = egress * self.goodput, ingress * self.goodput
+            self._framed.add(name)
         self.network.add_host(name, rack, egress, ingress, client=client)
         self._egress[name], self._ingress[name] = egress, ingress
         self.small_bytes_sent[name] = self.small_bytes_received[name] = 0
@@ -243,11 +261,15 @@ class World:
             path = self._path[(src, dst)] = (self.network.latency(src, dst), capacity, cross)
         self.small_bytes_sent[src] += nbytes
         self.small_bytes_received[dst] += nbytes
-        self.small_busy_out[src] += nbytes / self._egress[src]
-        self.small_busy_in[dst] += nbytes / self._ingress[dst]
+        # a small transfer pays its packets whole: its line time, in payload-capacity terms
+        line = nbytes
+        if src in self._framed or dst in self._framed:
+            line = line_bytes(nbytes, self.mtu) * self.goodput
+        self.small_busy_out[src] += line / self._egress[src]
+        self.small_busy_in[dst] += line / self._ingress[dst]
         if path[2]:
             self.small_cross_rack_bytes += nbytes
-        return path[0] + nbytes / path[1]
+        return path[0] + line / path[1]
 
     # -- metadata -------------------------------------------------------------------------
 
