@@ -96,6 +96,13 @@ class Network(SpecModel):
     rack_latency: Duration = Field(0.0001, description="one-way latency between hosts in one rack")
     cross_rack_latency: Duration = Field(0.0005, description="one-way latency across racks / zones")
     client_latency: Duration = Field(0.0002, description="one-way latency between clients and brokers")
+    mtu: int = Field(
+        1500,
+        ge=576,
+        le=65535,
+        description="IP MTU of every link: TCP/IP and Ethernet framing per packet take "
+        "line time (1500: 94 % of a NIC's bandwidth carries payload; jumbo frames 9000)",
+    )
 
 
 class ClientHosts(SpecModel):

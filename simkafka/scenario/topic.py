@@ -78,6 +78,12 @@ class Topic(SpecModel):
         "producer", alias="compression.type"
     )
     max_message_bytes: IntByteSize = Field(1048588, alias="max.message.bytes")
+    prefill: IntByteSize = Field(
+        0,
+        description="bytes already in the topic when the run starts (spread evenly over its "
+        "partitions, in sync on every replica, older than anything in the page cache): a "
+        "group with auto.offset.reset=earliest catches up on them from disk",
+    )
     unclean_leader_election_enable: bool = Field(False, alias="unclean.leader.election.enable")
     replica_assignment: tuple[tuple[int, ...], ...] | None = Field(
         None,

@@ -36,21 +36,33 @@ def _rate_or_error(parse, value: object) -> float:
         raise ValueError(str(exc)) from None
 
 
+MAX_RATE = "max"
+
+
 class Rate(SpecModel):
-    """A rate in messages/s or in bytes/s -- exactly one of the two.
+    """A rate in messages/s or in bytes/s -- exactly one of the two -- or ``max``.
 
     Written as ``10000 msg/s``, ``50MB/s``, ``1Gbps`` or a bare number (messages/s, as
-    OpenMessaging Benchmark's ``producerRate``).
+    OpenMessaging Benchmark's ``producerRate``). ``max`` is an unthrottled producer, as
+    ``kafka-producer-perf-test --throughput -1`` and OMB's max-rate mode: it sends as fast
+    as its application thread, ``max.in.flight.requests.per.connection`` and
+    ``buffer.memory`` allow (``send()`` waits on a full buffer, it never fails for it), so
+    the run reports the sustainable maximum rather than an offered rate. Its
+    :meth:`messages` and :meth:`bytes` are infinite: callers that need a number ask
+    :attr:`is_max` first.
     """
 
     messages_per_second: float | None = Field(None, gt=0, allow_inf_nan=False)
     bytes_per_second: float | None = Field(None, gt=0, allow_inf_nan=False)
+    maximum: bool = Field(False, description="unthrottled: as fast as the producer can")
 
     @model_validator(mode="before")
     @classmethod
     def _parse(cls, value: object) -> object:
         if isinstance(value, dict):
             return value
+        if isinstance(value, str) and value.strip().lower() == MAX_RATE:
+            return {"maximum": True}
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             parsed = {"messages_per_second": _rate_or_error(parse_message_rate, value)}
         else:
@@ -67,24 +79,39 @@ class Rate(SpecModel):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Rate:
-        if (self.messages_per_second is None) == (self.bytes_per_second is None):
-            raise ValueError("give the rate either in messages/s or in bytes/s")
+        given = sum(x is not None for x in (self.messages_per_second, self.bytes_per_second))
+        if self.maximum and given:
+            raise ValueError("give the rate as 'max' or as a number, not both")
+        if not self.maximum and given != 1:
+            raise ValueError("give the rate either in messages/s or in bytes/s, or 'max'")
         return self
 
+    @property
+    def is_max(self) -> bool:
+        """An unthrottled producer (``rate: max``)."""
+        return self.maximum
+
     def messages(self, mean_message_bytes: float) -> float:
-        """The rate in messages/s, given the mean (uncompressed) message size."""
+        """The rate in messages/s, given the mean (uncompressed) message size (infinite
+        for ``max``)."""
+        if self.maximum:
+            return math.inf
         if self.messages_per_second is not None:
             return self.messages_per_second
         return self.bytes_per_second / mean_message_bytes  # type: ignore[operator]
 
     def bytes(self, mean_message_bytes: float) -> float:
-        """The rate in bytes/s of uncompressed message payload."""
+        """The rate in bytes/s of uncompressed message payload (infinite for ``max``)."""
+        if self.maximum:
+            return math.inf
         if self.bytes_per_second is not None:
             return self.bytes_per_second
         return self.messages_per_second * mean_message_bytes  # type: ignore[operator]
 
     def __str__(self) -> str:
-        """As a person writes it (``20000 msg/s``, ``20MiB/s``), exact enough to load back."""
+        """As a person writes it (``20000 msg/s``, ``20MiB/s``, ``max``), exact enough to load back."""
+        if self.maximum:
+            return MAX_RATE
         if self.messages_per_second is not None:
             return write_message_rate(self.messages_per_second)
         return write_byte_rate(self.bytes_per_second)  # type: ignore[arg-type]
@@ -97,7 +124,7 @@ def _rate_to_text(rate: Rate) -> str:
 RateField = Annotated[
     Rate,
     PlainSerializer(_rate_to_text, return_type=str),
-    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "description": "e.g. 10000 msg/s, 50MB/s"}]}),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "description": "e.g. 10000 msg/s, 50MB/s, or max"}]}),
 ]
 
 

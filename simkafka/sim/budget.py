@@ -41,7 +41,8 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from simkafka.scenario import Scenario
+from simkafka.scenario import ProducerSpec, Scenario
+from simkafka.sim.client_costs import producer_send_cpu
 from simkafka.sim.guards import RunRefused
 
 MIB = 1024**2
@@ -155,6 +156,18 @@ def _shape(scenario: Scenario) -> dict[str, float]:
     }
 
 
+def offered_rate_bound(scenario: Scenario, spec: ProducerSpec) -> float:
+    """Messages/s one instance of ``spec`` hands ``send()``: its share of the rate, or for
+    ``rate: max`` the most its application thread can do (``1 / send_cpu``), at most the
+    client NIC's worth -- an upper bound, which is what an estimate of the work needs."""
+    if not spec.rate.is_max:
+        return spec.rate.messages(spec.message_size.mean) / spec.count
+    per_message = spec.message_size.mean * spec.effective_compression_ratio + 10
+    nic_bound = float(scenario.cluster.clients.nic) / per_message
+    send_cpu = producer_send_cpu(scenario.costs, spec.compression_type, spec.message_size.mean)
+    return min(nic_bound, 1.0 / send_cpu) if send_cpu > 0 else nic_bound
+
+
 def _request_rates(scenario: Scenario, shape: dict[str, float]) -> dict[str, float]:
     """Requests per simulated second the events engine will play (see module docstring)."""
     topics = {t.name: t for t in scenario.topics}
@@ -171,7 +184,7 @@ def _request_rates(scenario: Scenario, shape: dict[str, float]) -> dict[str, flo
             continue
         per_message = spec.message_size.mean * spec.effective_compression_ratio + 10
         per_batch = max(1.0, max(1, spec.batch_size) / per_message) if spec.batch_size > 0 else 1.0
-        rate = spec.rate.messages(spec.message_size.mean) / spec.count
+        rate = offered_rate_bound(scenario, spec)
         connections = min(brokers, topic.partitions)
         # a batch closes when full, or when linger.ms runs out: the sticky partitioner
         # keeps one partition open at a time, keyed records one per partition

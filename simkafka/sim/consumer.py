@@ -7,6 +7,12 @@ up to the high watermark, at most ``max.partition.fetch.bytes`` per partition an
 ``fetch.max.bytes`` in all, and waits on the broker up to ``fetch.max.wait.ms`` until
 ``fetch.min.bytes`` are available. ``poll()`` hands the application at most
 ``max.poll.records`` records, which take ``processing_time_per_record`` each.
+
+``poll()`` itself runs on the application's thread, serial with the processing: per
+record ``consumer.record_cpu``, per byte fetched ``consumer.byte_cpu`` (CRC check and
+copy) and the codec's ``decompress_cpu`` per uncompressed byte
+(:func:`~simkafka.sim.client_costs.consumer_poll_cpu`), one timeout per poll. The
+member's ``processing_busy`` (the ``consumer.<group>.cpu_util`` column) counts both.
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import simpy
 
 from simkafka.model.types import TopicPartition
+from simkafka.scenario.costs import default_costs
+from simkafka.sim.client_costs import consumer_poll_cpu
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.replica_log import LogRead, ReplicaLog
 
 if TYPE_CHECKING:
     from simkafka.scenario import ConsumerGroupSpec
+    from simkafka.scenario.costs import CostProfile
     from simkafka.sim.broker import Broker
 
 FETCH_REQUEST_OVERHEAD = 120
@@ -68,9 +77,18 @@ class ConsumerMember:
     messages processed from ``measure_from`` (the warm-up's end) on."""
 
     def __init__(
-        self, cluster: ConsumerCluster, group: ConsumerGroupSpec, index: int, measure_from: float
+        self,
+        cluster: ConsumerCluster,
+        group: ConsumerGroupSpec,
+        index: int,
+        measure_from: float,
+        costs: CostProfile | None = None,
+        compression: dict[str, tuple[str, float]] | None = None,
     ) -> None:
         self.cluster = cluster
+        self.costs = costs if costs is not None else default_costs()
+        # per topic: the codec poll() decompresses and the compressed / uncompressed ratio
+        self.compression = compression or {}
         self.env = cluster.env
         self.group = group
         self.index = index
@@ -87,6 +105,7 @@ class ConsumerMember:
         self.latency = LatencyHistogram()
         self.measure_from = measure_from
         self.consumed_messages = 0
+        self.skipped_at_start = 0  # messages below where this member started its partitions
         self.processing_messages = 0  # handed to the application by poll(), not yet done
         self.consumed_bytes = 0
         self.fetches = 0
@@ -112,6 +131,8 @@ class ConsumerMember:
                         if self.group.auto_offset_reset == "earliest"
                         else self.cluster.high_watermark(tp)
                     )
+                    # a topic's prefill below a "latest" start is never read
+                    self.skipped_at_start += start - log.log_start_offset
                 self.position[tp] = start
                 self.consumed[tp] = start
         # One fetch session per broker that leads an assigned partition (a session with
@@ -180,14 +201,24 @@ class ConsumerMember:
                 yield self._data
                 continue
             done, taken = self._take_polled_records()
-            if per_record > 0:
+            busy = per_record * taken + self._poll_cpu(done)
+            if busy > 0:
                 self.processing_messages = taken
                 self._processing_since = env.now
-                yield env.timeout(per_record * taken)
+                yield env.timeout(busy)
                 self.processing_busy += env.now - self._processing_since
                 self._processing_since = None
                 self.processing_messages = 0
             self._processed(done)
+
+    def _poll_cpu(self, done: list[tuple[TopicPartition, int, float, float]]) -> float:
+        """Seconds ``poll()`` spends on the records it returns: parse, CRC, decompress."""
+        total = 0.0
+        for tp, n, _, _ in done:
+            codec, ratio = self.compression.get(tp.topic, ("none", 1.0))
+            payload = n * self.cluster.bytes_per_message(tp)  # uncompressed
+            total += consumer_poll_cpu(self.costs, codec, n, payload * ratio, payload)
+        return total
 
     def _take_polled_records(self) -> tuple[list[tuple[TopicPartition, int, float, float]], int]:
         """What one ``poll()`` returns: at most ``max.poll.records`` from the buffer."""

@@ -11,6 +11,7 @@ from simkafka.sim.guards import check_engine_inputs
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.probes import Probes
 from simkafka.sim.result import RunResult, build_result, group_accounting, run_accounting
+from simkafka.sim.workload import prefilled_messages
 from simkafka.sim.world import World
 
 ProgressCallback = Callable[[float, float], None]  # (simulated now, duration)
@@ -86,7 +87,10 @@ def conservation(world: World) -> dict[str, object]:
             for tp in m.assignment
         )
         subscribed = sum(world.high_watermark(tp) for m in members for tp in m.assignment)
-        groups[group_id] = group_accounting(consumed, buffered_c, processing, unfetched, subscribed)
+        skipped = sum(m.skipped_at_start for m in members)
+        groups[group_id] = group_accounting(
+            consumed, buffered_c, processing, unfetched, subscribed, skipped=skipped
+        )
     return run_accounting(
         created=created,
         acked=acked,
@@ -97,6 +101,7 @@ def conservation(world: World) -> dict[str, object]:
         appended=appended,
         below_hw=below_hw,
         groups=groups,
+        prefilled=prefilled_messages(world.scenario),
     )
 
 

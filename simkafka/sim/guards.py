@@ -110,6 +110,11 @@ def _problems(scenario: Scenario) -> Iterator[str]:
     for i, topic in enumerate(scenario.topics):
         if topic.partitions < 1:
             yield f"{_path('topics', i, 'partitions')} must be at least 1 (got {topic.partitions})"
+        if topic.prefill and not any(p.topic == topic.name for p in scenario.producers):
+            yield (
+                f"{_path('topics', i, 'prefill')} needs a producer writing to {topic.name!r}: "
+                "its message size, keys and compression say what the prefilled data is"
+            )
     named: dict[str, int] = {}
     for i, producer in enumerate(scenario.producers):
         # the engines name a producer's hosts "<name or topic>-<index>"
@@ -127,7 +132,7 @@ def _problems(scenario: Scenario) -> Iterator[str]:
             yield f"{_path('producers', i, 'message_size')} {why} (got {mean!r})"
             continue
         rate = producer.rate.messages(mean)
-        why = _bad_number(rate, positive=False)
+        why = None if producer.rate.is_max else _bad_number(rate, positive=False)
         if why:
             yield f"{_path('producers', i, 'rate')} {why} (got {rate!r} messages/s)"
         for alias, value, most in (

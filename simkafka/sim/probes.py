@@ -42,9 +42,11 @@ class Probes:
         self._previous_hist: dict[str, np.ndarray] = {}
         # client hosts per producer group and consumer group, in scenario order
         producers: dict[str, list[str]] = {}
+        self._producer_groups: dict[str, list] = {}
         for producer in world.producers:
             group = producer.spec.name or producer.spec.topic
             producers.setdefault(producer_prefix(group), []).append(producer.host)
+            self._producer_groups.setdefault(producer_prefix(group), []).append(producer)
         self._client_groups = list(producers.items()) + [
             (consumer_prefix(group), [m.host for m in members])
             for group, members in world.groups.items()
@@ -110,6 +112,10 @@ class Probes:
             c[f"{consumer_prefix(group)}.cpu"] = np.array(
                 [m.processing_busy_at(now) for m in members]
             )
+        for prefix, producers in self._producer_groups.items():
+            c[f"{prefix}.app_thread"] = np.array([p.app_busy_at(now) for p in producers])
+            c[f"{prefix}.sender"] = np.array([p.sender_busy_at(now) for p in producers])
+        c["cpu_limited"] = sum(p.cpu_limited for p in world.producers)
         return c
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
@@ -133,6 +139,8 @@ class Probes:
         row["produce_MB_per_s"] = d["acked_bytes"] / dt / MB  # on the wire (compressed)
         row["produce_payload_MB_per_s"] = d["acked_payload"] / dt / MB
         row["created_msgs_per_s"] = d["created"] / dt
+        # offered by the application but beyond its producer thread's send() (client CPU)
+        row["producer_cpu_limited_msgs_per_s"] = d["cpu_limited"] / dt
         row["produce_requests_per_s"] = d["requests"] / dt
         row["batches_per_request"] = d["batches"] / d["requests"] if d["requests"] else 0.0
         # send() calls blocked on a full buffer.memory: the backlog a saturated cluster builds
@@ -172,7 +180,12 @@ class Probes:
         row["min_isr_size"] = min((len(r.isr) for r in registrations), default=0)
         row["cross_rack_MB_per_s"] = d["cross_rack"] / dt / MB
         for prefix, _ in self._client_groups:
-            cpu = d.get(f"{prefix}.cpu")  # consumers' processing; producers' CPU is not modelled
+            cpu = d.get(f"{prefix}.cpu")  # consumers' poll thread
+            threads = (
+                {"app_thread": d[f"{prefix}.app_thread"], "sender": d[f"{prefix}.sender"]}
+                if prefix in self._producer_groups
+                else None
+            )
             row |= client_host_columns(
                 prefix,
                 dt,
@@ -181,6 +194,7 @@ class Probes:
                 busy_out=d[f"{prefix}.out_busy"],
                 busy_in=d[f"{prefix}.in_busy"],
                 cpu_busy=cpu,
+                threads=threads,
             )
         # queues: one that grows over the measured window makes the run unsustainable
         row["replication_lag_MB"] = self._replication_lag_bytes() / MB

@@ -1,5 +1,17 @@
 """A producer instance: the application's send() rate, the accumulator and the Sender.
 
+Two threads set what one instance can do (:mod:`simkafka.sim.client_costs`). The
+application thread's ``send()`` costs ``producer.record_cpu`` per record plus the codec's
+``compress_cpu`` per uncompressed byte (the client compresses as it appends): offered
+load beyond ``1 / send_cpu`` records/s is not sent -- it is counted in ``cpu_limited``
+(the summary's ``producer_cpu_limited_msgs_per_s``), never created. ``rate: max`` calls
+``send()`` back to back, waiting (without error) while ``buffer.memory`` is full. The
+Sender thread is serial: each pass costs it ``request_cpu`` per request, ``batch_cpu`` per
+batch and ``byte_cpu`` per byte, a request leaves when the thread has built it, and the
+thread does not drain again until it is free -- so a busy Sender sends fuller batches, as
+in Kafka. Both are charged as arithmetic on "free at" times, no event per record; their
+utilisation is ``producer.<group>.app_thread_util`` and ``.sender_util``.
+
 The Sender loop wakes when something can be sent -- the earliest of: an open batch
 reaching ``linger.ms``, a batch filling up at the current rates, or a request
 completing (which frees an in-flight slot). Between wake-ups the application's messages
@@ -24,13 +36,16 @@ import simpy
 
 from simkafka.model.partitioner import BuiltInPartitioner
 from simkafka.model.types import TopicPartition
+from simkafka.scenario.costs import default_costs
 from simkafka.sim.accumulator import ProducerBatch, RecordAccumulator, kafka_batch_size
+from simkafka.sim.client_costs import SEND_BACKLOG, producer_send_cpu, sender_cpu, thread_take
 from simkafka.sim.histogram import LatencyHistogram
 
 if TYPE_CHECKING:
     from simkafka.model.partitioner import TopicMetadata
     from simkafka.random_streams import RandomStreams
     from simkafka.scenario import ProducerSpec, Topic
+    from simkafka.scenario.costs import CostProfile
     from simkafka.sim.broker import Broker
 
 REQUEST_OVERHEAD = 100  # request header, transactional id, acks, timeout, topic name
@@ -95,6 +110,7 @@ class ProducerClient:
         weights: np.ndarray | None,
         streams: RandomStreams,
         measure_from: float,
+        costs: CostProfile | None = None,
     ) -> None:
         self.cluster = cluster
         self.env = cluster.env
@@ -104,7 +120,8 @@ class ProducerClient:
         self.host = f"producer.{self.name}"
         mean_size = spec.message_size.mean
         key_bytes = float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0
-        self.messages_per_second = spec.rate.messages(mean_size) / spec.count
+        self.max_rate = spec.rate.is_max
+        self.messages_per_second = 0.0 if self.max_rate else spec.rate.messages(mean_size) / spec.count
         self.acc = RecordAccumulator(
             topic.partitions,
             batch_size=int(spec.batch_size),
@@ -130,6 +147,17 @@ class ProducerClient:
         # send() calls waiting for buffer.memory: (messages, first send, last send)
         self.backlog: deque[tuple[int, float, float]] = deque()
         self.backlog_messages = 0
+        # the application thread: seconds of send() per record (serialise, partition,
+        # append and compress); what the application offers beyond it is not sent
+        self.costs = costs if costs is not None else default_costs()
+        self.send_cpu = producer_send_cpu(self.costs, spec.compression_type, self.acc.record_bytes)
+        self.app_free_at = 0.0  # the thread's send() calls run until then
+        self.app_busy = 0.0  # seconds of send() calls, up to app_free_at
+        self.cpu_limited = 0  # messages the application offered that its thread could not send
+        self._memory_wait = False  # a max-rate thread blocked in send() on buffer.memory
+        # the Sender thread: busy (closing batches, building requests) until sender_free_at
+        self.sender_free_at = 0.0
+        self.sender_busy = 0.0  # seconds charged, up to sender_free_at
         self.max_in_flight = spec.max_in_flight_requests_per_connection
         self.in_flight: Counter[int] = Counter()
         self._wakeup = self.env.event()
@@ -148,8 +176,8 @@ class ProducerClient:
 
     # -- the application's side -----------------------------------------------------------
 
-    def _arrival_count(self, start: float, end: float) -> int:
-        """Messages the application hands to ``send()`` in [start, end] (fluid, carried)."""
+    def _offered_count(self, start: float, end: float) -> int:
+        """Messages the application would like to ``send()`` in [start, end] (fluid, carried)."""
         rate = self.messages_per_second * self.spec.profile.factor_at(0.5 * (start + end))
         if self.poisson:
             return int(self.rng.poisson(rate * (end - start)))
@@ -157,6 +185,39 @@ class ProducerClient:
         count = int(total)
         self._fraction = total - count
         return count
+
+    def _arrival_count(self, start: float, end: float) -> int:
+        """Messages ``send()`` hands the accumulator in [start, end]: what the application
+        offers, at most what its thread can do (it may fall ``SEND_BACKLOG`` behind) --
+        the rest is counted in ``cpu_limited``, never created."""
+        offered = self._offered_count(start, end)
+        room, begin = thread_take(self.app_free_at, start, end, self.send_cpu, SEND_BACKLOG)
+        count = offered if offered <= room else int(room)
+        self.cpu_limited += offered - count
+        self.app_free_at = begin + count * self.send_cpu
+        self.app_busy += count * self.send_cpu
+        return count
+
+    def _send_at_max_rate(self, start: float, end: float) -> None:
+        """``rate: max``: the thread calls ``send()`` back to back over [start, end]; once
+        ``buffer.memory`` is full it waits in ``send()`` (time lost, never an error) until
+        a completed request frees memory."""
+        # never idle: the part of a record it was working on at ``start`` carries over
+        room, begin = thread_take(self.app_free_at, self.app_free_at, end, self.send_cpu, 0.0)
+        per_message = self.acc.record_bytes * self.acc.compression_ratio
+        memory = max(0, int((self.spec.buffer_memory - self.acc.buffered_bytes) / per_message))
+        self._memory_wait = room >= memory
+        count = memory if self._memory_wait else int(room)
+        self.app_free_at = end if self._memory_wait else begin + count * self.send_cpu
+        self.app_busy += count * self.send_cpu
+        if count <= 0:
+            return
+        self.created += count
+        first = max(start, end - count * self.send_cpu)
+        if self.weights is None:
+            self.acc.append_runs(self._sticky_runs(count), first, end)
+        else:
+            self.acc.append(self._keyed_split(count), first, end)
 
     def _sticky_runs(self, count: int) -> list[tuple[int, int]]:
         """Built-in partitioner (KIP-794) for unkeyed records: one step per switch."""
@@ -226,7 +287,10 @@ class ProducerClient:
         last = self.env.now
         while True:
             now = self.env.now
-            if now > last:
+            if now > last and self.max_rate:
+                self._send_at_max_rate(last, now)
+                last = now
+            elif now > last:
                 count = self._arrival_count(last, now)
                 if count:
                     self.created += count
@@ -251,7 +315,10 @@ class ProducerClient:
         wake = min(acc.next_linger_expiry(after=now), now + MAX_SLEEP)
         if self.backlog:
             wake = min(wake, self.backlog[0][1] + self.spec.max_block)
-        rate = self.messages_per_second * self.spec.profile.factor_at(now)
+        if self.sender_free_at > now:
+            # the Sender is busy: it drains again once it is free
+            wake = min(wake, self.sender_free_at)
+        rate = self._send_rate(now)
         if rate > 0:
             # a batch becomes sendable when the record that closes it arrives
             per_batch = acc.batch_shape.records_to_close
@@ -279,8 +346,21 @@ class ProducerClient:
                 )
         return max(wake - now, 1e-6)
 
+    def _send_rate(self, now: float) -> float:
+        """Messages/s ``send()`` hands the accumulator now (0 while it waits for memory)."""
+        cpu_bound = 1.0 / self.send_cpu if self.send_cpu > 0 else float("inf")
+        if self.max_rate:
+            return 0.0 if self._memory_wait else cpu_bound
+        return min(self.messages_per_second * self.spec.profile.factor_at(now), cpu_bound)
+
     def _send_ready(self, now: float) -> None:
-        sendable = self.acc.sendable(now, exhausted=bool(self.backlog))
+        """One pass of ``Sender.sendProducerData`` when the Sender thread is free: a
+        request per ready node, each costing the thread its request, batches and bytes;
+        a request leaves when the thread has built it."""
+        if self.sender_free_at > now + 1e-12:
+            return  # still busy with the last pass: the batches wait, and fill
+        exhausted = bool(self.backlog) or self._memory_wait
+        sendable = self.acc.sendable(now, exhausted=exhausted)
         if not sendable.any():
             return
         for node, (partitions, index) in self.cluster.partitions_by_leader(self.topic.name).items():
@@ -290,11 +370,29 @@ class ProducerClient:
                 continue
             batches = self.acc.drain(partitions, node, now)
             if batches:
+                cost = sender_cpu(
+                    self.costs,
+                    1,
+                    len(batches),
+                    sum(b.wire_bytes for b in batches),
+                    sum(b.messages for b in batches),
+                )
+                self.sender_free_at = max(self.sender_free_at, now) + cost
+                self.sender_busy += cost
                 self.in_flight[node] += 1
-                self.env.process(self._request(node, batches))
+                self.env.process(self._request(node, batches, self.sender_free_at - now))
+
+    def app_busy_at(self, now: float) -> float:
+        """Seconds the application thread spent in ``send()`` up to ``now``."""
+        return self.app_busy - max(0.0, self.app_free_at - now)
+
+    def sender_busy_at(self, now: float) -> float:
+        """Seconds the Sender thread was busy up to ``now`` (its work is charged when it
+        starts and runs without a break until ``sender_free_at``)."""
+        return self.sender_busy - max(0.0, self.sender_free_at - now)
 
     def _request(
-        self, node: int, batches: list[ProducerBatch]
+        self, node: int, batches: list[ProducerBatch], after: float = 0.0
     ) -> Generator[simpy.Event, Any, None]:
         cluster, env = self.cluster, self.env
         broker = cluster.brokers[node]
@@ -309,6 +407,8 @@ class ProducerClient:
             broker, self.topic.name, self.spec.compression_type, batches
         )
         if acks == "0":
+            if after > 0:
+                yield env.timeout(after)
             yield cluster.transfer(self.host, broker.host, nbytes)
             # fire and forget: done once written; the broker still appends
             self.in_flight[node] -= 1
@@ -327,7 +427,7 @@ class ProducerClient:
             self._wake()
             return
         yield from cluster.request(
-            self.host, broker, nbytes, sum(b.wire_bytes for b in batches), appends=appends
+            self.host, broker, nbytes, sum(b.wire_bytes for b in batches), after=after, appends=appends
         )
         errors = yield from cluster.handle_produce(
             broker, self.topic.name, batches, acks, self.spec.request_timeout

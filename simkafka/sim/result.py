@@ -50,6 +50,10 @@ CLIENT_UTIL_COLUMN = re.compile(
 )
 
 
+# how the bottleneck line names a producer's threads
+PRODUCER_RESOURCE_NAMES = {"app_thread": "application thread (send())", "sender": "sender thread"}
+
+
 def producer_prefix(name: str) -> str:
     """Column prefix of the producer group ``name`` (its hosts are ``name-<index>``)."""
     return f"producer.{name}"
@@ -109,11 +113,14 @@ def client_host_columns(
     busy_out: np.ndarray,
     busy_in: np.ndarray,
     cpu_busy: np.ndarray | None = None,
+    threads: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """One client group's columns for an interval of ``dt`` seconds, from each host's
     bytes and busy seconds in it: the group's NIC throughput (sum over its hosts) and the
     busiest host's NIC and CPU utilisation (``cpu_busy``: seconds of its one application
-    thread; omitted where the engines model no client CPU)."""
+    thread; omitted where the engines model no client CPU). ``threads`` adds one
+    ``<resource>_util`` column per named thread (a producer's ``app_thread`` and
+    ``sender``) from its busy seconds per host."""
     row = {
         f"{prefix}.nic_out_MB_per_s": float(bytes_out.sum()) / dt / MB,
         f"{prefix}.nic_in_MB_per_s": float(bytes_in.sum()) / dt / MB,
@@ -122,21 +129,33 @@ def client_host_columns(
     row |= busiest_host_columns(prefix, "nic_in", busy_in / dt)
     if cpu_busy is not None:
         row |= busiest_host_columns(prefix, "cpu", cpu_busy / dt)
+    for resource, busy in (threads or {}).items():
+        row |= busiest_host_columns(prefix, resource, busy / dt)
     return row
 
 
 def group_accounting(
-    consumed: int, fetched: int, processing: int, unfetched: int, below_hw: int, in_transit: int = 0
+    consumed: int,
+    fetched: int,
+    processing: int,
+    unfetched: int,
+    below_hw: int,
+    in_transit: int = 0,
+    skipped: int = 0,
 ) -> dict[str, object]:
-    """Where a group's messages below the high watermark are: they must add up."""
+    """Where a group's messages below the high watermark are: they must add up.
+    ``skipped``: below where the group started (``auto.offset.reset=latest`` past a
+    topic's prefill), never to be read."""
     return {
+        "skipped_at_start": skipped,
         "consumed": consumed,
         "fetched_not_polled": fetched,
         "fetch_in_transit": in_transit,
         "being_processed": processing,
         "lag_not_fetched": unfetched,
         "below_high_watermark": below_hw,
-        "balanced": consumed + processing + fetched + in_transit + unfetched == below_hw,
+        "balanced": consumed + processing + fetched + in_transit + unfetched + skipped
+        == below_hw,
     }
 
 
@@ -151,9 +170,14 @@ def run_accounting(
     appended: int,
     below_hw: int,
     groups: dict[str, dict[str, object]],
+    prefilled: int = 0,
 ) -> dict[str, object]:
-    """Where every created message is, and whether it all adds up (both engines)."""
+    """Where every created message is, and whether it all adds up (both engines).
+    ``prefilled`` messages were in the topics before the run (``prefill``): they are in
+    the logs and may be consumed, but no producer created them, so the logs hold at most
+    ``prefilled + created``."""
     producer_balanced = created == acked + blocked + buffered + in_flight + sum(failed.values())
+    logs_balanced = appended <= prefilled + created
     return {
         "created": created,
         "acknowledged": acked,
@@ -161,11 +185,15 @@ def run_accounting(
         "in_accumulator": buffered,
         "in_flight": in_flight,
         "failed": dict(sorted(failed.items())),
+        "prefilled": prefilled,
         "appended_to_leaders": appended,
         "below_high_watermark": below_hw,
         "producers_balanced": producer_balanced,
+        "logs_balanced": logs_balanced,
         "groups": groups,
-        "ok": producer_balanced and all(g["balanced"] for g in groups.values()),
+        "ok": producer_balanced
+        and logs_balanced
+        and all(g["balanced"] for g in groups.values()),
     }
 
 
@@ -231,7 +259,8 @@ def build_result(
     (every broker and client resource a utilisation column names) and whether the run is
     sustainable (no queue grows over the measured window). ``processing`` is (members with
     partitions, processing time per record) per consumer group; how busy a group's
-    processing keeps its members is read from the ``consumer.<group>.cpu_util`` column."""
+    members' threads are -- processing plus ``poll()``'s own cost per record, byte and
+    decompression -- is read from the ``consumer.<group>.cpu_util`` column."""
     steady = ts[ts.index > scenario.run.warmup] if not ts.empty else ts
     latency = pd.DataFrame(
         {
@@ -251,6 +280,9 @@ def build_result(
     summary["produce_MB_per_s"] = mean("produce_MB_per_s")
     summary["produce_payload_MB_per_s"] = mean("produce_payload_MB_per_s")
     summary["created_msgs_per_s"] = mean("created_msgs_per_s")
+    # what the applications offered beyond their producer threads' send() (client CPU):
+    # never created, so never counted as produced or lost
+    summary["producer_cpu_limited_msgs_per_s"] = mean("producer_cpu_limited_msgs_per_s")
     summary["produce_requests_per_s"] = mean("produce_requests_per_s")
     summary["batches_per_request"] = mean("batches_per_request")
     summary["p50_produce_latency_s"] = produce.percentile(50)
@@ -319,7 +351,7 @@ def _client_utilisation(scenario: Scenario, steady: pd.DataFrame) -> dict[str, t
             # the application thread: processing time per record is what occupies it
             owner = f"consumer group {group} {'processing' if resource == 'cpu' else words}"
         else:
-            owner = f"producer {group} {words}"
+            owner = f"producer {group} {PRODUCER_RESOURCE_NAMES.get(resource, words)}"
         busiest = steady.get(f"{prefix}.{resource}_busiest")
         index = int(busiest.mode().iloc[0]) if busiest is not None and busiest.notna().any() else 0
         count = hosts.get(prefix)

@@ -13,9 +13,17 @@ partition, replica and consumer at once:
   keyed split by murmur2 weights; ``buffer.memory`` with blocked ``send()`` calls failing
   after ``max.block.ms``; a batch becomes sendable when the next record closes it or after
   ``linger.ms``; one request per connection carries at most one batch per partition, at
-  most ``max.in.flight.requests.per.connection`` outstanding.
-* **Network**: every connection with bytes to move is a flow from a sender's egress to a
-  receiver's ingress; the step's capacity is shared max-min fairly
+  most ``max.in.flight.requests.per.connection`` outstanding. Each instance's application
+  thread sends at most ``1 / send_cpu`` records/s (``record_cpu`` plus compression per
+  uncompressed byte; the excess offered is counted as ``cpu_limited``, not created;
+  ``rate: max`` sends as many as the thread and ``buffer.memory`` allow), and its Sender
+  thread drains only when it has finished its last pass, which cost it ``request_cpu``,
+  ``batch_cpu`` and ``byte_cpu`` per request, batch and byte
+  (:mod:`~simkafka.sim.client_costs`, the same arithmetic as the event engine).
+* **Network**: every NIC carries payload at its line rate times the TCP/IP and Ethernet
+  framing's goodput (:mod:`~simkafka.sim.framing`, ``cluster.network.mtu``), so its
+  utilisation is line time; every connection with bytes to move is a flow from a
+  sender's egress to a receiver's ingress; the step's capacity is shared max-min fairly
   (:func:`~simkafka.sim.fluid.max_min_share`) after request headers took their room.
   Whole messages cross, so a flow's share is rounded up or down at random; a link that
   went past its capacity pays it back the next step, and a full link that fell short may
@@ -53,8 +61,12 @@ partition, replica and consumer at once:
   ``replica.lag.time.max.ms`` and expansion on catch-up, ``min.insync.replicas``.
 * **Consumers**: the group's assignor (the same function as the event engine), one fetch
   session per leader broker, ``fetch.min.bytes``/``fetch.max.wait.ms``,
-  ``max.partition.fetch.bytes``, partitions with buffered records skipped, processing time
-  per record. A record's end-to-end latency runs from its creation to the end of the
+  ``max.partition.fetch.bytes`` and ``fetch.max.bytes`` per response (shared over its
+  partitions in proportion), partitions with buffered records skipped; each member's
+  thread has a budget of seconds per step for its processing time per record plus what
+  ``poll()`` costs (per record, per byte, decompression per uncompressed byte). A topic's
+  ``prefill`` is on every replica at t=0 and never in the page cache: a group from
+  ``earliest`` reads it from disk, one from ``latest`` starts past it. A record's end-to-end latency runs from its creation to the end of the
   processing of its poll (the records the member took that step, at most
   ``max.poll.records``), through the produce request's trip and handling, replication,
   the fetch's handling and the response's trip to the member.
@@ -95,6 +107,18 @@ from simkafka.scenario import Scenario
 from simkafka.scenario.topic import LONG_MAX
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO, INDEX_ENTRY_BYTES
+from simkafka.sim.client_costs import (
+    SEND_BACKLOG,
+    consumer_poll_cpu,
+    producer_send_cpu,
+    sender_cpu,
+    topic_compression,
+)
+from simkafka.sim.consumer import (
+    FETCH_PARTITION_BYTES,
+    FETCH_REQUEST_OVERHEAD,
+    FETCH_RESPONSE_PARTITION_BYTES,
+)
 from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
@@ -103,13 +127,15 @@ from simkafka.sim.fluid import (
     split_fraction,
     split_total,
 )
+from simkafka.sim.framing import goodput
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.log_append import follower_append_cost, leader_append_cost
+from simkafka.sim.producer import RESPONSE_PARTITION_BYTES
 from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
-from simkafka.sim.workload import consumer_assignment, key_weights
+from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_partition
 
 GOLDEN_RATIO_FRACTION = 0.6180339887498949  # an evenly spread sequence: frac(k * this)
 PENDING_STEPS = 256  # latency recordings queued before they are binned
@@ -131,6 +157,7 @@ class SteppedWorld:
         self._build_partitions()
         self._build_producers()
         self._build_consumers()
+        self._prefill()
         self._build_links()
         self._build_append_locks()
         self.curve = CreationCurve(self.P, self.dt)
@@ -152,8 +179,10 @@ class SteppedWorld:
         hardware_of = hardware_by_broker(cluster)
         hw = [hardware_of[b] for b in self.broker_ids]
         config = cluster.config
-        self.nic_in = np.array([h.ingress for h in hw])
-        self.nic_out = np.array([h.egress for h in hw])
+        # NICs carry payload at line rate x the framing's goodput (simkafka.sim.framing)
+        payload = goodput(cluster.network.mtu)
+        self.nic_in = np.array([h.ingress for h in hw]) * payload
+        self.nic_out = np.array([h.egress for h in hw]) * payload
         self.disk_write = np.array([h.disk_write for h in hw])
         self.disk_read = np.array([h.disk_read for h in hw])
         self.page_cache = np.array([float(h.page_cache) for h in hw])
@@ -312,7 +341,7 @@ class SteppedWorld:
                 key_bytes=key_bytes,
             )
             accumulators.append(acc)
-            self.rate[i] = spec.rate.messages(mean) / spec.count
+            self.rate[i] = 0.0 if spec.rate.is_max else spec.rate.messages(mean) / spec.count
             self.payload[i] = mean
             self.record_bytes[i] = acc.record_bytes
             self.per_batch[i] = acc.messages_per_batch
@@ -331,6 +360,7 @@ class SteppedWorld:
                 self.weights[i, start : start + topic.partitions] = weights
             self.producer_rngs.append(self.streams.get(f"producer.{name}"))
         self.max_block = np.array([s.max_block for s in specs])
+        self._build_client_threads(specs)
         self.client_latency = self.scenario.cluster.network.client_latency
         # a produce request's trip there and back plus its handling
         self.request_trip = 2 * self.client_latency + self.request_cpu
@@ -374,6 +404,24 @@ class SteppedWorld:
         self.one_acks = self.acks == "1"
         self.zero_acks = self.acks == "0"
 
+    def _build_client_threads(self, specs: list) -> None:
+        """Each producer's application thread (``send()``) and Sender thread, as the
+        time each is busy until (see :mod:`simkafka.sim.client_costs`)."""
+        costs = self.scenario.costs
+        self.max_rate = np.array([s.rate.is_max for s in specs], dtype=bool)
+        self.send_cpu = np.array(
+            [
+                producer_send_cpu(costs, s.compression_type, self.record_bytes[i])
+                for i, s in enumerate(specs)
+            ]
+        )
+        self.app_free_at = np.zeros(self.I)
+        self.app_busy = np.zeros(self.I)
+        self.cpu_limited = np.zeros(self.I, dtype=np.int64)
+        self.memory_wait = np.zeros(self.I, dtype=bool)  # max-rate send() waiting for memory
+        self.sender_free_at = np.zeros(self.I)
+        self.sender_busy = np.zeros(self.I)
+
     def _build_consumers(self) -> None:
         groups = self.scenario.consumer_groups
         self.group_ids = [g.group_id for g in groups]
@@ -408,6 +456,7 @@ class SteppedWorld:
         )
         self._gp_leader_flat = np.broadcast_to(self.leader, owner.shape).ravel().copy()
         self.fetch_min = np.array([float(g.fetch_min_bytes) for g in groups])
+        self.fetch_max_bytes = np.array([float(g.fetch_max_bytes) for g in groups])
         self.fetch_max_wait = np.array([g.fetch_max_wait for g in groups])
         self.partition_fetch_max = np.array([float(g.max_partition_fetch_bytes) for g in groups])
         self.max_poll_records = np.array(
@@ -421,12 +470,48 @@ class SteppedWorld:
         self.consumer_requests = 0
         self.member_group = np.array(self.group_of_member, dtype=np.int64)
         self.member_per_record = np.array([self.per_record[g] for g in self.group_of_member])
+        self.member_busy = np.zeros(self.M)  # seconds of each member's poll thread
+        # per partition: the decompression a poll pays per uncompressed byte, and the ratio
+        compression = topic_compression(self.scenario)
+        codecs = self.scenario.costs.codecs
+        self.p_ratio = np.array([compression[tp.topic][1] for tp in self.tps])
+        self.p_decompress = np.array(
+            [
+                c.decompress_cpu if (c := codecs.of(compression[tp.topic][0])) is not None else 0.0
+                for tp in self.tps
+            ]
+        )
+
+    def _prefill(self) -> None:
+        """Topics' ``prefill``: every replica starts with it, committed; groups that reset
+        to ``latest`` start past it. ``_cold_prefill`` sends reads of it to the disk."""
+        self.prefill_p = np.zeros(self.P, dtype=np.int64)
+        self.skipped_at_start = np.zeros(self.G, dtype=np.int64)  # below a "latest" start
+        for topic in self.scenario.topics:
+            messages, nbytes = prefill_per_partition(topic, self.scenario.producers)
+            if not messages:
+                continue
+            start = self.topic_start[topic.name]
+            self.prefill_p[start : start + topic.partitions] = messages
+            self.leo_bytes[start : start + topic.partitions] = nbytes
+        if not self.prefill_p.any():
+            return
+        self.leo += self.prefill_p
+        self.hw += self.prefill_p
+        for array in (self.f_leo, self.f_leo_at_leader, self.f_fetch_leo):
+            array += self.prefill_p[self.f_part]
+        for g, group in enumerate(self.scenario.consumer_groups):
+            if group.auto_offset_reset != "earliest":
+                start_at = self.prefill_p * self.subscribed[g]
+                self.position[g] += start_at
+                self.consumed[g] += start_at
+                self.skipped_at_start[g] = int(start_at.sum())
 
     def _build_links(self) -> None:
         """Hosts: brokers, then producers, then consumers; link 2h is egress, 2h+1 ingress."""
         B, NI, M = self.B, self.I, self.M
         clients = self.scenario.cluster.clients
-        nic = float(clients.nic)
+        nic = float(clients.nic) * goodput(self.scenario.cluster.network.mtu)
         egress = np.concatenate([self.nic_out, np.full(NI + M, nic)])
         ingress = np.concatenate([self.nic_in, np.full(NI + M, nic)])
         self.link_capacity = np.empty(2 * (B + NI + M))
@@ -694,6 +779,7 @@ class SteppedWorld:
         if self.poisson.any():
             counts[self.poisson] = self.rng.poisson(expected[self.poisson])
             self.fraction[self.poisson] = 0.0
+        counts = self._application_threads(counts, t0, t1)
         arrivals = np.zeros((self.I, self.P), dtype=np.int64)
         if self.keyed.any():
             arrivals[self.keyed] = self._keyed_split(counts[self.keyed])
@@ -704,6 +790,32 @@ class SteppedWorld:
         self.created_p += arrivals.sum(axis=0)
         self.curve.push(self.created_p)
         self._admit_and_expire(arrivals, counts, t0 + 0.5 * dt, t1)
+
+    def _application_threads(self, offered: np.ndarray, t0: float, t1: float) -> np.ndarray:
+        """What each producer's application thread hands ``send()`` this step: what it
+        offers, at most what the thread can do (``send_cpu`` a record; it may fall
+        ``SEND_BACKLOG`` behind, the rest is ``cpu_limited`` and never created) -- or, for
+        ``rate: max``, as many as the thread can do while ``buffer.memory`` has room
+        (then it waits in ``send()`` for the rest of the step)."""
+        cpu = self.send_cpu
+        busy = cpu > 0
+        begin = np.where(self.max_rate, self.app_free_at, np.maximum(self.app_free_at, t0))
+        end = np.where(self.max_rate, t1, t1 + SEND_BACKLOG)
+        room = np.divide(end - begin, cpu, out=np.full(self.I, 2.0**62), where=busy)
+        room = np.floor(np.clip(room, 0.0, 2.0**62)).astype(np.int64)
+        counts = np.minimum(offered, room)
+        self.cpu_limited += offered - counts
+        if self.max_rate.any():
+            free = np.maximum(0.0, self.buffer_memory - self._used_memory())
+            memory = np.floor(free / self.wire_per_msg).astype(np.int64)
+            wait = self.max_rate & (room >= memory)
+            counts = np.where(self.max_rate, np.minimum(room, memory), counts)
+            self.memory_wait = wait
+        else:
+            wait = np.zeros(self.I, dtype=bool)
+        self.app_free_at = np.where(wait, t1, begin + counts * cpu)
+        self.app_busy += counts * cpu
+        return counts
 
     def _keyed_split(self, counts: np.ndarray) -> np.ndarray:
         """Keyed messages split by each partition's key share: multinomial for Poisson
@@ -823,14 +935,17 @@ class SteppedWorld:
         ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
         pb = self.per_batch[:, None]
         full, partial = self._batches(self.acc)
-        exhausted = (self.blocked.sum(axis=1) > 0)[:, None]  # a full buffer sends at once
+        # a full buffer sends at once
+        exhausted = ((self.blocked.sum(axis=1) > 0) | self.memory_wait)[:, None]
         lingered = (partial > 0) & (
             (now - self.partial_first >= self.linger[:, None] - 1e-12) | exhausted
         )
         ready = full + lingered
         if not ready.any():
             return
-        slots = np.maximum(0, self._mif_conn - self.inflight)
+        # the Sender thread drains only once it finished its last pass (the batches wait)
+        sender_free = (self.sender_free_at <= now + 1e-12).repeat(self.B)
+        slots = np.maximum(0, self._mif_conn - self.inflight) * sender_free
         # the most batches any partition of the connection has ready (rarely above 2)
         flat_conn, flat_ready = self._conn_flat, ready.ravel()
         per_conn = np.zeros(self.I * self.B, dtype=np.int64)
@@ -861,8 +976,17 @@ class SteppedWorld:
         # wire bytes per message from the batches actually sent: a linger-bound batch
         # carries its 61-byte header over fewer records than a full one
         sent_i = take.sum(axis=1)
+        batches_i = batches.sum(axis=1)
+        wire_i = sent_i * self.record_wire + batches_i * RECORD_BATCH_OVERHEAD
         self.sent_msgs += sent_i
-        self.sent_wire += sent_i * self.record_wire + batches.sum(axis=1) * RECORD_BATCH_OVERHEAD
+        self.sent_wire += wire_i
+        # the Sender's pass: its requests, batches and bytes, from when it was free
+        requests_i = requests.reshape(self.I, self.B).sum(axis=1)
+        cost = sender_cpu(self.scenario.costs, requests_i, batches_i, wire_i, sent_i)
+        self.sender_free_at = np.where(
+            requests_i > 0, np.maximum(self.sender_free_at, now - self.dt) + cost, self.sender_free_at
+        )
+        self.sender_busy += cost
         self.wire_per_msg = np.where(
             self.sent_msgs > 0, self.sent_wire / np.maximum(self.sent_msgs, 1), self.wire_per_msg
         )
@@ -882,6 +1006,20 @@ class SteppedWorld:
         self._link_overhead[1 : 2 * self.B : 2] += header
         per_producer = requests.reshape(self.I, self.B).sum(axis=1) * REQUEST_OVERHEAD
         self._link_overhead[self._producer_egress] += per_producer
+        # ... and their responses' headers come back (acks=0 has none): one per request
+        # and a partition entry per batch, from the broker's egress to the producer
+        replied = ~self.zero_acks[:, None]
+        response_conn = np.bincount(
+            self._conn_flat,
+            weights=(batches * replied).ravel() * RESPONSE_PARTITION_BYTES,
+            minlength=self.I * self.B,
+        ) + requests * replied.repeat(self.B) * REQUEST_OVERHEAD
+        self._link_overhead[0 : 2 * self.B : 2] += np.bincount(
+            self._conn_broker, weights=response_conn, minlength=self.B
+        )
+        self._link_overhead[self._producer_egress + 1] += response_conn.reshape(self.I, self.B).sum(
+            axis=1
+        )
 
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
@@ -1007,11 +1145,22 @@ class SteppedWorld:
             1, np.floor(self.partition_fetch_max[:, None] / np.maximum(bpm, 1.0)[None, :])
         )
         fetch = np.minimum(available, cap.astype(np.int64))
+        # fetch.max.bytes: one response carries at most that over all its partitions
+        # (shared in proportion here; Kafka fills them in an order it rotates per fetch)
+        want = np.bincount(
+            self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
+        )
+        limit = self.fetch_max_bytes[self._session_group]
+        over = want > limit
+        if over.any():
+            frac = np.divide(limit, want, out=np.ones(M * B), where=over)
+            fetch = split_fraction(fetch, frac[self.c_stream] * self.subscribed, self.rng)
         # data older than the broker's page cache is read from disk first
         lag_bytes = (self.leo[None, :] - self.position) * bpm[None, :]
         written_p = np.maximum(self.leo_bytes, 1.0)
         ratio = self.written_total[self.leader] / written_p
         cold = (fetch > 0) & (lag_bytes * ratio[None, :] > self.page_cache[self.leader][None, :])
+        cold |= (fetch > 0) & (self.position < self.prefill_p[None, :])  # prefill: never cached
         if cold.any():
             cold_bytes = np.where(cold, fetch * bpm[None, :], 0.0)
             demand = np.bincount(
@@ -1038,6 +1187,7 @@ class SteppedWorld:
         go = answer[self.c_stream] & self.subscribed
         fetch = np.where(go, fetch, 0)
         self.consumer_requests += int(answer.sum())
+        self._fetch_headers(answer)
         self.consumer_wait[answer] = -1.0
         self.broker_requests += np.bincount(self._session_broker, weights=answer, minlength=B)
         self.position += fetch
@@ -1055,6 +1205,25 @@ class SteppedWorld:
         return np.bincount(
             self._c_stream_flat, weights=(self.c_net * bpm[None, :]).ravel(), minlength=M * B
         )
+
+    def _fetch_headers(self, answer: np.ndarray) -> None:
+        """Consumer fetch requests (header and a partition entry each) cross the member's
+        egress and the broker's ingress; their responses' headers the other way."""
+        B, NI = self.B, self.I
+        partitions = np.bincount(
+            self._c_stream_flat, weights=self.subscribed.ravel(), minlength=self.M * B
+        )
+        request = answer * (FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * partitions)
+        response = answer * (FETCH_REQUEST_OVERHEAD + FETCH_RESPONSE_PARTITION_BYTES * partitions)
+        broker = self._session_broker
+        member = np.arange(self.M * B) // B
+        into_broker = np.bincount(broker, weights=request, minlength=B)
+        self.header_bytes_in += into_broker
+        self._link_overhead[1 : 2 * B : 2] += into_broker
+        self._link_overhead[0 : 2 * B : 2] += np.bincount(broker, weights=response, minlength=B)
+        hosts = 2 * (B + NI + np.arange(self.M))
+        self._link_overhead[hosts] += np.bincount(member, weights=request, minlength=self.M)
+        self._link_overhead[hosts + 1] += np.bincount(member, weights=response, minlength=self.M)
 
     def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
         prod_bytes = np.bincount(
@@ -1255,7 +1424,8 @@ class SteppedWorld:
             return
         per_p = counts.sum(axis=0)
         touched = np.flatnonzero(per_p)
-        shift = self.failed_p[touched]
+        # log offsets -> creation order: less the prefill, plus the created that failed
+        shift = self.failed_p[touched] - self.prefill_p[touched]
         piece, created_lo, created_hi, n = self._creation_pieces(
             touched,
             lo[touched] + shift,
@@ -1342,21 +1512,35 @@ class SteppedWorld:
         for f in np.flatnonzero(stale):
             self._set_isr(int(f), False)
 
+    def _poll_seconds_per_record(self) -> np.ndarray:
+        """(group, partition): seconds of a member's thread per record -- its processing
+        time plus what ``poll()`` spends on it (parse, CRC per byte, decompression per
+        uncompressed byte; :func:`~simkafka.sim.client_costs.consumer_poll_cpu`)."""
+        bpm = self._bpm
+        poll = consumer_poll_cpu(self.scenario.costs, "none", 1.0, bpm, 0.0)
+        poll = poll + self.p_decompress * bpm / self.p_ratio
+        per_record = np.maximum(self.member_per_record, 0.0)
+        member_of = np.where(self.subscribed, self.owner, 0)
+        return (per_record[member_of] + poll[None, :]) * self.subscribed
+
     def _process(self, now: float) -> None:
-        """The application processes buffered records at ``processing_time_per_record``."""
+        """Each member's thread polls and processes buffered records: a budget of seconds
+        per step, ``processing_time_per_record`` plus the poll's own cost per record."""
         if not self.G or not self.buffered.any():
             return
         old = self.consumed.copy()
-        infinite = self.member_per_record <= 0
-        rate = np.divide(1.0, self.member_per_record, out=np.full(self.M, np.inf), where=~infinite)
-        budget = rate * self.dt + self.budget_carry
+        cost = self._poll_seconds_per_record()
+        budget = self.dt + self.budget_carry
         member_of = np.where(self.subscribed, self.owner, 0)
-        held = np.bincount(member_of.ravel(), weights=self.buffered.ravel(), minlength=self.M)
-        take_frac = np.where(held > budget, budget / np.maximum(held, 1), 1.0)
+        held = np.bincount(member_of.ravel(), weights=(self.buffered * cost).ravel(), minlength=self.M)
+        busy = held > budget
+        take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy)
         taken = split_fraction(self.buffered, take_frac[member_of] * self.subscribed, self.rng)
         used = np.bincount(member_of.ravel(), weights=taken.ravel(), minlength=self.M)
+        used_s = np.bincount(member_of.ravel(), weights=(taken * cost).ravel(), minlength=self.M)
+        self.member_busy += used_s
         # a member busy all step carries its unused fraction of a record to the next one
-        self.budget_carry = np.where(~infinite & (held > budget), budget - used, 0.0)
+        self.budget_carry = np.where(busy, budget - used_s, 0.0)
         self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)
         self.buffered -= taken
         self.consumed += taken
@@ -1366,17 +1550,25 @@ class SteppedWorld:
         if not slots.size:
             return
         part = slots % self.P
-        shift = self.failed_p[part]
+        # records of the prefill were created at the start of the run
+        prefill = self.prefill_p[part]
+        old_s, new_s = old.ravel()[slots], self.consumed.ravel()[slots]
+        from_prefill = np.clip(np.minimum(new_s, prefill) - old_s, 0, None)
+        if from_prefill.any():
+            waited = np.full(int((from_prefill > 0).sum()), now)
+            self._record_latency("e2e", waited, waited, from_prefill[from_prefill > 0])
+        shift = self.failed_p[part] - prefill
         piece, created_lo, created_hi, n = self._creation_pieces(
             part,
-            old.ravel()[slots] + shift,
-            self.consumed.ravel()[slots] + shift,
-            taken.ravel()[slots],
+            np.maximum(old_s, prefill) + shift,
+            np.maximum(new_s, prefill) + shift,
+            taken.ravel()[slots] - from_prefill,
         )
         # the produce request's trip to the leader and its handling, replication to the
         # ISR, the fetch's handling and its response's trip to the member, then the poll:
         # a record counts as consumed when the application processed the whole poll
-        poll = np.minimum(used, self.max_poll_records) * np.maximum(self.member_per_record, 0.0)
+        per_record = np.divide(used_s, used, out=np.zeros(self.M), where=used > 0)
+        poll = np.minimum(used, self.max_poll_records) * per_record
         member = self.owner.ravel()[slots]
         extra = (
             self.request_trip + self.request_cpu + self.replication_delay[part] + poll[member]
@@ -1451,12 +1643,15 @@ class SteppedWorld:
         groups = {}
         for g, group_id in enumerate(self.group_ids):
             sub = self.subscribed[g]
-            consumed = int(self.consumed[g].sum())
+            skipped = int(self.skipped_at_start[g])
+            consumed = int(self.consumed[g].sum()) - skipped
             fetched = int(self.buffered[g].sum())
             transit = int(self.c_net[g].sum())
             unfetched = int(((self.hw - self.position[g]) * sub).sum())
             below = int((self.hw * sub).sum())
-            groups[group_id] = group_accounting(consumed, fetched, 0, unfetched, below, transit)
+            groups[group_id] = group_accounting(
+                consumed, fetched, 0, unfetched, below, transit, skipped
+            )
         return run_accounting(
             created=created,
             acked=acked,
@@ -1467,6 +1662,7 @@ class SteppedWorld:
             appended=int(self.leo.sum()),
             below_hw=int(self.hw.sum()),
             groups=groups,
+            prefilled=int(self.prefill_p.sum()),
         )
 
     def __repr__(self) -> str:

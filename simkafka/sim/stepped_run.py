@@ -79,9 +79,11 @@ class SteppedProbes:
             "cross_rack": w.cross_rack_bytes,
             "client_out": w.client_bytes_out.copy(),
             "client_in": w.client_bytes_in.copy(),
-            "member_consumed": np.bincount(
-                w.owner[w.subscribed], weights=w.consumed[w.subscribed], minlength=w.M
-            ),
+            # producers' application and Sender threads, busy seconds up to now
+            "app_thread": w.app_busy - np.maximum(0.0, w.app_free_at - w.now),
+            "sender": w.sender_busy - np.maximum(0.0, w.sender_free_at - w.now),
+            "cpu_limited": int(w.cpu_limited.sum()),
+            "member_busy": w.member_busy.copy(),
         }
 
     def sample(self) -> None:
@@ -97,6 +99,7 @@ class SteppedProbes:
         row["produce_MB_per_s"] = d["acked_bytes"] / dt / MB
         row["produce_payload_MB_per_s"] = d["acked_payload"] / dt / MB
         row["created_msgs_per_s"] = d["created"] / dt
+        row["producer_cpu_limited_msgs_per_s"] = d["cpu_limited"] / dt
         row["produce_requests_per_s"] = d["requests"] / dt
         row["batches_per_request"] = d["batches"] / d["requests"] if d["requests"] else 0.0
         row["blocked_in_send"] = int(w.blocked.sum())
@@ -142,10 +145,13 @@ class SteppedProbes:
                 bytes_in=into,
                 busy_out=out / w.client_nic,
                 busy_in=into / w.client_nic,
-                # consumers' processing; producers' CPU is not modelled
+                # consumers' poll thread; producers' application and Sender threads
                 cpu_busy=None
                 if members is None
-                else d["member_consumed"][members] * w.member_per_record[members],
+                else d["member_busy"][members],
+                threads=None
+                if members is not None
+                else {"app_thread": d["app_thread"][hosts], "sender": d["sender"][hosts]},
             )
         # queues: one that grows over the measured window makes the run unsustainable
         bytes_per_message = np.divide(w.leo_bytes, w.leo, out=np.zeros(w.P), where=w.leo > 0)

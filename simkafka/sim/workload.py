@@ -7,6 +7,8 @@
   of the key probabilities. ``None`` means no keys: the built-in sticky partitioner.
 * ``consumer_assignment``: what the group's assignor gives each member (by member id,
   so both engines -- and their consumer objects -- use it alike).
+* ``prefill_per_partition``: the messages and bytes a topic's ``prefill`` puts in each
+  of its partitions before the run, in the batches its first producer writes.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from simkafka.model.assignors import (
     server_assignor,
 )
 from simkafka.model.types import TopicPartition
+from simkafka.sim.accumulator import RECORD_BATCH_OVERHEAD, RecordAccumulator
 
 if TYPE_CHECKING:
-    from simkafka.scenario import ConsumerGroupSpec, ProducerSpec, Topic
+    from simkafka.scenario import ConsumerGroupSpec, ProducerSpec, Scenario, Topic
 
 
 KEY_CHUNK = 1 << 18  # keys hashed at once: memory stays bounded whatever keys.count is
@@ -90,3 +93,31 @@ def consumer_assignment(
         assignor = classic_assignor(group.assignor)
     assignment = assignor.assign(spec)
     return {m: sorted(assignment.get(m, [])) for m in member_ids}
+
+
+def prefill_per_partition(topic: Topic, producers: Sequence[ProducerSpec]) -> tuple[int, int]:
+    """(messages, bytes) each partition of ``topic`` holds at the start of the run: its
+    ``prefill`` spread evenly, as full batches of the first producer writing to it (its
+    message size, keys and compression); (0, 0) without a prefill or a producer."""
+    writers = [p for p in producers if p.topic == topic.name]
+    if not topic.prefill or not writers:
+        return 0, 0
+    spec = writers[0]
+    acc = RecordAccumulator(
+        1,
+        batch_size=int(spec.batch_size),
+        linger=spec.linger,
+        compression_ratio=spec.effective_compression_ratio,
+        message_bytes=spec.message_size.mean,
+        key_bytes=float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0,
+    )
+    wire = acc.record_bytes * acc.compression_ratio + RECORD_BATCH_OVERHEAD / acc.messages_per_batch
+    messages = int(topic.prefill / topic.partitions / wire)
+    return messages, int(round(messages * wire))
+
+
+def prefilled_messages(scenario: Scenario) -> int:
+    """Messages in all topics' prefills, over every partition."""
+    return sum(
+        prefill_per_partition(t, scenario.producers)[0] * t.partitions for t in scenario.topics
+    )

@@ -34,14 +34,16 @@ from simkafka.scenario import ConsumerGroupSpec, Scenario
 from simkafka.scenario.topic import LONG_MAX
 from simkafka.sim.accumulator import ProducerBatch
 from simkafka.sim.broker import Broker, PartitionLeader
+from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
+from simkafka.sim.framing import goodput, line_bytes
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import AppendCost, follower_append_cost, leader_append_cost
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
 from simkafka.sim.replica_log import LogRead, ReplicaLog
 from simkafka.sim.replication import ReplicaFetcher, fetcher_id, isr_checker, java_string_hash
-from simkafka.sim.workload import consumer_assignment, key_weights
+from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_partition
 
 UNBOUNDED = 1e15  # bytes/s of links that are never a bottleneck (memory bus)
 # Request headers, acks and empty fetch responses are a few hundred bytes: they take the
@@ -100,13 +102,16 @@ class World:
         self.small_cross_rack_bytes = 0
         self._egress: dict[str, float] = {}
         self._ingress: dict[str, float] = {}
+        self.mtu = net.mtu
+        self.goodput = goodput(net.mtu)
+        self._framed: set[str] = set()  # hosts whose capacity is payload after framing
         hardware_of = hardware_by_broker(cluster)
         for spec in cluster.brokers:
             hardware = hardware_of[spec.id]
             broker = Broker(
                 self.env, self.network, cluster.config, scenario.costs.broker, spec.id, spec.rack, hardware
             )
-            self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress)
+            self.add_host(broker.host, spec.rack, hardware.egress, hardware.ingress, nic=True)
             self.add_host(broker.cache_host, spec.rack, UNBOUNDED, UNBOUNDED)
             for disk_host, (write, read) in zip(broker.disk_hosts, broker.dir_bandwidth, strict=True):
                 self.add_host(disk_host, spec.rack, read, write)
@@ -145,6 +150,7 @@ class World:
         )
         for (replica, tp), log_dir in placed.items():
             self.brokers[replica].dir_of[tp] = log_dir
+        self._prefill(scenario)
         self._start_replication()
         self.producers: list[ProducerClient] = []
         for spec in scenario.producers:
@@ -152,7 +158,7 @@ class World:
             weights = key_weights(spec, topic.partitions)
             for i in range(spec.count):
                 producer = ProducerClient(
-                    self, spec, topic, i, weights, self.streams, scenario.run.warmup
+                    self, spec, topic, i, weights, self.streams, scenario.run.warmup, scenario.costs
                 )
                 self.add_host(
                     producer.host,
@@ -160,13 +166,18 @@ class World:
                     cluster.clients.nic,
                     cluster.clients.nic,
                     client=True,
+                    nic=True,
                 )
                 self.producers.append(producer)
             self._bytes_per_message[spec.topic] = spec.message_size.mean
         self.groups: dict[str, list[ConsumerMember]] = {}
+        compression = topic_compression(scenario)
         for group in scenario.consumer_groups:
             members = [
-                ConsumerMember(self, group, i, scenario.run.warmup) for i in range(group.members)
+                ConsumerMember(
+                    self, group, i, scenario.run.warmup, scenario.costs, compression
+                )
+                for i in range(group.members)
             ]
             for member in members:
                 self.add_host(
@@ -175,6 +186,7 @@ class World:
                     cluster.clients.nic,
                     cluster.clients.nic,
                     client=True,
+                    nic=True,
                 )
             self.groups[group.group_id] = members
             member_ids = [member.member_id for member in members]
@@ -184,9 +196,48 @@ class World:
             for member in members:
                 member.assign(assignment[member.member_id])
 
+    def _prefill(self, scenario: Scenario) -> None:
+        """Topics with a ``prefill`` start with that data on every replica, in sync and
+        committed, and older than anything in the page cache (a reader hits the disk);
+        its records count as created at the start of the run."""
+        for topic in scenario.topics:
+            messages, nbytes = prefill_per_partition(topic, scenario.producers)
+            if not messages:
+                continue
+            for p in range(topic.partitions):
+                tp = TopicPartition(topic.name, p)
+                registration = self.topology.partitions[tp]
+                for replica in registration.replicas:
+                    broker = self.brokers[replica]
+                    broker.logs[tp].append(
+                        messages,
+                        nbytes,
+                        # written a page cache's worth before anything the run writes
+                        written_mark=-broker.page_cache_bytes - 1,
+                        first_created=0.0,
+                        last_created=0.0,
+                    )
+                leader = self.brokers[registration.leader].leaders[tp]
+                for replica in registration.replicas:
+                    if replica != registration.leader:
+                        leader.follower_leo[replica] = messages
+                leader.high_watermark = messages
+
     def add_host(
-        self, name: str, rack: str | None, egress: float, ingress: float, *, client: bool = False
+        self,
+        name: str,
+        rack: str | None,
+        egress: float,
+        ingress: float,
+        *,
+        client: bool = False,
+        nic: bool = False,
     ) -> None:
+        """A host of the network; a ``nic`` (not a disk or the page cache) carries payload
+        at its line rate times the framing's goodput (see :mod:`simkafka.sim.framing`)."""
+        if nic:
+            egress, ingress = egress * self.goodput, ingress * self.goodput
+            self._framed.add(name)
         self.network.add_host(name, rack, egress, ingress, client=client)
         self._egress[name], self._ingress[name] = egress, ingress
         self.small_bytes_sent[name] = self.small_bytes_received[name] = 0
@@ -291,11 +342,15 @@ class World:
             path = self._path[(src, dst)] = (self.network.latency(src, dst), capacity, cross)
         self.small_bytes_sent[src] += nbytes
         self.small_bytes_received[dst] += nbytes
-        self.small_busy_out[src] += nbytes / self._egress[src]
-        self.small_busy_in[dst] += nbytes / self._ingress[dst]
+        # a small transfer pays its packets whole: its line time, in payload-capacity terms
+        line = nbytes
+        if src in self._framed or dst in self._framed:
+            line = line_bytes(nbytes, self.mtu) * self.goodput
+        self.small_busy_out[src] += line / self._egress[src]
+        self.small_busy_in[dst] += line / self._ingress[dst]
         if path[2]:
             self.small_cross_rack_bytes += nbytes
-        return path[0] + nbytes / path[1]
+        return path[0] + line / path[1]
 
     # -- metadata -------------------------------------------------------------------------
 

@@ -82,6 +82,11 @@ def workload_from_scenario(
         notes.append(f"keys: {key_count} round-robin keys of {key_bytes} B")
     if producer.compression_type != "none":
         notes.append(f"compression.type {producer.compression_type}: batches written uncompressed")
+    if producer.rate.is_max:
+        raise ValueError(
+            "the producer's rate is 'max': the log engine replays a given rate; give the "
+            "rate the simulator reported (its summary's produce_msgs_per_s)"
+        )
     rate = producer.rate.messages(producer.message_size.mean) / spec.partitions
     if rate <= 0:
         raise ValueError("the producer's rate is 0: nothing to validate")

@@ -112,7 +112,12 @@ def test_quantities_are_printed_with_units(odd):
     assert cluster["hardware"]["disk_read"] == "1.5GiB/s"
     assert cluster["hardware"]["page_cache"] == "1000000007B"
     assert cluster["brokers"][0]["page_cache"] == "1.5GiB"
-    assert cluster["network"] == {"rack_latency": "100us", "cross_rack_latency": "600us", "client_latency": "1.5us"}
+    assert cluster["network"] == {
+        "rack_latency": "100us",
+        "cross_rack_latency": "600us",
+        "client_latency": "1.5us",
+        "mtu": 1500,
+    }
     assert cluster["config"]["leader.imbalance.check.interval.seconds"] == "1.5h"
     assert cluster["config"]["replica.fetch.wait.max.ms"] == 0.5  # Kafka's *.ms keys stay in ms
     assert data["producers"][0]["rate"] == "20MiB/s"
