@@ -13,6 +13,7 @@ import pytest
 
 from simkafka.scenario import parse_scenario
 from simkafka.sim.accumulator import RecordAccumulator
+from simkafka.scenario.costs import default_costs
 from simkafka.sim.engine import simulate
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 
@@ -107,7 +108,7 @@ def test_recompression_to_the_topics_codec_costs_lock_time():
     # the topic stores gzip, the producer sends uncompressed: the leader compresses every
     # record under the lock (gzip's compress_cpu per uncompressed byte), on top of the append
     records, wire = full_batch()
-    gzip = 20e-9  # the shipped profile's gzip compress_cpu
+    gzip = default_costs().codecs.gzip.compress_cpu  # the shipped profile's
     uncompressed = wire - RECORD_BATCH_OVERHEAD
     per_batch = 500e-6 + records * 2e-6 + wire * 2e-9 + uncompressed * gzip
     bound = wire / per_batch / 1e6
