@@ -221,6 +221,18 @@ def test_rate_is_total_across_topics_and_groups_per_subscription(tmp_path: Path)
     assert scenario.run.warmup == 0 and scenario.run.duration == 120
 
 
+def test_rate_search_becomes_max_rate_producers_with_a_warning(tmp_path: Path) -> None:
+    # producerRate 0 is OMB's search for the maximum sustainable rate: the nearest thing a
+    # scenario can say is producers as fast as they can go (rate: max), and no rate target
+    workload = _write(tmp_path / "w.yaml", MULTI.replace("producerRate: 200000", "producerRate: 0"))
+    document, warnings = import_omb_with_warnings(workload, THROUGHPUT, brokers=6)
+    scenario = parse_scenario(yaml.safe_dump(document))
+    assert all(p.rate.is_max for p in scenario.producers)
+    assert scenario.targets.produce_throughput is None
+    (warning,) = [w for w in warnings if w.path == ("producerRate",)]
+    assert warning.line == 9 and "rate: max" in warning.message
+
+
 def test_key_round_robin_cycles_the_key_pool(tmp_path: Path) -> None:
     workload = _write(tmp_path / "w.yaml", MULTI.replace("RANDOM_NANO", "KEY_ROUND_ROBIN"))
     keys = import_omb(workload, THROUGHPUT)["producers"][0]["keys"]
@@ -273,10 +285,10 @@ def test_fields_at_omb_defaults_are_quiet_others_warn(tmp_path: Path) -> None:
         (("messageSize: 100", "messageSize: big"), "messageSize", 4, "whole number"),
         (("RANDOM_NANO", "ZIPF"), "keyDistributor", 5, "unknown key distributor"),
         (
-            ("producerRate: 200000", "producerRate: 0"),
+            ("producerRate: 200000", "producerRate: -5"),
             "producerRate",
             9,
-            "maximum sustainable rate",
+            "must be >= 0",
         ),
         (("topics: 4", "topics: 0"), "topics", 2, ">= 1"),
     ],

@@ -10,8 +10,10 @@ What OMB does, from ``io.openmessaging.benchmark.WorkloadGenerator`` and
 * ``producerRate`` is the *total* publish rate of the whole test: it becomes
   ``targetPublishRate`` and is divided among all producers of all topics. Each topic
   therefore gets ``producerRate / topics`` messages/s, spread over ``producersPerTopic``
-  producers. ``producerRate: 0`` means "search for the maximum sustainable rate", which
-  a scenario cannot express: that is an error.
+  producers. ``producerRate: 0`` asks OMB to search for the maximum sustainable rate:
+  it becomes ``rate: max`` (every producer as fast as its threads and the cluster let it,
+  as kafka-producer-perf-test ``--throughput -1``), with a warning that the run's
+  sustainability line, not OMB's search, says whether the consumers keep up.
 * For each topic, ``subscriptionsPerTopic`` subscriptions, each a Kafka consumer group
   (``sub-%03d-<random>``) of ``consumerPerSubscription`` consumers reading that topic
   only. Group ids here are ``sub-<i>-<topic>``.
@@ -251,12 +253,22 @@ def import_omb_with_warnings(
         errors.append(
             workload.problem("producerRate", f"expected messages/s as a number, got {rate!r}")
         )
-    elif rate <= 0:
+    elif rate < 0:
         errors.append(
             workload.problem(
                 "producerRate",
-                f"must be > 0, got {rate}",
-                "producerRate 0 asks OMB to search for the maximum sustainable rate; give the rate to simulate",
+                f"must be >= 0, got {rate}",
+                "0 asks for the maximum rate; otherwise give the messages/s to simulate",
+            )
+        )
+    elif rate == 0:
+        warnings.append(
+            workload.problem(
+                "producerRate",
+                "producerRate 0 asks OMB to search for the maximum sustainable rate; the producers "
+                "run at rate: max instead (as fast as their threads and the cluster allow), and the "
+                "run's sustainability line says whether the consumers keep up",
+                warning=True,
             )
         )
 
@@ -391,6 +403,7 @@ def import_omb_with_warnings(
         if key_kind is None
         else {"distribution": key_kind, "count": KEY_POOL}
     )
+    max_rate = rate == 0
     per_topic_rate = float(rate) / topics
     workload_name = str(workload.data.get("name") or Path(workload_path).stem)
 
@@ -416,7 +429,7 @@ def import_omb_with_warnings(
                 "name": f"producers-{t}",
                 "topic": t,
                 "count": producers_per_topic,
-                "rate": f"{per_topic_rate:g} msg/s",
+                "rate": "max" if max_rate else f"{per_topic_rate:g} msg/s",
                 "message_size": message_size,
                 "keys": dict(keys),
                 **producer_cfg,
@@ -439,7 +452,7 @@ def import_omb_with_warnings(
             "duration": f"{warmup_minutes + test_minutes}min",
             "warmup": f"{warmup_minutes}min",
         },
-        "targets": {"produce_throughput": f"{float(rate):g} msg/s"},
+        "targets": {} if max_rate else {"produce_throughput": f"{float(rate):g} msg/s"},
     }
     if subscriptions and not consumers_per_subscription:
         warnings.append(
