@@ -166,6 +166,9 @@ class ProducerClient:
         self.acked = 0
         self.acked_bytes = 0
         self.in_flight_messages = 0
+        # buffer.memory holds a batch until its request completes (BufferPool.deallocate
+        # after the response), not only while it waits in the accumulator
+        self.in_flight_bytes = 0
         self.failed: Counter[str] = Counter()
         self.retries = 0
         self.requests = 0
@@ -205,7 +208,7 @@ class ProducerClient:
         # never idle: the part of a record it was working on at ``start`` carries over
         room, begin = thread_take(self.app_free_at, self.app_free_at, end, self.send_cpu, 0.0)
         per_message = self.acc.record_bytes * self.acc.compression_ratio
-        memory = max(0, int((self.spec.buffer_memory - self.acc.buffered_bytes) / per_message))
+        memory = max(0, int((self.spec.buffer_memory - self.memory_used) / per_message))
         self._memory_wait = room >= memory
         count = memory if self._memory_wait else int(room)
         self.app_free_at = end if self._memory_wait else begin + count * self.send_cpu
@@ -265,7 +268,7 @@ class ProducerClient:
             else:
                 backlog[0] = (count - expired, t0 + (t1 - t0) * expired / count, t1)
         per_message = self.acc.record_bytes * self.acc.compression_ratio
-        room = int((self.spec.buffer_memory - self.acc.buffered_bytes) / per_message)
+        room = int((self.spec.buffer_memory - self.memory_used) / per_message)
         while backlog and room > 0:
             count, t0, t1 = backlog[0]
             take = min(count, room)
@@ -399,6 +402,7 @@ class ProducerClient:
         nbytes = REQUEST_OVERHEAD + sum(b.wire_bytes + PARTITION_OVERHEAD for b in batches)
         messages = sum(b.messages for b in batches)
         self.in_flight_messages += messages
+        self.in_flight_bytes += sum(b.wire_bytes for b in batches)
         self.requests += 1
         self.batches_sent += len(batches)
         acks = self.spec.acks
@@ -443,6 +447,7 @@ class ProducerClient:
         measuring = now >= self.measure_from
         for batch, error in zip(batches, errors, strict=True):
             self.in_flight_messages -= batch.messages
+            self.in_flight_bytes -= batch.wire_bytes
             if error == "NONE":
                 self.acked += batch.messages
                 self.acked_bytes += batch.wire_bytes
@@ -462,14 +467,22 @@ class ProducerClient:
 
     def _retry(self, batch: ProducerBatch) -> Generator[simpy.Event, Any, None]:
         self.in_flight_messages += batch.messages
+        self.in_flight_bytes += batch.wire_bytes  # its buffer is held through the backoff
         yield self.env.timeout(self.spec.retry_backoff)
         self.in_flight_messages -= batch.messages
+        self.in_flight_bytes -= batch.wire_bytes
         self.acc.reenqueue(batch)
         self._wake()
 
     def _wake(self) -> None:
         if not self._wakeup.triggered:
             self._wakeup.succeed()
+
+    @property
+    def memory_used(self) -> int:
+        """Bytes of ``buffer.memory`` in use: batches in the accumulator, in flight, and
+        waiting out a retry backoff (as the stepped engine counts them)."""
+        return self.acc.buffered_bytes + self.in_flight_bytes
 
     @property
     def buffered(self) -> int:

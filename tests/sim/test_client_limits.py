@@ -179,3 +179,35 @@ def test_a_max_rate_producer_waits_on_a_full_buffer_and_never_fails():
         assert summary["failed_messages"] == 0
         assert summary["conservation_ok"]
         assert "broker 0 nic in" in summary["bottleneck"], summary["bottleneck"]
+
+
+BUFFER_MEMORY = """
+name: buffer-memory
+cluster:
+  brokers: 1
+  hardware: {nic: 10Gbps, disk_write: 2GB/s, page_cache: 4GiB}
+  network: {client_latency: 5ms}
+topics:
+  - {name: events, partitions: 1, replication.factor: 1}
+producers:
+  - topic: events
+    rate: max
+    message_size: 1KiB
+    acks: "1"
+    linger.ms: 0
+    batch.size: 16KiB
+    buffer.memory: 64KiB
+run: {duration: 2s, warmup: 0.5s, seed: 7, sample_interval: 0.25s, engine: events}
+"""
+
+
+def test_buffer_memory_holds_batches_until_their_response():
+    # BufferPool frees a batch's memory when its request completes: with 64 KiB of
+    # buffer.memory and a 10 ms round trip (5 ms each way), at most 64 KiB is sent per
+    # round trip -- the events engine used to count only the accumulator and sent up to
+    # max.in.flight x batch.size per round trip on top of it (7.7 instead of 6.5 MB/s)
+    s = parse_scenario(BUFFER_MEMORY, "buffer-memory.yaml")
+    round_trip = 2 * s.cluster.network.client_latency
+    bound = s.producers[0].buffer_memory / round_trip / 1e6
+    result = simulate(s)
+    assert result.summary["produce_MB_per_s"] == pytest.approx(bound, rel=TOLERANCE)
