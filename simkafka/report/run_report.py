@@ -227,8 +227,9 @@ def latency_table_ms(result: RunResult) -> pd.DataFrame:
 
 
 def cost_table(costs: dict) -> pd.DataFrame:
-    """The cost profile a run charged (its resolved ``costs`` section): one row per cost,
-    with how its figure was obtained where the profile says."""
+    """The cost profile a run charged (its resolved ``costs`` section, where every cost is
+    already written as a duration, ``1.81us``): one row per cost, with how its figure was
+    obtained where the profile says."""
     how = costs.get("how", {})
     rows = []
     for section, fields in costs.items():
@@ -236,19 +237,10 @@ def cost_table(costs: dict) -> pd.DataFrame:
             continue
         for name, value in fields.items():
             pairs = value.items() if isinstance(value, dict) else [(None, value)]
-            for sub, seconds in pairs:
+            for sub, written in pairs:
                 key = ".".join(part for part in (section, name, sub) if part)
-                # the resolved scenario writes durations as text already ("1us")
-                shown = seconds if isinstance(seconds, str) else _short_duration(float(seconds))
-                rows.append((key, shown, how.get(key, "")))
+                rows.append((key, written, how.get(key, "")))
     return pd.DataFrame(rows, columns=["cost", "value", "how"]).set_index("cost")
-
-
-def _short_duration(seconds: float) -> str:
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if seconds >= scale:
-            return f"{significant(seconds / scale)} {unit}"
-    return f"{significant(seconds / 1e-9)} ns" if seconds > 0 else "0"
 
 
 def summary_table(result: RunResult) -> pd.DataFrame:
