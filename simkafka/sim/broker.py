@@ -2,6 +2,15 @@
 
 What costs time on a broker, in the order a request meets it:
 
+0. **Network threads** (``SocketServer``'s processors) -- ``min(num.network.threads,
+   cpu_cores)`` of them read requests off the sockets and write the responses, each
+   request holding one for ``network_request_cpu`` plus ``network_byte_cpu`` per byte of
+   its request and its response (both charged when it is read: the same load, the
+   response's share a little early). A processor hands the request to the request queue;
+   when ``queued.max.requests`` requests already wait there for a handler thread, it
+   blocks until one is taken. A connection is muted from the read of a request until its
+   response is sent (``Processor`` unmutes on the completed send), so one connection is
+   served one request at a time: the producer side waits for it (``Producer._request``).
 1. **Request handler threads** -- ``min(num.io.threads, cpu_cores)`` requests are served
    at once, each holding a thread for ``request_cpu + bytes * byte_cpu`` (the cost
    profile's ``broker`` section); the
@@ -222,6 +231,16 @@ class Broker:
         # exact and a request costs one timeout instead of a Resource's four events.
         self.handler_threads = min(config.num_io_threads, hardware.cpu_cores)
         self._thread_free_at = [0.0] * self.handler_threads
+        # network threads (processors), the same FCFS model, and the request queue between
+        # them and the handlers: the start times of requests still waiting for a handler
+        self.network_threads = min(config.num_network_threads, hardware.cpu_cores)
+        self._network_free_at = [0.0] * self.network_threads
+        self.network_request_cpu = costs.network_request_cpu
+        self.network_byte_cpu = costs.network_byte_cpu
+        self.network_busy = 0.0  # network-thread seconds of work done
+        self.queued_max_requests = config.queued_max_requests
+        self._queued_starts: list[float] = []
+        self.queue_full_wait = 0.0  # seconds reads waited for room in the request queue
         self.cpu_cores = hardware.cpu_cores
         self.page_cache_bytes = int(hardware.page_cache)
         self.dirty_limit = int(DIRTY_RATIO * hardware.page_cache)
@@ -279,16 +298,41 @@ class Broker:
         ``appends`` are the request's batches, in order, as (partition, seconds under its
         lock): the handler thread appends them one after the other, waiting for each
         partition's lock and holding it (``ReplicaManager.appendToLocalLog``), so the
-        thread is not free before the last append ended.
+        thread is not free before the last append ended. Before that a network thread
+        reads it, and will write its response: ``nbytes`` are the bytes the request
+        moves either way (a produce's batches in, a fetch's records out), see :meth:`_read_at`.
         """
+        read = self._read_at(arrival, nbytes)
         work = self.request_cpu + nbytes * self.byte_cpu
-        start = max(arrival, heapq.heappop(self._thread_free_at))
+        start = max(read, heapq.heappop(self._thread_free_at))
         end = self.lock_through(start + work, appends)
         heapq.heappush(self._thread_free_at, end)
-        self.queue_wait += start - arrival
+        if start > read:
+            heapq.heappush(self._queued_starts, start)
+        self.queue_wait += start - read
         self.cpu_busy += work + sum(cost for _, cost in appends)
         self.requests += 1
         return self.env.timeout(end - self.env.now)
+
+    def _read_at(self, arrival: float, nbytes: int) -> float:
+        """When a network thread has read a request that arrived at ``arrival`` and put
+        it on the request queue: FCFS over the processors, and, with the queue holding
+        ``queued.max.requests`` requests not yet taken by a handler, not before the
+        oldest of them is taken (``RequestChannel.sendRequest`` blocks on the full queue)."""
+        work = self.network_request_cpu + nbytes * self.network_byte_cpu
+        read = max(arrival, heapq.heappop(self._network_free_at)) + work
+        self.network_busy += work
+        queued = self._queued_starts
+        while queued and queued[0] <= read:
+            heapq.heappop(queued)
+        if len(queued) >= self.queued_max_requests:
+            # room once the excess over the bound has been taken by handler threads; the
+            # processor is blocked until then
+            taken = heapq.nsmallest(len(queued) - self.queued_max_requests + 1, queued)[-1]
+            self.queue_full_wait += taken - read
+            read = taken
+        heapq.heappush(self._network_free_at, read)
+        return read
 
     def lock_through(self, start: float, appends: Sequence[tuple[TopicPartition, float]]) -> float:
         """Take each partition's lock in turn from ``start`` (``UnifiedLog.append`` holds

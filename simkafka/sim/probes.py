@@ -79,6 +79,7 @@ class Probes:
             c[f"b{broker_id}.disk_write_busy"] = np.array([d.ingress_busy_time for d in disks])
             c[f"b{broker_id}.disk_read_busy"] = np.array([d.egress_busy_time for d in disks])
             c[f"b{broker_id}.cpu"] = broker.cpu_busy
+            c[f"b{broker_id}.network"] = broker.network_busy
             c[f"b{broker_id}.append"] = np.array(
                 [broker.lock_busy.get(tp, 0.0) for tp in broker.logs], dtype=float
             )
@@ -115,6 +116,7 @@ class Probes:
         for prefix, producers in self._producer_groups.items():
             c[f"{prefix}.app_thread"] = np.array([p.app_busy_at(now) for p in producers])
             c[f"{prefix}.sender"] = np.array([p.sender_busy_at(now) for p in producers])
+            c[f"{prefix}.connection"] = np.array([p.channel_busy_at(now) for p in producers])
         c["cpu_limited"] = sum(p.cpu_limited for p in world.producers)
         return c
 
@@ -165,6 +167,7 @@ class Probes:
                 d[f"{b}.disk_read_busy"],
             )
             row[f"{b}.cpu_util"] = d[f"{b}.cpu"] / dt / broker.handler_threads
+            row[f"{b}.network_util"] = d[f"{b}.network"] / dt / broker.network_threads
             # the busiest partition's log lock: appends to one partition are serial
             lock = d[f"{b}.append"]
             row[f"{b}.append_util"] = min(1.0, float(lock.max()) / dt) if lock.size else 0.0
@@ -182,7 +185,11 @@ class Probes:
         for prefix, _ in self._client_groups:
             cpu = d.get(f"{prefix}.cpu")  # consumers' poll thread
             threads = (
-                {"app_thread": d[f"{prefix}.app_thread"], "sender": d[f"{prefix}.sender"]}
+                {
+                    "app_thread": d[f"{prefix}.app_thread"],
+                    "sender": d[f"{prefix}.sender"],
+                    "connection": d[f"{prefix}.connection"],
+                }
                 if prefix in self._producer_groups
                 else None
             )

@@ -73,7 +73,8 @@ class ProducerCluster(Protocol):
         cpu_bytes: int = 0,
         after: float = 0.0,
         appends: Sequence[tuple[TopicPartition, float]] = (),
-    ) -> Generator[simpy.Event, Any, None]: ...
+        muted: simpy.Event | None = None,
+    ) -> Generator[simpy.Event, Any, float]: ...
 
     def produce_appends(
         self, broker: Broker, topic: str, producer_codec: str, batches: Sequence[ProducerBatch]
@@ -160,6 +161,13 @@ class ProducerClient:
         self.sender_busy = 0.0  # seconds charged, up to sender_free_at
         self.max_in_flight = spec.max_in_flight_requests_per_connection
         self.in_flight: Counter[int] = Counter()
+        # per broker connection: the event of the last request's response being sent --
+        # the broker reads a connection's next request only then (the muted channel)
+        self._unmuted: dict[int, simpy.Event] = {}
+        # seconds each connection's channel was held (read to response), and since when
+        # the request being served holds it
+        self.channel_busy: Counter[int] = Counter()
+        self._channel_since: dict[int, float] = {}
         self._wakeup = self.env.event()
         # accounting (messages)
         self.created = 0
@@ -410,6 +418,10 @@ class ProducerClient:
         appends = cluster.produce_appends(
             broker, self.topic.name, self.spec.compression_type, batches
         )
+        # Kafka mutes the connection from reading a request until its response is sent:
+        # this request is read only once the previous one on the connection is answered
+        muted = self._unmuted.get(node)
+        unmuted = self._unmuted[node] = env.event()
         if acks == "0":
             if after > 0:
                 yield env.timeout(after)
@@ -417,31 +429,68 @@ class ProducerClient:
             # fire and forget: done once written; the broker still appends
             self.in_flight[node] -= 1
             self._complete(batches, ["NONE"] * len(batches), env.now)
-            env.process(
-                cluster.handle_produce(
-                    broker,
-                    self.topic.name,
-                    batches,
-                    acks,
-                    self.spec.request_timeout,
-                    handled=False,
-                    appends=appends,
-                )
-            )
+            env.process(self._unanswered(broker, batches, appends, muted, unmuted))
             self._wake()
             return
-        yield from cluster.request(
-            self.host, broker, nbytes, sum(b.wire_bytes for b in batches), after=after, appends=appends
+        read = yield from cluster.request(
+            self.host,
+            broker,
+            nbytes,
+            sum(b.wire_bytes for b in batches),
+            after=after,
+            appends=appends,
+            muted=muted,
         )
+        self._channel_since[node] = read
         errors = yield from cluster.handle_produce(
             broker, self.topic.name, batches, acks, self.spec.request_timeout
         )
+        self._release_channel(node, read, unmuted)
         yield cluster.transfer(
             broker.host, self.host, REQUEST_OVERHEAD + RESPONSE_PARTITION_BYTES * len(batches)
         )
         self.in_flight[node] -= 1
         self._complete(batches, errors, env.now)
         self._wake()
+
+    def _unanswered(
+        self,
+        broker: Broker,
+        batches: list[ProducerBatch],
+        appends: list[tuple[TopicPartition, float]],
+        muted: simpy.Event | None,
+        unmuted: simpy.Event,
+    ) -> Generator[simpy.Event, Any, None]:
+        """The broker's side of an ``acks=0`` request: read when the connection is
+        unmuted, which it is again once the request is handled (no response is sent)."""
+        if muted is not None and not muted.processed:
+            yield muted
+        read = self._channel_since[broker.id] = self.env.now
+        yield from self.cluster.handle_produce(
+            broker,
+            self.topic.name,
+            batches,
+            "0",
+            self.spec.request_timeout,
+            handled=False,
+            appends=appends,
+        )
+        self._release_channel(broker.id, read, unmuted)
+
+    def _release_channel(self, node: int, read: float, unmuted: simpy.Event) -> None:
+        """The response is sent: the broker reads the connection's next request."""
+        self.channel_busy[node] += self.env.now - read
+        del self._channel_since[node]
+        unmuted.succeed()
+
+    def channel_busy_at(self, now: float) -> float:
+        """Seconds the busiest connection's channel was held by a request up to ``now``
+        (its requests are served one at a time: at 1.0 it is what limits the producer)."""
+        busy = [
+            self.channel_busy[node] + now - self._channel_since.get(node, now)
+            for node in set(self.channel_busy) | set(self._channel_since)
+        ]
+        return max(busy, default=0.0)
 
     def _complete(self, batches: list[ProducerBatch], errors: list[str], now: float) -> None:
         measuring = now >= self.measure_from

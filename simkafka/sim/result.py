@@ -26,6 +26,7 @@ BROKER_RESOURCES = {
     "disk_write": "disk write",
     "disk_read": "disk read",
     "cpu": "cpu",
+    "network": "network threads",
     "append": "partition append",
 }
 MB = 1e6
@@ -51,7 +52,12 @@ CLIENT_UTIL_COLUMN = re.compile(
 
 
 # how the bottleneck line names a producer's threads
-PRODUCER_RESOURCE_NAMES = {"app_thread": "application thread (send())", "sender": "sender thread"}
+PRODUCER_RESOURCE_NAMES = {
+    "app_thread": "application thread (send())",
+    "sender": "sender thread",
+    # the broker reads a connection's next request only once it answered the last
+    "connection": "connection (one request at a time)",
+}
 
 
 def producer_prefix(name: str) -> str:
@@ -304,7 +310,17 @@ def build_result(
         utilisation[name] = value
         busiest_host[name] = host
     if utilisation:
-        name, value = max(utilisation.items(), key=lambda kv: -1 if math.isnan(kv[1]) else kv[1])
+        ranked = sorted(
+            utilisation.items(), key=lambda kv: -1 if math.isnan(kv[1]) else kv[1], reverse=True
+        )
+        name, value = ranked[0]
+        # a connection's channel is held while its request waits for anything downstream
+        # (a handler, a lock, dirty-page room, the high watermark): it reads full whenever
+        # one of those is, and is the bottleneck only when none of them is
+        connection = PRODUCER_RESOURCE_NAMES["connection"]
+        waited_on = [kv for kv in ranked if not kv[0].endswith(connection) and kv[1] >= SATURATED]
+        if name.endswith(connection) and waited_on:
+            name, value = waited_on[0]
         host = f"{busiest_host[name]}, " if name in busiest_host else ""
         where = f"{name} ({host}{100 * value:.0f}% busy)"
         if value >= SATURATED:

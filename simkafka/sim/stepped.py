@@ -30,8 +30,16 @@ partition, replica and consumer at once:
   use the rest, so no link carries more than its capacity beyond one step's rounding.
   Propagation latency is shorter than a step: it is added to the latencies of the
   messages that crossed it.
-* **Brokers**: handler threads as a capacity of CPU seconds per step (per request and per
-  byte); appends wait for it. Each partition's log lock has a step's time per step: a
+* **Brokers**: a producer connection is muted from the read of a request until its
+  response is sent, so the broker serves it one request at a time: each connection's
+  channel is a timeline of its own (``channel_free_at``), a request holding it for its
+  service -- network and handler threads, its batches under their locks, and with
+  ``acks=all`` the high watermark's wait, estimated at the read from the followers'
+  state (:meth:`SteppedWorld._read_requests`); requests that arrived wait in the socket
+  meanwhile. Network threads (``num.network.threads``) as CPU seconds per step per
+  request and byte through the NIC, their backlog delaying the reads; a handler
+  backlog of ``queued.max.requests`` requests stops the reads. Handler threads as a
+  capacity of CPU seconds per step (per request and per byte); appends wait for it. Each partition's log lock has a step's time per step: a
   leader's append holds it per batch, record and byte, and for codec work when the
   leader decompresses or recompresses (``log_append``), plus, with ``flush.messages``, an
   fsync every ``ceil(flush.messages / records per batch)`` appends and the bytes at the
@@ -187,6 +195,17 @@ class SteppedWorld:
         self.disk_read = np.array([h.disk_read for h in hw])
         self.page_cache = np.array([float(h.page_cache) for h in hw])
         self.threads = np.array([min(config.num_io_threads, h.cpu_cores) for h in hw], dtype=float)
+        # network threads (processors): every request read and response written, every
+        # byte through a socket; what they cannot do in a step delays the next reads
+        self.network_threads = np.array(
+            [min(config.num_network_threads, h.cpu_cores) for h in hw], dtype=float
+        )
+        self.network_busy = np.zeros(self.B)
+        self.network_backlog = np.zeros(self.B)
+        self.queued_max_requests = config.queued_max_requests
+        self._network_seen = (np.zeros(self.B), np.zeros(self.B))  # (requests, bytes) so far
+        self._requests_before = np.zeros(self.B)
+        self._request_work = np.full(self.B, self.scenario.costs.broker.request_cpu)
         self.request_cpu = self.scenario.costs.broker.request_cpu
         self.byte_cpu = self.scenario.costs.broker.byte_cpu
         self.broker_rack = [b.rack for b in cluster.brokers]
@@ -384,6 +403,8 @@ class SteppedWorld:
         # message counts per (producer, partition), by stage
         z = lambda: np.zeros((NI, P), dtype=np.int64)  # noqa: E731
         self.blocked, self.acc, self.net, self.cpu_q, self.unacked = z(), z(), z(), z(), z()
+        # arrived at the leader, not yet read: the connection is muted (see _read_requests)
+        self.sock = z()
         self.partial_first = np.full((NI, P), np.inf)
         self.blocked_fifo: list[deque[list[float]]] = [deque() for _ in range(NI)]
         self.conn = np.arange(NI)[:, None] * self.B + self.leader[None, :]  # connection of (i, p)
@@ -392,6 +413,12 @@ class SteppedWorld:
         self._mif_conn = self.max_in_flight.repeat(self.B)
         self.inflight = np.zeros(NI * self.B, dtype=np.int64)
         self.conn_unacked = np.zeros(NI * self.B, dtype=np.int64)
+        # when each connection's channel may read its next request (continuous time)
+        self.channel_free_at = np.zeros(NI * self.B)
+        self.channel_busy = np.zeros(NI * self.B)  # seconds held, up to channel_free_at
+        self.request_bytes = np.zeros(NI * self.B)  # the request being served, as read
+        self._dirty_waiting = np.zeros(NI * self.B, dtype=bool)  # short of room last step
+        self._conn_producer = np.arange(NI * self.B) // self.B
         self.created = np.zeros(NI, dtype=np.int64)
         self.acked = np.zeros(NI, dtype=np.int64)
         self.acked_bytes = np.zeros(NI)
@@ -705,6 +732,18 @@ class SteppedWorld:
             self.f_dir, weights=follower, minlength=D
         )
 
+    def _lock_seconds_per_message(self, per_batch: np.ndarray | None = None) -> np.ndarray:
+        """Seconds a leader's append holds the log's lock per message, per (producer,
+        partition): per batch, record and byte, codec work and flush.messages' fsyncs."""
+        if per_batch is None:
+            per_batch = self._records_per_batch()
+        return (
+            self.lock_batch_s / per_batch
+            + self.lock_record_s
+            + self.wire_per_msg * self.lock_byte_s
+            + self.record_bytes * self.lock_codec_s
+        )[:, None] + self._flush_seconds_per_message(per_batch)
+
     def _append_locks(self, candidates: np.ndarray) -> np.ndarray:
         """Of ``candidates`` (messages per (producer, partition) with a handler thread and
         dirty-page room), those each partition's lock appends this step; the lock's time
@@ -714,12 +753,7 @@ class SteppedWorld:
             self._index_bytes_p = np.zeros(self.P)
             return candidates
         per_batch = self._records_per_batch()
-        seconds_per_msg = (
-            self.lock_batch_s / per_batch
-            + self.lock_record_s
-            + self.wire_per_msg * self.lock_byte_s
-            + self.record_bytes * self.lock_codec_s
-        )[:, None] + self._flush_seconds_per_message(per_batch)
+        seconds_per_msg = self._lock_seconds_per_message(per_batch)
         demand = (candidates * seconds_per_msg).sum(axis=0)  # per partition
         available = self.dt - self.lock_debt
         frac = np.divide(
@@ -763,6 +797,7 @@ class SteppedWorld:
         self._advance_high_watermark(t1)
         self._process(t1)
         self._write_back()
+        self._network_work()
         if t1 >= self.next_isr_check:
             self._maybe_shrink_isr(t1)
             self.next_isr_check += self.replica_lag_max / 2
@@ -872,7 +907,7 @@ class SteppedWorld:
         self.sticky_left[rows] = left
 
     def _used_memory(self) -> np.ndarray:
-        held = self.acc + self.net + self.cpu_q + self.unacked
+        held = self.acc + self.net + self.sock + self.cpu_q + self.unacked
         return held.sum(axis=1) * self.wire_per_msg
 
     def _admit_and_expire(
@@ -1087,7 +1122,7 @@ class SteppedWorld:
 
         A response that finished crossing this step is followed by one loop -- a round
         trip, the follower's append and the leader's read, each a request's CPU plus its
-        bytes' -- in which the leader sends that fetcher nothing; the next fetch, answered
+        bytes' (:meth:`_fetch_loop_cpu`) -- in which the leader sends that fetcher nothing; the next fetch, answered
         at the start of a later step, tells the leader the follower's new log end offset,
         so the high watermark moves a loop after the data reached the follower. At
         saturation the loop is the leader NIC's idle time and so sets the throughput. It
@@ -1103,7 +1138,7 @@ class SteppedWorld:
         if landed.size:
             loop = (
                 self.replica_round_trip[landed]
-                + 2 * (self.request_cpu + self.replica_response_bytes[landed] * self.byte_cpu)
+                + self._fetch_loop_cpu(self.replica_response_bytes[landed])
                 + self.replica_response_lock[landed]
             )
             threshold = (self.steps * GOLDEN_RATIO_FRACTION) % 1.0
@@ -1115,6 +1150,18 @@ class SteppedWorld:
         fetching = ~in_flight & (self.replica_next_fetch - now <= 0.5 * self.dt)
         at_leader = fetching[self.f_stream]
         self.f_leo_at_leader = np.where(at_leader, self.f_leo, self.f_leo_at_leader)
+
+    def _fetch_loop_cpu(self, nbytes: np.ndarray) -> np.ndarray:
+        """The CPU of a fetcher's loop around a response of ``nbytes``, outside the locks:
+        at the leader the fetch's arrival and its answer (each a network thread's and a
+        handler's request, the answer's bytes on both) and at the follower the fetcher
+        thread's request and bytes -- the event engine's charges, one by one."""
+        net = self.scenario.costs.broker
+        return (
+            2 * net.network_request_cpu
+            + 3 * self.request_cpu
+            + nbytes * (2 * self.byte_cpu + net.network_byte_cpu)
+        )
 
     def _update_replication_delay(self) -> None:
         """What the steps do not hold of the slowest follower's fetch loop (see
@@ -1303,14 +1350,13 @@ class SteppedWorld:
         """Request handler threads, then the page cache: what arrived is appended when a
         thread and dirty-page room are free; the rest queues."""
         B = self.B
-        self.cpu_q += self._arrived
+        self.sock += self._arrived
+        read = self._read_requests(now - self.dt, now)
+        self.cpu_q += read
         arrived_bytes = np.bincount(
             self.leader,
-            weights=(self._arrived * self.wire_per_msg[:, None]).sum(axis=0),
+            weights=(read * self.wire_per_msg[:, None]).sum(axis=0),
             minlength=B,
-        )
-        queued_bytes = np.bincount(
-            self.leader, weights=(self.cpu_q * self.wire_per_msg[:, None]).sum(axis=0), minlength=B
         )
         # each request costs its handler time once, when it arrives; what the threads
         # cannot do this step waits (RequestQueueTimeMs)
@@ -1319,6 +1365,12 @@ class SteppedWorld:
             + self._produce_request_cpu
             + self._fetch_cpu
             + arrived_bytes * self.byte_cpu
+        )
+        # a request's mean handler time, for the request queue's length
+        handled = self.broker_requests - self._requests_before
+        self._requests_before = self.broker_requests.copy()
+        self._request_work = np.where(
+            handled > 0, (work - self.cpu_backlog) / np.maximum(handled, 1), self._request_work
         )
         capacity = self.threads * self.dt
         done = np.minimum(work, capacity)
@@ -1336,7 +1388,14 @@ class SteppedWorld:
         stream_bytes = np.bincount(
             self.f_stream, weights=self.f_recv * bpm_all[self.f_part], minlength=self.R
         )
-        produce_bytes = queued_bytes * cpu_frac
+        # each connection's request is one writer (it holds its muted connection)
+        n_conn = self.I * B
+        produce_bytes = np.bincount(
+            self._conn_flat,
+            weights=(self.cpu_q * self.wire_per_msg[:, None]).ravel(),
+            minlength=n_conn,
+        ) * cpu_frac[self._conn_broker]
+        self.request_bytes = np.where(produce_bytes > 0, self.request_bytes, 0.0)
         room = np.maximum(
             0.0, DIRTY_RATIO * self.page_cache - self.dirty + self._write_back_room()
         )
@@ -1344,11 +1403,17 @@ class SteppedWorld:
         granted = share_by_turns(
             room,
             demand,
-            np.concatenate([produce_bytes, np.maximum(self.stream_response, stream_bytes)]),
-            np.concatenate([np.arange(B), self.stream_broker]),
+            np.concatenate(
+                [
+                    np.maximum(self.request_bytes, produce_bytes),
+                    np.maximum(self.stream_response, stream_bytes),
+                ]
+            ),
+            np.concatenate([self._conn_broker, self.stream_broker]),
         )
         share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
-        dirty_frac, stream_frac = share[:B], share[B:]
+        dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
+        self._dirty_waiting = dirty_frac < 1.0 - 1e-9
         # followers append what arrived (or keep it in the fetcher until room frees)
         f_take = split_fraction(self.f_recv, stream_frac[self.f_stream], self.rng)
         self.f_recv -= f_take
@@ -1358,8 +1423,8 @@ class SteppedWorld:
         self.f_lock_busy += f_take * self._follower_seconds_per_message()
         f_bytes = np.bincount(self.f_broker, weights=f_take * bpm_all[self.f_part], minlength=B)
         # leaders append produce requests, unless the ISR is below min.insync.replicas
-        frac = (cpu_frac * dirty_frac)[self.leader]
-        appended = split_fraction(self.cpu_q, np.broadcast_to(frac, self.cpu_q.shape), self.rng)
+        frac = cpu_frac[self.leader][None, :] * dirty_frac[self.conn]
+        appended = split_fraction(self.cpu_q, frac, self.rng)
         # each partition's appends are serial: its log's lock takes what fits in the step
         appended = self._append_locks(appended)
         # the handler threads held the locks: that time is theirs, charged next step
@@ -1393,6 +1458,197 @@ class SteppedWorld:
         ones = appended * self.one_acks[:, None]
         self._acknowledge(ones, old_leo, self.leo, now, "appended")
         self.unacked += appended * self.all_acks[:, None]
+
+    def _network_work(self) -> None:
+        """The network threads' step: a request read and its response written for every
+        request the broker handled (fetches twice: read, and answered later), and every
+        byte in or out of its NIC; what exceeds their time waits into the next step."""
+        net = self.scenario.costs.broker
+        requests, nbytes = self.broker_requests, self.bytes_in + self.bytes_out
+        seen_requests, seen_bytes = self._network_seen
+        work = (requests - seen_requests) * net.network_request_cpu + (
+            nbytes - seen_bytes
+        ) * net.network_byte_cpu
+        self._network_seen = (requests.copy(), nbytes.copy())
+        total = self.network_backlog + work
+        done = np.minimum(total, self.network_threads * self.dt)
+        self.network_busy += done
+        self.network_backlog = total - done
+
+    def _read_requests(self, t0: float, t1: float) -> np.ndarray:
+        """What the leaders' network threads read this step: messages per (producer,
+        partition) moved from the socket to the request queue.
+
+        Kafka mutes a connection from the read of a request until its response is sent,
+        so each producer connection is served one request at a time. A connection's
+        channel is free again at ``channel_free_at``: a request read at ``r`` holds it for
+        its service -- a network thread's read and the response's write, the handler
+        queue's wait and the handler's work, its batches under their logs' locks, and with
+        ``acks=all`` the high watermark's wait (:meth:`_high_watermark_wait`). Several
+        requests may be read in one step, one after the other, so a connection's rate is
+        its requests' size over their service whatever the step. A request is read once
+        all of it crossed the network; its size is the connection's mean request in
+        flight (with ``acks=0`` nothing is in flight: what arrived is read as one
+        request). A connection whose last request still waits for a handler or a lock
+        waits for its leftover's locks first, and one short of dirty-page room last step
+        reads nothing. The ``acks=all`` wait is an estimate made at the read, from the
+        followers' state then, not the engine's own commit, which lands in whole steps
+        (a muted connection re-reads within a step; the commit cannot): within 2 % of
+        the event engine for one producer connection per partition, 2-7 % below it for
+        2-4 producers on one partition, and 11 % above it on the uneven-leaders scenario
+        (22 % at 1 ms cross-rack), where busy fetchers carry several producers' batches.
+        """
+        sock = self.sock
+        read = np.zeros_like(sock)
+        if not sock.any():
+            return read
+        flat, n_conn = self._conn_flat, self.I * self.B
+        sock_c = np.bincount(flat, weights=sock.ravel(), minlength=n_conn)
+        net_c = np.bincount(flat, weights=self.net.ravel(), minlength=n_conn)
+        # a connection whose last request is still queued reads the next once it is
+        # appended: after the locks of its partitions have worked off what is queued for
+        # them (and the handlers theirs); one waiting for dirty-page room, or for the
+        # high watermark behind other producers' messages, reads nothing this step
+        left = self.cpu_q > 0
+        leftover = np.bincount(flat, weights=left.ravel(), minlength=n_conn) > 0
+        stuck = leftover & self._dirty_waiting
+        request = np.where(
+            self.inflight > 0,
+            np.ceil(self.conn_unacked / np.maximum(self.inflight, 1)),
+            sock_c,
+        )
+        broker = self._conn_broker
+        queue_wait = (
+            self.cpu_backlog / self.threads + self.network_backlog / self.network_threads
+        )[broker]
+        # queued.max.requests: a full request queue blocks the network threads' reads
+        # (the queue's length as the handler backlog over a request's handler time)
+        queued = self.cpu_backlog / np.maximum(self._request_work, 1e-9)
+        stuck |= (queued >= self.queued_max_requests)[broker]
+        free_at = self.channel_free_at
+        if leftover.any():
+            queued_lock = (self.cpu_q * self._lock_seconds_per_message()).sum(axis=0)
+            finish = np.zeros(n_conn)
+            np.maximum.at(finish, flat, np.where(left, queued_lock[None, :], 0.0).ravel())
+            free_at = np.where(leftover, np.maximum(free_at, t0 + queue_wait + finish), free_at)
+        for _ in range(int(self._mif_conn.max()) + 1):
+            whole = (sock_c >= request - 1e-9) | (net_c <= 0)
+            can = (free_at < t1 - 1e-12) & ~stuck & (sock_c > 0) & whole
+            if not can.any():
+                break
+            take_c = np.where(can, np.minimum(sock_c, np.maximum(request, 1.0)), 0.0)
+            frac = np.divide(take_c, sock_c, out=np.zeros(n_conn), where=sock_c > 0)
+            moved = split_fraction(sock, frac[self.conn], self.rng)
+            if not moved.any():
+                break
+            sock -= moved
+            read += moved
+            moved_c = np.bincount(flat, weights=moved.ravel(), minlength=n_conn)
+            # the request as read: its turn at the dirty-page room (see _handle_and_append)
+            self.request_bytes = np.where(
+                moved_c > 0,
+                np.bincount(
+                    flat, weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n_conn
+                ),
+                self.request_bytes,
+            )
+            sock_c -= moved_c
+            start = np.maximum(free_at, t0)
+            held = np.where(moved_c > 0, queue_wait + self._service(moved), 0.0)
+            self.channel_busy += held
+            free_at = np.where(moved_c > 0, start + held, free_at)
+        self.channel_free_at = free_at
+        return read
+
+    def _service(self, moved: np.ndarray) -> np.ndarray:
+        """Seconds each connection's channel is held by the request of ``moved`` messages
+        per (producer, partition) (see :meth:`_read_requests`), queueing excepted."""
+        n_conn, flat = self.I * self.B, self._conn_flat
+        wire = moved * self.wire_per_msg[:, None]
+        bytes_c = np.bincount(flat, weights=wire.ravel(), minlength=n_conn)
+        per_batch = self._records_per_batch()
+        # a request carries one batch per partition (drainBatchesForOneNode)
+        lock = (moved > 0) * self.lock_batch_s[:, None] + moved * (
+            self.lock_record_s
+            + self.wire_per_msg * self.lock_byte_s
+            + self.record_bytes * self.lock_codec_s
+        )[:, None] + moved * self._flush_seconds_per_message(per_batch)
+        costs = self.scenario.costs.broker
+        service = (
+            costs.network_request_cpu
+            + self.request_cpu
+            + bytes_c * (costs.network_byte_cpu + self.byte_cpu)
+            + np.bincount(flat, weights=lock.ravel(), minlength=n_conn)
+        )
+        if self.F and self.all_acks.any():
+            service += self._high_watermark_wait(
+                moved * self.all_acks[:, None], wire * self.all_acks[:, None]
+            )
+        return service
+
+    def _high_watermark_wait(self, moved: np.ndarray, wire: np.ndarray) -> np.ndarray:
+        """Per connection, the longest wait of its request's partitions for their high
+        watermark after the append (``moved`` messages of ``wire`` bytes per (producer,
+        partition)): the slowest ISR follower's loop from a parked fetch -- the leader's
+        handler reads the response, it crosses (the leader's NIC sends each byte to every
+        ISR follower and every group at once), the follower appends it and sends its next
+        fetch, which the leader reads and which moves the high watermark -- plus, in the
+        share of the partition's waiting messages that are other producers', the rest of
+        a busy fetcher's loop and the other data its fetch carries."""
+        touched = wire > 0
+        if not touched.any():
+            return np.zeros(self.I * self.B)
+        bytes_f = wire.sum(axis=0)[self.f_part]  # a partition's bytes, at each follower
+        # the leader's NIC sends each byte to every ISR follower and every group at once
+        readers = np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
+        if self.G:
+            readers = readers + self.subscribed.sum(axis=0)
+        rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
+        rate = np.minimum(rate, self.nic_in[self.f_broker])
+        # one batch per partition in a request, appended by the follower as it was
+        batches_f = (moved.sum(axis=0) > 0)[self.f_part]
+
+        def loop(nbytes: np.ndarray) -> np.ndarray:
+            return (
+                2 * self.f_one_way
+                + self._fetch_loop_cpu(nbytes)
+                + nbytes / rate
+                + batches_f * self.follower_lock_batch_s
+                + nbytes * self.follower_lock_byte_s
+            )
+
+        parked = loop(bytes_f)
+        # Other producers' data ahead of these bytes: the fetcher is busy with it, so
+        # these wait for the rest of its loop (a response crossing, or the loop after
+        # it), and the fetch that carries them carries that data too. This connection's
+        # own earlier requests are committed already (it was muted until then), so only
+        # the others' share of what waits for the high watermark counts.
+        bpm = self._bpm[self.f_part]
+        stream = self.f_stream
+        unfetched = (self.leo[self.f_part] - self.f_leo - self.f_net - self.f_recv) * bpm
+        others = np.bincount(stream, weights=unfetched, minlength=self.R)[stream]
+        crossing = np.bincount(stream, weights=self.f_net * bpm, minlength=self.R)[stream]
+        next_fetch = (self.replica_next_fetch - self.replica_held + self.replica_loop)[stream]
+        residual = np.where(
+            self.replica_in_flight[stream],
+            crossing / rate + self.replica_loop[stream],
+            np.maximum(0.0, next_fetch - self.now),
+        )
+        busy = residual + loop(bytes_f + others) - parked
+        parked = np.where(self.f_in_isr, parked, 0.0)
+        busy = np.where(self.f_in_isr, busy, 0.0)
+        slowest = np.zeros(self.P)
+        slowest[self.f_segment_part] = np.maximum.reduceat(parked, self.f_segment_start)
+        extra = np.zeros(self.P)
+        extra[self.f_segment_part] = np.maximum.reduceat(busy, self.f_segment_start)
+        waiting = self.unacked
+        total = waiting.sum(axis=0)
+        share = 1.0 - np.divide(waiting, total, out=np.ones(waiting.shape), where=total > 0)
+        wait = np.where(touched, slowest[None, :] + share * extra[None, :], 0.0)
+        # the request waits for its slowest partition (its DelayedProduce completes then)
+        out = np.zeros(self.I * self.B)
+        np.maximum.at(out, self._conn_flat, wait.ravel())
+        return out
 
     def _acknowledge(
         self,
@@ -1637,7 +1893,7 @@ class SteppedWorld:
         buffered = int(self.acc.sum())
         # acks=0 is complete once sent: what the broker still holds is no longer the producer's
         producer_side = ~self.zero_acks[:, None]
-        held = int(((self.net + self.cpu_q) * producer_side).sum())
+        held = int(((self.net + self.sock + self.cpu_q) * producer_side).sum())
         in_flight = held + int(self.unacked.sum())
         failed = dict(sorted(self.failed.items()))
         groups = {}

@@ -72,6 +72,7 @@ class SteppedProbes:
             "dir_write_busy": w.dir_write_busy.copy(),
             "disk_read_busy": w.disk_read_busy.copy(),
             "cpu": w.cpu_busy.copy(),
+            "network": w.network_busy.copy(),
             "lock": w.lock_busy.copy(),
             "f_lock": w.f_lock_busy.copy(),
             "queue_wait": w.queue_wait.copy(),
@@ -82,6 +83,10 @@ class SteppedProbes:
             # producers' application and Sender threads, busy seconds up to now
             "app_thread": w.app_busy - np.maximum(0.0, w.app_free_at - w.now),
             "sender": w.sender_busy - np.maximum(0.0, w.sender_free_at - w.now),
+            # each producer's busiest connection: its channel held, request by request
+            "connection": (
+                w.channel_busy - np.maximum(0.0, w.channel_free_at - w.now)
+            ).reshape(w.I, w.B).max(axis=1),
             "cpu_limited": int(w.cpu_limited.sum()),
             "member_busy": w.member_busy.copy(),
         }
@@ -125,6 +130,7 @@ class SteppedProbes:
                 d["disk_read_busy"][j : j + 1],
             )
             row[f"{b}.cpu_util"] = d["cpu"][j] / dt / w.threads[j]
+            row[f"{b}.network_util"] = d["network"][j] / dt / w.network_threads[j]
             # the busiest partition's log lock (leader or follower replica) on this broker
             locks = np.concatenate([d["lock"][w.leader == j], d["f_lock"][w.f_broker == j]])
             row[f"{b}.append_util"] = min(1.0, float(locks.max()) / dt) if locks.size else 0.0
@@ -151,7 +157,11 @@ class SteppedProbes:
                 else d["member_busy"][members],
                 threads=None
                 if members is not None
-                else {"app_thread": d["app_thread"][hosts], "sender": d["sender"][hosts]},
+                else {
+                    "app_thread": d["app_thread"][hosts],
+                    "sender": d["sender"][hosts],
+                    "connection": d["connection"][hosts],
+                },
             )
         # queues: one that grows over the measured window makes the run unsustainable
         bytes_per_message = np.divide(w.leo_bytes, w.leo, out=np.zeros(w.P), where=w.leo > 0)

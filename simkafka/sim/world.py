@@ -263,18 +263,29 @@ class World:
         cpu_bytes: int = 0,
         after: float = 0.0,
         appends: Sequence[tuple[TopicPartition, float]] = (),
-    ) -> Generator[simpy.Event, Any, None]:
+        muted: simpy.Event | None = None,
+    ) -> Generator[simpy.Event, Any, float]:
         """Send a request to ``broker`` (``after`` seconds from now: the sender is still
         busy) and have one of its handler threads process it, appending ``appends``
-        (see :meth:`produce_appends`) under their partitions' locks."""
+        (see :meth:`produce_appends`) under their partitions' locks. A request on a
+        connection still ``muted`` (the previous one's response not sent) waits in the
+        socket until it is unmuted. Returns when the broker took it off the socket."""
+        env = self.env
+        waiting = muted is not None and not muted.processed
         if nbytes > SMALL_TRANSFER:
             if after > 0:
-                yield self.env.timeout(after)
+                yield env.timeout(after)
             yield self.network.transfer(src, broker.host, nbytes)
-            yield broker.handle_at(self.env.now, cpu_bytes, appends)
+            if waiting and not muted.processed:
+                yield muted
+            read = env.now
         else:
-            delay = after + self._small_transfer_delay(src, broker.host, nbytes)
-            yield broker.handle_at(self.env.now + delay, cpu_bytes, appends)
+            arrival = env.now + after + self._small_transfer_delay(src, broker.host, nbytes)
+            if waiting:
+                yield muted
+            read = max(arrival, env.now)
+        yield broker.handle_at(read, cpu_bytes, appends)
+        return read
 
     def produce_appends(
         self, broker: Broker, topic: str, producer_codec: str, batches: Sequence[ProducerBatch]

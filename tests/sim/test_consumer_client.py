@@ -24,7 +24,7 @@ topics:
   - {{name: events, partitions: 4, replication.factor: 1}}
 producers:
   - topic: events
-    count: 2
+    count: {producers}
     rate: 200000 msg/s
     message_size: 1KiB
     acks: "1"
@@ -45,9 +45,18 @@ run: {{duration: 1.5s, warmup: 0.5s, seed: 7, sample_interval: 0.25s, engine: {e
 """
 
 
-def scenario(engine: str, *, record_cpu="10us", processing="0ms", codec="none", fetch_max="50MB"):
+def scenario(
+    engine: str,
+    *,
+    record_cpu="10us",
+    processing="0ms",
+    codec="none",
+    fetch_max="50MB",
+    producers=2,
+):
     text = BASE.format(
         engine=engine,
+        producers=producers,
         record_cpu=record_cpu,
         processing=processing,
         codec=codec,
@@ -83,8 +92,11 @@ def test_poll_costs_add_to_the_processing_time():
 
 
 def test_decompression_is_charged_per_uncompressed_byte():
-    # 1 us per record + 10 ns per uncompressed byte of a 1 KiB record
-    assert_near(consumed(record_cpu="1us", codec="lz4"), 1 / (1e-6 + 10e-9 * 1024))
+    # 1 us per record + 10 ns per uncompressed byte of a 1 KiB record. The leader also
+    # decompresses each batch to validate it (0.65 ms a 64 KiB batch, under its lock):
+    # two producer connections, each served one request at a time, could not carry the
+    # 200,000 records/s then, so eight share them
+    assert_near(consumed(record_cpu="1us", codec="lz4", producers=8), 1 / (1e-6 + 10e-9 * 1024))
 
 
 def test_stepped_responses_respect_fetch_max_bytes():

@@ -93,7 +93,8 @@ def test_replica_bytes_held_by_the_dirty_limit_cross_the_nic_once():
     # NIC-in 790-850 MB/s per broker, against 50 MB/s of writes.
     world = stepped_world(4000, rf=3, rate="75MB/s", **SATURATED_DISKS)
     bpm = world._bytes_per_message()
-    produce_held = (world.cpu_q * world.wire_per_msg[:, None]).sum(axis=0)
+    # produce requests arrived but not appended: unread (a muted connection) or queued
+    produce_held = ((world.sock + world.cpu_q) * world.wire_per_msg[:, None]).sum(axis=0)
     held = np.bincount(world.leader, weights=produce_held, minlength=world.B)
     held += np.bincount(world.f_broker, weights=world.f_recv * bpm[world.f_part], minlength=world.B)
     written = world.disk_written + world.dirty  # every byte appended to the page cache
@@ -191,16 +192,20 @@ def test_saturated_disks_bound_what_is_acknowledged_and_push_back_on_send():
         assert ts[f"b{b}.dirty_MB"].max() <= DIRTY_RATIO * 256 + 1.1
 
 
-@pytest.mark.parametrize(("acks", "acked_MB_per_s"), [("all", 50.0), ("1", 75.0)])
-def test_replicated_appends_share_the_disks_as_in_the_events_engine(acks, acked_MB_per_s):
+@pytest.mark.parametrize(
+    ("acks", "low", "high", "agree"), [("all", 47.5, 52.5, 0.05), ("1", 60.0, 75.0, 0.10)]
+)
+def test_replicated_appends_share_the_disks_as_in_the_events_engine(acks, low, high, agree):
     # RF 3, 75 MB/s offered: three copies need 225 MB/s of the disks' 150.
     # acks=all waits for the followers, whose appends wait for dirty-page room: the
     # producers are held to what three copies can be written at, 50 MB/s.
     # acks=1 completes on the leader's append: the leaders' appends (25 MB/s a broker)
     # get their share of the write-back, the followers' (50 MB/s wanted) the rest, so
-    # the producers run at the offered rate while the followers fall further behind
-    # each second -- an unsustainable state, not acknowledged bytes the disks did not
-    # take: every broker writes 50 MB/s, leader and follower copies together.
+    # the followers fall further behind each second -- an unsustainable state, not
+    # acknowledged bytes the disks did not take: every broker writes 50 MB/s, leader and
+    # follower copies together. A produce request waiting for dirty-page room holds its
+    # connection (muted until answered), so the six connections take a little less than
+    # the offered rate: events 71, stepped 66 MB/s.
     results = {
         engine: simulate(
             scenario(
@@ -217,7 +222,7 @@ def test_replicated_appends_share_the_disks_as_in_the_events_engine(acks, acked_
     }
     for engine, result in results.items():
         acked = window_mean(result, "produce_MB_per_s", 4.0)
-        assert acked == pytest.approx(acked_MB_per_s, rel=0.05), engine
+        assert low <= acked <= high, (engine, acked)
         for b in range(3):
             disk = window_mean(result, f"b{b}.disk_write_MB_per_s", 4.0)
             nic_in = window_mean(result, f"b{b}.nic_in_MB_per_s", 4.0)
@@ -227,12 +232,12 @@ def test_replicated_appends_share_the_disks_as_in_the_events_engine(acks, acked_
         c = result.conservation
         behind = 1 - c["below_high_watermark"] / c["appended_to_leaders"]
         if acks == "1":
-            assert behind > 0.3, engine  # the followers' lag grows
+            assert behind > 0.2, engine  # the followers' lag grows
         else:
             assert behind < 0.1, engine  # what is in flight to the followers
     stepped = window_mean(results["stepped"], "produce_MB_per_s", 4.0)
     events = window_mean(results["events"], "produce_MB_per_s", 4.0)
-    assert stepped == pytest.approx(events, rel=0.05)
+    assert stepped == pytest.approx(events, rel=agree)
 
 
 def test_followers_get_their_turn_at_the_dirty_limit_as_in_the_events_engine():
@@ -242,7 +247,9 @@ def test_followers_get_their_turn_at_the_dirty_limit_as_in_the_events_engine():
     # waiting, and a response's share shrank as it was appended while the produce
     # queue refilled: the leaders took 47 of each broker's 50 MB/s and acknowledged
     # 140 MB/s (events: 103-114 MB/s). Now each writer's share follows the size of its
-    # whole request or response.
+    # whole request or response. With muted connections (a request waiting for room
+    # holds its connection) the events engine acknowledges 71 MB/s, where the stepped
+    # engine, whose requests take their room a step's share at a time, gets 57.
     results = {
         engine: simulate(
             scenario(
@@ -255,5 +262,4 @@ def test_followers_get_their_turn_at_the_dirty_limit_as_in_the_events_engine():
     # the producers are held back: requests wait, buffer.memory fills, send() blocks
     assert acked["stepped"] < 0.85 * 150
     assert results["stepped"].timeseries["blocked_in_send"].iloc[-1] > 0
-    # 117 against 103 MB/s: within 15 %
-    assert acked["stepped"] == pytest.approx(acked["events"], rel=0.15)
+    assert acked["stepped"] == pytest.approx(acked["events"], rel=0.25)
