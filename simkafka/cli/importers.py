@@ -80,19 +80,23 @@ def _render(document: dict, workload: str, driver: str, warnings: list[Problem])
         f"#   workload: {workload}",
         f"#   driver:   {driver}",
         "# producerRate is OMB's total over all topics, split evenly per topic; each",
-        "# subscription is a consumer group on one topic; run = warm-up + test duration.",
+        "# subscription is a consumer group on one topic; run = warm-up + test duration"
+        + (" (test alone with consumerBacklogSizeGB)." if _has_backlog(document) else "."),
         "# Topic and group names drop OMB's random suffixes so the import is reproducible.",
     ]
     if warnings:
         header.append("# Not carried over (see the warnings when importing):")
         header.extend(f"#   - {w.source}:{w.line}: {w.message}" for w in warnings)
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    notes = dict(_SECTION_NOTES)
+    if _has_backlog(document):
+        notes.update(_BACKLOG_NOTES)
     lines = []
     for line in body.splitlines():
         section = line.split(":", 1)[0]
-        if section in _SECTION_NOTES and not line.startswith(" "):
+        if section in notes and not line.startswith(" "):
             lines.append("")
-            lines.append(f"# {_SECTION_NOTES[section]}")
+            lines.append(f"# {notes[section]}")
         lines.append(line)
     return "\n".join(header) + "\n\n" + "\n".join(lines) + "\n"
 
@@ -105,6 +109,19 @@ _SECTION_NOTES = {
     "run": "warmupDurationMinutes (OMB default 1) + testDurationMinutes",
     "targets": "OMB's producerRate is the rate the benchmark must sustain",
 }
+
+
+# consumerBacklogSizeGB > 0: the backlog is each topic's prefill at t=0 (see
+# simkafka.scenario.importers.omb), which changes what the topics, groups and run say
+_BACKLOG_NOTES = {
+    "topics": _SECTION_NOTES["topics"] + "; prefill: consumerBacklogSizeGB over the topics",
+    "consumer_groups": _SECTION_NOTES["consumer_groups"] + "; from earliest, to read the backlog",
+    "run": "testDurationMinutes alone: the backlog is there at t=0, a warm-up would hide its catch-up",
+}
+
+
+def _has_backlog(document: dict) -> bool:
+    return any(topic.get("prefill") for topic in document["topics"])
 
 
 _HEADER = "# Imported by `simkafka import omb`"

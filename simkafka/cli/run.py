@@ -87,10 +87,10 @@ def run(
         scenario = _with_run_overrides(scenario, overrides)
     if "engine" in overrides or "step" in overrides:
         # the loader judged the step the file asked for; judge the one this run uses
-        from simkafka.scenario.checks import check_step_resolution
+        from simkafka.scenario.checks import check_step_resolution, check_step_round_trip
         from simkafka.scenario.errors import Problem
 
-        for path, message, hint, _ in check_step_resolution(scenario):
+        for path, message, hint, _ in check_step_resolution(scenario) + check_step_round_trip(scenario):
             warn(str(Problem(scenario_file, None, None, path, message, hint, warning=True)))
     run_estimate(scenario_file, scenario)
     directory = Path(output) if output else report_dir(scenario.name)

@@ -12,6 +12,7 @@ from simkafka.scenario.base import SpecModel, split_csv
 from simkafka.scenario.limits import INT16_MAX, INT32_MAX, MAX_PARTITIONS
 from simkafka.scenario.quantities import (
     ByteSizeOrUnlimited,
+    DataSize,
     IntByteSize,
     Millis,
     MillisOrUnlimited,
@@ -78,7 +79,9 @@ class Topic(SpecModel):
         "producer", alias="compression.type"
     )
     max_message_bytes: IntByteSize = Field(1048588, alias="max.message.bytes")
-    prefill: IntByteSize = Field(
+    # not a Kafka setting, so not bound to a Java int: a backlog is often well over 2 GiB
+    # (OMB's consumerBacklogSizeGB imports as one)
+    prefill: DataSize = Field(
         0,
         description="bytes already in the topic when the run starts (spread evenly over its "
         "partitions, in sync on every replica, older than anything in the page cache): a "

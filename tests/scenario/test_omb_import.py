@@ -264,6 +264,111 @@ def test_backlog_and_unknown_fields_are_warnings(tmp_path: Path) -> None:
     assert (str(driver), ("consumerConfig",), 6) in by_field  # group.id is OMB's to set
 
 
+# OMB's WorkloadGenerator.buildAndDrainBacklog: requestedBacklogSize =
+# consumerBacklogSizeGB * 1024 * 1024 * 1024, counted as (subscriptionsPerTopic *
+# messagesSent - messagesReceived) * messageSize
+GIB = 1024**3
+BARE_DRIVER = "replicationFactor: 3\n"  # no auto.offset.reset: Kafka's default, latest
+
+
+def _backlog_workload(tmp_path: Path, gb: int, base: str | None = None) -> Path:
+    text = base if base is not None else WORKLOAD.read_text(encoding="utf-8")
+    if "consumerBacklogSizeGB" in text:
+        text = text.replace("consumerBacklogSizeGB: 0", f"consumerBacklogSizeGB: {gb}")
+    else:
+        text += f"consumerBacklogSizeGB: {gb}\n"
+    return _write(tmp_path / f"backlog-{gb}.yaml", text)
+
+
+def test_backlog_gb_becomes_the_topics_prefill_read_from_earliest(tmp_path: Path) -> None:
+    driver = _write(tmp_path / "d.yaml", BARE_DRIVER)
+    document, warnings = import_omb_with_warnings(_backlog_workload(tmp_path, 1), driver)
+    scenario, scenario_warnings = parse_scenario_with_warnings(yaml.safe_dump(document))
+    assert scenario_warnings == []
+    (topic,) = scenario.topics
+    # 1 topic, 1 subscription, no compression: the whole GiB (1024^3, not 10^9) is on it
+    assert topic.prefill == GIB
+    (group,) = scenario.consumer_groups
+    assert group.auto_offset_reset == "earliest"
+    # the backlog is built and drained inside OMB's measured window: no warm-up here
+    assert scenario.run.warmup == 0 and scenario.run.duration == 15 * 60
+    (warning,) = [w for w in warnings if w.path == ("consumerBacklogSizeGB",)]
+    assert warning.line == 27 and "approximated" in warning.message
+    assert "build phase" in warning.message
+
+
+def test_zero_backlog_keeps_no_prefill_and_the_drivers_reset(tmp_path: Path) -> None:
+    driver = _write(tmp_path / "d.yaml", BARE_DRIVER)
+    document, warnings = import_omb_with_warnings(_backlog_workload(tmp_path, 0), driver)
+    scenario = parse_scenario(yaml.safe_dump(document))
+    assert "prefill" not in document["topics"][0]
+    assert scenario.topics[0].prefill == 0
+    assert scenario.consumer_groups[0].auto_offset_reset == "latest"
+    assert scenario.run.warmup == 60 and scenario.run.duration == 16 * 60
+    assert not [w for w in warnings if w.path == ("consumerBacklogSizeGB",)]
+
+
+def test_backlog_is_shared_by_subscriptions_and_spread_over_topics(tmp_path: Path) -> None:
+    # MULTI: 4 topics, 2 subscriptions each. OMB counts every subscription's unread
+    # copy, so the topics together hold 1 GiB / 2, a quarter of that on each
+    workload = _backlog_workload(tmp_path, 1, MULTI)
+    scenario = parse_scenario(yaml.safe_dump(import_omb(workload, THROUGHPUT)))
+    assert [t.prefill for t in scenario.topics] == [GIB // 8] * 4
+    assert len(scenario.consumer_groups) == 8
+    assert {g.auto_offset_reset for g in scenario.consumer_groups} == {"earliest"}
+
+
+def test_backlog_prefill_is_stored_compressed(tmp_path: Path) -> None:
+    # prefill counts log bytes; OMB's backlog counts messageSize payload bytes: lz4's
+    # default ratio 0.48 (or the driver's own) turns one into the other
+    driver = _write(
+        tmp_path / "d.yaml", BARE_DRIVER + "producerConfig: |\n  compression.type=lz4\n"
+    )
+    document = import_omb(_backlog_workload(tmp_path, 2), driver)
+    assert parse_scenario(yaml.safe_dump(document)).topics[0].prefill == round(2 * GIB * 0.48)
+
+
+def test_a_driver_reset_to_latest_is_overridden_with_a_warning(tmp_path: Path) -> None:
+    # OMB's consumers are subscribed before anything is produced, so they read the backlog
+    # whatever the reset policy; a prefill is read only from earliest
+    driver = _write(
+        tmp_path / "d.yaml", BARE_DRIVER + "consumerConfig: |\n  auto.offset.reset=latest\n"
+    )
+    document, warnings = import_omb_with_warnings(_backlog_workload(tmp_path, 1), driver)
+    assert (
+        parse_scenario(yaml.safe_dump(document)).consumer_groups[0].auto_offset_reset == "earliest"
+    )
+    (warning,) = [w for w in warnings if w.path == ("consumerConfig",)]
+    assert warning.source == str(driver) and warning.line == 3
+    assert "auto.offset.reset=latest" in warning.message
+
+
+def test_backlog_without_consumers_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    workload = _backlog_workload(
+        tmp_path, 1, MULTI.replace("consumerPerSubscription: 3", "consumerPerSubscription: 0")
+    )
+    document, warnings = import_omb_with_warnings(workload, THROUGHPUT)
+    assert all("prefill" not in t for t in document["topics"])
+    (warning,) = [w for w in warnings if w.path == ("consumerBacklogSizeGB",)]
+    assert "ignored" in warning.message
+
+
+def test_backlog_with_rate_search_is_refused_as_omb_does(tmp_path: Path) -> None:
+    # WorkloadGenerator's constructor: IllegalArgumentException
+    workload = _backlog_workload(
+        tmp_path, 1, MULTI.replace("producerRate: 200000", "producerRate: 0")
+    )
+    with pytest.raises(ScenarioError) as info:
+        import_omb(workload, THROUGHPUT)
+    (problem,) = info.value.problems
+    assert (problem.source, problem.path, problem.line) == (
+        str(workload),
+        ("consumerBacklogSizeGB",),
+        12,
+    )
+    assert "Cannot probe producer sustainable rate" in problem.message
+
+
 def test_fields_at_omb_defaults_are_quiet_others_warn(tmp_path: Path) -> None:
     quiet = _write(
         tmp_path / "q.yaml", MULTI + "useRandomizedPayloads: false\nrandomBytesRatio: 0.0\n"
@@ -380,6 +485,18 @@ def test_cli_writes_a_commented_scenario_that_loads(tmp_path: Path) -> None:
     assert scenario.cluster.hardware.disk_write == 1e9
     assert scenario.topics[0].partitions == 100
     assert [p.name for p in tmp_path.iterdir()] == ["scenario.yaml"]  # no temp file left
+
+
+def test_cli_backlog_import_loads_and_says_what_the_run_is(tmp_path: Path) -> None:
+    out = tmp_path / "s.yaml"
+    workload = _backlog_workload(tmp_path, 1)
+    result = _run(str(workload), str(THROUGHPUT), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "# testDurationMinutes alone: the backlog is there at t=0" in text
+    scenario, warnings = parse_scenario_with_warnings(text, str(out))
+    assert warnings == []
+    assert scenario.topics[0].prefill == GIB and scenario.run.warmup == 0
 
 
 def test_cli_cluster_file(tmp_path: Path) -> None:

@@ -23,9 +23,15 @@ What OMB does, from ``io.openmessaging.benchmark.WorkloadGenerator`` and
   ``RANDOM_NANO`` picks ``abs((int) nanoTime % 10000)`` -> ``uniform`` over 10,000.
 * ``warmupDurationMinutes`` (default 1, the warm-up OMB runs before measuring) and
   ``testDurationMinutes`` -> ``run.warmup`` and ``run.duration = warm-up + test``.
-* ``consumerBacklogSizeGB > 0``: OMB stops the consumers, produces until that much is
-  retained, then lets them drain. The schema has no delayed consumer start, so this is a
-  warning; consumers read from the start of the run instead.
+* ``consumerBacklogSizeGB > 0`` (``buildAndDrainBacklog``): after the warm-up OMB pauses
+  the consumers, produces until ``subscriptionsPerTopic x messages sent - messages
+  received``, times ``messageSize``, reaches ``consumerBacklogSizeGB x 1024^3`` bytes, then
+  resumes them to drain it while the producers go on. Here every topic starts with that
+  backlog as its ``prefill`` (see :func:`_backlog_prefill`), the groups start from
+  ``earliest`` to read it, and the run is the test alone (no warm-up), so the catch-up is in
+  the summary as it is in OMB's measured window. OMB builds the backlog while producing;
+  here it is on disk at t=0, so the build phase is not simulated (a warning says so).
+  OMB refuses a backlog with ``producerRate: 0``, and so does the import.
 * Driver ``replicationFactor`` and ``topicConfig`` -> every topic; ``producerConfig`` ->
   every producer; ``consumerConfig`` -> every group; ``commonConfig`` -> both clients.
   Each properties key the schema knows is copied under its Kafka name (the schema
@@ -282,13 +288,14 @@ def import_omb_with_warnings(
             )
         )
 
-    if backlog_gb:
-        warnings.append(
+    if backlog_gb and rate == 0:
+        # WorkloadGenerator's constructor: IllegalArgumentException
+        errors.append(
             workload.problem(
                 "consumerBacklogSizeGB",
-                f"OMB first builds a {backlog_gb} GB backlog with consumers paused, then drains it; the scenario "
-                "cannot delay consumers, so they read from the start of the run",
-                warning=True,
+                'OMB refuses a backlog with producerRate 0: "Cannot probe producer sustainable '
+                'rate when building backlog"',
+                "give producerRate the messages/s to produce, or set consumerBacklogSizeGB: 0",
             )
         )
     known = {
@@ -397,6 +404,36 @@ def import_omb_with_warnings(
     )
 
     topic_names = [f"{TOPIC_PREFIX}-{i:07d}" for i in range(topics)]
+    backlog = backlog_gb > 0 and subscriptions > 0 and consumers_per_subscription > 0
+    if backlog_gb and not backlog:
+        warnings.append(
+            workload.problem(
+                "consumerBacklogSizeGB",
+                f"{backlog_gb} GB backlog ignored: with no consumers there is no one to read it "
+                "(OMB's producers write it all the same)",
+                warning=True,
+            )
+        )
+    if backlog:
+        # OMB's consumers subscribe before anything is produced (ensureTopicsAreReady) and
+        # only pause for the backlog, so they read it whatever auto.offset.reset says; a
+        # prefill is older than any group here, so only `earliest` reads it.
+        reset = consumer_cfg.get("auto.offset.reset", "latest")
+        if reset != "earliest":
+            source, line, _field = where.get("auto.offset.reset", (driver.name, None, ""))
+            warnings.append(
+                Problem(
+                    source,
+                    line,
+                    None,
+                    ("consumerConfig",),
+                    f"auto.offset.reset={reset}: the groups start from earliest instead, so "
+                    "that they read the consumerBacklogSizeGB backlog as OMB's consumers do",
+                    warning=True,
+                )
+            )
+            where.pop("auto.offset.reset", None)
+        consumer_cfg["auto.offset.reset"] = "earliest"
     key_kind = KEY_DISTRIBUTORS[distributor]
     keys: dict[str, Any] = (
         {"distribution": "none"}
@@ -454,6 +491,27 @@ def import_omb_with_warnings(
         },
         "targets": {} if max_rate else {"produce_throughput": f"{float(rate):g} msg/s"},
     }
+    if backlog:
+        prefill = _backlog_prefill(backlog_gb, topics, subscriptions, document["producers"][0])
+        for topic in document["topics"]:
+            topic["prefill"] = prefill
+        # OMB measures from the end of its warm-up, and the backlog is built and drained
+        # inside that window; here the backlog is there at t=0, so a warm-up would hide the
+        # catch-up from the summary. The run is OMB's measured window alone.
+        document["run"] = {"duration": f"{test_minutes}min"}
+        warnings.append(
+            workload.problem(
+                "consumerBacklogSizeGB",
+                f"approximated: OMB pauses the consumers after the warm-up, produces until "
+                f"{backlog_gb} GiB is unread over all subscriptions, then resumes them; here each "
+                f"topic starts with prefill {prefill} bytes ({backlog_gb} x 1024^3 / "
+                f"({subscriptions} subscription(s) x {topics} topic(s)), as the producer's codec "
+                "stores it) on disk, read from earliest while the producers go on, and the run is "
+                f"the {test_minutes} min test without warm-up: OMB's build phase (producing with "
+                "the consumers paused) is not simulated",
+                warning=True,
+            )
+        )
     if subscriptions and not consumers_per_subscription:
         warnings.append(
             workload.problem(
@@ -464,6 +522,26 @@ def import_omb_with_warnings(
         )
     _validate(document, where, workload, driver)
     return document, warnings
+
+
+def _backlog_prefill(backlog_gb: int, topics: int, subscriptions: int, producer: dict) -> int:
+    """Bytes of ``prefill`` per topic standing for OMB's ``consumerBacklogSizeGB``.
+
+    ``buildAndDrainBacklog`` stops at ``consumerBacklogSizeGB * 1024 * 1024 * 1024`` bytes
+    of ``(subscriptionsPerTopic * messagesSent - messagesReceived) * messageSize``: every
+    subscription of a topic owes each message once, so the messages in the topics are that
+    many bytes of payload divided by the subscriptions per topic, spread evenly over the
+    topics (OMB's producers share one rate over all of them). ``prefill`` is what the log
+    holds, after compression, so the payload is scaled by the producer's compression
+    ratio. Not scaled: each record's headers (tens of bytes), so the prefill holds slightly
+    fewer messages than OMB's backlog (1 % fewer at 1 KiB uncompressed).
+    """
+    payload = backlog_gb * 1024**3 / (subscriptions * topics)
+    try:
+        ratio = ProducerSpec.model_validate(producer).effective_compression_ratio
+    except ValidationError:
+        ratio = 1.0  # the whole document's validation reports the bad producer setting
+    return int(round(payload * ratio))
 
 
 def _validate(
