@@ -417,6 +417,8 @@ class SteppedWorld:
         self.channel_free_at = np.zeros(NI * self.B)
         self.channel_busy = np.zeros(NI * self.B)  # seconds held, up to channel_free_at
         self.request_bytes = np.zeros(NI * self.B)  # the request being served, as read
+        self.request_service = np.zeros(NI * self.B)  # the last request's channel time
+        self._turns = np.ones(NI * self.B)
         self._dirty_waiting = np.zeros(NI * self.B, dtype=bool)  # short of room last step
         self._conn_producer = np.arange(NI * self.B) // self.B
         self.created = np.zeros(NI, dtype=np.int64)
@@ -980,7 +982,20 @@ class SteppedWorld:
             return
         # the Sender thread drains only once it finished its last pass (the batches wait)
         sender_free = (self.sender_free_at <= now + 1e-12).repeat(self.B)
-        slots = np.maximum(0, self._mif_conn - self.inflight) * sender_free
+        # A request's slot comes back a turnaround after it was sent (the Sender's work,
+        # the crossing, the round trip and its service at the broker): a step longer than that sees each of the
+        # max.in.flight slots used several times, one after the other
+        crossing = self.request_bytes / np.minimum(self.client_nic, self.nic_in[self._conn_broker])
+        turnaround = (
+            2 * self.client_latency
+            + self.scenario.costs.producer.request_cpu  # the Sender builds the next one
+            + crossing
+            + self.request_service
+        )
+        dither = (self.steps * GOLDEN_RATIO_FRACTION) % 1.0
+        self._turns = np.maximum(1, np.floor(self.dt / np.maximum(turnaround, 1e-9) + dither))
+        slots = np.maximum(0, self._mif_conn * self._turns - self.inflight).astype(np.int64)
+        slots *= sender_free
         # the most batches any partition of the connection has ready (rarely above 2)
         flat_conn, flat_ready = self._conn_flat, ready.ravel()
         per_conn = np.zeros(self.I * self.B, dtype=np.int64)
@@ -1531,7 +1546,7 @@ class SteppedWorld:
             finish = np.zeros(n_conn)
             np.maximum.at(finish, flat, np.where(left, queued_lock[None, :], 0.0).ravel())
             free_at = np.where(leftover, np.maximum(free_at, t0 + queue_wait + finish), free_at)
-        for _ in range(int(self._mif_conn.max()) + 1):
+        for _ in range(int((self._mif_conn * self._turns).max()) + 1):
             whole = (sock_c >= request - 1e-9) | (net_c <= 0)
             can = (free_at < t1 - 1e-12) & ~stuck & (sock_c > 0) & whole
             if not can.any():
@@ -1555,6 +1570,7 @@ class SteppedWorld:
             sock_c -= moved_c
             start = np.maximum(free_at, t0)
             held = np.where(moved_c > 0, queue_wait + self._service(moved), 0.0)
+            self.request_service = np.where(moved_c > 0, held, self.request_service)
             self.channel_busy += held
             free_at = np.where(moved_c > 0, start + held, free_at)
         self.channel_free_at = free_at
