@@ -36,7 +36,7 @@ producers:
     acks: "{acks}"
     linger.ms: 5
     batch.size: {batch}
-    buffer.memory: 512KiB
+    buffer.memory: {buffer}
 costs:
   broker: {costs}
 run: {{duration: {duration}, warmup: 1s, seed: 3, sample_interval: 0.5s, engine: {engine}}}
@@ -54,6 +54,7 @@ DEFAULTS = dict(
     duration="4s",
     batch="16KiB",
     count=2,
+    buffer="512KiB",
 )
 
 
@@ -195,28 +196,21 @@ def test_jbod_one_busy_log_dir_saturates_while_the_other_idles():
     assert_agree(spread)
 
 
-ACKS = """
-name: acks
-cluster:
-  brokers: 3
-  hardware: {{nic: 10Gbps, disk_write: 2GB/s, page_cache: 8GiB}}
-topics:
-  - {{name: t, partitions: 1, replication.factor: 3, min.insync.replicas: 2}}
-producers:
-  - topic: t
-    count: {count}
-    rate: {rate}
-    message_size: 1KiB
-    acks: "{acks}"
-    linger.ms: 5
-    batch.size: 256KiB
-run: {{duration: 3s, warmup: 1s, seed: 3, sample_interval: 0.5s, engine: {engine}}}
-"""
-
-
 def run_acks(engine: str, acks: str, count: int = 1, rate: str = "800MB/s"):
-    text = ACKS.format(engine=engine, acks=acks, count=count, rate=rate)
-    return simulate(parse_scenario(textwrap.dedent(text), "acks.yaml")).summary
+    """One partition, RF 3 on three brokers, the shipped cost profile."""
+    return run(
+        engine,
+        brokers=3,
+        rf=3,
+        topic_extra=", min.insync.replicas: 2",
+        acks=acks,
+        count=count,
+        rate=rate,
+        batch="256KiB",
+        buffer="32MiB",
+        costs="{}",
+        duration="3s",
+    ).summary
 
 
 def acks_all_cycle(wire: float) -> float:

@@ -20,9 +20,10 @@ consumer group, 1 GbE, 50 MB/s offered by three producers). By hand:
   T = N D / (2 (2 l + cpu) + N D (3 / C + b)) -- 29 MB/s at l = 0.5 ms, 24 MB/s at 1 ms,
   below the NIC's ceiling of 117.7 / 3 = 39.2 MB/s.
 
-The events engine follows each request. The stepped engine estimates the wait at the read
-from the followers' state (see ``SteppedWorld._read_requests``): 11 % above at 0.5 ms and
-22 % at 1 ms; these tests pin both against the hand calculation with those tolerances.
+The events engine follows each request (29.0 and 24.0 MB/s). The stepped engine estimates
+the wait at the read from the followers' state (see ``SteppedWorld._read_requests``):
+30.2 MB/s, 4 % above, at 0.5 ms and 27.3, 14 % above, at 1 ms; these tests pin both
+against the hand calculation with those tolerances.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def test_leader_egress_is_the_fan_out_of_its_produce(runs, engine):
     assert got["b0.out"] <= 1.001 * hardware_by_broker(_scenario(engine).cluster)[0].egress
 
 
-TOLERANCE = {"events": 0.05, "stepped": 0.15}  # the stepped engine: see the docstring
+TOLERANCE = {"events": 0.05, "stepped": 0.07}  # the stepped engine: see the docstring
 
 
 @pytest.mark.parametrize("engine", ["events", "stepped"])
@@ -113,7 +114,7 @@ def test_saturated_leader_matches_the_fetch_loop_by_hand(runs, engine):
 
 def test_engines_agree_on_the_saturated_leader(runs):
     events, stepped = runs["events"], runs["stepped"]
-    assert stepped["throughput"] == pytest.approx(events["throughput"], rel=0.15)
+    assert stepped["throughput"] == pytest.approx(events["throughput"], rel=0.07)
     assert stepped["throughput"] >= events["throughput"]  # the direction of its estimate
     for broker in ("b1", "b2"):
         assert stepped[f"{broker}.out"] < 0.001 * stepped["b0.out"]
@@ -125,6 +126,6 @@ def test_longer_round_trips_cost_both_engines_alike(runs):
     far = {e: _measured(_scenario(e, cross_rack_latency=0.001)) for e in ("events", "stepped")}
     expected = hand_throughput(_scenario("events", cross_rack_latency=0.001))  # 24 MB/s
     assert far["events"]["throughput"] == pytest.approx(expected, rel=0.05)
-    assert far["stepped"]["throughput"] == pytest.approx(expected, rel=0.25)
+    assert far["stepped"]["throughput"] == pytest.approx(expected, rel=0.18)
     for engine in ("events", "stepped"):
         assert far[engine]["throughput"] < 0.93 * runs[engine]["throughput"]
