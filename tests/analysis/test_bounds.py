@@ -266,3 +266,31 @@ def test_restated_constants_are_the_simulators() -> None:
     for size in (1, 100, 4095, 4096, 4097, 16384, 1 << 20):
         for interval in (0, 1, 4096, 1 << 20):
             assert bounds.index_interval_batches(size, interval) == storage.index_interval_batches(size, interval)
+
+
+def test_safe_against_the_simulator_where_the_append_lock_binds() -> None:
+    # tests/sim/test_broker_limits.py's one-partition case: the serial append binds at
+    # 1 / (500 us + 2 us a record + 2 ns a byte) batches a second; at full utilisation
+    # the bound names it, gives its exact figure, and the simulator does not beat it
+    from simkafka.sim.engine import simulate
+
+    text = textwrap.dedent("""
+        name: limits
+        cluster:
+          brokers: 1
+          hardware: {nic: 10Gbps, disk_write: 2GB/s, page_cache: 8GiB}
+        topics: [{name: t, partitions: 1}]
+        producers:
+          - {topic: t, count: 2, rate: 80MB/s, message_size: 1KiB, acks: "1", linger.ms: 5,
+             batch.size: 16KiB, buffer.memory: 512KiB}
+        costs:
+          broker: {append_batch_cpu: 500us, append_record_cpu: 2us, append_byte_cpu: 2ns}
+        run: {duration: 1.5s, warmup: 0.5s, seed: 3, sample_interval: 0.5s, engine: events}
+    """)
+    scenario = parse_scenario(text)
+    b = capacity_bounds(scenario, headroom=1.0)
+    m, batch = full_batch()
+    assert [r.resource for r in b.binding] == ["append t-0 (busiest partition)"]
+    assert b.bound == pytest.approx(batch / (500e-6 + m * 2e-6 + batch * 2e-9))
+    measured = simulate(scenario).summary["produce_MB_per_s"] * 1e6
+    assert 0.9 * b.bound < measured <= b.bound * 1.01
