@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,8 @@ __all__ = [
     "ResourceBound",
     "aws_sizing_bound",
     "capacity_bounds",
+    "partition_weights",
+    "retention_throughput",
 ]
 
 #: Utilisation ceiling applied to every resource unless the caller gives another.
@@ -268,8 +271,13 @@ def capacity_bounds(
     *,
     framing: bool = True,
     index: bool = True,
+    disk_bytes: float | Mapping[int, float] | None = None,
 ) -> Bounds:
     """The analytic capacity of every resource of ``scenario``'s cluster for its workload.
+
+    ``disk_bytes`` is each broker's log storage in bytes (one figure for all, or by broker
+    id), e.g. from the instance catalogue: a scenario's hardware states bandwidths, not
+    sizes, so without it retention is not checked (the result says so).
 
     ``framing`` charges TCP/IP and Ethernet framing on the NICs (payload capacity is line
     rate x :func:`~simkafka.sim.framing.goodput`); ``index`` charges the offset- and
@@ -415,10 +423,49 @@ def capacity_bounds(
         f"replicas per cluster ({cluster.controller})", float(per_cluster), "replicas", 0.0,
         math.inf if total <= per_cluster else 0.0, f"{total} in all"))
 
-    notes.append("disk capacity for retention not checked: the scenario's hardware states no disk size")
+    if disk_bytes is None:
+        notes.append("disk capacity for retention not checked: the scenario's hardware states no disk size")
+    else:
+        for b in hardware:
+            size = disk_bytes[b] if isinstance(disk_bytes, Mapping) else float(disk_bytes)
+            # a replica holds retention.ms of its bytes (0 when nothing is written to it)
+            held = [(wire[tp] * topics[tp.topic].retention if wire.get(tp) else 0.0,
+                     topics[tp.topic].retention_bytes)
+                    for tp, reg in topology.partitions.items() if b in reg.replicas]
+            rows.append(ResourceBound(
+                f"broker {b} disk space", size, "B", sum(a for a, _ in held),
+                retention_throughput(held, headroom * size), "retention at RF"))
     if not scenario.producers:
         notes.append("no producers: nothing loads the cluster")
     return Bounds(headroom, tuple(rows), idle, tuple(notes))
+
+
+def retention_throughput(held: list[tuple[float, float]], space: float) -> float:
+    """The largest ``T`` with ``sum(min(a * T, c)) <= space``: each replica keeps
+    ``retention.ms`` of its bytes (``a`` bytes per produced byte/s) up to ``retention.bytes``
+    (``c``). The active segment and the retention check's delay are not counted (a bound
+    takes the least a disk must hold). A replica kept forever (both unlimited) fills any
+    disk: 0."""
+    fixed = 0.0  # bytes of the replicas already at retention.bytes
+    growing: list[tuple[float, float, float]] = []  # (T where it reaches c, a, c)
+    for a, c in held:
+        if a <= 0:
+            continue
+        if math.isinf(a):  # retention.ms unlimited: at retention.bytes whatever T is
+            if math.isinf(c):
+                return 0.0
+            fixed += c
+        else:
+            growing.append((c / a, a, c))
+    if fixed > space:
+        return 0.0
+    growing.sort()
+    for i, (reaches, _, c) in enumerate(growing):
+        slope = sum(a for _, a, _ in growing[i:])
+        if fixed + slope * reaches >= space:
+            return (space - fixed) / slope
+        fixed += c
+    return math.inf  # every replica capped by retention.bytes, and it all fits
 
 
 def aws_sizing_bound(

@@ -294,3 +294,34 @@ def test_safe_against_the_simulator_where_the_append_lock_binds() -> None:
     assert b.bound == pytest.approx(batch / (500e-6 + m * 2e-6 + batch * 2e-9))
     measured = simulate(scenario).summary["produce_MB_per_s"] * 1e6
     assert 0.9 * b.bound < measured <= b.bound * 1.01
+
+
+def test_disk_space_holds_retention_at_rf() -> None:
+    # 3 brokers, each holding 2 of 3 partitions: 2/3 of the produced bytes for retention.ms
+    day = HAND.replace('replica.assignment: "0:1,1:2,2:0"}', 'replica.assignment: "0:1,1:2,2:0", retention.ms: 86400000}')
+    b = capacity_bounds(parse_scenario(day), disk_bytes=1e12)
+    assert b.row("broker 0 disk space").max_throughput == pytest.approx(H * 1e12 / (2 / 3 * 86400))
+    assert "retention not checked" not in repr(b)
+    # retention.bytes caps each replica: 100 GB each fits in 0.7 TB whatever the rate
+    capped = day.replace("retention.ms: 86400000", "retention.ms: 86400000, retention.bytes: 100000000000")
+    assert capacity_bounds(parse_scenario(capped), disk_bytes=1e12).row(
+        "broker 1 disk space").max_throughput == math.inf
+    # ... but not 400 GB each: the two fill 0.7 TB before either reaches 400 GB
+    big = capped.replace("100000000000", "400000000000")
+    one_full = capacity_bounds(parse_scenario(big), disk_bytes=1e12).row("broker 2 disk space")
+    assert one_full.max_throughput == pytest.approx(H * 1e12 / (2 / 3 * 86400))
+    # kept forever: any throughput fills the disk
+    forever = HAND.replace('replica.assignment: "0:1,1:2,2:0"}', 'replica.assignment: "0:1,1:2,2:0", retention.ms: -1}')
+    assert capacity_bounds(parse_scenario(forever), disk_bytes=1e12).bound == 0.0
+
+
+def test_retention_throughput_piecewise() -> None:
+    from simkafka.analysis.bounds import retention_throughput
+
+    # a = 1 and 3 bytes per produced byte/s, capped at 10 and 60: 4T until T = 10, then 10 + 3T
+    assert retention_throughput([(1.0, 10.0), (3.0, 60.0)], 20.0) == pytest.approx(5.0)
+    assert retention_throughput([(1.0, 10.0), (3.0, 60.0)], 55.0) == pytest.approx(15.0)
+    assert retention_throughput([(1.0, 10.0), (3.0, 60.0)], 69.0) == pytest.approx(59 / 3)
+    assert retention_throughput([(1.0, 10.0), (3.0, 60.0)], 71.0) == math.inf
+    assert retention_throughput([(math.inf, 30.0), (1.0, math.inf)], 20.0) == 0.0
+    assert retention_throughput([(math.inf, 30.0), (1.0, math.inf)], 50.0) == pytest.approx(20.0)
