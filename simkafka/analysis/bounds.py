@@ -341,6 +341,7 @@ def capacity_bounds(
     nic_in: dict[int, float] = defaultdict(float)
     nic_out: dict[int, float] = defaultdict(float)
     handler: dict[int, float] = defaultdict(float)
+    network: dict[int, float] = defaultdict(float)
     dir_load: dict[tuple[int, int], float] = defaultdict(float)
     replicas_on: dict[int, int] = defaultdict(int)
     broker_costs = costs.broker
@@ -355,6 +356,8 @@ def capacity_bounds(
         # the produce request's bytes and every fetch's bytes pass a handler thread
         # (request_cpu + bytes * byte_cpu); the leader's appends hold it too
         handler[reg.leader] += (load + served) * broker_costs.byte_cpu + append.get(tp, 0.0)
+        # a network thread reads each request and writes each response
+        network[reg.leader] += (load + served) * broker_costs.network_byte_cpu
     for batches_here in producer_batches:
         # a ProduceRequest carries at most one batch per partition of its broker: the
         # fewest requests a producer can send a broker is its batches there over the
@@ -363,7 +366,9 @@ def capacity_bounds(
         for tp, batches in batches_here.items():
             by_leader[topology.partitions[tp].leader].append(batches)
         for b, batch_rates in by_leader.items():
-            handler[b] += sum(batch_rates) / len(batch_rates) * broker_costs.request_cpu
+            requests = sum(batch_rates) / len(batch_rates)
+            handler[b] += requests * broker_costs.request_cpu
+            network[b] += requests * broker_costs.network_request_cpu
 
     placed = place_in_log_dirs(
         [(r, tp) for tp, reg in topology.partitions.items() for r in reg.replicas],
@@ -383,6 +388,9 @@ def capacity_bounds(
             rows.append(_row(name, write, "B/s", dir_load[(b, d)], headroom))
         rows.append(_row(f"broker {b} handler CPU", float(min(threads, hw.cpu_cores)), "threads",
                          handler[b], headroom))
+        rows.append(_row(f"broker {b} network threads",
+                         float(min(cluster.config.num_network_threads, hw.cpu_cores)), "threads",
+                         network[b], headroom))
 
     # one partition's appends are serial under its log's lock: the busiest of each topic
     for topic in scenario.topics:

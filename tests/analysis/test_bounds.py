@@ -37,7 +37,8 @@ consumer_groups:
 costs:
   producer: {record_cpu: 1us}
   broker: {request_cpu: 50us, byte_cpu: 1ns, append_batch_cpu: 20us,
-           append_record_cpu: 500ns, append_byte_cpu: 1ns}
+           append_record_cpu: 500ns, append_byte_cpu: 1ns,
+           network_request_cpu: 10us, network_byte_cpu: 0.5ns}
   consumer: {record_cpu: 2us, byte_cpu: 1ns}
 """
 
@@ -45,7 +46,7 @@ ZERO_COSTS = """
 costs:
   producer: {record_cpu: 0s}
   broker: {request_cpu: 0s, byte_cpu: 0s, append_batch_cpu: 0s, append_record_cpu: 0s,
-           append_byte_cpu: 0s}
+           append_byte_cpu: 0s, network_request_cpu: 0s, network_byte_cpu: 0s}
   consumer: {record_cpu: 0s, byte_cpu: 0s}
 """
 
@@ -99,6 +100,9 @@ def test_hand_worked_three_brokers() -> None:
     append = batches * (20e-6 + m * 0.5e-6 + batch * 1e-9)
     handler = (third + 2 * third) * 1e-9 + append + batches * 50e-6
     assert b.row("broker 1 handler CPU").max_throughput == pytest.approx(H * 8 / handler)
+    # network threads (3, Kafka's default): the same bytes and requests, their own costs
+    network = (third + 2 * third) * 0.5e-9 + batches * 10e-6
+    assert b.row("broker 2 network threads").max_throughput == pytest.approx(H * 3 / network)
     busiest = b.rows[[r.resource.startswith("append t-") for r in b.rows].index(True)]
     assert busiest.max_throughput == pytest.approx(H * 1 / append)
     # consumers: 3 of 5 members get a partition; each record costs processing + poll
