@@ -329,3 +329,35 @@ def test_retention_throughput_piecewise() -> None:
     assert retention_throughput([(1.0, 10.0), (3.0, 60.0)], 71.0) == math.inf
     assert retention_throughput([(math.inf, 30.0), (1.0, math.inf)], 20.0) == 0.0
     assert retention_throughput([(math.inf, 30.0), (1.0, math.inf)], 50.0) == pytest.approx(20.0)
+
+
+def test_heterogeneous_topics_and_racks_follow_the_placement() -> None:
+    # two topics of different RF and rate over racks, placed by KRaft's striped placer:
+    # every broker's NIC in is what it leads plus what it follows, at each topic's share
+    from simkafka.model.topology import initial_topology
+
+    text = textwrap.dedent("""
+        name: racks
+        cluster: {brokers: 6, racks: [a, b, c]}
+        topics:
+          - {name: big, partitions: 4, replication.factor: 3}
+          - {name: small, partitions: 5, replication.factor: 1}
+        producers:
+          - {topic: big, rate: 300MB/s, message_size: 1KiB}
+          - {topic: small, rate: 100MB/s, message_size: 1KiB}
+        consumer_groups:
+          - {group.id: g, topics: [big, small], members: 20}
+    """)
+    scenario = parse_scenario(text)
+    b = capacity_bounds(scenario)
+    share = {"big": 0.75 / 4, "small": 0.25 / 5}  # same message and batch size: bytes split 3:1
+    nic_in = dict.fromkeys(range(6), 0.0)
+    nic_out = dict.fromkeys(range(6), 0.0)
+    for tp, reg in initial_topology(scenario).partitions.items():
+        for broker in reg.replicas:
+            nic_in[broker] += share[tp.topic]
+        nic_out[reg.leader] += share[tp.topic] * (1 + len(reg.replicas) - 1)
+    for broker in range(6):
+        assert b.row(f"broker {broker} NIC in").load_per_byte == pytest.approx(nic_in[broker])
+        assert b.row(f"broker {broker} NIC out").load_per_byte == pytest.approx(nic_out[broker])
+    assert b.idle_consumers == {"g": 11}
