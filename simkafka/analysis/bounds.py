@@ -485,9 +485,10 @@ def aws_sizing_bound(
     headroom: float = 1.0,
 ) -> float:
     """The AWS MSK sizing equation (AWS Big Data blog, "Best practices for right-sizing
-    your Apache Kafka clusters to optimize performance and cost", 2022):
-    ``throughput <= min(storage x B / r, network x B / (consumer_groups + r - 1))``, each
-    bandwidth per broker, times the utilisation ceiling ``headroom``."""
+    your Apache Kafka clusters to optimize performance and cost", 2022 -- title and year
+    recalled, the page was not found in a source during this work; the equation is the one
+    issue 12 quotes): ``throughput <= min(storage x B / r, network x B / (consumer_groups +
+    r - 1))``, each bandwidth per broker, times the utilisation ceiling ``headroom``."""
     storage = headroom * storage_bandwidth * brokers / replication_factor
     fanout = consumer_groups + replication_factor - 1
     network = headroom * network_bandwidth * brokers / fanout if fanout > 0 else math.inf
