@@ -7,7 +7,7 @@ headers, the payload of the produce requests' TCP streams), summed over every pr
 The workload's mix is kept: each producer's share of ``T`` is its configured rate's share
 (``rate: max`` producers weigh as an average rated instance, or all alike when none is
 rated), and each partition's share of a producer's traffic is its key weight
-(:func:`partition_weights`, as the simulator's ``key_weights``) or, for the sticky and round-robin
+(:func:`partition_weights`: the simulator's ``simkafka.model.keys.key_weights``) or, for the sticky and round-robin
 partitioners, uniform. A resource with capacity ``C`` that a produced byte loads with
 ``L`` (seconds, bytes, records) reaches the ceiling ``headroom x C`` at ``T = headroom x
 C / L``; the cluster's bound is the least of these. The replica layout is the scenario's
@@ -32,10 +32,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from simkafka.model.keys import key_weights as partition_weights
 from simkafka.model.log_dirs import place_in_log_dirs
-from simkafka.model.partitioner import partitions_for_keys
 from simkafka.model.topology import initial_topology
 from simkafka.model.types import TopicPartition
 from simkafka.scenario import Scenario
@@ -84,8 +82,6 @@ RECORD_BATCH_OVERHEAD = 61
 INDEX_ENTRY_BYTES = 8 + 12
 #: the accumulator's first guess of a record's framing (simkafka.sim.accumulator.RECORD_OVERHEAD)
 _RECORD_OVERHEAD = 8
-#: keys hashed at once (simkafka.sim.workload.KEY_CHUNK): memory bounded for huge key counts
-_KEY_CHUNK = 1 << 18
 
 
 def _varint_size(value: int) -> int:
@@ -121,28 +117,6 @@ def index_interval_batches(batch_bytes: int, index_interval_bytes: int) -> int:
     """An index entry every this many batches (``LogSegment.append`` tests the bytes since
     the last entry before adding the batch): simkafka.sim.storage.index_interval_batches."""
     return index_interval_bytes // max(batch_bytes, 1) + 1
-
-
-def partition_weights(spec: ProducerSpec, num_partitions: int) -> np.ndarray | None:
-    """Share of the producer's records each partition gets by its keys (murmur2 of
-    ``key-0 .. key-(N-1)``), or None for the sticky partitioner (uniform in the long run):
-    simkafka.sim.workload.key_weights."""
-    if spec.partitioner_class is not None:  # RoundRobinPartitioner ignores keys
-        return np.full(num_partitions, 1.0 / num_partitions)
-    if not spec.keys.keyed or spec.partitioner_ignore_keys:
-        return None
-    count = spec.keys.count or 1
-    totals = np.zeros(num_partitions)
-    for start in range(0, count, _KEY_CHUNK):
-        stop = min(count, start + _KEY_CHUNK)
-        keys = [f"key-{i}".encode() for i in range(start, stop)]
-        if spec.keys.distribution == "zipf":
-            weights = np.arange(start + 1, stop + 1, dtype=float) ** -spec.keys.exponent
-        else:
-            weights = np.ones(stop - start)
-        parts = np.asarray(partitions_for_keys(keys, num_partitions))
-        totals += np.bincount(parts, weights=weights, minlength=num_partitions)
-    return totals / totals.sum()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,7 @@
 """From the scenario's workload to what the engine's clients need, using Kafka's algorithms.
 
-* ``key_weights``: the share of a producer's messages each partition receives. Keys are
-  the strings ``key-0 .. key-(N-1)`` serialised as UTF-8 (``StringSerializer``), placed by
-  the Java client's murmur2 partitioner; with a uniform (or sequential) key choice a
-  partition's share is the number of keys that hash to it over N, with zipf it is the sum
-  of the key probabilities. ``None`` means no keys: the built-in sticky partitioner.
+* ``key_weights`` (from :mod:`simkafka.model.keys`, pure, so the planner's bounds use the
+  same function): the share of a producer's messages each partition receives.
 * ``consumer_assignment``: what the group's assignor gives each member (by member id,
   so both engines -- and their consumer objects -- use it alike).
 * ``prefill_per_partition``: the messages and bytes a topic's ``prefill`` puts in each
@@ -16,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from simkafka.kafka_version import MODELLED_RELEASE, KafkaRelease
 from simkafka.model.assignors import (
     GroupSpec,
@@ -25,51 +20,21 @@ from simkafka.model.assignors import (
     classic_assignor,
     server_assignor,
 )
+from simkafka.model.keys import KEY_CHUNK, key_bytes, key_probabilities, key_weights
 from simkafka.model.types import TopicPartition
 from simkafka.sim.accumulator import RECORD_BATCH_OVERHEAD, RecordAccumulator
 
+__all__ = [
+    "KEY_CHUNK",
+    "consumer_assignment",
+    "key_bytes",
+    "key_probabilities",
+    "key_weights",
+    "prefill_per_partition",
+]
+
 if TYPE_CHECKING:
     from simkafka.scenario import ConsumerGroupSpec, ProducerSpec, Scenario, Topic
-
-
-KEY_CHUNK = 1 << 18  # keys hashed at once: memory stays bounded whatever keys.count is
-
-
-def key_bytes(count: int, start: int = 0) -> list[bytes]:
-    return [f"key-{i}".encode() for i in range(start, count)]
-
-
-def _key_chunk_weights(spec: ProducerSpec, start: int, stop: int) -> np.ndarray:
-    """Unnormalised probabilities of keys ``start .. stop-1``."""
-    if spec.keys.distribution == "zipf":
-        return np.arange(start + 1, stop + 1, dtype=float) ** -spec.keys.exponent
-    return np.ones(stop - start)
-
-
-def key_probabilities(spec: ProducerSpec) -> np.ndarray:
-    count = spec.keys.count or 1
-    weights = _key_chunk_weights(spec, 0, count)
-    return weights / weights.sum()
-
-
-def key_weights(spec: ProducerSpec, num_partitions: int) -> np.ndarray | None:
-    """Per-partition share of the producer's messages, or None for the sticky partitioner."""
-    if spec.partitioner_class is not None:  # RoundRobinPartitioner ignores keys
-        return np.full(num_partitions, 1.0 / num_partitions)
-    if not spec.keys.keyed or spec.partitioner_ignore_keys:
-        return None
-    from simkafka.model.partitioner import partitions_for_keys
-
-    # key by key in chunks: ten million keys cost time (see sim/budget.py), not gigabytes
-    count = spec.keys.count or 1
-    totals = np.zeros(num_partitions)
-    for start in range(0, count, KEY_CHUNK):
-        stop = min(count, start + KEY_CHUNK)
-        partitions = np.asarray(partitions_for_keys(key_bytes(stop, start), num_partitions))
-        totals += np.bincount(
-            partitions, weights=_key_chunk_weights(spec, start, stop), minlength=num_partitions
-        )
-    return totals / totals.sum()
 
 
 def consumer_assignment(

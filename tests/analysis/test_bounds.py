@@ -240,26 +240,6 @@ def test_batch_shape_is_the_accumulators(message: int, batch: int, codec: str, k
         RECORD_BATCH_OVERHEAD + acc.messages_per_batch * acc.record_bytes * spec.effective_compression_ratio)
 
 
-@pytest.mark.parametrize("keys", ["{distribution: uniform, count: 1000}",
-                                  "{distribution: zipf, count: 5000, exponent: 1.2}", "none"])
-def test_partition_weights_are_the_simulators(keys: str) -> None:
-    from simkafka.analysis.bounds import partition_weights
-    from simkafka.sim.workload import key_weights
-
-    text = textwrap.dedent(f"""
-        name: keys
-        cluster: {{brokers: 1}}
-        topics: [{{name: t, partitions: 12}}]
-        producers: [{{topic: t, rate: 1MB/s, message_size: 100, keys: {keys}}}]
-    """)
-    spec = parse_scenario(text).producers[0]
-    ours, theirs = partition_weights(spec, 12), key_weights(spec, 12)
-    if theirs is None:
-        assert ours is None
-    else:
-        assert ours is not None and ours.tolist() == pytest.approx(theirs.tolist())
-
-
 def test_restated_constants_are_the_simulators() -> None:
     from simkafka.analysis import bounds
     from simkafka.sim import accumulator, broker, storage
