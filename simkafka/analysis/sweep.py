@@ -15,10 +15,12 @@ repeated or resumed sweep simulates only the points it has not finished.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from simkafka.analysis.cache import ResultCache, point_key
@@ -37,10 +39,15 @@ class SweepError(ValueError):
 
 
 def scalar_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """The summary's scalar fields (numbers, text, flags), the nested ones left out."""
-    return {
-        k: v for k, v in summary.items() if v is None or isinstance(v, (bool, int, float, str))
-    }
+    """The summary's scalar fields (numbers, text, flags), the nested ones left out; NumPy
+    scalars as the Python ones they hold, so a cached point (JSON) reads back the same."""
+    out = {}
+    for key, value in summary.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or isinstance(value, (bool, int, float, str)):
+            out[key] = value
+    return out
 
 
 def run_point(scenario_json: str) -> dict[str, Any]:
@@ -186,14 +193,18 @@ def _dask(
         ) from None
     cluster = None
     if scheduler is None:
-        # bound to loopback: a sweep on one machine listens to nobody else
-        cluster = LocalCluster(
-            n_workers=min(workers or os.cpu_count() or 1, len(todo)),
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
+        # bound to loopback: a sweep on one machine listens to nobody else (the
+        # scheduler's HTTP server follows its host); another cluster on the default
+        # HTTP port only moves ours to a free one, which is not worth a warning
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
+            cluster = LocalCluster(
+                n_workers=min(workers or os.cpu_count() or 1, len(todo)),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
         client = Client(cluster)
     else:
         try:

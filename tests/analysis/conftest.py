@@ -32,8 +32,9 @@ run:
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tiny():
+    # a Scenario is frozen: one per module is safe to share
     return parse_scenario(TINY, "tiny.yaml")
 
 

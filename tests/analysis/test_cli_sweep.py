@@ -67,3 +67,22 @@ def test_scheduler_without_dask_and_a_foreign_directory_exit_2(tmp_path, tiny_fi
     assert refused.exit_code == 2
     assert "is not a simkafka report" in refused.output
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_run_and_sweep_share_the_scenarios_report_directory(tmp_path, tiny_file):
+    runner = CliRunner()
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert runner.invoke(main, ["run", str(tiny_file)]).exit_code == 0
+        swept = runner.invoke(main, ["sweep", str(tiny_file), "-p", "cluster.brokers=1", "--executor", "inprocess"])
+        assert swept.exit_code == 0, swept.output
+        # the run report is replaced; the sweep directory inside it is kept whole
+        again = runner.invoke(main, ["run", str(tiny_file)])
+        assert again.exit_code == 0, again.output
+    finally:
+        os.chdir(cwd)
+    report = tmp_path / "reports" / "tiny"
+    assert (report / "summary.json").is_file()
+    assert (report / "sweep" / "points.parquet").is_file()
+    assert len((report / "sweep" / "cache.jsonl").read_text().splitlines()) == 2

@@ -17,12 +17,9 @@ GRID = ["cluster.brokers=1..2", "producers.writers.rate=1MB/s,2MB/s"]
 
 
 @pytest.fixture(scope="module")
-def reference():
+def reference(tiny):
     """The in-process sweep every executor must reproduce exactly."""
-    from simkafka.scenario import parse_scenario
-    from tests.analysis.conftest import TINY
-
-    return sweep(parse_scenario(TINY), GRID, executor="inprocess")
+    return sweep(tiny, GRID, executor="inprocess")
 
 
 class Counting:
@@ -86,6 +83,7 @@ def test_dask_local_cluster_gives_the_identical_frame(tiny, reference):
     pd.testing.assert_frame_equal(frame, reference)
 
 
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")
 def test_dask_scheduler_address(tiny, reference):
     distributed = pytest.importorskip("distributed")
     # workers as threads of this process, reached over TCP on loopback as a remote one is
@@ -162,3 +160,13 @@ def test_bad_executor_and_points_the_engine_refuses(tiny):
         sweep(tiny, ["cluster.brokers=1"], executor="pool", scheduler="tcp://127.0.0.1:1")
     with pytest.raises(SweepError, match="--param cluster.brokrs=1: cluster has no key"):
         sweep(tiny, ["cluster.brokrs=1"], executor="inprocess")
+
+
+def test_scalar_summary_keeps_numpy_scalars_as_python_values():
+    import numpy as np
+
+    out = scalar_summary(
+        {"a": np.int64(3), "b": np.bool_(True), "c": np.float64(0.5), "d": {"x": 1}, "e": None}
+    )
+    assert out == {"a": 3, "b": True, "c": 0.5, "e": None}
+    assert [type(v) for v in out.values()] == [int, bool, float, type(None)]
