@@ -18,6 +18,7 @@ from simkafka.cli.exits import interrupted
 from simkafka.cli.importers import import_group
 from simkafka.cli.run import run
 from simkafka.cli.scenario import check, schema
+from simkafka.cli.sweep import sweep
 from simkafka.cli.validate import validate
 from simkafka.kafka_version import MODELLED_RELEASE
 
@@ -44,5 +45,5 @@ def main() -> None:
     """simkafka: simulate an Apache Kafka cluster and size it for a workload."""
 
 
-for _command in (check, describe, run, schema, import_group, bench_log, validate, calibrate):
+for _command in (check, describe, run, schema, import_group, bench_log, validate, calibrate, sweep):
     main.add_command(_command)

@@ -13,6 +13,10 @@ tool, version, the last command, and which command wrote each file). Commands on
 * write one file elsewhere (``schema -o``, ``import omb -o``, ``describe --figure``),
   replacing an existing file only if simkafka recognises it as its own output.
 
+A report directory may hold report directories of other commands (``reports/<name>/sweep/``,
+with a marker of their own): they are simkafka's, and moved whole into the new directory
+when their parent is replaced.
+
 Every write goes to a temporary name and is renamed into place, and Ctrl-C is held back
 while the renames happen, so an interrupted command leaves neither a half-written report
 nor a stray temporary directory. Only files simkafka recorded are ever deleted, one by
@@ -183,7 +187,14 @@ def check_report_dir(directory: Path) -> dict | None:
         raise OutputRefused(f"{directory}: cannot list it: {exc.strerror or exc}") from None
     if not entries:
         return None
-    marker = read_marker(directory) or _legacy_marker(directory, entries)
+    nested = [e for e in entries if is_nested_report(directory / e)]
+    marker = read_marker(directory) or _legacy_marker(
+        directory, [e for e in entries if e not in nested]
+    )
+    if marker is None and nested and len(nested) == len(entries):
+        # only other commands' report directories (a sweep's reports/<name>/sweep/): kept
+        # whole when this directory is written, as in any report directory
+        marker = {"tool": TOOL, "files": {}}
     if marker is None:
         raise OutputRefused(
             f"{directory}: is not empty and is not a simkafka report (no {MARKER} marker); "
@@ -191,7 +202,11 @@ def check_report_dir(directory: Path) -> dict | None:
         )
     recorded = set(marker["files"])
     foreign = [
-        e for e in entries if e != MARKER and (e not in recorded or not (directory / e).is_file())
+        e
+        for e in entries
+        if e != MARKER
+        and e not in nested
+        and (e not in recorded or not (directory / e).is_file())
     ]
     if foreign:
         raise OutputRefused(
@@ -199,6 +214,13 @@ def check_report_dir(directory: Path) -> dict | None:
             "move them out or choose another directory"
         )
     return marker
+
+
+def is_nested_report(path: Path) -> bool:
+    """A directory inside a report directory that is a report directory of its own (the
+    one ``simkafka sweep`` keeps in ``reports/<name>/sweep/``): simkafka's, never a file
+    another command may delete, and carried over whole when its parent is replaced."""
+    return path.is_dir() and not path.is_symlink() and read_marker(path) is not None
 
 
 def default_dir_mode() -> int:
@@ -322,6 +344,11 @@ def _install(staging: Path, directory: Path, command: str) -> None:
             except OSError:
                 old.rename(directory)  # put the previous report back
                 raise
+            for entry in sorted(os.listdir(old)):
+                if is_nested_report(old / entry) and not (directory / entry).exists():
+                    # another command's report directory: moved whole into the new one
+                    # (a rename, so nothing of it is copied or lost)
+                    (old / entry).rename(directory / entry)
             _remove_recorded(old, marker)
 
 

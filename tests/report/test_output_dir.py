@@ -246,3 +246,32 @@ def test_a_failed_swap_puts_the_previous_report_back(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert (target / "summary.json").read_text() == "old"
     assert _leftovers(tmp_path, {"q"}) == []
+
+
+def test_a_nested_report_directory_is_kept_whole_when_its_parent_is_replaced(tmp_path):
+    parent = tmp_path / "report"
+    _write_run(parent, {"summary.json": "{}"})
+    sweep = parent / "sweep"
+    write_report_file(sweep, "points.parquet", "sweep", lambda p: p.write_text("points"))
+    assert check_report_dir(parent)["files"] == {"summary.json": "run"}
+    _write_run(parent, {"summary.json": "{\"again\": 1}"})
+    assert (parent / "summary.json").read_text() == '{"again": 1}'
+    assert (sweep / "points.parquet").read_text() == "points"
+    assert read_marker(sweep)["files"] == {"points.parquet": "sweep"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no old copy left
+
+
+def test_a_directory_holding_only_a_nested_report_can_become_a_report(tmp_path):
+    parent = tmp_path / "report"
+    write_report_file(parent / "sweep", "points.parquet", "sweep", lambda p: p.write_text("x"))
+    _write_run(parent, {"summary.json": "{}"})
+    assert sorted(p.name for p in parent.iterdir()) == [MARKER, "summary.json", "sweep"]
+    assert (parent / "sweep" / "points.parquet").read_text() == "x"
+
+
+def test_a_subdirectory_without_a_marker_is_still_the_users(tmp_path):
+    parent = tmp_path / "report"
+    _write_run(parent, {"summary.json": "{}"})
+    (parent / "mine").mkdir()
+    with pytest.raises(OutputRefused, match="holds files simkafka did not write \\(mine\\)"):
+        check_report_dir(parent)
