@@ -38,10 +38,13 @@ from simkafka.model.topology import initial_topology
 from simkafka.model.types import TopicPartition
 from simkafka.scenario import Scenario
 from simkafka.scenario.workload import ProducerSpec
+from simkafka.sim.accumulator import RECORD_BATCH_OVERHEAD, RecordAccumulator, kafka_batch_size
+from simkafka.sim.broker import INDEX_ENTRY_BYTES
 from simkafka.sim.client_costs import consumer_poll_cpu, producer_send_cpu, topic_compression
 from simkafka.sim.framing import goodput
 from simkafka.sim.guards import hardware_by_broker
 from simkafka.sim.log_append import leader_append_cost
+from simkafka.sim.storage import index_interval_batches
 
 __all__ = [
     "DEFAULT_HEADROOM",
@@ -69,55 +72,6 @@ PARTITION_LIMITS: dict[str, tuple[int | None, int]] = {
     "zookeeper": (4_000, 200_000),
     "kraft": (None, 2_000_000),
 }
-
-# -- Kafka's record format and the producer's batches -------------------------------------
-# simkafka.sim.storage, .accumulator, .broker and .workload hold these, but they reach the
-# log engine (sim.storage imports simkafka.log.log_config), which analysis may not import
-# (the "analysis does no plotting" contract). So the few formulas are restated here;
-# tests/analysis/test_bounds.py checks each against the simulator's own.
-
-#: DefaultRecordBatch.RECORD_BATCH_OVERHEAD (simkafka.sim.accumulator / storage)
-RECORD_BATCH_OVERHEAD = 61
-#: an offset-index (8 B) and a time-index (12 B) entry (simkafka.sim.broker.INDEX_ENTRY_BYTES)
-INDEX_ENTRY_BYTES = 8 + 12
-#: the accumulator's first guess of a record's framing (simkafka.sim.accumulator.RECORD_OVERHEAD)
-_RECORD_OVERHEAD = 8
-
-
-def _varint_size(value: int) -> int:
-    zz = ((value << 1) ^ (value >> 63)) & ((1 << 64) - 1)
-    n = 1
-    while zz >= 0x80:
-        zz >>= 7
-        n += 1
-    return n
-
-
-def _record_size(offset_delta: int, key_bytes: int | None, value_bytes: int) -> int:
-    """``DefaultRecord.sizeInBytes`` with timestamp delta 0 and no headers."""
-    body = 1 + _varint_size(0) + _varint_size(offset_delta)
-    for part in (key_bytes, value_bytes):
-        body += 1 if part is None else _varint_size(part) + part
-    body += _varint_size(0)
-    return _varint_size(body) + body
-
-
-def _total_record_size(records: int, key_bytes: int | None, value_bytes: int) -> int:
-    # a record's size changes with its offset delta only where the varint grows
-    total, lo = 0, 0
-    for hi in (64, 8192, 1 << 20, 1 << 27, 1 << 34, 1 << 41, 1 << 48, 1 << 55, 1 << 62):
-        if lo >= records:
-            break
-        total += (min(hi, records) - lo) * _record_size(lo, key_bytes, value_bytes)
-        lo = hi
-    return total
-
-
-def index_interval_batches(batch_bytes: int, index_interval_bytes: int) -> int:
-    """An index entry every this many batches (``LogSegment.append`` tests the bytes since
-    the last entry before adding the batch): simkafka.sim.storage.index_interval_batches."""
-    return index_interval_bytes // max(batch_bytes, 1) + 1
-
 
 @dataclass(frozen=True)
 class ResourceBound:
@@ -196,24 +150,20 @@ class _Shape:
 
 
 def _shape(spec: ProducerSpec) -> _Shape:
-    """A full batch as the producer's accumulator closes it (simkafka.sim.accumulator:
-    the records' framing depends on their offset deltas, found by fixed point)."""
+    """A full batch as the producer's accumulator closes it (the simulator's own
+    ``RecordAccumulator``): full batches, the fewest batches (and requests) a byte takes."""
     key = float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0
-    ratio = spec.effective_compression_ratio
-    message = spec.message_size.mean
-    batch_size = max(1, int(spec.batch_size))  # KafkaProducer: Math.max(1, batch.size)
-    overhead = float(_RECORD_OVERHEAD)
-    records = 1
-    for _ in range(3):
-        record_bytes = message + key + overhead
-        records = max(1, int((batch_size - RECORD_BATCH_OVERHEAD) / (record_bytes * ratio)))
-        payload = (int(round(key)) if key else 0) + int(round(message))
-        total = _total_record_size(records, int(round(key)) if key else None, int(round(message)))
-        overhead = total / records - payload
-    record_bytes = message + key + overhead
-    # full batches: a bound uses the fewest batches (and so requests) a byte can take
-    batch = RECORD_BATCH_OVERHEAD + records * record_bytes * ratio
-    return _Shape(float(records), batch, record_bytes)
+    acc = RecordAccumulator(
+        1,
+        batch_size=kafka_batch_size(spec.batch_size),
+        linger=spec.linger,
+        compression_ratio=spec.effective_compression_ratio,
+        message_bytes=spec.message_size.mean,
+        key_bytes=key,
+    )
+    records = acc.messages_per_batch
+    batch = RECORD_BATCH_OVERHEAD + records * acc.record_bytes * spec.effective_compression_ratio
+    return _Shape(float(records), batch, acc.record_bytes)
 
 
 def _producer_shares(scenario: Scenario, shapes: list[_Shape]) -> list[float]:

@@ -211,47 +211,6 @@ def test_more_brokers_never_lower_the_bound(brokers: int, more: int) -> None:
 # -- the formulas bounds.py restates (it may not import the simulator's log-reaching modules)
 
 
-@pytest.mark.parametrize(
-    ("message", "batch", "codec", "keys"),
-    [(1024, 16384, "none", None), (100, 16384, "lz4", 1000), (10, 1 << 20, "zstd", 7),
-     (50_000, 16384, "none", None), (1024, 0, "none", None), (300, 65536, "snappy", 200_000)],
-)
-def test_batch_shape_is_the_accumulators(message: int, batch: int, codec: str, keys: int | None) -> None:
-    from simkafka.analysis.bounds import _shape
-    from simkafka.sim.accumulator import kafka_batch_size
-
-    key_line = f", keys: {{distribution: uniform, count: {keys}}}" if keys else ""
-    text = textwrap.dedent(f"""
-        name: shape
-        cluster: {{brokers: 1}}
-        topics: [{{name: t}}]
-        producers: [{{topic: t, rate: 1MB/s, message_size: {message}, batch.size: {batch},
-                      compression.type: {codec}{key_line}}}]
-    """)
-    spec = parse_scenario(text).producers[0]
-    key = float(len(f"key-{keys - 1}")) if keys else 0.0
-    acc = RecordAccumulator(1, batch_size=kafka_batch_size(spec.batch_size), linger=spec.linger,
-                            compression_ratio=spec.effective_compression_ratio,
-                            message_bytes=message, key_bytes=key)
-    shape = _shape(spec)
-    assert shape.records == acc.messages_per_batch
-    assert shape.record_bytes == pytest.approx(acc.record_bytes)
-    assert shape.batch_bytes == pytest.approx(
-        RECORD_BATCH_OVERHEAD + acc.messages_per_batch * acc.record_bytes * spec.effective_compression_ratio)
-
-
-def test_restated_constants_are_the_simulators() -> None:
-    from simkafka.analysis import bounds
-    from simkafka.sim import accumulator, broker, storage
-
-    assert bounds.RECORD_BATCH_OVERHEAD == storage.RECORD_BATCH_OVERHEAD == accumulator.RECORD_BATCH_OVERHEAD
-    assert bounds.INDEX_ENTRY_BYTES == broker.INDEX_ENTRY_BYTES
-    assert bounds._RECORD_OVERHEAD == accumulator.RECORD_OVERHEAD
-    for size in (1, 100, 4095, 4096, 4097, 16384, 1 << 20):
-        for interval in (0, 1, 4096, 1 << 20):
-            assert bounds.index_interval_batches(size, interval) == storage.index_interval_batches(size, interval)
-
-
 def test_safe_against_the_simulator_where_the_append_lock_binds() -> None:
     # tests/sim/test_broker_limits.py's one-partition case: the serial append binds at
     # 1 / (500 us + 2 us a record + 2 ns a byte) batches a second; at full utilisation
