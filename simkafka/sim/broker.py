@@ -240,7 +240,6 @@ class Broker:
         self.network_busy = 0.0  # network-thread seconds of work done
         self.queued_max_requests = config.queued_max_requests
         self._queued_starts: list[float] = []
-        self.queue_full_wait = 0.0  # seconds reads waited for room in the request queue
         self.cpu_cores = hardware.cpu_cores
         self.page_cache_bytes = int(hardware.page_cache)
         self.dirty_limit = int(DIRTY_RATIO * hardware.page_cache)
@@ -328,9 +327,7 @@ class Broker:
         if len(queued) >= self.queued_max_requests:
             # room once the excess over the bound has been taken by handler threads; the
             # processor is blocked until then
-            taken = heapq.nsmallest(len(queued) - self.queued_max_requests + 1, queued)[-1]
-            self.queue_full_wait += taken - read
-            read = taken
+            read = heapq.nsmallest(len(queued) - self.queued_max_requests + 1, queued)[-1]
         heapq.heappush(self._network_free_at, read)
         return read
 

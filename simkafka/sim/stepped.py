@@ -1560,36 +1560,31 @@ class SteppedWorld:
             sock -= moved
             read += moved
             moved_c = np.bincount(flat, weights=moved.ravel(), minlength=n_conn)
+            wire = moved * self.wire_per_msg[:, None]
+            bytes_c = np.bincount(flat, weights=wire.ravel(), minlength=n_conn)
             # the request as read: its turn at the dirty-page room (see _handle_and_append)
-            self.request_bytes = np.where(
-                moved_c > 0,
-                np.bincount(
-                    flat, weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n_conn
-                ),
-                self.request_bytes,
-            )
+            self.request_bytes = np.where(moved_c > 0, bytes_c, self.request_bytes)
             sock_c -= moved_c
             start = np.maximum(free_at, t0)
-            held = np.where(moved_c > 0, queue_wait + self._service(moved), 0.0)
+            held = np.where(moved_c > 0, queue_wait + self._service(moved, wire, bytes_c), 0.0)
             self.request_service = np.where(moved_c > 0, held, self.request_service)
             self.channel_busy += held
             free_at = np.where(moved_c > 0, start + held, free_at)
         self.channel_free_at = free_at
         return read
 
-    def _service(self, moved: np.ndarray) -> np.ndarray:
+    def _service(self, moved: np.ndarray, wire: np.ndarray, bytes_c: np.ndarray) -> np.ndarray:
         """Seconds each connection's channel is held by the request of ``moved`` messages
-        per (producer, partition) (see :meth:`_read_requests`), queueing excepted."""
+        (``wire`` bytes) per (producer, partition), ``bytes_c`` per connection (see
+        :meth:`_read_requests`), queueing excepted."""
         n_conn, flat = self.I * self.B, self._conn_flat
-        wire = moved * self.wire_per_msg[:, None]
-        bytes_c = np.bincount(flat, weights=wire.ravel(), minlength=n_conn)
         per_batch = self._records_per_batch()
-        # a request carries one batch per partition (drainBatchesForOneNode)
-        lock = (moved > 0) * self.lock_batch_s[:, None] + moved * (
-            self.lock_record_s
-            + self.wire_per_msg * self.lock_byte_s
-            + self.record_bytes * self.lock_codec_s
-        )[:, None] + moved * self._flush_seconds_per_message(per_batch)
+        # the appends' lock time, but a request carries one batch per partition
+        # (drainBatchesForOneNode), not the producer's mean share of one per message
+        per_message = self._lock_seconds_per_message(per_batch) - (
+            self.lock_batch_s / per_batch
+        )[:, None]
+        lock = (moved > 0) * self.lock_batch_s[:, None] + moved * per_message
         costs = self.scenario.costs.broker
         service = (
             costs.network_request_cpu
