@@ -15,8 +15,7 @@ repeated or resumed sweep simulates only the points it has not finished.
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from simkafka.analysis.cache import ResultCache, point_key
+from simkafka.analysis.executors import EXECUTORS, ExecutorError, open_executor
 from simkafka.analysis.grid import GridError, Param, Point, expand_grid
 from simkafka.scenario import Scenario
 
 __all__ = ["EXECUTORS", "SweepError", "run_point", "scalar_summary", "sweep", "sweep_points"]
 
 Executor = Literal["inprocess", "pool", "dask"]
-EXECUTORS: tuple[str, ...] = ("inprocess", "pool", "dask")
 ProgressCallback = Callable[[int, int], None]  # (points finished, points in the grid)
 
 
@@ -125,18 +124,18 @@ def sweep_points(
     if progress is not None:
         progress(len(summaries), total)
     if todo:
-        if executor == "inprocess":
-            results = ((i, run(text)) for i, text in todo.items())
-        elif executor == "pool":
-            results = _pool(todo, workers, run)
-        else:
-            results = _dask(todo, workers, scheduler, run)
-        for index, summary in results:
-            summaries[index] = summary
-            if store is not None:
-                store.put(keys[index], summary)
-            if progress is not None:
-                progress(len(summaries), total)
+        try:
+            # never more workers than points: a pool of idle processes costs start-up time
+            opened = open_executor(executor, min(workers or os.cpu_count() or 1, len(todo)), scheduler)
+        except ExecutorError as exc:
+            raise SweepError(str(exc)) from None
+        with opened as running:
+            for index, summary in running.map(run, todo):
+                summaries[index] = summary
+                if store is not None:
+                    store.put(keys[index], summary)
+                if progress is not None:
+                    progress(len(summaries), total)
     return _frame(points, [summaries[i] for i in range(total)])
 
 
@@ -160,65 +159,3 @@ def _frame(points: Sequence[Point], summaries: list[dict[str, Any]]) -> pd.DataF
         for p, summary in zip(points, summaries, strict=True)
     ]
     return pd.DataFrame(rows)
-
-
-def _pool(
-    todo: dict[int, str], workers: int | None, run: Callable[[str], dict[str, Any]]
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    count = min(workers or os.cpu_count() or 1, len(todo))
-    with ProcessPoolExecutor(max_workers=count) as pool:
-        futures = {pool.submit(run, text): i for i, text in todo.items()}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        finally:
-            # Ctrl-C or a failed point: do not start the rest
-            for future in futures:
-                future.cancel()
-
-
-def _dask(
-    todo: dict[int, str],
-    workers: int | None,
-    scheduler: str | None,
-    run: Callable[[str], dict[str, Any]],
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:  # pragma: no cover - a dependency, but say what to install if absent
-        raise SweepError(
-            "the dask executor needs dask.distributed: pip install 'dask[distributed]'"
-        ) from None
-    cluster = None
-    if scheduler is None:
-        # bound to loopback: a sweep on one machine listens to nobody else (the
-        # scheduler's HTTP server follows its host); another cluster on the default
-        # HTTP port only moves ours to a free one, which is not worth a warning
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Port .* is already in use")
-            cluster = LocalCluster(
-                n_workers=min(workers or os.cpu_count() or 1, len(todo)),
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise SweepError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
-    try:
-        futures = {client.submit(run, text, pure=False): i for i, text in todo.items()}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        finally:
-            client.cancel(list(futures))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

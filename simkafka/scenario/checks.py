@@ -25,7 +25,7 @@ def find_contradictions(scenario: Scenario, data: Any = None) -> list[Finding]:
     """Every contradiction in ``scenario`` (errors) and every doubtful setting (warnings)."""
     findings: list[Finding] = []
     for check in (_check_brokers, _check_topics, _check_size, _check_producers, _check_groups, _check_faults,
-                  _check_run, _check_targets):
+                  _check_run, _check_targets, _check_plan):
         findings.extend(check(scenario))
     return findings
 
@@ -349,6 +349,32 @@ def _check_faults(s: Scenario) -> list[Finding]:
 def _check_targets(s: Scenario) -> list[Finding]:
     # a target is a goal, not a validity condition: warnings (see scenario.durability)
     return [_warning(gap.path, gap.reason, gap.hint) for gap in durability_gaps(s)]
+
+
+def _check_plan(s: Scenario) -> list[Finding]:
+    plan = s.plan
+    if plan is None:
+        return []
+    out = []
+    names = [t.name for t in s.topics]
+    for topic in plan.partitions:
+        if topic not in names:
+            out.append(_error(("plan", "partitions", topic), f"no topic named {topic!r}", _closest(topic, names)))
+    if plan.replication_factor is not None and plan.min_insync_replicas is not None:
+        if min(plan.min_insync_replicas) > max(plan.replication_factor):
+            out.append(_error(("plan", "min.insync.replicas"),
+                              f"every min.insync.replicas ({_listed(plan.min_insync_replicas)}) is above every "
+                              f"replication factor ({_listed(plan.replication_factor)}): no candidate can take acks=all",
+                              "min.insync.replicas <= replication.factor; RF 3 with min.insync.replicas 2 is usual"))
+    if plan.replication_factor is not None and min(plan.replication_factor) > max(plan.brokers):
+        out.append(_error(("plan", "replication.factor"),
+                          f"every replication factor ({_listed(plan.replication_factor)}) is above the largest "
+                          f"broker count ({max(plan.brokers)})", "a replica per broker at most: add brokers"))
+    return out
+
+
+def _listed(values: tuple[int, ...]) -> str:
+    return ", ".join(str(v) for v in values)
 
 
 def _idle_members(group, partitions: dict[str, int]) -> int:

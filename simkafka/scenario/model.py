@@ -12,6 +12,7 @@ from simkafka.scenario.cluster import Cluster
 from simkafka.scenario.costs import CostProfile, default_costs
 from simkafka.scenario.faults import Fault
 from simkafka.scenario.limits import INT64_MAX, MAX_BROKERS
+from simkafka.scenario.plan import PlanSpec
 from simkafka.scenario.quantities import Duration, PositiveDuration, out_of_range
 from simkafka.scenario.topic import Topic
 from simkafka.scenario.workload import ConsumerGroupSpec, ProducerSpec, RateField
@@ -90,6 +91,7 @@ class Scenario(SpecModel):
     faults: tuple[Fault, ...] = ()
     run: RunSpec = RunSpec()
     targets: Targets = Targets()
+    plan: PlanSpec | None = Field(None, description="the capacity planner's search space (simkafka plan)")
     costs: CostProfile = Field(
         default_factory=default_costs,
         description="CPU and time costs (simkafka calibrate); only the changed ones need writing",
