@@ -53,6 +53,8 @@ __all__ = [
     "ResourceBound",
     "aws_sizing_bound",
     "capacity_bounds",
+    "offered_throughput",
+    "produced_by_topic",
     "partition_weights",
     "retention_throughput",
 ]
@@ -417,3 +419,60 @@ def aws_sizing_bound(
     fanout = consumer_groups + replication_factor - 1
     network = headroom * network_bandwidth * brokers / fanout if fanout > 0 else math.inf
     return min(storage, network)
+
+
+def produced_by_topic(scenario: Scenario) -> dict[str, float]:
+    """Bytes/s of produced batches (the wire bytes the bounds count) per topic, from the
+    producers' configured rates; ``rate: max`` producers count at the throughput target's
+    share when there is one, else not at all."""
+    by_topic: dict[str, float] = defaultdict(float)
+    maxed: list[tuple[ProducerSpec, _Shape]] = []
+    for spec in scenario.producers:
+        shape = _shape(spec)
+        if spec.rate.is_max:
+            maxed.append((spec, shape))
+            continue
+        by_topic[spec.topic] += spec.rate.messages(spec.message_size.mean) * shape.batch_bytes / shape.records
+    if maxed:
+        # unthrottled producers: they need what the target asks beyond the rated ones
+        wanted = _target_wire(scenario)
+        if wanted is not None:
+            rest = max(0.0, wanted - sum(by_topic.values()))
+            for spec, _ in maxed:
+                by_topic[spec.topic] += rest / len(maxed)
+    return dict(by_topic)
+
+
+def _wire_per_message(scenario: Scenario) -> tuple[float, float]:
+    """(wire bytes, payload bytes) of an average produced message, over the producers."""
+    wire = payload = weight = 0.0
+    for spec in scenario.producers:
+        shape = _shape(spec)
+        w = spec.count if spec.rate.is_max else spec.rate.messages(spec.message_size.mean)
+        wire += w * shape.batch_bytes / shape.records
+        payload += w * spec.message_size.mean
+        weight += w
+    if weight == 0:
+        return 0.0, 0.0
+    return wire / weight, payload / weight
+
+
+def _target_wire(scenario: Scenario) -> float | None:
+    target = scenario.targets.produce_throughput
+    if target is None or not scenario.producers:
+        return None
+    wire, payload = _wire_per_message(scenario)
+    if target.messages_per_second is not None:
+        return target.messages_per_second * wire
+    if target.bytes_per_second is not None and payload > 0:
+        return target.bytes_per_second / payload * wire
+    return None
+
+
+def offered_throughput(scenario: Scenario) -> float:
+    """The produce throughput ``T`` (bytes/s of produced batches, as :func:`capacity_bounds`
+    counts it) the scenario needs: its rated producers' load or its throughput target,
+    whichever is more. 0 when neither says (only ``rate: max`` producers, no target)."""
+    rated = sum(produced_by_topic(scenario).values())
+    target = _target_wire(scenario)
+    return max(rated, target or 0.0)

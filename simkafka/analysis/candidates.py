@@ -1,0 +1,253 @@
+"""The planner's candidates: one cluster configuration each, as a scenario, with its bounds
+and its monthly cost.
+
+A candidate is an instance type, a broker count, a partition count per topic, a
+replication factor and a ``min.insync.replicas``. :func:`candidate_scenario` writes it into
+the user's scenario (as the sweep writes a point: into the scenario as written, so what
+depends on it -- brokers dealt over the racks, defaults -- is derived again) and validates
+it. :func:`grow` applies the plan's growth factor to the load and to the throughput target
+first, so every bound, run and cost is for the load the plan is for.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from simkafka.analysis.bounds import Bounds, capacity_bounds, offered_throughput, produced_by_topic
+from simkafka.analysis.catalogue import BlockStorage, LocalNvme, Offer
+from simkafka.analysis.cost import MonthlyCost, Traffic, monthly_cost
+from simkafka.analysis.grid import point_seed
+from simkafka.analysis.hardware import hardware_fields
+from simkafka.scenario import Scenario
+from simkafka.scenario.plan import PlanSpec
+from simkafka.units import write_byte_rate, write_message_rate
+
+__all__ = ["Candidate", "CandidateError", "candidate_scenario", "grow", "retained_bytes"]
+
+
+class CandidateError(ValueError):
+    """A candidate the scenario's own checks refuse (the message says which rule)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration the planner may recommend, with what the bounds and the price say."""
+
+    instance: str
+    provider: str
+    brokers: int
+    partitions: tuple[tuple[str, int], ...]  # (topic, partitions) in the scenario's topic order
+    replication_factor: int
+    min_insync_replicas: int
+    cost: MonthlyCost
+    bounds: Bounds = field(repr=False)
+    required: float  # bytes/s of produced batches the load needs (after growth)
+
+    @property
+    def key(self) -> str:
+        """A readable identity: ``6 x m7g.xlarge, events=12, RF 3, min ISR 2``."""
+        parts = ", ".join(f"{t}={p}" for t, p in self.partitions)
+        return (f"{self.brokers} x {self.instance}, {parts}, RF {self.replication_factor}, "
+                f"min ISR {self.min_insync_replicas}")
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.cost.total
+
+    @property
+    def bound_ok(self) -> bool:
+        """The bounds do not prove it infeasible."""
+        return self.bounds.bound >= self.required
+
+    @property
+    def bound_headroom(self) -> float:
+        """The bound over what the load needs (> 1: room to spare, < 1: pruned)."""
+        if self.required <= 0:
+            return math.inf
+        return self.bounds.bound / self.required
+
+    @property
+    def pruned_because(self) -> str:
+        """Why the bounds reject it ('' when they do not)."""
+        if self.bound_ok:
+            return ""
+        binding = self.bounds.binding[0]
+        if binding.capacity and binding.load_per_byte == 0.0:
+            return f"{binding.resource}: {binding.note} (limit {binding.capacity:,.0f})"
+        return (f"{binding.resource} caps the cluster at {binding.max_throughput / 1e6:,.1f} MB/s; "
+                f"the load needs {self.required / 1e6:,.1f} MB/s")
+
+    def row(self) -> dict[str, Any]:
+        """A flat row for the candidates table."""
+        row: dict[str, Any] = {
+            "candidate": self.key,
+            "provider": self.provider,
+            "instance": self.instance,
+            "brokers": self.brokers,
+            "replication_factor": self.replication_factor,
+            "min_insync_replicas": self.min_insync_replicas,
+            "monthly_usd": round(self.cost.total, 2),
+            "instances_usd": round(self.cost.instances, 2),
+            "storage_usd": round(self.cost.storage, 2),
+            "transfer_usd": round(self.cost.transfer, 2),
+            "bound_MB_per_s": self.bounds.bound / 1e6 if math.isfinite(self.bounds.bound) else math.inf,
+            "required_MB_per_s": self.required / 1e6,
+            "bound_binding": ", ".join(r.resource for r in self.bounds.binding),
+            "pruned_because": self.pruned_because,
+        }
+        for topic, partitions in self.partitions:
+            row[f"partitions.{topic}"] = partitions
+        return row
+
+
+def grow(scenario: Scenario, growth: float) -> Scenario:
+    """``scenario`` with every rated producer's rate and the throughput target times ``growth``
+    (``rate: max`` producers are unthrottled already)."""
+    if growth == 1.0:
+        return scenario
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    for written, spec in zip(data.get("producers", []), scenario.producers, strict=True):
+        if not spec.rate.is_max:
+            written["rate"] = _scaled_rate(spec.rate, growth)
+    target = scenario.targets.produce_throughput
+    if target is not None:
+        data["targets"]["produce_throughput"] = _scaled_rate(target, growth)
+    return Scenario.model_validate(data)
+
+
+def _scaled_rate(rate: Any, factor: float) -> str:
+    if rate.messages_per_second is not None:
+        return write_message_rate(rate.messages_per_second * factor)
+    return write_byte_rate(rate.bytes_per_second * factor)
+
+
+def retained_bytes(scenario: Scenario, retention: float | None = None, *, only: str | None = None) -> float:
+    """Bytes the topics keep before replication: each topic's produced bytes/s times its
+    retention (``retention`` for all when given), capped by ``retention.bytes`` per
+    partition. Payload bytes as the producers compress them (the log stores batches)."""
+    by_topic = produced_by_topic(scenario)
+    total = 0.0
+    for topic in scenario.topics:
+        if only is not None and topic.name != only:
+            continue
+        rate = by_topic.get(topic.name, 0.0)
+        keep = retention if retention is not None else topic.retention
+        held = rate * keep if rate > 0 else 0.0
+        if math.isfinite(topic.retention_bytes):
+            held = min(held, topic.retention_bytes * topic.partitions)
+        total += held
+    return total
+
+
+def candidate_scenario(
+    base: Scenario,
+    spec: PlanSpec,
+    offer: Offer,
+    brokers: int,
+    partitions: dict[str, int],
+    replication_factor: int | None,
+    min_insync_replicas: int | None,
+    *,
+    offline_brokers: tuple[int, ...] = (),
+    engine: str = "stepped",
+) -> Scenario:
+    """``base`` (already grown) as the candidate cluster: ``brokers`` brokers of ``offer``'s
+    instance type (racks kept, brokers dealt over them), the partition counts, the
+    replication settings (``None``: the topic's own), the plan's retention and run length.
+    ``offline_brokers`` are down for the whole run (the survive and what-if cases)."""
+    data = base.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    data.pop("plan", None)
+    data.pop("faults", None)  # timed faults are not the planner's question
+    cluster = data["cluster"]
+    cluster["brokers"] = brokers
+    racks = base.cluster.rack_names
+    if racks:
+        cluster["racks"] = list(racks)
+    else:
+        cluster.pop("racks", None)
+    cluster["hardware"] = hardware_fields(offer.instance)
+    if offline_brokers:
+        cluster["offline_brokers"] = list(offline_brokers)
+    for written in data["topics"]:
+        written.pop("replica.assignment", None)
+        written["partitions"] = partitions[written["name"]]
+        if replication_factor is not None:
+            written["replication.factor"] = replication_factor
+        if min_insync_replicas is not None:
+            written["min.insync.replicas"] = min_insync_replicas
+        if spec.retention is not None:
+            written["retention.ms"] = f"{spec.retention:g}s"
+    params = {"instance": offer.instance.name, "brokers": brokers, "partitions": partitions,
+              "rf": replication_factor, "min_isr": min_insync_replicas}
+    data["run"] = {**data.get("run", {}), "duration": f"{spec.duration:g}s", "warmup": f"{spec.warmup:g}s",
+                   "engine": engine, "seed": point_seed(base.seed, params)}
+    return _validated(data)
+
+
+def _validated(data: dict) -> Scenario:
+    from pydantic import ValidationError
+
+    from simkafka.scenario.checks import find_contradictions
+
+    try:
+        scenario = Scenario.model_validate(json.loads(json.dumps(data)))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise CandidateError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
+    errors = [f"{'.'.join(map(str, path))}: {message}"
+              for path, message, _, warning in find_contradictions(scenario) if not warning]
+    if errors:
+        raise CandidateError("; ".join(errors))
+    return scenario
+
+
+def candidate(
+    scenario: Scenario,
+    spec: PlanSpec,
+    offer: Offer,
+    *,
+    required: float,
+    zones: int,
+) -> Candidate:
+    """The :class:`Candidate` of a candidate scenario: its bounds at the plan's ceiling,
+    local disks checked for the retention, and its monthly cost."""
+    instance = offer.instance
+    storage = instance.storage
+    disk_bytes = storage.size * storage.count if isinstance(storage, LocalNvme) else None
+    bounds = capacity_bounds(scenario, spec.ceiling, disk_bytes=disk_bytes)
+    by_topic = produced_by_topic(scenario)
+    ingress = sum(by_topic.values())
+    # the topic carrying the most bytes sets the replication and fan-out the traffic
+    # figure uses; storage is summed topic by topic at each one's own RF
+    main = max(scenario.topics, key=lambda t: by_topic.get(t.name, 0.0))
+    rf = main.replication_factor
+    groups = sum(1 for g in scenario.consumer_groups if main.name in g.topics)
+    at_rf = sum(retained_bytes(scenario, spec.retention, only=t.name) * t.replication_factor
+                for t in scenario.topics)
+    cost = monthly_cost(
+        offer,
+        len(scenario.cluster.brokers),
+        retained_bytes=at_rf if isinstance(storage, BlockStorage) else 0.0,
+        replication_factor=1,
+        storage_headroom=spec.headroom,
+        traffic=Traffic.spread(ingress, zones=max(1, zones), replication_factor=rf, consumer_groups=groups),
+    )
+    topic = main
+    return Candidate(
+        instance=instance.name,
+        provider=offer.provider.provider,
+        brokers=len(scenario.cluster.brokers),
+        partitions=tuple((t.name, t.partitions) for t in scenario.topics),
+        replication_factor=rf,
+        min_insync_replicas=topic.min_insync_replicas,
+        cost=cost,
+        bounds=bounds,
+        required=required,
+    )
+
+
+__all__ += ["candidate", "offered_throughput"]
