@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from simkafka.model.keys import key_weights as partition_weights
 from simkafka.model.log_dirs import place_in_log_dirs
-from simkafka.model.topology import initial_topology
+from simkafka.model.topology import Topology, initial_topology
 from simkafka.model.types import TopicPartition
 from simkafka.scenario import Scenario
 from simkafka.scenario.workload import ProducerSpec
@@ -198,12 +198,16 @@ def capacity_bounds(
     framing: bool = True,
     index: bool = True,
     disk_bytes: float | Mapping[int, float] | None = None,
+    topology: Topology | None = None,
 ) -> Bounds:
     """The analytic capacity of every resource of ``scenario``'s cluster for its workload.
 
     ``disk_bytes`` is each broker's log storage in bytes (one figure for all, or by broker
     id), e.g. from the instance catalogue: a scenario's hardware states bandwidths, not
     sizes, so without it retention is not checked (the result says so).
+
+    ``topology`` is the replica layout to judge (default: the one the scenario's controller
+    creates, :func:`~simkafka.model.topology.initial_topology`).
 
     ``framing`` charges TCP/IP and Ethernet framing on the NICs (payload capacity is line
     rate x :func:`~simkafka.sim.framing.goodput`); ``index`` charges the offset- and
@@ -214,7 +218,7 @@ def capacity_bounds(
         raise ValueError(f"headroom is a fraction of capacity in (0, 1], got {headroom}")
     cluster = scenario.cluster
     hardware = hardware_by_broker(cluster)
-    topology = initial_topology(scenario)
+    topology = topology or initial_topology(scenario)
     costs = scenario.costs
     topics = {t.name: t for t in scenario.topics}
     notes: list[str] = []

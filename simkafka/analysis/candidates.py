@@ -21,6 +21,7 @@ from simkafka.analysis.catalogue import BlockStorage, LocalNvme, Offer
 from simkafka.analysis.cost import MonthlyCost, Traffic, monthly_cost
 from simkafka.analysis.grid import point_seed
 from simkafka.analysis.hardware import hardware_fields
+from simkafka.model.topology import balanced_topology
 from simkafka.scenario import Scenario
 from simkafka.scenario.plan import PlanSpec
 from simkafka.units import write_byte_rate, write_message_rate
@@ -43,8 +44,9 @@ class Candidate:
     replication_factor: int
     min_insync_replicas: int
     cost: MonthlyCost
-    bounds: Bounds = field(repr=False)
+    bounds: Bounds = field(repr=False)  # on the layout the topic is created with (what the simulator runs)
     required: float  # bytes/s of produced batches the load needs (after growth)
+    ideal: Bounds = field(repr=False)  # on a balanced layout (what pruning uses)
 
     @property
     def key(self) -> str:
@@ -59,22 +61,32 @@ class Candidate:
 
     @property
     def bound_ok(self) -> bool:
-        """The bounds do not prove it infeasible."""
-        return self.bounds.bound >= self.required
+        """The bounds do not prove it infeasible: even on a balanced replica layout
+        (:func:`~simkafka.model.topology.balanced_topology`) -- so a cluster is never ruled
+        out for the luck of its placement, which a reassignment can change."""
+        return self.ideal.bound >= self.required
 
     @property
     def bound_headroom(self) -> float:
-        """The bound over what the load needs (> 1: room to spare, < 1: pruned)."""
+        """The bound (on the layout as created) over what the load needs (> 1: room to spare)."""
         if self.required <= 0:
             return math.inf
         return self.bounds.bound / self.required
+
+    @property
+    def placement_costs(self) -> float:
+        """The fraction of the balanced layout's capacity the created layout loses (0 when
+        the placer balanced the leaders; KAFKA-15354 for KRaft)."""
+        if not math.isfinite(self.ideal.bound) or self.ideal.bound <= 0:
+            return 0.0
+        return max(0.0, 1.0 - self.bounds.bound / self.ideal.bound)
 
     @property
     def pruned_because(self) -> str:
         """Why the bounds reject it ('' when they do not)."""
         if self.bound_ok:
             return ""
-        binding = self.bounds.binding[0]
+        binding = self.ideal.binding[0]
         if binding.capacity and binding.load_per_byte == 0.0:
             return f"{binding.resource}: {binding.note} (limit {binding.capacity:,.0f})"
         return (f"{binding.resource} caps the cluster at {binding.max_throughput / 1e6:,.1f} MB/s; "
@@ -94,6 +106,7 @@ class Candidate:
             "storage_usd": round(self.cost.storage, 2),
             "transfer_usd": round(self.cost.transfer, 2),
             "bound_MB_per_s": self.bounds.bound / 1e6 if math.isfinite(self.bounds.bound) else math.inf,
+            "balanced_bound_MB_per_s": self.ideal.bound / 1e6 if math.isfinite(self.ideal.bound) else math.inf,
             "required_MB_per_s": self.required / 1e6,
             "bound_binding": ", ".join(r.resource for r in self.bounds.binding),
             "pruned_because": self.pruned_because,
@@ -182,9 +195,23 @@ def candidate_scenario(
             written["retention.ms"] = f"{spec.retention:g}s"
     params = {"instance": offer.instance.name, "brokers": brokers, "partitions": partitions,
               "rf": replication_factor, "min_isr": min_insync_replicas}
-    data["run"] = {**data.get("run", {}), "duration": f"{spec.duration:g}s", "warmup": f"{spec.warmup:g}s",
-                   "engine": engine, "seed": point_seed(base.seed, params)}
+    data["run"] = {**data.get("run", {}), **planned_run(spec), "engine": engine, "seed": point_seed(base.seed, params)}
     return _validated(data)
+
+
+#: The time-series resolution of a planner's run, about: fine enough that a short run has
+#: several samples after its warm-up.
+SAMPLE_INTERVAL = 0.25
+
+
+def planned_run(spec: PlanSpec) -> dict[str, str]:
+    """The ``run`` settings of every planner run: the plan's duration and warm-up, sampled
+    at an interval that divides the warm-up, so that the measured window starts on a
+    sample boundary (a sample straddling the warm-up would carry the clients' start-up
+    into the steady-state means and read a few percent low)."""
+    steps = max(1, round(spec.warmup / SAMPLE_INTERVAL))
+    interval = spec.warmup / steps if spec.warmup > 0 else SAMPLE_INTERVAL
+    return {"duration": f"{spec.duration:g}s", "warmup": f"{spec.warmup:g}s", "sample_interval": f"{interval:g}s"}
 
 
 def _validated(data: dict) -> Scenario:
@@ -219,6 +246,7 @@ def candidate(
     storage = instance.storage
     disk_bytes = storage.size * storage.count if isinstance(storage, LocalNvme) else None
     bounds = capacity_bounds(scenario, spec.ceiling, disk_bytes=disk_bytes)
+    ideal = capacity_bounds(scenario, spec.ceiling, disk_bytes=disk_bytes, topology=balanced_topology(scenario))
     by_topic = produced_by_topic(scenario)
     ingress = sum(by_topic.values())
     # the topic carrying the most bytes sets the replication and fan-out the traffic
@@ -247,6 +275,7 @@ def candidate(
         cost=cost,
         bounds=bounds,
         required=required,
+        ideal=ideal,
     )
 
 

@@ -41,7 +41,7 @@ def rule_of_thumb_per_broker(brokers: int) -> int:
 def probe_scenario(base: Scenario, topic: str, spec: PlanSpec, offer: Offer) -> Scenario:
     """One partition of ``topic`` driven flat out by its producers, read by one member of
     each group that reads it, on ``max(3, RF)`` brokers of ``offer``'s instance type."""
-    from simkafka.analysis.candidates import _validated
+    from simkafka.analysis.candidates import _validated, planned_run
     from simkafka.analysis.grid import point_seed
 
     data = base.model_dump(mode="json", by_alias=True, exclude_unset=True)
@@ -75,8 +75,8 @@ def probe_scenario(base: Scenario, topic: str, spec: PlanSpec, offer: Offer) -> 
     if racks:
         cluster["racks"] = list(racks)
     cluster.pop("offline_brokers", None)
-    data["run"] = {**data.get("run", {}), "engine": "stepped", "duration": f"{spec.duration:g}s",
-                   "warmup": f"{spec.warmup:g}s", "seed": point_seed(base.seed, {"probe": topic})}
+    data["run"] = {**data.get("run", {}), **planned_run(spec), "engine": "stepped",
+                   "seed": point_seed(base.seed, {"probe": topic})}
     return _validated(data)
 
 

@@ -16,6 +16,7 @@ from simkafka.cli.calibrate import calibrate
 from simkafka.cli.describe import describe
 from simkafka.cli.exits import interrupted
 from simkafka.cli.importers import import_group
+from simkafka.cli.plan import plan
 from simkafka.cli.run import run
 from simkafka.cli.scenario import check, schema
 from simkafka.cli.sweep import sweep
@@ -45,5 +46,5 @@ def main() -> None:
     """simkafka: simulate an Apache Kafka cluster and size it for a workload."""
 
 
-for _command in (check, describe, run, schema, import_group, bench_log, validate, calibrate, sweep):
+for _command in (check, describe, run, schema, import_group, bench_log, validate, calibrate, sweep, plan):
     main.add_command(_command)

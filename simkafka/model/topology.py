@@ -102,3 +102,31 @@ def initial_topology(scenario: Scenario) -> Topology:
                 replicas
             )
     return Topology(brokers_of(scenario), partitions, topic_ids)
+
+
+def balanced_topology(scenario: Scenario) -> Topology:
+    """Every topic laid out as ``AdminUtils.assignReplicasToBrokers`` does with a fixed start
+    index of 0: leaders round-robin over the brokers (rack-alternated when there are racks),
+    so each broker leads ``floor`` or ``ceil`` of ``partitions / brokers`` -- the layout an
+    operator can always get with ``--replica-assignment`` or ``kafka-reassign-partitions``.
+
+    The KRaft controller's ``StripedReplicaPlacer`` spreads leaders evenly over racks but
+    not over the brokers of a rack (KAFKA-15354), so the layout a topic is created with may
+    load one broker more than this; the planner's bounds use this one so that they never
+    rule out a cluster only for the luck of its placement.
+    """
+    brokers = list(brokers_of(scenario))
+    partitions: dict[TopicPartition, PartitionRegistration] = {}
+    topic_ids: dict[str, str] = {}
+    for topic in scenario.topics:
+        topic_ids[topic.name] = topic_id(scenario.seed, topic.name)
+        if topic.replica_assignment is not None:
+            layout = [list(r) for r in topic.replica_assignment]
+        else:
+            assignment = assign_replicas_to_brokers(
+                brokers, topic.partitions, topic.replication_factor, fixed_start_index=0
+            )
+            layout = [assignment[p] for p in range(topic.partitions)]
+        for partition, replicas in enumerate(layout):
+            partitions[TopicPartition(topic.name, partition)] = PartitionRegistration.created(replicas)
+    return Topology(tuple(brokers), partitions, topic_ids)
