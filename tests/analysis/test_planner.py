@@ -235,12 +235,17 @@ def test_a_plan_naming_a_missing_topic_is_refused():
 def test_impossible_targets_give_a_plan_that_says_why(scenario):
     data = _small(scenario).model_dump(mode="json", by_alias=True, exclude_unset=True)
     data["targets"]["p99_produce_latency"] = "1us"
-    data["plan"]["max_simulations"] = 3  # the one-partition probe and two candidates
     result = plan(type(scenario).model_validate(data))
     assert result.recommendation is None
-    assert "within 3 simulations" in result.reason
-    for c in result.candidates[:2]:
+    assert result.reason == "every candidate the bounds allow was simulated and each missed a target"
+    assert len(result.candidates) == 2
+    for c in result.candidates:
         assert "p99 produce latency" in result.why_not(c)
+    # and a search cut short by its budget says so
+    data["plan"]["max_simulations"] = 2  # the one-partition probe and one candidate
+    short = plan(type(scenario).model_validate(data))
+    assert short.recommendation is None and "within 2 simulations" in short.reason
+    assert short.status(short.candidates[1]) == "not simulated"
 
 
 def test_a_load_no_candidate_can_carry_is_ruled_out_by_the_bounds(scenario):
