@@ -108,8 +108,9 @@ def draw_value(value: UncertainValue, rng: np.random.Generator) -> float:
     """One draw of ``value`` in base units; always positive.
 
     * normal: ``N(mean, sd)`` truncated at zero -- a draw at or below zero is drawn again
-      (not clipped, which would pile probability on one tiny value); with an sd above about
-      a third of the mean the truncation raises the draws' mean above the nominal one;
+      (not clipped, which would pile probability on one tiny value). Below an sd of about
+      40% of the mean that changes nothing visible; above it the draws' mean rises above the
+      nominal one (``simkafka check`` warns, and suggests a lognormal);
     * lognormal: parameterised so that the *value's* mean and sd are the ones written
       (``sigma**2 = ln(1 + (sd/mean)**2)``, ``mu = ln(mean) - sigma**2/2``), not its log's;
     * uniform: between the bounds (both positive).

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from simkafka.scenario import Scenario, ScenarioError, parse_scenario
+from simkafka.scenario import Scenario, ScenarioError, parse_scenario, parse_scenario_with_warnings
 from simkafka.scenario.schema import scenario_json_schema
 from simkafka.scenario.uncertain import UncertainRate, UncertainSize
 
@@ -245,3 +245,17 @@ def test_the_parsed_form_is_not_a_key_a_person_writes():
     assert "stddev" in problem.hint
     for written in ("{uncertainty: {normal: 1MB/s, sd: 1%}}",):
         assert "write an uncertain rate as" in only_error(rate=written).message
+
+
+def test_a_wide_normal_gets_a_warning_naming_its_truncation():
+    def warnings(rate: str) -> list:
+        _, found = parse_scenario_with_warnings(BASE.format(rate=rate, size="1KiB", target="1MB/s"), "s.yaml")
+        return [w for w in found if w.path[:3] == RATE]
+
+    (warning,) = warnings("{normal: 100MB/s, sd: 50%}")
+    assert warning.warning and warning.path == (*RATE, "sd") and warning.line == RATE_LINE
+    # P(N(1, 0.5) < 0) = 2.28%; the mean truncated at 0 is 1 + 0.5 * pdf(2) / cdf(2) = 1.0276
+    assert "2.3% of this normal lies below zero" in warning.message and "2.8% above the mean" in warning.message
+    assert "lognormal" in warning.hint
+    assert warnings("{normal: 100MB/s, sd: 30%}") == []  # 0.04% below zero
+    assert warnings("{lognormal: 100MB/s, sd: 200%}") == []  # never below zero
