@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from statistics import NormalDist
 from typing import Any
 
 from simkafka.kafka_version import behaviour
 from simkafka.scenario.durability import durability_gaps
 from simkafka.scenario.limits import MAX_PARTITIONS, MAX_REPLICAS, MAX_SAMPLES
 from simkafka.scenario.model import Scenario
+from simkafka.scenario.uncertain import UncertainValue
 from simkafka.units import format_bytes, format_duration
 
 Finding = tuple[tuple, str, str | None, bool]
@@ -230,6 +232,9 @@ def _check_producers(s: Scenario) -> list[Finding]:
                           f"are both called {dup!r}", "give each producer group its own `name`"))
     for i, p in enumerate(s.producers):
         at = ("producers", i)
+        for key, uncertain in (("rate", p.rate.uncertainty), ("message_size", p.message_size.uncertainty)):
+            if uncertain is not None:
+                out.extend(_check_uncertain((*at, key), uncertain))
         if p.topic not in topics:
             out.append(_error((*at, "topic"), f"topic {p.topic!r} is not defined", _closest(p.topic, list(topics))))
             continue
@@ -264,6 +269,27 @@ def _check_producers(s: Scenario) -> list[Finding]:
         if p.compression_ratio is not None and p.compression_type == "none":
             out.append(_warning((*at, "compression_ratio"), "ignored: compression.type is none"))
     return out
+
+
+# a normal with more than this share of its probability below zero is worth a warning
+WIDE_NORMAL_BELOW_ZERO = 0.01
+
+
+def _check_uncertain(at: tuple, value: UncertainValue) -> list[Finding]:
+    """A wide normal: Monte Carlo draws its negative values again, moving the draws' mean."""
+    if value.distribution != "normal":
+        return []
+    normal = NormalDist(value.mean, value.std)
+    below = normal.cdf(0.0)
+    if below < WIDE_NORMAL_BELOW_ZERO:
+        return []
+    # the mean of the normal truncated at zero: mu + sigma * pdf(a) / (1 - cdf(a)), a = -mu/sigma
+    standard = NormalDist()
+    a = -value.mean / value.std
+    shift = value.std * standard.pdf(a) / (1 - standard.cdf(a)) / value.mean
+    return [_warning((*at, "sd"), f"{below:.1%} of this normal lies below zero; Monte Carlo draws those "
+                     f"again, so its draws average {shift:.1%} above the mean",
+                     "a lognormal is positive and keeps the mean and sd written: lognormal instead of normal")]
 
 
 def _check_groups(s: Scenario) -> list[Finding]:

@@ -17,6 +17,7 @@ from pydantic_core import core_schema
 
 from simkafka.scenario.limits import MAX_BROKERS
 from simkafka.scenario.model import Scenario
+from simkafka.scenario.uncertain import UncertainSize, uncertain_json_schema
 from simkafka.scenario.workload import ASSIGNOR_CLASS_NAMES
 
 __all__ = ["scenario_json_schema", "scenario_json_schema_text"]
@@ -52,6 +53,7 @@ def _plain_serialiser(schema: dict) -> Any:
 
 
 _CSV = {"type": "string", "description": "comma-separated, as Kafka's list configs"}
+_SIZE = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]}
 
 #: The shorter forms the models' "before" validators accept, which pydantic cannot see:
 #: (model, key) -> the alternatives to the model's own schema for that key.
@@ -66,7 +68,8 @@ _SHORTHANDS: dict[tuple[str, str], list[dict[str, Any]]] = {
                              "calibrate -o FILE), relative to the scenario file"}],
     ("ProducerSpec", "acks"): [{"enum": [0, 1, -1, "-1"]}],
     ("ProducerSpec", "message_size"): [{"type": "integer", "minimum": 1},
-                                       {"type": "string", "description": "a fixed size, e.g. 1KiB"}],
+                                       {"type": "string", "description": "a fixed size, e.g. 1KiB"},
+                                       uncertain_json_schema(_SIZE, UncertainSize.example)],
     ("ProducerSpec", "keys"): [{"type": "null"}, {"const": "none"}],
     ("ConsumerGroupSpec", "topics"): [_CSV],
     ("ConsumerGroupSpec", "partition.assignment.strategy"): [

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainSerializer, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    Field,
+    PlainSerializer,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from simkafka.scenario.base import SpecModel, split_csv
 from simkafka.scenario.limits import INT32_MAX, MAX_CLIENTS, MAX_KEYS
@@ -19,6 +29,14 @@ from simkafka.scenario.quantities import (
     PositiveIntMillis,
     out_of_range,
     size_type,
+)
+from simkafka.scenario.uncertain import (
+    DISTRIBUTIONS,
+    UncertainRate,
+    UncertainSize,
+    check_uncertain_form,
+    uncertain_json_schema,
+    written_as_uncertain,
 )
 from simkafka.units import (
     UnitError,
@@ -59,26 +77,15 @@ class Rate(SpecModel):
     @model_validator(mode="before")
     @classmethod
     def _parse(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return value
-        if isinstance(value, str) and value.strip().lower() == MAX_RATE:
-            return {"maximum": True}
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            parsed = {"messages_per_second": _rate_or_error(parse_message_rate, value)}
-        else:
-            try:
-                parsed = {"messages_per_second": parse_message_rate(value)}
-            except UnitError:
-                try:
-                    parsed = {"bytes_per_second": parse_byte_rate(value)}
-                except UnitError:
-                    raise ValueError(f"expected a rate such as '10000 msg/s', '50MB/s' or '1Gbps', got {value!r}") from None
-        if next(iter(parsed.values())) <= 0:
-            raise out_of_range("a producer's rate must be greater than 0", "remove a producer that sends nothing")
-        return parsed
+        if isinstance(value, dict) and set(value) & set(DISTRIBUTIONS):
+            raise ValueError("a fixed rate is expected here: only a producer's rate and message_size can be uncertain")
+        return _parse_rate(value)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Rate:
+        return self._check_one_given()
+
+    def _check_one_given(self) -> Rate:
         given = sum(x is not None for x in (self.messages_per_second, self.bytes_per_second))
         if self.maximum and given:
             raise ValueError("give the rate as 'max' or as a number, not both")
@@ -117,14 +124,93 @@ class Rate(SpecModel):
         return write_byte_rate(self.bytes_per_second)  # type: ignore[arg-type]
 
 
+def _parse_rate(value: object) -> object:
+    """What a person writes for a rate -> the fields of :class:`Rate` (a dict passes as is)."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.strip().lower() == MAX_RATE:
+        return {"maximum": True}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        parsed = {"messages_per_second": _rate_or_error(parse_message_rate, value)}
+    else:
+        try:
+            parsed = {"messages_per_second": parse_message_rate(value)}
+        except UnitError:
+            try:
+                parsed = {"bytes_per_second": parse_byte_rate(value)}
+            except UnitError:
+                raise ValueError(f"expected a rate such as '10000 msg/s', '50MB/s' or '1Gbps', got {value!r}") from None
+    if next(iter(parsed.values())) <= 0:
+        raise out_of_range("a producer's rate must be greater than 0", "remove a producer that sends nothing")
+    return parsed
+
+
+_RATE_KEYS = frozenset({"messages_per_second", "bytes_per_second", "maximum"})
+
+
+class ProducerRate(Rate):
+    """A producer's rate: a :class:`Rate`, or an uncertain one (:class:`UncertainRate`,
+    ``{normal: 500MB/s, sd: 10%}``) whose nominal value -- the mean, a uniform's midpoint --
+    is the rate's own, so :meth:`messages`, :meth:`bytes` and a run use that.
+    """
+
+    # read from the written form (`rate: {normal: ...}`), never written by this name; it
+    # prints back through ProducerRateField's serialiser
+    uncertainty: SkipJsonSchema[UncertainRate | None] = Field(
+        None, exclude=True, description="what the rate may truly be")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if isinstance(value, dict) and "uncertainty" in value:
+            raise ValueError(f"write an uncertain rate as {UncertainRate.example}")
+        if written_as_uncertain(value, _RATE_KEYS):
+            check_uncertain_form(value, UncertainRate.quantity, UncertainRate.example)  # type: ignore[arg-type]
+            return {"uncertainty": value}
+        return _parse_rate(value)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ProducerRate:
+        if self.uncertainty is not None:
+            # frozen: set while validating, as the nominal of the distribution just read
+            field = "messages_per_second" if self.uncertainty.unit == "msg/s" else "bytes_per_second"
+            object.__setattr__(self, field, self.uncertainty.nominal)
+        self._check_one_given()
+        return self
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether the rate is a distribution rather than a value."""
+        return self.uncertainty is not None
+
+
 def _rate_to_text(rate: Rate) -> str:
     return str(rate)
 
 
+def _producer_rate_to_text(rate: ProducerRate) -> str | dict[str, Any]:
+    return rate.uncertainty.written() if rate.uncertainty is not None else str(rate)
+
+
+_RATE_SCHEMA: list[dict[str, Any]] = [
+    {"type": "number"}, {"type": "string", "description": "e.g. 10000 msg/s, 50MB/s, or max"},
+]
+
 RateField = Annotated[
     Rate,
     PlainSerializer(_rate_to_text, return_type=str),
-    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "description": "e.g. 10000 msg/s, 50MB/s, or max"}]}),
+    WithJsonSchema({"anyOf": _RATE_SCHEMA}),
+]
+
+#: A producer's rate: a :data:`RateField`, or uncertain (``{normal: 500MB/s, sd: 10%}``).
+ProducerRateField = Annotated[
+    ProducerRate,
+    PlainSerializer(_producer_rate_to_text, return_type=str | dict[str, Any]),
+    WithJsonSchema({"anyOf": [
+        *_RATE_SCHEMA,
+        uncertain_json_schema({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string"}]},
+                              UncertainRate.example),
+    ]}),
 ]
 
 
@@ -220,29 +306,68 @@ _MessageSize = size_type(kafka="int", as_text=True)
 _PositiveMessageSize = size_type(kafka="int", as_text=True, positive=True)
 
 
+_SIZE_KEYS = frozenset({"distribution", "mean", "stddev", "min", "max"})
+
+
 class SizeDistribution(SpecModel):
-    """Uncompressed value size per message. ``message_size: 1KiB`` means fixed."""
+    """Uncompressed value size per message. ``message_size: 1KiB`` means fixed.
+
+    ``{distribution: lognormal, mean: 1KiB, stddev: 200}`` varies from message to message.
+    ``{lognormal: 1KiB, sd: 25%}`` (the distribution's name as the key) is different: a
+    fixed size whose value is uncertain (:class:`UncertainSize`); a run uses its nominal
+    value (the mean, or a uniform's midpoint, in whole bytes), Monte Carlo draws it. The
+    two do not combine: an uncertain size is the uncertain mean of a *fixed* size.
+    """
 
     distribution: Literal["fixed", "uniform", "normal", "lognormal", "exponential"] = "fixed"
     mean: _PositiveMessageSize
     stddev: _MessageSize = 0
     min: _MessageSize = 1
     max: _PositiveMessageSize | None = None
+    # read from the written form (`message_size: {lognormal: ...}`), never written by this
+    # name; it prints back through _written
+    uncertainty: SkipJsonSchema[UncertainSize | None] = Field(
+        None, exclude=True, description="what the fixed size may truly be")
 
     @model_validator(mode="before")
     @classmethod
     def _fixed_shorthand(cls, value: object) -> object:
         if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             return {"distribution": "fixed", "mean": value}
+        if isinstance(value, dict) and ("uncertainty" in value or isinstance(value.get("mean"), dict)):
+            raise ValueError(_COMBINED)
+        if written_as_uncertain(value, _SIZE_KEYS):
+            if set(value) & _SIZE_KEYS:  # type: ignore[arg-type]
+                raise ValueError(_COMBINED)
+            check_uncertain_form(value, UncertainSize.quantity, UncertainSize.example)  # type: ignore[arg-type]
+            # `mean` is required and is the uncertain value's nominal: a placeholder here,
+            # replaced once the uncertain value is read (_consistent)
+            return {"distribution": "fixed", "mean": 1, "uncertainty": value}
         return value
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        # an uncertain size prints as written, so it validates back to the same
+        if self.uncertainty is not None:
+            return self.uncertainty.written()
+        return handler(self)
 
     @model_validator(mode="after")
     def _consistent(self) -> SizeDistribution:
+        if self.uncertainty is not None:
+            object.__setattr__(self, "mean", max(1, round(self.uncertainty.nominal)))
         if self.max is not None and self.max < self.mean:
             raise ValueError(f"max ({self.max}) is below the mean ({self.mean})")
         if self.distribution in ("normal", "lognormal") and self.stddev == 0:
             raise ValueError(f"a {self.distribution} size needs a positive stddev")
         return self
+
+
+_COMBINED = (
+    "an uncertain message size ({lognormal: 1KiB, sd: 25%}) is the uncertain mean of a fixed size; it is "
+    "written in place of the size and does not combine with distribution, mean, stddev, min or max "
+    "(per-message variability): write one or the other"
+)
 
 
 class KeySpec(SpecModel):
@@ -283,7 +408,7 @@ class ProducerSpec(SpecModel):
     name: str | None = None
     topic: str
     count: int = Field(1, ge=1, le=MAX_CLIENTS)
-    rate: RateField
+    rate: ProducerRateField
     profile: Profile = ConstantProfile()
     message_size: SizeDistribution
     keys: KeySpec = KeySpec()
