@@ -497,7 +497,7 @@ def _what_ifs(result: Plan, runs: _Runs) -> None:
 
 
 def _monte_carlo(result: Plan, scenario: Scenario, runs: _Runs, samples: int) -> None:
-    from simkafka.analysis.uncertainty import draw_scenarios, miss_probability
+    from simkafka.analysis.uncertainty import MissProbability, draw_scenarios
 
     rec = result.recommendation
     assert rec is not None
@@ -517,14 +517,5 @@ def _monte_carlo(result: Plan, scenario: Scenario, runs: _Runs, samples: int) ->
         misses["any target"] = sum(
             1 for name, s in scenarios.items() if not all(k.met for k in check_targets(rows[name], s, spec.ceiling))
         )
-        result.uncertainty[c.key] = tuple(
-            miss_probability_row(target, n, samples, miss_probability) for target, n in misses.items()
-        )
-
-
-def miss_probability_row(target: str, misses: int, samples: int, estimate: Callable[..., Any]) -> Any:
-    from simkafka.analysis.uncertainty import MissProbability
-
-    p, low, high = estimate(misses, samples)
-    return MissProbability(target, misses, samples, p, low, high)
+        result.uncertainty[c.key] = tuple(MissProbability.of(target, n, samples) for target, n in misses.items())
 

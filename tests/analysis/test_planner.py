@@ -272,3 +272,21 @@ def test_partition_advice_follows_the_measured_partition_and_the_members(planned
         count = advice.for_brokers(brokers)
         assert count % brokers == 0 and count >= advice.derived
         assert str(count) in advice.explain(brokers) or count == advice.derived
+
+
+def test_samples_give_each_finalist_a_miss_probability_with_an_interval(scenario):
+    text = PLANNED.replace("rate: 100MB/s", "rate: {normal: 100MB/s, sd: 15%}")
+    uncertain = _small(parse_scenario(text, "uncertain.yaml"), brokers="3..5")
+    result = plan(uncertain, samples=4)
+    assert result.recommendation is not None
+    finalists = list(result.uncertainty)
+    assert finalists[0] == result.recommendation.key and 1 <= len(finalists) <= 3
+    for misses in result.uncertainty.values():
+        by_target = {m.target: m for m in misses}
+        anything = by_target["any target"]
+        assert anything.samples == 4
+        assert anything.misses >= max(m.misses for m in misses)  # a sample missing one target missed
+        for m in misses:
+            assert 0.0 <= m.low <= m.probability <= m.high <= 1.0
+            assert m.probability == m.misses / m.samples
+    assert result.to_dict()["uncertainty"][finalists[0]][-1]["target"] == "any target"
