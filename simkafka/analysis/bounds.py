@@ -27,6 +27,7 @@ homogeneous cluster with uniform traffic and at least one consumer group the two
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Mapping
@@ -74,6 +75,17 @@ PARTITION_LIMITS: dict[str, tuple[int | None, int]] = {
     "zookeeper": (4_000, 200_000),
     "kraft": (None, 2_000_000),
 }
+
+@functools.lru_cache(maxsize=1024)
+def _cached_weights(spec: ProducerSpec, partitions: int):  # noqa: ANN202 - the model's type
+    """:func:`partition_weights`, remembered: a planner asks for the same producer over
+    the same partition count for every instance type, and hashing a million keys with
+    murmur2 takes a second. Specs are frozen (hashable by value)."""
+    weights = partition_weights(spec, partitions)
+    if weights is not None:
+        weights.setflags(write=False)
+    return weights
+
 
 @dataclass(frozen=True)
 class ResourceBound:
@@ -237,7 +249,7 @@ def capacity_bounds(
     producer_batches: list[dict[TopicPartition, float]] = []
     for index_of, (spec, shape, share) in enumerate(zip(scenario.producers, shapes, shares, strict=True)):
         topic = topics[spec.topic]
-        weights = partition_weights(spec, topic.partitions)
+        weights = _cached_weights(spec, topic.partitions)
         cost = leader_append_cost(costs.broker, costs.codecs, spec.compression_type,
                                   topic.compression_type)
         entries = 1.0 / index_interval_batches(int(shape.batch_bytes), int(topic.index_interval_bytes))

@@ -996,18 +996,10 @@ class SteppedWorld:
         self._turns = np.maximum(1, np.floor(self.dt / np.maximum(turnaround, 1e-9) + dither))
         slots = np.maximum(0, self._mif_conn * self._turns - self.inflight).astype(np.int64)
         slots *= sender_free
-        # the most batches any partition of the connection has ready (rarely above 2)
-        flat_conn, flat_ready = self._conn_flat, ready.ravel()
+        # the most batches any partition of the connection has ready: one request per
+        # level (thousands when an unthrottled producer's buffer is full)
         per_conn = np.zeros(self.I * self.B, dtype=np.int64)
-        level = 1
-        while True:
-            reached = (
-                np.bincount(flat_conn, weights=flat_ready >= level, minlength=per_conn.size) > 0
-            )
-            if not reached.any():
-                break
-            per_conn += reached
-            level += 1
+        np.maximum.at(per_conn, self._conn_flat, ready.ravel().astype(np.int64))
         requests = np.minimum(per_conn, slots)
         queued = full + (partial > 0)
         batches = np.minimum(queued, requests[self.conn])
