@@ -145,6 +145,12 @@ def _violates(plan: Plan, c: Candidate) -> str:
     status = plan.status(c)
     if status == "not simulated":
         return "not simulated: the search stopped first"
+    rec = plan.recommendation
+    if status == "met" and rec is not None and round(c.monthly_usd, 2) == round(rec.monthly_usd, 2):
+        # the planner orders equal costs by broker count: a tie that also met is no failure
+        return "nothing: it met every target too, at the same cost (ties go to fewer brokers)"
+    if status == "met":
+        return "nothing: it met every target too"
     return plan.why_not(c) or "-"
 
 

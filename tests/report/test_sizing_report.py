@@ -272,3 +272,15 @@ def test_pareto_front():
 def test_json_safe():
     assert json_safe({"a": float("inf"), 1: (float("nan"), 2.5), "b": [True]}) == {
         "a": None, "1": [None, 2.5], "b": [True]}
+
+
+def test_a_plan_without_candidates_still_writes_every_file(impossible, tmp_path):
+    # every combination refused by the scenario's checks: nothing to draw, list or price
+    empty = dataclasses.replace(impossible, candidates=(), cases={}, recommendation=None,
+                                reason="no candidate: every combination of the plan was refused")
+    paths = write_sizing_report(empty, tmp_path / "plan")
+    assert {p.name for p in paths} == FILES | {MARKER}
+    html = _html(tmp_path / "plan")
+    assert "No candidate met the targets" in html and "There were no candidates" in html
+    assert len(pd.read_parquet(tmp_path / "plan" / "candidates.parquet")) == 0
+    assert next_cheaper_table(empty).empty
