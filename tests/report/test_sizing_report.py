@@ -284,3 +284,18 @@ def test_a_plan_without_candidates_still_writes_every_file(impossible, tmp_path)
     assert "No candidate met the targets" in html and "There were no candidates" in html
     assert len(pd.read_parquet(tmp_path / "plan" / "candidates.parquet")) == 0
     assert next_cheaper_table(empty).empty
+
+
+def test_a_cheaper_tie_that_met_is_not_shown_as_a_failure(planned):
+    rec = planned.recommendation
+    cheaper = planned.next_cheaper()[0]
+    assert round(cheaper.monthly_usd, 2) == round(rec.monthly_usd, 2)  # min ISR costs nothing
+    both_met = dataclasses.replace(planned, cases={**planned.cases, cheaper.key: planned.cases[rec.key]})
+    violates = next_cheaper_table(both_met).set_index("candidate").loc[cheaper.key, "violates"]
+    assert violates.startswith("nothing: it met every target too, at the same cost")
+
+
+def test_text_from_the_scenario_and_the_plan_is_escaped(planned, tmp_path):
+    write_sizing_report(dataclasses.replace(planned, notes=["<script>alert(1)</script>"]), tmp_path / "plan")
+    html = _html(tmp_path / "plan")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
