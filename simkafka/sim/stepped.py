@@ -1788,7 +1788,8 @@ class SteppedWorld:
         if self.F:
             self._fetcher_loops(now)
         self._update_replication_delay()
-        candidate = self.leo.copy()
+        # an offline partition's high watermark stays where it is (no leader moves it)
+        candidate = np.where(self.has_leader, self.leo, self.hw)
         if self.F:
             # followers are stored in partition order: one reduceat per step
             isr_leo = np.where(self.f_in_isr, self.f_leo_at_leader, np.iinfo(np.int64).max)

@@ -164,3 +164,39 @@ def test_unkeyed_records_avoid_an_offline_partition(engine):
     # the sticky partitioner picks among partitions with a leader: nothing waits for one
     assert c["in_accumulator"] < 0.01 * c["created"]
     assert result.summary["produce_payload_MB_per_s"] == pytest.approx(OFFERED_MB * 1.024, rel=0.03)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("reset", ["earliest", "latest"])
+def test_an_offline_partitions_prefill_stays_on_its_replica_unread(engine, reset):
+    text = f"""
+    name: lost-prefill
+    cluster: {{brokers: 3, offline_brokers: [2]}}
+    topics:
+      - {{name: t, partitions: 6, replication.factor: 1, prefill: 6MB}}
+    producers:
+      - {{topic: t, rate: 1MB/s, message_size: 1KiB}}
+    consumer_groups:
+      - {{group.id: g, topics: [t], members: 2, auto.offset.reset: {reset}}}
+    run: {{duration: 1s, warmup: 0.2s, engine: {engine}, seed: 1}}
+    """
+    scenario = parse_scenario(textwrap.dedent(text), "prefill.yaml")
+    result, leaders = _run(scenario)
+    c = result.conservation
+    assert c["ok"], c
+    offline = sum(1 for leader in leaders.values() if leader == NO_LEADER)
+    assert offline == 2  # RF 1 over 3 brokers: a third of the partitions were on broker 2
+    unread = offline * (c["prefilled"] // 6)
+    # the lost broker's logs hold their prefill (and nothing new: unkeyed records avoid
+    # them), below no high watermark a leader reports
+    produced = c["appended_to_leaders"] - c["prefilled"]
+    assert 0 < produced <= c["acknowledged"] + c["in_flight"]
+    assert c["appended_to_leaders"] - c["below_high_watermark"] >= unread
+    g = c["groups"]["g"]
+    if reset == "earliest":
+        assert g["skipped_at_start"] == 0
+        assert g["consumed"] + g["lag_not_fetched"] + g["fetch_in_transit"] + g["fetched_not_polled"] \
+            <= c["appended_to_leaders"] - unread
+        assert g["consumed"] >= c["prefilled"] - unread
+    else:
+        assert g["skipped_at_start"] == c["prefilled"] - unread
