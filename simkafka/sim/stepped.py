@@ -107,9 +107,10 @@ them neither fetches nor rejoins the ISR, it only counts as a replica) and no fe
 fetch session involves them. A partition left without a leader (``has_leader`` false) is
 offline: no follower, no consumer fetch, no high watermark beyond zero; the sticky
 partitioner picks among the partitions with a leader (Kafka's available partitions) and
-keyed records for it wait in the accumulator, never drained -- in Kafka until
-``delivery.timeout.ms``, which neither engine models for them (they count as
-``in_accumulator``). Its ``leader`` entry names its preferred replica (a broker that is
+keyed records for it wait in the accumulator, never drained, until ``delivery.timeout.ms``
+has passed since they entered it: then they fail with ``DELIVERY_TIMEOUT``
+(``RecordAccumulator.expiredBatches``; ages are kept in buckets of a thousandth of the
+timeout, :meth:`SteppedWorld._expire_leaderless`). Its ``leader`` entry names its preferred replica (a broker that is
 down) only so that the arrays indexed by leader stay in range; nothing moves through it.
 """
 
@@ -410,6 +411,13 @@ class SteppedWorld:
             self.producer_rngs.append(self.streams.get(f"producer.{name}"))
         self.max_block = np.array([s.max_block for s in specs])
         self._build_sticky_choices()
+        # records for offline partitions, per producer: [entered, counts per offline
+        # partition] buckets, oldest first, until delivery.timeout.ms expires them
+        self.offline_cols = np.flatnonzero(~self.has_leader)
+        self.delivery_timeout = np.array([s.delivery_timeout for s in specs])
+        self.stranded: list[deque[list]] = [deque() for _ in range(NI)]
+        self._stranded_bucket = float(self.delivery_timeout.min(initial=np.inf)) / 1000
+        self._next_expiry = np.inf
         self._build_client_threads(specs)
         self.client_latency = self.scenario.cluster.network.client_latency
         # a produce request's trip there and back plus its handling
@@ -841,6 +849,7 @@ class SteppedWorld:
         self._link_overhead[:] = 0.0
         self._bpm = self._bytes_per_message()
         self._arrivals(t0, t1)
+        self._expire_leaderless(t1)
         self._drain(t1)
         rep_bytes = self._replica_fetch_demand(t0)
         con_bytes = self._consumer_fetch_demand(t0)
@@ -1014,6 +1023,40 @@ class SteppedWorld:
         started = (moved > 0) & ((before == 0) | (closed_after > closed_before)) & (after > 0)
         self.partial_first[started] = now - 0.5 * self.dt
         self.partial_first[after == 0] = np.inf
+        if self.offline_cols.size:
+            self._strand(moved[:, self.offline_cols], now)
+
+    def _strand(self, counts: np.ndarray, now: float) -> None:
+        """Note when records for offline partitions (``counts`` per producer and offline
+        partition) entered the accumulator, in buckets of ``_stranded_bucket`` seconds
+        (a bucket's records are aged from its first)."""
+        for i in np.flatnonzero(counts.any(axis=1)):
+            fifo = self.stranded[i]
+            if fifo and now - fifo[-1][0] < self._stranded_bucket:
+                fifo[-1][1] += counts[i]
+                continue
+            if not fifo:
+                self._next_expiry = min(self._next_expiry, now + self.delivery_timeout[i])
+            fifo.append([now, counts[i].copy()])
+
+    def _expire_leaderless(self, now: float) -> None:
+        """``RecordAccumulator.expiredBatches`` for offline partitions: their records (never
+        drained) fail with ``DELIVERY_TIMEOUT`` once ``delivery.timeout.ms`` has passed
+        since they entered the accumulator. Partitions with a leader send theirs long
+        before that, and are not checked (the event engine does the same)."""
+        if now < self._next_expiry:
+            return
+        cols = self.offline_cols
+        heads = []
+        for i, fifo in enumerate(self.stranded):
+            while fifo and now - fifo[0][0] >= self.delivery_timeout[i] - 1e-12:
+                _, counts = fifo.popleft()
+                self.acc[i, cols] -= counts
+                self.failed_p[cols] += counts
+                self.failed["DELIVERY_TIMEOUT"] += int(counts.sum())
+            if fifo:
+                heads.append(fifo[0][0] + self.delivery_timeout[i])
+        self._next_expiry = min(heads, default=np.inf)
 
     def _drain(self, now: float) -> None:
         """``Sender.sendProducerData``: a connection is ready when one of its partitions has

@@ -16,8 +16,8 @@ nothing and are out of every ISR; they are built (their columns read zero) but m
 dead, fetch nothing and are never sent to. A partition left without a leader is offline:
 its replicas do not fetch, consumers do not read it, and a producer's unkeyed records
 avoid it (the partitioner's available partitions) while keyed ones wait in the
-accumulator, as they do in Kafka until ``delivery.timeout.ms`` (not modelled: they stay
-there and are counted ``in_accumulator``).
+accumulator and fail with ``DELIVERY_TIMEOUT`` after ``delivery.timeout.ms``, as in Kafka
+(see :mod:`simkafka.sim.producer`).
 
 Request handling that involves several components lives here: a ProduceRequest
 (validate ``min.insync.replicas``, append, wait for the high watermark), a follower's

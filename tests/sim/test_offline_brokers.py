@@ -200,3 +200,21 @@ def test_an_offline_partitions_prefill_stays_on_its_replica_unread(engine, reset
         assert g["consumed"] >= c["prefilled"] - unread
     else:
         assert g["skipped_at_start"] == c["prefilled"] - unread
+
+
+def test_records_for_an_offline_partition_fail_after_delivery_timeout():
+    """``RecordAccumulator.expiredBatches``: nothing sends them, so after
+    ``delivery.timeout.ms`` they fail; what is younger still waits. Both engines alike."""
+    keys = ", keys: {distribution: uniform, count: 1000}, delivery.timeout.ms: 500, request.timeout.ms: 400"
+    failed = {}
+    for engine in ENGINES:
+        scenario = _scenario(engine, rf=1, keys=keys)
+        result, _ = _run(scenario)
+        c = result.conservation
+        assert c["ok"], c
+        assert set(c["failed"]) == {"DELIVERY_TIMEOUT"}
+        # the offline partitions' records of the last 0.5 s wait; the rest failed
+        stranded = c["failed"]["DELIVERY_TIMEOUT"] + c["in_accumulator"]
+        assert c["in_accumulator"] == pytest.approx(stranded * 0.5 / 2.0, rel=0.1)
+        failed[engine] = c["failed"]["DELIVERY_TIMEOUT"]
+    assert failed["stepped"] == pytest.approx(failed["events"], rel=0.02)
