@@ -102,16 +102,17 @@ the two are.
 Brokers of ``cluster.offline_brokers`` are down for the whole run: the run starts from
 the controller's decisions after fencing them
 (:func:`~simkafka.model.topology.scenario_topology`), as the event engine does. They keep
-their columns (all zero) but lead nothing, hold no follower of the arrays (a replica on
-them neither fetches nor rejoins the ISR, it only counts as a replica) and no fetcher or
+their columns (all zero) but lead nothing; a replica on one is not a follower here (it
+neither fetches nor rejoins the ISR, it only counts as a replica), and no fetcher or
 fetch session involves them. A partition left without a leader (``has_leader`` false) is
-offline: no follower, no consumer fetch, no high watermark beyond zero; the sticky
-partitioner picks among the partitions with a leader (Kafka's available partitions) and
-keyed records for it wait in the accumulator, never drained, until ``delivery.timeout.ms``
-has passed since they entered it: then they fail with ``DELIVERY_TIMEOUT``
-(``RecordAccumulator.expiredBatches``; ages are kept in buckets of a thousandth of the
-timeout, :meth:`SteppedWorld._expire_leaderless`). Its ``leader`` entry names its preferred replica (a broker that is
-down) only so that the arrays indexed by leader stay in range; nothing moves through it.
+offline: no follower, no consumer fetch, a high watermark of zero. The sticky
+partitioner picks among the partitions with a leader (Kafka's available partitions);
+keyed records for an offline one wait in the accumulator, never drained, until
+``delivery.timeout.ms`` has passed since they entered it, and then fail with
+``DELIVERY_TIMEOUT`` (``RecordAccumulator.expiredBatches``, see
+:meth:`SteppedWorld._expire_leaderless`). An offline partition's ``leader`` entry names
+its preferred replica (a broker that is down) only so that the arrays indexed by leader
+stay in range; nothing moves through it.
 """
 
 from __future__ import annotations
