@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 
-from simkafka.model.election import NO_LEADER, PartitionRegistration
+from simkafka.model.election import NO_LEADER, PartitionRegistration, fence_broker
 from simkafka.model.java_random import JavaRandom
 from simkafka.model.placement import assign_replicas_to_brokers, place_replicas_striped
 from simkafka.model.types import BrokerInfo, TopicPartition
@@ -130,3 +130,54 @@ def balanced_topology(scenario: Scenario) -> Topology:
         for partition, replicas in enumerate(layout):
             partitions[TopicPartition(topic.name, partition)] = PartitionRegistration.created(replicas)
     return Topology(tuple(brokers), partitions, topic_ids)
+
+
+def topology_after_failures(
+    topology: Topology,
+    offline: Iterable[int],
+    *,
+    unclean_topics: frozenset[str] = frozenset(),
+    min_isr: Mapping[str, int] | None = None,
+) -> Topology:
+    """``topology`` once the controller has fenced every broker of ``offline``.
+
+    Each broker is fenced in id order (``ReplicationControlManager.handleBrokerFenced``),
+    the active set being the brokers still up: it leaves every ISR, and a partition it led
+    elects the first replica of its assignment that is in the remaining ISR and up. A
+    partition whose ISR holds nothing else keeps its last member and has no leader
+    (``NO_LEADER``, an offline partition) -- unless its topic is in ``unclean_topics``,
+    where a surviving out-of-sync replica takes over with the ISR set to it alone. The
+    assignment is untouched: nothing is reassigned. ``min_isr`` is each topic's
+    ``min.insync.replicas`` (used only with eligible leader replicas, which this does
+    not enable).
+    """
+    down = sorted(set(offline))
+    known = {b.id for b in topology.brokers}
+    unknown = [b for b in down if b not in known]
+    if unknown:
+        raise ValueError(f"brokers {unknown} are not in the topology (brokers {sorted(known)})")
+    partitions = dict(topology.partitions)
+    fenced: set[int] = set()
+    for broker in down:
+        fenced.add(broker)
+        active = [b.id for b in topology.brokers if b.id not in fenced]
+        partitions.update(
+            fence_broker(partitions, broker, active, unclean_topics=unclean_topics, min_isr=min_isr)
+        )
+    return replace(topology, partitions=partitions)
+
+
+def scenario_topology(scenario: Scenario) -> Topology:
+    """The topology a run starts from: :func:`initial_topology`, then -- with
+    ``cluster.offline_brokers`` -- :func:`topology_after_failures` with the topics'
+    ``unclean.leader.election.enable`` and ``min.insync.replicas``."""
+    topology = initial_topology(scenario)
+    offline = scenario.cluster.offline_brokers
+    if not offline:
+        return topology
+    return topology_after_failures(
+        topology,
+        offline,
+        unclean_topics=frozenset(t.name for t in scenario.topics if t.unclean_leader_election_enable),
+        min_isr={t.name: t.min_insync_replicas for t in scenario.topics},
+    )

@@ -56,6 +56,7 @@ def _check_brokers(s: Scenario) -> list[Finding]:
     for dup in _duplicates(ids):
         index = len(ids) - 1 - ids[::-1].index(dup)
         out.append(_error(("cluster", "brokers", index, "id"), f"broker id {dup} is used twice", "broker ids must be unique"))
+    out.extend(_check_offline_brokers(s))
     with_rack = [b.rack is not None for b in s.cluster.brokers]
     if any(with_rack) and not all(with_rack):
         missing = [b.id for b in s.cluster.brokers if b.rack is None]
@@ -66,6 +67,23 @@ def _check_brokers(s: Scenario) -> list[Finding]:
             out[-1] = _error(("cluster", "brokers"), f"brokers {missing} have no rack while others do; "
                              "ZooKeeper-mode rack-aware assignment refuses this (AdminOperationException: "
                              "Not all brokers have rack information)", "give every broker a rack, or none")
+    return out
+
+
+def _check_offline_brokers(s: Scenario) -> list[Finding]:
+    """``cluster.offline_brokers`` names brokers of the cluster and leaves one running
+    (a cluster with every broker down has no controller to elect anything)."""
+    out = []
+    ids = s.cluster.broker_ids
+    offline = s.cluster.offline_brokers
+    for i, broker in enumerate(offline):
+        if broker not in ids:
+            out.append(_error(("cluster", "offline_brokers", i), f"broker {broker} is not in the cluster",
+                              f"brokers are {sorted(ids)}"))
+    if offline and all(b in offline for b in ids):
+        out.append(_error(("cluster", "offline_brokers"),
+                          f"every broker of the cluster is offline ({sorted(ids)}): nothing to simulate",
+                          "leave at least one broker running"))
     return out
 
 
@@ -333,7 +351,7 @@ def _check_faults(s: Scenario) -> list[Finding]:
     broker_ids = set(s.cluster.broker_ids)
     racks = set(s.cluster.rack_names)
     groups = {g.group_id: g for g in s.consumer_groups}
-    down: set[int] = set()
+    down: set[int] = set(s.cluster.offline_brokers)  # down from the start
     for i, f in enumerate(s.faults):
         at = ("faults", i)
         if f.at > s.run.duration:

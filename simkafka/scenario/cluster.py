@@ -165,6 +165,14 @@ class Cluster(SpecModel):
         "(segment.bytes minimum, index entries per batch, the uniform assignor's extra partitions)",
     )
     config: BrokerConfig = BrokerConfig()
+    offline_brokers: tuple[int, ...] = Field(
+        (),
+        max_length=MAX_BROKERS,
+        description="ids of brokers that are down for the whole run: the controller fenced "
+        "them before it starts, so the run is the steady state after losing them -- Kafka's "
+        "elections (ISR shrunk, leaders moved to the first surviving in-sync replica, "
+        "partitions with no surviving replica offline), no reassignment",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -203,6 +211,27 @@ class Cluster(SpecModel):
         if racks is not None and len(set(racks)) != len(racks):
             raise ValueError("rack names must be distinct")
         return racks
+
+    @field_validator("offline_brokers", mode="before")
+    @classmethod
+    def _offline_list(cls, value: object) -> object:
+        return split_csv(value)
+
+    @field_validator("offline_brokers")
+    @classmethod
+    def _offline_distinct(cls, ids: tuple[int, ...]) -> tuple[int, ...]:
+        # whether they are brokers of the cluster is checked with the other contradictions
+        # (scenario.checks), where the message can point at the one entry that is wrong
+        repeated = sorted({b for b in ids if ids.count(b) > 1})
+        if repeated:
+            raise ValueError(f"broker(s) {repeated} listed more than once")
+        return ids
+
+    @property
+    def up_broker_ids(self) -> tuple[int, ...]:
+        """Brokers running in the run: all but ``offline_brokers``, in broker order."""
+        offline = set(self.offline_brokers)
+        return tuple(b.id for b in self.brokers if b.id not in offline)
 
     @property
     def broker_ids(self) -> tuple[int, ...]:

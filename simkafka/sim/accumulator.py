@@ -272,6 +272,25 @@ class RecordAccumulator:
         self._drain_index[node] = (start + n - 1) % n
         return batches
 
+    def expire(self, partitions: Sequence[int], now: float, timeout: float) -> int:
+        """``RecordAccumulator.expiredBatches`` for ``partitions``: drop the batches, closed
+        or open, created (first append) ``timeout`` (``delivery.timeout.ms``) or more
+        before ``now``, oldest first; returns the messages dropped."""
+        dropped = 0
+        for p in partitions:
+            queue = self.queues[p]
+            while queue and now - queue[0].first_append >= timeout:
+                batch = queue.popleft()
+                self._queued[p] -= 1
+                self.queued_wire_bytes -= batch.wire_bytes
+                self.queued_messages -= batch.messages
+                dropped += batch.messages
+            if not queue and self.open_messages[p] and now - self.open_first[p] >= timeout:
+                dropped += int(self.open_messages[p])
+                self.open_messages[p] = 0
+                self.open_first[p] = np.inf
+        return dropped
+
     def reenqueue(self, batch: ProducerBatch) -> None:
         """A retried batch goes back to the *front* of its partition's queue."""
         batch.attempts += 1

@@ -23,6 +23,10 @@ has been written to the socket, ``acks=1`` when the leader has appended, ``acks=
 when the high watermark passes the batch. Retriable errors (``NOT_LEADER_OR_FOLLOWER``,
 ``NOT_ENOUGH_REPLICAS``, ``REQUEST_TIMED_OUT``) put the batch back at the front of its
 partition's queue after ``retry.backoff.ms`` until ``delivery.timeout.ms`` expires.
+Batches for a partition with no leader (offline) cannot be sent; they wait in the
+accumulator and fail with ``DELIVERY_TIMEOUT`` once ``delivery.timeout.ms`` has passed
+since their first record (``RecordAccumulator.expiredBatches``; a partition with a
+leader sends its batches long before that, and is not checked).
 """
 
 from __future__ import annotations
@@ -183,6 +187,8 @@ class ProducerClient:
         self.batches_sent = 0
         self.latency = LatencyHistogram()
         self.measure_from = measure_from
+        self._leaderless: list[int] = []  # partitions the metadata shows without a leader
+        self._leaders_seen: object = None  # the leader map they were derived from
         self.process = self.env.process(self._sender())
 
     # -- the application's side -----------------------------------------------------------
@@ -310,6 +316,7 @@ class ProducerClient:
                 last = now
             if self.backlog:
                 self._admit(now)
+            self._expire_leaderless(now)
             self._send_ready(now)
             # one wake-up event, completed by the timer or by a finished request, whichever
             # is first (cheaper than a `wakeup | timeout` condition on every loop)
@@ -392,6 +399,18 @@ class ProducerClient:
                 self.sender_busy += cost
                 self.in_flight[node] += 1
                 self.env.process(self._request(node, batches, self.sender_free_at - now))
+
+    def _expire_leaderless(self, now: float) -> None:
+        """Batches of partitions without a leader fail once ``delivery.timeout.ms`` passed."""
+        by_leader = self.cluster.partitions_by_leader(self.topic.name)
+        if by_leader is not self._leaders_seen:  # the cluster replaced its cached map
+            led = {p for partitions, _ in by_leader.values() for p in partitions}
+            self._leaderless = [p for p in range(self.topic.partitions) if p not in led]
+            self._leaders_seen = by_leader
+        if self._leaderless:
+            dropped = self.acc.expire(self._leaderless, now, self.spec.delivery_timeout)
+            if dropped:
+                self.failed["DELIVERY_TIMEOUT"] += dropped
 
     def app_busy_at(self, now: float) -> float:
         """Seconds the application thread spent in ``send()`` up to ``now``."""

@@ -282,6 +282,8 @@ def build_result(
     summary["duration_s"] = scenario.run.duration
     summary["engine"] = scenario.run.engine
     summary["faults_not_simulated"] = len(scenario.faults)  # the fault engine is a later step
+    # brokers down for the whole run (cluster.offline_brokers): fenced before it started
+    summary["offline_brokers"] = len(scenario.cluster.offline_brokers)
     summary["produce_msgs_per_s"] = mean("produce_msgs_per_s")
     summary["produce_MB_per_s"] = mean("produce_MB_per_s")
     summary["produce_payload_MB_per_s"] = mean("produce_payload_MB_per_s")

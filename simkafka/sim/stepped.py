@@ -98,6 +98,21 @@ and the broker CPU charged per request, come out at about half the event engine'
 69 % low in `benchmarks/compare_engines.py`), while the bytes they move are the same.
 The event engine is the reference; `benchmarks/compare_engines.py` prints how far apart
 the two are.
+
+Brokers of ``cluster.offline_brokers`` are down for the whole run: the run starts from
+the controller's decisions after fencing them
+(:func:`~simkafka.model.topology.scenario_topology`), as the event engine does. They keep
+their columns (all zero) but lead nothing; a replica on one is not a follower here (it
+neither fetches nor rejoins the ISR, it only counts as a replica), and no fetcher or
+fetch session involves them. A partition left without a leader (``has_leader`` false) is
+offline: no follower, no consumer fetch, a high watermark of zero. The sticky
+partitioner picks among the partitions with a leader (Kafka's available partitions);
+keyed records for an offline one wait in the accumulator, never drained, until
+``delivery.timeout.ms`` has passed since they entered it, and then fail with
+``DELIVERY_TIMEOUT`` (``RecordAccumulator.expiredBatches``, see
+:meth:`SteppedWorld._expire_leaderless`). An offline partition's ``leader`` entry names
+its preferred replica (a broker that is down) only so that the arrays indexed by leader
+stay in range; nothing moves through it.
 """
 
 from __future__ import annotations
@@ -106,10 +121,10 @@ from collections import Counter, deque
 
 import numpy as np
 
-from simkafka.model.election import alter_isr
+from simkafka.model.election import NO_LEADER, alter_isr
 from simkafka.model.log_dirs import place_in_log_dirs
 from simkafka.model.partitioner import sticky_stint_records
-from simkafka.model.topology import initial_topology, topic_id
+from simkafka.model.topology import scenario_topology, topic_id
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.scenario.topic import LONG_MAX
@@ -209,6 +224,8 @@ class SteppedWorld:
         self.request_cpu = self.scenario.costs.broker.request_cpu
         self.byte_cpu = self.scenario.costs.broker.byte_cpu
         self.broker_rack = [b.rack for b in cluster.brokers]
+        offline = set(cluster.offline_brokers)
+        self.broker_up = np.array([b not in offline for b in self.broker_ids], dtype=bool)
         # cumulative counters (the probes difference them)
         zeros = lambda: np.zeros(self.B)  # noqa: E731
         self.bytes_in, self.bytes_out = zeros(), zeros()
@@ -224,7 +241,7 @@ class SteppedWorld:
 
     def _build_partitions(self) -> None:
         scenario = self.scenario
-        topology = initial_topology(scenario)
+        topology = scenario_topology(scenario)
         self.registrations = dict(topology.partitions)
         self.tps = list(self.registrations)
         self.P = len(self.tps)
@@ -235,13 +252,26 @@ class SteppedWorld:
         topics = {t.name: t for t in scenario.topics}
         self.topics = topics
         bi = self.broker_index
-        self.leader = np.array([bi[r.leader] for r in self.registrations.values()])
+        regs = list(self.registrations.values())
+        self.has_leader = np.array([r.leader != NO_LEADER for r in regs], dtype=bool)
+        # an offline partition's entry is its preferred replica's, so that arrays indexed
+        # by leader stay in range; nothing is sent to it (see the module docstring)
+        self.leader = np.array([bi[r.leader if r.leader != NO_LEADER else r.replicas[0]] for r in regs])
+        self.replica_count = np.array([len(r.replicas) for r in regs], dtype=np.int64)
+        # the ISR of an offline partition stays as the controller left it (its last member)
+        self.offline_isr_size = np.array(
+            [0 if r.leader != NO_LEADER else len(r.isr) for r in regs], dtype=np.int64
+        )
         self.min_isr = np.array([topics[tp.topic].min_insync_replicas for tp in self.tps])
         follower_part, follower_broker, follower_fetcher = [], [], []
         fetchers = scenario.cluster.config.num_replica_fetchers
+        up = self.broker_up
         for p, (tp, reg) in enumerate(self.registrations.items()):
+            if reg.leader == NO_LEADER:
+                continue  # offline: no leader to fetch from
             for replica in reg.replicas:
-                if replica != reg.leader:
+                # a replica on a broker that is down runs no fetcher (and never rejoins the ISR)
+                if replica != reg.leader and up[bi[replica]]:
                     follower_part.append(p)
                     follower_broker.append(bi[replica])
                     follower_fetcher.append(fetcher_id(tp, fetchers))
@@ -256,6 +286,8 @@ class SteppedWorld:
         )
         self.R = self.B * self.B * fetchers
         self.stream_broker = np.arange(self.R) // fetchers // self.B  # the follower's
+        # fetchers from or to a broker that is down do not run (not even empty fetches)
+        self.stream_up = up[self.stream_broker] & up[(np.arange(self.R) // fetchers) % self.B]
         self.stream_response = np.zeros(self.R)  # bytes of the response being appended
         # acks=all waits for the slowest ISR follower's fetch loop: the fetch that carries
         # the data, then the next one, which tells the leader the new log end offset
@@ -379,6 +411,14 @@ class SteppedWorld:
                 self.weights[i, start : start + topic.partitions] = weights
             self.producer_rngs.append(self.streams.get(f"producer.{name}"))
         self.max_block = np.array([s.max_block for s in specs])
+        self._build_sticky_choices()
+        # records for offline partitions, per producer: [entered, counts per offline
+        # partition] buckets, oldest first, until delivery.timeout.ms expires them
+        self.offline_cols = np.flatnonzero(~self.has_leader)
+        self.delivery_timeout = np.array([s.delivery_timeout for s in specs])
+        self.stranded: list[deque[list]] = [deque() for _ in range(NI)]
+        self._stranded_bucket = float(self.delivery_timeout.min(initial=np.inf)) / 1000
+        self._next_expiry = np.inf
         self._build_client_threads(specs)
         self.client_latency = self.scenario.cluster.network.client_latency
         # a produce request's trip there and back plus its handling
@@ -433,6 +473,22 @@ class SteppedWorld:
         self.one_acks = self.acks == "1"
         self.zero_acks = self.acks == "0"
 
+    def _build_sticky_choices(self) -> None:
+        """The partitions each producer's sticky partitioner picks from: its topic's with a
+        leader (``BuiltInPartitioner`` uses the cluster's available partitions, or all of
+        them when none has a leader), as a padded table and a count per producer."""
+        rows = []
+        for i in range(self.I):
+            own = np.flatnonzero(self.own[i])
+            available = own[self.has_leader[own]]
+            rows.append(available if available.size else own)
+        width = max((r.size for r in rows), default=0)
+        self.sticky_choices = np.zeros((self.I, max(width, 1)), dtype=np.int64)
+        self.sticky_count = np.zeros(self.I, dtype=np.int64)
+        for i, row in enumerate(rows):
+            self.sticky_choices[i, : row.size] = row
+            self.sticky_count[i] = row.size
+
     def _build_client_threads(self, specs: list) -> None:
         """Each producer's application thread (``send()``) and Sender thread, as the
         time each is busy until (see :mod:`simkafka.sim.client_costs`)."""
@@ -475,6 +531,7 @@ class SteppedWorld:
         self.M = len(self.member_names)
         self.owner = owner
         self.subscribed = owner >= 0
+        self.fetchable = self.subscribed & self.has_leader[None, :]  # an offline one is not read
         self.c_stream = np.where(self.subscribed, owner * self.B + self.leader[None, :], 0)
         self._c_stream_flat = self.c_stream.ravel()
         self._session_broker = np.arange(self.M * self.B) % self.B
@@ -526,12 +583,14 @@ class SteppedWorld:
         if not self.prefill_p.any():
             return
         self.leo += self.prefill_p
-        self.hw += self.prefill_p
+        # an offline partition's data is on its replicas, but no leader reports a high
+        # watermark for it (as the event engine's high_watermark())
+        self.hw += self.prefill_p * self.has_leader
         for array in (self.f_leo, self.f_leo_at_leader, self.f_fetch_leo):
             array += self.prefill_p[self.f_part]
         for g, group in enumerate(self.scenario.consumer_groups):
             if group.auto_offset_reset != "earliest":
-                start_at = self.prefill_p * self.subscribed[g]
+                start_at = self.prefill_p * self.fetchable[g]
                 self.position[g] += start_at
                 self.consumed[g] += start_at
                 self.skipped_at_start[g] = int(start_at.sum())
@@ -791,6 +850,7 @@ class SteppedWorld:
         self._link_overhead[:] = 0.0
         self._bpm = self._bytes_per_message()
         self._arrivals(t0, t1)
+        self._expire_leaderless(t1)
         self._drain(t1)
         rep_bytes = self._replica_fetch_demand(t0)
         con_bytes = self._consumer_fetch_demand(t0)
@@ -891,9 +951,9 @@ class SteppedWorld:
         switches = -(-rest // size)  # ceil
         if switches.any():
             who = np.repeat(np.arange(rows.size), switches)
-            start = np.array([self.topic_start[self.producer_specs[r].topic] for r in rows])
-            count = self.own[rows].sum(axis=1)
-            chosen = start[who] + np.floor(self.rng.random(who.size) * count[who]).astype(np.int64)
+            count = self.sticky_count[rows]
+            pick = np.floor(self.rng.random(who.size) * count[who]).astype(np.int64)
+            chosen = self.sticky_choices[rows[who], pick]
             amount = np.repeat(size, switches)
             last = np.cumsum(switches) - 1
             has = switches > 0
@@ -964,6 +1024,40 @@ class SteppedWorld:
         started = (moved > 0) & ((before == 0) | (closed_after > closed_before)) & (after > 0)
         self.partial_first[started] = now - 0.5 * self.dt
         self.partial_first[after == 0] = np.inf
+        if self.offline_cols.size:
+            self._strand(moved[:, self.offline_cols], now)
+
+    def _strand(self, counts: np.ndarray, now: float) -> None:
+        """Note when records for offline partitions (``counts`` per producer and offline
+        partition) entered the accumulator, in buckets of ``_stranded_bucket`` seconds
+        (a bucket's records are aged from its first)."""
+        for i in np.flatnonzero(counts.any(axis=1)):
+            fifo = self.stranded[i]
+            if fifo and now - fifo[-1][0] < self._stranded_bucket:
+                fifo[-1][1] += counts[i]
+                continue
+            if not fifo:
+                self._next_expiry = min(self._next_expiry, now + self.delivery_timeout[i])
+            fifo.append([now, counts[i].copy()])
+
+    def _expire_leaderless(self, now: float) -> None:
+        """``RecordAccumulator.expiredBatches`` for offline partitions: their records (never
+        drained) fail with ``DELIVERY_TIMEOUT`` once ``delivery.timeout.ms`` has passed
+        since they entered the accumulator. Partitions with a leader send theirs long
+        before that, and are not checked (the event engine does the same)."""
+        if now < self._next_expiry:
+            return
+        cols = self.offline_cols
+        heads = []
+        for i, fifo in enumerate(self.stranded):
+            while fifo and now - fifo[0][0] >= self.delivery_timeout[i] - 1e-12:
+                _, counts = fifo.popleft()
+                self.acc[i, cols] -= counts
+                self.failed_p[cols] += counts
+                self.failed["DELIVERY_TIMEOUT"] += int(counts.sum())
+            if fifo:
+                heads.append(fifo[0][0] + self.delivery_timeout[i])
+        self._next_expiry = min(heads, default=np.inf)
 
     def _drain(self, now: float) -> None:
         """``Sender.sendProducerData``: a connection is ready when one of its partitions has
@@ -977,7 +1071,8 @@ class SteppedWorld:
         lingered = (partial > 0) & (
             (now - self.partial_first >= self.linger[:, None] - 1e-12) | exhausted
         )
-        ready = full + lingered
+        # an offline partition's batches wait: no leader to send them to
+        ready = (full + lingered) * self.has_leader[None, :]
         if not ready.any():
             return
         # the Sender thread drains only once it finished its last pass (the batches wait)
@@ -1001,7 +1096,7 @@ class SteppedWorld:
         per_conn = np.zeros(self.I * self.B, dtype=np.int64)
         np.maximum.at(per_conn, self._conn_flat, ready.ravel().astype(np.int64))
         requests = np.minimum(per_conn, slots)
-        queued = full + (partial > 0)
+        queued = (full + (partial > 0)) * self.has_leader[None, :]
         batches = np.minimum(queued, requests[self.conn])
         take = np.minimum(self.acc, batches * pb)
         if not take.any():
@@ -1088,7 +1183,7 @@ class SteppedWorld:
         self.f_fetch_leo = np.where(idle, leader_leo, self.f_fetch_leo)
         self.f_fetch_time = np.where(idle, now, self.f_fetch_time)
         has = np.bincount(self.f_stream, weights=fetch, minlength=self.R) > 0
-        idle_streams = ~stream_busy
+        idle_streams = ~stream_busy & self.stream_up
         # a parked long poll answers when data arrives or replica.fetch.wait.max.ms passes
         starting = idle_streams & (self.replica_wait < 0)
         self.replica_wait[starting] = now
@@ -1192,7 +1287,7 @@ class SteppedWorld:
         in_net = np.bincount(self._c_stream_flat, weights=self.c_net.ravel(), minlength=M * B)
         idle_stream = in_net == 0
         eligible = (
-            self.subscribed & (self.buffered == 0) & (self.c_net == 0) & idle_stream[self.c_stream]
+            self.fetchable & (self.buffered == 0) & (self.c_net == 0) & idle_stream[self.c_stream]
         )
         available = np.where(eligible, self.hw[None, :] - self.position, 0)
         cap = np.maximum(
@@ -1238,6 +1333,7 @@ class SteppedWorld:
         answer = idle_stream & (
             (stream_bytes >= np.maximum(self.fetch_min[group_of_stream], 1e-9)) | waited
         )
+        answer &= self.broker_up[self._session_broker]  # no fetch session with a broker that is down
         go = answer[self.c_stream] & self.subscribed
         fetch = np.where(go, fetch, 0)
         self.consumer_requests += int(answer.sum())
@@ -1265,7 +1361,7 @@ class SteppedWorld:
         egress and the broker's ingress; their responses' headers the other way."""
         B, NI = self.B, self.I
         partitions = np.bincount(
-            self._c_stream_flat, weights=self.subscribed.ravel(), minlength=self.M * B
+            self._c_stream_flat, weights=self.fetchable.ravel(), minlength=self.M * B
         )
         request = answer * (FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * partitions)
         response = answer * (FETCH_REQUEST_OVERHEAD + FETCH_RESPONSE_PARTITION_BYTES * partitions)
@@ -1728,7 +1824,8 @@ class SteppedWorld:
         if self.F:
             self._fetcher_loops(now)
         self._update_replication_delay()
-        candidate = self.leo.copy()
+        # an offline partition's high watermark stays where it is (no leader moves it)
+        candidate = np.where(self.has_leader, self.leo, self.hw)
         if self.F:
             # followers are stored in partition order: one reduceat per step
             isr_leo = np.where(self.f_in_isr, self.f_leo_at_leader, np.iinfo(np.int64).max)

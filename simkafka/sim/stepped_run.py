@@ -136,10 +136,12 @@ class SteppedProbes:
             row[f"{b}.append_util"] = min(1.0, float(locks.max()) / dt) if locks.size else 0.0
             row[f"{b}.request_queue_ms"] = 1000 * d["queue_wait"][j] / requests if requests else 0.0
             row[f"{b}.dirty_MB"] = w.dirty[j] / MB
-        isr_size = 1 + np.bincount(w.f_part[w.f_in_isr], minlength=w.P)
-        replicas = 1 + np.bincount(w.f_part, minlength=w.P)
-        row["under_replicated_partitions"] = int((isr_size < replicas).sum())
-        row["offline_partitions"] = 0
+        # a partition with a leader: it and its followers in the ISR (replicas on brokers
+        # that are down are in no ISR); an offline one: the ISR the controller left
+        led = 1 + np.bincount(w.f_part[w.f_in_isr], minlength=w.P)
+        isr_size = np.where(w.has_leader, led, w.offline_isr_size)
+        row["under_replicated_partitions"] = int((isr_size < w.replica_count).sum())
+        row["offline_partitions"] = int((~w.has_leader).sum())
         row["min_isr_size"] = int(isr_size.min()) if w.P else 0
         row["cross_rack_MB_per_s"] = d["cross_rack"] / dt / MB
         for prefix, hosts, members in self._client_groups:

@@ -10,6 +10,15 @@ Components do not import this module: each declares what it uses of the cluster 
 ``FetcherCluster``, ``IsrController``) or takes the few objects it needs (a ``Broker``
 gets the clock, the flow network and its config), and ``World`` is what is passed in.
 
+Brokers of ``cluster.offline_brokers`` are down for the whole run: the controller fenced
+them before it started (:func:`~simkafka.model.topology.scenario_topology`), so they lead
+nothing and are out of every ISR; they are built (their columns read zero) but marked
+dead, fetch nothing and are never sent to. A partition left without a leader is offline:
+its replicas do not fetch, consumers do not read it, and a producer's unkeyed records
+avoid it (the partitioner's available partitions) while keyed ones wait in the
+accumulator and fail with ``DELIVERY_TIMEOUT`` after ``delivery.timeout.ms``, as in Kafka
+(see :mod:`simkafka.sim.producer`).
+
 Request handling that involves several components lives here: a ProduceRequest
 (validate ``min.insync.replicas``, append, wait for the high watermark), a follower's
 Fetch (update follower state, maybe advance the high watermark, long-poll for data) and
@@ -27,7 +36,7 @@ import simpy
 from simkafka.model.election import NO_LEADER, PartitionRegistration, alter_isr
 from simkafka.model.log_dirs import place_in_log_dirs
 from simkafka.model.partitioner import TopicMetadata
-from simkafka.model.topology import initial_topology
+from simkafka.model.topology import scenario_topology
 from simkafka.model.types import TopicPartition
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import ConsumerGroupSpec, Scenario
@@ -116,8 +125,10 @@ class World:
             for disk_host, (write, read) in zip(broker.disk_hosts, broker.dir_bandwidth, strict=True):
                 self.add_host(disk_host, spec.rack, read, write)
             self.brokers[spec.id] = broker
+        for broker_id in cluster.offline_brokers:
+            self.brokers[broker_id].alive = False  # down for the whole run
         self.topics = {t.name: t for t in scenario.topics}
-        topology = initial_topology(scenario)
+        topology = scenario_topology(scenario)
         self.topology = topology
         self.controller = Controller(self, dict(topology.partitions))
         self._leader: dict[TopicPartition, int] = {}
@@ -136,6 +147,9 @@ class World:
             for replica in registration.replicas:
                 self.brokers[replica].logs[tp] = ReplicaLog()
                 self.brokers[replica].index_interval[tp] = int(topic.index_interval_bytes)
+            self._leader[tp] = registration.leader
+            if registration.leader == NO_LEADER:
+                continue  # offline: nobody serves it (leader_log reads the preferred replica's)
             self.brokers[registration.leader].become_leader(
                 tp,
                 registration.replicas,
@@ -143,7 +157,6 @@ class World:
                 topic.min_insync_replicas,
                 registration.leader_epoch,
             )
-            self._leader[tp] = registration.leader
         placed = place_in_log_dirs(
             [(r, tp) for tp, reg in topology.partitions.items() for r in reg.replicas],
             {b: len(broker.disk_hosts) for b, broker in self.brokers.items()},
@@ -217,6 +230,8 @@ class World:
                         first_created=0.0,
                         last_created=0.0,
                     )
+                if registration.leader == NO_LEADER:
+                    continue  # an offline partition's data is on its replicas, unread
                 leader = self.brokers[registration.leader].leaders[tp]
                 for replica in registration.replicas:
                     if replica != registration.leader:
@@ -427,7 +442,8 @@ class World:
         offsets topic's partitions are spread over brokers round-robin here."""
         h = java_string_hash(group_id)
         partition = (0 if h == -(1 << 31) else abs(h)) % OFFSETS_TOPIC_PARTITIONS
-        ids = sorted(self.brokers)
+        # the offsets topic's partitions failed over to the brokers that are up
+        ids = sorted(b for b in self.brokers if b not in self.scenario.cluster.offline_brokers)
         return ids[partition % len(ids)]
 
     def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None:
@@ -441,10 +457,14 @@ class World:
     def _start_replication(self) -> None:
         config = self.scenario.cluster.config
         self.fetchers: dict[tuple[int, int, int], ReplicaFetcher] = {}
+        offline = set(self.scenario.cluster.offline_brokers)
         for tp, registration in self.controller.partitions.items():
             leader = registration.leader
+            if leader == NO_LEADER:
+                continue  # an offline partition: no leader to fetch from
             for follower in registration.replicas:
-                if follower == leader:
+                # a broker that is down runs no fetcher, so it never rejoins the ISR
+                if follower == leader or follower in offline:
                     continue
                 key = (follower, leader, fetcher_id(tp, config.num_replica_fetchers))
                 fetcher = self.fetchers.get(key)

@@ -165,3 +165,20 @@ def test_append_runs_is_append_for_whole_messages(calls):
         assert [x.messages for x in a] == [x.messages for x in b]
         assert [x.first_append for x in a] == pytest.approx([x.first_append for x in b])
         assert [x.last_append for x in a] == pytest.approx([x.last_append for x in b])
+
+
+def test_expire_drops_batches_created_delivery_timeout_ago_oldest_first():
+    acc = make(partitions=2)
+    per = acc.messages_per_batch
+    acc.append(np.array([per, 1]), 0.0, 0.1)  # a batch created at t ~ 0 on each partition
+    acc.append(np.array([per, 0]), 1.0, 1.1)  # the next one of partition 0 at t ~ 1
+    acc.append(np.array([3, 0]), 2.0, 2.1)  # and an open one at t ~ 2
+    # delivery.timeout.ms 1 s, at t = 2.5: partition 0's first two batches go; the open
+    # one and partition 1 (not asked about) stay
+    assert acc.expire([0], 2.5, 1.0) == 2 * per
+    assert acc.buffered_messages == 3 + 1
+    assert acc.expire([0], 2.5, 1.0) == 0
+    # at t = 10 the open batch has expired too
+    assert acc.expire([0], 10.0, 1.0) == 3
+    assert acc.open_messages[0] == 0 and not acc.queues[0] and acc.buffered_messages == 1
+    assert acc.sendable(10.0)[0] == np.False_
