@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from simkafka.scenario.base import SpecModel, split_csv
 from simkafka.scenario.limits import MAX_BROKERS
@@ -99,18 +107,44 @@ def _multiple(value: object) -> object:
     return value
 
 
+_CHOICES_SCHEMA = {"anyOf": [
+    {"type": "integer", "minimum": 1},
+    {"type": "string", "description": "a range a..b, or a comma list"},
+    {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+]}
 _Brokers = Annotated[
     tuple[int, ...],
     BeforeValidator(_choices("brokers", least=1, most=MAX_BROKERS)),
     PlainSerializer(_write_choices),
+    WithJsonSchema(_CHOICES_SCHEMA),
 ]
 _Ints = Annotated[
     tuple[int, ...] | None,
     BeforeValidator(_choices("value", least=1, most=32767)),
     PlainSerializer(_write_choices),
+    WithJsonSchema({"anyOf": [*_CHOICES_SCHEMA["anyOf"], {"type": "null"}]}),
 ]
-_Headroom = Annotated[float, BeforeValidator(_fraction), Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
-_Growth = Annotated[float, BeforeValidator(_multiple), Field(gt=0.0, le=1000.0, allow_inf_nan=False)]
+def _headroom_range(value: float) -> float:
+    if not 0.0 <= value < 1.0:
+        raise out_of_range(f"headroom is the share of every resource kept free, got {value:g}",
+                           "allowed range: 0% <= headroom < 100%, e.g. 30%")
+    return value
+
+
+def _growth_range(value: float) -> float:
+    if not 0.0 < value <= 1000.0:
+        raise out_of_range(f"growth is a multiple of today's load, got {value:g}", "allowed range: > 0x, <= 1000x")
+    return value
+
+
+# bounds checked in validators, not Field(ge=...): the JSON Schema states them as scenario
+# quantities do (test_schema), and a message can say "30%"
+_Headroom = Annotated[float, BeforeValidator(_fraction), Field(allow_inf_nan=False), AfterValidator(_headroom_range),
+                      WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                                                {"type": "string", "description": "a percentage, e.g. 30%"}]})]
+_Growth = Annotated[float, BeforeValidator(_multiple), Field(allow_inf_nan=False), AfterValidator(_growth_range),
+                    WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                                              {"type": "string", "description": "a multiple, e.g. 2x"}]})]
 
 
 def _partition_choice(value: object) -> object:
@@ -123,6 +157,7 @@ _PartitionChoice = Annotated[
     Literal["auto"] | tuple[int, ...],
     BeforeValidator(_partition_choice),
     PlainSerializer(lambda v: v if v == AUTO else _write_choices(v)),
+    WithJsonSchema(_CHOICES_SCHEMA),  # "auto" is a string too
 ]
 
 
