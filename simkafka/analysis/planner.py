@@ -254,8 +254,9 @@ class _Runs:
         self.executor = executor
         self.cache = cache
         self.limit = limit
-        self.done = 0
+        self.done = 0  # runs asked for (a repeated scenario -- a what-if equal to a survive case -- runs once)
         self.progress = progress
+        self.seen: dict[str, dict[str, Any]] = {}
 
     @property
     def left(self) -> int:
@@ -268,16 +269,20 @@ class _Runs:
         todo: dict[int, str] = {}
         names = list(scenarios)
         for i, name in enumerate(names):
-            found = self.cache.get(keys[name]) if self.cache is not None else None
+            found = self.seen.get(keys[name])
+            if found is None and self.cache is not None:
+                found = self.cache.get(keys[name])
             if found is not None:
                 rows[name] = found
             else:
                 todo[i] = scenarios[name].model_dump_json(by_alias=True)
+        # the budget counts runs asked for, found or not: a resumed plan decides as the first did
         self.done += len(scenarios)
         if self.progress is not None:
             self.progress(stage, len(rows), len(scenarios))
         for i, row in self.executor.map(evaluate_point, todo):
             rows[names[i]] = row
+            self.seen[keys[names[i]]] = row
             if self.cache is not None:
                 self.cache.put(keys[names[i]], row)
             if self.progress is not None:
