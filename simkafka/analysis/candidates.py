@@ -117,14 +117,23 @@ class Candidate:
 
 
 def grow(scenario: Scenario, growth: float) -> Scenario:
-    """``scenario`` with every rated producer's rate and the throughput target times ``growth``
-    (``rate: max`` producers are unthrottled already)."""
-    if growth == 1.0:
+    """``scenario`` at the load a plan is for: every rated producer at its profile's peak
+    (a diurnal or burst profile's highest factor, as a constant rate -- a cluster is sized
+    for its busiest hour, and a short planning run would otherwise see whatever hour it
+    starts in) times ``growth``, and the throughput target times ``growth``. ``rate: max``
+    producers are unthrottled already; Poisson profiles keep their draws."""
+    peaks = [p.profile.peak_factor for p in scenario.producers]
+    shaped = any(p.profile.type not in ("constant", "poisson") for p in scenario.producers)
+    if growth == 1.0 and not shaped:
         return scenario
     data = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    for written, spec in zip(data.get("producers", []), scenario.producers, strict=True):
+    for written, spec, peak in zip(data.get("producers", []), scenario.producers, peaks, strict=True):
+        if spec.profile.type not in ("constant", "poisson"):
+            written.pop("profile", None)
+        else:
+            peak = 1.0
         if not spec.rate.is_max:
-            written["rate"] = _scaled_rate(spec.rate, growth)
+            written["rate"] = _scaled_rate(spec.rate, growth * peak)
     target = scenario.targets.produce_throughput
     if target is not None:
         data["targets"]["produce_throughput"] = _scaled_rate(target, growth)

@@ -347,6 +347,10 @@ def plan(
     notes: list[str] = []
     offers = _offers(catalogue or shipped_catalogue(), spec, notes)
     base = grow(scenario, spec.growth)
+    for i, p in enumerate(scenario.producers):
+        if p.profile.type not in ("constant", "poisson") and not p.rate.is_max:
+            notes.append(f"producer {p.name or f'{p.topic}[{i}]'} planned at its {p.profile.type} profile's peak, "
+                         f"{p.profile.peak_factor:g}x its rate {p.rate}, held constant")
     required = offered_throughput(base)
     survive = spec.survive or (scenario.targets.durability.domain if scenario.targets.durability else "none")
     if survive != "none" and not _supports_offline():
@@ -437,8 +441,16 @@ def _search(result: Plan, runs: _Runs) -> None:
         return
     if not feasible:
         cheapest = result.candidates[0]
-        result.reason = ("the bounds rule out every candidate: even the largest cannot take the load "
-                         f"with {spec.headroom:.0%} headroom (e.g. {cheapest.key}: {cheapest.pruned_because})")
+        clients = [r.resource for r in cheapest.ideal.binding if r.resource.startswith(("producer ", "group "))]
+        if clients and all(
+            any(r.resource.startswith(("producer ", "group ")) for r in c.ideal.binding) for c in result.candidates
+        ):
+            # a client's own threads cap the load whatever the cluster: no broker count helps
+            result.reason = (f"the clients, not the cluster, cannot carry the load: {cheapest.pruned_because}; "
+                             "add producer instances or consumer group members (or cut their per-record cost)")
+        else:
+            result.reason = ("the bounds rule out every candidate: even the largest cannot take the load "
+                             f"with {spec.headroom:.0%} headroom (e.g. {cheapest.key}: {cheapest.pruned_because})")
         return
     position = 0
     while position < len(feasible):

@@ -223,6 +223,11 @@ class ConstantProfile(SpecModel):
     def factor_at(self, t: float) -> float:
         return 1.0
 
+    @property
+    def peak_factor(self) -> float:
+        """The largest factor the profile reaches: what a cluster must carry at its peak."""
+        return 1.0
+
 
 class PoissonProfile(SpecModel):
     """Mean rate constant; inter-arrival times exponential (the engine draws the counts)."""
@@ -231,6 +236,10 @@ class PoissonProfile(SpecModel):
 
     def factor_at(self, t: float) -> float:
         return 1.0
+
+    @property
+    def peak_factor(self) -> float:
+        return 1.0  # the mean rate: Poisson bursts are the engine's draws, not the profile's
 
 
 class Step(SpecModel):
@@ -258,6 +267,10 @@ class StepProfile(SpecModel):
                 factor = step.factor
         return factor
 
+    @property
+    def peak_factor(self) -> float:
+        return max(1.0 if self.steps[0].at > 0 else 0.0, *(step.factor for step in self.steps))
+
 
 class DiurnalProfile(SpecModel):
     """A sinusoid over ``period`` peaking at ``peak_at``: 1 + amplitude * cos(...)."""
@@ -269,6 +282,10 @@ class DiurnalProfile(SpecModel):
 
     def factor_at(self, t: float) -> float:
         return 1.0 + self.amplitude * math.cos(2 * math.pi * (t - self.peak_at) / self.period)
+
+    @property
+    def peak_factor(self) -> float:
+        return 1.0 + self.amplitude
 
 
 class BurstProfile(SpecModel):
@@ -290,6 +307,10 @@ class BurstProfile(SpecModel):
         if t < self.start:
             return 1.0
         return self.factor if (t - self.start) % self.every < self.duration else 1.0
+
+    @property
+    def peak_factor(self) -> float:
+        return max(1.0, self.factor)
 
 
 Profile = Annotated[
