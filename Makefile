@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 quickstart: $(STAMP)
 	$(BIN)/simkafka run scenarios/quickstart.yaml
+	$(BIN)/simkafka plan scenarios/quickstart.yaml
 
 test: $(STAMP)
 	$(BIN)/lint-imports
