@@ -25,6 +25,29 @@ from bench_engine import simpy_timeouts_per_second  # noqa: E402
 REFERENCE = Path(__file__).parent / "scenarios" / "reference.yaml"
 
 
+class StageTimer:
+    """Wall seconds per planner stage, from the planner's progress callback."""
+
+    def __init__(self, first: str) -> None:
+        self.start = self.since = time.perf_counter()
+        self.stage = first
+        self.stages: dict[str, float] = {}
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self._close()
+            self.stage = stage
+
+    def _close(self) -> None:
+        now = time.perf_counter()
+        self.stages[self.stage] = self.stages.get(self.stage, 0.0) + now - self.since
+        self.since = now
+
+    def stop(self) -> float:
+        self._close()
+        return time.perf_counter() - self.start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -33,26 +56,16 @@ def main() -> None:
     scenario = load_scenario(REFERENCE)
     walls = []
     for repeat in range(args.repeats):
-        stages: dict[str, float] = {}
-        start = time.perf_counter()
-        last = [start, "enumerating candidates and their bounds"]
-
-        def progress(stage: str, done: int, total: int) -> None:
-            now = time.perf_counter()
-            if stage != last[1]:
-                stages[last[1]] = stages.get(last[1], 0.0) + now - last[0]
-                last[0], last[1] = now, stage
-
-        result = plan(scenario, executor="pool", workers=args.workers, progress=progress)
-        wall = time.perf_counter() - start
-        stages[last[1]] = stages.get(last[1], 0.0) + time.perf_counter() - last[0]
+        timer = StageTimer("enumerating candidates and their bounds")
+        result = plan(scenario, executor="pool", workers=args.workers, progress=timer.progress)
+        wall = timer.stop()
         walls.append(wall)
         rec = result.recommendation
+        outcome = (f"recommended: {rec.key} (${rec.monthly_usd:,.0f}/month)" if rec else result.reason)
         print(f"run {repeat + 1}: {wall:.1f} s -- {len(result.candidates)} candidates, "
               f"{sum(1 for c in result.candidates if not c.bound_ok)} pruned by the bounds, "
-              f"{result.simulations} simulations; recommended: {rec.key if rec else None} "
-              f"(${rec.monthly_usd:,.0f}/month)" if rec else result.reason)
-        for stage, seconds in stages.items():
+              f"{result.simulations} simulations; {outcome}")
+        for stage, seconds in timer.stages.items():
             print(f"    {stage:<45} {seconds:6.1f} s")
     print(f"median wall time: {statistics.median(walls):.1f} s over {len(walls)} run(s), "
           f"{args.workers} pool workers")
