@@ -60,6 +60,7 @@ class Point:
 
     params: dict[str, Any]
     scenario: Scenario
+    warnings: tuple[Problem, ...] = ()  # what `simkafka check` would warn of at this point
 
 
 def point_seed(base_seed: int, params: Mapping[str, Any]) -> int:
@@ -117,25 +118,25 @@ def expand_grid(scenario: Scenario, params: Sequence[str | Param]) -> list[Point
         if not seeds_swept:
             data.setdefault("run", {})["seed"] = point_seed(scenario.seed, point_params)
         source = " ".join(f"--param {p.name}={v}" for p, v in zip(parsed, values, strict=True))
-        points.append(Point(point_params, _validate(data, source or "(the scenario)")))
+        points.append(Point(point_params, *_validate(data, source or "(the scenario)")))
     return points
 
 
-def _validate(data: dict, source: str) -> Scenario:
+def _validate(data: dict, source: str) -> tuple[Scenario, tuple[Problem, ...]]:
     """The point's scenario, judged as the loader judges a file; its errors name the point."""
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems = problems_from_validation(exc, data, {}, source)
         raise GridError(str(ScenarioError(problems))) from None
-    errors = [
-        Problem(source, None, None, tuple(path), message, hint)
+    findings = [
+        Problem(source, None, None, tuple(path), message, hint, warning=is_warning)
         for path, message, hint, is_warning in find_contradictions(scenario, data)
-        if not is_warning
     ]
+    errors = [p for p in findings if not p.warning]
     if errors:
         raise GridError(str(ScenarioError(errors)))
-    return scenario
+    return scenario, tuple(p for p in findings if p.warning)
 
 
 def _values(text: str, where: str) -> tuple[Any, ...]:

@@ -149,9 +149,9 @@ class Plan:
         something (:meth:`why_not`). Without a recommendation: the cheapest candidates."""
         if self.recommendation is None:
             return list(self.candidates[:count])
-        cheaper = [c for c in self.candidates if c.monthly_usd <= self.recommendation.monthly_usd
-                   and c.key != self.recommendation.key]
-        return list(reversed(cheaper[-count:]))
+        # ranked before it: cheaper, or as cheap with fewer brokers (the search's order)
+        ranked = [c.key for c in self.candidates].index(self.recommendation.key)
+        return list(reversed(self.candidates[max(0, ranked - count):ranked]))
 
     def candidates_frame(self) -> pd.DataFrame:
         """One row per candidate, in cost order: the configuration, cost, bound, status and

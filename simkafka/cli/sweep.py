@@ -88,6 +88,7 @@ def sweep(
         points = expand_grid(scenario, params)
     except GridError as exc:
         fail(f"{scenario_file}: {exc}")
+    _show_point_warnings(points)
     directory = Path(output) if output else report_dir(scenario.name) / "sweep"
     check_output(directory)
     cache = directory / CACHE_FILE
@@ -129,6 +130,27 @@ def sweep(
         title += f" (the first {_MAX_ROWS})"
     console.print(frame_table(shown.head(_MAX_ROWS), title, cell=_cell, index_header="#"))
     console.print(f"\npoints: {written}")
+
+
+# distinct warnings printed; the rest are counted
+_MAX_WARNINGS = 10
+
+
+def _show_point_warnings(points: list) -> None:
+    """Each distinct warning the points raise, once, with the first point that raises it
+    and how many do (a sweep over RF 1..3 would print one per point otherwise)."""
+    from simkafka.cli.common import warn
+
+    seen: dict[tuple, list] = {}
+    for point in points:
+        for problem in point.warnings:
+            seen.setdefault((problem.path, problem.message), []).append(problem)
+    for shown, problems in enumerate(seen.values()):
+        if shown == _MAX_WARNINGS:
+            warn(f"... and {len(seen) - _MAX_WARNINGS} more distinct warning(s)")
+            break
+        more = f"\n    (and at {len(problems) - 1} more point(s))" if len(problems) > 1 else ""
+        warn(str(problems[0]) + more)
 
 
 def _cell(column: object, value: object) -> str:

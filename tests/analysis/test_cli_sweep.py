@@ -86,3 +86,14 @@ def test_run_and_sweep_share_the_scenarios_report_directory(tmp_path, tiny_file)
     assert (report / "summary.json").is_file()
     assert (report / "sweep" / "points.parquet").is_file()
     assert len((report / "sweep" / "cache.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_points_warnings_are_shown_once_with_the_point(tmp_path, tiny_file):
+    result = _sweep(tmp_path, tiny_file, "-p", "cluster.controller=kraft,zookeeper", "-p", "cluster.brokers=1..2",
+                    "--executor", "inprocess")
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if "removed ZooKeeper mode" in line]
+    assert len(warned) == 1
+    assert warned[0].startswith("--param cluster.controller=zookeeper --param cluster.brokers=1: warning: "
+                                "cluster.controller:")
+    assert "    (and at 1 more point(s))" in result.output.splitlines()
