@@ -115,6 +115,8 @@ def expand_grid(scenario: Scenario, params: Sequence[str | Param]) -> list[Point
         data = json.loads(json.dumps(written))  # a deep copy of plain JSON data
         for p, value in zip(parsed, values, strict=True):
             _set(data, p.path, value)
+            if p.path == ("cluster", "brokers") and isinstance(value, int):
+                _deal_over_written_racks(data["cluster"], written["cluster"])
         if not seeds_swept:
             data.setdefault("run", {})["seed"] = point_seed(scenario.seed, point_params)
         source = " ".join(f"--param {p.name}={v}" for p, v in zip(parsed, values, strict=True))
@@ -218,6 +220,22 @@ def _resolve(data: Any, name: str, where: str) -> tuple[str | int, ...]:
     if isinstance(current, Mapping) or (isinstance(current, list) and path[-1:] != ["brokers"]):
         raise GridError(f"{where}: {name} is a section, not a setting; name one of its keys")
     return tuple(path)
+
+
+def _deal_over_written_racks(cluster: dict, written: dict) -> None:
+    """A broker count swept over an explicit broker list: the racks the list named (in
+    order) are kept and the brokers dealt over them, as ``brokers: N`` with ``racks:``
+    does -- not silently dropped."""
+    brokers = written.get("brokers")
+    if not isinstance(brokers, list) or "racks" in written:
+        return
+    racks: list[str] = []
+    for broker in brokers:
+        rack = broker.get("rack") if isinstance(broker, Mapping) else None
+        if rack is not None and rack not in racks:
+            racks.append(rack)
+    if racks:
+        cluster["racks"] = racks
 
 
 def _set(data: dict, path: tuple[str | int, ...], value: Any) -> None:

@@ -122,3 +122,21 @@ def test_point_seeds_are_stable_across_processes_and_distinct(tiny):
 def test_sweeping_the_seed_itself_keeps_the_given_seeds(tiny):
     points = expand_grid(tiny, ["run.seed=1..3"])
     assert [p.scenario.seed for p in points] == [1, 2, 3]
+
+
+def test_a_broker_count_swept_over_an_explicit_broker_list_keeps_its_racks():
+    from simkafka.scenario import parse_scenario
+
+    text = """\
+name: listed
+cluster:
+  brokers:
+    - {id: 0, rack: east}
+    - {id: 1, rack: west}
+topics:
+  - {name: events, partitions: 4, replication.factor: 2}
+"""
+    scenario = parse_scenario(text, "listed.yaml")
+    points = expand_grid(scenario, ["cluster.brokers=4"])
+    cluster = points[0].scenario.cluster
+    assert [(b.id, b.rack) for b in cluster.brokers] == [(0, "east"), (1, "west"), (2, "east"), (3, "west")]
