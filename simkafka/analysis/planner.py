@@ -17,8 +17,9 @@ The search, in the order a person sizing Kafka would work:
    default): a candidate is accepted when its run meets every target, keeps every broker
    resource under the ceiling, sustains the offered load -- and, with ``survive: broker`` or
    ``rack``, does all that again with the busiest broker (or rack) offline, on the topology
-   Kafka's elections leave. The first accepted candidate in cost order, every cheaper one
-   having failed, is the recommendation. ``engine="events"`` confirms it with the
+   Kafka's elections leave (the failure cases :data:`SURVIVE_BATCH` at a time, cheapest
+   first, until one survives). The first accepted candidate in cost order, every cheaper
+   one having failed, is the recommendation. ``engine="events"`` confirms it with the
    request-level engine; a candidate the events engine fails is rejected and the search
    goes on.
 6. **What-ifs** for the recommendation (lose a broker, lose a rack, load x 1.5 and x 2), and
@@ -60,6 +61,8 @@ __all__ = ["BATCH", "WHAT_IF_LOADS", "Case", "Plan", "PlanError", "plan"]
 
 #: Candidates simulated together: fixed, so that every executor runs the same simulations.
 BATCH = 4
+#: Failure cases simulated together: fixed, as :data:`BATCH` is.
+SURVIVE_BATCH = 2
 #: Load multiples the report's what-ifs try on the recommendation.
 WHAT_IF_LOADS = (1.5, 2.0)
 #: Finalists the Monte Carlo runs on: the recommendation and the next pricier candidates.
@@ -465,15 +468,20 @@ def _search(result: Plan, runs: _Runs) -> None:
             sc = _scenario_of(result, c)
             result.cases[c.key] = [Case("as planned", "stepped", rows[c.key], check_targets(rows[c.key], sc, spec.ceiling))]
         if result.survive != "none":
+            # the failure case of the passing ones, cheapest first, a few at a time: the
+            # first that survives is the answer, so the dearer ones need not run
             passing = [c for c in batch if result.cases[c.key][0].met]
-            failures = {c.key: _failure(_scenario_of(result, c), result.survive) for c in passing}
-            survive_scenarios = {c.key: _scenario_of(result, c, offline=failures[c.key][1]) for c in passing}
-            if survive_scenarios:
+            for start in range(0, len(passing), SURVIVE_BATCH):
+                chunk = passing[start:start + SURVIVE_BATCH]
+                failures = {c.key: _failure(_scenario_of(result, c), result.survive) for c in chunk}
+                survive_scenarios = {c.key: _scenario_of(result, c, offline=failures[c.key][1]) for c in chunk}
                 rows = runs.run(survive_scenarios, f"simulating the loss of a {result.survive}")
-                for c in passing:
+                for c in chunk:
                     sc = survive_scenarios[c.key]
                     result.cases[c.key].append(Case(failures[c.key][0], "stepped", rows[c.key],
                                                     check_targets(rows[c.key], sc, spec.ceiling)))
+                if any(all(k.met for k in result.cases[c.key]) for c in chunk):
+                    break
         for c in batch:
             if not all(k.met for k in result.cases[c.key]):
                 continue

@@ -187,8 +187,8 @@ class PlanSpec(SpecModel):
         None, description="how long the data is kept at RF (default: each topic's retention.ms)"
     )
     growth: _Growth = Field(1.0, description="plan for this multiple of today's load, e.g. 2x")
-    duration: PositiveDuration = Field(8.0, description="simulated time of each candidate's run")
-    warmup: Duration = Field(2.0, description="left out of each candidate's measurements")
+    duration: PositiveDuration = Field(6.0, description="simulated time of each candidate's run")
+    warmup: Duration = Field(1.5, description="left out of each candidate's measurements")
     max_simulations: int = Field(48, ge=1, le=10_000, description="simulations the search may run at most")
 
     @field_validator("instance_types", mode="before")
