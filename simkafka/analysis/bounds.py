@@ -60,6 +60,9 @@ __all__ = [
     "retention_throughput",
 ]
 
+#: The rows that bound the clients, not the cluster (their names start so).
+CLIENT_RESOURCES = ("producer ", "group ")
+
 #: Utilisation ceiling applied to every resource unless the caller gives another.
 DEFAULT_HEADROOM = 0.7
 
@@ -114,6 +117,13 @@ class Bounds:
         """Bytes/s of produced batches the cluster can take with every resource under the
         ceiling (``inf`` when nothing is loaded)."""
         return min((r.max_throughput for r in self.rows), default=math.inf)
+
+    @property
+    def cluster_bound(self) -> float:
+        """:attr:`bound` over the brokers' own resources only: what the cluster could take
+        if its clients (producers' threads, consumer groups' members) kept up."""
+        return min((r.max_throughput for r in self.rows if not r.resource.startswith(CLIENT_RESOURCES)),
+                   default=math.inf)
 
     @property
     def binding(self) -> tuple[ResourceBound, ...]:

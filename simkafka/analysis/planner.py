@@ -39,7 +39,7 @@ from typing import Any
 
 import pandas as pd
 
-from simkafka.analysis.bounds import offered_throughput
+from simkafka.analysis.bounds import CLIENT_RESOURCES, offered_throughput
 from simkafka.analysis.cache import ResultCache, point_key
 from simkafka.analysis.candidates import (
     Candidate,
@@ -444,9 +444,9 @@ def _search(result: Plan, runs: _Runs) -> None:
         return
     if not feasible:
         cheapest = result.candidates[0]
-        clients = [r.resource for r in cheapest.ideal.binding if r.resource.startswith(("producer ", "group "))]
+        clients = [r.resource for r in cheapest.ideal.binding if r.resource.startswith(CLIENT_RESOURCES)]
         if clients and all(
-            any(r.resource.startswith(("producer ", "group ")) for r in c.ideal.binding) for c in result.candidates
+            any(r.resource.startswith(CLIENT_RESOURCES) for r in c.ideal.binding) for c in result.candidates
         ):
             # a client's own threads cap the load whatever the cluster: no broker count helps
             result.reason = (f"the clients, not the cluster, cannot carry the load: {cheapest.pruned_because}; "

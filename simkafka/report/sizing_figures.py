@@ -142,10 +142,12 @@ def figure_cost_headroom(plan: Plan, path: Path) -> None:
 
 
 def bound_by_brokers(plan: Plan) -> pd.DataFrame:
-    """Per instance type and broker count, the highest throughput bound (MB/s) among its
-    candidates (replication settings and partition counts differ in what they allow)."""
-    rows = [(c.instance, c.brokers, c.bounds.bound / 1e6) for c in plan.candidates
-            if math.isfinite(c.bounds.bound)]
+    """Per instance type and broker count, the highest throughput bound (MB/s) of the
+    brokers' own resources among its candidates (replication settings and partition counts
+    differ in what they allow); the clients' own limits are the same for every cluster and
+    would hide the brokers' differences."""
+    rows = [(c.instance, c.brokers, c.bounds.cluster_bound / 1e6) for c in plan.candidates
+            if math.isfinite(c.bounds.cluster_bound)]
     frame = pd.DataFrame(rows, columns=["instance", "brokers", "bound_MB_per_s"])
     return frame.groupby(["instance", "brokers"], as_index=False)["bound_MB_per_s"].max()
 
@@ -162,14 +164,14 @@ def figure_bound_by_brokers(plan: Plan, path: Path) -> None:
     ax.axhline(plan.required / 1e6, color="#d94701", ls="--",
                label=f"required {plan.required / 1e6:,.1f} MB/s")
     rec = plan.recommendation
-    if rec is not None and math.isfinite(rec.bounds.bound):
-        ax.scatter([rec.brokers], [rec.bounds.bound / 1e6], marker="*", s=300, facecolor="none",
+    if rec is not None and math.isfinite(rec.bounds.cluster_bound):
+        ax.scatter([rec.brokers], [rec.bounds.cluster_bound / 1e6], marker="*", s=300, facecolor="none",
                    edgecolor="black", lw=1.5, zorder=4, label="recommended")
     if table.empty:
         ax.text(0.5, 0.5, "no candidate has a finite bound", transform=ax.transAxes, ha="center")
     ax.set_xlabel("brokers")
     ax.set_ylabel("throughput bound (MB/s of produced batches)")
-    ax.set_title(f"what each cluster can take with {plan.spec.headroom:.0%} headroom on every resource")
+    ax.set_title(f"what each cluster's brokers can take with {plan.spec.headroom:.0%} headroom on every resource")
     ax.set_ylim(bottom=0)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
