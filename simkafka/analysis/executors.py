@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
-__all__ = ["EXECUTORS", "Executor", "ExecutorError", "open_executor"]
+__all__ = ["EXECUTORS", "Executor", "ExecutorError", "check_executor", "open_executor"]
 
 ExecutorKind = Literal["inprocess", "pool", "dask"]
 EXECUTORS: tuple[str, ...] = ("inprocess", "pool", "dask")
@@ -120,14 +120,20 @@ class _Dask(Executor):
             self._cluster.close()
 
 
-def open_executor(kind: str, workers: int | None = None, scheduler: str | None = None) -> Executor:
-    """An executor of ``kind`` (one of :data:`EXECUTORS`); close it (or use ``with``)."""
+def check_executor(kind: str, workers: int | None = None, scheduler: str | None = None) -> None:
+    """:class:`ExecutorError` for an unknown kind, a bad worker count or a scheduler
+    address without Dask -- before anything is started."""
     if kind not in EXECUTORS:
         raise ExecutorError(f"unknown executor {kind!r}: one of {', '.join(EXECUTORS)}")
     if workers is not None and workers < 1:
         raise ExecutorError(f"workers must be at least 1 (got {workers})")
     if scheduler is not None and kind != "dask":
         raise ExecutorError("a scheduler address is for the dask executor only")
+
+
+def open_executor(kind: str, workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """An executor of ``kind`` (one of :data:`EXECUTORS`); close it (or use ``with``)."""
+    check_executor(kind, workers, scheduler)
     if kind == "inprocess":
         return Executor()
     if kind == "pool":

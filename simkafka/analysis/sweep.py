@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from simkafka.analysis.cache import ResultCache, point_key
-from simkafka.analysis.executors import EXECUTORS, ExecutorError, open_executor
+from simkafka.analysis.executors import EXECUTORS, ExecutorError, check_executor, open_executor
 from simkafka.analysis.grid import GridError, Param, Point, expand_grid
 from simkafka.scenario import Scenario
 
@@ -105,12 +105,10 @@ def sweep_points(
     run: Callable[[str], dict[str, Any]] = run_point,
 ) -> pd.DataFrame:
     """:func:`sweep` over points already expanded; ``run`` is what simulates one point."""
-    if executor not in EXECUTORS:
-        raise SweepError(f"unknown executor {executor!r}: one of {', '.join(EXECUTORS)}")
-    if workers is not None and workers < 1:
-        raise SweepError(f"workers must be at least 1 (got {workers})")
-    if scheduler is not None and executor != "dask":
-        raise SweepError("a scheduler address is for the dask executor only")
+    try:
+        check_executor(executor, workers, scheduler)
+    except ExecutorError as exc:
+        raise SweepError(str(exc)) from None
     _check_points(points)
     store = ResultCache(cache) if cache is not None else None
     keys = [point_key(p.scenario) for p in points]

@@ -128,3 +128,31 @@ def frame_table(
         values = (str(v) if cell is None else cell(column, v) for column, v in row.items())
         table.add_row(str(index), *values)
     return table
+
+
+def executor_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--executor``, ``--workers`` and ``--scheduler``, as ``sweep`` and ``plan`` take them;
+    ``what`` names what runs (``points``, ``simulations``)."""
+    import click
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed((
+            click.option("--executor", type=click.Choice(["inprocess", "pool", "dask"]), default="pool",
+                         show_default=True,
+                         help=f"Where the {what} run: this process, a local process pool, or dask.distributed."),
+            click.option("--workers", type=click.IntRange(min=1), default=None,
+                         help="Workers (default: one per core)."),
+            click.option("--scheduler", default=None,
+                         help="A dask scheduler address, e.g. tcp://host:8786 (default: a LocalCluster on "
+                         "127.0.0.1)."),
+        )):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def check_scheduler(executor: str, scheduler: str | None) -> None:
+    """A scheduler address only goes with ``--executor dask``: one line and exit 2 otherwise."""
+    if scheduler is not None and executor != "dask":
+        fail(f"--scheduler {scheduler}: a scheduler address is for --executor dask")

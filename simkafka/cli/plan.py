@@ -14,8 +14,10 @@ import click
 
 from simkafka.cli.common import (
     check_output,
+    check_scheduler,
     console,
     err_console,
+    executor_options,
     fail,
     frame_table,
     load_scenario_file,
@@ -42,11 +44,7 @@ CACHE_FILE = "cache.jsonl"
               help="Monte Carlo samples per finalist over the scenario's uncertain inputs.")
 @click.option("--catalogue", "catalogues", multiple=True, type=click.Path(dir_okay=False),
               help="An instance catalogue file of your own (repeatable); adds to the shipped one.")
-@click.option("--executor", type=click.Choice(["inprocess", "pool", "dask"]), default="pool", show_default=True,
-              help="Where the simulations run: this process, a local process pool, or dask.distributed.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Workers (default: one per core).")
-@click.option("--scheduler", default=None,
-              help="A dask scheduler address, e.g. tcp://host:8786 (default: a LocalCluster on 127.0.0.1).")
+@executor_options("simulations")
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
               help="Report directory (default: reports/<scenario>/plan/).")
 def plan(
@@ -68,8 +66,7 @@ def plan(
     from simkafka.cli.progress import ProgressDisplay
     from simkafka.report.sizing import next_cheaper_table, sizing_summary_table, write_sizing_report
 
-    if scheduler is not None and executor != "dask":
-        fail(f"--scheduler {scheduler}: a scheduler address is for --executor dask")
+    check_scheduler(executor, scheduler)
     scenario = load_scenario_file(scenario_file)
     if scenario.plan is None:
         err_console.print(f"note: {scenario_file} has no plan: block; planning with every default (plan: {{}})",

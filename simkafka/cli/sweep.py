@@ -9,8 +9,10 @@ import click
 
 from simkafka.cli.common import (
     check_output,
+    check_scheduler,
     console,
     err_console,
+    executor_options,
     fail,
     frame_table,
     load_scenario_file,
@@ -45,19 +47,7 @@ _MAX_ROWS = 40
     help="PATH=VALUES, e.g. cluster.brokers=3..12 or topics.events.partitions=12,24,48 "
     "(repeat for a grid).",
 )
-@click.option(
-    "--executor",
-    type=click.Choice(["inprocess", "pool", "dask"]),
-    default="pool",
-    show_default=True,
-    help="Where the points run: this process, a local process pool, or dask.distributed.",
-)
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Workers (default: one per core).")
-@click.option(
-    "--scheduler",
-    default=None,
-    help="A dask scheduler address, e.g. tcp://host:8786 (default: a LocalCluster on 127.0.0.1).",
-)
+@executor_options("points")
 @click.option(
     "-o",
     "--output",
@@ -81,8 +71,7 @@ def sweep(
     from simkafka.cli.progress import ProgressDisplay
     from simkafka.report.output_dir import write_report_file
 
-    if scheduler is not None and executor != "dask":
-        fail(f"--scheduler {scheduler}: a scheduler address is for --executor dask")
+    check_scheduler(executor, scheduler)
     scenario = load_scenario_file(scenario_file)
     try:
         points = expand_grid(scenario, params)
