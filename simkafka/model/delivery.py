@@ -130,7 +130,9 @@ class DeliveryHistory:
 
     # --- producer side ---------------------------------------------------------------
 
-    def sent(self, tp: TopicPartition, producer_id: int, first_seq: int, count: int, at: float) -> None:
+    def sent(
+        self, tp: TopicPartition, producer_id: int, first_seq: int, count: int, at: float
+    ) -> None:
         """A producer sent a batch of ``count`` records (first attempt or retry)."""
         _check_range(tp, "sent", "first_seq", first_seq, count)
         _check_time(tp, "sent", at)
@@ -166,7 +168,9 @@ class DeliveryHistory:
                 f"{p.log_end}; a leader appends at its log end (call truncated() first when "
                 f"a replica with a shorter log took over)"
             )
-        p.log.append(LogEntry(base_offset, base_offset + count, producer_id, first_seq, leader_epoch))
+        p.log.append(
+            LogEntry(base_offset, base_offset + count, producer_id, first_seq, leader_epoch)
+        )
         p.log_bases.append(base_offset)
         p.log_end = base_offset + count
 
@@ -188,7 +192,13 @@ class DeliveryHistory:
         p.acked.setdefault(producer_id, []).append(_Ack(first_seq, count, base_offset, at))
 
     def failed(
-        self, tp: TopicPartition, producer_id: int, first_seq: int, count: int, error: str, at: float
+        self,
+        tp: TopicPartition,
+        producer_id: int,
+        first_seq: int,
+        count: int,
+        error: str,
+        at: float,
     ) -> None:
         """The producer gave up on the batch with Kafka error ``error`` (e.g. DELIVERY_TIMEOUT)."""
         _check_range(tp, "failed", "first_seq", first_seq, count)
@@ -227,7 +237,11 @@ class DeliveryHistory:
                 p.log_bases.pop()
             else:
                 p.log[-1] = LogEntry(
-                    last.base_offset, from_offset, last.producer_id, last.first_seq, last.leader_epoch
+                    last.base_offset,
+                    from_offset,
+                    last.producer_id,
+                    last.first_seq,
+                    last.leader_epoch,
                 )
         p.log_end = from_offset
         p.truncations.append((from_offset, removed, at))
@@ -243,7 +257,9 @@ class DeliveryHistory:
 
     # --- consumer side -----------------------------------------------------------------
 
-    def consumed(self, tp: TopicPartition, group: str, first_offset: int, count: int, at: float) -> None:
+    def consumed(
+        self, tp: TopicPartition, group: str, first_offset: int, count: int, at: float
+    ) -> None:
         """Consumer group ``group`` was handed offsets ``[first_offset, first_offset + count)``."""
         _check_range(tp, "consumed", "first_offset", first_offset, count)
         _check_time(tp, "consumed", at)
@@ -364,7 +380,14 @@ class DeliveryReport:
 
     @staticmethod
     def _columns(rows: Iterable[Mapping[str, int]]) -> list[str]:
-        errors = sorted({k for row in rows for k in row if k.startswith("failed_") and k != "failed_but_written"})
+        errors = sorted(
+            {
+                k
+                for row in rows
+                for k in row
+                if k.startswith("failed_") and k != "failed_but_written"
+            }
+        )
         return _ORDER + errors
 
     @property
@@ -422,7 +445,9 @@ def _written_twice(entries: list[tuple[int, int]]) -> tuple[int, IntervalSet]:
     return extra, twice
 
 
-def _check_partition(tp: TopicPartition, p: _PartitionHistory, groups: Iterable[str]) -> PartitionDelivery:
+def _check_partition(
+    tp: TopicPartition, p: _PartitionHistory, groups: Iterable[str]
+) -> PartitionDelivery:
     # Sequences each producer has in the final log, in offset order.
     runs: dict[int, list[tuple[int, int]]] = {}
     log_offsets = IntervalSet()
