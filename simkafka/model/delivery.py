@@ -464,6 +464,10 @@ def _check_partition(
         late = IntervalSet()
         highest = -1  # one past the highest sequence seen so far
         for a, b in producer_runs:
+            if a >= highest:  # the usual case: past everything seen, so in order and new
+                seen.add(a, b)
+                highest = b
+                continue
             first_copies = IntervalSet.span(a, b) - seen.clip(a, b)
             for x, y in first_copies.clip(a, min(b, highest)):
                 late.add(x, y)
