@@ -75,7 +75,6 @@ class _Ack:
     first_seq: int
     count: int
     base_offset: int
-    at: float
 
 
 @dataclass(slots=True)
@@ -111,7 +110,7 @@ class DeliveryHistory:
     """Batch-level record of a run's produce, append, truncate and fetch events.
 
     Pure bookkeeping with no clock of its own: every call carries its time ``at``
-    (seconds), kept for inspection. The cost of a call is O(log n) in the number of
+    (seconds, checked finite); truncations keep it (:meth:`truncations`). The cost of a call is O(log n) in the number of
     ranges of that partition, not in the number of records.
     """
 
@@ -189,7 +188,7 @@ class DeliveryHistory:
         if base_offset < 0:
             raise ValueError(f"acknowledged({tp}): base_offset must be >= 0, got {base_offset}")
         p = self._p(tp)
-        p.acked.setdefault(producer_id, []).append(_Ack(first_seq, count, base_offset, at))
+        p.acked.setdefault(producer_id, []).append(_Ack(first_seq, count, base_offset))
 
     def failed(
         self,
@@ -250,6 +249,11 @@ class DeliveryHistory:
         """The partition's final log: offset ranges and the sequences they hold."""
         p = self._partitions.get(tp)
         return list(p.log) if p else []
+
+    def truncations(self, tp: TopicPartition) -> list[tuple[int, int, float]]:
+        """Each truncation that removed records: ``(from_offset, records_removed, at)``."""
+        p = self._partitions.get(tp)
+        return list(p.truncations) if p else []
 
     def log_end_offset(self, tp: TopicPartition) -> int:
         p = self._partitions.get(tp)
@@ -527,7 +531,8 @@ def _check_partition(
         written_twice_seqs=written_twice_seqs,
         reordered=reordered,
         consumed_twice={g: n for g, n in p.extra_reads.items() if n},
-        consumed_twice_offsets={g: s for g, s in p.read_twice.items() if s},
+        # copies: the report must not change if the history goes on recording
+        consumed_twice_offsets={g: s.copy() for g, s in p.read_twice.items() if s},
         consumed_never=consumed_never,
         skipped=skipped,
         failed=dict(p.failed_by_error),

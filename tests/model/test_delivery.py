@@ -181,6 +181,18 @@ def test_truncation_cuts_inside_a_batch_and_at_or_past_the_end_is_a_no_op():
     assert [(e.base_offset, e.stop_offset, e.first_seq) for e in h.log(TP)] == [(0, 5, 0)]
     assert h.log_end_offset(TP) == 5
     assert check(h).partition(TP).truncated == 15
+    assert h.truncations(TP) == [(5, 15, 2.0)]  # the no-ops are not truncations
+
+
+def test_report_is_a_snapshot():
+    h = DeliveryHistory()
+    h.appended(TP, 1, 0, 10, base_offset=0, leader_epoch=0, at=0.0)
+    h.consumed(TP, "g", 0, 10, at=1.0)
+    h.consumed(TP, "g", 0, 5, at=2.0)
+    report = check(h)
+    h.consumed(TP, "g", 5, 5, at=3.0)
+    assert report.partition(TP).consumed_twice_offsets == {"g": IntervalSet([(0, 5)])}
+    assert check(h).partition(TP).consumed_twice_offsets == {"g": IntervalSet([(0, 10)])}
 
 
 def test_bad_input_names_the_partition_and_field():
