@@ -386,6 +386,10 @@ class KRaftController(_ControlPlane):
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, topology: Topology, **kwargs: object) -> KRaftController:
+        """The controller of a run of ``scenario`` starting from ``topology`` (normally
+        ``scenario_topology``): its topics' policies, its broker configs, and
+        ``cluster.offline_brokers`` fenced from the start."""
+        kwargs.setdefault("fenced", scenario.cluster.offline_brokers)
         return cls(topology, topics=topic_policies(scenario), config=scenario.cluster.config, **kwargs)  # type: ignore[arg-type]
 
     # -- the interface the engines drive ----------------------------------------------------

@@ -133,6 +133,10 @@ class ZooKeeperController(_ControlPlane):
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, topology: Topology, **kwargs: object) -> ZooKeeperController:
+        """The controller of a run of ``scenario`` starting from ``topology`` (normally
+        ``scenario_topology``): its topics' policies, its broker configs, and
+        ``cluster.offline_brokers`` fenced from the start."""
+        kwargs.setdefault("fenced", scenario.cluster.offline_brokers)
         return cls(topology, topics=topic_policies(scenario), config=scenario.cluster.config, **kwargs)  # type: ignore[arg-type]
 
     def handle(self, event: Event) -> list[Decision]:

@@ -216,8 +216,9 @@ def test_restart_expansion_and_the_imbalance_check_bring_the_preferred_leader_ba
     assert [(d.tp, d.at, d.registration.leader, d.registration.leader_epoch) for d in preferred] == [
         (TP("t", 1), 319.0, 1, 2)
     ]
-    assert ctrl.next_deadline() != 619.0  # balanced again: no further check pending
+    # balanced again: no further check pending, only the sessions (last heartbeats at 700)
     assert ctrl._balance_at is None
+    assert ctrl.next_deadline() == 709.0
 
 
 def test_the_imbalance_check_leaves_a_leader_whose_preferred_replica_is_not_in_the_isr():
@@ -396,3 +397,32 @@ def test_reprs_say_time_brokers_and_offline_partitions():
 def test_controlled_shutdown_enable_is_a_broker_config_with_kafkas_default():
     assert BrokerConfig().controlled_shutdown_enable is True
     assert BrokerConfig.model_validate({"controlled.shutdown.enable": "false"}).controlled_shutdown_enable is False
+
+
+@pytest.mark.parametrize("cls", [KRaftController, ZooKeeperController])
+def test_from_scenario_reads_topic_policies_broker_configs_and_offline_brokers(cls: type):
+    import textwrap
+
+    from simkafka.model.topology import scenario_topology
+    from simkafka.scenario import parse_scenario
+
+    text = """
+    name: t
+    cluster:
+      brokers: 3
+      offline_brokers: [2]
+      config: {broker.session.timeout.ms: 6000, zookeeper.session.timeout.ms: 6000}
+    topics:
+      - {name: dirty, partitions: 1, replication.factor: 1, unclean.leader.election.enable: true,
+         replica.assignment: [[1]]}
+      - {name: rf2, partitions: 1, replication.factor: 2, replica.assignment: [[1, 0]]}
+    """
+    scenario = parse_scenario(textwrap.dedent(text), "t.yaml")
+    ctrl = cls.from_scenario(scenario, scenario_topology(scenario))
+    assert ctrl.brokers[2].fenced and not ctrl.brokers[0].fenced
+    assert ctrl.policies["dirty"].unclean_leader_election_enable
+    out = run(ctrl, [*beats(0, 0, 20), *beats(1, 0, 4)], until=20)
+    # 4 + 6 s session; broker 2 is fenced already and has no session to expire
+    assert [(d.broker, d.at) for d in out if isinstance(d, BrokerFenced)] == [(1, 10.0)]
+    assert ctrl.partitions[TP("rf2", 0)].leader == 0
+    assert ctrl.partitions[TP("dirty", 0)].leader == NO_LEADER  # no other replica to take it
