@@ -320,7 +320,8 @@ class KRaftController(_ControlPlane):
     """The active KRaft controller (``QuorumController``) as a state machine.
 
     * **Sessions** (``BrokerHeartbeatManager``): an unfenced broker whose last heartbeat
-      is ``broker.session.timeout.ms`` old is fenced -- exactly at ``last + timeout``; stale
+      is ``broker.session.timeout.ms`` old is fenced -- by the Tick at ``last + timeout``
+      (a heartbeat at that very instant still keeps the session); stale
       brokers are fenced one at a time, the longest silent first (``findOneStaleBroker``).
       Fencing runs ``handleBrokerFenced``: out of every ISR, new leaders from the ISR
       (unclean only where the topic allows it). Fenced brokers have no session to expire.
@@ -398,7 +399,10 @@ class KRaftController(_ControlPlane):
         """Apply ``event`` (after every timer due by then) and return the decisions, ordered
         by :func:`decision_order`. Events must come in non-decreasing ``at``."""
         self._advance(event.at)
-        out = self._run_timers(event.at)
+        # Timers due strictly before the event fire first, each at its own deadline. One due
+        # at the event's very instant waits for a Tick: BrokerHeartbeatManager.hasValidSession
+        # holds while lastContact + timeout >= now, so a heartbeat at the deadline still counts.
+        out = self._run_timers(event.at, inclusive=isinstance(event, Tick))
         if isinstance(event, BrokerHeartbeat):
             out += self._heartbeat(event)
         elif isinstance(event, BrokerRegistered):
@@ -429,18 +433,22 @@ class KRaftController(_ControlPlane):
         """Brokers the heartbeat manager watches: registered and unfenced."""
         return [s for s in self.brokers.values() if s.registered and not s.fenced]
 
-    def _run_timers(self, until: float) -> list[Decision]:
+    def _run_timers(self, until: float, *, inclusive: bool) -> list[Decision]:
         """Fire every timer due by ``until``, each at its own deadline, earliest first."""
         out: list[Decision] = []
         timeout = self.config.broker_session_timeout
+
+        def reached(t: float) -> bool:
+            return t <= until if inclusive else t < until
+
         while True:
             due: list[tuple[float, int, str]] = [
                 (s.last_contact + timeout, b, "expire")
                 for b, s in sorted(self.brokers.items())
-                if s.registered and not s.fenced and s.last_contact + timeout <= until
+                if s.registered and not s.fenced and reached(s.last_contact + timeout)
             ]
-            due += [(t, b, "shutdown") for b, t in sorted(self._shutdown_at.items()) if t <= until]
-            if self._balance_at is not None and self._balance_at <= until:
+            due += [(t, b, "shutdown") for b, t in sorted(self._shutdown_at.items()) if reached(t)]
+            if self._balance_at is not None and reached(self._balance_at):
                 due.append((self._balance_at, -1, "balance"))
             if not due:
                 return out

@@ -141,9 +141,10 @@ class ZooKeeperController(_ControlPlane):
 
     def handle(self, event: Event) -> list[Decision]:
         self._advance(event.at)
-        # a failover at the instant a session expires (the controller's broker died) comes
-        # first: the expiry is the new controller's work, after its reload
-        out = self._run_timers(event.at, inclusive=not isinstance(event, ControllerFailover))
+        # as in KRaft, an event at a timer's exact deadline comes before it; so a failover at
+        # the instant a session expires (the controller's broker died) comes first and the
+        # expiry is the new controller's work, after its reload
+        out = self._run_timers(event.at, inclusive=isinstance(event, Tick))
         if isinstance(event, BrokerHeartbeat):
             out += self._heartbeat(event)
         elif isinstance(event, BrokerRegistered):

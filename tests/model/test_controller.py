@@ -109,6 +109,15 @@ def test_heartbeats_every_two_seconds_keep_every_broker_unfenced():
     assert ctrl.next_deadline() == 300 + 9.0
 
 
+def test_a_heartbeat_at_the_very_deadline_still_counts_as_kafkas_session_check_does():
+    ctrl = KRaftController(rf3_topology())
+    assert ctrl.handle(BrokerHeartbeat(9.0, 1)) == []  # last contact 0 + 9 s >= 9
+    assert ctrl.next_deadline() == 9.0  # brokers 0 and 2 are due now
+    out = ctrl.handle(Tick(9.0))
+    assert [d.broker for d in out if isinstance(d, BrokerFenced)] == [0, 2]
+    assert not ctrl.brokers[1].fenced
+
+
 def test_a_broker_that_never_heartbeats_is_fenced_at_the_session_timeout():
     ctrl = KRaftController(rf3_topology(), config=BrokerConfig(**{"broker.session.timeout.ms": 4000}))
     out = run(ctrl, [*beats(0, 0, 20), *beats(2, 0, 20)], until=20)
