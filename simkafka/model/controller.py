@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from simkafka.model.election import (
     NO_LEADER,
@@ -386,12 +386,12 @@ class KRaftController(_ControlPlane):
         self._maybe_schedule_balance(start)
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario, topology: Topology, **kwargs: object) -> KRaftController:
+    def from_scenario(cls, scenario: Scenario, topology: Topology, **kwargs: Any) -> KRaftController:
         """The controller of a run of ``scenario`` starting from ``topology`` (normally
         ``scenario_topology``): its topics' policies, its broker configs, and
         ``cluster.offline_brokers`` fenced from the start."""
         kwargs.setdefault("fenced", scenario.cluster.offline_brokers)
-        return cls(topology, topics=topic_policies(scenario), config=scenario.cluster.config, **kwargs)  # type: ignore[arg-type]
+        return cls(topology, topics=topic_policies(scenario), config=scenario.cluster.config, **kwargs)
 
     # -- the interface the engines drive ----------------------------------------------------
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from simkafka.model.controller import (
     AlterPartitionRequest,
@@ -132,12 +133,12 @@ class ZooKeeperController(_ControlPlane):
         )
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario, topology: Topology, **kwargs: object) -> ZooKeeperController:
+    def from_scenario(cls, scenario: Scenario, topology: Topology, **kwargs: Any) -> ZooKeeperController:
         """The controller of a run of ``scenario`` starting from ``topology`` (normally
         ``scenario_topology``): its topics' policies, its broker configs, and
         ``cluster.offline_brokers`` fenced from the start."""
         kwargs.setdefault("fenced", scenario.cluster.offline_brokers)
-        return cls(topology, topics=topic_policies(scenario), config=scenario.cluster.config, **kwargs)  # type: ignore[arg-type]
+        return cls(topology, topics=topic_policies(scenario), config=scenario.cluster.config, **kwargs)
 
     def handle(self, event: Event) -> list[Decision]:
         self._advance(event.at)
