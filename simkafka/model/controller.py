@@ -21,11 +21,12 @@ metadata before ``visible_at`` still sees the old leader.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from simkafka.model.election import (
     NO_LEADER,
+    LeaderRecoveryState,
     PartitionRegistration,
     alter_isr,
     elect_preferred_leaders,
@@ -84,7 +85,9 @@ class ControlledShutdownRequest:
 @dataclass(frozen=True, slots=True)
 class AlterPartitionRequest:
     """The leader ``broker`` asks to shrink or expand the ISR of ``tp``. ``partition_epoch``
-    None skips the partition-epoch check (an engine that does not track it)."""
+    None skips the partition-epoch check (an engine that does not track it). A leader
+    elected uncleanly (``RECOVERING``) reports ``RECOVERED`` once its log is recovered,
+    with the ISR still just itself; only then may it add followers."""
 
     at: float
     tp: TopicPartition
@@ -92,6 +95,7 @@ class AlterPartitionRequest:
     new_isr: tuple[int, ...]
     leader_epoch: int
     partition_epoch: int | None = None
+    leader_recovery_state: LeaderRecoveryState = LeaderRecoveryState.RECOVERED
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +286,11 @@ class _ControlPlane:
             return "INVALID_REQUEST"
         if partition.leader not in req.new_isr:
             return "INVALID_REQUEST"
+        recovering = req.leader_recovery_state is LeaderRecoveryState.RECOVERING
+        if recovering and len(req.new_isr) > 1:
+            return "INVALID_REQUEST"  # no follower may join before the leader has recovered
+        if recovering and partition.leader_recovery_state is LeaderRecoveryState.RECOVERED:
+            return "INVALID_REQUEST"  # RECOVERED never goes back to RECOVERING
         for replica in req.new_isr:
             state = self.brokers.get(replica)
             if state is None or not state.active:  # not registered, shutting down or fenced
@@ -292,8 +301,11 @@ class _ControlPlane:
         error = self._validate_alter_partition(req)
         if error is not None:
             return [AlterPartitionRejected(req.tp, req.broker, error, req.at, req.at)]
-        new = alter_isr(self.partitions[req.tp], req.new_isr)
-        if new == self.partitions[req.tp]:
+        old = self.partitions[req.tp]
+        new = alter_isr(old, req.new_isr)
+        if req.leader_recovery_state != old.leader_recovery_state:  # RECOVERING -> RECOVERED
+            new = replace(new, leader_recovery_state=req.leader_recovery_state, partition_epoch=old.partition_epoch + 1)
+        if new == old:
             return []  # PartitionChangeBuilder.build() is empty: no record, nothing to apply
         return self._changes({req.tp: new}, "alter_partition", req.at)
 

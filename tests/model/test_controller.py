@@ -183,6 +183,25 @@ def test_unclean_topic_elects_an_out_of_sync_replica_a_clean_one_goes_offline():
     assert ctrl.offline_partitions() == [TP("clean", 0)]
 
 
+def test_an_uncleanly_elected_leader_recovers_before_followers_rejoin():
+    shrunk = PartitionRegistration(replicas=(1, 0, 2), isr=(1,), leader=1)
+    policies = {"dirty": TopicPolicy(unclean_leader_election_enable=True)}
+    ctrl = KRaftController(Topology(tuple(BrokerInfo(b) for b in range(3)), {TP("dirty", 0): shrunk}, {}), topics=policies)
+    run(ctrl, [*beats(0, 0, 40), *beats(2, 0, 40), *beats(1, 0, 10)], until=40)
+    recovering = LeaderRecoveryState.RECOVERING
+    tp = TP("dirty", 0)
+    early = AlterPartitionRequest(41.0, tp, 0, (0, 2), leader_epoch=1, leader_recovery_state=recovering)
+    assert [getattr(d, "error", None) for d in ctrl.handle(early)] == ["INVALID_REQUEST"]
+    recovered = ctrl.handle(AlterPartitionRequest(42.0, tp, 0, (0,), leader_epoch=1))
+    assert [(d.registration.leader_recovery_state, d.registration.partition_epoch) for d in changes(recovered)] == [
+        (LeaderRecoveryState.RECOVERED, 2)
+    ]
+    expanded = ctrl.handle(AlterPartitionRequest(43.0, tp, 0, (0, 2), leader_epoch=1))
+    assert [d.registration.isr for d in changes(expanded)] == [(0, 2)]
+    back = AlterPartitionRequest(44.0, tp, 0, (0,), leader_epoch=1, leader_recovery_state=recovering)
+    assert [getattr(d, "error", None) for d in ctrl.handle(back)] == ["INVALID_REQUEST"]
+
+
 def test_the_offline_partition_comes_back_when_its_last_isr_member_is_unfenced():
     shrunk = PartitionRegistration(replicas=(1, 0, 2), isr=(1,), leader=1)
     ctrl = KRaftController(Topology(tuple(BrokerInfo(b) for b in range(3)), {TP("c", 0): shrunk}, {}))
