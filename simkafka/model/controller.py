@@ -239,9 +239,20 @@ class _ControlPlane:
     metadata_delay: float
     now: float = 0.0
     _unclean: frozenset[str] = field(default=frozenset(), init=False)
+    # ReplicationControlManager.imbalancedPartitions: not led by their preferred replica;
+    # kept up to date so that a heartbeat costs O(1), not O(partitions)
+    _imbalanced: set[TopicPartition] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self._unclean = frozenset(t for t, p in self.policies.items() if p.unclean_leader_election_enable)
+        self._imbalanced = {tp for tp, p in self.partitions.items() if not p.has_preferred_leader()}
+
+    def _set_partition(self, tp: TopicPartition, registration: PartitionRegistration) -> None:
+        self.partitions[tp] = registration
+        if registration.has_preferred_leader():
+            self._imbalanced.discard(tp)
+        else:
+            self._imbalanced.add(tp)
 
     def _advance(self, at: float) -> None:
         if at < self.now:
@@ -265,7 +276,7 @@ class _ControlPlane:
     ) -> list[Decision]:
         out: list[Decision] = []
         for tp in sorted(changes):
-            self.partitions[tp] = changes[tp]
+            self._set_partition(tp, changes[tp])
             out.append(PartitionChanged(tp, changes[tp], reason, at, at + self.metadata_delay))
         return out
 
@@ -492,14 +503,15 @@ class KRaftController(_ControlPlane):
     def _maybe_schedule_balance(self, now: float) -> None:
         if not self.config.auto_leader_rebalance_enable or self._balance_at is not None:
             return
-        if all(p.has_preferred_leader() for p in self.partitions.values()):
+        if not self._imbalanced:
             return
         delay = IMMEDIATE_REBALANCE_DELAY if self._balance_immediately else self.config.leader_imbalance_check_interval
         self._balance_at = now + delay
 
     def _balance(self, at: float) -> list[Decision]:
         self._balance_at = None
-        changes = elect_preferred_leaders(self.partitions, self.active_brokers())
+        imbalanced = {tp: self.partitions[tp] for tp in sorted(self._imbalanced)}
+        changes = elect_preferred_leaders(imbalanced, self.active_brokers())
         chosen = sorted(changes)[:MAX_ELECTIONS_PER_IMBALANCE]
         self._balance_immediately = len(changes) > MAX_ELECTIONS_PER_IMBALANCE
         return self._changes({tp: changes[tp] for tp in chosen}, "preferred", at)

@@ -184,7 +184,7 @@ class ZooKeeperController(_ControlPlane):
             if new.leader_epoch == old.leader_epoch:  # LeaderAndIsr.newLeaderAndIsr: epoch + 1
                 new = replace(new, leader_epoch=old.leader_epoch + 1)
             at += self.election_cost
-            self.partitions[tp] = new
+            self._set_partition(tp, new)
             out.append(PartitionChanged(tp, new, reason, at, at + self.metadata_delay))
         self.busy_until = at
         return out
