@@ -58,11 +58,14 @@ ChangeReason = Literal["fenced", "controlled_shutdown", "alter_partition", "pref
 @dataclass(frozen=True, slots=True)
 class BrokerHeartbeat:
     """A broker's heartbeat reached the controller (KRaft ``BrokerHeartbeatRequest``; in
-    ZooKeeper mode the broker's ZooKeeper session ping). A registered, fenced broker that
-    heartbeats is unfenced (it has caught up with the metadata log)."""
+    ZooKeeper mode the broker's ZooKeeper session ping). A registered, fenced broker is
+    unfenced by a heartbeat with ``want_fence`` false: a restarting broker sends true
+    until its log recovery is done and it has caught up with the metadata log
+    (``BrokerLifecycleManager``'s ``readyToUnfence``)."""
 
     at: float
     broker: int
+    want_fence: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,7 +526,7 @@ class KRaftController(_ControlPlane):
         if not state.registered:
             return []  # an unregistered broker's heartbeat fails (BROKER_ID_NOT_REGISTERED)
         state.last_contact = event.at
-        if not state.fenced or event.broker in self._shutdown_at:
+        if not state.fenced or event.want_fence or event.broker in self._shutdown_at:
             return []
         state.fenced = False
         changes = unfence_broker(

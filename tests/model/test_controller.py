@@ -206,11 +206,13 @@ def test_the_offline_partition_comes_back_when_its_last_isr_member_is_unfenced()
     shrunk = PartitionRegistration(replicas=(1, 0, 2), isr=(1,), leader=1)
     ctrl = KRaftController(Topology(tuple(BrokerInfo(b) for b in range(3)), {TP("c", 0): shrunk}, {}))
     run(ctrl, broker_1_dies_at_10(40), until=40)
-    out = run(ctrl, [BrokerRegistered(41.0, 1), *beats(1, 41, 50), *beats(0, 41, 50)], until=50)
-    assert BrokerUnfenced(1, 41.0, 41.025) in out
+    recovering = [BrokerHeartbeat(41.0 + 2 * i, 1, want_fence=True) for i in range(3)]  # log recovery
+    out = run(ctrl, [BrokerRegistered(41.0, 1), *recovering, *beats(1, 47, 50), *beats(0, 41, 50)], until=50)
+    assert [d for d in out if d.at < 47] == []  # fenced while it recovers: nothing moves
+    assert BrokerUnfenced(1, 47.0, 47.025) in out
     back = changes(out)
     assert [(d.reason, d.at, d.registration.leader, d.registration.leader_epoch) for d in back] == [
-        ("unfenced", 41.0, 1, 2)
+        ("unfenced", 47.0, 1, 2)
     ]
 
 
