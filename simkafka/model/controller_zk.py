@@ -257,7 +257,9 @@ class ZooKeeperController(_ControlPlane):
 
     def _registered(self, event: BrokerRegistered) -> list[Decision]:
         """The broker's znode appears (``onBrokerStartup``): it may lead again at once, and
-        offline partitions it can lead elect (``triggerOnlinePartitionStateChange``)."""
+        offline partitions it can lead elect (``triggerOnlinePartitionStateChange``).
+        ``KafkaServer.startup`` registers the znode after its log recovery, so an engine
+        sends this when recovery is done; ``want_fence`` has no meaning in this mode."""
         state = self._broker(event.broker)
         out: list[Decision] = []
         if state.registered and not state.fenced:
