@@ -125,9 +125,17 @@ class BrokerConfig(SpecModel):
     replica_fetch_wait_max: IntMillis = Field(0.5, alias="replica.fetch.wait.max.ms")
     replica_lag_time_max: PositiveMillis = Field(30.0, alias="replica.lag.time.max.ms")
     message_max_bytes: IntByteSize = Field(1048588, alias="message.max.bytes")
+    # KRaft: the controller fences a broker whose last heartbeat is older than the session
+    # timeout (BrokerHeartbeatManager); brokers heartbeat every interval (KafkaConfig defaults)
     broker_session_timeout: PositiveIntMillis = Field(9.0, alias="broker.session.timeout.ms")
     broker_heartbeat_interval: PositiveIntMillis = Field(2.0, alias="broker.heartbeat.interval.ms")
     zookeeper_session_timeout: PositiveIntMillis = Field(18.0, alias="zookeeper.session.timeout.ms")
+    controlled_shutdown_enable: bool = Field(
+        True,
+        alias="controlled.shutdown.enable",
+        description="a stopping broker first asks the controller to move its leaders away "
+        "(Kafka's default true); false: it just stops and is fenced at the session timeout",
+    )
     auto_leader_rebalance_enable: bool = Field(True, alias="auto.leader.rebalance.enable")
     leader_imbalance_per_broker_percentage: int = Field(
         10, ge=0, le=INT32_MAX, alias="leader.imbalance.per.broker.percentage"
