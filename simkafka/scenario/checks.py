@@ -370,6 +370,17 @@ def _check_faults(s: Scenario) -> list[Finding]:
                 out.append(_error((*at, "broker"), f"broker {broker} is not down at {format_duration(f.at)}: "
                                   "nothing to restart", "add a broker_crash or broker_shutdown before it"))
             down.discard(broker)
+        elif f.type == "rack_failure":
+            if f.rack not in racks:
+                hint = _closest(f.rack, sorted(racks)) if racks else "the cluster has no racks: give brokers a rack"
+                out.append(_error((*at, "rack"), f"rack {f.rack!r} does not exist", hint))
+                continue
+            members = {b.id for b in s.cluster.brokers if b.rack == f.rack}
+            if members <= down:
+                out.append(_error((*at, "rack"), f"every broker of rack {f.rack!r} is already down at "
+                                  f"{format_duration(f.at)}"))
+            if f.duration is None:
+                down |= members
         elif f.type == "network_partition":
             sides = [set(side) for side in f.between]
             for side_index, side in enumerate(f.between):

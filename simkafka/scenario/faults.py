@@ -70,7 +70,32 @@ class ConsumerCrash(_Fault):
     restart_after: PositiveDuration | None = None
 
 
+class RackFailure(_Fault):
+    """Every broker of ``rack`` crashes at once (a zone outage: power, network, the zone's
+    storage); with ``duration`` they all restart after it."""
+
+    type: Literal["rack_failure"]
+    rack: str
+    duration: PositiveDuration | None = Field(None, description="None: down until the end of the run")
+
+
+class ControllerFailover(_Fault):
+    """The active controller is lost and another takes over: in KRaft a standby of the
+    controller quorum is active at once; in ZooKeeper mode the new controller first reloads
+    every partition's state from ZooKeeper."""
+
+    type: Literal["controller_failover"]
+
+
 Fault = Annotated[
-    BrokerCrash | BrokerRestart | BrokerShutdown | NetworkPartition | SlowDisk | NicDegradation | ConsumerCrash,
+    BrokerCrash
+    | BrokerRestart
+    | BrokerShutdown
+    | RackFailure
+    | ControllerFailover
+    | NetworkPartition
+    | SlowDisk
+    | NicDegradation
+    | ConsumerCrash,
     Field(discriminator="type"),
 ]

@@ -237,3 +237,19 @@ def test_resolved_dump_round_trips():
     s = parse_scenario(BASE)
     again = parse_scenario(yaml.safe_dump(s.model_dump(mode="json")))
     assert again == s
+
+
+def test_rack_failure_and_controller_failover_faults():
+    s = parse_scenario(BASE + "faults:\n  - {type: rack_failure, at: 10s, rack: b, duration: 30s}\n"
+                              "  - {type: controller_failover, at: 50s}\n")
+    assert [f.type for f in s.faults] == ["rack_failure", "controller_failover"]
+    assert s.faults[0].rack == "b" and s.faults[0].duration == 30.0
+    found = problems(BASE + "faults:\n  - {type: rack_failure, at: 10s, rack: bb}\n"
+                            "  - {type: rack_failure, at: 20s, rack: a}\n"
+                            "  - {type: rack_failure, at: 30s, rack: a}\n"
+                            "  - {type: broker_restart, at: 40s, broker: 0}\n")
+    assert [(p.path, p.line, p.message) for p in found] == [
+        (("faults", 0, "rack"), 19, "rack 'bb' does not exist"),
+        (("faults", 2, "rack"), 21, "every broker of rack 'a' is already down at 30.000 s"),
+    ]
+    assert found[0].hint == "did you mean 'b'?"
