@@ -250,6 +250,25 @@ class _ControlPlane:
         self._unclean = frozenset(t for t, p in self.policies.items() if p.unclean_leader_election_enable)
         self._imbalanced = {tp for tp, p in self.partitions.items() if not p.has_preferred_leader()}
 
+    @staticmethod
+    def _initial(
+        topology: Topology,
+        topics: Mapping[str, TopicPolicy] | None,
+        config: BrokerConfig | None,
+        start: float,
+        fenced: Iterable[int],
+        metadata_delay: float,
+    ) -> dict[str, object]:
+        """The fields both controllers start from: every broker in contact at ``start``,
+        ``fenced`` ones fenced (a ValueError for one not in the topology)."""
+        down = set(fenced)
+        brokers = {b.id: BrokerState(fenced=b.id in down, last_contact=start) for b in topology.brokers}
+        unknown = sorted(down - set(brokers))
+        if unknown:
+            raise ValueError(f"fenced brokers {unknown} are not in the topology (brokers {sorted(brokers)})")
+        return {"partitions": dict(topology.partitions), "brokers": brokers, "policies": dict(topics or {}),
+                "config": config or BrokerConfig(), "metadata_delay": metadata_delay, "now": start}
+
     def _set_partition(self, tp: TopicPartition, registration: PartitionRegistration) -> None:
         self.partitions[tp] = registration
         if registration.has_preferred_leader():
@@ -390,21 +409,7 @@ class KRaftController(_ControlPlane):
     ) -> None:
         if metadata_delay < 0:
             raise ValueError(f"metadata_delay must be >= 0 s (got {metadata_delay})")
-        down = set(fenced)
-        brokers = {
-            b.id: BrokerState(fenced=b.id in down, last_contact=start) for b in topology.brokers
-        }
-        unknown = sorted(down - set(brokers))
-        if unknown:
-            raise ValueError(f"fenced brokers {unknown} are not in the topology (brokers {sorted(brokers)})")
-        super().__init__(
-            partitions=dict(topology.partitions),
-            brokers=brokers,
-            policies=dict(topics or {}),
-            config=config or BrokerConfig(),
-            metadata_delay=metadata_delay,
-            now=start,
-        )
+        super().__init__(**self._initial(topology, topics, config, start, fenced, metadata_delay))
         self.elr_enabled = elr_enabled
         self._balance_at: float | None = None  # ImbalanceSchedule.SCHEDULED when not None
         self._balance_immediately = False

@@ -45,7 +45,6 @@ from simkafka.model.controller import (
     BrokerFenced,
     BrokerHeartbeat,
     BrokerRegistered,
-    BrokerState,
     BrokerUnfenced,
     ChangeReason,
     ControlledShutdownRequest,
@@ -110,21 +109,7 @@ class ZooKeeperController(_ControlPlane):
         ):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0 s (got {value})")
-        down = set(fenced)
-        brokers = {
-            b.id: BrokerState(fenced=b.id in down, last_contact=start) for b in topology.brokers
-        }
-        unknown = sorted(down - set(brokers))
-        if unknown:
-            raise ValueError(f"fenced brokers {unknown} are not in the topology (brokers {sorted(brokers)})")
-        super().__init__(
-            partitions=dict(topology.partitions),
-            brokers=brokers,
-            policies=dict(topics or {}),
-            config=config or BrokerConfig(),
-            metadata_delay=metadata_delay,
-            now=start,
-        )
+        super().__init__(**self._initial(topology, topics, config, start, fenced, metadata_delay))
         self.election_cost = election_seconds_per_partition
         self.reload_cost = reload_seconds_per_partition
         self.busy_until = start  # when the controller's event thread is free
