@@ -55,6 +55,12 @@ class Candidate:
         return (f"{self.brokers} x {self.instance}, {parts}, RF {self.replication_factor}, "
                 f"min ISR {self.min_insync_replicas}")
 
+    def __repr__(self) -> str:
+        bound = "unbounded" if math.isinf(self.ideal.bound) else f"{self.ideal.bound / 1e6:,.1f} MB/s"
+        verdict = "" if self.bound_ok else f"; pruned: {self.pruned_because}"
+        return (f"<Candidate {self.key}: ${self.cost.total:,.0f}/month, bound {bound} for "
+                f"{self.required / 1e6:,.1f} MB/s needed{verdict}>")
+
     @property
     def monthly_usd(self) -> float:
         return self.cost.total
