@@ -176,8 +176,10 @@ class UncertainValue(SpecModel):
 
     @classmethod
     def parse_amount(cls, value: object) -> Amount:
-        """One amount as written (``500MB/s``) -> :class:`Amount`; ``ValueError`` if it is not one."""
-        raise NotImplementedError
+        """One amount as written (``500MB/s``) -> :class:`Amount`; ``ValueError`` if it is not one.
+        Each kind of quantity (:class:`UncertainRate`, :class:`UncertainSize`) reads its own."""
+        raise TypeError(f"{cls.__name__} is the common base of the uncertain quantities; use UncertainRate "
+                        "or UncertainSize, which know how their amounts are written")
 
     @model_validator(mode="before")
     @classmethod
