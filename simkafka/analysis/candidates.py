@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from simkafka.analysis.bounds import Bounds, capacity_bounds, offered_throughput, produced_by_topic
+from simkafka.analysis.bounds import Bounds, capacity_bounds, produced_by_topic
 from simkafka.analysis.catalogue import BlockStorage, LocalNvme, Offer
 from simkafka.analysis.cost import MonthlyCost, Traffic, monthly_cost
 from simkafka.analysis.grid import point_seed
@@ -26,7 +26,10 @@ from simkafka.scenario import Scenario
 from simkafka.scenario.plan import PlanSpec
 from simkafka.units import write_byte_rate, write_message_rate
 
-__all__ = ["Candidate", "CandidateError", "candidate_scenario", "grow", "retained_bytes"]
+__all__ = [
+    "Candidate", "CandidateError", "candidate", "candidate_scenario", "grow", "planned_run", "retained_by_topic",
+    "validated_scenario",
+]
 
 
 class CandidateError(ValueError):
@@ -152,22 +155,23 @@ def _scaled_rate(rate: Any, factor: float) -> str:
     return write_byte_rate(rate.bytes_per_second * factor)
 
 
-def retained_bytes(scenario: Scenario, retention: float | None = None, *, only: str | None = None) -> float:
-    """Bytes the topics keep before replication: each topic's produced bytes/s times its
-    retention (``retention`` for all when given), capped by ``retention.bytes`` per
-    partition. Payload bytes as the producers compress them (the log stores batches)."""
-    by_topic = produced_by_topic(scenario)
-    total = 0.0
+def retained_by_topic(
+    scenario: Scenario, retention: float | None = None, by_topic: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Bytes each topic keeps before replication: its produced bytes/s (``by_topic``, from
+    :func:`~simkafka.analysis.bounds.produced_by_topic` when not given) times its retention
+    (``retention`` for all when given), capped by ``retention.bytes`` per partition. Batch
+    bytes as the producers compress them (the log stores batches)."""
+    rates = produced_by_topic(scenario) if by_topic is None else by_topic
+    held: dict[str, float] = {}
     for topic in scenario.topics:
-        if only is not None and topic.name != only:
-            continue
-        rate = by_topic.get(topic.name, 0.0)
+        rate = rates.get(topic.name, 0.0)
         keep = retention if retention is not None else topic.retention
-        held = rate * keep if rate > 0 else 0.0
+        kept = rate * keep if rate > 0 else 0.0
         if math.isfinite(topic.retention_bytes):
-            held = min(held, topic.retention_bytes * topic.partitions)
-        total += held
-    return total
+            kept = min(kept, topic.retention_bytes * topic.partitions)
+        held[topic.name] = kept
+    return held
 
 
 def candidate_scenario(
@@ -211,7 +215,7 @@ def candidate_scenario(
     params = {"instance": offer.instance.name, "brokers": brokers, "partitions": partitions,
               "rf": replication_factor, "min_isr": min_insync_replicas}
     data["run"] = {**data.get("run", {}), **planned_run(spec), "engine": engine, "seed": point_seed(base.seed, params)}
-    return _validated(data)
+    return validated_scenario(data)
 
 
 #: The time-series resolution of a planner's run, about: fine enough that a short run has
@@ -229,7 +233,7 @@ def planned_run(spec: PlanSpec) -> dict[str, str]:
     return {"duration": f"{spec.duration:g}s", "warmup": f"{spec.warmup:g}s", "sample_interval": f"{interval:g}s"}
 
 
-def _validated(data: dict) -> Scenario:
+def validated_scenario(data: dict) -> Scenario:
     from pydantic import ValidationError
 
     from simkafka.scenario.checks import find_contradictions
@@ -269,8 +273,8 @@ def candidate(
     main = max(scenario.topics, key=lambda t: by_topic.get(t.name, 0.0))
     rf = main.replication_factor
     groups = sum(1 for g in scenario.consumer_groups if main.name in g.topics)
-    at_rf = sum(retained_bytes(scenario, spec.retention, only=t.name) * t.replication_factor
-                for t in scenario.topics)
+    held = retained_by_topic(scenario, spec.retention, by_topic)
+    at_rf = sum(held[t.name] * t.replication_factor for t in scenario.topics)
     cost = monthly_cost(
         offer,
         len(scenario.cluster.brokers),
@@ -293,5 +297,3 @@ def candidate(
         ideal=ideal,
     )
 
-
-__all__ += ["candidate", "offered_throughput"]

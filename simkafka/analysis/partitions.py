@@ -41,7 +41,7 @@ def rule_of_thumb_per_broker(brokers: int) -> int:
 def probe_scenario(base: Scenario, topic: str, spec: PlanSpec, offer: Offer) -> Scenario:
     """One partition of ``topic`` driven flat out by its producers, read by one member of
     each group that reads it, on ``max(3, RF)`` brokers of ``offer``'s instance type."""
-    from simkafka.analysis.candidates import _validated, planned_run
+    from simkafka.analysis.candidates import planned_run, validated_scenario
     from simkafka.analysis.grid import point_seed
 
     data = base.model_dump(mode="json", by_alias=True, exclude_unset=True)
@@ -77,7 +77,7 @@ def probe_scenario(base: Scenario, topic: str, spec: PlanSpec, offer: Offer) -> 
     cluster.pop("offline_brokers", None)
     data["run"] = {**data.get("run", {}), **planned_run(spec), "engine": "stepped",
                    "seed": point_seed(base.seed, {"probe": topic})}
-    return _validated(data)
+    return validated_scenario(data)
 
 
 @dataclass(frozen=True)

@@ -463,9 +463,10 @@ def _search(result: Plan, runs: _Runs) -> None:
             return
         batch = feasible[position:position + min(BATCH, runs.left)]
         position += len(batch)
-        rows = runs.run({c.key: _scenario_of(result, c) for c in batch}, "simulating candidates")
+        planned = {c.key: _scenario_of(result, c) for c in batch}
+        rows = runs.run(planned, "simulating candidates")
         for c in batch:
-            sc = _scenario_of(result, c)
+            sc = planned[c.key]
             result.cases[c.key] = [Case("as planned", "stepped", rows[c.key], check_targets(rows[c.key], sc, spec.ceiling))]
         if result.survive != "none":
             # the failure case of the passing ones, cheapest first, a few at a time: the
@@ -473,7 +474,7 @@ def _search(result: Plan, runs: _Runs) -> None:
             passing = [c for c in batch if result.cases[c.key][0].met]
             for start in range(0, len(passing), SURVIVE_BATCH):
                 chunk = passing[start:start + SURVIVE_BATCH]
-                failures = {c.key: _failure(_scenario_of(result, c), result.survive) for c in chunk}
+                failures = {c.key: _failure(planned[c.key], result.survive) for c in chunk}
                 survive_scenarios = {c.key: _scenario_of(result, c, offline=failures[c.key][1]) for c in chunk}
                 rows = runs.run(survive_scenarios, f"simulating the loss of a {result.survive}")
                 for c in chunk:
@@ -535,12 +536,13 @@ def _monte_carlo(result: Plan, scenario: Scenario, runs: _Runs, samples: int) ->
         runs.limit = runs.done + len(scenarios)
         rows = runs.run(scenarios, f"Monte Carlo: {c.key}")
         misses: dict[str, int] = {}
+        missed_any = 0
         for name, s in scenarios.items():
-            for check in check_targets(rows[name], s, spec.ceiling):
+            checks = check_targets(rows[name], s, spec.ceiling)
+            for check in checks:
                 target = check.target.split(" (")[0]
                 misses[target] = misses.get(target, 0) + (0 if check.met else 1)
-        misses["any target"] = sum(
-            1 for name, s in scenarios.items() if not all(k.met for k in check_targets(rows[name], s, spec.ceiling))
-        )
+            missed_any += not all(k.met for k in checks)
+        misses["any target"] = missed_any
         result.uncertainty[c.key] = tuple(MissProbability.of(target, n, samples) for target, n in misses.items())
 

@@ -28,9 +28,6 @@ from simkafka.cli.exits import EXIT_FAILED
 
 __all__ = ["plan"]
 
-CACHE_FILE = "cache.jsonl"
-
-
 @click.command()
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
 @click.option(
@@ -58,7 +55,6 @@ def plan(
     output: str | None,
 ) -> None:
     """Find the cheapest cluster that meets the scenario's targets; write a sizing report."""
-    from simkafka.analysis.cache import CacheRefused
     from simkafka.analysis.catalogue import CatalogueError, load_catalogue
     from simkafka.analysis.executors import ExecutorError
     from simkafka.analysis.planner import PlanError
@@ -95,7 +91,7 @@ def plan(
                 scheduler=scheduler,
                 progress=lambda stage, done, total: progress.update(done, total, description=stage),
             )
-        except (PlanError, ExecutorError, CacheRefused) as exc:
+        except (PlanError, ExecutorError) as exc:
             fail(f"{scenario_file}: {exc}")
     if result.recommendation is not None:
         console.print(frame_table(sizing_summary_table(result), f"{scenario.name}: recommended cluster"))

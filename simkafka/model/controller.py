@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from simkafka.model.election import (
     NO_LEADER,
@@ -269,6 +269,45 @@ class _ControlPlane:
         return {"partitions": dict(topology.partitions), "brokers": brokers, "policies": dict(topics or {}),
                 "config": config or BrokerConfig(), "metadata_delay": metadata_delay, "now": start}
 
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, topology: Topology, **kwargs: Any) -> Self:
+        """The controller of a run of ``scenario`` starting from ``topology`` (normally
+        ``scenario_topology``): its topics' policies, its broker configs, and
+        ``cluster.offline_brokers`` fenced from the start."""
+        kwargs.setdefault("fenced", scenario.cluster.offline_brokers)
+        return cls(topology, topics=topic_policies(scenario), config=scenario.cluster.config, **kwargs)
+
+    def handle(self, event: Event) -> list[Decision]:
+        """Apply ``event`` (after every timer due by then) and return the decisions, ordered
+        by :func:`decision_order`. Events must come in non-decreasing ``at``."""
+        self._advance(event.at)
+        # Timers due strictly before the event fire first, each at its own deadline. One due
+        # at the event's very instant waits for a Tick: BrokerHeartbeatManager.hasValidSession
+        # holds while lastContact + timeout >= now, so a heartbeat at the deadline still counts
+        # (and in ZooKeeper mode a failover at the instant a session expires comes first, so
+        # the expiry is the new controller's work, after its reload).
+        out = self._run_timers(event.at, inclusive=isinstance(event, Tick))
+        if isinstance(event, BrokerHeartbeat):
+            out += self._heartbeat(event)
+        elif isinstance(event, BrokerRegistered):
+            out += self._registered(event)
+        elif isinstance(event, ControlledShutdownRequest):
+            out += self._controlled_shutdown(event)
+        elif isinstance(event, AlterPartitionRequest):
+            out += self._handle_alter_partition(event)
+        elif isinstance(event, ControllerFailover):
+            out += self._failover(event)
+        elif not isinstance(event, Tick):
+            raise TypeError(f"not a controller event: {event!r}")
+        self._after_event(event.at)
+        return sorted(out, key=decision_order)
+
+    def _handle_alter_partition(self, req: AlterPartitionRequest) -> list[Decision]:
+        return self._alter_partition(req)
+
+    def _after_event(self, at: float) -> None:
+        """What a controller does after every event (KRaft: schedule the imbalance check)."""
+
     def _set_partition(self, tp: TopicPartition, registration: PartitionRegistration) -> None:
         self.partitions[tp] = registration
         if registration.has_preferred_leader():
@@ -416,38 +455,10 @@ class KRaftController(_ControlPlane):
         self._shutdown_at: dict[int, float] = {}  # brokers waiting for SHUTDOWN_NOW
         self._maybe_schedule_balance(start)
 
-    @classmethod
-    def from_scenario(cls, scenario: Scenario, topology: Topology, **kwargs: Any) -> KRaftController:
-        """The controller of a run of ``scenario`` starting from ``topology`` (normally
-        ``scenario_topology``): its topics' policies, its broker configs, and
-        ``cluster.offline_brokers`` fenced from the start."""
-        kwargs.setdefault("fenced", scenario.cluster.offline_brokers)
-        return cls(topology, topics=topic_policies(scenario), config=scenario.cluster.config, **kwargs)
+    # -- the interface the engines drive: handle() (in _ControlPlane), next_deadline() --------
 
-    # -- the interface the engines drive ----------------------------------------------------
-
-    def handle(self, event: Event) -> list[Decision]:
-        """Apply ``event`` (after every timer due by then) and return the decisions, ordered
-        by :func:`decision_order`. Events must come in non-decreasing ``at``."""
-        self._advance(event.at)
-        # Timers due strictly before the event fire first, each at its own deadline. One due
-        # at the event's very instant waits for a Tick: BrokerHeartbeatManager.hasValidSession
-        # holds while lastContact + timeout >= now, so a heartbeat at the deadline still counts.
-        out = self._run_timers(event.at, inclusive=isinstance(event, Tick))
-        if isinstance(event, BrokerHeartbeat):
-            out += self._heartbeat(event)
-        elif isinstance(event, BrokerRegistered):
-            out += self._registered(event)
-        elif isinstance(event, ControlledShutdownRequest):
-            out += self._controlled_shutdown(event)
-        elif isinstance(event, AlterPartitionRequest):
-            out += self._alter_partition(event)
-        elif isinstance(event, ControllerFailover):
-            out += self._failover(event)
-        elif not isinstance(event, Tick):
-            raise TypeError(f"not a controller event: {event!r}")
-        self._maybe_schedule_balance(event.at)  # every controller write event does this
-        return sorted(out, key=decision_order)
+    def _after_event(self, at: float) -> None:
+        self._maybe_schedule_balance(at)  # every controller write event does this
 
     def next_deadline(self) -> float | None:
         """The earliest time a :class:`Tick` would produce something: a session expiry, a

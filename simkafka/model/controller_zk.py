@@ -38,7 +38,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
 
 from simkafka.model.controller import (
     AlterPartitionRequest,
@@ -51,14 +50,10 @@ from simkafka.model.controller import (
     ControllerActivated,
     ControllerFailover,
     Decision,
-    Event,
     PartitionChanged,
     ShutdownCompleted,
-    Tick,
     TopicPolicy,
     _ControlPlane,
-    decision_order,
-    topic_policies,
 )
 from simkafka.model.election import (
     Election,
@@ -70,7 +65,6 @@ from simkafka.model.election import (
 )
 from simkafka.model.topology import Topology
 from simkafka.model.types import TopicPartition
-from simkafka.scenario import Scenario
 from simkafka.scenario.cluster import BrokerConfig
 
 ZK_ELECTION_SECONDS_PER_PARTITION = 0.005  # Jun Rao 2015: "5 ms to elect a new leader for a single partition"
@@ -116,34 +110,6 @@ class ZooKeeperController(_ControlPlane):
         self._rebalance_at: float | None = (
             start + ZK_FIRST_REBALANCE_DELAY if self.config.auto_leader_rebalance_enable else None
         )
-
-    @classmethod
-    def from_scenario(cls, scenario: Scenario, topology: Topology, **kwargs: Any) -> ZooKeeperController:
-        """The controller of a run of ``scenario`` starting from ``topology`` (normally
-        ``scenario_topology``): its topics' policies, its broker configs, and
-        ``cluster.offline_brokers`` fenced from the start."""
-        kwargs.setdefault("fenced", scenario.cluster.offline_brokers)
-        return cls(topology, topics=topic_policies(scenario), config=scenario.cluster.config, **kwargs)
-
-    def handle(self, event: Event) -> list[Decision]:
-        self._advance(event.at)
-        # as in KRaft, an event at a timer's exact deadline comes before it; so a failover at
-        # the instant a session expires (the controller's broker died) comes first and the
-        # expiry is the new controller's work, after its reload
-        out = self._run_timers(event.at, inclusive=isinstance(event, Tick))
-        if isinstance(event, BrokerHeartbeat):
-            out += self._heartbeat(event)
-        elif isinstance(event, BrokerRegistered):
-            out += self._registered(event)
-        elif isinstance(event, ControlledShutdownRequest):
-            out += self._controlled_shutdown(event)
-        elif isinstance(event, AlterPartitionRequest):
-            out += self._zk_alter_partition(event)
-        elif isinstance(event, ControllerFailover):
-            out += self._failover(event)
-        elif not isinstance(event, Tick):
-            raise TypeError(f"not a controller event: {event!r}")
-        return sorted(out, key=decision_order)
 
     def next_deadline(self) -> float | None:
         timeout = self.config.zookeeper_session_timeout
@@ -272,7 +238,7 @@ class ZooKeeperController(_ControlPlane):
             BrokerFenced(event.broker, done, done + self.metadata_delay),
         ]
 
-    def _zk_alter_partition(self, event: AlterPartitionRequest) -> list[Decision]:
+    def _handle_alter_partition(self, event: AlterPartitionRequest) -> list[Decision]:
         # an AlterPartition (KIP-497) is one more event of the thread and one ZooKeeper write
         error_or_change = self._alter_partition(replace(event, at=self._start(event.at)))
         out: list[Decision] = []
