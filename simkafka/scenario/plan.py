@@ -50,6 +50,8 @@ def parse_int_choices(value: object, what: str, *, least: int = 1, most: int | N
         if high - low + 1 > MAX_CHOICES:
             raise out_of_range(f"{what}: the range has {high - low + 1:,} values", f"at most {MAX_CHOICES:,}")
         values = list(range(low, high + 1))
+    elif isinstance(value, str) and ".." in value:
+        raise ValueError(f"{what}: a range is a..b with two whole numbers, e.g. 3..24 (got {value!r})")
     else:
         items = split_csv(value) if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)) or not items:
@@ -126,7 +128,7 @@ _Ints = Annotated[
 ]
 def _headroom_range(value: float) -> float:
     if not 0.0 <= value < 1.0:
-        raise out_of_range(f"headroom is the share of every resource kept free, got {value:g}",
+        raise out_of_range(f"headroom is the share of every resource kept free, got {value:.0%}",
                            "allowed range: 0% <= headroom < 100%, e.g. 30%")
     return value
 
