@@ -92,7 +92,7 @@ def main() -> None:
         probes = Probes(world, scenario.run.sample_interval)
         play = lambda progress: run_world(world, probes, progress, steps=20)  # noqa: E731
         finish = lambda: summarise(world, probes)  # noqa: E731
-        shape = f"{len(world.brokers)} brokers, {len(world.controller.partitions)} partitions, events engine"
+        shape = f"{len(world.brokers)} brokers, {len(world.partitions)} partitions, events engine"
     built = time.perf_counter()
     profiler = cProfile.Profile() if args.profile else None
     if profiler:

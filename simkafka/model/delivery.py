@@ -75,6 +75,7 @@ class _Ack:
     first_seq: int
     count: int
     base_offset: int
+    at: float
 
 
 @dataclass(slots=True)
@@ -182,13 +183,15 @@ class DeliveryHistory:
         base_offset: int,
         at: float,
     ) -> None:
-        """The producer got a success response saying the batch starts at ``base_offset``."""
+        """The producer got a success response saying the batch starts at ``base_offset``;
+        -1 when the producer is not told (``acks=0``: Kafka's ``RecordMetadata.offset()``
+        is -1 then), so a lost record of it has no offset in ``lost_offsets``."""
         _check_range(tp, "acknowledged", "first_seq", first_seq, count)
         _check_time(tp, "acknowledged", at)
-        if base_offset < 0:
-            raise ValueError(f"acknowledged({tp}): base_offset must be >= 0, got {base_offset}")
+        if base_offset < -1:
+            raise ValueError(f"acknowledged({tp}): base_offset must be >= 0 (or -1: unknown), got {base_offset}")
         p = self._p(tp)
-        p.acked.setdefault(producer_id, []).append(_Ack(first_seq, count, base_offset))
+        p.acked.setdefault(producer_id, []).append(_Ack(first_seq, count, base_offset, at))
 
     def failed(
         self,
@@ -244,6 +247,21 @@ class DeliveryHistory:
                 )
         p.log_end = from_offset
         p.truncations.append((from_offset, removed, at))
+
+    def find_appended(self, tp: TopicPartition, producer_id: int, first_seq: int) -> int | None:
+        """The offset the log holds ``producer_id``'s record ``first_seq`` at, or None --
+        what an idempotent leader's producer state answers for a retried batch (Kafka
+        keeps the last five batches per producer; a retry is one of the latest, so the
+        log is searched from its end)."""
+        p = self._partitions.get(tp)
+        if p is None:
+            return None
+        for entry in reversed(p.log):
+            if entry.producer_id == producer_id and entry.first_seq <= first_seq < entry.first_seq + entry.count:
+                return entry.base_offset + first_seq - entry.first_seq
+            if entry.producer_id == producer_id and entry.first_seq + entry.count <= first_seq:
+                return None  # sequences grow along the log: nothing earlier holds it
+        return None
 
     def log(self, tp: TopicPartition) -> list[LogEntry]:
         """The partition's final log: offset ranges and the sequences they hold."""
@@ -498,6 +516,8 @@ def _check_partition(
             continue
         lost[producer] = missing
         for ack in acks:
+            if ack.base_offset < 0:
+                continue  # acks=0: the producer was never told an offset
             for a, b in missing.clip(ack.first_seq, ack.first_seq + ack.count):
                 shift = ack.base_offset - ack.first_seq
                 lost_offsets.add(a + shift, b + shift)

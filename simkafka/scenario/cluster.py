@@ -167,6 +167,13 @@ class Cluster(SpecModel):
     network: Network = Network()
     clients: ClientHosts = ClientHosts()
     controller: Literal["kraft", "zookeeper"] = "kraft"
+    follower_truncation: Literal["leader_epoch", "high_watermark"] = Field(
+        "leader_epoch",
+        description="how a follower truncates its log when it starts following a new leader: "
+        "leader_epoch (KIP-101/279, every Kafka since 0.11/2.0) or high_watermark (before "
+        "KIP-101: to the high watermark it last heard of, which can lose acknowledged "
+        "records and let replicas diverge -- for teaching)",
+    )
     kafka_version: KafkaRelease = Field(
         MODELLED_RELEASE,
         description="the Kafka release whose behaviour to reproduce where 4.0 and 4.1 differ "

@@ -51,6 +51,10 @@ class ProducerBatch:
     first_append: float  # when its first message was appended
     last_append: float  # when its last message was appended
     attempts: int = 0
+    # the producer's sequence number of its first record (assigned when the batch is first
+    # drained, as Kafka's idempotent producer does) and the offset the leader appended it at
+    first_seq: int = -1
+    base_offset: int = -1
 
 
 def kafka_batch_size(configured: float) -> int:
@@ -128,6 +132,9 @@ class RecordAccumulator:
         self.queued_messages = 0
         self._drain_index: dict[int, int] = {}
         self.appended_messages = 0
+        # a retried batch waits retry.backoff.ms at the front of its deque, and holds the
+        # partition back with it (RecordAccumulator.ready: "backingOff")
+        self.backoff_until = np.full(n, -np.inf)
 
     # -- appending ------------------------------------------------------------------
 
@@ -226,10 +233,16 @@ class RecordAccumulator:
         or any batch at all while ``send()`` calls wait for ``buffer.memory``
         (``exhausted``: ``RecordAccumulator.ready`` sends at once when the pool has
         waiters, since only completed requests free memory)."""
+        ready = self.backoff_until <= now
         if exhausted:
-            return (self._queued > 0) | (self.open_messages > 0)
+            return ((self._queued > 0) | (self.open_messages > 0)) & ready
         lingered = (self.open_messages > 0) & (now - self.open_first >= self.linger - 1e-12)
-        return (self._queued > 0) | lingered
+        return ((self._queued > 0) | lingered) & ready
+
+    def next_backoff_expiry(self, after: float) -> float:
+        """When the next partition's retry backoff ends, strictly after ``after`` (inf if none)."""
+        later = self.backoff_until[self.backoff_until > after]
+        return float(later.min()) if later.size else float("inf")
 
     def next_linger_expiry(self, after: float = -np.inf) -> float:
         """When the next open batch will have waited ``linger.ms``, strictly after ``after``
@@ -253,6 +266,8 @@ class RecordAccumulator:
         size = 0
         for i in range(n):
             p = partitions[(start + i) % n]
+            if self.backoff_until[p] > now:
+                continue  # a retried batch is backing off at the front
             queue = self.queues[p]
             if not queue:
                 if self.open_messages[p] == 0:
@@ -272,10 +287,17 @@ class RecordAccumulator:
         self._drain_index[node] = (start + n - 1) % n
         return batches
 
-    def expire(self, partitions: Sequence[int], now: float, timeout: float) -> int:
+    def expire(
+        self,
+        partitions: Sequence[int],
+        now: float,
+        timeout: float,
+        expired: list[ProducerBatch] | None = None,
+    ) -> int:
         """``RecordAccumulator.expiredBatches`` for ``partitions``: drop the batches, closed
         or open, created (first append) ``timeout`` (``delivery.timeout.ms``) or more
-        before ``now``, oldest first; returns the messages dropped."""
+        before ``now``, oldest first; returns the messages dropped (closed batches dropped
+        are appended to ``expired`` when given)."""
         dropped = 0
         for p in partitions:
             queue = self.queues[p]
@@ -285,15 +307,19 @@ class RecordAccumulator:
                 self.queued_wire_bytes -= batch.wire_bytes
                 self.queued_messages -= batch.messages
                 dropped += batch.messages
+                if expired is not None:
+                    expired.append(batch)
             if not queue and self.open_messages[p] and now - self.open_first[p] >= timeout:
                 dropped += int(self.open_messages[p])
                 self.open_messages[p] = 0
                 self.open_first[p] = np.inf
         return dropped
 
-    def reenqueue(self, batch: ProducerBatch) -> None:
-        """A retried batch goes back to the *front* of its partition's queue."""
+    def reenqueue(self, batch: ProducerBatch, backoff_until: float = -np.inf) -> None:
+        """A retried batch goes back to the *front* of its partition's queue, where it
+        waits until ``backoff_until`` (``retry.backoff.ms`` after its failure)."""
         batch.attempts += 1
+        self.backoff_until[batch.partition] = max(self.backoff_until[batch.partition], backoff_until)
         self.queues[batch.partition].appendleft(batch)
         self._queued[batch.partition] += 1
         self.queued_wire_bytes += batch.wire_bytes

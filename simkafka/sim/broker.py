@@ -131,12 +131,18 @@ class PartitionLeader:
             heapq.heappush(self.ack_waiters, (end_offset, next(_sequence), event))
         return event
 
-    def fail_ack_waiters(self) -> None:
-        """Leadership moved or the ISR fell below min: waiting acks=all produces fail."""
+    def fail_ack_waiters(self, error: str = "NOT_ENOUGH_REPLICAS_AFTER_APPEND") -> None:
+        """Leadership moved, the broker died or the ISR fell below min: the waiting
+        acks=all produces fail with ``error`` (their event's value; success is True)."""
         for _, _, event in self.ack_waiters:
             if not event.triggered:
-                event.succeed(False)
+                event.succeed(error)
         self.ack_waiters.clear()
+
+    def wake_all(self) -> None:
+        """Long-polling fetches re-evaluate now (this replica stopped leading)."""
+        _wake(self.data_waiters)
+        _wake(self.hw_waiters)
 
     @property
     def under_replicated(self) -> bool:

@@ -30,6 +30,7 @@ from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.replica_log import LogRead, ReplicaLog
 
 if TYPE_CHECKING:
+    from simkafka.model.delivery import DeliveryHistory
     from simkafka.scenario import ConsumerGroupSpec
     from simkafka.scenario.costs import CostProfile
     from simkafka.sim.broker import Broker
@@ -46,6 +47,7 @@ class ConsumerCluster(Protocol):
 
     env: simpy.Environment
     brokers: dict[int, Broker]
+    history: DeliveryHistory
 
     def leader_of(self, tp: TopicPartition) -> int: ...
 
@@ -68,6 +70,8 @@ class ConsumerCluster(Protocol):
     def group_coordinator(self, group_id: str) -> int: ...
 
     def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None: ...
+
+    def reachable(self, a: str, b: str) -> bool: ...
 
     def commit(self, group_id: str, tp: TopicPartition, offset: int) -> None: ...
 
@@ -158,7 +162,12 @@ class ConsumerMember:
                 for tp in self.fetch_order
                 if cluster.leader_of(tp) == broker_id and tp not in self.buffered_tps
             ]
-            if not tps or not self.alive or not broker.alive:
+            if (
+                not tps
+                or not self.alive
+                or not broker.alive
+                or not cluster.reachable(self.host, broker.host)
+            ):
                 event = self._drained[broker_id] = env.event()
                 yield event | env.timeout(group.fetch_max_wait)
                 continue
@@ -209,7 +218,8 @@ class ConsumerMember:
                 self.processing_busy += env.now - self._processing_since
                 self._processing_since = None
                 self.processing_messages = 0
-            self._processed(done)
+            if self.alive:  # a member that crashed meanwhile never finished these
+                self._processed(done)
 
     def _poll_cpu(self, done: list[tuple[TopicPartition, int, float, float]]) -> float:
         """Seconds ``poll()`` spends on the records it returns: parse, CRC, decompress."""
@@ -250,14 +260,64 @@ class ConsumerMember:
 
     def _processed(self, done: list[tuple[TopicPartition, int, float, float]]) -> None:
         now = self.env.now
+        history = self.cluster.history
         for tp, n, first, last in done:
             if self.consumed.get(tp) is None:
                 continue
+            if n > 0:
+                history.consumed(tp, self.group.group_id, self.consumed[tp], n, now)
             self.consumed[tp] += n
             self.consumed_messages += n
             self.consumed_bytes += int(n * self.cluster.bytes_per_message(tp))
             if now >= self.measure_from:
                 self.latency.record_uniform(now - last, now - first, n)
+
+    # -- faults ---------------------------------------------------------------------------------
+
+    def leaders_changed(self) -> None:
+        """Leaders moved: fetch from the new ones (``Fetcher`` sends each partition's fetch
+        to its current leader), and a position past the new leader's log end -- records
+        the old leader had and lost -- goes back to it (KIP-320's truncation detection:
+        the consumer validates its position against the new leader epoch)."""
+        if not self.assignment:
+            return
+        for tp in self.assignment:
+            end = self.cluster.leader_log(tp).log_end_offset
+            if self.position.get(tp, 0) > end and tp not in self.buffered_tps:
+                self.position[tp] = end
+                self.consumed[tp] = min(self.consumed[tp], end)
+        leaders = {self.cluster.leader_of(tp) for tp in self.assignment}
+        for broker_id in sorted(b for b in self.cluster.brokers if b in leaders):
+            if broker_id not in self._sessions:
+                self._sessions[broker_id] = self.env.process(self._fetch_session(broker_id))
+        for event in self._drained.values():
+            if not event.triggered:
+                event.succeed()  # sessions waiting on an old leader look again
+
+    def crash(self) -> None:
+        """The member's process dies: it fetches and processes nothing more, and what it
+        had fetched but not processed is gone with it."""
+        self.alive = False
+        self.buffer.clear()
+        self.buffered_tps.clear()
+        self.processing_messages = 0
+
+    def restart(self) -> None:
+        """The member comes back and resumes from its group's committed offsets (else
+        ``auto.offset.reset``): what it processed after the last commit is read again."""
+        self.alive = True
+        for tp in self.assignment:
+            start = self.cluster.committed_offset(self.group.group_id, tp)
+            if start is None:
+                log = self.cluster.leader_log(tp)
+                start = log.log_start_offset if self.group.auto_offset_reset == "earliest" else self.cluster.high_watermark(tp)
+            self.position[tp] = start
+            self.consumed[tp] = start
+        if not self._data.triggered:
+            self._data.succeed()
+        for event in self._drained.values():
+            if not event.triggered:
+                event.succeed()
 
     def _notify_drained(self, tp: TopicPartition) -> None:
         leader = self.cluster.leader_of(tp)

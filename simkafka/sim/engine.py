@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from simkafka.scenario import Scenario
 from simkafka.sim.budget import refuse_if_too_big
+from simkafka.sim.fault_outcome import FaultOutcome, fault_outcome
+from simkafka.sim.fault_player import CONTROL_FAULT_TYPES
 from simkafka.sim.guards import check_engine_inputs
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.probes import Probes
@@ -15,6 +17,7 @@ from simkafka.sim.workload import prefilled_messages
 from simkafka.sim.world import World
 
 ProgressCallback = Callable[[float, float], None]  # (simulated now, duration)
+PLAYED_FAULT_TYPES = CONTROL_FAULT_TYPES  # every fault type the events engine plays
 
 
 def simulate(
@@ -60,8 +63,11 @@ def run_world(
         probes.sample()
 
 
-def conservation(world: World) -> dict[str, object]:
-    """Where every created message is, and the checks that must hold."""
+def conservation(world: World, outcome: FaultOutcome | None = None) -> dict[str, object]:
+    """Where every created message is, and the checks that must hold. With the delivery
+    checker's ``outcome``, acknowledged records the final logs lost and records written
+    twice are in the ledger too, and the engine's log end offsets must agree with the
+    delivery history's logs."""
     created = sum(p.created for p in world.producers)
     acked = sum(p.acked for p in world.producers)
     buffered = sum(p.buffered for p in world.producers)
@@ -72,7 +78,7 @@ def conservation(world: World) -> dict[str, object]:
         failed.update(p.failed)
     appended = 0
     below_hw = 0
-    for tp in world.controller.partitions:
+    for tp in world.partitions:
         log = world.leader_log(tp)
         appended += log.log_end_offset
         below_hw += world.high_watermark(tp)
@@ -91,7 +97,7 @@ def conservation(world: World) -> dict[str, object]:
         groups[group_id] = group_accounting(
             consumed, buffered_c, processing, unfetched, subscribed, skipped=skipped
         )
-    return run_accounting(
+    ledger = run_accounting(
         created=created,
         acked=acked,
         blocked=blocked,
@@ -102,7 +108,16 @@ def conservation(world: World) -> dict[str, object]:
         below_hw=below_hw,
         groups=groups,
         prefilled=prefilled_messages(world.scenario),
+        written_twice=int(outcome.summary["written_twice"]) if outcome else 0,
     )
+    if outcome is not None:
+        # acknowledged, then gone from the partition's log (truncated when a replica with
+        # a shorter log became leader: acks=1 or unclean election)
+        ledger["acknowledged_lost"] = outcome.summary["acknowledged_lost"]
+        in_history = sum(world.history.log_end_offset(tp) for tp in world.partitions)
+        ledger["history_matches_logs"] = in_history == appended
+        ledger["ok"] = bool(ledger["ok"]) and in_history == appended
+    return ledger
 
 
 def summarise(world: World, probes: Probes) -> RunResult:
@@ -120,6 +135,7 @@ def summarise(world: World, probes: Probes) -> RunResult:
         )
         for group_id, members in world.groups.items()
     }
+    outcome = fault_outcome(world)
     return build_result(
         world.scenario,
         probes.frame(),
@@ -127,5 +143,7 @@ def summarise(world: World, probes: Probes) -> RunResult:
         e2e,
         list(world.brokers),
         processing,
-        conservation(world),
+        conservation(world, outcome),
+        outcome,
+        PLAYED_FAULT_TYPES,
     )

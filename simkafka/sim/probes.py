@@ -118,6 +118,13 @@ class Probes:
             c[f"{prefix}.sender"] = np.array([p.sender_busy_at(now) for p in producers])
             c[f"{prefix}.connection"] = np.array([p.channel_busy_at(now) for p in producers])
         c["cpu_limited"] = sum(p.cpu_limited for p in world.producers)
+        c["retries"] = sum(p.retries for p in world.producers)
+        errors: dict[str, int] = {}
+        for p in world.producers:
+            for code, n in p.errors.items():
+                errors[code] = errors.get(code, 0) + n
+        for code in sorted(errors):
+            c[f"errors.{code}"] = errors[code]
         return c
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
@@ -175,12 +182,33 @@ class Probes:
                 1000 * d[f"{b}.queue_wait"] / d[f"{b}.requests"] if d[f"{b}.requests"] else 0.0
             )
             row[f"{b}.dirty_MB"] = broker.dirty_bytes / MB
-        registrations = world.controller.partitions.values()
+        registrations = world.partitions.values()
         row["under_replicated_partitions"] = sum(
             1 for r in registrations if len(r.isr) < len(r.replicas)
         )
         row["offline_partitions"] = sum(1 for r in registrations if r.leader < 0)
         row["min_isr_size"] = min((len(r.isr) for r in registrations), default=0)
+        row["mean_isr_size"] = (
+            sum(len(r.isr) for r in registrations) / len(world.partitions) if world.partitions else 0.0
+        )
+        min_isr = {t: topic.min_insync_replicas for t, topic in world.topics.items()}
+        row["under_min_isr_partitions"] = sum(
+            1 for tp, r in world.partitions.items() if len(r.isr) < min_isr[tp.topic]
+        )
+        # partitions whose leader is down (named, but nobody answers for it)
+        row["unreachable_leader_partitions"] = sum(
+            1 for r in registrations if r.leader >= 0 and not world.brokers[r.leader].alive
+        )
+        leaders: dict[int, int] = dict.fromkeys(world.brokers, 0)
+        for r in registrations:
+            if r.leader >= 0:
+                leaders[r.leader] += 1
+        for broker_id in world.brokers:
+            row[f"b{broker_id}.leaders"] = leaders[broker_id]
+        row["produce_retries_per_s"] = d["retries"] / dt
+        for key in d:
+            if key.startswith("errors."):
+                row[f"produce_errors_per_s.{key[len('errors.'):]}"] = d[key] / dt
         row["cross_rack_MB_per_s"] = d["cross_rack"] / dt / MB
         for prefix, _ in self._client_groups:
             cpu = d.get(f"{prefix}.cpu")  # consumers' poll thread
@@ -223,7 +251,7 @@ class Probes:
         """Bytes the followers (in the ISR or not) are behind their leaders' log ends."""
         world = self.world
         behind = 0
-        for tp, registration in world.controller.partitions.items():
+        for tp, registration in world.partitions.items():
             if registration.leader < 0:
                 continue
             end = world.brokers[registration.leader].logs[tp].end_position

@@ -21,12 +21,24 @@ with batches and requests, not with messages.
 Acknowledgement semantics follow the Java client: ``acks=0`` completes when the request
 has been written to the socket, ``acks=1`` when the leader has appended, ``acks=all``
 when the high watermark passes the batch. Retriable errors (``NOT_LEADER_OR_FOLLOWER``,
-``NOT_ENOUGH_REPLICAS``, ``REQUEST_TIMED_OUT``) put the batch back at the front of its
-partition's queue after ``retry.backoff.ms`` until ``delivery.timeout.ms`` expires.
-Batches for a partition with no leader (offline) cannot be sent; they wait in the
-accumulator and fail with ``DELIVERY_TIMEOUT`` once ``delivery.timeout.ms`` has passed
-since their first record (``RecordAccumulator.expiredBatches``; a partition with a
-leader sends its batches long before that, and is not checked).
+``NOT_ENOUGH_REPLICAS``, ``REQUEST_TIMED_OUT``, ``NETWORK_EXCEPTION``) put the batch back
+at the front of its partition's queue, where it waits ``retry.backoff.ms`` and holds the
+partition back with it, until ``delivery.timeout.ms`` has passed since its first record;
+then it fails with the error of its last attempt (``Sender.failBatch``).
+Batches for a partition with no leader (offline), or whose leader's broker cannot be
+connected to (it died: the connection is refused; a network partition: it times out),
+cannot be sent; they wait in the accumulator and fail with ``DELIVERY_TIMEOUT`` once
+``delivery.timeout.ms`` has passed since their first record
+(``RecordAccumulator.expiredBatches``). The producer's metadata is what the brokers
+have applied: it sees a new leader as soon as they do -- Kafka's client learns it on the
+metadata refresh its first error triggers, one round trip and at most a
+``retry.backoff.ms`` later.
+
+Every batch is numbered (``first_seq``) when first drained and written to the cluster's
+delivery history when sent, acknowledged or given up on; the broker writes its appends.
+With idempotence (``enable.idempotence``, on by default with ``acks=all``) the leader
+recognises a retried batch it already holds and answers with its offset; without it, a
+retry of a batch whose response was lost is appended again (written twice).
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ from simkafka.sim.client_costs import SEND_BACKLOG, producer_send_cpu, sender_cp
 from simkafka.sim.histogram import LatencyHistogram
 
 if TYPE_CHECKING:
+    from simkafka.model.delivery import DeliveryHistory
     from simkafka.model.partitioner import TopicMetadata
     from simkafka.random_streams import RandomStreams
     from simkafka.scenario import ProducerSpec, Topic
@@ -64,6 +77,9 @@ class ProducerCluster(Protocol):
 
     env: simpy.Environment
     brokers: dict[int, Broker]
+    history: DeliveryHistory
+
+    def reachable(self, a: str, b: str) -> bool: ...
 
     def topic_metadata(self, topic: str) -> TopicMetadata: ...
 
@@ -96,6 +112,8 @@ class ProducerCluster(Protocol):
         *,
         handled: bool = True,
         appends: Sequence[tuple[TopicPartition, float]] = (),
+        producer_id: int = -1,
+        idempotent: bool = False,
     ) -> Generator[simpy.Event, Any, list[str]]: ...
 
 
@@ -116,8 +134,12 @@ class ProducerClient:
         streams: RandomStreams,
         measure_from: float,
         costs: CostProfile | None = None,
+        producer_id: int = 0,
     ) -> None:
         self.cluster = cluster
+        # names the producer's records in the delivery history (Kafka's producer id)
+        self.producer_id = producer_id
+        self.idempotent = spec.idempotent
         self.env = cluster.env
         self.spec = spec
         self.topic = topic
@@ -182,7 +204,10 @@ class ProducerClient:
         # after the response), not only while it waits in the accumulator
         self.in_flight_bytes = 0
         self.failed: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()  # batches answered with each error code
         self.retries = 0
+        self.disconnects = 0  # sends skipped: the leader's broker could not be reached
+        self._next_seq = [0] * topic.partitions  # per partition: the next record's sequence
         self.requests = 0
         self.batches_sent = 0
         self.latency = LatencyHistogram()
@@ -330,7 +355,7 @@ class ProducerClient:
         """Until the next batch could become sendable: an open batch lingering out, an empty
         partition's first message arriving and then lingering, or a batch filling up."""
         acc = self.acc
-        wake = min(acc.next_linger_expiry(after=now), now + MAX_SLEEP)
+        wake = min(acc.next_linger_expiry(after=now), acc.next_backoff_expiry(now), now + MAX_SLEEP)
         if self.backlog:
             wake = min(wake, self.backlog[0][1] + self.spec.max_block)
         if self.sender_free_at > now:
@@ -386,8 +411,11 @@ class ProducerClient:
                 continue
             if not sendable[index].any():
                 continue
+            if not self._connected(node):
+                continue
             batches = self.acc.drain(partitions, node, now)
             if batches:
+                self._number(batches)
                 cost = sender_cpu(
                     self.costs,
                     1,
@@ -400,17 +428,50 @@ class ProducerClient:
                 self.in_flight[node] += 1
                 self.env.process(self._request(node, batches, self.sender_free_at - now))
 
+    def _connected(self, node: int) -> bool:
+        """Whether the connection to ``node`` is up. A broker that died, or one behind a
+        network partition, cannot be connected to: its batches stay in the accumulator
+        (``NetworkClient.ready`` is false) until the metadata names a leader the producer
+        reaches, or ``delivery.timeout.ms`` expires them."""
+        broker = self.cluster.brokers[node]
+        if broker.alive and self.cluster.reachable(self.host, broker.host):
+            return True
+        self.disconnects += 1
+        return False
+
+    def _number(self, batches: list[ProducerBatch]) -> None:
+        """Sequence numbers, given when a batch is first drained (``RecordAccumulator.drain``
+        for an idempotent producer; the engine numbers every producer's records so that
+        the delivery history can tell a retry from a new record)."""
+        for batch in batches:
+            if batch.first_seq < 0:
+                batch.first_seq = self._next_seq[batch.partition]
+                self._next_seq[batch.partition] += batch.messages
+
     def _expire_leaderless(self, now: float) -> None:
-        """Batches of partitions without a leader fail once ``delivery.timeout.ms`` passed."""
+        """Batches of partitions without a leader the producer can reach fail once
+        ``delivery.timeout.ms`` passed."""
         by_leader = self.cluster.partitions_by_leader(self.topic.name)
         if by_leader is not self._leaders_seen:  # the cluster replaced its cached map
             led = {p for partitions, _ in by_leader.values() for p in partitions}
             self._leaderless = [p for p in range(self.topic.partitions) if p not in led]
             self._leaders_seen = by_leader
-        if self._leaderless:
-            dropped = self.acc.expire(self._leaderless, now, self.spec.delivery_timeout)
+        stuck = list(self._leaderless)
+        for node, (partitions, _) in by_leader.items():
+            broker = self.cluster.brokers[node]
+            if not broker.alive or not self.cluster.reachable(self.host, broker.host):
+                stuck += partitions
+        if stuck:
+            expired: list[ProducerBatch] = []
+            dropped = self.acc.expire(sorted(stuck), now, self.spec.delivery_timeout, expired)
             if dropped:
                 self.failed["DELIVERY_TIMEOUT"] += dropped
+                for batch in expired:
+                    if batch.first_seq >= 0:  # sent before, retried, never answered well
+                        self.cluster.history.failed(
+                            self.tp(batch.partition), self.producer_id, batch.first_seq,
+                            batch.messages, "DELIVERY_TIMEOUT", now,
+                        )
 
     def app_busy_at(self, now: float) -> float:
         """Seconds the application thread spent in ``send()`` up to ``now``."""
@@ -432,6 +493,10 @@ class ProducerClient:
         self.in_flight_bytes += sum(b.wire_bytes for b in batches)
         self.requests += 1
         self.batches_sent += len(batches)
+        for batch in batches:
+            self.cluster.history.sent(
+                self.tp(batch.partition), self.producer_id, batch.first_seq, batch.messages, env.now
+            )
         acks = self.spec.acks
         # the leader's appends of these batches, under each partition's lock
         appends = cluster.produce_appends(
@@ -462,12 +527,25 @@ class ProducerClient:
         )
         self._channel_since[node] = read
         errors = yield from cluster.handle_produce(
-            broker, self.topic.name, batches, acks, self.spec.request_timeout
+            broker,
+            self.topic.name,
+            batches,
+            acks,
+            self.spec.request_timeout,
+            producer_id=self.producer_id,
+            idempotent=self.idempotent,
         )
         self._release_channel(node, read, unmuted)
-        yield cluster.transfer(
-            broker.host, self.host, REQUEST_OVERHEAD + RESPONSE_PARTITION_BYTES * len(batches)
-        )
+        if broker.alive and cluster.reachable(broker.host, self.host):
+            yield cluster.transfer(
+                broker.host, self.host, REQUEST_OVERHEAD + RESPONSE_PARTITION_BYTES * len(batches)
+            )
+        else:
+            # a dead broker's connection closes at once; behind a network partition no
+            # answer comes, and the client gives up after request.timeout.ms
+            errors = ["NETWORK_EXCEPTION"] * len(batches)
+            if broker.alive:
+                yield env.timeout(self.spec.request_timeout)
         self.in_flight[node] -= 1
         self._complete(batches, errors, env.now)
         self._wake()
@@ -493,6 +571,8 @@ class ProducerClient:
             self.spec.request_timeout,
             handled=False,
             appends=appends,
+            producer_id=self.producer_id,
+            idempotent=self.idempotent,
         )
         self._release_channel(broker.id, read, unmuted)
 
@@ -513,10 +593,15 @@ class ProducerClient:
 
     def _complete(self, batches: list[ProducerBatch], errors: list[str], now: float) -> None:
         measuring = now >= self.measure_from
+        history = self.cluster.history
         for batch, error in zip(batches, errors, strict=True):
             self.in_flight_messages -= batch.messages
             self.in_flight_bytes -= batch.wire_bytes
+            tp = self.tp(batch.partition)
             if error == "NONE":
+                # acks=0: the producer is never told the offset (RecordMetadata.offset() -1)
+                offset = batch.base_offset if self.spec.acks != "0" else -1
+                history.acknowledged(tp, self.producer_id, batch.first_seq, batch.messages, offset, now)
                 self.acked += batch.messages
                 self.acked_bytes += batch.wire_bytes
                 if measuring:
@@ -524,23 +609,19 @@ class ProducerClient:
                     self.latency.record_uniform(
                         now - batch.last_append, now - batch.first_append, batch.messages
                     )
-            elif (
+                continue
+            self.errors[error] += 1
+            if (
                 now - batch.first_append >= self.spec.delivery_timeout
                 or batch.attempts >= self.spec.retries
             ):
-                self.failed[error if error != "NONE" else "DELIVERY_TIMEOUT"] += batch.messages
+                # Sender.failBatch: the batch fails with the error of its last attempt
+                self.failed[error] += batch.messages
+                history.failed(tp, self.producer_id, batch.first_seq, batch.messages, error, now)
             else:
+                # back to the front of its deque, where it backs off retry.backoff.ms
                 self.retries += 1
-                self.env.process(self._retry(batch))
-
-    def _retry(self, batch: ProducerBatch) -> Generator[simpy.Event, Any, None]:
-        self.in_flight_messages += batch.messages
-        self.in_flight_bytes += batch.wire_bytes  # its buffer is held through the backoff
-        yield self.env.timeout(self.spec.retry_backoff)
-        self.in_flight_messages -= batch.messages
-        self.in_flight_bytes -= batch.wire_bytes
-        self.acc.reenqueue(batch)
-        self._wake()
+                self.acc.reenqueue(batch, now + self.spec.retry_backoff)
 
     def _wake(self) -> None:
         if not self._wakeup.triggered:

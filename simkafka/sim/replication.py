@@ -60,6 +60,10 @@ class FetcherCluster(Protocol):
 
     def leader_of(self, tp: TopicPartition) -> int: ...
 
+    def follows(self, broker_id: int) -> bool: ...
+
+    def reachable(self, a: str, b: str) -> bool: ...
+
     def request(
         self, src: str, broker: Broker, nbytes: int, cpu_bytes: int = 0, after: float = 0.0
     ) -> Generator[simpy.Event, Any, None]: ...
@@ -76,8 +80,8 @@ class FetcherCluster(Protocol):
 
 
 class IsrController(Protocol):
-    """The controller's ``AlterPartition`` as the ISR checker uses it (``Controller``
-    in ``world.py`` provides it)."""
+    """The leader's ``AlterPartition`` as the ISR checker uses it (``World.alter_isr`` sends
+    it to the controller)."""
 
     def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str) -> None: ...
 
@@ -109,7 +113,13 @@ class ReplicaFetcher:
         busy = 0.0
         while True:
             tps = [tp for tp in self.partitions if cluster.leader_of(tp) == self.leader.id]
-            if not tps or not self.follower.alive or not self.leader.alive:
+            if (
+                not tps
+                or not self.follower.alive
+                or not self.leader.alive
+                or not cluster.follows(self.follower.id)  # restarted, not yet unfenced
+                or not cluster.reachable(self.follower.host, self.leader.host)
+            ):
                 yield env.timeout(config.replica_fetch_wait_max)
                 continue
             request_bytes = FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from simkafka.scenario import Scenario
+from simkafka.sim.fault_outcome import FaultOutcome, empty_outcome
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.sustainability import can_judge, growing_queues
 
@@ -177,13 +178,15 @@ def run_accounting(
     below_hw: int,
     groups: dict[str, dict[str, object]],
     prefilled: int = 0,
+    written_twice: int = 0,
 ) -> dict[str, object]:
     """Where every created message is, and whether it all adds up (both engines).
     ``prefilled`` messages were in the topics before the run (``prefill``): they are in
     the logs and may be consumed, but no producer created them, so the logs hold at most
-    ``prefilled + created``."""
+    ``prefilled + created`` records, plus the ``written_twice`` copies of a
+    non-idempotent producer's retries."""
     producer_balanced = created == acked + blocked + buffered + in_flight + sum(failed.values())
-    logs_balanced = appended <= prefilled + created
+    logs_balanced = appended - written_twice <= prefilled + created
     return {
         "created": created,
         "acknowledged": acked,
@@ -193,6 +196,7 @@ def run_accounting(
         "failed": dict(sorted(failed.items())),
         "prefilled": prefilled,
         "appended_to_leaders": appended,
+        "written_twice": written_twice,
         "below_high_watermark": below_hw,
         "producers_balanced": producer_balanced,
         "logs_balanced": logs_balanced,
@@ -222,6 +226,16 @@ class RunResult:
     histograms: dict[str, LatencyHistogram] = field(repr=False, default_factory=dict)
     resolved_scenario: dict[str, Any] = field(repr=False, default_factory=dict)
     versions: dict[str, str] = field(repr=False, default_factory=dict)
+    # the delivery checker per topic (acknowledged but lost, written twice, ...), what
+    # the control plane did (faults, fencing, elections, ISR changes) and how long each
+    # partition was without a reachable leader or under min.insync.replicas; empty
+    # frames from an engine that does not check them (see the summary's
+    # ``delivery_checked``)
+    delivery: pd.DataFrame = field(repr=False, default_factory=lambda: empty_outcome().delivery)
+    timeline: pd.DataFrame = field(repr=False, default_factory=lambda: empty_outcome().timeline)
+    availability: pd.DataFrame = field(
+        repr=False, default_factory=lambda: empty_outcome().availability
+    )
 
     def summary_table(self) -> pd.DataFrame:
         rows = [
@@ -260,6 +274,8 @@ def build_result(
     broker_ids: list[int],
     processing: dict[str, tuple[int, float]],
     accounting: dict[str, object],
+    outcome: FaultOutcome | None = None,
+    played_fault_types: frozenset[str] = frozenset(),
 ) -> RunResult:
     """The summary both engines report: steady-state means, percentiles, the bottleneck
     (every broker and client resource a utilisation column names) and whether the run is
@@ -281,7 +297,9 @@ def build_result(
 
     summary["duration_s"] = scenario.run.duration
     summary["engine"] = scenario.run.engine
-    summary["faults_not_simulated"] = len(scenario.faults)  # the fault engine is a later step
+    # faults of a type this engine does not play (see its docstring)
+    summary["faults_not_simulated"] = sum(1 for f in scenario.faults if f.type not in played_fault_types)
+    summary["delivery_checked"] = outcome is not None
     # brokers down for the whole run (cluster.offline_brokers): fenced before it started
     summary["offline_brokers"] = len(scenario.cluster.offline_brokers)
     summary["produce_msgs_per_s"] = mean("produce_msgs_per_s")
@@ -337,6 +355,9 @@ def build_result(
     summary["cross_rack_MB_per_s"] = mean("cross_rack_MB_per_s")
     summary["failed_messages"] = sum(accounting["failed"].values())  # type: ignore[union-attr]
     summary["conservation_ok"] = accounting["ok"]
+    if outcome is not None:
+        summary |= outcome.summary
+    outcome = outcome or empty_outcome()
     return RunResult(
         scenario_name=scenario.name,
         seed=scenario.seed,
@@ -348,6 +369,9 @@ def build_result(
         resolved_scenario=scenario.model_dump(mode="json", by_alias=True),
         # the Kafka release whose behaviour the run reproduced, beside the software versions
         versions={**_versions(), "kafka": scenario.cluster.kafka_version},
+        delivery=outcome.delivery,
+        timeline=outcome.timeline,
+        availability=outcome.availability,
     )
 
 

@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from simkafka.model.election import NO_LEADER, PartitionRegistration, alter_isr
+from simkafka.model.delivery import DeliveryHistory
+from simkafka.model.election import NO_LEADER, PartitionRegistration
 from simkafka.model.log_dirs import place_in_log_dirs
 from simkafka.model.partitioner import TopicMetadata
 from simkafka.model.topology import scenario_topology
@@ -45,12 +46,15 @@ from simkafka.sim.accumulator import ProducerBatch
 from simkafka.sim.broker import Broker, PartitionLeader
 from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
+from simkafka.sim.control_plane import ControlPlane
+from simkafka.sim.fault_player import FaultPlayer
 from simkafka.sim.framing import goodput, line_bytes
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import AppendCost, follower_append_cost, leader_append_cost
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
 from simkafka.sim.replica_log import LogRead, ReplicaLog
+from simkafka.sim.replica_manager import DISCONNECTED, NOT_LEADER, ReplicaManager
 from simkafka.sim.replication import ReplicaFetcher, fetcher_id, isr_checker, java_string_hash
 from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_partition
 
@@ -60,32 +64,6 @@ UNBOUNDED = 1e15  # bytes/s of links that are never a bottleneck (memory bus)
 # which would cost two re-shares each for a negligible share of the NIC.
 SMALL_TRANSFER = 4096
 OFFSETS_TOPIC_PARTITIONS = 50  # offsets.topic.num.partitions
-
-
-class Controller:
-    """The KRaft controller's view: partition registrations, applied at once."""
-
-    def __init__(
-        self, world: World, registrations: dict[TopicPartition, PartitionRegistration]
-    ) -> None:
-        self.world = world
-        self.partitions = registrations
-        self.isr_changes = 0
-        self.leader_changes = 0
-
-    def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str) -> None:
-        registration = self.partitions[tp]
-        updated = alter_isr(registration, new_isr)
-        if updated is registration:
-            return
-        self.partitions[tp] = updated
-        self.isr_changes += 1
-        leader = self.world.brokers[registration.leader].leaders.get(tp)
-        if leader is not None:
-            leader.isr = list(updated.isr)
-            if len(leader.isr) < leader.min_insync_replicas:
-                leader.fail_ack_waiters()
-            leader.maybe_advance_high_watermark()
 
 
 class World:
@@ -130,7 +108,10 @@ class World:
         self.topics = {t.name: t for t in scenario.topics}
         topology = scenario_topology(scenario)
         self.topology = topology
-        self.controller = Controller(self, dict(topology.partitions))
+        # every partition's registration as the brokers have applied it (the controller's
+        # own state is ahead of it by the metadata propagation delay)
+        self.partitions: dict[TopicPartition, PartitionRegistration] = dict(topology.partitions)
+        self.history = DeliveryHistory()
         self._leader: dict[TopicPartition, int] = {}
         self._by_leader_cache: dict[str, dict[int, tuple[list[int], np.ndarray]]] = {}
         self._metadata_cache: dict[str, TopicMetadata] = {}
@@ -164,6 +145,8 @@ class World:
         for (replica, tp), log_dir in placed.items():
             self.brokers[replica].dir_of[tp] = log_dir
         self._prefill(scenario)
+        self.replica_manager = ReplicaManager(self)
+        self.control = ControlPlane(self)
         self._start_replication()
         self.producers: list[ProducerClient] = []
         for spec in scenario.producers:
@@ -171,7 +154,8 @@ class World:
             weights = key_weights(spec, topic.partitions)
             for i in range(spec.count):
                 producer = ProducerClient(
-                    self, spec, topic, i, weights, self.streams, scenario.run.warmup, scenario.costs
+                    self, spec, topic, i, weights, self.streams, scenario.run.warmup, scenario.costs,
+                    producer_id=len(self.producers),
                 )
                 self.add_host(
                     producer.host,
@@ -208,6 +192,7 @@ class World:
             )
             for member in members:
                 member.assign(assignment[member.member_id])
+        self.fault_player = FaultPlayer(self)
 
     def _prefill(self, scenario: Scenario) -> None:
         """Topics with a ``prefill`` start with that data on every replica, in sync and
@@ -230,6 +215,8 @@ class World:
                         first_created=0.0,
                         last_created=0.0,
                     )
+                # prefilled records belong to no producer of the run (id -1)
+                self.history.appended(tp, -1, 0, messages, 0, registration.leader_epoch, 0.0)
                 if registration.leader == NO_LEADER:
                     continue  # an offline partition's data is on its replicas, unread
                 leader = self.brokers[registration.leader].leaders[tp]
@@ -428,7 +415,7 @@ class World:
         state = self.leader_state(tp)
         if state is not None:
             return state.log
-        return self.brokers[self.controller.partitions[tp].replicas[0]].logs[tp]
+        return self.brokers[self.partitions[tp].replicas[0]].logs[tp]
 
     def high_watermark(self, tp: TopicPartition) -> int:
         state = self.leader_state(tp)
@@ -452,13 +439,66 @@ class World:
     def commit(self, group_id: str, tp: TopicPartition, offset: int) -> None:
         self._committed[(group_id, tp)] = offset
 
+    # -- the control plane's side ---------------------------------------------------------
+
+    def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str) -> None:
+        """The leader of ``tp`` asks the controller to change its ISR (``AlterPartition``)."""
+        self.control.alter_isr(tp, new_isr, reason)
+
+    def apply_partition_change(
+        self, tp: TopicPartition, registration: PartitionRegistration, reason: str
+    ) -> None:
+        """The brokers apply the controller's new registration of ``tp``."""
+        self.replica_manager.apply(tp, registration, reason)
+
+    def set_leader(self, tp: TopicPartition, leader: int) -> None:
+        self._leader[tp] = leader
+        self.invalidate_metadata()
+        self.fault_player.leader_changed(tp)
+
+    def leaders_changed(self) -> None:
+        """Consumers move their fetch sessions to the new leaders."""
+        for members in self.groups.values():
+            for member in members:
+                member.leaders_changed()
+
+    def broker_unfenced(self, broker_id: int) -> None:
+        self.fault_player.broker_unfenced(broker_id)
+
+    def stop_broker(self, broker_id: int, *, clean: bool) -> None:
+        self.fault_player.stop(broker_id, clean=clean)
+
+    def reaches_controller(self, broker_id: int) -> bool:
+        return self.fault_player.reaches_controller(broker_id)
+
+    def follows(self, broker_id: int) -> bool:
+        """The broker runs, is unfenced and recovered: its replicas fetch."""
+        return self.fault_player.follows(broker_id)
+
+    def reachable(self, a: str, b: str) -> bool:
+        """No network partition between hosts ``a`` and ``b``."""
+        return self.fault_player.reachable(a, b)
+
+    def hosts_in_rack(self, rack: str) -> list[str]:
+        """Every host of ``rack``: its brokers' NICs and the clients placed in it."""
+        return sorted(h for h, r in self._rack.items() if r == rack)
+
+    def network_changed(self) -> None:
+        """A network partition began or healed: fetches and requests re-check who they reach."""
+        self.invalidate_metadata()
+
+    def log_recovery_seconds(self, broker_id: int, *, clean: bool) -> float:
+        """How long the broker's restart spends recovering its logs (none after a clean
+        shutdown)."""
+        return 0.0
+
     # -- replication set-up ---------------------------------------------------------------
 
     def _start_replication(self) -> None:
         config = self.scenario.cluster.config
         self.fetchers: dict[tuple[int, int, int], ReplicaFetcher] = {}
         offline = set(self.scenario.cluster.offline_brokers)
-        for tp, registration in self.controller.partitions.items():
+        for tp, registration in self.partitions.items():
             leader = registration.leader
             if leader == NO_LEADER:
                 continue  # an offline partition: no leader to fetch from
@@ -477,7 +517,7 @@ class World:
         for broker_id in sorted(self.brokers):
             self.env.process(
                 isr_checker(
-                    self.env, self.controller, self.brokers[broker_id], config.replica_lag_time_max
+                    self.env, self, self.brokers[broker_id], config.replica_lag_time_max
                 )
             )
 
@@ -493,27 +533,53 @@ class World:
         *,
         handled: bool = True,
         appends: Sequence[tuple[TopicPartition, float]] = (),
+        producer_id: int = -1,
+        idempotent: bool = False,
     ) -> Generator[simpy.Event, Any, list[str]]:
         """``ReplicaManager.appendRecords`` + ``DelayedProduce``: one error code per batch.
-        ``appends`` are the batches' lock times when the request is not ``handled`` yet."""
+        ``appends`` are the batches' lock times when the request is not ``handled`` yet.
+
+        Each append is written to the delivery history as ``producer_id``'s; an
+        ``idempotent`` producer's retried batch that the log already holds is not
+        appended again (the leader's producer state recognises its sequence) and is
+        answered with the offset it has. A broker that died answers nothing: the client
+        sees its connection close (``NETWORK_EXCEPTION``)."""
         env = self.env
         if not handled:  # the caller sent it with world.request() otherwise
             yield from broker.handle(sum(b.wire_bytes for b in batches), appends)
         yield from broker.wait_for_dirty_room()
+        if not broker.alive:
+            return [DISCONNECTED] * len(batches)
         errors: list[str] = []
         waits: list[tuple[int, simpy.Event]] = []
+        history = self.history
         for batch in batches:
             tp = TopicPartition(topic, batch.partition)
             leader = broker.leaders.get(tp)
-            if leader is None or not broker.alive:
-                errors.append("NOT_LEADER_OR_FOLLOWER")
+            if leader is None:
+                errors.append(NOT_LEADER)
                 continue
             if acks == "all" and len(leader.isr) < leader.min_insync_replicas:
                 errors.append("NOT_ENOUGH_REPLICAS")
                 continue
-            end = broker.append(
-                tp, batch.messages, batch.wire_bytes, batch.first_append, batch.last_append
+            known = (
+                history.find_appended(tp, producer_id, batch.first_seq)
+                if idempotent and batch.attempts and batch.first_seq >= 0
+                else None
             )
+            if known is not None:  # DUPLICATE_SEQUENCE_NUMBER: success, with its offset
+                batch.base_offset = known
+                end = known + batch.messages
+            else:
+                end = broker.append(
+                    tp, batch.messages, batch.wire_bytes, batch.first_append, batch.last_append
+                )
+                batch.base_offset = end - batch.messages
+                if batch.first_seq >= 0:
+                    history.appended(
+                        tp, producer_id, batch.first_seq, batch.messages, batch.base_offset,
+                        leader.leader_epoch, env.now,
+                    )
             errors.append("NONE")
             leader.maybe_advance_high_watermark()  # moves only when the ISR is the leader alone
             if acks == "all":
@@ -524,8 +590,8 @@ class World:
             for index, event in waits:
                 if not event.triggered:
                     errors[index] = "REQUEST_TIMED_OUT"
-                elif event.value is False:
-                    errors[index] = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
+                elif event.value is not True:
+                    errors[index] = event.value  # the error it failed with
         return errors
 
     def handle_replica_fetch(
@@ -547,8 +613,10 @@ class World:
                     continue
                 leader.update_follower(follower, offset, env.now)
                 if follower not in leader.isr and offset >= leader.high_watermark:
-                    self.controller.alter_isr(tp, [*leader.isr, follower], reason="expand")
+                    self.alter_isr(tp, [*leader.isr, follower], reason="expand")
                 leader.maybe_advance_high_watermark()
+                # the response tells the follower the high watermark (its own, capped)
+                self.replica_manager.follower_hw[(follower, tp)] = leader.high_watermark
                 if budget <= 0:
                     continue
                 read = leader.log.read(offset, min(max_partition, budget))
@@ -626,6 +694,6 @@ class World:
 
     def __repr__(self) -> str:
         return (
-            f"<World t={self.env.now:.3f}s: {len(self.brokers)} brokers, {len(self.controller.partitions)} partitions, "
+            f"<World t={self.env.now:.3f}s: {len(self.brokers)} brokers, {len(self.partitions)} partitions, "
             f"{len(self.producers)} producers, {sum(len(m) for m in self.groups.values())} consumers>"
         )

@@ -47,7 +47,7 @@ def _run(scenario):
         world = World(scenario)
         probes = Probes(world, scenario.run.sample_interval)
         run_world(world, probes)
-        leaders = {tp: world.leader_of(tp) for tp in world.controller.partitions}
+        leaders = {tp: world.leader_of(tp) for tp in world.partitions}
         return summarise(world, probes), leaders
     stepped = SteppedWorld(scenario)
     stepped_probes = SteppedProbes(stepped)
