@@ -136,6 +136,15 @@ class BrokerConfig(SpecModel):
         description="a stopping broker first asks the controller to move its leaders away "
         "(Kafka's default true); false: it just stops and is fenced at the session timeout",
     )
+    # replication quotas (KIP-73): bytes/s a broker sends as leader / fetches as follower
+    # for the replicas its topics list as throttled; Kafka's default is Long.MAX_VALUE
+    # (None: unlimited), written with a unit, e.g. 50MB/s
+    leader_replication_throttled_rate: DiskBandwidth | None = Field(
+        None, alias="leader.replication.throttled.rate"
+    )
+    follower_replication_throttled_rate: DiskBandwidth | None = Field(
+        None, alias="follower.replication.throttled.rate"
+    )
     auto_leader_rebalance_enable: bool = Field(True, alias="auto.leader.rebalance.enable")
     leader_imbalance_per_broker_percentage: int = Field(
         10, ge=0, le=INT32_MAX, alias="leader.imbalance.per.broker.percentage"

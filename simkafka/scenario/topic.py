@@ -30,6 +30,9 @@ _LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 Codec = Literal["none", "gzip", "snappy", "lz4", "zstd"]
 
 
+_PARTITION_BROKER = re.compile(r"\d+:\d+")
+
+
 def parse_replica_assignment(value: object) -> object:
     """Accept ``kafka-topics.sh --replica-assignment`` text ("0:1:2,1:2:0") or a list of lists."""
     if isinstance(value, str):
@@ -88,6 +91,18 @@ class Topic(SpecModel):
         "group with auto.offset.reset=earliest catches up on them from disk",
     )
     unclean_leader_election_enable: bool = Field(False, alias="unclean.leader.election.enable")
+    # which replicas the brokers' replication quotas throttle: "*" (all of the topic's) or
+    # "partition:broker" pairs, as kafka-configs sets them for a reassignment
+    leader_replication_throttled_replicas: tuple[str, ...] = Field(
+        (), alias="leader.replication.throttled.replicas",
+        description="'*' or partition:broker pairs whose replication the leaders' "
+        "leader.replication.throttled.rate limits",
+    )
+    follower_replication_throttled_replicas: tuple[str, ...] = Field(
+        (), alias="follower.replication.throttled.replicas",
+        description="'*' or partition:broker pairs whose fetches the followers' "
+        "follower.replication.throttled.rate limits",
+    )
     replica_assignment: tuple[tuple[int, ...], ...] | None = Field(
         None,
         max_length=MAX_PARTITIONS,
@@ -110,6 +125,29 @@ class Topic(SpecModel):
                 if isinstance(first, (list, tuple)):
                     data.setdefault("replication.factor", len(first))
         return data
+
+    @field_validator(
+        "leader_replication_throttled_replicas", "follower_replication_throttled_replicas", mode="before"
+    )
+    @classmethod
+    def _throttled_replicas(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                if item != "*" and not (isinstance(item, str) and _PARTITION_BROKER.fullmatch(item)):
+                    raise ValueError(f"{item!r} is neither '*' nor partition:broker (e.g. 0:1)")
+        return value
+
+    def throttles(self, which: str, partition: int, broker: int) -> bool:
+        """Whether the ``which`` ("leader" / "follower") replication quota covers the
+        replica of ``partition`` on ``broker``."""
+        listed = (
+            self.leader_replication_throttled_replicas
+            if which == "leader"
+            else self.follower_replication_throttled_replicas
+        )
+        return "*" in listed or f"{partition}:{broker}" in listed
 
     @field_validator("name")
     @classmethod

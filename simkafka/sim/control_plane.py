@@ -49,7 +49,7 @@ from simkafka.model.controller_zk import ZooKeeperController
 from simkafka.model.types import TopicPartition
 
 if TYPE_CHECKING:
-    from simkafka.sim.world import World
+    from simkafka.sim.fault_cluster import FaultCluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class TimelineEntry:
 class ControlPlane:
     """The controller of one events-engine run and the processes that drive it."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: FaultCluster) -> None:
         self.world = world
         self.env = world.env
         scenario = world.scenario

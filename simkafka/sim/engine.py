@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from simkafka.scenario import Scenario
 from simkafka.sim.budget import refuse_if_too_big
-from simkafka.sim.fault_outcome import FaultOutcome, fault_outcome
+from simkafka.sim.fault_outcome import FaultOutcome
 from simkafka.sim.fault_player import CONTROL_FAULT_TYPES
 from simkafka.sim.guards import check_engine_inputs
 from simkafka.sim.histogram import LatencyHistogram
@@ -135,7 +135,7 @@ def summarise(world: World, probes: Probes) -> RunResult:
         )
         for group_id, members in world.groups.items()
     }
-    outcome = fault_outcome(world)
+    outcome = world.fault_player.outcome()
     return build_result(
         world.scenario,
         probes.frame(),

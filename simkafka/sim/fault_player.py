@@ -36,11 +36,14 @@ crash took to move every leader away, and a restarted broker's recovery and catc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import simpy
 
+from simkafka.model.delivery import check
 from simkafka.model.election import NO_LEADER
 from simkafka.model.types import TopicPartition
 from simkafka.scenario.faults import (
@@ -52,10 +55,11 @@ from simkafka.scenario.faults import (
     NetworkPartition,
     RackFailure,
 )
+from simkafka.sim.fault_outcome import AVAILABILITY_COLUMNS, TIMELINE_COLUMNS, FaultOutcome
 from simkafka.sim.replica_manager import DISCONNECTED
 
 if TYPE_CHECKING:
-    from simkafka.sim.world import World
+    from simkafka.sim.fault_cluster import FaultCluster
 
 # The fault types this module plays (the capacity faults are simkafka.sim.degradation's).
 CONTROL_FAULT_TYPES = frozenset(
@@ -74,7 +78,7 @@ CONTROL_FAULT_TYPES = frozenset(
 class FaultPlayer:
     """The fault schedule of one events-engine run, and the clocks it keeps."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: FaultCluster) -> None:
         self.world = world
         self.env = world.env
         down = set(world.scenario.cluster.offline_brokers)
@@ -323,6 +327,50 @@ class FaultPlayer:
 
     def _network_changed(self) -> None:
         self.world.network_changed()
+
+    # -- what it all came to ---------------------------------------------------------------------
+
+    def outcome(self) -> FaultOutcome:
+        """The run's delivery check, availability per partition, timeline and headline
+        figures (call once, after the run: it closes the clocks)."""
+        world = self.world
+        self.finish()
+        report = check(world.history)
+        delivery = report.frame()
+        timeline = pd.DataFrame(
+            [(e.time, e.event, e.broker, e.topic, e.partition, e.detail) for e in world.control.timeline],
+            columns=TIMELINE_COLUMNS,
+        )
+        rows = [
+            (tp.topic, tp.partition, self.no_leader_seconds.get(tp, 0.0), self.under_min_isr_seconds.get(tp, 0.0))
+            for tp in sorted(world.partitions)
+        ]
+        availability = pd.DataFrame(rows, columns=AVAILABILITY_COLUMNS).set_index(["topic", "partition"])
+
+        def total(column: str) -> int:
+            return int(delivery[column].sum()) if column in delivery else 0
+
+        def worst(values: dict[int, float]) -> float:
+            return max(values.values()) if values else math.nan
+
+        control = world.control
+        summary: dict[str, object] = {
+            "delivery_ok": report.ok,
+            "acknowledged_lost": total("lost"),
+            "written_twice": total("written_twice"),
+            "reordered": total("reordered"),
+            "consumed_twice": total("consumed_twice"),
+            "no_leader_partition_s": float(availability["no_leader_s"].sum()),
+            "max_partition_no_leader_s": float(availability["no_leader_s"].max()) if len(availability) else 0.0,
+            "under_min_isr_partition_s": float(availability["under_min_isr_s"].sum()),
+            "leader_elections": control.leader_changes,
+            "isr_changes": control.isr_changes,
+            # fault to the last partition of the lost broker with a reachable leader again
+            "failover_s": worst(self.failover_seconds),
+            "log_recovery_s": worst(self.recovery_seconds),
+            "catch_up_s": worst(self.catch_up_seconds),
+        }
+        return FaultOutcome(delivery, report, timeline, availability, summary)
 
     def __repr__(self) -> str:
         return (

@@ -36,7 +36,7 @@ from simkafka.model.types import TopicPartition
 from simkafka.sim.replication import ReplicaFetcher, fetcher_id
 
 if TYPE_CHECKING:
-    from simkafka.sim.world import World
+    from simkafka.sim.fault_cluster import FaultCluster
 
 NOT_LEADER = "NOT_LEADER_OR_FOLLOWER"
 DISCONNECTED = "NETWORK_EXCEPTION"
@@ -45,7 +45,7 @@ DISCONNECTED = "NETWORK_EXCEPTION"
 class ReplicaManager:
     """Leaders, followers and leader epochs of one events-engine run."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: FaultCluster) -> None:
         self.world = world
         # per partition: (leader epoch, start offset) of every epoch, in order
         self._epochs: dict[TopicPartition, tuple[list[int], list[int]]] = {}

@@ -62,6 +62,10 @@ class FetcherCluster(Protocol):
 
     def follows(self, broker_id: int) -> bool: ...
 
+    def unthrottled(self, follower: int, tps: list[TopicPartition]) -> list[TopicPartition]: ...
+
+    def record_follower_bytes(self, follower: int, reads: Sequence[tuple[TopicPartition, LogRead]]) -> None: ...
+
     def reachable(self, a: str, b: str) -> bool: ...
 
     def request(
@@ -113,6 +117,7 @@ class ReplicaFetcher:
         busy = 0.0
         while True:
             tps = [tp for tp in self.partitions if cluster.leader_of(tp) == self.leader.id]
+            tps = cluster.unthrottled(self.follower.id, tps)
             if (
                 not tps
                 or not self.follower.alive
@@ -138,6 +143,7 @@ class ReplicaFetcher:
             if not self.follower.alive:
                 continue
             data = sum(r.bytes for _, r in reads)
+            cluster.record_follower_bytes(self.follower.id, reads)
             yield from self.follower.wait_for_dirty_room()
             # ReplicaFetcherThread appends on its own thread, not a request handler's,
             # each partition under its log's lock (shared with nothing else on a follower

@@ -53,6 +53,7 @@ from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import AppendCost, follower_append_cost, leader_append_cost
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
+from simkafka.sim.quota import ReplicationQuota
 from simkafka.sim.replica_log import LogRead, ReplicaLog
 from simkafka.sim.replica_manager import DISCONNECTED, NOT_LEADER, ReplicaManager
 from simkafka.sim.replication import ReplicaFetcher, fetcher_id, isr_checker, java_string_hash
@@ -145,6 +146,15 @@ class World:
         for (replica, tp), log_dir in placed.items():
             self.brokers[replica].dir_of[tp] = log_dir
         self._prefill(scenario)
+        config = cluster.config
+        self.leader_quota = {
+            b: ReplicationQuota(config.leader_replication_throttled_rate)
+            for b in self.brokers if config.leader_replication_throttled_rate is not None
+        }
+        self.follower_quota = {
+            b: ReplicationQuota(config.follower_replication_throttled_rate)
+            for b in self.brokers if config.follower_replication_throttled_rate is not None
+        }
         self.replica_manager = ReplicaManager(self)
         self.control = ControlPlane(self)
         self._start_replication()
@@ -471,6 +481,24 @@ class World:
     def reaches_controller(self, broker_id: int) -> bool:
         return self.fault_player.reaches_controller(broker_id)
 
+    def unthrottled(self, follower: int, tps: list[TopicPartition]) -> list[TopicPartition]:
+        """The partitions a follower's fetch may ask for: its follower quota, when exceeded,
+        leaves the throttled ones out (``ReplicaFetcherThread.buildFetch``)."""
+        quota = self.follower_quota.get(follower)
+        if quota is None or not quota.exceeded(self.env.now):
+            return tps
+        return [tp for tp in tps if not self.topics[tp.topic].throttles("follower", tp.partition, follower)]
+
+    def record_follower_bytes(self, follower: int, reads: Sequence[tuple[TopicPartition, LogRead]]) -> None:
+        quota = self.follower_quota.get(follower)
+        if quota is None:
+            return
+        throttled = sum(
+            r.bytes for tp, r in reads if self.topics[tp.topic].throttles("follower", tp.partition, follower)
+        )
+        if throttled:
+            quota.record(throttled, self.env.now)
+
     def follows(self, broker_id: int) -> bool:
         """The broker runs, is unfenced and recovered: its replicas fetch."""
         return self.fault_player.follows(broker_id)
@@ -604,9 +632,12 @@ class World:
         config = self.scenario.cluster.config
         max_partition = int(config.replica_fetch_max_bytes)
 
+        quota = self.leader_quota.get(leader_broker.id)
+
         def collect() -> list[tuple[TopicPartition, LogRead]]:
             reads = []
             budget = int(config.replica_fetch_response_max_bytes)
+            over_quota = quota is not None and quota.exceeded(env.now)
             for tp, offset in offsets.items():
                 leader = leader_broker.leaders.get(tp)
                 if leader is None:
@@ -619,9 +650,16 @@ class World:
                 self.replica_manager.follower_hw[(follower, tp)] = leader.high_watermark
                 if budget <= 0:
                     continue
+                throttled = quota is not None and self.topics[tp.topic].throttles(
+                    "leader", tp.partition, follower
+                )
+                if throttled and over_quota:
+                    continue  # ReplicaManager.readFromLocalLog: quota exceeded, no data
                 read = leader.log.read(offset, min(max_partition, budget))
                 budget -= read.bytes
                 reads.append((tp, read))
+                if throttled:
+                    quota.record(read.bytes, env.now)
             return reads
 
         deadline = env.now + config.replica_fetch_wait_max

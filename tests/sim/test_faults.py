@@ -277,3 +277,52 @@ def test_a_partition_with_no_live_isr_member_stays_offline_without_unclean_elect
     assert world.partitions[TopicPartition("t", 0)].leader == NO_LEADER
     assert result.summary["acknowledged_lost"] == 0
     assert int(result.timeseries["offline_partitions"].iloc[-1]) == 1
+
+
+def _restart_catch_up(extra_config: str, topic_extra: str) -> tuple[float, World]:
+    text = f"""
+    name: throttled-catch-up
+    cluster:
+      brokers: 3
+      config: {{{extra_config}}}
+    topics:
+      - {{name: t, partitions: 3, replication.factor: 3, min.insync.replicas: 1{topic_extra}}}
+    producers:
+      - {{topic: t, rate: 4MB/s, message_size: 1KiB, acks: "1", linger.ms: 5}}
+    faults:
+      - {{type: broker_crash, at: 0.5s, broker: 2}}
+      - {{type: broker_restart, at: 12s, broker: 2}}
+    run: {{duration: 40s, warmup: 0.5s, sample_interval: 1s, seed: 2}}
+    """
+    world, result = _play(text)
+    return result.summary["catch_up_s"], world
+
+
+def test_a_leader_replication_throttle_slows_a_restarted_brokers_catch_up():
+    free, _ = _restart_catch_up("", "")
+    throttled, world = _restart_catch_up(
+        "leader.replication.throttled.rate: 1MB/s", ", leader.replication.throttled.replicas: '*'"
+    )
+    # about 46 MB to fetch again (11.5 s at 4 MB/s) and the producers' 4 MB/s on top: it
+    # cannot catch up while it gets 1 MB/s, beyond the meter's ten-second burst
+    assert free < 2.0
+    assert throttled > 5 * free or throttled != throttled  # NaN: never caught up
+    quotas = [world.leader_quota[b] for b in (0, 1)]
+    assert all(q.rate == 1e6 for q in quotas)
+    # the leaders never sent the throttled replica more than the rate over the meter's window
+    for q in quotas:
+        assert q.measured_rate(world.env.now) <= 1e6 * 1.2
+
+
+def test_high_watermark_truncation_cuts_a_restarted_follower_back_to_the_high_watermark_it_knew():
+    text = RESTART.replace("cluster:\n  brokers: 3", "cluster:\n  brokers: 3\n  follower_truncation: high_watermark")
+    world, _ = _play(text)
+    epoch_world, _ = _play(RESTART)
+    hw_cuts = [e for e in _events(world, "truncated") if "(high watermark)" in e.detail]
+    # before KIP-101 every follower of a new leader cut its log back to the high
+    # watermark it had heard of -- records the leader had and it had fetched included
+    assert hw_cuts
+    assert {e.broker for e in hw_cuts} <= {0, 1, 2}
+    # with leader epochs the same faults truncate nothing: no follower held records the
+    # new leader lacked (they were all in sync), and broker 2's log is a prefix of theirs
+    assert not _events(epoch_world, "truncated")
