@@ -322,7 +322,6 @@ def test_high_watermark_truncation_cuts_a_restarted_follower_back_to_the_high_wa
     # before KIP-101 every follower of a new leader cut its log back to the high
     # watermark it had heard of -- records the leader had and it had fetched included
     assert hw_cuts
-    assert {e.broker for e in hw_cuts} <= {0, 1, 2}
     # with leader epochs the same faults truncate nothing: no follower held records the
     # new leader lacked (they were all in sync), and broker 2's log is a prefix of theirs
     assert not _events(epoch_world, "truncated")
