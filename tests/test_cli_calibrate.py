@@ -22,7 +22,7 @@ def quick_run(tmp_path_factory):
 def test_quick_run_prints_the_table_and_writes_a_loadable_profile(quick_run):
     result, out = quick_run
     assert result.exit_code == 0, result.output
-    for cost in ("broker.fsync", "producer.record_cpu", "codecs.gzip.compress_cpu"):
+    for cost in ("broker.fsync", "broker.recovery_byte_cpu", "producer.record_cpu", "codecs.gzip.compress_cpu"):
         assert cost in result.output
     assert "not measured" in result.output and f"wrote {out}" in result.output
     assert out.read_text().startswith(PROFILE_MARKER)

@@ -125,6 +125,11 @@ class BrokerConfig(SpecModel):
     replica_fetch_wait_max: IntMillis = Field(0.5, alias="replica.fetch.wait.max.ms")
     replica_lag_time_max: PositiveMillis = Field(30.0, alias="replica.lag.time.max.ms")
     message_max_bytes: IntByteSize = Field(1048588, alias="message.max.bytes")
+    # threads per log dir that load (and, after a crash, recover) the logs at start and
+    # flush them at shutdown: 2 since Kafka 4.0 (KIP-1030; 1 before), ServerLogConfigs
+    num_recovery_threads_per_data_dir: int = Field(
+        2, ge=1, le=MAX_THREADS, alias="num.recovery.threads.per.data.dir"
+    )
     # KRaft: the controller fences a broker whose last heartbeat is older than the session
     # timeout (BrokerHeartbeatManager); brokers heartbeat every interval (KafkaConfig defaults)
     broker_session_timeout: PositiveIntMillis = Field(9.0, alias="broker.session.timeout.ms")

@@ -83,6 +83,12 @@ class BrokerCosts(SpecModel):
     fsync: Duration = Field(
         description="one fsync of a segment beyond writing its dirty bytes (flush.messages / flush.ms)"
     )
+    recovery_byte_cpu: Duration = Field(
+        description="log recovery after a crash (no .kafka_cleanshutdown), per byte re-validated "
+        "from the segment holding the recovery point: LogSegment.recover's header walk, CRC-32C "
+        "of every batch, rebuilding the offset and time indexes (LogLoader.recoverLog), from the "
+        "page cache -- reading the bytes from disk is charged apart, at the disk's read bandwidth"
+    )
 
 
 class ConsumerCosts(SpecModel):

@@ -21,7 +21,7 @@ from simkafka.validate.calibration import (
     profile_yaml,
 )
 from simkafka.validate.calibration.jvm import PROBE_FIGURES, find_jdk, run_probe
-from simkafka.validate.calibration.measure import CODEC_BATCH_BYTES
+from simkafka.validate.calibration.measure import CODEC_BATCH_BYTES, Effort, recovery_cost
 from simkafka.validate.calibration.payload import json_records, records_section
 
 JDK = find_jdk()
@@ -82,6 +82,31 @@ def test_fsync_and_per_record_figures_are_plausible(calibration):
         assert 1e-9 < record_cost < 1e-4
     # a batch's append (a write call) costs more than one record's validation
     assert profile.broker.append_batch_cpu > profile.broker.append_record_cpu
+
+
+def test_log_recovery_costs_more_per_byte_than_a_crc_and_a_copy(calibration):
+    profile = calibration.profile
+    recovery = profile.broker.recovery_byte_cpu
+    # LogSegment.recover reads every byte (a copy), CRCs it, and walks the batch headers and
+    # rebuilds the indexes on top: more than producer.byte_cpu (CRC + copy), and still a
+    # rate of hundreds of MB/s or more, not a per-byte cost in the tens of nanoseconds
+    assert profile.producer.byte_cpu < recovery < 2e-8
+    assert "LogSegment.recover" in profile.how["broker.recovery_byte_cpu"]
+    rows = {row.name: row for row in calibration.measurements}
+    loading = rows["reference: loading a log after a clean shutdown"]
+    assert not loading.in_profile and 1e-6 < loading.seconds < 1.0
+
+
+def test_recovery_cost_cuts_the_torn_batch_every_run_and_leaves_nothing_behind(tmp_path):
+    effort = Effort(recoveries=2, recovery_log_bytes=4 * 1024 * 1024)
+    figures = recovery_cost(str(tmp_path), effort, batch_bytes=64 * 1024)
+    assert len(figures.per_byte) == len(figures.recovery) == 2
+    # each run tore half a batch off and recovery cut the rest of it: one batch less a run
+    first, second = figures.recovered_bytes
+    assert first - second == figures.batch_bytes
+    assert first == figures.log_bytes - 2 * figures.batch_bytes  # the untimed run's batch too
+    assert all(0 < loading < seconds for loading, seconds in zip(figures.clean_load, figures.recovery, strict=True))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_costs_that_need_a_running_broker_are_kept_and_say_so(calibration):

@@ -1,11 +1,12 @@
-"""Timing the log engine's own code paths: CRC32C, copies, codecs, fsync, and (without a
-JDK) the per-record and per-batch work.
+"""Timing the log engine's own code paths: CRC32C, copies, codecs, fsync, log recovery,
+and (without a JDK) the per-record and per-batch work.
 
 Every CPU figure is the fastest of several timed rounds, each long enough (a few
 milliseconds) for the clock's resolution not to matter, after one untimed round that
 warms caches and lazily built state: the work is deterministic C code, so other
 processes sharing the machine can only ever add time to a round, never take it away.
-fsync, which the disk's own state makes vary, is the median of N. The codecs, CRC32C and copies run in C (zlib,
+fsync, which the disk's own state makes vary, is the median of N, and so is log
+recovery (:func:`recovery_cost`), too long a path for many rounds. The codecs, CRC32C and copies run in C (zlib,
 cramjam's snappy, python-lz4, zstandard, the crc32c module, memcpy), the same native
 algorithms the Java clients reach through JNI, so their per-byte figures stand for the
 JVM's too; the per-record work in Python does not, and is only a fallback
@@ -15,6 +16,7 @@ JVM's too; the per-record work in Python does not, and is only a fallback
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,14 +30,18 @@ __all__ = [
     "CODEC_BATCH_BYTES",
     "LARGE_BATCH_BYTES",
     "COPY_BYTES",
+    "RECOVERY_BATCH_BYTES",
+    "RECOVERY_LOG_BYTES",
     "CodecFigures",
     "Effort",
+    "RecoveryFigures",
     "codec_costs",
     "copy_per_byte",
     "crc32c_per_byte",
     "fsync_cost",
     "per_unit",
     "python_record_paths",
+    "recovery_cost",
 ]
 
 #: Uncompressed size of the batch each codec is timed on: the producer's default
@@ -48,6 +54,14 @@ LARGE_BATCH_BYTES = 1024 * 1024
 #: unit (1 MiB, ``max.request.size``), larger than the CPU's L2 cache, as a stream of
 #: produce requests is.
 COPY_BYTES = 1024 * 1024
+#: The log whose recovery is timed: 64 MiB (``--quick``: 32 MiB) of 1 KiB records, in
+#: one segment (Kafka's default ``segment.bytes``, 1 GiB), so that the fixed cost of
+#: opening it is small beside the bytes re-validated.
+RECOVERY_LOG_BYTES = 64 * 1024 * 1024
+#: Its batches: 1 MiB (``batch.size=1MiB``, about ``max.message.bytes``), where the
+#: per-byte work (CRC-32C, the read) outweighs the Python engine's per-batch work;
+#: ``batch_bytes`` times another size for reference.
+RECOVERY_BATCH_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,10 +73,15 @@ class Effort:
     seconds_per_figure: float = 0.8
     rounds: int = 81
     fsyncs: int = 40
+    recoveries: int = 9
+    recovery_log_bytes: int = RECOVERY_LOG_BYTES
 
     @classmethod
     def quick(cls) -> Effort:
-        return cls(seconds_per_figure=0.06, rounds=9, fsyncs=8)
+        return cls(
+            seconds_per_figure=0.06, rounds=9, fsyncs=8, recoveries=3,
+            recovery_log_bytes=RECOVERY_LOG_BYTES // 2,
+        )
 
 
 def per_unit(work: Callable[[], object], units: float, effort: Effort) -> float:
@@ -195,3 +214,110 @@ def python_record_paths(directory: str, effort: Effort) -> dict[str, float]:
         "consumer_record": decode,
     }
 
+
+
+@dataclass(frozen=True)
+class RecoveryFigures:
+    """What :func:`recovery_cost` timed, run by run."""
+
+    per_byte: list[float]  # seconds per byte recovered, net of a clean load of the same log
+    clean_load: list[float]  # seconds to load the same log after a clean shutdown
+    recovery: list[float]  # seconds of each recovery, all of it
+    recovered_bytes: list[int]  # bytes each recovery kept
+    log_bytes: int  # bytes written (each run tears half a batch off, and recovery the rest)
+    batch_bytes: int  # size of one batch on disk
+
+    @property
+    def median_per_byte(self) -> float:
+        return statistics.median(self.per_byte)
+
+
+def recovery_cost(
+    directory: str,
+    effort: Effort,
+    *,
+    batch_bytes: int = RECOVERY_BATCH_BYTES,
+    log_bytes: int | None = None,
+    cold: bool = False,
+) -> RecoveryFigures:
+    """Seconds per byte that the log engine's ``LogLoader`` recovery spends re-validating a
+    log: ``LogSegment.recover``'s header walk, CRC-32C of every batch and rebuild of the
+    offset and time indexes, reading from the page cache (warm, unless ``cold``: then
+    each file is dropped from the cache first, where the OS allows it).
+
+    Writes ``log_bytes`` (default ``effort.recovery_log_bytes``) of 1 KiB JSON records
+    in batches of about ``batch_bytes`` through ``UnifiedLog`` into a new partition
+    directory under ``directory`` (removed afterwards) and flushes it. Each of
+    ``effort.recoveries`` runs (after one untimed) tears the last batch in half, as a
+    crash mid-write does, and reopens the log with no recovery-point checkpoint and no
+    clean-shutdown marker, the case where every batch is re-validated; then it loads the
+    same log as after a clean shutdown, which opens its files and recovers nothing. A
+    run's figure is the difference over the bytes recovered, so the cost of opening a
+    log (its files, checkpoints, leader-epoch cache), which a clean load pays too, is
+    kept out of the per-byte cost. What remains still holds a few milliseconds a log
+    that do not grow with its bytes (resizing the indexes, the truncation's fsync, the
+    first reads into new buffers): on a smaller log the per-byte figure is higher.
+    """
+    import shutil
+    import tempfile
+
+    from simkafka.log.clock import SystemClock
+    from simkafka.log.log_config import LogConfig
+    from simkafka.validate.calibration.payload import RECORD_BYTES, records_batch
+
+    batch = records_batch(max(1, batch_bytes // RECORD_BYTES))
+    config = LogConfig(max_message_bytes=2 * len(batch))
+    target = effort.recovery_log_bytes if log_bytes is None else log_bytes
+    parent = tempfile.mkdtemp(prefix="simkafka-calibrate-", dir=directory)
+    try:
+        path = os.path.join(parent, "recovery-0")
+        log = UnifiedLog(path, config, SystemClock())
+        while log.size + len(batch) <= target or log.size < 2 * len(batch):
+            log.append_as_leader(batch, 0)
+        log.flush()
+        written = log.size
+        log.close()
+        per_byte: list[float] = []
+        clean_load: list[float] = []
+        recovery: list[float] = []
+        recovered_bytes: list[int] = []
+        for run in range(effort.recoveries + 1):
+            _tear_last_batch(path, len(batch))
+            if cold:
+                _drop_from_page_cache(path)
+            start = time.perf_counter()
+            recovered = UnifiedLog(path, config, SystemClock(), recovery_point=0)
+            recovering = time.perf_counter() - start
+            if not any(event.kind == "truncated" for event in recovered.recovery_report):
+                raise RuntimeError(f"recovery of {path} did not cut the torn batch")
+            end, size = recovered.log_end_offset, recovered.size
+            recovered.close()
+            start = time.perf_counter()
+            UnifiedLog(path, config, SystemClock(), recovery_point=end, had_clean_shutdown=True).close()
+            loading = time.perf_counter() - start
+            if run > 0:  # the first run warms caches and lazily built state
+                per_byte.append((recovering - loading) / size)
+                clean_load.append(loading)
+                recovery.append(recovering)
+                recovered_bytes.append(size)
+        return RecoveryFigures(per_byte, clean_load, recovery, recovered_bytes, written, len(batch))
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def _tear_last_batch(path: str, batch_bytes: int) -> None:
+    """Cut the newest segment in the middle of its last batch."""
+    logs = sorted(name for name in os.listdir(path) if name.endswith(".log"))
+    segment = os.path.join(path, logs[-1])
+    os.truncate(segment, os.path.getsize(segment) - batch_bytes // 2)
+
+
+def _drop_from_page_cache(path: str) -> None:
+    if not hasattr(os, "posix_fadvise"):
+        return
+    for name in os.listdir(path):
+        fd = os.open(os.path.join(path, name), os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
