@@ -95,11 +95,15 @@ def run(
     run_estimate(scenario_file, scenario)
     directory = Path(output) if output else report_dir(scenario.name)
     check_output(directory)
-    if scenario.faults:
+    from simkafka.sim.degradation import PLAYED_FAULT_TYPES
+
+    not_played = [f for f in scenario.faults if f.type not in PLAYED_FAULT_TYPES]
+    if not_played:
         # Faults are validated now; brokers dying, elections and rebalances come with the
-        # fault engine. Say so rather than let a run look like it survived them.
+        # fault engine (a slow disk or NIC is played). Say so rather than let a run look
+        # like it survived them.
         err_console.print(
-            f"warning: {len(scenario.faults)} fault(s) in {scenario_file} are not simulated yet "
+            f"warning: {len(not_played)} fault(s) in {scenario_file} are not simulated yet "
             "(leader elections and rebalances after faults arrive with the fault engine)",
             style="yellow",
         )

@@ -45,6 +45,7 @@ from simkafka.sim.accumulator import ProducerBatch
 from simkafka.sim.broker import Broker, PartitionLeader
 from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
+from simkafka.sim.degradation import play_capacity_faults
 from simkafka.sim.framing import goodput, line_bytes
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import AppendCost, follower_append_cost, leader_append_cost
@@ -208,6 +209,7 @@ class World:
             )
             for member in members:
                 member.assign(assignment[member.member_id])
+        play_capacity_faults(self)  # slow_disk, nic_degradation (simkafka.sim.degradation)
 
     def _prefill(self, scenario: Scenario) -> None:
         """Topics with a ``prefill`` start with that data on every replica, in sync and
@@ -258,6 +260,15 @@ class World:
         self.small_bytes_sent[name] = self.small_bytes_received[name] = 0
         self.small_busy_out[name] = self.small_busy_in[name] = 0.0
         self._rack[name] = rack
+
+    def set_host_capacity(self, name: str, egress: float, ingress: float) -> None:
+        """Change a host's capacities now (bytes/s of payload, as the network holds them:
+        a degraded or restored NIC or disk); its flows re-share at once and small
+        transfers through it take the new capacities from now on."""
+        self.network.set_capacity(name, egress, ingress)
+        self._egress[name], self._ingress[name] = egress, ingress
+        for path in [p for p in self._path if name in p]:
+            del self._path[path]
 
     def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event:
         """Send ``nbytes`` from ``src`` to ``dst``; the event fires when the last byte arrived.
