@@ -181,12 +181,21 @@ def test_run_reports_the_throughput_target(runner, tmp_path):
     assert "survive 1 rack failure" in line and line.split()[-2:] == ["yes", "True"]
 
 
-def test_run_says_when_scenario_faults_are_not_simulated(runner, tmp_path):
-    result = runner.invoke(
-        main, ["run", "scenarios/bank-cdc.yaml", "--duration", "0.4s", "-o", str(tmp_path / "r")]
+def test_run_says_when_the_engine_does_not_play_the_scenarios_faults(runner, tmp_path):
+    # bank-cdc's maintenance is a controlled shutdown and a restart: the stepped engine
+    # has no control plane, and says so; the events engine plays them without a word
+    stepped = runner.invoke(
+        main,
+        ["run", "scenarios/bank-cdc.yaml", "--duration", "0.4s", "--engine", "stepped", "-o", str(tmp_path / "s")],
     )
-    assert result.exit_code == 0, result.output
-    assert "are not simulated yet" in result.output
+    assert stepped.exit_code == 0, stepped.output
+    assert "2 fault(s)" in stepped.output and "not played by the stepped engine" in stepped.output
+    assert "broker_restart, broker_shutdown" in stepped.output
+    events = runner.invoke(
+        main, ["run", "scenarios/bank-cdc.yaml", "--duration", "0.4s", "--engine", "events", "-o", str(tmp_path / "e")]
+    )
+    assert events.exit_code == 0, events.output
+    assert "not played" not in events.output
 
 
 def test_unwritable_output_paths_get_one_line_and_exit_2(runner, tmp_path):

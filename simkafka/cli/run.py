@@ -95,12 +95,17 @@ def run(
     run_estimate(scenario_file, scenario)
     directory = Path(output) if output else report_dir(scenario.name)
     check_output(directory)
-    if scenario.faults:
-        # Faults are validated now; brokers dying, elections and rebalances come with the
-        # fault engine. Say so rather than let a run look like it survived them.
+    from simkafka.sim.engine import played_fault_types
+
+    played = played_fault_types(scenario.run.engine)
+    not_played = [f for f in scenario.faults if f.type not in played]
+    if not_played:
+        # the stepped engine has no control plane: say so rather than let a run look like
+        # it survived a crash it never played
+        kinds = ", ".join(sorted({f.type for f in not_played}))
         err_console.print(
-            f"warning: {len(scenario.faults)} fault(s) in {scenario_file} are not simulated yet "
-            "(leader elections and rebalances after faults arrive with the fault engine)",
+            f"warning: {len(not_played)} fault(s) in {scenario_file} are not played by the "
+            f"{scenario.run.engine} engine ({kinds}); run.engine: events plays every fault",
             style="yellow",
         )
     with ProgressDisplay(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from simkafka.scenario import Scenario
 from simkafka.sim.budget import refuse_if_too_big
+from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
 from simkafka.sim.fault_outcome import FaultOutcome
 from simkafka.sim.fault_player import CONTROL_FAULT_TYPES
 from simkafka.sim.guards import check_engine_inputs
@@ -17,7 +18,17 @@ from simkafka.sim.workload import prefilled_messages
 from simkafka.sim.world import World
 
 ProgressCallback = Callable[[float, float], None]  # (simulated now, duration)
-PLAYED_FAULT_TYPES = CONTROL_FAULT_TYPES  # every fault type the events engine plays
+
+
+def played_fault_types(engine: str) -> frozenset[str]:
+    """The fault types an engine plays: the events engine every one of the scenario
+    schema; the stepped engine only the capacity faults (a slow disk, a degraded NIC) --
+    it has no control plane, so crashes, shutdowns, restarts, rack failures, controller
+    failovers, network partitions and consumer crashes are left out and reported in the
+    summary's ``faults_not_simulated``."""
+    if engine == "events":
+        return CONTROL_FAULT_TYPES | CAPACITY_FAULT_TYPES
+    return CAPACITY_FAULT_TYPES
 
 
 def simulate(
@@ -145,5 +156,5 @@ def summarise(world: World, probes: Probes) -> RunResult:
         processing,
         conservation(world, outcome),
         outcome,
-        PLAYED_FAULT_TYPES,
+        played_fault_types("events"),
     )

@@ -179,6 +179,15 @@ def _problems(scenario: Scenario) -> Iterator[str]:
                     f"{_path('consumer_groups', i, alias)} must be between 0 and {INT32_MAX} "
                     f"(got {value!r})"
                 )
+    broker_ids = set(cluster.broker_ids)
+    for i, fault in enumerate(scenario.faults):
+        # the capacity faults the engines play (simkafka.sim.degradation) scale a broker's
+        # NIC or disks: a factor outside (0, 1] would make a capacity zero or grow it
+        if fault.type in ("slow_disk", "nic_degradation"):
+            if fault.broker not in broker_ids:
+                yield f"{_path('faults', i, 'broker')}: broker {fault.broker} does not exist"
+            if not 0 < fault.factor <= 1:
+                yield f"{_path('faults', i, 'factor')} must be in (0, 1] (got {fault.factor!r})"
     run = scenario.run
     for name, value, positive in (
         ("duration", run.duration, True),

@@ -213,7 +213,7 @@ class Network:
 
     Topology: :meth:`add_host`, :meth:`set_rack_uplink`, :meth:`set_latency`.
     Traffic: :meth:`transfer` (an event to ``yield``), :meth:`abort`, :meth:`window_rate`.
-    Faults: :meth:`set_capacity`, :meth:`partition`, :meth:`heal`.
+    Faults: :meth:`set_capacity` (and :meth:`capacity`), :meth:`partition`, :meth:`heal`.
     Probes: :meth:`host_counters`, :meth:`rates`, :attr:`cross_rack_bytes`,
     :attr:`active_flows`, :attr:`stalled_flows`, ``transfers_started`` /
     ``transfers_completed``, :attr:`reshares`.
@@ -358,6 +358,11 @@ class Network:
         if ingress is not None:
             changes.append((h.ingress, _check_capacity(ingress, "ingress")))
         self._change_capacities(changes)
+
+    def capacity(self, host: str) -> tuple[float, float]:
+        """A NIC's current (egress, ingress) capacities in bytes/s."""
+        h = self._host(host)
+        return h.egress.capacity, h.ingress.capacity
 
     def partition(self, hosts_a: Iterable[str], hosts_b: Iterable[str]) -> None:
         """Cut every path between a host of ``hosts_a`` and one of ``hosts_b``.

@@ -99,6 +99,11 @@ and the broker CPU charged per request, come out at about half the event engine'
 The event engine is the reference; `benchmarks/compare_engines.py` prints how far apart
 the two are.
 
+Capacity faults (``slow_disk``, ``nic_degradation``, :mod:`simkafka.sim.degradation`)
+scale a broker's NIC, or its disks' write and read bandwidth, from the step in which the
+fault's start falls to the step in which its end falls (the events engine changes them
+at the exact instant: up to a step apart). The other faults are not played yet.
+
 Brokers of ``cluster.offline_brokers`` are down for the whole run: the run starts from
 the controller's decisions after fencing them
 (:func:`~simkafka.model.topology.scenario_topology`), as the event engine does. They keep
@@ -142,6 +147,7 @@ from simkafka.sim.consumer import (
     FETCH_REQUEST_OVERHEAD,
     FETCH_RESPONSE_PARTITION_BYTES,
 )
+from simkafka.sim.degradation import capacity_changes
 from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
@@ -183,6 +189,7 @@ class SteppedWorld:
         self._prefill()
         self._build_links()
         self._build_append_locks()
+        self._build_capacity_faults()
         self.curve = CreationCurve(self.P, self.dt)
         self.produce_latency = LatencyHistogram()
         self.e2e_latency = LatencyHistogram()
@@ -710,6 +717,33 @@ class SteppedWorld:
         self.dir_written = np.zeros(D)
         self.dir_write_busy = np.zeros(D)
 
+    def _build_capacity_faults(self) -> None:
+        """slow_disk / nic_degradation (:mod:`simkafka.sim.degradation`): the factors in
+        force per broker, applied from the step in which each change falls, scale the
+        capacities as built (kept here)."""
+        run = self.scenario.run
+        self._capacity_changes = deque(capacity_changes(self.scenario.faults, run.duration))
+        self._built_capacity = (
+            self.nic_in, self.nic_out, self.disk_write, self.disk_read, self.dir_write
+        )
+        self._nic_factor, self._disk_factor = np.ones(self.B), np.ones(self.B)
+
+    def _apply_capacity_faults(self, t1: float) -> None:
+        """Scale the NICs (and their links) and disks by the factors in force from the
+        changes falling before ``t1``, the end of the step about to be played."""
+        changes = self._capacity_changes
+        while changes and changes[0].at < t1 - 1e-12:
+            change = changes.popleft()
+            j = self.broker_index[change.broker]
+            self._nic_factor[j], self._disk_factor[j] = change.nic, change.disk
+        nic_in, nic_out, disk_write, disk_read, dir_write = self._built_capacity
+        self.nic_in, self.nic_out = nic_in * self._nic_factor, nic_out * self._nic_factor
+        self.disk_write = disk_write * self._disk_factor
+        self.disk_read = disk_read * self._disk_factor
+        self.dir_write = dir_write * self._disk_factor[self.dir_broker]
+        self.link_capacity[0 : 2 * self.B : 2] = self.nic_out
+        self.link_capacity[1 : 2 * self.B : 2] = self.nic_in
+
     def _records_per_batch(self) -> np.ndarray:
         """Each producer's mean records per batch sent so far (``_drain`` counts each
         batch's header in ``sent_wire``), full batches before the first is sent."""
@@ -845,6 +879,8 @@ class SteppedWorld:
         # times from the step count, so that sample times are exact (no summed rounding)
         t0 = self.now
         t1 = round((self.steps + 1) * dt, 12)
+        if self._capacity_changes and self._capacity_changes[0].at < t1 - 1e-12:
+            self._apply_capacity_faults(t1)
         self._produce_request_cpu = np.zeros(self.B)
         self._fetch_cpu = np.zeros(self.B)
         self._link_overhead[:] = 0.0

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from simkafka.scenario import Scenario
+from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import (
     RunResult,
@@ -236,4 +237,5 @@ def build_result_for(world: SteppedWorld, probes: SteppedProbes) -> RunResult:
         list(world.broker_ids),
         processing,
         world.conservation(),
+        played_fault_types=CAPACITY_FAULT_TYPES,  # no control plane: see SteppedWorld
     )

@@ -47,6 +47,7 @@ from simkafka.sim.broker import Broker, PartitionLeader
 from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
 from simkafka.sim.control_plane import ControlPlane
+from simkafka.sim.degradation import play_capacity_faults
 from simkafka.sim.fault_player import FaultPlayer
 from simkafka.sim.framing import goodput, line_bytes
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
@@ -54,6 +55,7 @@ from simkafka.sim.log_append import AppendCost, follower_append_cost, leader_app
 from simkafka.sim.network import Network
 from simkafka.sim.producer import ProducerClient
 from simkafka.sim.quota import ReplicationQuota
+from simkafka.sim.recovery import recovery_seconds, unflushed_bytes
 from simkafka.sim.replica_log import LogRead, ReplicaLog
 from simkafka.sim.replica_manager import DISCONNECTED, NOT_LEADER, ReplicaManager
 from simkafka.sim.replication import ReplicaFetcher, fetcher_id, isr_checker, java_string_hash
@@ -202,6 +204,7 @@ class World:
             )
             for member in members:
                 member.assign(assignment[member.member_id])
+        play_capacity_faults(self)  # slow_disk, nic_degradation (simkafka.sim.degradation)
         self.fault_player = FaultPlayer(self)
 
     def _prefill(self, scenario: Scenario) -> None:
@@ -255,6 +258,15 @@ class World:
         self.small_bytes_sent[name] = self.small_bytes_received[name] = 0
         self.small_busy_out[name] = self.small_busy_in[name] = 0.0
         self._rack[name] = rack
+
+    def set_host_capacity(self, name: str, egress: float, ingress: float) -> None:
+        """Change a host's capacities now (bytes/s of payload, as the network holds them:
+        a degraded or restored NIC or disk); its flows re-share at once and small
+        transfers through it take the new capacities from now on."""
+        self.network.set_capacity(name, egress, ingress)
+        self._egress[name], self._ingress[name] = egress, ingress
+        for path in [p for p in self._path if name in p]:
+            del self._path[path]
 
     def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event:
         """Send ``nbytes`` from ``src`` to ``dst``; the event fires when the last byte arrived.
@@ -516,9 +528,23 @@ class World:
         self.invalidate_metadata()
 
     def log_recovery_seconds(self, broker_id: int, *, clean: bool) -> float:
-        """How long the broker's restart spends recovering its logs (none after a clean
-        shutdown)."""
-        return 0.0
+        """How long the broker's restart spends recovering its logs after a crash: every
+        log's active segment is re-read and re-validated (``LogLoader.recoverLog``), at
+        ``broker.recovery_byte_cpu`` per byte or the log dir's read bandwidth, by
+        ``num.recovery.threads.per.data.dir`` threads per dir (:mod:`simkafka.sim.recovery`).
+        Nothing after a clean shutdown."""
+        broker = self.brokers[broker_id]
+        by_dir: list[list[float]] = [[] for _ in broker.disk_hosts]
+        for tp in sorted(broker.logs):
+            segment = float(self.topics[tp.topic].segment_bytes)
+            by_dir[broker.dir_of.get(tp, 0)].append(unflushed_bytes(broker.logs[tp].end_position, segment))
+        return recovery_seconds(
+            by_dir,
+            self.scenario.costs.broker.recovery_byte_cpu,
+            [read for _, read in broker.dir_bandwidth],
+            self.scenario.cluster.config.num_recovery_threads_per_data_dir,
+            clean_shutdown=clean,
+        )
 
     # -- replication set-up ---------------------------------------------------------------
 

@@ -233,6 +233,12 @@ def test_restart_recovers_catches_up_rejoins_the_isr_and_gets_its_preferred_lead
     assert preferred and all(e.broker == 2 for e in preferred)
     assert all(e.time > rejoined[0].time for e in preferred)
     assert result.summary["catch_up_s"] == pytest.approx(rejoined[0].time - 12.0)
+    # after a crash its logs' active segments are re-read and re-validated before it asks
+    # to be unfenced (broker.recovery_byte_cpu per byte, simkafka.sim.recovery)
+    recovered = _events(world, "log_recovered")
+    assert result.summary["log_recovery_s"] > 0
+    assert recovered[0].time == pytest.approx(12.0 + result.summary["log_recovery_s"])
+    assert _events(world, "unfenced")[0].time >= recovered[0].time
     assert result.summary["acknowledged_lost"] == 0
     assert result.conservation["ok"] is True
 
