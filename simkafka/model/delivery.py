@@ -89,6 +89,8 @@ class _PartitionHistory:
     log_bases: list[int] = field(default_factory=list)
     log_end: int = 0
     truncations: list[tuple[int, int, float]] = field(default_factory=list)
+    # per producer: one past the highest sequence the log holds (its producer state)
+    seq_end: dict[int, int] = field(default_factory=dict)
     # per group: offsets read at least once, at least twice, and the extra reads
     read_once: dict[str, IntervalSet] = field(default_factory=dict)
     read_twice: dict[str, IntervalSet] = field(default_factory=dict)
@@ -173,6 +175,8 @@ class DeliveryHistory:
         )
         p.log_bases.append(base_offset)
         p.log_end = base_offset + count
+        if first_seq + count > p.seq_end.get(producer_id, 0):
+            p.seq_end[producer_id] = first_seq + count
 
     def acknowledged(
         self,
@@ -247,6 +251,16 @@ class DeliveryHistory:
                 )
         p.log_end = from_offset
         p.truncations.append((from_offset, removed, at))
+        p.seq_end = {}
+        for entry in p.log:  # rebuilt as a leader rebuilds producer state from its log
+            if entry.first_seq + entry.count > p.seq_end.get(entry.producer_id, 0):
+                p.seq_end[entry.producer_id] = entry.first_seq + entry.count
+
+    def next_sequence(self, tp: TopicPartition, producer_id: int) -> int:
+        """One past the highest sequence of ``producer_id`` the log holds (0: none) -- the
+        sequence an idempotent leader expects next from it."""
+        p = self._partitions.get(tp)
+        return p.seq_end.get(producer_id, 0) if p else 0
 
     def find_appended(self, tp: TopicPartition, producer_id: int, first_seq: int) -> int | None:
         """The offset the log holds ``producer_id``'s record ``first_seq`` at, or None --

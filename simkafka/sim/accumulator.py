@@ -315,12 +315,24 @@ class RecordAccumulator:
                 self.open_first[p] = np.inf
         return dropped
 
-    def reenqueue(self, batch: ProducerBatch, backoff_until: float = -np.inf) -> None:
+    def reenqueue(
+        self, batch: ProducerBatch, backoff_until: float = -np.inf, *, in_sequence: bool = False
+    ) -> None:
         """A retried batch goes back to the *front* of its partition's queue, where it
-        waits until ``backoff_until`` (``retry.backoff.ms`` after its failure)."""
+        waits until ``backoff_until`` (``retry.backoff.ms`` after its failure). An
+        idempotent producer's goes among the other retried ones in sequence order
+        (``insertInSequenceOrder``); otherwise it is simply put first (``addFirst``), so
+        with several requests in flight retries can reorder records."""
         batch.attempts += 1
         self.backoff_until[batch.partition] = max(self.backoff_until[batch.partition], backoff_until)
-        self.queues[batch.partition].appendleft(batch)
+        queue = self.queues[batch.partition]
+        if in_sequence and batch.first_seq >= 0:
+            i = 0
+            while i < len(queue) and 0 <= queue[i].first_seq < batch.first_seq:
+                i += 1
+            queue.insert(i, batch)
+        else:
+            queue.appendleft(batch)
         self._queued[batch.partition] += 1
         self.queued_wire_bytes += batch.wire_bytes
         self.queued_messages += batch.messages

@@ -44,7 +44,7 @@ retry of a batch whose response was lost is appended again (written twice).
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -114,6 +114,7 @@ class ProducerCluster(Protocol):
         appends: Sequence[tuple[TopicPartition, float]] = (),
         producer_id: int = -1,
         idempotent: bool = False,
+        waits_for_earlier: Callable[[int, int], bool] | None = None,
     ) -> Generator[simpy.Event, Any, list[str]]: ...
 
 
@@ -208,6 +209,8 @@ class ProducerClient:
         self.retries = 0
         self.disconnects = 0  # sends skipped: the leader's broker could not be reached
         self._next_seq = [0] * topic.partitions  # per partition: the next record's sequence
+        # per partition: first sequences of batches sent and not yet answered for good
+        self._unanswered: list[set[int]] = [set() for _ in range(topic.partitions)]
         self.requests = 0
         self.batches_sent = 0
         self.latency = LatencyHistogram()
@@ -447,6 +450,14 @@ class ProducerClient:
             if batch.first_seq < 0:
                 batch.first_seq = self._next_seq[batch.partition]
                 self._next_seq[batch.partition] += batch.messages
+                self._unanswered[batch.partition].add(batch.first_seq)
+
+    def waits_for_earlier(self, partition: int, first_seq: int) -> bool:
+        """Whether a batch sent before this one is still unanswered: an idempotent
+        leader that has not seen it answers ``OUT_OF_ORDER_SEQUENCE_NUMBER``, and the
+        producer retries in sequence order -- which is how idempotence keeps order."""
+        outstanding = self._unanswered[partition]
+        return bool(outstanding) and min(outstanding) < first_seq
 
     def _expire_leaderless(self, now: float) -> None:
         """Batches of partitions without a leader the producer can reach fail once
@@ -534,6 +545,7 @@ class ProducerClient:
             self.spec.request_timeout,
             producer_id=self.producer_id,
             idempotent=self.idempotent,
+            waits_for_earlier=self.waits_for_earlier,
         )
         self._release_channel(node, read, unmuted)
         if broker.alive and cluster.reachable(broker.host, self.host):
@@ -598,6 +610,8 @@ class ProducerClient:
             self.in_flight_messages -= batch.messages
             self.in_flight_bytes -= batch.wire_bytes
             tp = self.tp(batch.partition)
+            if error == "NONE" or not self._retriable(batch, error, now):
+                self._unanswered[batch.partition].discard(batch.first_seq)
             if error == "NONE":
                 # acks=0: the producer is never told the offset (RecordMetadata.offset() -1)
                 offset = batch.base_offset if self.spec.acks != "0" else -1
@@ -611,17 +625,23 @@ class ProducerClient:
                     )
                 continue
             self.errors[error] += 1
-            if (
-                now - batch.first_append >= self.spec.delivery_timeout
-                or batch.attempts >= self.spec.retries
-            ):
+            if not self._retriable(batch, error, now):
                 # Sender.failBatch: the batch fails with the error of its last attempt
                 self.failed[error] += batch.messages
                 history.failed(tp, self.producer_id, batch.first_seq, batch.messages, error, now)
             else:
-                # back to the front of its deque, where it backs off retry.backoff.ms
+                # back to the front of its deque (in sequence order when idempotent:
+                # RecordAccumulator.insertInSequenceOrder), where it backs off
+                # retry.backoff.ms
                 self.retries += 1
-                self.acc.reenqueue(batch, now + self.spec.retry_backoff)
+                self.acc.reenqueue(batch, now + self.spec.retry_backoff, in_sequence=self.idempotent)
+
+    def _retriable(self, batch: ProducerBatch, error: str, now: float) -> bool:
+        """``Sender.canRetry``: attempts left and ``delivery.timeout.ms`` not reached."""
+        return (
+            now - batch.first_append < self.spec.delivery_timeout
+            and batch.attempts < self.spec.retries
+        )
 
     def _wake(self) -> None:
         if not self._wakeup.triggered:

@@ -589,6 +589,7 @@ class World:
         appends: Sequence[tuple[TopicPartition, float]] = (),
         producer_id: int = -1,
         idempotent: bool = False,
+        waits_for_earlier: Callable[[int, int], bool] | None = None,
     ) -> Generator[simpy.Event, Any, list[str]]:
         """``ReplicaManager.appendRecords`` + ``DelayedProduce``: one error code per batch.
         ``appends`` are the batches' lock times when the request is not ``handled`` yet.
@@ -596,7 +597,10 @@ class World:
         Each append is written to the delivery history as ``producer_id``'s; an
         ``idempotent`` producer's retried batch that the log already holds is not
         appended again (the leader's producer state recognises its sequence) and is
-        answered with the offset it has. A broker that died answers nothing: the client
+        answered with the offset it has; one whose sequence is past the next the log
+        expects while the producer still waits on an earlier batch (``waits_for_earlier``)
+        is refused with ``OUT_OF_ORDER_SEQUENCE_NUMBER`` and retried after it -- the
+        order idempotence keeps. A broker that died answers nothing: the client
         sees its connection close (``NETWORK_EXCEPTION``)."""
         env = self.env
         if not handled:  # the caller sent it with world.request() otherwise
@@ -615,6 +619,14 @@ class World:
                 continue
             if acks == "all" and len(leader.isr) < leader.min_insync_replicas:
                 errors.append("NOT_ENOUGH_REPLICAS")
+                continue
+            if (
+                idempotent
+                and waits_for_earlier is not None
+                and batch.first_seq > history.next_sequence(tp, producer_id)
+                and waits_for_earlier(batch.partition, batch.first_seq)
+            ):
+                errors.append("OUT_OF_ORDER_SEQUENCE_NUMBER")
                 continue
             known = (
                 history.find_appended(tp, producer_id, batch.first_seq)
