@@ -451,8 +451,12 @@ class World:
         offsets topic's partitions are spread over brokers round-robin here."""
         h = java_string_hash(group_id)
         partition = (0 if h == -(1 << 31) else abs(h)) % OFFSETS_TOPIC_PARTITIONS
-        # the offsets topic's partitions failed over to the brokers that are up
-        ids = sorted(b for b in self.brokers if b not in self.scenario.cluster.offline_brokers)
+        # the offsets topic's partitions failed over to the brokers that are up (a crash
+        # moves a group's coordinator at once here; Kafka's moves with the election of
+        # its __consumer_offsets partition, after the session timeout)
+        ids = sorted(b for b, broker in self.brokers.items() if broker.alive)
+        if not ids:
+            ids = sorted(self.brokers)
         return ids[partition % len(ids)]
 
     def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None:
