@@ -102,7 +102,12 @@ the two are.
 Capacity faults (``slow_disk``, ``nic_degradation``, :mod:`simkafka.sim.degradation`)
 scale a broker's NIC, or its disks' write and read bandwidth, from the step in which the
 fault's start falls to the step in which its end falls (the events engine changes them
-at the exact instant: up to a step apart). The other faults are not played yet.
+at the exact instant: up to a step apart). **This engine has no control plane**: broker
+crashes, shutdowns and restarts, rack failures, controller failovers, network
+partitions and consumer crashes are not played (the summary's ``faults_not_simulated``
+counts them, ``simkafka run`` warns), and it keeps no delivery history (the summary's
+``delivery_checked`` is false; ``RunResult.delivery`` is empty). The events engine
+(:mod:`simkafka.sim.fault_player`) plays them all; ``simkafka durability`` always uses it.
 
 Brokers of ``cluster.offline_brokers`` are down for the whole run: the run starts from
 the controller's decisions after fencing them
