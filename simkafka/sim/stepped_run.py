@@ -144,6 +144,13 @@ class SteppedProbes:
         row["under_replicated_partitions"] = int((isr_size < w.replica_count).sum())
         row["offline_partitions"] = int((~w.has_leader).sum())
         row["min_isr_size"] = int(isr_size.min()) if w.P else 0
+        # the same fault series as the events engine's (constant here: no control plane)
+        row["mean_isr_size"] = float(isr_size.mean()) if w.P else 0.0
+        row["under_min_isr_partitions"] = int((isr_size < w.min_isr).sum())
+        row["unreachable_leader_partitions"] = 0
+        leaders = np.bincount(w.leader[w.has_leader], minlength=w.B)
+        for j, broker_id in enumerate(w.broker_ids):
+            row[f"b{broker_id}.leaders"] = int(leaders[j])
         row["cross_rack_MB_per_s"] = d["cross_rack"] / dt / MB
         for prefix, hosts, members in self._client_groups:
             out, into = d["client_out"][hosts], d["client_in"][hosts]
