@@ -59,6 +59,11 @@ class KafkaBehaviour:
     # extra quota up unless it is among the last that must take one, so a balanced
     # assignment stays where it is.
     uniform_homogeneous_sticky_remainder: bool
+    # Eligible leader replicas (KIP-966 part 1): in 4.0 behind eligible.leader.replicas.version
+    # (off by default); "enabled by default on new clusters starting 4.1" (Kafka docs,
+    # operations/eligible-leader-replicas). The KRaft controller tracks the ELR and elects
+    # from it when the ISR is empty.
+    eligible_leader_replicas: bool = False
 
 
 _BEHAVIOURS: dict[str, KafkaBehaviour] = {
@@ -75,6 +80,7 @@ _BEHAVIOURS: dict[str, KafkaBehaviour] = {
         has_internal_segment_bytes=True,
         index_entry_per_batch=True,
         uniform_homogeneous_sticky_remainder=True,
+        eligible_leader_replicas=True,
     ),
 }
 

@@ -105,6 +105,11 @@ class PartitionLeader:
         self.last_fetch_time[follower] = now
 
     def maybe_advance_high_watermark(self) -> bool:
+        # KAFKA-15583 (Kafka >= 3.7): only while the ISR holds at least the effective
+        # min ISR, min(min.insync.replicas, replicas) -- below it even acks=1 records
+        # stay invisible to consumers until the ISR grows back
+        if len(self.isr) < min(self.min_insync_replicas, len(self.replicas)):
+            return False
         hw = self._isr_min_leo()
         if hw <= self.high_watermark:
             return False

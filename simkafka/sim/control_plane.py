@@ -46,6 +46,7 @@ from simkafka.model.controller import (
     Tick,
 )
 from simkafka.model.controller_zk import ZooKeeperController
+from simkafka.kafka_version import behaviour
 from simkafka.model.types import TopicPartition
 
 if TYPE_CHECKING:
@@ -71,10 +72,12 @@ class ControlPlane:
         self.world = world
         self.env = world.env
         scenario = world.scenario
-        kind = ZooKeeperController if scenario.cluster.controller == "zookeeper" else KRaftController
-        self.controller: KRaftController | ZooKeeperController = kind.from_scenario(
-            scenario, world.topology
-        )
+        self.controller: KRaftController | ZooKeeperController
+        if scenario.cluster.controller == "zookeeper":
+            self.controller = ZooKeeperController.from_scenario(scenario, world.topology)
+        else:  # a new 4.1 cluster tracks eligible leader replicas (KIP-966)
+            elr = behaviour(scenario.cluster.kafka_version).eligible_leader_replicas
+            self.controller = KRaftController.from_scenario(scenario, world.topology, elr_enabled=elr)
         self.timeline: list[TimelineEntry] = []
         self.isr_changes = 0
         self.leader_changes = 0

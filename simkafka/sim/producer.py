@@ -210,7 +210,7 @@ class ProducerClient:
         self.disconnects = 0  # sends skipped: the leader's broker could not be reached
         self._next_seq = [0] * topic.partitions  # per partition: the next record's sequence
         # per partition: first sequences of batches sent and not yet answered for good
-        self._unanswered: list[set[int]] = [set() for _ in range(topic.partitions)]
+        self._outstanding: list[set[int]] = [set() for _ in range(topic.partitions)]
         self.requests = 0
         self.batches_sent = 0
         self.latency = LatencyHistogram()
@@ -450,13 +450,13 @@ class ProducerClient:
             if batch.first_seq < 0:
                 batch.first_seq = self._next_seq[batch.partition]
                 self._next_seq[batch.partition] += batch.messages
-                self._unanswered[batch.partition].add(batch.first_seq)
+                self._outstanding[batch.partition].add(batch.first_seq)
 
     def waits_for_earlier(self, partition: int, first_seq: int) -> bool:
         """Whether a batch sent before this one is still unanswered: an idempotent
         leader that has not seen it answers ``OUT_OF_ORDER_SEQUENCE_NUMBER``, and the
         producer retries in sequence order -- which is how idempotence keeps order."""
-        outstanding = self._unanswered[partition]
+        outstanding = self._outstanding[partition]
         return bool(outstanding) and min(outstanding) < first_seq
 
     def _expire_leaderless(self, now: float) -> None:
@@ -611,7 +611,7 @@ class ProducerClient:
             self.in_flight_bytes -= batch.wire_bytes
             tp = self.tp(batch.partition)
             if error == "NONE" or not self._retriable(batch, error, now):
-                self._unanswered[batch.partition].discard(batch.first_seq)
+                self._outstanding[batch.partition].discard(batch.first_seq)
             if error == "NONE":
                 # acks=0: the producer is never told the offset (RecordMetadata.offset() -1)
                 offset = batch.base_offset if self.spec.acks != "0" else -1

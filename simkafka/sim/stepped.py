@@ -325,6 +325,7 @@ class SteppedWorld:
             ],
             dtype=bool,
         )
+        self._update_under_min_isr()
         config = scenario.cluster.config
         self.replica_fetch_max = float(config.replica_fetch_max_bytes)
         self.replica_lag_max = config.replica_lag_time_max
@@ -1878,6 +1879,9 @@ class SteppedWorld:
                 rejoin = ~self.f_in_isr & (self.f_leo_at_leader >= hw_f) & (hw_f > 0)
                 for f in np.flatnonzero(rejoin):
                     self._set_isr(int(f), True)
+        # KAFKA-15583 (Kafka >= 3.7): the high watermark advances only while the ISR holds
+        # at least min(min.insync.replicas, replicas) members
+        candidate = np.where(self.under_min_isr, self.hw, candidate)
         advanced = candidate > self.hw
         if not advanced.any():
             return
@@ -1907,6 +1911,13 @@ class SteppedWorld:
             self.registrations[tp] = updated
             self.isr_changes += 1
         self.f_in_isr[f] = member
+        self._update_under_min_isr()
+
+    def _update_under_min_isr(self) -> None:
+        """Partitions whose ISR is below the effective min ISR (min(min.insync.replicas,
+        replicas)), where the high watermark stands still (KAFKA-15583)."""
+        isr_size = 1 + np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
+        self.under_min_isr = self.has_leader & (isr_size < np.minimum(self.min_isr, self.replica_count))
 
     def _maybe_shrink_isr(self, now: float) -> None:
         """``Partition.maybeShrinkIsr``: out of sync after ``replica.lag.time.max.ms``
