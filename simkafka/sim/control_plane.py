@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from simkafka.kafka_version import behaviour
 from simkafka.model.controller import (
     AlterPartitionRejected,
     AlterPartitionRequest,
@@ -46,7 +47,6 @@ from simkafka.model.controller import (
     Tick,
 )
 from simkafka.model.controller_zk import ZooKeeperController
-from simkafka.kafka_version import behaviour
 from simkafka.model.types import TopicPartition
 
 if TYPE_CHECKING:

@@ -36,7 +36,6 @@ crash took to move every leader away, and a restarted broker's recovery and catc
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -350,9 +349,6 @@ class FaultPlayer:
         def total(column: str) -> int:
             return int(delivery[column].sum()) if column in delivery else 0
 
-        def worst(values: dict[int, float]) -> float:
-            return max(values.values()) if values else math.nan
-
         control = world.control
         summary: dict[str, object] = {
             "delivery_ok": report.ok,
@@ -365,11 +361,19 @@ class FaultPlayer:
             "under_min_isr_partition_s": float(availability["under_min_isr_s"].sum()),
             "leader_elections": control.leader_changes,
             "isr_changes": control.isr_changes,
-            # fault to the last partition of the lost broker with a reachable leader again
-            "failover_s": worst(self.failover_seconds),
-            "log_recovery_s": worst(self.recovery_seconds),
-            "catch_up_s": worst(self.catch_up_seconds),
         }
+        # only when a broker went down / restarted: fault to the last partition it led
+        # with a reachable leader again; its log recovery; restart to back in every ISR
+        # (a restart that had not caught up by the end of the run is left out)
+        for key, values in (
+            ("failover_s", self.failover_seconds),
+            ("log_recovery_s", self.recovery_seconds),
+            ("catch_up_s", self.catch_up_seconds),
+        ):
+            if values:
+                summary[key] = max(values.values())
+        if self._restarted_at:
+            summary["not_caught_up_brokers"] = len(self._restarted_at)
         return FaultOutcome(delivery, report, timeline, availability, summary)
 
     def __repr__(self) -> str:
