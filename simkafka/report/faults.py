@@ -267,9 +267,10 @@ def mark_faults(ax, marks: tuple[list[tuple[float, str]], np.ndarray], *, labels
     faults, others = marks
     transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
     if others.size:
-        ax.vlines(others, 0, 1, transform=transform, color="#666", linewidth=0.7, alpha=0.5, linestyle=":")
-    for t, label in faults:
-        ax.axvline(t, color="#b00", linewidth=1, linestyle="--", alpha=0.8)
+        ax.vlines(others, 0, 1, transform=transform, color="#666", linewidth=0.7, alpha=0.5, linestyle=":",
+                  label="elections, fencing")
+    for k, (t, label) in enumerate(faults):
+        ax.axvline(t, color="#b00", linewidth=1, linestyle="--", alpha=0.8, label="fault" if k == 0 else None)
         if labels:
             ax.text(t, 0.98, f" {label}", transform=transform, rotation=90, va="top", ha="left",
                     fontsize=7, color="#b00")
@@ -280,8 +281,12 @@ def _broker_columns(ts: pd.DataFrame, suffix: str) -> list[str]:
     return sorted(found, key=lambda c: int(c[1:].split(".")[0]))
 
 
-def _finish(ax, marks, ylabel: str, title: str) -> None:
+def _finish(ax, marks, ylabel: str, title: str, *, counts: bool = False) -> None:
     mark_faults(ax, marks)
+    if counts:  # partitions: whole numbers on the axis
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -300,7 +305,7 @@ def figure_leaders(result: RunResult, path: Path, plt, save) -> bool:
     fig, ax = plt.subplots(figsize=(9, 4))
     for column in columns:
         ax.step(ts.index, ts[column], where="post", label=f"broker {column[1:].split('.')[0]}")
-    _finish(ax, fault_marks(result), "partitions led", "leaders per broker")
+    _finish(ax, fault_marks(result), "partitions led", "leaders per broker", counts=True)
     save(fig, path)
     return True
 
@@ -322,7 +327,7 @@ def figure_partitions(result: RunResult, path: Path, plt, save) -> bool:
     fig, ax = plt.subplots(figsize=(9, 4))
     for column, label in present.items():
         ax.step(ts.index, ts[column], where="post", label=label)
-    _finish(ax, fault_marks(result), "partitions", "partition health")
+    _finish(ax, fault_marks(result), "partitions", "partition health", counts=True)
     save(fig, path)
     return True
 
