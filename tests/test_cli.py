@@ -100,6 +100,9 @@ def test_run_writes_the_report_and_prints_the_summary(runner, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "produce_msgs_per_s" in result.output and "latency (ms)" in result.output
+    # a run without faults prints what it always printed: no delivery or fault tables
+    assert "delivery (per topic)" not in result.output and "not simulated" not in result.output
+    assert "leader elections" not in result.output  # the fault figures' table
     summary = json.loads((out / "summary.json").read_text())
     assert summary["summary"]["conservation_ok"] is True
     for name in (
@@ -181,21 +184,65 @@ def test_run_reports_the_throughput_target(runner, tmp_path):
     assert "survive 1 rack failure" in line and line.split()[-2:] == ["yes", "True"]
 
 
-def test_run_says_when_the_engine_does_not_play_the_scenarios_faults(runner, tmp_path):
-    # bank-cdc's maintenance is a controlled shutdown and a restart: the stepped engine
-    # has no control plane, and says so; the events engine plays them without a word
-    stepped = runner.invoke(
-        main,
-        ["run", "scenarios/bank-cdc.yaml", "--duration", "0.4s", "--engine", "stepped", "-o", str(tmp_path / "s")],
+CRASH_AND_SLOW_DISK = """
+name: crash-and-slow-disk
+cluster: {brokers: 3}
+topics:
+  - {name: t, partitions: 3, replication.factor: 3, min.insync.replicas: 2}
+producers:
+  - {topic: t, rate: 1MB/s, message_size: 1KiB, acks: all, linger.ms: 5}
+faults:
+  - {type: broker_crash, at: 0.4s, broker: 1}
+  - {type: slow_disk, at: 0.5s, broker: 0, factor: 0.5}
+run: {duration: 1s, warmup: 0.2s, sample_interval: 0.25s, seed: 7}
+"""
+
+
+@pytest.mark.parametrize("engine", ["events", "stepped"])
+def test_run_warns_of_exactly_the_faults_the_engine_does_not_play(runner, tmp_path, engine):
+    scenario = tmp_path / "faults.yaml"
+    scenario.write_text(CRASH_AND_SLOW_DISK)
+    out = tmp_path / "r"
+    result = runner.invoke(main, ["run", str(scenario), "--engine", engine, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    # the warning before the run counts what the engine's summary counts after it
+    not_simulated = json.loads((out / "summary.json").read_text())["summary"]["faults_not_simulated"]
+    if engine == "stepped":
+        assert not_simulated >= 1  # no control plane: the crash is not played
+        assert "broker_crash at 0.4s" in result.output and "--engine events" in result.output
+    if not_simulated:
+        assert f"warning: {not_simulated} of the 2 fault(s) in {scenario} are not simulated by the {engine} engine" in result.output
+        assert "faults not simulated" in result.output  # in the fault figures after the run too
+    else:
+        assert "not simulated" not in result.output
+
+
+def test_run_with_a_crash_prints_the_delivery_table_and_the_fault_figures(runner, tmp_path):
+    scenario = tmp_path / "crash.yaml"
+    # broker 1 crashes at 0.4s; fenced one session (9 s) after its last heartbeat
+    scenario.write_text(
+        CRASH_AND_SLOW_DISK.replace("  - {type: slow_disk, at: 0.5s, broker: 0, factor: 0.5}\n", "")
+        .replace("duration: 1s", "duration: 11s")
     )
-    assert stepped.exit_code == 0, stepped.output
-    assert "2 fault(s)" in stepped.output and "not played by the stepped engine" in stepped.output
-    assert "broker_restart, broker_shutdown" in stepped.output
-    events = runner.invoke(
-        main, ["run", "scenarios/bank-cdc.yaml", "--duration", "0.4s", "--engine", "events", "-o", str(tmp_path / "e")]
-    )
-    assert events.exit_code == 0, events.output
-    assert "not played" not in events.output
+    out = tmp_path / "r"
+    result = runner.invoke(main, ["run", str(scenario), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())["summary"]
+    assert summary["delivery_checked"] is True and summary["acknowledged_lost"] == 0
+    lines = result.output.splitlines()
+    assert "delivery (per topic)" in lines
+    table = lines[lines.index("delivery (per topic)"):]
+    header = next(x for x in table if x.startswith("┃"))
+    row = next(x for x in table if x.startswith("│ t "))
+    cells = dict(zip([c.strip() for c in header.strip().strip("┃").split("┃")],
+                     [c.strip() for c in row.strip().strip("│").split("│")], strict=True))
+    delivery = (out / "delivery.csv").read_text().splitlines()
+    assert delivery[0].startswith("topic,sent,acknowledged,")
+    sent = int(delivery[1].split(",")[1])
+    assert int(cells["sent"]) == sent > 0 and int(cells["lost"]) == 0
+    assert "delivery: every acknowledged message is in the log" in lines
+    elections = next(x for x in lines if x.startswith("│ leader elections "))
+    assert int(elections.split("│")[2]) == summary["leader_elections"] > 0
 
 
 def test_unwritable_output_paths_get_one_line_and_exit_2(runner, tmp_path):

@@ -25,6 +25,33 @@ from simkafka.cli.exits import EXIT_FAILED
 __all__ = ["run"]
 
 
+def _played_fault_types(engine: str) -> frozenset[str]:
+    """The fault types ``engine`` plays (:func:`simkafka.sim.engine.played_fault_types`);
+    the summary's ``faults_not_simulated`` counts the others after the run."""
+    from simkafka.sim.engine import played_fault_types
+
+    return played_fault_types(engine)
+
+
+def _warn_unplayed_faults(scenario_file: str, scenario: Any) -> None:
+    """Before the run: which of the scenario's faults the chosen engine will not play."""
+    engine = scenario.run.engine
+    unplayed = [f for f in scenario.faults if f.type not in _played_fault_types(engine)]
+    if not unplayed:
+        return
+    listed = ", ".join(f"{f.type} at {f.at:g}s" for f in unplayed[:5])
+    listed += f" and {len(unplayed) - 5} more" if len(unplayed) > 5 else ""
+    elsewhere = sorted(
+        {f.type for f in unplayed} & _played_fault_types("events") - _played_fault_types(engine)
+    )
+    hint = f"; the events engine plays {', '.join(elsewhere)} (--engine events)" if elsewhere else ""
+    warn(
+        f"warning: {len(unplayed)} of the {len(scenario.faults)} fault(s) in {scenario_file} are "
+        f"not simulated by the {engine} engine ({listed}): the run goes on as if they did not "
+        f"happen{hint}"
+    )
+
+
 @click.command()
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
 @click.option(
@@ -53,6 +80,7 @@ def run(
 ) -> None:
     """Simulate a scenario, print its summary and write a report."""
     from simkafka.cli.progress import ProgressDisplay
+    from simkafka.report.faults import had_faults
     from simkafka.report.run_report import (
         latency_table_ms,
         summary_table,
@@ -95,19 +123,8 @@ def run(
     run_estimate(scenario_file, scenario)
     directory = Path(output) if output else report_dir(scenario.name)
     check_output(directory)
-    from simkafka.sim.engine import played_fault_types
-
-    played = played_fault_types(scenario.run.engine)
-    not_played = [f for f in scenario.faults if f.type not in played]
-    if not_played:
-        # the stepped engine has no control plane: say so rather than let a run look like
-        # it survived a crash it never played
-        kinds = ", ".join(sorted({f.type for f in not_played}))
-        err_console.print(
-            f"warning: {len(not_played)} fault(s) in {scenario_file} are not played by the "
-            f"{scenario.run.engine} engine ({kinds}); run.engine: events plays every fault",
-            style="yellow",
-        )
+    # say so rather than let a run look like it survived faults it never saw
+    _warn_unplayed_faults(scenario_file, scenario)
     with ProgressDisplay(
         err_console,
         f"simulating {scenario.name}",
@@ -128,6 +145,8 @@ def run(
     met = target_table(result, targets)
     if len(met):
         console.print(target_table_text(met).to_string(), markup=False)
+    if had_faults(result):
+        _print_faults(result)
     with own_output(cannot_write=f"cannot write the report to {directory}"):
         write_run_report(
             result,
@@ -142,6 +161,22 @@ def run(
     if not result.conservation["ok"]:
         err_console.print("conservation check failed: see summary.json", style="red")
         sys.exit(EXIT_FAILED)
+
+
+def _print_faults(result: Any) -> None:
+    """The delivery table, its verdict and the fault headline figures."""
+    from simkafka.report.faults import delivery_table, delivery_verdict, headline_table
+
+    verdict = delivery_verdict(result)
+    if verdict is not None:
+        console.print(frame_table(delivery_table(result, compact=True), "delivery (per topic)"))
+        ok = result.summary.get("delivery_ok") is not False
+        console.print(f"delivery: {verdict}", style="green" if ok else "bold red", markup=False)
+    else:
+        engine = result.summary.get("engine", "?")
+        console.print(f"delivery: not checked by the {engine} engine (the events engine checks it)",
+                      style="dim", markup=False)
+    console.print(frame_table(headline_table(result), "faults", index_header=""))
 
 
 def _with_run_overrides(scenario: Any, overrides: dict) -> Any:

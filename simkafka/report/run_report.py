@@ -1,4 +1,6 @@
-"""Files a run leaves behind: summary.json, timeseries.parquet, PNG figures, report.html.
+"""Files a run leaves behind: summary.json, timeseries.parquet, PNG figures, report.html,
+and for a run with faults (or failed messages, or a delivery problem) delivery.csv,
+availability.csv and timeline.csv (:mod:`simkafka.report.faults`).
 
 Everything is written into a temporary directory next to the target and swapped in at
 the end (:mod:`simkafka.report.output_dir`), so an interrupted run never leaves a
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
+from simkafka.report import faults as fault_report
 from simkafka.report.numbers import significant
 from simkafka.report.output_dir import staged_report_dir
 from simkafka.sim.result import RunResult
@@ -77,6 +80,7 @@ def figure_throughput(result: RunResult, path: Path) -> None:
     ax.set_title(f"{result.scenario_name}: throughput")
     # from zero: an axis zoomed to 19,920-20,040 msg/s makes +-0.3 % look dramatic
     ax.set_ylim(bottom=0, top=max(1.0, 1.15 * _finite_max(ts, "msgs_per_s")))
+    fault_report.mark_faults(ax, fault_report.fault_marks(result))
     ax.legend(frameon=False, loc="lower right")
     ax.grid(alpha=0.3)
     _save(fig, path)
@@ -110,6 +114,7 @@ def figure_latency(result: RunResult, path: Path) -> None:
     ax1.set_xlabel("simulated time (s)")
     ax1.set_ylabel("ms")
     ax1.set_title("latency per sample interval")
+    fault_report.mark_faults(ax1, fault_report.fault_marks(result))
     ax1.legend(frameon=False, fontsize=8)
     ax1.grid(alpha=0.3)
     table = result.latency[[c for c in result.latency.columns if c.startswith("p")]] * 1000
@@ -133,6 +138,7 @@ def figure_lag(result: RunResult, path: Path) -> None:
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("messages behind the high watermark")
     ax.set_title("consumer lag")
+    fault_report.mark_faults(ax, fault_report.fault_marks(result))
     if lags:
         ax.legend(frameon=False)
     ax.grid(alpha=0.3)
@@ -175,7 +181,9 @@ def figure_queues(result: RunResult, path: Path) -> None:
     if "blocked_in_send" in ts:
         msgs.plot(ts.index, ts["blocked_in_send"], label="blocked send()", linestyle="--")
     msgs.set_ylabel("messages")
+    marks = fault_report.fault_marks(result)
     for ax in (mb, msgs):
+        fault_report.mark_faults(ax, marks)
         ax.set_xlabel("simulated time (s)")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
@@ -199,16 +207,31 @@ body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; 
 table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #f3f3f3; } .bottleneck { background: #fff3cd; padding: 0.8em; border-left: 4px solid #d94701; }
 .bad { color: #b00; } .ok { color: #080; } img { max-width: 100%; }
+.not-simulated { background: #f8d7da; padding: 0.8em; border-left: 6px solid #b00; font-size: 1.1em; }
+td.detail, .timeline td:last-child { text-align: left; }
 </style></head><body>
 <h1>{{ name }}</h1>
 <p>{{ description }}</p>
 <p>seed {{ seed }}, {{ duration }} s simulated, warm-up {{ warmup }} s; simkafka {{ versions.get('simkafka', '?') }} modelling Apache Kafka {{ versions.get('kafka', '?') }}</p>
 <p class="bottleneck"><b>Bottleneck:</b> {{ bottleneck }}</p>
 <p class="{{ {True: 'ok', False: 'bad'}.get(sustainable, '') }}"><b>Sustainability:</b> {{ sustainability }}</p>
-<h2>Summary</h2>{{ summary_table }}
+{% if not_simulated %}<p class="not-simulated"><b>Faults not simulated:</b> {{ not_simulated }}</p>
+{% endif %}{% if verdict %}<p class="{{ 'ok' if delivery_ok else 'bad' }}"><b>Delivery:</b> {{ verdict }}</p>
+{% endif %}<h2>Summary</h2>{{ summary_table }}
 <h2>Latency (ms)</h2>{{ latency_table }}
 <h2>Targets</h2>{{ targets_table }}
-<h2>Where every message is</h2>{{ conservation_table }}
+{% if faults %}<h2>Faults and delivery</h2>
+{% if verdict %}<p class="{{ 'ok' if delivery_ok else 'bad' }}"><b>Delivery:</b> {{ verdict }}</p>
+<p>Per topic, from the delivery checker (delivery.csv):</p>{{ delivery_table }}
+{% else %}<p>The {{ engine }} engine does not check delivery: run the events engine for what was acknowledged but lost.</p>
+{% endif %}<h3>Failover and recovery</h3>{{ headline_table }}
+{% if availability_totals %}<h3>Availability</h3>{{ availability_totals }}
+{% if worst_partitions %}<p>The partitions unavailable longest (seconds; availability.csv has every partition):</p>{{ worst_partitions }}
+{% if more_partitions %}<p>and {{ more_partitions }} more partition(s) unavailable at some point.</p>{% endif %}
+{% endif %}{% endif %}{% if timeline_table %}<h3>Timeline</h3><p>Faults and what the control plane did about them (timeline.csv):</p>
+<div class="timeline">{{ timeline_table }}</div>
+{% if timeline_note %}<p>{{ timeline_note }}</p>{% endif %}
+{% endif %}{% endif %}<h2>Where every message is</h2>{{ conservation_table }}
 <h2>Costs charged</h2><p>{{ cost_source }}</p>{{ cost_table }}
 <p class="{{ 'ok' if conservation_ok else 'bad' }}">conservation {{ 'holds' if conservation_ok else 'VIOLATED' }}</p>
 {% for title, data in figures %}<h2>{{ title }}</h2><img alt="{{ title }}" src="data:image/png;base64,{{ data }}">
@@ -354,6 +377,9 @@ def write_run_report(
             )
         )
         result.timeseries.to_parquet(staging / "timeseries.parquet")
+        faults = fault_report.had_faults(result)
+        if faults:
+            _write_fault_frames(result, staging)
         figures = [
             ("Throughput", "throughput.png", lambda p: figure_throughput(result, p)),
             ("Latency", "latency.png", lambda p: figure_latency(result, p)),
@@ -365,9 +391,15 @@ def write_run_report(
                 lambda p: figure_utilisation(result, warmup, p),
             ),
         ]
+        if faults:
+            figures += [
+                (title, filename, lambda p, draw=draw: draw(result, p, _plt(), _save))
+                for title, filename, draw in FAULT_FIGURES
+            ]
         embedded = []
         for title, filename, draw in figures:
-            draw(staging / filename)
+            if draw(staging / filename) is False:
+                continue  # nothing of it in this run's time series
             embedded.append((title, base64.b64encode((staging / filename).read_bytes()).decode()))
         conservation = {k: v for k, v in result.conservation.items() if not isinstance(v, dict)}
         costs = result.resolved_scenario.get("costs") or {}
@@ -401,10 +433,56 @@ def write_run_report(
                 cost_source=costs.get("source", "-"),
                 cost_table=_markup(cost_table(costs).to_html()) if costs else "",
                 figures=embedded,
+                **_fault_sections(result, faults),
             )
         )
         (staging / "report.html").write_text(html)
     return sorted(directory.iterdir())
+
+
+# drawn for a run with faults; each returns False when the run has none of its columns
+FAULT_FIGURES = (
+    ("Leaders per broker", "leaders.png", fault_report.figure_leaders),
+    ("Partition health", "partitions.png", fault_report.figure_partitions),
+    ("Produce errors and retries", "produce_errors.png", fault_report.figure_produce_errors),
+)
+
+
+def _write_fault_frames(result: RunResult, directory: Path) -> None:
+    """delivery.csv, availability.csv and timeline.csv, for each frame the engine filled."""
+    if len(result.delivery):
+        result.delivery.to_csv(directory / "delivery.csv")
+    if len(result.availability):
+        result.availability.to_csv(directory / "availability.csv")
+    if len(result.timeline):
+        result.timeline.to_csv(directory / "timeline.csv", index=False)
+
+
+def _fault_sections(result: RunResult, faults: bool) -> dict[str, object]:
+    """The template's fault sections: the prominent warnings always, the tables for a run
+    with faults."""
+    verdict = fault_report.delivery_verdict(result) if faults else None
+    out: dict[str, object] = {
+        "not_simulated": fault_report.not_simulated_warning(result),
+        "faults": faults,
+        "verdict": verdict,
+        "delivery_ok": result.summary.get("delivery_ok", True) is not False,
+        "engine": result.summary.get("engine", "?"),
+    }
+    if not faults:
+        return out
+    out["delivery_table"] = _markup(fault_report.delivery_table(result).to_html())
+    out["headline_table"] = _markup(fault_report.headline_table(result).to_html())
+    if len(result.availability):
+        totals, worst, more = fault_report.availability_tables(result)
+        out["availability_totals"] = _markup(totals.to_html())
+        out["worst_partitions"] = _markup(worst.to_html()) if len(worst) else ""
+        out["more_partitions"] = more
+    if len(result.timeline):
+        table, note = fault_report.timeline_table(result)
+        out["timeline_table"] = _markup(table.to_html(index=False))
+        out["timeline_note"] = note
+    return out
 
 
 def _markup(html: str):

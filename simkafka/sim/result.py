@@ -248,17 +248,55 @@ class RunResult:
     def __repr__(self) -> str:
         s = self.summary
         warning = f"; {s['sustainability']}" if s.get("sustainable") is False else ""
+        faults = ""
+        if s.get("faults_not_simulated"):
+            faults += f"; {s['faults_not_simulated']} fault(s) NOT SIMULATED by the {s.get('engine')} engine"
+        if s.get("delivery_checked") and (len(self.timeline) or s.get("delivery_ok") is False):
+            # the report's verdict (simkafka.report.faults.delivery_verdict), in one line
+            lost = int(s.get("acknowledged_lost", 0))
+            faults += "; " + (
+                "every acknowledged message is in the log"
+                if lost == 0
+                else f"{lost:,} acknowledged message{'s' if lost != 1 else ''} lost"
+            )
+            faults += f", {s.get('leader_elections', 0)} leader election(s)"
+            if not math.isnan(s.get("failover_s", math.nan)):
+                faults += f", failover {s['failover_s']:.3g} s"
         return (
             f"<RunResult {self.scenario_name} seed={self.seed}: "
             f"{s.get('produce_msgs_per_s', 0):,.0f} msg/s produced, "
             f"p99 produce {1000 * s.get('p99_produce_latency_s', math.nan):.2f} ms, "
             f"p99 e2e {1000 * s.get('p99_e2e_latency_s', math.nan):.2f} ms, "
-            f"bottleneck {s.get('bottleneck', '?')}{warning}>"
+            f"bottleneck {s.get('bottleneck', '?')}{warning}{faults}>"
         )
 
     def _repr_html_(self) -> str:
+        s = self.summary
+        faults = ""
+        if s.get("faults_not_simulated"):
+            faults += (
+                f'<p style="color:#b00"><b>{s["faults_not_simulated"]} fault(s) not simulated</b> '
+                f"by the {s.get('engine')} engine: the run shows the cluster as if they never happened</p>"
+            )
+        if s.get("delivery_checked") and (len(self.timeline) or s.get("delivery_ok") is False):
+            lost = int(s.get("acknowledged_lost", 0))
+            verdict = (
+                "every acknowledged message is in the log"
+                if lost == 0
+                else f"{lost:,} acknowledged message{'s' if lost != 1 else ''} lost"
+            )
+            colour = "#080" if s.get("delivery_ok") is not False else "#b00"
+            faults += (
+                f'<p style="color:{colour}"><b>delivery:</b> {verdict}</p>'
+                + self.delivery.to_html()
+                + f"<p>{s.get('leader_elections', 0)} leader election(s), "
+                f"{s.get('isr_changes', 0)} ISR change(s); failover {_fmt(s.get('failover_s', math.nan))} s, "
+                f"longest without a leader {_fmt(s.get('max_partition_no_leader_s', math.nan))} s; "
+                f"{len(self.timeline)} timeline event(s) in <code>.timeline</code></p>"
+            )
         return (
             f"<b>{self.scenario_name}</b> (seed {self.seed})"
+            + faults
             + self.summary_table().to_html()
             + "<b>latency (ms)</b>"
             # 3 significant digits: what histogram buckets ~1.2 % wide resolve
