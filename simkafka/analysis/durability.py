@@ -24,8 +24,8 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -97,6 +97,15 @@ class DurabilityAxes:
     idempotence: tuple[bool, ...] = (False, True)
     min_insync_replicas: tuple[int, ...] = DEFAULT_MIN_INSYNC_REPLICAS
     unclean: tuple[bool, ...] = (False, True)
+
+    def narrowed(self, values: Mapping[str, tuple]) -> DurabilityAxes:
+        """These axes with the settings named in ``values`` (Kafka's names, :data:`SETTINGS`)
+        replaced by the values given."""
+        fields = dict(zip(SETTINGS, ("acks", "idempotence", "min_insync_replicas", "unclean"), strict=True))
+        unknown = [s for s in values if s not in fields]
+        if unknown:
+            raise DurabilityError(f"unknown setting {unknown[0]!r}: one of {', '.join(SETTINGS)}")
+        return replace(self, **{fields[setting]: tuple(v) for setting, v in values.items()})
 
     def combinations(self) -> list[tuple[str, bool, int, bool]]:
         return list(itertools.product(self.acks, self.idempotence, self.min_insync_replicas, self.unclean))

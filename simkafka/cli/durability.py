@@ -11,6 +11,7 @@ what is wrong).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,6 +26,11 @@ from simkafka.cli.common import (
     own_output,
     report_dir,
 )
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from simkafka.analysis.durability import DurabilityMatrix
 
 __all__ = ["durability"]
 
@@ -62,8 +68,6 @@ def durability(
 ) -> None:
     """Replay the scenario's faults over acks x min.insync.replicas x unclean election x
     idempotence; print what each combination loses, writes twice and leaves unavailable."""
-    from dataclasses import replace
-
     from simkafka.analysis.durability import (
         DurabilityError,
         broker_faults,
@@ -88,10 +92,7 @@ def durability(
         broker_faults(scenario)
     except DurabilityError as exc:
         fail(f"{scenario_file}: {exc}")
-    axes = default_axes(scenario)
-    fields = {"acks": "acks", "enable.idempotence": "idempotence", "min.insync.replicas": "min_insync_replicas",
-              "unclean.leader.election.enable": "unclean"}
-    axes = replace(axes, **{fields[s]: v for s, v in parsed.items()})
+    axes = default_axes(scenario).narrowed(parsed)
     if scenario.run.engine != "events":
         err_console.print(f"note: {scenario_file} runs on the {scenario.run.engine} engine; the matrix uses the "
                           "events engine, the only one that plays broker and controller faults", markup=False)
@@ -135,17 +136,17 @@ _SHORT = {"idempotence": "idem", "written twice": "twice", "no leader (partition
 _OMITTED_WHEN_ZERO = ("reordered", "failed")
 
 
-def _table(matrix: object) -> object:
+def _table(matrix: DurabilityMatrix) -> Table:
     """The matrix as a rich table: a refused cell dimmed, a cell losing acknowledged
     records in red, one writing records twice in yellow; the reasons for refused cells
     are printed under it (:func:`_refusals`)."""
     from rich import box
     from rich.table import Table
 
-    readable = matrix.readable().drop(columns=["impossible because", *_all_zero(matrix)])  # type: ignore[attr-defined]
-    frame = matrix.frame  # type: ignore[attr-defined]
-    table = Table(title=f"{matrix.scenario}: durability matrix (seed {matrix.seed})",  # type: ignore[attr-defined]
-                  title_justify="left", box=box.SIMPLE_HEAD)
+    readable = matrix.readable().drop(columns=["impossible because", *_all_zero(matrix)])
+    frame = matrix.frame
+    table = Table(title=f"{matrix.scenario}: durability matrix (seed {matrix.seed})", title_justify="left",
+                  box=box.SIMPLE_HEAD)
     for column in readable.columns:
         # the figures never wrap (a header may): a column is as wide as its widest figure
         widest = max(len(v) for v in [*readable[column], "refused"]) if column == "lost" else readable[column].str.len().max()
@@ -164,16 +165,16 @@ def _table(matrix: object) -> object:
     return table
 
 
-def _all_zero(matrix: object) -> list[str]:
+def _all_zero(matrix: DurabilityMatrix) -> list[str]:
     """The columns of :data:`_OMITTED_WHEN_ZERO` that are zero in every cell run."""
-    readable = matrix.readable()  # type: ignore[attr-defined]
+    readable = matrix.readable()
     return [c for c in _OMITTED_WHEN_ZERO if readable[c].isin(["0", "-"]).all()]
 
 
-def _refusals(matrix: object) -> list[str]:
+def _refusals(matrix: DurabilityMatrix) -> list[str]:
     """One line per distinct reason Kafka refuses cells, with how many."""
     from simkafka.analysis.durability import short_reason
 
-    frame = matrix.frame  # type: ignore[attr-defined]
+    frame = matrix.frame
     reasons = frame.loc[~frame["valid"], "why_not"].map(short_reason)
     return [f"refused ({count} cells): {reason}" for reason, count in reasons.value_counts(sort=False).items()]

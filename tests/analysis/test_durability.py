@@ -221,6 +221,9 @@ def test_default_axes_and_their_cap_by_the_replication_factor():
     axes = default_axes(_scenario(CRASH))
     assert (axes.acks, axes.idempotence, axes.min_insync_replicas, axes.unclean) == (
         ("0", "1", "all"), (False, True), (1, 2), (False, True))
+    narrowed = axes.narrowed({"acks": ("all",), "unclean.leader.election.enable": (False,)})
+    assert (narrowed.acks, narrowed.idempotence, narrowed.min_insync_replicas, narrowed.unclean) == (
+        ("all",), (False, True), (1, 2), (False,))
     rf1 = _scenario(CRASH.replace("replication.factor: 3, min.insync.replicas: 2", "replication.factor: 1"))
     assert default_axes(rf1).min_insync_replicas == (1,)
     assert len(durability_cells(rf1)) == 3 * 2 * 1 * 2
