@@ -14,6 +14,7 @@ import click
 from simkafka.cli.bench_log import bench_log
 from simkafka.cli.calibrate import calibrate
 from simkafka.cli.describe import describe
+from simkafka.cli.durability import durability
 from simkafka.cli.exits import interrupted
 from simkafka.cli.importers import import_group
 from simkafka.cli.plan import plan
@@ -46,5 +47,6 @@ def main() -> None:
     """simkafka: simulate an Apache Kafka cluster and size it for a workload."""
 
 
-for _command in (check, describe, run, schema, import_group, bench_log, validate, calibrate, sweep, plan):
+for _command in (check, describe, run, schema, import_group, bench_log, validate, calibrate, sweep, plan,
+                 durability):
     main.add_command(_command)
