@@ -17,10 +17,14 @@ Each fault of :mod:`simkafka.scenario.faults` becomes what happens in a real clu
 * ``controller_failover`` -- the active controller is lost; the next one takes over
   (KRaft: at once; ZooKeeper mode: after reloading every partition's state).
 * ``network_partition`` -- hosts on the two sides cannot reach each other (see
-  :meth:`FaultPlayer.reachable`); the controller quorum sits with the side that holds a
-  majority of the brokers (a tie: the side with the lowest broker id), so brokers on the
-  other side cannot heartbeat and are fenced, while they keep serving the clients they
-  can still reach until the partition heals.
+  :meth:`FaultPlayer.reachable`): requests across the cut time out, followers across it
+  stop fetching. The controller quorum sits with the side that holds a majority of the
+  brokers (a tie: the side without the lowest broker id loses), so brokers on the other
+  side cannot heartbeat and are fenced. A simplification: every broker and client applies
+  the controller's decisions when they are committed, the cut-off ones included -- a real
+  cut-off leader keeps its stale metadata and goes on taking ``acks=1`` writes from the
+  clients that still reach it and still think it leads, until the partition heals, so the
+  acknowledged records this engine reports lost there are a lower bound.
 * ``consumer_crash`` -- the member stops fetching and processing; with
   ``restart_after`` it comes back and resumes from its group's committed offsets, so
   what it had processed since the last commit is processed again. The group does not
