@@ -27,6 +27,7 @@ from simkafka.scenario.quantities import (
     Millis,
     PositiveDuration,
     PositiveIntMillis,
+    PositiveMillis,
     out_of_range,
     size_type,
 )
@@ -447,6 +448,8 @@ class ProducerSpec(SpecModel):
     delivery_timeout: IntMillis = Field(120.0, alias="delivery.timeout.ms")
     retries: int = Field(2147483647, ge=0, le=INT32_MAX)
     retry_backoff: Millis = Field(0.1, alias="retry.backoff.ms")
+    # the client refreshes its metadata after an error and at least this often
+    metadata_max_age: PositiveMillis = Field(300.0, alias="metadata.max.age.ms")
     buffer_memory: ByteSize = Field(33554432, alias="buffer.memory")
     max_block: Millis = Field(60.0, alias="max.block.ms", description="how long send() blocks on a full buffer.memory")
     max_request_size: IntByteSize = Field(1048576, alias="max.request.size")

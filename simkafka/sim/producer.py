@@ -215,6 +215,16 @@ class ProducerClient:
         self.batches_sent = 0
         self.latency = LatencyHistogram()
         self.measure_from = measure_from
+        # the client's metadata: a snapshot of what the brokers had applied when it was
+        # last fetched, refreshed after an error or a disconnect (at most once per
+        # retry.backoff.ms) and at least every metadata.max.age.ms
+        self._snapshot = (
+            cluster.partitions_by_leader(topic.name),
+            cluster.topic_metadata(topic.name),
+        )
+        self._refreshed_at = 0.0
+        self._refresh_wanted = False
+        self.metadata_refreshes = 0
         self._leaderless: list[int] = []  # partitions the metadata shows without a leader
         self._leaders_seen: object = None  # the leader map they were derived from
         self.process = self.env.process(self._sender())
@@ -266,7 +276,7 @@ class ProducerClient:
 
     def _sticky_runs(self, count: int) -> list[tuple[int, int]]:
         """Built-in partitioner (KIP-794) for unkeyed records: one step per switch."""
-        metadata = self.cluster.topic_metadata(self.topic.name)
+        metadata = self._metadata()[1]
         acc = self.acc
         return self.partitioner.place_batched_records(
             acc.appended_bytes, count, metadata, acc.batch_shape, acc.last_batch_records
@@ -371,7 +381,7 @@ class ProducerClient:
             carry, linger = acc._carry, acc.linger
             if self.weights is None:
                 # unkeyed: only the sticky partition fills -- scalar arithmetic
-                p = self.partitioner.current_partition(self.cluster.topic_metadata(self.topic.name))
+                p = self.partitioner.current_partition(self._metadata()[1])
                 open_p, carry_p = float(acc.open_messages[p]), float(carry[p])
                 wake = min(wake, now + (per_batch - open_p - carry_p) / rate)
                 if open_p == 0:
@@ -409,7 +419,7 @@ class ProducerClient:
         sendable = self.acc.sendable(now, exhausted=exhausted)
         if not sendable.any():
             return
-        for node, (partitions, index) in self.cluster.partitions_by_leader(self.topic.name).items():
+        for node, (partitions, index) in self._metadata()[0].items():
             if self.in_flight[node] >= self.max_in_flight:
                 continue
             if not sendable[index].any():
@@ -431,6 +441,27 @@ class ProducerClient:
                 self.in_flight[node] += 1
                 self.env.process(self._request(node, batches, self.sender_free_at - now))
 
+    def _metadata(self) -> tuple[dict[int, tuple[list[int], np.ndarray]], TopicMetadata]:
+        """The producer's metadata (``ProducerMetadata``): (partitions per leader, the
+        partitioner's view), refreshed when an error asked for it -- no sooner than
+        ``retry.backoff.ms`` after the last refresh -- or when ``metadata.max.age.ms``
+        has passed. A leader that moved is seen only then: until it is, the producer
+        keeps sending to the old one, which answers ``NOT_LEADER_OR_FOLLOWER`` (or, cut
+        off from the controller, does not know it has been replaced)."""
+        now = self.env.now
+        age = now - self._refreshed_at
+        if age >= self.spec.metadata_max_age or (self._refresh_wanted and age >= self.spec.retry_backoff):
+            topic = self.topic.name
+            self._snapshot = (self.cluster.partitions_by_leader(topic), self.cluster.topic_metadata(topic))
+            self._refreshed_at = now
+            self._refresh_wanted = False
+            self.metadata_refreshes += 1
+        return self._snapshot
+
+    def _request_metadata_update(self) -> None:
+        """``Metadata.requestUpdate``: an error or a disconnect makes the next poll refresh."""
+        self._refresh_wanted = True
+
     def _connected(self, node: int) -> bool:
         """Whether the connection to ``node`` is up. A broker that died, or one behind a
         network partition, cannot be connected to: its batches stay in the accumulator
@@ -440,6 +471,7 @@ class ProducerClient:
         if broker.alive and self.cluster.reachable(self.host, broker.host):
             return True
         self.disconnects += 1
+        self._request_metadata_update()
         return False
 
     def _number(self, batches: list[ProducerBatch]) -> None:
@@ -462,7 +494,7 @@ class ProducerClient:
     def _expire_leaderless(self, now: float) -> None:
         """Batches of partitions without a leader the producer can reach fail once
         ``delivery.timeout.ms`` passed."""
-        by_leader = self.cluster.partitions_by_leader(self.topic.name)
+        by_leader = self._metadata()[0]
         if by_leader is not self._leaders_seen:  # the cluster replaced its cached map
             led = {p for partitions, _ in by_leader.values() for p in partitions}
             self._leaderless = [p for p in range(self.topic.partitions) if p not in led]
@@ -625,6 +657,7 @@ class ProducerClient:
                     )
                 continue
             self.errors[error] += 1
+            self._request_metadata_update()
             if not self._retriable(batch, error, now):
                 # Sender.failBatch: the batch fails with the error of its last attempt
                 self.failed[error] += batch.messages

@@ -16,6 +16,11 @@ replica follows it:
   to the smaller of that and its own log end, then fetches from there. The end offset of
   epoch ``e`` is the start offset of the first later epoch (:meth:`epoch_end_offset`).
   A restarted broker does this when it is unfenced.
+* **a broker cut off from the controller** (a network partition) applies none of its
+  decisions until it reaches it again: where it led, it goes on leading in its own view
+  -- a "zombie" leader that takes ``acks=1`` writes from the clients whose metadata
+  still names it, which are lost when it comes back and truncates; ``acks=all`` writes
+  there wait for followers that no longer fetch from it, and time out.
 * **a crashed broker** answers nothing: its connections close (producers see a
   disconnect, ``NETWORK_EXCEPTION``), requests waiting at it fail, and it leads nothing
   from then on for the clients -- though the controller still names it leader until it
@@ -55,6 +60,8 @@ class ReplicaManager:
         self._last_hw: dict[TopicPartition, int] = {}
         # the high watermark each follower last heard of in a fetch response
         self.follower_hw: dict[tuple[int, TopicPartition], int] = {}
+        # partitions whose changes a broker cut off from the controller has not applied
+        self._unheard: dict[int, set[TopicPartition]] = {}
         for tp, registration in world.partitions.items():
             self._epochs[tp] = ([registration.leader_epoch], [0])
             start_hw = world.high_watermark(tp)  # a prefill is committed on every replica
@@ -124,7 +131,11 @@ class ReplicaManager:
         control = world.control
         control.leader_changes += 1
         if old.leader != NO_LEADER:
-            self._resign(old.leader, tp, NOT_LEADER)
+            if self._cut_off(old.leader):
+                # it does not hear of its replacement: it goes on leading in its own view
+                self._unheard.setdefault(old.leader, set()).add(tp)
+            else:
+                self._resign(old.leader, tp, NOT_LEADER)
         world.set_leader(tp, new.leader)
         if new.leader == NO_LEADER:
             control.note("offline", -1, tp, f"no eligible leader ({reason}); isr {list(new.isr)}")
@@ -164,11 +175,18 @@ class ReplicaManager:
         state.fail_ack_waiters(error)
         state.wake_all()
 
+    def _cut_off(self, broker_id: int) -> bool:
+        """A running broker on the far side of a network partition from the controller."""
+        return self.world.brokers[broker_id].alive and not self.world.reaches_controller(broker_id)
+
     def follow(self, broker_id: int, tp: TopicPartition) -> None:
         """``broker_id`` follows the current leader of ``tp``: truncate, then fetch."""
         world = self.world
         leader = world.partitions[tp].leader
         if leader == NO_LEADER or leader == broker_id:
+            return
+        if self._cut_off(broker_id):
+            self._unheard.setdefault(broker_id, set()).add(tp)
             return
         self._truncate_follower(broker_id, tp, world.brokers[leader].logs[tp].log_end_offset)
         config = world.scenario.cluster.config
@@ -189,6 +207,21 @@ class ReplicaManager:
         for tp in sorted(broker.leaders):
             self._resign(broker_id, tp, error)
         self.world.invalidate_metadata()
+
+    def network_changed(self) -> None:
+        """A broker that reaches the controller again applies what it missed: it stops
+        leading what was given to others (its requests waiting there fail with
+        ``NOT_LEADER_OR_FOLLOWER``) and follows, truncating by leader epoch -- what it
+        took as a stale leader is gone."""
+        world = self.world
+        for broker_id in sorted(self._unheard):
+            if self._cut_off(broker_id):
+                continue
+            for tp in sorted(self._unheard.pop(broker_id)):
+                if world.partitions[tp].leader != broker_id:
+                    self._resign(broker_id, tp, NOT_LEADER)
+                    if world.fault_player.follows(broker_id):
+                        self.follow(broker_id, tp)
 
     def broker_following(self, broker_id: int) -> None:
         """An unfenced broker follows every partition it has a replica of."""

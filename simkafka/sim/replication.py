@@ -87,7 +87,7 @@ class IsrController(Protocol):
     """The leader's ``AlterPartition`` as the ISR checker uses it (``World.alter_isr`` sends
     it to the controller)."""
 
-    def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str) -> None: ...
+    def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str, leader: int = -1) -> None: ...
 
 
 class ReplicaFetcher:
@@ -183,4 +183,6 @@ def isr_checker(
                 if r != broker.id and env.now - leader.last_caught_up.get(r, 0.0) > lag_max
             ]
             if out:
-                controller.alter_isr(tp, [r for r in leader.isr if r not in out], reason="shrink")
+                controller.alter_isr(
+                    tp, [r for r in leader.isr if r not in out], reason="shrink", leader=broker.id
+                )

@@ -467,8 +467,13 @@ class World:
 
     # -- the control plane's side ---------------------------------------------------------
 
-    def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str) -> None:
-        """The leader of ``tp`` asks the controller to change its ISR (``AlterPartition``)."""
+    def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str, leader: int = -1) -> None:
+        """The leader of ``tp`` asks the controller to change its ISR (``AlterPartition``);
+        from a broker that cannot reach the controller it never arrives."""
+        if leader >= 0 and not self.reaches_controller(leader):
+            return
+        if leader >= 0 and leader != self.partitions[tp].leader:
+            return  # a stale leader's request: FENCED_LEADER_EPOCH
         self.control.alter_isr(tp, new_isr, reason)
 
     def apply_partition_change(
@@ -528,8 +533,10 @@ class World:
         return sorted(h for h, r in self._rack.items() if r == rack)
 
     def network_changed(self) -> None:
-        """A network partition began or healed: fetches and requests re-check who they reach."""
+        """A network partition began or healed: fetches and requests re-check who they
+        reach, and a broker back in touch with the controller applies what it missed."""
         self.invalidate_metadata()
+        self.replica_manager.network_changed()
 
     def log_recovery_seconds(self, broker_id: int, *, clean: bool) -> float:
         """How long the broker's restart spends recovering its logs after a crash: every
@@ -645,7 +652,8 @@ class World:
                     tp, batch.messages, batch.wire_bytes, batch.first_append, batch.last_append
                 )
                 batch.base_offset = end - batch.messages
-                if batch.first_seq >= 0:
+                # a stale leader's appends are not the partition's log (they are lost)
+                if batch.first_seq >= 0 and self.partitions[tp].leader == broker.id:
                     history.appended(
                         tp, producer_id, batch.first_seq, batch.messages, batch.base_offset,
                         leader.leader_epoch, env.now,
@@ -686,7 +694,7 @@ class World:
                     continue
                 leader.update_follower(follower, offset, env.now)
                 if follower not in leader.isr and offset >= leader.high_watermark:
-                    self.alter_isr(tp, [*leader.isr, follower], reason="expand")
+                    self.alter_isr(tp, [*leader.isr, follower], reason="expand", leader=leader_broker.id)
                 leader.maybe_advance_high_watermark()
                 # the response tells the follower the high watermark (its own, capped)
                 self.replica_manager.follower_hw[(follower, tp)] = leader.high_watermark
