@@ -9,6 +9,9 @@ The engines record batch-level events here (one call per batch, never per messag
   non-idempotent producer's retry whose first attempt had in fact landed);
 * **consumed twice** -- an offset a consumer group read more than once (a rebalance that
   resumed from an older committed offset);
+* **consumed then truncated** -- records a group read that the log later lost (a leader
+  elected with a shorter log); the records written at those offsets afterwards are new,
+  and reading them is a first read;
 * **consumed never** -- an offset of the final log a group never read (``skipped`` is the
   part of it below the last offset the group read: a hole, not lag);
 * **reordered** -- a record whose first copy in the log comes after a record of the same
@@ -95,6 +98,7 @@ class _PartitionHistory:
     read_once: dict[str, IntervalSet] = field(default_factory=dict)
     read_twice: dict[str, IntervalSet] = field(default_factory=dict)
     extra_reads: Counter[str] = field(default_factory=Counter)
+    read_then_truncated: Counter[str] = field(default_factory=Counter)
 
 
 def _check_range(tp: TopicPartition, what: str, name: str, first: int, count: int) -> None:
@@ -251,6 +255,15 @@ class DeliveryHistory:
                 )
         p.log_end = from_offset
         p.truncations.append((from_offset, removed, at))
+        # offsets a group read that are gone: reading the new records the next leader
+        # writes there is a first read, not a second one
+        for group, once in p.read_once.items():
+            beyond = max(once.stop or 0, from_offset)
+            gone = len(once.clip(from_offset, beyond))
+            if gone:
+                once.discard(from_offset, beyond)
+                p.read_twice[group].discard(from_offset, beyond)
+                p.read_then_truncated[group] += gone
         p.seq_end = {}
         for entry in p.log:  # rebuilt as a leader rebuilds producer state from its log
             if entry.first_seq + entry.count > p.seq_end.get(entry.producer_id, 0):
@@ -344,6 +357,7 @@ class PartitionDelivery:
     consumed_twice_offsets: Mapping[str, IntervalSet]
     consumed_never: Mapping[str, IntervalSet]
     skipped: Mapping[str, IntervalSet]
+    consumed_then_truncated: Mapping[str, int]
     failed: Mapping[str, int]
     failed_but_written: int
 
@@ -360,6 +374,7 @@ class PartitionDelivery:
             "consumed_twice": sum(self.consumed_twice.values()),
             "consumed_never": _total(self.consumed_never),
             "skipped": _total(self.skipped),
+            "consumed_then_truncated": sum(self.consumed_then_truncated.values()),
             "failed": sum(self.failed.values()),
             "failed_but_written": self.failed_but_written,
         }
@@ -387,6 +402,7 @@ _ORDER = [
     "consumed_twice",
     "consumed_never",
     "skipped",
+    "consumed_then_truncated",
     "failed",
     "failed_but_written",
 ]
@@ -569,6 +585,7 @@ def _check_partition(
         consumed_twice_offsets={g: s.copy() for g, s in p.read_twice.items() if s},
         consumed_never=consumed_never,
         skipped=skipped,
+        consumed_then_truncated={g: n for g, n in p.read_then_truncated.items() if n},
         failed=dict(p.failed_by_error),
         failed_but_written=failed_but_written,
     )

@@ -110,6 +110,7 @@ class ConsumerMember:
         self.measure_from = measure_from
         self.consumed_messages = 0
         self.skipped_at_start = 0  # messages below where this member started its partitions
+        self.read_then_truncated = 0  # processed, then gone from the log (a shorter leader)
         self.processing_messages = 0  # handed to the application by poll(), not yet done
         self.consumed_bytes = 0
         self.fetches = 0
@@ -285,7 +286,9 @@ class ConsumerMember:
             end = self.cluster.leader_log(tp).log_end_offset
             if self.position.get(tp, 0) > end and tp not in self.buffered_tps:
                 self.position[tp] = end
-                self.consumed[tp] = min(self.consumed[tp], end)
+                if self.consumed[tp] > end:  # processed records the log no longer holds
+                    self.read_then_truncated += self.consumed[tp] - end
+                    self.consumed[tp] = end
         leaders = {self.cluster.leader_of(tp) for tp in self.assignment}
         for broker_id in sorted(b for b in self.cluster.brokers if b in leaders):
             if broker_id not in self._sessions:

@@ -95,7 +95,8 @@ def conservation(world: World, outcome: FaultOutcome | None = None) -> dict[str,
         below_hw += world.high_watermark(tp)
     groups = {}
     for group_id, members in world.groups.items():
-        consumed = sum(m.consumed_messages for m in members)
+        # what they processed of the records the logs still hold
+        consumed = sum(m.consumed_messages - m.read_then_truncated for m in members)
         buffered_c = sum(read.messages - taken for m in members for _, read, taken in m.buffer)
         processing = sum(m.processing_messages for m in members)
         unfetched = sum(

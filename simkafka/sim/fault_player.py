@@ -221,8 +221,9 @@ class FaultPlayer:
     def follows(self, broker_id: int) -> bool:
         return self._following[broker_id]
 
-    def replica_rejoined(self, tp: TopicPartition, replicas: Sequence[int]) -> None:
-        for replica in replicas:
+    def isr_changed(self, tp: TopicPartition, joined: Sequence[int]) -> None:
+        """The ISR of ``tp`` changed under the same leader (``joined``: who came back)."""
+        for replica in joined:
             if replica in self._restarted_at:
                 self._check_caught_up(replica)
         self._update_availability(tp)

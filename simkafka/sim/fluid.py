@@ -289,3 +289,25 @@ class CreationCurve:
         span = np.maximum(end - before, 1)
         within = np.clip((n - before - 0.5) / span, 0.0, 1.0)
         return (first_step + within * steps) * self.step
+
+
+def apportion(want: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Whole messages per partition for each row: row ``i`` sums to ``counts[i]``, each
+    partition gets its ``want`` (its key share plus the carried remainder) rounded by
+    largest remainder, and none gets fewer than zero -- a partition whose carried
+    remainder is negative (it was rounded up before) and whose share this time is smaller
+    than that gets nothing, and another gives one back."""
+    whole = np.floor(np.maximum(want, 0.0))
+    short = counts - whole.sum(axis=1).astype(np.int64)
+    width = whole.shape[1]
+    rank = np.arange(width)[None, :]
+    # too few: one more to those furthest below their want
+    order = np.argsort(whole - want, axis=1, kind="stable")
+    bump = np.zeros_like(whole)
+    np.put_along_axis(bump, order, rank < np.maximum(short, 0)[:, None], axis=1)
+    # too many: one fewer from those furthest above it, among those that have one
+    over = np.where(whole > 0, want - whole, np.inf)
+    order = np.argsort(over, axis=1, kind="stable")
+    cut = np.zeros_like(whole)
+    np.put_along_axis(cut, order, rank < np.maximum(-short, 0)[:, None], axis=1)
+    return whole + bump - cut

@@ -55,6 +55,7 @@ from simkafka.model.types import TopicPartition
 from simkafka.scenario.costs import default_costs
 from simkafka.sim.accumulator import ProducerBatch, RecordAccumulator, kafka_batch_size
 from simkafka.sim.client_costs import SEND_BACKLOG, producer_send_cpu, sender_cpu, thread_take
+from simkafka.sim.fluid import apportion
 from simkafka.sim.histogram import LatencyHistogram
 
 if TYPE_CHECKING:
@@ -290,10 +291,7 @@ class ProducerClient:
         # keyed at a fixed rate: largest-remainder apportionment with a running carry,
         # so every partition gets its share to within one message, forever
         want = self._key_carry + count * self.weights
-        whole = np.floor(want)
-        short = count - int(whole.sum())
-        if short > 0:
-            whole[np.argsort(whole - want, kind="stable")[:short]] += 1
+        whole = apportion(want[None, :], np.array([count]))[0]
         self._key_carry = want - whole
         return whole
 

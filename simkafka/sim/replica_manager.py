@@ -121,8 +121,7 @@ class ReplicaManager:
         if len(state.isr) < state.min_insync_replicas:
             state.fail_ack_waiters("NOT_ENOUGH_REPLICAS_AFTER_APPEND")
         state.maybe_advance_high_watermark()
-        if grew:
-            world.fault_player.replica_rejoined(tp, [r for r in new.isr if r not in old.isr])
+        world.fault_player.isr_changed(tp, [r for r in new.isr if r not in old.isr])
 
     def _change_leader(
         self, tp: TopicPartition, old: PartitionRegistration, new: PartitionRegistration, reason: str
@@ -157,9 +156,12 @@ class ReplicaManager:
         now = world.env.now
         for replica in new.isr:
             state.last_caught_up[replica] = now
+        # unclean: the new leader was neither in the ISR nor an eligible leader replica
+        unclean = new.leader not in old.isr and new.leader not in old.elr and new.leader != old.leader
+        how = f"unclean, {reason}" if unclean else reason
         control.note(
             "leader_elected", new.leader, tp,
-            f"epoch {new.leader_epoch} ({reason}), was {old.leader}, isr {list(new.isr)}, log end {end}",
+            f"epoch {new.leader_epoch} ({how}), was {old.leader}, isr {list(new.isr)}, log end {end}",
         )
         for replica in new.replicas:
             if replica != new.leader and world.fault_player.follows(replica):

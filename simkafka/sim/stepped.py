@@ -156,6 +156,7 @@ from simkafka.sim.degradation import capacity_changes
 from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
+    apportion,
     max_min_share,
     share_by_turns,
     split_fraction,
@@ -963,14 +964,7 @@ class SteppedWorld:
         weights = self.weights[self.keyed]
         poisson = self.poisson[self.keyed]
         want = self.key_carry[self.keyed] + counts[:, None] * weights
-        whole = np.floor(want)
-        short = counts - whole.sum(axis=1).astype(np.int64)
-        order = np.argsort(whole - want, axis=1, kind="stable")
-        bump = np.zeros_like(whole)
-        np.put_along_axis(
-            bump, order, (np.arange(whole.shape[1])[None, :] < short[:, None]), axis=1
-        )
-        whole += bump
+        whole = apportion(want, counts)
         self.key_carry[self.keyed] = want - whole
         out = whole.astype(np.int64)
         if poisson.any():

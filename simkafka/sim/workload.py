@@ -86,3 +86,4 @@ def prefilled_messages(scenario: Scenario) -> int:
     return sum(
         prefill_per_partition(t, scenario.producers)[0] * t.partitions for t in scenario.topics
     )
+

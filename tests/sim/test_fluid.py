@@ -138,3 +138,24 @@ def test_split_fraction_rounds_one_group_alike():
     assert (moved[:, 0] != moved[:, 2]).any()
     assert set(np.unique(moved)) == {5, 6}
     assert moved.mean() == pytest.approx(5.5, abs=0.05)  # the right total on average
+
+
+def test_apportion_never_gives_a_partition_fewer_than_zero_and_keeps_every_share():
+    # one message at a time over many skewed shares: the carried remainder of a partition
+    # rounded up before is negative, and a share smaller than it must not go below zero
+    from simkafka.sim.fluid import apportion
+
+    rng = np.random.default_rng(3)
+    weights = rng.dirichlet(np.full(32, 0.3))
+    carry = np.zeros(32)
+    given = np.zeros(32)
+    total = 0
+    for step in range(5000):
+        count = int(rng.integers(0, 3))
+        want = carry + count * weights
+        whole = apportion(want[None, :], np.array([count]))[0]
+        assert whole.min() >= 0 and whole.sum() == count
+        carry = want - whole
+        given += whole
+        total += count
+        assert np.abs(given - total * weights).max() < 2.0, step  # within a message or two of its share
