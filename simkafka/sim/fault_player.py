@@ -88,6 +88,7 @@ class FaultPlayer:
         # a broker that may follow: running, unfenced and recovered
         self._following = {b: b not in down for b in world.brokers}
         self._clean = dict.fromkeys(world.brokers, True)  # how each broker last stopped
+        self._brokers_down = sum(1 for broker in world.brokers.values() if not broker.alive)
         # network partitions in force: (side a, side b) as sets of host names
         self._cuts: list[tuple[frozenset[str], frozenset[str]]] = []
         # availability clocks per partition: since when it had no reachable leader / was
@@ -169,6 +170,7 @@ class FaultPlayer:
         world = self.world
         led = {tp for tp, reg in world.partitions.items() if reg.leader == broker_id}
         world.control.running[broker_id] = False
+        self._brokers_down += 1
         self._following[broker_id] = False
         self._clean[broker_id] = clean
         world.replica_manager.broker_down(broker_id, DISCONNECTED)
@@ -185,6 +187,7 @@ class FaultPlayer:
             return
         control.running[broker_id] = True
         world.brokers[broker_id].alive = True
+        self._brokers_down -= 1
         self._restarted_at[broker_id] = self.env.now
         recovery = world.log_recovery_seconds(broker_id, clean=self._clean[broker_id])
         self.recovery_seconds[broker_id] = recovery
@@ -305,6 +308,10 @@ class FaultPlayer:
                     hosts.update(world.hosts_in_rack(member))
             sides.append(frozenset(hosts))
         return sides[0], sides[1]
+
+    @property
+    def all_brokers_reachable(self) -> bool:
+        return not self._cuts and self._brokers_down == 0
 
     def reachable(self, a: str, b: str) -> bool:
         """Whether hosts ``a`` and ``b`` can talk (no network partition between them)."""

@@ -82,6 +82,9 @@ class ProducerCluster(Protocol):
 
     def reachable(self, a: str, b: str) -> bool: ...
 
+    @property
+    def all_brokers_reachable(self) -> bool: ...
+
     def topic_metadata(self, topic: str) -> TopicMetadata: ...
 
     def partitions_by_leader(self, topic: str) -> dict[int, tuple[list[int], np.ndarray]]: ...
@@ -498,10 +501,11 @@ class ProducerClient:
             self._leaderless = [p for p in range(self.topic.partitions) if p not in led]
             self._leaders_seen = by_leader
         stuck = list(self._leaderless)
-        for node, (partitions, _) in by_leader.items():
-            broker = self.cluster.brokers[node]
-            if not broker.alive or not self.cluster.reachable(self.host, broker.host):
-                stuck += partitions
+        if not self.cluster.all_brokers_reachable:
+            for node, (partitions, _) in by_leader.items():
+                broker = self.cluster.brokers[node]
+                if not broker.alive or not self.cluster.reachable(self.host, broker.host):
+                    stuck += partitions
         if stuck:
             expired: list[ProducerBatch] = []
             dropped = self.acc.expire(sorted(stuck), now, self.spec.delivery_timeout, expired)

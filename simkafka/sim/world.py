@@ -528,6 +528,12 @@ class World:
         """No network partition between hosts ``a`` and ``b``."""
         return self.fault_player.reachable(a, b)
 
+    @property
+    def all_brokers_reachable(self) -> bool:
+        """Every broker runs and no network partition is in force (the common case: the
+        clients' per-request checks are skipped)."""
+        return self.fault_player.all_brokers_reachable
+
     def hosts_in_rack(self, rack: str) -> list[str]:
         """Every host of ``rack``: its brokers' NICs and the clients placed in it."""
         return sorted(h for h, r in self._rack.items() if r == rack)
