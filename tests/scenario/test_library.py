@@ -27,6 +27,19 @@ CASE_STUDIES = (
     "logging-metrics",
 )
 FILES = sorted(LIBRARY.glob("*.yaml"))
+# Fault scenarios that show, on purpose, a configuration the checks warn about -- the
+# warning is their lesson, and each file's header says so. Listed here so that no other
+# warning can hide behind them, and each is asserted to still occur.
+DELIBERATE_WARNINGS = {
+    # ZooKeeper mode (removed in Kafka 4.0): its serial failover is why KRaft was built
+    "failover-zookeeper": {("cluster", "controller")},
+    # audit: RF 2 / min ISR 2 in three zones -- a zone loss stops its acks=all writes
+    "rack-outage": {("topics", 1, "min.insync.replicas")},
+}
+MIN_ISR_EQUALS_RF = {"rack-outage": {"audit"}}
+# the failover pair is about the controller's work per partition: a consumer of 2,000
+# partitions would only add fetch work to a run that measures elections
+UNREAD_TOPICS = {"failover-kraft": {"events"}, "failover-zookeeper": {"events"}}
 
 
 def test_library_has_the_case_studies() -> None:
@@ -42,7 +55,10 @@ def loaded(request):
 
 def test_loads_without_warnings(loaded) -> None:
     path, scenario, warnings = loaded
-    assert warnings == [], "\n".join(str(w) for w in warnings)
+    deliberate = DELIBERATE_WARNINGS.get(path.stem, set())
+    unexpected = [w for w in warnings if tuple(w.path) not in deliberate]
+    assert unexpected == [], "\n".join(str(w) for w in unexpected)
+    assert deliberate <= {tuple(w.path) for w in warnings}
     assert scenario.name == path.stem
 
 
@@ -74,9 +90,9 @@ def test_quickstart_is_quick_but_long_enough_to_show_a_steady_state() -> None:
 def test_acks_all_topics_tolerate_one_replica_down(loaded) -> None:
     # acks=all with min.insync.replicas == replication.factor turns any replica outage
     # into NotEnoughReplicasException: the comments promise RF=3 / min.insync=2
-    _, scenario, _ = loaded
+    path, scenario, _ = loaded
     for producer in scenario.producers:
-        if producer.acks == "all":
+        if producer.acks == "all" and producer.topic not in MIN_ISR_EQUALS_RF.get(path.stem, set()):
             topic = scenario.topic(producer.topic)
             assert topic.min_insync_replicas < topic.replication_factor, producer.topic
             assert topic.min_insync_replicas >= 2, producer.topic
@@ -105,9 +121,9 @@ def test_consumer_parallelism_capped_by_partitions(loaded) -> None:
 
 
 def test_every_topic_is_written_and_read(loaded) -> None:
-    _, scenario, _ = loaded
+    path, scenario, _ = loaded
     written = {p.topic for p in scenario.producers}
-    read = {t for g in scenario.consumer_groups for t in g.topics}
+    read = {t for g in scenario.consumer_groups for t in g.topics} | UNREAD_TOPICS.get(path.stem, set())
     for topic in scenario.topics:
         assert topic.name in written and topic.name in read, topic.name
 
