@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import simpy
 
+from simkafka.model.controller import BrokerHeartbeat
 from simkafka.model.delivery import check
 from simkafka.model.election import NO_LEADER
 from simkafka.model.types import TopicPartition
@@ -156,13 +157,11 @@ class FaultPlayer:
     # -- brokers ---------------------------------------------------------------------------------
 
     def crash(self, broker_id: int) -> None:
-        control = self.world.control
-        if not control.running[broker_id]:
-            return
-        self._stop(broker_id, clean=False)
+        self.stop(broker_id, clean=False)
 
     def stop(self, broker_id: int, *, clean: bool) -> None:
-        """The broker's process ends (``clean``: after a controlled shutdown)."""
+        """The broker's process ends (``clean``: after a controlled shutdown); nothing
+        happens to one that is already down."""
         if self.world.control.running[broker_id]:
             self._stop(broker_id, clean=clean)
 
@@ -207,8 +206,6 @@ class FaultPlayer:
         if kraft:
             control.want_fence[broker_id] = False
             if self.world.reaches_controller(broker_id):
-                from simkafka.model.controller import BrokerHeartbeat
-
                 control.submit(BrokerHeartbeat(self.env.now, broker_id, False))
         else:  # ZooKeeper mode: the znode is registered after log recovery
             control.broker_registered(broker_id)
