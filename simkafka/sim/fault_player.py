@@ -137,12 +137,12 @@ class FaultPlayer:
         elif isinstance(fault, NetworkPartition):
             cut = self._sides(fault.between)
             self._cuts.append(cut)
-            self._network_changed()
+            self.world.network_changed()
             if fault.duration is not None:
                 yield self.env.timeout(fault.duration)
                 self._cuts.remove(cut)
                 control.note("network_healed", -1, None, f"faults[{index}]")
-                self._network_changed()
+                self.world.network_changed()
         elif isinstance(fault, ConsumerCrash):
             member = self.world.groups[fault.group][fault.member]
             member.crash()
@@ -332,9 +332,6 @@ class FaultPlayer:
             if host in minority:
                 return False
         return True
-
-    def _network_changed(self) -> None:
-        self.world.network_changed()
 
     # -- what it all came to ---------------------------------------------------------------------
 

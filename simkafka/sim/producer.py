@@ -468,12 +468,15 @@ class ProducerClient:
         network partition, cannot be connected to: its batches stay in the accumulator
         (``NetworkClient.ready`` is false) until the metadata names a leader the producer
         reaches, or ``delivery.timeout.ms`` expires them."""
-        broker = self.cluster.brokers[node]
-        if broker.alive and self.cluster.reachable(self.host, broker.host):
+        if self._reaches(node):
             return True
         self.disconnects += 1
         self._request_metadata_update()
         return False
+
+    def _reaches(self, node: int) -> bool:
+        broker = self.cluster.brokers[node]
+        return broker.alive and self.cluster.reachable(self.host, broker.host)
 
     def _number(self, batches: list[ProducerBatch]) -> None:
         """Sequence numbers, given when a batch is first drained (``RecordAccumulator.drain``
@@ -503,8 +506,7 @@ class ProducerClient:
         stuck = list(self._leaderless)
         if not self.cluster.all_brokers_reachable:
             for node, (partitions, _) in by_leader.items():
-                broker = self.cluster.brokers[node]
-                if not broker.alive or not self.cluster.reachable(self.host, broker.host):
+                if not self._reaches(node):
                     stuck += partitions
         if stuck:
             expired: list[ProducerBatch] = []

@@ -101,9 +101,14 @@ class ReplicaManager:
         old = world.partitions[tp]
         world.partitions[tp] = new
         control = world.control
-        if new.leader != old.leader or new.leader_epoch != old.leader_epoch and new.leader != NO_LEADER and (
-            tp not in world.brokers[new.leader].leaders
-        ):
+        # a new leader -- or the same one elected again in a new epoch after it lost its
+        # leadership (it crashed and came back before being replaced)
+        reelected = (
+            new.leader_epoch != old.leader_epoch
+            and new.leader != NO_LEADER
+            and tp not in world.brokers[new.leader].leaders
+        )
+        if new.leader != old.leader or reelected:
             self._change_leader(tp, old, new, reason)
             return
         # the same leader: the ISR (and in ZooKeeper mode the epoch) changed
