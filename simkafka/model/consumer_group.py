@@ -122,14 +122,14 @@ class _OpenRebalance:
     partitions_moved: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, order=True, slots=True)
 class _Timer:
     at: float
     kind: Literal["session", "rebalance"]
     member_id: str
 
 
-@dataclass
+@dataclass(eq=False)
 class ConsumerGroup:
     """A KIP-848 consumer group as its coordinator sees it (see the module docstring).
 
@@ -207,8 +207,8 @@ class ConsumerGroup:
 
     def next_deadline(self) -> float | None:
         """When the earliest session or rebalance timer fires; None without members."""
-        timers = self._timers()
-        return timers[0].at if timers else None
+        timer = self._next_timer()
+        return timer.at if timer is not None else None
 
     def __repr__(self) -> str:
         members = ", ".join(self._members[m].describe() for m in sorted(self._members))
@@ -383,6 +383,8 @@ class ConsumerGroup:
         del self._members[old.member_id]
         self._set_holdings(old, _NONE, _NONE)
         self._set_holdings(heir, heir.assigned, _NONE)
+        if old.member_id == heir.member_id:
+            return []  # the same member id came back: nothing was fenced
         if old.member_id in self._target:
             self._target[heir.member_id] = self._target.pop(old.member_id)
         for tp, owner in self._target_owner.items():
@@ -473,24 +475,24 @@ class ConsumerGroup:
 
     # --- timers ------------------------------------------------------------------------
 
-    def _timers(self) -> list[_Timer]:
+    def _next_timer(self) -> _Timer | None:
+        """The earliest timer; ties fire rebalance before session, then by member id."""
         timers: list[_Timer] = []
-        for mid in sorted(self._members):
-            m = self._members[mid]
-            if m.session_deadline is not None:
-                timers.append(_Timer(m.session_deadline, "session", mid))
+        for mid, m in self._members.items():
             if m.rebalance_deadline is not None:
                 timers.append(_Timer(m.rebalance_deadline, "rebalance", mid))
-        timers.sort(key=lambda t: (t.at, t.kind, t.member_id))
-        return timers
+            if m.session_deadline is not None:
+                timers.append(_Timer(m.session_deadline, "session", mid))
+        return min(timers, default=None)
 
     def _run_timers(self, until: float, inclusive: bool) -> list[GroupDecision]:
+        """Fire the timers due by ``until`` one at a time, earliest first: each firing can
+        remove a member and so cancel that member's other timer."""
         out: list[GroupDecision] = []
         while True:
-            due = [t for t in self._timers() if t.at < until or (inclusive and t.at == until)]
-            if not due:
+            timer = self._next_timer()
+            if timer is None or timer.at > until or (timer.at == until and not inclusive):
                 return out
-            timer = due[0]
             member = self._members[timer.member_id]
             if timer.kind == "session":
                 out += self._remove(member, timer.at, "session_timeout",

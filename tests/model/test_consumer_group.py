@@ -448,3 +448,13 @@ def test_same_inputs_give_identical_records_and_decisions() -> None:
         "member c4 joined", "member c1 session timeout",
     ]
     assert "c1" not in first[2] and "c4:STABLE@6" in first[2]
+
+
+def test_a_static_member_rejoining_under_its_own_member_id_is_not_fenced() -> None:
+    group, (_, b, _), at = static_group()
+    partitions, epoch = b.owned, group.group_epoch
+    b.leave(group, at + 1, epoch=-2)
+    response = b.join(group, at + 2)
+    assert response == ConsumerGroupHeartbeatResponse(at + 2, "g", "b", epoch, partitions, HEARTBEAT)
+    assert not [d for d in b.log if isinstance(d, MemberRemoved)]
+    assert group.members() == ["a", "b", "c"] and group.group_epoch == epoch
