@@ -214,7 +214,9 @@ class RebalanceRecord:
       rest); KIP-848 -- every member reconciled to its target;
     * ``partitions_moved``: partitions whose owner in the new assignment differs from
       the owner before it (an unowned partition given out counts, one taken back does not);
-    * ``members_before`` / ``members_after``: group size on either side.
+    * ``members_before`` / ``members_after``: group size on either side;
+    * ``superseded``: KIP-848 -- another epoch bump came before every member had
+      reconciled, and ``completed_at`` is that bump (the newer record carries on).
     """
 
     group: str
@@ -227,6 +229,7 @@ class RebalanceRecord:
     members_before: int
     members_after: int
     partitions_moved: int
+    superseded: bool = False
 
     @property
     def duration(self) -> float:
