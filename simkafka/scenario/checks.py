@@ -8,19 +8,25 @@ loader can point at the line.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from statistics import NormalDist
 from typing import Any
 
 from simkafka.kafka_version import behaviour
 from simkafka.scenario.durability import durability_gaps
+from simkafka.scenario.findings import Finding
+from simkafka.scenario.findings import closest as _closest
+from simkafka.scenario.findings import error as _error
+from simkafka.scenario.findings import warning as _warning
+from simkafka.scenario.group_checks import (
+    group_coordinator_findings,
+    group_findings,
+    membership_fault_findings,
+)
 from simkafka.scenario.limits import MAX_PARTITIONS, MAX_REPLICAS, MAX_SAMPLES
 from simkafka.scenario.model import Scenario
 from simkafka.scenario.uncertain import UncertainValue
 from simkafka.units import format_bytes, format_duration
-
-Finding = tuple[tuple, str, str | None, bool]
 
 
 def find_contradictions(scenario: Scenario, data: Any = None) -> list[Finding]:
@@ -30,14 +36,6 @@ def find_contradictions(scenario: Scenario, data: Any = None) -> list[Finding]:
                   _check_run, _check_targets, _check_plan):
         findings.extend(check(scenario))
     return findings
-
-
-def _error(path: tuple, message: str, hint: str | None = None) -> Finding:
-    return (path, message, hint, False)
-
-
-def _warning(path: tuple, message: str, hint: str | None = None) -> Finding:
-    return (path, message, hint, True)
 
 
 def _duplicates(values: list) -> list:
@@ -57,6 +55,7 @@ def _check_brokers(s: Scenario) -> list[Finding]:
         index = len(ids) - 1 - ids[::-1].index(dup)
         out.append(_error(("cluster", "brokers", index, "id"), f"broker id {dup} is used twice", "broker ids must be unique"))
     out.extend(_check_offline_brokers(s))
+    out.extend(group_coordinator_findings(s.cluster.config))
     with_rack = [b.rack is not None for b in s.cluster.brokers]
     if any(with_rack) and not all(with_rack):
         missing = [b.id for b in s.cluster.brokers if b.rack is None]
@@ -322,17 +321,7 @@ def _check_groups(s: Scenario) -> list[Finding]:
         for j, name in enumerate(g.topics):
             if name not in topics:
                 out.append(_error((*at, "topics", j), f"topic {name!r} is not defined", _closest(name, topics)))
-        if g.heartbeat_interval >= g.session_timeout:
-            out.append(_error((*at, "heartbeat.interval.ms"),
-                              f"heartbeat.interval.ms ({format_duration(g.heartbeat_interval)}) must be lower than "
-                              f"session.timeout.ms ({format_duration(g.session_timeout)})",
-                              "Kafka advises no more than a third of session.timeout.ms"))
-        if g.group_protocol == "classic" and not (cfg.group_min_session_timeout <= g.session_timeout <= cfg.group_max_session_timeout):
-            # JoinGroup fails with INVALID_SESSION_TIMEOUT outside the broker's bounds
-            out.append(_error((*at, "session.timeout.ms"),
-                              f"session.timeout.ms ({format_duration(g.session_timeout)}) is outside the broker's "
-                              f"group.min/max.session.timeout.ms ({format_duration(cfg.group_min_session_timeout)} .. "
-                              f"{format_duration(cfg.group_max_session_timeout)}): JoinGroup fails with INVALID_SESSION_TIMEOUT"))
+        out.extend(group_findings(g, at, cfg))
         idle = _idle_members(g, {t.name: t.partitions for t in s.topics})
         if idle:
             out.append(_warning((*at, "members"),
@@ -350,7 +339,6 @@ def _check_faults(s: Scenario) -> list[Finding]:
     out = []
     broker_ids = set(s.cluster.broker_ids)
     racks = set(s.cluster.rack_names)
-    groups = {g.group_id: g for g in s.consumer_groups}
     down: set[int] = set(s.cluster.offline_brokers)  # down from the start
     for i, f in enumerate(s.faults):
         at = ("faults", i)
@@ -392,12 +380,7 @@ def _check_faults(s: Scenario) -> list[Finding]:
                                           _closest(member, sorted(racks))))
             if sides[0] & sides[1]:
                 out.append(_error((*at, "between"), "a broker or rack is on both sides of the partition"))
-        elif f.type == "consumer_crash":
-            if f.group not in groups:
-                out.append(_error((*at, "group"), f"group {f.group!r} is not defined", _closest(f.group, list(groups))))
-            elif f.member >= groups[f.group].members:
-                out.append(_error((*at, "member"), f"group {f.group!r} has {groups[f.group].members} member(s), "
-                                  f"numbered from 0"))
+    out.extend(membership_fault_findings(s))
     return out
 
 
@@ -444,10 +427,3 @@ def _idle_members(group, partitions: dict[str, int]) -> int:
         return 0
     usable = max(counts) if group.assignor == "range" else sum(counts)
     return max(0, group.members - usable)
-
-
-def _closest(word: str, options: list[str]) -> str | None:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return ("defined: " + ", ".join(options)) if options else None

@@ -158,6 +158,26 @@ class BrokerConfig(SpecModel):
     group_min_session_timeout: IntMillis = Field(6.0, alias="group.min.session.timeout.ms")
     group_max_session_timeout: IntMillis = Field(1800.0, alias="group.max.session.timeout.ms")
     group_initial_rebalance_delay: IntMillis = Field(3.0, alias="group.initial.rebalance.delay.ms")
+    # the KIP-848 coordinator (group.protocol=consumer) decides its members' session timeout
+    # and heartbeat interval; Kafka 4.x GroupCoordinatorConfig: 45 s in 45..60 s, 5 s in 5..15 s
+    # (type int, at least 1), and the broker refuses to start unless min <= value <= max and
+    # the interval is below the session timeout (scenario.group_checks)
+    group_consumer_session_timeout: PositiveIntMillis = Field(
+        45.0, alias="group.consumer.session.timeout.ms",
+        description="the timeout to detect a failed member of a group.protocol=consumer group",
+    )
+    group_consumer_min_session_timeout: PositiveIntMillis = Field(45.0, alias="group.consumer.min.session.timeout.ms")
+    group_consumer_max_session_timeout: PositiveIntMillis = Field(60.0, alias="group.consumer.max.session.timeout.ms")
+    group_consumer_heartbeat_interval: PositiveIntMillis = Field(
+        5.0, alias="group.consumer.heartbeat.interval.ms",
+        description="the heartbeat interval the coordinator gives the members of a group.protocol=consumer group",
+    )
+    group_consumer_min_heartbeat_interval: PositiveIntMillis = Field(
+        5.0, alias="group.consumer.min.heartbeat.interval.ms"
+    )
+    group_consumer_max_heartbeat_interval: PositiveIntMillis = Field(
+        15.0, alias="group.consumer.max.heartbeat.interval.ms"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from simkafka.scenario.base import SpecModel, split_csv
+from simkafka.scenario.cluster import BrokerConfig
 from simkafka.scenario.limits import INT32_MAX, MAX_CLIENTS, MAX_KEYS
 from simkafka.scenario.quantities import (
     ByteSize,
@@ -509,6 +511,12 @@ ASSIGNOR_CLASS_NAMES = {
     "org.apache.kafka.clients.consumer.CooperativeStickyAssignor": "cooperative-sticky",
 }
 ClassicAssignorName = Literal["range", "roundrobin", "sticky", "cooperative-sticky"]
+Delivery = Literal["at-most-once", "at-least-once", "exactly-once"]
+
+# JoinGroupRequest.validateGroupInstanceId: Kafka's topic-name characters, at most 249 of
+# them; a member's id is "<prefix>-<index>", the index below MAX_CLIENTS
+_LEGAL_INSTANCE_ID = re.compile(r"^[a-zA-Z0-9._-]+$")
+MAX_INSTANCE_ID_PREFIX = 249 - len(f"-{MAX_CLIENTS - 1}")
 
 
 class ConsumerGroupSpec(SpecModel):
@@ -532,14 +540,89 @@ class ConsumerGroupSpec(SpecModel):
     session_timeout: PositiveIntMillis = Field(45.0, alias="session.timeout.ms")
     heartbeat_interval: PositiveIntMillis = Field(3.0, alias="heartbeat.interval.ms")
     max_poll_interval: PositiveIntMillis = Field(300.0, alias="max.poll.interval.ms")
-    enable_auto_commit: bool = Field(True, alias="enable.auto.commit")
+    enable_auto_commit: bool = Field(
+        True, alias="enable.auto.commit",
+        description="Kafka's default true; left unset with delivery exactly-once it is false (offsets go "
+        "with the transaction, as Kafka Streams forces)",
+    )
     auto_commit_interval: IntMillis = Field(5.0, alias="auto.commit.interval.ms")
     auto_offset_reset: Literal["latest", "earliest", "none"] = Field("latest", alias="auto.offset.reset")
+    delivery: Delivery = Field(
+        "at-least-once",
+        description="the application's processing/commit order: at-most-once commits the polled records' "
+        "offsets (commitSync) before processing them; at-least-once commits after processing "
+        "(enable.auto.commit's commit inside poll(), or a commitSync after each processed batch when "
+        "enable.auto.commit is false); exactly-once reads, processes and writes in transactions, the "
+        "offsets sent with the transaction (sendOffsetsToTransaction), isolation.level read_committed",
+    )
+    group_instance_id: str | None = Field(
+        None, alias="group.instance.id", min_length=1, max_length=MAX_INSTANCE_ID_PREFIX,
+        description="static membership (KIP-345): a prefix, member i is <prefix>-<i>; a restarted member "
+        "rejoins under its id and, within session.timeout.ms, without a rebalance. Kafka's default: none",
+    )
+    isolation_level: Literal["read_uncommitted", "read_committed"] = Field(
+        "read_uncommitted", alias="isolation.level",
+        description="read_committed: fetches stop at the last stable offset and skip aborted transactions. "
+        "Kafka's default read_uncommitted; left unset with delivery exactly-once it is read_committed",
+    )
+    # Kafka Streams' commit.interval.ms: 30 s by default, 100 ms under exactly_once_v2
+    # (StreamsConfig.EOS_DEFAULT_COMMIT_INTERVAL_MS), a Java long
+    commit_interval: Millis = Field(
+        0.1, alias="commit.interval.ms",
+        description="delivery exactly-once only: how often a transaction commits (Kafka Streams' default "
+        "under exactly_once_v2: 100 ms)",
+    )
 
     @field_validator("topics", mode="before")
     @classmethod
     def _topic_list(cls, value: object) -> object:
         return split_csv(value)
+
+    @field_validator("group_instance_id")
+    @classmethod
+    def _legal_instance_id(cls, prefix: str | None) -> str | None:
+        # JoinGroupRequest.validateGroupInstanceId: Kafka's topic-name characters; the
+        # length bound (max_length) leaves room for the member's "-<index>"
+        if prefix is not None and not _LEGAL_INSTANCE_ID.match(prefix):
+            raise ValueError("a group.instance.id uses only ASCII letters, digits, '.', '_' and '-'")
+        return prefix
+
+    @model_validator(mode="after")
+    def _implicit_exactly_once_settings(self) -> ConsumerGroupSpec:
+        # a transactional read-process-write application reads committed data only and
+        # commits its offsets in the transaction, never on its own (Kafka Streams forces
+        # both); settings the file leaves unset follow, explicit ones are checked by
+        # scenario.group_checks
+        if self.delivery == "exactly-once":
+            if "isolation_level" not in self.model_fields_set:
+                object.__setattr__(self, "isolation_level", "read_committed")
+            if "enable_auto_commit" not in self.model_fields_set:
+                object.__setattr__(self, "enable_auto_commit", False)
+        return self
+
+    def instance_id(self, index: int) -> str | None:
+        """Member ``index``'s ``group.instance.id`` (``<prefix>-<index>``), or None for a
+        dynamic member (no ``group.instance.id``)."""
+        if self.group_instance_id is None:
+            return None
+        return f"{self.group_instance_id}-{index}"
+
+    @property
+    def static_membership(self) -> bool:
+        """Whether the members have a ``group.instance.id`` (KIP-345)."""
+        return self.group_instance_id is not None
+
+    def effective_session_timeout(self, broker: BrokerConfig) -> float:
+        """Seconds without a heartbeat after which the coordinator removes a member: the
+        member's ``session.timeout.ms`` (classic), the brokers'
+        ``group.consumer.session.timeout.ms`` (KIP-848: the coordinator decides)."""
+        return self.session_timeout if self.group_protocol == "classic" else broker.group_consumer_session_timeout
+
+    def effective_heartbeat_interval(self, broker: BrokerConfig) -> float:
+        """Seconds between a member's heartbeats: its ``heartbeat.interval.ms`` (classic),
+        the brokers' ``group.consumer.heartbeat.interval.ms`` (KIP-848: the coordinator
+        sends it in every heartbeat response)."""
+        return self.heartbeat_interval if self.group_protocol == "classic" else broker.group_consumer_heartbeat_interval
 
     @field_validator("partition_assignment_strategy", mode="before")
     @classmethod
