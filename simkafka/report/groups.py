@@ -132,6 +132,10 @@ def plot_assignment(result: RunResult, group: str | None = None, ax=None):
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=assignment_figsize(result, group))
+    if not rows:
+        ax.text(0.5, 0.5, "no assignment recorded", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
     generations = sorted({int(g) for g in spans["generation"]})
     colour = _generation_colours(generations)
     several = spans["group"].nunique() > 1

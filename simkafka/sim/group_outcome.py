@@ -213,6 +213,7 @@ def _check(
                 f"rebalance of group {record.group!r} generation {record.generation}: "
                 f"started {record.started_at:g}s, completed {record.completed_at:g}s, run ends {run_end:g}s"
             )
+    owned: dict[str, set[TopicPartition]] = {}
     for span in spans:
         if span.group not in group_partitions:
             raise ValueError(f"assignment span of group {span.group!r}, which is not one of the run's groups")
@@ -220,4 +221,11 @@ def _check(
             raise ValueError(
                 f"assignment span of {span.member} on {span.tp}: ends at {span.end:g}s, "
                 f"before it starts at {span.start:g}s"
+            )
+        owned.setdefault(span.group, set()).add(span.tp)
+    for group, partitions in owned.items():
+        if len(partitions) > group_partitions[group]:
+            raise ValueError(
+                f"group {group!r}: spans cover {len(partitions)} partitions, but the group "
+                f"subscribes to {group_partitions[group]}"
             )

@@ -247,3 +247,11 @@ def test_simkafka_run_prints_the_groups_table_when_groups_rebalanced(rebalanced,
     ]  # fmt: skip
     assert (tmp_path / "rebalanced" / "rebalances.csv").is_file()
     assert "consumer groups" not in outputs["plain"]
+
+
+def test_the_assignment_figure_of_a_run_without_spans_says_so(plain):
+    ax = group_report.plot_assignment(plain)
+    try:
+        assert [t.get_text() for t in ax.texts] == ["no assignment recorded"] and not _bars(ax)
+    finally:
+        plt.close(ax.figure)

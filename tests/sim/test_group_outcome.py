@@ -152,6 +152,11 @@ def test_the_empty_outcome_says_groups_were_not_rebalanced():
         ([rebalance("other", 2, 1.0, 2.0)], [], "rebalance of group 'other', which is not one of the run's groups"),
         ([rebalance("g", 2, 29.0, 31.0)], [], "started 29s, completed 31s, run ends 30s"),
         ([], [AssignmentSpan("g", "g-0", tp(0), 1, 5.0, 4.0)], "g-0 on t-0: ends at 4s, before it starts at 5s"),
+        (
+            [],
+            [AssignmentSpan("g", "g-0", tp(p), 1, 0.0, None) for p in range(5)],
+            "group 'g': spans cover 5 partitions, but the group subscribes to 4",
+        ),
     ],
 )
 def test_records_that_cannot_describe_the_run_are_refused(records, spans, message):
