@@ -86,7 +86,8 @@ def rebalance_log_table(result: RunResult, limit: int = REBALANCE_ROWS) -> tuple
             "group": log["group"],
             "generation": log["generation"].map(lambda g: f"{int(g)}"),
             "protocol": log["protocol"] + " / " + log["assignor"],
-            "reason": log["reason"],
+            # KIP-848: a newer epoch came before every member reconciled; it carries on
+            "reason": [f"{r} (superseded)" if sup else r for r, sup in zip(log["reason"], log["superseded"], strict=True)],
             "started (s)": log["started_at"].map(lambda t: f"{t:.3f}"),
             "took (s)": log["duration"].map(lambda v: significant(float(v))),
             "stop-the-world (s)": log["stop_the_world_s"].map(lambda v: significant(float(v))),

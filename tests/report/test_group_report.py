@@ -255,3 +255,15 @@ def test_the_assignment_figure_of_a_run_without_spans_says_so(plain):
         assert [t.get_text() for t in ax.texts] == ["no assignment recorded"] and not _bars(ax)
     finally:
         plt.close(ax.figure)
+
+
+def test_the_rebalance_log_marks_a_superseded_kip848_epoch_and_keeps_to_its_limit(plain):
+    records = [
+        RebalanceRecord("g", e, "consumer", "uniform", f"member g-{e} joined", float(e), e + 0.5, e, e + 1, 1,
+                        superseded=e == 1)
+        for e in (1, 2, 3)
+    ]  # fmt: skip
+    result = _with_groups(plain, records, [], {"g": 6})
+    table, note = group_report.rebalance_log_table(result, limit=2)
+    assert list(table["reason"]) == ["member g-1 joined (superseded)", "member g-2 joined"]
+    assert note == "1 more rebalance(s) not shown; rebalances.csv has them all"

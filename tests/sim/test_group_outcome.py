@@ -107,7 +107,7 @@ def test_the_frames_have_the_record_fields_and_spans_end_at_the_run_end():
     outcome = group_outcome(records, spans, RUN_END, {"g": 4})
     assert list(outcome.rebalances.columns) == [
         "group", "generation", "protocol", "assignor", "reason", "started_at", "completed_at",
-        "members_before", "members_after", "partitions_moved",
+        "members_before", "members_after", "partitions_moved", "superseded",
         "duration", "stop_the_world_s", "paused_partition_s",
     ]  # fmt: skip
     assert outcome.rebalances.iloc[0]["reason"] == "member g-2 joined"
