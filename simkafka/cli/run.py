@@ -81,6 +81,7 @@ def run(
     """Simulate a scenario, print its summary and write a report."""
     from simkafka.cli.progress import ProgressDisplay
     from simkafka.report.faults import had_faults
+    from simkafka.report.groups import group_table, rebalanced
     from simkafka.report.run_report import (
         latency_table_ms,
         summary_table,
@@ -147,6 +148,9 @@ def run(
         console.print(target_table_text(met).to_string(), markup=False)
     if had_faults(result):
         _print_faults(result)
+    if rebalanced(result):
+        # a column per group: a terminal fits a few groups, not ten figures side by side
+        console.print(frame_table(group_table(result).T, "consumer groups", index_header=""))
     with own_output(cannot_write=f"cannot write the report to {directory}"):
         write_run_report(
             result,

@@ -1,6 +1,8 @@
 """Files a run leaves behind: summary.json, timeseries.parquet, PNG figures, report.html,
-and for a run with faults (or failed messages, or a delivery problem) delivery.csv,
-availability.csv and timeline.csv (:mod:`simkafka.report.faults`).
+for a run with faults (or failed messages, or a delivery problem) delivery.csv,
+availability.csv and timeline.csv (:mod:`simkafka.report.faults`), and for a run whose
+consumer groups rebalanced rebalances.csv, assignments.csv and assignment.png
+(:mod:`simkafka.report.groups`).
 
 Everything is written into a temporary directory next to the target and swapped in at
 the end (:mod:`simkafka.report.output_dir`), so an interrupted run never leaves a
@@ -20,6 +22,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from simkafka.report import faults as fault_report
+from simkafka.report import groups as group_report
 from simkafka.report.numbers import significant
 from simkafka.report.output_dir import staged_report_dir
 from simkafka.sim.result import RunResult
@@ -130,18 +133,8 @@ def figure_latency(result: RunResult, path: Path) -> None:
 
 def figure_lag(result: RunResult, path: Path) -> None:
     plt = _plt()
-    ts = result.timeseries
     fig, ax = plt.subplots(figsize=(9, 4))
-    lags = [c for c in ts.columns if c.startswith("lag.")]
-    for column in lags:
-        ax.plot(ts.index, ts[column], label=column.split(".", 1)[1])
-    ax.set_xlabel("simulated time (s)")
-    ax.set_ylabel("messages behind the high watermark")
-    ax.set_title("consumer lag")
-    fault_report.mark_faults(ax, fault_report.fault_marks(result))
-    if lags:
-        ax.legend(frameon=False)
-    ax.grid(alpha=0.3)
+    group_report.plot_lag_with_rebalances(result, ax=ax)
     _save(fig, path)
 
 
@@ -209,6 +202,7 @@ th { background: #f3f3f3; } .bottleneck { background: #fff3cd; padding: 0.8em; b
 .bad { color: #b00; } .ok { color: #080; } img { max-width: 100%; }
 .not-simulated { background: #f8d7da; padding: 0.8em; border-left: 6px solid #b00; font-size: 1.1em; }
 td.detail, .timeline td:last-child { text-align: left; }
+.groups-note { background: #eef3fb; padding: 0.8em; border-left: 4px solid #08519c; }
 </style></head><body>
 <h1>{{ name }}</h1>
 <p>{{ description }}</p>
@@ -220,7 +214,14 @@ td.detail, .timeline td:last-child { text-align: left; }
 {% endif %}<h2>Summary</h2>{{ summary_table }}
 <h2>Latency (ms)</h2>{{ latency_table }}
 <h2>Targets</h2>{{ targets_table }}
-{% if faults %}<h2>Faults and delivery</h2>
+{% if groups %}<h2>Consumer groups</h2>
+{% if groups.note %}<p class="groups-note"><b>Groups keep their first assignment:</b> {{ groups.note }}</p>
+{% endif %}{% if groups.table %}{{ groups.table }}
+{% endif %}{% if groups.log %}<h3>Rebalances</h3><p>The rebalance log (rebalances.csv; who owned which partition when: assignments.csv):</p>
+{{ groups.log }}
+{% if groups.log_note %}<p>{{ groups.log_note }}</p>{% endif %}
+{% endif %}{% for title, data in groups.figures %}<h3>{{ title }}</h3><img alt="{{ title }}" src="data:image/png;base64,{{ data }}">
+{% endfor %}{% endif %}{% if faults %}<h2>Faults and delivery</h2>
 {% if verdict %}<p class="{{ 'ok' if delivery_ok else 'bad' }}"><b>Delivery:</b> {{ verdict }}</p>
 <p>Per topic, from the delivery checker (delivery.csv):</p>{{ delivery_table }}
 {% else %}<p>The {{ engine }} engine does not check delivery: run the events engine for what was acknowledged but lost.</p>
@@ -380,6 +381,8 @@ def write_run_report(
         faults = fault_report.had_faults(result)
         if faults:
             _write_fault_frames(result, staging)
+        if group_report.rebalanced(result):
+            _write_group_frames(result, staging)
         figures = [
             ("Throughput", "throughput.png", lambda p: figure_throughput(result, p)),
             ("Latency", "latency.png", lambda p: figure_latency(result, p)),
@@ -396,11 +399,18 @@ def write_run_report(
                 (title, filename, lambda p, draw=draw: draw(result, p, _plt(), _save))
                 for title, filename, draw in FAULT_FIGURES
             ]
-        embedded = []
+        figures += [
+            (title, filename, lambda p, draw=draw: draw(result, p, _plt(), _save))
+            for title, filename, draw in GROUP_FIGURES
+        ]
+        embedded, group_figures = [], []
+        # a run that rebalanced shows the lag, rebalances marked, beside the assignment
+        in_groups = {"lag.png", *(f for _, f, _ in GROUP_FIGURES)} if group_report.rebalanced(result) else set()
         for title, filename, draw in figures:
             if draw(staging / filename) is False:
                 continue  # nothing of it in this run's time series
-            embedded.append((title, base64.b64encode((staging / filename).read_bytes()).decode()))
+            shown = (title, base64.b64encode((staging / filename).read_bytes()).decode())
+            (group_figures if filename in in_groups else embedded).append(shown)
         conservation = {k: v for k, v in result.conservation.items() if not isinstance(v, dict)}
         costs = result.resolved_scenario.get("costs") or {}
         for reason, count in result.conservation.get("failed", {}).items():
@@ -434,6 +444,7 @@ def write_run_report(
                 cost_table=_markup(cost_table(costs).to_html()) if costs else "",
                 figures=embedded,
                 **_fault_sections(result, faults),
+                groups=_group_section(result, group_figures),
             )
         )
         (staging / "report.html").write_text(html)
@@ -446,6 +457,33 @@ FAULT_FIGURES = (
     ("Partition health", "partitions.png", fault_report.figure_partitions),
     ("Produce errors and retries", "produce_errors.png", fault_report.figure_produce_errors),
 )
+
+
+# drawn for a run whose groups rebalanced; each returns False otherwise
+GROUP_FIGURES = (("Assignment over time", "assignment.png", group_report.figure_assignment),)
+
+
+def _write_group_frames(result: RunResult, directory: Path) -> None:
+    """rebalances.csv (the rebalance log) and assignments.csv (who owned which partition when)."""
+    result.rebalances.to_csv(directory / "rebalances.csv", index=False)
+    result.assignments.to_csv(directory / "assignments.csv", index=False)
+
+
+def _group_section(result: RunResult, figures: list[tuple[str, str]]) -> dict[str, object] | None:
+    """The template's Consumer groups section: the note when the engine kept every first
+    assignment, the per-group table, the rebalance log and the figures; ``None`` for a
+    run without consumer groups."""
+    table = group_report.group_table(result)
+    note = group_report.not_rebalanced_note(result)
+    if note is None and not len(table):
+        return None
+    section: dict[str, object] = {"note": note, "figures": figures}
+    section["table"] = _markup(table.to_html()) if len(table.columns) else ""
+    if group_report.rebalanced(result):
+        log, more = group_report.rebalance_log_table(result)
+        section["log"] = _markup(log.to_html(index=False))
+        section["log_note"] = more
+    return section
 
 
 def _write_fault_frames(result: RunResult, directory: Path) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from simkafka.scenario import Scenario
 from simkafka.sim.fault_outcome import FaultOutcome, empty_outcome
+from simkafka.sim.group_outcome import GroupOutcome, empty_group_outcome, group_delivery_summary
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.sustainability import can_judge, growing_queues
 
@@ -236,6 +237,15 @@ class RunResult:
     availability: pd.DataFrame = field(
         repr=False, default_factory=lambda: empty_outcome().availability
     )
+    # consumer groups' rebalance log (one row per rebalance) and who owned which
+    # partition when (one row per ownership span); empty from an engine whose groups keep
+    # their first assignment (see the summary's ``group_rebalances_simulated``)
+    rebalances: pd.DataFrame = field(
+        repr=False, default_factory=lambda: empty_group_outcome().rebalances
+    )
+    assignments: pd.DataFrame = field(
+        repr=False, default_factory=lambda: empty_group_outcome().assignments
+    )
 
     def summary_table(self) -> pd.DataFrame:
         rows = [
@@ -262,6 +272,9 @@ class RunResult:
             faults += f", {s.get('leader_elections', 0)} leader election(s)"
             if not math.isnan(s.get("failover_s", math.nan)):
                 faults += f", failover {s['failover_s']:.3g} s"
+        if len(self.rebalances):
+            longest = float(self.rebalances["stop_the_world_s"].max())
+            faults += f"; {len(self.rebalances)} rebalance(s), longest stop-the-world {longest:.3g} s"
         return (
             f"<RunResult {self.scenario_name} seed={self.seed}: "
             f"{s.get('produce_msgs_per_s', 0):,.0f} msg/s produced, "
@@ -294,6 +307,11 @@ class RunResult:
                 f"longest without a leader {_fmt(s.get('max_partition_no_leader_s', math.nan))} s; "
                 f"{len(self.timeline)} timeline event(s) in <code>.timeline</code></p>"
             )
+        if len(self.rebalances):
+            faults += (
+                f"<p>{len(self.rebalances)} consumer group rebalance(s) in <code>.rebalances</code>, "
+                "who owned which partition when in <code>.assignments</code></p>"
+            )
         return (
             f"<b>{self.scenario_name}</b> (seed {self.seed})"
             + faults
@@ -314,10 +332,14 @@ def build_result(
     accounting: dict[str, object],
     outcome: FaultOutcome | None = None,
     played_fault_types: frozenset[str] = frozenset(),
+    groups: GroupOutcome | None = None,
 ) -> RunResult:
     """The summary both engines report: steady-state means, percentiles, the bottleneck
     (every broker and client resource a utilisation column names) and whether the run is
-    sustainable (no queue grows over the measured window). ``processing`` is (members with
+    sustainable (no queue grows over the measured window). ``groups``: what the consumer
+    groups' rebalances did (default :func:`empty_group_outcome`: the groups kept their
+    first assignment); with the delivery checker's ``outcome``, each group's records
+    consumed twice and skipped are in the summary too. ``processing`` is (members with
     partitions, processing time per record) per consumer group; how busy a group's
     members' threads are -- processing plus ``poll()``'s own cost per record, byte and
     decompression -- is read from the ``consumer.<group>.cpu_util`` column."""
@@ -395,6 +417,11 @@ def build_result(
     summary["conservation_ok"] = accounting["ok"]
     if outcome is not None:
         summary |= outcome.summary
+        if outcome.report is not None:
+            summary |= group_delivery_summary(outcome.report, processing)
+    groups = groups or empty_group_outcome()
+    if scenario.consumer_groups:
+        summary |= groups.summary
     outcome = outcome or empty_outcome()
     return RunResult(
         scenario_name=scenario.name,
@@ -410,6 +437,8 @@ def build_result(
         delivery=outcome.delivery,
         timeline=outcome.timeline,
         availability=outcome.availability,
+        rebalances=groups.rebalances,
+        assignments=groups.assignments,
     )
 
 

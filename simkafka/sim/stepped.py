@@ -108,6 +108,9 @@ partitions and consumer crashes are not played (the summary's ``faults_not_simul
 counts them, ``simkafka run`` warns), and it keeps no delivery history (the summary's
 ``delivery_checked`` is false; ``RunResult.delivery`` is empty). The events engine
 (:mod:`simkafka.sim.fault_player`) plays them all; ``simkafka durability`` always uses it.
+Nor does it rebalance consumer groups: each member keeps the partitions the assignor
+gave it at the start for the whole run (the summary's ``group_rebalances_simulated`` is
+false; ``RunResult.rebalances`` and ``.assignments`` are empty).
 
 Brokers of ``cluster.offline_brokers`` are down for the whole run: the run starts from
 the controller's decisions after fencing them

@@ -13,6 +13,7 @@ import pandas as pd
 
 from simkafka.scenario import Scenario
 from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
+from simkafka.sim.group_outcome import empty_group_outcome
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import (
     RunResult,
@@ -245,4 +246,5 @@ def build_result_for(world: SteppedWorld, probes: SteppedProbes) -> RunResult:
         processing,
         world.conservation(),
         played_fault_types=CAPACITY_FAULT_TYPES,  # no control plane: see SteppedWorld
+        groups=empty_group_outcome(),  # groups keep their first assignment: see SteppedWorld
     )
