@@ -306,6 +306,19 @@ class DeliveryHistory:
 
     # --- consumer side -----------------------------------------------------------------
 
+    def read_by(self, tp: TopicPartition, group: str) -> IntervalSet:
+        """The offsets of ``tp`` group ``group`` read at least once (a copy)."""
+        p = self._partitions.get(tp)
+        once = p.read_once.get(group) if p else None
+        return once.copy() if once is not None else IntervalSet()
+
+    def extra_reads(self, tp: TopicPartition, group: str) -> tuple[int, int]:
+        """(reads of offsets already read, reads of offsets later truncated) by ``group``."""
+        p = self._partitions.get(tp)
+        if p is None:
+            return 0, 0
+        return p.extra_reads.get(group, 0), p.read_then_truncated.get(group, 0)
+
     def consumed(
         self, tp: TopicPartition, group: str, first_offset: int, count: int, at: float
     ) -> None:

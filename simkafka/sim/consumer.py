@@ -13,6 +13,26 @@ record ``consumer.record_cpu``, per byte fetched ``consumer.byte_cpu`` (CRC chec
 copy) and the codec's ``decompress_cpu`` per uncompressed byte
 (:func:`~simkafka.sim.client_costs.consumer_poll_cpu`), one timeout per poll. The
 member's ``processing_busy`` (the ``consumer.<group>.cpu_util`` column) counts both.
+
+Group membership is the member's :mod:`~simkafka.sim.group_member` client, which each
+``poll()`` consults first: rebalance callbacks (:meth:`ConsumerMember.take`,
+:meth:`ConsumerMember.release`) run there, on the application's thread. The group's
+``delivery`` setting orders commits and processing:
+
+* ``at-least-once``: process, then commit -- ``enable.auto.commit`` commits inside
+  ``poll()`` every ``auto.commit.interval.ms`` (asynchronously), otherwise the
+  application calls ``commitSync()`` after each batch;
+* ``at-most-once``: ``commitSync()`` the batch's end offsets, then process it;
+* ``exactly-once``: a transaction (read-process-write): records processed count once
+  their transaction commits, every ``commit.interval.ms``; the commit blocks the loop for
+  its round trips (AddOffsetsToTxn, TxnOffsetCommit, EndTxn, whose markers the
+  coordinator writes); a crash aborts the open transaction, so its records are
+  processed again by the next owner but their first processing never took effect.
+
+A record's processing is a side effect: a crash in the middle of a batch leaves the
+records already processed processed (``processing_time_per_record`` each, in order),
+which is what makes at-least-once duplicates equal to what was processed since the last
+commit.
 """
 
 from __future__ import annotations
@@ -23,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
+from simkafka.model.group_protocol import NONE
 from simkafka.model.types import TopicPartition
 from simkafka.scenario.costs import default_costs
 from simkafka.sim.client_costs import consumer_poll_cpu
@@ -34,11 +55,15 @@ if TYPE_CHECKING:
     from simkafka.scenario import ConsumerGroupSpec
     from simkafka.scenario.costs import CostProfile
     from simkafka.sim.broker import Broker
+    from simkafka.sim.group_driver import GroupDriver
+    from simkafka.sim.group_member import Membership
 
 FETCH_REQUEST_OVERHEAD = 120
 FETCH_PARTITION_BYTES = 28
 FETCH_RESPONSE_PARTITION_BYTES = 40
 COMMIT_REQUEST_BYTES = 200
+# an exactly-once commit: AddOffsetsToTxn, TxnOffsetCommit and EndTxn, one after another
+TRANSACTION_COMMIT_ROUND_TRIPS = 3
 
 
 class ConsumerCluster(Protocol):
@@ -75,6 +100,10 @@ class ConsumerCluster(Protocol):
 
     def commit(self, group_id: str, tp: TopicPartition, offset: int) -> None: ...
 
+    def commit_error(self, group_id: str, member_id: str, generation: int) -> str: ...
+
+    def note(self, event: str, detail: str) -> None: ...
+
 
 class ConsumerMember:
     """One member of a consumer group on a host of its own; latency is recorded for
@@ -98,6 +127,9 @@ class ConsumerMember:
         self.index = index
         self.member_id = f"{group.group_id}-{index}"
         self.host = f"consumer.{self.member_id}"
+        self.incarnation = 0
+        self._ids = 0
+        self.membership: Membership | None = None
         self.assignment: list[TopicPartition] = []
         self.fetch_order: list[TopicPartition] = []  # assignment order, rotated as Kafka does
         self.position: dict[TopicPartition, int] = {}  # next offset to fetch
@@ -106,6 +138,9 @@ class ConsumerMember:
         self.buffer: deque[tuple[TopicPartition, LogRead, int]] = deque()  # (tp, read, taken)
         self.buffered_tps: set[TopicPartition] = set()
         self.alive = True
+        self.closed = False  # left the group for good (consumer_leave)
+        self.slow_factor = 1.0  # consumer_slow: processing time per record multiplied
+        self.polling_idle = False  # inside poll(), waiting for records
         self.latency = LatencyHistogram()
         self.measure_from = measure_from
         self.consumed_messages = 0
@@ -114,42 +149,124 @@ class ConsumerMember:
         self.processing_messages = 0  # handed to the application by poll(), not yet done
         self.consumed_bytes = 0
         self.fetches = 0
+        self.commits_failed = 0
+        self.aborted_messages = 0  # exactly-once: processed in transactions that aborted
+        self.uncommitted_at_crash = 0  # processed and not committed when the process died
+        self.unprocessed_at_crash = 0  # committed and not processed when the process died
+        # exactly-once: ranges processed in the open transaction, (tp, first, count)
+        self._transaction: list[tuple[TopicPartition, int, int]] = []
+        self._transaction_started = 0.0
+        self._next_auto_commit = self.env.now + group.auto_commit_interval
         # the poll thread's time spent processing records (the client's CPU), up to
         # ``_processing_since`` while a batch of records is being processed
         self.processing_busy = 0.0
         self._processing_since: float | None = None
+        self._batch: list[tuple[TopicPartition, int, float, float]] = []
+        self._batch_per_record = 0.0
         self._data = self.env.event()
         self._drained: dict[int, simpy.Event] = {}
         self._sessions: dict[int, simpy.Process] = {}
+        self._poller: simpy.Process | None = None
 
-    def assign(self, partitions: list[TopicPartition]) -> None:
-        """Start from the committed offset, else ``auto.offset.reset``."""
-        self.assignment = sorted(partitions)
-        self.fetch_order = list(self.assignment)
-        for tp in self.assignment:
-            if tp not in self.position:
-                start = self.cluster.committed_offset(self.group.group_id, tp)
-                if start is None:
-                    log = self.cluster.leader_log(tp)
-                    start = (
-                        log.log_start_offset
-                        if self.group.auto_offset_reset == "earliest"
-                        else self.cluster.high_watermark(tp)
-                    )
-                    # a topic's prefill below a "latest" start is never read
-                    self.skipped_at_start += start - log.log_start_offset
-                self.position[tp] = start
-                self.consumed[tp] = start
+    @property
+    def driver(self) -> GroupDriver:
+        return self.cluster.group_driver  # type: ignore[attr-defined]
+
+    def next_member_id(self) -> str:
+        """A fresh member id for this process (Kafka's ``client.id`` + a UUID; here a
+        counter, so the same seed gives the same ids)."""
+        self._ids += 1
+        return f"{self.group.group_id}-{self.index}" + (f".{self._ids - 1}" if self._ids > 1 else "")
+
+    def note(self, event: str) -> None:
+        self.cluster.note(event, f"{self.group.group_id}[{self.index}]")
+
+    def start(self, membership: Membership) -> None:
+        """The member's process runs: its group client and its poll loop."""
+        self.membership = membership
+        if self._poller is None:
+            self._poller = self.env.process(self._poll_loop())
+
+    # -- rebalance callbacks (on the poll thread) ----------------------------------------------
+
+    def take(self, partitions: tuple[TopicPartition, ...] | list[TopicPartition], generation: int) -> None:
+        """``onPartitionsAssigned``: start each from the group's committed offset, else
+        ``auto.offset.reset``."""
+        cluster = self.cluster
+        for tp in partitions:
+            if tp in self.assignment:
+                continue
+            start = cluster.committed_offset(self.group.group_id, tp)
+            if start is None:
+                log = cluster.leader_log(tp)
+                start = (
+                    log.log_start_offset
+                    if self.group.auto_offset_reset == "earliest"
+                    else cluster.high_watermark(tp)
+                )
+                # a topic's prefill below a "latest" start is never read
+                self.skipped_at_start += start - log.log_start_offset
+                cluster.commit(self.group.group_id, tp, start)  # where the group resumes
+            self.position[tp] = start
+            self.consumed[tp] = start
+            self.driver.position[(self.group.group_id, tp)] = start
+            self.assignment.append(tp)
+            self.fetch_order.append(tp)
+            self.driver.owned(self.group.group_id, self.member_id_now, tp, generation)
+        self.assignment.sort()
         # One fetch session per broker that leads an assigned partition (a session with
         # nothing to fetch would only burn events); leader changes start new ones.
+        self._start_sessions()
+
+    def before_revoke(self) -> Generator[simpy.Event, Any, None]:
+        """In ``onPartitionsRevoked``: an exactly-once application commits its open
+        transaction before it gives partitions up (Kafka Streams commits its tasks)."""
+        if self.group.delivery == "exactly-once" and self._transaction:
+            yield from self._commit_transaction()
+
+    def release(self, partitions: tuple[TopicPartition, ...], lost: bool) -> None:
+        """``onPartitionsRevoked`` (``lost``: ``onPartitionsLost``): stop fetching and
+        processing them; records fetched and not processed are dropped."""
+        gone = set(partitions)
+        if not gone:
+            return
+        if lost and self._transaction:  # a member out of the group: its transaction is fenced
+            self._abort(self._transaction)
+            self._transaction = []
+        self.assignment = [tp for tp in self.assignment if tp not in gone]
+        self.fetch_order = [tp for tp in self.fetch_order if tp not in gone]
+        self.buffer = deque(entry for entry in self.buffer if entry[0] not in gone)
+        for tp in gone:
+            self._resume_from_committed(tp)
+            self.buffered_tps.discard(tp)
+            self.position.pop(tp, None)
+            self.consumed.pop(tp, None)
+            self.driver.released(self.member_id_now, tp)
+        for event in self._drained.values():
+            if not event.triggered:
+                event.succeed()
+
+    def _resume_from_committed(self, tp: TopicPartition) -> None:
+        """The group's next owner of ``tp`` starts at its committed offset: lag counts
+        from there while no member owns it."""
+        committed = self.cluster.committed_offset(self.group.group_id, tp)
+        if committed is not None:
+            self.driver.position[(self.group.group_id, tp)] = committed
+
+    @property
+    def member_id_now(self) -> str:
+        return self.membership.member_id if self.membership is not None else self.member_id
+
+    def _start_sessions(self) -> None:
         leaders = {self.cluster.leader_of(tp) for tp in self.assignment}
         for broker_id in sorted(b for b in self.cluster.brokers if b in leaders):
             if broker_id not in self._sessions:
                 self._sessions[broker_id] = self.env.process(self._fetch_session(broker_id))
-        if not hasattr(self, "_poller"):
-            self._poller = self.env.process(self._poll_loop())
-            if self.group.enable_auto_commit:
-                self.env.process(self._auto_commit())
+
+    def wake(self) -> None:
+        """Something for ``poll()`` to do (an answer from the coordinator)."""
+        if not self._data.triggered:
+            self._data.succeed()
 
     # -- fetching ---------------------------------------------------------------------------
 
@@ -175,7 +292,10 @@ class ConsumerMember:
             yield from cluster.request(
                 self.host, broker, FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
             )
-            offsets = {tp: self.position[tp] for tp in tps}
+            # partitions revoked while the request was on its way are not fetched
+            offsets = {tp: self.position[tp] for tp in tps if tp in self.position}
+            if not offsets:
+                continue
             reads = yield from cluster.handle_consumer_fetch(broker, group, offsets)
             self.fetches += 1
             nbytes = FETCH_REQUEST_OVERHEAD + sum(
@@ -204,23 +324,62 @@ class ConsumerMember:
 
     def _poll_loop(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        per_record = self.group.processing_time_per_record
+        group = self.group
         while True:
-            if not self.buffer or not self.alive:
+            if not self.alive:
+                self.polling_idle = True
                 self._data = env.event()
                 yield self._data
                 continue
+            self.polling_idle = False
+            if self.membership is not None:
+                yield from self.membership.poll()
+            if group.delivery == "exactly-once" and self._transaction and (
+                env.now - self._transaction_started >= group.commit_interval
+            ):
+                yield from self._commit_transaction()
+            elif group.enable_auto_commit and group.delivery == "at-least-once" and env.now >= self._next_auto_commit:
+                self._next_auto_commit = env.now + group.auto_commit_interval
+                self.commit_async()  # maybeAutoCommitOffsetsAsync
+            if not self.buffer or not self.alive:
+                self.polling_idle = True
+                self._data = env.event()
+                yield self._data | env.timeout(self._idle_wait())
+                continue
             done, taken = self._take_polled_records()
+            if group.delivery == "at-most-once":  # commit what poll() returned, then process
+                ends = {tp: self.consumed[tp] for tp in self.assignment}
+                for tp, n, _, _ in done:
+                    ends[tp] = ends.get(tp, 0) + n
+                yield from self.commit_sync(ends)
+            per_record = group.processing_time_per_record * self.slow_factor
             busy = per_record * taken + self._poll_cpu(done)
+            incarnation = self.incarnation
             if busy > 0:
                 self.processing_messages = taken
+                self._batch, self._batch_per_record = done, busy / max(taken, 1)
                 self._processing_since = env.now
                 yield env.timeout(busy)
+                if self.incarnation != incarnation:
+                    continue  # the process died meanwhile: crash() took what it had done
                 self.processing_busy += env.now - self._processing_since
                 self._processing_since = None
                 self.processing_messages = 0
-            if self.alive:  # a member that crashed meanwhile never finished these
+                self._batch = []
+            if self.alive and self.incarnation == incarnation:
                 self._processed(done)
+                if group.delivery == "at-least-once" and not group.enable_auto_commit:
+                    yield from self.commit_sync()
+
+    def _idle_wait(self) -> float:
+        """How long an idle ``poll()`` may sleep before it has a timer to serve: the next
+        auto commit or transaction commit (answers from the coordinator wake it)."""
+        group = self.group
+        if group.delivery == "exactly-once" and self._transaction:
+            return max(1e-6, self._transaction_started + group.commit_interval - self.env.now)
+        if group.enable_auto_commit and group.delivery == "at-least-once":
+            return max(1e-6, self._next_auto_commit - self.env.now)
+        return 3600.0
 
     def _poll_cpu(self, done: list[tuple[TopicPartition, int, float, float]]) -> float:
         """Seconds ``poll()`` spends on the records it returns: parse, CRC, decompress."""
@@ -262,18 +421,99 @@ class ConsumerMember:
     def _processed(self, done: list[tuple[TopicPartition, int, float, float]]) -> None:
         now = self.env.now
         history = self.cluster.history
+        transactional = self.group.delivery == "exactly-once"
         for tp, n, first, last in done:
             if self.consumed.get(tp) is None:
                 continue
             if n > 0:
-                history.consumed(tp, self.group.group_id, self.consumed[tp], n, now)
+                if transactional:
+                    if not self._transaction:
+                        self._transaction_started = now
+                    self._transaction.append((tp, self.consumed[tp], n))
+                else:
+                    history.consumed(tp, self.group.group_id, self.consumed[tp], n, now)
+                    self.driver.position[(self.group.group_id, tp)] = self.consumed[tp] + n
             self.consumed[tp] += n
-            self.consumed_messages += n
+            if not transactional:  # a transaction's records count when it commits
+                self.consumed_messages += n
             self.consumed_bytes += int(n * self.cluster.bytes_per_message(tp))
             if now >= self.measure_from:
                 self.latency.record_uniform(now - last, now - first, n)
 
-    # -- faults ---------------------------------------------------------------------------------
+    # -- commits -------------------------------------------------------------------------------
+
+    def _commit_request(self) -> Generator[simpy.Event, Any, bool]:
+        """One OffsetCommit round trip to the group's coordinator; whether it was accepted
+        (a member that was removed from the group, or is a generation behind, is refused:
+        ``CommitFailedException``)."""
+        cluster = self.cluster
+        membership = self.membership
+        broker = cluster.brokers[cluster.group_coordinator(self.group.group_id)]
+        if not broker.alive or not cluster.reachable(self.host, broker.host):
+            self.commits_failed += 1
+            return False
+        member_id = self.member_id_now
+        generation = membership.commit_generation() if membership is not None else -1
+        yield from cluster.request(self.host, broker, COMMIT_REQUEST_BYTES, COMMIT_REQUEST_BYTES)
+        ok = cluster.commit_error(self.group.group_id, member_id, generation) == NONE
+        yield cluster.transfer(broker.host, self.host, COMMIT_REQUEST_BYTES)
+        if not ok:
+            self.commits_failed += 1
+        return ok
+
+    def commit_sync(self, offsets: dict[TopicPartition, int] | None = None) -> Generator[simpy.Event, Any, bool]:
+        """``commitSync()`` of ``offsets`` (default: what was processed), blocking the loop."""
+        offsets = dict(self.consumed) if offsets is None else offsets
+        if not offsets:
+            return True
+        ok = yield from self._commit_request()
+        if ok and self.alive:
+            self._store(offsets)
+        return ok
+
+    def commit_async(self) -> None:
+        offsets = dict(self.consumed)
+        if offsets:
+            self.env.process(self._commit_async(offsets))
+
+    def _commit_async(self, offsets: dict[TopicPartition, int]) -> Generator[simpy.Event, Any, None]:
+        alive_at_send = self.incarnation
+        ok = yield from self._commit_request()
+        if ok and self.incarnation == alive_at_send:
+            self._store(offsets)
+
+    def _store(self, offsets: dict[TopicPartition, int]) -> None:
+        for tp, offset in offsets.items():
+            self.committed[tp] = offset
+            self.cluster.commit(self.group.group_id, tp, offset)
+
+    def _commit_transaction(self) -> Generator[simpy.Event, Any, None]:
+        """Commit the open transaction: its processing takes effect, its offsets commit."""
+        cluster = self.cluster
+        broker = cluster.brokers[cluster.group_coordinator(self.group.group_id)]
+        ranges, offsets = list(self._transaction), dict(self.consumed)
+        for _ in range(TRANSACTION_COMMIT_ROUND_TRIPS):
+            if not broker.alive:
+                return
+            yield from cluster.request(self.host, broker, COMMIT_REQUEST_BYTES, COMMIT_REQUEST_BYTES)
+            yield cluster.transfer(broker.host, self.host, COMMIT_REQUEST_BYTES)
+        if not self.alive:
+            return
+        membership = self.membership
+        generation = membership.commit_generation() if membership is not None else -1
+        self._transaction = self._transaction[len(ranges):]
+        if cluster.commit_error(self.group.group_id, self.member_id_now, generation) != NONE:
+            self._abort(ranges)  # a zombie's transaction is fenced and aborts
+            return
+        now = self.env.now
+        for tp, first, n in ranges:
+            self.consumed_messages += n
+            self.cluster.history.consumed(tp, self.group.group_id, first, n, now)
+            self.driver.position[(self.group.group_id, tp)] = first + n
+        self._store({tp: o for tp, o in offsets.items() if tp in self.consumed})
+
+    def _abort(self, ranges: list[tuple[TopicPartition, int, int]]) -> None:
+        self.aborted_messages += sum(n for _, _, n in ranges)
 
     def leaders_changed(self) -> None:
         """Leaders moved: fetch from the new ones (``Fetcher`` sends each partition's fetch
@@ -298,29 +538,69 @@ class ConsumerMember:
                 event.succeed()  # sessions waiting on an old leader look again
 
     def crash(self) -> None:
-        """The member's process dies: it fetches and processes nothing more, and what it
-        had fetched but not processed is gone with it."""
+        """The member's process dies: records of the batch in hand that were processed
+        before the crash stay processed, the rest are gone with it, as is what it had
+        fetched; an open transaction aborts."""
+        if self._batch and self._processing_since is not None:
+            done_n = int((self.env.now - self._processing_since) / self._batch_per_record + 1e-9)
+            partial = []
+            for tp, n, first, last in self._batch:
+                take = min(n, done_n)
+                done_n -= take
+                if take:
+                    partial.append((tp, take, first, last))
+            self._processed(partial)
+            self.processing_busy += self.env.now - self._processing_since
+            self._processing_since = None
+        if self._transaction:
+            self._abort(self._transaction)
+            self._transaction = []
+        # what the crash leaves behind: processed past the group's commit (read again by
+        # the next owner) or committed past what was processed (never read)
+        for tp, processed in self.consumed.items():
+            committed = self.cluster.committed_offset(self.group.group_id, tp)
+            if committed is not None:
+                self.uncommitted_at_crash += max(0, processed - committed)
+                self.unprocessed_at_crash += max(0, committed - processed)
         self.alive = False
+        self.incarnation += 1
         self.buffer.clear()
         self.buffered_tps.clear()
         self.processing_messages = 0
+        self._batch = []
+        for tp in list(self.assignment):
+            self._resume_from_committed(tp)
+            self.driver.released(self.member_id_now, tp)
+        self.assignment, self.fetch_order = [], []
+        self.position.clear()
+        self.consumed.clear()
+        if self.membership is not None:
+            self.driver.clients.pop(self.membership.member_id, None)
 
-    def restart(self) -> None:
-        """The member comes back and resumes from its group's committed offsets (else
-        ``auto.offset.reset``): what it processed after the last commit is read again."""
+    def close(self) -> Generator[simpy.Event, Any, None]:
+        """``close()``: commit (auto commit / at-least-once), revoke everything, leave."""
+        if self.membership is None or not self.alive:
+            return
+        group = self.group
+        if group.delivery == "exactly-once" and self._transaction:
+            yield from self._commit_transaction()
+        elif group.delivery == "at-least-once" and self.assignment:
+            yield from self.commit_sync()
+        self.release(tuple(self.assignment), lost=False)
+        self.membership.leave()
+        self.alive = False
+        self.incarnation += 1
+        self.driver.clients.pop(self.membership.member_id, None)
+
+    def restart(self, membership: Membership) -> None:
+        """A new process of this member: it joins the group afresh (a new member id; the
+        same ``group.instance.id``) and resumes from the committed offsets."""
         self.alive = True
-        for tp in self.assignment:
-            start = self.cluster.committed_offset(self.group.group_id, tp)
-            if start is None:
-                log = self.cluster.leader_log(tp)
-                start = log.log_start_offset if self.group.auto_offset_reset == "earliest" else self.cluster.high_watermark(tp)
-            self.position[tp] = start
-            self.consumed[tp] = start
-        if not self._data.triggered:
-            self._data.succeed()
-        for event in self._drained.values():
-            if not event.triggered:
-                event.succeed()
+        self.slow_factor = 1.0
+        self._next_auto_commit = self.env.now + self.group.auto_commit_interval
+        self.membership = membership
+        membership.start()
+        self.wake()
 
     def _notify_drained(self, tp: TopicPartition) -> None:
         leader = self.cluster.leader_of(tp)
@@ -328,21 +608,19 @@ class ConsumerMember:
         if event is not None and not event.triggered:
             event.succeed()
 
-    def _auto_commit(self) -> Generator[simpy.Event, Any, None]:
-        cluster = self.cluster
-        while True:
-            yield self.env.timeout(self.group.auto_commit_interval)
-            if not self.alive or not self.assignment:
-                continue
-            coordinator = cluster.brokers[cluster.group_coordinator(self.group.group_id)]
-            if not coordinator.alive:
-                continue
-            yield from cluster.request(
-                self.host, coordinator, COMMIT_REQUEST_BYTES, COMMIT_REQUEST_BYTES
-            )
-            for tp in self.assignment:
-                self.committed[tp] = self.consumed[tp]
-                cluster.commit(self.group.group_id, tp, self.consumed[tp])
+    def in_flight_ranges(self, tp: TopicPartition) -> list[tuple[int, int]]:
+        """Offsets of ``tp`` this member fetched and has not yet read for good: in its
+        buffer, in the batch it is processing, in its open transaction."""
+        ranges = [
+            (read.start_offset + taken, read.end_offset)
+            for t, read, taken in self.buffer
+            if t == tp
+        ]
+        start = self.consumed.get(tp)
+        if start is not None:
+            ranges += [(start, start + n) for t, n, _, _ in self._batch if t == tp]
+        ranges += [(first, first + n) for t, first, n in self._transaction if t == tp]
+        return ranges
 
     def processing_busy_at(self, now: float) -> float:
         """Seconds the poll thread spent processing records up to ``now``."""

@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 from simkafka.scenario import Scenario
 from simkafka.sim.budget import refuse_if_too_big
+from simkafka.sim.consumer_faults import CONSUMER_FAULT_TYPES
 from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
 from simkafka.sim.fault_outcome import FaultOutcome
 from simkafka.sim.fault_player import CONTROL_FAULT_TYPES
+from simkafka.sim.group_outcome import group_outcome
 from simkafka.sim.guards import check_engine_inputs
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.probes import Probes
@@ -29,7 +31,7 @@ def played_fault_types(engine: str) -> frozenset[str]:
     partitions and consumer crashes are left out. What an engine leaves out is reported in
     the summary's ``faults_not_simulated``."""
     if engine == "events":
-        return CONTROL_FAULT_TYPES | CAPACITY_FAULT_TYPES
+        return CONTROL_FAULT_TYPES | CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
     return CAPACITY_FAULT_TYPES
 
 
@@ -95,22 +97,7 @@ def conservation(world: World, outcome: FaultOutcome | None = None) -> dict[str,
         log = world.leader_log(tp)
         appended += log.log_end_offset
         below_hw += world.high_watermark(tp)
-    groups = {}
-    for group_id, members in world.groups.items():
-        # what they processed of the records the logs still hold
-        consumed = sum(m.consumed_messages - m.read_then_truncated for m in members)
-        buffered_c = sum(read.messages - taken for m in members for _, read, taken in m.buffer)
-        processing = sum(m.processing_messages for m in members)
-        unfetched = sum(
-            max(0, world.high_watermark(tp) - m.position[tp])
-            for m in members
-            for tp in m.assignment
-        )
-        subscribed = sum(world.high_watermark(tp) for m in members for tp in m.assignment)
-        skipped = sum(m.skipped_at_start for m in members)
-        groups[group_id] = group_accounting(
-            consumed, buffered_c, processing, unfetched, subscribed, skipped=skipped
-        )
+    groups = {group_id: group_ledger(world, group_id) for group_id in world.groups}
     ledger = run_accounting(
         created=created,
         acked=acked,
@@ -134,6 +121,49 @@ def conservation(world: World, outcome: FaultOutcome | None = None) -> dict[str,
     return ledger
 
 
+def group_ledger(world: World, group_id: str) -> dict[str, object]:
+    """Where a group's records below the high watermark are, partition by partition,
+    against the delivery history's record of what the group read: below where it began,
+    read (once; repeats are counted apart), holes it skipped, fetched or being processed
+    and not yet read, and not fetched. The members' own count of what they processed
+    must equal the history's reads, repeats and truncated reads."""
+    members = world.groups[group_id]
+    history = world.history
+    consumed = before_start = holes = in_flight = unfetched = below_hw = repeats = 0
+    processed_by_members = sum(m.consumed_messages for m in members)
+    in_history = 0
+    for tp in world.group_partitions(group_id):
+        hw = world.high_watermark(tp)
+        below_hw += hw
+        owners = [m for m in members if m.alive and tp in m.position]
+        fetch_from = max(
+            (m.position[tp] for m in owners),
+            default=world.committed_offset(group_id, tp) or 0,
+        )
+        once = history.read_by(tp, group_id)
+        again, truncated = history.extra_reads(tp, group_id)
+        repeats += again
+        in_history += len(once) + again + truncated
+        start = once.start if once.start is not None else fetch_from
+        read_to = once.stop if once.stop is not None else start
+        consumed += len(once)
+        before_start += min(start, hw)
+        holes += (read_to - start) - len(once)
+        # new records (at or past read_to) fetched or in hand, from the members' buffers,
+        # batches and open transactions -- counted independently of the fetch position
+        for m in owners:
+            for a, b in m.in_flight_ranges(tp):
+                in_flight += max(0, b - max(a, read_to))
+        unfetched += max(0, hw - max(fetch_from, read_to))
+    ledger = group_accounting(
+        consumed, 0, in_flight, unfetched, below_hw, skipped=before_start + holes
+    )
+    ledger["read_again"] = repeats
+    ledger["members_match_history"] = processed_by_members == in_history
+    ledger["balanced"] = bool(ledger["balanced"]) and processed_by_members == in_history
+    return ledger
+
+
 def summarise(world: World, probes: Probes) -> RunResult:
     produce = LatencyHistogram()
     for p in world.producers:
@@ -150,6 +180,13 @@ def summarise(world: World, probes: Probes) -> RunResult:
         for group_id, members in world.groups.items()
     }
     outcome = world.fault_player.outcome()
+    driver = world.group_driver
+    groups = group_outcome(
+        driver.records(),
+        driver.all_spans(),
+        world.env.now,
+        {g: len(world.group_partitions(g)) for g in world.groups},
+    )
     return build_result(
         world.scenario,
         probes.frame(),
@@ -160,4 +197,5 @@ def summarise(world: World, probes: Probes) -> RunResult:
         conservation(world, outcome),
         outcome,
         played_fault_types("events"),
+        groups=groups,
     )

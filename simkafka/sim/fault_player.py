@@ -25,11 +25,8 @@ Each fault of :mod:`simkafka.scenario.faults` becomes what happens in a real clu
   cut-off leader keeps its stale metadata and goes on taking ``acks=1`` writes from the
   clients that still reach it and still think it leads, until the partition heals, so the
   acknowledged records this engine reports lost there are a lower bound.
-* ``consumer_crash`` -- the member stops fetching and processing; with
-  ``restart_after`` it comes back and resumes from its group's committed offsets, so
-  what it had processed since the last commit is processed again. The group does not
-  rebalance its partitions to the other members (group membership is not modelled in
-  this engine yet): they wait for the member.
+* consumer faults (``consumer_crash`` and the group's lifecycle) are played by
+  :mod:`simkafka.sim.consumer_faults`.
 * ``slow_disk`` and ``nic_degradation`` change capacities and are played by
   :mod:`simkafka.sim.degradation`.
 
@@ -54,7 +51,6 @@ from simkafka.scenario.faults import (
     BrokerCrash,
     BrokerRestart,
     BrokerShutdown,
-    ConsumerCrash,
     ControllerFailover,
     NetworkPartition,
     RackFailure,
@@ -74,7 +70,6 @@ CONTROL_FAULT_TYPES = frozenset(
         "rack_failure",
         "controller_failover",
         "network_partition",
-        "consumer_crash",
     }
 )
 
@@ -143,13 +138,6 @@ class FaultPlayer:
                 self._cuts.remove(cut)
                 control.note("network_healed", -1, None, f"faults[{index}]")
                 self.world.network_changed()
-        elif isinstance(fault, ConsumerCrash):
-            member = self.world.groups[fault.group][fault.member]
-            member.crash()
-            if fault.restart_after is not None:
-                yield self.env.timeout(fault.restart_after)
-                control.note("consumer_restart", -1, None, f"{fault.group}[{fault.member}]")
-                member.restart()
 
     def _rack_members(self, rack: str) -> list[int]:
         return sorted(b.id for b in self.world.scenario.cluster.brokers if b.rack == rack)

@@ -47,11 +47,16 @@ class Probes:
             group = producer.spec.name or producer.spec.topic
             producers.setdefault(producer_prefix(group), []).append(producer.host)
             self._producer_groups.setdefault(producer_prefix(group), []).append(producer)
-        self._client_groups = list(producers.items()) + [
-            (consumer_prefix(group), [m.host for m in members])
-            for group, members in world.groups.items()
-        ]
+        self._producer_hosts = list(producers.items())
         world.env.process(self._run())
+
+    @property
+    def _client_groups(self) -> list[tuple[str, list[str]]]:
+        # consumer groups grow when members join mid-run (consumer_join)
+        return self._producer_hosts + [
+            (consumer_prefix(group), [m.host for m in members])
+            for group, members in self.world.groups.items()
+        ]
 
     def _counters(self, now: float) -> dict[str, Any]:
         """Every cumulative counter the rows are derived from."""
@@ -142,7 +147,7 @@ class Probes:
             return
         c = self._counters(now)
         last = self._last
-        d = {k: c[k] - last.get(k, 0.0) for k in c}
+        d = {k: _since(c[k], last.get(k, 0.0)) for k in c}
         row: dict[str, float] = {"time": now}
         row["produce_msgs_per_s"] = d["acked"] / dt
         row["produce_MB_per_s"] = d["acked_bytes"] / dt / MB  # on the wire (compressed)
@@ -154,10 +159,10 @@ class Probes:
         row["batches_per_request"] = d["batches"] / d["requests"] if d["requests"] else 0.0
         # send() calls blocked on a full buffer.memory: the backlog a saturated cluster builds
         row["blocked_in_send"] = sum(p.backlog_messages for p in world.producers)
-        for group, members in world.groups.items():
+        for group in world.groups:
             row[f"consume_msgs_per_s.{group}"] = d[f"consumed.{group}"] / dt
             row[f"consume_MB_per_s.{group}"] = d[f"consumed_bytes.{group}"] / dt / MB
-            row[f"lag.{group}"] = sum(m.lag() for m in members)
+            row[f"lag.{group}"] = world.group_lag(group)
         for broker_id, broker in world.brokers.items():
             b = f"b{broker_id}"
             row[f"{b}.nic_in_MB_per_s"] = d[f"{b}.in"] / dt / MB
@@ -275,3 +280,11 @@ class Probes:
     def frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(self.rows)
         return frame.set_index("time") if not frame.empty else frame
+
+
+def _since(now: Any, before: Any) -> Any:
+    """A counter's change; per-host arrays gain entries when hosts join mid-run, and a
+    new host's counters started at zero."""
+    if isinstance(now, np.ndarray) and isinstance(before, np.ndarray) and before.shape != now.shape:
+        before = np.concatenate([before, np.zeros(now.shape[0] - before.shape[0])])
+    return now - before

@@ -46,10 +46,13 @@ from simkafka.sim.accumulator import ProducerBatch
 from simkafka.sim.broker import Broker, PartitionLeader
 from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
+from simkafka.sim.consumer_faults import play_consumer_faults
 from simkafka.sim.control_plane import ControlPlane
 from simkafka.sim.degradation import play_capacity_faults
 from simkafka.sim.fault_player import FaultPlayer
 from simkafka.sim.framing import goodput, line_bytes
+from simkafka.sim.group_driver import GroupDriver
+from simkafka.sim.group_formation import commit_error, form_group
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import AppendCost, follower_append_cost, leader_append_cost
 from simkafka.sim.network import Network
@@ -59,7 +62,7 @@ from simkafka.sim.recovery import recovery_seconds, unflushed_bytes
 from simkafka.sim.replica_log import LogRead, ReplicaLog
 from simkafka.sim.replica_manager import DISCONNECTED, NOT_LEADER, ReplicaManager
 from simkafka.sim.replication import ReplicaFetcher, fetcher_id, isr_checker, java_string_hash
-from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_partition
+from simkafka.sim.workload import key_weights, prefill_per_partition
 
 UNBOUNDED = 1e15  # bytes/s of links that are never a bottleneck (memory bus)
 # Request headers, acks and empty fetch responses are a few hundred bytes: they take the
@@ -109,6 +112,7 @@ class World:
         for broker_id in cluster.offline_brokers:
             self.brokers[broker_id].alive = False  # down for the whole run
         self.topics = {t.name: t for t in scenario.topics}
+        self.group_specs = {g.group_id: g for g in scenario.consumer_groups}
         topology = scenario_topology(scenario)
         self.topology = topology
         # every partition's registration as the brokers have applied it (the controller's
@@ -180,32 +184,26 @@ class World:
                 self.producers.append(producer)
             self._bytes_per_message[spec.topic] = spec.message_size.mean
         self.groups: dict[str, list[ConsumerMember]] = {}
-        compression = topic_compression(scenario)
+        config = cluster.config
+        self.group_driver = GroupDriver(
+            self,
+            list(scenario.consumer_groups),
+            {t.name: t.partitions for t in scenario.topics},
+            dict(self.topology.topic_ids),
+            cluster.kafka_version,
+            initial_rebalance_delay=config.group_initial_rebalance_delay,
+            consumer_heartbeat_interval=config.group_consumer_heartbeat_interval,
+            consumer_session_timeout=config.group_consumer_session_timeout,
+        )
+        self._compression = topic_compression(scenario)
         for group in scenario.consumer_groups:
-            members = [
-                ConsumerMember(
-                    self, group, i, scenario.run.warmup, scenario.costs, compression
-                )
-                for i in range(group.members)
-            ]
-            for member in members:
-                self.add_host(
-                    member.host,
-                    cluster.clients.rack,
-                    cluster.clients.nic,
-                    cluster.clients.nic,
-                    client=True,
-                    nic=True,
-                )
-            self.groups[group.group_id] = members
-            member_ids = [member.member_id for member in members]
-            assignment = consumer_assignment(
-                group, member_ids, self.topics, self.topology.topic_ids, cluster.kafka_version
-            )
-            for member in members:
-                member.assign(assignment[member.member_id])
+            self.groups[group.group_id] = []
+            for _ in range(group.members):
+                self.new_member(group)
+            form_group(self.group_driver, group, self.groups[group.group_id])
         play_capacity_faults(self)  # slow_disk, nic_degradation (simkafka.sim.degradation)
         self.fault_player = FaultPlayer(self)
+        play_consumer_faults(self)  # crash, leave, join, slow, rolling restart
 
     def _prefill(self, scenario: Scenario) -> None:
         """Topics with a ``prefill`` start with that data on every replica, in sync and
@@ -458,6 +456,43 @@ class World:
         if not ids:
             ids = sorted(self.brokers)
         return ids[partition % len(ids)]
+
+    def new_member(self, group: ConsumerGroupSpec) -> ConsumerMember:
+        """A member process of ``group`` on a host of its own (at the start, or a
+        ``consumer_join`` mid-run); it has no group client yet."""
+        members = self.groups[group.group_id]
+        member = ConsumerMember(
+            self, group, len(members), self.scenario.run.warmup, self.scenario.costs, self._compression
+        )
+        cluster = self.scenario.cluster
+        self.add_host(
+            member.host, cluster.clients.rack, cluster.clients.nic, cluster.clients.nic,
+            client=True, nic=True,
+        )
+        members.append(member)
+        return member
+
+    def commit_error(self, group_id: str, member_id: str, generation: int) -> str:
+        """Whether the group's coordinator accepts an offset commit from this member now."""
+        return commit_error(self.group_driver, group_id, member_id, generation)
+
+    def note(self, event: str, detail: str) -> None:
+        self.control.note(event, -1, None, detail)
+
+    def group_lag(self, group_id: str) -> int:
+        """Records below the high watermark the group has not processed, over every
+        partition it reads -- owned or between owners."""
+        position = self.group_driver.position
+        return sum(
+            max(0, self.high_watermark(tp) - position.get((group_id, tp), 0))
+            for tp in self.group_partitions(group_id)
+        )
+
+    def group_partitions(self, group_id: str) -> list[TopicPartition]:
+        spec = self.group_specs[group_id]
+        return [
+            TopicPartition(t, p) for t in spec.topics for p in range(self.topics[t].partitions)
+        ]
 
     def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None:
         return self._committed.get((group_id, tp))
