@@ -32,6 +32,10 @@ FAULT_EVENTS = (
     "network_healed",
     "consumer_crash",
     "consumer_restart",
+    "consumer_leave",
+    "consumer_join",
+    "consumer_slow",
+    "consumer_recovered",
 )
 # consequences drawn (discreetly) on the figures: leadership and membership changes a
 # user looks for beside a dip; ISR shrink/expand are in the table only (one per partition)
@@ -45,6 +49,7 @@ MARKED_CONSEQUENCES = (
     "controller_activated",
     "rejoined_isr",
     "truncated",
+    "consumer_poll_timeout",
 )
 # how a fault is labelled on a figure
 _SHORT = {
@@ -58,6 +63,10 @@ _SHORT = {
     "network_healed": "healed",
     "consumer_crash": "consumer crash",
     "consumer_restart": "consumer restart",
+    "consumer_leave": "consumer leave",
+    "consumer_join": "consumer join",
+    "consumer_slow": "consumer slow",
+    "consumer_recovered": "consumer recovered",
 }
 TIMELINE_ROWS = 100  # the HTML timeline shows this many events; timeline.csv has them all
 WORST_PARTITIONS = 10
