@@ -150,6 +150,7 @@ class ConsumerMember:
         self.consumed_bytes = 0
         self.fetches = 0
         self.commits_failed = 0
+        self.offset_resets = 0  # committed offsets out of range: auto.offset.reset applied
         self.aborted_messages = 0  # exactly-once: processed in transactions that aborted
         self.uncommitted_at_crash = 0  # processed and not committed when the process died
         self.unprocessed_at_crash = 0  # committed and not processed when the process died
@@ -190,15 +191,20 @@ class ConsumerMember:
     # -- rebalance callbacks (on the poll thread) ----------------------------------------------
 
     def take(self, partitions: tuple[TopicPartition, ...] | list[TopicPartition], generation: int) -> None:
-        """``onPartitionsAssigned``: start each from the group's committed offset, else
+        """``onPartitionsAssigned``: start each from the group's committed offset, else --
+        no commit yet, or one outside the log (``OFFSET_OUT_OF_RANGE``) -- from
         ``auto.offset.reset``."""
         cluster = self.cluster
         for tp in partitions:
             if tp in self.assignment:
                 continue
             start = cluster.committed_offset(self.group.group_id, tp)
+            log = cluster.leader_log(tp)
+            if start is not None and not log.log_start_offset <= start <= log.log_end_offset:
+                # OFFSET_OUT_OF_RANGE: retention deleted it, or a shorter leader lost it
+                self.offset_resets += 1
+                start = None
             if start is None:
-                log = cluster.leader_log(tp)
                 start = (
                     log.log_start_offset
                     if self.group.auto_offset_reset == "earliest"
@@ -206,7 +212,6 @@ class ConsumerMember:
                 )
                 # a topic's prefill below a "latest" start is never read
                 self.skipped_at_start += start - log.log_start_offset
-                cluster.commit(self.group.group_id, tp, start)  # where the group resumes
             self.position[tp] = start
             self.consumed[tp] = start
             self.driver.position[(self.group.group_id, tp)] = start
