@@ -130,6 +130,10 @@ class ConsumerMember:
         self.incarnation = 0
         self._ids = 0
         self.membership: Membership | None = None
+        # the member id each owned partition was taken under (a member removed from the
+        # group gets a new id before it notices it lost its partitions)
+        self._owner_id: dict[TopicPartition, str] = {}
+        self._closing: simpy.Event | None = None
         self.assignment: list[TopicPartition] = []
         self.fetch_order: list[TopicPartition] = []  # assignment order, rotated as Kafka does
         self.position: dict[TopicPartition, int] = {}  # next offset to fetch
@@ -217,6 +221,7 @@ class ConsumerMember:
             self.driver.position[(self.group.group_id, tp)] = start
             self.assignment.append(tp)
             self.fetch_order.append(tp)
+            self._owner_id[tp] = self.member_id_now
             self.driver.owned(self.group.group_id, self.member_id_now, tp, generation)
         self.assignment.sort()
         # One fetch session per broker that leads an assigned partition (a session with
@@ -246,7 +251,7 @@ class ConsumerMember:
             self.buffered_tps.discard(tp)
             self.position.pop(tp, None)
             self.consumed.pop(tp, None)
-            self.driver.released(self.member_id_now, tp)
+            self.driver.released(self._owner_id.pop(tp, self.member_id_now), tp)
         for event in self._drained.values():
             if not event.triggered:
                 event.succeed()
@@ -337,6 +342,9 @@ class ConsumerMember:
                 yield self._data
                 continue
             self.polling_idle = False
+            if self._closing is not None:
+                yield from self._close()
+                continue
             if self.membership is not None:
                 yield from self.membership.poll()
             if group.delivery == "exactly-once" and self._transaction and (
@@ -569,23 +577,36 @@ class ConsumerMember:
                 self.unprocessed_at_crash += max(0, committed - processed)
         self.alive = False
         self.incarnation += 1
+        if self._closing is not None:  # died while closing: the process has ended anyway
+            self._closing.succeed()
+            self._closing = None
         self.buffer.clear()
         self.buffered_tps.clear()
         self.processing_messages = 0
         self._batch = []
         for tp in list(self.assignment):
             self._resume_from_committed(tp)
-            self.driver.released(self.member_id_now, tp)
+            self.driver.released(self._owner_id.pop(tp, self.member_id_now), tp)
         self.assignment, self.fetch_order = [], []
         self.position.clear()
         self.consumed.clear()
         if self.membership is not None:
             self.driver.clients.pop(self.membership.member_id, None)
 
-    def close(self) -> Generator[simpy.Event, Any, None]:
-        """``close()``: commit (auto commit / at-least-once), revoke everything, leave."""
+    def close(self) -> simpy.Event:
+        """``close()``, called by the application between two batches: the poll loop
+        finishes the batch in hand, then commits, revokes everything and leaves. The
+        event fires when the process has ended."""
+        done = self.env.event()
         if self.membership is None or not self.alive:
-            return
+            done.succeed()
+            return done
+        self._closing = done
+        self.wake()
+        return done
+
+    def _close(self) -> Generator[simpy.Event, Any, None]:
+        assert self.membership is not None and self._closing is not None
         group = self.group
         if group.delivery == "exactly-once" and self._transaction:
             yield from self._commit_transaction()
@@ -596,6 +617,8 @@ class ConsumerMember:
         self.alive = False
         self.incarnation += 1
         self.driver.clients.pop(self.membership.member_id, None)
+        closing, self._closing = self._closing, None
+        closing.succeed()
 
     def restart(self, membership: Membership) -> None:
         """A new process of this member: it joins the group afresh (a new member id; the

@@ -77,7 +77,7 @@ def _play(world: World, index: int, fault: Any) -> Generator[simpy.Event, Any, N
             _restart(world, member)
     elif isinstance(fault, ConsumerLeave):
         world.note("consumer_leave", f"{group}[{fault.member}]")
-        yield from members[fault.member].close()
+        yield members[fault.member].close()
     elif isinstance(fault, ConsumerJoin):
         spec = world.group_specs[group]
         for _ in range(fault.count):
@@ -102,7 +102,7 @@ def _play(world: World, index: int, fault: Any) -> Generator[simpy.Event, Any, N
 
 def _roll(world: World, member: ConsumerMember, downtime: float) -> Generator[simpy.Event, Any, None]:
     world.note("consumer_leave", f"{member.group.group_id}[{member.index}] (deploy)")
-    yield from member.close()
+    yield member.close()
     yield world.env.timeout(downtime)
     _restart(world, member)
 

@@ -132,6 +132,18 @@ class ClassicMembership:
 
     def start(self) -> None:
         self.env.process(self._heartbeat_thread())
+        self.env.process(poll_timer(self))
+
+    def poll_timed_out(self) -> None:
+        """``maybeLeaveGroup("consumer poll timeout has expired.")``: a dynamic member
+        sends LeaveGroup, a static one just stops heartbeating; either way it is out of
+        the group and finds its partitions lost at its next ``poll()``."""
+        if self.state not in ("STABLE", "COMPLETING_REBALANCE"):
+            return
+        self.poll_timeouts += 1
+        self.member.note("consumer_poll_timeout")
+        self.leave()
+        self._lose()
 
     # -- the poll() side ------------------------------------------------------------------------
 
@@ -223,12 +235,6 @@ class ClassicMembership:
     def _beat(self) -> None:
         if self.state not in ("STABLE", "COMPLETING_REBALANCE"):
             return  # not in a generation: the thread is disabled while joining
-        if self.env.now - self.last_poll > self.spec.max_poll_interval and not self.member.polling_idle:
-            self.poll_timeouts += 1
-            self.member.note("consumer_poll_timeout")
-            self.leave()  # maybeLeaveGroup("consumer poll timeout has expired.")
-            self._lose()
-            return
         self.driver.send(self, Heartbeat(self.env.now, self.spec.group_id, self.member_id, self.generation))
 
 
@@ -274,6 +280,17 @@ class ConsumerMembership:
 
     def start(self) -> None:
         self.env.process(self._heartbeat_thread())
+        self.env.process(poll_timer(self))
+
+    def poll_timed_out(self) -> None:
+        """The poll timer expired: leave the group (epoch -1, or -2 for a static member)
+        and rejoin at the next ``poll()``."""
+        if self.state in ("STALE", "JOINING"):
+            return
+        self.poll_timeouts += 1
+        self.member.note("consumer_poll_timeout")
+        self.leave()
+        self.lost = bool(self.member.assignment)
 
     def poll(self) -> Generator[simpy.Event, Any, None]:
         self.last_poll = self.env.now
@@ -325,22 +342,31 @@ class ConsumerMembership:
 
     def _heartbeat_thread(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        if self.state == "JOINING":
-            self._kick()
+        if self.state != "JOINING":  # members formed together do not heartbeat in lockstep: phase by index
+            members = self.spec.members
+            yield env.timeout(self.heartbeat_interval * (1 + self.member.index % members) / members)
         while self.alive:
+            if self.state != "STALE":
+                self.driver.send(self, self.heartbeat_request(env.now))
             yield self._ack | env.timeout(self.heartbeat_interval)
             self._ack = env.event()
-            if not self.alive:
-                return
-            if self.state == "STALE":
-                continue
-            if env.now - self.last_poll > self.spec.max_poll_interval and not self.member.polling_idle:
-                self.poll_timeouts += 1
-                self.member.note("consumer_poll_timeout")
-                self.leave()
-                self.lost = bool(self.member.assignment)
-                continue
-            self.driver.send(self, self.heartbeat_request(self.env.now))
+
+
+def poll_timer(client: ClassicMembership | ConsumerMembership) -> Generator[simpy.Event, Any, None]:
+    """``max.poll.interval.ms``: the heartbeat thread notices the application has not
+    called ``poll()`` for that long (it looks every ``retry.backoff.ms``, 100 ms; here at
+    the deadline) -- unless the application is inside ``poll()`` waiting for records."""
+    env, member = client.env, client.member
+    limit = client.spec.max_poll_interval
+    while client.alive:
+        deadline = client.last_poll + limit
+        if env.now < deadline:
+            yield env.timeout(deadline - env.now)
+        elif member.polling_idle:
+            yield env.timeout(limit)
+        else:
+            client.poll_timed_out()
+            yield env.timeout(limit)
 
 
 Membership = ClassicMembership | ConsumerMembership
