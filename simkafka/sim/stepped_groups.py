@@ -247,7 +247,7 @@ class SteppedConsumerClient(ConsumerClient):
     """The KIP-848 client, its heartbeat manager beating every interval or at once when asked."""
 
     driver: SteppedGroups
-    _token = 0
+    _token = 0  # the scheduled beat that counts (a kick supersedes the one before)
 
     def start(self) -> None:
         if self.state == "JOINING":
@@ -407,7 +407,7 @@ class SteppedGroups:
         then the commits due."""
         now = self.now
         for slot in np.flatnonzero(polls & (self.work | (self.next_commit <= now))):
-            member = self._member_at(int(slot))
+            member = self._by_slot[int(slot)]
             self.poll_member(member)
             if self.next_commit[slot] <= now and member.alive:
                 self.reset_commit_timer(member)
@@ -433,9 +433,6 @@ class SteppedGroups:
         else:
             every = 0.0  # commitSync() after (at-least-once) or before (at-most-once) each batch
         self.next_commit[member.slot] = self.now + every
-
-    def _member_at(self, slot: int) -> SteppedMember:
-        return self._by_slot[slot]
 
     # -- membership changes -------------------------------------------------------------------------
 
