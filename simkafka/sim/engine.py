@@ -24,15 +24,14 @@ ProgressCallback = Callable[[float, float], None]  # (simulated now, duration)
 
 def played_fault_types(engine: str) -> frozenset[str]:
     """The fault types an engine plays: the events engine every one of the scenario
-    schema but the group membership changes (``consumer_join``, ``consumer_leave``,
-    ``consumer_slow``, ``rolling_restart``), which neither engine plays yet; the stepped
-    engine only the capacity faults (a slow disk, a degraded NIC) -- it has no control
-    plane, so crashes, shutdowns, restarts, rack failures, controller failovers, network
-    partitions and consumer crashes are left out. What an engine leaves out is reported in
-    the summary's ``faults_not_simulated``."""
+    schema; the stepped engine the capacity faults (a slow disk, a degraded NIC) and the
+    consumer faults (its groups drive the same group coordinator) -- it has no broker
+    control plane, so broker crashes, shutdowns, restarts, rack failures, controller
+    failovers and network partitions are left out. What an engine leaves out is reported
+    in the summary's ``faults_not_simulated``."""
     if engine == "events":
         return CONTROL_FAULT_TYPES | CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
-    return CAPACITY_FAULT_TYPES
+    return CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
 
 
 def simulate(

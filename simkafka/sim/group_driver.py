@@ -49,6 +49,29 @@ GROUP_RESPONSE_BYTES = 200
 COORDINATOR_RETRY_BACKOFF = 0.1  # retry.backoff.ms while the coordinator is unreachable
 
 
+def build_coordinator(
+    groups: list[ConsumerGroupSpec],
+    partitions_per_topic: dict[str, int],
+    topic_ids: dict[str, str],
+    release: Any,
+    initial_rebalance_delay: float,
+    consumer_heartbeat_interval: float,
+    consumer_session_timeout: float,
+) -> GroupCoordinator:
+    """The run's coordinator: a classic or KIP-848 state machine per group (both engines')."""
+    machines: dict[str, ClassicGroup | ConsumerGroup] = {}
+    for spec in groups:
+        parts = {t: partitions_per_topic[t] for t in spec.topics}
+        if spec.group_protocol == "consumer":
+            assignor = server_assignor(spec.group_remote_assignor, topic_ids, release)
+            machines[spec.group_id] = ConsumerGroup(
+                spec.group_id, parts, assignor, consumer_heartbeat_interval, consumer_session_timeout
+            )
+        else:
+            machines[spec.group_id] = ClassicGroup(spec.group_id, parts, initial_rebalance_delay)
+    return GroupCoordinator(machines)
+
+
 class GroupClient(Protocol):
     """What the driver needs of a member's client side (:mod:`simkafka.sim.group_member`)."""
 
@@ -92,17 +115,10 @@ class GroupDriver:
         self.env = cluster.env
         # KIP-848 members heartbeat at the coordinator's interval (each response repeats it)
         self.consumer_heartbeat_interval = consumer_heartbeat_interval
-        machines: dict[str, ClassicGroup | ConsumerGroup] = {}
-        for spec in groups:
-            parts = {t: partitions_per_topic[t] for t in spec.topics}
-            if spec.group_protocol == "consumer":
-                assignor = server_assignor(spec.group_remote_assignor, topic_ids, release)
-                machines[spec.group_id] = ConsumerGroup(
-                    spec.group_id, parts, assignor, consumer_heartbeat_interval, consumer_session_timeout
-                )
-            else:
-                machines[spec.group_id] = ClassicGroup(spec.group_id, parts, initial_rebalance_delay)
-        self.coordinator = GroupCoordinator(machines)
+        self.coordinator = build_coordinator(
+            groups, partitions_per_topic, topic_ids, release, initial_rebalance_delay,
+            consumer_heartbeat_interval, consumer_session_timeout,
+        )
         self.clients: dict[str, GroupClient] = {}
         self.removals: list[MemberRemoved] = []
         self.spans: list[AssignmentSpan] = []
@@ -110,6 +126,10 @@ class GroupDriver:
         self.position: dict[tuple[str, TopicPartition], int] = {}
         self._rearm = self.env.event()
         self.env.process(self._timers())
+
+    @property
+    def now(self) -> float:
+        return self.env.now
 
     # -- requests ----------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ only the rebalances the run causes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simkafka.model.classic_group import ClassicGroup
 from simkafka.model.group_protocol import (
@@ -18,6 +19,7 @@ from simkafka.model.group_protocol import (
     UNKNOWN_MEMBER_ID,
     ConsumerGroupHeartbeatResponse,
 )
+from simkafka.sim.group_client import ClassicClient, ConsumerClient
 from simkafka.sim.group_member import ClassicMembership, ConsumerMembership, Membership
 
 if TYPE_CHECKING:
@@ -34,12 +36,19 @@ def new_membership(driver: GroupDriver, member: ConsumerMember) -> Membership:
     return ClassicMembership(member, driver, member_id)
 
 
-def form_group(driver: GroupDriver, spec: ConsumerGroupSpec, members: list[ConsumerMember]) -> None:
-    """Bring ``members`` into a stable group before the run starts."""
-    clients = [new_membership(driver, m) for m in members]
+def form_group(
+    driver: Any,
+    spec: ConsumerGroupSpec,
+    members: Sequence[Any],
+    new_client: Callable[[Any, Any], ClassicClient | ConsumerClient] = new_membership,
+) -> None:
+    """Bring ``members`` into a stable group before the run starts. ``driver`` is the
+    engine's group driver (it holds the coordinator), ``new_client`` makes a member's
+    group client (default: the events engine's)."""
+    clients = [new_client(driver, m) for m in members]
     machine = driver.coordinator.groups[spec.group_id]
     if isinstance(machine, ClassicGroup):
-        machine.form([c.join_request(0.0) for c in clients if isinstance(c, ClassicMembership)])
+        machine.form([c.join_request(0.0) for c in clients if isinstance(c, ClassicClient)])
         for member, client in zip(members, clients, strict=True):
             member.start(client)
             client.formed(machine.generation, machine.assignment(client.member_id))
@@ -48,7 +57,7 @@ def form_group(driver: GroupDriver, spec: ConsumerGroupSpec, members: list[Consu
     state = {c.member_id: (JOIN_GROUP_MEMBER_EPOCH, ()) for c in clients}
     for _ in range(2 * len(clients) + 4):
         for client in clients:
-            assert isinstance(client, ConsumerMembership)
+            assert isinstance(client, ConsumerClient)
             epoch, owned = state[client.member_id]
             request = replace(client.heartbeat_request(0.0, epoch), owned=tuple(owned))
             for decision in machine.handle(request):
@@ -63,14 +72,14 @@ def form_group(driver: GroupDriver, spec: ConsumerGroupSpec, members: list[Consu
     else:  # pragma: no cover - the coordinator reconciles a fresh group in a few rounds
         raise RuntimeError(f"group {spec.group_id} did not form")
     for member, client in zip(members, clients, strict=True):
-        assert isinstance(client, ConsumerMembership)
+        assert isinstance(client, ConsumerClient)
         epoch, owned = state[client.member_id]
         member.start(client)
         client.formed(epoch, tuple(sorted(owned)))
     machine.records.clear()
 
 
-def commit_error(driver: GroupDriver, group_id: str, member_id: str, generation: int) -> str:
+def commit_error(driver: Any, group_id: str, member_id: str, generation: int) -> str:
     """Whether an OffsetCommit from ``member_id`` at ``generation`` is accepted now."""
     machine = driver.coordinator.groups[group_id]
     if isinstance(machine, ClassicGroup):

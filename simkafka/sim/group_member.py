@@ -1,372 +1,90 @@
-"""A consumer's side of group membership: Kafka's ``ConsumerCoordinator`` (classic) and
-``ConsumerMembershipManager`` (KIP-848), for one member, in simulated time.
+"""A consumer's side of group membership in the events engine: the client of
+:mod:`simkafka.sim.group_client` (its rules are there, shared with the stepped engine) with
+its heartbeat thread as a SimPy process.
 
-What matters for rebalance times is *where* the client acts, and Kafka is precise about it:
-
-* Rebalance callbacks -- revoking and taking partitions -- run inside ``poll()`` on the
-  application's thread. A member busy processing a batch does neither until its next
-  ``poll()``; so a slow poll loop slows every rebalance it takes part in.
-* **Classic.** The heartbeat thread sends a Heartbeat every ``heartbeat.interval.ms``
-  while the member is in a generation, and leaves the group (``LeaveGroup``; a static
-  member just stops) when ``poll()`` was not called for ``max.poll.interval.ms``. A
-  ``REBALANCE_IN_PROGRESS`` answer makes the next ``poll()`` rejoin: it commits first
-  (``enable.auto.commit``), then an **eager** member revokes everything and joins empty,
-  a **cooperative** one joins still owning its partitions and keeps consuming them. The
-  SyncGroup answer's assignment is applied at the next ``poll()``: a cooperative member
-  revokes what it lost there -- without committing -- and rejoins at once (the second
-  round). The rebalance protocol is cooperative only if every configured
-  ``partition.assignment.strategy`` supports it (``cooperative-sticky``).
-* **KIP-848.** One ConsumerGroupHeartbeat every ``group.consumer.heartbeat.interval.ms``
-  (the coordinator's value); a new assignment is reconciled at the next ``poll()``:
-  commit (auto commit), revoke, take, and acknowledge with a heartbeat sent at once.
-
-A member that finds it was removed (``UNKNOWN_MEMBER_ID``, ``ILLEGAL_GENERATION``,
-``FENCED_*``) loses its partitions without committing and rejoins as a new member.
+* **Classic.** The heartbeat thread wakes every ``heartbeat.interval.ms`` (members started
+  together are phased by index) and beats (:meth:`ClassicClient.beat`); a second process
+  watches ``max.poll.interval.ms`` (:func:`poll_timer`).
+* **KIP-848.** The heartbeat manager sends one ConsumerGroupHeartbeat every interval, or
+  at once when the client asks for it (a join, an acknowledgement after reconciling).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simkafka.model.group_protocol import (
-    FENCED_INSTANCE_ID,
-    FENCED_MEMBER_EPOCH,
-    ILLEGAL_GENERATION,
-    JOIN_GROUP_MEMBER_EPOCH,
-    LEAVE_GROUP_MEMBER_EPOCH,
-    LEAVE_GROUP_STATIC_MEMBER_EPOCH,
-    NONE,
-    REBALANCE_IN_PROGRESS,
-    UNKNOWN_MEMBER_ID,
-    ConsumerGroupHeartbeat,
-    ConsumerGroupHeartbeatResponse,
-    GroupDecision,
-    Heartbeat,
-    HeartbeatResponse,
-    JoinGroup,
-    JoinGroupResponse,
-    LeaveGroup,
-    SyncGroup,
-    SyncGroupResponse,
+from simkafka.sim.group_client import (
+    ClassicClient,
+    ConsumerClient,
+    ConsumerMember,
+    first_heartbeat_after,
+    run_poll_timer,
 )
-from simkafka.model.types import TopicPartition
 
 if TYPE_CHECKING:
-    from simkafka.scenario import ConsumerGroupSpec
     from simkafka.sim.group_driver import GroupDriver
 
-LOST = (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID, FENCED_MEMBER_EPOCH)
+__all__ = ["ClassicMembership", "ConsumerMember", "ConsumerMembership", "Membership"]
 
 
-class ConsumerMember(Protocol):
-    """What the group client uses of its consumer (:class:`simkafka.sim.consumer.ConsumerMember`)."""
-
-    env: simpy.Environment
-    group: ConsumerGroupSpec
-    index: int
-    host: str
-    alive: bool
-    polling_idle: bool
-    assignment: list[TopicPartition]
-
-    def take(self, partitions: tuple[TopicPartition, ...], generation: int) -> None: ...
-
-    def release(self, partitions: tuple[TopicPartition, ...], lost: bool) -> None: ...
-
-    def before_revoke(self) -> Generator[simpy.Event, Any, None]: ...
-
-    def commit_sync(self) -> Generator[simpy.Event, Any, bool]: ...
-
-    def wake(self) -> None: ...
-
-    def note(self, event: str) -> None: ...
-
-    def next_member_id(self) -> str: ...
-
-
-class ClassicMembership:
-    """One member's classic-protocol client (``ConsumerCoordinator`` + heartbeat thread)."""
+class ClassicMembership(ClassicClient):
+    """One member's classic-protocol client with its heartbeat thread."""
 
     def __init__(self, member: ConsumerMember, driver: GroupDriver, member_id: str) -> None:
-        self.member = member
-        self.driver = driver
-        self.env = member.env
-        self.spec = member.group
-        self.member_id = member_id
-        self.instance_id = self.spec.instance_id(member.index)
-        self.cooperative = all(s == "cooperative-sticky" for s in self.spec.partition_assignment_strategy)
-        self.generation = -1
-        self.state = "UNJOINED"  # UNJOINED, PREPARING_REBALANCE, COMPLETING_REBALANCE, STABLE
-        self.rejoin_needed = True
-        self.lost = False  # removed from the group: partitions are lost, not revoked
-        self._pending: tuple[int, tuple[TopicPartition, ...]] | None = None
-        self.last_poll = self.env.now
-        self.poll_timeouts = 0
-        driver.clients[member_id] = self
-
-    @property
-    def host(self) -> str:
-        return self.member.host
-
-    @property
-    def alive(self) -> bool:
-        return self.member.alive and self.driver.clients.get(self.member_id) is self
-
-    # -- the formed group before the run ------------------------------------------------------
-
-    def join_request(self, at: float) -> JoinGroup:
-        owned = tuple(self.member.assignment) if self.cooperative else ()
-        return JoinGroup(
-            at, self.spec.group_id, self.member_id, tuple(self.spec.topics),
-            tuple(self.spec.partition_assignment_strategy), self.spec.session_timeout,
-            self.spec.max_poll_interval, owned, self.instance_id,
-        )
-
-    def formed(self, generation: int, assignment: tuple[TopicPartition, ...]) -> None:
-        self.generation, self.state, self.rejoin_needed = generation, "STABLE", False
-        self.member.take(assignment, generation)
-        self.start()
+        super().__init__(member, driver, member_id)
+        self.env: simpy.Environment = driver.env
 
     def start(self) -> None:
         self.env.process(self._heartbeat_thread())
         self.env.process(poll_timer(self))
-
-    def poll_timed_out(self) -> None:
-        """``maybeLeaveGroup("consumer poll timeout has expired.")``: a dynamic member
-        sends LeaveGroup, a static one just stops heartbeating; either way it is out of
-        the group and finds its partitions lost at its next ``poll()``."""
-        if self.state not in ("STABLE", "COMPLETING_REBALANCE"):
-            return
-        self.poll_timeouts += 1
-        self.member.note("consumer_poll_timeout")
-        self.leave()
-        self._lose()
-
-    # -- the poll() side ------------------------------------------------------------------------
-
-    def poll(self) -> Generator[simpy.Event, Any, None]:
-        """What ``poll()`` does for the group before it fetches: apply an assignment that
-        arrived, or start a rejoin."""
-        self.last_poll = self.env.now
-        member = self.member
-        if self.lost:
-            self.lost = False
-            member.release(tuple(member.assignment), lost=True)  # onPartitionsLost
-        if self._pending is not None:
-            generation, assignment = self._pending
-            self._pending = None
-            new, owned = set(assignment), set(member.assignment)
-            revoked = tuple(sorted(owned - new))
-            if revoked:  # cooperative: what moves is revoked now, uncommitted
-                yield from member.before_revoke()
-                member.release(revoked, lost=False)
-                self.rejoin_needed = True
-            member.take(tuple(sorted(new - owned)), generation)
-            self.state = "STABLE"
-        if self.rejoin_needed and self.state in ("UNJOINED", "STABLE"):
-            self.rejoin_needed = False
-            if self.spec.enable_auto_commit and member.assignment and self.generation >= 0:
-                yield from member.commit_sync()  # onJoinPrepare: maybeAutoCommitOffsetsSync
-            if not self.cooperative and member.assignment:
-                yield from member.before_revoke()
-                member.release(tuple(member.assignment), lost=False)  # eager: revoke all
-            self.state = "PREPARING_REBALANCE"
-            self.driver.send(self, self.join_request(self.env.now))
-
-    def commit_generation(self) -> int:
-        return self.generation
-
-    def leave(self) -> None:
-        """``close()``: a dynamic member leaves the group; a static one does not (KIP-345)."""
-        if self.instance_id is None and self.generation >= 0:
-            self.driver.send(self, LeaveGroup(self.env.now, self.spec.group_id, self.member_id))
-        self.state, self.generation = "UNJOINED", -1
-
-    # -- answers --------------------------------------------------------------------------------
-
-    def on_response(self, decision: GroupDecision) -> None:
-        if isinstance(decision, JoinGroupResponse):
-            if decision.error != NONE:
-                self._lose()
-            elif self.state == "PREPARING_REBALANCE":
-                self.generation, self.state = decision.generation, "COMPLETING_REBALANCE"
-                self.driver.send(
-                    self, SyncGroup(self.env.now, self.spec.group_id, self.member_id, decision.generation)
-                )
-        elif isinstance(decision, SyncGroupResponse):
-            if decision.error == REBALANCE_IN_PROGRESS:
-                self.state, self.rejoin_needed = "UNJOINED", True
-            elif decision.error != NONE:
-                self._lose()
-            elif decision.generation == self.generation:
-                self._pending = (decision.generation, decision.assignment)
-        elif isinstance(decision, HeartbeatResponse):
-            if decision.error == REBALANCE_IN_PROGRESS and self.state == "STABLE":
-                self.rejoin_needed = True
-            elif decision.error in LOST and self.state != "UNJOINED":
-                self._lose()
-        self.member.wake()
-
-    def _lose(self) -> None:
-        """Removed from the group: a new member id (a static member keeps its instance
-        id), no generation, partitions lost at the next ``poll()``."""
-        self.lost = bool(self.member.assignment)
-        self.generation, self.state, self.rejoin_needed = -1, "UNJOINED", True
-        self._pending = None
-        old = self.member_id
-        self.member_id = self.member.next_member_id()
-        del self.driver.clients[old]
-        self.driver.clients[self.member_id] = self
-
-    # -- the heartbeat thread -------------------------------------------------------------------
 
     def _heartbeat_thread(self) -> Generator[simpy.Event, Any, None]:
         interval = self.spec.heartbeat_interval
-        # members started together do not heartbeat in lockstep: phase by member index
-        first = interval * (1 + self.member.index % self.spec.members) / self.spec.members
-        yield self.env.timeout(first)
+        yield self.env.timeout(first_heartbeat_after(self.spec, self.member.index))
         while self.alive:
-            self._beat()
+            self.beat()
             yield self.env.timeout(interval)
 
-    def _beat(self) -> None:
-        if self.state not in ("STABLE", "COMPLETING_REBALANCE"):
-            return  # not in a generation: the thread is disabled while joining
-        self.driver.send(self, Heartbeat(self.env.now, self.spec.group_id, self.member_id, self.generation))
 
-
-class ConsumerMembership:
-    """One member's KIP-848 client (``ConsumerMembershipManager`` + heartbeat manager)."""
+class ConsumerMembership(ConsumerClient):
+    """One member's KIP-848 client with its heartbeat manager."""
 
     def __init__(self, member: ConsumerMember, driver: GroupDriver, member_id: str) -> None:
-        self.member = member
-        self.driver = driver
-        self.env = member.env
-        self.spec = member.group
-        self.member_id = member_id
-        self.instance_id = self.spec.instance_id(member.index)
-        self.member_epoch = JOIN_GROUP_MEMBER_EPOCH
-        self.state = "JOINING"  # JOINING, STABLE, RECONCILING, STALE
-        self.lost = False
-        self.heartbeat_interval = driver.consumer_heartbeat_interval
-        self._target: tuple[TopicPartition, ...] | None = None
+        self.env: simpy.Environment = driver.env
         self._ack = self.env.event()
-        self.last_poll = self.env.now
-        self.poll_timeouts = 0
-        driver.clients[member_id] = self
-
-    @property
-    def host(self) -> str:
-        return self.member.host
-
-    @property
-    def alive(self) -> bool:
-        return self.member.alive and self.driver.clients.get(self.member_id) is self
-
-    def heartbeat_request(self, at: float, epoch: int | None = None) -> ConsumerGroupHeartbeat:
-        epoch = self.member_epoch if epoch is None else epoch
-        return ConsumerGroupHeartbeat(
-            at, self.spec.group_id, self.member_id, epoch, tuple(self.member.assignment),
-            tuple(self.spec.topics), self.spec.max_poll_interval, self.instance_id,
-        )
-
-    def formed(self, epoch: int, assignment: tuple[TopicPartition, ...]) -> None:
-        self.member_epoch, self.state = epoch, "STABLE"
-        self.member.take(assignment, epoch)
-        self.start()
+        super().__init__(member, driver, member_id)
 
     def start(self) -> None:
         self.env.process(self._heartbeat_thread())
         self.env.process(poll_timer(self))
 
-    def poll_timed_out(self) -> None:
-        """The poll timer expired: leave the group (epoch -1, or -2 for a static member)
-        and rejoin at the next ``poll()``."""
-        if self.state in ("STALE", "JOINING"):
-            return
-        self.poll_timeouts += 1
-        self.member.note("consumer_poll_timeout")
-        self.leave()
-        self.lost = bool(self.member.assignment)
-
-    def poll(self) -> Generator[simpy.Event, Any, None]:
-        self.last_poll = self.env.now
-        member = self.member
-        if self.lost:
-            self.lost = False
-            member.release(tuple(member.assignment), lost=True)
-        if self.state == "STALE":  # left on a poll timeout: join again as new
-            self.state, self.member_epoch = "JOINING", JOIN_GROUP_MEMBER_EPOCH
-            self._kick()
-        if self._target is not None:
-            target, self._target = self._target, None
-            new, owned = set(target), set(member.assignment)
-            revoked = tuple(sorted(owned - new))
-            if revoked:
-                if self.spec.enable_auto_commit:
-                    yield from member.commit_sync()  # commit before revoking
-                yield from member.before_revoke()
-                member.release(revoked, lost=False)
-            member.take(tuple(sorted(new - owned)), self.member_epoch)
-            self._kick()  # acknowledge at once
-
-    def commit_generation(self) -> int:
-        return self.member_epoch
-
-    def leave(self) -> None:
-        epoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH if self.instance_id else LEAVE_GROUP_MEMBER_EPOCH
-        self.driver.send(self, self.heartbeat_request(self.env.now, epoch))
-        self.state = "STALE"
-
-    def on_response(self, decision: GroupDecision) -> None:
-        if not isinstance(decision, ConsumerGroupHeartbeatResponse) or self.state == "STALE":
-            return
-        if decision.error in LOST:
-            self.lost = bool(self.member.assignment)
-            self.member_epoch, self.state, self._target = JOIN_GROUP_MEMBER_EPOCH, "JOINING", None
-            self._kick()
-        elif decision.error == NONE:
-            self.heartbeat_interval = decision.heartbeat_interval
-            self.member_epoch = decision.member_epoch
-            self.state = "STABLE"
-            if decision.assignment is not None and set(decision.assignment) != set(self.member.assignment):
-                self._target = decision.assignment
-        self.member.wake()
-
-    def _kick(self) -> None:
+    def _wake_heartbeat(self) -> None:
         if not self._ack.triggered:
             self._ack.succeed()
 
     def _heartbeat_thread(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        if self.state != "JOINING":  # members formed together do not heartbeat in lockstep: phase by index
-            members = self.spec.members
-            yield env.timeout(self.heartbeat_interval * (1 + self.member.index % members) / members)
+        if self.state == "JOINING":
+            self._kick()
+        else:  # members formed together do not heartbeat in lockstep: phase by index
+            yield env.timeout(first_heartbeat_after(self.spec, self.member.index, self.heartbeat_interval))
+            self._kick()
         while self.alive:
-            if self.state != "STALE":
-                self.driver.send(self, self.heartbeat_request(env.now))
             yield self._ack | env.timeout(self.heartbeat_interval)
             self._ack = env.event()
+            if not self.alive:
+                return
+            self.beat()
 
 
 def poll_timer(client: ClassicMembership | ConsumerMembership) -> Generator[simpy.Event, Any, None]:
-    """``max.poll.interval.ms``: the heartbeat thread notices the application has not
-    called ``poll()`` for that long (it looks every ``retry.backoff.ms``, 100 ms; here at
-    the deadline) -- unless the application is inside ``poll()`` waiting for records."""
-    env, member = client.env, client.member
-    limit = client.spec.max_poll_interval
+    """``max.poll.interval.ms``, watched at its deadline (:func:`run_poll_timer`)."""
+    env = client.env
     while client.alive:
-        deadline = client.last_poll + limit
-        if env.now < deadline:
-            yield env.timeout(deadline - env.now)
-        elif member.polling_idle:
-            yield env.timeout(limit)
-        else:
-            client.poll_timed_out()
-            yield env.timeout(limit)
+        yield env.timeout(max(0.0, run_poll_timer(client) - env.now))
 
 
 Membership = ClassicMembership | ConsumerMembership

@@ -67,7 +67,7 @@ partition, replica and consumer at once:
   high watermark is the minimum of those over the ISR; ``acks=all`` completes when it
   passes; ISR shrink after
   ``replica.lag.time.max.ms`` and expansion on catch-up, ``min.insync.replicas``.
-* **Consumers**: the group's assignor (the same function as the event engine), one fetch
+* **Consumers**: each member fetches and processes only the partitions it owns, one fetch
   session per leader broker, ``fetch.min.bytes``/``fetch.max.wait.ms``,
   ``max.partition.fetch.bytes`` and ``fetch.max.bytes`` per response (shared over its
   partitions in proportion), partitions with buffered records skipped; each member's
@@ -78,6 +78,21 @@ partition, replica and consumer at once:
   processing of its poll (the records the member took that step, at most
   ``max.poll.records``), through the produce request's trip and handling, replication,
   the fetch's handling and the response's trip to the member.
+* **Consumer groups** (:mod:`~simkafka.sim.stepped_groups`): the same pure group
+  coordinator as the events engine (classic and KIP-848) and the same client rules
+  (:mod:`~simkafka.sim.group_client`), on a clock of requests: a request arrives one
+  ``client_latency`` after it was sent and is handled then, its answer comes back one
+  latency later, heartbeats and the coordinator's timers run at their own times. A member
+  polls in every step in which its thread is not busy with a batch longer than the step
+  (a poll takes up to ``max.poll.records`` of its buffered records, which leave the fetch
+  buffer); an answer reaches a member waiting in ``poll()`` at once, a busy one when its
+  thread is free. Rebalance callbacks run there: a revoked partition's fetched records
+  are dropped and the group's position goes back to its committed offset, where the next
+  owner starts -- what was processed since the last commit is processed again. Arrays
+  are sized for every member that will ever exist (a group's members and its
+  ``consumer_join`` joiners), inactive until their process runs. The consumer faults
+  (crash, leave, join, slow, rolling restart) are played at their exact times; commits
+  take no simulated time (the events engine pays an OffsetCommit round trip).
 
 Latencies come from :class:`~simkafka.sim.fluid.CreationCurve`: a partition's messages pass
 every stage in order, so "offsets n0..n1 passed at t" reads back as creation times, piece
@@ -102,15 +117,16 @@ the two are.
 Capacity faults (``slow_disk``, ``nic_degradation``, :mod:`simkafka.sim.degradation`)
 scale a broker's NIC, or its disks' write and read bandwidth, from the step in which the
 fault's start falls to the step in which its end falls (the events engine changes them
-at the exact instant: up to a step apart). **This engine has no control plane**: broker
-crashes, shutdowns and restarts, rack failures, controller failovers, network
-partitions and consumer crashes are not played (the summary's ``faults_not_simulated``
-counts them, ``simkafka run`` warns), and it keeps no delivery history (the summary's
-``delivery_checked`` is false; ``RunResult.delivery`` is empty). The events engine
-(:mod:`simkafka.sim.fault_player`) plays them all; ``simkafka durability`` always uses it.
-Nor does it rebalance consumer groups: each member keeps the partitions the assignor
-gave it at the start for the whole run (the summary's ``group_rebalances_simulated`` is
-false; ``RunResult.rebalances`` and ``.assignments`` are empty).
+at the exact instant: up to a step apart). **This engine has no broker control plane**:
+broker crashes, shutdowns and restarts, rack failures, controller failovers and network
+partitions are not played (the summary's ``faults_not_simulated`` counts them,
+``simkafka run`` warns), and it keeps no delivery history (the summary's
+``delivery_checked`` is false; ``RunResult.delivery`` is empty, so records consumed
+twice or skipped are not counted per record -- the rewinds are in ``reprocessed``). The
+events engine (:mod:`simkafka.sim.fault_player`) plays them all; ``simkafka durability``
+always uses it. The consumer groups' coordinator *is* played (see above):
+``RunResult.rebalances`` and ``.assignments`` hold the rebalance log and the ownership
+spans, as the events engine's do.
 
 Brokers of ``cluster.offline_brokers`` are down for the whole run: the run starts from
 the controller's decisions after fencing them
@@ -137,7 +153,7 @@ import numpy as np
 from simkafka.model.election import NO_LEADER, alter_isr
 from simkafka.model.log_dirs import place_in_log_dirs
 from simkafka.model.partitioner import sticky_stint_records
-from simkafka.model.topology import scenario_topology, topic_id
+from simkafka.model.topology import scenario_topology
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.scenario.topic import LONG_MAX
@@ -172,8 +188,9 @@ from simkafka.sim.log_append import follower_append_cost, leader_append_cost
 from simkafka.sim.producer import RESPONSE_PARTITION_BYTES
 from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
+from simkafka.sim.stepped_groups import SteppedGroups, member_slots
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
-from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_partition
+from simkafka.sim.workload import key_weights, prefill_per_partition
 
 GOLDEN_RATIO_FRACTION = 0.6180339887498949  # an evenly spread sequence: frac(k * this)
 PENDING_STEPS = 256  # latency recordings queued before they are binned
@@ -196,6 +213,8 @@ class SteppedWorld:
         self._build_producers()
         self._build_consumers()
         self._prefill()
+        self.committed = self.consumed.copy()  # each group's committed offset per partition
+        self.group_plane = SteppedGroups(self, scenario)
         self._build_links()
         self._build_append_locks()
         self._build_capacity_faults()
@@ -525,32 +544,26 @@ class SteppedWorld:
         self.sender_busy = np.zeros(self.I)
 
     def _build_consumers(self) -> None:
+        """Arrays for every member that will ever exist (a group's members, then its
+        ``consumer_join`` joiners), inactive until their process runs; who owns which
+        partition is the group coordinator's business (:mod:`~simkafka.sim.stepped_groups`)."""
         groups = self.scenario.consumer_groups
         self.group_ids = [g.group_id for g in groups]
         self.G = len(groups)
-        self.member_names: list[str] = []
+        slots = member_slots(self.scenario)
+        self.member_names = [f"{groups[g].group_id}-{i}" for g, i in slots]
+        self.group_of_member = [g for g, _ in slots]
+        self.per_record = [group.processing_time_per_record for group in groups]
+        self.M = len(slots)
         owner = np.full((self.G, self.P), -1, dtype=np.int64)
-        self.per_record = []
-        self.group_of_member: list[int] = []
-        topic_ids = {t.name: topic_id(self.scenario.seed, t.name) for t in self.scenario.topics}
-        for g, group in enumerate(groups):
-            member_ids = [f"{group.group_id}-{i}" for i in range(group.members)]
-            assignment = consumer_assignment(
-                group, member_ids, self.topics, topic_ids, self.scenario.cluster.kafka_version
-            )
-            for member_id in member_ids:
-                m = len(self.member_names)
-                self.member_names.append(member_id)
-                self.group_of_member.append(g)
-                for tp in assignment[member_id]:
-                    owner[g, self.partition_index[tp]] = m
-            self.per_record.append(group.processing_time_per_record)
-        self.M = len(self.member_names)
         self.owner = owner
-        self.subscribed = owner >= 0
-        self.fetchable = self.subscribed & self.has_leader[None, :]  # an offline one is not read
-        self.c_stream = np.where(self.subscribed, owner * self.B + self.leader[None, :], 0)
-        self._c_stream_flat = self.c_stream.ravel()
+        # the partitions each group reads (owned or not: lag counts them all)
+        self.subscribed = np.zeros((self.G, self.P), dtype=bool)
+        for g, group in enumerate(groups):
+            for topic in group.topics:
+                start = self.topic_start[topic]
+                self.subscribed[g, start : start + self.topics[topic].partitions] = True
+        self._ownership_changed()
         self._session_broker = np.arange(self.M * self.B) % self.B
         self._session_group = (
             np.array(self.group_of_member, dtype=np.int64)[np.arange(self.M * self.B) // self.B]
@@ -574,6 +587,20 @@ class SteppedWorld:
         self.member_group = np.array(self.group_of_member, dtype=np.int64)
         self.member_per_record = np.array([self.per_record[g] for g in self.group_of_member])
         self.member_busy = np.zeros(self.M)  # seconds of each member's poll thread
+        # the group side of each member's poll loop (simkafka.sim.stepped_groups)
+        self.member_alive = np.zeros(self.M, dtype=bool)
+        self.slow_factor = np.ones(self.M)  # consumer_slow: processing time multiplied
+        self.batch_left = np.zeros(self.M)  # seconds of the batch its last poll() returned
+        self.last_poll = np.zeros(self.M)
+        self._polls = np.zeros(self.M, dtype=bool)
+        # the step's start, and each member's processing in that step (done first)
+        self.step_start = 0.0
+        self.step_busy = np.zeros(self.M)
+        # records a busy member's last poll() took and has not processed yet: out of the
+        # fetch buffer, so their partitions are fetched again meanwhile (as in Kafka)
+        self.in_batch = np.zeros((self.G, self.P), dtype=np.int64)
+        self._batch_held = False
+        self.reprocessed = np.zeros(self.G, dtype=np.int64)  # processed, then rewound to the commit
         # per partition: the decompression a poll pays per uncompressed byte, and the ratio
         compression = topic_compression(self.scenario)
         codecs = self.scenario.costs.codecs
@@ -607,7 +634,7 @@ class SteppedWorld:
             array += self.prefill_p[self.f_part]
         for g, group in enumerate(self.scenario.consumer_groups):
             if group.auto_offset_reset != "earliest":
-                start_at = self.prefill_p * self.fetchable[g]
+                start_at = self.prefill_p * (self.subscribed[g] & self.has_leader)
                 self.position[g] += start_at
                 self.consumed[g] += start_at
                 self.skipped_at_start[g] = int(start_at.sum())
@@ -895,6 +922,7 @@ class SteppedWorld:
         self._fetch_cpu = np.zeros(self.B)
         self._link_overhead[:] = 0.0
         self._bpm = self._bytes_per_message()
+        self._group_step(t0)
         self._arrivals(t0, t1)
         self._expire_leaderless(t1)
         self._drain(t1)
@@ -911,6 +939,74 @@ class SteppedWorld:
             self.next_isr_check += self.replica_lag_max / 2
         self.now = t1
         self.steps += 1
+
+    # -- consumer groups ----------------------------------------------------------------------
+
+    def _group_step(self, t0: float) -> None:
+        """The group control plane up to the step's start, then the polls of this step: a
+        live member polls unless the batch its last ``poll()`` returned is still being
+        processed; a poll takes up to ``max.poll.records`` of what is buffered, and the
+        member's thread is busy with it for their processing time."""
+        if not self.G:
+            return
+        plane = self.group_plane
+        plane.run_until(t0)
+        self.step_start = t0
+        self.step_busy[:] = 0.0
+        self.batch_left = np.maximum(0.0, self.batch_left - self.dt)
+        self._polls = polls = self.member_alive & (self.batch_left <= 0.0)
+        self.last_poll[polls] = t0
+        if self._batch_held:  # a batch that is done leaves nothing in hand
+            self.in_batch *= ~(self.owned & polls[np.where(self.owned, self.owner, 0)])
+            self._batch_held = bool(self.in_batch.any())
+        plane.poll(polls)
+
+    def _batches_taken(self, held: np.ndarray, busy: np.ndarray, member_of: np.ndarray) -> None:
+        """The batch each member that polled this step took: up to ``max.poll.records``
+        of its buffered records, whose processing keeps its thread from polling again
+        until it is done (a member that processes all it holds within the step polls
+        again next step). ``held``: seconds of buffered work per member."""
+        took = self._polls & busy
+        if not took.any():
+            return
+        records = np.bincount(member_of.ravel(), weights=self.buffered.ravel() * self.owned.ravel(), minlength=self.M)
+        share = np.minimum(
+            1.0, np.divide(self.max_poll_records, records, out=np.ones(self.M), where=records > 0)
+        )
+        self.batch_left = np.where(took, held * share, self.batch_left)
+        in_batch = np.floor(self.buffered * share[member_of] * self.owned).astype(np.int64)
+        self.in_batch = np.where(took[member_of] & self.owned, in_batch, self.in_batch)
+        self._batch_held = bool(self.in_batch.any())
+
+    def take_partitions(self, g: int, parts: list[int], slot: int) -> None:
+        """Member ``slot`` owns ``parts`` of group ``g`` from now: it fetches them from the
+        group's position, which is its committed offset (see :meth:`release_partitions`)."""
+        self.owner[g, parts] = slot
+        self._ownership_changed()
+
+    def release_partitions(self, g: int, parts: list[int]) -> None:
+        """Nobody owns ``parts`` of group ``g`` now: what was fetched and not processed is
+        dropped, and the group's position goes back to its committed offset -- records
+        processed since are processed again by the next owner."""
+        committed = self.committed[g, parts]
+        self.reprocessed[g] += int(np.maximum(0, self.consumed[g, parts] - committed).sum())
+        self.owner[g, parts] = -1
+        self.buffered[g, parts] = 0
+        self.in_batch[g, parts] = 0
+        self.c_net[g, parts] = 0
+        self.position[g, parts] = committed
+        self.consumed[g, parts] = committed
+        self._ownership_changed()
+
+    def commit(self, g: int, parts: list[int]) -> None:
+        """OffsetCommit: group ``g``'s committed offsets of ``parts`` are what it processed."""
+        self.committed[g, parts] = self.consumed[g, parts]
+
+    def _ownership_changed(self) -> None:
+        self.owned = self.owner >= 0
+        self.fetchable = self.owned & self.has_leader[None, :]  # an offline one is not read
+        self.c_stream = np.where(self.owned, self.owner * self.B + self.leader[None, :], 0)
+        self._c_stream_flat = self.c_stream.ravel()
 
     def _arrivals(self, t0: float, t1: float) -> None:
         dt = t1 - t0
@@ -1326,7 +1422,10 @@ class SteppedWorld:
         in_net = np.bincount(self._c_stream_flat, weights=self.c_net.ravel(), minlength=M * B)
         idle_stream = in_net == 0
         eligible = (
-            self.fetchable & (self.buffered == 0) & (self.c_net == 0) & idle_stream[self.c_stream]
+            self.fetchable
+            & (self.buffered == self.in_batch)
+            & (self.c_net == 0)
+            & idle_stream[self.c_stream]
         )
         available = np.where(eligible, self.hw[None, :] - self.position, 0)
         cap = np.maximum(
@@ -1342,7 +1441,7 @@ class SteppedWorld:
         over = want > limit
         if over.any():
             frac = np.divide(limit, want, out=np.ones(M * B), where=over)
-            fetch = split_fraction(fetch, frac[self.c_stream] * self.subscribed, self.rng)
+            fetch = split_fraction(fetch, frac[self.c_stream] * self.owned, self.rng)
         # data older than the broker's page cache is read from disk first
         lag_bytes = (self.leo[None, :] - self.position) * bpm[None, :]
         written_p = np.maximum(self.leo_bytes, 1.0)
@@ -1373,7 +1472,7 @@ class SteppedWorld:
             (stream_bytes >= np.maximum(self.fetch_min[group_of_stream], 1e-9)) | waited
         )
         answer &= self.broker_up[self._session_broker]  # no fetch session with a broker that is down
-        go = answer[self.c_stream] & self.subscribed
+        go = answer[self.c_stream] & self.owned
         fetch = np.where(go, fetch, 0)
         self.consumer_requests += int(answer.sum())
         self._fetch_headers(answer)
@@ -1930,9 +2029,9 @@ class SteppedWorld:
         bpm = self._bpm
         poll = consumer_poll_cpu(self.scenario.costs, "none", 1.0, bpm, 0.0)
         poll = poll + self.p_decompress * bpm / self.p_ratio
-        per_record = np.maximum(self.member_per_record, 0.0)
-        member_of = np.where(self.subscribed, self.owner, 0)
-        return (per_record[member_of] + poll[None, :]) * self.subscribed
+        per_record = np.maximum(self.member_per_record, 0.0) * self.slow_factor
+        member_of = np.where(self.owned, self.owner, 0)
+        return (per_record[member_of] + poll[None, :]) * self.owned
 
     def _process(self, now: float) -> None:
         """Each member's thread polls and processes buffered records: a budget of seconds
@@ -1942,19 +2041,35 @@ class SteppedWorld:
         old = self.consumed.copy()
         cost = self._poll_seconds_per_record()
         budget = self.dt + self.budget_carry
-        member_of = np.where(self.subscribed, self.owner, 0)
+        member_of = np.where(self.owned, self.owner, 0)
         held = np.bincount(member_of.ravel(), weights=(self.buffered * cost).ravel(), minlength=self.M)
         busy = held > budget
-        take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy)
-        taken = split_fraction(self.buffered, take_frac[member_of] * self.subscribed, self.rng)
+        self._batches_taken(held, busy, member_of)
+        if self._batch_held:
+            # the batch in hand first, then what was fetched since (poll() returns
+            # records in fetch order)
+            in_hand = np.bincount(member_of.ravel(), weights=(self.in_batch * cost).ravel(), minlength=self.M)
+            first = np.minimum(1.0, np.divide(budget, in_hand, out=np.ones(self.M), where=in_hand > 0))
+            taken = split_fraction(self.in_batch, first[member_of] * self.owned, self.rng)
+            left = budget - np.bincount(member_of.ravel(), weights=(taken * cost).ravel(), minlength=self.M)
+            rest = self.buffered - self.in_batch
+            rest_held = held - in_hand
+            then = np.clip(np.divide(left, rest_held, out=np.ones(self.M), where=rest_held > 0), 0.0, 1.0)
+            taken = taken + split_fraction(rest, then[member_of] * self.owned, self.rng)
+        else:
+            take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy)
+            taken = split_fraction(self.buffered, take_frac[member_of] * self.owned, self.rng)
         used = np.bincount(member_of.ravel(), weights=taken.ravel(), minlength=self.M)
         used_s = np.bincount(member_of.ravel(), weights=(taken * cost).ravel(), minlength=self.M)
         self.member_busy += used_s
+        self.step_busy = used_s
         # a member busy all step carries its unused fraction of a record to the next one
         self.budget_carry = np.where(busy, budget - used_s, 0.0)
         self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)
         self.buffered -= taken
         self.consumed += taken
+        if self._batch_held:
+            self.in_batch = np.minimum(np.maximum(0, self.in_batch - taken), self.buffered)
         if now <= self.measure_from:
             return
         slots = np.flatnonzero(taken)  # (group, partition) pairs, all groups at once

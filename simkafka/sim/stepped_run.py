@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from simkafka.scenario import Scenario
+from simkafka.sim.consumer_faults import CONSUMER_FAULT_TYPES
 from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
-from simkafka.sim.group_outcome import empty_group_outcome
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import (
     RunResult,
@@ -245,6 +245,9 @@ def build_result_for(world: SteppedWorld, probes: SteppedProbes) -> RunResult:
         list(world.broker_ids),
         processing,
         world.conservation(),
-        played_fault_types=CAPACITY_FAULT_TYPES,  # no control plane: see SteppedWorld
-        groups=empty_group_outcome(),  # groups keep their first assignment: see SteppedWorld
+        # no broker control plane; the groups' coordinator is played (see SteppedWorld)
+        played_fault_types=CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES,
+        groups=world.group_plane.outcome(
+            world.now, {g: int(world.subscribed[i].sum()) for i, g in enumerate(world.group_ids)}
+        ),
     )
