@@ -138,13 +138,13 @@ def test_a_slow_poll_loop_is_removed_in_both_engines_and_rejoins_after_its_batch
     assert list(a.reason) == list(b.reason) == ["member g-0 left", "member g-0.1 joined"]
     assert a[LOG].to_dict("records") == b[LOG].to_dict("records")
     assert world.group_plane.members["g"][0].membership.poll_timeouts >= 1
-    # the removal comes at a heartbeat of the member in both engines: how long its last
-    # batches took (the engines' processing models) decides which one
-    removal_e, removal_s = a.iloc[0], b.iloc[0]
-    assert abs(removal_e.started_at - removal_s.started_at) <= TOLERANCE
-    assert abs(removal_e.completed_at - removal_s.completed_at) <= TOLERANCE
+    # the removal comes max.poll.interval.ms after the member's last poll() in both
+    # engines; which poll was the last -- how long its last batches took -- is each
+    # engine's processing model, so both fall between slowdown + 3 s and slowdown + 6 s
+    for removal in (a.iloc[0], b.iloc[0]):
+        assert 2.0 + 3.0 <= removal.started_at <= 2.0 + 2 * 3.0
     # it rejoins once its batch is done, which is after the removal in both
-    assert b.started_at.iloc[1] > removal_s.completed_at
+    assert b.started_at.iloc[1] > b.completed_at.iloc[0]
     end = scenario.run.duration
     assert _owners_at_end(stepped, end) == _owners_at_end(events, end)
     assert stepped.conservation["ok"] is True
