@@ -123,7 +123,9 @@ def first_heartbeat_after(spec: ConsumerGroupSpec, index: int, interval: float |
 def poll_timed_out(now: float, last_poll: float, spec: ConsumerGroupSpec, polling_idle: bool) -> bool:
     """``max.poll.interval.ms`` passed since the last ``poll()`` while the application
     held records (a consumer waiting inside ``poll()`` for data is polling)."""
-    return now - last_poll >= spec.max_poll_interval and not polling_idle
+    # compared as a deadline, as run_poll_timer schedules it (now - last_poll can round
+    # below the limit at the very instant now == last_poll + limit)
+    return now >= last_poll + spec.max_poll_interval and not polling_idle
 
 
 def run_poll_timer(client: ClassicClient | ConsumerClient) -> float:
