@@ -48,6 +48,7 @@ from simkafka.model.controller import (
 )
 from simkafka.model.controller_zk import ZooKeeperController
 from simkafka.model.types import TopicPartition
+from simkafka.sim.timers import DeadlineTimer
 
 if TYPE_CHECKING:
     from simkafka.sim.fault_cluster import FaultCluster
@@ -87,12 +88,14 @@ class ControlPlane:
         self.running = {b: b not in scenario.cluster.offline_brokers for b in world.brokers}
         # a restarted broker asks to stay fenced until its log recovery is done
         self.want_fence: dict[int, bool] = dict.fromkeys(world.brokers, False)
-        self._rearm = self.env.event()
+        self._timer = DeadlineTimer(
+            self.env, self.controller.next_deadline, lambda now: self.submit(Tick(now))
+        )
         interval = scenario.cluster.config.broker_heartbeat_interval
         ids = sorted(world.brokers)
         for i, broker_id in enumerate(ids):
             self.env.process(self._heartbeats(broker_id, interval * (i + 1) / len(ids), interval))
-        self.env.process(self._timers())
+        self._timer.start()
 
     # -- feeding the controller ------------------------------------------------------------
 
@@ -102,8 +105,7 @@ class ControlPlane:
         for decision in decisions:
             delay = max(0.0, decision.visible_at - self.env.now)
             self.env.timeout(delay).callbacks.append(lambda _, d=decision: self._apply(d))
-        if not self._rearm.triggered:
-            self._rearm.succeed()  # the controller's next deadline may have moved
+        self._timer.rearm()  # the controller's next deadline may have moved
         return decisions
 
     def alter_isr(self, tp: TopicPartition, new_isr: list[int], reason: str) -> None:
@@ -135,21 +137,6 @@ class ControlPlane:
             if self.running[broker_id] and self.world.reaches_controller(broker_id):
                 self.submit(BrokerHeartbeat(self.env.now, broker_id, self.want_fence[broker_id]))
             yield self.env.timeout(interval)
-
-    def _timers(self) -> Generator[simpy.Event, Any, None]:
-        env = self.env
-        while True:
-            deadline = self.controller.next_deadline()
-            self._rearm = env.event()
-            if deadline is None:
-                yield self._rearm
-            elif deadline > env.now:
-                yield self._rearm | env.timeout(deadline - env.now)
-            else:
-                self.submit(Tick(env.now))
-                after = self.controller.next_deadline()
-                if after is not None and after <= env.now:
-                    yield env.timeout(1e-6)  # a timer the Tick left due: let time move
 
     # -- applying decisions ------------------------------------------------------------------
 

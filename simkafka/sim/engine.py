@@ -128,7 +128,7 @@ def group_ledger(world: World, group_id: str) -> dict[str, object]:
     must equal the history's reads, repeats and truncated reads."""
     members = world.groups[group_id]
     history = world.history
-    consumed = before_start = holes = in_flight = unfetched = below_hw = repeats = 0
+    consumed = before_start = holes = in_flight = unfetched = below_hw = repeats = above_hw = 0
     processed_by_members = sum(m.consumed_messages for m in members)
     in_history = 0
     for tp in world.group_partitions(group_id):
@@ -145,6 +145,10 @@ def group_ledger(world: World, group_id: str) -> dict[str, object]:
         in_history += len(once) + again + truncated
         start = once.start if once.start is not None else fetch_from
         read_to = once.stop if once.stop is not None else start
+        # what the group reached can lie above the high watermark the partition shows now:
+        # a crashed leader not yet replaced shows none, a new leader's catches up
+        above_hw += max(0, read_to - hw)
+        hw = max(hw, read_to)
         consumed += len(once)
         before_start += min(start, hw)
         holes += (read_to - start) - len(once)
@@ -155,8 +159,9 @@ def group_ledger(world: World, group_id: str) -> dict[str, object]:
                 in_flight += max(0, b - max(a, read_to))
         unfetched += max(0, hw - max(fetch_from, read_to))
     ledger = group_accounting(
-        consumed, 0, in_flight, unfetched, below_hw, skipped=before_start + holes
+        consumed, 0, in_flight, unfetched, below_hw + above_hw, skipped=before_start + holes
     )
+    ledger["read_above_high_watermark"] = above_hw
     ledger["read_again"] = repeats
     ledger["members_match_history"] = processed_by_members == in_history
     ledger["balanced"] = bool(ledger["balanced"]) and processed_by_members == in_history

@@ -128,7 +128,7 @@ def poll_timed_out(now: float, last_poll: float, spec: ConsumerGroupSpec, pollin
     return now >= last_poll + spec.max_poll_interval and not polling_idle
 
 
-def run_poll_timer(client: ClassicClient | ConsumerClient) -> float:
+def run_poll_timer(client: GroupClient) -> float:
     """The poll timer's turn now: a poll timeout makes the member leave (the heartbeat
     thread looks every ``retry.backoff.ms``, 100 ms; here at the deadline itself).
     Returns when to look next -- the current deadline, which a ``poll()`` moves on."""
@@ -141,9 +141,9 @@ def run_poll_timer(client: ClassicClient | ConsumerClient) -> float:
     return client.last_poll + limit
 
 
-class ClassicClient(ABC):
-    """One member's classic-protocol client (``ConsumerCoordinator``); the heartbeat
-    thread's timing is the engine's, what one beat does is :meth:`beat`."""
+class GroupClient(ABC):
+    """What both protocols' clients share: their member, their engine's driver, the member
+    id they are registered under, and the poll timer's state."""
 
     def __init__(self, member: ConsumerMember, driver: GroupSender, member_id: str) -> None:
         self.member = member
@@ -151,12 +151,7 @@ class ClassicClient(ABC):
         self.spec = member.group
         self.member_id = member_id
         self.instance_id = self.spec.instance_id(member.index)
-        self.cooperative = cooperative(self.spec)
-        self.generation = -1
-        self.state = "UNJOINED"  # UNJOINED, PREPARING_REBALANCE, COMPLETING_REBALANCE, STABLE
-        self.rejoin_needed = True
         self.lost = False  # removed from the group: partitions are lost, not revoked
-        self._pending: tuple[int, tuple[TopicPartition, ...]] | None = None
         self.last_poll = driver.now
         self.poll_timeouts = 0
         driver.clients[member_id] = self
@@ -168,6 +163,23 @@ class ClassicClient(ABC):
     @property
     def alive(self) -> bool:
         return self.member.alive and self.driver.clients.get(self.member_id) is self
+
+    @abstractmethod
+    def on_poll_timeout(self) -> None:
+        """``max.poll.interval.ms`` passed without a ``poll()``."""
+
+
+class ClassicClient(GroupClient):
+    """One member's classic-protocol client (``ConsumerCoordinator``); the heartbeat
+    thread's timing is the engine's, what one beat does is :meth:`beat`."""
+
+    def __init__(self, member: ConsumerMember, driver: GroupSender, member_id: str) -> None:
+        self.cooperative = cooperative(member.group)
+        self.generation = -1
+        self.state = "UNJOINED"  # UNJOINED, PREPARING_REBALANCE, COMPLETING_REBALANCE, STABLE
+        self.rejoin_needed = True
+        self._pending: tuple[int, tuple[TopicPartition, ...]] | None = None
+        super().__init__(member, driver, member_id)
 
     # -- the formed group before the run ------------------------------------------------------
 
@@ -291,34 +303,18 @@ class ClassicClient(ABC):
         self.driver.send(self, Heartbeat(self.driver.now, self.spec.group_id, self.member_id, self.generation))
 
 
-class ConsumerClient(ABC):
+class ConsumerClient(GroupClient):
     """One member's KIP-848 client (``ConsumerMembershipManager`` + heartbeat manager); the
     heartbeat's timing is the engine's (every ``heartbeat_interval``, or at once when
     :attr:`ack_due`), what one heartbeat does is :meth:`beat`."""
 
     def __init__(self, member: ConsumerMember, driver: GroupSender, member_id: str) -> None:
-        self.member = member
-        self.driver = driver
-        self.spec = member.group
-        self.member_id = member_id
-        self.instance_id = self.spec.instance_id(member.index)
         self.member_epoch = JOIN_GROUP_MEMBER_EPOCH
         self.state = "JOINING"  # JOINING, STABLE, RECONCILING, STALE
-        self.lost = False
         self.heartbeat_interval = driver.consumer_heartbeat_interval
         self._target: tuple[TopicPartition, ...] | None = None
         self.ack_due = False  # a heartbeat is to go at once (join, acknowledgement)
-        self.last_poll = driver.now
-        self.poll_timeouts = 0
-        driver.clients[member_id] = self
-
-    @property
-    def host(self) -> str:
-        return self.member.host
-
-    @property
-    def alive(self) -> bool:
-        return self.member.alive and self.driver.clients.get(self.member_id) is self
+        super().__init__(member, driver, member_id)
 
     def heartbeat_request(self, at: float, epoch: int | None = None) -> ConsumerGroupHeartbeat:
         epoch = self.member_epoch if epoch is None else epoch

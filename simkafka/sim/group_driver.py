@@ -39,6 +39,7 @@ from simkafka.model.group_protocol import (
 )
 from simkafka.model.types import TopicPartition
 from simkafka.sim.group_outcome import AssignmentSpan
+from simkafka.sim.timers import DeadlineTimer
 
 if TYPE_CHECKING:
     from simkafka.scenario import ConsumerGroupSpec
@@ -97,6 +98,25 @@ class GroupCluster(Protocol):
     def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event: ...
 
 
+def answers(
+    decisions: list[GroupDecision], clients: dict[str, Any], removals: list[MemberRemoved]
+) -> list[tuple[Any, GroupDecision]]:
+    """The coordinator's decisions that are answers to a member, with the member's client;
+    removals are kept in ``removals`` (a member learns of its own from its next answer),
+    completed rebalances are in the coordinator's records."""
+    out = []
+    for decision in decisions:
+        if isinstance(decision, RebalanceCompleted):
+            continue
+        if isinstance(decision, MemberRemoved):
+            removals.append(decision)
+            continue
+        client = clients.get(decision.member)
+        if client is not None:
+            out.append((client, decision))
+    return out
+
+
 class GroupDriver:
     """Feeds the group coordinator in simulated time and routes its answers."""
 
@@ -124,8 +144,10 @@ class GroupDriver:
         self.spans: list[AssignmentSpan] = []
         self._open: dict[tuple[str, TopicPartition], AssignmentSpan] = {}
         self.position: dict[tuple[str, TopicPartition], int] = {}
-        self._rearm = self.env.event()
-        self.env.process(self._timers())
+        self._timer = DeadlineTimer(
+            self.env, self.coordinator.next_deadline, lambda now: self.submit(Tick(now))
+        )
+        self._timer.start()
 
     @property
     def now(self) -> float:
@@ -155,22 +177,13 @@ class GroupDriver:
         """Hand ``event`` to the coordinator now; answers go back over the network from
         the group's coordinator broker (or at once: the formation before the run)."""
         decisions = self.coordinator.handle(event)
-        for decision in decisions:
-            if isinstance(decision, RebalanceCompleted):
-                continue
-            if isinstance(decision, MemberRemoved):
-                self.removals.append(decision)
-                continue
-            client = self.clients.get(decision.member)
-            if client is None:
-                continue
+        for client, decision in answers(decisions, self.clients, self.removals):
             if not over_network:
                 client.on_response(decision)
             else:
                 broker = self.cluster.brokers[self.cluster.group_coordinator(decision.group)]
                 self.env.process(self._respond(broker, client, decision))
-        if not self._rearm.triggered:
-            self._rearm.succeed()
+        self._timer.rearm()
         return decisions
 
     def _respond(
@@ -179,21 +192,6 @@ class GroupDriver:
         yield self.cluster.transfer(broker.host, client.host, GROUP_RESPONSE_BYTES)
         if client.alive:  # a process that died meanwhile never reads it
             client.on_response(decision)
-
-    def _timers(self) -> Generator[simpy.Event, Any, None]:
-        env = self.env
-        while True:
-            deadline = self.coordinator.next_deadline()
-            self._rearm = env.event()
-            if deadline is None:
-                yield self._rearm
-            elif deadline > env.now:
-                yield self._rearm | env.timeout(deadline - env.now)
-            else:
-                self.submit(Tick(env.now))
-                after = self.coordinator.next_deadline()
-                if after is not None and after <= env.now:
-                    yield env.timeout(1e-6)
 
     # -- ownership -----------------------------------------------------------------------------
 

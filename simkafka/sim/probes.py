@@ -279,6 +279,10 @@ class Probes:
 
     def frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(self.rows)
+        # an error code's column starts with its first occurrence: before it, none occurred
+        errors = [c for c in frame.columns if c.startswith("produce_errors_per_s.")]
+        if errors:
+            frame[errors] = frame[errors].fillna(0.0)
         return frame.set_index("time") if not frame.empty else frame
 
 

@@ -37,7 +37,6 @@ from simkafka.model.group_protocol import (
     GroupDecision,
     GroupEvent,
     MemberRemoved,
-    RebalanceCompleted,
     RebalanceRecord,
     Tick,
 )
@@ -58,7 +57,7 @@ from simkafka.sim.group_client import (
     first_heartbeat_after,
     run_poll_timer,
 )
-from simkafka.sim.group_driver import build_coordinator
+from simkafka.sim.group_driver import answers, build_coordinator
 from simkafka.sim.group_formation import commit_error, form_group
 from simkafka.sim.group_outcome import AssignmentSpan, GroupOutcome, group_outcome
 
@@ -409,15 +408,8 @@ class SteppedGroups:
     def submit(self, event: GroupEvent) -> list[GroupDecision]:
         decisions = self.coordinator.handle(event)
         self._deadline = self.coordinator.next_deadline()
-        for decision in decisions:
-            if isinstance(decision, RebalanceCompleted):
-                continue
-            if isinstance(decision, MemberRemoved):
-                self.removals.append(decision)
-                continue
-            client = self.clients.get(decision.member)
-            if client is not None:
-                self.at(self.now + self.latency, lambda c=client, d=decision: self._answer(c, d))
+        for client, decision in answers(decisions, self.clients, self.removals):
+            self.at(self.now + self.latency, lambda c=client, d=decision: self._answer(c, d))
         return decisions
 
     def _answer(self, client: Any, decision: GroupDecision) -> None:

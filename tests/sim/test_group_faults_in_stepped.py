@@ -1,8 +1,6 @@
-"""The stepped engine has no group coordinator: membership faults are counted as not simulated."""
+"""The stepped engine plays every membership fault, beside a capacity fault, and conserves."""
 
 from __future__ import annotations
-
-import pytest
 
 from simkafka.scenario import parse_scenario
 from simkafka.sim.engine import simulate
@@ -27,9 +25,10 @@ run: {duration: 1s, sample_interval: 0.25s, engine: stepped, step: 1ms}
 """
 
 
-def test_the_stepped_engine_counts_membership_faults_as_not_simulated():
+def test_the_stepped_engine_plays_membership_faults():
     result = simulate(parse_scenario(SCENARIO))
-    # the four membership faults; the slow disk is played
-    assert result.summary["faults_not_simulated"] == 4
-    # and the run goes on as if they had not happened: the group keeps up with the producer
-    assert result.summary["consume_msgs_per_s.readers"] == pytest.approx(2000, rel=0.02)
+    assert result.summary["faults_not_simulated"] == 0
+    # the join starts a rebalance the leave and the restarts fold into (members hear of it
+    # at their next heartbeat, 3 s on: after this 1 s run)
+    assert list(result.rebalances.reason) == ["member readers-2 joined"]
+    assert result.conservation["ok"] is True
