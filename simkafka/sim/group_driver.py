@@ -37,12 +37,13 @@ from simkafka.model.group_protocol import (
     RebalanceRecord,
     Tick,
 )
+from simkafka.model.topology import topic_id
 from simkafka.model.types import TopicPartition
 from simkafka.sim.group_outcome import AssignmentSpan
 from simkafka.sim.timers import DeadlineTimer
 
 if TYPE_CHECKING:
-    from simkafka.scenario import ConsumerGroupSpec
+    from simkafka.scenario import Scenario
     from simkafka.sim.broker import Broker
 
 GROUP_REQUEST_BYTES = 200  # JoinGroup / SyncGroup / Heartbeat with a small subscription
@@ -50,26 +51,24 @@ GROUP_RESPONSE_BYTES = 200
 COORDINATOR_RETRY_BACKOFF = 0.1  # retry.backoff.ms while the coordinator is unreachable
 
 
-def build_coordinator(
-    groups: list[ConsumerGroupSpec],
-    partitions_per_topic: dict[str, int],
-    topic_ids: dict[str, str],
-    release: Any,
-    initial_rebalance_delay: float,
-    consumer_heartbeat_interval: float,
-    consumer_session_timeout: float,
-) -> GroupCoordinator:
-    """The run's coordinator: a classic or KIP-848 state machine per group (both engines')."""
+def build_coordinator(scenario: Scenario) -> GroupCoordinator:
+    """The run's coordinator: a classic or KIP-848 state machine per group (both engines'),
+    with the brokers' group settings and the topics' ids (the ``uniform`` assignor walks
+    topics by id)."""
+    config, release = scenario.cluster.config, scenario.cluster.kafka_version
+    partitions = {t.name: t.partitions for t in scenario.topics}
+    topic_ids = {t.name: topic_id(scenario.seed, t.name) for t in scenario.topics}
     machines: dict[str, ClassicGroup | ConsumerGroup] = {}
-    for spec in groups:
-        parts = {t: partitions_per_topic[t] for t in spec.topics}
+    for spec in scenario.consumer_groups:
+        parts = {t: partitions[t] for t in spec.topics}
         if spec.group_protocol == "consumer":
             assignor = server_assignor(spec.group_remote_assignor, topic_ids, release)
             machines[spec.group_id] = ConsumerGroup(
-                spec.group_id, parts, assignor, consumer_heartbeat_interval, consumer_session_timeout
+                spec.group_id, parts, assignor,
+                config.group_consumer_heartbeat_interval, config.group_consumer_session_timeout,
             )
         else:
-            machines[spec.group_id] = ClassicGroup(spec.group_id, parts, initial_rebalance_delay)
+            machines[spec.group_id] = ClassicGroup(spec.group_id, parts, config.group_initial_rebalance_delay)
     return GroupCoordinator(machines)
 
 
@@ -120,25 +119,12 @@ def answers(
 class GroupDriver:
     """Feeds the group coordinator in simulated time and routes its answers."""
 
-    def __init__(
-        self,
-        cluster: GroupCluster,
-        groups: list[ConsumerGroupSpec],
-        partitions_per_topic: dict[str, int],
-        topic_ids: dict[str, str],
-        release: Any,
-        initial_rebalance_delay: float,
-        consumer_heartbeat_interval: float,
-        consumer_session_timeout: float,
-    ) -> None:
+    def __init__(self, cluster: GroupCluster, scenario: Scenario) -> None:
         self.cluster = cluster
         self.env = cluster.env
         # KIP-848 members heartbeat at the coordinator's interval (each response repeats it)
-        self.consumer_heartbeat_interval = consumer_heartbeat_interval
-        self.coordinator = build_coordinator(
-            groups, partitions_per_topic, topic_ids, release, initial_rebalance_delay,
-            consumer_heartbeat_interval, consumer_session_timeout,
-        )
+        self.consumer_heartbeat_interval = scenario.cluster.config.group_consumer_heartbeat_interval
+        self.coordinator = build_coordinator(scenario)
         self.clients: dict[str, GroupClient] = {}
         self.removals: list[MemberRemoved] = []
         self.spans: list[AssignmentSpan] = []

@@ -40,7 +40,6 @@ from simkafka.model.group_protocol import (
     RebalanceRecord,
     Tick,
 )
-from simkafka.model.topology import topic_id
 from simkafka.model.types import TopicPartition
 from simkafka.scenario import ConsumerGroupSpec, Scenario
 from simkafka.scenario.faults import (
@@ -329,15 +328,7 @@ class SteppedGroups:
         self.latency = cluster.network.client_latency
         self.consumer_heartbeat_interval = config.group_consumer_heartbeat_interval
         specs = list(scenario.consumer_groups)
-        self.coordinator = build_coordinator(
-            specs,
-            {t.name: t.partitions for t in scenario.topics},
-            {t.name: topic_id(scenario.seed, t.name) for t in scenario.topics},
-            cluster.kafka_version,
-            config.group_initial_rebalance_delay,
-            config.group_consumer_heartbeat_interval,
-            config.group_consumer_session_timeout,
-        )
+        self.coordinator = build_coordinator(scenario)
         self.specs = {spec.group_id: spec for spec in specs}
         self.group_index = {spec.group_id: g for g, spec in enumerate(specs)}
         self.now = 0.0

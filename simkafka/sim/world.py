@@ -185,16 +185,7 @@ class World:
             self._bytes_per_message[spec.topic] = spec.message_size.mean
         self.groups: dict[str, list[ConsumerMember]] = {}
         config = cluster.config
-        self.group_driver = GroupDriver(
-            self,
-            list(scenario.consumer_groups),
-            {t.name: t.partitions for t in scenario.topics},
-            dict(self.topology.topic_ids),
-            cluster.kafka_version,
-            initial_rebalance_delay=config.group_initial_rebalance_delay,
-            consumer_heartbeat_interval=config.group_consumer_heartbeat_interval,
-            consumer_session_timeout=config.group_consumer_session_timeout,
-        )
+        self.group_driver = GroupDriver(self, scenario)
         self._compression = topic_compression(scenario)
         for group in scenario.consumer_groups:
             self.groups[group.group_id] = []
