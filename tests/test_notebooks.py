@@ -50,11 +50,8 @@ def _execute(path: Path) -> tuple[object, float]:
     return notebook, time.perf_counter() - started
 
 
-def test_there_is_a_course():
-    stems = [p.stem for p in NOTEBOOKS]
-    chapters = [s for s in stems if re.match(r"0\d-", s)]
-    case_studies = [s for s in stems if s.startswith("case-")]
-    assert len(chapters) >= 8 and len(case_studies) >= 6, stems
+def test_there_are_notebooks():
+    assert NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_stem)
