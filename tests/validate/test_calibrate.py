@@ -4,6 +4,7 @@ for what it is, the per-request ones are kept and say so, and the profile writte
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 
@@ -98,14 +99,17 @@ def test_log_recovery_costs_more_per_byte_than_a_crc_and_a_copy(calibration):
 
 
 def test_recovery_cost_cuts_the_torn_batch_every_run_and_leaves_nothing_behind(tmp_path):
-    effort = Effort(recoveries=2, recovery_log_bytes=4 * 1024 * 1024)
+    effort = Effort(recoveries=3, recovery_log_bytes=4 * 1024 * 1024)
     figures = recovery_cost(str(tmp_path), effort, batch_bytes=64 * 1024)
-    assert len(figures.per_byte) == len(figures.recovery) == 2
+    assert len(figures.per_byte) == len(figures.recovery) == 3
     # each run tore half a batch off and recovery cut the rest of it: one batch less a run
-    first, second = figures.recovered_bytes
-    assert first - second == figures.batch_bytes
+    first, second, third = figures.recovered_bytes
+    assert first - second == second - third == figures.batch_bytes
     assert first == figures.log_bytes - 2 * figures.batch_bytes  # the untimed run's batch too
-    assert all(0 < loading < seconds for loading, seconds in zip(figures.clean_load, figures.recovery, strict=True))
+    # a clean load reads no record, recovery reads and checks every one: slower, in the
+    # median (one run on a busy machine can be descheduled in the middle of a load)
+    assert all(seconds > 0 for seconds in (*figures.clean_load, *figures.recovery))
+    assert statistics.median(figures.clean_load) < statistics.median(figures.recovery)
     assert list(tmp_path.iterdir()) == []
 
 
