@@ -281,8 +281,22 @@ def mark_faults(ax, marks: tuple[list[tuple[float, str]], np.ndarray], *, labels
     for k, (t, label) in enumerate(faults):
         ax.axvline(t, color="#b00", linewidth=1, linestyle="--", alpha=0.8, label="fault" if k == 0 else None)
         if labels:
-            ax.text(t, 0.98, f" {label}", transform=transform, rotation=90, va="top", ha="left",
-                    fontsize=7, color="#b00")
+            # clipped to the axes: a long label (several faults at one instant) is cut at
+            # the axis, never drawn over the tick labels or a neighbouring panel
+            ax.text(t, 0.98, f" {_fit(label)}", transform=transform, rotation=90, va="top", ha="left",
+                    fontsize=7, color="#b00", clip_on=True)
+
+
+# a fault label longer than this shows its first fault and how many more there are
+LABEL_CHARS = 28
+
+
+def _fit(label: str) -> str:
+    """``consumer restart eager[0] +2`` for three faults at one instant."""
+    parts = label.split(", ")
+    if len(label) <= LABEL_CHARS or len(parts) == 1:
+        return label
+    return f"{parts[0]} +{len(parts) - 1}"
 
 
 def _broker_columns(ts: pd.DataFrame, suffix: str) -> list[str]:
