@@ -11,7 +11,14 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
 - :func:`plot_series`: time-series columns of a run with its faults marked and its
   rebalances shaded;
 - :func:`plot_assignment` and :func:`plot_lag_with_rebalances`: a group's assignment over
-  time and its lag (from :mod:`simkafka.report.groups`).
+  time and its lag (from :mod:`simkafka.report.groups`);
+- :func:`plot_partition_offsets` and :func:`plot_log_segments`: partitions as strips of
+  offsets and one partition's segments on disk, read from the real log engine by
+  :func:`records_frame` and :func:`segment_table` (from :mod:`simkafka.report.log_figures`);
+- :func:`plot_key_partitions`, :func:`plot_key_spread`, :func:`plot_sticky_batches`,
+  :func:`plot_throughput_knee` and :func:`plot_member_ownership`: where keys land, how
+  keyless records are batched, what partitions buy, who owns them (from
+  :mod:`simkafka.report.partition_figures`).
 
 :func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline.
 """
@@ -25,15 +32,32 @@ import pandas as pd
 
 from simkafka.report import faults as fault_report
 from simkafka.report.groups import plot_assignment, plot_lag_with_rebalances
+from simkafka.report.log_figures import plot_log_segments, plot_partition_offsets, records_frame, segment_table
+from simkafka.report.partition_figures import (
+    plot_key_partitions,
+    plot_key_spread,
+    plot_member_ownership,
+    plot_sticky_batches,
+    plot_throughput_knee,
+)
 from simkafka.sim.result import RunResult
 
 __all__ = [
     "broker_down_spans",
     "fenced_spans",
     "plot_assignment",
+    "plot_key_partitions",
+    "plot_key_spread",
     "plot_lag_with_rebalances",
+    "plot_log_segments",
+    "plot_member_ownership",
+    "plot_partition_offsets",
     "plot_series",
+    "plot_sticky_batches",
+    "plot_throughput_knee",
     "plot_timeline",
+    "records_frame",
+    "segment_table",
 ]
 
 # the faults that stop a broker's process, and the one that starts it again
