@@ -78,21 +78,24 @@ def plot_key_spread(partitions: Sequence[int] | np.ndarray, num_partitions: int,
     return ax
 
 
-def plot_sticky_batches(batches: Sequence[Batch], num_partitions: int, ax=None, *, title: str | None = None):
+def plot_sticky_batches(batches: Sequence[Batch], num_partitions: int, ax=None, *, batch_size: int | None = None,
+                        title: str | None = None):
     """A producer's batches over time (from
     :func:`~simkafka.model.batching.batch_unkeyed_records`): one row per partition, a bar
     from when each batch was opened to when the Sender took it, its height its fill
-    (bytes / the largest batch), its record count written on it. Returns the Axes."""
+    (bytes / ``batch_size``, or / the largest batch when not given), its record count
+    written on it. Returns the Axes."""
     ax = _new_axes(ax, (11, 0.8 + 0.5 * num_partitions))
-    largest = max((b.size for b in batches), default=1)
+    full = batch_size or max((b.size for b in batches), default=1)
     for b in batches:
-        height = 0.8 * b.size / largest
+        height = 0.8 * min(1.0, b.size / full)
         ax.barh(b.partition, max(b.sent_ms - b.opened_ms, 0.05), left=b.opened_ms, height=height,
                 color=_PALETTE[b.partition % len(_PALETTE)], edgecolor="black", linewidth=0.4)
         ax.text(b.opened_ms, b.partition, str(len(b.records)), fontsize=6, va="center")
     ax.set_yticks(range(num_partitions), [f"partition {p}" for p in range(num_partitions)])
     ax.set_ylim(num_partitions - 0.5, -0.5)
-    ax.set_xlabel("time (ms); bar height = batch fill, number = records in the batch")
+    ax.set_xlabel("time (ms); bar height = batch fill" + (" (of batch.size)" if batch_size else "")
+                  + ", number = records in the batch")
     ax.set_title(title or f"{len(batches)} batches")
     return ax
 

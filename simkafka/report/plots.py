@@ -12,6 +12,8 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
   rebalances shaded;
 - :func:`plot_assignment` and :func:`plot_lag_with_rebalances`: a group's assignment over
   time and its lag (from :mod:`simkafka.report.groups`);
+- :func:`plot_latency_percentiles`: latency percentiles of several runs side by side
+  (one run per setting, e.g. ``acks`` 0 / 1 / all);
 - :func:`plot_partition_offsets` and :func:`plot_log_segments`: partitions as strips of
   offsets and one partition's segments on disk, read from the real log engine by
   :func:`records_frame` and :func:`segment_table` (from :mod:`simkafka.report.log_figures`);
@@ -26,7 +28,7 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -49,6 +51,7 @@ __all__ = [
     "plot_key_partitions",
     "plot_key_spread",
     "plot_lag_with_rebalances",
+    "plot_latency_percentiles",
     "plot_log_segments",
     "plot_member_ownership",
     "plot_partition_offsets",
@@ -251,4 +254,34 @@ def plot_series(
     ax.grid(alpha=0.3)
     if len(chosen) > 1 or len(result.rebalances) or len(result.timeline):
         ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return ax
+
+
+def plot_latency_percentiles(
+    results: Mapping[str, RunResult],
+    ax=None,
+    *,
+    kind: str = "produce",
+    percentiles: Sequence[str] = ("p50", "p99"),
+    title: str | None = None,
+):
+    """Latency percentiles of several runs side by side, in milliseconds: a group of bars
+    per run (``results``: label -> run, e.g. ``{"acks=0": ..., "acks=1": ...}``), a bar per
+    percentile of the run's ``latency`` row ``kind`` (``produce`` or ``end_to_end``), each
+    labelled with its value. Returns the Axes."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(2.5 + 1.5 * len(results), 3.5))
+    labels = list(results)
+    width = 0.8 / max(1, len(percentiles))
+    for k, percentile in enumerate(percentiles):
+        values = [float(results[label].latency.loc[kind, percentile]) * 1000 for label in labels]
+        xs = [i + (k - (len(percentiles) - 1) / 2) * width for i in range(len(labels))]
+        bars = ax.bar(xs, values, width=width, label=percentile)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel(f"{kind.replace('_', '-')} latency (ms)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title(title or f"{kind.replace('_', '-')} latency percentiles")
     return ax
