@@ -9,6 +9,7 @@ so both engines and the planner's bounds use the same function.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,6 +68,4 @@ def share_of_keys_kept(before: int, after: int) -> float:
     from 6 to 7) and the rest move -- and lose their order with the records already written."""
     if before < 1 or after < 1:
         raise ValueError("partition counts must be >= 1")
-    import math
-
     return min(before, after) / math.lcm(before, after)

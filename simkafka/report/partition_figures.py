@@ -8,7 +8,8 @@ keyless records, what partitions buy in throughput and which consumers own them.
   :func:`simkafka.model.batching.batch_unkeyed_records`);
 - :func:`plot_throughput_knee`: throughput against partition count for one or more sweeps,
   each knee marked;
-- :func:`plot_member_ownership`: partitions each consumer-group member owns.
+- :func:`plot_member_ownership`: partitions each consumer-group member owns;
+- :func:`plot_partition_advice`: the planner's partition count beside the rules of thumb.
 
 Each draws on a given matplotlib ``Axes`` (a new figure when none is given), returns it,
 and never chooses a backend or writes a file.
@@ -16,6 +17,7 @@ and never chooses a backend or writes a file.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -26,6 +28,7 @@ __all__ = [
     "plot_key_partitions",
     "plot_key_spread",
     "plot_member_ownership",
+    "plot_partition_advice",
     "plot_sticky_batches",
     "plot_throughput_knee",
 ]
@@ -148,4 +151,29 @@ def plot_member_ownership(assignment: Mapping[str, Sequence[int]], ax=None, *, t
     ax.set_xlabel("partitions owned")
     ax.set_xlim(0, max(counts + [1]) + 0.5)
     ax.set_title(title or "who owns which partition")
+    return ax
+
+
+def plot_partition_advice(advice, brokers: int, ax=None, *, title: str | None = None):
+    """The planner's partition count for ``advice`` (a
+    :class:`~simkafka.analysis.partitions.PartitionAdvice`) on ``brokers`` brokers beside
+    what the rules of thumb give and the floor the consumers set: the measured need
+    (load / (ceiling x one partition's throughput)), the advice (rounded up to a multiple
+    of the brokers), ``max(T/p, T/c)``, the ~3x-brokers rule, and the largest group's
+    members. Returns the Axes."""
+    need = math.ceil(advice.load / (advice.ceiling * advice.per_partition)) if advice.per_partition > 0 else 1
+    bars = {
+        "measured need\n(with headroom)": need,
+        f"advice\n({brokers} brokers)": advice.for_brokers(brokers),
+        "max(T/p, T/c)\n(no headroom)": advice.rule_throughput,
+        f"{advice.rule_brokers(brokers) // brokers}x brokers": advice.rule_brokers(brokers),
+        "group members": advice.members,
+    }
+    ax = _new_axes(ax, (8, 3.2))
+    colours = ["#7f7f7f", _PALETTE[0], _PALETTE[1], _PALETTE[2], _PALETTE[4]]
+    drawn = ax.bar(range(len(bars)), list(bars.values()), color=colours)
+    ax.bar_label(drawn, fontsize=8)
+    ax.set_xticks(range(len(bars)), list(bars))
+    ax.set_ylabel("partitions")
+    ax.set_title(title or f"partitions for {advice.topic}: the planner's advice and the rules of thumb")
     return ax
