@@ -20,6 +20,9 @@ assert len(idle) == len(members) - 4 and all(owned[m] == [] for m in idle), \
 for _rf in (2, 3):
     assert abs(disk[f"RF {_rf}"] / disk["RF 1"] - _rf) < 0.15 * _rf, \
         "disk writes per broker grow in proportion to the replication factor"
+_in = {name: broker_load(run, "nic_in_MB_per_s").mean() for name, run in by_rf.items()}
+assert all(abs(_in[f"RF {_rf}"] / _in["RF 1"] - _rf) < 0.15 * _rf for _rf in (2, 3)), \
+    "inbound traffic per broker grows in proportion to the replication factor"
 assert out["RF 1"] < out["RF 2"] < out["RF 3"], "replication traffic between brokers grows with RF"
 assert all(run.summary["conservation_ok"] for run in by_rf.values())
 _need = math.ceil(advice.load / (advice.ceiling * advice.per_partition))
