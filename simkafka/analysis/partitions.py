@@ -20,6 +20,7 @@ for a small cluster and 2x for a large one; RF 3 with ``min.insync.replicas`` 2 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from simkafka.analysis.catalogue import Offer
@@ -27,7 +28,14 @@ from simkafka.analysis.hardware import hardware_fields
 from simkafka.scenario import Scenario
 from simkafka.scenario.plan import PlanSpec
 
-__all__ = ["SMALL_CLUSTER", "PartitionAdvice", "advise", "probe_scenario", "rule_of_thumb_per_broker"]
+__all__ = [
+    "SMALL_CLUSTER",
+    "PartitionAdvice",
+    "advise",
+    "probe_scenario",
+    "rule_of_thumb_per_broker",
+    "throughput_knee",
+]
 
 #: Up to this many brokers a cluster is "small": the rule of thumb is 3 partitions a broker.
 SMALL_CLUSTER = 6
@@ -36,6 +44,18 @@ SMALL_CLUSTER = 6
 def rule_of_thumb_per_broker(brokers: int) -> int:
     """Partitions per broker by the operators' rule of thumb: ~3x for small clusters, ~2x for large."""
     return 3 if brokers <= SMALL_CLUSTER else 2
+
+
+def throughput_knee(counts: Sequence[int], throughputs: Sequence[float], tolerance: float = 0.05) -> int:
+    """The partition count beyond which one more partition stops helping: the smallest of
+    ``counts`` whose throughput is within ``tolerance`` (a fraction) of the best measured
+    throughput. ``counts`` must increase."""
+    if not counts or len(counts) != len(throughputs):
+        raise ValueError("counts and throughputs must be non-empty and of one length")
+    if any(b <= a for a, b in zip(counts, counts[1:], strict=False)):
+        raise ValueError("counts must increase")
+    best = max(throughputs)
+    return next(c for c, t in zip(counts, throughputs, strict=True) if t >= (1.0 - tolerance) * best)
 
 
 def probe_scenario(base: Scenario, topic: str, spec: PlanSpec, offer: Offer) -> Scenario:

@@ -9,6 +9,7 @@ so both engines and the planner's bounds use the same function.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +19,7 @@ from simkafka.model.partitioner import partitions_for_keys
 if TYPE_CHECKING:
     from simkafka.scenario import ProducerSpec
 
-__all__ = ["KEY_CHUNK", "key_bytes", "key_probabilities", "key_weights"]
+__all__ = ["KEY_CHUNK", "key_bytes", "key_probabilities", "key_weights", "share_of_keys_kept"]
 
 
 KEY_CHUNK = 1 << 18  # keys hashed at once: memory stays bounded whatever keys.count is
@@ -57,3 +58,14 @@ def key_weights(spec: ProducerSpec, num_partitions: int) -> np.ndarray | None:
             partitions, weights=_key_chunk_weights(spec, start, stop), minlength=num_partitions
         )
     return totals / totals.sum()
+
+
+def share_of_keys_kept(before: int, after: int) -> float:
+    """The share of uniformly hashed keys that stay in the same partition when a topic
+    goes from ``before`` to ``after`` partitions: ``h % before == h % after`` holds for
+    exactly ``min(before, after)`` of every ``lcm(before, after)`` consecutive hash values,
+    so ``min / lcm`` of the keys keep their partition (half when doubling, one in seven
+    from 6 to 7) and the rest move -- and lose their order with the records already written."""
+    if before < 1 or after < 1:
+        raise ValueError("partition counts must be >= 1")
+    return min(before, after) / math.lcm(before, after)

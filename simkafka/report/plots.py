@@ -11,7 +11,18 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
 - :func:`plot_series`: time-series columns of a run with its faults marked and its
   rebalances shaded;
 - :func:`plot_assignment` and :func:`plot_lag_with_rebalances`: a group's assignment over
-  time and its lag (from :mod:`simkafka.report.groups`).
+  time and its lag (from :mod:`simkafka.report.groups`);
+- :func:`plot_latency_percentiles`: latency percentiles of several runs side by side
+  (one run per setting, e.g. ``acks`` 0 / 1 / all);
+- :func:`plot_broker_load`: what each broker carries (disk writes, NIC in and out) in
+  several runs side by side, from :func:`broker_load`;
+- :func:`plot_partition_offsets` and :func:`plot_log_segments`: partitions as strips of
+  offsets and one partition's segments on disk, read from the real log engine by
+  :func:`records_frame` and :func:`segment_table` (from :mod:`simkafka.report.log_figures`);
+- :func:`plot_key_partitions`, :func:`plot_key_spread`, :func:`plot_sticky_batches`,
+  :func:`plot_throughput_knee` and :func:`plot_member_ownership`: where keys land, how
+  keyless records are batched, what partitions buy, who owns them (from
+  :mod:`simkafka.report.partition_figures`).
 
 :func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline.
 """
@@ -19,21 +30,48 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from simkafka.report import faults as fault_report
 from simkafka.report.groups import plot_assignment, plot_lag_with_rebalances
+from simkafka.report.log_figures import (
+    plot_log_segments,
+    plot_partition_offsets,
+    records_frame,
+    segment_table,
+)
+from simkafka.report.partition_figures import (
+    plot_key_partitions,
+    plot_key_spread,
+    plot_member_ownership,
+    plot_partition_advice,
+    plot_sticky_batches,
+    plot_throughput_knee,
+)
 from simkafka.sim.result import RunResult
 
 __all__ = [
     "broker_down_spans",
+    "broker_load",
     "fenced_spans",
     "plot_assignment",
+    "plot_broker_load",
+    "plot_key_partitions",
+    "plot_key_spread",
     "plot_lag_with_rebalances",
+    "plot_latency_percentiles",
+    "plot_log_segments",
+    "plot_member_ownership",
+    "plot_partition_advice",
+    "plot_partition_offsets",
     "plot_series",
+    "plot_sticky_batches",
+    "plot_throughput_knee",
     "plot_timeline",
+    "records_frame",
+    "segment_table",
 ]
 
 # the faults that stop a broker's process, and the one that starts it again
@@ -227,4 +265,86 @@ def plot_series(
     ax.grid(alpha=0.3)
     if len(chosen) > 1 or len(result.rebalances) or len(result.timeline):
         ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return ax
+
+
+def plot_latency_percentiles(
+    results: Mapping[str, RunResult],
+    ax=None,
+    *,
+    kind: str = "produce",
+    percentiles: Sequence[str] = ("p50", "p99"),
+    title: str | None = None,
+):
+    """Latency percentiles of several runs side by side, in milliseconds: a group of bars
+    per run (``results``: label -> run, e.g. ``{"acks=0": ..., "acks=1": ...}``), a bar per
+    percentile of the run's ``latency`` row ``kind`` (``produce`` or ``end_to_end``), each
+    labelled with its value. Returns the Axes."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(2.5 + 1.5 * len(results), 3.5))
+    labels = list(results)
+    width = 0.8 / max(1, len(percentiles))
+    for k, percentile in enumerate(percentiles):
+        values = [float(results[label].latency.loc[kind, percentile]) * 1000 for label in labels]
+        xs = [i + (k - (len(percentiles) - 1) / 2) * width for i in range(len(labels))]
+        bars = ax.bar(xs, values, width=width, label=percentile)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel(f"{kind.replace('_', '-')} latency (ms)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title(title or f"{kind.replace('_', '-')} latency percentiles")
+    return ax
+
+
+def _warmup(result: RunResult) -> float:
+    from simkafka.units import parse_duration
+
+    return parse_duration((result.resolved_scenario.get("run") or {}).get("warmup") or 0.0)
+
+
+def broker_load(result: RunResult, metric: str) -> pd.Series:
+    """Each broker's mean of the time-series column ``b<id>.<metric>`` (e.g.
+    ``disk_write_MB_per_s``, ``nic_in_MB_per_s``, ``nic_out_MB_per_s``) after the run's
+    warm-up, indexed by broker id. Raises ``KeyError`` when the run has no such column."""
+    ts = result.timeseries
+    columns = {int(m[1]): c for c in ts.columns if (m := re.fullmatch(rf"b(\d+)\.{re.escape(metric)}", c))}
+    if not columns:
+        raise KeyError(f"no per-broker column {metric!r}; the run has: {', '.join(ts.columns)}")
+    steady = ts[ts.index > _warmup(result)]
+    if steady.empty:
+        steady = ts
+    return pd.Series({b: float(steady[c].mean()) for b, c in sorted(columns.items())}, name=metric)
+
+
+def plot_broker_load(
+    results: Mapping[str, RunResult],
+    metrics: Sequence[str] = ("disk_write_MB_per_s", "nic_in_MB_per_s", "nic_out_MB_per_s"),
+    ax=None,
+    *,
+    title: str | None = None,
+):
+    """What a broker carries in each of several runs (``results``: label -> run): a group of
+    bars per run, one bar per ``metric`` (:func:`broker_load`, averaged over the brokers,
+    the range across brokers as an error bar), each labelled with its value. Returns the
+    Axes."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(2.5 + 2.0 * len(results), 3.5))
+    labels = list(results)
+    width = 0.8 / max(1, len(metrics))
+    for k, metric in enumerate(metrics):
+        loads = [broker_load(results[label], metric) for label in labels]
+        means = [float(load.mean()) for load in loads]
+        spread = [[m - float(load.min()) for m, load in zip(means, loads, strict=True)],
+                  [float(load.max()) - m for m, load in zip(means, loads, strict=True)]]
+        xs = [i + (k - (len(metrics) - 1) / 2) * width for i in range(len(labels))]
+        bars = ax.bar(xs, means, width=width, yerr=spread, capsize=2, label=metric.replace("_MB_per_s", " MB/s").replace("_", " "))
+        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel("per broker (mean over the run)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title(title or "what each broker carries")
     return ax
