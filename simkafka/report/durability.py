@@ -5,7 +5,8 @@ written twice, partition-seconds without a leader): rows are ``acks`` x
 ``enable.idempotence``, columns ``min.insync.replicas`` x
 ``unclean.leader.election.enable``, the number written in each cell, and a cell Kafka
 refuses hatched grey. :func:`matrix_grid` computes what a panel draws (a DataFrame a test
-can check); :func:`figure_durability` draws it.
+can check); :func:`plot_durability_matrix` draws one panel on a given Axes (a notebook's
+figure), :func:`figure_durability` the report's grid of them.
 
 Everything is written into a staging directory and swapped in at the end
 (:func:`~simkafka.report.output_dir.staged_report_dir`), as the sizing report is: an

@@ -1,6 +1,12 @@
 """What a user sees of consumer groups' rebalances: the per-group table, the rebalance
-log, the note for an engine whose groups keep their first assignment, and two figures --
-the assignment over time and the consumer lag with the rebalances marked.
+log, the note for an engine whose groups keep their first assignment, and three figures --
+the assignment over time, the consumer lag with the rebalances marked, and how many
+partitions had an owner (stop-the-world against incremental).
+
+Tables a notebook reads beside them: :func:`revoked_per_rebalance` (partitions taken from
+their owner in each rebalance, against partitions that changed owner),
+:func:`assignment_at` (who owned what at a moment, in an assignor's answer's shape) and
+:func:`owned_partitions`.
 
 Everything here reads a :class:`~simkafka.sim.result.RunResult` (its ``rebalances`` and
 ``assignments`` frames, its summary's ``<figure>.<group>`` keys and its ``lag.<group>``
