@@ -5,7 +5,8 @@ written twice, partition-seconds without a leader): rows are ``acks`` x
 ``enable.idempotence``, columns ``min.insync.replicas`` x
 ``unclean.leader.election.enable``, the number written in each cell, and a cell Kafka
 refuses hatched grey. :func:`matrix_grid` computes what a panel draws (a DataFrame a test
-can check); :func:`figure_durability` draws it.
+can check); :func:`plot_durability_matrix` draws one panel on a given Axes (a notebook's
+figure), :func:`figure_durability` the report's grid of them.
 
 Everything is written into a staging directory and swapped in at the end
 (:func:`~simkafka.report.output_dir.staged_report_dir`), as the sizing report is: an
@@ -31,7 +32,7 @@ from simkafka.report.sizing import json_safe
 if TYPE_CHECKING:  # the report reads a DurabilityMatrix's fields; nothing runs here
     from simkafka.analysis.durability import DurabilityMatrix
 
-__all__ = ["FILES", "PANELS", "figure_durability", "matrix_grid", "write_durability_report"]
+__all__ = ["FILES", "PANELS", "figure_durability", "matrix_grid", "plot_durability_matrix", "write_durability_report"]
 
 #: The report's files, in the order a reader wants them
 FILES = ("durability.html", "durability.png", "durability.json", "durability.parquet")
@@ -78,33 +79,51 @@ def _plt():
     return plt
 
 
-def figure_durability(matrix: DurabilityMatrix, path: Path) -> None:
-    """The heat-map grid, saved as a PNG carrying simkafka's ``Software`` tag."""
+def plot_durability_matrix(matrix: DurabilityMatrix, measure: str = "acknowledged_lost", ax=None,
+                           *, title: str | None = None, cmap: str | None = None):
+    """One heat map of the matrix: ``measure`` (a :data:`~simkafka.analysis.durability.METRICS`
+    name) per cell, rows ``acks`` x ``enable.idempotence``, columns
+    ``min.insync.replicas`` x ``unclean.leader.election.enable`` (:func:`matrix_grid`),
+    the number written in each cell and a cell Kafka refuses hatched grey. ``title`` and
+    ``cmap`` default to the report's for the measure (:data:`PANELS`). Returns the Axes."""
     from matplotlib.patches import Rectangle
 
+    grid = matrix_grid(matrix, measure)
+    panel = {m: (t, c) for m, t, c in PANELS}.get(measure, (measure.replace("_", " "), "Purples"))
+    rows, columns = grid.shape
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(4.8, 1.2 + 0.55 * rows))
+    values = grid.to_numpy(dtype=float)
+    top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+    ax.imshow(np.ma.masked_invalid(values), cmap=cmap or panel[1], vmin=0, vmax=top if top > 0 else 1,
+              aspect="auto")
+    for r in range(rows):
+        for c in range(columns):
+            value = values[r, c]
+            if np.isnan(value):
+                ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=_IMPOSSIBLE_COLOUR,
+                                       hatch="///", edgecolor="#969696", linewidth=0))
+                ax.text(c, r, "refused", ha="center", va="center", fontsize=7, color="#525252")
+                continue
+            text = f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+            dark = top > 0 and value > 0.6 * top
+            ax.text(c, r, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    ax.set_xticks(range(columns), [label.replace(" unclean", "\nunclean") for label in grid.columns], fontsize=7)
+    ax.set_yticks(range(rows), list(grid.index), fontsize=7)
+    ax.set_title(title or panel[0], fontsize=9)
+    return ax
+
+
+def figure_durability(matrix: DurabilityMatrix, path: Path) -> None:
+    """The heat-map grid (:func:`plot_durability_matrix` per :data:`PANELS`), saved as a
+    PNG carrying simkafka's ``Software`` tag."""
     plt = _plt()
-    grids = [(matrix_grid(matrix, measure), title, cmap) for measure, title, cmap in PANELS]
-    rows, columns = grids[0][0].shape
-    fig, axes = plt.subplots(1, len(grids), figsize=(4.8 * len(grids), 1.2 + 0.55 * rows), squeeze=False)
-    for ax, (grid, title, cmap) in zip(axes[0], grids, strict=True):
-        values = grid.to_numpy(dtype=float)
-        top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
-        ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=top if top > 0 else 1, aspect="auto")
-        for r in range(rows):
-            for c in range(columns):
-                value = values[r, c]
-                if np.isnan(value):
-                    ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=_IMPOSSIBLE_COLOUR,
-                                           hatch="///", edgecolor="#969696", linewidth=0))
-                    ax.text(c, r, "refused", ha="center", va="center", fontsize=7, color="#525252")
-                    continue
-                text = f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
-                dark = top > 0 and value > 0.6 * top
-                ax.text(c, r, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
-        ax.set_xticks(range(columns), [label.replace(" unclean", "\nunclean") for label in grid.columns],
-                      fontsize=7)
-        ax.set_yticks(range(rows), list(grid.index), fontsize=7)
-        ax.set_title(title, fontsize=9)
+    rows = matrix_grid(matrix, PANELS[0][0]).shape[0]
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.8 * len(PANELS), 1.2 + 0.55 * rows), squeeze=False)
+    for ax, (measure, title, cmap) in zip(axes[0], PANELS, strict=True):
+        plot_durability_matrix(matrix, measure, ax, title=title, cmap=cmap)
     fig.suptitle(f"{matrix.scenario}: {', '.join(matrix.faults)}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png", metadata={"Software": software_tag("durability")})

@@ -1,6 +1,12 @@
 """What a user sees of consumer groups' rebalances: the per-group table, the rebalance
-log, the note for an engine whose groups keep their first assignment, and two figures --
-the assignment over time and the consumer lag with the rebalances marked.
+log, the note for an engine whose groups keep their first assignment, and three figures --
+the assignment over time, the consumer lag with the rebalances marked, and how many
+partitions had an owner (stop-the-world against incremental).
+
+Tables a notebook reads beside them: :func:`revoked_per_rebalance` (partitions taken from
+their owner in each rebalance, against partitions that changed owner),
+:func:`assignment_at` (who owned what at a moment, in an assignor's answer's shape) and
+:func:`owned_partitions`.
 
 Everything here reads a :class:`~simkafka.sim.result.RunResult` (its ``rebalances`` and
 ``assignments`` frames, its summary's ``<figure>.<group>`` keys and its ``lag.<group>``
@@ -16,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from simkafka.model.types import TopicPartition
 from simkafka.report import faults as fault_report
 from simkafka.report.numbers import significant
 from simkafka.sim.group_outcome import GROUP_DELIVERY_FIGURES, GROUP_FIGURES
@@ -39,6 +46,9 @@ _COLUMNS = {
 DETAIL_PARTITIONS = 48
 REBALANCE_ROWS = 50  # the HTML rebalance log shows this many; rebalances.csv has them all
 _SHADE = "#888"
+# a span that ends this close to the run's end was still open at it (the engine's clock
+# sums floats: 9.99999999999998 is the end of a 10 s run)
+_AT_THE_END = 1e-6
 
 
 # -- tables ------------------------------------------------------------------------------
@@ -192,7 +202,8 @@ def assignment_figsize(result: RunResult, group: str | None = None) -> tuple[flo
 def plot_lag_with_rebalances(result: RunResult, group: str | None = None, ax=None):
     """Consumer lag over time (``lag.<group>``: messages behind the high watermark), each
     group's rebalances shaded in its line's colour and faults marked. ``group``: one
-    group (default: every group). Returns the Axes."""
+    group (default: every group), and only the faults of that group's members (with
+    every broker fault) are marked. Returns the Axes."""
     ts = result.timeseries
     columns = [c for c in ts.columns if c.startswith("lag.") and (group is None or c == f"lag.{group}")]
     if ax is None:
@@ -203,13 +214,117 @@ def plot_lag_with_rebalances(result: RunResult, group: str | None = None, ax=Non
         name = column.split(".", 1)[1]
         (line,) = ax.plot(ts.index, ts[column], label=name)
         _shade_rebalances(ax, _rebalances_of(result, name), colour=line.get_color(), label=f"rebalance of {name}")
-    fault_report.mark_faults(ax, fault_report.fault_marks(result))
+    fault_report.mark_faults(ax, _faults_of(result, group))
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("messages behind the high watermark")
     ax.set_title("consumer lag" + (" (rebalances shaded)" if rebalanced(result) else ""))
     ax.set_ylim(bottom=0)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def revoked_per_rebalance(result: RunResult, group: str | None = None) -> pd.DataFrame:
+    """Per rebalance, how many partitions were taken from their owner, against how many
+    changed owner: ``group``, ``generation``, ``protocol``, ``assignor``, ``reason``,
+    ``started_at``, ``completed_at``, ``revoked``, ``partitions_moved`` and ``partitions``
+    (how many the group reads).
+
+    An ownership span that ends before the run does is a revocation (or the owner died);
+    it is counted in the first rebalance of its group still going on when it ended -- the
+    one whose ``completed_at`` is at or after it -- so a member that revokes at its next
+    poll(), after the coordinator started the rebalance, and a cooperative member that
+    revokes between the two rounds are counted where the partitions moved. An eager
+    rebalance revokes every partition (``revoked == partitions``); an incremental one
+    (cooperative, KIP-848) revokes what moves. ``group``: one group (default: all)."""
+    log = _rebalances_of(result, group)
+    spans = result.assignments if group is None else result.assignments[result.assignments["group"] == group]
+    duration = float(result.summary.get("duration_s") or (spans["end"].max() if len(spans) else 0.0))
+    revoked = [0] * len(log)
+    by_group = {g: rows for g, rows in log.reset_index(drop=True).groupby("group")}
+    for g, end in zip(spans["group"], spans["end"], strict=True):
+        rows = by_group.get(g)
+        if rows is None or float(end) >= duration - _AT_THE_END:
+            continue
+        still_going = rows[rows["completed_at"] >= float(end)]
+        if len(still_going):
+            revoked[int(still_going["started_at"].idxmin())] += 1
+    partitions = {g: len(_partitions_of(s)) for g, s in spans.groupby("group")}
+    frame = log[["group", "generation", "protocol", "assignor", "reason", "started_at", "completed_at"]]
+    frame = frame.reset_index(drop=True).assign(
+        revoked=revoked,
+        partitions_moved=log["partitions_moved"].astype(int).to_numpy(),
+        partitions=[partitions.get(g, 0) for g in log["group"]],
+    )
+    return frame
+
+
+def assignment_at(result: RunResult, group: str, at: float) -> dict[str, list[TopicPartition]]:
+    """Who owned which of ``group``'s partitions at time ``at`` (a span owns from its
+    ``start`` up to, not including, its ``end``; at the run's end, the spans still open):
+    member -> partitions, sorted, members that owned nothing left out -- the shape of an
+    assignor's answer (:mod:`simkafka.model.assignors`)."""
+    spans = result.assignments[result.assignments["group"] == group]
+    duration = float(result.summary.get("duration_s") or (spans["end"].max() if len(spans) else 0.0))
+    owned: dict[str, list[TopicPartition]] = {}
+    for member, topic, partition, start, end in zip(spans["member"], spans["topic"], spans["partition"],
+                                                    spans["start"], spans["end"], strict=True):
+        at_end = at >= duration - _AT_THE_END and float(end) >= duration - _AT_THE_END
+        if float(start) <= at and (at < float(end) or at_end):
+            owned.setdefault(str(member), []).append(TopicPartition(str(topic), int(partition)))
+    return {m: sorted(tps) for m, tps in sorted(owned.items(), key=lambda kv: _natural(kv[0]))}
+
+
+def owned_partitions(result: RunResult, group: str) -> pd.Series:
+    """How many of ``group``'s partitions had an owner, as a step function of time: the
+    index is every moment the count changed (from 0), the value the count from then on.
+    Stop-the-world is where it reaches 0 while the group has partitions."""
+    spans = result.assignments[result.assignments["group"] == group]
+    changes: Counter[float] = Counter()
+    for start, end in zip(spans["start"], spans["end"], strict=True):
+        changes[float(start)] += 1
+        changes[float(end)] -= 1
+    duration = float(result.summary.get("duration_s") or 0.0)
+    times = sorted(t for t in changes if t < duration - _AT_THE_END or not duration)
+    counts, owned = [], 0
+    for t in times:
+        owned += changes[t]
+        counts.append(owned)
+    if not times or times[0] > 0:
+        times, counts = [0.0, *times], [0, *counts]
+    return pd.Series(counts, index=pd.Index(times, name="time"), name=f"owned.{group}", dtype=int)
+
+
+def plot_owned_partitions(result: RunResult, groups: list[str] | None = None, ax=None):
+    """Partitions with an owner over time, one step line per group (default: every group
+    with an assignment): an eager group drops to nothing in each rebalance, an
+    incremental one keeps what does not move. One group: its rebalances shaded; several:
+    the first drawn thickest, so a line that runs under a later one still shows.
+    Returns the Axes."""
+    spans = result.assignments
+    names = groups if groups is not None else sorted(set(spans["group"]), key=_natural)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(9, 3.5))
+    duration = float(result.summary.get("duration_s") or (spans["end"].max() if len(spans) else 1.0))
+    top = 0
+    for k, name in enumerate(names):
+        series = owned_partitions(result, name)
+        x = [*series.index, duration]
+        y = [*series.to_numpy(), series.iloc[-1]]
+        (line,) = ax.step(x, y, where="post", label=name, linewidth=1.5 + 2.0 * (len(names) - 1 - k))
+        if len(names) == 1:
+            _shade_rebalances(ax, _rebalances_of(result, name), colour=line.get_color())
+        top = max(top, int(series.max()))
+    ax.set_xlim(0, duration)
+    ax.set_ylim(-0.3, top + 0.6)
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("partitions with an owner")
+    ax.set_title("partitions with an owner" + (" (rebalances shaded)" if len(names) == 1 else ""))
+    if names:
+        ax.legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.grid(alpha=0.3)
     return ax
 
@@ -238,6 +353,20 @@ def _member_rows(spans: pd.DataFrame) -> list[tuple[str, str]]:
 
 def _partitions_of(spans: pd.DataFrame) -> list[tuple[str, int]]:
     return sorted({(str(t), int(p)) for t, p in zip(spans["topic"], spans["partition"], strict=True)})
+
+
+def _faults_of(result: RunResult, group: str | None) -> tuple[list[tuple[float, str]], object]:
+    """The run's fault marks, without the ones that hit a member of a group other than
+    ``group`` (a label ending ``<group>[<member>]``); all of them when ``group`` is None."""
+    marks, others = fault_report.fault_marks(result)
+    if group is None:
+        return marks, others
+    kept = []
+    for at, label in marks:
+        parts = [p for p in label.split(", ") if (m := re.search(r"(\S+)\[\d+\]$", p)) is None or m[1] == group]
+        if parts:
+            kept.append((at, ", ".join(parts)))
+    return kept, others
 
 
 def _rebalances_of(result: RunResult, group: str | None) -> pd.DataFrame:

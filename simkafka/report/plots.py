@@ -10,8 +10,6 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
   of, and each group's rebalances;
 - :func:`plot_series`: time-series columns of a run with its faults marked and its
   rebalances shaded;
-- :func:`plot_assignment` and :func:`plot_lag_with_rebalances`: a group's assignment over
-  time and its lag (from :mod:`simkafka.report.groups`);
 - :func:`plot_latency_percentiles`: latency percentiles of several runs side by side
   (one run per setting, e.g. ``acks`` 0 / 1 / all);
 - :func:`plot_broker_load`: what each broker carries (disk writes, NIC in and out) in
@@ -22,7 +20,17 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
 - :func:`plot_key_partitions`, :func:`plot_key_spread`, :func:`plot_sticky_batches`,
   :func:`plot_throughput_knee` and :func:`plot_member_ownership`: where keys land, how
   keyless records are batched, what partitions buy, who owns them (from
-  :mod:`simkafka.report.partition_figures`).
+  :mod:`simkafka.report.partition_figures`);
+- :func:`plot_assignment`, :func:`plot_lag_with_rebalances` and
+  :func:`plot_owned_partitions`: a group's assignment over time, its lag, and how many
+  of its partitions had an owner -- stop-the-world or incremental (from
+  :mod:`simkafka.report.groups`);
+- :func:`plot_group_positions` and :func:`plot_delivery_outcomes`: where each group is
+  at the end (read, in hand, lag) and what a consumer crash cost it (read twice,
+  skipped; from :mod:`simkafka.report.consumption`);
+- :func:`plot_durability_matrix`: one measure of a durability matrix as a heat map over
+  ``acks`` x idempotence and ``min.insync.replicas`` x unclean election (from
+  :mod:`simkafka.report.durability`).
 
 :func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline.
 """
@@ -35,7 +43,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from simkafka.report import faults as fault_report
-from simkafka.report.groups import plot_assignment, plot_lag_with_rebalances
+from simkafka.report.consumption import plot_delivery_outcomes, plot_group_positions
+from simkafka.report.durability import plot_durability_matrix
+from simkafka.report.groups import plot_assignment, plot_lag_with_rebalances, plot_owned_partitions
 from simkafka.report.log_figures import (
     plot_log_segments,
     plot_partition_offsets,
@@ -58,12 +68,16 @@ __all__ = [
     "fenced_spans",
     "plot_assignment",
     "plot_broker_load",
+    "plot_delivery_outcomes",
+    "plot_durability_matrix",
+    "plot_group_positions",
     "plot_key_partitions",
     "plot_key_spread",
     "plot_lag_with_rebalances",
     "plot_latency_percentiles",
     "plot_log_segments",
     "plot_member_ownership",
+    "plot_owned_partitions",
     "plot_partition_advice",
     "plot_partition_offsets",
     "plot_series",

@@ -191,7 +191,7 @@ def summarise(world: World, probes: Probes) -> RunResult:
         world.env.now,
         {g: len(world.group_partitions(g)) for g in world.groups},
     )
-    return build_result(
+    result = build_result(
         world.scenario,
         probes.frame(),
         produce,
@@ -203,3 +203,22 @@ def summarise(world: World, probes: Probes) -> RunResult:
         played_fault_types("events"),
         groups=groups,
     )
+    result.summary |= crash_summary(world)
+    return result
+
+
+def crash_summary(world: World) -> dict[str, int]:
+    """For each group the scenario crashes a member of, what the crashes left behind, as
+    the members saw it when they died: ``uncommitted_at_crash.<group>``, records processed
+    past the group's committed offset (the next owner reads them again), and
+    ``unprocessed_at_crash.<group>``, records committed and not yet processed (nobody
+    reads them). With the delivery checker's ``consumed_twice`` and ``skipped`` they tell
+    the commit order's story: at-least-once reads the first again, at-most-once skips the
+    second, exactly-once aborts the open transaction and does neither."""
+    crashed = dict.fromkeys(f.group for f in world.scenario.faults if f.type == "consumer_crash")
+    out: dict[str, int] = {}
+    for group in crashed:
+        members = world.groups.get(group, [])
+        out[f"uncommitted_at_crash.{group}"] = sum(m.uncommitted_at_crash for m in members)
+        out[f"unprocessed_at_crash.{group}"] = sum(m.unprocessed_at_crash for m in members)
+    return out

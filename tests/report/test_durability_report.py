@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 from simkafka.analysis.durability import DurabilityAxes, durability_matrix
-from simkafka.report.durability import FILES, matrix_grid, write_durability_report
+from simkafka.report.durability import (
+    FILES,
+    matrix_grid,
+    plot_durability_matrix,
+    write_durability_report,
+)
 from simkafka.report.output_dir import MARKER, OutputRefused, png_software
 from simkafka.scenario import parse_scenario
 
@@ -92,3 +97,33 @@ def test_a_directory_simkafka_did_not_write_is_refused_and_left_alone(matrix, tm
     with pytest.raises(OutputRefused, match="not a simkafka report"):
         write_durability_report(matrix, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_the_heat_map_of_one_measure_shows_the_grid_and_marks_refused_cells(matrix):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = matrix_grid(matrix, "no_leader_partition_s")
+    ax = plot_durability_matrix(matrix, "no_leader_partition_s")
+    try:
+        (image,) = ax.get_images()
+        shown = image.get_array()
+        for r in range(grid.shape[0]):
+            for c in range(grid.shape[1]):
+                value = grid.iat[r, c]
+                assert bool(shown.mask[r, c]) == math.isnan(value)
+                if not math.isnan(value):
+                    assert shown[r, c] == value
+        texts = [t.get_text() for t in ax.texts]
+        assert texts.count("refused") == int(grid.isna().to_numpy().sum()) == 2
+        assert [t.get_text() for t in ax.get_yticklabels()] == list(grid.index)
+        assert ax.get_title() == "partition-seconds without a leader"
+    finally:
+        plt.close(ax.figure)
+    ax = plot_durability_matrix(matrix, "produce_msgs_per_s", title="throughput")
+    try:
+        assert ax.get_title() == "throughput"
+    finally:
+        plt.close(ax.figure)

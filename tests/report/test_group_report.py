@@ -267,3 +267,81 @@ def test_the_rebalance_log_marks_a_superseded_kip848_epoch_and_keeps_to_its_limi
     table, note = group_report.rebalance_log_table(result, limit=2)
     assert list(table["reason"]) == ["member g-1 joined (superseded)", "member g-2 joined"]
     assert note == "1 more rebalance(s) not shown; rebalances.csv has them all"
+
+
+def test_an_eager_rebalance_revokes_everything_a_leave_only_what_the_leaver_had(rebalanced):
+    # the hand-built run: the eager join takes all six partitions away at 1.6 s (four
+    # change owner); g-1 leaving at 3 s gives up its two, both of which move
+    moves = group_report.revoked_per_rebalance(rebalanced, "g")
+    assert moves["revoked"].tolist() == [6, 2]
+    assert moves["partitions_moved"].tolist() == [4, 2]
+    assert moves["partitions"].tolist() == [6, 6]
+    assert moves["reason"].tolist() == ["member g-2 joined", "member g-1 left"]
+
+
+def test_a_revocation_after_the_coordinator_answered_counts_in_the_round_still_going():
+    # cooperative join in two rounds: round 1 [1.0, 1.5] moves nothing, g-0 revokes p2 at
+    # 1.6 -- after round 1 answered -- and round 2 [1.55, 2.0] hands p2 to g-1
+    records = [
+        RebalanceRecord("g", 2, "classic", "cooperative-sticky", "member g-1 joined", 1.0, 1.5, 1, 2, 0),
+        RebalanceRecord("g", 3, "classic", "cooperative-sticky", "member g-0 leader rejoined", 1.55, 2.0, 2, 2, 1),
+    ]
+    spans = [AssignmentSpan("g", "g-0", tp(p), 1, 0.0, 1.6 if p == 2 else None) for p in range(3)]
+    spans.append(AssignmentSpan("g", "g-1", tp(2), 3, 2.0, None))
+    outcome = group_outcome(records, spans, 4.0, {"g": 3})
+    result = dataclasses.replace(
+        simulate(parse_scenario(textwrap.dedent(NO_GROUPS), "none.yaml")),
+        rebalances=outcome.rebalances, assignments=outcome.assignments,
+        summary={"duration_s": 4.0, **outcome.summary},
+    )
+    moves = group_report.revoked_per_rebalance(result)
+    assert moves["revoked"].tolist() == [0, 1] and moves["partitions_moved"].tolist() == [0, 1]
+    assert group_report.assignment_at(result, "g", 1.7) == {"g-0": [tp(0), tp(1)]}
+    assert group_report.assignment_at(result, "g", 4.0) == {"g-0": [tp(0), tp(1)], "g-1": [tp(2)]}
+
+
+def test_who_owned_what_when(rebalanced):
+    assert group_report.assignment_at(rebalanced, "g", 1.0) == {"g-0": [tp(0), tp(1), tp(2)],
+                                                                 "g-1": [tp(3), tp(4), tp(5)]}
+    assert group_report.assignment_at(rebalanced, "g", 1.7) == {}  # the eager gap
+    assert group_report.assignment_at(rebalanced, "g", 2.5) == {"g-0": [tp(0), tp(1)], "g-1": [tp(2), tp(3)],
+                                                                 "g-2": [tp(4), tp(5)]}
+    # at the end: the spans still open (g-1 left; its two went to g-0 and g-2)
+    end = rebalanced.summary["duration_s"]
+    assert group_report.assignment_at(rebalanced, "g", end) == {"g-0": [tp(0), tp(1), tp(2)],
+                                                                 "g-2": [tp(3), tp(4), tp(5)]}
+
+
+def test_partitions_with_an_owner_drop_to_none_in_the_eager_gap(rebalanced):
+    owned = group_report.owned_partitions(rebalanced, "g")
+    assert list(owned.index) == pytest.approx([0.0, 1.6, 2.0, 3.0, 3.5])
+    assert owned.tolist() == [6, 0, 6, 4, 6]
+    ax = group_report.plot_owned_partitions(rebalanced)
+    try:
+        (line,) = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+        assert line.get_label() == "g"
+        assert list(line.get_ydata()) == [6, 0, 6, 4, 6, 6]  # held to the run's end
+        assert sorted(round(p.get_x(), 6) for p in ax.patches) == [1.5, 3.0]  # one group: shaded
+    finally:
+        plt.close(ax.figure)
+
+
+def test_the_lag_of_one_group_marks_only_its_own_members_faults(plain):
+    result = dataclasses.replace(
+        plain,
+        timeline=pd.DataFrame(
+            [(1.0, "consumer_crash", -1, "", -1, "faults[0]"), (2.0, "consumer_crash", -1, "", -1, "faults[1]"),
+             (2.0, "broker_crash", 1, "", -1, "faults[2]")],
+            columns=["time", "event", "broker", "topic", "partition", "detail"],
+        ),
+        resolved_scenario={**plain.resolved_scenario, "faults": [
+            {"type": "consumer_crash", "group": "g", "member": 0},
+            {"type": "consumer_crash", "group": "other", "member": 1},
+            {"type": "broker_crash", "broker": 1},
+        ]},
+    )
+    ax = group_report.plot_lag_with_rebalances(result, group="g")
+    try:
+        assert sorted(t.get_text().strip() for t in ax.texts) == ["consumer crash g[0]", "crash b1"]
+    finally:
+        plt.close(ax.figure)

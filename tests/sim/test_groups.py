@@ -191,6 +191,9 @@ def test_delivery_after_a_crash(delivery):
     ))
     member = world.groups["g"][0]
     twice, skipped = result.summary["consumed_twice.g"], result.summary["skipped.g"]
+    # the summary carries what the crash left behind, as the member counted it
+    assert result.summary["uncommitted_at_crash.g"] == member.uncommitted_at_crash
+    assert result.summary["unprocessed_at_crash.g"] == member.unprocessed_at_crash
     if delivery == "at-least-once":
         assert member.uncommitted_at_crash > 0
         assert twice == member.uncommitted_at_crash and skipped == 0
@@ -259,4 +262,5 @@ def test_graceful_leave_rebalances_at_once_and_reads_nothing_twice():
     assert record.reason == "member g-2 left"
     assert record.started_at == pytest.approx(3.0, abs=0.01)  # LeaveGroup, not a timeout
     assert result.summary["consumed_twice.g"] == 0  # it committed before leaving
+    assert "uncommitted_at_crash.g" not in result.summary  # nobody crashed
     assert result.conservation["ok"] is True

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from importlib import import_module
 
 from simkafka.kafka_version import MODELLED_RELEASE, KafkaRelease
-from simkafka.model.assignors.base import Assignment, Assignor, GroupSpec, MemberSubscription
+from simkafka.model.assignors.base import (
+    Assignment,
+    Assignor,
+    GroupSpec,
+    MemberSubscription,
+    assign_until_stable,
+)
 
 # protocol name -> (module, class); imported on first use
 CLASSIC_ASSIGNORS: dict[str, tuple[str, str]] = {
@@ -59,6 +65,7 @@ __all__ = [
     "Assignor",
     "GroupSpec",
     "MemberSubscription",
+    "assign_until_stable",
     "classic_assignor",
     "server_assignor",
 ]

@@ -10,7 +10,7 @@ dict or set iteration order.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from simkafka.model.types import TopicPartition
@@ -53,3 +53,28 @@ class Assignor(Protocol):
     name: str
 
     def assign(self, spec: GroupSpec) -> Assignment: ...
+
+
+def assign_until_stable(assignor: Assignor, spec: GroupSpec, max_rounds: int = 10) -> Assignment:
+    """What a group whose members rejoin until nothing changes settles on: ``assignor``'s
+    answer for ``spec``, fed back as each member's ``owned_partitions`` (one generation
+    later) until the answer is what they own.
+
+    An eager assignor (range, roundrobin) settles in one round. A cooperative one
+    (cooperative-sticky) withholds a partition that another member still owns, so a
+    member joining takes two rounds: the first takes the partitions away, the second
+    (the members' rejoin after revoking) hands them out -- the classic protocol's
+    follow-up rebalance. Raises ``RuntimeError`` if it has not settled in ``max_rounds``.
+    """
+    subscriptions = dict(spec.subscriptions)
+    for _ in range(max_rounds):
+        answer = assignor.assign(GroupSpec(spec.partitions_per_topic, subscriptions, spec.partition_racks))
+        owned = {m: sorted(s.owned_partitions) for m, s in subscriptions.items()}
+        settled = {m: sorted(answer.get(m, [])) for m in subscriptions}
+        if settled == owned:
+            return answer
+        subscriptions = {
+            m: replace(s, owned_partitions=tuple(settled[m]), generation=max(s.generation, 0) + 1)
+            for m, s in subscriptions.items()
+        }
+    raise RuntimeError(f"{assignor.name}: the assignment did not settle in {max_rounds} rounds")
