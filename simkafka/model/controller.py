@@ -31,6 +31,7 @@ from simkafka.model.election import (
     alter_isr,
     elect_preferred_leaders,
     fence_broker,
+    unclean_shutdown_broker,
     unfence_broker,
 )
 from simkafka.model.topology import Topology
@@ -49,7 +50,9 @@ KRAFT_METADATA_DELAY = 0.025
 MAX_ELECTIONS_PER_IMBALANCE = 1000
 IMMEDIATE_REBALANCE_DELAY = 0.010
 
-ChangeReason = Literal["fenced", "controlled_shutdown", "alter_partition", "preferred", "unfenced"]
+ChangeReason = Literal[
+    "fenced", "controlled_shutdown", "alter_partition", "preferred", "unfenced", "unclean_shutdown"
+]
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -71,10 +74,13 @@ class BrokerHeartbeat:
 @dataclass(frozen=True, slots=True)
 class BrokerRegistered:
     """A (re)started broker registered with the controller: fenced until it heartbeats.
-    A crash is never an input -- the controller only sees heartbeats stop."""
+    A crash is never an input -- the controller only sees heartbeats stop -- but a broker
+    that restarts after one registers without the clean-shutdown marker
+    (``clean_shutdown`` false: its ``previousBrokerEpoch`` is not its last epoch)."""
 
     at: float
     broker: int
+    clean_shutdown: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +251,9 @@ class _ControlPlane:
     # ReplicationControlManager.imbalancedPartitions: not led by their preferred replica;
     # kept up to date so that a heartbeat costs O(1), not O(partitions)
     _imbalanced: set[TopicPartition] = field(default_factory=set, init=False)
+    # eligible leader replicas (KIP-966): only a KRaft controller of a release that has
+    # them turns them on; ZooKeeper mode never had them
+    elr_enabled: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self._unclean = frozenset(t for t, p in self.policies.items() if p.unclean_leader_election_enable)
@@ -374,7 +383,10 @@ class _ControlPlane:
         if error is not None:
             return [AlterPartitionRejected(req.tp, req.broker, error, req.at, req.at)]
         old = self.partitions[req.tp]
-        new = alter_isr(old, req.new_isr)
+        new = alter_isr(
+            old, req.new_isr, min_insync_replicas=self._min_isr().get(req.tp.topic, 1),
+            elr_enabled=self.elr_enabled,
+        )
         if req.leader_recovery_state != old.leader_recovery_state:  # RECOVERING -> RECOVERED
             new = replace(new, leader_recovery_state=req.leader_recovery_state, partition_epoch=old.partition_epoch + 1)
         if new == old:
@@ -530,7 +542,9 @@ class KRaftController(_ControlPlane):
     def _balance(self, at: float) -> list[Decision]:
         self._balance_at = None
         imbalanced = {tp: self.partitions[tp] for tp in sorted(self._imbalanced)}
-        changes = elect_preferred_leaders(imbalanced, self.active_brokers())
+        changes = elect_preferred_leaders(
+            imbalanced, self.active_brokers(), min_isr=self._min_isr(), elr_enabled=self.elr_enabled
+        )
         chosen = sorted(changes)[:MAX_ELECTIONS_PER_IMBALANCE]
         self._balance_immediately = len(changes) > MAX_ELECTIONS_PER_IMBALANCE
         return self._changes({tp: changes[tp] for tp in chosen}, "preferred", at)
@@ -546,7 +560,8 @@ class KRaftController(_ControlPlane):
             return []
         state.fenced = False
         changes = unfence_broker(
-            self.partitions, event.broker, self.active_brokers(), unclean_topics=self._unclean
+            self.partitions, event.broker, self.active_brokers(), unclean_topics=self._unclean,
+            min_isr=self._min_isr(), elr_enabled=self.elr_enabled,
         )
         return [
             BrokerUnfenced(event.broker, event.at, event.at + self.metadata_delay),
@@ -561,8 +576,17 @@ class KRaftController(_ControlPlane):
             # the old one is fenced first, so nothing stays led by a process that is gone
             out += self._fence(event.broker, event.at, "fenced")
         self._shutdown_at.pop(event.broker, None)
+        was_registered = state.registered
         state.registered, state.fenced, state.in_controlled_shutdown = True, True, False
         state.last_contact = event.at
+        if self.elr_enabled and was_registered and not event.clean_shutdown:
+            # ClusterControlManager.registerBroker -> handleBrokerUncleanShutdown: a replica
+            # that may have lost unflushed records is no longer eligible to lead
+            changes = unclean_shutdown_broker(
+                self.partitions, event.broker, self.active_brokers(),
+                unclean_topics=self._unclean, min_isr=self._min_isr(),
+            )
+            out += self._changes(changes, "unclean_shutdown", event.at)
         return out
 
     def _controlled_shutdown(self, event: ControlledShutdownRequest) -> list[Decision]:

@@ -283,15 +283,52 @@ def fence_broker(
     return changes
 
 
+def unclean_shutdown_broker(
+    partitions: Mapping[TopicPartition, PartitionRegistration],
+    broker: int,
+    active_brokers: Iterable[int],
+    *,
+    unclean_topics: frozenset[str] = frozenset(),
+    min_isr: Mapping[str, int] | None = None,
+) -> dict[TopicPartition, PartitionRegistration]:
+    """``handleBrokerUncleanShutdown`` (KIP-966): ``broker`` registered again without the
+    clean-shutdown marker (its ``previousBrokerEpoch`` is not the epoch it last held), so
+    it may have lost records it never flushed. Every partition that still lists it in its
+    ISR or its ELR drops it from both, and it may not lead any of them. Only with eligible
+    leader replicas: without them a fenced broker is in no ISR and there is no ELR."""
+    accept = _acceptor(active_brokers, removed=broker)
+    changes: dict[TopicPartition, PartitionRegistration] = {}
+    for tp, partition in partitions.items():
+        if broker not in partition.isr and broker not in partition.elr:
+            continue
+        election = Election.UNCLEAN if tp.topic in unclean_topics else Election.ONLINE
+        new = change_partition(
+            partition,
+            is_acceptable_leader=accept,
+            target_isr=[r for r in partition.isr if r != broker],
+            election=election,
+            min_insync_replicas=(min_isr or {}).get(tp.topic, 1),
+            elr_enabled=True,
+            unclean_shutdown_replicas=(broker,),
+        )
+        if new is not None:
+            changes[tp] = new
+    return changes
+
+
 def unfence_broker(
     partitions: Mapping[TopicPartition, PartitionRegistration],
     broker: int,
     active_brokers: Iterable[int],
     *,
     unclean_topics: frozenset[str] = frozenset(),
+    min_isr: Mapping[str, int] | None = None,
+    elr_enabled: bool = False,
 ) -> dict[TopicPartition, PartitionRegistration]:
     """``handleBrokerUnfenced``: leaderless partitions that ``broker`` may now lead elect
     again. The broker rejoins ISRs only later, when its fetches catch up (AlterPartition).
+    With eligible leader replicas a leaderless partition whose ISR is empty elects from
+    its ELR, and keeps the ELR it has otherwise.
     """
     accept = _acceptor(active_brokers, added=broker)
     changes: dict[TopicPartition, PartitionRegistration] = {}
@@ -299,14 +336,24 @@ def unfence_broker(
         if partition.leader != NO_LEADER or broker not in partition.replicas:
             continue
         election = Election.UNCLEAN if tp.topic in unclean_topics else Election.ONLINE
-        new = change_partition(partition, is_acceptable_leader=accept, election=election)
+        new = change_partition(
+            partition,
+            is_acceptable_leader=accept,
+            election=election,
+            min_insync_replicas=(min_isr or {}).get(tp.topic, 1),
+            elr_enabled=elr_enabled,
+        )
         if new is not None:
             changes[tp] = new
     return changes
 
 
 def elect_preferred_leaders(
-    partitions: Mapping[TopicPartition, PartitionRegistration], active_brokers: Iterable[int]
+    partitions: Mapping[TopicPartition, PartitionRegistration],
+    active_brokers: Iterable[int],
+    *,
+    min_isr: Mapping[str, int] | None = None,
+    elr_enabled: bool = False,
 ) -> dict[TopicPartition, PartitionRegistration]:
     """``kafka-leader-election.sh --election-type PREFERRED`` (and the auto leader
     rebalance, which in KRaft elects every imbalanced partition whose preferred replica
@@ -316,17 +363,32 @@ def elect_preferred_leaders(
     for tp, partition in partitions.items():
         if partition.has_preferred_leader():
             continue
-        new = change_partition(partition, is_acceptable_leader=accept, election=Election.PREFERRED)
+        new = change_partition(
+            partition,
+            is_acceptable_leader=accept,
+            election=Election.PREFERRED,
+            min_insync_replicas=(min_isr or {}).get(tp.topic, 1),
+            elr_enabled=elr_enabled,
+        )
         if new is not None:
             changes[tp] = new
     return changes
 
 
-def alter_isr(partition: PartitionRegistration, new_isr: Sequence[int]) -> PartitionRegistration:
+def alter_isr(
+    partition: PartitionRegistration,
+    new_isr: Sequence[int],
+    *,
+    min_insync_replicas: int = 1,
+    elr_enabled: bool = False,
+) -> PartitionRegistration:
     """An ``AlterPartition`` from the leader shrinking or expanding the ISR.
 
     The leader never removes itself and only adds replicas of the assignment; the leader
-    and leader epoch are unchanged, the partition epoch increases.
+    and leader epoch are unchanged, the partition epoch increases. With eligible leader
+    replicas the change goes through ``maybePopulateTargetElr`` as every other: an ISR
+    back at ``min.insync.replicas`` clears the ELR, one that shrinks below it keeps the
+    replicas it dropped as eligible.
     """
     if partition.leader == NO_LEADER or partition.leader not in new_isr:
         raise ValueError(f"the ISR {list(new_isr)} must contain the leader {partition.leader}")
@@ -335,7 +397,19 @@ def alter_isr(partition: PartitionRegistration, new_isr: Sequence[int]) -> Parti
         raise ValueError(f"replicas {unknown} are not in the assignment {list(partition.replicas)}")
     if tuple(new_isr) == partition.isr:
         return partition
-    return replace(partition, isr=tuple(new_isr), partition_epoch=partition.partition_epoch + 1)
+    elr, last_known_elr = partition.elr, partition.last_known_elr
+    if elr_enabled:
+        if len(new_isr) >= min_insync_replicas:
+            elr, last_known_elr = (), ()
+        else:
+            elr = tuple(r for r in _ordered_union(partition.elr, partition.isr) if r not in new_isr)
+    return replace(
+        partition,
+        isr=tuple(new_isr),
+        elr=elr,
+        last_known_elr=last_known_elr,
+        partition_epoch=partition.partition_epoch + 1,
+    )
 
 
 def leader_imbalance(

@@ -161,8 +161,8 @@ class ControlPlane:
 
     # -- what the fault player asks of it ------------------------------------------------------
 
-    def broker_registered(self, broker_id: int) -> None:
-        self.submit(BrokerRegistered(self.env.now, broker_id))
+    def broker_registered(self, broker_id: int, *, clean_shutdown: bool = True) -> None:
+        self.submit(BrokerRegistered(self.env.now, broker_id, clean_shutdown))
 
     def controlled_shutdown(self, broker_id: int) -> None:
         self.submit(ControlledShutdownRequest(self.env.now, broker_id))

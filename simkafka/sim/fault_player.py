@@ -181,7 +181,7 @@ class FaultPlayer:
         kraft = world.scenario.cluster.controller == "kraft"
         if kraft:  # registers first, fenced while it recovers (BrokerLifecycleManager)
             control.want_fence[broker_id] = True
-            control.broker_registered(broker_id)
+            control.broker_registered(broker_id, clean_shutdown=self._clean[broker_id])
         self.env.process(self._recover(broker_id, recovery, kraft))
 
     def _recover(self, broker_id: int, seconds: float, kraft: bool) -> Generator[simpy.Event, Any, None]:
@@ -196,7 +196,7 @@ class FaultPlayer:
             if self.world.reaches_controller(broker_id):
                 control.submit(BrokerHeartbeat(self.env.now, broker_id, False))
         else:  # ZooKeeper mode: the znode is registered after log recovery
-            control.broker_registered(broker_id)
+            control.broker_registered(broker_id, clean_shutdown=self._clean[broker_id])
 
     def broker_unfenced(self, broker_id: int) -> None:
         """The brokers applied the unfencing: it follows every partition it holds."""

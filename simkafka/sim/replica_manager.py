@@ -112,6 +112,10 @@ class ReplicaManager:
             self._change_leader(tp, old, new, reason)
             return
         # the same leader: the ISR (and in ZooKeeper mode the epoch) changed
+        if new.isr == old.isr and new.leader_epoch == old.leader_epoch and new.elr != old.elr:
+            # only the eligible leader replicas changed (KIP-966)
+            control.note("elr_change", new.leader, tp, f"elr {list(old.elr)} -> {list(new.elr)} ({reason})")
+            return
         control.isr_changes += 1
         grew = len(new.isr) > len(old.isr)
         detail = f"isr {list(old.isr)} -> {list(new.isr)} ({reason})"

@@ -456,3 +456,68 @@ def test_from_scenario_reads_topic_policies_broker_configs_and_offline_brokers(c
     assert [(d.broker, d.at) for d in out if isinstance(d, BrokerFenced)] == [(1, 10.0)]
     assert ctrl.partitions[TP("rf2", 0)].leader == 0
     assert ctrl.partitions[TP("dirty", 0)].leader == NO_LEADER  # no other replica to take it
+
+
+# --- eligible leader replicas (KIP-966) --------------------------------------------------------
+
+
+def elr_chain(min_isr: int = 2) -> tuple[KRaftController, list[Event]]:
+    """Brokers 0, 1, 2 fall silent one after another (at 10, 20, 30 s): with
+    min.insync.replicas 2, the last two to leave the ISR stay eligible to lead."""
+    ctrl = KRaftController(
+        rf3_topology(1),
+        topics={"t": TopicPolicy(min_insync_replicas=min_isr)},
+        elr_enabled=True,
+    )
+    return ctrl, [*beats(0, 0, 10), *beats(1, 0, 20), *beats(2, 0, 30)]
+
+
+def test_the_replicas_that_leave_an_isr_below_min_stay_eligible_and_survive_another_unfence():
+    ctrl, events = elr_chain()
+    run(ctrl, events, until=60)
+    partition = ctrl.partitions[TP("t", 0)]
+    assert (partition.leader, partition.isr, partition.elr) == (NO_LEADER, (), (1, 2))
+    # broker 0 -- never eligible, it left while the ISR was still at min -- comes back:
+    out = run(ctrl, [BrokerRegistered(61.0, 0, clean_shutdown=False), *beats(0, 62, 70)], until=70)
+    assert not changes(out)
+    assert ctrl.partitions[TP("t", 0)].elr == (1, 2)  # an unrelated unfence keeps the ELR
+
+
+def test_an_unclean_restart_drops_the_broker_from_the_elr_and_it_may_not_lead():
+    ctrl, events = elr_chain()
+    run(ctrl, events, until=60)
+    out = run(ctrl, [BrokerRegistered(61.0, 2, clean_shutdown=False), *beats(2, 62, 70)], until=70)
+    change = changes(out)
+    # handleBrokerUncleanShutdown at registration; nothing to elect when it is unfenced
+    assert [(d.reason, d.at, d.registration.elr, d.registration.leader) for d in change] == [
+        ("unclean_shutdown", 61.0, (1,), NO_LEADER)
+    ]
+    assert BrokerUnfenced(2, 62.0, 62.0 + KRAFT_METADATA_DELAY) in out
+
+
+def test_a_clean_restart_of_an_eligible_replica_leads_again_without_unclean_election():
+    ctrl, events = elr_chain()
+    run(ctrl, events, until=60)
+    out = run(ctrl, [BrokerRegistered(61.0, 2, clean_shutdown=True), *beats(2, 62, 70)], until=70)
+    change = changes(out)
+    assert [(d.reason, d.at, d.registration.leader, d.registration.isr, d.registration.elr)
+            for d in change] == [("unfenced", 62.0, 2, (2,), (1,))]
+
+
+def test_without_elr_an_unclean_restart_changes_nothing_at_registration():
+    ctrl = KRaftController(rf3_topology(1), topics={"t": TopicPolicy(min_insync_replicas=2)})
+    run(ctrl, [*beats(0, 0, 10), *beats(1, 0, 20), *beats(2, 0, 30)], until=60)
+    out = run(ctrl, [BrokerRegistered(61.0, 2, clean_shutdown=False), *beats(2, 62, 70)], until=70)
+    # Kafka 4.0: the last ISR member leads again when it is unfenced, clean or not
+    assert [(d.reason, d.registration.leader) for d in changes(out)] == [("unfenced", 2)]
+
+
+def test_an_isr_back_at_min_clears_the_elr():
+    ctrl, events = elr_chain()
+    run(ctrl, events, until=60)
+    run(ctrl, [BrokerRegistered(61.0, 2), *beats(2, 62, 90), BrokerRegistered(63.0, 1), *beats(1, 64, 90)],
+        until=70)
+    partition = ctrl.partitions[TP("t", 0)]
+    out = run(ctrl, [AlterPartitionRequest(71.0, TP("t", 0), 2, (2, 1), leader_epoch=partition.leader_epoch),
+                     *beats(1, 72, 80), *beats(2, 72, 80)], until=80)
+    assert [(d.registration.isr, d.registration.elr) for d in changes(out)] == [((2, 1), ())]
