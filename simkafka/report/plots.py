@@ -11,7 +11,10 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
 - :func:`plot_series`: time-series columns of a run with its faults marked and its
   rebalances shaded;
 - :func:`plot_assignment` and :func:`plot_lag_with_rebalances`: a group's assignment over
-  time and its lag (from :mod:`simkafka.report.groups`).
+  time and its lag (from :mod:`simkafka.report.groups`);
+- :func:`plot_topology`: brokers, partitions and every replica -- who leads, who is in
+  the ISR, which broker is down -- of a topology, e.g. :func:`topology_at` a moment of a
+  run (from :mod:`simkafka.report.topology`).
 
 :func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline.
 """
@@ -25,15 +28,19 @@ import pandas as pd
 
 from simkafka.report import faults as fault_report
 from simkafka.report.groups import plot_assignment, plot_lag_with_rebalances
+from simkafka.report.topology import brokers_down_at, plot_topology, topology_at
 from simkafka.sim.result import RunResult
 
 __all__ = [
     "broker_down_spans",
+    "brokers_down_at",
     "fenced_spans",
     "plot_assignment",
     "plot_lag_with_rebalances",
     "plot_series",
     "plot_timeline",
+    "plot_topology",
+    "topology_at",
 ]
 
 # the faults that stop a broker's process, and the one that starts it again
