@@ -16,7 +16,8 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
   the ISR, which broker is down -- of a topology, e.g. :func:`topology_at` a moment of a
   run (from :mod:`simkafka.report.topology`).
 
-:func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline.
+:func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline;
+:func:`brokers_down_at` reads the first at one moment.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pandas as pd
 
 from simkafka.report import faults as fault_report
 from simkafka.report.groups import plot_assignment, plot_lag_with_rebalances
-from simkafka.report.topology import brokers_down_at, plot_topology, topology_at
+from simkafka.report.topology import plot_topology, topology_at
 from simkafka.sim.result import RunResult
 
 __all__ = [
@@ -114,6 +115,16 @@ def broker_down_spans(result: RunResult) -> pd.DataFrame:
     _close_spans(opened, max(duration, float(timeline["time"].max()) if len(timeline) else 0.0), rows)
     frame = pd.DataFrame(rows, columns=["broker", "start", "end", "how", "ended"])
     return frame.sort_values(["start", "broker"], kind="stable").reset_index(drop=True)
+
+
+def brokers_down_at(result: RunResult, t: float) -> tuple[int, ...]:
+    """The brokers whose process was not running at simulated time ``t`` (crashed, shut
+    down, in a failed rack, or offline from the start), in id order; read from the run's
+    timeline (:func:`broker_down_spans`). A broker is down from the moment it stops
+    until (not including) the moment it restarts."""
+    spans = broker_down_spans(result)
+    down = spans[(spans["start"] <= t) & ((spans["end"] > t) | ~spans["ended"].astype(bool))]
+    return tuple(sorted({int(b) for b in down["broker"]}))
 
 
 def fenced_spans(result: RunResult) -> pd.DataFrame:

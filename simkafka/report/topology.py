@@ -4,7 +4,8 @@
 the brokers applied, see :class:`~simkafka.sim.result.RunResult`) and gives the
 :class:`~simkafka.model.topology.Topology` at simulated time ``t``: each partition's
 replicas, leader and ISR as ``kafka-topics.sh --describe`` would have printed them then.
-:func:`brokers_down_at` says which brokers' processes were not running at ``t``.
+:func:`simkafka.report.plots.brokers_down_at` says which brokers' processes were not
+running at ``t``.
 
 :func:`plot_topology` draws a topology as a bipartite graph: the brokers in a row
 (coloured by rack; a broker that is down greyed and crossed), the partitions in a row
@@ -23,7 +24,7 @@ from simkafka.model.types import TopicPartition
 from simkafka.scenario import Scenario
 from simkafka.sim.result import RunResult
 
-__all__ = ["brokers_down_at", "plot_topology", "topology_at"]
+__all__ = ["plot_topology", "topology_at"]
 
 _NO_LEADER_COLOUR = "#d62728"
 _PARTITION_COLOUR = "#dddddd"
@@ -77,18 +78,6 @@ def topology_at(result: RunResult, t: float) -> Topology:
         partitions,
         {topic.name: topic_id(scenario.seed, topic.name) for topic in scenario.topics},
     )
-
-
-def brokers_down_at(result: RunResult, t: float) -> tuple[int, ...]:
-    """The brokers whose process was not running at simulated time ``t`` (crashed, shut
-    down, in a failed rack, or offline from the start), in id order; read from the run's
-    timeline (:func:`simkafka.report.plots.broker_down_spans`). A broker is down from the
-    moment it stops until (not including) the moment it restarts."""
-    from simkafka.report.plots import broker_down_spans
-
-    spans = broker_down_spans(result)
-    down = spans[(spans["start"] <= t) & ((spans["end"] > t) | ~spans["ended"].astype(bool))]
-    return tuple(sorted({int(b) for b in down["broker"]}))
 
 
 def _partition_label(tp: TopicPartition, topics: int) -> str:
