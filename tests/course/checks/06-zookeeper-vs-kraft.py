@@ -36,3 +36,16 @@ assert 10_000 // 3 * slope > 10, "elections alone run to tens of seconds at 10,0
 for n in counts:
     assert activation[("zookeeper", n)] == pytest.approx(n * ZK_RELOAD_SECONDS_PER_PARTITION, abs=0.02)
     assert activation[("kraft", n)] == 0.0
+
+# the table's figures are Kafka's defaults and the model's costs
+from simkafka.scenario.cluster import BrokerConfig  # noqa: E402
+
+defaults = BrokerConfig()
+assert (defaults.zookeeper_session_timeout, defaults.broker_session_timeout, defaults.broker_heartbeat_interval) == \
+    (18.0, 9.0, 2.0), "zookeeper.session.timeout.ms 18 s, broker.session.timeout.ms 9 s, heartbeats every 2 s"
+assert (ZK_ELECTION_SECONDS_PER_PARTITION, ZK_RELOAD_SECONDS_PER_PARTITION, KRAFT_METADATA_DELAY) == (0.005, 0.002, 0.025)
+assert led[600] == 200, "broker 1 leads a third of the 600 partitions"
+# ZooKeeper: the elections are written before the ISR removals
+zk_600 = runs[("zookeeper", 600)].partition_history.query("reason == 'fenced'")
+elected = zk_600["leader_epoch"].gt(0) & zk_600["replicas"].map(lambda r: r[0] == dead)
+assert elected.sum() == led[600] and elected.iloc[: led[600]].all(), "elections first, then the ISR removals"
