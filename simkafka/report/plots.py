@@ -30,9 +30,13 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
   skipped; from :mod:`simkafka.report.consumption`);
 - :func:`plot_durability_matrix`: one measure of a durability matrix as a heat map over
   ``acks`` x idempotence and ``min.insync.replicas`` x unclean election (from
-  :mod:`simkafka.report.durability`).
+  :mod:`simkafka.report.durability`);
+- :func:`plot_topology`: brokers, partitions and every replica -- who leads, who is in
+  the ISR, which broker is down -- of a topology, e.g. :func:`topology_at` a moment of a
+  run (from :mod:`simkafka.report.topology`).
 
-:func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline.
+:func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline;
+:func:`brokers_down_at` reads the first at one moment.
 """
 
 from __future__ import annotations
@@ -60,11 +64,13 @@ from simkafka.report.partition_figures import (
     plot_sticky_batches,
     plot_throughput_knee,
 )
+from simkafka.report.topology import plot_topology, topology_at
 from simkafka.sim.result import RunResult
 
 __all__ = [
     "broker_down_spans",
     "broker_load",
+    "brokers_down_at",
     "fenced_spans",
     "plot_assignment",
     "plot_broker_load",
@@ -84,8 +90,10 @@ __all__ = [
     "plot_sticky_batches",
     "plot_throughput_knee",
     "plot_timeline",
+    "plot_topology",
     "records_frame",
     "segment_table",
+    "topology_at",
 ]
 
 # the faults that stop a broker's process, and the one that starts it again
@@ -159,6 +167,16 @@ def broker_down_spans(result: RunResult) -> pd.DataFrame:
     _close_spans(opened, max(duration, float(timeline["time"].max()) if len(timeline) else 0.0), rows)
     frame = pd.DataFrame(rows, columns=["broker", "start", "end", "how", "ended"])
     return frame.sort_values(["start", "broker"], kind="stable").reset_index(drop=True)
+
+
+def brokers_down_at(result: RunResult, t: float) -> tuple[int, ...]:
+    """The brokers whose process was not running at simulated time ``t`` (crashed, shut
+    down, in a failed rack, or offline from the start), in id order; read from the run's
+    timeline (:func:`broker_down_spans`). A broker is down from the moment it stops
+    until (not including) the moment it restarts."""
+    spans = broker_down_spans(result)
+    down = spans[(spans["start"] <= t) & ((spans["end"] > t) | ~spans["ended"].astype(bool))]
+    return tuple(sorted({int(b) for b in down["broker"]}))
 
 
 def fenced_spans(result: RunResult) -> pd.DataFrame:

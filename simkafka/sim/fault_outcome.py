@@ -1,9 +1,11 @@
-"""What the faults of a run did: delivery, availability and the timeline, as frames.
+"""What the faults of a run did: delivery, availability, the timeline and every
+partition's registration over time, as frames.
 
 The events engine builds one after the run (:meth:`simkafka.sim.fault_player.FaultPlayer.outcome`);
-``RunResult.delivery``, ``.availability`` and ``.timeline`` hold the frames and the
-summary gets the headline figures. An engine that checks no delivery reports
-:func:`empty_outcome`.
+``RunResult.delivery``, ``.availability``, ``.timeline`` and ``.partition_history`` hold
+the frames and the summary gets the headline figures. An engine that checks no delivery
+and plays no control-plane fault (the stepped engine) reports :func:`empty_outcome`: its
+partitions keep the registrations they started with, and its partition history is empty.
 """
 
 from __future__ import annotations
@@ -18,6 +20,14 @@ if TYPE_CHECKING:
 
 TIMELINE_COLUMNS = ["time", "event", "broker", "topic", "partition", "detail"]
 AVAILABILITY_COLUMNS = ["topic", "partition", "no_leader_s", "under_min_isr_s"]
+# one row per partition registration the brokers applied: the starting one of every
+# partition at the run's start (reason "initial"), then every change (reason: fenced,
+# alter_partition, preferred, unfenced, controlled_shutdown); ``isr``, ``replicas`` and
+# ``elr`` (eligible leader replicas, KIP-966) are tuples of broker ids, ``leader`` is -1
+# when the partition has none
+PARTITION_HISTORY_COLUMNS = [
+    "time", "topic", "partition", "leader", "isr", "leader_epoch", "partition_epoch", "replicas", "elr", "reason",
+]
 
 
 @dataclass
@@ -29,6 +39,12 @@ class FaultOutcome:
     timeline: pd.DataFrame
     availability: pd.DataFrame
     summary: dict[str, object] = field(default_factory=dict)
+    partition_history: pd.DataFrame = field(default_factory=lambda: empty_partition_history())
+
+
+def empty_partition_history() -> pd.DataFrame:
+    """The partition history of an engine that changes no registration."""
+    return pd.DataFrame(columns=PARTITION_HISTORY_COLUMNS)
 
 
 def empty_outcome() -> FaultOutcome:

@@ -55,7 +55,12 @@ from simkafka.scenario.faults import (
     NetworkPartition,
     RackFailure,
 )
-from simkafka.sim.fault_outcome import AVAILABILITY_COLUMNS, TIMELINE_COLUMNS, FaultOutcome
+from simkafka.sim.fault_outcome import (
+    AVAILABILITY_COLUMNS,
+    PARTITION_HISTORY_COLUMNS,
+    TIMELINE_COLUMNS,
+    FaultOutcome,
+)
 from simkafka.sim.replica_manager import DISCONNECTED
 
 if TYPE_CHECKING:
@@ -324,8 +329,9 @@ class FaultPlayer:
     # -- what it all came to ---------------------------------------------------------------------
 
     def outcome(self) -> FaultOutcome:
-        """The run's delivery check, availability per partition, timeline and headline
-        figures (call once, after the run: it closes the clocks)."""
+        """The run's delivery check, availability per partition, timeline, partition
+        registration history and headline figures (call once, after the run: it closes
+        the clocks)."""
         world = self.world
         self.finish()
         report = check(world.history)
@@ -334,6 +340,7 @@ class FaultPlayer:
             [(e.time, e.event, e.broker, e.topic, e.partition, e.detail) for e in world.control.timeline],
             columns=TIMELINE_COLUMNS,
         )
+        history = pd.DataFrame(world.replica_manager.history, columns=PARTITION_HISTORY_COLUMNS)
         rows = [
             (tp.topic, tp.partition, self.no_leader_seconds.get(tp, 0.0), self.under_min_isr_seconds.get(tp, 0.0))
             for tp in sorted(world.partitions)
@@ -368,7 +375,7 @@ class FaultPlayer:
                 summary[key] = max(values.values())
         if self._restarted_at:
             summary["not_caught_up_brokers"] = len(self._restarted_at)
-        return FaultOutcome(delivery, report, timeline, availability, summary)
+        return FaultOutcome(delivery, report, timeline, availability, summary, history)
 
     def __repr__(self) -> str:
         return (

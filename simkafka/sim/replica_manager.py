@@ -29,6 +29,12 @@ replica follows it:
 * **a restarted broker** registers, recovers its logs (``log_recovery_seconds``: nothing
   after a clean shutdown), asks to be unfenced, and then follows every partition it
   holds a replica of; its leaders let it back into the ISR once it has caught up.
+
+Every registration the brokers apply is also written to :attr:`ReplicaManager.history`
+-- the starting one of each partition at the run's start, then each change when the
+brokers apply it (the controller's commit plus the metadata propagation) -- which
+becomes ``RunResult.partition_history``: who led each partition, and its ISR, at any
+simulated time.
 """
 
 from __future__ import annotations
@@ -62,12 +68,31 @@ class ReplicaManager:
         self.follower_hw: dict[tuple[int, TopicPartition], int] = {}
         # partitions whose changes a broker cut off from the controller has not applied
         self._unheard: dict[int, set[TopicPartition]] = {}
+        # every registration the brokers applied, in order (PARTITION_HISTORY_COLUMNS)
+        self.history: list[tuple[object, ...]] = []
         for tp, registration in world.partitions.items():
+            self._record(tp, registration, "initial")
             self._epochs[tp] = ([registration.leader_epoch], [0])
             start_hw = world.high_watermark(tp)  # a prefill is committed on every replica
             for replica in registration.replicas:
                 self.replica_epoch[(replica, tp)] = registration.leader_epoch
                 self.follower_hw[(replica, tp)] = start_hw
+
+    def _record(self, tp: TopicPartition, registration: PartitionRegistration, reason: str) -> None:
+        self.history.append(
+            (
+                self.world.env.now,
+                tp.topic,
+                tp.partition,
+                registration.leader,
+                registration.isr,
+                registration.leader_epoch,
+                registration.partition_epoch,
+                registration.replicas,
+                registration.elr,
+                reason,
+            )
+        )
 
     # -- leader epochs -------------------------------------------------------------------
 
@@ -100,6 +125,7 @@ class ReplicaManager:
         world = self.world
         old = world.partitions[tp]
         world.partitions[tp] = new
+        self._record(tp, new, reason)
         control = world.control
         # a new leader -- or the same one elected again in a new epoch after it lost its
         # leadership (it crashed and came back before being replaced)

@@ -237,6 +237,16 @@ class RunResult:
     availability: pd.DataFrame = field(
         repr=False, default_factory=lambda: empty_outcome().availability
     )
+    # every partition registration the brokers applied (time, topic, partition, leader,
+    # isr, leader_epoch, partition_epoch, replicas, elr, reason; see
+    # simkafka.sim.fault_outcome.PARTITION_HISTORY_COLUMNS): the starting one of each
+    # partition at time 0, then each change. Empty from the stepped engine, which plays
+    # no control-plane fault: its partitions keep the registrations they started with
+    # (simkafka.model.topology.scenario_topology). simkafka.report.topology.topology_at
+    # reads it.
+    partition_history: pd.DataFrame = field(
+        repr=False, default_factory=lambda: empty_outcome().partition_history
+    )
     # consumer groups' rebalance log (one row per rebalance) and who owned which
     # partition when (one row per ownership span); empty from an engine whose groups keep
     # their first assignment (see the summary's ``group_rebalances_simulated``)
@@ -437,6 +447,7 @@ def build_result(
         delivery=outcome.delivery,
         timeline=outcome.timeline,
         availability=outcome.availability,
+        partition_history=outcome.partition_history,
         rebalances=groups.rebalances,
         assignments=groups.assignments,
     )

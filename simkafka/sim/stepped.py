@@ -122,7 +122,9 @@ broker crashes, shutdowns and restarts, rack failures, controller failovers and 
 partitions are not played (the summary's ``faults_not_simulated`` counts them,
 ``simkafka run`` warns), and it keeps no delivery history (the summary's
 ``delivery_checked`` is false; ``RunResult.delivery`` is empty, so records consumed
-twice or skipped are not counted per record -- the rewinds are in ``reprocessed``). The
+twice or skipped are not counted per record -- the rewinds are in ``reprocessed``), and
+no partition's registration ever changes: ``RunResult.partition_history`` is empty and
+``simkafka.report.plots.topology_at`` gives the starting topology at any time. The
 events engine (:mod:`simkafka.sim.fault_player`) plays them all; ``simkafka durability``
 always uses it. The consumer groups' coordinator *is* played (see above):
 ``RunResult.rebalances`` and ``.assignments`` hold the rebalance log and the ownership

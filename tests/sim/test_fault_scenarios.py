@@ -76,6 +76,31 @@ def test_broker_crash_under_acks_all_loses_nothing_and_the_broker_rejoins_and_le
     assert result.conservation["ok"] is True
 
 
+def test_the_partition_history_holds_every_registration_the_brokers_applied():
+    world, result = _run("broker-crash-acks-all")
+    history = result.partition_history
+    start = history[history["reason"] == "initial"]
+    assert (start["time"] == 0).all()
+    assert {
+        TopicPartition(r.topic, r.partition): (r.replicas, r.isr, r.leader) for r in start.itertuples()
+    } == {tp: (r.replicas, r.isr, r.leader) for tp, r in world.topology.partitions.items()}
+    # its last row per partition is what the brokers hold at the end; times never go back
+    last = history.groupby(["topic", "partition"]).tail(1)
+    assert {
+        TopicPartition(r.topic, r.partition): (r.replicas, r.isr, r.leader, r.leader_epoch, r.partition_epoch)
+        for r in last.itertuples()
+    } == {
+        tp: (r.replicas, r.isr, r.leader, r.leader_epoch, r.partition_epoch) for tp, r in world.partitions.items()
+    }
+    assert history["time"].is_monotonic_increasing
+    # one row per change: every election and ISR change of the run
+    changes = history[history["reason"] != "initial"]
+    summary = result.summary
+    assert len(changes) == summary["leader_elections"] + summary["isr_changes"]
+    (fenced,) = _events(world, "fenced", 1)
+    assert set(changes[changes["time"] == fenced.time]["reason"]) == {"fenced"}
+
+
 def test_unclean_election_elects_a_stale_replica_and_loses_acknowledged_messages():
     world, result = _run("unclean-election")
     (fenced,) = _events(world, "fenced", 1)  # broker 1, the last in-sync replica

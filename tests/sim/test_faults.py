@@ -275,6 +275,9 @@ def test_same_seed_gives_the_same_fault_timeline_and_checker_output():
     assert first_world.control.timeline == second_world.control.timeline
     assert first.delivery.equals(second.delivery)
     assert first.availability.equals(second.availability)
+    # every registration the brokers applied, in the same order at the same times
+    assert len(first.partition_history) > 1
+    assert first.partition_history.equals(second.partition_history)
 
 
 def test_a_partition_with_no_live_isr_member_stays_offline_without_unclean_election():
