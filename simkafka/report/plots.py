@@ -11,7 +11,9 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
 - :func:`plot_series`: time-series columns of a run with its faults marked and its
   rebalances shaded;
 - :func:`plot_assignment` and :func:`plot_lag_with_rebalances`: a group's assignment over
-  time and its lag (from :mod:`simkafka.report.groups`).
+  time and its lag (from :mod:`simkafka.report.groups`);
+- :func:`plot_plan_vs_rules` (and its table :func:`rules_of_thumb_table`): a plan's
+  recommendation beside the rules of thumb (from :mod:`simkafka.report.rules_of_thumb`).
 
 :func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline.
 """
@@ -25,6 +27,7 @@ import pandas as pd
 
 from simkafka.report import faults as fault_report
 from simkafka.report.groups import plot_assignment, plot_lag_with_rebalances
+from simkafka.report.rules_of_thumb import plot_plan_vs_rules, rules_of_thumb_table
 from simkafka.sim.result import RunResult
 
 __all__ = [
@@ -32,8 +35,10 @@ __all__ = [
     "fenced_spans",
     "plot_assignment",
     "plot_lag_with_rebalances",
+    "plot_plan_vs_rules",
     "plot_series",
     "plot_timeline",
+    "rules_of_thumb_table",
 ]
 
 # the faults that stop a broker's process, and the one that starts it again
