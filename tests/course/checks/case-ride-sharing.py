@@ -1,4 +1,6 @@
 # Claims of notebooks/case-ride-sharing.ipynb, checked in its kernel after its last cell.
+from simkafka.model.partitioner import murmur2, to_positive
+
 rec = planned.recommendation
 assert rec is not None, "the planner recommends a cluster"
 assert planned.cases[rec.key] and all(case.met for case in planned.cases[rec.key]), \
@@ -25,8 +27,6 @@ assert result.conservation["ok"], \
 assert result.summary["duration_s"] == small.run.duration, "the run is as long as the text says"
 assert all(len({small.cluster.broker(b).rack for b in s.replicas}) == min(len(s.replicas), 3)
            for s in topology.partitions.values()), "every partition's replicas span the zones"
-from simkafka.model.partitioner import murmur2, to_positive
-
 n = small.topic("driver-locations").partitions
 assert all(now[d] == to_positive(murmur2(d)) % n for d in drivers), "a driver's partition is murmur2(id) % partitions"
 assert moved > 0.5, "most drivers change partition when the count goes from 36 to 48"
