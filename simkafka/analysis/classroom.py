@@ -28,19 +28,31 @@ def scaled_down(
     keep_faults: bool = False,
     plan_duration: float = 0.5,
     plan_warmup: float = 0.1,
-    max_simulations: int = 6,
+    max_simulations: int | None = None,
     plan: dict | None = None,
+    max_keys: int | None = None,
 ) -> Scenario:
     """``scenario`` with every rated producer and the throughput target times ``load`` (at
     a shaped profile's peak, as the planner plans it), a run of ``duration`` simulated
     seconds on ``engine``, its faults only with ``keep_faults``, and its ``plan:`` block
     (with ``plan`` merged in, Kafka's dotted names as in YAML) searching with
-    ``plan_duration``-second runs and at most ``max_simulations`` simulations."""
+    ``plan_duration``-second runs and at most ``max_simulations`` simulations -- by default
+    one probe per topic and a batch of two candidates (the cheapest, and the next in cost
+    order: the cheaper one's failure, when it fails, is what the plan explains).
+
+    ``max_keys`` caps each keyed producer's key count: every run hashes every key once to
+    weigh the partitions, which for a million keys takes seconds; a zipf's hottest keys
+    keep nearly their share with a tenth of the keys."""
     data = grow(scenario, load).model_dump(mode="json", by_alias=True, exclude_unset=True)
     data["run"] = {**data.get("run", {}), "duration": f"{duration:g}s", "warmup": f"{warmup:g}s", "engine": engine}
+    if max_keys is not None:
+        for producer in data.get("producers", []):
+            keys = producer.get("keys")
+            if isinstance(keys, dict) and keys.get("count", 0) > max_keys:
+                keys["count"] = max_keys
     if not keep_faults:
         data.pop("faults", None)
     if scenario.plan is not None or plan:
         data["plan"] = {**data.get("plan", {}), **(plan or {}), "duration": f"{plan_duration:g}s",
-                        "warmup": f"{plan_warmup:g}s", "max_simulations": max_simulations}
+                        "warmup": f"{plan_warmup:g}s", "max_simulations": max_simulations or len(scenario.topics) + 2}
     return Scenario.model_validate(data)
