@@ -25,6 +25,7 @@ def scaled_down(
     duration: float,
     warmup: float,
     engine: str = "stepped",
+    sample_interval: float = 0.1,
     keep_faults: bool = False,
     plan_duration: float = 0.5,
     plan_warmup: float = 0.1,
@@ -34,7 +35,8 @@ def scaled_down(
 ) -> Scenario:
     """``scenario`` with every rated producer and the throughput target times ``load`` (at
     a shaped profile's peak, as the planner plans it), a run of ``duration`` simulated
-    seconds on ``engine``, its faults only with ``keep_faults``, and its ``plan:`` block
+    seconds on ``engine`` sampled every ``sample_interval`` seconds (a figure of a
+    short run needs more than its default one point a second), its faults only with ``keep_faults``, and its ``plan:`` block
     (with ``plan`` merged in, Kafka's dotted names as in YAML) searching with
     ``plan_duration``-second runs and at most ``max_simulations`` simulations -- by default
     one probe per topic and a batch of two candidates (the cheapest, and the next in cost
@@ -44,7 +46,8 @@ def scaled_down(
     weigh the partitions, which for a million keys takes seconds; a zipf's hottest keys
     keep nearly their share with a tenth of the keys."""
     data = grow(scenario, load).model_dump(mode="json", by_alias=True, exclude_unset=True)
-    data["run"] = {**data.get("run", {}), "duration": f"{duration:g}s", "warmup": f"{warmup:g}s", "engine": engine}
+    data["run"] = {**data.get("run", {}), "duration": f"{duration:g}s", "warmup": f"{warmup:g}s", "engine": engine,
+                   "sample_interval": f"{sample_interval:g}s"}
     if max_keys is not None:
         for producer in data.get("producers", []):
             keys = producer.get("keys")

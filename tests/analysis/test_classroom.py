@@ -20,6 +20,7 @@ def test_rates_and_throughput_target_scale_together_and_the_rest_stays():
     assert small.targets.produce_throughput.messages_per_second == pytest.approx(800, rel=1e-3)
     assert small.targets.p99_e2e_latency == sc.targets.p99_e2e_latency
     assert (small.run.duration, small.run.warmup, small.run.engine) == (3.0, 1.0, "stepped")
+    assert small.run.sample_interval == 0.1
     assert not small.faults and sc.faults
     assert small.plan.max_simulations == len(sc.topics) + 2 and small.plan.duration == 0.5
     assert small.plan.min_insync_replicas == (1, 2) and small.plan.headroom == sc.plan.headroom
