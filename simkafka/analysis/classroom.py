@@ -32,6 +32,7 @@ def scaled_down(
     max_simulations: int | None = None,
     plan: dict | None = None,
     max_keys: int | None = None,
+    faults: list[dict] | None = None,
 ) -> Scenario:
     """``scenario`` with every rated producer and the throughput target times ``load`` (at
     a shaped profile's peak, as the planner plans it), a run of ``duration`` simulated
@@ -44,7 +45,10 @@ def scaled_down(
 
     ``max_keys`` caps each keyed producer's key count: every run hashes every key once to
     weigh the partitions, which for a million keys takes seconds; a zipf's hottest keys
-    keep nearly their share with a tenth of the keys."""
+    keep nearly their share with a tenth of the keys.
+
+    ``faults`` (fault mappings as in YAML) replace the scenario's own: the case's faults
+    moved into the short run, e.g. a maintenance shutdown at 1 s instead of 45 s."""
     data = grow(scenario, load).model_dump(mode="json", by_alias=True, exclude_unset=True)
     data["run"] = {**data.get("run", {}), "duration": f"{duration:g}s", "warmup": f"{warmup:g}s", "engine": engine,
                    "sample_interval": f"{sample_interval:g}s"}
@@ -53,7 +57,9 @@ def scaled_down(
             keys = producer.get("keys")
             if isinstance(keys, dict) and keys.get("count", 0) > max_keys:
                 keys["count"] = max_keys
-    if not keep_faults:
+    if faults is not None:
+        data["faults"] = list(faults)
+    elif not keep_faults:
         data.pop("faults", None)
     if scenario.plan is not None or plan:
         data["plan"] = {**data.get("plan", {}), **(plan or {}), "duration": f"{plan_duration:g}s",

@@ -34,9 +34,12 @@ def test_key_counts_are_capped_and_the_distribution_kept():
     assert [p.keys.distribution for p in small.producers] == [p.keys.distribution for p in sc.producers]
 
 
-def test_faults_are_kept_when_asked():
+def test_faults_are_kept_or_replaced_when_asked():
     sc = load_scenario(ROOT / "scenarios" / "bank-cdc.yaml")
     assert scaled_down(sc, load=0.5, duration=3, warmup=1, keep_faults=True).faults == sc.faults
+    moved = scaled_down(sc, load=0.5, duration=3, warmup=1, faults=[
+        {"type": "broker_shutdown", "at": "1s", "broker": 4}, {"type": "broker_restart", "at": "2s", "broker": 4}])
+    assert [(f.type, f.at) for f in moved.faults] == [("broker_shutdown", 1.0), ("broker_restart", 2.0)]
 
 
 @pytest.mark.parametrize("required", [1e6, 250e6, 1.7e9])
