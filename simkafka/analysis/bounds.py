@@ -53,6 +53,7 @@ __all__ = [
     "Bounds",
     "ResourceBound",
     "aws_sizing_bound",
+    "aws_sizing_brokers",
     "capacity_bounds",
     "offered_throughput",
     "produced_by_topic",
@@ -445,6 +446,34 @@ def aws_sizing_bound(
     fanout = consumer_groups + replication_factor - 1
     network = headroom * network_bandwidth * brokers / fanout if fanout > 0 else math.inf
     return min(storage, network)
+
+
+def aws_sizing_brokers(
+    required: float,
+    storage_bandwidth: float,
+    network_bandwidth: float,
+    replication_factor: int,
+    consumer_groups: int,
+    headroom: float = 1.0,
+) -> int:
+    """The broker count the AWS sizing equation (:func:`aws_sizing_bound`) asks for: the
+    fewest brokers, and at least ``replication_factor`` of them, whose bound reaches
+    ``required`` bytes/s. The operators' rule of thumb for brokers, before any simulation."""
+    if required <= 0:
+        return replication_factor
+    fanout = consumer_groups + replication_factor - 1
+    per_broker = min(headroom * storage_bandwidth / replication_factor,
+                     headroom * network_bandwidth / fanout if fanout > 0 else math.inf)
+    brokers = max(replication_factor, math.ceil(required / per_broker))
+    # the closed form may round one off either way: the equation itself decides
+    while aws_sizing_bound(brokers, storage_bandwidth, network_bandwidth, replication_factor,
+                           consumer_groups, headroom) < required:
+        brokers += 1
+    while brokers > replication_factor and aws_sizing_bound(
+            brokers - 1, storage_bandwidth, network_bandwidth, replication_factor, consumer_groups,
+            headroom) >= required:
+        brokers -= 1
+    return brokers
 
 
 def produced_by_topic(scenario: Scenario) -> dict[str, float]:

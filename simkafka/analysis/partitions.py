@@ -29,6 +29,8 @@ from simkafka.scenario import Scenario
 from simkafka.scenario.plan import PlanSpec
 
 __all__ = [
+    "RULE_MIN_INSYNC_REPLICAS",
+    "RULE_REPLICATION_FACTOR",
     "SMALL_CLUSTER",
     "PartitionAdvice",
     "advise",
@@ -39,6 +41,10 @@ __all__ = [
 
 #: Up to this many brokers a cluster is "small": the rule of thumb is 3 partitions a broker.
 SMALL_CLUSTER = 6
+#: The operators' durability rule: three copies, two of them in sync before ``acks=all``
+#: succeeds -- one broker may be down and writes go on, and an acknowledged write is on two.
+RULE_REPLICATION_FACTOR = 3
+RULE_MIN_INSYNC_REPLICAS = 2
 
 
 def rule_of_thumb_per_broker(brokers: int) -> int:

@@ -39,7 +39,7 @@ from typing import Any
 
 import pandas as pd
 
-from simkafka.analysis.bounds import CLIENT_RESOURCES, offered_throughput
+from simkafka.analysis.bounds import CLIENT_RESOURCES, aws_sizing_brokers, offered_throughput
 from simkafka.analysis.cache import ResultCache, point_key
 from simkafka.analysis.candidates import (
     Candidate,
@@ -50,7 +50,7 @@ from simkafka.analysis.candidates import (
 )
 from simkafka.analysis.catalogue import Catalogue, Offer, shipped_catalogue
 from simkafka.analysis.executors import open_executor
-from simkafka.analysis.hardware import hardware_fields
+from simkafka.analysis.hardware import broker_hardware, hardware_fields
 from simkafka.analysis.partitions import PartitionAdvice, advise, probe_scenario
 from simkafka.analysis.targets import TargetCheck, check_targets, evaluate_point
 from simkafka.model.topology import initial_topology
@@ -155,6 +155,18 @@ class Plan:
         # ranked before it: cheaper, or as cheap with fewer brokers (the search's order)
         ranked = [c.key for c in self.candidates].index(self.recommendation.key)
         return list(reversed(self.candidates[max(0, ranked - count):ranked]))
+
+    def rule_of_thumb_brokers(self) -> int | None:
+        """The broker count the AWS sizing equation (:func:`~simkafka.analysis.bounds.aws_sizing_brokers`)
+        gives for the planned load on the recommendation's instance type, replication factor
+        and the scenario's consumer groups, at the plan's utilisation ceiling -- what an
+        operator would have bought before simulating. None without a recommendation."""
+        rec = self.recommendation
+        if rec is None:
+            return None
+        hardware = broker_hardware(self.offers[rec.instance].instance)
+        return aws_sizing_brokers(self.required, hardware.disk_write, hardware.egress, rec.replication_factor,
+                                  len(self.scenario.consumer_groups), self.spec.ceiling)
 
     def candidates_frame(self) -> pd.DataFrame:
         """One row per candidate, in cost order: the configuration, cost, bound, status and
@@ -339,11 +351,13 @@ def plan(
     scheduler: str | None = None,
     cache: Path | str | None = None,
     progress: ProgressCallback | None = None,
+    what_ifs: bool = True,
 ) -> Plan:
     """Search ``scenario.plan`` (``plan: {}`` when absent) for the cheapest cluster that meets
     ``scenario.targets``. Raises :class:`PlanError` or a ``CatalogueError`` for input no
     search can use; a search that finds nothing returns a :class:`Plan` whose ``reason``
-    says why."""
+    says why. ``what_ifs=False`` leaves out the recommendation's what-ifs (four more runs
+    that the search does not need): a classroom's plan that must answer in seconds."""
     if engine not in ("stepped", "events"):
         raise PlanError(f"engine is stepped or events (got {engine!r})")
     spec = scenario.plan or PlanSpec()
@@ -375,7 +389,8 @@ def plan(
                       samples=samples, notes=notes, offers={o.instance.name: o for o in offers})
         _search(result, runs)
         if result.recommendation is not None:
-            _what_ifs(result, runs)
+            if what_ifs:
+                _what_ifs(result, runs)
             if samples > 0:
                 _monte_carlo(result, scenario, runs, samples)
         result.simulations = runs.done

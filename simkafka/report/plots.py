@@ -33,7 +33,9 @@ notebook composes them freely (``fig, (a, b) = plt.subplots(1, 2)``). The run re
   :mod:`simkafka.report.durability`);
 - :func:`plot_topology`: brokers, partitions and every replica -- who leads, who is in
   the ISR, which broker is down -- of a topology, e.g. :func:`topology_at` a moment of a
-  run (from :mod:`simkafka.report.topology`).
+  run (from :mod:`simkafka.report.topology`);
+- :func:`plot_plan_vs_rules` (and its table :func:`rules_of_thumb_table`): a plan's
+  recommendation beside the rules of thumb (from :mod:`simkafka.report.rules_of_thumb`).
 
 :func:`broker_down_spans` and :func:`fenced_spans` are the tables behind the timeline;
 :func:`brokers_down_at` reads the first at one moment.
@@ -64,6 +66,7 @@ from simkafka.report.partition_figures import (
     plot_sticky_batches,
     plot_throughput_knee,
 )
+from simkafka.report.rules_of_thumb import plot_plan_vs_rules, rules_of_thumb_table
 from simkafka.report.topology import plot_topology, topology_at
 from simkafka.sim.result import RunResult
 
@@ -86,12 +89,14 @@ __all__ = [
     "plot_owned_partitions",
     "plot_partition_advice",
     "plot_partition_offsets",
+    "plot_plan_vs_rules",
     "plot_series",
     "plot_sticky_batches",
     "plot_throughput_knee",
     "plot_timeline",
     "plot_topology",
     "records_frame",
+    "rules_of_thumb_table",
     "segment_table",
     "topology_at",
 ]
