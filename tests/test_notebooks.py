@@ -50,8 +50,26 @@ def _execute(path: Path) -> tuple[object, float]:
     return notebook, time.perf_counter() - started
 
 
-def test_there_are_notebooks():
-    assert NOTEBOOKS
+def test_there_is_a_course():
+    """Issue 15's course: a numbered chapter per topic people learning Kafka meet, in order,
+    and a notebook per case study."""
+    stems = [p.stem for p in NOTEBOOKS]
+    chapters = [s for s in stems if re.match(r"\d\d-", s)]
+    assert chapters == [
+        "00-quickstart",
+        "01-topics-partitions-offsets",
+        "02-producers-keys-acks",
+        "03-brokers-replication-isr",
+        "04-consumer-groups",
+        "05-delivery-semantics",
+        "06-zookeeper-vs-kraft",
+        "07-partitions-and-replication-factor",
+    ]
+    case_studies = {s.removeprefix("case-") for s in stems if s.startswith("case-")}
+    scenarios = {"movie-streaming", "ride-sharing", "social-media-feed", "bank-cdc", "data-ingestion",
+                 "logging-metrics"}
+    assert case_studies == scenarios
+    assert all((ROOT / "scenarios" / f"{s}.yaml").is_file() for s in scenarios)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_stem)
