@@ -24,3 +24,9 @@ def test_the_layout_table_names_every_package():
 
 def test_the_readme_points_at_the_architecture_page():
     assert "(ARCHITECTURE.md)" in README
+
+
+def test_the_readme_points_learners_to_the_course_and_names_every_notebook():
+    assert "make notebooks" in README
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        assert f"`{notebook.stem}`" in README, f"README's course table lacks {notebook.stem}"
