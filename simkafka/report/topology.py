@@ -10,7 +10,8 @@ running at ``t``.
 :func:`plot_topology` draws a topology as a bipartite graph: the brokers in a row
 (coloured by rack; a broker that is down greyed and crossed), the partitions in a row
 below, and one edge per replica -- the leader's bold, an in-sync follower's solid, a
-replica out of the ISR dashed. A partition with no leader is drawn red. It draws on a
+replica out of the ISR dashed, and one out of the ISR but still eligible to lead (in the
+partition's ELR, KIP-966) dotted green. A partition with no leader is drawn red. It draws on a
 given matplotlib ``Axes`` (or a new figure) and never chooses a backend.
 """
 
@@ -32,6 +33,7 @@ _DOWN_COLOUR = "#bbbbbb"
 _LEADER_EDGE = "#1f2d3d"
 _FOLLOWER_EDGE = "#5d6d7e"
 _OUT_OF_SYNC_EDGE = "#a6acaf"
+_ELIGIBLE_EDGE = "#27ae60"
 # rack colours (matplotlib's tab10 without its red and grey, which mean "no leader" and "down")
 _RACK_COLOURS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#bcbd22")
 _NO_RACK_COLOUR = "#1f77b4"
@@ -93,8 +95,10 @@ def plot_topology(
 ):
     """Draw ``topology``: brokers in a row (coloured by rack; those in ``down`` greyed
     and crossed out), partitions in a row below them, and an edge per replica -- bold
-    to the leader, solid to a follower in the ISR, dashed to a replica out of the ISR.
-    A partition without a leader is red. Made for a handful of brokers and up to a few
+    to the leader, solid to a follower in the ISR, dashed to a replica out of the ISR,
+    dotted green to one out of the ISR but in the partition's eligible leader replicas
+    (ELR, KIP-966: it may still be elected without unclean election). A partition
+    without a leader is red. Made for a handful of brokers and up to a few
     dozen partitions. Returns the Axes."""
     import networkx as nx
     from matplotlib.lines import Line2D
@@ -124,7 +128,7 @@ def plot_topology(
         graph.add_node(("partition", tp))
         pos[("partition", tp)] = (spread(len(partitions), j), 0.0)
 
-    leader_edges, in_sync_edges, out_of_sync_edges = [], [], []
+    leader_edges, in_sync_edges, eligible_edges, out_of_sync_edges = [], [], [], []
     for tp, registration in partitions:
         for replica in registration.replicas:
             edge = (("broker", replica), ("partition", tp))
@@ -133,6 +137,8 @@ def plot_topology(
                 leader_edges.append(edge)
             elif replica in registration.isr:
                 in_sync_edges.append(edge)
+            elif replica in registration.elr:
+                eligible_edges.append(edge)
             else:
                 out_of_sync_edges.append(edge)
 
@@ -149,6 +155,9 @@ def plot_topology(
     ]
     nx.draw_networkx_edges(graph, pos, edgelist=out_of_sync_edges, ax=ax, style="dashed", width=1.0,
                            edge_color=_OUT_OF_SYNC_EDGE)
+    if eligible_edges:
+        nx.draw_networkx_edges(graph, pos, edgelist=eligible_edges, ax=ax, style="dotted", width=2.0,
+                               edge_color=_ELIGIBLE_EDGE)
     nx.draw_networkx_edges(graph, pos, edgelist=in_sync_edges, ax=ax, width=1.2, edge_color=_FOLLOWER_EDGE)
     nx.draw_networkx_edges(graph, pos, edgelist=leader_edges, ax=ax, width=3.2, edge_color=_LEADER_EDGE)
     nx.draw_networkx_nodes(graph, pos, nodelist=broker_nodes, node_color=broker_colours, node_shape="s",
@@ -173,6 +182,8 @@ def plot_topology(
         Line2D([], [], color=_FOLLOWER_EDGE, linewidth=1.2, label="follower in ISR"),
         Line2D([], [], color=_OUT_OF_SYNC_EDGE, linewidth=1.0, linestyle="--", label="out of ISR"),
     ]
+    if eligible_edges:
+        handles.append(Line2D([], [], color=_ELIGIBLE_EDGE, linewidth=2.0, linestyle=":", label="eligible (ELR)"))
     if down_set:
         handles.append(Patch(facecolor=_DOWN_COLOUR, edgecolor="#333333", label="broker down"))
     if any(r.leader == NO_LEADER for _, r in partitions):

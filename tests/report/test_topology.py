@@ -184,3 +184,28 @@ def test_plot_topology_after_failures_marks_offline_partitions_and_makes_its_own
     parts = [c for c in ax.collections if isinstance(c, matplotlib.collections.PathCollection)][1]
     assert [to_hex(c) for c in parts.get_facecolors()].count("#d62728") == offline
     plt.close(ax.figure)
+
+
+def test_plot_topology_draws_a_replica_out_of_the_isr_but_eligible_dotted_green():
+    topology = initial_topology(_quick())
+    partitions = dict(topology.partitions)
+    tp = next(iter(partitions))
+    p = partitions[tp]
+    # the last ISR member fenced, with KIP-966: no leader, an empty ISR, two eligible replicas
+    partitions[tp] = type(p)(replicas=p.replicas, isr=(), leader=NO_LEADER, elr=p.replicas[:2])
+    topology = type(topology)(topology.brokers, partitions, topology.topic_ids)
+    fig, ax = plt.subplots()
+    plot_topology(topology, ax)
+    green = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection)
+             and to_hex(c.get_edgecolor()[0]) == "#27ae60"]
+    assert [len(c.get_segments()) for c in green] == [2]
+    assert green[0].get_linestyle()[0][1] is not None, "dotted"
+    out_of_sync = sum(1 for r in partitions.values() for b in r.replicas if b not in r.isr and b not in r.elr)
+    assert [n for n, _, dashed in _edges_by_style(ax) if dashed] == [out_of_sync, 2]
+    assert "eligible (ELR)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+    # without an ELR there is neither the edge style nor its legend entry
+    fig, ax = plt.subplots()
+    plot_topology(initial_topology(_quick()), ax)
+    assert "eligible (ELR)" not in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
