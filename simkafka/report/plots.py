@@ -142,7 +142,9 @@ def broker_down_spans(result: RunResult) -> pd.DataFrame:
     ``start``, ``end`` (the run's end if it never came back, then ``ended`` is False) and
     ``how`` (crash, shutdown, rack failure). Read from the run's timeline: the fault rows
     the events engine writes when it plays a crash, a shutdown, a rack failure and the
-    restarts. A broker the scenario starts offline is down from 0."""
+    restarts. A controlled shutdown's process stops when the controller completes it
+    (``shutdown_completed``), not at the fault. A broker the scenario starts offline is
+    down from 0."""
     timeline = result.timeline
     duration = float(result.summary.get("duration_s") or 0.0)
     opened: dict[int, tuple[float, str]] = {}
@@ -164,6 +166,9 @@ def broker_down_spans(result: RunResult) -> pd.DataFrame:
             rack = _fault_rack(result, row.detail)
             for broker in _rack_members(result, rack) if rack else []:
                 opened.setdefault(broker, (at, f"rack {rack} down"))
+        elif row.event == "shutdown_completed" and opened.get(int(row.broker), (0.0, ""))[1] == "shutdown":
+            # a controlled shutdown: the process runs until its leaders have moved
+            opened[int(row.broker)] = (at, "shutdown")
         elif row.event == "broker_restart" and row.broker >= 0:
             close(int(row.broker), at)
         elif row.event == "rack_restart":

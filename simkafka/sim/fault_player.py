@@ -223,14 +223,15 @@ class FaultPlayer:
 
     def _check_caught_up(self, broker_id: int) -> None:
         """A restarted broker is caught up once it is in the ISR of every partition it
-        holds a replica of that has a leader."""
+        holds a replica of. A partition without a leader has nobody to catch up from: until
+        one is elected, a broker outside its ISR has not rejoined it (with eligible leader
+        replicas a crashed broker is dropped from an ISR-less partition's ELR and waits)."""
         started = self._restarted_at.get(broker_id)
         if started is None:
             return
         world = self.world
         for tp in world.brokers[broker_id].logs:
-            registration = world.partitions[tp]
-            if registration.leader != NO_LEADER and broker_id not in registration.isr:
+            if broker_id not in world.partitions[tp].isr:
                 return
         del self._restarted_at[broker_id]
         self.catch_up_seconds[broker_id] = self.env.now - started
@@ -240,6 +241,9 @@ class FaultPlayer:
 
     def leader_changed(self, tp: TopicPartition) -> None:
         self._update_availability(tp)
+        for replica in self.world.partitions[tp].isr:  # an election may hand it an ISR
+            if replica in self._restarted_at:
+                self._check_caught_up(replica)
         leader = self.world.partitions[tp].leader
         if leader == NO_LEADER or not self.world.brokers[leader].alive:
             return

@@ -111,3 +111,28 @@ def test_without_ipywidgets_draw_runs_once_and_says_how_to_get_sliders(monkeypat
     monkeypatch.setattr(builtins, "__import__", no_widgets)
     assert widgets.sliders(lambda rf: rf * 2, rf=(1, 3, 1, 3)) == 6
     assert widgets.INSTALL_HINT in capsys.readouterr().out
+
+
+SHUTDOWN = """
+name: shutdown
+cluster:
+  brokers: 3
+  config: {broker.session.timeout.ms: 1000, broker.heartbeat.interval.ms: 250}
+topics:
+  - {name: t, partitions: 3, replication.factor: 3, min.insync.replicas: 2}
+producers:
+  - {topic: t, rate: 200 msg/s, message_size: 1KiB, acks: all}
+faults:
+  - {type: broker_shutdown, at: 0.5s, broker: 1}
+  - {type: broker_restart, at: 1.5s, broker: 1}
+run: {duration: 2s, warmup: 0.25s, sample_interval: 0.25s, seed: 3}
+"""
+
+
+def test_a_controlled_shutdown_is_down_from_its_completion_not_from_the_request():
+    result = simulate(parse_scenario(textwrap.dedent(SHUTDOWN), "shutdown.yaml"))
+    timeline = result.timeline
+    completed = float(timeline.loc[timeline["event"] == "shutdown_completed", "time"].iloc[0])
+    assert completed > 0.5  # the leaders moved first
+    spans = broker_down_spans(result)
+    assert [(r.broker, r.start, r.end, r.how) for r in spans.itertuples()] == [(1, completed, 1.5, "shutdown")]

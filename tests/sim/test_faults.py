@@ -441,3 +441,38 @@ def test_a_static_consumer_that_crashes_and_restarts_reads_again_from_the_last_c
         "consumer_crash",
         "consumer_restart",
     ]
+
+
+ELR_CHAIN = """
+name: elr-chain
+cluster:
+  brokers: 3
+  config: {broker.session.timeout.ms: 1000, broker.heartbeat.interval.ms: 250}
+topics:
+  - {name: t, partitions: 3, replication.factor: 3, min.insync.replicas: 2}
+producers:
+  - {topic: t, rate: 500 msg/s, message_size: 1KiB, acks: "1"}
+faults:
+  - {type: broker_crash, at: 1s, broker: 0}
+  - {type: broker_crash, at: 2s, broker: 1}
+  - {type: broker_CRASH_OR_SHUTDOWN, at: 3s, broker: 2}
+  - {type: broker_restart, at: 4s, broker: 2}
+run: {duration: 6s, warmup: 0.25s, seed: 3}
+"""
+
+
+@pytest.mark.parametrize("stop", ["crash", "shutdown"])
+def test_a_replica_eligible_to_lead_leads_again_after_a_clean_shutdown_never_after_a_crash(stop):
+    """KIP-966 (Kafka 4.1): brokers 0, 1, 2 lost one after another with min ISR 2 leave
+    1 and 2 eligible (ELR). Broker 2 back from a controlled shutdown leads every partition;
+    back from a crash, its registration drops it from the ELR, it leads nothing, and it has
+    not rejoined any ISR -- there is none to rejoin."""
+    world, _ = _play(ELR_CHAIN.replace("CRASH_OR_SHUTDOWN", stop))
+    partitions = world.partitions.values()
+    if stop == "shutdown":
+        assert all(p.leader == 2 and p.isr == (2,) and p.elr == (1,) for p in partitions)
+        assert not any("unclean" in e.detail for e in _events(world, "leader_elected"))
+    else:
+        assert all(p.leader == NO_LEADER and p.isr == () and p.elr == (1,) for p in partitions)
+        assert [e.detail.endswith("(unclean_shutdown)") for e in _events(world, "elr_change")] == [True] * 3
+        assert not _events(world, "rejoined_isr")
