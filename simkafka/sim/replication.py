@@ -60,6 +60,8 @@ class FetcherCluster(Protocol):
 
     def leader_of(self, tp: TopicPartition) -> int: ...
 
+    def leader_epoch_of(self, tp: TopicPartition) -> int: ...
+
     def follows(self, broker_id: int) -> bool: ...
 
     def unthrottled(self, follower: int, tps: list[TopicPartition]) -> list[TopicPartition]: ...
@@ -109,6 +111,9 @@ class ReplicaFetcher:
         self.index = index
         self.partitions: list[TopicPartition] = []
         self.fetches = 0
+        # partitions' data dropped because their fetch state changed while the fetch was
+        # out (the follower became leader, or follows a new leader epoch)
+        self.stale_reads_dropped = 0
         self.env.process(self._run())
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
@@ -134,6 +139,9 @@ class ReplicaFetcher:
             if not self.leader.alive:
                 continue
             offsets = {tp: self.follower.logs[tp].log_end_offset for tp in tps}
+            # the fetch state each partition is fetched under (its leader epoch): a
+            # response for a partition whose state changed meanwhile is not applied
+            epochs = {tp: cluster.leader_epoch_of(tp) for tp in tps}
             reads = yield from cluster.handle_replica_fetch(self.leader, self.follower.id, offsets)
             self.fetches += 1
             nbytes = FETCH_REQUEST_OVERHEAD + sum(
@@ -155,8 +163,22 @@ class ReplicaFetcher:
             busy = done - env.now
             for tp, read in reads:
                 log = self.follower.logs[tp]
-                # a read only applies if nothing moved the follower's log meanwhile
-                if read.messages and log.log_end_offset == read.start_offset:
+                # AbstractFetcherThread.processFetchRequest applies a partition's data only
+                # while its fetch state is the one the request was sent under: a follower
+                # that became leader meanwhile (controlled shutdown moves leadership while
+                # the old leader still answers) or follows a new epoch had the partition
+                # removed from this thread (removeFetcherForPartitions), so the response
+                # is dropped. Appending it would add the old leader's unreplicated tail to
+                # the new leader's log above the end it was elected with -- records its
+                # producers, told NOT_LEADER, send again. And only if nothing moved the
+                # follower's log meanwhile.
+                current = (
+                    cluster.leader_of(tp) == self.leader.id
+                    and cluster.leader_epoch_of(tp) == epochs[tp]
+                )
+                if read.messages and not current:
+                    self.stale_reads_dropped += 1
+                elif read.messages and log.log_end_offset == read.start_offset:
                     self.follower.append(
                         tp, read.messages, read.bytes, read.first_created, read.last_created
                     )

@@ -381,6 +381,10 @@ class World:
     def leader_of(self, tp: TopicPartition) -> int:
         return self._leader.get(tp, NO_LEADER)
 
+    def leader_epoch_of(self, tp: TopicPartition) -> int:
+        """The leader epoch the controller last registered for ``tp``."""
+        return self.partitions[tp].leader_epoch
+
     def partitions_by_leader(self, topic: str) -> dict[int, tuple[list[int], np.ndarray]]:
         """Partitions of ``topic`` per leader broker, as the producer's metadata shows: each
         as a list (to drain) and as an index array (to test readiness on the hot path)."""

@@ -205,6 +205,50 @@ def test_controlled_shutdown_moves_leaders_before_the_broker_stops():
     assert result.summary["failed_messages"] == 0
 
 
+SHUTDOWN_RACE = """
+name: shutdown-fetch-race
+cluster: {brokers: 3}
+topics:
+  - {name: t, partitions: 3, replication.factor: 3, min.insync.replicas: 2}
+producers:
+  - {topic: t, rate: 200KB/s, message_size: 1KiB, acks: all, enable.idempotence: true, linger.ms: 0}
+faults:
+  - {type: broker_shutdown, at: 1.013s, broker: 1}
+run: {duration: 2s, warmup: 0.5s, sample_interval: 0.5s, seed: 1}
+"""
+
+
+def test_a_fetch_answered_by_the_old_leader_is_dropped_when_its_follower_became_leader():
+    """Controlled shutdown moves leadership while the old leader still answers fetches:
+    a follower's response in flight must not be appended once the follower leads (Kafka
+    removes the partition from its fetcher), or the new leader's log holds the old
+    leader's unreplicated tail under offsets the producer's retry is written after."""
+    world, result = _play(SHUTDOWN_RACE)
+    dropped = sum(f.stale_reads_dropped for f in world.fetchers.values())
+    assert dropped > 0, "the shutdown raced a follower's fetch (the scenario exercises the case)"
+    moved = [e for e in _events(world, "leader_elected") if "controlled_shutdown" in e.detail]
+    assert moved
+    history = world.history
+    appended = 0
+    for tp in world.partitions:
+        log_end = world.leader_log(tp).log_end_offset
+        entries = history.log(tp)
+        # every offset of the leader's log is a record the history saw appended: no hole
+        assert sum(e.count for e in entries) == log_end == history.log_end_offset(tp)
+        assert [e.base_offset for e in entries] == [0] + [e.stop_offset for e in entries[:-1]]
+        # the idempotent producer's sequences are in the log once each, in order
+        assert [e.first_seq for e in entries] == [0] + [e.first_seq + e.count for e in entries[:-1]]
+        appended += log_end
+    c = result.conservation
+    assert c["appended_to_leaders"] == appended
+    assert c["written_twice"] == 0 and c["acknowledged_lost"] == 0 and c["not_in_history"] == 0
+    assert c["created"] == c["acknowledged"] + c["in_flight"] + c["in_accumulator"] + c["blocked_in_send"]
+    assert c["failed"] == {}
+    # what is in the logs was created, and holds everything acknowledged
+    assert c["acknowledged"] <= c["appended_to_leaders"] <= c["created"]
+    assert c["logs_balanced"] and c["history_matches_logs"] and c["ok"]
+
+
 RESTART = """
 name: restart
 cluster:

@@ -206,6 +206,53 @@ def test_delivery_after_a_crash(delivery):
     assert result.conservation["ok"] is True
 
 
+@pytest.mark.parametrize(
+    ("duration", "survivor"),
+    [(6, "not yet given the crashed member's partitions"),
+     (14, "owns them and has not read up to the committed offset"),
+     (16, "has read past the committed offset")],
+)
+def test_at_most_once_records_committed_and_never_read_are_in_the_group_ledger(duration, survivor):
+    """An at-most-once member commits before it processes: what it had not processed
+    when it died is skipped. Until the next owner reads past the committed offset those
+    records are neither holes in what the group read nor lag -- the ledger must count
+    them as committed, not read, whenever the run ends."""
+    world, result, _ = _play(_scenario(
+        "- {type: consumer_crash, at: 3.3s, group: g, member: 0}",
+        members=2,
+        extra="delivery: at-most-once",
+        per_record="1.5ms",
+        producer=", profile: {type: step, steps: [{at: 4s, factor: 0.1}]}",
+        duration=duration,
+    ))
+    crashed = world.groups["g"][0]
+    assert crashed.unprocessed_at_crash > 0
+    ledger = result.conservation["groups"]["g"]
+    committed_not_read, holes = ledger["committed_not_read"], ledger["skipped_in_holes"]
+    # every record the crash left committed and unprocessed is in exactly one place
+    assert committed_not_read + holes == crashed.unprocessed_at_crash
+    # the delivery checker's skipped are the holes below what the group read
+    assert result.summary["skipped.g"] == holes
+    # nothing was below where the group began: all it skipped is the crash's
+    assert ledger["skipped_at_start"] == crashed.unprocessed_at_crash
+    assert (
+        ledger["consumed"] + ledger["fetched_not_polled"] + ledger["fetch_in_transit"]
+        + ledger["being_processed"] + ledger["lag_not_fetched"] + ledger["skipped_at_start"]
+        == ledger["below_high_watermark"]
+    )
+    survivor_owns = len(world.groups["g"][1].assignment) == 6
+    if duration == 6:
+        assert not survivor_owns, survivor
+        assert committed_not_read == crashed.unprocessed_at_crash
+    elif duration == 14:
+        assert survivor_owns, survivor
+        assert committed_not_read == crashed.unprocessed_at_crash
+    else:
+        assert survivor_owns, survivor
+        assert holes == crashed.unprocessed_at_crash
+    assert ledger["balanced"] is True and result.conservation["ok"] is True
+
+
 def test_same_seed_same_rebalance_log():
     scenario = _scenario(
         "- {type: consumer_join, at: 3s, group: g, count: 2}\n"

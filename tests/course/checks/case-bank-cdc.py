@@ -20,10 +20,9 @@ assert table.xs("brokers")["planner"].iloc[0] == rec.brokers
 for cheaper in planned.next_cheaper():
     assert planned.status(cheaper) in ("failed", "pruned") and planned.why_not(cheaper), \
         "every next-cheaper candidate misses a target, and the plan says which"
-# not conservation["ok"]: across this shutdown its logs_balanced is False -- appended_to_leaders
-# exceeds created by a few records, though written_twice counts none, nothing acknowledged is
-# lost and the logs match the history. Not understood yet: reported, not claimed here.
 ledger = result.conservation
+assert ledger["ok"] and ledger["logs_balanced"], \
+    "every message is acknowledged, in flight or failed, and the leaders' logs hold no more than was created"
 assert ledger["producers_balanced"] and ledger["history_matches_logs"], \
     "every message created is acknowledged, in flight or failed, and the logs hold what was acknowledged"
 assert ledger["written_twice"] == 0 and all(g["balanced"] for g in ledger["groups"].values()), \
