@@ -1,8 +1,9 @@
 """The notebook course (issue 15): every notebook in notebooks/ runs top to bottom on a
 fresh kernel, shows figures, ends with things to try, and what it claims holds.
 
-A notebook's claims are checked in its own kernel: ``tests/course/checks/<stem>.py`` is
-appended as a last cell and run after every other cell, so its asserts read the very
+A notebook's claims are checked in its own kernel: ``tests/course/checks/<stem>.py`` (for a
+case study after ``_case_study.py``, the claims every case study makes) is appended as a
+last cell and run after every other cell, so its asserts read the very
 values the notebook computed and showed (a claim typed in a markdown cell could drift
 from what the code computes; one asserted here cannot). Notebooks are committed without
 outputs: what runs here is never written back.
@@ -33,8 +34,10 @@ def _stem(path: Path) -> str:
 
 def _execute(path: Path) -> tuple[object, float]:
     notebook = nbformat.read(path, as_version=4)
-    checks = CHECKS / f"{path.stem}.py"
-    notebook.cells.append(nbformat.v4.new_code_cell(checks.read_text(), metadata={"tags": ["course-checks"]}))
+    checks = (CHECKS / f"{path.stem}.py").read_text()
+    if path.stem.startswith("case-"):  # what every case study claims, then its own claims
+        checks = (CHECKS / "_case_study.py").read_text() + "\n" + checks
+    notebook.cells.append(nbformat.v4.new_code_cell(checks, metadata={"tags": ["course-checks"]}))
     client = nbclient.NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT_S,
