@@ -249,6 +249,39 @@ def _acceptor(
     return lambda r: r != removed and (r == added or r in active)
 
 
+def _remove_broker(
+    partitions: Mapping[TopicPartition, PartitionRegistration],
+    broker: int,
+    active_brokers: Iterable[int],
+    *,
+    unclean_topics: frozenset[str],
+    min_isr: Mapping[str, int] | None,
+    elr_enabled: bool,
+    unclean_shutdown: bool,
+) -> dict[TopicPartition, PartitionRegistration]:
+    """``generateLeaderAndIsrUpdates`` with ``brokerToRemove`` (or, for an unclean
+    shutdown, ``brokerWithUncleanShutdown``): ``broker`` leaves the ISR -- and with an
+    unclean shutdown the ELR too -- of every partition that lists it, and may lead none."""
+    accept = _acceptor(active_brokers, removed=broker)
+    changes: dict[TopicPartition, PartitionRegistration] = {}
+    for tp, partition in partitions.items():
+        if broker not in partition.isr and not (unclean_shutdown and broker in partition.elr):
+            continue
+        election = Election.UNCLEAN if tp.topic in unclean_topics else Election.ONLINE
+        new = change_partition(
+            partition,
+            is_acceptable_leader=accept,
+            target_isr=[r for r in partition.isr if r != broker],
+            election=election,
+            min_insync_replicas=(min_isr or {}).get(tp.topic, 1),
+            elr_enabled=elr_enabled,
+            unclean_shutdown_replicas=(broker,) if unclean_shutdown else (),
+        )
+        if new is not None:
+            changes[tp] = new
+    return changes
+
+
 def fence_broker(
     partitions: Mapping[TopicPartition, PartitionRegistration],
     broker: int,
@@ -264,23 +297,8 @@ def fence_broker(
     ``active_brokers`` are the brokers that may lead (registered, unfenced, not in
     controlled shutdown); ``unclean_topics`` those with unclean election enabled.
     """
-    accept = _acceptor(active_brokers, removed=broker)
-    changes: dict[TopicPartition, PartitionRegistration] = {}
-    for tp, partition in partitions.items():
-        if broker not in partition.isr:
-            continue
-        election = Election.UNCLEAN if tp.topic in unclean_topics else Election.ONLINE
-        new = change_partition(
-            partition,
-            is_acceptable_leader=accept,
-            target_isr=[r for r in partition.isr if r != broker],
-            election=election,
-            min_insync_replicas=(min_isr or {}).get(tp.topic, 1),
-            elr_enabled=elr_enabled,
-        )
-        if new is not None:
-            changes[tp] = new
-    return changes
+    return _remove_broker(partitions, broker, active_brokers, unclean_topics=unclean_topics, min_isr=min_isr,
+                          elr_enabled=elr_enabled, unclean_shutdown=False)
 
 
 def unclean_shutdown_broker(
@@ -296,24 +314,8 @@ def unclean_shutdown_broker(
     it may have lost records it never flushed. Every partition that still lists it in its
     ISR or its ELR drops it from both, and it may not lead any of them. Only with eligible
     leader replicas: without them a fenced broker is in no ISR and there is no ELR."""
-    accept = _acceptor(active_brokers, removed=broker)
-    changes: dict[TopicPartition, PartitionRegistration] = {}
-    for tp, partition in partitions.items():
-        if broker not in partition.isr and broker not in partition.elr:
-            continue
-        election = Election.UNCLEAN if tp.topic in unclean_topics else Election.ONLINE
-        new = change_partition(
-            partition,
-            is_acceptable_leader=accept,
-            target_isr=[r for r in partition.isr if r != broker],
-            election=election,
-            min_insync_replicas=(min_isr or {}).get(tp.topic, 1),
-            elr_enabled=True,
-            unclean_shutdown_replicas=(broker,),
-        )
-        if new is not None:
-            changes[tp] = new
-    return changes
+    return _remove_broker(partitions, broker, active_brokers, unclean_topics=unclean_topics, min_isr=min_isr,
+                          elr_enabled=True, unclean_shutdown=True)
 
 
 def unfence_broker(
