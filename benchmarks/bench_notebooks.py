@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_once(path: Path) -> float:
     notebook = nbformat.read(path, as_version=4)
+    # the kernel's own log (a plain-TCP-on-127.0.0.1 notice, its shutdown) is not a figure
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                     extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                                      resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
     client.execute()
