@@ -32,10 +32,10 @@ $(NOTEBOOK_STAMP): $(STAMP)
 
 # The course in a browser. In a git clone, nbstripout's filter is installed in this clone's
 # own config (.git/config and .git/info/attributes, nothing tracked) so that outputs never
-# reach a commit.
+# reach a commit. Jupyter refuses to run as root unless told: a container's root user is.
 notebooks: $(NOTEBOOK_STAMP)
 	if git rev-parse --git-dir >/dev/null 2>&1; then $(BIN)/nbstripout --install; fi
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check simkafka tests benchmarks
