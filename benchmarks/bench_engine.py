@@ -5,8 +5,13 @@ steps for the stepped engine) per wall second and peak memory (tracemalloc is of
 default: it slows the run; ``--memory`` turns it on, and the process's max RSS is always
 printed). ``--profile`` prints where the time goes.
 
+``--repeat N`` plays the scenario N times (each from a fresh build) and reports the
+median and the spread. SimPy's raw timeout rate is measured in the same process, and the
+**speed index** -- simulated seconds per wall second for every million raw SimPy timeouts
+per wall second -- divides the machine out, so figures from different machines compare.
+
     python benchmarks/bench_engine.py [SCENARIO] [--duration 2s] [--engine stepped --step 4ms]
-                                      [--profile] [--memory]
+                                      [--repeat 3] [--profile] [--memory]
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import cProfile
 import pstats
 import resource
+import statistics
 import time
 import tracemalloc
 from pathlib import Path
@@ -51,32 +57,9 @@ def simpy_timeouts_per_second(seconds: float = 1.0) -> float:
     return count / (time.perf_counter() - started)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("scenario", nargs="?", default=str(REFERENCE))
-    parser.add_argument(
-        "--duration", default=None, help="simulated time, e.g. 2s (default: the scenario's)"
-    )
-    parser.add_argument("--engine", choices=["events", "stepped"], default=None)
-    parser.add_argument("--step", default=None, help="stepped engine's step, e.g. 2ms")
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--memory", action="store_true", help="trace Python allocations (slower)")
-    args = parser.parse_args()
-    scenario = load_scenario(args.scenario)
-    if args.duration:
-        duration = parse_duration(args.duration)
-        scenario = scenario.with_run(duration=duration, warmup=min(scenario.run.warmup, duration / 2))
-    overrides: dict = {}
-    if args.engine:
-        overrides["engine"] = args.engine
-    if args.step:
-        overrides["step"] = parse_duration(args.step)
-    if overrides:
-        scenario = scenario.with_run(**overrides)
-    if args.memory:
-        tracemalloc.start()
+def _play_once(scenario, profile: bool, *, quiet: bool) -> dict:
+    """Build and play ``scenario`` once: wall seconds to build and to play, the events
+    (or steps) it took, its result, and the profiler of the run when ``profile``."""
     started = time.perf_counter()
     if scenario.run.engine == "stepped":
         from simkafka.sim.stepped import SteppedWorld
@@ -94,31 +77,69 @@ def main() -> None:
         finish = lambda: summarise(world, probes)  # noqa: E731
         shape = f"{len(world.brokers)} brokers, {len(world.partitions)} partitions, events engine"
     built = time.perf_counter()
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
     play(
-        lambda now, _: print(
+        lambda now, _: quiet or print(
             f"\r  {now:6.2f}s simulated in {time.perf_counter() - built:7.1f}s wall",
             end="",
             flush=True,
         )
     )
-    print()
+    if not quiet:
+        print()
     if profiler:
         profiler.disable()
     ran = time.perf_counter() - built
-    result = finish()
+    # SimPy's event id counter: events scheduled so far; the stepped engine counts steps
+    count = world.steps if scenario.run.engine == "stepped" else next(world.env._eid)
+    return {"build": built - started, "ran": ran, "count": count, "result": finish(), "shape": shape,
+            "profiler": profiler}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenario", nargs="?", default=str(REFERENCE))
+    parser.add_argument(
+        "--duration", default=None, help="simulated time, e.g. 2s (default: the scenario's)"
+    )
+    parser.add_argument("--engine", choices=["events", "stepped"], default=None)
+    parser.add_argument("--step", default=None, help="stepped engine's step, e.g. 2ms")
+    parser.add_argument("--repeat", type=int, default=1, help="runs to take the median of")
+    parser.add_argument("--profile", action="store_true", help="profile the first run")
+    parser.add_argument("--memory", action="store_true", help="trace Python allocations (slower)")
+    args = parser.parse_args()
+    scenario = load_scenario(args.scenario)
+    if args.duration:
+        duration = parse_duration(args.duration)
+        scenario = scenario.with_run(duration=duration, warmup=min(scenario.run.warmup, duration / 2))
+    overrides: dict = {}
+    if args.engine:
+        overrides["engine"] = args.engine
+    if args.step:
+        overrides["step"] = parse_duration(args.step)
+    if overrides:
+        scenario = scenario.with_run(**overrides)
+    if args.memory:
+        tracemalloc.start()
+    runs = [_play_once(scenario, args.profile and k == 0, quiet=k > 0) for k in range(args.repeat)]
+    ran = statistics.median(r["ran"] for r in runs)
+    first = runs[0]
+    result = first["result"]
     latency = result.latency * 1e3
-    print(f"scenario          {scenario.name}: {shape}")
-    print(f"build             {built - started:.2f} s")
-    print(f"simulated         {scenario.run.duration:g} s in {ran:.1f} s wall")
-    print(f"speed             {scenario.run.duration / ran:.3f} simulated s per wall s")
-    if scenario.run.engine == "stepped":
-        print(f"steps             {world.steps:,} ({world.steps / ran:,.0f} per wall s)")
-    else:
-        events = next(world.env._eid)  # SimPy's event id counter: events scheduled so far
-        print(f"events            {events:,} ({events / ran:,.0f} per wall s)")
+    print(f"scenario          {scenario.name}: {first['shape']}")
+    print(f"build             {statistics.median(r['build'] for r in runs):.2f} s (median)")
+    walls = sorted(r["ran"] for r in runs)
+    spread = f" (median of {len(runs)}: {', '.join(f'{w:.1f}' for w in walls)} s)" if len(runs) > 1 else ""
+    print(f"simulated         {scenario.run.duration:g} s in {ran:.1f} s wall{spread}")
+    speed = scenario.run.duration / ran
+    print(f"speed             {speed:.3f} simulated s per wall s")
+    counted = first["count"]
+    unit = "steps" if scenario.run.engine == "stepped" else "events"
+    print(f"{unit:<17} {counted:,} ({counted / ran:,.0f} per wall s)")
     print(
         f"produce           {result.summary['produce_MB_per_s']:.1f} MB/s, "
         f"{result.summary['produce_requests_per_s']:,.0f} requests/s"
@@ -128,16 +149,19 @@ def main() -> None:
         f"end to end {latency.loc['end_to_end', 'p50']:.2f}/{latency.loc['end_to_end', 'p99']:.2f} ms"
     )
     print(f"conservation ok   {result.conservation['ok']}")
+    if len({repr(r["result"].summary) for r in runs}) > 1:
+        print("WARNING           the repeats' summaries differ: the run is not deterministic")
     raw = simpy_timeouts_per_second()
     print(f"SimPy raw         {raw:,.0f} timeouts per wall s (this process, after the run)")
+    print(f"speed index       {speed / (raw / 1e6):.4f} simulated s per wall s per million raw timeouts/s")
     if scenario.run.engine != "stepped":
-        print(f"events / raw      {events / ran / raw:.3f}")
+        print(f"events / raw      {counted / ran / raw:.3f}")
     print(f"max RSS           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if args.memory:
         _, peak = tracemalloc.get_traced_memory()
         print(f"peak traced       {peak / 2**20:.0f} MiB")
-    if profiler:
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    if first["profiler"]:
+        pstats.Stats(first["profiler"]).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":
