@@ -340,6 +340,7 @@ class SteppedWorld:
                 for p, b in zip(follower_part, follower_broker, strict=True)
             ]
         )
+        self._f_round_trip = 2 * self.f_one_way
         self.replication_delay = np.zeros(self.P)  # refreshed every step
         # where each partition's followers start in the (partition-ordered) follower arrays
         self.f_segment_part, self.f_segment_start = np.unique(self.f_part, return_index=True)
@@ -509,12 +510,14 @@ class SteppedWorld:
         self.created_p = np.zeros(self.P, dtype=np.int64)
         self.sent_p = np.zeros(self.P, dtype=np.int64)
         self.all_acks = self.acks == "all"
+        self.one_acks = self.acks == "1"
+        self.zero_acks = self.acks == "0"
         # the settings' mixes, fixed for the run (tested every step)
         self._any_poisson, self._any_keyed = bool(self.poisson.any()), bool(self.keyed.any())
         self._any_all_acks = bool(self.all_acks.any())
+        self._only_all_acks = bool(self.all_acks.all())
+        self._any_one_acks, self._any_zero_acks = bool(self.one_acks.any()), bool(self.zero_acks.any())
         self._constant_rate = all(s.profile.type in ("constant", "poisson") for s in specs)
-        self.one_acks = self.acks == "1"
-        self.zero_acks = self.acks == "0"
 
     def _build_sticky_choices(self) -> None:
         """The partitions each producer's sticky partitioner picks from: its topic's with a
@@ -571,6 +574,7 @@ class SteppedWorld:
             for topic in group.topics:
                 start = self.topic_start[topic]
                 self.subscribed[g, start : start + self.topics[topic].partitions] = True
+        self._group_readers = self.subscribed.sum(axis=0)  # groups reading each partition
         self._ownership_changed()
         self._session_broker = np.arange(self.M * self.B) % self.B
         self._session_group = (
@@ -1296,9 +1300,10 @@ class SteppedWorld:
         old_sent = self.sent_p.copy()
         self.sent_p += take.sum(axis=0)
         # acks=0: complete once written to the socket -- no response, no broker time
-        zeros = take * self.zero_acks[:, None]
-        if np.count_nonzero(zeros):
-            self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
+        if self._any_zero_acks:
+            zeros = take * self.zero_acks[:, None]
+            if np.count_nonzero(zeros):
+                self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
         req_per_broker = np.bincount(self._conn_broker, weights=requests, minlength=self.B)
         self.broker_requests += req_per_broker
         self._produce_request_cpu = req_per_broker * self.request_cpu
@@ -1311,12 +1316,14 @@ class SteppedWorld:
         self._link_overhead[self._producer_egress] += per_producer
         # ... and their responses' headers come back (acks=0 has none): one per request
         # and a partition entry per batch, from the broker's egress to the producer
-        replied = ~self.zero_acks[:, None]
+        if self._any_zero_acks:
+            replied = ~self.zero_acks[:, None]
+            batches, requests = batches * replied, requests * replied.repeat(self.B)
         response_conn = np.bincount(
             self._conn_flat,
-            weights=(batches * replied).ravel() * RESPONSE_PARTITION_BYTES,
+            weights=batches.ravel() * RESPONSE_PARTITION_BYTES,
             minlength=self.I * self.B,
-        ) + requests * replied.repeat(self.B) * REQUEST_OVERHEAD
+        ) + requests * REQUEST_OVERHEAD
         self._link_overhead[0 : 2 * self.B : 2] += np.bincount(
             self._conn_broker, weights=response_conn, minlength=self.B
         )
@@ -1706,9 +1713,8 @@ class SteppedWorld:
         appended = self._append_locks(appended)
         # the handler threads held the locks: that time is theirs, charged next step
         self.cpu_backlog += np.bincount(self.leader, weights=self._lock_used, minlength=B)
-        isr_size = 1 + np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
-        rejected_p = isr_size < self.min_isr
-        if np.count_nonzero(rejected_p):
+        if self._any_rejected:
+            rejected_p = self._isr_size < self.min_isr
             reject = appended * (rejected_p[None, :] & self.all_acks[:, None])
             appended = appended - reject
             self.cpu_q -= reject
@@ -1733,9 +1739,13 @@ class SteppedWorld:
         self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=B)
         self.written_total += leader_bytes + f_bytes
         # acks=1: the leader's append completes the request
-        ones = appended * self.one_acks[:, None]
-        self._acknowledge(ones, old_leo, self.leo, now, "appended")
-        self.unacked += appended * self.all_acks[:, None]
+        if self._any_one_acks:
+            ones = appended * self.one_acks[:, None]
+            self._acknowledge(ones, old_leo, self.leo, now, "appended")
+        if self._only_all_acks:
+            self.unacked += appended
+        else:
+            self.unacked += appended * self.all_acks[:, None]
 
     def _network_work(self) -> None:
         """The network threads' step: a request read and its response written for every
@@ -1856,9 +1866,12 @@ class SteppedWorld:
             + np.bincount(flat, weights=lock.ravel(), minlength=n_conn)
         )
         if self.F and self._any_all_acks:
-            service += self._high_watermark_wait(
-                moved * self.all_acks[:, None], wire * self.all_acks[:, None]
-            )
+            if self._only_all_acks:  # the mask would keep every message
+                service += self._high_watermark_wait(moved, wire)
+            else:
+                service += self._high_watermark_wait(
+                    moved * self.all_acks[:, None], wire * self.all_acks[:, None]
+                )
         return service
 
     def _high_watermark_wait(self, moved: np.ndarray, wire: np.ndarray) -> np.ndarray:
@@ -1875,9 +1888,9 @@ class SteppedWorld:
             return np.zeros(self.I * self.B)
         bytes_f = wire.sum(axis=0)[self.f_part]  # a partition's bytes, at each follower
         # the leader's NIC sends each byte to every ISR follower and every group at once
-        readers = np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
+        readers = self._isr_size - 1
         if self.G:
-            readers = readers + self.subscribed.sum(axis=0)
+            readers = readers + self._group_readers
         rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
         rate = np.minimum(rate, self.nic_in[self.f_broker])
         # one batch per partition in a request, appended by the follower as it was
@@ -1885,7 +1898,7 @@ class SteppedWorld:
 
         def loop(nbytes: np.ndarray) -> np.ndarray:
             return (
-                2 * self.f_one_way
+                self._f_round_trip
                 + self._fetch_loop_cpu(nbytes)
                 + nbytes / rate
                 + batches_f * self.follower_lock_batch_s
@@ -2014,7 +2027,8 @@ class SteppedWorld:
                     self._set_isr(int(f), True)
         # KAFKA-15583 (Kafka >= 3.7): the high watermark advances only while the ISR holds
         # at least min(min.insync.replicas, replicas) members
-        candidate = np.where(self.under_min_isr, self.hw, candidate)
+        if self._any_under_min_isr:
+            candidate = np.where(self.under_min_isr, self.hw, candidate)
         advanced = candidate > self.hw
         if not np.count_nonzero(advanced):
             return
@@ -2051,6 +2065,10 @@ class SteppedWorld:
         replicas)), where the high watermark stands still (KAFKA-15583)."""
         isr_size = 1 + np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
         self.under_min_isr = self.has_leader & (isr_size < np.minimum(self.min_isr, self.replica_count))
+        # kept for the steps: they change only here
+        self._isr_size = isr_size
+        self._any_under_min_isr = bool(self.under_min_isr.any())
+        self._any_rejected = bool((isr_size < self.min_isr).any())
 
     def _maybe_shrink_isr(self, now: float) -> None:
         """``Partition.maybeShrinkIsr``: out of sync after ``replica.lag.time.max.ms``
