@@ -220,6 +220,7 @@ class SteppedWorld:
         self._build_links()
         self._build_append_locks()
         self._build_capacity_faults()
+        self._build_step_constants()
         self.curve = CreationCurve(self.P, self.dt)
         self.produce_latency = LatencyHistogram()
         self.e2e_latency = LatencyHistogram()
@@ -767,6 +768,21 @@ class SteppedWorld:
         self.dir_written = np.zeros(D)
         self.dir_write_busy = np.zeros(D)
 
+    def _build_step_constants(self) -> None:
+        """Gathers the steps read and that no step changes (there is no broker control
+        plane: leaders, page caches and fetch sessions stay where they started)."""
+        B = self.B
+        self._stream_leader = (np.arange(self.R) // max(1, self.R // (B * B))) % B
+        self._leader_page_cache = self.page_cache[self.leader][None, :]
+        self._any_prefill = bool(self.prefill_p.any())
+        sessions = self._session_group
+        self._session_fetch_max = self.fetch_max_bytes[sessions]
+        self._session_max_wait = self.fetch_max_wait[sessions]
+        self._session_fetch_min = np.maximum(self.fetch_min[sessions], 1e-9)
+        self._session_up = self.broker_up[self._session_broker]
+        self._session_member = np.arange(self.M * B) // B
+        self._member_egress = 2 * (B + self.I + np.arange(self.M))
+
     def _build_capacity_faults(self) -> None:
         """slow_disk / nic_degradation (:mod:`simkafka.sim.degradation`): the factors in
         force per broker, applied from the step in which each change falls, scale the
@@ -1029,6 +1045,15 @@ class SteppedWorld:
         self.fetchable = self.owned & self.has_leader[None, :]  # an offline one is not read
         self.c_stream = np.where(self.owned, self.owner * self.B + self.leader[None, :], 0)
         self._c_stream_flat = self.c_stream.ravel()
+        # each fetch session's request and response headers: a partition entry per
+        # partition it fetches (see _fetch_headers)
+        partitions = np.bincount(
+            self._c_stream_flat, weights=self.fetchable.ravel(), minlength=self.M * self.B
+        )
+        self._fetch_header_bytes = (
+            FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * partitions,
+            FETCH_REQUEST_OVERHEAD + FETCH_RESPONSE_PARTITION_BYTES * partitions,
+        )
 
     def _arrivals(self, t0: float, t1: float) -> None:
         dt = t1 - t0
@@ -1371,7 +1396,7 @@ class SteppedWorld:
         completed = int(answered.sum() + expired.sum())
         self.replica_requests += completed
         self.replica_wait[answered | expired] = -1.0
-        leaders = (np.arange(self.R) // max(1, self.R // (B * B))) % B
+        leaders = self._stream_leader
         work = np.bincount(leaders, weights=(answered | expired) * self.request_cpu, minlength=B)
         self.broker_requests += np.bincount(leaders, weights=(answered | expired), minlength=B)
         self.f_net += fetch
@@ -1389,7 +1414,7 @@ class SteppedWorld:
         )
         self.replica_in_flight |= response_bytes > 0  # even if it lands within this step
         self._fetch_cpu = work + np.bincount(
-            self.leader[self.f_part], weights=fetch_bytes * self.byte_cpu, minlength=B
+            self.f_leader_broker, weights=fetch_bytes * self.byte_cpu, minlength=B
         )
         return np.bincount(self.f_stream, weights=self.f_net * bpm, minlength=self.R)
 
@@ -1477,7 +1502,7 @@ class SteppedWorld:
         want = np.bincount(
             self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
         )
-        limit = self.fetch_max_bytes[self._session_group]
+        limit = self._session_fetch_max
         over = want > limit
         if np.count_nonzero(over):
             frac = np.divide(limit, want, out=np.ones(M * B), where=over)
@@ -1486,8 +1511,9 @@ class SteppedWorld:
         lag_bytes = (self.leo[None, :] - self.position) * bpm[None, :]
         written_p = np.maximum(self.leo_bytes, 1.0)
         ratio = self.written_total[self.leader] / written_p
-        cold = (fetch > 0) & (lag_bytes * ratio[None, :] > self.page_cache[self.leader][None, :])
-        cold |= (fetch > 0) & (self.position < self.prefill_p[None, :])  # prefill: never cached
+        cold = (fetch > 0) & (lag_bytes * ratio[None, :] > self._leader_page_cache)
+        if self._any_prefill:  # prefill: never cached
+            cold |= (fetch > 0) & (self.position < self.prefill_p[None, :])
         if np.count_nonzero(cold):
             cold_bytes = np.where(cold, fetch * bpm[None, :], 0.0)
             demand = np.bincount(
@@ -1504,14 +1530,13 @@ class SteppedWorld:
         stream_bytes = np.bincount(
             self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
         )
-        group_of_stream = self._session_group
         starting = idle_stream & (self.consumer_wait < 0)
         self.consumer_wait[starting] = now
-        waited = now - self.consumer_wait >= self.fetch_max_wait[group_of_stream]
+        waited = now - self.consumer_wait >= self._session_max_wait
         answer = idle_stream & (
-            (stream_bytes >= np.maximum(self.fetch_min[group_of_stream], 1e-9)) | waited
+            (stream_bytes >= self._session_fetch_min) | waited
         )
-        answer &= self.broker_up[self._session_broker]  # no fetch session with a broker that is down
+        answer &= self._session_up  # no fetch session with a broker that is down
         go = answer[self.c_stream] & self.owned
         fetch = np.where(go, fetch, 0)
         self.consumer_requests += int(answer.sum())
@@ -1537,19 +1562,17 @@ class SteppedWorld:
     def _fetch_headers(self, answer: np.ndarray) -> None:
         """Consumer fetch requests (header and a partition entry each) cross the member's
         egress and the broker's ingress; their responses' headers the other way."""
-        B, NI = self.B, self.I
-        partitions = np.bincount(
-            self._c_stream_flat, weights=self.fetchable.ravel(), minlength=self.M * B
-        )
-        request = answer * (FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * partitions)
-        response = answer * (FETCH_REQUEST_OVERHEAD + FETCH_RESPONSE_PARTITION_BYTES * partitions)
+        B = self.B
+        request_size, response_size = self._fetch_header_bytes
+        request = answer * request_size
+        response = answer * response_size
         broker = self._session_broker
-        member = np.arange(self.M * B) // B
+        member = self._session_member
         into_broker = np.bincount(broker, weights=request, minlength=B)
         self.header_bytes_in += into_broker
         self._link_overhead[1 : 2 * B : 2] += into_broker
         self._link_overhead[0 : 2 * B : 2] += np.bincount(broker, weights=response, minlength=B)
-        hosts = 2 * (B + NI + np.arange(self.M))
+        hosts = self._member_egress
         self._link_overhead[hosts] += np.bincount(member, weights=request, minlength=self.M)
         self._link_overhead[hosts + 1] += np.bincount(member, weights=response, minlength=self.M)
 
