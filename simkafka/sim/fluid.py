@@ -23,6 +23,7 @@ import numpy as np
 
 EPSILON = 1e-9
 RECENT = 16  # newest steps a creation-time lookup tries before bisecting
+NEAR = 64  # a bisection of the fine ring first narrows to the newest NEAR steps when it can
 
 
 def max_min_share(
@@ -44,7 +45,7 @@ def max_min_share(
     active = demand > EPSILON
     links = remaining.size
     for _ in range(rounds):
-        if not active.any():
+        if not np.count_nonzero(active):
             break
         src_a, dst_a = src[active], dst[active]
         users = np.bincount(src_a, minlength=links) + np.bincount(dst_a, minlength=links)
@@ -75,7 +76,7 @@ def share_by_turns(
     remaining = room.astype(float).copy()
     active = (demand > EPSILON) & (turn > 0)
     for _ in range(rounds):
-        if not active.any():
+        if not np.count_nonzero(active):
             break
         turns = np.bincount(pool, weights=turn * active, minlength=room.size)
         per_byte = np.divide(remaining, turns, out=np.zeros(room.size), where=turns > 0)
@@ -107,7 +108,7 @@ def split_fraction(
     whole = np.floor(want)
     rest = want - whole
     partial = rest > EPSILON
-    if partial.any():
+    if np.count_nonzero(partial):
         if groups is None:
             draws = rng.random(int(np.count_nonzero(partial)))
         else:
@@ -185,16 +186,16 @@ class CreationCurve:
             if first == 0:
                 block[0] = 0
             recent = n > block[0]
-            if recent.any():
+            if np.count_nonzero(recent):
                 j = np.minimum((block[1:] < n).sum(axis=0), recent_steps - 1)
                 cols = np.arange(n.size)
                 out[recent] = self._interpolate(
                     first + j, block[j, cols], block[j + 1, cols], n, 1
                 )[recent]
                 in_fine &= ~recent
-        if in_fine.any():
+        if np.count_nonzero(in_fine):
             out[in_fine] = self._search_fine(series[in_fine], n[in_fine], oldest, steps)
-        if in_coarse.any():
+        if np.count_nonzero(in_coarse):
             out[in_coarse] = self._search_coarse(series[in_coarse], n[in_coarse])
         return out
 
@@ -224,7 +225,7 @@ class CreationCurve:
             if first == 0:
                 block[0] = 0
             inside = (block[0] <= lo) & (hi <= block[-1])
-            if inside.any():
+            if np.count_nonzero(inside):
                 cols = np.flatnonzero(inside)
                 sub = block[:, cols]
                 clipped = np.clip(sub, lo[cols], hi[cols])
@@ -236,7 +237,7 @@ class CreationCurve:
                 t_new = (first + j + (b - before) / span) * self.step
                 parts.append((cols[m], t_old, t_new, b - a))
         rest = ~inside & (hi > lo)
-        if rest.any():
+        if np.count_nonzero(rest):
             r = index[rest]
             both = self.times(
                 np.concatenate([series[r], series[r]]), np.concatenate([lo[r] + 1, hi[r]])
@@ -254,9 +255,17 @@ class CreationCurve:
         # smallest step k in [oldest, steps) whose end count reaches n
         lo = np.full(n.shape, oldest, dtype=np.int64)
         hi = np.full(n.shape, steps - 1, dtype=np.int64)
+        near = steps - 1 - NEAR
+        if near > oldest:
+            # most messages looked up are a few dozen steps old: one probe halves the
+            # bisection for them (the counts rise with the step, so the answer -- the
+            # first step that reaches n -- is past ``near`` exactly when ``near`` falls short)
+            beyond = self._fine_row(near, s) < n
+            lo = np.where(beyond, near + 1, lo)
+            hi = np.where(beyond, hi, near)
         while True:
             open_ = lo < hi
-            if not open_.any():
+            if not np.count_nonzero(open_):
                 break
             mid = (lo + hi) // 2
             reached = self._fine_row(mid, s) >= n
@@ -272,7 +281,7 @@ class CreationCurve:
         hi = np.full(n.shape, self.coarse_len - 1, dtype=np.int64)
         while True:
             open_ = lo < hi
-            if not open_.any():
+            if not np.count_nonzero(open_):
                 break
             mid = (lo + hi) // 2
             reached = rows[mid, s] >= n

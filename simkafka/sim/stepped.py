@@ -220,6 +220,7 @@ class SteppedWorld:
         self._build_links()
         self._build_append_locks()
         self._build_capacity_faults()
+        self._build_step_constants()
         self.curve = CreationCurve(self.P, self.dt)
         self.produce_latency = LatencyHistogram()
         self.e2e_latency = LatencyHistogram()
@@ -340,6 +341,7 @@ class SteppedWorld:
                 for p, b in zip(follower_part, follower_broker, strict=True)
             ]
         )
+        self._f_round_trip = 2 * self.f_one_way
         self.replication_delay = np.zeros(self.P)  # refreshed every step
         # where each partition's followers start in the (partition-ordered) follower arrays
         self.f_segment_part, self.f_segment_start = np.unique(self.f_part, return_index=True)
@@ -481,6 +483,7 @@ class SteppedWorld:
         # message counts per (producer, partition), by stage
         z = lambda: np.zeros((NI, P), dtype=np.int64)  # noqa: E731
         self.blocked, self.acc, self.net, self.cpu_q, self.unacked = z(), z(), z(), z(), z()
+        self._acc_batches: tuple[np.ndarray, np.ndarray] | None = None  # see _accumulated
         # arrived at the leader, not yet read: the connection is muted (see _read_requests)
         self.sock = z()
         self.partial_first = np.full((NI, P), np.inf)
@@ -510,6 +513,12 @@ class SteppedWorld:
         self.all_acks = self.acks == "all"
         self.one_acks = self.acks == "1"
         self.zero_acks = self.acks == "0"
+        # the settings' mixes, fixed for the run (tested every step)
+        self._any_poisson, self._any_keyed = bool(self.poisson.any()), bool(self.keyed.any())
+        self._any_all_acks = bool(self.all_acks.any())
+        self._only_all_acks = bool(self.all_acks.all())
+        self._any_one_acks, self._any_zero_acks = bool(self.one_acks.any()), bool(self.zero_acks.any())
+        self._constant_rate = all(s.profile.type in ("constant", "poisson") for s in specs)
 
     def _build_sticky_choices(self) -> None:
         """The partitions each producer's sticky partitioner picks from: its topic's with a
@@ -542,6 +551,7 @@ class SteppedWorld:
         self.app_busy = np.zeros(self.I)
         self.cpu_limited = np.zeros(self.I, dtype=np.int64)
         self.memory_wait = np.zeros(self.I, dtype=bool)  # max-rate send() waiting for memory
+        self._any_max_rate = bool(self.max_rate.any())
         self.sender_free_at = np.zeros(self.I)
         self.sender_busy = np.zeros(self.I)
 
@@ -565,6 +575,7 @@ class SteppedWorld:
             for topic in group.topics:
                 start = self.topic_start[topic]
                 self.subscribed[g, start : start + self.topics[topic].partitions] = True
+        self._group_readers = self.subscribed.sum(axis=0)  # groups reading each partition
         self._ownership_changed()
         self._session_broker = np.arange(self.M * self.B) % self.B
         self._session_group = (
@@ -714,6 +725,7 @@ class SteppedWorld:
         self.flush_ms = np.array([t.flush_ms for t in topics])
         self.flushing = self.flush_messages < LONG_MAX
         self.timed_flush = self.flush_ms < LONG_MAX / 1000
+        self._any_flushing, self._any_timed_flush = bool(self.flushing.any()), bool(self.timed_flush.any())
         self.unflushed_bytes = np.zeros(self.P)
         self.last_flush = np.zeros(self.P)
         self.fsyncs = 0.0
@@ -755,6 +767,21 @@ class SteppedWorld:
         self.dir_dirty = np.zeros(D)
         self.dir_written = np.zeros(D)
         self.dir_write_busy = np.zeros(D)
+
+    def _build_step_constants(self) -> None:
+        """Gathers the steps read and that no step changes (there is no broker control
+        plane: leaders, page caches and fetch sessions stay where they started)."""
+        B = self.B
+        self._stream_leader = (np.arange(self.R) // max(1, self.R // (B * B))) % B
+        self._leader_page_cache = self.page_cache[self.leader][None, :]
+        self._any_prefill = bool(self.prefill_p.any())
+        sessions = self._session_group
+        self._session_fetch_max = self.fetch_max_bytes[sessions]
+        self._session_max_wait = self.fetch_max_wait[sessions]
+        self._session_fetch_min = np.maximum(self.fetch_min[sessions], 1e-9)
+        self._session_up = self.broker_up[self._session_broker]
+        self._session_member = np.arange(self.M * B) // B
+        self._member_egress = 2 * (B + self.I + np.arange(self.M))
 
     def _build_capacity_faults(self) -> None:
         """slow_disk / nic_degradation (:mod:`simkafka.sim.degradation`): the factors in
@@ -804,7 +831,7 @@ class SteppedWorld:
         messages reach the setting, so one append in ``ceil(flush.messages / r)`` pays
         an fsync, and every byte is written at the disk's bandwidth on the lock -- per
         message, per (producer, partition)."""
-        if not self.flushing.any():
+        if not self._any_flushing:
             return 0.0
         r = per_batch[:, None]
         appends_per_flush = np.ceil(self.flush_messages[None, :] / r)
@@ -818,9 +845,9 @@ class SteppedWorld:
         unflushed bytes at the disk's bandwidth and an fsync) under its lock, which the
         appends of the step wait for; a log flushed by flush.messages has nothing left."""
         bytes_p = (appended * self.wire_per_msg[:, None]).sum(axis=0)
-        if self.flushing.any():
+        if self._any_flushing:
             self.fsyncs += float((appended * self.fsyncs_per_message).sum())
-        if not self.timed_flush.any():
+        if not self._any_timed_flush:
             return np.zeros(self.P)
         self.unflushed_bytes = np.where(self.flushing, 0.0, self.unflushed_bytes + bytes_p)
         self.last_flush = np.where(self.flushing & (bytes_p > 0), self.now, self.last_flush)
@@ -841,7 +868,7 @@ class SteppedWorld:
         r = self._leader_records_per_batch()[self.f_part]
         bpm = self._bpm[self.f_part]
         seconds = self.follower_lock_batch_s / r + bpm * self.follower_lock_byte_s
-        if self.flushing.any():
+        if self._any_flushing:
             k = self.flush_messages[self.f_part]
             flush = self.fsync_s / (r * np.ceil(k / r)) + bpm / self.dir_write[self.f_dir]
             seconds = seconds + np.where(self.flushing[self.f_part], flush, 0.0)
@@ -866,6 +893,15 @@ class SteppedWorld:
             self.f_dir, weights=follower, minlength=D
         )
 
+    def _step_lock_costs(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(records per batch, lock seconds per message)`` for the rest of the step: what
+        they depend on (the batches sent, the disks) changes only in ``_drain`` and at the
+        step's start, so they are computed once per step after the drain."""
+        if self._lock_costs is None:
+            per_batch = self._records_per_batch()
+            self._lock_costs = (per_batch, self._lock_seconds_per_message(per_batch))
+        return self._lock_costs
+
     def _lock_seconds_per_message(self, per_batch: np.ndarray | None = None) -> np.ndarray:
         """Seconds a leader's append holds the log's lock per message, per (producer,
         partition): per batch, record and byte, codec work and flush.messages' fsyncs."""
@@ -882,18 +918,17 @@ class SteppedWorld:
         """Of ``candidates`` (messages per (producer, partition) with a handler thread and
         dirty-page room), those each partition's lock appends this step; the lock's time
         (batches, records, bytes, codec work) goes to the handler threads' next step."""
-        if not candidates.any():
+        if not np.count_nonzero(candidates):
             self._lock_used = np.zeros(self.P)
             self._index_bytes_p = np.zeros(self.P)
             return candidates
-        per_batch = self._records_per_batch()
-        seconds_per_msg = self._lock_seconds_per_message(per_batch)
+        per_batch, seconds_per_msg = self._step_lock_costs()
         demand = (candidates * seconds_per_msg).sum(axis=0)  # per partition
         available = self.dt - self.lock_debt
         frac = np.divide(
             np.maximum(available, 0.0), demand, out=np.ones(self.P), where=demand > available
         )
-        appended = split_fraction(candidates, np.broadcast_to(frac, candidates.shape), self.rng)
+        appended = self._split_gathered(candidates, frac, slice(None))
         used = (appended * seconds_per_msg).sum(axis=0) + self._timed_flush(appended)
         full = demand > available
         # a lock that rounded past its step pays it back next step; a full one that
@@ -924,6 +959,7 @@ class SteppedWorld:
         self._fetch_cpu = np.zeros(self.B)
         self._link_overhead[:] = 0.0
         self._bpm = self._bytes_per_message()
+        self._lock_costs: tuple[np.ndarray, np.ndarray] | None = None
         self._group_step(t0)
         self._arrivals(t0, t1)
         self._expire_leaderless(t1)
@@ -960,7 +996,7 @@ class SteppedWorld:
         self.last_poll[polls] = t0
         if self._batch_held:  # a batch that is done leaves nothing in hand
             self.in_batch *= ~(self.owned & polls[np.where(self.owned, self.owner, 0)])
-            self._batch_held = bool(self.in_batch.any())
+            self._batch_held = bool(np.count_nonzero(self.in_batch))
         plane.poll(polls)
 
     def _batches_taken(self, held: np.ndarray, busy: np.ndarray, member_of: np.ndarray) -> None:
@@ -969,7 +1005,7 @@ class SteppedWorld:
         until it is done (a member that processes all it holds within the step polls
         again next step). ``held``: seconds of buffered work per member."""
         took = self._polls & busy
-        if not took.any():
+        if not np.count_nonzero(took):
             return
         records = np.bincount(member_of.ravel(), weights=self.buffered.ravel() * self.owned.ravel(), minlength=self.M)
         share = np.minimum(
@@ -978,7 +1014,7 @@ class SteppedWorld:
         self.batch_left = np.where(took, held * share, self.batch_left)
         in_batch = np.floor(self.buffered * share[member_of] * self.owned).astype(np.int64)
         self.in_batch = np.where(took[member_of] & self.owned, in_batch, self.in_batch)
-        self._batch_held = bool(self.in_batch.any())
+        self._batch_held = bool(np.count_nonzero(self.in_batch))
 
     def take_partitions(self, g: int, parts: list[int], slot: int) -> None:
         """Member ``slot`` owns ``parts`` of group ``g`` from now: it fetches them from the
@@ -1009,23 +1045,35 @@ class SteppedWorld:
         self.fetchable = self.owned & self.has_leader[None, :]  # an offline one is not read
         self.c_stream = np.where(self.owned, self.owner * self.B + self.leader[None, :], 0)
         self._c_stream_flat = self.c_stream.ravel()
+        # each fetch session's request and response headers: a partition entry per
+        # partition it fetches (see _fetch_headers)
+        partitions = np.bincount(
+            self._c_stream_flat, weights=self.fetchable.ravel(), minlength=self.M * self.B
+        )
+        self._fetch_header_bytes = (
+            FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * partitions,
+            FETCH_REQUEST_OVERHEAD + FETCH_RESPONSE_PARTITION_BYTES * partitions,
+        )
 
     def _arrivals(self, t0: float, t1: float) -> None:
         dt = t1 - t0
-        factor = np.array([s.profile.factor_at(0.5 * (t0 + t1)) for s in self.producer_specs])
-        expected = self.rate * factor * dt
+        if self._constant_rate:  # every factor is 1.0: rate x 1.0 x dt is rate x dt
+            expected = self.rate * dt
+        else:
+            factor = np.array([s.profile.factor_at(0.5 * (t0 + t1)) for s in self.producer_specs])
+            expected = self.rate * factor * dt
         total = expected + self.fraction
         counts = np.floor(total).astype(np.int64)
         self.fraction = total - counts
-        if self.poisson.any():
+        if self._any_poisson:
             counts[self.poisson] = self.rng.poisson(expected[self.poisson])
             self.fraction[self.poisson] = 0.0
         counts = self._application_threads(counts, t0, t1)
         arrivals = np.zeros((self.I, self.P), dtype=np.int64)
-        if self.keyed.any():
+        if self._any_keyed:
             arrivals[self.keyed] = self._keyed_split(counts[self.keyed])
         sticky = ~self.keyed & (counts > 0)
-        if sticky.any():
+        if np.count_nonzero(sticky):
             self._sticky(np.flatnonzero(sticky), counts[sticky], arrivals)
         self.created += counts
         self.created_p += arrivals.sum(axis=0)
@@ -1046,7 +1094,7 @@ class SteppedWorld:
         room = np.floor(np.clip(room, 0.0, 2.0**62)).astype(np.int64)
         counts = np.minimum(offered, room)
         self.cpu_limited += offered - counts
-        if self.max_rate.any():
+        if self._any_max_rate:
             free = np.maximum(0.0, self.buffer_memory - self._used_memory())
             memory = np.floor(free / self.wire_per_msg).astype(np.int64)
             wait = self.max_rate & (room >= memory)
@@ -1068,7 +1116,7 @@ class SteppedWorld:
         whole = apportion(want, counts)
         self.key_carry[self.keyed] = want - whole
         out = whole.astype(np.int64)
-        if poisson.any():
+        if np.count_nonzero(poisson):
             out[poisson] = self.rng.multinomial(
                 counts[poisson], weights[poisson] / weights[poisson].sum(axis=1, keepdims=True)
             )
@@ -1086,7 +1134,7 @@ class SteppedWorld:
         rest = n - first
         size = self.switch_msgs[rows]
         switches = -(-rest // size)  # ceil
-        if switches.any():
+        if np.count_nonzero(switches):
             who = np.repeat(np.arange(rows.size), switches)
             count = self.sticky_count[rows]
             pick = np.floor(self.rng.random(who.size) * count[who]).astype(np.int64)
@@ -1118,7 +1166,7 @@ class SteppedWorld:
         waiting = blocked_before + counts
         free = np.maximum(0.0, self.buffer_memory - self._used_memory())
         room = np.floor(free / self.wire_per_msg).astype(np.int64)
-        if not blocked_before.any() and (room >= counts).all():
+        if not np.count_nonzero(blocked_before) and (room >= counts).all():
             self._enter_accumulator(arrivals, now)  # the common case: nothing blocks
             return
         self.blocked += arrivals
@@ -1153,10 +1201,18 @@ class SteppedWorld:
         closed = np.maximum(acc - self.close_lag[:, None], 0) // pb
         return closed, acc - closed * pb
 
+    def _accumulated(self) -> tuple[np.ndarray, np.ndarray]:
+        """``_batches(self.acc)``, kept from where ``acc`` last changed: it is read again
+        by the next stage (the drain, the next step's arrivals) far more often than
+        ``acc`` changes in between. Whoever changes ``acc`` sets ``_acc_batches``."""
+        if self._acc_batches is None:
+            self._acc_batches = self._batches(self.acc)
+        return self._acc_batches
+
     def _enter_accumulator(self, moved: np.ndarray, now: float) -> None:
-        closed_before, before = self._batches(self.acc)
+        closed_before, before = self._accumulated()
         self.acc += moved
-        closed_after, after = self._batches(self.acc)
+        self._acc_batches = closed_after, after = self._batches(self.acc)
         # a new open batch started this step: its first record arrived within the step
         started = (moved > 0) & ((before == 0) | (closed_after > closed_before)) & (after > 0)
         self.partial_first[started] = now - 0.5 * self.dt
@@ -1190,6 +1246,7 @@ class SteppedWorld:
             while fifo and now - fifo[0][0] >= self.delivery_timeout[i] - 1e-12:
                 _, counts = fifo.popleft()
                 self.acc[i, cols] -= counts
+                self._acc_batches = None
                 self.failed_p[cols] += counts
                 self.failed["DELIVERY_TIMEOUT"] += int(counts.sum())
             if fifo:
@@ -1202,7 +1259,7 @@ class SteppedWorld:
         request takes the first batch of *every* partition the broker leads that has one --
         ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
         pb = self.per_batch[:, None]
-        full, partial = self._batches(self.acc)
+        full, partial = self._accumulated()
         # a full buffer sends at once
         exhausted = ((self.blocked.sum(axis=1) > 0) | self.memory_wait)[:, None]
         lingered = (partial > 0) & (
@@ -1210,7 +1267,7 @@ class SteppedWorld:
         )
         # an offline partition's batches wait: no leader to send them to
         ready = (full + lingered) * self.has_leader[None, :]
-        if not ready.any():
+        if not np.count_nonzero(ready):
             return
         # the Sender thread drains only once it finished its last pass (the batches wait)
         sender_free = (self.sender_free_at <= now + 1e-12).repeat(self.B)
@@ -1236,10 +1293,11 @@ class SteppedWorld:
         queued = (full + (partial > 0)) * self.has_leader[None, :]
         batches = np.minimum(queued, requests[self.conn])
         take = np.minimum(self.acc, batches * pb)
-        if not take.any():
+        if not np.count_nonzero(take):
             return
         self.acc -= take
-        self.partial_first[self._batches(self.acc)[1] == 0] = np.inf
+        self._acc_batches = self._batches(self.acc)
+        self.partial_first[self._acc_batches[1] == 0] = np.inf
         self.net += take
         sent_conn = np.bincount(self._conn_flat, weights=take.ravel(), minlength=self.I * self.B)
         sent_conn = sent_conn.astype(np.int64)
@@ -1267,9 +1325,10 @@ class SteppedWorld:
         old_sent = self.sent_p.copy()
         self.sent_p += take.sum(axis=0)
         # acks=0: complete once written to the socket -- no response, no broker time
-        zeros = take * self.zero_acks[:, None]
-        if zeros.any():
-            self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
+        if self._any_zero_acks:
+            zeros = take * self.zero_acks[:, None]
+            if np.count_nonzero(zeros):
+                self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
         req_per_broker = np.bincount(self._conn_broker, weights=requests, minlength=self.B)
         self.broker_requests += req_per_broker
         self._produce_request_cpu = req_per_broker * self.request_cpu
@@ -1282,12 +1341,14 @@ class SteppedWorld:
         self._link_overhead[self._producer_egress] += per_producer
         # ... and their responses' headers come back (acks=0 has none): one per request
         # and a partition entry per batch, from the broker's egress to the producer
-        replied = ~self.zero_acks[:, None]
+        if self._any_zero_acks:
+            replied = ~self.zero_acks[:, None]
+            batches, requests = batches * replied, requests * replied.repeat(self.B)
         response_conn = np.bincount(
             self._conn_flat,
-            weights=(batches * replied).ravel() * RESPONSE_PARTITION_BYTES,
+            weights=batches.ravel() * RESPONSE_PARTITION_BYTES,
             minlength=self.I * self.B,
-        ) + requests * replied.repeat(self.B) * REQUEST_OVERHEAD
+        ) + requests * REQUEST_OVERHEAD
         self._link_overhead[0 : 2 * self.B : 2] += np.bincount(
             self._conn_broker, weights=response_conn, minlength=self.B
         )
@@ -1298,6 +1359,8 @@ class SteppedWorld:
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
         B = self.B
+        # the followers' append cost, as it stands until this step's appends (reused there)
+        self._step_follower_seconds = self._follower_seconds_per_message()
         # a fetcher thread sends its next fetch once it appended the last response, and
         # not before its loop (round trip, append, read) has run out
         pending = self.f_net + self.f_recv
@@ -1333,7 +1396,7 @@ class SteppedWorld:
         completed = int(answered.sum() + expired.sum())
         self.replica_requests += completed
         self.replica_wait[answered | expired] = -1.0
-        leaders = (np.arange(self.R) // max(1, self.R // (B * B))) % B
+        leaders = self._stream_leader
         work = np.bincount(leaders, weights=(answered | expired) * self.request_cpu, minlength=B)
         self.broker_requests += np.bincount(leaders, weights=(answered | expired), minlength=B)
         self.f_net += fetch
@@ -1344,14 +1407,14 @@ class SteppedWorld:
         )
         # the follower appends the response's batches under each log's lock (the loop)
         response_lock = np.bincount(
-            self.f_stream, weights=fetch * self._follower_seconds_per_message(), minlength=self.R
+            self.f_stream, weights=fetch * self._step_follower_seconds, minlength=self.R
         )
         self.replica_response_lock = np.where(
             response_bytes > 0, response_lock, self.replica_response_lock
         )
         self.replica_in_flight |= response_bytes > 0  # even if it lands within this step
         self._fetch_cpu = work + np.bincount(
-            self.leader[self.f_part], weights=fetch_bytes * self.byte_cpu, minlength=B
+            self.f_leader_broker, weights=fetch_bytes * self.byte_cpu, minlength=B
         )
         return np.bincount(self.f_stream, weights=self.f_net * bpm, minlength=self.R)
 
@@ -1439,18 +1502,19 @@ class SteppedWorld:
         want = np.bincount(
             self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
         )
-        limit = self.fetch_max_bytes[self._session_group]
+        limit = self._session_fetch_max
         over = want > limit
-        if over.any():
+        if np.count_nonzero(over):
             frac = np.divide(limit, want, out=np.ones(M * B), where=over)
             fetch = split_fraction(fetch, frac[self.c_stream] * self.owned, self.rng)
         # data older than the broker's page cache is read from disk first
         lag_bytes = (self.leo[None, :] - self.position) * bpm[None, :]
         written_p = np.maximum(self.leo_bytes, 1.0)
         ratio = self.written_total[self.leader] / written_p
-        cold = (fetch > 0) & (lag_bytes * ratio[None, :] > self.page_cache[self.leader][None, :])
-        cold |= (fetch > 0) & (self.position < self.prefill_p[None, :])  # prefill: never cached
-        if cold.any():
+        cold = (fetch > 0) & (lag_bytes * ratio[None, :] > self._leader_page_cache)
+        if self._any_prefill:  # prefill: never cached
+            cold |= (fetch > 0) & (self.position < self.prefill_p[None, :])
+        if np.count_nonzero(cold):
             cold_bytes = np.where(cold, fetch * bpm[None, :], 0.0)
             demand = np.bincount(
                 self._gp_leader_flat,
@@ -1466,14 +1530,13 @@ class SteppedWorld:
         stream_bytes = np.bincount(
             self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
         )
-        group_of_stream = self._session_group
         starting = idle_stream & (self.consumer_wait < 0)
         self.consumer_wait[starting] = now
-        waited = now - self.consumer_wait >= self.fetch_max_wait[group_of_stream]
+        waited = now - self.consumer_wait >= self._session_max_wait
         answer = idle_stream & (
-            (stream_bytes >= np.maximum(self.fetch_min[group_of_stream], 1e-9)) | waited
+            (stream_bytes >= self._session_fetch_min) | waited
         )
-        answer &= self.broker_up[self._session_broker]  # no fetch session with a broker that is down
+        answer &= self._session_up  # no fetch session with a broker that is down
         go = answer[self.c_stream] & self.owned
         fetch = np.where(go, fetch, 0)
         self.consumer_requests += int(answer.sum())
@@ -1499,19 +1562,17 @@ class SteppedWorld:
     def _fetch_headers(self, answer: np.ndarray) -> None:
         """Consumer fetch requests (header and a partition entry each) cross the member's
         egress and the broker's ingress; their responses' headers the other way."""
-        B, NI = self.B, self.I
-        partitions = np.bincount(
-            self._c_stream_flat, weights=self.fetchable.ravel(), minlength=self.M * B
-        )
-        request = answer * (FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * partitions)
-        response = answer * (FETCH_REQUEST_OVERHEAD + FETCH_RESPONSE_PARTITION_BYTES * partitions)
+        B = self.B
+        request_size, response_size = self._fetch_header_bytes
+        request = answer * request_size
+        response = answer * response_size
         broker = self._session_broker
-        member = np.arange(self.M * B) // B
+        member = self._session_member
         into_broker = np.bincount(broker, weights=request, minlength=B)
         self.header_bytes_in += into_broker
         self._link_overhead[1 : 2 * B : 2] += into_broker
         self._link_overhead[0 : 2 * B : 2] += np.bincount(broker, weights=response, minlength=B)
-        hosts = 2 * (B + NI + np.arange(self.M))
+        hosts = self._member_egress
         self._link_overhead[hosts] += np.bincount(member, weights=request, minlength=self.M)
         self._link_overhead[hosts + 1] += np.bincount(member, weights=response, minlength=self.M)
 
@@ -1530,12 +1591,12 @@ class SteppedWorld:
         frac = np.divide(alloc, demand, out=np.ones_like(demand), where=demand > 0)
         n1, n2 = self.n_prod_flows, self.n_prod_flows + self.n_rep_flows
         # produce requests reach their leader
-        moved = split_fraction(self.net, frac[:n1][self.conn], self.rng)
+        moved = self._split_gathered(self.net, frac[:n1], self.conn)
         self.net -= moved
         self._arrived = moved
         # replica responses reach their follower (appended below, after the dirty check)
-        self._replica_arrived = split_fraction(
-            self.f_net, frac[n1:n2][self.f_stream], self.rng, self.f_leader_broker
+        self._replica_arrived = self._split_gathered(
+            self.f_net, frac[n1:n2], self.f_stream, self.f_leader_broker
         )
         self.f_net -= self._replica_arrived
         self.f_recv += self._replica_arrived
@@ -1548,7 +1609,7 @@ class SteppedWorld:
         self.stream_response += arrived
         # consumer responses reach their member
         if self.G:
-            got = split_fraction(self.c_net, frac[n2:][self.c_stream], self.rng)
+            got = self._split_gathered(self.c_net, frac[n2:], self.c_stream)
             self.c_net -= got
             self.buffered += got
             bpm = self._bpm
@@ -1658,27 +1719,30 @@ class SteppedWorld:
         dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
         self._dirty_waiting = dirty_frac < 1.0 - 1e-9
         # followers append what arrived (or keep it in the fetcher until room frees)
-        f_take = split_fraction(self.f_recv, stream_frac[self.f_stream], self.rng)
+        f_take = self._split_gathered(self.f_recv, stream_frac, self.f_stream)
         self.f_recv -= f_take
         appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
         self.stream_response[appended_all] = 0.0
         self.f_leo += f_take
-        self.f_lock_busy += f_take * self._follower_seconds_per_message()
+        self.f_lock_busy += f_take * self._step_follower_seconds
         f_bytes = np.bincount(self.f_broker, weights=f_take * bpm_all[self.f_part], minlength=B)
         # leaders append produce requests, unless the ISR is below min.insync.replicas
-        frac = cpu_frac[self.leader][None, :] * dirty_frac[self.conn]
-        appended = split_fraction(self.cpu_q, frac, self.rng)
+        if cpu_frac.min() >= 1.0 and dirty_frac.min() >= 1.0:
+            appended = self.cpu_q.copy()  # nothing is short (what split_fraction returns)
+        else:
+            frac = cpu_frac[self.leader][None, :] * dirty_frac[self.conn]
+            appended = split_fraction(self.cpu_q, frac, self.rng)
         # each partition's appends are serial: its log's lock takes what fits in the step
         appended = self._append_locks(appended)
         # the handler threads held the locks: that time is theirs, charged next step
         self.cpu_backlog += np.bincount(self.leader, weights=self._lock_used, minlength=B)
-        isr_size = 1 + np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
-        rejected_p = isr_size < self.min_isr
-        if rejected_p.any():
+        if self._any_rejected:
+            rejected_p = self._isr_size < self.min_isr
             reject = appended * (rejected_p[None, :] & self.all_acks[:, None])
             appended = appended - reject
             self.cpu_q -= reject
             self.acc += reject  # NOT_ENOUGH_REPLICAS is retriable: the batches go back
+            self._acc_batches = None
             self.conn_unacked -= np.bincount(
                 self._conn_flat, weights=reject.ravel(), minlength=self.I * B
             ).astype(np.int64)
@@ -1698,9 +1762,13 @@ class SteppedWorld:
         self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=B)
         self.written_total += leader_bytes + f_bytes
         # acks=1: the leader's append completes the request
-        ones = appended * self.one_acks[:, None]
-        self._acknowledge(ones, old_leo, self.leo, now, "appended")
-        self.unacked += appended * self.all_acks[:, None]
+        if self._any_one_acks:
+            ones = appended * self.one_acks[:, None]
+            self._acknowledge(ones, old_leo, self.leo, now, "appended")
+        if self._only_all_acks:
+            self.unacked += appended
+        else:
+            self.unacked += appended * self.all_acks[:, None]
 
     def _network_work(self) -> None:
         """The network threads' step: a request read and its response written for every
@@ -1744,7 +1812,7 @@ class SteppedWorld:
         """
         sock = self.sock
         read = np.zeros_like(sock)
-        if not sock.any():
+        if not np.count_nonzero(sock):
             return read
         flat, n_conn = self._conn_flat, self.I * self.B
         sock_c = np.bincount(flat, weights=sock.ravel(), minlength=n_conn)
@@ -1770,20 +1838,20 @@ class SteppedWorld:
         queued = self.cpu_backlog / np.maximum(self._request_work, 1e-9)
         stuck |= (queued >= self.queued_max_requests)[broker]
         free_at = self.channel_free_at
-        if leftover.any():
-            queued_lock = (self.cpu_q * self._lock_seconds_per_message()).sum(axis=0)
+        if np.count_nonzero(leftover):
+            queued_lock = (self.cpu_q * self._step_lock_costs()[1]).sum(axis=0)
             finish = np.zeros(n_conn)
             np.maximum.at(finish, flat, np.where(left, queued_lock[None, :], 0.0).ravel())
             free_at = np.where(leftover, np.maximum(free_at, t0 + queue_wait + finish), free_at)
         for _ in range(int((self._mif_conn * self._turns).max()) + 1):
             whole = (sock_c >= request - 1e-9) | (net_c <= 0)
             can = (free_at < t1 - 1e-12) & ~stuck & (sock_c > 0) & whole
-            if not can.any():
+            if not np.count_nonzero(can):
                 break
             take_c = np.where(can, np.minimum(sock_c, np.maximum(request, 1.0)), 0.0)
             frac = np.divide(take_c, sock_c, out=np.zeros(n_conn), where=sock_c > 0)
-            moved = split_fraction(sock, frac[self.conn], self.rng)
-            if not moved.any():
+            moved = self._split_gathered(sock, frac, self.conn)
+            if not np.count_nonzero(moved):
                 break
             sock -= moved
             read += moved
@@ -1806,10 +1874,10 @@ class SteppedWorld:
         (``wire`` bytes) per (producer, partition), ``bytes_c`` per connection (see
         :meth:`_read_requests`), queueing excepted."""
         n_conn, flat = self.I * self.B, self._conn_flat
-        per_batch = self._records_per_batch()
+        per_batch, lock_per_message = self._step_lock_costs()
         # the appends' lock time, but a request carries one batch per partition
         # (drainBatchesForOneNode), not the producer's mean share of one per message
-        per_message = self._lock_seconds_per_message(per_batch) - (
+        per_message = lock_per_message - (
             self.lock_batch_s / per_batch
         )[:, None]
         lock = (moved > 0) * self.lock_batch_s[:, None] + moved * per_message
@@ -1820,10 +1888,13 @@ class SteppedWorld:
             + bytes_c * (costs.network_byte_cpu + self.byte_cpu)
             + np.bincount(flat, weights=lock.ravel(), minlength=n_conn)
         )
-        if self.F and self.all_acks.any():
-            service += self._high_watermark_wait(
-                moved * self.all_acks[:, None], wire * self.all_acks[:, None]
-            )
+        if self.F and self._any_all_acks:
+            if self._only_all_acks:  # the mask would keep every message
+                service += self._high_watermark_wait(moved, wire)
+            else:
+                service += self._high_watermark_wait(
+                    moved * self.all_acks[:, None], wire * self.all_acks[:, None]
+                )
         return service
 
     def _high_watermark_wait(self, moved: np.ndarray, wire: np.ndarray) -> np.ndarray:
@@ -1836,13 +1907,13 @@ class SteppedWorld:
         share of the partition's waiting messages that are other producers', the rest of
         a busy fetcher's loop and the other data its fetch carries."""
         touched = wire > 0
-        if not touched.any():
+        if not np.count_nonzero(touched):
             return np.zeros(self.I * self.B)
         bytes_f = wire.sum(axis=0)[self.f_part]  # a partition's bytes, at each follower
         # the leader's NIC sends each byte to every ISR follower and every group at once
-        readers = np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
+        readers = self._isr_size - 1
         if self.G:
-            readers = readers + self.subscribed.sum(axis=0)
+            readers = readers + self._group_readers
         rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
         rate = np.minimum(rate, self.nic_in[self.f_broker])
         # one batch per partition in a request, appended by the follower as it was
@@ -1850,7 +1921,7 @@ class SteppedWorld:
 
         def loop(nbytes: np.ndarray) -> np.ndarray:
             return (
-                2 * self.f_one_way
+                self._f_round_trip
                 + self._fetch_loop_cpu(nbytes)
                 + nbytes / rate
                 + batches_f * self.follower_lock_batch_s
@@ -1906,7 +1977,7 @@ class SteppedWorld:
         """Complete ``counts`` messages per (producer, partition); their partition offsets
         ``lo..hi`` passed ``stage`` this step: ``sent`` (acks=0: written to the socket),
         ``appended`` (acks=1) or ``committed`` (acks=all: below the high watermark)."""
-        if not counts.any():
+        if not np.count_nonzero(counts):
             return
         per_i = counts.sum(axis=1)
         self.acked += per_i
@@ -1979,9 +2050,10 @@ class SteppedWorld:
                     self._set_isr(int(f), True)
         # KAFKA-15583 (Kafka >= 3.7): the high watermark advances only while the ISR holds
         # at least min(min.insync.replicas, replicas) members
-        candidate = np.where(self.under_min_isr, self.hw, candidate)
+        if self._any_under_min_isr:
+            candidate = np.where(self.under_min_isr, self.hw, candidate)
         advanced = candidate > self.hw
-        if not advanced.any():
+        if not np.count_nonzero(advanced):
             return
         old = self.hw.copy()
         self.hw = np.maximum(self.hw, candidate)
@@ -2016,6 +2088,10 @@ class SteppedWorld:
         replicas)), where the high watermark stands still (KAFKA-15583)."""
         isr_size = 1 + np.bincount(self.f_part[self.f_in_isr], minlength=self.P)
         self.under_min_isr = self.has_leader & (isr_size < np.minimum(self.min_isr, self.replica_count))
+        # kept for the steps: they change only here
+        self._isr_size = isr_size
+        self._any_under_min_isr = bool(self.under_min_isr.any())
+        self._any_rejected = bool((isr_size < self.min_isr).any())
 
     def _maybe_shrink_isr(self, now: float) -> None:
         """``Partition.maybeShrinkIsr``: out of sync after ``replica.lag.time.max.ms``
@@ -2038,7 +2114,7 @@ class SteppedWorld:
     def _process(self, now: float) -> None:
         """Each member's thread polls and processes buffered records: a budget of seconds
         per step, ``processing_time_per_record`` plus the poll's own cost per record."""
-        if not self.G or not self.buffered.any():
+        if not self.G or not np.count_nonzero(self.buffered):
             return
         old = self.consumed.copy()
         cost = self._poll_seconds_per_record()
@@ -2082,7 +2158,7 @@ class SteppedWorld:
         prefill = self.prefill_p[part]
         old_s, new_s = old.ravel()[slots], self.consumed.ravel()[slots]
         from_prefill = np.clip(np.minimum(new_s, prefill) - old_s, 0, None)
-        if from_prefill.any():
+        if np.count_nonzero(from_prefill):
             waited = np.full(int((from_prefill > 0).sum()), now)
             self._record_latency("e2e", waited, waited, from_prefill[from_prefill > 0])
         shift = self.failed_p[part] - prefill
@@ -2138,6 +2214,22 @@ class SteppedWorld:
         scale = np.divide(counts, total, out=np.zeros(series.size), where=total > 0)
         rounded = np.rint(np.cumsum(n * scale[piece])).astype(np.int64)
         return piece, oldest, newest, np.diff(rounded, prepend=0)
+
+    def _split_gathered(
+        self,
+        backlog: np.ndarray,
+        fraction: np.ndarray,
+        index: np.ndarray | slice,
+        groups: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``split_fraction(backlog, fraction[index])`` where ``fraction`` is per flow,
+        connection or partition: when none of them is short, everything moves, found
+        without gathering the fraction out to the backlog's shape first (most steps)."""
+        if backlog.size == 0 or fraction.min() >= 1.0:
+            return backlog.copy()
+        if isinstance(index, slice):  # one fraction per column (partition)
+            return split_fraction(backlog, np.broadcast_to(fraction, backlog.shape), self.rng, groups)
+        return split_fraction(backlog, fraction[index], self.rng, groups)
 
     def _write_back(self) -> None:
         # each log directory's disk writes back its own dirty pages
