@@ -723,17 +723,20 @@ class World:
         def collect() -> list[tuple[TopicPartition, LogRead]]:
             reads = []
             budget = int(config.replica_fetch_response_max_bytes)
-            over_quota = quota is not None and quota.exceeded(env.now)
+            now = env.now
+            over_quota = quota is not None and quota.exceeded(now)
+            leaders = leader_broker.leaders
+            follower_hw = self.replica_manager.follower_hw
             for tp, offset in offsets.items():
-                leader = leader_broker.leaders.get(tp)
+                leader = leaders.get(tp)
                 if leader is None:
                     continue
-                leader.update_follower(follower, offset, env.now)
+                leader.update_follower(follower, offset, now)
                 if follower not in leader.isr and offset >= leader.high_watermark:
                     self.alter_isr(tp, [*leader.isr, follower], reason="expand", leader=leader_broker.id)
                 leader.maybe_advance_high_watermark()
                 # the response tells the follower the high watermark (its own, capped)
-                self.replica_manager.follower_hw[(follower, tp)] = leader.high_watermark
+                follower_hw[(follower, tp)] = leader.high_watermark
                 if budget <= 0:
                     continue
                 throttled = quota is not None and self.topics[tp.topic].throttles(
