@@ -27,7 +27,7 @@ a consumer's Fetch (read below the high watermark, long-poll for ``fetch.min.byt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -380,6 +380,12 @@ class World:
 
     def leader_of(self, tp: TopicPartition) -> int:
         return self._leader.get(tp, NO_LEADER)
+
+    def led_by(self, tps: Iterable[TopicPartition], broker_id: int) -> list[TopicPartition]:
+        """Those of ``tps`` that ``broker_id`` leads, in their order (a fetcher's or a
+        consumer's partitions on one broker: a hot path, one look-up each)."""
+        leader = self._leader.get
+        return [tp for tp in tps if leader(tp, NO_LEADER) == broker_id]
 
     def leader_epoch_of(self, tp: TopicPartition) -> int:
         """The leader epoch the controller last registered for ``tp``."""
