@@ -122,10 +122,13 @@ class PartitionLeader:
         return True
 
     def _isr_min_leo(self) -> int:
-        leo = self.log.log_end_offset
-        hw = leo
+        hw = self.log.log_end_offset  # the leader's own end offset
+        leader, follower_leo = self.leader_id, self.follower_leo
         for replica in self.isr:
-            hw = min(hw, self.follower_leo.get(replica, 0) if replica != self.leader_id else leo)
+            if replica != leader:
+                leo = follower_leo.get(replica, 0)
+                if leo < hw:
+                    hw = leo
         return hw
 
     def wait_for_high_watermark(self, env: simpy.Environment, end_offset: int) -> simpy.Event:

@@ -38,7 +38,7 @@ commit.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
@@ -75,6 +75,8 @@ class ConsumerCluster(Protocol):
     history: DeliveryHistory
 
     def leader_of(self, tp: TopicPartition) -> int: ...
+
+    def led_by(self, tps: Iterable[TopicPartition], broker_id: int) -> list[TopicPartition]: ...
 
     def leader_log(self, tp: TopicPartition) -> ReplicaLog: ...
 
@@ -285,11 +287,8 @@ class ConsumerMember:
         group = self.group
         broker = cluster.brokers[broker_id]
         while True:
-            tps = [
-                tp
-                for tp in self.fetch_order
-                if cluster.leader_of(tp) == broker_id and tp not in self.buffered_tps
-            ]
+            buffered = self.buffered_tps
+            tps = [tp for tp in cluster.led_by(self.fetch_order, broker_id) if tp not in buffered]
             if (
                 not tps
                 or not self.alive

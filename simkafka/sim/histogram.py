@@ -10,8 +10,17 @@ number of samples -- the property a p99.9 needs.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
+
+
+@lru_cache(maxsize=4096)
+def _bucket_edges(log_lowest: float, scale: float, lo_i: int, hi_i: int) -> np.ndarray:
+    """Upper edges of buckets ``lo_i .. hi_i - 1`` (read-only: shared between calls)."""
+    edges = 10 ** (log_lowest + np.arange(lo_i, hi_i) / scale)
+    edges.flags.writeable = False
+    return edges
 
 
 class LatencyHistogram:
@@ -116,13 +125,16 @@ class LatencyHistogram:
             self.record(0.5 * (low + high), count)
             self._max, self._min = max(self._max, high), min(self._min, low)
             return
-        # bucket i covers [edge(i-1), edge(i)) with edge(k) = 10**(log_lowest + k/scale)
-        edges = 10 ** (self._log_lowest + np.arange(lo_i, hi_i) / self._scale)
+        # bucket i covers [edge(i-1), edge(i)) with edge(k) = 10**(log_lowest + k/scale);
+        # a run records many ranges over the same few buckets: their edges are kept
+        edges = _bucket_edges(self._log_lowest, self._scale, lo_i, hi_i)
         bounds = np.concatenate(([low], edges, [high]))
-        share = np.cumsum(np.diff(bounds)) / (high - low)
+        share = (bounds[1:] - bounds[:-1]).cumsum() / (high - low)
         cumulative = np.rint(share * count).astype(np.int64)
         cumulative[-1] = count
-        self.counts[lo_i : hi_i + 1] += np.diff(cumulative, prepend=0)
+        per_bucket = cumulative.copy()
+        per_bucket[1:] -= cumulative[:-1]
+        self.counts[lo_i : hi_i + 1] += per_bucket
         self.total += count
         self._sum += 0.5 * (low + high) * count
         self._max = max(self._max, high)

@@ -638,6 +638,93 @@ class Network:
 
     def _recompute(self, seeds: Iterable[_Link]) -> None:
         """Recompute max-min fair rates of the component(s) touching ``seeds``, at now."""
+        if not isinstance(seeds, (list, tuple)):
+            seeds = list(seeds)
+        # Most re-shares cover a flow alone on its links (it started where nothing else
+        # runs) or links a drained flow left empty: settle those without the general
+        # search and filling, doing exactly the arithmetic the general path would.
+        lone: Transfer | None = None
+        for seed in seeds:
+            on_seed = seed.flows
+            if not on_seed:
+                continue
+            if len(on_seed) > 1:
+                break
+            for flow in on_seed.values():
+                if lone is None:
+                    lone = flow
+                elif flow is not lone:
+                    lone = None
+                    break
+            else:
+                continue
+            break
+        else:
+            if lone is None or all(len(link.flows) == 1 for link in lone.links):
+                self._recompute_alone(seeds, lone)
+                return
+        self._recompute_general(seeds)
+
+    def _recompute_alone(
+        self, seeds: list[_Link] | tuple[_Link, ...], lone: Transfer | None
+    ) -> None:
+        """:meth:`_recompute_general` when the seeds' links carry no flow but ``lone`` (or
+        none), and ``lone``'s links no other flow: progressive filling freezes ``lone`` at
+        its smallest link capacity, every link's load follows."""
+        now = self.env.now
+        self._epoch += 1
+        self._reshares += 1
+        if lone is not None:
+            self._reshared_flows += 1
+            links = lone.links
+            new = links[0].capacity
+            for link in links:
+                if link.capacity < new:
+                    new = link.capacity
+            if not new > 0.0:
+                new = 0.0  # as filling does: a saturated link's level is never below 0
+            for link in links:
+                link.rem = link.capacity - new
+            self._token += 1
+            token = self._token
+            lone.comp = token
+            old = lone._rate
+            cr_delta = 0.0
+            if new != old:
+                dt = now - lone.last
+                if dt:
+                    lone.remaining -= old * dt
+                    lone.last = now
+                if lone.cross_rack:
+                    cr_delta += new - old
+                lone._rate = new
+                rem = lone.remaining
+                if rem <= lone.eps:
+                    lone.finish = now
+                elif new > 0.0:
+                    lone.finish = now + rem / new
+                else:
+                    lone.finish = _INF
+            if lone.finish != _INF:
+                heapq.heappush(self._heap, (lone.finish, token, lone, [lone]))
+            if cr_delta:
+                self._advance_cross_rack(now)
+                self._cr_load += cr_delta
+            for link in links:
+                load = link.capacity - link.rem
+                if load < 0.0:
+                    load = 0.0
+                if load != link.load:
+                    link.advance(now)
+                    link.load = load
+        for link in seeds:
+            if not link.flows and link.load != 0.0:
+                link.advance(now)
+                link.load = 0.0
+        self._after_recompute()
+
+    def _recompute_general(self, seeds: Iterable[_Link]) -> None:
+        """Max-min fair rates of the connected components touching ``seeds``."""
         now = self.env.now
         self._epoch += 1
         epoch = self._epoch
@@ -751,6 +838,10 @@ class Network:
             if load != link.load:
                 link.advance(now)
                 link.load = load
+        self._after_recompute()
+
+    def _after_recompute(self) -> None:
+        fheap = self._heap
         if len(fheap) > self._heap_limit:
             # Superseded entries leave the heap only when they reach its top, and one with
             # a far drain time (a lone long transfer, re-shared each time a short one

@@ -226,6 +226,8 @@ class ProducerClient:
             cluster.partitions_by_leader(topic.name),
             cluster.topic_metadata(topic.name),
         )
+        # (the partitions per leader it was built from, each partition's leader)
+        self._leader_index: tuple[dict[int, tuple[list[int], np.ndarray]], np.ndarray] | None = None
         self._refreshed_at = 0.0
         self._refresh_wanted = False
         self.metadata_refreshes = 0
@@ -420,10 +422,13 @@ class ProducerClient:
         sendable = self.acc.sendable(now, exhausted=exhausted)
         if not sendable.any():
             return
-        for node, (partitions, index) in self._metadata()[0].items():
+        by_leader = self._metadata()[0]
+        # the nodes leading a sendable partition, in one pass over the partitions
+        ready_nodes = set(self._leader_per_partition(by_leader, sendable.size)[sendable].tolist())
+        for node, (partitions, _) in by_leader.items():
             if self.in_flight[node] >= self.max_in_flight:
                 continue
-            if not sendable[index].any():
+            if node not in ready_nodes:
                 continue
             if not self._connected(node):
                 continue
@@ -441,6 +446,19 @@ class ProducerClient:
                 self.sender_busy += cost
                 self.in_flight[node] += 1
                 self.env.process(self._request(node, batches, self.sender_free_at - now))
+
+    def _leader_per_partition(
+        self, by_leader: dict[int, tuple[list[int], np.ndarray]], partitions: int
+    ) -> np.ndarray:
+        """Each partition's leader in ``by_leader`` (-1 for none), kept while the
+        producer's metadata snapshot is the same."""
+        cached = self._leader_index
+        if cached is None or cached[0] is not by_leader:
+            leaders = np.full(partitions, -1, dtype=np.intp)
+            for node, (_, index) in by_leader.items():
+                leaders[index] = node
+            cached = self._leader_index = (by_leader, leaders)
+        return cached[1]
 
     def _metadata(self) -> tuple[dict[int, tuple[list[int], np.ndarray]], TopicMetadata]:
         """The producer's metadata (``ProducerMetadata``): (partitions per leader, the

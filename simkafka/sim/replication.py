@@ -17,7 +17,7 @@ end reaches the high watermark is added back (``maybeExpandIsr``).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
@@ -59,6 +59,8 @@ class FetcherCluster(Protocol):
     env: simpy.Environment
 
     def leader_of(self, tp: TopicPartition) -> int: ...
+
+    def led_by(self, tps: Iterable[TopicPartition], broker_id: int) -> list[TopicPartition]: ...
 
     def leader_epoch_of(self, tp: TopicPartition) -> int: ...
 
@@ -121,7 +123,7 @@ class ReplicaFetcher:
         config = self.config
         busy = 0.0
         while True:
-            tps = [tp for tp in self.partitions if cluster.leader_of(tp) == self.leader.id]
+            tps = cluster.led_by(self.partitions, self.leader.id)
             tps = cluster.unthrottled(self.follower.id, tps)
             if (
                 not tps

@@ -27,7 +27,7 @@ a consumer's Fetch (read below the high watermark, long-poll for ``fetch.min.byt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -381,6 +381,12 @@ class World:
     def leader_of(self, tp: TopicPartition) -> int:
         return self._leader.get(tp, NO_LEADER)
 
+    def led_by(self, tps: Iterable[TopicPartition], broker_id: int) -> list[TopicPartition]:
+        """Those of ``tps`` that ``broker_id`` leads, in their order (a fetcher's or a
+        consumer's partitions on one broker: a hot path, one look-up each)."""
+        leader = self._leader.get
+        return [tp for tp in tps if leader(tp, NO_LEADER) == broker_id]
+
     def leader_epoch_of(self, tp: TopicPartition) -> int:
         """The leader epoch the controller last registered for ``tp``."""
         return self.partitions[tp].leader_epoch
@@ -723,17 +729,20 @@ class World:
         def collect() -> list[tuple[TopicPartition, LogRead]]:
             reads = []
             budget = int(config.replica_fetch_response_max_bytes)
-            over_quota = quota is not None and quota.exceeded(env.now)
+            now = env.now
+            over_quota = quota is not None and quota.exceeded(now)
+            leaders = leader_broker.leaders
+            follower_hw = self.replica_manager.follower_hw
             for tp, offset in offsets.items():
-                leader = leader_broker.leaders.get(tp)
+                leader = leaders.get(tp)
                 if leader is None:
                     continue
-                leader.update_follower(follower, offset, env.now)
+                leader.update_follower(follower, offset, now)
                 if follower not in leader.isr and offset >= leader.high_watermark:
                     self.alter_isr(tp, [*leader.isr, follower], reason="expand", leader=leader_broker.id)
                 leader.maybe_advance_high_watermark()
                 # the response tells the follower the high watermark (its own, capped)
-                self.replica_manager.follower_hw[(follower, tp)] = leader.high_watermark
+                follower_hw[(follower, tp)] = leader.high_watermark
                 if budget <= 0:
                     continue
                 throttled = quota is not None and self.topics[tp.topic].throttles(

@@ -13,6 +13,7 @@ The network under test must agree with them to 1e-9 relative, on random instance
 from __future__ import annotations
 
 from fractions import Fraction
+from unittest import mock
 
 import pytest
 import simpy
@@ -647,3 +648,35 @@ def test_drain_times_match_a_global_fluid_simulation(inst, data):
     if not aborts:
         total = sum(f[3] for f in flows)
         assert sent == pytest.approx(total, rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances(), st.data())
+def test_lone_flow_shortcut_is_bit_identical_to_progressive_filling(inst, data):
+    """A re-share of a flow alone on its links (or of links left empty) skips the general
+    search and filling; drain and arrival times and every NIC counter must be exactly
+    those of the general path."""
+    egress, ingress, pairs = inst
+    nh = len(egress)
+    flows = [(data.draw(st.integers(0, 6)), s, d, data.draw(st.integers(0, 400))) for s, d in pairs]
+    changes = data.draw(
+        st.lists(
+            st.tuples(st.integers(1, 8), st.integers(0, nh - 1), caps_st, caps_st),
+            max_size=2,
+            unique_by=lambda c: (c[0], c[1]),
+        )
+    )
+    aborts = data.draw(
+        st.lists(st.tuples(st.integers(0, 8), st.integers(0, len(flows) - 1)), max_size=2)
+    )
+
+    def observed():
+        net, log = run_schedule(egress, ingress, flows, changes, 0.25, aborts)
+        times = {k: v if isinstance(k, tuple) else v.drained_at for k, v in log.items()}
+        counters = [net.host_counters(f"h{h}") for h in range(nh)]
+        return times, counters, net.reshares, net.reshared_flows
+
+    shortcut = observed()
+    with mock.patch.object(Network, "_recompute", Network._recompute_general):
+        general = observed()
+    assert shortcut == general
