@@ -174,7 +174,7 @@ def plot_assignment(result: RunResult, group: str | None = None, ax=None):
     ax.set_ylim(len(rows) - 0.5, -0.5)  # first member on top
     duration = float(result.summary.get("duration_s") or (spans["end"].max() if len(spans) else 1.0))
     ax.set_xlim(0, duration)
-    _shade_rebalances(ax, _rebalances_of(result, group), colour=_SHADE)
+    shade_rebalances(ax, _rebalances_of(result, group), colour=_SHADE)
     _generation_key(ax, generations, colour)
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("member")
@@ -213,7 +213,7 @@ def plot_lag_with_rebalances(result: RunResult, group: str | None = None, ax=Non
     for column in columns:
         name = column.split(".", 1)[1]
         (line,) = ax.plot(ts.index, ts[column], label=name)
-        _shade_rebalances(ax, _rebalances_of(result, name), colour=line.get_color(), label=f"rebalance of {name}")
+        shade_rebalances(ax, _rebalances_of(result, name), colour=line.get_color(), label=f"rebalance of {name}")
     fault_report.mark_faults(ax, _faults_of(result, group))
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("messages behind the high watermark")
@@ -316,7 +316,7 @@ def plot_owned_partitions(result: RunResult, groups: list[str] | None = None, ax
         y = [*series.to_numpy(), series.iloc[-1]]
         (line,) = ax.step(x, y, where="post", label=name, linewidth=1.5 + 2.0 * (len(names) - 1 - k))
         if len(names) == 1:
-            _shade_rebalances(ax, _rebalances_of(result, name), colour=line.get_color())
+            shade_rebalances(ax, _rebalances_of(result, name), colour=line.get_color())
         top = max(top, int(series.max()))
     ax.set_xlim(0, duration)
     ax.set_ylim(-0.3, top + 0.6)
@@ -399,7 +399,7 @@ def _generation_key(ax, generations: list[int], colour: dict[int, object]) -> No
     ax.legend(handles=handles, frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
 
 
-def _shade_rebalances(ax, rebalances: pd.DataFrame, *, colour, label: str = "rebalance") -> None:
+def shade_rebalances(ax, rebalances: pd.DataFrame, *, colour, label: str = "rebalance") -> None:
     """Each rebalance as a shaded span from start to completion, with a thin line at its
     start so one shorter than a pixel still shows."""
     for k, (start, end) in enumerate(zip(rebalances["started_at"], rebalances["completed_at"], strict=True)):

@@ -46,12 +46,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from simkafka.report import faults as fault_report
 from simkafka.report.consumption import plot_delivery_outcomes, plot_group_positions
 from simkafka.report.durability import plot_durability_matrix
-from simkafka.report.groups import plot_assignment, plot_lag_with_rebalances, plot_owned_partitions
+from simkafka.report.groups import (
+    plot_assignment,
+    plot_lag_with_rebalances,
+    plot_owned_partitions,
+    shade_rebalances,
+)
 from simkafka.report.log_figures import (
     plot_log_segments,
     plot_partition_offsets,
@@ -246,7 +252,7 @@ def plot_timeline(result: RunResult, ax=None, *, groups: bool = True):
             ax.barh(y, max(float(end) - float(start), 1e-9), left=float(start), height=0.6,
                     color=_REBALANCE_COLOUR, alpha=0.6, label="rebalance")
             ax.plot([float(start)], [y], marker="|", markersize=12, color=_REBALANCE_COLOUR, linestyle="")
-    fault_report.mark_faults(ax, (fault_report.fault_marks(result)[0], _no_marks()))
+    fault_report.mark_faults(ax, (fault_report.fault_marks(result)[0], np.zeros(0)))
     ax.set_yticks(range(len(lanes)), lanes)
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     duration = float(result.summary.get("duration_s") or (timeline["time"].max() if len(timeline) else 1.0))
@@ -260,12 +266,6 @@ def plot_timeline(result: RunResult, ax=None, *, groups: bool = True):
         ax.legend(unique.values(), unique.keys(), frameon=False, fontsize=8,
                   loc="center left", bbox_to_anchor=(1.0, 0.5))
     return ax
-
-
-def _no_marks():
-    import numpy as np
-
-    return np.zeros(0)
 
 
 def plot_series(
@@ -295,10 +295,7 @@ def plot_series(
         _, ax = plt.subplots(figsize=(9, 3.5))
     for column in chosen:
         ax.plot(ts.index, ts[column] * scale, label=column)
-    for k, (start, end) in enumerate(zip(result.rebalances["started_at"], result.rebalances["completed_at"],
-                                         strict=True)):
-        ax.axvspan(float(start), float(end), color=_REBALANCE_COLOUR, alpha=0.15, linewidth=0,
-                   label="rebalance" if k == 0 else None)
+    shade_rebalances(ax, result.rebalances, colour=_REBALANCE_COLOUR)
     fault_report.mark_faults(ax, fault_report.fault_marks(result))
     ax.set_xlabel("simulated time (s)")
     if ylabel:
