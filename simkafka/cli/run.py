@@ -65,9 +65,10 @@ def _warn_unplayed_faults(scenario_file: str, scenario: Any) -> None:
 @click.option("--duration", default=None, help="Override run.duration, e.g. 30s.")
 @click.option(
     "--engine",
-    type=click.Choice(["events", "stepped"]),
+    type=click.Choice(["events", "stepped", "flow"]),
     default=None,
-    help="Override run.engine: events (every request, the reference) or stepped (fast).",
+    help="Override run.engine: events (every request, the reference), stepped (fast) or "
+    "flow (rates between changes: hours and days).",
 )
 @click.option("--step", default=None, help="Override run.step of the stepped engine, e.g. 2ms.")
 def run(

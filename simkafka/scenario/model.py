@@ -45,10 +45,11 @@ class RunSpec(SpecModel):
     warmup: Duration = Field(0.0, description="excluded from the summary statistics")
     seed: int = Field(1, ge=0, le=INT64_MAX, description="drives every random choice through named streams")
     sample_interval: PositiveDuration = Field(1.0, description="time-series resolution")
-    engine: Literal["events", "stepped"] = Field(
+    engine: Literal["events", "stepped", "flow"] = Field(
         "events",
         description="events: every request is an event (the reference); stepped: message counts "
-        "advance over arrays once per `step` (fast, for sizing)",
+        "advance over arrays once per `step` (fast, for sizing); flow: rates solved at every "
+        "change, queues linear in between (hours and days in seconds)",
     )
     step: _Step = Field(0.001, description="time step of the stepped engine (at most 1s)")
 

@@ -67,6 +67,12 @@ SERIES_CELL_SECONDS = 2e-6  # a probe value written, then framed by pandas
 BROKER_SECONDS = 2e-4  # building one broker (its hosts, logs and processes)
 KEY_SECONDS = 0.7e-6  # murmur2 of one key of keys.count, once per producer group
 STEP_SECONDS = 1.5e-3
+# flow engine: a rate solution walks the solver's entries (every resource each flow
+# uses) a few rounds, three fixed-point iterations; measured on the reference
+# (benchmarks/bench_flow.py): about 60 ns per entry and solution, 12 bytes per entry
+FLOW_ENTRY_SECONDS = 60e-9
+FLOW_BYTES_PER_ENTRY = 12 * 8
+FLOW_SOLVES_PER_PIECE = 2  # a profile piece's solution and a boundary or settling after it
 CELL_STEP_SECONDS = 6e-9
 
 #: Refuse a run whose estimated memory is above this share of the machine's memory.
@@ -156,6 +162,31 @@ def _shape(scenario: Scenario) -> dict[str, float]:
     }
 
 
+def _profile_pieces(scenario: Scenario) -> float:
+    """How many times the producers' rate profiles change over the run (an estimate: a
+    continuous profile changes about 300 times a period at the flow engine's tolerance)."""
+    duration = scenario.run.duration
+    total = 0.0
+    for spec in scenario.producers:
+        profile = spec.profile
+        kind = getattr(profile, "type", "constant")
+        if kind in ("constant", "poisson"):
+            total += 1
+        elif kind == "step":
+            total += 1 + len(profile.steps)  # type: ignore[attr-defined]
+        elif kind == "burst":
+            total += 1 + 2 * duration / profile.every  # type: ignore[attr-defined]
+        else:
+            period = getattr(profile, "period", None) or getattr(profile, "per", None) or duration
+            total += 1 + 300 * duration / float(period)
+    return total
+
+
+def _mean_count(scenario: Scenario) -> float:
+    counts = [p.count for p in scenario.producers]
+    return sum(counts) / len(counts) if counts else 1.0
+
+
 def offered_rate_bound(scenario: Scenario, spec: ProducerSpec) -> float:
     """Messages/s one instance of ``spec`` hands ``send()``: its share of the rate, or for
     ``rate: max`` the most its application thread can do (``1 / send_cpu``), at most the
@@ -215,7 +246,19 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
     shape = _shape(scenario)
     run = scenario.run
     series = shape["series_cells"] * BYTES_PER_SERIES_CELL
-    if run.engine == "stepped":
+    if run.engine == "flow":
+        pieces = _profile_pieces(scenario)
+        entries = (
+            10 * shape["producer_partitions"] / max(1.0, _mean_count(scenario))
+            + 6 * shape["followers"]
+            + 6 * shape["group_partitions"]
+        )
+        solves = FLOW_SOLVES_PER_PIECE * (pieces + 2 * len(scenario.faults)) + run.duration / run.sample_interval
+        memory = BASE_BYTES + FLOW_BYTES_PER_ENTRY * entries + series
+        work = solves * entries
+        wall = work * FLOW_ENTRY_SECONDS
+        shape |= {"rate_solutions": solves}
+    elif run.engine == "stepped":
         steps = math.ceil(run.duration / run.step)
         coarse = 1024 * 2 ** max(0, math.ceil(math.log2(max(1.0, (steps / CURVE_COARSE_EVERY + 1) / 1024))))
         curve = 8 * shape["partitions"] * (CURVE_WINDOW + coarse)

@@ -31,6 +31,8 @@ def played_fault_types(engine: str) -> frozenset[str]:
     in the summary's ``faults_not_simulated``."""
     if engine == "events":
         return CONTROL_FAULT_TYPES | CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
+    if engine == "flow":
+        return CAPACITY_FAULT_TYPES
     return CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
 
 
@@ -53,6 +55,10 @@ def simulate(
         from simkafka.sim.stepped_run import simulate_stepped
 
         return simulate_stepped(scenario, progress, steps)
+    if scenario.run.engine == "flow":
+        from simkafka.sim.flow_run import simulate_flow
+
+        return simulate_flow(scenario, progress, steps)
     world = World(scenario)
     probes = Probes(world, scenario.run.sample_interval)
     run_world(world, probes, progress, steps)

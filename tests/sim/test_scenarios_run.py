@@ -20,12 +20,12 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml")) + [
 ]
 
 
-@pytest.mark.parametrize("engine", ["events", "stepped"])
+@pytest.mark.parametrize("engine", ["events", "stepped", "flow"])
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_scenario_runs_and_conserves_messages(path, engine):
     scenario = load_scenario(path)
     # the stepped engine is fast enough to run each scenario for longer
-    duration = {"events": 0.5, "stepped": 1.0}[engine] if path.stem != "reference" else 0.05
+    duration = {"events": 0.5, "stepped": 1.0, "flow": 1.0}[engine] if path.stem != "reference" else 0.05
     # a group that waits for fetch.min.bytes may sit out fetch.max.wait.ms first
     waits = [g.fetch_max_wait for g in scenario.consumer_groups if g.fetch_min_bytes > 1]
     duration = max([duration, *(1.5 * w for w in waits)])
