@@ -68,7 +68,7 @@ def relative(a: float, b: float) -> float:
 
 def steady_mean(result, column: str) -> float:
     ts = result.timeseries
-    warmup = result.resolved_scenario["run"]["warmup"]
+    warmup = float(result.resolved_scenario["run"]["warmup"]) if not isinstance(result.resolved_scenario["run"]["warmup"], str) else parse_duration(result.resolved_scenario["run"]["warmup"])
     return float(ts.loc[ts.index > warmup, column].mean())
 
 

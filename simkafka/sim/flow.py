@@ -81,7 +81,7 @@ from simkafka.sim.broker import DIRTY_RATIO
 from simkafka.sim.client_costs import consumer_poll_cpu, producer_send_cpu, topic_compression
 from simkafka.sim.degradation import capacity_changes
 from simkafka.sim.flow_latency import FlowLatency, Shape
-from simkafka.sim.flow_share import progressive_fill
+from simkafka.sim.flow_share import GroupMax, progressive_fill
 from simkafka.sim.framing import goodput
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import follower_append_cost, leader_append_cost
@@ -190,15 +190,16 @@ class FlowWorld:
         # fetcher threads: only the ones that carry a follower, numbered densely
         streams, self.f_stream = np.unique(np.array(f_stream, dtype=np.int64), return_inverse=True)
         self.S_f = streams.size
-        self.stream_round_trip = np.zeros(self.S_f)
-        np.maximum.at(self.stream_round_trip, self.f_stream, 2 * self.f_one_way)
+        self.max_by_stream = GroupMax(self.f_stream, self.S_f)
+        self.max_by_leader = GroupMax(self.leader, self.B)
+        self.max_by_partition = GroupMax(self.f_part, self.P)
+        self.stream_round_trip = self.max_by_stream(2 * self.f_one_way)
         self.stream_partitions = np.bincount(self.f_stream, minlength=self.S_f).astype(float)
         self.replica_fetch_max = float(config.replica_fetch_max_bytes)
         self.replica_response_max = float(config.replica_fetch_response_max_bytes)
         self.followers_of = np.bincount(self.f_part, minlength=self.P)
         # the replication round trip a high watermark waits for: the slowest follower's
-        self.hw_round_trip = np.zeros(self.P)
-        np.maximum.at(self.hw_round_trip, self.f_part, 2 * self.f_one_way)
+        self.hw_round_trip = self.max_by_partition(2 * self.f_one_way)
         self.leo = np.zeros(self.P)
         self.leo_bytes = np.zeros(self.P)
         self.prefill_p = np.zeros(self.P)
@@ -289,6 +290,7 @@ class FlowWorld:
         # connections: one per (spec, leader broker) with the partitions the spec writes there
         self.k_conn = self.k_spec * self.B + self.k_leader
         self.conn_partitions = np.bincount(self.k_conn, minlength=n * self.B).astype(float)
+        self.max_by_conn = GroupMax(self.k_conn, n * self.B)
         self.p_compression = [compression[tp.topic] for tp in self.tps]
         # queue contents, messages per flow
         self.backlog = np.zeros(self.K)  # created, not yet sendable within its rate
@@ -313,6 +315,7 @@ class FlowWorld:
         release = self.scenario.cluster.kafka_version
         c_group, c_part, c_member, member_group = [], [], [], []
         self.member_names: list[str] = []
+        index = {tp: i for i, tp in enumerate(self.tps)}
         self.subscribed = np.zeros((self.G, self.P), dtype=bool)
         for g, group in enumerate(groups):
             for topic in group.topics:
@@ -323,7 +326,6 @@ class FlowWorld:
             self.member_names.extend(ids)
             member_group.extend([g] * len(ids))
             assignment = consumer_assignment(group, ids, self.topics, topic_ids, release)
-            index = {tp: i for i, tp in enumerate(self.tps)}
             for m, member_id in enumerate(ids):
                 for tp in assignment[member_id]:
                     c_group.append(g)
@@ -337,6 +339,10 @@ class FlowWorld:
         self.C = self.c_group.size
         self.c_leader = self.leader[self.c_part] if self.C else np.zeros(0, dtype=np.int64)
         self.c_online = self.has_leader[self.c_part] if self.C else np.zeros(0, dtype=bool)
+        # fetch sessions: one per (member, leader broker of its partitions), numbered densely
+        sessions, self.c_session = np.unique(self.c_member * self.B + self.c_leader, return_inverse=True)
+        self.S_c = sessions.size
+        self.session_member = sessions // self.B
         self.owned = np.zeros((self.G, self.P), dtype=bool)
         self.owned[self.c_group, self.c_part] = True
         self.max_poll_records = np.array([groups[g].max_poll_records for g in member_group], dtype=float)
@@ -803,9 +809,10 @@ class FlowWorld:
         return np.bincount(self.leader, weights=self.leo_bytes * self.has_leader, minlength=self.B) + np.bincount(
             self.f_broker, weights=self.leo_bytes[self.f_part], minlength=self.B)
 
-    def group_lag(self, g: int) -> float:
-        hw = self.high_watermark()
-        return float(((hw - self.consumed[g]) * self.subscribed[g]).sum())
+    def group_lags(self) -> np.ndarray:
+        """Each group's lag: its high watermarks minus what it processed -- what it could
+        not fetch yet plus what is on its way (every subscribed partition is owned)."""
+        return np.bincount(self.c_group, weights=self.lag + self.c_pipe, minlength=self.G)
 
     def conservation(self) -> dict[str, object]:
         """Where every created message is. The flow engine's counts are fluid (fractions

@@ -127,8 +127,7 @@ class FlowLatency:
         conn_batches = np.bincount(w.k_conn, weights=per_instance / mpb, minlength=n_conn)
         conn_msgs = np.bincount(w.k_conn, weights=per_instance, minlength=n_conn)
         conn_lock = np.bincount(w.k_conn, weights=per_instance * (lock + w.byte_cpu * w.k_wire), minlength=n_conn)
-        conn_wait = np.zeros(n_conn)
-        np.maximum.at(conn_wait, w.k_conn, hw_wait)
+        conn_wait = w.max_by_conn(hw_wait)
         fixed = w.request_cpu + 2 * w.network_request_cpu
         per_msg = np.divide(conn_lock, conn_msgs, out=np.zeros(n_conn), where=conn_msgs > 0)
         # requests a second: one per batch while they fit, else one per service
@@ -166,13 +165,13 @@ class FlowLatency:
         consume_pipeline = np.zeros(w.C)
         if w.C:
             trip = 2 * latency + w.request_cpu
-            session = w.c_member * w.B + w.c_leader
-            n_sessions = w.M * w.B
+            session = w.c_session
+            n_sessions = w.S_c
             s_batches = np.bincount(session, weights=batches_p[w.c_part], minlength=n_sessions)
             s_msgs = np.bincount(session, weights=msgs_p[w.c_part], minlength=n_sessions)
             s_bytes = np.bincount(session, weights=(msgs_p * w.bytes_per_msg_p)[w.c_part], minlength=n_sessions)
             # a fetch is answered once fetch.min.bytes are there, or after fetch.max.wait.ms
-            member = np.arange(n_sessions) // w.B
+            member = w.session_member
             min_bytes = w.fetch_min[member]
             gathering = min_bytes > 1
             wait = np.where(
@@ -212,12 +211,9 @@ class FlowLatency:
         batches_p = np.bincount(w.k_part, weights=batches_k, minlength=w.P)
         loop = self._loop_f
         stream_batches = np.bincount(w.f_stream, weights=batches_p[w.f_part], minlength=w.S_f)
-        stream_loop = np.zeros(w.S_f)
-        np.maximum.at(stream_loop, w.f_stream, loop)
+        stream_loop = w.max_by_stream(loop)
         busy = np.minimum(1.0, stream_batches * stream_loop)[w.f_stream]
-        spread = np.zeros(w.P)
-        np.maximum.at(spread, w.f_part, loop * busy)
-        return spread
+        return w.max_by_partition(loop * busy)
 
     # -- the pipeline ------------------------------------------------------------------------
 

@@ -39,17 +39,47 @@ FALLBACK_PIECE = 60.0  # seconds: a profile with no piecewise view of its own
 
 def profile_pieces(profile: object, t0: float, t1: float) -> list[tuple[float, float, float]]:
     """(start, end, factor) pieces of a rate profile over [t0, t1): the profile's own
-    piecewise-constant view where it has one."""
+    piecewise-constant view where it has one; otherwise exact pieces for the profiles
+    that are piecewise constant (steps, bursts) and, for a continuous one, pieces short
+    enough that its factor moves by at most ``PROFILE_TOLERANCE`` within one, each at
+    its mean factor (so the volume offered is the profile's)."""
     pieces = getattr(profile, "pieces", None)
     if pieces is not None:
         return list(pieces(t0, t1, PROFILE_TOLERANCE))
-    if getattr(profile, "type", "constant") in ("constant", "poisson"):
+    kind = getattr(profile, "type", "constant")
+    if kind in ("constant", "poisson"):
         return [(t0, t1, 1.0)]
+    if kind == "step":
+        edges = [t0] + [s.at for s in profile.steps if t0 < s.at < t1] + [t1]  # type: ignore[attr-defined]
+    elif kind == "burst":
+        edges, t = [t0], profile.start  # type: ignore[attr-defined]
+        while t < t1:
+            for edge in (t, t + profile.duration):  # type: ignore[attr-defined]
+                if t0 < edge < t1:
+                    edges.append(edge)
+            t += profile.every  # type: ignore[attr-defined]
+        edges.append(t1)
+    else:
+        return _continuous_pieces(profile, t0, t1)
+    edges = sorted(set(edges))
+    return [(a, b, profile.factor_at(a)) for a, b in zip(edges, edges[1:], strict=False)]  # type: ignore[attr-defined]
+
+
+def _continuous_pieces(profile: object, t0: float, t1: float) -> list[tuple[float, float, float]]:
+    factor_at = profile.factor_at  # type: ignore[attr-defined]
     out, t = [], t0
-    while t < t1:
-        end = min(t1, t + FALLBACK_PIECE)
-        out.append((t, end, profile.factor_at(0.5 * (t + end))))  # type: ignore[attr-defined]
+    step = min(FALLBACK_PIECE, t1 - t0)
+    while t < t1 - 1e-12:
+        end = min(t1, t + step)
+        a, b, mid = factor_at(t), factor_at(end), factor_at(0.5 * (t + end))
+        low = min(a, b, mid)
+        if step > 1e-3 and max(a, b, mid) - low > PROFILE_TOLERANCE * max(low, 1e-9):
+            step /= 2
+            continue
+        # Simpson's rule: the piece's mean factor (exact for the quadratic through the three)
+        out.append((t, end, (a + 4 * mid + b) / 6))
         t = end
+        step = min(FALLBACK_PIECE, 2 * step)
     return out
 
 
@@ -150,15 +180,17 @@ class FlowProbes:
         row["produce_requests_per_s"] = d["requests"] / dt
         row["batches_per_request"] = d["batches"] / d["requests"] if d["requests"] else 0.0
         row["blocked_in_send"] = int(round(float(w.blocked.sum())))
+        lags = w.group_lags()
         for g, group in enumerate(w.group_ids):
             row[f"consume_msgs_per_s.{group}"] = d["consumed"][g] / dt
             row[f"consume_MB_per_s.{group}"] = d["consumed_bytes"][g] / dt / MB
-            row[f"lag.{group}"] = w.group_lag(g)
+            row[f"lag.{group}"] = float(lags[g])
         nic_in, nic_out = part("nic_in", B, busy), part("nic_out", B, busy)
         in_util, out_util = part("nic_in", B, util), part("nic_out", B, util)
         cpu, net = part("cpu", B, util), part("net_threads", B, util)
         disk_read, disk_read_util = part("disk_read", B, busy), part("disk_read", B, util)
-        lock_util = part("lock", w.P, util)
+        # the busiest partition's log lock on each broker (of the partitions it leads)
+        append = w.max_by_leader(part("lock", w.P, util))
         used = w.bytes_on_disk_by_broker()
         for j, broker_id in enumerate(w.broker_ids):
             b = f"b{broker_id}"
@@ -171,8 +203,7 @@ class FlowProbes:
             row |= disk_columns(b, dt, written, disk_read[j : j + 1], write_busy, disk_read_util[j : j + 1])
             row[f"{b}.cpu_util"] = cpu[j] / dt
             row[f"{b}.network_util"] = net[j] / dt
-            led = lock_util[w.leader == j]
-            row[f"{b}.append_util"] = min(1.0, float(led.max()) / dt) if led.size else 0.0
+            row[f"{b}.append_util"] = min(1.0, float(append[j]) / dt)
             row[f"{b}.request_queue_ms"] = 0.0
             row[f"{b}.dirty_MB"] = w.dirty[j] / MB
             row[f"{b}.disk_used_GB"] = used[j] / GB

@@ -22,7 +22,25 @@ import numpy as np
 
 EPSILON = 1e-9
 
-__all__ = ["progressive_fill"]
+__all__ = ["GroupMax", "progressive_fill"]
+
+
+class GroupMax:
+    """The largest value per group, for a fixed grouping (``np.maximum.at`` is a slow
+    unbuffered loop; a sort done once and ``reduceat`` per call are not)."""
+
+    def __init__(self, groups: np.ndarray, size: int) -> None:
+        self.order = np.argsort(groups, kind="stable")
+        sorted_groups = groups[self.order]
+        self.starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]]) if groups.size else np.zeros(0, dtype=np.int64)
+        self.keys = sorted_groups[self.starts] if groups.size else np.zeros(0, dtype=np.int64)
+        self.size = size
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.size)
+        if self.keys.size:
+            out[self.keys] = np.maximum.reduceat(values[self.order], self.starts)
+        return out
 
 
 def progressive_fill(
