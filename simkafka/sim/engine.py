@@ -32,7 +32,9 @@ def played_fault_types(engine: str) -> frozenset[str]:
     if engine == "events":
         return CONTROL_FAULT_TYPES | CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
     if engine == "flow":
-        return CAPACITY_FAULT_TYPES
+        from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES
+
+        return CAPACITY_FAULT_TYPES | FLOW_CONTROL_FAULT_TYPES
     return CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
 
 

@@ -54,15 +54,21 @@ queue reaches a boundary (empty, full, beyond the page cache) or an input change
 **Latency** is an approximation from the mechanisms' own times, documented in
 :mod:`~simkafka.sim.flow_latency`.
 
-What it leaves out, said in the run's summary like the stepped engine's: **no broker
-control plane** (broker crashes, shutdowns, restarts, rack failures, controller
-failovers and network partitions are counted in ``faults_not_simulated``), no delivery
-history, and **consumer groups keep their first assignment** (the group's own assignor,
-as the coordinator would give it: :func:`~simkafka.sim.workload.consumer_assignment`);
-consumer faults are not played. Capacity faults (``slow_disk``, ``nic_degradation``)
-change the capacities at their exact instants. Several ``log.dirs`` share their
-broker's summed write bandwidth. ISR membership never changes (followers keep up by
-construction, see above).
+**The control plane** is the events engine's controller (:mod:`~simkafka.sim.flow_control`):
+broker crashes, shutdowns, restarts, rack failures and controller failovers are played
+through it, its decisions change who leads and follows
+(:mod:`~simkafka.sim.flow_topology`), and the rates are solved again: an ``acks=all``
+producer waits while a dead broker is still in an ISR, a leaderless partition's records
+queue until the election, a restarted broker's replicas catch up at what the network,
+their fetchers and disks allow and rejoin their ISRs.
+
+What it leaves out, said in the run's summary like the stepped engine's: network
+partitions (counted in ``faults_not_simulated``), the delivery history (no record is
+followed: ``delivery_checked`` is false), and **consumer groups keep their first
+assignment** (the group's own assignor, as the coordinator would give it:
+:func:`~simkafka.sim.workload.consumer_assignment`); consumer faults are not played.
+Capacity faults (``slow_disk``, ``nic_degradation``) change the capacities at their exact
+instants. Several ``log.dirs`` share their broker's summed write bandwidth.
 """
 
 from __future__ import annotations
@@ -72,7 +78,6 @@ from collections import Counter
 
 import numpy as np
 
-from simkafka.model.election import NO_LEADER
 from simkafka.model.partitioner import sticky_stint_records
 from simkafka.model.topology import scenario_topology, topic_id
 from simkafka.scenario import Scenario
@@ -80,12 +85,13 @@ from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO
 from simkafka.sim.client_costs import consumer_poll_cpu, producer_send_cpu, topic_compression
 from simkafka.sim.degradation import capacity_changes
+from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES, FlowControl
 from simkafka.sim.flow_latency import FlowLatency, Shape
-from simkafka.sim.flow_share import GroupMax, progressive_fill
+from simkafka.sim.flow_share import progressive_fill
+from simkafka.sim.flow_topology import derive_topology
 from simkafka.sim.framing import goodput
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import follower_append_cost, leader_append_cost
-from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_partition
@@ -102,17 +108,26 @@ class FlowWorld:
         check_engine_inputs(scenario)
         self.scenario = scenario
         self.now = 0.0
+        self._structure: tuple[np.ndarray, np.ndarray] | None = None
+        self.latency: FlowLatency | None = None
         self._build_brokers()
         self._build_partitions()
         self._build_producers()
         self._build_consumers()
+        derive_topology(self)
         self._prefill()
         self._build_resources()
         self.capacity_schedule = capacity_changes(scenario.faults, scenario.run.duration)
-        self._structure: tuple[np.ndarray, np.ndarray] | None = None
         self._follower_append = follower_append_cost(scenario.costs.broker)
         self.latency = FlowLatency(self)
+        self.rate_u = np.zeros(self.U)
         self.solves = 0
+        # seconds each partition had no leader that serves / fewer in-sync replicas than
+        # min.insync.replicas (the run's availability table)
+        self.no_leader_s = np.zeros(self.P)
+        self.under_min_isr_s = np.zeros(self.P)
+        played = {f.type for f in scenario.faults} & FLOW_CONTROL_FAULT_TYPES
+        self.control = FlowControl(self) if played else None
 
     # -- construction -----------------------------------------------------------------------
 
@@ -142,6 +157,10 @@ class FlowWorld:
         self.broker_rack = [b.rack for b in cluster.brokers]
         offline = set(cluster.offline_brokers)
         self.broker_up = np.array([b not in offline for b in self.broker_ids], dtype=bool)
+        self.broker_index = {b: i for i, b in enumerate(self.broker_ids)}
+        # the broker's process runs; it is unfenced and follows (the controller's word)
+        self.running = self.broker_up.copy()
+        self.following = self.broker_up.copy()
         self.dirty = np.zeros(self.B)
         clients = cluster.clients
         self.client_nic = float(clients.nic) * payload
@@ -158,48 +177,19 @@ class FlowWorld:
         for i, tp in enumerate(self.tps):
             self.topic_start.setdefault(tp.topic, i)
         self.topics = {t.name: t for t in scenario.topics}
-        bi = {b: i for i, b in enumerate(self.broker_ids)}
         regs = list(self.registrations.values())
-        self.has_leader = np.array([r.leader != NO_LEADER for r in regs], dtype=bool)
-        self.leader = np.array([bi[r.leader if r.leader != NO_LEADER else r.replicas[0]] for r in regs])
+        self.topology = topology
         self.replica_count = np.array([len(r.replicas) for r in regs], dtype=np.int64)
-        self.isr_size = np.array([len(r.isr) for r in regs], dtype=np.int64)
         self.min_isr = np.array([self.topics[tp.topic].min_insync_replicas for tp in self.tps])
+        self.segment_bytes_p = np.array([float(self.topics[tp.topic].segment_bytes) for tp in self.tps])
+        # every replica of every partition (its place never changes; its role does)
+        bi = {b: i for i, b in enumerate(self.broker_ids)}
+        self.r_part = np.repeat(np.arange(self.P), self.replica_count)
+        self.r_broker = np.array([bi[b] for r in regs for b in r.replicas], dtype=np.int64)
+        self.R = self.r_part.size
         config = scenario.cluster.config
-        fetchers = config.num_replica_fetchers
-        net = scenario.cluster.network
-        f_part, f_broker, f_stream, f_one_way = [], [], [], []
-        for p, (tp, reg) in enumerate(self.registrations.items()):
-            if reg.leader == NO_LEADER:
-                continue
-            lead = bi[reg.leader]
-            for replica in reg.replicas:
-                b = bi[replica]
-                if replica == reg.leader or not self.broker_up[b]:
-                    continue
-                f_part.append(p)
-                f_broker.append(b)
-                f_stream.append((b * self.B + lead) * fetchers + fetcher_id(tp, fetchers))
-                racks = self.broker_rack[lead], self.broker_rack[b]
-                cross = None not in racks and racks[0] != racks[1]
-                f_one_way.append(net.cross_rack_latency if cross else net.rack_latency)
-        self.f_part = np.array(f_part, dtype=np.int64)
-        self.f_broker = np.array(f_broker, dtype=np.int64)
-        self.F = self.f_part.size
-        self.f_one_way = np.array(f_one_way)
-        # fetcher threads: only the ones that carry a follower, numbered densely
-        streams, self.f_stream = np.unique(np.array(f_stream, dtype=np.int64), return_inverse=True)
-        self.S_f = streams.size
-        self.max_by_stream = GroupMax(self.f_stream, self.S_f)
-        self.max_by_leader = GroupMax(self.leader, self.B)
-        self.max_by_partition = GroupMax(self.f_part, self.P)
-        self.stream_round_trip = self.max_by_stream(2 * self.f_one_way)
-        self.stream_partitions = np.bincount(self.f_stream, minlength=self.S_f).astype(float)
         self.replica_fetch_max = float(config.replica_fetch_max_bytes)
         self.replica_response_max = float(config.replica_fetch_response_max_bytes)
-        self.followers_of = np.bincount(self.f_part, minlength=self.P)
-        # the replication round trip a high watermark waits for: the slowest follower's
-        self.hw_round_trip = self.max_by_partition(2 * self.f_one_way)
         self.leo = np.zeros(self.P)
         self.leo_bytes = np.zeros(self.P)
         self.prefill_p = np.zeros(self.P)
@@ -231,7 +221,7 @@ class FlowWorld:
         self.zero_acks = np.array([a == "0" for a in self.acks], dtype=bool)
         self.keyed = np.array([s.keys.keyed for s in specs], dtype=bool)
         compression = topic_compression(self.scenario)
-        k_spec, k_part, k_weight = [], [], []
+        k_spec, k_part, k_weight, k_keyed = [], [], [], []
         lock_costs = []
         for s, spec in enumerate(specs):
             mean = spec.message_size.mean
@@ -260,25 +250,21 @@ class FlowWorld:
             start = self.topic_start[topic.name]
             parts = np.arange(start, start + topic.partitions)
             weights = key_weights(spec, topic.partitions)
-            if weights is None:
-                # the sticky partitioner picks among the partitions with a leader
-                available = self.has_leader[parts]
-                weights = available / max(1, int(available.sum())) if available.any() else np.full(
-                    parts.size, 1.0 / parts.size)
+            # keyed: murmur2's share per partition; unkeyed: the sticky partitioner's,
+            # even over the partitions with a leader (flow_topology)
+            k_keyed.extend([weights is not None] * parts.size)
             k_spec.extend([s] * parts.size)
             k_part.extend(parts.tolist())
-            k_weight.extend(np.asarray(weights, dtype=float).tolist())
+            k_weight.extend(np.zeros(parts.size) if weights is None else np.asarray(weights, dtype=float))
             lock_costs.append(
                 leader_append_cost(costs.broker, costs.codecs, spec.compression_type,
                                    self.topics[spec.topic].compression_type)
             )
         self.k_spec = np.array(k_spec, dtype=np.int64)
         self.k_part = np.array(k_part, dtype=np.int64)
-        self.k_weight = np.array(k_weight)
+        self.k_key_weight = np.array(k_weight, dtype=float)
+        self.k_keyed = np.array(k_keyed, dtype=bool)
         self.K = self.k_spec.size
-        self.k_leader = self.leader[self.k_part] if self.K else np.zeros(0, dtype=np.int64)
-        # a flow to a partition without a leader moves nothing (its records wait, then expire)
-        self.k_online = self.has_leader[self.k_part] if self.K else np.zeros(0, dtype=bool)
         self.k_wire = self.wire_per_msg[self.k_spec]
         self.lock_batch = np.array([c.batch for c in lock_costs])[self.k_spec] if self.K else np.zeros(0)
         self.lock_record = np.array([c.record + c.codec * self.record_bytes[i] for i, c in enumerate(lock_costs)])
@@ -287,10 +273,6 @@ class FlowWorld:
             [producer_send_cpu(costs, s.compression_type, self.record_bytes[i]) for i, s in enumerate(specs)]
         )
         self.max_block = np.array([s.max_block for s in specs])
-        # connections: one per (spec, leader broker) with the partitions the spec writes there
-        self.k_conn = self.k_spec * self.B + self.k_leader
-        self.conn_partitions = np.bincount(self.k_conn, minlength=n * self.B).astype(float)
-        self.max_by_conn = GroupMax(self.k_conn, n * self.B)
         self.p_compression = [compression[tp.topic] for tp in self.tps]
         # queue contents, messages per flow
         self.backlog = np.zeros(self.K)  # created, not yet sendable within its rate
@@ -337,12 +319,6 @@ class FlowWorld:
         self.c_part = np.array(c_part, dtype=np.int64)
         self.c_member = np.array(c_member, dtype=np.int64)
         self.C = self.c_group.size
-        self.c_leader = self.leader[self.c_part] if self.C else np.zeros(0, dtype=np.int64)
-        self.c_online = self.has_leader[self.c_part] if self.C else np.zeros(0, dtype=bool)
-        # fetch sessions: one per (member, leader broker of its partitions), numbered densely
-        sessions, self.c_session = np.unique(self.c_member * self.B + self.c_leader, return_inverse=True)
-        self.S_c = sessions.size
-        self.session_member = sessions // self.B
         self.owned = np.zeros((self.G, self.P), dtype=bool)
         self.owned[self.c_group, self.c_part] = True
         self.max_poll_records = np.array([groups[g].max_poll_records for g in member_group], dtype=float)
@@ -373,6 +349,8 @@ class FlowWorld:
             self.prefill_bytes[start : start + topic.partitions] = nbytes
         self.leo += self.prefill_p
         self.leo_bytes += self.prefill_bytes
+        self.r_bytes = self.prefill_bytes[self.r_part].copy()  # each replica's log, in bytes
+        self.hw_gap = np.zeros(self.P)  # appended, not yet below the high watermark
         readable = self.prefill_p * self.has_leader
         for g, group in enumerate(self.scenario.consumer_groups):
             if group.auto_offset_reset == "earliest":
@@ -390,7 +368,8 @@ class FlowWorld:
         blocks = {
             "nic_in": B, "nic_out": B, "cpu": B, "net_threads": B, "disk_write": B, "disk_read": B,
             "sender": n, "app": n, "client_nic": n, "lock": self.P, "conn": n * B,
-            "fetcher": self.S_f, "member": self.M, "member_nic": self.M,
+            "member": self.M, "member_nic": self.M,
+            "fetcher": self.S_f,  # last: the fetcher threads change with the topology
         }
         self.block: dict[str, int] = {}
         at = 0
@@ -407,23 +386,8 @@ class FlowWorld:
         self.conn_busy = np.zeros(self.N * self.B)  # channel seconds held, per instance
         self.conn_busy_rate = np.zeros(self.N * self.B)
         self.bytes_per_msg_p = self._partition_message_bytes()
-        self._cross = self._cross_rack_flags()
         self.cross_rack_bytes = 0.0
         self.cross_rack_rate = 0.0
-
-    def _cross_rack_flags(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Whether each producer flow, follower and consumer flow crosses racks."""
-        w = self
-        rack = w.broker_rack
-        client = w.client_rack
-
-        def crosses(a: str | None, b: str | None) -> bool:
-            return a is not None and b is not None and a != b
-
-        k = np.array([crosses(client, rack[b]) for b in w.k_leader], dtype=bool)
-        f = np.array([crosses(rack[w.leader[p]], rack[b]) for p, b in zip(w.f_part, w.f_broker, strict=True)], dtype=bool)
-        c = np.array([crosses(rack[b], client) for b in w.c_leader], dtype=bool)
-        return k, f, c
 
     def _partition_message_bytes(self) -> np.ndarray:
         """Bytes per message in each partition's log: its writers' wire sizes, weighted by
@@ -461,6 +425,7 @@ class FlowWorld:
     def solve(self, factor: np.ndarray) -> None:
         """The rates until the next event, with each spec's rate-profile ``factor``."""
         self.solves += 1
+        self._release_high_watermarks()
         offered = self.offered(factor)
         # what the application threads hand send(): at most 1/send_cpu records a second
         app_cap = np.divide(self.count, self.send_cpu, out=np.full(self.N, np.inf), where=self.send_cpu > 0)
@@ -469,8 +434,9 @@ class FlowWorld:
         offered_k = self.create_rate[self.k_spec] * self.k_weight if self.K else np.zeros(0)
         buffer_full = self._buffer_full()
         # a flow with a backlog, or of a max-rate producer, takes what it can get
+        moves = self.k_moves()
         wants_all = (self.backlog > TINY) | self.is_max[self.k_spec]
-        demand_k = np.where(self.k_online, np.where(wants_all, np.inf, offered_k), 0.0)
+        demand_k = np.where(moves, np.where(wants_all, np.inf, offered_k), 0.0)
         rate_k = np.where(np.isfinite(demand_k), demand_k, 0.0)
         rate_c = np.zeros(self.C)
         shape = self.latency.shape(rate_k)
@@ -478,8 +444,10 @@ class FlowWorld:
             self.shape = shape
             into_p = np.bincount(self.k_part, weights=rate_k, minlength=self.P)
             # a group that keeps up wants what is produced; one behind, all it can get
-            demand_c = np.where(self.c_online, np.where(self.lag > TINY, np.inf, into_p[self.c_part]), 0.0)
-            solved, rate_c = self._share(demand_k, demand_c)
+            hw_rate = np.where(self.hw_stalled, 0.0, into_p)
+            demand_c = np.where(self.c_online, np.where(self.lag > TINY, np.inf, hw_rate[self.c_part]), 0.0)
+            solved, rate_c, rate_u = self._share(demand_k, demand_c, self._catch_up_demand(into_p))
+            self.rate_u = rate_u
             shape = self.latency.shape(solved)
             settled = np.allclose(solved, rate_k, rtol=1e-9, atol=1e-9)
             rate_k = solved
@@ -494,7 +462,8 @@ class FlowWorld:
         self.create_rate = np.where(
             self.is_max, np.bincount(self.k_spec, weights=rate_k, minlength=self.N), self.create_rate
         )
-        self.lag_slope = self.produce_rate_p[self.c_part] - rate_c if self.C else np.zeros(0)
+        self.hw_rate_p = np.where(self.hw_stalled, 0.0, self.produce_rate_p)
+        self.lag_slope = self.hw_rate_p[self.c_part] - rate_c if self.C else np.zeros(0)
         self.lag_slope = np.where((self.lag <= TINY) & (self.lag_slope < 0), 0.0, self.lag_slope)
         if self.K:
             self.backlog_slope = np.where(self.is_max[self.k_spec], 0.0, self.backlog_slope)
@@ -507,14 +476,46 @@ class FlowWorld:
         ) / np.repeat(self.count, self.B) if self.K else np.zeros(0)
         self.latency.settle_pipeline(rate_k, rate_c)
         self._dirty_slope()
-        k, f, c = self._cross
+        k, f, c, u = self.cross_flags
         kf, fol = self.f_of_flow()
         bpm = self.bytes_per_msg_p[self.c_part] if self.C else np.zeros(0)
         self.cross_rack_rate = (
             float((rate_k * self.k_wire * k).sum())
             + float((rate_k[kf] * self.k_wire[kf] * f[fol]).sum())
             + float((rate_c * bpm * c).sum())
+            + float((self.rate_u * u).sum())
         )
+
+    def k_moves(self) -> np.ndarray:
+        """Producer flows that can move now: the leader serves, and for ``acks=all`` its
+        high watermark can move and its ISR has ``min.insync.replicas`` (otherwise the
+        requests time out or are refused, and are retried: their records wait)."""
+        waits = (self.hw_stalled | self.under_min_isr)[self.k_part] & self.all_acks[self.k_spec]
+        return self.k_online & ~waits
+
+    def _catch_up_demand(self, into_p: np.ndarray) -> np.ndarray:
+        """Bytes a second each out-of-sync replica wants: all it can get while it is
+        behind its leader's log end, then what the leader appends."""
+        if not self.U:
+            return np.zeros(0)
+        gap = self.leo_bytes[self.u_part] - self.r_bytes[self.u_rep]
+        appended = (np.bincount(self.k_part, weights=self._k_bytes(into_p), minlength=self.P))[self.u_part]
+        return np.where(gap > 1.0, np.inf, appended)
+
+    def _k_bytes(self, into_p: np.ndarray) -> np.ndarray:
+        """Per producer flow, bytes a second at the rates ``into_p`` came from (the flows'
+        own wire sizes, spread like their rates)."""
+        msgs = np.bincount(self.k_part, weights=self.k_weight, minlength=self.P)
+        share = np.divide(self.k_weight, msgs[self.k_part], out=np.zeros(self.K), where=msgs[self.k_part] > 0)
+        return into_p[self.k_part] * share * self.k_wire
+
+    def _release_high_watermarks(self) -> None:
+        """A high watermark that could not move (a dead replica in the ISR) moves to the
+        log end once it can: what was appended meanwhile becomes readable at once."""
+        released = (self.hw_gap > 0) & ~self.hw_stalled
+        if released.any() and self.C:
+            self.lag += self.hw_gap[self.c_part] * released[self.c_part]
+        self.hw_gap[released] = 0.0
 
     def _blocking(self, buffer_full: np.ndarray) -> None:
         """``buffer.memory`` is full: ``send()`` blocks. The accumulator stays full while
@@ -556,17 +557,38 @@ class FlowWorld:
         held = np.bincount(self.k_spec, weights=self.backlog * self.k_wire, minlength=self.N)
         return held >= self.buffer_memory * (1 - 1e-6)
 
-    def _share(self, demand_k: np.ndarray, demand_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One max-min fair solution of producer and consumer flows over every resource."""
+    def _share(
+        self, demand_k: np.ndarray, demand_c: np.ndarray, demand_u: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One max-min fair solution of producer, consumer and catch-up flows over every
+        resource (producer and consumer flows in messages a second, catch-up in bytes)."""
         if self._structure is None:
             self._structure = self._uses()
         flow, resource = self._structure
         cost = np.concatenate(self._costs(self.shape))
         self._entries = (flow, resource, cost)
-        demand = np.concatenate([demand_k, demand_c])
+        demand = np.concatenate([demand_k, demand_c, demand_u])
         rate, self.full = progressive_fill(demand, self._pace, flow, resource, cost, self._capacities())
         self._rates = rate
-        return rate[: self.K], rate[self.K :]
+        kc = self.K + self.C
+        return rate[: self.K], rate[self.K : kc], rate[kc:]
+
+    def invalidate_structure(self) -> None:
+        """The topology changed: the solver's flows and resources are rebuilt on the next
+        solution (the fetcher threads, the last block of resources, are renumbered)."""
+        self._structure = None
+        self.__dict__.pop("_f_of_flow", None)
+        if hasattr(self, "block"):
+            at = self.block["fetcher"]
+            size = at + self.S_f
+            for name in ("usage", "busy", "utilisation", "util_time"):
+                old = getattr(self, name)
+                new = np.zeros(size)
+                new[:at] = old[:at]
+                setattr(self, name, new)
+            self.n_resources = size
+        if self.latency is not None:
+            self.latency.refresh()
 
     def _uses(self) -> tuple[np.ndarray, np.ndarray]:
         """Which flow uses which resource, in the order :meth:`_costs` prices them."""
@@ -593,11 +615,20 @@ class FlowWorld:
             blk["nic_out"] + cb, blk["member_nic"] + self.c_member, blk["cpu"] + cb,
             blk["net_threads"] + cb, blk["member"] + self.c_member, blk["disk_read"] + cb,
         ]
+        # replicas catching up: the leader's NIC and CPU, theirs, their fetcher, their disk
+        u = np.arange(self.U) + self.K + self.C
+        ub = self.leader[self.u_part]
+        flows += [u] * 5
+        resources += [
+            blk["nic_out"] + ub, blk["nic_in"] + self.u_broker, blk["cpu"] + ub,
+            blk["fetcher"] + self.u_stream, blk["disk_write"] + self.u_broker,
+        ]
         bpm = self.bytes_per_msg_p[self.c_part]
-        self._pace = 1.0 / np.concatenate([self.k_wire, bpm])
+        self._pace = 1.0 / np.concatenate([self.k_wire, bpm, np.ones(self.U)])
         self._poll_cost = self.poll_seconds_per_record()
         loop_bytes = np.minimum(self.replica_fetch_max * self.stream_partitions, self.replica_response_max)
         self._fetch_wait_per_byte = (self.stream_round_trip / loop_bytes)[self.f_stream[f]]
+        self._catch_up_wait_per_byte = (self.stream_round_trip / loop_bytes)[self.u_stream]
         return np.concatenate(flows), np.concatenate(resources).astype(np.int64)
 
     def _costs(self, shape: Shape) -> list[np.ndarray]:
@@ -636,6 +667,12 @@ class FlowWorld:
             self.network_byte_cpu * bpm + 2 * self.network_request_cpu * shape.fetches_per_record,
             self._poll_cost,
             bpm * self.cold_flows(),
+        ]
+        ones = np.ones(self.U)
+        costs += [
+            ones, ones, self.byte_cpu * ones,
+            follower.byte * ones + self._catch_up_wait_per_byte,
+            ones * throttled[self.u_broker],
         ]
         return costs
 
@@ -677,8 +714,11 @@ class FlowWorld:
         if not hasattr(self, "rate_k"):
             return np.zeros(self.B)
         bytes_p = np.bincount(self.k_part, weights=self.rate_k * self.k_wire, minlength=self.P)
-        return np.bincount(self.leader, weights=bytes_p, minlength=self.B) + np.bincount(
-            self.f_broker, weights=bytes_p[self.f_part], minlength=self.B)
+        return (
+            np.bincount(self.leader, weights=bytes_p, minlength=self.B)
+            + np.bincount(self.f_broker, weights=bytes_p[self.f_part], minlength=self.B)
+            + np.bincount(self.u_broker, weights=self.rate_u, minlength=self.B)
+        )
 
     def poll_seconds_per_record(self) -> np.ndarray:
         """Each consumer flow's member thread time per record: processing plus ``poll()``."""
@@ -689,7 +729,7 @@ class FlowWorld:
 
     def _capacities(self) -> np.ndarray:
         blk = self.block
-        cap = np.zeros(self.n_resources)
+        cap = np.zeros(self.block["fetcher"] + self.S_f)
         B, n = self.B, self.N
         cap[blk["nic_in"] : blk["nic_in"] + B] = self.nic_in * self.broker_up
         cap[blk["nic_out"] : blk["nic_out"] + B] = self.nic_out * self.broker_up
@@ -703,6 +743,8 @@ class FlowWorld:
         cap[blk["lock"] : blk["lock"] + self.P] = 1.0
         cap[blk["conn"] : blk["conn"] + n * B] = np.repeat(self.count, B)
         cap[blk["fetcher"] : blk["fetcher"] + self.S_f] = 1.0
+        cap[blk["nic_in"] : blk["nic_in"] + B] *= self.running
+        cap[blk["nic_out"] : blk["nic_out"] + B] *= self.running
         cap[blk["member"] : blk["member"] + self.M] = 1.0
         cap[blk["member_nic"] : blk["member_nic"] + self.M] = self.client_nic
         return cap
@@ -746,6 +788,12 @@ class FlowWorld:
             reading = (self.cold_left > TINY) & (self.rate_c > TINY)
             if reading.any():
                 out.append(float((self.cold_left[reading] / self.rate_c[reading]).min()))
+        if self.U:
+            gap = self.leo_bytes[self.u_part] - self.r_bytes[self.u_rep]
+            appended = np.bincount(self.k_part, weights=self.rate_k * self.k_wire, minlength=self.P)[self.u_part]
+            closing = (self.rate_u > appended + TINY) & (gap > 1.0)
+            if closing.any():
+                out.append(float((gap[closing] / (self.rate_u - appended)[closing]).min()))
         rising = (self.dirty_slope > TINY) & (self.dirty < self.dirty_limit)
         if rising.any():
             out.append(float(((self.dirty_limit - self.dirty)[rising] / self.dirty_slope[rising]).min()))
@@ -776,8 +824,15 @@ class FlowWorld:
             if self.fail_rate.any():
                 self.failed["MAX_BLOCK_MS_EXCEEDED"] += float(self.fail_rate.sum() * dt)
             appended = self.rate_k * dt
-            self.leo += np.bincount(self.k_part, weights=appended, minlength=self.P)
-            self.leo_bytes += np.bincount(self.k_part, weights=appended * self.k_wire, minlength=self.P)
+            appended_p = np.bincount(self.k_part, weights=appended, minlength=self.P)
+            bytes_p = np.bincount(self.k_part, weights=appended * self.k_wire, minlength=self.P)
+            self.leo += appended_p
+            self.leo_bytes += bytes_p
+            # the leader's log and its in-sync followers' take the appends
+            writes = self.r_is_leader.copy()
+            writes[self.f_rep] = True
+            self.r_bytes += bytes_p[self.r_part] * writes
+            self.hw_gap += appended_p * self.hw_stalled
             self.requests += float((self.rate_k * dt / self.shape.msgs_per_request).sum())
             self.batches += float((self.rate_k * dt / self.shape.msgs_per_batch).sum())
         if self.C:
@@ -789,25 +844,43 @@ class FlowWorld:
             np.add.at(self.consumed, (self.c_group, self.c_part), processed)
             self.consumed_bytes += np.bincount(self.c_group, weights=processed * self.bytes_per_msg_p[self.c_part], minlength=self.G)
             self.member_busy += np.bincount(self.c_member, weights=processed * self._poll_cost, minlength=self.M)
+        if self.U:
+            gap = self.leo_bytes[self.u_part] - self.r_bytes[self.u_rep]
+            self.r_bytes[self.u_rep] += np.minimum(self.rate_u * dt, np.maximum(gap, 0.0))
         self.dirty = np.clip(self.dirty + self.dirty_slope * dt, 0.0, self.dirty_limit)
         self.busy += self.usage * dt
         self.util_time += self.utilisation * dt
         self.conn_busy += self.conn_busy_rate * dt
         self.cross_rack_bytes += self.cross_rack_rate * dt
         self.written_back += self.writeback_rate * dt
+        self.no_leader_s += dt * ~self.leader_serves
+        self.under_min_isr_s += dt * self.under_min_isr
         self.now = t
+
+    def topology_changed(self) -> None:
+        """A registration or a broker's state changed: derive who leads and follows."""
+        derive_topology(self)
+        self.rate_u = np.zeros(self.U)  # the catching-up replicas are the new ones
 
     # -- reading it ------------------------------------------------------------------------
 
     def high_watermark(self) -> np.ndarray:
-        """What every in-sync replica has: followers take what the leader appends (see
-        the module docstring), so the log end offset of an online partition."""
-        return self.leo * self.has_leader
+        """What every in-sync replica has: followers in the ISR take what the leader
+        appends, so the log end offset of an online partition -- less what was appended
+        while a dead replica in its ISR held it (``hw_gap``)."""
+        return (self.leo - self.hw_gap) * self.has_leader
+
+    def caught_up(self) -> np.ndarray:
+        """Replicas out of the ISR that now have their leader's log end (the leader asks
+        the controller to add them back)."""
+        if not self.U:
+            return np.zeros(0, dtype=np.int64)
+        gap = self.leo_bytes[self.u_part] - self.r_bytes[self.u_rep]
+        return self.u_rep[gap <= 1.0]
 
     def bytes_on_disk_by_broker(self) -> np.ndarray:
-        """Each broker's log bytes: its leaders' and followers' logs (no retention yet)."""
-        return np.bincount(self.leader, weights=self.leo_bytes * self.has_leader, minlength=self.B) + np.bincount(
-            self.f_broker, weights=self.leo_bytes[self.f_part], minlength=self.B)
+        """Each broker's log bytes: every replica it holds (no retention yet)."""
+        return np.bincount(self.r_broker, weights=self.r_bytes, minlength=self.B)
 
     def group_lags(self) -> np.ndarray:
         """Each group's lag: its high watermarks minus what it processed -- what it could

@@ -92,7 +92,11 @@ class FlowLatency:
         self.consume_excess = np.zeros(world.C)
         self._carry_p = np.zeros(world.K)
         self._carry_c = np.zeros(world.C)
-        w = world
+        self.refresh()
+
+    def refresh(self) -> None:
+        """The topology changed: the replication round trips are the new followers'."""
+        w = self.world
         follower = follower_append_cost(w.scenario.costs.broker)
         # the high watermark's wait: the slowest follower's round trip, its fetch's
         # handling at the leader and its append, then the next fetch reports it
@@ -230,7 +234,10 @@ class FlowLatency:
         shape = w.shape
         produce_latency = self.mean_produce_latency() if w.K else np.zeros(0)
         tau = max(float(produce_latency.max(initial=0.0)), float(shape.consume_pipeline.max(initial=0.0)))
-        excess_k = w.in_flight - rate_k * produce_latency
+        # requests waiting on a high watermark that cannot move, or sent to a leader that
+        # is gone, are acknowledged once it moves or the new leader (which has them: its
+        # followers were in sync) answers the retry -- idempotent, so once: they wait
+        excess_k = np.where(w.k_moves(), w.in_flight - rate_k * produce_latency, 0.0) if w.K else np.zeros(0)
         excess_c = w.c_pipe - rate_c * shape.consume_pipeline
         moving = max(float(np.abs(excess_k).max(initial=0.0)), float(np.abs(excess_c).max(initial=0.0)))
         if tau > 0 and moving > 1e-6:

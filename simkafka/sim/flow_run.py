@@ -19,7 +19,9 @@ import pandas as pd
 
 from simkafka.scenario import Scenario
 from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
+from simkafka.sim.fault_outcome import empty_outcome
 from simkafka.sim.flow import FlowWorld
+from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import (
     RunResult,
@@ -148,8 +150,9 @@ class FlowProbes:
             "cpu_limited": float(w.cpu_limited.sum()),
             "consumed": w.consumed.sum(axis=1),
             "consumed_bytes": w.consumed_bytes.copy(),
-            "busy": w.busy.copy(),
-            "util": w.util_time.copy(),
+            # the fixed resources (the fetcher threads, last, are renumbered by faults)
+            "busy": w.busy[: w.block["fetcher"]].copy(),
+            "util": w.util_time[: w.block["fetcher"]].copy(),
             "written_back": w.written_back.copy(),
             "conn": w.conn_busy.copy(),
             "member_busy": w.member_busy.copy(),
@@ -208,12 +211,12 @@ class FlowProbes:
             row[f"{b}.dirty_MB"] = w.dirty[j] / MB
             row[f"{b}.disk_used_GB"] = used[j] / GB
         isr_size = w.isr_size
+        row["unreachable_leader_partitions"] = int((w.has_leader & ~w.leader_serves).sum())
         row["under_replicated_partitions"] = int((isr_size < w.replica_count).sum())
         row["offline_partitions"] = int((~w.has_leader).sum())
         row["min_isr_size"] = int(isr_size.min()) if w.P else 0
         row["mean_isr_size"] = float(isr_size.mean()) if w.P else 0.0
         row["under_min_isr_partitions"] = int((isr_size < w.min_isr).sum())
-        row["unreachable_leader_partitions"] = 0
         leaders = np.bincount(w.leader[w.has_leader], minlength=B)
         for j, broker_id in enumerate(w.broker_ids):
             row[f"b{broker_id}.leaders"] = int(leaders[j])
@@ -281,7 +284,8 @@ def run_flow(
         change = schedule.next_change(world.now)
         boundary = world.now + world.next_boundary()
         settle = world.latency.settle_until if world.latency.settle_until > world.now + 1e-12 else math.inf
-        t = min(change, boundary, settle, next_sample, warmup, duration)
+        control = world.control.next_time(world.now) if world.control is not None else math.inf
+        t = min(change, boundary, settle, control, next_sample, warmup, duration)
         world.advance(t)
         if t >= warmup - 1e-12:
             warmup = math.inf
@@ -290,7 +294,14 @@ def run_flow(
             next_sample = min(duration, next_sample + interval) if next_sample < duration else math.inf
         if t >= change - 1e-12:
             world.apply_capacity_changes(t)
-        if t >= change - 1e-12 or t >= boundary - 1e-12:
+        changed = False
+        if world.control is not None:
+            changed = world.control.run_until(t)
+            world.control.caught_up(t)
+            changed |= world.control.run_until(t)
+            if changed:
+                world.topology_changed()
+        if changed or t >= change - 1e-12 or t >= boundary - 1e-12:
             world.solve(schedule.factors(t))
         if progress is not None and t >= next_report - 1e-12:
             progress(t, duration)
@@ -315,6 +326,19 @@ def build_result_for(world: FlowWorld, probes: FlowProbes) -> RunResult:
         members = np.flatnonzero(world.member_group == g)
         active = int(np.isin(members, world.c_member).sum())
         processing[group_id] = (active, world.per_record[g])
+    outcome = None
+    if world.control is not None:
+        outcome = empty_outcome()
+        outcome.timeline = world.control.timeline_frame()
+        outcome.partition_history = world.control.history_frame()
+        outcome.availability = pd.DataFrame(
+            {
+                "topic": [tp.topic for tp in world.tps],
+                "partition": [tp.partition for tp in world.tps],
+                "no_leader_s": world.no_leader_s,
+                "under_min_isr_s": world.under_min_isr_s,
+            }
+        ).set_index(["topic", "partition"])
     result = build_result(
         world.scenario,
         probes.frame(),
@@ -323,8 +347,11 @@ def build_result_for(world: FlowWorld, probes: FlowProbes) -> RunResult:
         list(world.broker_ids),
         processing,
         world.conservation(),
-        # no broker control plane, groups keep their first assignment (see FlowWorld)
-        played_fault_types=CAPACITY_FAULT_TYPES,
+        outcome,
+        # the broker faults through the controller, the capacity faults; groups keep
+        # their first assignment (see FlowWorld)
+        played_fault_types=CAPACITY_FAULT_TYPES | FLOW_CONTROL_FAULT_TYPES,
     )
+    result.summary["delivery_checked"] = False  # no per-record history in a fluid engine
     result.summary["rate_solutions"] = world.solves
     return result

@@ -1,0 +1,159 @@
+"""Who leads, who follows and who fetches, in the flow engine: everything that changes with
+a partition's registration or a broker's state.
+
+The flow engine derives its leader-dependent arrays from the partition registrations the
+controller decided (:mod:`simkafka.model.controller`, played by
+:mod:`~simkafka.sim.flow_control`) and from which brokers run, each time one of them
+changes -- not per event, per change of the cluster:
+
+* each partition's **leader** and whether it can serve (a leader on a broker that is
+  down serves nothing until the controller has elected another);
+* each replica's **role**: a *follower in the ISR* on a running broker takes what its
+  leader appends (tied to production, as between changes the fetchers keep up); a
+  replica on a running, unfenced broker that is *out of the ISR* catches up (its own
+  flow, as fast as the network, its fetcher and its disk let it, until it has the
+  leader's log end and the leader asks the controller to add it back); a replica on a
+  broker that is down or fenced does nothing;
+* whether a partition's **high watermark** can move: not while its ISR holds a replica
+  on a broker that is down (the leader waits for it until the controller fences the
+  broker or the leader drops it after ``replica.lag.time.max.ms``), nor while the ISR is
+  smaller than ``min.insync.replicas`` for ``acks=all`` producers (``NOT_ENOUGH_REPLICAS``,
+  retried: their records wait);
+* the sticky partitioner's partitions (those with a leader in the metadata), the
+  connections, fetcher threads and fetch sessions, and what crosses racks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simkafka.model.election import NO_LEADER
+from simkafka.sim.flow_share import GroupMax
+from simkafka.sim.replication import fetcher_id
+
+# the world these arrays live on is simkafka.sim.flow.FlowWorld, which imports this module
+FlowWorld = Any
+
+
+def derive_topology(w: FlowWorld) -> None:
+    """Set every leader-, ISR- and broker-state-dependent array of ``w``."""
+    _leaders(w)
+    _followers(w)
+    _producer_flows(w)
+    _consumer_flows(w)
+    w.cross_flags = _cross_rack_flags(w)
+    w.invalidate_structure()
+
+
+def _leaders(w: FlowWorld) -> None:
+    regs = [w.registrations[tp] for tp in w.tps]
+    bi = w.broker_index
+    w.has_leader = np.array([r.leader != NO_LEADER for r in regs], dtype=bool)
+    # an offline partition's entry is its first replica's, so arrays indexed by leader
+    # stay in range; nothing moves through it
+    w.leader = np.array([bi[r.leader if r.leader != NO_LEADER else r.replicas[0]] for r in regs], dtype=np.int64)
+    w.leader_serves = w.has_leader & w.running[w.leader]
+    w.isr_size = np.array([len(r.isr) for r in regs], dtype=np.int64)
+    isr = {(p, bi[b]) for p, r in enumerate(regs) for b in r.isr}
+    w.r_in_isr = np.array([(p, b) in isr for p, b in zip(w.r_part.tolist(), w.r_broker.tolist(), strict=True)],
+                          dtype=bool)
+    w.r_is_leader = w.has_leader[w.r_part] & (w.leader[w.r_part] == w.r_broker)
+    # the high watermark waits for every ISR member: one on a broker that is down holds it
+    dead_in_isr = np.bincount(w.r_part, weights=w.r_in_isr & ~w.running[w.r_broker], minlength=w.P) > 0
+    w.hw_stalled = w.leader_serves & dead_in_isr
+    w.under_min_isr = w.isr_size < w.min_isr
+    w.max_by_leader = GroupMax(w.leader, w.B)
+
+
+def _followers(w: FlowWorld) -> None:
+    config = w.scenario.cluster.config
+    fetchers = config.num_replica_fetchers
+    net = w.scenario.cluster.network
+    follower = ~w.r_is_leader & w.leader_serves[w.r_part] & w.running[w.r_broker] & w.following[w.r_broker]
+    tied = follower & w.r_in_isr
+    behind = follower & ~w.r_in_isr
+    w.f_rep = np.flatnonzero(tied)
+    w.u_rep = np.flatnonzero(behind)
+    w.f_part, w.f_broker = w.r_part[w.f_rep], w.r_broker[w.f_rep]
+    w.u_part, w.u_broker = w.r_part[w.u_rep], w.r_broker[w.u_rep]
+    w.F, w.U = w.f_rep.size, w.u_rep.size
+    racks = w.broker_rack
+
+    def one_way(parts: np.ndarray, brokers: np.ndarray) -> np.ndarray:
+        lead = w.leader[parts]
+        return np.array([
+            net.cross_rack_latency if None not in (racks[a], racks[b]) and racks[a] != racks[b] else net.rack_latency
+            for a, b in zip(lead.tolist(), brokers.tolist(), strict=True)
+        ])
+
+    w.f_one_way, w.u_one_way = one_way(w.f_part, w.f_broker), one_way(w.u_part, w.u_broker)
+    # fetcher threads: one per (follower broker, leader broker, fetcher id), numbered
+    # densely over those that carry a replica (tied or catching up)
+    ids = np.array([fetcher_id(w.tps[p], fetchers) for p in range(w.P)], dtype=np.int64)
+    raw = lambda parts, brokers: (brokers * w.B + w.leader[parts]) * fetchers + ids[parts]  # noqa: E731
+    streams, inverse = np.unique(np.concatenate([raw(w.f_part, w.f_broker), raw(w.u_part, w.u_broker)]),
+                                 return_inverse=True)
+    w.S_f = streams.size
+    w.f_stream, w.u_stream = inverse[: w.F], inverse[w.F :]
+    w.max_by_stream = GroupMax(w.f_stream, w.S_f)
+    w.max_by_partition = GroupMax(w.f_part, w.P)
+    trips = np.zeros(w.S_f)
+    trips = np.maximum(trips, w.max_by_stream(2 * w.f_one_way))
+    if w.U:
+        trips = np.maximum(trips, GroupMax(w.u_stream, w.S_f)(2 * w.u_one_way))
+    w.stream_round_trip = trips
+    w.stream_partitions = np.bincount(np.concatenate([w.f_stream, w.u_stream]), minlength=w.S_f).astype(float)
+    w.followers_of = np.bincount(w.f_part, minlength=w.P)
+    w.hw_round_trip = w.max_by_partition(2 * w.f_one_way)
+
+
+def _producer_flows(w: FlowWorld) -> None:
+    """The sticky partitioner's share (partitions with a leader in the metadata, or all of
+    them when none has one) and each flow's leader and connection."""
+    if not w.K:
+        w.k_leader = np.zeros(0, dtype=np.int64)
+        w.k_online = np.zeros(0, dtype=bool)
+        w.k_conn = np.zeros(0, dtype=np.int64)
+        w.conn_partitions = np.zeros(w.N * w.B)
+        w.max_by_conn = GroupMax(w.k_conn, w.N * w.B)
+        return
+    available = w.has_leader[w.k_part].astype(float)
+    per_spec = np.bincount(w.k_spec, weights=available, minlength=w.N)
+    flows = np.bincount(w.k_spec, minlength=w.N).astype(float)
+    uniform = np.where(per_spec[w.k_spec] > 0, available / np.maximum(per_spec[w.k_spec], 1.0), 1.0 / flows[w.k_spec])
+    w.k_weight = np.where(w.k_keyed, w.k_key_weight, uniform)
+    w.k_leader = w.leader[w.k_part]
+    # a flow moves when its leader serves; its records wait (and queue) otherwise
+    w.k_online = w.leader_serves[w.k_part]
+    w.k_conn = w.k_spec * w.B + w.k_leader
+    w.conn_partitions = np.bincount(w.k_conn, minlength=w.N * w.B).astype(float)
+    w.max_by_conn = GroupMax(w.k_conn, w.N * w.B)
+
+
+def _consumer_flows(w: FlowWorld) -> None:
+    w.c_leader = w.leader[w.c_part] if w.C else np.zeros(0, dtype=np.int64)
+    w.c_online = w.leader_serves[w.c_part] if w.C else np.zeros(0, dtype=bool)
+    # fetch sessions: one per (member, leader broker of its partitions), numbered densely
+    sessions, w.c_session = np.unique(w.c_member * w.B + w.c_leader, return_inverse=True)
+    w.S_c = sessions.size
+    w.session_member = sessions // w.B
+
+
+def _cross_rack_flags(w: FlowWorld) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Whether each producer flow, tied follower, consumer flow and catching-up replica
+    crosses racks."""
+    rack = w.broker_rack
+    client = w.client_rack
+
+    def crosses(a: str | None, b: str | None) -> bool:
+        return a is not None and b is not None and a != b
+
+    k = np.array([crosses(client, rack[b]) for b in w.k_leader.tolist()], dtype=bool)
+    f = np.array([crosses(rack[w.leader[p]], rack[b]) for p, b in zip(w.f_part.tolist(), w.f_broker.tolist(), strict=True)],
+                 dtype=bool)
+    c = np.array([crosses(rack[b], client) for b in w.c_leader.tolist()], dtype=bool)
+    u = np.array([crosses(rack[w.leader[p]], rack[b]) for p, b in zip(w.u_part.tolist(), w.u_broker.tolist(), strict=True)],
+                 dtype=bool)
+    return k, f, c, u
