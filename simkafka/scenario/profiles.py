@@ -131,7 +131,7 @@ class StepProfile(SpecModel):
 
     def peak_factor_until(self, duration: float) -> float:
         reached = [step.factor for step in self.steps if step.at < duration]
-        return max(1.0 if self.steps[0].at > 0 else 0.0, *reached)
+        return max([1.0 if self.steps[0].at > 0 else 0.0, *reached])
 
     def integral(self, t0: float, t1: float) -> float:
         _check_span(t0, t1)
