@@ -119,15 +119,18 @@ class LogSizes:
         self._alive = np.zeros(_GROW, dtype=bool)
         self._rows = 0
         self._dead = 0
+        # the table in blocks, one per append that closed segments: where each starts, a
+        # lower bound of its rows' newest timestamps and its alive rows -- time retention
+        # reads only the blocks old enough to hold a breached segment
+        self._block_start = np.zeros(0, dtype=np.int64)
+        self._block_oldest = np.zeros(0)
+        self._block_alive = np.zeros(0, dtype=np.int64)
         # per replica sums over its alive closed segments
         self.closed_bytes = np.zeros(n)
         self.closed_count = np.zeros(n, dtype=np.int64)
         self._closed_index = np.zeros(n)
         self.deleted_segments = np.zeros(n, dtype=np.int64)
         self.rolls = np.zeros(n, dtype=np.int64)
-        # the oldest newest-timestamp among alive closed segments (time retention skips
-        # the table while nothing can be breached)
-        self._oldest_newest = math.inf
 
     @property
     def replicas(self) -> int:
@@ -146,33 +149,31 @@ class LogSizes:
             return
         b = added[idx]
         span = t1 - t0
-        rate = b / span if span > 0 else np.full(idx.size, math.inf)
         a = self.active_bytes[idx]
         first = self.active_first[idx]
-        cap = self.capacity[idx]
-        seg_ms = self.segment_ms[idx]
         occupied = a > 0
-        # shouldRoll by time is asked when a batch arrives: a segment that waited past
-        # segment.ms while nothing came rolls before the first new byte
-        late = occupied & (t0 - np.where(occupied, first, t0) > seg_ms)
-        deadline = np.where(occupied, first, t0) + seg_ms
-        with np.errstate(invalid="ignore"):
-            by_time = np.where(np.isinf(rate), math.inf, np.maximum(deadline - t0, 0.0) * rate)
-        room = np.where(late, 0.0, np.minimum(cap - a, by_time))
-        fits = b <= room
-
-        # appends that stay in the active segment
+        started = np.where(occupied, first, t0)
+        # the whole append fits when it neither passes the segment's capacity nor arrives
+        # later than segment.ms after the segment's first record
+        fits = (a + b <= self.capacity[idx]) & (started + self.segment_ms[idx] >= t1)
         stay = idx[fits]
         if stay.size:
-            self.active_first[stay] = np.where(self.active_bytes[stay] > 0, self.active_first[stay], t0)
+            self.active_first[stay] = started[fits]
             self.active_bytes[stay] += b[fits]
             self.active_newest[stay] = t1
-
         over = ~fits
         if not over.any():
             return
         roll = idx[over]
-        b, rate, a, room, cap, seg_ms = b[over], rate[over], a[over], room[over], cap[over], seg_ms[over]
+        b, a, started, occupied = b[over], a[over], started[over], occupied[over]
+        cap, seg_ms = self.capacity[roll], self.segment_ms[roll]
+        rate = b / span if span > 0 else np.full(roll.size, math.inf)
+        # shouldRoll by time is asked when a batch arrives: a segment that waited past
+        # segment.ms while nothing came rolls before the first new byte
+        late = occupied & (t0 - started > seg_ms)
+        by_time = np.maximum(started + seg_ms - t0, 0.0) * rate if span > 0 else np.full(roll.size, math.inf)
+        # (at most the append: rounding at the segment.ms edge must not leave negative bytes)
+        room = np.minimum(np.where(late, 0.0, np.minimum(cap - a, by_time)), b)
 
         def at(position: np.ndarray) -> np.ndarray:
             """When the append's ``position``-th byte arrives."""
@@ -218,17 +219,25 @@ class LogSizes:
                     setattr(self, name, new)
         rows = slice(self._rows, need)
         self._rep[rows], self._bytes[rows], self._newest[rows], self._alive[rows] = reps, sizes, newest, True
+        self._block_start = np.append(self._block_start, self._rows)
+        self._block_oldest = np.append(self._block_oldest, newest.min())
+        self._block_alive = np.append(self._block_alive, reps.size)
         self._rows = need
-        n = self.replicas
-        self.closed_bytes += np.bincount(reps, weights=sizes, minlength=n)
-        self.closed_count += np.bincount(reps, minlength=n)
-        self._closed_index += np.bincount(reps, weights=self._index_bytes(reps, sizes, closed=True), minlength=n)
-        self._oldest_newest = min(self._oldest_newest, float(newest.min()))
+        np.add.at(self.closed_bytes, reps, sizes)
+        np.add.at(self.closed_count, reps, 1)
+        np.add.at(self._closed_index, reps, self._index_bytes(reps, sizes, closed=True))
 
     def _compact(self) -> None:
         if self._dead == 0:
             return
-        keep = np.flatnonzero(self._alive[: self._rows])
+        alive = self._alive[: self._rows]
+        keep = np.flatnonzero(alive)
+        # a block starts where its first row lands: the alive rows before it
+        before = np.r_[0, np.cumsum(alive)]
+        blocks = self._block_alive > 0
+        self._block_start = before[self._block_start[blocks]]
+        self._block_oldest = self._block_oldest[blocks]
+        self._block_alive = self._block_alive[blocks]
         for name in ("_rep", "_bytes", "_newest", "_alive"):
             array = getattr(self, name)
             array[: keep.size] = array[keep]
@@ -268,9 +277,19 @@ class LogSizes:
 
     def _delete_by_time(self, now: float) -> None:
         limit = self.retention_ms
-        if np.isfinite(self._oldest_newest) and (now - self._oldest_newest > limit).any():
-            rows = np.flatnonzero(self._alive[: self._rows])
-            breached = now - self._newest[rows] > limit[self._rep[rows]]
+        shortest = float(limit.min()) if limit.size else math.inf
+        # only blocks holding a row older than the shortest retention can hold a breach
+        old = np.flatnonzero((self._block_alive > 0) & (now - self._block_oldest > shortest))
+        if old.size:
+            ends = np.r_[self._block_start[1:], self._rows][old]
+            starts = self._block_start[old]
+            lengths = ends - starts
+            rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+            alive = self._alive[rows]
+            breached = alive & (now - self._newest[rows] > limit[self._rep[rows]])
+            # each scanned block's oldest row still alive after this check
+            kept = np.where(alive & ~breached, self._newest[rows], math.inf)
+            self._block_oldest[old] = np.minimum.reduceat(kept, np.r_[0, np.cumsum(lengths)[:-1]])
             self._delete_rows(rows[breached])
         # an active segment breached: its older segments were too (times only grow)
         active = (self.active_bytes > 0) & (now - self.active_newest > limit)
@@ -280,19 +299,17 @@ class LogSizes:
         if rows.size == 0:
             return
         reps, sizes = self._rep[rows], self._bytes[rows]
-        n = self.replicas
         self._alive[rows] = False
         self._dead += rows.size
-        self.closed_bytes -= np.bincount(reps, weights=sizes, minlength=n)
-        self.closed_count -= np.bincount(reps, minlength=n)
-        self._closed_index -= np.bincount(reps, weights=self._index_bytes(reps, sizes, closed=True), minlength=n)
-        self.deleted_segments += np.bincount(reps, minlength=n)
+        np.subtract.at(self._block_alive, np.searchsorted(self._block_start, rows, side="right") - 1, 1)
+        np.subtract.at(self.closed_bytes, reps, sizes)
+        np.subtract.at(self.closed_count, reps, 1)
+        np.subtract.at(self._closed_index, reps, self._index_bytes(reps, sizes, closed=True))
+        np.add.at(self.deleted_segments, reps, 1)
         # sums of floats that came and went: a replica without segments holds none
-        empty = self.closed_count == 0
+        empty = reps[self.closed_count[reps] == 0]
         self.closed_bytes[empty] = 0.0
         self._closed_index[empty] = 0.0
-        alive = self._alive[: self._rows]
-        self._oldest_newest = float(self._newest[: self._rows][alive].min()) if alive.any() else math.inf
         if self._dead > self._rows // 2:
             self._compact()
 
