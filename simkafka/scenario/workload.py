@@ -229,7 +229,7 @@ class DiurnalRate(SpecModel):
 
     def written(self) -> dict[str, Any]:
         """As the file wrote it (loads back to the same)."""
-        return self.model_dump(mode="json", by_alias=True, exclude={"example"})
+        return self.model_dump(mode="json", by_alias=True)
 
 
 class ProducerRate(Rate):
