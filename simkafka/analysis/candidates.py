@@ -125,13 +125,23 @@ class Candidate:
         return row
 
 
+def planned_peak(profile: Any, duration: float) -> float:
+    """The factor a plan sizes a producer for: its profile's peak over all time when that
+    is bounded (the busiest hour of any day, a burst, the highest step: a run is a sample
+    of a workload that goes on), its peak over the run's ``duration`` for a growth, whose
+    peak over all time is unbounded."""
+    peak = profile.peak_factor
+    return peak if math.isfinite(peak) else profile.peak_factor_until(duration)
+
+
 def grow(scenario: Scenario, growth: float) -> Scenario:
     """``scenario`` at the load a plan is for: every rated producer at its profile's peak
-    (a diurnal or burst profile's highest factor, as a constant rate -- a cluster is sized
+    (:func:`planned_peak`: a diurnal or burst profile's highest factor, a growth's factor
+    at the end of ``run.duration``, as a constant rate -- a cluster is sized
     for its busiest hour, and a short planning run would otherwise see whatever hour it
     starts in) times ``growth``, and the throughput target times ``growth``. ``rate: max``
     producers are unthrottled already; Poisson profiles keep their draws."""
-    peaks = [p.profile.peak_factor for p in scenario.producers]
+    peaks = [planned_peak(p.profile, scenario.run.duration) for p in scenario.producers]
     shaped = any(p.profile.type not in ("constant", "poisson") for p in scenario.producers)
     if growth == 1.0 and not shaped:
         return scenario

@@ -47,6 +47,7 @@ from simkafka.analysis.candidates import (
     candidate,
     candidate_scenario,
     grow,
+    planned_peak,
 )
 from simkafka.analysis.catalogue import Catalogue, Offer, shipped_catalogue
 from simkafka.analysis.executors import open_executor
@@ -367,7 +368,7 @@ def plan(
     for i, p in enumerate(scenario.producers):
         if p.profile.type not in ("constant", "poisson") and not p.rate.is_max:
             notes.append(f"producer {p.name or f'{p.topic}[{i}]'} planned at its {p.profile.type} profile's peak, "
-                         f"{p.profile.peak_factor:g}x its rate {p.rate}, held constant")
+                         f"{planned_peak(p.profile, scenario.run.duration):g}x its rate {p.rate}, held constant")
     required = offered_throughput(base)
     survive = spec.survive or (scenario.targets.durability.domain if scenario.targets.durability else "none")
     if survive != "none" and not _supports_offline():

@@ -252,6 +252,10 @@ def _check_producers(s: Scenario) -> list[Finding]:
         for key, uncertain in (("rate", p.rate.uncertainty), ("message_size", p.message_size.uncertainty)):
             if uncertain is not None:
                 out.extend(_check_uncertain((*at, key), uncertain))
+        if p.rate.shape is not None and "profile" in p.model_fields_set:
+            out.append(_error((*at, "profile"), "the rate is diurnal already (rate: {profile: diurnal, ...}): "
+                              "a producer has one profile", "remove `profile:`, or write the rate as its mean "
+                              "with profile: {type: diurnal, amplitude: ...}"))
         if p.topic not in topics:
             out.append(_error((*at, "topic"), f"topic {p.topic!r} is not defined", _closest(p.topic, list(topics))))
             continue

@@ -125,6 +125,10 @@ class BrokerConfig(SpecModel):
     replica_fetch_wait_max: IntMillis = Field(0.5, alias="replica.fetch.wait.max.ms")
     replica_lag_time_max: PositiveMillis = Field(30.0, alias="replica.lag.time.max.ms")
     message_max_bytes: IntByteSize = Field(1048588, alias="message.max.bytes")
+    log_retention_check_interval: PositiveMillis = Field(
+        300.0, alias="log.retention.check.interval.ms",
+        description="how often LogManager.cleanupLogs applies retention.ms and retention.bytes (default 5 min)",
+    )
     # threads per log dir that load (and, after a crash, recover) the logs at start and
     # flush them at shutdown: 2 since Kafka 4.0 (KIP-1030; 1 before), ServerLogConfigs
     num_recovery_threads_per_data_dir: int = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -21,6 +21,16 @@ from pydantic.json_schema import SkipJsonSchema
 from simkafka.scenario.base import SpecModel, split_csv
 from simkafka.scenario.cluster import BrokerConfig
 from simkafka.scenario.limits import INT32_MAX, MAX_CLIENTS, MAX_KEYS
+from simkafka.scenario.profiles import (  # noqa: F401  (the profiles' historical home)
+    BurstProfile,
+    ConstantProfile,
+    DiurnalProfile,
+    GrowthProfile,
+    PoissonProfile,
+    Profile,
+    Step,
+    StepProfile,
+)
 from simkafka.scenario.quantities import (
     ByteSize,
     Duration,
@@ -151,48 +161,8 @@ def _parse_rate(value: object) -> object:
 _RATE_KEYS = frozenset({"messages_per_second", "bytes_per_second", "maximum"})
 
 
-class ProducerRate(Rate):
-    """A producer's rate: a :class:`Rate`, or an uncertain one (:class:`UncertainRate`,
-    ``{normal: 500MB/s, sd: 10%}``) whose nominal value -- the mean, a uniform's midpoint --
-    is the rate's own, so :meth:`messages`, :meth:`bytes` and a run use that.
-    """
-
-    # read from the written form (`rate: {normal: ...}`), never written by this name; it
-    # prints back through ProducerRateField's serialiser
-    uncertainty: SkipJsonSchema[UncertainRate | None] = Field(
-        None, exclude=True, description="what the rate may truly be")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: object) -> object:
-        if isinstance(value, dict) and "uncertainty" in value:
-            raise ValueError(f"write an uncertain rate as {UncertainRate.example}")
-        if written_as_uncertain(value, _RATE_KEYS):
-            check_uncertain_form(value, UncertainRate.quantity, UncertainRate.example)  # type: ignore[arg-type]
-            return {"uncertainty": value}
-        return _parse_rate(value)
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> ProducerRate:
-        if self.uncertainty is not None:
-            # frozen: set while validating, as the nominal of the distribution just read
-            field = "messages_per_second" if self.uncertainty.unit == "msg/s" else "bytes_per_second"
-            object.__setattr__(self, field, self.uncertainty.nominal)
-        self._check_one_given()
-        return self
-
-    @property
-    def uncertain(self) -> bool:
-        """Whether the rate is a distribution rather than a value."""
-        return self.uncertainty is not None
-
-
 def _rate_to_text(rate: Rate) -> str:
     return str(rate)
-
-
-def _producer_rate_to_text(rate: ProducerRate) -> str | dict[str, Any]:
-    return rate.uncertainty.written() if rate.uncertainty is not None else str(rate)
 
 
 _RATE_SCHEMA: list[dict[str, Any]] = [
@@ -205,6 +175,121 @@ RateField = Annotated[
     WithJsonSchema({"anyOf": _RATE_SCHEMA}),
 ]
 
+
+
+class DiurnalRate(SpecModel):
+    """A rate that follows the day, written on the rate itself:
+    ``rate: {profile: diurnal, peak: 500MB/s, trough: 50MB/s}`` (or in msg/s; ``period``
+    and ``peak_at`` as for a diurnal profile, 1 d and 14:00 by default).
+
+    It is the nominal rate ``(peak + trough) / 2`` -- the mean over a period -- under a
+    :class:`DiurnalProfile` of amplitude ``(peak - trough) / (peak + trough)``, which
+    becomes the producer's ``profile`` (so the producer cannot also have a ``profile:``).
+    """
+
+    profile: Literal["diurnal"]
+    peak: RateField
+    trough: RateField
+    period: PositiveDuration = 86400.0
+    peak_at: Duration = 14 * 3600.0
+
+    example: ClassVar[str] = "{profile: diurnal, peak: 500MB/s, trough: 50MB/s}"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DiurnalRate:
+        if self.peak.is_max or self.trough.is_max:
+            raise ValueError(f"a diurnal rate's peak and trough are rates, not 'max': {self.example}")
+        if (self.peak.messages_per_second is None) != (self.trough.messages_per_second is None):
+            raise ValueError("give a diurnal rate's peak and trough in the same unit: both in msg/s or both in bytes/s")
+        if self._values[0] < self._values[1]:
+            raise out_of_range(f"the peak ({self.peak}) is below the trough ({self.trough})",
+                               "the peak is the busiest rate of the day: peak >= trough")
+        return self
+
+    @property
+    def _values(self) -> tuple[float, float]:
+        unit = "messages_per_second" if self.peak.messages_per_second is not None else "bytes_per_second"
+        return getattr(self.peak, unit), getattr(self.trough, unit)
+
+    @property
+    def nominal(self) -> float:
+        """The mean rate over a period, in the peak's unit."""
+        peak, trough = self._values
+        return (peak + trough) / 2
+
+    @property
+    def in_messages(self) -> bool:
+        return self.peak.messages_per_second is not None
+
+    def as_profile(self) -> DiurnalProfile:
+        """The profile the rate follows around its nominal value."""
+        peak, trough = self._values
+        return DiurnalProfile.model_validate({
+            "period": self.period, "peak_at": self.peak_at, "amplitude": (peak - trough) / (peak + trough)})
+
+    def written(self) -> dict[str, Any]:
+        """As the file wrote it (loads back to the same)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ProducerRate(Rate):
+    """A producer's rate: a :class:`Rate`, an uncertain one (:class:`UncertainRate`,
+    ``{normal: 500MB/s, sd: 10%}``) whose nominal value -- the mean, a uniform's midpoint --
+    is the rate's own, so :meth:`messages`, :meth:`bytes` and a run use that, or a
+    :class:`DiurnalRate` (``{profile: diurnal, peak: ..., trough: ...}``) whose nominal
+    value is its mean.
+    """
+
+    # read from the written form (`rate: {normal: ...}`), never written by this name; it
+    # prints back through ProducerRateField's serialiser
+    uncertainty: SkipJsonSchema[UncertainRate | None] = Field(
+        None, exclude=True, description="what the rate may truly be")
+
+    # read from the written form (`rate: {profile: diurnal, ...}`), printed back as written
+    shape: SkipJsonSchema[DiurnalRate | None] = Field(
+        None, exclude=True, description="the rate's daily shape, written on the rate")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if isinstance(value, dict) and ("uncertainty" in value or "shape" in value):
+            raise ValueError(f"write an uncertain rate as {UncertainRate.example}, a diurnal one as "
+                             f"{DiurnalRate.example}")
+        if isinstance(value, dict) and "profile" in value:
+            if value["profile"] != "diurnal":
+                raise ValueError(f"a rate written with a profile is diurnal ({DiurnalRate.example}); "
+                                 "give other profiles as the producer's `profile:`")
+            return {"shape": value}
+        if written_as_uncertain(value, _RATE_KEYS):
+            check_uncertain_form(value, UncertainRate.quantity, UncertainRate.example)  # type: ignore[arg-type]
+            return {"uncertainty": value}
+        return _parse_rate(value)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ProducerRate:
+        if self.uncertainty is not None:
+            # frozen: set while validating, as the nominal of the distribution just read
+            field = "messages_per_second" if self.uncertainty.unit == "msg/s" else "bytes_per_second"
+            object.__setattr__(self, field, self.uncertainty.nominal)
+        if self.shape is not None:
+            field = "messages_per_second" if self.shape.in_messages else "bytes_per_second"
+            object.__setattr__(self, field, self.shape.nominal)
+        self._check_one_given()
+        return self
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether the rate is a distribution rather than a value."""
+        return self.uncertainty is not None
+
+
+
+def _producer_rate_to_text(rate: ProducerRate) -> str | dict[str, Any]:
+    if rate.shape is not None:
+        return rate.shape.written()
+    return rate.uncertainty.written() if rate.uncertainty is not None else str(rate)
+
+
 #: A producer's rate: a :data:`RateField`, or uncertain (``{normal: 500MB/s, sd: 10%}``).
 ProducerRateField = Annotated[
     ProducerRate,
@@ -213,112 +298,13 @@ ProducerRateField = Annotated[
         *_RATE_SCHEMA,
         uncertain_json_schema({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string"}]},
                               UncertainRate.example),
+        {"type": "object", "description": f"a diurnal rate: {DiurnalRate.example}",
+         "required": ["profile", "peak", "trough"],
+         "properties": {"profile": {"const": "diurnal"}, "peak": {"anyOf": _RATE_SCHEMA},
+                        "trough": {"anyOf": _RATE_SCHEMA}, "period": {"type": ["string", "number"]},
+                        "peak_at": {"type": ["string", "number"]}},
+         "additionalProperties": False},
     ]}),
-]
-
-
-# ---- rate profiles: factor(t) multiplies the nominal rate --------------------------------
-
-
-class ConstantProfile(SpecModel):
-    type: Literal["constant"] = "constant"
-
-    def factor_at(self, t: float) -> float:
-        return 1.0
-
-    @property
-    def peak_factor(self) -> float:
-        """The largest factor the profile reaches: what a cluster must carry at its peak."""
-        return 1.0
-
-
-class PoissonProfile(SpecModel):
-    """Mean rate constant; inter-arrival times exponential (the engine draws the counts)."""
-
-    type: Literal["poisson"] = "poisson"
-
-    def factor_at(self, t: float) -> float:
-        return 1.0
-
-    @property
-    def peak_factor(self) -> float:
-        return 1.0  # the mean rate: Poisson bursts are the engine's draws, not the profile's
-
-
-class Step(SpecModel):
-    at: Duration
-    factor: float = Field(ge=0, allow_inf_nan=False)
-
-
-class StepProfile(SpecModel):
-    """The rate is multiplied by ``factor`` from each step's ``at`` on."""
-
-    type: Literal["step"] = "step"
-    steps: tuple[Step, ...] = Field(min_length=1)
-
-    @field_validator("steps")
-    @classmethod
-    def _ordered(cls, steps: tuple[Step, ...]) -> tuple[Step, ...]:
-        if any(b.at <= a.at for a, b in zip(steps, steps[1:], strict=False)):
-            raise ValueError("steps must be in increasing order of `at`")
-        return steps
-
-    def factor_at(self, t: float) -> float:
-        factor = 1.0
-        for step in self.steps:
-            if t >= step.at:
-                factor = step.factor
-        return factor
-
-    @property
-    def peak_factor(self) -> float:
-        return max(1.0 if self.steps[0].at > 0 else 0.0, *(step.factor for step in self.steps))
-
-
-class DiurnalProfile(SpecModel):
-    """A sinusoid over ``period`` peaking at ``peak_at``: 1 + amplitude * cos(...)."""
-
-    type: Literal["diurnal"] = "diurnal"
-    period: PositiveDuration = 86400.0
-    amplitude: float = Field(0.5, ge=0, le=1)
-    peak_at: Duration = 14 * 3600.0
-
-    def factor_at(self, t: float) -> float:
-        return 1.0 + self.amplitude * math.cos(2 * math.pi * (t - self.peak_at) / self.period)
-
-    @property
-    def peak_factor(self) -> float:
-        return 1.0 + self.amplitude
-
-
-class BurstProfile(SpecModel):
-    """Every ``every`` seconds the rate is multiplied by ``factor`` for ``duration``."""
-
-    type: Literal["burst"] = "burst"
-    every: PositiveDuration
-    duration: PositiveDuration
-    factor: float = Field(ge=0, allow_inf_nan=False)
-    start: Duration = 0.0
-
-    @model_validator(mode="after")
-    def _fits(self) -> BurstProfile:
-        if self.duration >= self.every:
-            raise ValueError("a burst's duration must be shorter than its period `every`")
-        return self
-
-    def factor_at(self, t: float) -> float:
-        if t < self.start:
-            return 1.0
-        return self.factor if (t - self.start) % self.every < self.duration else 1.0
-
-    @property
-    def peak_factor(self) -> float:
-        return max(1.0, self.factor)
-
-
-Profile = Annotated[
-    ConstantProfile | PoissonProfile | StepProfile | DiurnalProfile | BurstProfile,
-    Field(discriminator="type"),
 ]
 
 
@@ -463,6 +449,22 @@ class ProducerSpec(SpecModel):
         True, alias="partitioner.adaptive.partitioning.enable"
     )
     partitioner_availability_timeout: Millis = Field(0.0, alias="partitioner.availability.timeout.ms")
+
+    @model_validator(mode="after")
+    def _profile_from_rate(self) -> ProducerSpec:
+        # `rate: {profile: diurnal, ...}` is the producer's profile; with a `profile:` as
+        # well it is a contradiction (scenario.checks says so, pointing at `profile`)
+        if self.rate.shape is not None and "profile" not in self.model_fields_set:
+            object.__setattr__(self, "profile", self.rate.shape.as_profile())
+        return self
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        # the profile a diurnal rate implies is written by the rate: not twice
+        data = handler(self)
+        if self.rate.shape is not None and "profile" not in self.model_fields_set and isinstance(data, dict):
+            data.pop("profile", None)
+        return data
 
     @field_validator("acks", mode="before")
     @classmethod

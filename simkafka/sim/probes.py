@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from simkafka.sim.disk_usage import EventsDiskUsage
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import (
     client_host_columns,
@@ -48,6 +49,7 @@ class Probes:
             producers.setdefault(producer_prefix(group), []).append(producer.host)
             self._producer_groups.setdefault(producer_prefix(group), []).append(producer)
         self._producer_hosts = list(producers.items())
+        self.disk = EventsDiskUsage(world)  # b<id>.disk_used_GB: segments and retention
         world.env.process(self._run())
 
     @property
@@ -187,6 +189,7 @@ class Probes:
                 1000 * d[f"{b}.queue_wait"] / d[f"{b}.requests"] if d[f"{b}.requests"] else 0.0
             )
             row[f"{b}.dirty_MB"] = broker.dirty_bytes / MB
+        row |= self.disk.sample(now)
         registrations = world.partitions.values()
         row["under_replicated_partitions"] = sum(
             1 for r in registrations if len(r.isr) < len(r.replicas)

@@ -52,6 +52,9 @@ CLIENT_UTIL_COLUMN = re.compile(
     r"^(?P<kind>producer|consumer)\.(?P<group>.+)\.(?P<resource>[a-z_]+)_util$"
 )
 
+#: each broker's disk used (``sim.disk_usage``): its logs' segments after retention
+DISK_USED_COLUMN = re.compile(r"b\d+\.disk_used_GB")
+
 
 # how the bottleneck line names a producer's threads
 PRODUCER_RESOURCE_NAMES = {
@@ -423,6 +426,9 @@ def build_result(
         float(ts["under_replicated_partitions"].max()) if len(ts) else 0.0
     )
     summary["cross_rack_MB_per_s"] = mean("cross_rack_MB_per_s")
+    # the fullest broker's disk at its fullest (segments on disk after retention)
+    disks = [c for c in ts.columns if DISK_USED_COLUMN.fullmatch(c)] if len(ts) else []
+    summary["max_broker_disk_used_GB"] = float(ts[disks].to_numpy().max()) if disks else math.nan
     summary["failed_messages"] = sum(accounting["failed"].values())  # type: ignore[union-attr]
     summary["conservation_ok"] = accounting["ok"]
     if outcome is not None:

@@ -14,6 +14,7 @@ import pandas as pd
 from simkafka.scenario import Scenario
 from simkafka.sim.consumer_faults import CONSUMER_FAULT_TYPES
 from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
+from simkafka.sim.disk_usage import SteppedDiskUsage
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import (
     RunResult,
@@ -49,6 +50,7 @@ class SteppedProbes:
             )
             self._client_groups.append((consumer_prefix(group), world.I + members, members))
         self._last = self._counters()
+        self.disk = SteppedDiskUsage(world)  # b<id>.disk_used_GB: segments and retention
         self._previous_time = 0.0
         self._previous_hist: dict[str, np.ndarray] = {}
 
@@ -138,6 +140,7 @@ class SteppedProbes:
             row[f"{b}.append_util"] = min(1.0, float(locks.max()) / dt) if locks.size else 0.0
             row[f"{b}.request_queue_ms"] = 1000 * d["queue_wait"][j] / requests if requests else 0.0
             row[f"{b}.dirty_MB"] = w.dirty[j] / MB
+        row |= self.disk.sample(now)
         # a partition with a leader: it and its followers in the ISR (replicas on brokers
         # that are down are in no ISR); an offline one: the ISR the controller left
         led = 1 + np.bincount(w.f_part[w.f_in_isr], minlength=w.P)
