@@ -1,6 +1,6 @@
 """Each broker's disk used, for the probes of the events and stepped engines.
 
-Both engines count the bytes each replica's log has taken (the events engine's
+Every engine counts the bytes each replica's log has taken (the events engine's
 ``ReplicaLog.end_position`` per broker and partition; the stepped engine's leaders'
 ``leo_bytes`` and followers' offsets times the partition's bytes per message). At every
 probe sample the bytes a replica took since the previous one are handed to a
@@ -22,6 +22,7 @@ from simkafka.scenario import Scenario
 from simkafka.sim.log_sizes import LogSizes
 
 if TYPE_CHECKING:
+    from simkafka.sim.flow import FlowWorld
     from simkafka.sim.stepped import SteppedWorld
     from simkafka.sim.world import World
 
@@ -124,3 +125,19 @@ class SteppedDiskUsage(_DiskUsage):
     def sample(self, now: float) -> dict[str, float]:
         """``b<id>.disk_used_GB`` at ``now``."""
         return self._advance(self._bytes(), now)
+
+
+class FlowDiskUsage(_DiskUsage):
+    """The flow engine's replicas: every replica of every partition, each with the bytes
+    its own log took (a leader's appends, an in-sync follower's, a catching-up one's)."""
+
+    def __init__(self, world: FlowWorld) -> None:
+        self.world = world
+        sizes = log_sizes_for(
+            world.scenario, [world.tps[p].topic for p in world.r_part.tolist()], world.r_broker, world.B
+        )
+        super().__init__(sizes, list(world.broker_ids), world.r_bytes.copy())
+
+    def sample(self, now: float) -> dict[str, float]:
+        """``b<id>.disk_used_GB`` at ``now``."""
+        return self._advance(self.world.r_bytes.copy(), now)

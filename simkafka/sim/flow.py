@@ -878,8 +878,9 @@ class FlowWorld:
         gap = self.leo_bytes[self.u_part] - self.r_bytes[self.u_rep]
         return self.u_rep[gap <= 1.0]
 
-    def bytes_on_disk_by_broker(self) -> np.ndarray:
-        """Each broker's log bytes: every replica it holds (no retention yet)."""
+    def bytes_written_by_broker(self) -> np.ndarray:
+        """Each broker's log bytes ever appended, retention aside (the probes'
+        ``disk_used_GB`` applies segments and retention: :mod:`~simkafka.sim.disk_usage`)."""
         return np.bincount(self.r_broker, weights=self.r_bytes, minlength=self.B)
 
     def group_lags(self) -> np.ndarray:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from simkafka.scenario import Scenario
 from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
+from simkafka.sim.disk_usage import FlowDiskUsage
 from simkafka.sim.fault_outcome import empty_outcome
 from simkafka.sim.flow import FlowWorld
 from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES
@@ -132,6 +133,7 @@ class FlowProbes:
             (consumer_prefix(group), np.flatnonzero(world.member_group == g))
             for g, group in enumerate(world.group_ids)
         ]
+        self.disk = FlowDiskUsage(world)  # b<id>.disk_used_GB: segments and retention
         self._last = self._counters()
         self._previous_time = 0.0
         self._previous_hist: dict[str, np.ndarray] = {}
@@ -194,7 +196,7 @@ class FlowProbes:
         disk_read, disk_read_util = part("disk_read", B, busy), part("disk_read", B, util)
         # the busiest partition's log lock on each broker (of the partitions it leads)
         append = w.max_by_leader(part("lock", w.P, util))
-        used = w.bytes_on_disk_by_broker()
+        used = self.disk.sample(now)
         for j, broker_id in enumerate(w.broker_ids):
             b = f"b{broker_id}"
             row[f"{b}.nic_in_MB_per_s"] = nic_in[j] / dt / MB
@@ -209,7 +211,7 @@ class FlowProbes:
             row[f"{b}.append_util"] = min(1.0, float(append[j]) / dt)
             row[f"{b}.request_queue_ms"] = 0.0
             row[f"{b}.dirty_MB"] = w.dirty[j] / MB
-            row[f"{b}.disk_used_GB"] = used[j] / GB
+            row[f"{b}.disk_used_GB"] = used[f"{b}.disk_used_GB"]
         isr_size = w.isr_size
         row["unreachable_leader_partitions"] = int((w.has_leader & ~w.leader_serves).sum())
         row["under_replicated_partitions"] = int((isr_size < w.replica_count).sum())

@@ -217,3 +217,30 @@ def test_same_scenario_same_result():
 def test_the_world_says_what_it_is():
     world = FlowWorld(small())
     assert repr(world).startswith("FlowWorld('flow-test', t=0.000s, brokers=3, partitions=6")
+
+
+def test_a_day_written_as_peak_and_trough_peaks_and_bottoms_out_there():
+    s = small(rate="{profile: diurnal, peak: 20000 msg/s, trough: 2000 msg/s, peak_at: 6h}",
+              duration="1d", interval="5m")
+    ts = simulate(s).timeseries["produce_msgs_per_s"]
+    assert ts.max() == pytest.approx(20000, rel=0.01)
+    assert ts.min() == pytest.approx(2000, rel=0.02)
+    assert abs(ts.idxmax() - 6 * 3600) <= 600
+
+
+def test_retention_holds_each_replica_near_its_retention_times_its_rate():
+    # 1 MB/s into each of 6 partitions, RF 3 on 3 brokers: each broker holds 6 replicas;
+    # retention.ms 1h, 64 MiB segments, checks every 5 minutes: once the first hour has
+    # passed, a replica holds its last hour, plus at most its active segment and what
+    # came in since the last check
+    text = SMALL.format(**(DEFAULTS | dict(rate="6MB/s", duration="4h", interval="1m")))
+    text = text.replace("min.insync.replicas: 1}", "min.insync.replicas: 1, retention.ms: 1h, segment.bytes: 64MiB}")
+    result = simulate(scenario(text))
+    ts = result.timeseries
+    per_replica = 6e6 / 6 * (1 + 61 / 1024) / 1.0  # payload plus the record and batch overhead, roughly
+    used = ts["b0.disk_used_GB"] * 1e9 / 6
+    late = used.loc[2 * 3600 :]
+    assert late.min() >= per_replica * 3600 * 0.95
+    assert late.max() <= per_replica * (3600 + 300) + 64 * 2**20 * 1.05
+    # and it stopped growing: retention deletes what is appended
+    assert late.iloc[-1] < used.loc[3600 * 1.5] * 1.2
