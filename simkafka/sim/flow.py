@@ -99,6 +99,8 @@ from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_
 REQUEST_OVERHEAD = 100  # produce request header (as the other engines' producers)
 FIXED_POINT_ROUNDS = 3  # batching <-> rates: settles to well under 1 % in three
 TINY = 1e-9
+SNAP = 1e-6  # relative: a queue this close to its boundary is on it
+DUST = 1e-6  # messages: a queue holding less is empty
 
 
 class FlowWorld:
@@ -265,6 +267,10 @@ class FlowWorld:
         self.k_key_weight = np.array(k_weight, dtype=float)
         self.k_keyed = np.array(k_keyed, dtype=bool)
         self.K = self.k_spec.size
+        # a record's bytes in a batch, and with it its share of the batch's 61-byte header:
+        # full batches to start with, then the batches the rates make (_set_wire)
+        self.k_record_wire = (self.record_bytes * np.array(
+            [s.effective_compression_ratio for s in specs]))[self.k_spec] if self.K else np.zeros(0)
         self.k_wire = self.wire_per_msg[self.k_spec]
         self.lock_batch = np.array([c.batch for c in lock_costs])[self.k_spec] if self.K else np.zeros(0)
         self.lock_record = np.array([c.record + c.codec * self.record_bytes[i] for i, c in enumerate(lock_costs)])
@@ -442,6 +448,7 @@ class FlowWorld:
         shape = self.latency.shape(rate_k)
         for _ in range(FIXED_POINT_ROUNDS):
             self.shape = shape
+            self._set_wire(shape, rate_k)
             into_p = np.bincount(self.k_part, weights=rate_k, minlength=self.P)
             # a group that keeps up wants what is produced; one behind, all it can get
             hw_rate = np.where(self.hw_stalled, 0.0, into_p)
@@ -454,6 +461,7 @@ class FlowWorld:
             if settled:  # the batching the rates imply is the one they were solved with
                 break
         self.shape = shape
+        self._set_wire(shape, rate_k)
         self.rate_k, self.rate_c = rate_k, rate_c
         self.produce_rate_p = np.bincount(self.k_part, weights=rate_k, minlength=self.P)
         # queues: the backlog grows by what was created beyond what is sent
@@ -485,6 +493,17 @@ class FlowWorld:
             + float((rate_c * bpm * c).sum())
             + float((self.rate_u * u).sum())
         )
+
+    def _set_wire(self, shape: Shape, rate_k: np.ndarray) -> None:
+        """Wire bytes per record from the batches the rates make: a linger-bound batch
+        carries its header over fewer records than a full one (as the stepped engine
+        counts the batches it sends); each partition's log takes its writers' mix."""
+        if not self.K:
+            return
+        self.k_wire = self.k_record_wire + RECORD_BATCH_OVERHEAD / shape.msgs_per_batch
+        msgs = np.bincount(self.k_part, weights=rate_k, minlength=self.P)
+        nbytes = np.bincount(self.k_part, weights=rate_k * self.k_wire, minlength=self.P)
+        self.bytes_per_msg_p = np.divide(nbytes, msgs, out=self.bytes_per_msg_p.copy(), where=msgs > 0)
 
     def k_moves(self) -> np.ndarray:
         """Producer flows that can move now: the leader serves, and for ``acks=all`` its
@@ -567,6 +586,7 @@ class FlowWorld:
         flow, resource = self._structure
         cost = np.concatenate(self._costs(self.shape))
         self._entries = (flow, resource, cost)
+        self._pace = 1.0 / np.concatenate([self.k_wire, self.bytes_per_msg_p[self.c_part], np.ones(self.U)])
         demand = np.concatenate([demand_k, demand_c, demand_u])
         rate, self.full = progressive_fill(demand, self._pace, flow, resource, cost, self._capacities())
         self._rates = rate
@@ -623,8 +643,6 @@ class FlowWorld:
             blk["nic_out"] + ub, blk["nic_in"] + self.u_broker, blk["cpu"] + ub,
             blk["fetcher"] + self.u_stream, blk["disk_write"] + self.u_broker,
         ]
-        bpm = self.bytes_per_msg_p[self.c_part]
-        self._pace = 1.0 / np.concatenate([self.k_wire, bpm, np.ones(self.U)])
         self._poll_cost = self.poll_seconds_per_record()
         loop_bytes = np.minimum(self.replica_fetch_max * self.stream_partitions, self.replica_response_max)
         self._fetch_wait_per_byte = (self.stream_round_trip / loop_bytes)[self.f_stream[f]]
@@ -691,7 +709,7 @@ class FlowWorld:
     @property
     def throttled(self) -> np.ndarray:
         """Brokers whose dirty pages are at ``vm.dirty_ratio``: writes go at the disks' pace."""
-        return (self.dirty >= self.dirty_limit * (1 - 1e-9)).astype(float)
+        return (self.dirty >= self.dirty_limit * (1 - SNAP)).astype(float)
 
     def cold_flows(self) -> np.ndarray:
         """Consumer flows reading from disk: the prefill, or further behind than the
@@ -813,14 +831,20 @@ class FlowWorld:
             acked_k = self.latency.ack_rate(self.now)
             self.in_flight += (self.rate_k - acked_k) * dt
             self.in_flight = np.maximum(self.in_flight, 0.0)
-            self.backlog = np.maximum(0.0, self.backlog + self.backlog_slope * dt)
+            backlog = self.backlog + self.backlog_slope * dt
+            dust = np.where(backlog < DUST, backlog, 0.0)
+            self.backlog = backlog - dust
+            self.in_flight += dust
             created = self.create_rate * dt
             self.created += created
             self.cpu_limited += self.cpu_limited_rate * dt
             acked_n = np.bincount(self.k_spec, weights=acked_k * dt, minlength=self.N)
             self.acked += acked_n
             self.acked_bytes += np.bincount(self.k_spec, weights=acked_k * dt * self.k_wire, minlength=self.N)
-            self.blocked = np.maximum(0.0, self.blocked + self.blocked_slope * dt)
+            blocked = self.blocked + self.blocked_slope * dt
+            dust = np.where(blocked < DUST, blocked, 0.0)
+            self.blocked = blocked - dust
+            self.created -= dust  # blocked calls that never were: the dust of their drain
             if self.fail_rate.any():
                 self.failed["MAX_BLOCK_MS_EXCEEDED"] += float(self.fail_rate.sum() * dt)
             appended = self.rate_k * dt
@@ -838,7 +862,12 @@ class FlowWorld:
         if self.C:
             fetched = self.rate_c * dt
             processed = self.latency.consume_rate(self.now) * dt
-            self.lag = np.maximum(0.0, self.lag + self.lag_slope * dt)
+            lag = self.lag + self.lag_slope * dt
+            # emptied: on its boundary, not a hair off it (the dust, a millionth of a
+            # message either way, goes on down the pipeline so that nothing is lost)
+            dust = np.where(lag < DUST, lag, 0.0)
+            self.lag = lag - dust
+            self.c_pipe += dust
             self.c_pipe = np.maximum(0.0, self.c_pipe + fetched - processed)
             self.cold_left = np.maximum(0.0, self.cold_left - fetched)
             np.add.at(self.consumed, (self.c_group, self.c_part), processed)
@@ -847,7 +876,11 @@ class FlowWorld:
         if self.U:
             gap = self.leo_bytes[self.u_part] - self.r_bytes[self.u_rep]
             self.r_bytes[self.u_rep] += np.minimum(self.rate_u * dt, np.maximum(gap, 0.0))
-        self.dirty = np.clip(self.dirty + self.dirty_slope * dt, 0.0, self.dirty_limit)
+        dirty = np.clip(self.dirty + self.dirty_slope * dt, 0.0, self.dirty_limit)
+        # a queue that reached its boundary is put on it: floating-point dust must not
+        # leave it a hair short, to be "reached" again a nanosecond later
+        dirty = np.where(dirty >= self.dirty_limit * (1 - SNAP), self.dirty_limit, dirty)
+        self.dirty = np.where(dirty < 1.0, 0.0, dirty)
         self.busy += self.usage * dt
         self.util_time += self.utilisation * dt
         self.conn_busy += self.conn_busy_rate * dt

@@ -37,6 +37,7 @@ MB = 1e6
 GB = 1e9
 ProgressCallback = Callable[[float, float], None]
 PROFILE_TOLERANCE = 0.01  # a continuous profile's factor varies at most 1 % within a piece
+MAX_STALLED_STOPS = 10_000
 FALLBACK_PIECE = 60.0  # seconds: a profile with no piecewise view of its own
 
 
@@ -282,12 +283,17 @@ def run_flow(
     world.apply_capacity_changes(0.0)
     world.solve(schedule.factors(0.0))
     warmup = run.warmup if 0 < run.warmup < duration else math.inf
+    stalled = 0
     while world.now < duration - 1e-12:
         change = schedule.next_change(world.now)
         boundary = world.now + world.next_boundary()
         settle = world.latency.settle_until if world.latency.settle_until > world.now + 1e-12 else math.inf
         control = world.control.next_time(world.now) if world.control is not None else math.inf
         t = min(change, boundary, settle, control, next_sample, warmup, duration)
+        # a loop that stops again and again without time passing is a bug, not a run
+        stalled = stalled + 1 if t - world.now < 1e-7 else 0
+        if stalled > MAX_STALLED_STOPS:
+            raise RuntimeError(f"the flow engine stopped {stalled} times at t={world.now!r} s without progress")
         world.advance(t)
         if t >= warmup - 1e-12:
             warmup = math.inf
