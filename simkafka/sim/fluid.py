@@ -126,7 +126,15 @@ def split_total(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
     scale = np.divide(total, whole, out=np.zeros(total.shape), where=whole > 0)
     floored = np.floor(cumulative * scale + EPSILON).astype(np.int64)
     floored[-1] = np.where(whole > 0, total, 0)
-    return np.diff(floored, axis=0, prepend=0)
+    return differences(floored)
+
+
+def differences(cumulative: np.ndarray) -> np.ndarray:
+    """``np.diff(cumulative, axis=0, prepend=0)`` of integers, in two calls (np.diff's
+    own Python costs more than the arithmetic on the small arrays of a step)."""
+    out = cumulative.copy()
+    out[1:] -= cumulative[:-1]
+    return out
 
 
 class CreationCurve:
@@ -182,7 +190,7 @@ class CreationCurve:
         if recent_steps > 0:
             first = steps - recent_steps
             rows = np.arange(first - 1, steps) % self.window
-            block = self.fine[rows][:, series]
+            block = self.fine[rows[:, None], series]
             if first == 0:
                 block[0] = 0
             recent = n > block[0]
@@ -221,7 +229,7 @@ class CreationCurve:
         if recent_steps > 0:
             first = steps - recent_steps
             rows = np.arange(first - 1, steps) % self.window
-            block = self.fine[rows][:, series]  # ends of steps first-1 .. steps-1
+            block = self.fine[rows[:, None], series]  # ends of steps first-1 .. steps-1
             if first == 0:
                 block[0] = 0
             inside = (block[0] <= lo) & (hi <= block[-1])
@@ -229,7 +237,7 @@ class CreationCurve:
                 cols = np.flatnonzero(inside)
                 sub = block[:, cols]
                 clipped = np.clip(sub, lo[cols], hi[cols])
-                j, m = np.nonzero(np.diff(clipped, axis=0))
+                j, m = np.nonzero(clipped[1:] - clipped[:-1])
                 before, end = sub[j, m], sub[j + 1, m]
                 span = np.maximum(end - before, 1)
                 a, b = clipped[j, m], clipped[j + 1, m]
@@ -257,10 +265,17 @@ class CreationCurve:
         hi = np.full(n.shape, steps - 1, dtype=np.int64)
         near = steps - 1 - NEAR
         if near > oldest:
-            # most messages looked up are a few dozen steps old: one probe halves the
-            # bisection for them (the counts rise with the step, so the answer -- the
-            # first step that reaches n -- is past ``near`` exactly when ``near`` falls short)
-            beyond = self._fine_row(near, s) < n
+            # most messages looked up are a few dozen steps old: the answer -- the first
+            # step that reaches n -- is past ``near`` exactly when ``near`` falls short
+            # (the counts rise with the step), and then it is ``near + 1`` plus the steps
+            # after it that fall short, counted in one gather of the newest NEAR steps
+            rows = np.arange(near, steps) % self.window
+            block = self.fine[rows[:, None], s]  # ends of steps near .. steps - 1
+            beyond = block[0] < n
+            if beyond.all():
+                j = (block[1:-1] < n).sum(axis=0)
+                cols = np.arange(n.size)
+                return self._interpolate(near + 1 + j, block[j, cols], block[j + 1, cols], n, 1)
             lo = np.where(beyond, near + 1, lo)
             hi = np.where(beyond, hi, near)
         while True:

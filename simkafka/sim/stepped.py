@@ -178,6 +178,7 @@ from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
     apportion,
+    differences,
     max_min_share,
     share_by_turns,
     split_fraction,
@@ -482,10 +483,15 @@ class SteppedWorld:
         self.key_carry = np.zeros((NI, P))
         # message counts per (producer, partition), by stage
         z = lambda: np.zeros((NI, P), dtype=np.int64)  # noqa: E731
-        self.blocked, self.acc, self.net, self.cpu_q, self.unacked = z(), z(), z(), z(), z()
-        self._acc_batches: tuple[np.ndarray, np.ndarray] | None = None  # see _accumulated
+        self.blocked = z()
+        self._nothing_blocked = True  # kept by _admit_and_expire (the drain reads it)
+        # the stages whose messages hold buffer.memory, as views of one array so that
+        # _used_memory sums them in one call (they are only ever changed in place)
+        self._held_stages = np.zeros((5, NI, P), dtype=np.int64)
+        self.acc, self.net, self.cpu_q, self.unacked = self._held_stages[:4]
         # arrived at the leader, not yet read: the connection is muted (see _read_requests)
-        self.sock = z()
+        self.sock = self._held_stages[4]
+        self._acc_batches: tuple[np.ndarray, np.ndarray] | None = None  # see _accumulated
         self.partial_first = np.full((NI, P), np.inf)
         self.blocked_fifo: list[deque[list[float]]] = [deque() for _ in range(NI)]
         self.conn = np.arange(NI)[:, None] * self.B + self.leader[None, :]  # connection of (i, p)
@@ -782,6 +788,17 @@ class SteppedWorld:
         self._session_up = self.broker_up[self._session_broker]
         self._session_member = np.arange(self.M * B) // B
         self._member_egress = 2 * (B + self.I + np.arange(self.M))
+        # the drain's: partitions in leader order (per-connection reductions), the linger's
+        # due time as compared, the turnaround's constant part
+        self._by_leader = np.argsort(self.leader, kind="stable")
+        self._leading_brokers, self._leader_starts = np.unique(
+            self.leader[self._by_leader], return_index=True
+        )
+        self._all_led = bool(self.has_leader.all())
+        self._linger_due = self.linger[:, None] - 1e-12
+        self._per_batch_column = self.per_batch[:, None]
+        self._turnaround_base = 2 * self.client_latency + self.scenario.costs.producer.request_cpu
+        self._conn_nic = np.minimum(self.client_nic, self.nic_in[self._conn_broker])
 
     def _build_capacity_faults(self) -> None:
         """slow_disk / nic_degradation (:mod:`simkafka.sim.degradation`): the factors in
@@ -809,6 +826,7 @@ class SteppedWorld:
         self.dir_write = dir_write * self._disk_factor[self.dir_broker]
         self.link_capacity[0 : 2 * self.B : 2] = self.nic_out
         self.link_capacity[1 : 2 * self.B : 2] = self.nic_in
+        self._conn_nic = np.minimum(self.client_nic, self.nic_in[self._conn_broker])
 
     def _records_per_batch(self) -> np.ndarray:
         """Each producer's mean records per batch sent so far (``_drain`` counts each
@@ -1154,21 +1172,21 @@ class SteppedWorld:
         self.sticky_left[rows] = left
 
     def _used_memory(self) -> np.ndarray:
-        held = self.acc + self.net + self.sock + self.cpu_q + self.unacked
-        return held.sum(axis=1) * self.wire_per_msg
+        # acc + net + sock + cpu_q + unacked per producer (integers: any order is exact)
+        return self._held_stages.sum(axis=(0, 2)) * self.wire_per_msg
 
     def _admit_and_expire(
         self, arrivals: np.ndarray, counts: np.ndarray, born: float, now: float
     ) -> None:
         """``buffer.memory``: ``send()`` calls enter the accumulator oldest first while there
         is room; the rest block, and those blocked longer than ``max.block.ms`` fail."""
-        blocked_before = self.blocked.sum(axis=1)
-        waiting = blocked_before + counts
         free = np.maximum(0.0, self.buffer_memory - self._used_memory())
         room = np.floor(free / self.wire_per_msg).astype(np.int64)
-        if not np.count_nonzero(blocked_before) and (room >= counts).all():
+        if self._nothing_blocked and (room >= counts).all():
             self._enter_accumulator(arrivals, now)  # the common case: nothing blocks
             return
+        blocked_before = self.blocked.sum(axis=1)
+        waiting = blocked_before + counts
         self.blocked += arrivals
         for i in np.flatnonzero(counts):
             self.blocked_fifo[i].append([float(counts[i]), born])
@@ -1192,6 +1210,7 @@ class SteppedWorld:
                 self.blocked[i] -= lost
                 self.failed["MAX_BLOCK_MS_EXCEEDED"] += expired
                 self.failed_p += lost
+        self._nothing_blocked = not np.count_nonzero(self.blocked)
 
     def _batches(self, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(closed batches, records in the open one) of accumulator counts ``acc``: a batch
@@ -1258,39 +1277,37 @@ class SteppedWorld:
         a sendable batch (full, or lingered); then, while requests may be in flight, each
         request takes the first batch of *every* partition the broker leads that has one --
         ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
-        pb = self.per_batch[:, None]
         full, partial = self._accumulated()
+        has_partial = partial > 0
+        due = now - self.partial_first >= self._linger_due
         # a full buffer sends at once
-        exhausted = ((self.blocked.sum(axis=1) > 0) | self.memory_wait)[:, None]
-        lingered = (partial > 0) & (
-            (now - self.partial_first >= self.linger[:, None] - 1e-12) | exhausted
-        )
-        # an offline partition's batches wait: no leader to send them to
-        ready = (full + lingered) * self.has_leader[None, :]
+        if not self._nothing_blocked:
+            due |= ((self.blocked.sum(axis=1) > 0) | self.memory_wait)[:, None]
+        elif self._any_max_rate:
+            due |= self.memory_wait[:, None]
+        ready = full + (has_partial & due)
+        queued = full + has_partial
+        if not self._all_led:  # an offline partition's batches wait: no leader to send them to
+            ready *= self.has_leader[None, :]
+            queued *= self.has_leader[None, :]
         if not np.count_nonzero(ready):
             return
+        pb = self._per_batch_column
         # the Sender thread drains only once it finished its last pass (the batches wait)
         sender_free = (self.sender_free_at <= now + 1e-12).repeat(self.B)
         # A request's slot comes back a turnaround after it was sent (the Sender's work,
         # the crossing, the round trip and its service at the broker): a step longer than that sees each of the
         # max.in.flight slots used several times, one after the other
-        crossing = self.request_bytes / np.minimum(self.client_nic, self.nic_in[self._conn_broker])
-        turnaround = (
-            2 * self.client_latency
-            + self.scenario.costs.producer.request_cpu  # the Sender builds the next one
-            + crossing
-            + self.request_service
-        )
+        crossing = self.request_bytes / self._conn_nic
+        # the round trip, and the Sender building the next one
+        turnaround = self._turnaround_base + crossing + self.request_service
         dither = (self.steps * GOLDEN_RATIO_FRACTION) % 1.0
         self._turns = np.maximum(1, np.floor(self.dt / np.maximum(turnaround, 1e-9) + dither))
         slots = np.maximum(0, self._mif_conn * self._turns - self.inflight).astype(np.int64)
         slots *= sender_free
         # the most batches any partition of the connection has ready: one request per
         # level (thousands when an unthrottled producer's buffer is full)
-        per_conn = np.zeros(self.I * self.B, dtype=np.int64)
-        np.maximum.at(per_conn, self._conn_flat, ready.ravel().astype(np.int64))
-        requests = np.minimum(per_conn, slots)
-        queued = (full + (partial > 0)) * self.has_leader[None, :]
+        requests = np.minimum(self._per_connection(ready, np.maximum), slots)
         batches = np.minimum(queued, requests[self.conn])
         take = np.minimum(self.acc, batches * pb)
         if not np.count_nonzero(take):
@@ -1299,10 +1316,8 @@ class SteppedWorld:
         self._acc_batches = self._batches(self.acc)
         self.partial_first[self._acc_batches[1] == 0] = np.inf
         self.net += take
-        sent_conn = np.bincount(self._conn_flat, weights=take.ravel(), minlength=self.I * self.B)
-        sent_conn = sent_conn.astype(np.int64)
         self.inflight += requests
-        self.conn_unacked += sent_conn
+        self.conn_unacked += self._per_connection(take, np.add)
         self.requests += int(requests.sum())
         self.batches_sent += int(batches.sum())
         # wire bytes per message from the batches actually sent: a linger-bound batch
@@ -1337,8 +1352,7 @@ class SteppedWorld:
         header = req_per_broker * REQUEST_OVERHEAD
         self.header_bytes_in += header
         self._link_overhead[1 : 2 * self.B : 2] += header
-        per_producer = requests.reshape(self.I, self.B).sum(axis=1) * REQUEST_OVERHEAD
-        self._link_overhead[self._producer_egress] += per_producer
+        self._link_overhead[self._producer_egress] += requests_i * REQUEST_OVERHEAD
         # ... and their responses' headers come back (acks=0 has none): one per request
         # and a partition entry per batch, from the broker's egress to the producer
         if self._any_zero_acks:
@@ -1355,6 +1369,16 @@ class SteppedWorld:
         self._link_overhead[self._producer_egress + 1] += response_conn.reshape(self.I, self.B).sum(
             axis=1
         )
+
+    def _per_connection(self, counts: np.ndarray, reduce: np.ufunc) -> np.ndarray:
+        """Integer ``counts`` per (producer, partition) reduced (``np.add``, ``np.maximum``)
+        over each connection's partitions -- those its broker leads -- per connection: one
+        ``reduceat`` over the partitions in leader order (integers: exact in any order)."""
+        out = np.zeros((self.I, self.B), dtype=np.int64)
+        out[:, self._leading_brokers] = reduce.reduceat(
+            counts[:, self._by_leader], self._leader_starts, axis=1
+        )
+        return out.ravel()
 
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
@@ -2213,7 +2237,7 @@ class SteppedWorld:
         total = np.bincount(piece, weights=n, minlength=series.size)
         scale = np.divide(counts, total, out=np.zeros(series.size), where=total > 0)
         rounded = np.rint(np.cumsum(n * scale[piece])).astype(np.int64)
-        return piece, oldest, newest, np.diff(rounded, prepend=0)
+        return piece, oldest, newest, differences(rounded)
 
     def _split_gathered(
         self,
