@@ -795,10 +795,14 @@ class SteppedWorld:
             self.leader[self._by_leader], return_index=True
         )
         self._all_led = bool(self.has_leader.all())
+        # handler and network threads' seconds per step, the page cache's dirty limit
+        self._thread_seconds = self.threads * self.dt
+        self._network_thread_seconds = self.network_threads * self.dt
+        self._dirty_limit = DIRTY_RATIO * self.page_cache
         self._linger_due = self.linger[:, None] - 1e-12
         self._per_batch_column = self.per_batch[:, None]
         self._turnaround_base = 2 * self.client_latency + self.scenario.costs.producer.request_cpu
-        self._conn_nic = np.minimum(self.client_nic, self.nic_in[self._conn_broker])
+        self._refresh_capacities()
 
     def _build_capacity_faults(self) -> None:
         """slow_disk / nic_degradation (:mod:`simkafka.sim.degradation`): the factors in
@@ -826,7 +830,8 @@ class SteppedWorld:
         self.dir_write = dir_write * self._disk_factor[self.dir_broker]
         self.link_capacity[0 : 2 * self.B : 2] = self.nic_out
         self.link_capacity[1 : 2 * self.B : 2] = self.nic_in
-        self._conn_nic = np.minimum(self.client_nic, self.nic_in[self._conn_broker])
+        self._refresh_capacities()
+        self._replica_rate = None
 
     def _records_per_batch(self) -> np.ndarray:
         """Each producer's mean records per batch sent so far (``_drain`` counts each
@@ -884,7 +889,7 @@ class SteppedWorld:
         """Lock time per message of each follower's appends: per batch (the leader log's
         records per batch) and per byte, and the fsyncs of flush.messages."""
         r = self._leader_records_per_batch()[self.f_part]
-        bpm = self._bpm[self.f_part]
+        bpm = self._bpm_f
         seconds = self.follower_lock_batch_s / r + bpm * self.follower_lock_byte_s
         if self._any_flushing:
             k = self.flush_messages[self.f_part]
@@ -892,18 +897,24 @@ class SteppedWorld:
             seconds = seconds + np.where(self.flushing[self.f_part], flush, 0.0)
         return seconds
 
-    def _write_back_room(self) -> np.ndarray:
-        """Bytes per broker its disks can write back this step: appends of the step may
-        be written in it. (With JBOD an idle directory's bandwidth counts too, so a
-        broker whose traffic goes to one disk may pass its dirty limit by that step's
-        worth of the others' bandwidth; its throughput is still the busy disk's.)"""
-        return np.bincount(self.dir_broker, weights=self.dir_write * self.dt, minlength=self.B)
+    def _refresh_capacities(self) -> None:
+        """What the steps read of the NICs' and disks' capacities, computed at the build
+        and again whenever a capacity fault changes them."""
+        self._conn_nic = np.minimum(self.client_nic, self.nic_in[self._conn_broker])
+        # Bytes per broker its disks can write back in a step: appends of the step may be
+        # written in it. (With JBOD an idle directory's bandwidth counts too, so a broker
+        # whose traffic goes to one disk may pass its dirty limit by that step's worth of
+        # the others' bandwidth; its throughput is still the busy disk's.)
+        self._dir_write_step = self.dir_write * self.dt
+        self._write_back_room = np.bincount(
+            self.dir_broker, weights=self._dir_write_step, minlength=self.B
+        )
 
     def _index_bytes(self, f_take: np.ndarray) -> np.ndarray:
         """Index entries written per log directory this step: the leaders' (see _append_locks)
         and the followers', whose appends hold the leader log's mean batches."""
         r = self._leader_records_per_batch()[self.f_part]
-        batch_bytes = np.maximum(1, (r * self._bpm[self.f_part]).astype(np.int64))
+        batch_bytes = np.maximum(1, (r * self._bpm_f).astype(np.int64))
         every = self.index_interval[self.f_part] // batch_bytes + 1
         follower = f_take / r / every * INDEX_ENTRY_BYTES
         D = self.dir_broker.size
@@ -977,6 +988,7 @@ class SteppedWorld:
         self._fetch_cpu = np.zeros(self.B)
         self._link_overhead[:] = 0.0
         self._bpm = self._bytes_per_message()
+        self._bpm_f = self._bpm[self.f_part]  # at each follower
         self._lock_costs: tuple[np.ndarray, np.ndarray] | None = None
         self._group_step(t0)
         self._arrivals(t0, t1)
@@ -1370,13 +1382,14 @@ class SteppedWorld:
             axis=1
         )
 
-    def _per_connection(self, counts: np.ndarray, reduce: np.ufunc) -> np.ndarray:
-        """Integer ``counts`` per (producer, partition) reduced (``np.add``, ``np.maximum``)
-        over each connection's partitions -- those its broker leads -- per connection: one
-        ``reduceat`` over the partitions in leader order (integers: exact in any order)."""
-        out = np.zeros((self.I, self.B), dtype=np.int64)
+    def _per_connection(self, values: np.ndarray, reduce: np.ufunc) -> np.ndarray:
+        """``values`` per (producer, partition) reduced over each connection's partitions
+        -- those its broker leads -- per connection (zero for a broker that leads none):
+        one ``reduceat`` over the partitions in leader order. Exact in any order, so only
+        for integer sums (``np.add``) and maxima of non-negative values (``np.maximum``)."""
+        out = np.zeros((self.I, self.B), dtype=values.dtype)
         out[:, self._leading_brokers] = reduce.reduceat(
-            counts[:, self._by_leader], self._leader_starts, axis=1
+            values[:, self._by_leader], self._leader_starts, axis=1
         )
         return out.ravel()
 
@@ -1393,50 +1406,48 @@ class SteppedWorld:
         idle = ~stream_busy[self.f_stream]
         leader_leo = self.leo[self.f_part]
         available = np.where(idle, leader_leo - self.f_leo, 0)
-        bpm = self._bpm[self.f_part]
+        bpm = self._bpm_f
         cap = np.maximum(1, np.floor(self.replica_fetch_max / np.maximum(bpm, 1.0))).astype(
             np.int64
         )
         fetch = np.minimum(available, cap)
         # Replica.updateFetchStateOrThrow at the fetch: caught up if the fetch offset
         # reached the leader's LEO now, or the LEO seen at the previous fetch
-        caught_now = idle & (self.f_leo >= leader_leo)
-        caught_before = idle & ~caught_now & (self.f_leo >= self.f_fetch_leo)
-        self.f_caught_up = np.where(caught_now, now, self.f_caught_up)
-        self.f_caught_up = np.where(caught_before, self.f_fetch_time, self.f_caught_up)
+        caught_up = self.f_leo >= leader_leo
+        caught_now = idle & caught_up
+        caught_before = idle & ~caught_up & (self.f_leo >= self.f_fetch_leo)
+        self.f_caught_up = np.where(
+            caught_now, now, np.where(caught_before, self.f_fetch_time, self.f_caught_up)
+        )
         self.f_fetch_leo = np.where(idle, leader_leo, self.f_fetch_leo)
         self.f_fetch_time = np.where(idle, now, self.f_fetch_time)
-        has = np.bincount(self.f_stream, weights=fetch, minlength=self.R) > 0
+        fetch_bytes = fetch * bpm
+        response_bytes = np.bincount(self.f_stream, weights=fetch_bytes, minlength=self.R)
+        responding = response_bytes > 0  # (what has messages to send has bytes)
         idle_streams = ~stream_busy & self.stream_up
         # a parked long poll answers when data arrives or replica.fetch.wait.max.ms passes
         starting = idle_streams & (self.replica_wait < 0)
         self.replica_wait[starting] = now
-        expired = (
+        answered = idle_streams & responding
+        done = answered | (
             idle_streams
-            & ~has
             & (now - self.replica_wait >= self.scenario.cluster.config.replica_fetch_wait_max)
         )
-        answered = idle_streams & has
-        completed = int(answered.sum() + expired.sum())
-        self.replica_requests += completed
-        self.replica_wait[answered | expired] = -1.0
+        self.replica_requests += int(np.count_nonzero(done))
+        self.replica_wait[done] = -1.0
         leaders = self._stream_leader
-        work = np.bincount(leaders, weights=(answered | expired) * self.request_cpu, minlength=B)
-        self.broker_requests += np.bincount(leaders, weights=(answered | expired), minlength=B)
+        work = np.bincount(leaders, weights=done * self.request_cpu, minlength=B)
+        self.broker_requests += np.bincount(leaders, weights=done, minlength=B)
         self.f_net += fetch
-        fetch_bytes = fetch * bpm
-        response_bytes = np.bincount(self.f_stream, weights=fetch_bytes, minlength=self.R)
         self.replica_response_bytes = np.where(
-            response_bytes > 0, response_bytes, self.replica_response_bytes
+            responding, response_bytes, self.replica_response_bytes
         )
         # the follower appends the response's batches under each log's lock (the loop)
         response_lock = np.bincount(
             self.f_stream, weights=fetch * self._step_follower_seconds, minlength=self.R
         )
-        self.replica_response_lock = np.where(
-            response_bytes > 0, response_lock, self.replica_response_lock
-        )
-        self.replica_in_flight |= response_bytes > 0  # even if it lands within this step
+        self.replica_response_lock = np.where(responding, response_lock, self.replica_response_lock)
+        self.replica_in_flight |= responding  # even if it lands within this step
         self._fetch_cpu = work + np.bincount(
             self.f_leader_broker, weights=fetch_bytes * self.byte_cpu, minlength=B
         )
@@ -1625,12 +1636,12 @@ class SteppedWorld:
         self.f_net -= self._replica_arrived
         self.f_recv += self._replica_arrived
         # a response's size as it arrived: its turn at the dirty-page room
-        arrived = np.bincount(
+        rep_moved = np.bincount(
             self.f_stream,
-            weights=self._replica_arrived * self._bpm[self.f_part],
+            weights=self._replica_arrived * self._bpm_f,
             minlength=self.R,
         )
-        self.stream_response += arrived
+        self.stream_response += rep_moved
         # consumer responses reach their member
         if self.G:
             got = self._split_gathered(self.c_net, frac[n2:], self.c_stream)
@@ -1644,12 +1655,8 @@ class SteppedWorld:
             )
         else:
             con_moved = np.zeros(0)
-        bpm = self._bpm
         prod_moved = np.bincount(
             self._conn_flat, weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n1
-        )
-        rep_moved = np.bincount(
-            self.f_stream, weights=self._replica_arrived * bpm[self.f_part], minlength=self.R
         )
         flow_bytes = np.concatenate([prod_moved, rep_moved, con_moved])
         links = self.link_capacity.size
@@ -1700,7 +1707,7 @@ class SteppedWorld:
         self._request_work = np.where(
             handled > 0, (work - self.cpu_backlog) / np.maximum(handled, 1), self._request_work
         )
-        capacity = self.threads * self.dt
+        capacity = self._thread_seconds
         done = np.minimum(work, capacity)
         self.cpu_busy += done
         self.cpu_backlog = work - done
@@ -1712,9 +1719,8 @@ class SteppedWorld:
         # event engine's dirty-page waiters): the room goes in proportion to each
         # writer's request or response as it arrived, not to what is left of it, or a
         # response's share shrinks as it is appended while the produce queue refills
-        bpm_all = self._bpm
         stream_bytes = np.bincount(
-            self.f_stream, weights=self.f_recv * bpm_all[self.f_part], minlength=self.R
+            self.f_stream, weights=self.f_recv * self._bpm_f, minlength=self.R
         )
         # each connection's request is one writer (it holds its muted connection)
         n_conn = self.I * B
@@ -1725,7 +1731,7 @@ class SteppedWorld:
         ) * cpu_frac[self._conn_broker]
         self.request_bytes = np.where(produce_bytes > 0, self.request_bytes, 0.0)
         room = np.maximum(
-            0.0, DIRTY_RATIO * self.page_cache - self.dirty + self._write_back_room()
+            0.0, self._dirty_limit - self.dirty + self._write_back_room
         )
         demand = np.concatenate([produce_bytes, stream_bytes])
         granted = share_by_turns(
@@ -1749,7 +1755,8 @@ class SteppedWorld:
         self.stream_response[appended_all] = 0.0
         self.f_leo += f_take
         self.f_lock_busy += f_take * self._step_follower_seconds
-        f_bytes = np.bincount(self.f_broker, weights=f_take * bpm_all[self.f_part], minlength=B)
+        f_take_bytes = f_take * self._bpm_f
+        f_bytes = np.bincount(self.f_broker, weights=f_take_bytes, minlength=B)
         # leaders append produce requests, unless the ISR is below min.insync.replicas
         if cpu_frac.min() >= 1.0 and dirty_frac.min() >= 1.0:
             appended = self.cpu_q.copy()  # nothing is short (what split_fraction returns)
@@ -1780,7 +1787,7 @@ class SteppedWorld:
         D = self.dir_broker.size
         self.dir_dirty += (
             np.bincount(self.p_dir, weights=bytes_p, minlength=D)
-            + np.bincount(self.f_dir, weights=f_take * bpm_all[self.f_part], minlength=D)
+            + np.bincount(self.f_dir, weights=f_take_bytes, minlength=D)
             + self._index_bytes(f_take)
         )
         self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=B)
@@ -1806,7 +1813,7 @@ class SteppedWorld:
         ) * net.network_byte_cpu
         self._network_seen = (requests.copy(), nbytes.copy())
         total = self.network_backlog + work
-        done = np.minimum(total, self.network_threads * self.dt)
+        done = np.minimum(total, self._network_thread_seconds)
         self.network_busy += done
         self.network_backlog = total - done
 
@@ -1846,7 +1853,7 @@ class SteppedWorld:
         # them (and the handlers theirs); one that was short of dirty-page room last step
         # reads nothing this step
         left = self.cpu_q > 0
-        leftover = np.bincount(flat, weights=left.ravel(), minlength=n_conn) > 0
+        leftover = self._per_connection(self.cpu_q, np.maximum) > 0
         stuck = leftover & self._dirty_waiting
         request = np.where(
             self.inflight > 0,
@@ -1864,8 +1871,7 @@ class SteppedWorld:
         free_at = self.channel_free_at
         if np.count_nonzero(leftover):
             queued_lock = (self.cpu_q * self._step_lock_costs()[1]).sum(axis=0)
-            finish = np.zeros(n_conn)
-            np.maximum.at(finish, flat, np.where(left, queued_lock[None, :], 0.0).ravel())
+            finish = self._per_connection(np.where(left, queued_lock[None, :], 0.0), np.maximum)
             free_at = np.where(leftover, np.maximum(free_at, t0 + queue_wait + finish), free_at)
         for _ in range(int((self._mif_conn * self._turns).max()) + 1):
             whole = (sock_c >= request - 1e-9) | (net_c <= 0)
@@ -1907,8 +1913,7 @@ class SteppedWorld:
         lock = (moved > 0) * self.lock_batch_s[:, None] + moved * per_message
         costs = self.scenario.costs.broker
         service = (
-            costs.network_request_cpu
-            + self.request_cpu
+            (costs.network_request_cpu + self.request_cpu)
             + bytes_c * (costs.network_byte_cpu + self.byte_cpu)
             + np.bincount(flat, weights=lock.ravel(), minlength=n_conn)
         )
@@ -1934,21 +1939,28 @@ class SteppedWorld:
         if not np.count_nonzero(touched):
             return np.zeros(self.I * self.B)
         bytes_f = wire.sum(axis=0)[self.f_part]  # a partition's bytes, at each follower
-        # the leader's NIC sends each byte to every ISR follower and every group at once
-        readers = self._isr_size - 1
-        if self.G:
-            readers = readers + self._group_readers
-        rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
-        rate = np.minimum(rate, self.nic_in[self.f_broker])
+        if self._replica_rate is None:
+            # the leader's NIC sends each byte to every ISR follower and every group at
+            # once (kept until the ISR or a capacity changes)
+            readers = self._isr_size - 1
+            if self.G:
+                readers = readers + self._group_readers
+            rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
+            self._replica_rate = np.minimum(rate, self.nic_in[self.f_broker])
+        rate = self._replica_rate
         # one batch per partition in a request, appended by the follower as it was
-        batches_f = (moved.sum(axis=0) > 0)[self.f_part]
+        batch_lock = (moved.sum(axis=0) > 0)[self.f_part] * self.follower_lock_batch_s
+        net = self.scenario.costs.broker
+        loop_request_cpu = 2 * net.network_request_cpu + 3 * self.request_cpu
+        loop_byte_cpu = 2 * self.byte_cpu + net.network_byte_cpu
 
         def loop(nbytes: np.ndarray) -> np.ndarray:
+            # (the sum of _fetch_loop_cpu, in its order)
             return (
                 self._f_round_trip
-                + self._fetch_loop_cpu(nbytes)
+                + (loop_request_cpu + nbytes * loop_byte_cpu)
                 + nbytes / rate
-                + batches_f * self.follower_lock_batch_s
+                + batch_lock
                 + nbytes * self.follower_lock_byte_s
             )
 
@@ -1961,7 +1973,7 @@ class SteppedWorld:
         # it), and the fetch that carries them carries that data too. This connection's
         # own earlier requests are committed already (it was muted until then), so only
         # the others' share of what waits for the high watermark counts.
-        bpm = self._bpm[self.f_part]
+        bpm = self._bpm_f
         unfetched = (self.leo[self.f_part] - self.f_leo - self.f_net - self.f_recv) * bpm
         others = np.bincount(stream, weights=unfetched, minlength=self.R)[stream]
         # a response on its way (fetched, not yet appended): its whole loop is ahead
@@ -1975,8 +1987,9 @@ class SteppedWorld:
             np.maximum(0.0, next_fetch - self.now),
         )
         busy = residual + loop(carried + others) - parked
-        parked = np.where(self.f_in_isr, parked, 0.0)
-        busy = np.where(self.f_in_isr, busy, 0.0)
+        if not self._all_in_isr:
+            parked = np.where(self.f_in_isr, parked, 0.0)
+            busy = np.where(self.f_in_isr, busy, 0.0)
         slowest = np.zeros(self.P)
         slowest[self.f_segment_part] = np.maximum.reduceat(parked, self.f_segment_start)
         extra = np.zeros(self.P)
@@ -1985,10 +1998,9 @@ class SteppedWorld:
         total = waiting.sum(axis=0)
         share = 1.0 - np.divide(waiting, total, out=np.ones(waiting.shape), where=total > 0)
         wait = np.where(touched, slowest[None, :] + share * extra[None, :], 0.0)
-        # the request waits for its slowest partition (its DelayedProduce completes then)
-        out = np.zeros(self.I * self.B)
-        np.maximum.at(out, self._conn_flat, wait.ravel())
-        return out
+        # the request waits for its slowest partition (its DelayedProduce completes then);
+        # no wait is below zero (a connection's maximum starts from it)
+        return np.maximum(self._per_connection(wait, np.maximum), 0.0)
 
     def _acknowledge(
         self,
@@ -2114,6 +2126,8 @@ class SteppedWorld:
         self.under_min_isr = self.has_leader & (isr_size < np.minimum(self.min_isr, self.replica_count))
         # kept for the steps: they change only here
         self._isr_size = isr_size
+        self._all_in_isr = bool(self.f_in_isr.all())
+        self._replica_rate: np.ndarray | None = None  # see _high_watermark_wait
         self._any_under_min_isr = bool(self.under_min_isr.any())
         self._any_rejected = bool((isr_size < self.min_isr).any())
 
@@ -2257,7 +2271,7 @@ class SteppedWorld:
 
     def _write_back(self) -> None:
         # each log directory's disk writes back its own dirty pages
-        flushed = np.minimum(self.dir_dirty, self.dir_write * self.dt)
+        flushed = np.minimum(self.dir_dirty, self._dir_write_step)
         self.dir_dirty -= flushed
         self.dir_written += flushed
         self.dir_write_busy += flushed / self.dir_write
