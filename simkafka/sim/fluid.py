@@ -42,22 +42,23 @@ def max_min_share(
     """
     alloc = np.zeros_like(demand)
     remaining = capacity.astype(float).copy()
-    active = demand > EPSILON
+    active = np.flatnonzero(demand > EPSILON)  # the unfrozen flows
     links = remaining.size
+    nearly_empty = EPSILON * np.maximum(capacity, 1.0)
     for _ in range(rounds):
-        if not np.count_nonzero(active):
+        if not active.size:
             break
         src_a, dst_a = src[active], dst[active]
         users = np.bincount(src_a, minlength=links) + np.bincount(dst_a, minlength=links)
         fair = np.divide(remaining, users, out=np.full(links, np.inf), where=users > 0)
-        want = demand[active] - alloc[active]
-        grant = np.minimum(want, np.minimum(fair[src_a], fair[dst_a]))
-        alloc[active] += grant
+        demand_a, alloc_a = demand[active], alloc[active]
+        grant = np.minimum(demand_a - alloc_a, np.minimum(fair[src_a], fair[dst_a]))
+        alloc_a += grant
+        alloc[active] = alloc_a
         remaining -= np.bincount(src_a, weights=grant, minlength=links)
         remaining -= np.bincount(dst_a, weights=grant, minlength=links)
-        full = remaining <= EPSILON * np.maximum(capacity, 1.0)
-        still = (demand[active] - alloc[active] > EPSILON) & ~full[src_a] & ~full[dst_a]
-        active[np.flatnonzero(active)[~still]] = False
+        full = remaining <= nearly_empty
+        active = active[(demand_a - alloc_a > EPSILON) & ~(full[src_a] | full[dst_a])]
     return alloc
 
 
@@ -75,6 +76,8 @@ def share_by_turns(
     granted = np.zeros_like(demand, dtype=float)
     remaining = room.astype(float).copy()
     active = (demand > EPSILON) & (turn > 0)
+    unsatisfied = EPSILON * np.maximum(demand, 1.0)
+    nearly_full = (EPSILON * np.maximum(room, 1.0))[pool]
     for _ in range(rounds):
         if not np.count_nonzero(active):
             break
@@ -83,9 +86,7 @@ def share_by_turns(
         grant = np.where(active, np.minimum(demand - granted, turn * per_byte[pool]), 0.0)
         granted += grant
         remaining -= np.bincount(pool, weights=grant, minlength=room.size)
-        active &= (demand - granted > EPSILON * np.maximum(demand, 1.0)) & (
-            remaining[pool] > EPSILON * np.maximum(room[pool], 1.0)
-        )
+        active &= (demand - granted > unsatisfied) & (remaining[pool] > nearly_full)
     return granted
 
 
@@ -236,7 +237,7 @@ class CreationCurve:
             if np.count_nonzero(inside):
                 cols = np.flatnonzero(inside)
                 sub = block[:, cols]
-                clipped = np.clip(sub, lo[cols], hi[cols])
+                clipped = np.minimum(np.maximum(sub, lo[cols]), hi[cols])  # np.clip, faster
                 j, m = np.nonzero(clipped[1:] - clipped[:-1])
                 before, end = sub[j, m], sub[j + 1, m]
                 span = np.maximum(end - before, 1)
@@ -311,7 +312,7 @@ class CreationCurve:
         self, first_step: np.ndarray, before: np.ndarray, end: np.ndarray, n: np.ndarray, steps: int
     ) -> np.ndarray:
         span = np.maximum(end - before, 1)
-        within = np.clip((n - before - 0.5) / span, 0.0, 1.0)
+        within = np.minimum(np.maximum((n - before - 0.5) / span, 0.0), 1.0)  # np.clip
         return (first_step + within * steps) * self.step
 
 

@@ -786,14 +786,13 @@ class SteppedWorld:
         self._session_max_wait = self.fetch_max_wait[sessions]
         self._session_fetch_min = np.maximum(self.fetch_min[sessions], 1e-9)
         self._session_up = self.broker_up[self._session_broker]
+        self._all_sessions_up = bool(self._session_up.all())
+        # the dirty-page room's writers: each connection, then each replica fetcher
+        self._writer_pool = np.concatenate([self._conn_broker, self.stream_broker])
+        self._no_connection = np.zeros(self.I * B, dtype=bool)
         self._session_member = np.arange(self.M * B) // B
         self._member_egress = 2 * (B + self.I + np.arange(self.M))
-        # the drain's: partitions in leader order (per-connection reductions), the linger's
-        # due time as compared, the turnaround's constant part
-        self._by_leader = np.argsort(self.leader, kind="stable")
-        self._leading_brokers, self._leader_starts = np.unique(
-            self.leader[self._by_leader], return_index=True
-        )
+        # the drain's: the linger's due time as compared, the turnaround's constant part
         self._all_led = bool(self.has_leader.all())
         # handler and network threads' seconds per step, the page cache's dirty limit
         self._thread_seconds = self.threads * self.dt
@@ -867,11 +866,11 @@ class SteppedWorld:
         """flush.ms: a log whose last flush is older than the setting is flushed (its
         unflushed bytes at the disk's bandwidth and an fsync) under its lock, which the
         appends of the step wait for; a log flushed by flush.messages has nothing left."""
-        bytes_p = (appended * self.wire_per_msg[:, None]).sum(axis=0)
         if self._any_flushing:
             self.fsyncs += float((appended * self.fsyncs_per_message).sum())
         if not self._any_timed_flush:
             return np.zeros(self.P)
+        bytes_p = (appended * self.wire_per_msg[:, None]).sum(axis=0)
         self.unflushed_bytes = np.where(self.flushing, 0.0, self.unflushed_bytes + bytes_p)
         self.last_flush = np.where(self.flushing & (bytes_p > 0), self.now, self.last_flush)
         due = self.timed_flush & (self.unflushed_bytes > 0) & (
@@ -954,15 +953,19 @@ class SteppedWorld:
         per_batch, seconds_per_msg = self._step_lock_costs()
         demand = (candidates * seconds_per_msg).sum(axis=0)  # per partition
         available = self.dt - self.lock_debt
-        frac = np.divide(
-            np.maximum(available, 0.0), demand, out=np.ones(self.P), where=demand > available
-        )
-        appended = self._split_gathered(candidates, frac, slice(None))
-        used = (appended * seconds_per_msg).sum(axis=0) + self._timed_flush(appended)
         full = demand > available
+        if np.count_nonzero(full):
+            frac = np.divide(np.maximum(available, 0.0), demand, out=np.ones(self.P), where=full)
+            appended = self._split_gathered(candidates, frac, slice(None))
+            used = (appended * seconds_per_msg).sum(axis=0)
+        else:  # every lock takes all (what the split returns), in the time asked for
+            appended, used = candidates.copy(), demand
+        if self._any_flushing or self._any_timed_flush:
+            used = used + self._timed_flush(appended)
         # a lock that rounded past its step pays it back next step; a full one that
         # rounded short may use the rest
-        self.lock_debt = np.where(full, used - available, np.maximum(0.0, used - available))
+        over = used - available
+        self.lock_debt = np.where(full, over, np.maximum(0.0, over))
         self.lock_busy += used
         self.leo_batches += appended.T @ (1.0 / per_batch)
         # index entries: one offset- and one time-index entry every
@@ -1025,7 +1028,7 @@ class SteppedWorld:
         self._polls = polls = self.member_alive & (self.batch_left <= 0.0)
         self.last_poll[polls] = t0
         if self._batch_held:  # a batch that is done leaves nothing in hand
-            self.in_batch *= ~(self.owned & polls[np.where(self.owned, self.owner, 0)])
+            self.in_batch *= ~(self.owned & polls[self._member_of])
             self._batch_held = bool(np.count_nonzero(self.in_batch))
         plane.poll(polls)
 
@@ -1037,7 +1040,7 @@ class SteppedWorld:
         took = self._polls & busy
         if not np.count_nonzero(took):
             return
-        records = np.bincount(member_of.ravel(), weights=self.buffered.ravel() * self.owned.ravel(), minlength=self.M)
+        records = np.bincount(self._member_of_flat, weights=self.buffered.ravel() * self.owned.ravel(), minlength=self.M)
         share = np.minimum(
             1.0, np.divide(self.max_poll_records, records, out=np.ones(self.M), where=records > 0)
         )
@@ -1072,6 +1075,9 @@ class SteppedWorld:
 
     def _ownership_changed(self) -> None:
         self.owned = self.owner >= 0
+        # each (group, partition)'s member (0 where nobody owns it: masked by ``owned``)
+        self._member_of = np.where(self.owned, self.owner, 0)
+        self._member_of_flat = self._member_of.ravel()
         self.fetchable = self.owned & self.has_leader[None, :]  # an offline one is not read
         self.c_stream = np.where(self.owned, self.owner * self.B + self.leader[None, :], 0)
         self._c_stream_flat = self.c_stream.ravel()
@@ -1319,7 +1325,7 @@ class SteppedWorld:
         slots *= sender_free
         # the most batches any partition of the connection has ready: one request per
         # level (thousands when an unthrottled producer's buffer is full)
-        requests = np.minimum(self._per_connection(ready, np.maximum), slots)
+        requests = np.minimum(self._connection_maximum(ready), slots)
         batches = np.minimum(queued, requests[self.conn])
         take = np.minimum(self.acc, batches * pb)
         if not np.count_nonzero(take):
@@ -1329,7 +1335,8 @@ class SteppedWorld:
         self.partial_first[self._acc_batches[1] == 0] = np.inf
         self.net += take
         self.inflight += requests
-        self.conn_unacked += self._per_connection(take, np.add)
+        sent_conn = np.bincount(self._conn_flat, weights=take.ravel(), minlength=self.I * self.B)
+        self.conn_unacked += sent_conn.astype(np.int64)
         self.requests += int(requests.sum())
         self.batches_sent += int(batches.sum())
         # wire bytes per message from the batches actually sent: a linger-bound batch
@@ -1382,16 +1389,12 @@ class SteppedWorld:
             axis=1
         )
 
-    def _per_connection(self, values: np.ndarray, reduce: np.ufunc) -> np.ndarray:
-        """``values`` per (producer, partition) reduced over each connection's partitions
-        -- those its broker leads -- per connection (zero for a broker that leads none):
-        one ``reduceat`` over the partitions in leader order. Exact in any order, so only
-        for integer sums (``np.add``) and maxima of non-negative values (``np.maximum``)."""
-        out = np.zeros((self.I, self.B), dtype=values.dtype)
-        out[:, self._leading_brokers] = reduce.reduceat(
-            values[:, self._by_leader], self._leader_starts, axis=1
-        )
-        return out.ravel()
+    def _connection_maximum(self, values: np.ndarray) -> np.ndarray:
+        """The largest of ``values`` per (producer, partition) over each connection's
+        partitions (those its broker leads), and at least zero."""
+        out = np.zeros(self.I * self.B, dtype=values.dtype)
+        np.maximum.at(out, self._conn_flat, values.ravel())
+        return out
 
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
@@ -1521,36 +1524,37 @@ class SteppedWorld:
         bpm = self._bpm
         in_net = np.bincount(self._c_stream_flat, weights=self.c_net.ravel(), minlength=M * B)
         idle_stream = in_net == 0
+        # (an owned partition of an idle fetch session has nothing in the network)
         eligible = (
-            self.fetchable
-            & (self.buffered == self.in_batch)
-            & (self.c_net == 0)
-            & idle_stream[self.c_stream]
+            self.fetchable & (self.buffered == self.in_batch) & idle_stream[self.c_stream]
         )
         available = np.where(eligible, self.hw[None, :] - self.position, 0)
         cap = np.maximum(
             1, np.floor(self.partition_fetch_max[:, None] / np.maximum(bpm, 1.0)[None, :])
         )
         fetch = np.minimum(available, cap.astype(np.int64))
+        fetch_bytes = fetch * bpm[None, :]
         # fetch.max.bytes: one response carries at most that over all its partitions
         # (shared in proportion here; Kafka fills them in an order it rotates per fetch)
-        want = np.bincount(
-            self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
-        )
+        want = np.bincount(self._c_stream_flat, weights=fetch_bytes.ravel(), minlength=M * B)
+        stream_bytes = want
         limit = self._session_fetch_max
         over = want > limit
         if np.count_nonzero(over):
             frac = np.divide(limit, want, out=np.ones(M * B), where=over)
             fetch = split_fraction(fetch, frac[self.c_stream] * self.owned, self.rng)
+            fetch_bytes = fetch * bpm[None, :]
+            stream_bytes = None
         # data older than the broker's page cache is read from disk first
         lag_bytes = (self.leo[None, :] - self.position) * bpm[None, :]
         written_p = np.maximum(self.leo_bytes, 1.0)
         ratio = self.written_total[self.leader] / written_p
-        cold = (fetch > 0) & (lag_bytes * ratio[None, :] > self._leader_page_cache)
+        fetching = fetch > 0
+        cold = fetching & (lag_bytes * ratio[None, :] > self._leader_page_cache)
         if self._any_prefill:  # prefill: never cached
-            cold |= (fetch > 0) & (self.position < self.prefill_p[None, :])
+            cold |= fetching & (self.position < self.prefill_p[None, :])
         if np.count_nonzero(cold):
-            cold_bytes = np.where(cold, fetch * bpm[None, :], 0.0)
+            cold_bytes = np.where(cold, fetch_bytes, 0.0)
             demand = np.bincount(
                 self._gp_leader_flat,
                 weights=cold_bytes.ravel(),
@@ -1562,16 +1566,23 @@ class SteppedWorld:
             fetch = np.where(cold, split_fraction(fetch, share, self.rng), fetch)
             self.disk_read_bytes += served
             self.disk_read_busy += served / self.disk_read
-        stream_bytes = np.bincount(
-            self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
-        )
+            stream_bytes = None
+        if stream_bytes is None:  # the fetches were cut above
+            stream_bytes = np.bincount(
+                self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
+            )
         starting = idle_stream & (self.consumer_wait < 0)
         self.consumer_wait[starting] = now
         waited = now - self.consumer_wait >= self._session_max_wait
         answer = idle_stream & (
             (stream_bytes >= self._session_fetch_min) | waited
         )
-        answer &= self._session_up  # no fetch session with a broker that is down
+        if not self._all_sessions_up:
+            answer &= self._session_up  # no fetch session with a broker that is down
+        if not np.count_nonzero(answer):  # nothing is fetched: the network holds what it held
+            return np.bincount(
+                self._c_stream_flat, weights=(self.c_net * bpm[None, :]).ravel(), minlength=M * B
+            )
         go = answer[self.c_stream] & self.owned
         fetch = np.where(go, fetch, 0)
         self.consumer_requests += int(answer.sum())
@@ -1712,7 +1723,9 @@ class SteppedWorld:
         self.cpu_busy += done
         self.cpu_backlog = work - done
         self.queue_wait += self.cpu_backlog / self.threads
-        cpu_frac = np.divide(done, work, out=np.ones(B), where=work > capacity)
+        cpu_short = work > capacity
+        any_cpu_short = bool(np.count_nonzero(cpu_short))
+        cpu_frac = np.divide(done, work, out=np.ones(B), where=cpu_short)
         # dirty-page room: appends beyond vm.dirty_ratio wait for write-back. The writers
         # waiting for it -- produce requests on handler threads, replica fetchers with a
         # response -- are let through in turn, each appending its whole request (the
@@ -1728,39 +1741,51 @@ class SteppedWorld:
             self._conn_flat,
             weights=(self.cpu_q * self.wire_per_msg[:, None]).ravel(),
             minlength=n_conn,
-        ) * cpu_frac[self._conn_broker]
+        )
+        if any_cpu_short:
+            produce_bytes *= cpu_frac[self._conn_broker]
         self.request_bytes = np.where(produce_bytes > 0, self.request_bytes, 0.0)
         room = np.maximum(
             0.0, self._dirty_limit - self.dirty + self._write_back_room
         )
         demand = np.concatenate([produce_bytes, stream_bytes])
-        granted = share_by_turns(
-            room,
-            demand,
-            np.concatenate(
-                [
-                    np.maximum(self.request_bytes, produce_bytes),
-                    np.maximum(self.stream_response, stream_bytes),
-                ]
-            ),
-            np.concatenate([self._conn_broker, self.stream_broker]),
+        turn = np.concatenate(
+            [
+                np.maximum(self.request_bytes, produce_bytes),
+                np.maximum(self.stream_response, stream_bytes),
+            ]
         )
-        share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
-        dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
-        self._dirty_waiting = dirty_frac < 1.0 - 1e-9
-        # followers append what arrived (or keep it in the fetcher until room frees)
-        f_take = self._split_gathered(self.f_recv, stream_frac, self.f_stream)
-        self.f_recv -= f_take
-        appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
-        self.stream_response[appended_all] = 0.0
+        pool = self._writer_pool
+        if (np.bincount(pool, weights=turn, minlength=B) <= room).all() and not np.count_nonzero(
+            (demand > 0) & (demand <= EPSILON)
+        ):
+            # room for every writer's whole turn: each gets what it asks (share_by_turns's
+            # first round grants every demand, which is at most its turn)
+            dirty_frac = None
+            self._dirty_waiting = self._no_connection
+            f_take = self.f_recv.copy()
+            self.f_recv[:] = 0
+            self.stream_response[:] = 0.0
+        else:
+            granted = share_by_turns(room, demand, turn, pool)
+            share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
+            dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
+            self._dirty_waiting = dirty_frac < 1.0 - 1e-9
+            # followers append what arrived (or keep it in the fetcher until room frees)
+            f_take = self._split_gathered(self.f_recv, stream_frac, self.f_stream)
+            self.f_recv -= f_take
+            appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
+            self.stream_response[appended_all] = 0.0
         self.f_leo += f_take
         self.f_lock_busy += f_take * self._step_follower_seconds
         f_take_bytes = f_take * self._bpm_f
         f_bytes = np.bincount(self.f_broker, weights=f_take_bytes, minlength=B)
         # leaders append produce requests, unless the ISR is below min.insync.replicas
-        if cpu_frac.min() >= 1.0 and dirty_frac.min() >= 1.0:
+        if not any_cpu_short and (dirty_frac is None or dirty_frac.min() >= 1.0):
             appended = self.cpu_q.copy()  # nothing is short (what split_fraction returns)
         else:
+            if dirty_frac is None:
+                dirty_frac = np.ones(n_conn)
             frac = cpu_frac[self.leader][None, :] * dirty_frac[self.conn]
             appended = split_fraction(self.cpu_q, frac, self.rng)
         # each partition's appends are serial: its log's lock takes what fits in the step
@@ -1853,7 +1878,7 @@ class SteppedWorld:
         # them (and the handlers theirs); one that was short of dirty-page room last step
         # reads nothing this step
         left = self.cpu_q > 0
-        leftover = self._per_connection(self.cpu_q, np.maximum) > 0
+        leftover = np.bincount(flat, weights=left.ravel(), minlength=n_conn) > 0
         stuck = leftover & self._dirty_waiting
         request = np.where(
             self.inflight > 0,
@@ -1871,7 +1896,7 @@ class SteppedWorld:
         free_at = self.channel_free_at
         if np.count_nonzero(leftover):
             queued_lock = (self.cpu_q * self._step_lock_costs()[1]).sum(axis=0)
-            finish = self._per_connection(np.where(left, queued_lock[None, :], 0.0), np.maximum)
+            finish = self._connection_maximum(np.where(left, queued_lock[None, :], 0.0))
             free_at = np.where(leftover, np.maximum(free_at, t0 + queue_wait + finish), free_at)
         for _ in range(int((self._mif_conn * self._turns).max()) + 1):
             whole = (sock_c >= request - 1e-9) | (net_c <= 0)
@@ -1998,9 +2023,8 @@ class SteppedWorld:
         total = waiting.sum(axis=0)
         share = 1.0 - np.divide(waiting, total, out=np.ones(waiting.shape), where=total > 0)
         wait = np.where(touched, slowest[None, :] + share * extra[None, :], 0.0)
-        # the request waits for its slowest partition (its DelayedProduce completes then);
-        # no wait is below zero (a connection's maximum starts from it)
-        return np.maximum(self._per_connection(wait, np.maximum), 0.0)
+        # the request waits for its slowest partition (its DelayedProduce completes then)
+        return self._connection_maximum(wait)
 
     def _acknowledge(
         self,
@@ -2075,7 +2099,10 @@ class SteppedWorld:
         candidate = np.where(self.has_leader, self.leo, self.hw)
         if self.F:
             # followers are stored in partition order: one reduceat per step
-            isr_leo = np.where(self.f_in_isr, self.f_leo_at_leader, np.iinfo(np.int64).max)
+            if self._all_in_isr:
+                isr_leo = self.f_leo_at_leader
+            else:
+                isr_leo = np.where(self.f_in_isr, self.f_leo_at_leader, np.iinfo(np.int64).max)
             lowest = np.minimum.reduceat(isr_leo, self.f_segment_start)
             candidate[self.f_segment_part] = np.minimum(candidate[self.f_segment_part], lowest)
             # ISR expansion: an out-of-sync follower that reached the high watermark rejoins
@@ -2146,8 +2173,7 @@ class SteppedWorld:
         poll = consumer_poll_cpu(self.scenario.costs, "none", 1.0, bpm, 0.0)
         poll = poll + self.p_decompress * bpm / self.p_ratio
         per_record = np.maximum(self.member_per_record, 0.0) * self.slow_factor
-        member_of = np.where(self.owned, self.owner, 0)
-        return (per_record[member_of] + poll[None, :]) * self.owned
+        return (per_record[self._member_of] + poll[None, :]) * self.owned
 
     def _process(self, now: float) -> None:
         """Each member's thread polls and processes buffered records: a budget of seconds
@@ -2157,26 +2183,29 @@ class SteppedWorld:
         old = self.consumed.copy()
         cost = self._poll_seconds_per_record()
         budget = self.dt + self.budget_carry
-        member_of = np.where(self.owned, self.owner, 0)
-        held = np.bincount(member_of.ravel(), weights=(self.buffered * cost).ravel(), minlength=self.M)
+        member_of = self._member_of
+        held = np.bincount(self._member_of_flat, weights=(self.buffered * cost).ravel(), minlength=self.M)
         busy = held > budget
         self._batches_taken(held, busy, member_of)
         if self._batch_held:
             # the batch in hand first, then what was fetched since (poll() returns
             # records in fetch order)
-            in_hand = np.bincount(member_of.ravel(), weights=(self.in_batch * cost).ravel(), minlength=self.M)
+            in_hand = np.bincount(self._member_of_flat, weights=(self.in_batch * cost).ravel(), minlength=self.M)
             first = np.minimum(1.0, np.divide(budget, in_hand, out=np.ones(self.M), where=in_hand > 0))
             taken = split_fraction(self.in_batch, first[member_of] * self.owned, self.rng)
-            left = budget - np.bincount(member_of.ravel(), weights=(taken * cost).ravel(), minlength=self.M)
+            left = budget - np.bincount(self._member_of_flat, weights=(taken * cost).ravel(), minlength=self.M)
             rest = self.buffered - self.in_batch
             rest_held = held - in_hand
-            then = np.clip(np.divide(left, rest_held, out=np.ones(self.M), where=rest_held > 0), 0.0, 1.0)
+            then = np.minimum(
+                np.maximum(np.divide(left, rest_held, out=np.ones(self.M), where=rest_held > 0), 0.0),
+                1.0,
+            )
             taken = taken + split_fraction(rest, then[member_of] * self.owned, self.rng)
         else:
             take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy)
             taken = split_fraction(self.buffered, take_frac[member_of] * self.owned, self.rng)
-        used = np.bincount(member_of.ravel(), weights=taken.ravel(), minlength=self.M)
-        used_s = np.bincount(member_of.ravel(), weights=(taken * cost).ravel(), minlength=self.M)
+        used = np.bincount(self._member_of_flat, weights=taken.ravel(), minlength=self.M)
+        used_s = np.bincount(self._member_of_flat, weights=(taken * cost).ravel(), minlength=self.M)
         self.member_busy += used_s
         self.step_busy = used_s
         # a member busy all step carries its unused fraction of a record to the next one
@@ -2195,7 +2224,7 @@ class SteppedWorld:
         # records of the prefill were created at the start of the run
         prefill = self.prefill_p[part]
         old_s, new_s = old.ravel()[slots], self.consumed.ravel()[slots]
-        from_prefill = np.clip(np.minimum(new_s, prefill) - old_s, 0, None)
+        from_prefill = np.maximum(np.minimum(new_s, prefill) - old_s, 0)
         if np.count_nonzero(from_prefill):
             waited = np.full(int((from_prefill > 0).sum()), now)
             self._record_latency("e2e", waited, waited, from_prefill[from_prefill > 0])
