@@ -95,6 +95,7 @@ def split_fraction(
     fraction: np.ndarray,
     rng: np.random.Generator,
     groups: np.ndarray | None = None,
+    clamped: bool = False,
 ) -> np.ndarray:
     """``round(backlog * fraction)`` per element, rounding up with the probability of the
     remainder: integers, never more than the backlog, the right total on average.
@@ -102,10 +103,11 @@ def split_fraction(
     With ``groups`` (a small non-negative integer per element), elements of one group
     share one draw, so equal shares of one group round alike -- the followers of one
     leader, served alike by its NIC, finish their responses in the same step.
+    ``clamped``: the caller has put ``fraction`` within [0, 1] already.
     """
     if backlog.size == 0 or fraction.min() >= 1.0:  # nothing is short: everything moves
         return backlog.copy()
-    want = backlog * np.minimum(np.maximum(fraction, 0.0), 1.0)
+    want = backlog * (fraction if clamped else np.minimum(np.maximum(fraction, 0.0), 1.0))
     whole = np.floor(want)
     rest = want - whole
     partial = rest > EPSILON

@@ -1247,13 +1247,32 @@ class SteppedWorld:
         return self._acc_batches
 
     def _enter_accumulator(self, moved: np.ndarray, now: float) -> None:
-        closed_before, before = self._accumulated()
-        self.acc += moved
-        self._acc_batches = closed_after, after = self._batches(self.acc)
-        # a new open batch started this step: its first record arrived within the step
-        started = (moved > 0) & ((before == 0) | (closed_after > closed_before)) & (after > 0)
-        self.partial_first[started] = now - 0.5 * self.dt
-        self.partial_first[after == 0] = np.inf
+        if self._acc_batches is None:  # acc changed outside the drain: the whole table
+            closed_before, before = self._accumulated()
+            self.acc += moved
+            self._acc_batches = closed_after, after = self._batches(self.acc)
+            # a new open batch started this step: its first record arrived within the step
+            started = (moved > 0) & ((before == 0) | (closed_after > closed_before)) & (after > 0)
+            self.partial_first[started] = now - 0.5 * self.dt
+            self.partial_first[after == 0] = np.inf
+        else:
+            # Only the (producer, partition) pairs that were sent to change: the batches
+            # kept by the drain or the last arrivals are updated there, in place. (Both
+            # left no open batch with a first-record time, so the pairs not sent to need
+            # no look.) A step's records go to one or two partitions per producer.
+            closed, open_ = self._acc_batches
+            rows, cols = np.nonzero(moved)
+            self.acc[rows, cols] += moved[rows, cols]
+            acc = self.acc[rows, cols]
+            pb = self.per_batch[rows]
+            closed_now = np.maximum(acc - self.close_lag[rows], 0) // pb
+            open_now = acc - closed_now * pb
+            started = ((open_[rows, cols] == 0) | (closed_now > closed[rows, cols])) & (open_now > 0)
+            closed[rows, cols] = closed_now
+            open_[rows, cols] = open_now
+            self.partial_first[rows[started], cols[started]] = now - 0.5 * self.dt
+            empty = open_now == 0
+            self.partial_first[rows[empty], cols[empty]] = np.inf
         if self.offline_cols.size:
             self._strand(moved[:, self.offline_cols], now)
 
@@ -1295,6 +1314,7 @@ class SteppedWorld:
         a sendable batch (full, or lingered); then, while requests may be in flight, each
         request takes the first batch of *every* partition the broker leads that has one --
         ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
+        kept = self._acc_batches is not None  # by the arrivals (see _enter_accumulator)
         full, partial = self._accumulated()
         has_partial = partial > 0
         due = now - self.partial_first >= self._linger_due
@@ -1331,8 +1351,19 @@ class SteppedWorld:
         if not np.count_nonzero(take):
             return
         self.acc -= take
-        self._acc_batches = self._batches(self.acc)
-        self.partial_first[self._acc_batches[1] == 0] = np.inf
+        if kept:  # only the pairs drained change (as in _enter_accumulator)
+            rows, cols = np.nonzero(take)
+            acc = self.acc[rows, cols]
+            pb_taken = self.per_batch[rows]
+            closed_now = np.maximum(acc - self.close_lag[rows], 0) // pb_taken
+            open_now = acc - closed_now * pb_taken
+            full[rows, cols] = closed_now
+            partial[rows, cols] = open_now
+            empty = open_now == 0
+            self.partial_first[rows[empty], cols[empty]] = np.inf
+        else:
+            self._acc_batches = self._batches(self.acc)
+            self.partial_first[self._acc_batches[1] == 0] = np.inf
         self.net += take
         self.inflight += requests
         sent_conn = np.bincount(self._conn_flat, weights=take.ravel(), minlength=self.I * self.B)
@@ -2294,9 +2325,13 @@ class SteppedWorld:
         without gathering the fraction out to the backlog's shape first (most steps)."""
         if backlog.size == 0 or fraction.min() >= 1.0:
             return backlog.copy()
+        # within [0, 1] before the gather, on the smaller array
+        fraction = np.minimum(np.maximum(fraction, 0.0), 1.0)
         if isinstance(index, slice):  # one fraction per column (partition)
-            return split_fraction(backlog, np.broadcast_to(fraction, backlog.shape), self.rng, groups)
-        return split_fraction(backlog, fraction[index], self.rng, groups)
+            gathered = np.broadcast_to(fraction, backlog.shape)
+        else:
+            gathered = fraction[index]
+        return split_fraction(backlog, gathered, self.rng, groups, clamped=True)
 
     def _write_back(self) -> None:
         # each log directory's disk writes back its own dirty pages
