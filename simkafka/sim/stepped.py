@@ -1937,62 +1937,82 @@ class SteppedWorld:
             take_c = np.where(can, np.minimum(sock_c, np.maximum(request, 1.0)), 0.0)
             frac = np.divide(take_c, sock_c, out=np.zeros(n_conn), where=sock_c > 0)
             moved = self._split_gathered(sock, frac, self.conn)
-            if not np.count_nonzero(moved):
+            # a request holds a few (producer, partition) pairs: the sums per connection
+            # run over those (in the same order, less the zeros, so to the same bits)
+            rows, cols = np.nonzero(moved)
+            if not rows.size:
                 break
+            moved_v = moved[rows, cols]
+            conn_v = self.conn[rows, cols]
             sock -= moved
             read += moved
-            moved_c = np.bincount(flat, weights=moved.ravel(), minlength=n_conn)
+            moved_c = np.bincount(conn_v, weights=moved_v, minlength=n_conn)
             wire = moved * self.wire_per_msg[:, None]
-            bytes_c = np.bincount(flat, weights=wire.ravel(), minlength=n_conn)
+            bytes_c = np.bincount(
+                conn_v, weights=moved_v * self.wire_per_msg[rows], minlength=n_conn
+            )
             # the request as read: its turn at the dirty-page room (see _handle_and_append)
             self.request_bytes = np.where(moved_c > 0, bytes_c, self.request_bytes)
             sock_c -= moved_c
             start = np.maximum(free_at, t0)
-            held = np.where(moved_c > 0, queue_wait + self._service(moved, wire, bytes_c), 0.0)
+            service = self._service(wire, bytes_c, rows, cols, moved_v, conn_v)
+            held = np.where(moved_c > 0, queue_wait + service, 0.0)
             self.request_service = np.where(moved_c > 0, held, self.request_service)
             self.channel_busy += held
             free_at = np.where(moved_c > 0, start + held, free_at)
         self.channel_free_at = free_at
         return read
 
-    def _service(self, moved: np.ndarray, wire: np.ndarray, bytes_c: np.ndarray) -> np.ndarray:
-        """Seconds each connection's channel is held by the request of ``moved`` messages
-        (``wire`` bytes) per (producer, partition), ``bytes_c`` per connection (see
-        :meth:`_read_requests`), queueing excepted."""
-        n_conn, flat = self.I * self.B, self._conn_flat
+    def _service(
+        self,
+        wire: np.ndarray,
+        bytes_c: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        moved_v: np.ndarray,
+        conn_v: np.ndarray,
+    ) -> np.ndarray:
+        """Seconds each connection's channel is held by the request of ``moved_v``
+        messages of the (producer ``rows``, partition ``cols``) pairs on connections
+        ``conn_v`` (``wire`` bytes per (producer, partition)), ``bytes_c`` per connection
+        (see :meth:`_read_requests`), queueing excepted."""
+        n_conn = self.I * self.B
         per_batch, lock_per_message = self._step_lock_costs()
         # the appends' lock time, but a request carries one batch per partition
         # (drainBatchesForOneNode), not the producer's mean share of one per message
-        per_message = lock_per_message - (
-            self.lock_batch_s / per_batch
-        )[:, None]
-        lock = (moved > 0) * self.lock_batch_s[:, None] + moved * per_message
+        # (one column when no topic flushes by flush.messages: the same for every partition)
+        at = cols if lock_per_message.shape[1] > 1 else 0
+        per_message = lock_per_message[rows, at] - (self.lock_batch_s / per_batch)[rows]
+        lock = self.lock_batch_s[rows] + moved_v * per_message
         costs = self.scenario.costs.broker
         service = (
             (costs.network_request_cpu + self.request_cpu)
             + bytes_c * (costs.network_byte_cpu + self.byte_cpu)
-            + np.bincount(flat, weights=lock.ravel(), minlength=n_conn)
+            + np.bincount(conn_v, weights=lock, minlength=n_conn)
         )
         if self.F and self._any_all_acks:
             if self._only_all_acks:  # the mask would keep every message
-                service += self._high_watermark_wait(moved, wire)
+                service += self._high_watermark_wait(wire, rows, cols, conn_v)
             else:
+                keep = self.all_acks[rows]
                 service += self._high_watermark_wait(
-                    moved * self.all_acks[:, None], wire * self.all_acks[:, None]
+                    wire * self.all_acks[:, None], rows[keep], cols[keep], conn_v[keep]
                 )
         return service
 
-    def _high_watermark_wait(self, moved: np.ndarray, wire: np.ndarray) -> np.ndarray:
+    def _high_watermark_wait(
+        self, wire: np.ndarray, rows: np.ndarray, cols: np.ndarray, conn_v: np.ndarray
+    ) -> np.ndarray:
         """Per connection, the longest wait of its request's partitions for their high
-        watermark after the append (``moved`` messages of ``wire`` bytes per (producer,
-        partition)): the slowest ISR follower's loop from a parked fetch -- the leader's
+        watermark after the append (``wire`` bytes per (producer, partition), of the
+        (producer ``rows``, partition ``cols``) pairs with messages, on connections
+        ``conn_v``): the slowest ISR follower's loop from a parked fetch -- the leader's
         handler reads the response, it crosses (the leader's NIC sends each byte to every
         ISR follower and every group at once), the follower appends it and sends its next
         fetch, which the leader reads and which moves the high watermark -- plus, in the
         share of the partition's waiting messages that are other producers', the rest of
         a busy fetcher's loop and the other data its fetch carries."""
-        touched = wire > 0
-        if not np.count_nonzero(touched):
+        if not rows.size:
             return np.zeros(self.I * self.B)
         bytes_f = wire.sum(axis=0)[self.f_part]  # a partition's bytes, at each follower
         if self._replica_rate is None:
@@ -2005,7 +2025,8 @@ class SteppedWorld:
             self._replica_rate = np.minimum(rate, self.nic_in[self.f_broker])
         rate = self._replica_rate
         # one batch per partition in a request, appended by the follower as it was
-        batch_lock = (moved.sum(axis=0) > 0)[self.f_part] * self.follower_lock_batch_s
+        has_batch = np.bincount(cols, minlength=self.P) > 0
+        batch_lock = has_batch[self.f_part] * self.follower_lock_batch_s
         net = self.scenario.costs.broker
         loop_request_cpu = 2 * net.network_request_cpu + 3 * self.request_cpu
         loop_byte_cpu = 2 * self.byte_cpu + net.network_byte_cpu
@@ -2050,12 +2071,15 @@ class SteppedWorld:
         slowest[self.f_segment_part] = np.maximum.reduceat(parked, self.f_segment_start)
         extra = np.zeros(self.P)
         extra[self.f_segment_part] = np.maximum.reduceat(busy, self.f_segment_start)
-        waiting = self.unacked
-        total = waiting.sum(axis=0)
-        share = 1.0 - np.divide(waiting, total, out=np.ones(waiting.shape), where=total > 0)
-        wait = np.where(touched, slowest[None, :] + share * extra[None, :], 0.0)
+        total = self.unacked.sum(axis=0)[cols]
+        share = 1.0 - np.divide(
+            self.unacked[rows, cols], total, out=np.ones(rows.size), where=total > 0
+        )
+        wait = slowest[cols] + share * extra[cols]
         # the request waits for its slowest partition (its DelayedProduce completes then)
-        return self._connection_maximum(wait)
+        out = np.zeros(self.I * self.B)
+        np.maximum.at(out, conn_v, wait)
+        return out
 
     def _acknowledge(
         self,
