@@ -1660,9 +1660,12 @@ class SteppedWorld:
         self._link_overhead[hosts + 1] += np.bincount(member, weights=response, minlength=self.M)
 
     def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
+        # the produce requests in the network: a few (producer, partition) pairs, summed
+        # per connection in the table's order (the same sums as over the whole table)
+        rows, cols = np.nonzero(self.net)
         prod_bytes = np.bincount(
-            self._conn_flat,
-            weights=(self.net * self.wire_per_msg[:, None]).ravel(),
+            self.conn[rows, cols],
+            weights=self.net[rows, cols] * self.wire_per_msg[rows],
             minlength=self.I * self.B,
         )
         demand = np.concatenate([prod_bytes, rep_bytes, con_bytes])
@@ -1673,10 +1676,18 @@ class SteppedWorld:
         alloc = max_min_share(demand, self.flow_src, self.flow_dst, capacity)
         frac = np.divide(alloc, demand, out=np.ones_like(demand), where=demand > 0)
         n1, n2 = self.n_prod_flows, self.n_prod_flows + self.n_rep_flows
+        # Each kind of flow moves what it asked for unless a link it crosses is short; then
+        # what moved is summed again (else it is the demand, to the same bits).
         # produce requests reach their leader
         moved = self._split_gathered(self.net, frac[:n1], self.conn)
         self.net -= moved
         self._arrived = moved
+        if frac[:n1].min(initial=1.0) >= 1.0:
+            prod_moved = prod_bytes
+        else:
+            prod_moved = np.bincount(
+                self._conn_flat, weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n1
+            )
         # replica responses reach their follower (appended below, after the dirty check)
         self._replica_arrived = self._split_gathered(
             self.f_net, frac[n1:n2], self.f_stream, self.f_leader_broker
@@ -1684,28 +1695,28 @@ class SteppedWorld:
         self.f_net -= self._replica_arrived
         self.f_recv += self._replica_arrived
         # a response's size as it arrived: its turn at the dirty-page room
-        rep_moved = np.bincount(
-            self.f_stream,
-            weights=self._replica_arrived * self._bpm_f,
-            minlength=self.R,
-        )
+        if frac[n1:n2].min(initial=1.0) >= 1.0:
+            rep_moved = rep_bytes
+        else:
+            rep_moved = np.bincount(
+                self.f_stream, weights=self._replica_arrived * self._bpm_f, minlength=self.R
+            )
         self.stream_response += rep_moved
         # consumer responses reach their member
         if self.G:
             got = self._split_gathered(self.c_net, frac[n2:], self.c_stream)
             self.c_net -= got
             self.buffered += got
-            bpm = self._bpm
-            con_moved = np.bincount(
-                self._c_stream_flat,
-                weights=(got * bpm[None, :]).ravel(),
-                minlength=self.M * self.B,
-            )
+            if frac[n2:].min(initial=1.0) >= 1.0:
+                con_moved = con_bytes
+            else:
+                con_moved = np.bincount(
+                    self._c_stream_flat,
+                    weights=(got * self._bpm[None, :]).ravel(),
+                    minlength=self.M * self.B,
+                )
         else:
             con_moved = np.zeros(0)
-        prod_moved = np.bincount(
-            self._conn_flat, weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n1
-        )
         flow_bytes = np.concatenate([prod_moved, rep_moved, con_moved])
         links = self.link_capacity.size
         used = self._link_overhead.copy()
