@@ -187,9 +187,10 @@ class CreationCurve:
             floor_count = self._fine_row(oldest - 1, series)
         in_fine = n > floor_count
         in_coarse = ~in_fine
-        # most lookups are for messages created a few steps ago: one gather of the newest
-        # RECENT steps answers them without a bisection
-        recent_steps = min(RECENT, steps - oldest)
+        # most lookups are for messages created a few dozen steps ago: one gather of the
+        # newest NEAR steps answers them without a bisection (the first step whose count
+        # reaches n, as the bisection finds it)
+        recent_steps = min(NEAR, steps - oldest)
         if recent_steps > 0:
             first = steps - recent_steps
             rows = np.arange(first - 1, steps) % self.window
