@@ -377,6 +377,7 @@ class SteppedWorld:
         self.replica_response_bytes = np.zeros(self.R)  # of the fetch in flight
         self.replica_loop = np.zeros(self.R)  # the last loop's duration ...
         self.replica_held = np.zeros(self.R)  # ... and the whole steps that held it
+        self._loops_changed = False  # (replication_delay follows the two above)
         self.replica_next_fetch = np.zeros(self.R)  # the step that answers the next fetch
         self.f_net = np.zeros(self.F, dtype=np.int64)  # fetched, in the network
         # received by the follower, waiting for dirty-page room to be appended: these bytes
@@ -736,6 +737,7 @@ class SteppedWorld:
         self.last_flush = np.zeros(self.P)
         self.fsyncs = 0.0
         self.index_interval = np.array([int(t.index_interval_bytes) for t in topics], dtype=np.int64)
+        self._index_interval_f = self.index_interval[self.f_part]  # at each follower
         self._build_log_dirs()
 
     def _build_log_dirs(self) -> None:
@@ -913,7 +915,7 @@ class SteppedWorld:
         and the followers', whose appends hold the leader log's mean batches."""
         r = self._leader_records_per_batch()[self.f_part]
         batch_bytes = np.maximum(1, (r * self._bpm_f).astype(np.int64))
-        every = self.index_interval[self.f_part] // batch_bytes + 1
+        every = self._index_interval_f // batch_bytes + 1
         follower = f_take / r / every * INDEX_ENTRY_BYTES
         D = self.dir_broker.size
         return np.bincount(self.p_dir, weights=self._index_bytes_p, minlength=D) + np.bincount(
@@ -1123,10 +1125,14 @@ class SteppedWorld:
         (then it waits in ``send()`` for the rest of the step)."""
         cpu = self.send_cpu
         busy = cpu > 0
-        begin = np.where(self.max_rate, self.app_free_at, np.maximum(self.app_free_at, t0))
-        end = np.where(self.max_rate, t1, t1 + SEND_BACKLOG)
+        if self._any_max_rate:
+            begin = np.where(self.max_rate, self.app_free_at, np.maximum(self.app_free_at, t0))
+            end = np.where(self.max_rate, t1, t1 + SEND_BACKLOG)
+        else:  # (the same values)
+            begin = np.maximum(self.app_free_at, t0)
+            end = t1 + SEND_BACKLOG
         room = np.divide(end - begin, cpu, out=np.full(self.I, 2.0**62), where=busy)
-        room = np.floor(np.clip(room, 0.0, 2.0**62)).astype(np.int64)
+        room = np.floor(np.minimum(np.maximum(room, 0.0), 2.0**62)).astype(np.int64)
         counts = np.minimum(offered, room)
         self.cpu_limited += offered - counts
         if self._any_max_rate:
@@ -1135,9 +1141,9 @@ class SteppedWorld:
             wait = self.max_rate & (room >= memory)
             counts = np.where(self.max_rate, np.minimum(room, memory), counts)
             self.memory_wait = wait
-        else:
-            wait = np.zeros(self.I, dtype=bool)
-        self.app_free_at = np.where(wait, t1, begin + counts * cpu)
+            self.app_free_at = np.where(wait, t1, begin + counts * cpu)
+        else:  # nothing waits for memory
+            self.app_free_at = begin + counts * cpu
         self.app_busy += counts * cpu
         return counts
 
@@ -1522,6 +1528,7 @@ class SteppedWorld:
             held = np.floor(loop / self.dt + threshold) * self.dt
             self.replica_loop[landed] = loop
             self.replica_held[landed] = held
+            self._loops_changed = True
             self.replica_next_fetch[landed] = now + held
         self.replica_in_flight = in_flight
         fetching = ~in_flight & (self.replica_next_fetch - now <= 0.5 * self.dt)
@@ -1543,8 +1550,9 @@ class SteppedWorld:
     def _update_replication_delay(self) -> None:
         """What the steps do not hold of the slowest follower's fetch loop (see
         :meth:`_fetcher_loops`), less than a step either way: added to latencies."""
-        if not self.F:
-            return
+        if not self.F or not self._loops_changed:
+            return  # (no loop changed since: the same delays)
+        self._loops_changed = False
         starts = self.f_segment_start
         loop = np.maximum.reduceat(self.replica_loop[self.f_stream], starts)
         held = np.maximum.reduceat(self.replica_held[self.f_stream], starts)
@@ -2168,7 +2176,7 @@ class SteppedWorld:
             self._fetcher_loops(now)
         self._update_replication_delay()
         # an offline partition's high watermark stays where it is (no leader moves it)
-        candidate = np.where(self.has_leader, self.leo, self.hw)
+        candidate = self.leo.copy() if self._all_led else np.where(self.has_leader, self.leo, self.hw)
         if self.F:
             # followers are stored in partition order: one reduceat per step
             if self._all_in_isr:
