@@ -42,7 +42,7 @@ def max_min_share(
     """
     alloc = np.zeros_like(demand)
     remaining = capacity.astype(float).copy()
-    active = np.flatnonzero(demand > EPSILON)  # the unfrozen flows
+    active = (demand > EPSILON).nonzero()[0]  # the unfrozen flows
     links = remaining.size
     nearly_empty = EPSILON * np.maximum(capacity, 1.0)
     for _ in range(rounds):
@@ -124,7 +124,7 @@ def split_total(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Split integer ``total[j]`` over the rows of integer ``weights[:, j]`` in proportion,
     by cumulative flooring: integers that sum exactly to ``total`` and never exceed a
     weight (``total <= weights.sum(0)``)."""
-    cumulative = np.cumsum(weights, axis=0)
+    cumulative = weights.cumsum(axis=0)
     whole = cumulative[-1]
     scale = np.divide(total, whole, out=np.zeros(total.shape), where=whole > 0)
     floored = np.floor(cumulative * scale + EPSILON).astype(np.int64)
@@ -238,10 +238,10 @@ class CreationCurve:
                 block[0] = 0
             inside = (block[0] <= lo) & (hi <= block[-1])
             if np.count_nonzero(inside):
-                cols = np.flatnonzero(inside)
+                cols = inside.nonzero()[0]
                 sub = block[:, cols]
                 clipped = np.minimum(np.maximum(sub, lo[cols]), hi[cols])  # np.clip, faster
-                j, m = np.nonzero(clipped[1:] - clipped[:-1])
+                j, m = (clipped[1:] - clipped[:-1]).nonzero()
                 before, end = sub[j, m], sub[j + 1, m]
                 span = np.maximum(end - before, 1)
                 a, b = clipped[j, m], clipped[j + 1, m]

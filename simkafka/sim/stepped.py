@@ -1111,7 +1111,7 @@ class SteppedWorld:
             arrivals[self.keyed] = self._keyed_split(counts[self.keyed])
         sticky = ~self.keyed & (counts > 0)
         if np.count_nonzero(sticky):
-            self._sticky(np.flatnonzero(sticky), counts[sticky], arrivals)
+            self._sticky(sticky.nonzero()[0], counts[sticky], arrivals)
         self.created += counts
         self.created_p += arrivals.sum(axis=0)
         self.curve.push(self.created_p)
@@ -1181,7 +1181,7 @@ class SteppedWorld:
             pick = np.floor(self.rng.random(who.size) * count[who]).astype(np.int64)
             chosen = self.sticky_choices[rows[who], pick]
             amount = np.repeat(size, switches)
-            last = np.cumsum(switches) - 1
+            last = switches.cumsum() - 1
             has = switches > 0
             amount[last[has]] = rest[has] - (switches[has] - 1) * size[has]
             np.add.at(arrivals, (rows[who], chosen), amount)
@@ -1266,7 +1266,7 @@ class SteppedWorld:
             # left no open batch with a first-record time, so the pairs not sent to need
             # no look.) A step's records go to one or two partitions per producer.
             closed, open_ = self._acc_batches
-            rows, cols = np.nonzero(moved)
+            rows, cols = moved.nonzero()
             self.acc[rows, cols] += moved[rows, cols]
             acc = self.acc[rows, cols]
             pb = self.per_batch[rows]
@@ -1324,7 +1324,7 @@ class SteppedWorld:
         # Only the (producer, partition) pairs with records have a batch to send: the
         # stage runs over those (a few percent of the table at full load), in the
         # table's order, so that its sums are the same as over the whole table.
-        rows, cols = np.nonzero(self.acc)
+        rows, cols = self.acc.nonzero()
         full_v, partial_v = full[rows, cols], partial[rows, cols]
         has_partial = partial_v > 0
         due = now - self.partial_first[rows, cols] >= self._linger_due[rows, 0]
@@ -1517,7 +1517,7 @@ class SteppedWorld:
         and fill each other's idle steps).
         """
         in_flight = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
-        landed = np.flatnonzero(self.replica_in_flight & ~in_flight)
+        landed = (self.replica_in_flight & ~in_flight).nonzero()[0]
         if landed.size:
             loop = (
                 self.replica_round_trip[landed]
@@ -1670,7 +1670,7 @@ class SteppedWorld:
     def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
         # the produce requests in the network: a few (producer, partition) pairs, summed
         # per connection in the table's order (the same sums as over the whole table)
-        rows, cols = np.nonzero(self.net)
+        rows, cols = self.net.nonzero()
         prod_bytes = np.bincount(
             self.conn[rows, cols],
             weights=self.net[rows, cols] * self.wire_per_msg[rows],
@@ -1964,7 +1964,7 @@ class SteppedWorld:
             moved = self._split_gathered(sock, frac, self.conn)
             # a request holds a few (producer, partition) pairs: the sums per connection
             # run over those (in the same order, less the zeros, so to the same bits)
-            rows, cols = np.nonzero(moved)
+            rows, cols = moved.nonzero()
             if not rows.size:
                 break
             moved_v = moved[rows, cols]
@@ -2135,7 +2135,7 @@ class SteppedWorld:
         if now <= self.measure_from:
             return
         per_p = counts.sum(axis=0)
-        touched = np.flatnonzero(per_p)
+        touched = per_p.nonzero()[0]
         # log offsets -> creation order: less the prefill, plus the created that failed
         shift = self.failed_p[touched] - self.prefill_p[touched]
         piece, created_lo, created_hi, n = self._creation_pieces(
@@ -2297,7 +2297,7 @@ class SteppedWorld:
             self.in_batch = np.minimum(np.maximum(0, self.in_batch - taken), self.buffered)
         if now <= self.measure_from:
             return
-        slots = np.flatnonzero(taken)  # (group, partition) pairs, all groups at once
+        slots = taken.ravel().nonzero()[0]  # (group, partition) pairs, all groups at once
         if not slots.size:
             return
         part = slots % self.P
@@ -2355,11 +2355,11 @@ class SteppedWorld:
         (acknowledged messages can differ from offsets passed when producers mix acks
         settings), integers by cumulative rounding."""
         piece, oldest, newest, n = self.curve.segments(series, lo, hi)
-        order = np.argsort(piece, kind="stable")
+        order = piece.argsort(kind="stable")
         piece, oldest, newest, n = piece[order], oldest[order], newest[order], n[order]
         total = np.bincount(piece, weights=n, minlength=series.size)
         scale = np.divide(counts, total, out=np.zeros(series.size), where=total > 0)
-        rounded = np.rint(np.cumsum(n * scale[piece])).astype(np.int64)
+        rounded = np.rint((n * scale[piece]).cumsum()).astype(np.int64)
         return piece, oldest, newest, differences(rounded)
 
     def _split_gathered(
