@@ -1924,17 +1924,28 @@ class SteppedWorld:
         """
         sock = self.sock
         read = np.zeros_like(sock)
-        if not np.count_nonzero(sock):
+        # The few (producer, partition) pairs with messages in the socket, in the table's
+        # order: the sums per connection and the split of a request run over those (the
+        # same sums, less the zeros, and the same draws: a zero is never split).
+        rows, cols = sock.nonzero()
+        if not rows.size:
             return read
-        flat, n_conn = self._conn_flat, self.I * self.B
-        sock_c = np.bincount(flat, weights=sock.ravel(), minlength=n_conn)
-        net_c = np.bincount(flat, weights=self.net.ravel(), minlength=n_conn)
+        n_conn = self.I * self.B
+        sock_v, conn_v = sock[rows, cols], self.conn[rows, cols]
+        sock_c = np.bincount(conn_v, weights=sock_v, minlength=n_conn)
+        net_rows, net_cols = self.net.nonzero()
+        net_c = np.bincount(
+            self.conn[net_rows, net_cols],
+            weights=self.net[net_rows, net_cols],
+            minlength=n_conn,
+        )
         # a connection whose last request is still queued reads the next once it is
         # appended: after the locks of its partitions have worked off what is queued for
         # them (and the handlers theirs); one that was short of dirty-page room last step
         # reads nothing this step
         left = self.cpu_q > 0
-        leftover = np.bincount(flat, weights=left.ravel(), minlength=n_conn) > 0
+        q_rows, q_cols = left.nonzero()
+        leftover = np.bincount(self.conn[q_rows, q_cols], minlength=n_conn) > 0
         stuck = leftover & self._dirty_waiting
         request = np.where(
             self.inflight > 0,
@@ -1961,26 +1972,28 @@ class SteppedWorld:
                 break
             take_c = np.where(can, np.minimum(sock_c, np.maximum(request, 1.0)), 0.0)
             frac = np.divide(take_c, sock_c, out=np.zeros(n_conn), where=sock_c > 0)
-            moved = self._split_gathered(sock, frac, self.conn)
-            # a request holds a few (producer, partition) pairs: the sums per connection
-            # run over those (in the same order, less the zeros, so to the same bits)
-            rows, cols = moved.nonzero()
-            if not rows.size:
+            if frac.min() >= 1.0:
+                moved_all = sock_v.copy()
+            else:  # (as _split_gathered, over the pairs with messages)
+                fraction = np.minimum(np.maximum(frac, 0.0), 1.0)[conn_v]
+                moved_all = split_fraction(sock_v, fraction, self.rng, clamped=True)
+            taken = moved_all > 0
+            if not np.count_nonzero(taken):
                 break
-            moved_v = moved[rows, cols]
-            conn_v = self.conn[rows, cols]
-            sock -= moved
-            read += moved
-            moved_c = np.bincount(conn_v, weights=moved_v, minlength=n_conn)
-            wire = moved * self.wire_per_msg[:, None]
-            bytes_c = np.bincount(
-                conn_v, weights=moved_v * self.wire_per_msg[rows], minlength=n_conn
-            )
+            sock_v -= moved_all
+            m_rows, m_cols, moved_v, m_conn = rows[taken], cols[taken], moved_all[taken], conn_v[taken]
+            sock[m_rows, m_cols] -= moved_v
+            read[m_rows, m_cols] += moved_v
+            moved_c = np.bincount(m_conn, weights=moved_v, minlength=n_conn)
+            wire_v = moved_v * self.wire_per_msg[m_rows]
+            wire = np.zeros(sock.shape)
+            wire[m_rows, m_cols] = wire_v
+            bytes_c = np.bincount(m_conn, weights=wire_v, minlength=n_conn)
             # the request as read: its turn at the dirty-page room (see _handle_and_append)
             self.request_bytes = np.where(moved_c > 0, bytes_c, self.request_bytes)
             sock_c -= moved_c
             start = np.maximum(free_at, t0)
-            service = self._service(wire, bytes_c, rows, cols, moved_v, conn_v)
+            service = self._service(wire, bytes_c, m_rows, m_cols, moved_v, m_conn)
             held = np.where(moved_c > 0, queue_wait + service, 0.0)
             self.request_service = np.where(moved_c > 0, held, self.request_service)
             self.channel_busy += held
