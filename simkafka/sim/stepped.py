@@ -1671,10 +1671,9 @@ class SteppedWorld:
         # the produce requests in the network: a few (producer, partition) pairs, summed
         # per connection in the table's order (the same sums as over the whole table)
         rows, cols = self.net.nonzero()
+        net_v, net_conn = self.net[rows, cols], self.conn[rows, cols]
         prod_bytes = np.bincount(
-            self.conn[rows, cols],
-            weights=self.net[rows, cols] * self.wire_per_msg[rows],
-            minlength=self.I * self.B,
+            net_conn, weights=net_v * self.wire_per_msg[rows], minlength=self.I * self.B
         )
         demand = np.concatenate([prod_bytes, rep_bytes, con_bytes])
         # what each link can still carry this step: its capacity, less request headers
@@ -1686,16 +1685,21 @@ class SteppedWorld:
         n1, n2 = self.n_prod_flows, self.n_prod_flows + self.n_rep_flows
         # Each kind of flow moves what it asked for unless a link it crosses is short; then
         # what moved is summed again (else it is the demand, to the same bits).
-        # produce requests reach their leader
-        moved = self._split_gathered(self.net, frac[:n1], self.conn)
-        self.net -= moved
-        self._arrived = moved
+        # produce requests reach their leader (split over the pairs in the network, as
+        # _split_gathered would: a zero is never split)
+        moved = np.zeros_like(self.net)
         if frac[:n1].min(initial=1.0) >= 1.0:
+            moved_v = net_v
             prod_moved = prod_bytes
         else:
+            fraction = np.minimum(np.maximum(frac[:n1], 0.0), 1.0)[net_conn]
+            moved_v = split_fraction(net_v, fraction, self.rng, clamped=True)
             prod_moved = np.bincount(
-                self._conn_flat, weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n1
+                net_conn, weights=moved_v * self.wire_per_msg[rows], minlength=n1
             )
+        moved[rows, cols] = moved_v
+        self.net[rows, cols] -= moved_v
+        self._arrived = moved
         # replica responses reach their follower (appended below, after the dirty check)
         self._replica_arrived = self._split_gathered(
             self.f_net, frac[n1:n2], self.f_stream, self.f_leader_broker
