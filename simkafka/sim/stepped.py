@@ -800,7 +800,7 @@ class SteppedWorld:
         self._thread_seconds = self.threads * self.dt
         self._network_thread_seconds = self.network_threads * self.dt
         self._dirty_limit = DIRTY_RATIO * self.page_cache
-        self._linger_due = self.linger[:, None] - 1e-12
+        self._linger_due = self.linger - 1e-12
         self._turnaround_base = 2 * self.client_latency + self.scenario.costs.producer.request_cpu
         self._refresh_capacities()
 
@@ -1251,6 +1251,14 @@ class SteppedWorld:
             self._acc_batches = self._batches(self.acc)
         return self._acc_batches
 
+    def _pairs(self, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The (producer, partition) pairs where ``table`` is not zero, in the table's
+        order: ``(flat index, producer, partition)`` (flat indices read with ``take`` and
+        write with ``put``, cheaper than a pair of index arrays)."""
+        flat = table.ravel().nonzero()[0]
+        rows = flat // self.P
+        return flat, rows, flat - rows * self.P
+
     def _enter_accumulator(self, moved: np.ndarray, now: float) -> None:
         if self._acc_batches is None:  # acc changed outside the drain: the whole table
             closed_before, before = self._accumulated()
@@ -1266,18 +1274,17 @@ class SteppedWorld:
             # left no open batch with a first-record time, so the pairs not sent to need
             # no look.) A step's records go to one or two partitions per producer.
             closed, open_ = self._acc_batches
-            rows, cols = moved.nonzero()
-            self.acc[rows, cols] += moved[rows, cols]
-            acc = self.acc[rows, cols]
+            flat, rows, _ = self._pairs(moved)
+            acc = self.acc.take(flat) + moved.take(flat)
+            self.acc.put(flat, acc)
             pb = self.per_batch[rows]
             closed_now = np.maximum(acc - self.close_lag[rows], 0) // pb
             open_now = acc - closed_now * pb
-            started = ((open_[rows, cols] == 0) | (closed_now > closed[rows, cols])) & (open_now > 0)
-            closed[rows, cols] = closed_now
-            open_[rows, cols] = open_now
-            self.partial_first[rows[started], cols[started]] = now - 0.5 * self.dt
-            empty = open_now == 0
-            self.partial_first[rows[empty], cols[empty]] = np.inf
+            started = ((open_.take(flat) == 0) | (closed_now > closed.take(flat))) & (open_now > 0)
+            closed.put(flat, closed_now)
+            open_.put(flat, open_now)
+            self.partial_first.put(flat[started], now - 0.5 * self.dt)
+            self.partial_first.put(flat[open_now == 0], np.inf)
         if self.offline_cols.size:
             self._strand(moved[:, self.offline_cols], now)
 
@@ -1324,10 +1331,10 @@ class SteppedWorld:
         # Only the (producer, partition) pairs with records have a batch to send: the
         # stage runs over those (a few percent of the table at full load), in the
         # table's order, so that its sums are the same as over the whole table.
-        rows, cols = self.acc.nonzero()
-        full_v, partial_v = full[rows, cols], partial[rows, cols]
+        flat, rows, cols = self._pairs(self.acc)
+        full_v, partial_v = full.take(flat), partial.take(flat)
         has_partial = partial_v > 0
-        due = now - self.partial_first[rows, cols] >= self._linger_due[rows, 0]
+        due = now - self.partial_first.take(flat) >= self._linger_due[rows]
         # a full buffer sends at once
         if not self._nothing_blocked:
             due |= ((self.blocked.sum(axis=1) > 0) | self.memory_wait)[rows]
@@ -1355,30 +1362,30 @@ class SteppedWorld:
         slots *= sender_free
         # the most batches any partition of the connection has ready: one request per
         # level (thousands when an unthrottled producer's buffer is full)
-        conn = self.conn[rows, cols]
+        conn = self._conn_flat[flat]
         per_conn = np.zeros(n_conn, dtype=np.int64)
         np.maximum.at(per_conn, conn, ready)
         requests = np.minimum(per_conn, slots)
         batches = np.minimum(queued, requests[conn])
-        take = np.minimum(self.acc[rows, cols], batches * self.per_batch[rows])
+        acc_v = self.acc.take(flat)
+        take = np.minimum(acc_v, batches * self.per_batch[rows])
         taken = take > 0
         if not np.count_nonzero(taken):
             return
-        t_rows, t_cols, t_take = rows[taken], cols[taken], take[taken]
-        self.acc[t_rows, t_cols] -= t_take
+        t_flat, t_rows, t_cols, t_take = flat[taken], rows[taken], cols[taken], take[taken]
+        acc = acc_v[taken] - t_take
+        self.acc.put(t_flat, acc)
         if kept:  # only the pairs drained change (as in _enter_accumulator)
-            acc = self.acc[t_rows, t_cols]
             pb_taken = self.per_batch[t_rows]
             closed_now = np.maximum(acc - self.close_lag[t_rows], 0) // pb_taken
             open_now = acc - closed_now * pb_taken
-            full[t_rows, t_cols] = closed_now
-            partial[t_rows, t_cols] = open_now
-            empty = open_now == 0
-            self.partial_first[t_rows[empty], t_cols[empty]] = np.inf
+            full.put(t_flat, closed_now)
+            partial.put(t_flat, open_now)
+            self.partial_first.put(t_flat[open_now == 0], np.inf)
         else:
             self._acc_batches = self._batches(self.acc)
             self.partial_first[self._acc_batches[1] == 0] = np.inf
-        self.net[t_rows, t_cols] += t_take
+        self.net.put(t_flat, self.net.take(t_flat) + t_take)
         self.inflight += requests
         self.conn_unacked += np.bincount(conn, weights=take, minlength=n_conn).astype(np.int64)
         self.requests += int(requests.sum())
@@ -1405,7 +1412,7 @@ class SteppedWorld:
         # acks=0: complete once written to the socket -- no response, no broker time
         if self._any_zero_acks:
             zeros = np.zeros_like(self.acc)
-            zeros[t_rows, t_cols] = t_take * self.zero_acks[t_rows]
+            zeros.put(t_flat, t_take * self.zero_acks[t_rows])
             if np.count_nonzero(zeros):
                 self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
         req_per_broker = np.bincount(self._conn_broker, weights=requests, minlength=self.B)
@@ -1670,8 +1677,8 @@ class SteppedWorld:
     def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
         # the produce requests in the network: a few (producer, partition) pairs, summed
         # per connection in the table's order (the same sums as over the whole table)
-        rows, cols = self.net.nonzero()
-        net_v, net_conn = self.net[rows, cols], self.conn[rows, cols]
+        flat, rows, _ = self._pairs(self.net)
+        net_v, net_conn = self.net.take(flat), self._conn_flat[flat]
         prod_bytes = np.bincount(
             net_conn, weights=net_v * self.wire_per_msg[rows], minlength=self.I * self.B
         )
@@ -1697,8 +1704,8 @@ class SteppedWorld:
             prod_moved = np.bincount(
                 net_conn, weights=moved_v * self.wire_per_msg[rows], minlength=n1
             )
-        moved[rows, cols] = moved_v
-        self.net[rows, cols] -= moved_v
+        moved.put(flat, moved_v)
+        self.net.put(flat, net_v - moved_v)
         self._arrived = moved
         # replica responses reach their follower (appended below, after the dirty check)
         self._replica_arrived = self._split_gathered(
@@ -1931,25 +1938,22 @@ class SteppedWorld:
         # The few (producer, partition) pairs with messages in the socket, in the table's
         # order: the sums per connection and the split of a request run over those (the
         # same sums, less the zeros, and the same draws: a zero is never split).
-        rows, cols = sock.nonzero()
-        if not rows.size:
+        flat, rows, cols = self._pairs(sock)
+        if not flat.size:
             return read
         n_conn = self.I * self.B
-        sock_v, conn_v = sock[rows, cols], self.conn[rows, cols]
+        sock_v, conn_v = sock.take(flat), self._conn_flat[flat]
         sock_c = np.bincount(conn_v, weights=sock_v, minlength=n_conn)
-        net_rows, net_cols = self.net.nonzero()
+        net_flat = self.net.ravel().nonzero()[0]
         net_c = np.bincount(
-            self.conn[net_rows, net_cols],
-            weights=self.net[net_rows, net_cols],
-            minlength=n_conn,
+            self._conn_flat[net_flat], weights=self.net.take(net_flat), minlength=n_conn
         )
         # a connection whose last request is still queued reads the next once it is
         # appended: after the locks of its partitions have worked off what is queued for
         # them (and the handlers theirs); one that was short of dirty-page room last step
         # reads nothing this step
         left = self.cpu_q > 0
-        q_rows, q_cols = left.nonzero()
-        leftover = np.bincount(self.conn[q_rows, q_cols], minlength=n_conn) > 0
+        leftover = np.bincount(self._conn_flat[left.ravel().nonzero()[0]], minlength=n_conn) > 0
         stuck = leftover & self._dirty_waiting
         request = np.where(
             self.inflight > 0,
@@ -1985,13 +1989,14 @@ class SteppedWorld:
             if not np.count_nonzero(taken):
                 break
             sock_v -= moved_all
-            m_rows, m_cols, moved_v, m_conn = rows[taken], cols[taken], moved_all[taken], conn_v[taken]
-            sock[m_rows, m_cols] -= moved_v
-            read[m_rows, m_cols] += moved_v
+            m_flat, m_rows, m_cols = flat[taken], rows[taken], cols[taken]
+            moved_v, m_conn = moved_all[taken], conn_v[taken]
+            sock.put(m_flat, sock_v[taken])
+            read.put(m_flat, read.take(m_flat) + moved_v)
             moved_c = np.bincount(m_conn, weights=moved_v, minlength=n_conn)
             wire_v = moved_v * self.wire_per_msg[m_rows]
             wire = np.zeros(sock.shape)
-            wire[m_rows, m_cols] = wire_v
+            wire.put(m_flat, wire_v)
             bytes_c = np.bincount(m_conn, weights=wire_v, minlength=n_conn)
             # the request as read: its turn at the dirty-page room (see _handle_and_append)
             self.request_bytes = np.where(moved_c > 0, bytes_c, self.request_bytes)
