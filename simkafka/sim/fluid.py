@@ -42,22 +42,23 @@ def max_min_share(
     """
     alloc = np.zeros_like(demand)
     remaining = capacity.astype(float).copy()
-    active = demand > EPSILON
+    active = (demand > EPSILON).nonzero()[0]  # the unfrozen flows
     links = remaining.size
+    nearly_empty = EPSILON * np.maximum(capacity, 1.0)
     for _ in range(rounds):
-        if not np.count_nonzero(active):
+        if not active.size:
             break
         src_a, dst_a = src[active], dst[active]
         users = np.bincount(src_a, minlength=links) + np.bincount(dst_a, minlength=links)
         fair = np.divide(remaining, users, out=np.full(links, np.inf), where=users > 0)
-        want = demand[active] - alloc[active]
-        grant = np.minimum(want, np.minimum(fair[src_a], fair[dst_a]))
-        alloc[active] += grant
+        demand_a, alloc_a = demand[active], alloc[active]
+        grant = np.minimum(demand_a - alloc_a, np.minimum(fair[src_a], fair[dst_a]))
+        alloc_a += grant
+        alloc[active] = alloc_a
         remaining -= np.bincount(src_a, weights=grant, minlength=links)
         remaining -= np.bincount(dst_a, weights=grant, minlength=links)
-        full = remaining <= EPSILON * np.maximum(capacity, 1.0)
-        still = (demand[active] - alloc[active] > EPSILON) & ~full[src_a] & ~full[dst_a]
-        active[np.flatnonzero(active)[~still]] = False
+        full = remaining <= nearly_empty
+        active = active[(demand_a - alloc_a > EPSILON) & ~(full[src_a] | full[dst_a])]
     return alloc
 
 
@@ -75,6 +76,8 @@ def share_by_turns(
     granted = np.zeros_like(demand, dtype=float)
     remaining = room.astype(float).copy()
     active = (demand > EPSILON) & (turn > 0)
+    unsatisfied = EPSILON * np.maximum(demand, 1.0)
+    nearly_full = (EPSILON * np.maximum(room, 1.0))[pool]
     for _ in range(rounds):
         if not np.count_nonzero(active):
             break
@@ -83,9 +86,7 @@ def share_by_turns(
         grant = np.where(active, np.minimum(demand - granted, turn * per_byte[pool]), 0.0)
         granted += grant
         remaining -= np.bincount(pool, weights=grant, minlength=room.size)
-        active &= (demand - granted > EPSILON * np.maximum(demand, 1.0)) & (
-            remaining[pool] > EPSILON * np.maximum(room[pool], 1.0)
-        )
+        active &= (demand - granted > unsatisfied) & (remaining[pool] > nearly_full)
     return granted
 
 
@@ -94,6 +95,7 @@ def split_fraction(
     fraction: np.ndarray,
     rng: np.random.Generator,
     groups: np.ndarray | None = None,
+    clamped: bool = False,
 ) -> np.ndarray:
     """``round(backlog * fraction)`` per element, rounding up with the probability of the
     remainder: integers, never more than the backlog, the right total on average.
@@ -101,10 +103,11 @@ def split_fraction(
     With ``groups`` (a small non-negative integer per element), elements of one group
     share one draw, so equal shares of one group round alike -- the followers of one
     leader, served alike by its NIC, finish their responses in the same step.
+    ``clamped``: the caller has put ``fraction`` within [0, 1] already.
     """
     if backlog.size == 0 or fraction.min() >= 1.0:  # nothing is short: everything moves
         return backlog.copy()
-    want = backlog * np.minimum(np.maximum(fraction, 0.0), 1.0)
+    want = backlog * (fraction if clamped else np.minimum(np.maximum(fraction, 0.0), 1.0))
     whole = np.floor(want)
     rest = want - whole
     partial = rest > EPSILON
@@ -121,12 +124,20 @@ def split_total(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Split integer ``total[j]`` over the rows of integer ``weights[:, j]`` in proportion,
     by cumulative flooring: integers that sum exactly to ``total`` and never exceed a
     weight (``total <= weights.sum(0)``)."""
-    cumulative = np.cumsum(weights, axis=0)
+    cumulative = weights.cumsum(axis=0)
     whole = cumulative[-1]
     scale = np.divide(total, whole, out=np.zeros(total.shape), where=whole > 0)
     floored = np.floor(cumulative * scale + EPSILON).astype(np.int64)
     floored[-1] = np.where(whole > 0, total, 0)
-    return np.diff(floored, axis=0, prepend=0)
+    return differences(floored)
+
+
+def differences(cumulative: np.ndarray) -> np.ndarray:
+    """``np.diff(cumulative, axis=0, prepend=0)`` of integers, in two calls (np.diff's
+    own Python costs more than the arithmetic on the small arrays of a step)."""
+    out = cumulative.copy()
+    out[1:] -= cumulative[:-1]
+    return out
 
 
 class CreationCurve:
@@ -176,13 +187,14 @@ class CreationCurve:
             floor_count = self._fine_row(oldest - 1, series)
         in_fine = n > floor_count
         in_coarse = ~in_fine
-        # most lookups are for messages created a few steps ago: one gather of the newest
-        # RECENT steps answers them without a bisection
-        recent_steps = min(RECENT, steps - oldest)
+        # most lookups are for messages created a few dozen steps ago: one gather of the
+        # newest NEAR steps answers them without a bisection (the first step whose count
+        # reaches n, as the bisection finds it)
+        recent_steps = min(NEAR, steps - oldest)
         if recent_steps > 0:
             first = steps - recent_steps
             rows = np.arange(first - 1, steps) % self.window
-            block = self.fine[rows][:, series]
+            block = self.fine[rows[:, None], series]
             if first == 0:
                 block[0] = 0
             recent = n > block[0]
@@ -221,15 +233,15 @@ class CreationCurve:
         if recent_steps > 0:
             first = steps - recent_steps
             rows = np.arange(first - 1, steps) % self.window
-            block = self.fine[rows][:, series]  # ends of steps first-1 .. steps-1
+            block = self.fine[rows[:, None], series]  # ends of steps first-1 .. steps-1
             if first == 0:
                 block[0] = 0
             inside = (block[0] <= lo) & (hi <= block[-1])
             if np.count_nonzero(inside):
-                cols = np.flatnonzero(inside)
+                cols = inside.nonzero()[0]
                 sub = block[:, cols]
-                clipped = np.clip(sub, lo[cols], hi[cols])
-                j, m = np.nonzero(np.diff(clipped, axis=0))
+                clipped = np.minimum(np.maximum(sub, lo[cols]), hi[cols])  # np.clip, faster
+                j, m = (clipped[1:] - clipped[:-1]).nonzero()
                 before, end = sub[j, m], sub[j + 1, m]
                 span = np.maximum(end - before, 1)
                 a, b = clipped[j, m], clipped[j + 1, m]
@@ -257,10 +269,17 @@ class CreationCurve:
         hi = np.full(n.shape, steps - 1, dtype=np.int64)
         near = steps - 1 - NEAR
         if near > oldest:
-            # most messages looked up are a few dozen steps old: one probe halves the
-            # bisection for them (the counts rise with the step, so the answer -- the
-            # first step that reaches n -- is past ``near`` exactly when ``near`` falls short)
-            beyond = self._fine_row(near, s) < n
+            # most messages looked up are a few dozen steps old: the answer -- the first
+            # step that reaches n -- is past ``near`` exactly when ``near`` falls short
+            # (the counts rise with the step), and then it is ``near + 1`` plus the steps
+            # after it that fall short, counted in one gather of the newest NEAR steps
+            rows = np.arange(near, steps) % self.window
+            block = self.fine[rows[:, None], s]  # ends of steps near .. steps - 1
+            beyond = block[0] < n
+            if beyond.all():
+                j = (block[1:-1] < n).sum(axis=0)
+                cols = np.arange(n.size)
+                return self._interpolate(near + 1 + j, block[j, cols], block[j + 1, cols], n, 1)
             lo = np.where(beyond, near + 1, lo)
             hi = np.where(beyond, hi, near)
         while True:
@@ -296,7 +315,7 @@ class CreationCurve:
         self, first_step: np.ndarray, before: np.ndarray, end: np.ndarray, n: np.ndarray, steps: int
     ) -> np.ndarray:
         span = np.maximum(end - before, 1)
-        within = np.clip((n - before - 0.5) / span, 0.0, 1.0)
+        within = np.minimum(np.maximum((n - before - 0.5) / span, 0.0), 1.0)  # np.clip
         return (first_step + within * steps) * self.step
 
 

@@ -178,6 +178,7 @@ from simkafka.sim.fluid import (
     EPSILON,
     CreationCurve,
     apportion,
+    differences,
     max_min_share,
     share_by_turns,
     split_fraction,
@@ -376,6 +377,7 @@ class SteppedWorld:
         self.replica_response_bytes = np.zeros(self.R)  # of the fetch in flight
         self.replica_loop = np.zeros(self.R)  # the last loop's duration ...
         self.replica_held = np.zeros(self.R)  # ... and the whole steps that held it
+        self._loops_changed = False  # (replication_delay follows the two above)
         self.replica_next_fetch = np.zeros(self.R)  # the step that answers the next fetch
         self.f_net = np.zeros(self.F, dtype=np.int64)  # fetched, in the network
         # received by the follower, waiting for dirty-page room to be appended: these bytes
@@ -482,10 +484,15 @@ class SteppedWorld:
         self.key_carry = np.zeros((NI, P))
         # message counts per (producer, partition), by stage
         z = lambda: np.zeros((NI, P), dtype=np.int64)  # noqa: E731
-        self.blocked, self.acc, self.net, self.cpu_q, self.unacked = z(), z(), z(), z(), z()
-        self._acc_batches: tuple[np.ndarray, np.ndarray] | None = None  # see _accumulated
+        self.blocked = z()
+        self._nothing_blocked = True  # kept by _admit_and_expire (the drain reads it)
+        # the stages whose messages hold buffer.memory, as views of one array so that
+        # _used_memory sums them in one call (they are only ever changed in place)
+        self._held_stages = np.zeros((5, NI, P), dtype=np.int64)
+        self.acc, self.net, self.cpu_q, self.unacked = self._held_stages[:4]
         # arrived at the leader, not yet read: the connection is muted (see _read_requests)
-        self.sock = z()
+        self.sock = self._held_stages[4]
+        self._acc_batches: tuple[np.ndarray, np.ndarray] | None = None  # see _accumulated
         self.partial_first = np.full((NI, P), np.inf)
         self.blocked_fifo: list[deque[list[float]]] = [deque() for _ in range(NI)]
         self.conn = np.arange(NI)[:, None] * self.B + self.leader[None, :]  # connection of (i, p)
@@ -730,6 +737,7 @@ class SteppedWorld:
         self.last_flush = np.zeros(self.P)
         self.fsyncs = 0.0
         self.index_interval = np.array([int(t.index_interval_bytes) for t in topics], dtype=np.int64)
+        self._index_interval_f = self.index_interval[self.f_part]  # at each follower
         self._build_log_dirs()
 
     def _build_log_dirs(self) -> None:
@@ -780,8 +788,21 @@ class SteppedWorld:
         self._session_max_wait = self.fetch_max_wait[sessions]
         self._session_fetch_min = np.maximum(self.fetch_min[sessions], 1e-9)
         self._session_up = self.broker_up[self._session_broker]
+        self._all_sessions_up = bool(self._session_up.all())
+        # the dirty-page room's writers: each connection, then each replica fetcher
+        self._writer_pool = np.concatenate([self._conn_broker, self.stream_broker])
+        self._no_connection = np.zeros(self.I * B, dtype=bool)
         self._session_member = np.arange(self.M * B) // B
         self._member_egress = 2 * (B + self.I + np.arange(self.M))
+        # the drain's: the linger's due time as compared, the turnaround's constant part
+        self._all_led = bool(self.has_leader.all())
+        # handler and network threads' seconds per step, the page cache's dirty limit
+        self._thread_seconds = self.threads * self.dt
+        self._network_thread_seconds = self.network_threads * self.dt
+        self._dirty_limit = DIRTY_RATIO * self.page_cache
+        self._linger_due = self.linger - 1e-12
+        self._turnaround_base = 2 * self.client_latency + self.scenario.costs.producer.request_cpu
+        self._refresh_capacities()
 
     def _build_capacity_faults(self) -> None:
         """slow_disk / nic_degradation (:mod:`simkafka.sim.degradation`): the factors in
@@ -809,6 +830,8 @@ class SteppedWorld:
         self.dir_write = dir_write * self._disk_factor[self.dir_broker]
         self.link_capacity[0 : 2 * self.B : 2] = self.nic_out
         self.link_capacity[1 : 2 * self.B : 2] = self.nic_in
+        self._refresh_capacities()
+        self._replica_rate = None
 
     def _records_per_batch(self) -> np.ndarray:
         """Each producer's mean records per batch sent so far (``_drain`` counts each
@@ -844,11 +867,11 @@ class SteppedWorld:
         """flush.ms: a log whose last flush is older than the setting is flushed (its
         unflushed bytes at the disk's bandwidth and an fsync) under its lock, which the
         appends of the step wait for; a log flushed by flush.messages has nothing left."""
-        bytes_p = (appended * self.wire_per_msg[:, None]).sum(axis=0)
         if self._any_flushing:
             self.fsyncs += float((appended * self.fsyncs_per_message).sum())
         if not self._any_timed_flush:
             return np.zeros(self.P)
+        bytes_p = (appended * self.wire_per_msg[:, None]).sum(axis=0)
         self.unflushed_bytes = np.where(self.flushing, 0.0, self.unflushed_bytes + bytes_p)
         self.last_flush = np.where(self.flushing & (bytes_p > 0), self.now, self.last_flush)
         due = self.timed_flush & (self.unflushed_bytes > 0) & (
@@ -866,7 +889,7 @@ class SteppedWorld:
         """Lock time per message of each follower's appends: per batch (the leader log's
         records per batch) and per byte, and the fsyncs of flush.messages."""
         r = self._leader_records_per_batch()[self.f_part]
-        bpm = self._bpm[self.f_part]
+        bpm = self._bpm_f
         seconds = self.follower_lock_batch_s / r + bpm * self.follower_lock_byte_s
         if self._any_flushing:
             k = self.flush_messages[self.f_part]
@@ -874,19 +897,25 @@ class SteppedWorld:
             seconds = seconds + np.where(self.flushing[self.f_part], flush, 0.0)
         return seconds
 
-    def _write_back_room(self) -> np.ndarray:
-        """Bytes per broker its disks can write back this step: appends of the step may
-        be written in it. (With JBOD an idle directory's bandwidth counts too, so a
-        broker whose traffic goes to one disk may pass its dirty limit by that step's
-        worth of the others' bandwidth; its throughput is still the busy disk's.)"""
-        return np.bincount(self.dir_broker, weights=self.dir_write * self.dt, minlength=self.B)
+    def _refresh_capacities(self) -> None:
+        """What the steps read of the NICs' and disks' capacities, computed at the build
+        and again whenever a capacity fault changes them."""
+        self._conn_nic = np.minimum(self.client_nic, self.nic_in[self._conn_broker])
+        # Bytes per broker its disks can write back in a step: appends of the step may be
+        # written in it. (With JBOD an idle directory's bandwidth counts too, so a broker
+        # whose traffic goes to one disk may pass its dirty limit by that step's worth of
+        # the others' bandwidth; its throughput is still the busy disk's.)
+        self._dir_write_step = self.dir_write * self.dt
+        self._write_back_room = np.bincount(
+            self.dir_broker, weights=self._dir_write_step, minlength=self.B
+        )
 
     def _index_bytes(self, f_take: np.ndarray) -> np.ndarray:
         """Index entries written per log directory this step: the leaders' (see _append_locks)
         and the followers', whose appends hold the leader log's mean batches."""
         r = self._leader_records_per_batch()[self.f_part]
-        batch_bytes = np.maximum(1, (r * self._bpm[self.f_part]).astype(np.int64))
-        every = self.index_interval[self.f_part] // batch_bytes + 1
+        batch_bytes = np.maximum(1, (r * self._bpm_f).astype(np.int64))
+        every = self._index_interval_f // batch_bytes + 1
         follower = f_take / r / every * INDEX_ENTRY_BYTES
         D = self.dir_broker.size
         return np.bincount(self.p_dir, weights=self._index_bytes_p, minlength=D) + np.bincount(
@@ -925,15 +954,19 @@ class SteppedWorld:
         per_batch, seconds_per_msg = self._step_lock_costs()
         demand = (candidates * seconds_per_msg).sum(axis=0)  # per partition
         available = self.dt - self.lock_debt
-        frac = np.divide(
-            np.maximum(available, 0.0), demand, out=np.ones(self.P), where=demand > available
-        )
-        appended = self._split_gathered(candidates, frac, slice(None))
-        used = (appended * seconds_per_msg).sum(axis=0) + self._timed_flush(appended)
         full = demand > available
+        if np.count_nonzero(full):
+            frac = np.divide(np.maximum(available, 0.0), demand, out=np.ones(self.P), where=full)
+            appended = self._split_gathered(candidates, frac, slice(None))
+            used = (appended * seconds_per_msg).sum(axis=0)
+        else:  # every lock takes all (what the split returns), in the time asked for
+            appended, used = candidates.copy(), demand
+        if self._any_flushing or self._any_timed_flush:
+            used = used + self._timed_flush(appended)
         # a lock that rounded past its step pays it back next step; a full one that
         # rounded short may use the rest
-        self.lock_debt = np.where(full, used - available, np.maximum(0.0, used - available))
+        over = used - available
+        self.lock_debt = np.where(full, over, np.maximum(0.0, over))
         self.lock_busy += used
         self.leo_batches += appended.T @ (1.0 / per_batch)
         # index entries: one offset- and one time-index entry every
@@ -959,6 +992,7 @@ class SteppedWorld:
         self._fetch_cpu = np.zeros(self.B)
         self._link_overhead[:] = 0.0
         self._bpm = self._bytes_per_message()
+        self._bpm_f = self._bpm[self.f_part]  # at each follower
         self._lock_costs: tuple[np.ndarray, np.ndarray] | None = None
         self._group_step(t0)
         self._arrivals(t0, t1)
@@ -995,7 +1029,7 @@ class SteppedWorld:
         self._polls = polls = self.member_alive & (self.batch_left <= 0.0)
         self.last_poll[polls] = t0
         if self._batch_held:  # a batch that is done leaves nothing in hand
-            self.in_batch *= ~(self.owned & polls[np.where(self.owned, self.owner, 0)])
+            self.in_batch *= ~(self.owned & polls[self._member_of])
             self._batch_held = bool(np.count_nonzero(self.in_batch))
         plane.poll(polls)
 
@@ -1007,7 +1041,7 @@ class SteppedWorld:
         took = self._polls & busy
         if not np.count_nonzero(took):
             return
-        records = np.bincount(member_of.ravel(), weights=self.buffered.ravel() * self.owned.ravel(), minlength=self.M)
+        records = np.bincount(self._member_of_flat, weights=self.buffered.ravel() * self.owned.ravel(), minlength=self.M)
         share = np.minimum(
             1.0, np.divide(self.max_poll_records, records, out=np.ones(self.M), where=records > 0)
         )
@@ -1042,6 +1076,9 @@ class SteppedWorld:
 
     def _ownership_changed(self) -> None:
         self.owned = self.owner >= 0
+        # each (group, partition)'s member (0 where nobody owns it: masked by ``owned``)
+        self._member_of = np.where(self.owned, self.owner, 0)
+        self._member_of_flat = self._member_of.ravel()
         self.fetchable = self.owned & self.has_leader[None, :]  # an offline one is not read
         self.c_stream = np.where(self.owned, self.owner * self.B + self.leader[None, :], 0)
         self._c_stream_flat = self.c_stream.ravel()
@@ -1074,7 +1111,7 @@ class SteppedWorld:
             arrivals[self.keyed] = self._keyed_split(counts[self.keyed])
         sticky = ~self.keyed & (counts > 0)
         if np.count_nonzero(sticky):
-            self._sticky(np.flatnonzero(sticky), counts[sticky], arrivals)
+            self._sticky(sticky.nonzero()[0], counts[sticky], arrivals)
         self.created += counts
         self.created_p += arrivals.sum(axis=0)
         self.curve.push(self.created_p)
@@ -1088,10 +1125,14 @@ class SteppedWorld:
         (then it waits in ``send()`` for the rest of the step)."""
         cpu = self.send_cpu
         busy = cpu > 0
-        begin = np.where(self.max_rate, self.app_free_at, np.maximum(self.app_free_at, t0))
-        end = np.where(self.max_rate, t1, t1 + SEND_BACKLOG)
+        if self._any_max_rate:
+            begin = np.where(self.max_rate, self.app_free_at, np.maximum(self.app_free_at, t0))
+            end = np.where(self.max_rate, t1, t1 + SEND_BACKLOG)
+        else:  # (the same values)
+            begin = np.maximum(self.app_free_at, t0)
+            end = t1 + SEND_BACKLOG
         room = np.divide(end - begin, cpu, out=np.full(self.I, 2.0**62), where=busy)
-        room = np.floor(np.clip(room, 0.0, 2.0**62)).astype(np.int64)
+        room = np.floor(np.minimum(np.maximum(room, 0.0), 2.0**62)).astype(np.int64)
         counts = np.minimum(offered, room)
         self.cpu_limited += offered - counts
         if self._any_max_rate:
@@ -1100,9 +1141,9 @@ class SteppedWorld:
             wait = self.max_rate & (room >= memory)
             counts = np.where(self.max_rate, np.minimum(room, memory), counts)
             self.memory_wait = wait
-        else:
-            wait = np.zeros(self.I, dtype=bool)
-        self.app_free_at = np.where(wait, t1, begin + counts * cpu)
+            self.app_free_at = np.where(wait, t1, begin + counts * cpu)
+        else:  # nothing waits for memory
+            self.app_free_at = begin + counts * cpu
         self.app_busy += counts * cpu
         return counts
 
@@ -1140,7 +1181,7 @@ class SteppedWorld:
             pick = np.floor(self.rng.random(who.size) * count[who]).astype(np.int64)
             chosen = self.sticky_choices[rows[who], pick]
             amount = np.repeat(size, switches)
-            last = np.cumsum(switches) - 1
+            last = switches.cumsum() - 1
             has = switches > 0
             amount[last[has]] = rest[has] - (switches[has] - 1) * size[has]
             np.add.at(arrivals, (rows[who], chosen), amount)
@@ -1154,21 +1195,21 @@ class SteppedWorld:
         self.sticky_left[rows] = left
 
     def _used_memory(self) -> np.ndarray:
-        held = self.acc + self.net + self.sock + self.cpu_q + self.unacked
-        return held.sum(axis=1) * self.wire_per_msg
+        # acc + net + sock + cpu_q + unacked per producer (integers: any order is exact)
+        return self._held_stages.sum(axis=(0, 2)) * self.wire_per_msg
 
     def _admit_and_expire(
         self, arrivals: np.ndarray, counts: np.ndarray, born: float, now: float
     ) -> None:
         """``buffer.memory``: ``send()`` calls enter the accumulator oldest first while there
         is room; the rest block, and those blocked longer than ``max.block.ms`` fail."""
-        blocked_before = self.blocked.sum(axis=1)
-        waiting = blocked_before + counts
         free = np.maximum(0.0, self.buffer_memory - self._used_memory())
         room = np.floor(free / self.wire_per_msg).astype(np.int64)
-        if not np.count_nonzero(blocked_before) and (room >= counts).all():
+        if self._nothing_blocked and (room >= counts).all():
             self._enter_accumulator(arrivals, now)  # the common case: nothing blocks
             return
+        blocked_before = self.blocked.sum(axis=1)
+        waiting = blocked_before + counts
         self.blocked += arrivals
         for i in np.flatnonzero(counts):
             self.blocked_fifo[i].append([float(counts[i]), born])
@@ -1192,6 +1233,7 @@ class SteppedWorld:
                 self.blocked[i] -= lost
                 self.failed["MAX_BLOCK_MS_EXCEEDED"] += expired
                 self.failed_p += lost
+        self._nothing_blocked = not np.count_nonzero(self.blocked)
 
     def _batches(self, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(closed batches, records in the open one) of accumulator counts ``acc``: a batch
@@ -1209,14 +1251,40 @@ class SteppedWorld:
             self._acc_batches = self._batches(self.acc)
         return self._acc_batches
 
+    def _pairs(self, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The (producer, partition) pairs where ``table`` is not zero, in the table's
+        order: ``(flat index, producer, partition)`` (flat indices read with ``take`` and
+        write with ``put``, cheaper than a pair of index arrays)."""
+        flat = table.ravel().nonzero()[0]
+        rows = flat // self.P
+        return flat, rows, flat - rows * self.P
+
     def _enter_accumulator(self, moved: np.ndarray, now: float) -> None:
-        closed_before, before = self._accumulated()
-        self.acc += moved
-        self._acc_batches = closed_after, after = self._batches(self.acc)
-        # a new open batch started this step: its first record arrived within the step
-        started = (moved > 0) & ((before == 0) | (closed_after > closed_before)) & (after > 0)
-        self.partial_first[started] = now - 0.5 * self.dt
-        self.partial_first[after == 0] = np.inf
+        if self._acc_batches is None:  # acc changed outside the drain: the whole table
+            closed_before, before = self._accumulated()
+            self.acc += moved
+            self._acc_batches = closed_after, after = self._batches(self.acc)
+            # a new open batch started this step: its first record arrived within the step
+            started = (moved > 0) & ((before == 0) | (closed_after > closed_before)) & (after > 0)
+            self.partial_first[started] = now - 0.5 * self.dt
+            self.partial_first[after == 0] = np.inf
+        else:
+            # Only the (producer, partition) pairs that were sent to change: the batches
+            # kept by the drain or the last arrivals are updated there, in place. (Both
+            # left no open batch with a first-record time, so the pairs not sent to need
+            # no look.) A step's records go to one or two partitions per producer.
+            closed, open_ = self._acc_batches
+            flat, rows, _ = self._pairs(moved)
+            acc = self.acc.take(flat) + moved.take(flat)
+            self.acc.put(flat, acc)
+            pb = self.per_batch[rows]
+            closed_now = np.maximum(acc - self.close_lag[rows], 0) // pb
+            open_now = acc - closed_now * pb
+            started = ((open_.take(flat) == 0) | (closed_now > closed.take(flat))) & (open_now > 0)
+            closed.put(flat, closed_now)
+            open_.put(flat, open_now)
+            self.partial_first.put(flat[started], now - 0.5 * self.dt)
+            self.partial_first.put(flat[open_now == 0], np.inf)
         if self.offline_cols.size:
             self._strand(moved[:, self.offline_cols], now)
 
@@ -1258,57 +1326,74 @@ class SteppedWorld:
         a sendable batch (full, or lingered); then, while requests may be in flight, each
         request takes the first batch of *every* partition the broker leads that has one --
         ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
-        pb = self.per_batch[:, None]
+        kept = self._acc_batches is not None  # by the arrivals (see _enter_accumulator)
         full, partial = self._accumulated()
+        # Only the (producer, partition) pairs with records have a batch to send: the
+        # stage runs over those (a few percent of the table at full load), in the
+        # table's order, so that its sums are the same as over the whole table.
+        flat, rows, cols = self._pairs(self.acc)
+        full_v, partial_v = full.take(flat), partial.take(flat)
+        has_partial = partial_v > 0
+        due = now - self.partial_first.take(flat) >= self._linger_due[rows]
         # a full buffer sends at once
-        exhausted = ((self.blocked.sum(axis=1) > 0) | self.memory_wait)[:, None]
-        lingered = (partial > 0) & (
-            (now - self.partial_first >= self.linger[:, None] - 1e-12) | exhausted
-        )
-        # an offline partition's batches wait: no leader to send them to
-        ready = (full + lingered) * self.has_leader[None, :]
+        if not self._nothing_blocked:
+            due |= ((self.blocked.sum(axis=1) > 0) | self.memory_wait)[rows]
+        elif self._any_max_rate:
+            due |= self.memory_wait[rows]
+        ready = full_v + (has_partial & due)
+        queued = full_v + has_partial
+        if not self._all_led:  # an offline partition's batches wait: no leader to send them to
+            ready *= self.has_leader[cols]
+            queued *= self.has_leader[cols]
         if not np.count_nonzero(ready):
             return
+        n_conn = self.I * self.B
         # the Sender thread drains only once it finished its last pass (the batches wait)
         sender_free = (self.sender_free_at <= now + 1e-12).repeat(self.B)
         # A request's slot comes back a turnaround after it was sent (the Sender's work,
         # the crossing, the round trip and its service at the broker): a step longer than that sees each of the
         # max.in.flight slots used several times, one after the other
-        crossing = self.request_bytes / np.minimum(self.client_nic, self.nic_in[self._conn_broker])
-        turnaround = (
-            2 * self.client_latency
-            + self.scenario.costs.producer.request_cpu  # the Sender builds the next one
-            + crossing
-            + self.request_service
-        )
+        crossing = self.request_bytes / self._conn_nic
+        # the round trip, and the Sender building the next one
+        turnaround = self._turnaround_base + crossing + self.request_service
         dither = (self.steps * GOLDEN_RATIO_FRACTION) % 1.0
         self._turns = np.maximum(1, np.floor(self.dt / np.maximum(turnaround, 1e-9) + dither))
         slots = np.maximum(0, self._mif_conn * self._turns - self.inflight).astype(np.int64)
         slots *= sender_free
         # the most batches any partition of the connection has ready: one request per
         # level (thousands when an unthrottled producer's buffer is full)
-        per_conn = np.zeros(self.I * self.B, dtype=np.int64)
-        np.maximum.at(per_conn, self._conn_flat, ready.ravel().astype(np.int64))
+        conn = self._conn_flat[flat]
+        per_conn = np.zeros(n_conn, dtype=np.int64)
+        np.maximum.at(per_conn, conn, ready)
         requests = np.minimum(per_conn, slots)
-        queued = (full + (partial > 0)) * self.has_leader[None, :]
-        batches = np.minimum(queued, requests[self.conn])
-        take = np.minimum(self.acc, batches * pb)
-        if not np.count_nonzero(take):
+        batches = np.minimum(queued, requests[conn])
+        acc_v = self.acc.take(flat)
+        take = np.minimum(acc_v, batches * self.per_batch[rows])
+        taken = take > 0
+        if not np.count_nonzero(taken):
             return
-        self.acc -= take
-        self._acc_batches = self._batches(self.acc)
-        self.partial_first[self._acc_batches[1] == 0] = np.inf
-        self.net += take
-        sent_conn = np.bincount(self._conn_flat, weights=take.ravel(), minlength=self.I * self.B)
-        sent_conn = sent_conn.astype(np.int64)
+        t_flat, t_rows, t_cols, t_take = flat[taken], rows[taken], cols[taken], take[taken]
+        acc = acc_v[taken] - t_take
+        self.acc.put(t_flat, acc)
+        if kept:  # only the pairs drained change (as in _enter_accumulator)
+            pb_taken = self.per_batch[t_rows]
+            closed_now = np.maximum(acc - self.close_lag[t_rows], 0) // pb_taken
+            open_now = acc - closed_now * pb_taken
+            full.put(t_flat, closed_now)
+            partial.put(t_flat, open_now)
+            self.partial_first.put(t_flat[open_now == 0], np.inf)
+        else:
+            self._acc_batches = self._batches(self.acc)
+            self.partial_first[self._acc_batches[1] == 0] = np.inf
+        self.net.put(t_flat, self.net.take(t_flat) + t_take)
         self.inflight += requests
-        self.conn_unacked += sent_conn
+        self.conn_unacked += np.bincount(conn, weights=take, minlength=n_conn).astype(np.int64)
         self.requests += int(requests.sum())
         self.batches_sent += int(batches.sum())
         # wire bytes per message from the batches actually sent: a linger-bound batch
         # carries its 61-byte header over fewer records than a full one
-        sent_i = take.sum(axis=1)
-        batches_i = batches.sum(axis=1)
+        sent_i = np.bincount(rows, weights=take, minlength=self.I).astype(np.int64)
+        batches_i = np.bincount(rows, weights=batches, minlength=self.I).astype(np.int64)
         wire_i = sent_i * self.record_wire + batches_i * RECORD_BATCH_OVERHEAD
         self.sent_msgs += sent_i
         self.sent_wire += wire_i
@@ -1323,10 +1408,11 @@ class SteppedWorld:
             self.sent_msgs > 0, self.sent_wire / np.maximum(self.sent_msgs, 1), self.wire_per_msg
         )
         old_sent = self.sent_p.copy()
-        self.sent_p += take.sum(axis=0)
+        self.sent_p += np.bincount(t_cols, weights=t_take, minlength=self.P).astype(np.int64)
         # acks=0: complete once written to the socket -- no response, no broker time
         if self._any_zero_acks:
-            zeros = take * self.zero_acks[:, None]
+            zeros = np.zeros_like(self.acc)
+            zeros.put(t_flat, t_take * self.zero_acks[t_rows])
             if np.count_nonzero(zeros):
                 self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
         req_per_broker = np.bincount(self._conn_broker, weights=requests, minlength=self.B)
@@ -1337,17 +1423,14 @@ class SteppedWorld:
         header = req_per_broker * REQUEST_OVERHEAD
         self.header_bytes_in += header
         self._link_overhead[1 : 2 * self.B : 2] += header
-        per_producer = requests.reshape(self.I, self.B).sum(axis=1) * REQUEST_OVERHEAD
-        self._link_overhead[self._producer_egress] += per_producer
+        self._link_overhead[self._producer_egress] += requests_i * REQUEST_OVERHEAD
         # ... and their responses' headers come back (acks=0 has none): one per request
         # and a partition entry per batch, from the broker's egress to the producer
         if self._any_zero_acks:
-            replied = ~self.zero_acks[:, None]
-            batches, requests = batches * replied, requests * replied.repeat(self.B)
+            replied = ~self.zero_acks
+            batches, requests = batches * replied[rows], requests * replied.repeat(self.B)
         response_conn = np.bincount(
-            self._conn_flat,
-            weights=batches.ravel() * RESPONSE_PARTITION_BYTES,
-            minlength=self.I * self.B,
+            conn, weights=batches * RESPONSE_PARTITION_BYTES, minlength=n_conn
         ) + requests * REQUEST_OVERHEAD
         self._link_overhead[0 : 2 * self.B : 2] += np.bincount(
             self._conn_broker, weights=response_conn, minlength=self.B
@@ -1355,6 +1438,13 @@ class SteppedWorld:
         self._link_overhead[self._producer_egress + 1] += response_conn.reshape(self.I, self.B).sum(
             axis=1
         )
+
+    def _connection_maximum(self, values: np.ndarray) -> np.ndarray:
+        """The largest of ``values`` per (producer, partition) over each connection's
+        partitions (those its broker leads), and at least zero."""
+        out = np.zeros(self.I * self.B, dtype=values.dtype)
+        np.maximum.at(out, self._conn_flat, values.ravel())
+        return out
 
     def _replica_fetch_demand(self, now: float) -> np.ndarray:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
@@ -1369,50 +1459,48 @@ class SteppedWorld:
         idle = ~stream_busy[self.f_stream]
         leader_leo = self.leo[self.f_part]
         available = np.where(idle, leader_leo - self.f_leo, 0)
-        bpm = self._bpm[self.f_part]
+        bpm = self._bpm_f
         cap = np.maximum(1, np.floor(self.replica_fetch_max / np.maximum(bpm, 1.0))).astype(
             np.int64
         )
         fetch = np.minimum(available, cap)
         # Replica.updateFetchStateOrThrow at the fetch: caught up if the fetch offset
         # reached the leader's LEO now, or the LEO seen at the previous fetch
-        caught_now = idle & (self.f_leo >= leader_leo)
-        caught_before = idle & ~caught_now & (self.f_leo >= self.f_fetch_leo)
-        self.f_caught_up = np.where(caught_now, now, self.f_caught_up)
-        self.f_caught_up = np.where(caught_before, self.f_fetch_time, self.f_caught_up)
+        caught_up = self.f_leo >= leader_leo
+        caught_now = idle & caught_up
+        caught_before = idle & ~caught_up & (self.f_leo >= self.f_fetch_leo)
+        self.f_caught_up = np.where(
+            caught_now, now, np.where(caught_before, self.f_fetch_time, self.f_caught_up)
+        )
         self.f_fetch_leo = np.where(idle, leader_leo, self.f_fetch_leo)
         self.f_fetch_time = np.where(idle, now, self.f_fetch_time)
-        has = np.bincount(self.f_stream, weights=fetch, minlength=self.R) > 0
+        fetch_bytes = fetch * bpm
+        response_bytes = np.bincount(self.f_stream, weights=fetch_bytes, minlength=self.R)
+        responding = response_bytes > 0  # (what has messages to send has bytes)
         idle_streams = ~stream_busy & self.stream_up
         # a parked long poll answers when data arrives or replica.fetch.wait.max.ms passes
         starting = idle_streams & (self.replica_wait < 0)
         self.replica_wait[starting] = now
-        expired = (
+        answered = idle_streams & responding
+        done = answered | (
             idle_streams
-            & ~has
             & (now - self.replica_wait >= self.scenario.cluster.config.replica_fetch_wait_max)
         )
-        answered = idle_streams & has
-        completed = int(answered.sum() + expired.sum())
-        self.replica_requests += completed
-        self.replica_wait[answered | expired] = -1.0
+        self.replica_requests += int(np.count_nonzero(done))
+        self.replica_wait[done] = -1.0
         leaders = self._stream_leader
-        work = np.bincount(leaders, weights=(answered | expired) * self.request_cpu, minlength=B)
-        self.broker_requests += np.bincount(leaders, weights=(answered | expired), minlength=B)
+        work = np.bincount(leaders, weights=done * self.request_cpu, minlength=B)
+        self.broker_requests += np.bincount(leaders, weights=done, minlength=B)
         self.f_net += fetch
-        fetch_bytes = fetch * bpm
-        response_bytes = np.bincount(self.f_stream, weights=fetch_bytes, minlength=self.R)
         self.replica_response_bytes = np.where(
-            response_bytes > 0, response_bytes, self.replica_response_bytes
+            responding, response_bytes, self.replica_response_bytes
         )
         # the follower appends the response's batches under each log's lock (the loop)
         response_lock = np.bincount(
             self.f_stream, weights=fetch * self._step_follower_seconds, minlength=self.R
         )
-        self.replica_response_lock = np.where(
-            response_bytes > 0, response_lock, self.replica_response_lock
-        )
-        self.replica_in_flight |= response_bytes > 0  # even if it lands within this step
+        self.replica_response_lock = np.where(responding, response_lock, self.replica_response_lock)
+        self.replica_in_flight |= responding  # even if it lands within this step
         self._fetch_cpu = work + np.bincount(
             self.f_leader_broker, weights=fetch_bytes * self.byte_cpu, minlength=B
         )
@@ -1436,7 +1524,7 @@ class SteppedWorld:
         and fill each other's idle steps).
         """
         in_flight = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
-        landed = np.flatnonzero(self.replica_in_flight & ~in_flight)
+        landed = (self.replica_in_flight & ~in_flight).nonzero()[0]
         if landed.size:
             loop = (
                 self.replica_round_trip[landed]
@@ -1447,6 +1535,7 @@ class SteppedWorld:
             held = np.floor(loop / self.dt + threshold) * self.dt
             self.replica_loop[landed] = loop
             self.replica_held[landed] = held
+            self._loops_changed = True
             self.replica_next_fetch[landed] = now + held
         self.replica_in_flight = in_flight
         fetching = ~in_flight & (self.replica_next_fetch - now <= 0.5 * self.dt)
@@ -1468,8 +1557,9 @@ class SteppedWorld:
     def _update_replication_delay(self) -> None:
         """What the steps do not hold of the slowest follower's fetch loop (see
         :meth:`_fetcher_loops`), less than a step either way: added to latencies."""
-        if not self.F:
-            return
+        if not self.F or not self._loops_changed:
+            return  # (no loop changed since: the same delays)
+        self._loops_changed = False
         starts = self.f_segment_start
         loop = np.maximum.reduceat(self.replica_loop[self.f_stream], starts)
         held = np.maximum.reduceat(self.replica_held[self.f_stream], starts)
@@ -1486,36 +1576,37 @@ class SteppedWorld:
         bpm = self._bpm
         in_net = np.bincount(self._c_stream_flat, weights=self.c_net.ravel(), minlength=M * B)
         idle_stream = in_net == 0
+        # (an owned partition of an idle fetch session has nothing in the network)
         eligible = (
-            self.fetchable
-            & (self.buffered == self.in_batch)
-            & (self.c_net == 0)
-            & idle_stream[self.c_stream]
+            self.fetchable & (self.buffered == self.in_batch) & idle_stream[self.c_stream]
         )
         available = np.where(eligible, self.hw[None, :] - self.position, 0)
         cap = np.maximum(
             1, np.floor(self.partition_fetch_max[:, None] / np.maximum(bpm, 1.0)[None, :])
         )
         fetch = np.minimum(available, cap.astype(np.int64))
+        fetch_bytes = fetch * bpm[None, :]
         # fetch.max.bytes: one response carries at most that over all its partitions
         # (shared in proportion here; Kafka fills them in an order it rotates per fetch)
-        want = np.bincount(
-            self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
-        )
+        want = np.bincount(self._c_stream_flat, weights=fetch_bytes.ravel(), minlength=M * B)
+        stream_bytes = want
         limit = self._session_fetch_max
         over = want > limit
         if np.count_nonzero(over):
             frac = np.divide(limit, want, out=np.ones(M * B), where=over)
             fetch = split_fraction(fetch, frac[self.c_stream] * self.owned, self.rng)
+            fetch_bytes = fetch * bpm[None, :]
+            stream_bytes = None
         # data older than the broker's page cache is read from disk first
         lag_bytes = (self.leo[None, :] - self.position) * bpm[None, :]
         written_p = np.maximum(self.leo_bytes, 1.0)
         ratio = self.written_total[self.leader] / written_p
-        cold = (fetch > 0) & (lag_bytes * ratio[None, :] > self._leader_page_cache)
+        fetching = fetch > 0
+        cold = fetching & (lag_bytes * ratio[None, :] > self._leader_page_cache)
         if self._any_prefill:  # prefill: never cached
-            cold |= (fetch > 0) & (self.position < self.prefill_p[None, :])
+            cold |= fetching & (self.position < self.prefill_p[None, :])
         if np.count_nonzero(cold):
-            cold_bytes = np.where(cold, fetch * bpm[None, :], 0.0)
+            cold_bytes = np.where(cold, fetch_bytes, 0.0)
             demand = np.bincount(
                 self._gp_leader_flat,
                 weights=cold_bytes.ravel(),
@@ -1527,16 +1618,23 @@ class SteppedWorld:
             fetch = np.where(cold, split_fraction(fetch, share, self.rng), fetch)
             self.disk_read_bytes += served
             self.disk_read_busy += served / self.disk_read
-        stream_bytes = np.bincount(
-            self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
-        )
+            stream_bytes = None
+        if stream_bytes is None:  # the fetches were cut above
+            stream_bytes = np.bincount(
+                self._c_stream_flat, weights=(fetch * bpm[None, :]).ravel(), minlength=M * B
+            )
         starting = idle_stream & (self.consumer_wait < 0)
         self.consumer_wait[starting] = now
         waited = now - self.consumer_wait >= self._session_max_wait
         answer = idle_stream & (
             (stream_bytes >= self._session_fetch_min) | waited
         )
-        answer &= self._session_up  # no fetch session with a broker that is down
+        if not self._all_sessions_up:
+            answer &= self._session_up  # no fetch session with a broker that is down
+        if not np.count_nonzero(answer):  # nothing is fetched: the network holds what it held
+            return np.bincount(
+                self._c_stream_flat, weights=(self.c_net * bpm[None, :]).ravel(), minlength=M * B
+            )
         go = answer[self.c_stream] & self.owned
         fetch = np.where(go, fetch, 0)
         self.consumer_requests += int(answer.sum())
@@ -1577,10 +1675,12 @@ class SteppedWorld:
         self._link_overhead[hosts + 1] += np.bincount(member, weights=response, minlength=self.M)
 
     def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
+        # the produce requests in the network: a few (producer, partition) pairs, summed
+        # per connection in the table's order (the same sums as over the whole table)
+        flat, rows, _ = self._pairs(self.net)
+        net_v, net_conn = self.net.take(flat), self._conn_flat[flat]
         prod_bytes = np.bincount(
-            self._conn_flat,
-            weights=(self.net * self.wire_per_msg[:, None]).ravel(),
-            minlength=self.I * self.B,
+            net_conn, weights=net_v * self.wire_per_msg[rows], minlength=self.I * self.B
         )
         demand = np.concatenate([prod_bytes, rep_bytes, con_bytes])
         # what each link can still carry this step: its capacity, less request headers
@@ -1590,9 +1690,22 @@ class SteppedWorld:
         alloc = max_min_share(demand, self.flow_src, self.flow_dst, capacity)
         frac = np.divide(alloc, demand, out=np.ones_like(demand), where=demand > 0)
         n1, n2 = self.n_prod_flows, self.n_prod_flows + self.n_rep_flows
-        # produce requests reach their leader
-        moved = self._split_gathered(self.net, frac[:n1], self.conn)
-        self.net -= moved
+        # Each kind of flow moves what it asked for unless a link it crosses is short; then
+        # what moved is summed again (else it is the demand, to the same bits).
+        # produce requests reach their leader (split over the pairs in the network, as
+        # _split_gathered would: a zero is never split)
+        moved = np.zeros_like(self.net)
+        if frac[:n1].min(initial=1.0) >= 1.0:
+            moved_v = net_v
+            prod_moved = prod_bytes
+        else:
+            fraction = np.minimum(np.maximum(frac[:n1], 0.0), 1.0)[net_conn]
+            moved_v = split_fraction(net_v, fraction, self.rng, clamped=True)
+            prod_moved = np.bincount(
+                net_conn, weights=moved_v * self.wire_per_msg[rows], minlength=n1
+            )
+        moved.put(flat, moved_v)
+        self.net.put(flat, net_v - moved_v)
         self._arrived = moved
         # replica responses reach their follower (appended below, after the dirty check)
         self._replica_arrived = self._split_gathered(
@@ -1601,32 +1714,28 @@ class SteppedWorld:
         self.f_net -= self._replica_arrived
         self.f_recv += self._replica_arrived
         # a response's size as it arrived: its turn at the dirty-page room
-        arrived = np.bincount(
-            self.f_stream,
-            weights=self._replica_arrived * self._bpm[self.f_part],
-            minlength=self.R,
-        )
-        self.stream_response += arrived
+        if frac[n1:n2].min(initial=1.0) >= 1.0:
+            rep_moved = rep_bytes
+        else:
+            rep_moved = np.bincount(
+                self.f_stream, weights=self._replica_arrived * self._bpm_f, minlength=self.R
+            )
+        self.stream_response += rep_moved
         # consumer responses reach their member
         if self.G:
             got = self._split_gathered(self.c_net, frac[n2:], self.c_stream)
             self.c_net -= got
             self.buffered += got
-            bpm = self._bpm
-            con_moved = np.bincount(
-                self._c_stream_flat,
-                weights=(got * bpm[None, :]).ravel(),
-                minlength=self.M * self.B,
-            )
+            if frac[n2:].min(initial=1.0) >= 1.0:
+                con_moved = con_bytes
+            else:
+                con_moved = np.bincount(
+                    self._c_stream_flat,
+                    weights=(got * self._bpm[None, :]).ravel(),
+                    minlength=self.M * self.B,
+                )
         else:
             con_moved = np.zeros(0)
-        bpm = self._bpm
-        prod_moved = np.bincount(
-            self._conn_flat, weights=(moved * self.wire_per_msg[:, None]).ravel(), minlength=n1
-        )
-        rep_moved = np.bincount(
-            self.f_stream, weights=self._replica_arrived * bpm[self.f_part], minlength=self.R
-        )
         flow_bytes = np.concatenate([prod_moved, rep_moved, con_moved])
         links = self.link_capacity.size
         used = self._link_overhead.copy()
@@ -1676,21 +1785,22 @@ class SteppedWorld:
         self._request_work = np.where(
             handled > 0, (work - self.cpu_backlog) / np.maximum(handled, 1), self._request_work
         )
-        capacity = self.threads * self.dt
+        capacity = self._thread_seconds
         done = np.minimum(work, capacity)
         self.cpu_busy += done
         self.cpu_backlog = work - done
         self.queue_wait += self.cpu_backlog / self.threads
-        cpu_frac = np.divide(done, work, out=np.ones(B), where=work > capacity)
+        cpu_short = work > capacity
+        any_cpu_short = bool(np.count_nonzero(cpu_short))
+        cpu_frac = np.divide(done, work, out=np.ones(B), where=cpu_short)
         # dirty-page room: appends beyond vm.dirty_ratio wait for write-back. The writers
         # waiting for it -- produce requests on handler threads, replica fetchers with a
         # response -- are let through in turn, each appending its whole request (the
         # event engine's dirty-page waiters): the room goes in proportion to each
         # writer's request or response as it arrived, not to what is left of it, or a
         # response's share shrinks as it is appended while the produce queue refills
-        bpm_all = self._bpm
         stream_bytes = np.bincount(
-            self.f_stream, weights=self.f_recv * bpm_all[self.f_part], minlength=self.R
+            self.f_stream, weights=self.f_recv * self._bpm_f, minlength=self.R
         )
         # each connection's request is one writer (it holds its muted connection)
         n_conn = self.I * B
@@ -1698,38 +1808,51 @@ class SteppedWorld:
             self._conn_flat,
             weights=(self.cpu_q * self.wire_per_msg[:, None]).ravel(),
             minlength=n_conn,
-        ) * cpu_frac[self._conn_broker]
+        )
+        if any_cpu_short:
+            produce_bytes *= cpu_frac[self._conn_broker]
         self.request_bytes = np.where(produce_bytes > 0, self.request_bytes, 0.0)
         room = np.maximum(
-            0.0, DIRTY_RATIO * self.page_cache - self.dirty + self._write_back_room()
+            0.0, self._dirty_limit - self.dirty + self._write_back_room
         )
         demand = np.concatenate([produce_bytes, stream_bytes])
-        granted = share_by_turns(
-            room,
-            demand,
-            np.concatenate(
-                [
-                    np.maximum(self.request_bytes, produce_bytes),
-                    np.maximum(self.stream_response, stream_bytes),
-                ]
-            ),
-            np.concatenate([self._conn_broker, self.stream_broker]),
+        turn = np.concatenate(
+            [
+                np.maximum(self.request_bytes, produce_bytes),
+                np.maximum(self.stream_response, stream_bytes),
+            ]
         )
-        share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
-        dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
-        self._dirty_waiting = dirty_frac < 1.0 - 1e-9
-        # followers append what arrived (or keep it in the fetcher until room frees)
-        f_take = self._split_gathered(self.f_recv, stream_frac, self.f_stream)
-        self.f_recv -= f_take
-        appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
-        self.stream_response[appended_all] = 0.0
+        pool = self._writer_pool
+        if (np.bincount(pool, weights=turn, minlength=B) <= room).all() and not np.count_nonzero(
+            (demand > 0) & (demand <= EPSILON)
+        ):
+            # room for every writer's whole turn: each gets what it asks (share_by_turns's
+            # first round grants every demand, which is at most its turn)
+            dirty_frac = None
+            self._dirty_waiting = self._no_connection
+            f_take = self.f_recv.copy()
+            self.f_recv[:] = 0
+            self.stream_response[:] = 0.0
+        else:
+            granted = share_by_turns(room, demand, turn, pool)
+            share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
+            dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
+            self._dirty_waiting = dirty_frac < 1.0 - 1e-9
+            # followers append what arrived (or keep it in the fetcher until room frees)
+            f_take = self._split_gathered(self.f_recv, stream_frac, self.f_stream)
+            self.f_recv -= f_take
+            appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
+            self.stream_response[appended_all] = 0.0
         self.f_leo += f_take
         self.f_lock_busy += f_take * self._step_follower_seconds
-        f_bytes = np.bincount(self.f_broker, weights=f_take * bpm_all[self.f_part], minlength=B)
+        f_take_bytes = f_take * self._bpm_f
+        f_bytes = np.bincount(self.f_broker, weights=f_take_bytes, minlength=B)
         # leaders append produce requests, unless the ISR is below min.insync.replicas
-        if cpu_frac.min() >= 1.0 and dirty_frac.min() >= 1.0:
+        if not any_cpu_short and (dirty_frac is None or dirty_frac.min() >= 1.0):
             appended = self.cpu_q.copy()  # nothing is short (what split_fraction returns)
         else:
+            if dirty_frac is None:
+                dirty_frac = np.ones(n_conn)
             frac = cpu_frac[self.leader][None, :] * dirty_frac[self.conn]
             appended = split_fraction(self.cpu_q, frac, self.rng)
         # each partition's appends are serial: its log's lock takes what fits in the step
@@ -1756,7 +1879,7 @@ class SteppedWorld:
         D = self.dir_broker.size
         self.dir_dirty += (
             np.bincount(self.p_dir, weights=bytes_p, minlength=D)
-            + np.bincount(self.f_dir, weights=f_take * bpm_all[self.f_part], minlength=D)
+            + np.bincount(self.f_dir, weights=f_take_bytes, minlength=D)
             + self._index_bytes(f_take)
         )
         self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=B)
@@ -1782,7 +1905,7 @@ class SteppedWorld:
         ) * net.network_byte_cpu
         self._network_seen = (requests.copy(), nbytes.copy())
         total = self.network_backlog + work
-        done = np.minimum(total, self.network_threads * self.dt)
+        done = np.minimum(total, self._network_thread_seconds)
         self.network_busy += done
         self.network_backlog = total - done
 
@@ -1812,17 +1935,25 @@ class SteppedWorld:
         """
         sock = self.sock
         read = np.zeros_like(sock)
-        if not np.count_nonzero(sock):
+        # The few (producer, partition) pairs with messages in the socket, in the table's
+        # order: the sums per connection and the split of a request run over those (the
+        # same sums, less the zeros, and the same draws: a zero is never split).
+        flat, rows, cols = self._pairs(sock)
+        if not flat.size:
             return read
-        flat, n_conn = self._conn_flat, self.I * self.B
-        sock_c = np.bincount(flat, weights=sock.ravel(), minlength=n_conn)
-        net_c = np.bincount(flat, weights=self.net.ravel(), minlength=n_conn)
+        n_conn = self.I * self.B
+        sock_v, conn_v = sock.take(flat), self._conn_flat[flat]
+        sock_c = np.bincount(conn_v, weights=sock_v, minlength=n_conn)
+        net_flat = self.net.ravel().nonzero()[0]
+        net_c = np.bincount(
+            self._conn_flat[net_flat], weights=self.net.take(net_flat), minlength=n_conn
+        )
         # a connection whose last request is still queued reads the next once it is
         # appended: after the locks of its partitions have worked off what is queued for
         # them (and the handlers theirs); one that was short of dirty-page room last step
         # reads nothing this step
         left = self.cpu_q > 0
-        leftover = np.bincount(flat, weights=left.ravel(), minlength=n_conn) > 0
+        leftover = np.bincount(self._conn_flat[left.ravel().nonzero()[0]], minlength=n_conn) > 0
         stuck = leftover & self._dirty_waiting
         request = np.where(
             self.inflight > 0,
@@ -1840,8 +1971,7 @@ class SteppedWorld:
         free_at = self.channel_free_at
         if np.count_nonzero(leftover):
             queued_lock = (self.cpu_q * self._step_lock_costs()[1]).sum(axis=0)
-            finish = np.zeros(n_conn)
-            np.maximum.at(finish, flat, np.where(left, queued_lock[None, :], 0.0).ravel())
+            finish = self._connection_maximum(np.where(left, queued_lock[None, :], 0.0))
             free_at = np.where(leftover, np.maximum(free_at, t0 + queue_wait + finish), free_at)
         for _ in range(int((self._mif_conn * self._turns).max()) + 1):
             whole = (sock_c >= request - 1e-9) | (net_c <= 0)
@@ -1850,81 +1980,111 @@ class SteppedWorld:
                 break
             take_c = np.where(can, np.minimum(sock_c, np.maximum(request, 1.0)), 0.0)
             frac = np.divide(take_c, sock_c, out=np.zeros(n_conn), where=sock_c > 0)
-            moved = self._split_gathered(sock, frac, self.conn)
-            if not np.count_nonzero(moved):
+            if frac.min() >= 1.0:
+                moved_all = sock_v.copy()
+            else:  # (as _split_gathered, over the pairs with messages)
+                fraction = np.minimum(np.maximum(frac, 0.0), 1.0)[conn_v]
+                moved_all = split_fraction(sock_v, fraction, self.rng, clamped=True)
+            taken = moved_all > 0
+            if not np.count_nonzero(taken):
                 break
-            sock -= moved
-            read += moved
-            moved_c = np.bincount(flat, weights=moved.ravel(), minlength=n_conn)
-            wire = moved * self.wire_per_msg[:, None]
-            bytes_c = np.bincount(flat, weights=wire.ravel(), minlength=n_conn)
+            sock_v -= moved_all
+            m_flat, m_rows, m_cols = flat[taken], rows[taken], cols[taken]
+            moved_v, m_conn = moved_all[taken], conn_v[taken]
+            sock.put(m_flat, sock_v[taken])
+            read.put(m_flat, read.take(m_flat) + moved_v)
+            moved_c = np.bincount(m_conn, weights=moved_v, minlength=n_conn)
+            wire_v = moved_v * self.wire_per_msg[m_rows]
+            wire = np.zeros(sock.shape)
+            wire.put(m_flat, wire_v)
+            bytes_c = np.bincount(m_conn, weights=wire_v, minlength=n_conn)
             # the request as read: its turn at the dirty-page room (see _handle_and_append)
             self.request_bytes = np.where(moved_c > 0, bytes_c, self.request_bytes)
             sock_c -= moved_c
             start = np.maximum(free_at, t0)
-            held = np.where(moved_c > 0, queue_wait + self._service(moved, wire, bytes_c), 0.0)
+            service = self._service(wire, bytes_c, m_rows, m_cols, moved_v, m_conn)
+            held = np.where(moved_c > 0, queue_wait + service, 0.0)
             self.request_service = np.where(moved_c > 0, held, self.request_service)
             self.channel_busy += held
             free_at = np.where(moved_c > 0, start + held, free_at)
         self.channel_free_at = free_at
         return read
 
-    def _service(self, moved: np.ndarray, wire: np.ndarray, bytes_c: np.ndarray) -> np.ndarray:
-        """Seconds each connection's channel is held by the request of ``moved`` messages
-        (``wire`` bytes) per (producer, partition), ``bytes_c`` per connection (see
-        :meth:`_read_requests`), queueing excepted."""
-        n_conn, flat = self.I * self.B, self._conn_flat
+    def _service(
+        self,
+        wire: np.ndarray,
+        bytes_c: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        moved_v: np.ndarray,
+        conn_v: np.ndarray,
+    ) -> np.ndarray:
+        """Seconds each connection's channel is held by the request of ``moved_v``
+        messages of the (producer ``rows``, partition ``cols``) pairs on connections
+        ``conn_v`` (``wire`` bytes per (producer, partition)), ``bytes_c`` per connection
+        (see :meth:`_read_requests`), queueing excepted."""
+        n_conn = self.I * self.B
         per_batch, lock_per_message = self._step_lock_costs()
         # the appends' lock time, but a request carries one batch per partition
         # (drainBatchesForOneNode), not the producer's mean share of one per message
-        per_message = lock_per_message - (
-            self.lock_batch_s / per_batch
-        )[:, None]
-        lock = (moved > 0) * self.lock_batch_s[:, None] + moved * per_message
+        # (one column when no topic flushes by flush.messages: the same for every partition)
+        at = cols if lock_per_message.shape[1] > 1 else 0
+        per_message = lock_per_message[rows, at] - (self.lock_batch_s / per_batch)[rows]
+        lock = self.lock_batch_s[rows] + moved_v * per_message
         costs = self.scenario.costs.broker
         service = (
-            costs.network_request_cpu
-            + self.request_cpu
+            (costs.network_request_cpu + self.request_cpu)
             + bytes_c * (costs.network_byte_cpu + self.byte_cpu)
-            + np.bincount(flat, weights=lock.ravel(), minlength=n_conn)
+            + np.bincount(conn_v, weights=lock, minlength=n_conn)
         )
         if self.F and self._any_all_acks:
             if self._only_all_acks:  # the mask would keep every message
-                service += self._high_watermark_wait(moved, wire)
+                service += self._high_watermark_wait(wire, rows, cols, conn_v)
             else:
+                keep = self.all_acks[rows]
                 service += self._high_watermark_wait(
-                    moved * self.all_acks[:, None], wire * self.all_acks[:, None]
+                    wire * self.all_acks[:, None], rows[keep], cols[keep], conn_v[keep]
                 )
         return service
 
-    def _high_watermark_wait(self, moved: np.ndarray, wire: np.ndarray) -> np.ndarray:
+    def _high_watermark_wait(
+        self, wire: np.ndarray, rows: np.ndarray, cols: np.ndarray, conn_v: np.ndarray
+    ) -> np.ndarray:
         """Per connection, the longest wait of its request's partitions for their high
-        watermark after the append (``moved`` messages of ``wire`` bytes per (producer,
-        partition)): the slowest ISR follower's loop from a parked fetch -- the leader's
+        watermark after the append (``wire`` bytes per (producer, partition), of the
+        (producer ``rows``, partition ``cols``) pairs with messages, on connections
+        ``conn_v``): the slowest ISR follower's loop from a parked fetch -- the leader's
         handler reads the response, it crosses (the leader's NIC sends each byte to every
         ISR follower and every group at once), the follower appends it and sends its next
         fetch, which the leader reads and which moves the high watermark -- plus, in the
         share of the partition's waiting messages that are other producers', the rest of
         a busy fetcher's loop and the other data its fetch carries."""
-        touched = wire > 0
-        if not np.count_nonzero(touched):
+        if not rows.size:
             return np.zeros(self.I * self.B)
         bytes_f = wire.sum(axis=0)[self.f_part]  # a partition's bytes, at each follower
-        # the leader's NIC sends each byte to every ISR follower and every group at once
-        readers = self._isr_size - 1
-        if self.G:
-            readers = readers + self._group_readers
-        rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
-        rate = np.minimum(rate, self.nic_in[self.f_broker])
+        if self._replica_rate is None:
+            # the leader's NIC sends each byte to every ISR follower and every group at
+            # once (kept until the ISR or a capacity changes)
+            readers = self._isr_size - 1
+            if self.G:
+                readers = readers + self._group_readers
+            rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
+            self._replica_rate = np.minimum(rate, self.nic_in[self.f_broker])
+        rate = self._replica_rate
         # one batch per partition in a request, appended by the follower as it was
-        batches_f = (moved.sum(axis=0) > 0)[self.f_part]
+        has_batch = np.bincount(cols, minlength=self.P) > 0
+        batch_lock = has_batch[self.f_part] * self.follower_lock_batch_s
+        net = self.scenario.costs.broker
+        loop_request_cpu = 2 * net.network_request_cpu + 3 * self.request_cpu
+        loop_byte_cpu = 2 * self.byte_cpu + net.network_byte_cpu
 
         def loop(nbytes: np.ndarray) -> np.ndarray:
+            # (the sum of _fetch_loop_cpu, in its order)
             return (
                 self._f_round_trip
-                + self._fetch_loop_cpu(nbytes)
+                + (loop_request_cpu + nbytes * loop_byte_cpu)
                 + nbytes / rate
-                + batches_f * self.follower_lock_batch_s
+                + batch_lock
                 + nbytes * self.follower_lock_byte_s
             )
 
@@ -1937,7 +2097,7 @@ class SteppedWorld:
         # it), and the fetch that carries them carries that data too. This connection's
         # own earlier requests are committed already (it was muted until then), so only
         # the others' share of what waits for the high watermark counts.
-        bpm = self._bpm[self.f_part]
+        bpm = self._bpm_f
         unfetched = (self.leo[self.f_part] - self.f_leo - self.f_net - self.f_recv) * bpm
         others = np.bincount(stream, weights=unfetched, minlength=self.R)[stream]
         # a response on its way (fetched, not yet appended): its whole loop is ahead
@@ -1951,19 +2111,21 @@ class SteppedWorld:
             np.maximum(0.0, next_fetch - self.now),
         )
         busy = residual + loop(carried + others) - parked
-        parked = np.where(self.f_in_isr, parked, 0.0)
-        busy = np.where(self.f_in_isr, busy, 0.0)
+        if not self._all_in_isr:
+            parked = np.where(self.f_in_isr, parked, 0.0)
+            busy = np.where(self.f_in_isr, busy, 0.0)
         slowest = np.zeros(self.P)
         slowest[self.f_segment_part] = np.maximum.reduceat(parked, self.f_segment_start)
         extra = np.zeros(self.P)
         extra[self.f_segment_part] = np.maximum.reduceat(busy, self.f_segment_start)
-        waiting = self.unacked
-        total = waiting.sum(axis=0)
-        share = 1.0 - np.divide(waiting, total, out=np.ones(waiting.shape), where=total > 0)
-        wait = np.where(touched, slowest[None, :] + share * extra[None, :], 0.0)
+        total = self.unacked.sum(axis=0)[cols]
+        share = 1.0 - np.divide(
+            self.unacked[rows, cols], total, out=np.ones(rows.size), where=total > 0
+        )
+        wait = slowest[cols] + share * extra[cols]
         # the request waits for its slowest partition (its DelayedProduce completes then)
         out = np.zeros(self.I * self.B)
-        np.maximum.at(out, self._conn_flat, wait.ravel())
+        np.maximum.at(out, conn_v, wait)
         return out
 
     def _acknowledge(
@@ -1995,7 +2157,7 @@ class SteppedWorld:
         if now <= self.measure_from:
             return
         per_p = counts.sum(axis=0)
-        touched = np.flatnonzero(per_p)
+        touched = per_p.nonzero()[0]
         # log offsets -> creation order: less the prefill, plus the created that failed
         shift = self.failed_p[touched] - self.prefill_p[touched]
         piece, created_lo, created_hi, n = self._creation_pieces(
@@ -2036,10 +2198,13 @@ class SteppedWorld:
             self._fetcher_loops(now)
         self._update_replication_delay()
         # an offline partition's high watermark stays where it is (no leader moves it)
-        candidate = np.where(self.has_leader, self.leo, self.hw)
+        candidate = self.leo.copy() if self._all_led else np.where(self.has_leader, self.leo, self.hw)
         if self.F:
             # followers are stored in partition order: one reduceat per step
-            isr_leo = np.where(self.f_in_isr, self.f_leo_at_leader, np.iinfo(np.int64).max)
+            if self._all_in_isr:
+                isr_leo = self.f_leo_at_leader
+            else:
+                isr_leo = np.where(self.f_in_isr, self.f_leo_at_leader, np.iinfo(np.int64).max)
             lowest = np.minimum.reduceat(isr_leo, self.f_segment_start)
             candidate[self.f_segment_part] = np.minimum(candidate[self.f_segment_part], lowest)
             # ISR expansion: an out-of-sync follower that reached the high watermark rejoins
@@ -2090,6 +2255,8 @@ class SteppedWorld:
         self.under_min_isr = self.has_leader & (isr_size < np.minimum(self.min_isr, self.replica_count))
         # kept for the steps: they change only here
         self._isr_size = isr_size
+        self._all_in_isr = bool(self.f_in_isr.all())
+        self._replica_rate: np.ndarray | None = None  # see _high_watermark_wait
         self._any_under_min_isr = bool(self.under_min_isr.any())
         self._any_rejected = bool((isr_size < self.min_isr).any())
 
@@ -2108,8 +2275,7 @@ class SteppedWorld:
         poll = consumer_poll_cpu(self.scenario.costs, "none", 1.0, bpm, 0.0)
         poll = poll + self.p_decompress * bpm / self.p_ratio
         per_record = np.maximum(self.member_per_record, 0.0) * self.slow_factor
-        member_of = np.where(self.owned, self.owner, 0)
-        return (per_record[member_of] + poll[None, :]) * self.owned
+        return (per_record[self._member_of] + poll[None, :]) * self.owned
 
     def _process(self, now: float) -> None:
         """Each member's thread polls and processes buffered records: a budget of seconds
@@ -2119,26 +2285,29 @@ class SteppedWorld:
         old = self.consumed.copy()
         cost = self._poll_seconds_per_record()
         budget = self.dt + self.budget_carry
-        member_of = np.where(self.owned, self.owner, 0)
-        held = np.bincount(member_of.ravel(), weights=(self.buffered * cost).ravel(), minlength=self.M)
+        member_of = self._member_of
+        held = np.bincount(self._member_of_flat, weights=(self.buffered * cost).ravel(), minlength=self.M)
         busy = held > budget
         self._batches_taken(held, busy, member_of)
         if self._batch_held:
             # the batch in hand first, then what was fetched since (poll() returns
             # records in fetch order)
-            in_hand = np.bincount(member_of.ravel(), weights=(self.in_batch * cost).ravel(), minlength=self.M)
+            in_hand = np.bincount(self._member_of_flat, weights=(self.in_batch * cost).ravel(), minlength=self.M)
             first = np.minimum(1.0, np.divide(budget, in_hand, out=np.ones(self.M), where=in_hand > 0))
             taken = split_fraction(self.in_batch, first[member_of] * self.owned, self.rng)
-            left = budget - np.bincount(member_of.ravel(), weights=(taken * cost).ravel(), minlength=self.M)
+            left = budget - np.bincount(self._member_of_flat, weights=(taken * cost).ravel(), minlength=self.M)
             rest = self.buffered - self.in_batch
             rest_held = held - in_hand
-            then = np.clip(np.divide(left, rest_held, out=np.ones(self.M), where=rest_held > 0), 0.0, 1.0)
+            then = np.minimum(
+                np.maximum(np.divide(left, rest_held, out=np.ones(self.M), where=rest_held > 0), 0.0),
+                1.0,
+            )
             taken = taken + split_fraction(rest, then[member_of] * self.owned, self.rng)
         else:
             take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy)
             taken = split_fraction(self.buffered, take_frac[member_of] * self.owned, self.rng)
-        used = np.bincount(member_of.ravel(), weights=taken.ravel(), minlength=self.M)
-        used_s = np.bincount(member_of.ravel(), weights=(taken * cost).ravel(), minlength=self.M)
+        used = np.bincount(self._member_of_flat, weights=taken.ravel(), minlength=self.M)
+        used_s = np.bincount(self._member_of_flat, weights=(taken * cost).ravel(), minlength=self.M)
         self.member_busy += used_s
         self.step_busy = used_s
         # a member busy all step carries its unused fraction of a record to the next one
@@ -2150,14 +2319,14 @@ class SteppedWorld:
             self.in_batch = np.minimum(np.maximum(0, self.in_batch - taken), self.buffered)
         if now <= self.measure_from:
             return
-        slots = np.flatnonzero(taken)  # (group, partition) pairs, all groups at once
+        slots = taken.ravel().nonzero()[0]  # (group, partition) pairs, all groups at once
         if not slots.size:
             return
         part = slots % self.P
         # records of the prefill were created at the start of the run
         prefill = self.prefill_p[part]
         old_s, new_s = old.ravel()[slots], self.consumed.ravel()[slots]
-        from_prefill = np.clip(np.minimum(new_s, prefill) - old_s, 0, None)
+        from_prefill = np.maximum(np.minimum(new_s, prefill) - old_s, 0)
         if np.count_nonzero(from_prefill):
             waited = np.full(int((from_prefill > 0).sum()), now)
             self._record_latency("e2e", waited, waited, from_prefill[from_prefill > 0])
@@ -2208,12 +2377,12 @@ class SteppedWorld:
         (acknowledged messages can differ from offsets passed when producers mix acks
         settings), integers by cumulative rounding."""
         piece, oldest, newest, n = self.curve.segments(series, lo, hi)
-        order = np.argsort(piece, kind="stable")
+        order = piece.argsort(kind="stable")
         piece, oldest, newest, n = piece[order], oldest[order], newest[order], n[order]
         total = np.bincount(piece, weights=n, minlength=series.size)
         scale = np.divide(counts, total, out=np.zeros(series.size), where=total > 0)
-        rounded = np.rint(np.cumsum(n * scale[piece])).astype(np.int64)
-        return piece, oldest, newest, np.diff(rounded, prepend=0)
+        rounded = np.rint((n * scale[piece]).cumsum()).astype(np.int64)
+        return piece, oldest, newest, differences(rounded)
 
     def _split_gathered(
         self,
@@ -2227,13 +2396,17 @@ class SteppedWorld:
         without gathering the fraction out to the backlog's shape first (most steps)."""
         if backlog.size == 0 or fraction.min() >= 1.0:
             return backlog.copy()
+        # within [0, 1] before the gather, on the smaller array
+        fraction = np.minimum(np.maximum(fraction, 0.0), 1.0)
         if isinstance(index, slice):  # one fraction per column (partition)
-            return split_fraction(backlog, np.broadcast_to(fraction, backlog.shape), self.rng, groups)
-        return split_fraction(backlog, fraction[index], self.rng, groups)
+            gathered = np.broadcast_to(fraction, backlog.shape)
+        else:
+            gathered = fraction[index]
+        return split_fraction(backlog, gathered, self.rng, groups, clamped=True)
 
     def _write_back(self) -> None:
         # each log directory's disk writes back its own dirty pages
-        flushed = np.minimum(self.dir_dirty, self.dir_write * self.dt)
+        flushed = np.minimum(self.dir_dirty, self._dir_write_step)
         self.dir_dirty -= flushed
         self.dir_written += flushed
         self.dir_write_busy += flushed / self.dir_write
