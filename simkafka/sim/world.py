@@ -43,7 +43,7 @@ from simkafka.random_streams import RandomStreams
 from simkafka.scenario import ConsumerGroupSpec, Scenario
 from simkafka.scenario.topic import LONG_MAX
 from simkafka.sim.accumulator import ProducerBatch
-from simkafka.sim.broker import Broker, PartitionLeader
+from simkafka.sim.broker import Broker, DelayedProduce, PartitionLeader
 from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
 from simkafka.sim.consumer_faults import play_consumer_faults
@@ -662,7 +662,7 @@ class World:
         if not broker.alive:
             return [DISCONNECTED] * len(batches)
         errors: list[str] = []
-        waits: list[tuple[int, simpy.Event]] = []
+        delayed: DelayedProduce | None = None
         history = self.history
         for batch in batches:
             tp = TopicPartition(topic, batch.partition)
@@ -703,15 +703,19 @@ class World:
             errors.append("NONE")
             leader.maybe_advance_high_watermark()  # moves only when the ISR is the leader alone
             if acks == "all":
-                waits.append((len(errors) - 1, leader.wait_for_high_watermark(env, end)))
-        if waits:
-            pending = [event for _, event in waits]
-            yield simpy.AllOf(env, pending) | env.timeout(timeout)
-            for index, event in waits:
-                if not event.triggered:
+                if delayed is None:
+                    delayed = DelayedProduce(env)
+                leader.wait_for_high_watermark(end, delayed, len(errors) - 1)
+        if delayed is not None:
+            if delayed.pending:
+                # the purgatory completes it at request.timeout.ms unless every batch
+                # was settled first
+                yield broker.produce_purgatory.watch(delayed.event, env.now + timeout)
+            for index, outcome in delayed.outcomes.items():
+                if outcome is None:
                     errors[index] = "REQUEST_TIMED_OUT"
-                elif event.value is not True:
-                    errors[index] = event.value  # the error it failed with
+                elif outcome is not True:
+                    errors[index] = outcome  # the error it failed with
         return errors
 
     def handle_replica_fetch(
