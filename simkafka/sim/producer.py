@@ -89,6 +89,8 @@ class ProducerCluster(Protocol):
 
     def partitions_by_leader(self, topic: str) -> dict[int, tuple[list[int], np.ndarray]]: ...
 
+    def topic_partitions(self, topic: str) -> list[TopicPartition]: ...
+
     def request(
         self,
         src: str,
@@ -713,7 +715,7 @@ class ProducerClient:
         return self.acc.buffered_messages
 
     def tp(self, partition: int) -> TopicPartition:
-        return TopicPartition(self.topic.name, partition)
+        return self.cluster.topic_partitions(self.topic.name)[partition]
 
     def __repr__(self) -> str:
         return f"<Producer {self.name}: created {self.created}, acked {self.acked}, in flight {self.in_flight_messages}>"

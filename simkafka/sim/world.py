@@ -118,6 +118,11 @@ class World:
         # every partition's registration as the brokers have applied it (the controller's
         # own state is ahead of it by the metadata propagation delay)
         self.partitions: dict[TopicPartition, PartitionRegistration] = dict(topology.partitions)
+        # one TopicPartition object per partition, the one every broker's dicts are keyed
+        # by: a look-up with it matches by identity, without comparing fields
+        self._tps: dict[str, list[TopicPartition]] = {t.name: [] for t in scenario.topics}
+        for tp in sorted(topology.partitions):
+            self._tps[tp.topic].append(tp)
         self.history = DeliveryHistory()
         self._leader: dict[TopicPartition, int] = {}
         self._by_leader_cache: dict[str, dict[int, tuple[list[int], np.ndarray]]] = {}
@@ -313,8 +318,9 @@ class World:
             )
             self._leader_append_cost[(topic, producer_codec)] = cost
         appends = []
+        tps = self._tps[topic]
         for batch in batches:
-            tp = TopicPartition(topic, batch.partition)
+            tp = tps[batch.partition]
             if tp in broker.leaders:
                 seconds = cost.of(1, batch.messages, batch.wire_bytes, batch.record_bytes)
                 seconds += self._flush(broker, tp, batch.messages, batch.wire_bytes)
@@ -378,6 +384,10 @@ class World:
 
     # -- metadata -------------------------------------------------------------------------
 
+    def topic_partitions(self, topic: str) -> list[TopicPartition]:
+        """The partitions of ``topic`` by index (the objects the brokers' dicts hold)."""
+        return self._tps[topic]
+
     def leader_of(self, tp: TopicPartition) -> int:
         return self._leader.get(tp, NO_LEADER)
 
@@ -398,7 +408,7 @@ class World:
         if cached is None:
             by_leader: dict[int, list[int]] = {}
             for p in range(self.topics[topic].partitions):
-                leader = self._leader.get(TopicPartition(topic, p), NO_LEADER)
+                leader = self._leader.get(self._tps[topic][p], NO_LEADER)
                 if leader != NO_LEADER:
                     by_leader.setdefault(leader, []).append(p)
             cached = {
@@ -413,8 +423,7 @@ class World:
         cached = self._metadata_cache.get(topic)
         if cached is None:
             leaders = [
-                self._leader.get(TopicPartition(topic, p), NO_LEADER)
-                for p in range(self.topics[topic].partitions)
+                self._leader.get(tp, NO_LEADER) for tp in self._tps[topic]
             ]
             cached = TopicMetadata.from_leaders(
                 [None if leader == NO_LEADER else leader for leader in leaders]
@@ -491,9 +500,7 @@ class World:
 
     def group_partitions(self, group_id: str) -> list[TopicPartition]:
         spec = self.group_specs[group_id]
-        return [
-            TopicPartition(t, p) for t in spec.topics for p in range(self.topics[t].partitions)
-        ]
+        return [tp for t in spec.topics for tp in self._tps[t]]
 
     def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None:
         return self._committed.get((group_id, tp))
@@ -664,8 +671,9 @@ class World:
         errors: list[str] = []
         delayed: DelayedProduce | None = None
         history = self.history
+        tps = self._tps[topic]
         for batch in batches:
-            tp = TopicPartition(topic, batch.partition)
+            tp = tps[batch.partition]
             leader = broker.leaders.get(tp)
             if leader is None:
                 errors.append(NOT_LEADER)
