@@ -57,6 +57,7 @@ from simkafka.sim.accumulator import ProducerBatch, RecordAccumulator, kafka_bat
 from simkafka.sim.client_costs import SEND_BACKLOG, producer_send_cpu, sender_cpu, thread_take
 from simkafka.sim.fluid import apportion
 from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.tasks import Task
 
 if TYPE_CHECKING:
     from simkafka.model.delivery import DeliveryHistory
@@ -447,7 +448,8 @@ class ProducerClient:
                 self.sender_free_at = max(self.sender_free_at, now) + cost
                 self.sender_busy += cost
                 self.in_flight[node] += 1
-                self.env.process(self._request(node, batches, self.sender_free_at - now))
+                # a Task, not a process: no event to start it nor when it ends
+                Task(self._request(node, batches, self.sender_free_at - now))
 
     def _leader_per_partition(
         self, by_leader: dict[int, tuple[list[int], np.ndarray]], partitions: int
