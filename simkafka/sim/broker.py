@@ -513,23 +513,27 @@ class Broker:
     def in_page_cache(self, read: LogRead) -> bool:
         return self.written_bytes - read.written_mark <= self.page_cache_bytes
 
-    def read_from_disk_if_needed(
-        self, reads: Sequence[tuple[TopicPartition, LogRead]]
-    ) -> Generator[simpy.Event, Any, None]:
-        """Reads older than the cached tail come from their log directory's disk first."""
-        cold = [0] * len(self.disk_hosts)
+    def read_from_disk(self, reads: Sequence[tuple[TopicPartition, LogRead]]) -> simpy.Event | None:
+        """Reads older than the cached tail come from their log directory's disk first:
+        the event of those disk reads having arrived in the page cache, None if every
+        read is cached."""
+        cold: list[int] | None = None
+        cached_since = self.written_bytes - self.page_cache_bytes  # in_page_cache, inlined
         for tp, r in reads:
-            if r.bytes and not self.in_page_cache(r):
+            if r.bytes and r.written_mark < cached_since:
+                if cold is None:
+                    cold = [0] * len(self.disk_hosts)
                 cold[self.dir_of.get(tp, 0)] += r.bytes
+        if cold is None:
+            return None
         transfers = []
         for d, nbytes in enumerate(cold):
             if nbytes:
                 self.disk_read_bytes += nbytes
                 transfers.append(self.network.transfer(self.disk_hosts[d], self.cache_host, nbytes))
         if len(transfers) == 1:
-            yield transfers[0]
-        elif transfers:
-            yield simpy.AllOf(self.env, transfers)
+            return transfers[0]
+        return simpy.AllOf(self.env, transfers)
 
     # -- leadership -----------------------------------------------------------------------
 

@@ -665,7 +665,8 @@ class World:
         env = self.env
         if not handled:  # the caller sent it with world.request() otherwise
             yield from broker.handle(sum(b.wire_bytes for b in batches), appends)
-        yield from broker.wait_for_dirty_room()
+        if broker.dirty_bytes > broker.dirty_limit:
+            yield from broker.wait_for_dirty_room()
         if not broker.alive:
             return [DISCONNECTED] * len(batches)
         errors: list[str] = []
@@ -823,18 +824,26 @@ class World:
         to move (``hw_waiters``); either way the fetch is re-evaluated when woken. The
         answer is read from disk first if it is older than the page cache holds.
         """
+        env = self.env
+        leaders = broker.leaders
         while True:
             reads = collect()
-            if sum(r.bytes for _, r in reads) >= min_bytes or self.env.now >= deadline:
+            total = 0
+            for _, read in reads:
+                total += read.bytes
+            if total >= min_bytes or env.now >= deadline:
                 break
-            wake = self.env.event()
+            wake = env.event()
             for tp in partitions:
-                leader = broker.leaders.get(tp)
+                leader = leaders.get(tp)
                 if leader is not None:
                     getattr(leader, waiters).append(wake)
             yield broker.fetch_purgatory.watch(wake, deadline)
-        yield from broker.read_from_disk_if_needed(reads)
-        yield from broker.handle(sum(r.bytes for _, r in reads))
+        if total:
+            disk = broker.read_from_disk(reads)
+            if disk is not None:
+                yield disk
+        yield broker.handle_at(env.now, total)
         return reads
 
     def __repr__(self) -> str:
