@@ -30,3 +30,34 @@ def test_deadline_and_data_complete_waiters_in_time_order():
         "deadline-before-data": 0.3,
         "late-deadline": 0.5,
     }
+
+
+def test_a_delayed_produce_completes_once_every_batch_is_settled_or_at_its_timeout():
+    from simkafka.sim.broker import DelayedProduce
+
+    env = simpy.Environment()
+    purgatory = Purgatory(env)
+    outcomes: dict[str, tuple[float, dict]] = {}
+
+    def produce(name: str, settle: list[tuple[float, int, bool | str]], timeout: float):
+        request = DelayedProduce(env)
+        for index in range(2):
+            request.expect(index)
+        for at, index, outcome in settle:
+            env.timeout(at).callbacks.append(lambda _, i=index, o=outcome: request.settle(i, o))
+        yield purgatory.watch(request.event, env.now + timeout)
+        outcomes[name] = (env.now, dict(request.outcomes))
+
+    # both batches acknowledged: done with the second, long before the timeout
+    env.process(produce("acked", [(0.1, 0, True), (0.2, 1, True)], 30.0))
+    # one failed, one acknowledged: done when both are settled, the failure kept (and a
+    # later outcome for a settled batch does not count)
+    env.process(produce("failed", [(0.1, 1, "NOT_LEADER"), (0.15, 1, True), (0.3, 0, True)], 30.0))
+    # the second batch never settles: the timeout completes it, what came after is ignored
+    env.process(produce("timed out", [(0.1, 0, True), (0.6, 1, True)], 0.5))
+    env.run(until=1.0)
+    assert outcomes == {
+        "acked": (0.2, {0: True, 1: True}),
+        "failed": (0.3, {0: True, 1: "NOT_LEADER"}),
+        "timed out": (0.5, {0: True, 1: None}),
+    }
