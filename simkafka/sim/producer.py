@@ -45,10 +45,12 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import simpy
+from simpy.events import URGENT
 
 from simkafka.model.partitioner import BuiltInPartitioner
 from simkafka.model.types import TopicPartition
@@ -202,7 +204,9 @@ class ProducerClient:
         # the request being served holds it
         self.channel_busy: Counter[int] = Counter()
         self._channel_since: dict[int, float] = {}
-        self._wakeup = self.env.event()
+        # the Sender's sleep: the number of the current one, -1 while a pass is due
+        self._sleeping = -1
+        self._sleeps = 0
         # accounting (messages)
         self.created = 0
         self.acked = 0
@@ -236,7 +240,11 @@ class ProducerClient:
         self.metadata_refreshes = 0
         self._leaderless: list[int] = []  # partitions the metadata shows without a leader
         self._leaders_seen: object = None  # the leader map they were derived from
-        self.process = self.env.process(self._sender())
+        self._passes = self._sender()
+        start = simpy.Event(self.env)  # the first pass, when a process would start
+        start._ok, start._value = True, None
+        start.callbacks.append(self._run_pass)
+        self.env.schedule(start, URGENT)
 
     # -- the application's side -----------------------------------------------------------
 
@@ -344,7 +352,9 @@ class ProducerClient:
 
     # -- the Sender -----------------------------------------------------------------------
 
-    def _sender(self) -> Generator[simpy.Event, Any, None]:
+    def _sender(self) -> Generator[float, None, None]:
+        """The Sender thread's passes; each yields how long it may sleep (see
+        :meth:`_run_pass`)."""
         last = self.env.now
         while True:
             now = self.env.now
@@ -362,13 +372,22 @@ class ProducerClient:
                 self._admit(now)
             self._expire_leaderless(now)
             self._send_ready(now)
-            # one wake-up event, completed by the timer or by a finished request, whichever
-            # is first (cheaper than a `wakeup | timeout` condition on every loop)
-            wakeup = self._wakeup = self.env.event()
-            self.env.timeout(self._sleep(now)).callbacks.append(
-                lambda _, w=wakeup: None if w.triggered else w.succeed()
-            )
-            yield wakeup
+            yield self._sleep(now)
+
+    def _run_pass(self, _event: simpy.Event | None = None) -> None:
+        """Run one pass of the Sender, then sleep until its timer or until a finished
+        request wakes it (:meth:`_wake`), whichever is first: one event either way -- the
+        timer runs the next pass itself, a wake-up is an event of its own -- and a timer
+        or wake-up of an earlier sleep does nothing."""
+        sleep = next(self._passes)
+        self._sleeps += 1
+        self._sleeping = number = self._sleeps
+        self.env.timeout(sleep).callbacks.append(partial(self._timer_fired, number))
+
+    def _timer_fired(self, number: int, _event: simpy.Event) -> None:
+        if self._sleeping == number:
+            self._sleeping = -1
+            self._run_pass()
 
     def _sleep(self, now: float) -> float:
         """Until the next batch could become sendable: an open batch lingering out, an empty
@@ -703,8 +722,12 @@ class ProducerClient:
         )
 
     def _wake(self) -> None:
-        if not self._wakeup.triggered:
-            self._wakeup.succeed()
+        """A finished request: the sleeping Sender runs its next pass now."""
+        if self._sleeping != -1:
+            self._sleeping = -1
+            wakeup = self.env.event()
+            wakeup.callbacks.append(self._run_pass)
+            wakeup.succeed()
 
     @property
     def memory_used(self) -> int:
