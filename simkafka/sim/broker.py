@@ -48,6 +48,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
@@ -188,10 +189,32 @@ class DelayedProduce:
 
 
 def _wake(waiters: list[simpy.Event]) -> None:
+    """Complete the waiters not completed yet -- with one event for all of them: the
+    first is scheduled, the others are marked completed now and run their callbacks
+    when it is processed, in order, as their own events would have."""
+    first: simpy.Event | None = None
+    rest: list[simpy.Event] = []
     for event in waiters:
         if not event.triggered:
-            event.succeed()
+            if first is None:
+                first = event
+            else:
+                event._ok, event._value = True, None  # triggered: nobody completes it again
+                rest.append(event)
     waiters.clear()
+    if first is None:
+        return
+    if rest:
+        first.callbacks.append(partial(_process_batch, rest))
+    first.succeed()
+
+
+def _process_batch(events: list[simpy.Event], _first: simpy.Event) -> None:
+    """Process events completed with another: what ``Environment.step`` does to each."""
+    for event in events:
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
 
 
 class Purgatory:

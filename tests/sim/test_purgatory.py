@@ -61,3 +61,28 @@ def test_a_delayed_produce_completes_once_every_batch_is_settled_or_at_its_timeo
         "failed": (0.3, {0: True, 1: "NOT_LEADER"}),
         "timed out": (0.5, {0: True, 1: None}),
     }
+
+
+def test_waking_a_batch_of_waiters_costs_one_event_and_resumes_each_in_order():
+    from simkafka.sim.broker import _wake
+
+    env = simpy.Environment()
+    waiters = [env.event() for _ in range(4)]
+    waiters[2].succeed("earlier")  # completed already: not completed again
+    resumed: list[tuple[int, object, float]] = []
+
+    def fetch(i: int):
+        value = yield waiters[i]
+        resumed.append((i, value, env.now))
+
+    for i in range(4):
+        env.process(fetch(i))
+    env.run(until=1.0)
+    resumed.clear()  # waiter 2 resumed with its own value at t=0
+    pending = list(waiters)
+    queued = len(env._queue)
+    _wake(pending)
+    assert pending == [] and len(env._queue) == queued + 1  # one event for the batch
+    assert all(w.triggered for w in waiters)
+    env.run(until=2.0)
+    assert resumed == [(0, None, 1.0), (1, None, 1.0), (3, None, 1.0)]
