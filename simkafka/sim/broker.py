@@ -165,17 +165,26 @@ class DelayedProduce:
     settled by the partitions' leaders directly, so a request costs one event however
     many partitions it waits on (not an event per batch plus their conditions)."""
 
-    __slots__ = ("event", "outcomes", "pending")
+    __slots__ = ("event", "outcomes", "pending", "waiting")
 
     def __init__(self, env: simpy.Environment) -> None:
         self.event = env.event()
         # per waiting batch: None until settled, then True (acknowledged) or the error
         self.outcomes: dict[int, bool | str | None] = {}
         self.pending = 0
+        self.waiting = False  # every batch is registered: the last settled completes it
 
     def expect(self, index: int) -> None:
         self.outcomes[index] = None
         self.pending += 1
+
+    def wait(self) -> simpy.Event:
+        """All batches are registered (some may be settled already): the event to wait
+        for, completed when the last pending batch is settled."""
+        self.waiting = True
+        if not self.pending and not self.event.triggered:
+            self.event.succeed()
+        return self.event
 
     def settle(self, index: int, outcome: bool | str) -> None:
         """Batch ``index`` is acknowledged (True) or failed (an error code); the first
@@ -184,7 +193,7 @@ class DelayedProduce:
             return
         self.outcomes[index] = outcome
         self.pending -= 1
-        if not self.pending:
+        if not self.pending and self.waiting:
             self.event.succeed()
 
 

@@ -719,7 +719,7 @@ class World:
             if delayed.pending:
                 # the purgatory completes it at request.timeout.ms unless every batch
                 # was settled first
-                yield broker.produce_purgatory.watch(delayed.event, env.now + timeout)
+                yield broker.produce_purgatory.watch(delayed.wait(), env.now + timeout)
             for index, outcome in delayed.outcomes.items():
                 if outcome is None:
                     errors[index] = "REQUEST_TIMED_OUT"

@@ -45,7 +45,7 @@ def test_a_delayed_produce_completes_once_every_batch_is_settled_or_at_its_timeo
             request.expect(index)
         for at, index, outcome in settle:
             env.timeout(at).callbacks.append(lambda _, i=index, o=outcome: request.settle(i, o))
-        yield purgatory.watch(request.event, env.now + timeout)
+        yield purgatory.watch(request.wait(), env.now + timeout)
         outcomes[name] = (env.now, dict(request.outcomes))
 
     # both batches acknowledged: done with the second, long before the timeout
@@ -86,3 +86,24 @@ def test_waking_a_batch_of_waiters_costs_one_event_and_resumes_each_in_order():
     assert all(w.triggered for w in waiters)
     env.run(until=2.0)
     assert resumed == [(0, None, 1.0), (1, None, 1.0), (3, None, 1.0)]
+
+
+def test_a_delayed_produce_whose_first_batches_are_acknowledged_on_append_waits_for_the_rest():
+    # With the ISR the leader alone, a batch's high watermark passes as it is appended:
+    # the request must still wait for its batches registered after it.
+    from simkafka.sim.broker import DelayedProduce
+
+    env = simpy.Environment()
+    request = DelayedProduce(env)
+    request.expect(0)
+    request.settle(0, True)  # acknowledged at once
+    request.expect(1)
+    assert not request.event.triggered
+    event = request.wait()
+    assert not event.triggered
+    request.settle(1, True)
+    assert event.triggered and request.outcomes == {0: True, 1: True}
+    nothing_pending = DelayedProduce(env)
+    nothing_pending.expect(0)
+    nothing_pending.settle(0, True)
+    assert nothing_pending.wait().triggered
