@@ -3,7 +3,9 @@
 Reports simulated seconds per wall second, events (SimPy events for the events engine,
 steps for the stepped engine) per wall second and peak memory (tracemalloc is off by
 default: it slows the run; ``--memory`` turns it on, and the process's max RSS is always
-printed). ``--profile`` prints where the time goes.
+printed). For the events engine it also prints SimPy events per simulated second and per
+ProduceRequest: the lever of its speed. ``--profile`` prints where the time goes (by own
+time and by cumulative time).
 
 ``--repeat N`` plays the scenario N times (each from a fresh build) and reports the
 median and the spread. SimPy's raw timeout rate is measured in the same process, and the
