@@ -135,6 +135,8 @@ class RecordAccumulator:
         # a retried batch waits retry.backoff.ms at the front of its deque, and holds the
         # partition back with it (RecordAccumulator.ready: "backingOff")
         self.backoff_until = np.full(n, -np.inf)
+        # the latest of them: until a batch is retried, no backoff is tested per partition
+        self._backoff_max = -np.inf
 
     # -- appending ------------------------------------------------------------------
 
@@ -233,14 +235,19 @@ class RecordAccumulator:
         or any batch at all while ``send()`` calls wait for ``buffer.memory``
         (``exhausted``: ``RecordAccumulator.ready`` sends at once when the pool has
         waiters, since only completed requests free memory)."""
-        ready = self.backoff_until <= now
         if exhausted:
-            return ((self._queued > 0) | (self.open_messages > 0)) & ready
-        lingered = (self.open_messages > 0) & (now - self.open_first >= self.linger - 1e-12)
-        return ((self._queued > 0) | lingered) & ready
+            sendable = (self._queued > 0) | (self.open_messages > 0)
+        else:
+            lingered = (self.open_messages > 0) & (now - self.open_first >= self.linger - 1e-12)
+            sendable = (self._queued > 0) | lingered
+        if self._backoff_max > now:  # some partition still backs off
+            sendable &= self.backoff_until <= now
+        return sendable
 
     def next_backoff_expiry(self, after: float) -> float:
         """When the next partition's retry backoff ends, strictly after ``after`` (inf if none)."""
+        if self._backoff_max <= after:
+            return float("inf")
         later = self.backoff_until[self.backoff_until > after]
         return float(later.min()) if later.size else float("inf")
 
@@ -262,11 +269,12 @@ class RecordAccumulator:
         if n == 0:
             return []
         start = self._drain_index.get(node, 0) % n
+        backing_off = self._backoff_max > now
         batches: list[ProducerBatch] = []
         size = 0
         for i in range(n):
             p = partitions[(start + i) % n]
-            if self.backoff_until[p] > now:
+            if backing_off and self.backoff_until[p] > now:
                 continue  # a retried batch is backing off at the front
             queue = self.queues[p]
             if not queue:
@@ -325,6 +333,7 @@ class RecordAccumulator:
         with several requests in flight retries can reorder records."""
         batch.attempts += 1
         self.backoff_until[batch.partition] = max(self.backoff_until[batch.partition], backoff_until)
+        self._backoff_max = max(self._backoff_max, float(self.backoff_until[batch.partition]))
         queue = self.queues[batch.partition]
         if in_sequence and batch.first_seq >= 0:
             i = 0

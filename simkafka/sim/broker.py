@@ -48,6 +48,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,7 @@ DIRTY_RATIO = 0.2
 # Write-back proceeds in chunks so that reads interleave with it on the disk.
 FLUSH_CHUNK = 8 * 1024 * 1024
 INDEX_ENTRY_BYTES = 8 + 12  # an offset-index and a time-index entry
+PURGATORY_SWEEP = 4096  # waiting entries before a purgatory drops those completed early
 
 _sequence = count()
 
@@ -87,8 +89,8 @@ class PartitionLeader:
     last_caught_up: dict[int, float] = field(default_factory=dict)
     last_fetch_leo: dict[int, int] = field(default_factory=dict)
     last_fetch_time: dict[int, float] = field(default_factory=dict)
-    # (end offset, seq, event): acks=all produce waiting for the high watermark
-    ack_waiters: list[tuple[int, int, simpy.Event]] = field(default_factory=list)
+    # (end offset, seq, request, batch index): acks=all produce waiting for the high watermark
+    ack_waiters: list[tuple[int, int, DelayedProduce, int]] = field(default_factory=list)
     # fetches long-polling for new data (followers) or a higher HW (consumers)
     data_waiters: list[simpy.Event] = field(default_factory=list)
     hw_waiters: list[simpy.Event] = field(default_factory=list)
@@ -115,9 +117,8 @@ class PartitionLeader:
             return False
         self.high_watermark = hw
         while self.ack_waiters and self.ack_waiters[0][0] <= hw:
-            _, _, event = heapq.heappop(self.ack_waiters)
-            if not event.triggered:
-                event.succeed(True)
+            _, _, request, index = heapq.heappop(self.ack_waiters)
+            request.settle(index, True)
         _wake(self.hw_waiters)
         return True
 
@@ -131,20 +132,20 @@ class PartitionLeader:
                     hw = leo
         return hw
 
-    def wait_for_high_watermark(self, env: simpy.Environment, end_offset: int) -> simpy.Event:
-        event = env.event()
+    def wait_for_high_watermark(self, end_offset: int, request: DelayedProduce, index: int) -> None:
+        """Batch ``index`` of ``request`` is acknowledged once the high watermark reaches
+        ``end_offset`` (at once if it has)."""
+        request.expect(index)
         if end_offset <= self.high_watermark:
-            event.succeed(True)
+            request.settle(index, True)
         else:
-            heapq.heappush(self.ack_waiters, (end_offset, next(_sequence), event))
-        return event
+            heapq.heappush(self.ack_waiters, (end_offset, next(_sequence), request, index))
 
     def fail_ack_waiters(self, error: str = "NOT_ENOUGH_REPLICAS_AFTER_APPEND") -> None:
         """Leadership moved, the broker died or the ISR fell below min: the waiting
-        acks=all produces fail with ``error`` (their event's value; success is True)."""
-        for _, _, event in self.ack_waiters:
-            if not event.triggered:
-                event.succeed(error)
+        acks=all produces' batches fail with ``error``."""
+        for _, _, request, index in self.ack_waiters:
+            request.settle(index, error)
         self.ack_waiters.clear()
 
     def wake_all(self) -> None:
@@ -157,31 +158,103 @@ class PartitionLeader:
         return len(self.isr) < len(self.replicas)
 
 
+class DelayedProduce:
+    """An acks=all ProduceRequest waiting for the high watermark to pass each of its
+    batches (``DelayedProduce``): one event, completed when its last batch is settled --
+    acknowledged or failed -- or by a :class:`Purgatory` at its timeout. Batches are
+    settled by the partitions' leaders directly, so a request costs one event however
+    many partitions it waits on (not an event per batch plus their conditions)."""
+
+    __slots__ = ("event", "outcomes", "pending", "waiting")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.event = env.event()
+        # per waiting batch: None until settled, then True (acknowledged) or the error
+        self.outcomes: dict[int, bool | str | None] = {}
+        self.pending = 0
+        self.waiting = False  # every batch is registered: the last settled completes it
+
+    def expect(self, index: int) -> None:
+        self.outcomes[index] = None
+        self.pending += 1
+
+    def wait(self) -> simpy.Event:
+        """All batches are registered (some may be settled already): the event to wait
+        for, completed when the last pending batch is settled."""
+        self.waiting = True
+        if not self.pending and not self.event.triggered:
+            self.event.succeed()
+        return self.event
+
+    def settle(self, index: int, outcome: bool | str) -> None:
+        """Batch ``index`` is acknowledged (True) or failed (an error code); the first
+        outcome counts, and none after the request has timed out."""
+        if self.event.triggered or self.outcomes[index] is not None:
+            return
+        self.outcomes[index] = outcome
+        self.pending -= 1
+        if not self.pending and self.waiting:
+            self.event.succeed()
+
+
 def _wake(waiters: list[simpy.Event]) -> None:
+    """Complete the waiters not completed yet -- with one event for all of them: the
+    first is scheduled, the others are marked completed now and run their callbacks
+    when it is processed, in order, as their own events would have."""
+    first: simpy.Event | None = None
+    rest: list[simpy.Event] = []
     for event in waiters:
         if not event.triggered:
-            event.succeed()
+            if first is None:
+                first = event
+            else:
+                event._ok, event._value = True, None  # triggered: nobody completes it again
+                rest.append(event)
     waiters.clear()
+    if first is None:
+        return
+    if rest:
+        first.callbacks.append(partial(_process_batch, rest))
+    first.succeed()
+
+
+def _process_batch(events: list[simpy.Event], _first: simpy.Event) -> None:
+    """Process events completed with another: what ``Environment.step`` does to each."""
+    for event in events:
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
 
 
 class Purgatory:
-    """Long-polling requests waiting for data or their deadline (``DelayedOperationPurgatory``).
+    """Requests waiting for something or their deadline (``DelayedOperationPurgatory``):
+    long-polling fetches (data) and acks=all produces (the high watermark).
 
-    A waiting fetch is one event, completed by whichever comes first: new data (the
-    partition's waiter list) or its deadline. Deadlines sit in one heap served by one
-    timer, so a long poll costs no timeout event of its own -- at hundreds of thousands
-    of fetches a second, a ``wake | timeout`` condition per fetch would double the
-    engine's event count and fill the event queue with stale timeouts.
+    A waiting request is one event, completed by whichever comes first: what it waits
+    for (the partition's waiter list, a :class:`DelayedProduce`'s last batch) or its
+    deadline. Deadlines sit in one heap served by one timer, so a wait costs no timeout
+    event of its own -- at hundreds of thousands of requests a second, a ``wake |
+    timeout`` condition per request would double the engine's event count and fill the
+    event queue with stale timeouts. Entries completed early leave the heap when they
+    reach its top, or in a sweep when it has grown (produce timeouts are 30 s away).
     """
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
         self._deadlines: list[tuple[float, int, simpy.Event]] = []
         self._timer_at = float("inf")
+        self._limit = PURGATORY_SWEEP
 
     def watch(self, event: simpy.Event, deadline: float) -> simpy.Event:
         """Complete ``event`` at ``deadline`` unless something else completes it first."""
-        heapq.heappush(self._deadlines, (deadline, next(_sequence), event))
+        deadlines = self._deadlines
+        if len(deadlines) >= self._limit:
+            # amortised O(1): drop the entries completed early (the heap order of the
+            # rest is unchanged, and so is the timer: only its earliest live entry counts)
+            deadlines[:] = [entry for entry in deadlines if not entry[2].triggered]
+            heapq.heapify(deadlines)
+            self._limit = max(PURGATORY_SWEEP, 2 * len(deadlines))
+        heapq.heappush(deadlines, (deadline, next(_sequence), event))
         if deadline < self._timer_at:
             self._timer_at = deadline
             timer = self.env.timeout(max(0.0, deadline - self.env.now))
@@ -284,6 +357,7 @@ class Broker:
         self._flush_wakeups = [self.env.event() for _ in self.disk_hosts]
         self._dirty_waiters: list[simpy.Event] = []
         self.fetch_purgatory = Purgatory(self.env)
+        self.produce_purgatory = Purgatory(self.env)  # acks=all requests' timeouts
         for d in range(len(self.disk_hosts)):
             self.env.process(self._flusher(d))
 
@@ -471,23 +545,27 @@ class Broker:
     def in_page_cache(self, read: LogRead) -> bool:
         return self.written_bytes - read.written_mark <= self.page_cache_bytes
 
-    def read_from_disk_if_needed(
-        self, reads: Sequence[tuple[TopicPartition, LogRead]]
-    ) -> Generator[simpy.Event, Any, None]:
-        """Reads older than the cached tail come from their log directory's disk first."""
-        cold = [0] * len(self.disk_hosts)
+    def read_from_disk(self, reads: Sequence[tuple[TopicPartition, LogRead]]) -> simpy.Event | None:
+        """Reads older than the cached tail come from their log directory's disk first:
+        the event of those disk reads having arrived in the page cache, None if every
+        read is cached."""
+        cold: list[int] | None = None
+        cached_since = self.written_bytes - self.page_cache_bytes  # in_page_cache, inlined
         for tp, r in reads:
-            if r.bytes and not self.in_page_cache(r):
+            if r.bytes and r.written_mark < cached_since:
+                if cold is None:
+                    cold = [0] * len(self.disk_hosts)
                 cold[self.dir_of.get(tp, 0)] += r.bytes
+        if cold is None:
+            return None
         transfers = []
         for d, nbytes in enumerate(cold):
             if nbytes:
                 self.disk_read_bytes += nbytes
                 transfers.append(self.network.transfer(self.disk_hosts[d], self.cache_host, nbytes))
         if len(transfers) == 1:
-            yield transfers[0]
-        elif transfers:
-            yield simpy.AllOf(self.env, transfers)
+            return transfers[0]
+        return simpy.AllOf(self.env, transfers)
 
     # -- leadership -----------------------------------------------------------------------
 

@@ -76,6 +76,8 @@ class ConsumerCluster(Protocol):
 
     def leader_of(self, tp: TopicPartition) -> int: ...
 
+    def topic_partitions(self, topic: str) -> list[TopicPartition]: ...
+
     def led_by(self, tps: Iterable[TopicPartition], broker_id: int) -> list[TopicPartition]: ...
 
     def leader_log(self, tp: TopicPartition) -> ReplicaLog: ...
@@ -201,7 +203,10 @@ class ConsumerMember:
         no commit yet, or one outside the log (``OFFSET_OUT_OF_RANGE``) -- from
         ``auto.offset.reset``."""
         cluster = self.cluster
-        for tp in partitions:
+        for given in partitions:
+            # the cluster's own object for the partition: the hot paths' look-ups of it
+            # in the brokers' dicts then match by identity
+            tp = cluster.topic_partitions(given.topic)[given.partition]
             if tp in self.assignment:
                 continue
             start = cluster.committed_offset(self.group.group_id, tp)

@@ -15,7 +15,9 @@ window corrections):
   piecewise constant and recomputed only when a flow starts, ends, stalls or a capacity
   changes -- and then only for the *connected component* of flows that share a link with
   the change, because max-min allocations of disjoint components are independent;
-  all changes made at one simulated instant are re-shared together, once;
+  all changes made at one simulated instant are re-shared together, once (a flow that
+  starts alone on its links, with nothing else pending, is settled at once: its rate is
+  its smallest link's capacity, and no re-share event is needed);
 * each re-share leaves one "next completion" entry per component (its earliest projected
   drain) in a heap, and one SimPy timeout stands for the earliest entry: never an event
   per flow -- this is what keeps the engine fast, as SimGrid's lazy action heap does.
@@ -473,7 +475,14 @@ class Network:
             self._drained(flow, now)
         else:
             self._attach(flow, now)
-            self._reshare(links)
+            if not self._dirty and all(len(link.flows) == 1 for link in links):
+                # Alone on its links with no other change pending at this instant: its
+                # fair rate is its smallest link's capacity whatever else happens, so it
+                # is settled now -- what the deferred re-share would do, without its
+                # event. (A change to its links later at this instant re-shares them.)
+                self._recompute_alone(links, flow)
+            else:
+                self._reshare(links)
         return flow
 
     def abort(self, transfer: Transfer) -> bool:

@@ -45,10 +45,12 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import simpy
+from simpy.events import URGENT
 
 from simkafka.model.partitioner import BuiltInPartitioner
 from simkafka.model.types import TopicPartition
@@ -57,6 +59,7 @@ from simkafka.sim.accumulator import ProducerBatch, RecordAccumulator, kafka_bat
 from simkafka.sim.client_costs import SEND_BACKLOG, producer_send_cpu, sender_cpu, thread_take
 from simkafka.sim.fluid import apportion
 from simkafka.sim.histogram import LatencyHistogram
+from simkafka.sim.tasks import Task
 
 if TYPE_CHECKING:
     from simkafka.model.delivery import DeliveryHistory
@@ -88,6 +91,8 @@ class ProducerCluster(Protocol):
     def topic_metadata(self, topic: str) -> TopicMetadata: ...
 
     def partitions_by_leader(self, topic: str) -> dict[int, tuple[list[int], np.ndarray]]: ...
+
+    def topic_partitions(self, topic: str) -> list[TopicPartition]: ...
 
     def request(
         self,
@@ -199,7 +204,9 @@ class ProducerClient:
         # the request being served holds it
         self.channel_busy: Counter[int] = Counter()
         self._channel_since: dict[int, float] = {}
-        self._wakeup = self.env.event()
+        # the Sender's sleep: the number of the current one, -1 while a pass is due
+        self._sleeping = -1
+        self._sleeps = 0
         # accounting (messages)
         self.created = 0
         self.acked = 0
@@ -233,7 +240,11 @@ class ProducerClient:
         self.metadata_refreshes = 0
         self._leaderless: list[int] = []  # partitions the metadata shows without a leader
         self._leaders_seen: object = None  # the leader map they were derived from
-        self.process = self.env.process(self._sender())
+        self._passes = self._sender()
+        start = simpy.Event(self.env)  # the first pass, when a process would start
+        start._ok, start._value = True, None
+        start.callbacks.append(self._run_pass)
+        self.env.schedule(start, URGENT)
 
     # -- the application's side -----------------------------------------------------------
 
@@ -341,7 +352,9 @@ class ProducerClient:
 
     # -- the Sender -----------------------------------------------------------------------
 
-    def _sender(self) -> Generator[simpy.Event, Any, None]:
+    def _sender(self) -> Generator[float, None, None]:
+        """The Sender thread's passes; each yields how long it may sleep (see
+        :meth:`_run_pass`)."""
         last = self.env.now
         while True:
             now = self.env.now
@@ -359,13 +372,22 @@ class ProducerClient:
                 self._admit(now)
             self._expire_leaderless(now)
             self._send_ready(now)
-            # one wake-up event, completed by the timer or by a finished request, whichever
-            # is first (cheaper than a `wakeup | timeout` condition on every loop)
-            wakeup = self._wakeup = self.env.event()
-            self.env.timeout(self._sleep(now)).callbacks.append(
-                lambda _, w=wakeup: None if w.triggered else w.succeed()
-            )
-            yield wakeup
+            yield self._sleep(now)
+
+    def _run_pass(self, _event: simpy.Event | None = None) -> None:
+        """Run one pass of the Sender, then sleep until its timer or until a finished
+        request wakes it (:meth:`_wake`), whichever is first: one event either way -- the
+        timer runs the next pass itself, a wake-up is an event of its own -- and a timer
+        or wake-up of an earlier sleep does nothing."""
+        sleep = next(self._passes)
+        self._sleeps += 1
+        self._sleeping = number = self._sleeps
+        self.env.timeout(sleep).callbacks.append(partial(self._timer_fired, number))
+
+    def _timer_fired(self, number: int, _event: simpy.Event) -> None:
+        if self._sleeping == number:
+            self._sleeping = -1
+            self._run_pass()
 
     def _sleep(self, now: float) -> float:
         """Until the next batch could become sendable: an open batch lingering out, an empty
@@ -445,7 +467,8 @@ class ProducerClient:
                 self.sender_free_at = max(self.sender_free_at, now) + cost
                 self.sender_busy += cost
                 self.in_flight[node] += 1
-                self.env.process(self._request(node, batches, self.sender_free_at - now))
+                # a Task, not a process: no event to start it nor when it ends
+                Task(self._request(node, batches, self.sender_free_at - now))
 
     def _leader_per_partition(
         self, by_leader: dict[int, tuple[list[int], np.ndarray]], partitions: int
@@ -699,8 +722,12 @@ class ProducerClient:
         )
 
     def _wake(self) -> None:
-        if not self._wakeup.triggered:
-            self._wakeup.succeed()
+        """A finished request: the sleeping Sender runs its next pass now."""
+        if self._sleeping != -1:
+            self._sleeping = -1
+            wakeup = self.env.event()
+            wakeup.callbacks.append(self._run_pass)
+            wakeup.succeed()
 
     @property
     def memory_used(self) -> int:
@@ -713,7 +740,7 @@ class ProducerClient:
         return self.acc.buffered_messages
 
     def tp(self, partition: int) -> TopicPartition:
-        return TopicPartition(self.topic.name, partition)
+        return self.cluster.topic_partitions(self.topic.name)[partition]
 
     def __repr__(self) -> str:
         return f"<Producer {self.name}: created {self.created}, acked {self.acked}, in flight {self.in_flight_messages}>"

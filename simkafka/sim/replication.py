@@ -154,7 +154,8 @@ class ReplicaFetcher:
                 continue
             data = sum(r.bytes for _, r in reads)
             cluster.record_follower_bytes(self.follower.id, reads)
-            yield from self.follower.wait_for_dirty_room()
+            if self.follower.dirty_bytes > self.follower.dirty_limit:
+                yield from self.follower.wait_for_dirty_room()
             # ReplicaFetcherThread appends on its own thread, not a request handler's,
             # each partition under its log's lock (shared with nothing else on a follower
             # unless it also leads: then with the handler threads' appends)

@@ -43,7 +43,7 @@ from simkafka.random_streams import RandomStreams
 from simkafka.scenario import ConsumerGroupSpec, Scenario
 from simkafka.scenario.topic import LONG_MAX
 from simkafka.sim.accumulator import ProducerBatch
-from simkafka.sim.broker import Broker, PartitionLeader
+from simkafka.sim.broker import Broker, DelayedProduce, PartitionLeader
 from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
 from simkafka.sim.consumer_faults import play_consumer_faults
@@ -118,6 +118,11 @@ class World:
         # every partition's registration as the brokers have applied it (the controller's
         # own state is ahead of it by the metadata propagation delay)
         self.partitions: dict[TopicPartition, PartitionRegistration] = dict(topology.partitions)
+        # one TopicPartition object per partition, the one every broker's dicts are keyed
+        # by: a look-up with it matches by identity, without comparing fields
+        self._tps: dict[str, list[TopicPartition]] = {t.name: [] for t in scenario.topics}
+        for tp in sorted(topology.partitions):
+            self._tps[tp.topic].append(tp)
         self.history = DeliveryHistory()
         self._leader: dict[TopicPartition, int] = {}
         self._by_leader_cache: dict[str, dict[int, tuple[list[int], np.ndarray]]] = {}
@@ -313,8 +318,9 @@ class World:
             )
             self._leader_append_cost[(topic, producer_codec)] = cost
         appends = []
+        tps = self._tps[topic]
         for batch in batches:
-            tp = TopicPartition(topic, batch.partition)
+            tp = tps[batch.partition]
             if tp in broker.leaders:
                 seconds = cost.of(1, batch.messages, batch.wire_bytes, batch.record_bytes)
                 seconds += self._flush(broker, tp, batch.messages, batch.wire_bytes)
@@ -378,6 +384,10 @@ class World:
 
     # -- metadata -------------------------------------------------------------------------
 
+    def topic_partitions(self, topic: str) -> list[TopicPartition]:
+        """The partitions of ``topic`` by index (the objects the brokers' dicts hold)."""
+        return self._tps[topic]
+
     def leader_of(self, tp: TopicPartition) -> int:
         return self._leader.get(tp, NO_LEADER)
 
@@ -398,7 +408,7 @@ class World:
         if cached is None:
             by_leader: dict[int, list[int]] = {}
             for p in range(self.topics[topic].partitions):
-                leader = self._leader.get(TopicPartition(topic, p), NO_LEADER)
+                leader = self._leader.get(self._tps[topic][p], NO_LEADER)
                 if leader != NO_LEADER:
                     by_leader.setdefault(leader, []).append(p)
             cached = {
@@ -413,8 +423,7 @@ class World:
         cached = self._metadata_cache.get(topic)
         if cached is None:
             leaders = [
-                self._leader.get(TopicPartition(topic, p), NO_LEADER)
-                for p in range(self.topics[topic].partitions)
+                self._leader.get(tp, NO_LEADER) for tp in self._tps[topic]
             ]
             cached = TopicMetadata.from_leaders(
                 [None if leader == NO_LEADER else leader for leader in leaders]
@@ -491,9 +500,7 @@ class World:
 
     def group_partitions(self, group_id: str) -> list[TopicPartition]:
         spec = self.group_specs[group_id]
-        return [
-            TopicPartition(t, p) for t in spec.topics for p in range(self.topics[t].partitions)
-        ]
+        return [tp for t in spec.topics for tp in self._tps[t]]
 
     def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None:
         return self._committed.get((group_id, tp))
@@ -658,14 +665,16 @@ class World:
         env = self.env
         if not handled:  # the caller sent it with world.request() otherwise
             yield from broker.handle(sum(b.wire_bytes for b in batches), appends)
-        yield from broker.wait_for_dirty_room()
+        if broker.dirty_bytes > broker.dirty_limit:
+            yield from broker.wait_for_dirty_room()
         if not broker.alive:
             return [DISCONNECTED] * len(batches)
         errors: list[str] = []
-        waits: list[tuple[int, simpy.Event]] = []
+        delayed: DelayedProduce | None = None
         history = self.history
+        tps = self._tps[topic]
         for batch in batches:
-            tp = TopicPartition(topic, batch.partition)
+            tp = tps[batch.partition]
             leader = broker.leaders.get(tp)
             if leader is None:
                 errors.append(NOT_LEADER)
@@ -703,15 +712,19 @@ class World:
             errors.append("NONE")
             leader.maybe_advance_high_watermark()  # moves only when the ISR is the leader alone
             if acks == "all":
-                waits.append((len(errors) - 1, leader.wait_for_high_watermark(env, end)))
-        if waits:
-            pending = [event for _, event in waits]
-            yield simpy.AllOf(env, pending) | env.timeout(timeout)
-            for index, event in waits:
-                if not event.triggered:
+                if delayed is None:
+                    delayed = DelayedProduce(env)
+                leader.wait_for_high_watermark(end, delayed, len(errors) - 1)
+        if delayed is not None:
+            if delayed.pending:
+                # the purgatory completes it at request.timeout.ms unless every batch
+                # was settled first
+                yield broker.produce_purgatory.watch(delayed.wait(), env.now + timeout)
+            for index, outcome in delayed.outcomes.items():
+                if outcome is None:
                     errors[index] = "REQUEST_TIMED_OUT"
-                elif event.value is not True:
-                    errors[index] = event.value  # the error it failed with
+                elif outcome is not True:
+                    errors[index] = outcome  # the error it failed with
         return errors
 
     def handle_replica_fetch(
@@ -811,18 +824,26 @@ class World:
         to move (``hw_waiters``); either way the fetch is re-evaluated when woken. The
         answer is read from disk first if it is older than the page cache holds.
         """
+        env = self.env
+        leaders = broker.leaders
         while True:
             reads = collect()
-            if sum(r.bytes for _, r in reads) >= min_bytes or self.env.now >= deadline:
+            total = 0
+            for _, read in reads:
+                total += read.bytes
+            if total >= min_bytes or env.now >= deadline:
                 break
-            wake = self.env.event()
+            wake = env.event()
             for tp in partitions:
-                leader = broker.leaders.get(tp)
+                leader = leaders.get(tp)
                 if leader is not None:
                     getattr(leader, waiters).append(wake)
             yield broker.fetch_purgatory.watch(wake, deadline)
-        yield from broker.read_from_disk_if_needed(reads)
-        yield from broker.handle(sum(r.bytes for _, r in reads))
+        if total:
+            disk = broker.read_from_disk(reads)
+            if disk is not None:
+                yield disk
+        yield broker.handle_at(env.now, total)
         return reads
 
     def __repr__(self) -> str:

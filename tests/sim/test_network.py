@@ -420,7 +420,9 @@ def test_only_the_changed_component_is_reshared():
 
 
 def test_a_burst_of_transfers_at_one_instant_is_reshared_once():
-    # A leader answering 11 followers' fetches at the same instant: one re-share.
+    # A leader answering 11 followers' fetches at the same instant: the first starts
+    # alone on its links and is settled at once, the ten that join it are re-shared
+    # together, once -- not a re-share per transfer.
     env = simpy.Environment()
     net = Network(env)
     for i in range(12):
@@ -429,14 +431,14 @@ def test_a_burst_of_transfers_at_one_instant_is_reshared_once():
     def leader():
         yield env.timeout(1)
         sent = [net.transfer("b0", f"b{i}", 1100) for i in range(1, 12)]
-        assert net.reshares == 1  # reading a counter flushes the pending re-share
+        assert net.reshares == 2  # reading a counter flushes the pending re-share
         yield env.all_of(sent)
 
     env.process(leader())
     env.run()
     assert env.now == pytest.approx(1 + 11 * 1100 / 1000)
-    # Start, and one drain for all of them (equal shares drain together).
-    assert net.reshares == 2
+    # Start (the lone first one, then the rest), and one drain for all of them.
+    assert net.reshares == 3
 
 
 def test_one_pending_timer_not_one_event_per_flow():
@@ -680,3 +682,20 @@ def test_lone_flow_shortcut_is_bit_identical_to_progressive_filling(inst, data):
     with mock.patch.object(Network, "_recompute", Network._recompute_general):
         general = observed()
     assert shortcut == general
+
+
+def test_a_transfer_alone_on_its_links_is_settled_without_a_reshare_event():
+    # Nothing else runs on b0's egress or b1's ingress: the flow gets the smaller
+    # capacity at once, and the only event scheduled is its drain (no re-share event at
+    # the current instant); a second flow on the same links is re-shared as before.
+    env = simpy.Environment()
+    net = Network(env)
+    net.add_host("b0", None, 1000, 1000)
+    net.add_host("b1", None, 400, 400)
+    net.add_host("b2", None, 1000, 1000)
+    first = net.transfer("b0", "b1", 800)
+    assert env.peek() == pytest.approx(2.0)  # its drain at 400 B/s; nothing at t=0
+    assert first.rate == 400
+    second = net.transfer("b2", "b1", 800)  # shares b1's ingress: a deferred re-share
+    assert env.peek() == 0.0
+    assert first.rate == second.rate == 200
