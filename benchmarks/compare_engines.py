@@ -1,7 +1,7 @@
-"""The stepped engine against the events engine: speed and how far apart the results are.
+"""The stepped and flow engines against the events engine: speed and how far apart the results are.
 
-Runs each scenario once on the events engine (every request an event: the reference) and
-on the stepped engine at several steps, and prints one table: simulated seconds per wall
+Runs each scenario once on the events engine (every request an event: the reference), on
+the stepped engine at several steps and on the flow engine, and prints one table: simulated seconds per wall
 second, produce throughput and request rate, produce and end-to-end latency percentiles,
 each stepped figure with its difference from the events engine in percent.
 
@@ -67,10 +67,12 @@ def main() -> None:
         base = [f(reference) for _, f in COLUMNS]
         cells = [path.stem, "events", f"{speed:.3f}"] + [f"{v:,.2f}" for v in base]
         print("| " + " | ".join(cells) + " |", flush=True)
-        for step in steps:
-            result, speed = run(path, duration, warmup, "stepped", step)
+        for step in [*steps, None]:
+            engine = "flow" if step is None else "stepped"
+            result, speed = run(path, duration, warmup, engine, step or 0.001)
             assert result.conservation["ok"], result.conservation
-            cells = [path.stem, f"stepped {step * 1000:g} ms", f"{speed:.3f}"]
+            label = "flow" if step is None else f"stepped {step * 1000:g} ms"
+            cells = [path.stem, label, f"{speed:.3f}"]
             for (_, f), b in zip(COLUMNS, base, strict=True):
                 v = f(result)
                 cells.append(f"{v:,.2f} ({100 * (v - b) / b:+.0f}%)" if b else f"{v:,.2f}")
