@@ -27,30 +27,12 @@ import time
 from pathlib import Path
 
 import yaml
+from bench_engine import simpy_timeouts_per_second  # the same probe, beside this script
 
 from simkafka import parse_scenario
 from simkafka.sim.engine import simulate
 
 REFERENCE = Path(__file__).parent / "scenarios" / "reference.yaml"
-
-
-def simpy_timeouts_per_second(seconds: float = 1.0) -> float:
-    """SimPy's raw speed on this machine, now (the same probe as bench_engine.py)."""
-    import simpy
-
-    env = simpy.Environment()
-
-    def ticker(env: simpy.Environment):
-        while True:
-            yield env.timeout(1)
-
-    env.process(ticker(env))
-    count = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        env.run(until=env.now + 10_000)
-        count += 10_000
-    return count / (time.perf_counter() - started)
 
 
 def day_scenario():

@@ -27,11 +27,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simkafka.model.partitioner import BatchShape
 from simkafka.sim.storage import total_record_size
+
+if TYPE_CHECKING:
+    from simkafka.scenario import ProducerSpec
 
 # DefaultRecordBatch.RECORD_BATCH_OVERHEAD: the v2 batch header.
 RECORD_BATCH_OVERHEAD = 61
@@ -73,6 +77,28 @@ def mean_record_overhead(records: int, key_bytes: int | None, value_bytes: int) 
 
 class RecordAccumulator:
     """Per-partition open batches and queues of closed ones for one producer instance."""
+
+    @classmethod
+    def of(cls, spec: ProducerSpec, num_partitions: int = 1, **kwargs: int) -> RecordAccumulator:
+        """The accumulator of one instance of producer ``spec``: its ``batch.size``,
+        ``linger.ms`` and compression, and its mean record -- the mean value size and, for
+        keyed records, the longest key ``key-<count - 1>`` (every engine sizes alike)."""
+        key_bytes = float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0
+        return cls(
+            num_partitions,
+            batch_size=int(spec.batch_size),
+            linger=spec.linger,
+            compression_ratio=spec.effective_compression_ratio,
+            message_bytes=spec.message_size.mean,
+            key_bytes=key_bytes,
+            **kwargs,
+        )
+
+    @property
+    def full_batch_wire_per_record(self) -> float:
+        """Bytes a record takes on the wire and in the log in a full batch: its own,
+        compressed, and its share of the batch header."""
+        return self.record_bytes * self.compression_ratio + RECORD_BATCH_OVERHEAD / self.messages_per_batch
 
     def __init__(
         self,

@@ -226,16 +226,7 @@ class FlowWorld:
         k_spec, k_part, k_weight, k_keyed = [], [], [], []
         lock_costs = []
         for s, spec in enumerate(specs):
-            mean = spec.message_size.mean
-            key_bytes = float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0
-            acc = RecordAccumulator(
-                1,
-                batch_size=int(spec.batch_size),
-                linger=spec.linger,
-                compression_ratio=spec.effective_compression_ratio,
-                message_bytes=mean,
-                key_bytes=key_bytes,
-            )
+            acc = RecordAccumulator.of(spec)
             self.record_bytes[s] = acc.record_bytes
             self.full_batch[s] = acc.messages_per_batch
             # the sticky partitioner's stint: batch.size bytes to one partition, then a
@@ -244,10 +235,7 @@ class FlowWorld:
             self.stint[s] = sticky_stint_records(
                 acc.appended_bytes, kafka_batch_size(spec.batch_size), acc.batch_shape
             )
-            self.wire_per_msg[s] = (
-                acc.record_bytes * spec.effective_compression_ratio
-                + RECORD_BATCH_OVERHEAD / acc.messages_per_batch
-            )
+            self.wire_per_msg[s] = acc.full_batch_wire_per_record
             topic = self.topics[spec.topic]
             start = self.topic_start[topic.name]
             parts = np.arange(start, start + topic.partitions)

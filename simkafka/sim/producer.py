@@ -156,18 +156,9 @@ class ProducerClient:
         self.name = f"{spec.name or spec.topic}-{index}"
         self.host = f"producer.{self.name}"
         mean_size = spec.message_size.mean
-        key_bytes = float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0
         self.max_rate = spec.rate.is_max
         self.messages_per_second = 0.0 if self.max_rate else spec.rate.messages(mean_size) / spec.count
-        self.acc = RecordAccumulator(
-            topic.partitions,
-            batch_size=int(spec.batch_size),
-            linger=spec.linger,
-            compression_ratio=spec.effective_compression_ratio,
-            message_bytes=mean_size,
-            key_bytes=key_bytes,
-            max_request_size=int(spec.max_request_size),
-        )
+        self.acc = RecordAccumulator.of(spec, topic.partitions, max_request_size=int(spec.max_request_size))
         # Keyed (or round-robin) traffic splits by fixed weights; otherwise the built-in
         # sticky partitioner sends everything to one partition until a batch is full.
         self.weights = weights

@@ -424,15 +424,7 @@ class SteppedWorld:
         accumulators = []
         for i, (spec, (name, topic, weights)) in enumerate(zip(specs, rows, strict=True)):
             mean = spec.message_size.mean
-            key_bytes = float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0
-            acc = RecordAccumulator(
-                1,
-                batch_size=int(spec.batch_size),
-                linger=spec.linger,
-                compression_ratio=spec.effective_compression_ratio,
-                message_bytes=mean,
-                key_bytes=key_bytes,
-            )
+            acc = RecordAccumulator.of(spec)
             accumulators.append(acc)
             self.rate[i] = 0.0 if spec.rate.is_max else spec.rate.messages(mean) / spec.count
             self.payload[i] = mean

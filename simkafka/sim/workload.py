@@ -22,7 +22,7 @@ from simkafka.model.assignors import (
 )
 from simkafka.model.keys import KEY_CHUNK, key_bytes, key_probabilities, key_weights
 from simkafka.model.types import TopicPartition
-from simkafka.sim.accumulator import RECORD_BATCH_OVERHEAD, RecordAccumulator
+from simkafka.sim.accumulator import RecordAccumulator
 
 __all__ = [
     "KEY_CHUNK",
@@ -68,15 +68,7 @@ def prefill_per_partition(topic: Topic, producers: Sequence[ProducerSpec]) -> tu
     if not topic.prefill or not writers:
         return 0, 0
     spec = writers[0]
-    acc = RecordAccumulator(
-        1,
-        batch_size=int(spec.batch_size),
-        linger=spec.linger,
-        compression_ratio=spec.effective_compression_ratio,
-        message_bytes=spec.message_size.mean,
-        key_bytes=float(len(f"key-{(spec.keys.count or 1) - 1}")) if spec.keys.keyed else 0.0,
-    )
-    wire = acc.record_bytes * acc.compression_ratio + RECORD_BATCH_OVERHEAD / acc.messages_per_batch
+    wire = RecordAccumulator.of(spec).full_batch_wire_per_record
     messages = int(topic.prefill / topic.partitions / wire)
     return messages, int(round(messages * wire))
 
