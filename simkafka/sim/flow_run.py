@@ -23,9 +23,9 @@ from simkafka.sim.disk_usage import FlowDiskUsage
 from simkafka.sim.fault_outcome import empty_outcome
 from simkafka.sim.flow import FlowWorld
 from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES
-from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import (
     RunResult,
+    SampledRows,
     build_result,
     client_host_columns,
     consumer_prefix,
@@ -120,12 +120,12 @@ class FlowSchedule:
         return nxt
 
 
-class FlowProbes:
+class FlowProbes(SampledRows):
     """One row per ``run.sample_interval`` from the world's cumulative counters."""
 
     def __init__(self, world: FlowWorld) -> None:
         self.world = world
-        self.rows: list[dict[str, float]] = []
+        super().__init__()
         producers: dict[str, list[int]] = {}
         for s, spec in enumerate(world.producer_specs):
             producers.setdefault(producer_prefix(spec.name or spec.topic), []).append(s)
@@ -137,7 +137,6 @@ class FlowProbes:
         self.disk = FlowDiskUsage(world)  # b<id>.disk_used_GB: segments and retention
         self._last = self._counters()
         self._previous_time = 0.0
-        self._previous_hist: dict[str, np.ndarray] = {}
 
     def _counters(self) -> dict[str, object]:
         w = self.world
@@ -251,22 +250,10 @@ class FlowProbes:
             )
         row["replication_lag_MB"] = 0.0
         row["accumulator_MB"] = float((w.backlog * w.k_wire).sum()) / MB if w.K else 0.0
-        for name, h in (("produce", w.latency.produce), ("e2e", w.latency.e2e)):
-            interval = self._interval(name, h)
-            for q in (50, 99):
-                row[f"{name}_latency_p{q}_ms"] = 1000 * interval.percentile(q)
+        self.latency_columns(row, {"produce": w.latency.produce, "e2e": w.latency.e2e})
         self.rows.append(row)
         self._last = c
         self._previous_time = now
-
-    def _interval(self, name: str, h: LatencyHistogram) -> LatencyHistogram:
-        interval = h.since(self._previous_hist.get(name))
-        self._previous_hist[name] = h.counts.copy()
-        return interval
-
-    def frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.rows)
-        return frame.set_index("time") if not frame.empty else frame
 
 
 def run_flow(

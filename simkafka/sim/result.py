@@ -145,6 +145,28 @@ def client_host_columns(
     return row
 
 
+class SampledRows:
+    """A run's time series as it is sampled: one row per sample, with the latency
+    percentiles of each sample's own interval (the stepped and flow engines' probes)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+        self._previous_hist: dict[str, np.ndarray] = {}
+
+    def latency_columns(self, row: dict[str, float], histograms: dict[str, LatencyHistogram]) -> None:
+        """``<name>_latency_p50_ms`` and ``_p99_ms`` of what each histogram took since the
+        previous sample."""
+        for name, h in histograms.items():
+            interval = h.since(self._previous_hist.get(name))
+            self._previous_hist[name] = h.counts.copy()
+            for q in (50, 99):
+                row[f"{name}_latency_p{q}_ms"] = 1000 * interval.percentile(q)
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.rows)
+        return frame.set_index("time") if not frame.empty else frame
+
+
 def group_accounting(
     consumed: int,
     fetched: int,

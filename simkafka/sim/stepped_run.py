@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 
 from simkafka.scenario import Scenario
 from simkafka.sim.consumer_faults import CONSUMER_FAULT_TYPES
 from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
 from simkafka.sim.disk_usage import SteppedDiskUsage
-from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import (
     RunResult,
+    SampledRows,
     build_result,
     client_host_columns,
     consumer_prefix,
@@ -30,12 +29,12 @@ MB = 1e6
 ProgressCallback = Callable[[float, float], None]
 
 
-class SteppedProbes:
+class SteppedProbes(SampledRows):
     """One row per ``run.sample_interval`` from the world's cumulative counters."""
 
     def __init__(self, world: SteppedWorld) -> None:
         self.world = world
-        self.rows: list[dict[str, float]] = []
+        super().__init__()
         # client hosts per producer group and consumer group: (prefix, indices into the
         # world's client arrays (producers, then members), members or None for producers)
         producers: dict[str, list[int]] = {}
@@ -52,7 +51,6 @@ class SteppedProbes:
         self._last = self._counters()
         self.disk = SteppedDiskUsage(world)  # b<id>.disk_used_GB: segments and retention
         self._previous_time = 0.0
-        self._previous_hist: dict[str, np.ndarray] = {}
 
     def _counters(self) -> dict[str, object]:
         w = self.world
@@ -183,22 +181,10 @@ class SteppedProbes:
         row["replication_lag_MB"] = float(behind.sum()) / MB
         row["accumulator_MB"] = float((w.acc.sum(axis=1) * w.wire_per_msg).sum()) / MB
         w.flush_latency()
-        for name, h in (("produce", w.produce_latency), ("e2e", w.e2e_latency)):
-            interval = self._interval(name, h)
-            for q in (50, 99):
-                row[f"{name}_latency_p{q}_ms"] = 1000 * interval.percentile(q)
+        self.latency_columns(row, {"produce": w.produce_latency, "e2e": w.e2e_latency})
         self.rows.append(row)
         self._last = c
         self._previous_time = now
-
-    def _interval(self, name: str, h: LatencyHistogram) -> LatencyHistogram:
-        interval = h.since(self._previous_hist.get(name))
-        self._previous_hist[name] = h.counts.copy()
-        return interval
-
-    def frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.rows)
-        return frame.set_index("time") if not frame.empty else frame
 
 
 def run_stepped(
