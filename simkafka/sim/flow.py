@@ -94,7 +94,7 @@ from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import follower_append_cost, leader_append_cost
 from simkafka.sim.result import group_accounting, run_accounting
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
-from simkafka.sim.workload import consumer_assignment, key_weights, prefill_per_partition
+from simkafka.sim.workload import consumer_assignment, key_weights, prefill_by_partition
 
 REQUEST_OVERHEAD = 100  # produce request header (as the other engines' producers)
 FIXED_POINT_ROUNDS = 3  # batching <-> rates: settles to well under 1 % in three
@@ -122,7 +122,9 @@ class FlowWorld:
         self.capacity_schedule = capacity_changes(scenario.faults, scenario.run.duration)
         self._follower_append = follower_append_cost(scenario.costs.broker)
         self.latency = FlowLatency(self)
-        self.rate_u = np.zeros(self.U)
+        # no rates before the first solution
+        self.rate_k, self.rate_u = np.zeros(self.K), np.zeros(self.U)
+        self.produce_rate_p = np.zeros(self.P)
         self.solves = 0
         # seconds each partition had no leader that serves / fewer in-sync replicas than
         # min.insync.replicas (the run's availability table)
@@ -194,8 +196,6 @@ class FlowWorld:
         self.replica_response_max = float(config.replica_fetch_response_max_bytes)
         self.leo = np.zeros(self.P)
         self.leo_bytes = np.zeros(self.P)
-        self.prefill_p = np.zeros(self.P)
-        self.prefill_bytes = np.zeros(self.P)
 
     def _build_producers(self) -> None:
         """One row per producer *spec* (its ``count`` identical instances together) and one
@@ -272,13 +272,11 @@ class FlowWorld:
         self.backlog = np.zeros(self.K)  # created, not yet sendable within its rate
         self.blocked = np.zeros(n)  # records of send() calls blocked on buffer.memory
         self.in_flight = np.zeros(self.K)  # the pipeline: accumulator wait, request, ack
-        self.pipeline_target = np.zeros(self.K)
         self.created = np.zeros(n)
         self.acked = np.zeros(n)
         self.acked_bytes = np.zeros(n)
         self.cpu_limited = np.zeros(n)
         self.failed: Counter[str] = Counter()
-        self.failed_p = np.zeros(self.P)
         self.requests = 0.0
         self.batches = 0.0
 
@@ -334,13 +332,7 @@ class FlowWorld:
     def _prefill(self) -> None:
         """Topics' ``prefill``: on every replica at t=0, never in the page cache; a group
         from ``earliest`` must read it (its lag), one from ``latest`` starts past it."""
-        for topic in self.scenario.topics:
-            messages, nbytes = prefill_per_partition(topic, self.scenario.producers)
-            if not messages:
-                continue
-            start = self.topic_start[topic.name]
-            self.prefill_p[start : start + topic.partitions] = messages
-            self.prefill_bytes[start : start + topic.partitions] = nbytes
+        self.prefill_p, self.prefill_bytes = prefill_by_partition(self.scenario, self.topic_start, self.P)
         self.leo += self.prefill_p
         self.leo_bytes += self.prefill_bytes
         self.r_bytes = self.prefill_bytes[self.r_part].copy()  # each replica's log, in bytes
@@ -704,7 +696,7 @@ class FlowWorld:
         leader's page cache holds (the newest ``page_cache`` bytes it wrote)."""
         if not self.C:
             return np.zeros(0)
-        rate = self.produce_rate_p_or_zero()[self.c_part]
+        rate = self.produce_rate_p[self.c_part]
         # seconds of writes behind the log end, times the broker's write rate: bytes the
         # page cache took since the position was written
         written = self.write_rate_b()[self.c_leader]
@@ -712,13 +704,8 @@ class FlowWorld:
         beyond_cache = (self.lag > TINY) & (since > self.page_cache[self.c_leader])
         return ((self.cold_left > TINY) | beyond_cache).astype(float)
 
-    def produce_rate_p_or_zero(self) -> np.ndarray:
-        return getattr(self, "produce_rate_p", np.zeros(self.P))
-
     def write_rate_b(self) -> np.ndarray:
         """Bytes a second appended on each broker: leaders' and followers' logs."""
-        if not hasattr(self, "rate_k"):
-            return np.zeros(self.B)
         bytes_p = np.bincount(self.k_part, weights=self.rate_k * self.k_wire, minlength=self.P)
         return (
             np.bincount(self.leader, weights=bytes_p, minlength=self.B)
@@ -898,11 +885,6 @@ class FlowWorld:
             return np.zeros(0, dtype=np.int64)
         gap = self.leo_bytes[self.u_part] - self.r_bytes[self.u_rep]
         return self.u_rep[gap <= 1.0]
-
-    def bytes_written_by_broker(self) -> np.ndarray:
-        """Each broker's log bytes ever appended, retention aside (the probes'
-        ``disk_used_GB`` applies segments and retention: :mod:`~simkafka.sim.disk_usage`)."""
-        return np.bincount(self.r_broker, weights=self.r_bytes, minlength=self.B)
 
     def group_lags(self) -> np.ndarray:
         """Each group's lag: its high watermarks minus what it processed -- what it could

@@ -94,7 +94,6 @@ class FlowSchedule:
         self.pieces = [profile_pieces(s.profile, 0.0, duration) for s in world.producer_specs]
         self.cursor = [0] * len(self.pieces)
         self.capacity_times = [t for t in world.capacity_change_times() if t > 0]
-        self.world = world
 
     def factors(self, t: float) -> np.ndarray:
         """Each spec's factor in force at ``t`` (moving the cursors forward)."""

@@ -193,7 +193,7 @@ from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
 from simkafka.sim.stepped_groups import SteppedGroups, member_slots
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
-from simkafka.sim.workload import key_weights, prefill_per_partition
+from simkafka.sim.workload import key_weights, prefill_by_partition
 
 GOLDEN_RATIO_FRACTION = 0.6180339887498949  # an evenly spread sequence: frac(k * this)
 PENDING_STEPS = 256  # latency recordings queued before they are binned
@@ -627,15 +627,9 @@ class SteppedWorld:
     def _prefill(self) -> None:
         """Topics' ``prefill``: every replica starts with it, committed; groups that reset
         to ``latest`` start past it. ``_cold_prefill`` sends reads of it to the disk."""
-        self.prefill_p = np.zeros(self.P, dtype=np.int64)
         self.skipped_at_start = np.zeros(self.G, dtype=np.int64)  # below a "latest" start
-        for topic in self.scenario.topics:
-            messages, nbytes = prefill_per_partition(topic, self.scenario.producers)
-            if not messages:
-                continue
-            start = self.topic_start[topic.name]
-            self.prefill_p[start : start + topic.partitions] = messages
-            self.leo_bytes[start : start + topic.partitions] = nbytes
+        self.prefill_p, prefill_bytes = prefill_by_partition(self.scenario, self.topic_start, self.P)
+        self.leo_bytes += prefill_bytes
         if not self.prefill_p.any():
             return
         self.leo += self.prefill_p

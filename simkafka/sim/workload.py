@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from simkafka.kafka_version import MODELLED_RELEASE, KafkaRelease
 from simkafka.model.assignors import (
     GroupSpec,
@@ -30,6 +32,7 @@ __all__ = [
     "key_bytes",
     "key_probabilities",
     "key_weights",
+    "prefill_by_partition",
     "prefill_per_partition",
 ]
 
@@ -71,6 +74,22 @@ def prefill_per_partition(topic: Topic, producers: Sequence[ProducerSpec]) -> tu
     wire = RecordAccumulator.of(spec).full_batch_wire_per_record
     messages = int(topic.prefill / topic.partitions / wire)
     return messages, int(round(messages * wire))
+
+
+def prefill_by_partition(
+    scenario: Scenario, topic_start: Mapping[str, int], partitions: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(messages, bytes) of every partition's prefill, partitions numbered from each
+    topic's ``topic_start`` (the engines' partition arrays)."""
+    messages = np.zeros(partitions, dtype=np.int64)
+    nbytes = np.zeros(partitions)
+    for topic in scenario.topics:
+        count, size = prefill_per_partition(topic, scenario.producers)
+        if count:
+            start = topic_start[topic.name]
+            messages[start : start + topic.partitions] = count
+            nbytes[start : start + topic.partitions] = size
+    return messages, nbytes
 
 
 def prefilled_messages(scenario: Scenario) -> int:
