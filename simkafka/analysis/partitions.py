@@ -64,9 +64,10 @@ def throughput_knee(counts: Sequence[int], throughputs: Sequence[float], toleran
     return next(c for c, t in zip(counts, throughputs, strict=True) if t >= (1.0 - tolerance) * best)
 
 
-def probe_scenario(base: Scenario, topic: str, spec: PlanSpec, offer: Offer) -> Scenario:
+def probe_scenario(base: Scenario, topic: str, spec: PlanSpec, offer: Offer, *, engine: str = "stepped") -> Scenario:
     """One partition of ``topic`` driven flat out by its producers, read by one member of
-    each group that reads it, on ``max(3, RF)`` brokers of ``offer``'s instance type."""
+    each group that reads it, on ``max(3, RF)`` brokers of ``offer``'s instance type, on
+    ``engine``."""
     from simkafka.analysis.candidates import planned_run, validated_scenario
     from simkafka.analysis.grid import point_seed
 
@@ -101,7 +102,7 @@ def probe_scenario(base: Scenario, topic: str, spec: PlanSpec, offer: Offer) -> 
     if racks:
         cluster["racks"] = list(racks)
     cluster.pop("offline_brokers", None)
-    data["run"] = {**data.get("run", {}), **planned_run(spec), "engine": "stepped",
+    data["run"] = {**data.get("run", {}), **planned_run(spec), "engine": engine,
                    "seed": point_seed(base.seed, {"probe": topic})}
     return validated_scenario(data)
 

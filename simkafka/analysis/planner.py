@@ -21,7 +21,10 @@ The search, in the order a person sizing Kafka would work:
    first, until one survives). The first accepted candidate in cost order, every cheaper
    one having failed, is the recommendation. ``engine="events"`` confirms it with the
    request-level engine; a candidate the events engine fails is rejected and the search
-   goes on.
+   goes on. ``engine="flow"`` ranks every candidate (and runs the partition probes, the
+   failure cases, the what-ifs and the Monte Carlo) on the flow engine, tens of times
+   faster, and confirms the recommendation on the stepped engine, whose latency is
+   simulated step by step rather than approximated from rates.
 6. **What-ifs** for the recommendation (lose a broker, lose a rack, load x 1.5 and x 2), and
    with ``samples`` > 0 a Monte Carlo over the scenario's uncertain inputs for the finalists.
 
@@ -68,6 +71,8 @@ SURVIVE_BATCH = 2
 WHAT_IF_LOADS = (1.5, 2.0)
 #: Finalists the Monte Carlo runs on: the recommendation and the next pricier candidates.
 FINALISTS = 3
+#: The engines a plan can rank with (see the module's step 5).
+ENGINES = ("stepped", "events", "flow")
 #: Rows of the "next cheaper" table.
 NEXT_CHEAPER = 5
 
@@ -129,6 +134,16 @@ class Plan:
     simulations: int = 0
     notes: list[str] = field(default_factory=list)
     offers: dict[str, Offer] = field(default_factory=dict, repr=False)
+
+    @property
+    def ranking_engine(self) -> str:
+        """The engine every candidate, failure case, what-if and sample runs on."""
+        return "flow" if self.engine == "flow" else "stepped"
+
+    @property
+    def confirming_engine(self) -> str | None:
+        """The engine that confirms the recommendation before it is accepted (None: none)."""
+        return {"events": "events", "flow": "stepped"}.get(self.engine)
 
     def status(self, c: Candidate) -> str:
         """``recommended``, ``pruned``, ``met``, ``failed`` or ``not simulated``."""
@@ -359,8 +374,8 @@ def plan(
     search can use; a search that finds nothing returns a :class:`Plan` whose ``reason``
     says why. ``what_ifs=False`` leaves out the recommendation's what-ifs (four more runs
     that the search does not need): a classroom's plan that must answer in seconds."""
-    if engine not in ("stepped", "events"):
-        raise PlanError(f"engine is stepped or events (got {engine!r})")
+    if engine not in ENGINES:
+        raise PlanError(f"engine is one of {', '.join(ENGINES)} (got {engine!r})")
     spec = scenario.plan or PlanSpec()
     notes: list[str] = []
     offers = _offers(catalogue or shipped_catalogue(), spec, notes)
@@ -381,7 +396,7 @@ def plan(
     store = ResultCache(cache) if cache is not None else None
     with open_executor(executor, workers, scheduler) as running:
         runs = _Runs(running, store, spec.max_simulations, progress)
-        advice = _partition_advice(base, spec, offers, runs)
+        advice = _partition_advice(base, spec, offers, runs, "flow" if engine == "flow" else "stepped")
         candidates, skipped = _enumerate(base, spec, offers, advice, required, zones)
         if skipped:
             notes.append(f"{skipped} combination(s) the scenario's checks refuse (e.g. RF above the broker count) "
@@ -398,13 +413,14 @@ def plan(
     return result
 
 
-def _partition_advice(base: Scenario, spec: PlanSpec, offers: list[Offer], runs: _Runs) -> dict[str, PartitionAdvice]:
+def _partition_advice(base: Scenario, spec: PlanSpec, offers: list[Offer], runs: _Runs,
+                      engine: str) -> dict[str, PartitionAdvice]:
     auto = [t.name for t in base.topics if spec.partitions.get(t.name, AUTO) == AUTO]
     if not auto:
         return {}
     # the largest network: the partition's own limits show, not the machine's
     offer = max(offers, key=lambda o: (o.instance.network.baseline, o.instance.vcpu, o.instance.name))
-    probes = {t: probe_scenario(base, t, spec, offer) for t in auto}
+    probes = {t: probe_scenario(base, t, spec, offer, engine=engine) for t in auto}
     rows = runs.run(probes, "measuring one partition")
     load = {t.name: 0.0 for t in base.topics}
     for p in base.producers:
@@ -443,13 +459,15 @@ def _enumerate(base: Scenario, spec: PlanSpec, offers: list[Offer], advice: dict
     return out, skipped
 
 
-def _scenario_of(result: Plan, c: Candidate, *, base: Scenario | None = None, engine: str = "stepped",
+def _scenario_of(result: Plan, c: Candidate, *, base: Scenario | None = None, engine: str | None = None,
                  offline: tuple[int, ...] = ()) -> Scenario:
     """The candidate's scenario: at the planned load, or on ``base`` (a what-if load, a
-    Monte Carlo draw), on ``engine``, with ``offline`` brokers down."""
+    Monte Carlo draw), on ``engine`` (the plan's ranking engine unless told), with
+    ``offline`` brokers down."""
     offer = result.offers[c.instance]
     return candidate_scenario(base or result.scenario, result.spec, offer, c.brokers, dict(c.partitions),
-                              c.replication_factor, c.min_insync_replicas, offline_brokers=offline, engine=engine)
+                              c.replication_factor, c.min_insync_replicas, offline_brokers=offline,
+                              engine=engine or result.ranking_engine)
 
 
 def _search(result: Plan, runs: _Runs) -> None:
@@ -483,7 +501,8 @@ def _search(result: Plan, runs: _Runs) -> None:
         rows = runs.run(planned, "simulating candidates")
         for c in batch:
             sc = planned[c.key]
-            result.cases[c.key] = [Case("as planned", "stepped", rows[c.key], check_targets(rows[c.key], sc, spec.ceiling))]
+            result.cases[c.key] = [Case("as planned", result.ranking_engine, rows[c.key],
+                                        check_targets(rows[c.key], sc, spec.ceiling))]
         if result.survive != "none":
             # the failure case of the passing ones, cheapest first, a few at a time: the
             # first that survives is the answer, so the dearer ones need not run
@@ -495,17 +514,18 @@ def _search(result: Plan, runs: _Runs) -> None:
                 rows = runs.run(survive_scenarios, f"simulating the loss of a {result.survive}")
                 for c in chunk:
                     sc = survive_scenarios[c.key]
-                    result.cases[c.key].append(Case(failures[c.key][0], "stepped", rows[c.key],
+                    result.cases[c.key].append(Case(failures[c.key][0], result.ranking_engine, rows[c.key],
                                                     check_targets(rows[c.key], sc, spec.ceiling)))
                 if any(all(k.met for k in result.cases[c.key]) for c in chunk):
                     break
         for c in batch:
             if not all(k.met for k in result.cases[c.key]):
                 continue
-            if result.engine == "events":
-                sc = _scenario_of(result, c, engine="events")
-                row = runs.run({c.key: sc}, "confirming with the events engine")[c.key]
-                case = Case("as planned", "events", row, check_targets(row, sc, spec.ceiling))
+            confirming = result.confirming_engine
+            if confirming is not None:
+                sc = _scenario_of(result, c, engine=confirming)
+                row = runs.run({c.key: sc}, f"confirming with the {confirming} engine")[c.key]
+                case = Case("as planned", confirming, row, check_targets(row, sc, spec.ceiling))
                 result.cases[c.key].append(case)
                 if not case.met:
                     continue
@@ -534,7 +554,7 @@ def _what_ifs(result: Plan, runs: _Runs) -> None:
         scenarios[f"load x{factor:g}"] = _scenario_of(result, rec, base=grow(result.scenario, factor))
     runs.limit = runs.done + len(scenarios)  # what-ifs are not part of the search budget
     rows = runs.run(scenarios, "what-ifs")
-    result.what_ifs = tuple(Case(name, "stepped", rows[name], check_targets(rows[name], s, spec.ceiling))
+    result.what_ifs = tuple(Case(name, result.ranking_engine, rows[name], check_targets(rows[name], s, spec.ceiling))
                             for name, s in scenarios.items())
 
 

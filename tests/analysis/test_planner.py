@@ -259,8 +259,32 @@ def test_a_load_no_candidate_can_carry_is_ruled_out_by_the_bounds(scenario):
 
 
 def test_a_bad_engine_is_refused(scenario):
-    with pytest.raises(PlanError, match="stepped or events"):
+    with pytest.raises(PlanError, match="stepped, events, flow"):
         plan(_small(scenario), engine="fluid")
+
+
+def test_the_flow_engine_ranks_and_the_stepped_engine_confirms_the_same_recommendation(scenario, planned):
+    fast = plan(scenario, engine="flow", what_ifs=False)
+    rec = fast.recommendation
+    assert rec is not None, fast.reason
+    # the flow engine agrees with the stepped engine within 2 % on throughput: it ranks the
+    # grid to the same answer
+    assert rec.key == planned.recommendation.key
+    cases = fast.cases[rec.key]
+    assert [(k.name, k.engine) for k in cases] == [("as planned", "flow"), ("as planned", "stepped")]
+    assert all(k.met for k in cases)
+    for c in fast.next_cheaper():
+        ranked = fast.cases.get(c.key, [])
+        if not ranked:
+            continue
+        # every candidate is ranked on the flow engine; only one it accepts goes on to the
+        # stepped engine, and a cheaper one there failed it (else it would be the answer)
+        assert ranked[0].engine == "flow"
+        if ranked[0].met:
+            assert [k.engine for k in ranked[1:]] == ["stepped"] and not ranked[1].met
+            assert "(stepped)" in fast.why_not(c)
+        else:
+            assert len(ranked) == 1
 
 
 def test_partition_advice_follows_the_measured_partition_and_the_members(planned):
