@@ -34,7 +34,7 @@ def played_fault_types(engine: str) -> frozenset[str]:
     if engine == "flow":
         from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES
 
-        return CAPACITY_FAULT_TYPES | FLOW_CONTROL_FAULT_TYPES
+        return CAPACITY_FAULT_TYPES | FLOW_CONTROL_FAULT_TYPES | CONSUMER_FAULT_TYPES
     return CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
 
 

@@ -86,6 +86,7 @@ from simkafka.sim.broker import DIRTY_RATIO
 from simkafka.sim.client_costs import consumer_poll_cpu, producer_send_cpu, topic_compression
 from simkafka.sim.degradation import capacity_changes
 from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES, FlowControl
+from simkafka.sim.flow_groups import FlowGroups
 from simkafka.sim.flow_latency import FlowLatency, Shape
 from simkafka.sim.flow_share import progressive_fill
 from simkafka.sim.flow_topology import derive_topology
@@ -93,6 +94,7 @@ from simkafka.sim.framing import goodput
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import follower_append_cost, leader_append_cost
 from simkafka.sim.result import group_accounting, run_accounting
+from simkafka.sim.stepped_groups import member_slots
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 from simkafka.sim.workload import consumer_assignment, key_weights, prefill_by_partition
 
@@ -132,6 +134,8 @@ class FlowWorld:
         self.under_min_isr_s = np.zeros(self.P)
         played = {f.type for f in scenario.faults} & FLOW_CONTROL_FAULT_TYPES
         self.control = FlowControl(self) if played else None
+        # the consumer groups' coordinator and clients: who owns which partition when
+        self.groups = FlowGroups(self, scenario) if self.G else None
 
     # -- construction -----------------------------------------------------------------------
 
@@ -287,32 +291,40 @@ class FlowWorld:
         self.per_record = [g.processing_time_per_record for g in groups]
         topic_ids = {t.name: topic_id(self.scenario.seed, t.name) for t in self.scenario.topics}
         release = self.scenario.cluster.kafka_version
-        c_group, c_part, c_member, member_group = [], [], [], []
-        self.member_names: list[str] = []
+        c_group, c_part, c_member = [], [], []
         index = {tp: i for i, tp in enumerate(self.tps)}
         self.subscribed = np.zeros((self.G, self.P), dtype=bool)
+        # every member that will ever exist: a group's members, then its consumer_join
+        # joiners (inactive until their process runs), as the stepped engine's slots
+        slots = member_slots(self.scenario)
+        self.member_names = [f"{groups[g].group_id}-{i}" for g, i in slots]
+        member_group = [g for g, _ in slots]
+        slot_of = {(g, i): slot for slot, (g, i) in enumerate(slots)}
         for g, group in enumerate(groups):
             for topic in group.topics:
                 start = self.topic_start[topic]
                 self.subscribed[g, start : start + self.topics[topic].partitions] = True
             ids = [f"{group.group_id}-{i}" for i in range(group.members)]
-            first = len(self.member_names)
-            self.member_names.extend(ids)
-            member_group.extend([g] * len(ids))
+            # one flow per subscribed partition, numbered as the group's first assignment
+            # lists them; who owns it from then on is the group coordinator's business
+            # (simkafka.sim.flow_groups), an unowned flow does not move
             assignment = consumer_assignment(group, ids, self.topics, topic_ids, release)
             for m, member_id in enumerate(ids):
                 for tp in assignment[member_id]:
                     c_group.append(g)
                     c_part.append(index[tp])
-                    c_member.append(first + m)
+                    c_member.append(slot_of[(g, m)])
         self.M = len(self.member_names)
         self.member_group = np.array(member_group, dtype=np.int64)
         self.c_group = np.array(c_group, dtype=np.int64)
         self.c_part = np.array(c_part, dtype=np.int64)
         self.c_member = np.array(c_member, dtype=np.int64)
         self.C = self.c_group.size
-        self.owned = np.zeros((self.G, self.P), dtype=bool)
-        self.owned[self.c_group, self.c_part] = True
+        self.c_owned = np.ones(self.C, dtype=bool)
+        self.c_of = np.full((self.G, self.P), -1, dtype=np.int64)  # each (group, partition)'s flow
+        self.c_of[self.c_group, self.c_part] = np.arange(self.C)
+        self.member_slow = np.ones(self.M)  # consumer_slow: processing time multiplied
+        self.reprocessed = np.zeros(self.G)  # processed, then rewound to the committed offset
         self.max_poll_records = np.array([groups[g].max_poll_records for g in member_group], dtype=float)
         self.fetch_max_wait_m = np.array([groups[g].fetch_max_wait for g in member_group])
         self.fetch_min = np.array([float(groups[g].fetch_min_bytes) for g in member_group])
@@ -718,7 +730,7 @@ class FlowWorld:
         bpm = self.bytes_per_msg_p[self.c_part]
         poll = consumer_poll_cpu(self.scenario.costs, "none", 1.0, 0.0, 0.0) + self.scenario.costs.consumer.byte_cpu * bpm
         poll = poll + self.p_decompress[self.c_part] * bpm / self.p_ratio[self.c_part]
-        return self.member_per_record[self.c_member] + poll
+        return self.member_per_record[self.c_member] * self.member_slow[self.c_member] + poll
 
     def _capacities(self) -> np.ndarray:
         blk = self.block
