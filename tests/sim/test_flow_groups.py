@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from simkafka.scenario import load_scenario, parse_scenario
+from simkafka.sim.engine import simulate
 from simkafka.sim.flow import FlowWorld
 from simkafka.sim.flow_groups import FlowGroups
 from simkafka.sim.flow_run import FlowProbes, build_result_for, run_flow
-from simkafka.sim.engine import simulate
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 STEP = 0.005  # the stepped engine's run.step here (5 ms keeps the reference runs short)
