@@ -31,8 +31,8 @@ byte (the same cost profile, :mod:`~simkafka.sim.client_costs`, :mod:`~simkafka.
   their profile's factor, of which the application thread sends at most that much (the
   rest is ``cpu_limited``, never created, as in the other engines);
 * a consumer flow (group, partition) uses the leader's NIC egress, handler and network
-  threads, the member's NIC and its thread (processing time per record plus ``poll()``'s
-  cost), and the leader's disks' read bandwidth while it reads what is no longer in the
+  threads, the owning member's NIC and its thread (processing time per record, times a
+  ``consumer_slow`` factor, plus ``poll()``'s cost), and the leader's disks' read bandwidth while it reads what is no longer in the
   page cache (a topic's ``prefill``, or a position further behind than the broker's page
   cache holds).
 
@@ -62,13 +62,22 @@ producer waits while a dead broker is still in an ISR, a leaderless partition's 
 queue until the election, a restarted broker's replicas catch up at what the network,
 their fetchers and disks allow and rejoin their ISRs.
 
+**Consumer groups** (:mod:`~simkafka.sim.flow_groups`) rebalance through the same group
+coordinator and client rules as the stepped engine, and the consumer faults (crash, leave,
+join, slow, rolling restart) are played. There is one consumer flow per (group,
+subscribed partition), numbered as the group's first assignment lists them; the member
+that owns it, or nobody (``c_owned`` false: the flow does not move and its lag grows),
+is the coordinator's business, and an assignment change is one more change of rates. A
+new owner starts from the group's committed offset: what was processed since is processed
+again (``reprocessed``, the summary's ``consumed_twice.<group>``). Arrays are sized for
+every member that will ever exist (a group's members, then its ``consumer_join``
+joiners), as the stepped engine's.
+
 What it leaves out, said in the run's summary like the stepped engine's: network
-partitions (counted in ``faults_not_simulated``), the delivery history (no record is
-followed: ``delivery_checked`` is false), and **consumer groups keep their first
-assignment** (the group's own assignor, as the coordinator would give it:
-:func:`~simkafka.sim.workload.consumer_assignment`); consumer faults are not played.
-Capacity faults (``slow_disk``, ``nic_degradation``) change the capacities at their exact
-instants. Several ``log.dirs`` share their broker's summed write bandwidth.
+partitions (counted in ``faults_not_simulated``) and the delivery history (no record is
+followed: ``delivery_checked`` is false). Capacity faults (``slow_disk``,
+``nic_degradation``) change the capacities at their exact instants. Several ``log.dirs``
+share their broker's summed write bandwidth.
 """
 
 from __future__ import annotations

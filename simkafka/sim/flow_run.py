@@ -1,8 +1,12 @@
 """Run the flow engine: the event loop, its probes, and the same RunResult as the other engines.
 
 The loop stops at every time something can change a rate -- a rate profile's next
-piece, a capacity fault's start or end, the earliest time a queue reaches a boundary --
-solves the rates there, and lets the world advance linearly to the next such time. It
+piece, a capacity fault's start or end, the earliest time a queue reaches a boundary, a
+controller decision, a consumer group's change of assignment or a member slowing down --
+solves the rates there, and lets the world advance linearly to the next such time. The
+consumer groups' happenings (requests, answers, heartbeats, timers, consumer faults:
+:mod:`~simkafka.sim.flow_groups`) are played up to each stop; the group plane stops the
+loop early only at one that changes a consumer flow. It
 also stops at every sample time (``run.sample_interval``) for the probes and at the end
 of the warm-up (latencies are recorded after it), without solving again. The probes
 write the same time-series columns as the stepped engine's, so reports, figures and the
