@@ -83,6 +83,7 @@ if TYPE_CHECKING:
 FlowWorld = Any
 
 SATURATED = 1 - 1e-6  # a member thread this busy is a full resource of the solution
+COMMIT_TIE = 1e-9  # seconds: a commit due at the instant of a group happening comes after it
 
 
 class FlowGroupState:
@@ -499,7 +500,7 @@ class FlowGroups(SteppedGroups):
                 self.flow.advance(self.now)
                 self.state.changed = True
                 slow = self.state.slow_factor.copy()
-        self._catch_up(until)
+        self._catch_up(until, before=False)
         self.now = max(self.now, until)
         return self.now
 
@@ -518,11 +519,13 @@ class FlowGroups(SteppedGroups):
             after = self._deadline
             self._tick_floor = self.now + TIMER_NUDGE if after is not None and after <= self.now else 0.0
 
-    def _catch_up(self, t: float) -> None:
-        """Commits due by ``t`` (lazily, see the module's docstring)."""
+    def _catch_up(self, t: float, before: bool = True) -> None:
+        """Commits due by ``t`` (lazily, see the module's docstring); ``before``: only those
+        before ``t`` -- what happens at ``t`` comes first, as in the stepped engine, whose
+        members poll (and commit) after the step's group happenings."""
         if t > self.now:
             self.now = t
-        self._commits_due(t)
+        self._commits_due(t - COMMIT_TIE if before else t)
 
     # -- commits -------------------------------------------------------------------------------
 
