@@ -345,13 +345,6 @@ class _Phased:
             return self.origin
         return self.origin + (math.floor((t - self.origin + 1e-12) / self.beat_interval) + 1) * self.beat_interval
 
-    def beats_now(self) -> bool:
-        """Whether a beat would send a heartbeat now (the client's state)."""
-        raise NotImplementedError
-
-    def heartbeat(self, at: float) -> GroupEvent:
-        raise NotImplementedError
-
 
 class FlowClassicClient(SteppedClassicClient, _Phased):
     """The classic client; its heartbeat thread beats every ``heartbeat.interval.ms`` from
@@ -365,9 +358,6 @@ class FlowClassicClient(SteppedClassicClient, _Phased):
         self.origin = self.driver.now + first_heartbeat_after(self.spec, self.member.index)
         self.last_fed = -math.inf
         self.driver.queue_beat(self, self.origin)
-        self._poll_timer()
-
-    def _poll_timer(self) -> None:
         stepped_poll_timer(self)
 
     def _beat(self, token: int = -1) -> None:  # type: ignore[override]
@@ -380,12 +370,14 @@ class FlowClassicClient(SteppedClassicClient, _Phased):
         self.driver.queue_beat(self, self.driver.now + self.beat_interval)
 
     def beats_now(self) -> bool:
+        """Whether a beat would send a heartbeat now: in a generation."""
         return self.state in ("STABLE", "COMPLETING_REBALANCE")
 
     def heartbeat(self, at: float) -> GroupEvent:
         return Heartbeat(at, self.spec.group_id, self.member_id, self.generation)
 
     def at_rest(self) -> bool:
+        """Stable, with nothing for its next ``poll()``."""
         return self.state == "STABLE" and not self.poll_pending()
 
     def on_poll_timeout(self) -> None:
@@ -408,9 +400,6 @@ class FlowConsumerClient(SteppedConsumerClient, _Phased):
         else:
             self.origin = self.driver.now + first_heartbeat_after(self.spec, self.member.index, self.heartbeat_interval)
             self.driver.queue_beat(self, self.origin)
-        self._poll_timer()
-
-    def _poll_timer(self) -> None:
         stepped_poll_timer(self)
 
     def _wake_heartbeat(self) -> None:
@@ -430,12 +419,14 @@ class FlowConsumerClient(SteppedConsumerClient, _Phased):
         self.driver.queue_beat(self, self.driver.now + self.heartbeat_interval)
 
     def beats_now(self) -> bool:
+        """Whether a beat would send a heartbeat now: not while left."""
         return self.state != "STALE"
 
     def heartbeat(self, at: float) -> GroupEvent:
         return self.heartbeat_request(at)
 
     def at_rest(self) -> bool:
+        """Stable, reconciled, with nothing to acknowledge."""
         return self.state == "STABLE" and not self.poll_pending() and not self.ack_due
 
     def on_poll_timeout(self) -> None:
@@ -705,16 +696,6 @@ class FlowGroups(SteppedGroups):
         """Whether the consumer flows changed since the last call."""
         changed, self.state.changed = self.state.changed, False
         return changed
-
-    def owners(self) -> dict[str, list[TopicPartition]]:
-        """Each live member's partitions now, by member id."""
-        return {
-            m.member_id_now: list(m.assignment)
-            for members in self.members.values()
-            for m in members
-            if m.alive and m.membership is not None
-        }
-
 
 def _at(request: GroupEvent, at: float) -> GroupEvent:
     return replace(request, at=at)
