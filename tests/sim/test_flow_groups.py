@@ -86,6 +86,59 @@ def test_the_flow_engine_rebalances_as_the_stepped_engine_does(name):
     assert flow.summary["group_rebalances_simulated"] is True
 
 
+SMALL = """
+name: groups
+cluster:
+  brokers: 3
+  config: {{group.consumer.heartbeat.interval.ms: 1000, group.consumer.min.heartbeat.interval.ms: 1000}}
+topics:
+  - {{name: t, partitions: 6, replication.factor: 3}}
+producers:
+  - {{topic: t, rate: 2MB/s, message_size: 1KiB, linger.ms: 5}}
+consumer_groups:
+  - {{group.id: g, topics: [t], members: {members}, processing_time_per_record: {per_record}, {extra}}}
+faults:
+  - {fault}
+run: {{duration: {duration}s, warmup: 0.5s, sample_interval: 0.5s, seed: 7}}
+"""
+
+CLASSIC = "session.timeout.ms: 10000, heartbeat.interval.ms: 1000, "
+MEMBERSHIP = {
+    "crash, session timeout": ("{type: consumer_crash, at: 2s, group: g, member: 1}", 3, CLASSIC + "max.poll.records: 500", 16, "0.05ms"),
+    "eager scale-out": ("{type: consumer_join, at: 4s, group: g}", 2, CLASSIC + "partition.assignment.strategy: range", 10, "0.3ms"),
+    "cooperative scale-out": (
+        "{type: consumer_join, at: 4s, group: g}", 2, CLASSIC + "partition.assignment.strategy: cooperative-sticky", 10, "0.3ms",
+    ),
+    "static back within the session": (
+        "{type: consumer_crash, at: 2s, group: g, member: 1, restart_after: 4s}", 3, CLASSIC + "group.instance.id: app", 16, "0.05ms",
+    ),
+    "static back after the session": (
+        "{type: consumer_crash, at: 2s, group: g, member: 1, restart_after: 12s}", 3, CLASSIC + "group.instance.id: app", 20, "0.05ms",
+    ),
+    "graceful leave": ("{type: consumer_leave, at: 3s, group: g, member: 2}", 3, CLASSIC + "enable.auto.commit: true", 16, "0.05ms"),
+    "KIP-848 join": ("{type: consumer_join, at: 3s, group: g}", 3, "group.protocol: consumer", 8, "0.05ms"),
+}
+
+
+@pytest.mark.parametrize("case", list(MEMBERSHIP))
+def test_membership_faults_rebalance_as_in_the_stepped_engine(case):
+    fault, members, extra, duration, per_record = MEMBERSHIP[case]
+    text = SMALL.format(fault=fault, members=members, extra=extra, duration=duration, per_record=per_record)
+    scenario = parse_scenario(text, "groups.yaml")
+    stepped = simulate(_engine(scenario, "stepped", step=STEP))
+    flow = simulate(_engine(scenario, "flow"))
+    a, b = stepped.rebalances, flow.rebalances
+    assert a[LOG].to_dict("records") == b[LOG].to_dict("records")
+    assert [_reason(r) for r in a.reason] == [_reason(r) for r in b.reason]
+    tolerance = _tolerance(scenario, "g") + STEP
+    for column in ("started_at", "completed_at"):
+        assert (a[column] - b[column]).abs().max() <= tolerance if len(a) else True
+    assert _spans(flow) == _spans(stepped)
+    assert _owners_at_end(flow, duration) == _owners_at_end(stepped, duration)
+    assert flow.conservation["groups"]["g"]["balanced"] is True
+    assert flow.summary["faults_not_simulated"] == 0
+
+
 def test_a_slow_member_is_removed_and_its_uncommitted_records_are_processed_again():
     scenario = _engine(load_scenario(SCENARIOS / "slow-consumer-kicked-out.yaml"), "flow")
     result = simulate(scenario)
