@@ -17,11 +17,15 @@ runs in the group plane alone and costs the world nothing.
 **Polls.** A member whose thread keeps up with what it is given polls continuously: it
 acts on an answer at once (as a Kafka consumer waiting inside ``poll()`` does) and its
 ``max.poll.interval.ms`` never runs out. A member whose thread is saturated (its thread is
-a full resource of the rate solution: it processes slower than its partitions fill) takes
-``max.poll.records`` a poll, so it polls once per batch time -- ``max.poll.records`` over
-its processing rate -- and only then runs its rebalance callbacks; its last poll is the
-start of the batch in hand, which is what the poll timer (``max.poll.interval.ms``) reads.
-A member becoming saturated starts a batch at once.
+a full resource of the rate solution: it processes slower than its partitions fill)
+polls once per batch -- ``max.poll.records``, or fewer if its lag and fetched records
+are fewer, over its processing rate -- and only then runs its rebalance callbacks; its
+last poll is the start of the batch in hand, which is what the poll timer
+(``max.poll.interval.ms``) reads. A member that becomes saturated first works through
+the records of its last poll (what its fetch sessions brought in one fetch cycle) at its
+new pace. Which records each poll returns is not followed, only how long a batch takes:
+which of several saturated members polls first after an answer can differ from the
+stepped engine's (see ``tests/sim/test_flow_groups.py``).
 
 **Ownership.** A member that takes a partition starts from the group's committed offset;
 a member that loses one (revoked or lost) drops what it fetched and did not process, and
@@ -30,7 +34,9 @@ commit go back to the lag and are processed again by the next owner (counted in
 ``FlowWorld.reprocessed``, the summary's ``consumed_twice.<group>``). Eager (classic
 ``range``, ``roundrobin``, ``sticky``) members revoke everything when they rejoin, so the
 whole group stops from its revocations to the SyncGroup answers; cooperative and KIP-848
-members give up only what moves.
+members give up only what moves. A member removed from the group without knowing it (it
+has not polled since: a zombie) goes on consuming its partitions until another member
+takes them, and its own revocation later gives up only what it still consumes.
 
 **Commits** are as the stepped engine's (``enable.auto.commit`` every
 ``auto.commit.interval.ms`` at a poll, exactly-once every ``commit.interval.ms``, any other
@@ -99,7 +105,7 @@ class FlowGroupState:
         self.slow_factor = world.member_slow  # the world's own array: a change is solved again
         self.step_busy = np.zeros(M)
         # the batch in hand: [start, end); a saturated member polls at its end and takes the
-        # next one (batch_time long) at once
+        # next one at once (batch_time long when it is max.poll.records, see roll)
         self.batch_start = np.zeros(M)
         self.batch_end = np.zeros(M)
         self.batch_time = np.full(M, math.inf)
