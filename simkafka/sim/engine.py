@@ -27,14 +27,16 @@ def played_fault_types(engine: str) -> frozenset[str]:
     schema; the stepped engine the capacity faults (a slow disk, a degraded NIC) and the
     consumer faults (its groups drive the same group coordinator) -- it has no broker
     control plane, so broker crashes, shutdowns, restarts, rack failures, controller
-    failovers and network partitions are left out. What an engine leaves out is reported
-    in the summary's ``faults_not_simulated``."""
+    failovers and network partitions are left out; the flow engine the capacity, consumer
+    and broker faults (its controller and group coordinator are the model's), not network
+    partitions. What an engine leaves out is reported in the summary's
+    ``faults_not_simulated``."""
     if engine == "events":
         return CONTROL_FAULT_TYPES | CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
     if engine == "flow":
         from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES
 
-        return CAPACITY_FAULT_TYPES | FLOW_CONTROL_FAULT_TYPES
+        return CAPACITY_FAULT_TYPES | FLOW_CONTROL_FAULT_TYPES | CONSUMER_FAULT_TYPES
     return CAPACITY_FAULT_TYPES | CONSUMER_FAULT_TYPES
 
 

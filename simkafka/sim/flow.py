@@ -31,8 +31,8 @@ byte (the same cost profile, :mod:`~simkafka.sim.client_costs`, :mod:`~simkafka.
   their profile's factor, of which the application thread sends at most that much (the
   rest is ``cpu_limited``, never created, as in the other engines);
 * a consumer flow (group, partition) uses the leader's NIC egress, handler and network
-  threads, the member's NIC and its thread (processing time per record plus ``poll()``'s
-  cost), and the leader's disks' read bandwidth while it reads what is no longer in the
+  threads, the owning member's NIC and its thread (processing time per record, times a
+  ``consumer_slow`` factor, plus ``poll()``'s cost), and the leader's disks' read bandwidth while it reads what is no longer in the
   page cache (a topic's ``prefill``, or a position further behind than the broker's page
   cache holds).
 
@@ -62,13 +62,22 @@ producer waits while a dead broker is still in an ISR, a leaderless partition's 
 queue until the election, a restarted broker's replicas catch up at what the network,
 their fetchers and disks allow and rejoin their ISRs.
 
+**Consumer groups** (:mod:`~simkafka.sim.flow_groups`) rebalance through the same group
+coordinator and client rules as the stepped engine, and the consumer faults (crash, leave,
+join, slow, rolling restart) are played. There is one consumer flow per (group,
+subscribed partition), numbered as the group's first assignment lists them; the member
+that owns it, or nobody (``c_owned`` false: the flow does not move and its lag grows),
+is the coordinator's business, and an assignment change is one more change of rates. A
+new owner starts from the group's committed offset: what was processed since is processed
+again (``reprocessed``, the summary's ``consumed_twice.<group>``). Arrays are sized for
+every member that will ever exist (a group's members, then its ``consumer_join``
+joiners), as the stepped engine's.
+
 What it leaves out, said in the run's summary like the stepped engine's: network
-partitions (counted in ``faults_not_simulated``), the delivery history (no record is
-followed: ``delivery_checked`` is false), and **consumer groups keep their first
-assignment** (the group's own assignor, as the coordinator would give it:
-:func:`~simkafka.sim.workload.consumer_assignment`); consumer faults are not played.
-Capacity faults (``slow_disk``, ``nic_degradation``) change the capacities at their exact
-instants. Several ``log.dirs`` share their broker's summed write bandwidth.
+partitions (counted in ``faults_not_simulated``) and the delivery history (no record is
+followed: ``delivery_checked`` is false). Capacity faults (``slow_disk``,
+``nic_degradation``) change the capacities at their exact instants. Several ``log.dirs``
+share their broker's summed write bandwidth.
 """
 
 from __future__ import annotations
@@ -86,6 +95,7 @@ from simkafka.sim.broker import DIRTY_RATIO
 from simkafka.sim.client_costs import consumer_poll_cpu, producer_send_cpu, topic_compression
 from simkafka.sim.degradation import capacity_changes
 from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES, FlowControl
+from simkafka.sim.flow_groups import FlowGroups
 from simkafka.sim.flow_latency import FlowLatency, Shape
 from simkafka.sim.flow_share import progressive_fill
 from simkafka.sim.flow_topology import derive_topology
@@ -93,6 +103,7 @@ from simkafka.sim.framing import goodput
 from simkafka.sim.guards import check_engine_inputs, hardware_by_broker
 from simkafka.sim.log_append import follower_append_cost, leader_append_cost
 from simkafka.sim.result import group_accounting, run_accounting
+from simkafka.sim.stepped_groups import member_slots
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 from simkafka.sim.workload import consumer_assignment, key_weights, prefill_by_partition
 
@@ -132,6 +143,8 @@ class FlowWorld:
         self.under_min_isr_s = np.zeros(self.P)
         played = {f.type for f in scenario.faults} & FLOW_CONTROL_FAULT_TYPES
         self.control = FlowControl(self) if played else None
+        # the consumer groups' coordinator and clients: who owns which partition when
+        self.groups = FlowGroups(self, scenario) if self.G else None
 
     # -- construction -----------------------------------------------------------------------
 
@@ -287,32 +300,40 @@ class FlowWorld:
         self.per_record = [g.processing_time_per_record for g in groups]
         topic_ids = {t.name: topic_id(self.scenario.seed, t.name) for t in self.scenario.topics}
         release = self.scenario.cluster.kafka_version
-        c_group, c_part, c_member, member_group = [], [], [], []
-        self.member_names: list[str] = []
+        c_group, c_part, c_member = [], [], []
         index = {tp: i for i, tp in enumerate(self.tps)}
         self.subscribed = np.zeros((self.G, self.P), dtype=bool)
+        # every member that will ever exist: a group's members, then its consumer_join
+        # joiners (inactive until their process runs), as the stepped engine's slots
+        slots = member_slots(self.scenario)
+        self.member_names = [f"{groups[g].group_id}-{i}" for g, i in slots]
+        member_group = [g for g, _ in slots]
+        slot_of = {(g, i): slot for slot, (g, i) in enumerate(slots)}
         for g, group in enumerate(groups):
             for topic in group.topics:
                 start = self.topic_start[topic]
                 self.subscribed[g, start : start + self.topics[topic].partitions] = True
             ids = [f"{group.group_id}-{i}" for i in range(group.members)]
-            first = len(self.member_names)
-            self.member_names.extend(ids)
-            member_group.extend([g] * len(ids))
+            # one flow per subscribed partition, numbered as the group's first assignment
+            # lists them; who owns it from then on is the group coordinator's business
+            # (simkafka.sim.flow_groups), an unowned flow does not move
             assignment = consumer_assignment(group, ids, self.topics, topic_ids, release)
             for m, member_id in enumerate(ids):
                 for tp in assignment[member_id]:
                     c_group.append(g)
                     c_part.append(index[tp])
-                    c_member.append(first + m)
+                    c_member.append(slot_of[(g, m)])
         self.M = len(self.member_names)
         self.member_group = np.array(member_group, dtype=np.int64)
         self.c_group = np.array(c_group, dtype=np.int64)
         self.c_part = np.array(c_part, dtype=np.int64)
         self.c_member = np.array(c_member, dtype=np.int64)
         self.C = self.c_group.size
-        self.owned = np.zeros((self.G, self.P), dtype=bool)
-        self.owned[self.c_group, self.c_part] = True
+        self.c_owned = np.ones(self.C, dtype=bool)
+        self.c_of = np.full((self.G, self.P), -1, dtype=np.int64)  # each (group, partition)'s flow
+        self.c_of[self.c_group, self.c_part] = np.arange(self.C)
+        self.member_slow = np.ones(self.M)  # consumer_slow: processing time multiplied
+        self.reprocessed = np.zeros(self.G)  # processed, then rewound to the committed offset
         self.max_poll_records = np.array([groups[g].max_poll_records for g in member_group], dtype=float)
         self.fetch_max_wait_m = np.array([groups[g].fetch_max_wait for g in member_group])
         self.fetch_min = np.array([float(groups[g].fetch_min_bytes) for g in member_group])
@@ -718,7 +739,7 @@ class FlowWorld:
         bpm = self.bytes_per_msg_p[self.c_part]
         poll = consumer_poll_cpu(self.scenario.costs, "none", 1.0, 0.0, 0.0) + self.scenario.costs.consumer.byte_cpu * bpm
         poll = poll + self.p_decompress[self.c_part] * bpm / self.p_ratio[self.c_part]
-        return self.member_per_record[self.c_member] + poll
+        return self.member_per_record[self.c_member] * self.member_slow[self.c_member] + poll
 
     def _capacities(self) -> np.ndarray:
         blk = self.block

@@ -1,8 +1,12 @@
 """Run the flow engine: the event loop, its probes, and the same RunResult as the other engines.
 
 The loop stops at every time something can change a rate -- a rate profile's next
-piece, a capacity fault's start or end, the earliest time a queue reaches a boundary --
-solves the rates there, and lets the world advance linearly to the next such time. It
+piece, a capacity fault's start or end, the earliest time a queue reaches a boundary, a
+controller decision, a consumer group's change of assignment or a member slowing down --
+solves the rates there, and lets the world advance linearly to the next such time. The
+consumer groups' happenings (requests, answers, heartbeats, timers, consumer faults:
+:mod:`~simkafka.sim.flow_groups`) are played up to each stop; the group plane stops the
+loop early only at one that changes a consumer flow. It
 also stops at every sample time (``run.sample_interval``) for the probes and at the end
 of the warm-up (latencies are recorded after it), without solving again. The probes
 write the same time-series columns as the stepped engine's, so reports, figures and the
@@ -18,11 +22,13 @@ import numpy as np
 import pandas as pd
 
 from simkafka.scenario import Scenario
+from simkafka.sim.consumer_faults import CONSUMER_FAULT_TYPES
 from simkafka.sim.degradation import CAPACITY_FAULT_TYPES
 from simkafka.sim.disk_usage import FlowDiskUsage
 from simkafka.sim.fault_outcome import empty_outcome
 from simkafka.sim.flow import FlowWorld
 from simkafka.sim.flow_control import FLOW_CONTROL_FAULT_TYPES
+from simkafka.sim.flow_topology import consumers_changed
 from simkafka.sim.result import (
     RunResult,
     SampledRows,
@@ -267,7 +273,12 @@ def run_flow(
     report_every = duration / max(1, slices)
     next_report = report_every
     world.apply_capacity_changes(0.0)
+    groups = world.groups
+    if groups is not None and groups.take_changes():  # the groups as they formed
+        consumers_changed(world)
     world.solve(schedule.factors(0.0))
+    if groups is not None:
+        groups.solved(0.0)
     warmup = run.warmup if 0 < run.warmup < duration else math.inf
     stalled = 0
     while world.now < duration - 1e-12:
@@ -280,6 +291,10 @@ def run_flow(
         stalled = stalled + 1 if t - world.now < 1e-7 else 0
         if stalled > MAX_STALLED_STOPS:
             raise RuntimeError(f"the flow engine stopped {stalled} times at t={world.now!r} s without progress")
+        if groups is not None:
+            # the group plane's happenings up to t; it stops (and the world with it) at
+            # the first that changes a consumer flow
+            t = min(t, groups.run_until(t))
         world.advance(t)
         if t >= warmup - 1e-12:
             warmup = math.inf
@@ -295,8 +310,13 @@ def run_flow(
             changed |= world.control.run_until(t)
             if changed:
                 world.topology_changed()
+        if groups is not None and groups.take_changes():
+            consumers_changed(world)
+            changed = True
         if changed or t >= change - 1e-12 or t >= boundary - 1e-12:
             world.solve(schedule.factors(t))
+            if groups is not None:
+                groups.solved(t)
         if progress is not None and t >= next_report - 1e-12:
             progress(t, duration)
             next_report += report_every
@@ -318,7 +338,7 @@ def build_result_for(world: FlowWorld, probes: FlowProbes) -> RunResult:
     processing = {}
     for g, group_id in enumerate(world.group_ids):
         members = np.flatnonzero(world.member_group == g)
-        active = int(np.isin(members, world.c_member).sum())
+        active = int(np.isin(members, world.c_member[world.c_owned]).sum())
         processing[group_id] = (active, world.per_record[g])
     outcome = None
     if world.control is not None:
@@ -342,10 +362,17 @@ def build_result_for(world: FlowWorld, probes: FlowProbes) -> RunResult:
         processing,
         world.conservation(),
         outcome,
-        # the broker faults through the controller, the capacity faults; groups keep
-        # their first assignment (see FlowWorld)
-        played_fault_types=CAPACITY_FAULT_TYPES | FLOW_CONTROL_FAULT_TYPES,
+        # the broker faults through the controller, the capacity faults, the consumer
+        # faults through the group coordinator (see FlowWorld)
+        played_fault_types=CAPACITY_FAULT_TYPES | FLOW_CONTROL_FAULT_TYPES | CONSUMER_FAULT_TYPES,
+        groups=world.groups.outcome(
+            world.now, {g: int(world.subscribed[i].sum()) for i, g in enumerate(world.group_ids)}
+        ) if world.groups is not None else None,
     )
     result.summary["delivery_checked"] = False  # no per-record history in a fluid engine
+    for g, group_id in enumerate(world.group_ids):
+        # records processed, then rewound to the group's committed offset by a rebalance
+        # and processed again by the next owner (the events engine's consumed_twice)
+        result.summary[f"consumed_twice.{group_id}"] = round(float(world.reprocessed[g]))
     result.summary["rate_solutions"] = world.solves
     return result

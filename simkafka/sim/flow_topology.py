@@ -21,6 +21,8 @@ changes -- not per event, per change of the cluster:
   retried: their records wait);
 * the sticky partitioner's partitions (those with a leader in the metadata), the
   connections, fetcher threads and fetch sessions, and what crosses racks.
+
+A group's assignment changes only the consumer flows' part (:func:`consumers_changed`).
 """
 
 from __future__ import annotations
@@ -132,9 +134,18 @@ def _producer_flows(w: FlowWorld) -> None:
     w.max_by_conn = GroupMax(w.k_conn, w.N * w.B)
 
 
+def consumers_changed(w: FlowWorld) -> None:
+    """A group's assignment changed (:mod:`~simkafka.sim.flow_groups`): the consumer flows'
+    members, fetch sessions and what crosses racks, and the solver's structure."""
+    _consumer_flows(w)
+    w.cross_flags = _cross_rack_flags(w)
+    w.invalidate_structure()
+
+
 def _consumer_flows(w: FlowWorld) -> None:
     w.c_leader = w.leader[w.c_part] if w.C else np.zeros(0, dtype=np.int64)
-    w.c_online = w.leader_serves[w.c_part] if w.C else np.zeros(0, dtype=bool)
+    # a flow moves when its partition's leader serves and a member of its group owns it
+    w.c_online = w.leader_serves[w.c_part] & w.c_owned if w.C else np.zeros(0, dtype=bool)
     # fetch sessions: one per (member, leader broker of its partitions), numbered densely
     sessions, w.c_session = np.unique(w.c_member * w.B + w.c_leader, return_inverse=True)
     w.S_c = sessions.size

@@ -320,6 +320,14 @@ def member_slots(scenario: Scenario) -> list[tuple[int, int]]:
 class SteppedGroups:
     """The group coordinator and every member's client, on the stepped engine's clock."""
 
+    # a member and its group client (the flow engine's groups, :mod:`simkafka.sim.flow_groups`,
+    # put theirs here)
+    member_class: type[SteppedMember] = SteppedMember
+
+    def new_client(self, member: SteppedMember) -> ClassicClient | ConsumerClient:
+        """A new process's group client, with a fresh member id."""
+        return new_stepped_client(self, member)
+
     def __init__(self, world: GroupWorld, scenario: Scenario) -> None:
         self.world = world
         self.scenario = scenario
@@ -354,7 +362,7 @@ class SteppedGroups:
             self.members[spec.group_id] = []
             for _ in range(spec.members):
                 self.new_member(spec)
-            form_group(self, spec, self.members[spec.group_id], new_stepped_client)
+            form_group(self, spec, self.members[spec.group_id], lambda _, m: self.new_client(m))
         self._deadline = self.coordinator.next_deadline()
         for fault in scenario.faults:
             if fault.type in CONSUMER_FAULT_TYPES:
@@ -447,7 +455,7 @@ class SteppedGroups:
         g = self.group_index[spec.group_id]
         members = self.members[spec.group_id]
         slot = self._free[g].pop(0)
-        member = SteppedMember(self, spec, g, slot, len(members))
+        member = self.member_class(self, spec, g, slot, len(members))
         members.append(member)
         self._by_slot[slot] = member
         self.reset_commit_timer(member)
@@ -472,7 +480,7 @@ class SteppedGroups:
             for _ in range(fault.count):
                 member = self.new_member(self.specs[group])
                 self.note("consumer_join", f"{group}[{member.index}]")
-                client = new_stepped_client(self, member)
+                client = self.new_client(member)
                 member.start(client)
                 client.start()
                 self.poll_member(member)  # its poll loop starts: it joins at once
@@ -504,7 +512,7 @@ class SteppedGroups:
 
     def _restart(self, member: SteppedMember) -> None:
         self.note("consumer_restart", f"{member.group.group_id}[{member.index}]")
-        member.restart(new_stepped_client(self, member))
+        member.restart(self.new_client(member))
 
     # -- ownership --------------------------------------------------------------------------------
 
