@@ -89,6 +89,7 @@ import numpy as np
 
 from simkafka.model.partitioner import sticky_stint_records
 from simkafka.model.topology import scenario_topology, topic_id
+from simkafka.model.types import TopicPartition
 from simkafka.scenario import Scenario
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO
@@ -189,6 +190,8 @@ class FlowWorld:
         topology = scenario_topology(scenario)
         self.registrations = dict(topology.partitions)
         self.tps = list(self.registrations)
+        # the partitions whose registration changed since who leads was last derived
+        self.changed_registrations: set[TopicPartition] = set()
         self.P = len(self.tps)
         self.topic_start: dict[str, int] = {}
         for i, tp in enumerate(self.tps):

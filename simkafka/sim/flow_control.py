@@ -284,6 +284,7 @@ class FlowControl:
             self._alter_pending.discard(decision.tp)
             before = w.registrations[decision.tp]
             w.registrations[decision.tp] = decision.registration
+            w.changed_registrations.add(decision.tp)
             self.history.append(_history_row(at, decision.tp, decision.registration, decision.reason))
             if decision.registration.leader != before.leader:
                 self.note(at, "leader_elected", decision.registration.leader, decision.tp, decision.reason)

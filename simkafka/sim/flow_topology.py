@@ -50,23 +50,69 @@ def derive_topology(w: FlowWorld) -> None:
 
 
 def _leaders(w: FlowWorld) -> None:
-    regs = [w.registrations[tp] for tp in w.tps]
-    bi = w.broker_index
-    w.has_leader = np.array([r.leader != NO_LEADER for r in regs], dtype=bool)
+    cache = w.__dict__.get("_registration_arrays")
+    if cache is None:
+        cache = w._registration_arrays = _RegistrationArrays(w)
+    cache.update(w)
+    w.has_leader = cache.has_leader.copy()
     # an offline partition's entry is its first replica's, so arrays indexed by leader
     # stay in range; nothing moves through it
-    w.leader = np.array([bi[r.leader if r.leader != NO_LEADER else r.replicas[0]] for r in regs], dtype=np.int64)
+    w.leader = cache.leader.copy()
     w.leader_serves = w.has_leader & w.running[w.leader]
-    w.isr_size = np.array([len(r.isr) for r in regs], dtype=np.int64)
-    isr = {(p, bi[b]) for p, r in enumerate(regs) for b in r.isr}
-    w.r_in_isr = np.array([(p, b) in isr for p, b in zip(w.r_part.tolist(), w.r_broker.tolist(), strict=True)],
-                          dtype=bool)
+    w.isr_size = cache.isr_size.copy()
+    w.r_in_isr = cache.r_in_isr.copy()
     w.r_is_leader = w.has_leader[w.r_part] & (w.leader[w.r_part] == w.r_broker)
     # the high watermark waits for every ISR member: one on a broker that is down holds it
     dead_in_isr = np.bincount(w.r_part, weights=w.r_in_isr & ~w.running[w.r_broker], minlength=w.P) > 0
     w.hw_stalled = w.leader_serves & dead_in_isr
     w.under_min_isr = w.isr_size < w.min_isr
     w.max_by_leader = GroupMax(w.leader, w.B)
+
+
+class _RegistrationArrays:
+    """The registrations as arrays, brought up to date partition by partition: only the
+    partitions whose registration the controller replaced since the last derivation
+    (``w.changed_registrations``, filled by :mod:`~simkafka.sim.flow_control`) are read
+    again -- a ZooKeeper controller's failover elects one partition every few
+    milliseconds, and re-reading them all each time made it quadratic."""
+
+    def __init__(self, w: FlowWorld) -> None:
+        bi = w.broker_index
+        self.seen: list[Any] = [None] * w.P
+        self.has_leader = np.zeros(w.P, dtype=bool)
+        self.leader = np.zeros(w.P, dtype=np.int64)
+        self.isr_size = np.zeros(w.P, dtype=np.int64)
+        self.r_in_isr = np.zeros(w.r_part.size, dtype=bool)
+        # each partition's replica rows, by broker index
+        self.rows: list[dict[int, int]] = [{} for _ in range(w.P)]
+        for row, (p, b) in enumerate(zip(w.r_part.tolist(), w.r_broker.tolist(), strict=True)):
+            self.rows[p][b] = row
+        self._bi = bi
+        self.index = {tp: p for p, tp in enumerate(w.tps)}
+        self.fresh = True
+
+    def update(self, w: FlowWorld) -> None:
+        bi = self._bi
+        if self.fresh:
+            changed = range(w.P)
+            self.fresh = False
+        else:
+            changed = sorted(self.index[tp] for tp in w.changed_registrations)
+        w.changed_registrations.clear()
+        for p in changed:
+            r = w.registrations[w.tps[p]]
+            if r is self.seen[p]:
+                continue
+            self.seen[p] = r
+            self.has_leader[p] = r.leader != NO_LEADER
+            self.leader[p] = bi[r.leader if r.leader != NO_LEADER else r.replicas[0]]
+            self.isr_size[p] = len(r.isr)
+            rows = self.rows[p]
+            self.r_in_isr[list(rows.values())] = False
+            for b in r.isr:
+                row = rows.get(bi[b])
+                if row is not None:
+                    self.r_in_isr[row] = True
 
 
 def _followers(w: FlowWorld) -> None:
@@ -81,19 +127,19 @@ def _followers(w: FlowWorld) -> None:
     w.f_part, w.f_broker = w.r_part[w.f_rep], w.r_broker[w.f_rep]
     w.u_part, w.u_broker = w.r_part[w.u_rep], w.r_broker[w.u_rep]
     w.F, w.U = w.f_rep.size, w.u_rep.size
-    racks = w.broker_rack
+    racks = _rack_codes(w)
 
     def one_way(parts: np.ndarray, brokers: np.ndarray) -> np.ndarray:
-        lead = w.leader[parts]
-        return np.array([
-            net.cross_rack_latency if None not in (racks[a], racks[b]) and racks[a] != racks[b] else net.rack_latency
-            for a, b in zip(lead.tolist(), brokers.tolist(), strict=True)
-        ])
+        crosses = _crosses(racks[w.leader[parts]], racks[brokers])
+        return np.where(crosses, net.cross_rack_latency, net.rack_latency)
 
     w.f_one_way, w.u_one_way = one_way(w.f_part, w.f_broker), one_way(w.u_part, w.u_broker)
     # fetcher threads: one per (follower broker, leader broker, fetcher id), numbered
-    # densely over those that carry a replica (tied or catching up)
-    ids = np.array([fetcher_id(w.tps[p], fetchers) for p in range(w.P)], dtype=np.int64)
+    # densely over those that carry a replica (tied or catching up); a partition's fetcher
+    # id never changes
+    ids = w.__dict__.get("_fetcher_ids")
+    if ids is None:
+        ids = w._fetcher_ids = np.array([fetcher_id(w.tps[p], fetchers) for p in range(w.P)], dtype=np.int64)
     raw = lambda parts, brokers: (brokers * w.B + w.leader[parts]) * fetchers + ids[parts]  # noqa: E731
     streams, inverse = np.unique(np.concatenate([raw(w.f_part, w.f_broker), raw(w.u_part, w.u_broker)]),
                                  return_inverse=True)
@@ -155,16 +201,29 @@ def _consumer_flows(w: FlowWorld) -> None:
 def _cross_rack_flags(w: FlowWorld) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Whether each producer flow, tied follower, consumer flow and catching-up replica
     crosses racks."""
-    rack = w.broker_rack
-    client = w.client_rack
-
-    def crosses(a: str | None, b: str | None) -> bool:
-        return a is not None and b is not None and a != b
-
-    k = np.array([crosses(client, rack[b]) for b in w.k_leader.tolist()], dtype=bool)
-    f = np.array([crosses(rack[w.leader[p]], rack[b]) for p, b in zip(w.f_part.tolist(), w.f_broker.tolist(), strict=True)],
-                 dtype=bool)
-    c = np.array([crosses(rack[b], client) for b in w.c_leader.tolist()], dtype=bool)
-    u = np.array([crosses(rack[w.leader[p]], rack[b]) for p, b in zip(w.u_part.tolist(), w.u_broker.tolist(), strict=True)],
-                 dtype=bool)
+    rack = _rack_codes(w)
+    client = np.full(1, -1 if w.client_rack is None else _rack_number(w, w.client_rack))
+    k = _crosses(client, rack[w.k_leader])
+    f = _crosses(rack[w.leader[w.f_part]], rack[w.f_broker])
+    c = _crosses(rack[w.c_leader], client)
+    u = _crosses(rack[w.leader[w.u_part]], rack[w.u_broker])
     return k, f, c, u
+
+
+def _crosses(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Both ends have a rack (code >= 0) and they differ."""
+    return (a >= 0) & (b >= 0) & (a != b)
+
+
+def _rack_number(w: FlowWorld, rack: str) -> int:
+    names = sorted({r for r in w.broker_rack if r is not None} | ({w.client_rack} - {None}))
+    return names.index(rack)
+
+
+def _rack_codes(w: FlowWorld) -> np.ndarray:
+    """Each broker's rack as a number (-1: none), computed once."""
+    codes = w.__dict__.get("_rack_codes")
+    if codes is None:
+        codes = w._rack_codes = np.array([-1 if r is None else _rack_number(w, r) for r in w.broker_rack],
+                                         dtype=np.int64)
+    return codes
