@@ -218,6 +218,7 @@ class FlowWorld:
         self.linger = np.array([s.linger for s in specs])
         self.buffer_memory = np.array([float(s.buffer_memory) for s in specs]) * self.count
         self.max_request = np.array([float(s.max_request_size) for s in specs])
+        self.max_in_flight = np.array([float(s.max_in_flight_requests_per_connection) for s in specs])
         self.acks = [s.acks for s in specs]
         self.all_acks = np.array([a == "all" for a in self.acks], dtype=bool)
         self.zero_acks = np.array([a == "0" for a in self.acks], dtype=bool)

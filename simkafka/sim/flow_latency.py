@@ -75,9 +75,39 @@ class Shape:
     consume_base: np.ndarray  # per consumer flow: from the high watermark to processed
     consume_spread: np.ndarray  # its uniform part
     remainder: np.ndarray  # share of a flow's records in a sticky stint's leftover batch
+    remainder_own: np.ndarray  # ... of which batches linger out and go in their own request
+    remainder_early: np.ndarray  # ... the others go with the next request, from this wait on
     remainder_wait: np.ndarray  # ... which waits out linger.ms
     hw_spread: np.ndarray  # per partition: the fetch pick-up's uniform part
     consume_pipeline: np.ndarray  # per consumer flow: mean time from high watermark to processed
+    requests_per_s: np.ndarray  # per connection (all its spec's instances)
+
+    def batch_pieces(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(share of a flow's records, shortest, longest wait) of the accumulator's wait,
+        each uniform between the two: the batches that go as their connection drains
+        (filled, or lingered out), a sticky stint's remainder batch lingering out in a
+        request of its own, and one taken along by the next request to its broker."""
+        own = self.remainder * self.remainder_own
+        return [
+            (1.0 - self.remainder, np.zeros_like(self.batch_wait), self.batch_wait),
+            (own, self.remainder_wait, self.remainder_wait),
+            (self.remainder - own, np.minimum(self.remainder_early, self.remainder_wait), self.remainder_wait),
+        ]
+
+
+@dataclass
+class Drain:
+    """What the Sender's drain makes of the rates: per producer flow its batches, and
+    per connection (one instance's connection to a broker) its records and requests a
+    second, before the channel's limits."""
+
+    msgs_per_batch: np.ndarray
+    batch_wait: np.ndarray  # a record's longest wait in the accumulator (uniform from 0)
+    remainder: np.ndarray
+    remainder_own: np.ndarray
+    remainder_early: np.ndarray
+    conn_msgs: np.ndarray  # per connection, per instance
+    drain_rate: np.ndarray  # per connection, per instance
 
 
 class FlowLatency:
@@ -108,45 +138,49 @@ class FlowLatency:
         count = w.count[w.k_spec]
         per_instance = rate_k / count
         spec_rate = np.bincount(w.k_spec, weights=rate_k, minlength=w.N) / w.count
-        keyed = w.keyed[w.k_spec]
-        fill = np.where(keyed, per_instance, spec_rate[w.k_spec])
         full = w.full_batch[w.k_spec]
-        linger = w.linger[w.k_spec]
-        fills_first = fill * linger >= full - 1.0  # the batch fills before linger.ms
-        # unkeyed at such rates: a stint's full batches and its remainder's batch
-        stint = w.stint[w.k_spec]
-        whole = np.floor(stint / full)
-        rest = stint - whole * full
-        sticky = ~keyed & fills_first & (rest > 0)
-        mpb = np.where(fills_first, full, np.clip(1.0 + fill * linger, 1.0, full))
-        mpb = np.where(sticky, stint / (whole + 1.0), mpb)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            batch_wait = np.where(fills_first, (full - 1.0) / np.maximum(fill, TINY_RATE), linger)
-        remainder = np.where(sticky, rest / stint, 0.0)
-        hw_spread = self._hw_spread(rate_k / mpb)
+        requests = self.drain(per_instance, spec_rate)
+        mpb, batch_wait = requests.msgs_per_batch, requests.batch_wait
+        hw_spread = self._hw_spread(rate_k / mpb, requests.drain_rate)
         hw_wait = (self._hw_wait_p + 0.5 * hw_spread)[w.k_part] * w.all_acks[w.k_spec]
         # the connection's service per request
         lock = w.lock_batch / mpb + w.lock_record[w.k_spec] + w.lock_byte[w.k_spec] * w.k_wire
         n_conn = w.N * w.B
-        conn_batches = np.bincount(w.k_conn, weights=per_instance / mpb, minlength=n_conn)
-        conn_msgs = np.bincount(w.k_conn, weights=per_instance, minlength=n_conn)
+        conn_msgs = requests.conn_msgs
         conn_lock = np.bincount(w.k_conn, weights=per_instance * (lock + w.byte_cpu * w.k_wire), minlength=n_conn)
         conn_wait = w.max_by_conn(hw_wait)
         fixed = w.request_cpu + 2 * w.network_request_cpu
         per_msg = np.divide(conn_lock, conn_msgs, out=np.zeros(n_conn), where=conn_msgs > 0)
-        # requests a second: one per batch while they fit, else one per service
-        service_1 = fixed + conn_wait + per_msg * np.divide(conn_msgs, conn_batches, out=np.ones(n_conn), where=conn_batches > 0)
-        req_rate = np.minimum(conn_batches, np.divide(1.0, service_1))
-        msgs_per_req_conn = np.divide(conn_msgs, req_rate, out=np.ones(n_conn), where=req_rate > 0)
-        service = fixed + conn_wait + per_msg * msgs_per_req_conn
-        busy = req_rate * service
-        rho = np.minimum(busy, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
-        queue = rho * service / (2.0 * (1.0 - rho))
-        mpr = np.maximum(msgs_per_req_conn[w.k_conn], mpb)
         # the ceiling: every request carries a full batch of every partition it leads
         wire_full = full * w.k_wire
         batches_max = np.minimum(w.conn_partitions[w.k_conn], np.maximum(1.0, w.max_request[w.k_spec] // wire_full))
         mpr_max = batches_max * full
+        # requests a second: what the drain sends, unless the connection cannot take
+        # them that fast -- its channel serves one request at a time (s0 + per_msg * m
+        # each), and at most max.in.flight.requests.per.connection are out per round
+        # trip; the requests then carry more (fixed points of r = 1 / service(lambda / r)
+        # and r = in_flight / (trip + service(lambda / r)))
+        conn_spec = np.arange(n_conn) // max(w.B, 1)
+        answered = ~w.zero_acks[conn_spec]
+        s0 = fixed + conn_wait
+        load = np.minimum(per_msg * conn_msgs, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
+        channel_cap = (1.0 - load) / s0
+        window_cap = (w.max_in_flight[conn_spec] - load) / (2 * w.client_latency + s0)
+        cap = np.where(answered, np.minimum(channel_cap, window_cap), channel_cap)
+        floor = np.divide(conn_msgs, w.max_by_conn(mpr_max), out=np.zeros(n_conn), where=conn_msgs > 0)
+        req_rate = np.minimum(requests.drain_rate, np.maximum(cap, floor))
+        msgs_per_req_conn = np.divide(conn_msgs, req_rate, out=np.ones(n_conn), where=req_rate > 0)
+        service = s0 + per_msg * msgs_per_req_conn
+        busy = req_rate * service
+        rho = np.minimum(busy, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
+        queue = rho * service / (2.0 * (1.0 - rho))
+        # no more than max.in.flight requests are out: at most all but one wait
+        queue = np.where(answered, np.minimum(queue, (w.max_in_flight[conn_spec] - 1.0) * service), queue)
+        # a connection slower than its drain: the records wait for the next request
+        held = np.divide(1.0, req_rate, out=np.zeros(n_conn), where=req_rate > 0) - np.divide(
+            1.0, requests.drain_rate, out=np.zeros(n_conn), where=requests.drain_rate > 0)
+        batch_wait = batch_wait + np.maximum(held, 0.0)[w.k_conn]
+        mpr = np.maximum(msgs_per_req_conn[w.k_conn], mpb)
         service_full = fixed + conn_wait[w.k_conn] + (lock + w.byte_cpu * w.k_wire) * mpr_max
         channel_per_msg = service_full / mpr_max
         channel_busy = service[w.k_conn] / mpr
@@ -202,28 +236,103 @@ class FlowLatency:
             consume_pipeline = consume_base - hw_c + 0.5 * consume_spread
         return Shape(mpb, mpr, channel_per_msg, channel_busy, batch_wait, produce_base,
                      hw_wait, fetches_per_msg, fetches_per_record, consume_base, consume_spread,
-                     remainder, linger, hw_spread, consume_pipeline)
+                     requests.remainder, requests.remainder_own, requests.remainder_early, w.linger[w.k_spec],
+                     hw_spread, consume_pipeline, req_rate * w.count[conn_spec])
 
-    def _hw_spread(self, batches_k: np.ndarray) -> np.ndarray:
+    def drain(self, per_instance: np.ndarray, spec_rate: np.ndarray) -> Drain:
+        """The Sender's drain at the rates ``per_instance`` (each flow's records a second
+        from one instance; ``spec_rate``: an instance's records a second).
+
+        A pass of the Sender sends a connection one request when one of its partitions
+        has a batch ready (full, or open for ``linger.ms``), and that request takes the
+        first batch of *every* partition the broker leads that has records -- open ones
+        too (``RecordAccumulator.ready`` then ``drain``):
+
+        * keyed records reach every partition at its own rate: after a drain, the
+          connection's first record comes ``1 / lambda_c`` later (``lambda_c`` its records
+          a second, arrivals taken as memoryless), and the connection drains again once
+          that batch lingered out or its fastest partition filled a batch:
+          ``wait = min(linger, (full - 1) / lambda_max)``, a request every
+          ``1 / lambda_c + wait``; a partition has a batch in it if it took that first
+          record or any during the wait (``1 - (1 - lambda_p / lambda_c) e^(-lambda_p wait)``);
+        * unkeyed records go to one partition for a sticky stint (``batch.size`` bytes):
+          its full batches each make a request as they close, and the stint's leftover
+          records open a batch that lingers -- unless a later stint lands on a partition
+          of the same broker and its first batch fills before: stints land on the
+          connection at ``lambda_c / stint`` a second (taken as memoryless), so the
+          leftover goes alone with probability ``e^(-lambda_c / stint (linger - full / lambda))``.
+        """
+        w = self.world
+        n_conn = w.N * w.B
+        spec = w.k_spec
+        conn_spec = np.arange(n_conn) // max(w.B, 1)
+        full, linger, stint = w.full_batch[spec], w.linger[spec], w.stint[spec]
+        conn_msgs = np.bincount(w.k_conn, weights=per_instance, minlength=n_conn)
+        flowing = conn_msgs > 0
+        # keyed: the connection's cycle
+        fastest = w.max_by_conn(per_instance)
+        wait_c = np.minimum(w.linger[conn_spec], np.divide(
+            w.full_batch[conn_spec] - 1.0, fastest, out=np.full(n_conn, np.inf), where=fastest > 0))
+        first_c = np.divide(1.0, conn_msgs, out=np.zeros(n_conn), where=flowing)
+        cycle_c = first_c + wait_c
+        lam_c = conn_msgs[w.k_conn]
+        wait = wait_c[w.k_conn]
+        share = np.divide(per_instance, lam_c, out=np.zeros(w.K), where=lam_c > 0)
+        has_batch = 1.0 - (1.0 - share) * np.exp(-per_instance * wait)
+        keyed_mpb = np.divide(per_instance * cycle_c[w.k_conn], has_batch, out=np.ones(w.K),
+                              where=(lam_c > 0) & (has_batch > TINY_RATE))
+        # unkeyed: the sticky stint's batches
+        fill = spec_rate[spec]
+        fills_first = fill * linger >= full - 1.0  # the batch fills before linger.ms
+        whole = np.floor(stint / full)
+        rest = stint - whole * full
+        sticky = fills_first & (rest > 0)
+        sticky_mpb = np.where(fills_first, full, np.clip(1.0 + fill * linger, 1.0, full))
+        sticky_mpb = np.where(sticky, stint / (whole + 1.0), sticky_mpb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sticky_wait = np.where(fills_first, (full - 1.0) / np.maximum(fill, TINY_RATE), linger)
+        keyed = w.keyed[spec]
+        mpb = np.clip(np.where(keyed, keyed_mpb, sticky_mpb), 1.0, full)
+        batch_wait = np.where(keyed, wait, sticky_wait)
+        remainder = np.where(sticky & ~keyed, rest / stint, 0.0)
+        # a leftover batch rides along when the connection's next stint fills a batch first
+        early = full / np.maximum(fill, TINY_RATE)  # the next stint's first batch closes
+        stints_c = conn_msgs / w.stint[conn_spec]
+        own = np.exp(-stints_c[w.k_conn] * np.maximum(0.0, linger - early))
+        leftovers = np.bincount(w.k_conn, weights=per_instance / stint * (remainder > 0) * (1.0 - own), minlength=n_conn)
+        conn_batches = np.bincount(w.k_conn, weights=per_instance / mpb, minlength=n_conn)
+        sticky_rate = np.maximum(conn_batches - leftovers, 0.0)
+        keyed_rate = np.divide(1.0, cycle_c, out=np.zeros(n_conn), where=flowing)
+        drain_rate = np.where(w.keyed[conn_spec], keyed_rate, sticky_rate) * flowing
+        return Drain(mpb, batch_wait, remainder, own, early, conn_msgs, drain_rate)
+
+    def _hw_spread(self, batches_k: np.ndarray, drain_rate: np.ndarray) -> np.ndarray:
         """Per partition, how long an appended record may wait for its fetcher's next
-        fetch: a fetcher that loops without pause (batches arrive faster than it loops)
+        fetch: a fetcher that loops without pause (appends arrive faster than it loops)
         picks a record up anywhere within one loop; an idle one has its fetch parked at
-        the leader and takes it at once."""
+        the leader and takes it at once. A request's batches are appended together, so
+        a stream's appends come at most as often as its leader's requests."""
         w = self.world
         if not w.F:
             return np.zeros(w.P)
         batches_p = np.bincount(w.k_part, weights=batches_k, minlength=w.P)
         loop = self._loop_f
         stream_batches = np.bincount(w.f_stream, weights=batches_p[w.f_part], minlength=w.S_f)
+        n_conn = w.N * w.B
+        conn_requests = drain_rate * w.count[np.arange(n_conn) // max(w.B, 1)]
+        leader_requests = np.bincount(np.arange(n_conn) % max(w.B, 1), weights=conn_requests, minlength=w.B)
+        stream_leader = np.zeros(w.S_f, dtype=np.int64)
+        stream_leader[w.f_stream] = w.leader[w.f_part]
+        appends = np.minimum(stream_batches, leader_requests[stream_leader])
         stream_loop = w.max_by_stream(loop)
-        busy = np.minimum(1.0, stream_batches * stream_loop)[w.f_stream]
+        busy = np.minimum(1.0, appends * stream_loop)[w.f_stream]
         return w.max_by_partition(loop * busy)
 
     # -- the pipeline ------------------------------------------------------------------------
 
     def mean_produce_latency(self) -> np.ndarray:
         shape = self.world.shape
-        batch = (1 - shape.remainder) * 0.5 * shape.batch_wait + shape.remainder * shape.remainder_wait
+        batch = sum(share * 0.5 * (low + high) for share, low, high in shape.batch_pieces())
         return shape.produce_base + batch
 
     def settle_pipeline(self, rate_k: np.ndarray, rate_c: np.ndarray) -> None:
@@ -281,45 +390,59 @@ class FlowLatency:
             queued = w.queue_wait(0.5 * dt)
             base = queued + shape.produce_base - 0.5 * shape.hw_spread[w.k_part] * w.all_acks[w.k_spec]
             spread = shape.hw_spread[w.k_part] * w.all_acks[w.k_spec]
-            late = np.floor(whole * shape.remainder)
-            self.produce.record_uniform_many(
-                np.concatenate([base, base + shape.remainder_wait]),
-                np.concatenate([base + shape.batch_wait + spread, base + shape.remainder_wait + spread]),
-                np.concatenate([whole - late, late]).astype(np.int64),
-            )
+            lows, highs, counts = _pieces(shape.batch_pieces(), whole)
+            self.produce.record_uniform_many(np.tile(base, 3) + lows, np.tile(base + spread, 3) + highs, counts)
         if w.C:
             n = w.rate_c * dt + self._carry_c
             whole = np.floor(n)
             self._carry_c = n - whole
             # from the record's creation to the high watermark, as its produce path
             # says (rate-weighted over the partition's producers), then the consumer's part
-            base_p, wait_p, late_p, late_wait_p = self._produce_of_partition(dt)
+            base_p, pieces_p = self._produce_of_partition(dt)
             low = (base_p + w.latency.hw_mean_p())[w.c_part] + shape.consume_base - self._hw_wait_p[w.c_part]
             spread = shape.consume_spread + shape.hw_spread[w.c_part]
-            late = np.floor(whole * late_p[w.c_part])
-            self.e2e.record_uniform_many(
-                np.concatenate([low, low + late_wait_p[w.c_part]]),
-                np.concatenate([low + wait_p[w.c_part] + spread, low + late_wait_p[w.c_part] + spread]),
-                np.concatenate([whole - late, late]).astype(np.int64),
-            )
+            pieces = [(share[w.c_part], first[w.c_part], last[w.c_part]) for share, first, last in pieces_p]
+            lows, highs, counts = _pieces(pieces, whole)
+            self.e2e.record_uniform_many(np.tile(low, 3) + lows, np.tile(low + spread, 3) + highs, counts)
 
     def hw_mean_p(self) -> np.ndarray:
         """Per partition, the high watermark's mean wait after the append."""
         return self._hw_wait_p + 0.5 * self.world.shape.hw_spread
 
-    def _produce_of_partition(self, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _produce_of_partition(self, dt: float) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
         """Per partition, rate-weighted over its producers: the produce path from the
         batch's send to the append (its request's trip, the channel's queue and the
-        service before the high watermark's wait), the full batches' wait, the share of
-        records in sticky remainders and their wait."""
+        service before the high watermark's wait), and the accumulator's wait as
+        :meth:`Shape.batch_pieces` (each piece's share, and its bounds weighted by it)."""
         w = self.world
         shape = w.shape
         r = w.rate_k
         msgs = np.bincount(w.k_part, weights=r, minlength=w.P)
 
-        def mean(values: np.ndarray) -> np.ndarray:
-            total = np.bincount(w.k_part, weights=r * values, minlength=w.P)
-            return np.divide(total, msgs, out=np.zeros(w.P), where=msgs > 0)
+        def mean(values: np.ndarray, weights: np.ndarray = r) -> np.ndarray:
+            total = np.bincount(w.k_part, weights=weights * values, minlength=w.P)
+            of = np.bincount(w.k_part, weights=weights, minlength=w.P)
+            return np.divide(total, of, out=np.zeros(w.P), where=of > 0)
 
         to_append = w.queue_wait(0.5 * dt) + shape.produce_base - w.client_latency - shape.high_watermark_wait
-        return (mean(to_append), mean(shape.batch_wait), mean(shape.remainder), mean(shape.remainder_wait))
+        pieces = [
+            (np.divide(np.bincount(w.k_part, weights=r * share, minlength=w.P), msgs, out=np.zeros(w.P), where=msgs > 0),
+             mean(low, r * share), mean(high, r * share))
+            for share, low, high in shape.batch_pieces()
+        ]
+        return mean(to_append), pieces
+
+
+def _pieces(
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]], whole: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (lows, highs, counts) to record ``whole`` records per flow split over
+    ``pieces`` of (share, low, high): each later piece takes its share rounded down,
+    the first what is left, so that every record is counted once."""
+    counts = [np.floor(whole * share) for share, _, _ in pieces[1:]]
+    first = whole - sum(counts, np.zeros_like(whole))
+    return (
+        np.concatenate([low for _, low, _ in pieces]),
+        np.concatenate([high for _, _, high in pieces]),
+        np.concatenate([first, *counts]).astype(np.int64),
+    )
