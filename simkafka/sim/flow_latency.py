@@ -65,7 +65,7 @@ class Shape:
 
     msgs_per_batch: np.ndarray
     msgs_per_request: np.ndarray
-    channel_per_msg: np.ndarray  # the channel's ceiling: seconds per message at full requests
+    channel_per_msg: np.ndarray  # the connection's ceiling: seconds per message at full requests
     channel_busy_per_msg: np.ndarray  # what the channel is held per message now
     batch_wait: np.ndarray
     produce_base: np.ndarray  # the constant part of the produce latency
@@ -108,6 +108,9 @@ class Drain:
     remainder_early: np.ndarray
     conn_msgs: np.ndarray  # per connection, per instance
     drain_rate: np.ndarray  # per connection, per instance
+    arrival_scv: np.ndarray  # per connection: squared coefficient of variation of the requests' gaps
+    burst: np.ndarray  # per connection: mean place in its burst (requests sent back to back) ...
+    burst_gap: np.ndarray  # ... and the time between a burst's requests
 
 
 class FlowLatency:
@@ -128,10 +131,20 @@ class FlowLatency:
         """The topology changed: the replication round trips are the new followers'."""
         w = self.world
         follower = follower_append_cost(w.scenario.costs.broker)
-        # the high watermark's wait: the slowest follower's round trip, its fetch's
-        # handling at the leader and its append, then the next fetch reports it
-        self._loop_f = 2 * w.f_one_way + w.request_cpu + follower.batch
-        self._hw_wait_p = w.hw_round_trip + (w.request_cpu + follower.batch) * (w.followers_of > 0)
+        # a fetcher's loop: the fetch's trip to the leader and back, the leader's network
+        # thread (read it, write the answer) and handler, the follower's handling and
+        # append of what it brought (as the events engine's ReplicaFetcher charges it)
+        handling = 2 * w.request_cpu + 2 * w.network_request_cpu + follower.batch
+        self._loop_f = 2 * w.f_one_way + handling
+        # the high watermark's wait: the slowest follower's round trip with that
+        # handling, then the next fetch reports it
+        self._hw_wait_p = w.hw_round_trip + handling * (w.followers_of > 0)
+        # ... and every in-sync follower must pick the record up: the slowest of n
+        # uniform pick-ups is n / (n + 1) of a loop on average, recorded as uniform over
+        # its upper part [(n - 1) / (n + 1), 1] (the same mean)
+        n = w.followers_of.astype(float)
+        self._slowest = n / (n + 1.0)
+        self._slowest_from = np.maximum(n - 1.0, 0.0) / (n + 1.0)
 
     def shape(self, rate_k: np.ndarray) -> Shape:
         w = self.world
@@ -142,7 +155,7 @@ class FlowLatency:
         requests = self.drain(per_instance, spec_rate)
         mpb, batch_wait = requests.msgs_per_batch, requests.batch_wait
         hw_spread = self._hw_spread(rate_k / mpb, requests.drain_rate)
-        hw_wait = (self._hw_wait_p + 0.5 * hw_spread)[w.k_part] * w.all_acks[w.k_spec]
+        hw_wait = (self._hw_wait_p + self._slowest * hw_spread)[w.k_part] * w.all_acks[w.k_spec]
         # the connection's service per request
         lock = w.lock_batch / mpb + w.lock_record[w.k_spec] + w.lock_byte[w.k_spec] * w.k_wire
         n_conn = w.N * w.B
@@ -173,7 +186,10 @@ class FlowLatency:
         service = s0 + per_msg * msgs_per_req_conn
         busy = req_rate * service
         rho = np.minimum(busy, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
-        queue = rho * service / (2.0 * (1.0 - rho))
+        # waiting for the channel (G/D/1): Kingman's approximation for the gaps'
+        # variability, plus each request's wait behind the ones of its burst
+        behind = requests.burst * np.maximum(0.0, service - requests.burst_gap)
+        queue = (rho * requests.arrival_scv * service / 2.0 + behind) / (1.0 - rho)
         # no more than max.in.flight requests are out: at most all but one wait
         queue = np.where(answered, np.minimum(queue, (w.max_in_flight[conn_spec] - 1.0) * service), queue)
         # a connection slower than its drain: the records wait for the next request
@@ -182,7 +198,9 @@ class FlowLatency:
         batch_wait = batch_wait + np.maximum(held, 0.0)[w.k_conn]
         mpr = np.maximum(msgs_per_req_conn[w.k_conn], mpb)
         service_full = fixed + conn_wait[w.k_conn] + (lock + w.byte_cpu * w.k_wire) * mpr_max
-        channel_per_msg = service_full / mpr_max
+        # ... and at most max.in.flight of them out per round trip
+        window_full = (2 * w.client_latency + service_full) / w.max_in_flight[w.k_spec]
+        channel_per_msg = np.where(answered[w.k_conn], np.maximum(service_full, window_full), service_full) / mpr_max
         channel_busy = service[w.k_conn] / mpr
         latency = w.client_latency
         acks0 = w.zero_acks[w.k_spec]
@@ -304,7 +322,18 @@ class FlowLatency:
         sticky_rate = np.maximum(conn_batches - leftovers, 0.0)
         keyed_rate = np.divide(1.0, cycle_c, out=np.zeros(n_conn), where=flowing)
         drain_rate = np.where(w.keyed[conn_spec], keyed_rate, sticky_rate) * flowing
-        return Drain(mpb, batch_wait, remainder, own, early, conn_msgs, drain_rate)
+        # how the requests arrive at the channel: keyed, once a cycle whose only random
+        # part is the first record's wait; sticky, a stint's full batches back to back
+        # (one a batch's fill apart), the stints landing at random
+        keyed_scv = np.divide(first_c, cycle_c, out=np.zeros(n_conn), where=flowing & np.isfinite(cycle_c)) ** 2
+        whole_c = np.floor(w.stint[conn_spec] / w.full_batch[conn_spec])
+        sticky_c = ~w.keyed[conn_spec] & (w.full_batch[conn_spec] <= 1.0 + spec_rate[conn_spec] * w.linger[conn_spec])
+        own_c = np.exp(-stints_c * np.maximum(0.0, w.linger[conn_spec] - w.full_batch[conn_spec] / np.maximum(spec_rate[conn_spec], TINY_RATE)))
+        own_c = np.where(w.stint[conn_spec] > whole_c * w.full_batch[conn_spec], own_c, 0.0)
+        burst = np.where(sticky_c, whole_c * (whole_c - 1.0) / 2.0 / np.maximum(whole_c + own_c, 1.0), 0.0)
+        gap = w.full_batch[conn_spec] / np.maximum(spec_rate[conn_spec], TINY_RATE)
+        scv = np.where(w.keyed[conn_spec], keyed_scv, 1.0)
+        return Drain(mpb, batch_wait, remainder, own, early, conn_msgs, drain_rate, scv, burst, gap)
 
     def _hw_spread(self, batches_k: np.ndarray, drain_rate: np.ndarray) -> np.ndarray:
         """Per partition, how long an appended record may wait for its fetcher's next
@@ -388,8 +417,10 @@ class FlowLatency:
             # records that queued in send() and the accumulator waited that long first
             # (the queue at the interval's middle: it changes linearly)
             queued = w.queue_wait(0.5 * dt)
-            base = queued + shape.produce_base - 0.5 * shape.hw_spread[w.k_part] * w.all_acks[w.k_spec]
-            spread = shape.hw_spread[w.k_part] * w.all_acks[w.k_spec]
+            # the high watermark's pick-up: its mean is in produce_base, its spread here
+            pick_up = shape.hw_spread[w.k_part] * w.all_acks[w.k_spec]
+            base = queued + shape.produce_base - (self._slowest - self._slowest_from)[w.k_part] * pick_up
+            spread = (1.0 - self._slowest_from)[w.k_part] * pick_up
             lows, highs, counts = _pieces(shape.batch_pieces(), whole)
             self.produce.record_uniform_many(np.tile(base, 3) + lows, np.tile(base + spread, 3) + highs, counts)
         if w.C:
@@ -399,15 +430,12 @@ class FlowLatency:
             # from the record's creation to the high watermark, as its produce path
             # says (rate-weighted over the partition's producers), then the consumer's part
             base_p, pieces_p = self._produce_of_partition(dt)
-            low = (base_p + w.latency.hw_mean_p())[w.c_part] + shape.consume_base - self._hw_wait_p[w.c_part]
-            spread = shape.consume_spread + shape.hw_spread[w.c_part]
+            hw_from = self._hw_wait_p + self._slowest_from * shape.hw_spread
+            low = (base_p + hw_from)[w.c_part] + shape.consume_base - self._hw_wait_p[w.c_part]
+            spread = shape.consume_spread + ((1.0 - self._slowest_from) * shape.hw_spread)[w.c_part]
             pieces = [(share[w.c_part], first[w.c_part], last[w.c_part]) for share, first, last in pieces_p]
             lows, highs, counts = _pieces(pieces, whole)
             self.e2e.record_uniform_many(np.tile(low, 3) + lows, np.tile(low + spread, 3) + highs, counts)
-
-    def hw_mean_p(self) -> np.ndarray:
-        """Per partition, the high watermark's mean wait after the append."""
-        return self._hw_wait_p + 0.5 * self.world.shape.hw_spread
 
     def _produce_of_partition(self, dt: float) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
         """Per partition, rate-weighted over its producers: the produce path from the
