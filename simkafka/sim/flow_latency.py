@@ -3,37 +3,73 @@
 The flow engine has rates, not requests; the shape of the requests and the latency of a
 record follow from the rates through the mechanisms the other engines play:
 
-* **Batching.** A batch is opened by a record and sent when it is full (``batch.size``:
-  ``full_batch`` records) or when ``linger.ms`` has run out. The rate filling it is the
-  instance's rate into the partition for keyed records, and the instance's whole rate
-  for unkeyed ones (the sticky partitioner gives one partition everything until
-  ``batch.size`` bytes went there). So a batch holds ``min(full, 1 + rate * linger)``
-  records and its first record waits ``min(linger, (full - 1) / rate)``; the records of a
-  batch wait evenly between that and nothing.
-* **Requests.** A producer connection is muted while the broker serves a request
+* **Batching.** A batch is opened by a record and closed when it is full (``batch.size``:
+  ``full_batch`` records); the filling rate is the instance's rate into the partition
+  for keyed records, and the instance's whole rate for unkeyed ones (the sticky
+  partitioner gives one partition a stint of ``batch.size`` bytes: its full batches and
+  a leftover batch).
+* **Requests: the Sender's drain** (:meth:`FlowLatency.drain`). A pass of the Sender
+  sends a connection (an instance's connection to a broker) one request when one of its
+  partitions has a batch ready -- full, or open for ``linger.ms`` -- and that request
+  takes the first batch of *every* partition of the broker with records, open ones too
+  (``RecordAccumulator.ready`` then ``drain``, as the events and stepped engines do).
+  Keyed, the connection drains once a cycle: the first record after a drain comes
+  ``1 / lambda_c`` later (arrivals taken as memoryless), then that batch lingers out or
+  the fastest partition fills one, and every partition that took a record goes along.
+  Unkeyed, each full batch of a stint is a request as it closes, and the leftover batch
+  goes with the next request to its broker -- the next stint landing there, if its
+  first batch fills before the leftover lingered out -- or alone.
+* **The connection's limits.** The broker mutes a connection while it serves a request
   (``service``: the handler's work, the records under their logs' locks, and with
-  ``acks=all`` the high watermark's wait -- the slowest follower's round trip and its
-  next fetch), so it carries at most one request per ``service``; a request drains every
-  batch ready for the broker. Requests a second are the batches a second as long as they
-  fit (one batch each), and ``1 / service`` beyond, with proportionally more batches per
-  request -- up to one per partition the connection leads and ``max.request.size``.
-  Waiting for the channel is an M/D/1 queue at the channel's utilisation.
+  ``acks=all`` the high watermark's wait), and the client has at most
+  ``max.in.flight.requests.per.connection`` requests out per round trip: when the drain
+  would send faster, the requests carry more (up to a batch per partition and
+  ``max.request.size``; that ceiling bounds the throughput) and the records wait for
+  the next one.
+* **The channel's queue.** A request waits for the ones before it on its connection: a
+  G/D/1 queue at the channel's utilisation, with Kingman's approximation for the
+  variability of the gaps between requests (keyed: near periodic, one a cycle whose only
+  random part is the first record's wait; unkeyed: the stints land at random), plus,
+  unkeyed, the wait of a stint's full batches behind each other (sent a batch's fill
+  apart, served one service apart) -- at most ``max.in.flight - 1`` services.
+* **The high watermark.** With ``acks=all`` the leader answers once every in-sync
+  follower fetched the record and its next fetch told the leader so: the slowest
+  follower's round trip with a fetcher loop's handling (the leader's network and handler
+  threads, the follower's handling and append), plus the wait for the fetch to pick the
+  record up -- none when the fetch is parked at the leader, up to a loop when the fetcher
+  loops without pause (a stream's appends come once per request, at most one per
+  batch), the slowest of the followers' (``n / (n + 1)`` of a loop for ``n`` of them).
 * **Fetches.** A replica fetcher or a consumer's fetch session has one fetch out at a
   time and the leader answers as soon as data arrives (``fetch.min.bytes`` 1), so a
   session fetches at the rate its partitions' batches arrive, at most once per round
   trip: the CPU per request is spread over the records each fetch carries.
 
-A record's **produce latency** is its batch's wait (uniform), the request's trip to the
-leader, the wait for the channel, the service, and the response's trip back. Its
-**end-to-end latency** adds, from the moment the leader appended it, the high
-watermark's wait (for ``acks=1`` too: consumers see only what is replicated), the
-member's fetch round trip (a record arrives while the session's fetch is out: uniform
-over one round trip), and the processing of the poll that returned it. Each is
-recorded as a constant plus a uniform part, per flow and per interval between events,
-into the same histograms the other engines fill. What it does not have: queueing
-beyond the channel's (handler threads, NICs below saturation), the Sender thread's
-wait, and the spread of one request's batches. ``benchmarks/compare_engines.py``
-compares the percentiles with the events engine's.
+A record's **produce latency** is its batch's wait (uniform up to the connection's
+cycle; a sticky leftover's up to ``linger.ms``), the request's trip to the leader, the
+wait for the channel (none for the requests that find it free, exponential for the
+others -- recorded as uniform pieces between its quantiles -- plus the burst's), the
+service, and the response's trip back. Its **end-to-end latency** adds, from the
+moment the leader appended it, the high watermark's wait (for ``acks=1`` too: consumers
+see only what is replicated), the member's fetch round trip (a record arrives while the
+session's fetch is out: uniform over one round trip), and the processing of the poll
+that returned it. Each piece is recorded as uniform between its bounds, per flow and per
+interval between events, into the same histograms the other engines fill.
+
+**Measured** (``benchmarks/compare_engines.py``, the flow engine against the events
+engine, difference in %):
+
+| case | request rate | produce p50 | produce p99 | e2e p50 | e2e p99 |
+|---|---|---|---|---|---|
+| quickstart (keyed, acks=all, linger 5 ms) | +5 | +6 | +0 | +8 | +6 |
+| quickstart, acks=1, linger 20 ms | +1 | -1 | +1 | -3 | +0 |
+| reference (unkeyed, acks=all, 144 connections) | +4 | -9 | -19 | -15 | -18 |
+
+What it does not have: queueing beyond the channel's (handler threads, log locks and
+NICs below saturation: the events engine's handling of a request spreads over tenths of
+a millisecond), a fetcher loop's own variability (the events engine's loops are longer
+and more spread under load, so its ``acks=all`` service is longer -- the main part of
+the reference's shortfall), the Sender thread's wait, imbalance between connections
+(every connection of a spec at the mean), and the spread of one request's batches.
 
 **The pipeline.** The messages in flight are, by Little's law, the rate times the mean
 produce latency. When a rate changes, the pipeline moves to its new content over one
@@ -48,6 +84,7 @@ from typing import Any
 
 import numpy as np
 
+from simkafka.sim.fluid import apportion
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.log_append import follower_append_cost
 
@@ -81,6 +118,10 @@ class Shape:
     hw_spread: np.ndarray  # per partition: the fetch pick-up's uniform part
     consume_pipeline: np.ndarray  # per consumer flow: mean time from high watermark to processed
     requests_per_s: np.ndarray  # per connection (all its spec's instances)
+    channel_queue: np.ndarray  # per producer flow: the mean wait for the channel (in produce_base) ...
+    channel_waits: np.ndarray  # ... of which the share of requests that wait on others' ...
+    channel_random: np.ndarray  # ... mean wait for them (over all requests) ...
+    channel_behind: np.ndarray  # ... and the share that follow one of their burst
 
     def batch_pieces(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(share of a flow's records, shortest, longest wait) of the accumulator's wait,
@@ -93,6 +134,35 @@ class Shape:
             (own, self.remainder_wait, self.remainder_wait),
             (self.remainder - own, np.minimum(self.remainder_early, self.remainder_wait), self.remainder_wait),
         ]
+
+    def latency_pieces(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`batch_pieces` with the channel's wait added: none for the requests that
+        find it free, otherwise exponential (as a G/G/1 queue's wait is, roughly) with
+        the mean that makes the queue's, as uniform pieces between its quantiles."""
+        waits = np.maximum(self.channel_waits, TINY_RATE)
+        mean = self.channel_random / waits
+        none = np.zeros_like(mean)
+        queue = [(1.0 - self.channel_waits, none, none)]
+        queue += [(self.channel_waits * share, mean * low, mean * high) for share, low, high in EXPONENTIAL_PIECES]
+        # the requests behind one of their burst wait for it, all of them the same
+        behind = np.maximum(self.channel_behind, TINY_RATE)
+        shift = (self.channel_queue - self.channel_random) / behind
+        burst = [(1.0 - self.channel_behind, none, none), (self.channel_behind, shift, shift)]
+        queue = [(s1 * s2, l1 + l2, h1 + h2) for s1, l1, h1 in queue for s2, l2, h2 in burst]
+        return [(s1 * s2, l1 + l2, h1 + h2) for s1, l1, h1 in self.batch_pieces() for s2, l2, h2 in queue]
+
+
+def _exponential_pieces(edges: tuple[float, ...]) -> list[tuple[float, float, float]]:
+    """A unit-mean exponential as uniform pieces between its quantiles at ``edges``
+    (the last piece ends at the last edge's quantile), scaled to keep the mean."""
+    quantile = [-np.log(1.0 - f) for f in edges]
+    shares = np.diff(edges) / (edges[-1] - edges[0])
+    pieces = [(float(p), quantile[i], quantile[i + 1]) for i, p in enumerate(shares)]
+    mean = sum(p * 0.5 * (a + b) for p, a, b in pieces)
+    return [(p, a / mean, b / mean) for p, a, b in pieces]
+
+
+EXPONENTIAL_PIECES = _exponential_pieces((0.0, 0.5, 0.8, 0.95, 0.99, 0.999))
 
 
 @dataclass
@@ -111,6 +181,7 @@ class Drain:
     arrival_scv: np.ndarray  # per connection: squared coefficient of variation of the requests' gaps
     burst: np.ndarray  # per connection: mean place in its burst (requests sent back to back) ...
     burst_gap: np.ndarray  # ... and the time between a burst's requests
+    behind_share: np.ndarray  # per connection: share of requests that follow one of their burst
 
 
 class FlowLatency:
@@ -125,6 +196,7 @@ class FlowLatency:
         self.consume_excess = np.zeros(world.C)
         self._carry_p = np.zeros(world.K)
         self._carry_c = np.zeros(world.C)
+        self._piece_carry: dict[str, np.ndarray] = {}
         self.refresh()
 
     def refresh(self) -> None:
@@ -188,10 +260,17 @@ class FlowLatency:
         rho = np.minimum(busy, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
         # waiting for the channel (G/D/1): Kingman's approximation for the gaps'
         # variability, plus each request's wait behind the ones of its burst
-        behind = requests.burst * np.maximum(0.0, service - requests.burst_gap)
-        queue = (rho * requests.arrival_scv * service / 2.0 + behind) / (1.0 - rho)
+        behind = requests.burst * np.maximum(0.0, service - requests.burst_gap) / (1.0 - rho)
+        random = rho * requests.arrival_scv * service / 2.0 / (1.0 - rho)
         # no more than max.in.flight requests are out: at most all but one wait
-        queue = np.where(answered, np.minimum(queue, (w.max_in_flight[conn_spec] - 1.0) * service), queue)
+        limit = np.where(answered, (w.max_in_flight[conn_spec] - 1.0) * service, np.inf)
+        behind = np.minimum(behind, limit)
+        random = np.minimum(random, limit - behind)
+        queue = behind + random
+        # the share of requests that wait on others: as many as the channel is busy for
+        # memoryless arrivals, none for periodic ones
+        waits = np.where(random > 0, np.clip(rho * np.minimum(requests.arrival_scv, 1.0), TINY_RATE, 1.0), 0.0)
+        behind_share = np.where(behind > 0, requests.behind_share, 0.0)
         # a connection slower than its drain: the records wait for the next request
         held = np.divide(1.0, req_rate, out=np.zeros(n_conn), where=req_rate > 0) - np.divide(
             1.0, requests.drain_rate, out=np.zeros(n_conn), where=requests.drain_rate > 0)
@@ -255,7 +334,9 @@ class FlowLatency:
         return Shape(mpb, mpr, channel_per_msg, channel_busy, batch_wait, produce_base,
                      hw_wait, fetches_per_msg, fetches_per_record, consume_base, consume_spread,
                      requests.remainder, requests.remainder_own, requests.remainder_early, w.linger[w.k_spec],
-                     hw_spread, consume_pipeline, req_rate * w.count[conn_spec])
+                     hw_spread, consume_pipeline, req_rate * w.count[conn_spec],
+                     np.where(acks0, 0.0, queue[w.k_conn]), np.where(acks0, 0.0, waits[w.k_conn]),
+                     np.where(acks0, 0.0, random[w.k_conn]), np.where(acks0, 0.0, behind_share[w.k_conn]))
 
     def drain(self, per_instance: np.ndarray, spec_rate: np.ndarray) -> Drain:
         """The Sender's drain at the rates ``per_instance`` (each flow's records a second
@@ -331,9 +412,10 @@ class FlowLatency:
         own_c = np.exp(-stints_c * np.maximum(0.0, w.linger[conn_spec] - w.full_batch[conn_spec] / np.maximum(spec_rate[conn_spec], TINY_RATE)))
         own_c = np.where(w.stint[conn_spec] > whole_c * w.full_batch[conn_spec], own_c, 0.0)
         burst = np.where(sticky_c, whole_c * (whole_c - 1.0) / 2.0 / np.maximum(whole_c + own_c, 1.0), 0.0)
+        behind_share = np.where(sticky_c, np.maximum(whole_c - 1.0, 0.0) / np.maximum(whole_c + own_c, 1.0), 0.0)
         gap = w.full_batch[conn_spec] / np.maximum(spec_rate[conn_spec], TINY_RATE)
         scv = np.where(w.keyed[conn_spec], keyed_scv, 1.0)
-        return Drain(mpb, batch_wait, remainder, own, early, conn_msgs, drain_rate, scv, burst, gap)
+        return Drain(mpb, batch_wait, remainder, own, early, conn_msgs, drain_rate, scv, burst, gap, behind_share)
 
     def _hw_spread(self, batches_k: np.ndarray, drain_rate: np.ndarray) -> np.ndarray:
         """Per partition, how long an appended record may wait for its fetcher's next
@@ -419,10 +501,13 @@ class FlowLatency:
             queued = w.queue_wait(0.5 * dt)
             # the high watermark's pick-up: its mean is in produce_base, its spread here
             pick_up = shape.hw_spread[w.k_part] * w.all_acks[w.k_spec]
-            base = queued + shape.produce_base - (self._slowest - self._slowest_from)[w.k_part] * pick_up
+            base = queued + shape.produce_base - shape.channel_queue
+            base = base - (self._slowest - self._slowest_from)[w.k_part] * pick_up
             spread = (1.0 - self._slowest_from)[w.k_part] * pick_up
-            lows, highs, counts = _pieces(shape.batch_pieces(), whole)
-            self.produce.record_uniform_many(np.tile(base, 3) + lows, np.tile(base + spread, 3) + highs, counts)
+            pieces = shape.latency_pieces()
+            lows, highs, counts = self._pieces("produce", pieces, whole)
+            self.produce.record_uniform_many(
+                np.tile(base, len(pieces)) + lows, np.tile(base + spread, len(pieces)) + highs, counts)
         if w.C:
             n = w.rate_c * dt + self._carry_c
             whole = np.floor(n)
@@ -434,14 +519,16 @@ class FlowLatency:
             low = (base_p + hw_from)[w.c_part] + shape.consume_base - self._hw_wait_p[w.c_part]
             spread = shape.consume_spread + ((1.0 - self._slowest_from) * shape.hw_spread)[w.c_part]
             pieces = [(share[w.c_part], first[w.c_part], last[w.c_part]) for share, first, last in pieces_p]
-            lows, highs, counts = _pieces(pieces, whole)
-            self.e2e.record_uniform_many(np.tile(low, 3) + lows, np.tile(low + spread, 3) + highs, counts)
+            lows, highs, counts = self._pieces("e2e", pieces, whole)
+            self.e2e.record_uniform_many(
+                np.tile(low, len(pieces)) + lows, np.tile(low + spread, len(pieces)) + highs, counts)
 
     def _produce_of_partition(self, dt: float) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
         """Per partition, rate-weighted over its producers: the produce path from the
         batch's send to the append (its request's trip, the channel's queue and the
-        service before the high watermark's wait), and the accumulator's wait as
-        :meth:`Shape.batch_pieces` (each piece's share, and its bounds weighted by it)."""
+        service before the high watermark's wait), and the accumulator's and the
+        channel's waits as :meth:`Shape.latency_pieces` (each piece's share, and its
+        bounds weighted by it)."""
         w = self.world
         shape = w.shape
         r = w.rate_k
@@ -452,25 +539,31 @@ class FlowLatency:
             of = np.bincount(w.k_part, weights=weights, minlength=w.P)
             return np.divide(total, of, out=np.zeros(w.P), where=of > 0)
 
-        to_append = w.queue_wait(0.5 * dt) + shape.produce_base - w.client_latency - shape.high_watermark_wait
+        to_append = (w.queue_wait(0.5 * dt) + shape.produce_base - shape.channel_queue - w.client_latency
+                     - shape.high_watermark_wait)
         pieces = [
             (np.divide(np.bincount(w.k_part, weights=r * share, minlength=w.P), msgs, out=np.zeros(w.P), where=msgs > 0),
              mean(low, r * share), mean(high, r * share))
-            for share, low, high in shape.batch_pieces()
+            for share, low, high in shape.latency_pieces()
         ]
         return mean(to_append), pieces
 
-
-def _pieces(
-    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]], whole: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (lows, highs, counts) to record ``whole`` records per flow split over
-    ``pieces`` of (share, low, high): each later piece takes its share rounded down,
-    the first what is left, so that every record is counted once."""
-    counts = [np.floor(whole * share) for share, _, _ in pieces[1:]]
-    first = whole - sum(counts, np.zeros_like(whole))
-    return (
-        np.concatenate([low for _, low, _ in pieces]),
-        np.concatenate([high for _, _, high in pieces]),
-        np.concatenate([first, *counts]).astype(np.int64),
-    )
+    def _pieces(
+        self, name: str, pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]], whole: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The (lows, highs, counts) to record ``whole`` records per flow split over
+        ``pieces`` of (share, low, high): each flow's records are apportioned to its
+        pieces by largest remainder, and what a piece was short of its share is carried
+        to the next interval -- so a piece too small for one interval's records (the
+        tail's) still gets its share over a run."""
+        want = np.stack([share for share, _, _ in pieces], axis=1) * whole[:, None]
+        carry = self._piece_carry.get(name)
+        if carry is not None and carry.shape == want.shape:
+            want = want + carry
+        counts = apportion(want, whole.astype(np.int64))
+        self._piece_carry[name] = want - counts
+        return (
+            np.concatenate([low for _, low, _ in pieces]),
+            np.concatenate([high for _, _, high in pieces]),
+            counts.T.ravel().astype(np.int64),
+        )
