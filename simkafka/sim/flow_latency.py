@@ -91,7 +91,8 @@ from simkafka.sim.log_append import follower_append_cost
 # the world this reads is simkafka.sim.flow.FlowWorld, which builds it: named ``Any``
 # here, as the layers let a component see its world only through what it is handed
 FlowWorld = Any
-MAX_QUEUE_SERVICES = 50.0  # a saturated channel's wait is capped at this many services
+MAX_QUEUE_SERVICES = 50.0
+CHANNEL_ROUNDS = 3  # the channel's queue <-> the high watermark's wait: settles in three  # a saturated channel's wait is capped at this many services
 TINY_RATE = 1e-12
 
 
@@ -122,6 +123,7 @@ class Shape:
     channel_waits: np.ndarray  # ... of which the share of requests that wait on others' ...
     channel_random: np.ndarray  # ... mean wait for them (over all requests) ...
     channel_behind: np.ndarray  # ... and the share that follow one of their burst
+    channel_limit: np.ndarray  # the longest wait: max.in.flight - 1 services ahead
 
     def batch_pieces(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(share of a flow's records, shortest, longest wait) of the accumulator's wait,
@@ -138,7 +140,8 @@ class Shape:
     def latency_pieces(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """:meth:`batch_pieces` with the channel's wait added: none for the requests that
         find it free, otherwise exponential (as a G/G/1 queue's wait is, roughly) with
-        the mean that makes the queue's, as uniform pieces between its quantiles."""
+        the mean that makes the queue's, as uniform pieces between its quantiles -- and
+        none longer than ``max.in.flight - 1`` services (no more are out)."""
         waits = np.maximum(self.channel_waits, TINY_RATE)
         mean = self.channel_random / waits
         none = np.zeros_like(mean)
@@ -148,7 +151,9 @@ class Shape:
         behind = np.maximum(self.channel_behind, TINY_RATE)
         shift = (self.channel_queue - self.channel_random) / behind
         burst = [(1.0 - self.channel_behind, none, none), (self.channel_behind, shift, shift)]
-        queue = [(s1 * s2, l1 + l2, h1 + h2) for s1, l1, h1 in queue for s2, l2, h2 in burst]
+        limit = self.channel_limit
+        queue = [(s1 * s2, np.minimum(l1 + l2, limit), np.minimum(h1 + h2, limit))
+                 for s1, l1, h1 in queue for s2, l2, h2 in burst]
         return [(s1 * s2, l1 + l2, h1 + h2) for s1, l1, h1 in self.batch_pieces() for s2, l2, h2 in queue]
 
 
@@ -178,7 +183,7 @@ class Drain:
     remainder_early: np.ndarray
     conn_msgs: np.ndarray  # per connection, per instance
     drain_rate: np.ndarray  # per connection, per instance
-    arrival_scv: np.ndarray  # per connection: squared coefficient of variation of the requests' gaps
+    arrival_scv: np.ndarray  # per connection: the requests' arrivals' variability (Kingman's c_a^2)
     burst: np.ndarray  # per connection: mean place in its burst (requests sent back to back) ...
     burst_gap: np.ndarray  # ... and the time between a burst's requests
     behind_share: np.ndarray  # per connection: share of requests that follow one of their burst
@@ -227,13 +232,18 @@ class FlowLatency:
         requests = self.drain(per_instance, spec_rate)
         mpb, batch_wait = requests.msgs_per_batch, requests.batch_wait
         hw_spread = self._hw_spread(rate_k / mpb, requests.drain_rate)
-        hw_wait = (self._hw_wait_p + self._slowest * hw_spread)[w.k_part] * w.all_acks[w.k_spec]
+        acks_all = w.all_acks[w.k_spec]
+        hw_free = (self._hw_wait_p + self._slowest * hw_spread)[w.k_part] * acks_all
+        # a request read as the one before it on its connection is answered -- the
+        # moment the slowest follower's fetch told the leader -- is appended just after
+        # that fetch left: it waits a whole loop for the next (the fetcher busy)
+        hw_queued = (self._hw_wait_p + hw_spread)[w.k_part] * acks_all
         # the connection's service per request
         lock = w.lock_batch / mpb + w.lock_record[w.k_spec] + w.lock_byte[w.k_spec] * w.k_wire
         n_conn = w.N * w.B
         conn_msgs = requests.conn_msgs
         conn_lock = np.bincount(w.k_conn, weights=per_instance * (lock + w.byte_cpu * w.k_wire), minlength=n_conn)
-        conn_wait = w.max_by_conn(hw_wait)
+        wait_free, wait_queued = w.max_by_conn(hw_free), w.max_by_conn(hw_queued)
         fixed = w.request_cpu + 2 * w.network_request_cpu
         per_msg = np.divide(conn_lock, conn_msgs, out=np.zeros(n_conn), where=conn_msgs > 0)
         # the ceiling: every request carries a full batch of every partition it leads
@@ -247,30 +257,35 @@ class FlowLatency:
         # and r = in_flight / (trip + service(lambda / r)))
         conn_spec = np.arange(n_conn) // max(w.B, 1)
         answered = ~w.zero_acks[conn_spec]
-        s0 = fixed + conn_wait
-        load = np.minimum(per_msg * conn_msgs, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
-        channel_cap = (1.0 - load) / s0
-        window_cap = (w.max_in_flight[conn_spec] - load) / (2 * w.client_latency + s0)
-        cap = np.where(answered, np.minimum(channel_cap, window_cap), channel_cap)
-        floor = np.divide(conn_msgs, w.max_by_conn(mpr_max), out=np.zeros(n_conn), where=conn_msgs > 0)
-        req_rate = np.minimum(requests.drain_rate, np.maximum(cap, floor))
-        msgs_per_req_conn = np.divide(conn_msgs, req_rate, out=np.ones(n_conn), where=req_rate > 0)
-        service = s0 + per_msg * msgs_per_req_conn
-        busy = req_rate * service
-        rho = np.minimum(busy, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
-        # waiting for the channel (G/D/1): Kingman's approximation for the gaps'
-        # variability, plus each request's wait behind the ones of its burst
-        behind = requests.burst * np.maximum(0.0, service - requests.burst_gap) / (1.0 - rho)
-        random = rho * requests.arrival_scv * service / 2.0 / (1.0 - rho)
-        # no more than max.in.flight requests are out: at most all but one wait
-        limit = np.where(answered, (w.max_in_flight[conn_spec] - 1.0) * service, np.inf)
-        behind = np.minimum(behind, limit)
-        random = np.minimum(random, limit - behind)
-        queue = behind + random
-        # the share of requests that wait on others: as many as the channel is busy for
-        # memoryless arrivals, none for periodic ones
-        waits = np.where(random > 0, np.clip(rho * np.minimum(requests.arrival_scv, 1.0), TINY_RATE, 1.0), 0.0)
-        behind_share = np.where(behind > 0, requests.behind_share, 0.0)
+        queued = np.zeros(n_conn)  # the share of requests read as the one before is answered
+        for _ in range(CHANNEL_ROUNDS):  # the queue and the high watermark's wait, each from the other
+            conn_wait = wait_free + queued * (wait_queued - wait_free)
+            s0 = fixed + conn_wait
+            load = np.minimum(per_msg * conn_msgs, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
+            channel_cap = (1.0 - load) / s0
+            window_cap = (w.max_in_flight[conn_spec] - load) / (2 * w.client_latency + s0)
+            cap = np.where(answered, np.minimum(channel_cap, window_cap), channel_cap)
+            floor = np.divide(conn_msgs, w.max_by_conn(mpr_max), out=np.zeros(n_conn), where=conn_msgs > 0)
+            req_rate = np.minimum(requests.drain_rate, np.maximum(cap, floor))
+            msgs_per_req_conn = np.divide(conn_msgs, req_rate, out=np.ones(n_conn), where=req_rate > 0)
+            service = s0 + per_msg * msgs_per_req_conn
+            busy = req_rate * service
+            rho = np.minimum(busy, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
+            # waiting for the channel (G/D/1): Kingman's approximation for the work an
+            # arrival finds, plus each request's wait behind the ones of its burst
+            behind = requests.burst * np.maximum(0.0, service - requests.burst_gap)
+            random = rho * requests.arrival_scv * service / 2.0 / (1.0 - rho)
+            # no more than max.in.flight requests are out: at most all but one wait
+            limit = np.where(answered, (w.max_in_flight[conn_spec] - 1.0) * service, np.inf)
+            behind = np.minimum(behind, limit)
+            random = np.minimum(random, limit - behind)
+            queue = behind + random
+            # the share of requests that wait on others: as many as the channel is busy for
+            # memoryless arrivals, none for periodic ones
+            waits = np.where(random > 0, np.clip(rho * np.minimum(requests.arrival_scv, 1.0), TINY_RATE, 1.0), 0.0)
+            behind_share = np.where(behind > 0, requests.behind_share, 0.0)
+            queued = 1.0 - (1.0 - waits) * (1.0 - behind_share)
+        hw_wait = hw_free + queued[w.k_conn] * (hw_queued - hw_free)
         # a connection slower than its drain: the records wait for the next request
         held = np.divide(1.0, req_rate, out=np.zeros(n_conn), where=req_rate > 0) - np.divide(
             1.0, requests.drain_rate, out=np.zeros(n_conn), where=requests.drain_rate > 0)
@@ -336,7 +351,8 @@ class FlowLatency:
                      requests.remainder, requests.remainder_own, requests.remainder_early, w.linger[w.k_spec],
                      hw_spread, consume_pipeline, req_rate * w.count[conn_spec],
                      np.where(acks0, 0.0, queue[w.k_conn]), np.where(acks0, 0.0, waits[w.k_conn]),
-                     np.where(acks0, 0.0, random[w.k_conn]), np.where(acks0, 0.0, behind_share[w.k_conn]))
+                     np.where(acks0, 0.0, random[w.k_conn]), np.where(acks0, 0.0, behind_share[w.k_conn]),
+                     limit[w.k_conn])
 
     def drain(self, per_instance: np.ndarray, spec_rate: np.ndarray) -> Drain:
         """The Sender's drain at the rates ``per_instance`` (each flow's records a second
@@ -414,7 +430,11 @@ class FlowLatency:
         burst = np.where(sticky_c, whole_c * (whole_c - 1.0) / 2.0 / np.maximum(whole_c + own_c, 1.0), 0.0)
         behind_share = np.where(sticky_c, np.maximum(whole_c - 1.0, 0.0) / np.maximum(whole_c + own_c, 1.0), 0.0)
         gap = w.full_batch[conn_spec] / np.maximum(spec_rate[conn_spec], TINY_RATE)
-        scv = np.where(w.keyed[conn_spec], keyed_scv, 1.0)
+        # stints land at random, each bringing its full batches' requests at once (and
+        # some a leftover's alone): the work an arriving burst finds grows with the
+        # bursts' size, E[X^2] / E[X] requests
+        sticky_scv = np.where(sticky_c, (whole_c ** 2 + own_c) / np.maximum(whole_c + own_c, 1.0), 1.0)
+        scv = np.where(w.keyed[conn_spec], keyed_scv, sticky_scv)
         return Drain(mpb, batch_wait, remainder, own, early, conn_msgs, drain_rate, scv, burst, gap, behind_share)
 
     def _hw_spread(self, batches_k: np.ndarray, drain_rate: np.ndarray) -> np.ndarray:
