@@ -79,12 +79,12 @@ longest flow's latency), so the counts stay conserved and monotone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from simkafka.sim.fluid import apportion
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.log_append import follower_append_cost
 
@@ -202,6 +202,8 @@ class FlowLatency:
         self._carry_p = np.zeros(world.K)
         self._carry_c = np.zeros(world.C)
         self._piece_carry: dict[str, np.ndarray] = {}
+        self._tables: dict[str, tuple[Shape, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self._grouping: dict[str, tuple] = {}
         self.refresh()
 
     def refresh(self) -> None:
@@ -509,7 +511,7 @@ class FlowLatency:
     # -- histograms --------------------------------------------------------------------------
 
     def record(self, dt: float) -> None:
-        """The interval's records: a constant plus a uniform part per flow."""
+        """The interval's records: per flow, a constant plus the pieces of its waits."""
         w = self.world
         shape = w.shape
         if w.K:
@@ -524,66 +526,136 @@ class FlowLatency:
             base = queued + shape.produce_base - shape.channel_queue
             base = base - (self._slowest - self._slowest_from)[w.k_part] * pick_up
             spread = (1.0 - self._slowest_from)[w.k_part] * pick_up
-            pieces = shape.latency_pieces()
-            lows, highs, counts = self._pieces("produce", pieces, whole)
-            self.produce.record_uniform_many(
-                np.tile(base, len(pieces)) + lows, np.tile(base + spread, len(pieces)) + highs, counts)
+            self._record(self.produce, "produce", shape.latency_pieces, base, spread, whole)
         if w.C:
             n = w.rate_c * dt + self._carry_c
             whole = np.floor(n)
             self._carry_c = n - whole
             # from the record's creation to the high watermark, as its produce path
             # says (rate-weighted over the partition's producers), then the consumer's part
-            base_p, pieces_p = self._produce_of_partition(dt)
+            base_p = self._to_append_of_partition(dt)
             hw_from = self._hw_wait_p + self._slowest_from * shape.hw_spread
             low = (base_p + hw_from)[w.c_part] + shape.consume_base - self._hw_wait_p[w.c_part]
             spread = shape.consume_spread + ((1.0 - self._slowest_from) * shape.hw_spread)[w.c_part]
-            pieces = [(share[w.c_part], first[w.c_part], last[w.c_part]) for share, first, last in pieces_p]
-            lows, highs, counts = self._pieces("e2e", pieces, whole)
-            self.e2e.record_uniform_many(
-                np.tile(low, len(pieces)) + lows, np.tile(low + spread, len(pieces)) + highs, counts)
+            self._record(self.e2e, "e2e", self._pieces_of_consumer_flows, low, spread, whole)
 
-    def _produce_of_partition(self, dt: float) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-        """Per partition, rate-weighted over its producers: the produce path from the
-        batch's send to the append (its request's trip, the channel's queue and the
-        service before the high watermark's wait), and the accumulator's and the
-        channel's waits as :meth:`Shape.latency_pieces` (each piece's share, and its
-        bounds weighted by it)."""
-        w = self.world
-        shape = w.shape
-        r = w.rate_k
-        msgs = np.bincount(w.k_part, weights=r, minlength=w.P)
+    def _record(
+        self,
+        histogram: LatencyHistogram,
+        name: str,
+        pieces: Callable[[], list[tuple[np.ndarray, np.ndarray, np.ndarray]]],
+        base: np.ndarray,
+        spread: np.ndarray,
+        whole: np.ndarray,
+    ) -> None:
+        """Record ``whole`` records per flow: from ``base`` plus each piece's low to
+        ``base + spread`` plus its high. Flows alike in all of that (a spec's flows on
+        a symmetric cluster) are recorded once, with their counts summed."""
+        table = self._table(name, pieces)
+        shares, lows, highs = table
+        counts = self._counts(name, shares, whole)
+        n_flows, n_pieces = shares.shape
+        grouping = self._grouping.get(name)
+        if grouping is None or grouping[0] is not table or not (
+            np.array_equal(grouping[1], base) and np.array_equal(grouping[2], spread)
+        ):
+            key = np.column_stack([base, spread, shares, lows.reshape(n_pieces, n_flows).T,
+                                   highs.reshape(n_pieces, n_flows).T])
+            first, inverse = _alike_rows(key)
+            grouping = (table, base.copy(), spread.copy(), first, inverse)
+            self._grouping[name] = grouping
+        first, inverse = grouping[3], grouping[4]
+        n_groups = first.size
+        rows = (np.arange(n_pieces)[:, None] * n_flows + first[None, :]).ravel()
+        at = (np.arange(n_pieces)[:, None] * n_groups + inverse[None, :]).ravel()
+        grouped = np.bincount(at, weights=counts, minlength=n_pieces * n_groups).astype(np.int64)
+        histogram.record_uniform_many(
+            np.tile(base[first], n_pieces) + lows[rows], np.tile((base + spread)[first], n_pieces) + highs[rows], grouped
+        )
 
-        def mean(values: np.ndarray, weights: np.ndarray = r) -> np.ndarray:
-            total = np.bincount(w.k_part, weights=weights * values, minlength=w.P)
-            of = np.bincount(w.k_part, weights=weights, minlength=w.P)
-            return np.divide(total, of, out=np.zeros(w.P), where=of > 0)
-
-        to_append = (w.queue_wait(0.5 * dt) + shape.produce_base - shape.channel_queue - w.client_latency
-                     - shape.high_watermark_wait)
-        pieces = [
-            (np.divide(np.bincount(w.k_part, weights=r * share, minlength=w.P), msgs, out=np.zeros(w.P), where=msgs > 0),
-             mean(low, r * share), mean(high, r * share))
-            for share, low, high in shape.latency_pieces()
-        ]
-        return mean(to_append), pieces
-
-    def _pieces(
-        self, name: str, pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]], whole: np.ndarray
+    def _table(
+        self, name: str, pieces: Callable[[], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The (lows, highs, counts) to record ``whole`` records per flow split over
-        ``pieces`` of (share, low, high): each flow's records are apportioned to its
-        pieces by largest remainder, and what a piece was short of its share is carried
-        to the next interval -- so a piece too small for one interval's records (the
-        tail's) still gets its share over a run."""
-        want = np.stack([share for share, _, _ in pieces], axis=1) * whole[:, None]
+        """The pieces as (shares, one column per piece; lows and highs, piece after
+        piece), without the pieces no flow has a share in -- built once per solution
+        (they change only with the rates)."""
+        shape = self.world.shape
+        cached = self._tables.get(name)
+        if cached is not None and cached[0] is shape:
+            return cached[1]
+        every = pieces()
+        built = [piece for piece in every if piece[0].any()] or every[:1]
+        table = (
+            np.stack([share for share, _, _ in built], axis=1),
+            np.concatenate([low for _, low, _ in built]),
+            np.concatenate([high for _, _, high in built]),
+        )
+        self._tables[name] = (shape, table)
+        return table
+
+    def _counts(self, name: str, shares: np.ndarray, whole: np.ndarray) -> np.ndarray:
+        """``whole`` records per flow split over its pieces by their ``shares`` (piece
+        after piece, as :meth:`_table` lays them out): each piece its share rounded
+        down, the rest to the flow's largest piece, and what a piece was short of its
+        share carried to the next interval -- so a piece too small for one interval's
+        records (the tail's) still gets its share over a run."""
+        want = shares * whole[:, None]
         carry = self._piece_carry.get(name)
         if carry is not None and carry.shape == want.shape:
             want = want + carry
-        counts = apportion(want, whole.astype(np.int64))
+        counts = np.floor(np.maximum(want, 0.0))
+        rest = whole - counts.sum(axis=1)
+        rows = np.arange(counts.shape[0])
+        largest = np.argmax(want, axis=1)
+        counts[rows, largest] = np.maximum(counts[rows, largest] + rest, 0.0)
         self._piece_carry[name] = want - counts
-        return (
-            np.concatenate([low for _, low, _ in pieces]),
-            np.concatenate([high for _, _, high in pieces]),
-            counts.T.ravel().astype(np.int64),
-        )
+        return counts.T.ravel()
+
+    def _to_append_of_partition(self, dt: float) -> np.ndarray:
+        """Per partition, rate-weighted over its producers: the produce path from the
+        batch's send to the append -- its request's trip and service before the high
+        watermark's wait (the waits are :meth:`_pieces_of_consumer_flows`)."""
+        w = self.world
+        shape = w.shape
+        to_append = (w.queue_wait(0.5 * dt) + shape.produce_base - shape.channel_queue - w.client_latency
+                     - shape.high_watermark_wait)
+        return self._partition_mean(to_append, w.rate_k)
+
+    def _partition_mean(self, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        w = self.world
+        total = np.bincount(w.k_part, weights=weights * values, minlength=w.P)
+        of = np.bincount(w.k_part, weights=weights, minlength=w.P)
+        return np.divide(total, of, out=np.zeros(w.P), where=of > 0)
+
+    def _pieces_of_consumer_flows(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The accumulator's and the channel's waits of the records a consumer flow
+        reads: its partition's producers' :meth:`Shape.latency_pieces`, each piece's
+        share rate-weighted over them, and its bounds weighted by that."""
+        w = self.world
+        r = w.rate_k
+        msgs = np.bincount(w.k_part, weights=r, minlength=w.P)
+        pieces = []
+        for share, low, high in w.shape.latency_pieces():
+            weight = r * share
+            share_p = np.divide(np.bincount(w.k_part, weights=weight, minlength=w.P), msgs,
+                                out=np.zeros(w.P), where=msgs > 0)
+            total = np.bincount(w.k_part, weights=weight, minlength=w.P)
+            low_p = np.divide(np.bincount(w.k_part, weights=weight * low, minlength=w.P), total,
+                              out=np.zeros(w.P), where=total > 0)
+            high_p = np.divide(np.bincount(w.k_part, weights=weight * high, minlength=w.P), total,
+                               out=np.zeros(w.P), where=total > 0)
+            pieces.append((share_p[w.c_part], low_p[w.c_part], high_p[w.c_part]))
+        return pieces
+
+
+def _alike_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of equal rows of ``key``: each group's first row and each row's group --
+    found by one projection of the rows (a sort of numbers, not of rows), then checked
+    row by row; should two different rows share a projection, every row is its own."""
+    projection = key @ np.sqrt(np.arange(2.0, key.shape[1] + 2.0))
+    _, first, inverse = np.unique(projection, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if not np.array_equal(key, key[first][inverse]):
+        rows = np.arange(key.shape[0])
+        return rows, rows
+    return first, inverse
