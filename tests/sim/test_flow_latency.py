@@ -136,3 +136,21 @@ def test_near_periodic_keyed_requests_barely_queue_and_a_stints_burst_waits_behi
     gap = sticky.full_batch[0] / float(sticky.rate_k.sum())  # a full batch's fill
     if service > gap:  # the second request of a burst waits for the first
         assert queue > 0.0
+
+
+def test_leftover_batches_that_linger_out_alone_keep_their_share_of_the_histogram():
+    linger = 0.005
+    w = world(brokers=4, partitions=8, rate="40000 msg/s", linger=5, keyed=False)
+    alone = float(w.shape.remainder[0] * w.shape.remainder_own[0])
+    assert 0.0 < alone < 0.1
+    # intervals so short that a flow has a record in a few of them only: the leftovers'
+    # few records must still come out at their share, not be rounded away
+    dt, steps = 2e-5, 5000
+    for _ in range(steps):
+        w.latency.record(dt)
+    histogram = w.latency.produce
+    assert abs(histogram.total - float(w.rate_k.sum()) * dt * steps) <= w.K
+    # they wait linger.ms; only leftovers (some taken along late) wait that long
+    assert histogram.percentile(100 * (1 - 0.8 * alone)) >= linger
+    leftovers = float(w.shape.remainder[0])
+    assert histogram.percentile(100 * (1 - 1.25 * leftovers)) < linger
