@@ -62,14 +62,21 @@ engine, difference in %):
 |---|---|---|---|---|---|
 | quickstart (keyed, acks=all, linger 5 ms) | +5 | +6 | +0 | +8 | +6 |
 | quickstart, acks=1, linger 20 ms | +1 | -1 | +1 | -3 | +0 |
-| reference (unkeyed, acks=all, 144 connections) | +4 | -9 | -19 | -15 | -18 |
+| reference (unkeyed, acks=all, 144 connections) | +4 | -13 | -20 | -20 | -21 |
+
+(the stepped engine at 1 ms steps, for scale: -4, -7, -6, +5, +2 on quickstart; -4, -25,
+-16, -30, -18 on the reference). The request rate is a few percent high because the
+events engine spreads a pass's arrivals evenly since the last pass, so its first record
+after a drain comes later than a memoryless arrival's.
 
 What it does not have: queueing beyond the channel's (handler threads, log locks and
 NICs below saturation: the events engine's handling of a request spreads over tenths of
 a millisecond), a fetcher loop's own variability (the events engine's loops are longer
-and more spread under load, so its ``acks=all`` service is longer -- the main part of
-the reference's shortfall), the Sender thread's wait, imbalance between connections
-(every connection of a spec at the mean), and the spread of one request's batches.
+and more spread under load), the exact shape of the channel's wait (the events
+engine's, on the reference, is spread almost evenly up to the in-flight limit: its median
+is higher and its tail shorter than an exponential's -- most of the reference's
+shortfall), the Sender thread's wait, imbalance between connections (every connection
+of a spec at the mean), and the spread of one request's batches.
 
 **The pipeline.** The messages in flight are, by Little's law, the rate times the mean
 produce latency. When a rate changes, the pipeline moves to its new content over one
@@ -91,8 +98,8 @@ from simkafka.sim.log_append import follower_append_cost
 # the world this reads is simkafka.sim.flow.FlowWorld, which builds it: named ``Any``
 # here, as the layers let a component see its world only through what it is handed
 FlowWorld = Any
-MAX_QUEUE_SERVICES = 50.0
-CHANNEL_ROUNDS = 3  # the channel's queue <-> the high watermark's wait: settles in three  # a saturated channel's wait is capped at this many services
+MAX_QUEUE_SERVICES = 50.0  # a saturated channel's wait is capped at this many services
+CHANNEL_ROUNDS = 3  # the channel's queue <-> the high watermark's wait: settles in three
 TINY_RATE = 1e-12
 
 
