@@ -74,8 +74,8 @@ NICs below saturation: the events engine's handling of a request spreads over te
 a millisecond), a fetcher loop's own variability (the events engine's loops are longer
 and more spread under load), the exact shape of the channel's wait (the events
 engine's, on the reference, is spread almost evenly up to the in-flight limit: its median
-is higher and its tail shorter than an exponential's -- most of the reference's
-shortfall), the Sender thread's wait, imbalance between connections (every connection
+is higher, and more of it lies near the limit, than an exponential's -- most of the
+reference's shortfall), the Sender thread's wait, imbalance between connections (every connection
 of a spec at the mean), and the spread of one request's batches.
 
 **The pipeline.** The messages in flight are, by Little's law, the rate times the mean
