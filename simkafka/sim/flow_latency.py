@@ -533,7 +533,7 @@ class FlowLatency:
             base = queued + shape.produce_base - shape.channel_queue
             base = base - (self._slowest - self._slowest_from)[w.k_part] * pick_up
             spread = (1.0 - self._slowest_from)[w.k_part] * pick_up
-            self._record(self.produce, "produce", shape.latency_pieces, base, spread, whole)
+            self._record(self.produce, "produce", lambda: _stacked(shape.latency_pieces()), base, spread, whole)
         if w.C:
             n = w.rate_c * dt + self._carry_c
             whole = np.floor(n)
@@ -550,7 +550,7 @@ class FlowLatency:
         self,
         histogram: LatencyHistogram,
         name: str,
-        pieces: Callable[[], list[tuple[np.ndarray, np.ndarray, np.ndarray]]],
+        pieces: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]],
         base: np.ndarray,
         spread: np.ndarray,
         whole: np.ndarray,
@@ -581,22 +581,20 @@ class FlowLatency:
         )
 
     def _table(
-        self, name: str, pieces: Callable[[], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]
+        self, name: str, pieces: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The pieces as (shares, one column per piece; lows and highs, piece after
-        piece), without the pieces no flow has a share in -- built once per solution
-        (they change only with the rates)."""
+        """The pieces (``pieces()``: shares, lows and highs, a row per flow and a column
+        per piece) as shares and, piece after piece, lows and highs -- without the
+        pieces no flow has a share in; built once per solution (they change only with
+        the rates)."""
         shape = self.world.shape
         cached = self._tables.get(name)
         if cached is not None and cached[0] is shape:
             return cached[1]
-        every = pieces()
-        built = [piece for piece in every if piece[0].any()] or every[:1]
-        table = (
-            np.stack([share for share, _, _ in built], axis=1),
-            np.concatenate([low for _, low, _ in built]),
-            np.concatenate([high for _, _, high in built]),
-        )
+        shares, lows, highs = pieces()
+        used = shares.any(axis=0)
+        used[0] = True
+        table = (shares[:, used], lows[:, used].T.ravel(), highs[:, used].T.ravel())
         self._tables[name] = (shape, table)
         return table
 
@@ -634,25 +632,32 @@ class FlowLatency:
         of = np.bincount(w.k_part, weights=weights, minlength=w.P)
         return np.divide(total, of, out=np.zeros(w.P), where=of > 0)
 
-    def _pieces_of_consumer_flows(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _pieces_of_consumer_flows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The accumulator's and the channel's waits of the records a consumer flow
         reads: its partition's producers' :meth:`Shape.latency_pieces`, each piece's
         share rate-weighted over them, and its bounds weighted by that."""
         w = self.world
-        r = w.rate_k
-        msgs = np.bincount(w.k_part, weights=r, minlength=w.P)
-        pieces = []
-        for share, low, high in w.shape.latency_pieces():
-            weight = r * share
-            share_p = np.divide(np.bincount(w.k_part, weights=weight, minlength=w.P), msgs,
-                                out=np.zeros(w.P), where=msgs > 0)
-            total = np.bincount(w.k_part, weights=weight, minlength=w.P)
-            low_p = np.divide(np.bincount(w.k_part, weights=weight * low, minlength=w.P), total,
-                              out=np.zeros(w.P), where=total > 0)
-            high_p = np.divide(np.bincount(w.k_part, weights=weight * high, minlength=w.P), total,
-                               out=np.zeros(w.P), where=total > 0)
-            pieces.append((share_p[w.c_part], low_p[w.c_part], high_p[w.c_part]))
-        return pieces
+        every = w.shape.latency_pieces()
+        n = len(every)
+        weight = w.rate_k[:, None] * np.stack([share for share, _, _ in every], axis=1)
+        at = (w.k_part[:, None] * n + np.arange(n)[None, :]).ravel()
+
+        def by_partition(values: np.ndarray) -> np.ndarray:
+            return np.bincount(at, weights=values.ravel(), minlength=w.P * n).reshape(w.P, n)
+
+        total = by_partition(weight)
+        msgs = np.bincount(w.k_part, weights=w.rate_k, minlength=w.P)[:, None]
+        share = np.divide(total, msgs, out=np.zeros_like(total), where=msgs > 0)
+        low = np.divide(by_partition(weight * np.stack([lo for _, lo, _ in every], axis=1)), total,
+                        out=np.zeros_like(total), where=total > 0)
+        high = np.divide(by_partition(weight * np.stack([hi for _, _, hi in every], axis=1)), total,
+                         out=np.zeros_like(total), where=total > 0)
+        return share[w.c_part], low[w.c_part], high[w.c_part]
+
+
+def _stacked(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(share, low, high) pieces as three matrices, a row per flow and a column per piece."""
+    return tuple(np.stack([piece[i] for piece in pieces], axis=1) for i in range(3))  # type: ignore[return-value]
 
 
 def _alike_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
