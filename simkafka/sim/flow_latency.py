@@ -643,10 +643,10 @@ class FlowLatency:
         at = (w.k_part[:, None] * n + np.arange(n)[None, :]).ravel()
 
         def by_partition(values: np.ndarray) -> np.ndarray:
-            return np.bincount(at, weights=values.ravel(), minlength=w.P * n).reshape(w.P, n)
+            return np.bincount(at, weights=values.ravel(), minlength=w.P * n).astype(float).reshape(w.P, n)
 
         total = by_partition(weight)
-        msgs = np.bincount(w.k_part, weights=w.rate_k, minlength=w.P)[:, None]
+        msgs = np.bincount(w.k_part, weights=w.rate_k, minlength=w.P).astype(float)[:, None]
         share = np.divide(total, msgs, out=np.zeros_like(total), where=msgs > 0)
         low = np.divide(by_partition(weight * np.stack([lo for _, lo, _ in every], axis=1)), total,
                         out=np.zeros_like(total), where=total > 0)
