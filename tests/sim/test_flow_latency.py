@@ -154,3 +154,21 @@ def test_leftover_batches_that_linger_out_alone_keep_their_share_of_the_histogra
     assert histogram.percentile(100 * (1 - 0.8 * alone)) >= linger
     leftovers = float(w.shape.remainder[0])
     assert histogram.percentile(100 * (1 - 1.25 * leftovers)) < linger
+
+
+def test_a_cluster_without_producers_records_no_latency():
+    text = """
+    name: idle
+    cluster: {brokers: 3}
+    topics:
+      - {name: t, partitions: 6, replication.factor: 3}
+    producers: []
+    consumer_groups:
+      - {group.id: g, topics: [t], members: 2}
+    run: {duration: 2s, warmup: 0.5s, engine: flow}
+    """
+    w = FlowWorld(parse_scenario(textwrap.dedent(text), source="test.yaml"))
+    w.solve(np.ones(w.N))
+    w.advance(1.0)
+    assert w.latency.produce.total == 0 and w.latency.e2e.total == 0
+    assert w.shape.requests_per_s.sum() == 0
