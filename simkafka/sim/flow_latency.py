@@ -388,63 +388,59 @@ class FlowLatency:
         """
         w = self.world
         n_conn = w.N * w.B
-        spec = w.k_spec
         conn_spec = np.arange(n_conn) // max(w.B, 1)
-        full, linger, stint = w.full_batch[spec], w.linger[spec], w.stint[spec]
-        conn_msgs = np.bincount(w.k_conn, weights=per_instance, minlength=n_conn)
+        kc = w.k_conn
+        conn_msgs = np.bincount(kc, weights=per_instance, minlength=n_conn)
         flowing = conn_msgs > 0
-        # keyed: the connection's cycle
+        # per spec: its batches, its stint, and whether it is keyed
+        full, linger, stint, keyed = w.full_batch, w.linger, w.stint, w.keyed
+        fills_first = spec_rate * linger >= full - 1.0  # a sticky batch fills before linger.ms
+        whole = np.floor(stint / full)  # a stint's full batches ...
+        rest = stint - whole * full  # ... and its leftover records
+        bursts = ~keyed & fills_first  # a stint's full batches are its requests
+        leftover = bursts & (rest > 0)
+        early = full / np.maximum(spec_rate, TINY_RATE)  # a stint's first batch closes
+        # keyed: the connection's cycle -- the first record, then linger.ms or a full batch
         fastest = w.max_by_conn(per_instance)
-        wait_c = np.minimum(w.linger[conn_spec], np.divide(
-            w.full_batch[conn_spec] - 1.0, fastest, out=np.full(n_conn, np.inf), where=fastest > 0))
+        wait_c = np.minimum(linger[conn_spec], np.divide(
+            full[conn_spec] - 1.0, fastest, out=np.full(n_conn, np.inf), where=fastest > 0))
         first_c = np.divide(1.0, conn_msgs, out=np.zeros(n_conn), where=flowing)
         cycle_c = first_c + wait_c
-        lam_c = conn_msgs[w.k_conn]
-        wait = wait_c[w.k_conn]
+        lam_c = conn_msgs[kc]
         share = np.divide(per_instance, lam_c, out=np.zeros(w.K), where=lam_c > 0)
-        has_batch = 1.0 - (1.0 - share) * np.exp(-per_instance * wait)
-        keyed_mpb = np.divide(per_instance * cycle_c[w.k_conn], has_batch, out=np.ones(w.K),
+        has_batch = 1.0 - (1.0 - share) * np.exp(-per_instance * wait_c[kc])
+        keyed_mpb = np.divide(per_instance * cycle_c[kc], has_batch, out=np.ones(w.K),
                               where=(lam_c > 0) & (has_batch > TINY_RATE))
-        # unkeyed: the sticky stint's batches
-        fill = spec_rate[spec]
-        fills_first = fill * linger >= full - 1.0  # the batch fills before linger.ms
-        whole = np.floor(stint / full)
-        rest = stint - whole * full
-        sticky = fills_first & (rest > 0)
-        sticky_mpb = np.where(fills_first, full, np.clip(1.0 + fill * linger, 1.0, full))
-        sticky_mpb = np.where(sticky, stint / (whole + 1.0), sticky_mpb)
+        # unkeyed: a stint's full batches and its leftover's, or batches lingering out
+        sticky_mpb = np.where(fills_first, full, np.clip(1.0 + spec_rate * linger, 1.0, full))
+        sticky_mpb = np.where(leftover, stint / (whole + 1.0), sticky_mpb)
         with np.errstate(divide="ignore", invalid="ignore"):
-            sticky_wait = np.where(fills_first, (full - 1.0) / np.maximum(fill, TINY_RATE), linger)
-        keyed = w.keyed[spec]
-        mpb = np.clip(np.where(keyed, keyed_mpb, sticky_mpb), 1.0, full)
-        batch_wait = np.where(keyed, wait, sticky_wait)
-        remainder = np.where(sticky & ~keyed, rest / stint, 0.0)
-        # a leftover batch rides along when the connection's next stint fills a batch first
-        early = full / np.maximum(fill, TINY_RATE)  # the next stint's first batch closes
-        stints_c = conn_msgs / w.stint[conn_spec]
-        own = np.exp(-stints_c[w.k_conn] * np.maximum(0.0, linger - early))
-        leftovers = np.bincount(w.k_conn, weights=per_instance / stint * (remainder > 0) * (1.0 - own), minlength=n_conn)
-        conn_batches = np.bincount(w.k_conn, weights=per_instance / mpb, minlength=n_conn)
-        sticky_rate = np.maximum(conn_batches - leftovers, 0.0)
+            sticky_wait = np.where(fills_first, (full - 1.0) / np.maximum(spec_rate, TINY_RATE), linger)
+        spec = w.k_spec
+        mpb = np.clip(np.where(keyed[spec], keyed_mpb, sticky_mpb[spec]), 1.0, full[spec])
+        batch_wait = np.where(keyed[spec], wait_c[kc], sticky_wait[spec])
+        remainder = np.where(leftover, rest / stint, 0.0)[spec]
+        # a leftover batch rides along when the connection's next stint fills a batch
+        # first; stints land on the connection at random
+        stints_c = conn_msgs / stint[conn_spec]
+        own_c = np.where(leftover[conn_spec], np.exp(-stints_c * np.maximum(0.0, linger - early)[conn_spec]), 0.0)
+        conn_batches = np.bincount(kc, weights=per_instance / mpb, minlength=n_conn)
+        sticky_rate = np.maximum(conn_batches - stints_c * leftover[conn_spec] * (1.0 - own_c), 0.0)
         keyed_rate = np.divide(1.0, cycle_c, out=np.zeros(n_conn), where=flowing)
-        drain_rate = np.where(w.keyed[conn_spec], keyed_rate, sticky_rate) * flowing
+        drain_rate = np.where(keyed[conn_spec], keyed_rate, sticky_rate) * flowing
         # how the requests arrive at the channel: keyed, once a cycle whose only random
-        # part is the first record's wait; sticky, a stint's full batches back to back
-        # (one a batch's fill apart), the stints landing at random
+        # part is the first record's wait; unkeyed, a stint's full batches back to back
+        # (a batch's fill apart) and some leftovers alone, the stints landing at random:
+        # the work an arriving burst finds grows with the bursts' size, E[X^2] / E[X]
+        whole_c, burst_c = whole[conn_spec], bursts[conn_spec]
+        per_stint = np.maximum(whole_c + own_c, 1.0)  # requests a stint makes
         keyed_scv = np.divide(first_c, cycle_c, out=np.zeros(n_conn), where=flowing & np.isfinite(cycle_c)) ** 2
-        whole_c = np.floor(w.stint[conn_spec] / w.full_batch[conn_spec])
-        sticky_c = ~w.keyed[conn_spec] & (w.full_batch[conn_spec] <= 1.0 + spec_rate[conn_spec] * w.linger[conn_spec])
-        own_c = np.exp(-stints_c * np.maximum(0.0, w.linger[conn_spec] - w.full_batch[conn_spec] / np.maximum(spec_rate[conn_spec], TINY_RATE)))
-        own_c = np.where(w.stint[conn_spec] > whole_c * w.full_batch[conn_spec], own_c, 0.0)
-        burst = np.where(sticky_c, whole_c * (whole_c - 1.0) / 2.0 / np.maximum(whole_c + own_c, 1.0), 0.0)
-        behind_share = np.where(sticky_c, np.maximum(whole_c - 1.0, 0.0) / np.maximum(whole_c + own_c, 1.0), 0.0)
-        gap = w.full_batch[conn_spec] / np.maximum(spec_rate[conn_spec], TINY_RATE)
-        # stints land at random, each bringing its full batches' requests at once (and
-        # some a leftover's alone): the work an arriving burst finds grows with the
-        # bursts' size, E[X^2] / E[X] requests
-        sticky_scv = np.where(sticky_c, (whole_c ** 2 + own_c) / np.maximum(whole_c + own_c, 1.0), 1.0)
-        scv = np.where(w.keyed[conn_spec], keyed_scv, sticky_scv)
-        return Drain(mpb, batch_wait, remainder, own, early, conn_msgs, drain_rate, scv, burst, gap, behind_share)
+        sticky_scv = np.where(burst_c, (whole_c ** 2 + own_c) / per_stint, 1.0)
+        scv = np.where(keyed[conn_spec], keyed_scv, sticky_scv)
+        burst = np.where(burst_c, whole_c * (whole_c - 1.0) / 2.0 / per_stint, 0.0)
+        behind_share = np.where(burst_c, np.maximum(whole_c - 1.0, 0.0) / per_stint, 0.0)
+        return Drain(mpb, batch_wait, remainder, own_c[kc], early[spec], conn_msgs, drain_rate,
+                     scv, burst, early[conn_spec], behind_share)
 
     def _hw_spread(self, batches_k: np.ndarray, drain_rate: np.ndarray) -> np.ndarray:
         """Per partition, how long an appended record may wait for its fetcher's next
