@@ -196,6 +196,23 @@ class Drain:
     behind_share: np.ndarray  # per connection: share of requests that follow one of their burst
 
 
+@dataclass
+class Channel:
+    """Per connection: its requests and its channel's queue (see :meth:`FlowLatency._channel`)."""
+
+    requests_per_s: np.ndarray  # per instance
+    msgs_per_request: np.ndarray
+    service: np.ndarray  # the channel's time per request
+    queue: np.ndarray  # the mean wait for it ...
+    random: np.ndarray  # ... of which behind other stints' requests ...
+    waits: np.ndarray  # ... (the share of requests that wait on those)
+    behind_share: np.ndarray  # the share of requests that follow one of their burst
+    limit: np.ndarray  # the longest wait
+    queued: np.ndarray  # the share read as the one before them is answered
+    conn_wait: np.ndarray  # the high watermark's mean wait in the service
+    answered: np.ndarray  # acks is not 0
+
+
 class FlowLatency:
     """Request shapes, the in-flight pipeline and the latency histograms of a flow world."""
 
@@ -259,55 +276,22 @@ class FlowLatency:
         wire_full = full * w.k_wire
         batches_max = np.minimum(w.conn_partitions[w.k_conn], np.maximum(1.0, w.max_request[w.k_spec] // wire_full))
         mpr_max = batches_max * full
-        # requests a second: what the drain sends, unless the connection cannot take
-        # them that fast -- its channel serves one request at a time (s0 + per_msg * m
-        # each), and at most max.in.flight.requests.per.connection are out per round
-        # trip; the requests then carry more (fixed points of r = 1 / service(lambda / r)
-        # and r = in_flight / (trip + service(lambda / r)))
-        conn_spec = np.arange(n_conn) // max(w.B, 1)
-        answered = ~w.zero_acks[conn_spec]
-        queued = np.zeros(n_conn)  # the share of requests read as the one before is answered
-        for _ in range(CHANNEL_ROUNDS):  # the queue and the high watermark's wait, each from the other
-            conn_wait = wait_free + queued * (wait_queued - wait_free)
-            s0 = fixed + conn_wait
-            load = np.minimum(per_msg * conn_msgs, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
-            channel_cap = (1.0 - load) / s0
-            window_cap = (w.max_in_flight[conn_spec] - load) / (2 * w.client_latency + s0)
-            cap = np.where(answered, np.minimum(channel_cap, window_cap), channel_cap)
-            floor = np.divide(conn_msgs, w.max_by_conn(mpr_max), out=np.zeros(n_conn), where=conn_msgs > 0)
-            req_rate = np.minimum(requests.drain_rate, np.maximum(cap, floor))
-            msgs_per_req_conn = np.divide(conn_msgs, req_rate, out=np.ones(n_conn), where=req_rate > 0)
-            service = s0 + per_msg * msgs_per_req_conn
-            busy = req_rate * service
-            rho = np.minimum(busy, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
-            # waiting for the channel (G/D/1): Kingman's approximation for the work an
-            # arrival finds, plus each request's wait behind the ones of its burst
-            behind = requests.burst * np.maximum(0.0, service - requests.burst_gap)
-            random = rho * requests.arrival_scv * service / 2.0 / (1.0 - rho)
-            # no more than max.in.flight requests are out: at most all but one wait
-            limit = np.where(answered, (w.max_in_flight[conn_spec] - 1.0) * service, np.inf)
-            behind = np.minimum(behind, limit)
-            random = np.minimum(random, limit - behind)
-            queue = behind + random
-            # the share of requests that wait on others: as many as the channel is busy for
-            # memoryless arrivals, none for periodic ones
-            waits = np.where(random > 0, np.clip(rho * np.minimum(requests.arrival_scv, 1.0), TINY_RATE, 1.0), 0.0)
-            behind_share = np.where(behind > 0, requests.behind_share, 0.0)
-            queued = 1.0 - (1.0 - waits) * (1.0 - behind_share)
-        hw_wait = hw_free + queued[w.k_conn] * (hw_queued - hw_free)
+        channel = self._channel(requests, fixed, per_msg, w.max_by_conn(mpr_max), wait_free, wait_queued)
+        req_rate, service, conn_wait = channel.requests_per_s, channel.service, channel.conn_wait
+        hw_wait = hw_free + channel.queued[w.k_conn] * (hw_queued - hw_free)
         # a connection slower than its drain: the records wait for the next request
         held = np.divide(1.0, req_rate, out=np.zeros(n_conn), where=req_rate > 0) - np.divide(
             1.0, requests.drain_rate, out=np.zeros(n_conn), where=requests.drain_rate > 0)
         batch_wait = batch_wait + np.maximum(held, 0.0)[w.k_conn]
-        mpr = np.maximum(msgs_per_req_conn[w.k_conn], mpb)
+        mpr = np.maximum(channel.msgs_per_request[w.k_conn], mpb)
         service_full = fixed + conn_wait[w.k_conn] + (lock + w.byte_cpu * w.k_wire) * mpr_max
         # ... and at most max.in.flight of them out per round trip
         window_full = (2 * w.client_latency + service_full) / w.max_in_flight[w.k_spec]
-        channel_per_msg = np.where(answered[w.k_conn], np.maximum(service_full, window_full), service_full) / mpr_max
+        channel_per_msg = np.where(channel.answered[w.k_conn], np.maximum(service_full, window_full), service_full) / mpr_max
         channel_busy = service[w.k_conn] / mpr
         latency = w.client_latency
         acks0 = w.zero_acks[w.k_spec]
-        produce_base = np.where(acks0, latency, 2 * latency + queue[w.k_conn] + service[w.k_conn])
+        produce_base = np.where(acks0, latency, 2 * latency + channel.queue[w.k_conn] + service[w.k_conn])
         # fetch sessions: a fetch per arriving batch, at most one per round trip
         batches_p = np.bincount(w.k_part, weights=rate_k / mpb, minlength=w.P)
         msgs_p = np.bincount(w.k_part, weights=rate_k, minlength=w.P)
@@ -358,10 +342,58 @@ class FlowLatency:
         return Shape(mpb, mpr, channel_per_msg, channel_busy, batch_wait, produce_base,
                      hw_wait, fetches_per_msg, fetches_per_record, consume_base, consume_spread,
                      requests.remainder, requests.remainder_own, requests.remainder_early, w.linger[w.k_spec],
-                     hw_spread, consume_pipeline, req_rate * w.count[conn_spec],
-                     np.where(acks0, 0.0, queue[w.k_conn]), np.where(acks0, 0.0, waits[w.k_conn]),
-                     np.where(acks0, 0.0, random[w.k_conn]), np.where(acks0, 0.0, behind_share[w.k_conn]),
-                     limit[w.k_conn])
+                     hw_spread, consume_pipeline, req_rate * w.count[np.arange(n_conn) // max(w.B, 1)],
+                     *(np.where(acks0, 0.0, part[w.k_conn])
+                       for part in (channel.queue, channel.waits, channel.random, channel.behind_share)),
+                     channel.limit[w.k_conn])
+
+    def _channel(
+        self, requests: Drain, fixed: float, per_msg: np.ndarray, mpr_max: np.ndarray,
+        wait_free: np.ndarray, wait_queued: np.ndarray,
+    ) -> Channel:
+        """Each connection's requests and its channel's queue: ``fixed`` and ``per_msg``
+        the service's parts, ``mpr_max`` the most records a request carries, and the
+        high watermark's wait of a request that found the channel free or was read as
+        the one before it was answered."""
+        w = self.world
+        n_conn = w.N * w.B
+        conn_msgs = requests.conn_msgs
+        # requests a second: what the drain sends, unless the connection cannot take
+        # them that fast -- its channel serves one request at a time (s0 + per_msg * m
+        # each), and at most max.in.flight.requests.per.connection are out per round
+        # trip; the requests then carry more (fixed points of r = 1 / service(lambda / r)
+        # and r = in_flight / (trip + service(lambda / r)))
+        conn_spec = np.arange(n_conn) // max(w.B, 1)
+        answered = ~w.zero_acks[conn_spec]
+        in_flight = w.max_in_flight[conn_spec]
+        load = np.minimum(per_msg * conn_msgs, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
+        floor = np.divide(conn_msgs, mpr_max, out=np.zeros(n_conn), where=conn_msgs > 0)
+        queued = np.zeros(n_conn)  # the share of requests read as the one before is answered
+        for _ in range(CHANNEL_ROUNDS):  # the queue and the high watermark's wait, each from the other
+            conn_wait = wait_free + queued * (wait_queued - wait_free)
+            s0 = fixed + conn_wait
+            channel_cap = (1.0 - load) / s0
+            window_cap = (in_flight - load) / (2 * w.client_latency + s0)
+            cap = np.where(answered, np.minimum(channel_cap, window_cap), channel_cap)
+            req_rate = np.minimum(requests.drain_rate, np.maximum(cap, floor))
+            msgs_per_req = np.divide(conn_msgs, req_rate, out=np.ones(n_conn), where=req_rate > 0)
+            service = s0 + per_msg * msgs_per_req
+            rho = np.minimum(req_rate * service, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
+            # waiting for the channel (G/D/1): Kingman's approximation for the work an
+            # arrival finds, plus each request's wait behind the ones of its burst
+            behind = requests.burst * np.maximum(0.0, service - requests.burst_gap)
+            random = rho * requests.arrival_scv * service / 2.0 / (1.0 - rho)
+            # no more than max.in.flight requests are out: at most all but one wait
+            limit = np.where(answered, (in_flight - 1.0) * service, np.inf)
+            behind = np.minimum(behind, limit)
+            random = np.minimum(random, limit - behind)
+            # the share of requests that wait on others: as many as the channel is busy
+            # for memoryless arrivals, none for periodic ones
+            waits = np.where(random > 0, np.clip(rho * np.minimum(requests.arrival_scv, 1.0), TINY_RATE, 1.0), 0.0)
+            behind_share = np.where(behind > 0, requests.behind_share, 0.0)
+            queued = 1.0 - (1.0 - waits) * (1.0 - behind_share)
+        return Channel(req_rate, msgs_per_req, service, behind + random, random, waits, behind_share,
+                       limit, queued, conn_wait, answered)
 
     def drain(self, per_instance: np.ndarray, spec_rate: np.ndarray) -> Drain:
         """The Sender's drain at the rates ``per_instance`` (each flow's records a second
