@@ -586,7 +586,7 @@ class FlowLatency:
         """Record ``whole`` records per flow: from ``base`` plus each piece's low to
         ``base + spread`` plus its high. Flows alike in all of that (a spec's flows on
         a symmetric cluster) are recorded once, with their counts summed."""
-        table = self._table(name, pieces)
+        table = self._table(name, pieces, whole.size)
         shares, lows, highs = table
         counts = self._counts(name, shares, whole)
         n_flows, n_pieces = shares.shape
@@ -609,15 +609,15 @@ class FlowLatency:
         )
 
     def _table(
-        self, name: str, pieces: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
+        self, name: str, pieces: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]], rows: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The pieces (``pieces()``: shares, lows and highs, a row per flow and a column
         per piece) as shares and, piece after piece, lows and highs -- without the
         pieces no flow has a share in; built once per solution (they change only with
-        the rates)."""
+        the rates, and the flows: ``rows`` of them)."""
         shape = self.world.shape
         cached = self._tables.get(name)
-        if cached is not None and cached[0] is shape:
+        if cached is not None and cached[0] is shape and cached[1][0].shape[0] == rows:
             return cached[1]
         shares, lows, highs = pieces()
         used = shares.any(axis=0)
