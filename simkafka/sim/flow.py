@@ -18,8 +18,9 @@ byte (the same cost profile, :mod:`~simkafka.sim.client_costs`, :mod:`~simkafka.
   threads (per request and byte, and the log lock's time, which the handler holds),
   network threads, the partition's log lock (a leader's append is serial: per batch,
   record, byte and codec work), the connection's channel (Kafka mutes a connection while
-  it serves a request, so a connection moves at most one request per service time, of
-  at most one batch per partition), and for every follower the leader's NIC egress, the
+  it serves a request, so a connection moves at most one request per service time, and
+  the client has at most ``max.in.flight.requests.per.connection`` out per round trip,
+  each of at most one batch per partition), and for every follower the leader's NIC egress, the
   follower's NIC ingress and its fetcher thread (one outstanding fetch: a loop is a round
   trip plus the follower's append; a loop moves at most ``replica.fetch.max.bytes`` per
   partition, ``replica.fetch.response.max.bytes`` in all); when a broker's dirty pages
@@ -37,7 +38,9 @@ byte (the same cost profile, :mod:`~simkafka.sim.client_costs`, :mod:`~simkafka.
   cache holds).
 
 How many records a batch and a request carry depends on the rates (a batch fills or its
-``linger.ms`` runs out; a connection's requests carry what was ready since the last),
+``linger.ms`` runs out; the Sender's drain sends a connection a request when one of its
+partitions has a batch ready, with the batches of all of them: see
+:meth:`~simkafka.sim.flow_latency.FlowLatency.drain`),
 and the costs per message depend on those: :meth:`solve` iterates the two to a fixed
 point (three rounds).
 
@@ -234,6 +237,7 @@ class FlowWorld:
         self.linger = np.array([s.linger for s in specs])
         self.buffer_memory = np.array([float(s.buffer_memory) for s in specs]) * self.count
         self.max_request = np.array([float(s.max_request_size) for s in specs])
+        self.max_in_flight = np.array([float(s.max_in_flight_requests_per_connection) for s in specs])
         self.acks = [s.acks for s in specs]
         self.all_acks = np.array([a == "all" for a in self.acks], dtype=bool)
         self.zero_acks = np.array([a == "0" for a in self.acks], dtype=bool)

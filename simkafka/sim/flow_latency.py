@@ -3,37 +3,80 @@
 The flow engine has rates, not requests; the shape of the requests and the latency of a
 record follow from the rates through the mechanisms the other engines play:
 
-* **Batching.** A batch is opened by a record and sent when it is full (``batch.size``:
-  ``full_batch`` records) or when ``linger.ms`` has run out. The rate filling it is the
-  instance's rate into the partition for keyed records, and the instance's whole rate
-  for unkeyed ones (the sticky partitioner gives one partition everything until
-  ``batch.size`` bytes went there). So a batch holds ``min(full, 1 + rate * linger)``
-  records and its first record waits ``min(linger, (full - 1) / rate)``; the records of a
-  batch wait evenly between that and nothing.
-* **Requests.** A producer connection is muted while the broker serves a request
+* **Batching.** A batch is opened by a record and closed when it is full (``batch.size``:
+  ``full_batch`` records); the filling rate is the instance's rate into the partition
+  for keyed records, and the instance's whole rate for unkeyed ones (the sticky
+  partitioner gives one partition a stint of ``batch.size`` bytes: its full batches and
+  a leftover batch).
+* **Requests: the Sender's drain** (:meth:`FlowLatency.drain`). A pass of the Sender
+  sends a connection (an instance's connection to a broker) one request when one of its
+  partitions has a batch ready -- full, or open for ``linger.ms`` -- and that request
+  takes the first batch of *every* partition of the broker with records, open ones too
+  (``RecordAccumulator.ready`` then ``drain``, as the events and stepped engines do).
+  Keyed, the connection drains once a cycle: the first record after a drain comes
+  ``1 / lambda_c`` later (arrivals taken as memoryless), then that batch lingers out or
+  the fastest partition fills one, and every partition that took a record goes along.
+  Unkeyed, each full batch of a stint is a request as it closes, and the leftover batch
+  goes with the next request to its broker -- the next stint landing there, if its
+  first batch fills before the leftover lingered out -- or alone.
+* **The connection's limits.** The broker mutes a connection while it serves a request
   (``service``: the handler's work, the records under their logs' locks, and with
-  ``acks=all`` the high watermark's wait -- the slowest follower's round trip and its
-  next fetch), so it carries at most one request per ``service``; a request drains every
-  batch ready for the broker. Requests a second are the batches a second as long as they
-  fit (one batch each), and ``1 / service`` beyond, with proportionally more batches per
-  request -- up to one per partition the connection leads and ``max.request.size``.
-  Waiting for the channel is an M/D/1 queue at the channel's utilisation.
+  ``acks=all`` the high watermark's wait), and the client has at most
+  ``max.in.flight.requests.per.connection`` requests out per round trip: when the drain
+  would send faster, the requests carry more (up to a batch per partition and
+  ``max.request.size``; that ceiling bounds the throughput) and the records wait for
+  the next one.
+* **The channel's queue.** A request waits for the ones before it on its connection: a
+  G/D/1 queue at the channel's utilisation, with Kingman's approximation for the
+  variability of the gaps between requests (keyed: near periodic, one a cycle whose only
+  random part is the first record's wait; unkeyed: the stints land at random), plus,
+  unkeyed, the wait of a stint's full batches behind each other (sent a batch's fill
+  apart, served one service apart) -- at most ``max.in.flight - 1`` services.
+* **The high watermark.** With ``acks=all`` the leader answers once every in-sync
+  follower fetched the record and its next fetch told the leader so: the slowest
+  follower's round trip with a fetcher loop's handling (the leader's network and handler
+  threads, the follower's handling and append), plus the wait for the fetch to pick the
+  record up -- none when the fetch is parked at the leader, up to a loop when the fetcher
+  loops without pause (a stream's appends come once per request, at most one per
+  batch), the slowest of the followers' (``n / (n + 1)`` of a loop for ``n`` of them).
 * **Fetches.** A replica fetcher or a consumer's fetch session has one fetch out at a
   time and the leader answers as soon as data arrives (``fetch.min.bytes`` 1), so a
   session fetches at the rate its partitions' batches arrive, at most once per round
   trip: the CPU per request is spread over the records each fetch carries.
 
-A record's **produce latency** is its batch's wait (uniform), the request's trip to the
-leader, the wait for the channel, the service, and the response's trip back. Its
-**end-to-end latency** adds, from the moment the leader appended it, the high
-watermark's wait (for ``acks=1`` too: consumers see only what is replicated), the
-member's fetch round trip (a record arrives while the session's fetch is out: uniform
-over one round trip), and the processing of the poll that returned it. Each is
-recorded as a constant plus a uniform part, per flow and per interval between events,
-into the same histograms the other engines fill. What it does not have: queueing
-beyond the channel's (handler threads, NICs below saturation), the Sender thread's
-wait, and the spread of one request's batches. ``benchmarks/compare_engines.py``
-compares the percentiles with the events engine's.
+A record's **produce latency** is its batch's wait (uniform up to the connection's
+cycle; a sticky leftover's up to ``linger.ms``), the request's trip to the leader, the
+wait for the channel (none for the requests that find it free, exponential for the
+others -- recorded as uniform pieces between its quantiles -- plus the burst's), the
+service, and the response's trip back. Its **end-to-end latency** adds, from the
+moment the leader appended it, the high watermark's wait (for ``acks=1`` too: consumers
+see only what is replicated), the member's fetch round trip (a record arrives while the
+session's fetch is out: uniform over one round trip), and the processing of the poll
+that returned it. Each piece is recorded as uniform between its bounds, per flow and per
+interval between events, into the same histograms the other engines fill.
+
+**Measured** (``benchmarks/compare_engines.py``, the flow engine against the events
+engine, difference in %):
+
+| case | request rate | produce p50 | produce p99 | e2e p50 | e2e p99 |
+|---|---|---|---|---|---|
+| quickstart (keyed, acks=all, linger 5 ms) | +5 | +6 | +0 | +8 | +6 |
+| quickstart, acks=1, linger 20 ms | +1 | -1 | +1 | -3 | +0 |
+| reference (unkeyed, acks=all, 144 connections) | +4 | -13 | -20 | -20 | -21 |
+
+(the stepped engine at 1 ms steps, for scale: -4, -7, -6, +5, +2 on quickstart; -4, -25,
+-16, -30, -18 on the reference). The request rate is a few percent high because the
+events engine spreads a pass's arrivals evenly since the last pass, so its first record
+after a drain comes later than a memoryless arrival's.
+
+What it does not have: queueing beyond the channel's (handler threads, log locks and
+NICs below saturation: the events engine's handling of a request spreads over tenths of
+a millisecond), a fetcher loop's own variability (the events engine's loops are longer
+and more spread under load), the exact shape of the channel's wait (the events
+engine's, on the reference, is spread almost evenly up to the in-flight limit: its median
+is higher, and more of it lies near the limit, than an exponential's -- most of the
+reference's shortfall), the Sender thread's wait, imbalance between connections (every connection
+of a spec at the mean), and the spread of one request's batches.
 
 **The pipeline.** The messages in flight are, by Little's law, the rate times the mean
 produce latency. When a rate changes, the pipeline moves to its new content over one
@@ -43,6 +86,7 @@ longest flow's latency), so the counts stay conserved and monotone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +99,7 @@ from simkafka.sim.log_append import follower_append_cost
 # here, as the layers let a component see its world only through what it is handed
 FlowWorld = Any
 MAX_QUEUE_SERVICES = 50.0  # a saturated channel's wait is capped at this many services
+CHANNEL_ROUNDS = 3  # the channel's queue <-> the high watermark's wait: settles in three
 TINY_RATE = 1e-12
 
 
@@ -65,7 +110,7 @@ class Shape:
 
     msgs_per_batch: np.ndarray
     msgs_per_request: np.ndarray
-    channel_per_msg: np.ndarray  # the channel's ceiling: seconds per message at full requests
+    channel_per_msg: np.ndarray  # the connection's ceiling: seconds per message at full requests
     channel_busy_per_msg: np.ndarray  # what the channel is held per message now
     batch_wait: np.ndarray
     produce_base: np.ndarray  # the constant part of the produce latency
@@ -75,9 +120,97 @@ class Shape:
     consume_base: np.ndarray  # per consumer flow: from the high watermark to processed
     consume_spread: np.ndarray  # its uniform part
     remainder: np.ndarray  # share of a flow's records in a sticky stint's leftover batch
+    remainder_own: np.ndarray  # ... of which batches linger out and go in their own request
+    remainder_early: np.ndarray  # ... the others go with the next request, from this wait on
     remainder_wait: np.ndarray  # ... which waits out linger.ms
     hw_spread: np.ndarray  # per partition: the fetch pick-up's uniform part
     consume_pipeline: np.ndarray  # per consumer flow: mean time from high watermark to processed
+    requests_per_s: np.ndarray  # per connection (all its spec's instances)
+    channel_queue: np.ndarray  # per producer flow: the mean wait for the channel (in produce_base) ...
+    channel_waits: np.ndarray  # ... of which the share of requests that wait on others' ...
+    channel_random: np.ndarray  # ... mean wait for them (over all requests) ...
+    channel_behind: np.ndarray  # ... and the share that follow one of their burst
+    channel_limit: np.ndarray  # the longest wait: max.in.flight - 1 services ahead
+
+    def batch_pieces(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(share of a flow's records, shortest, longest wait) of the accumulator's wait,
+        each uniform between the two: the batches that go as their connection drains
+        (filled, or lingered out), a sticky stint's remainder batch lingering out in a
+        request of its own, and one taken along by the next request to its broker."""
+        own = self.remainder * self.remainder_own
+        return [
+            (1.0 - self.remainder, np.zeros_like(self.batch_wait), self.batch_wait),
+            (own, self.remainder_wait, self.remainder_wait),
+            (self.remainder - own, np.minimum(self.remainder_early, self.remainder_wait), self.remainder_wait),
+        ]
+
+    def latency_pieces(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`batch_pieces` with the channel's wait added: none for the requests that
+        find it free, otherwise exponential (as a G/G/1 queue's wait is, roughly) with
+        the mean that makes the queue's, as uniform pieces between its quantiles -- and
+        none longer than ``max.in.flight - 1`` services (no more are out)."""
+        waits = np.maximum(self.channel_waits, TINY_RATE)
+        mean = self.channel_random / waits
+        none = np.zeros_like(mean)
+        queue = [(1.0 - self.channel_waits, none, none)]
+        queue += [(self.channel_waits * share, mean * low, mean * high) for share, low, high in EXPONENTIAL_PIECES]
+        # the requests behind one of their burst wait for it, all of them the same
+        behind = np.maximum(self.channel_behind, TINY_RATE)
+        shift = (self.channel_queue - self.channel_random) / behind
+        burst = [(1.0 - self.channel_behind, none, none), (self.channel_behind, shift, shift)]
+        limit = self.channel_limit
+        queue = [(s1 * s2, np.minimum(l1 + l2, limit), np.minimum(h1 + h2, limit))
+                 for s1, l1, h1 in queue for s2, l2, h2 in burst]
+        return [(s1 * s2, l1 + l2, h1 + h2) for s1, l1, h1 in self.batch_pieces() for s2, l2, h2 in queue]
+
+
+def _exponential_pieces(edges: tuple[float, ...]) -> list[tuple[float, float, float]]:
+    """A unit-mean exponential as uniform pieces between its quantiles at ``edges``
+    (the last piece ends at the last edge's quantile), scaled to keep the mean."""
+    quantile = [-np.log(1.0 - f) for f in edges]
+    shares = np.diff(edges) / (edges[-1] - edges[0])
+    pieces = [(float(p), quantile[i], quantile[i + 1]) for i, p in enumerate(shares)]
+    mean = sum(p * 0.5 * (a + b) for p, a, b in pieces)
+    return [(p, a / mean, b / mean) for p, a, b in pieces]
+
+
+EXPONENTIAL_PIECES = _exponential_pieces((0.0, 0.5, 0.8, 0.95, 0.99, 0.999))
+
+
+@dataclass
+class Drain:
+    """What the Sender's drain makes of the rates: per producer flow its batches, and
+    per connection (one instance's connection to a broker) its records and requests a
+    second, before the channel's limits."""
+
+    msgs_per_batch: np.ndarray
+    batch_wait: np.ndarray  # a record's longest wait in the accumulator (uniform from 0)
+    remainder: np.ndarray
+    remainder_own: np.ndarray
+    remainder_early: np.ndarray
+    conn_msgs: np.ndarray  # per connection, per instance
+    drain_rate: np.ndarray  # per connection, per instance
+    arrival_scv: np.ndarray  # per connection: the requests' arrivals' variability (Kingman's c_a^2)
+    burst: np.ndarray  # per connection: mean place in its burst (requests sent back to back) ...
+    burst_gap: np.ndarray  # ... and the time between a burst's requests
+    behind_share: np.ndarray  # per connection: share of requests that follow one of their burst
+
+
+@dataclass
+class Channel:
+    """Per connection: its requests and its channel's queue (see :meth:`FlowLatency._channel`)."""
+
+    requests_per_s: np.ndarray  # per instance
+    msgs_per_request: np.ndarray
+    service: np.ndarray  # the channel's time per request
+    queue: np.ndarray  # the mean wait for it ...
+    random: np.ndarray  # ... of which behind other stints' requests ...
+    waits: np.ndarray  # ... (the share of requests that wait on those)
+    behind_share: np.ndarray  # the share of requests that follow one of their burst
+    limit: np.ndarray  # the longest wait
+    queued: np.ndarray  # the share read as the one before them is answered
+    conn_wait: np.ndarray  # the high watermark's mean wait in the service
+    answered: np.ndarray  # acks is not 0
 
 
 class FlowLatency:
@@ -92,67 +225,73 @@ class FlowLatency:
         self.consume_excess = np.zeros(world.C)
         self._carry_p = np.zeros(world.K)
         self._carry_c = np.zeros(world.C)
+        self._piece_carry: dict[str, np.ndarray] = {}
+        self._tables: dict[str, tuple[Shape, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self._grouping: dict[str, tuple] = {}
         self.refresh()
 
     def refresh(self) -> None:
         """The topology changed: the replication round trips are the new followers'."""
         w = self.world
         follower = follower_append_cost(w.scenario.costs.broker)
-        # the high watermark's wait: the slowest follower's round trip, its fetch's
-        # handling at the leader and its append, then the next fetch reports it
-        self._loop_f = 2 * w.f_one_way + w.request_cpu + follower.batch
-        self._hw_wait_p = w.hw_round_trip + (w.request_cpu + follower.batch) * (w.followers_of > 0)
+        # a fetcher's loop: the fetch's trip to the leader and back, the leader's network
+        # thread (read it, write the answer) and handler, the follower's handling and
+        # append of what it brought (as the events engine's ReplicaFetcher charges it)
+        handling = 2 * w.request_cpu + 2 * w.network_request_cpu + follower.batch
+        self._loop_f = 2 * w.f_one_way + handling
+        # the high watermark's wait: the slowest follower's round trip with that
+        # handling, then the next fetch reports it
+        self._hw_wait_p = w.hw_round_trip + handling * (w.followers_of > 0)
+        # ... and every in-sync follower must pick the record up: the slowest of n
+        # uniform pick-ups is n / (n + 1) of a loop on average, recorded as uniform over
+        # its upper part [(n - 1) / (n + 1), 1] (the same mean)
+        n = w.followers_of.astype(float)
+        self._slowest = n / (n + 1.0)
+        self._slowest_from = np.maximum(n - 1.0, 0.0) / (n + 1.0)
 
     def shape(self, rate_k: np.ndarray) -> Shape:
         w = self.world
         count = w.count[w.k_spec]
         per_instance = rate_k / count
         spec_rate = np.bincount(w.k_spec, weights=rate_k, minlength=w.N) / w.count
-        keyed = w.keyed[w.k_spec]
-        fill = np.where(keyed, per_instance, spec_rate[w.k_spec])
         full = w.full_batch[w.k_spec]
-        linger = w.linger[w.k_spec]
-        fills_first = fill * linger >= full - 1.0  # the batch fills before linger.ms
-        # unkeyed at such rates: a stint's full batches and its remainder's batch
-        stint = w.stint[w.k_spec]
-        whole = np.floor(stint / full)
-        rest = stint - whole * full
-        sticky = ~keyed & fills_first & (rest > 0)
-        mpb = np.where(fills_first, full, np.clip(1.0 + fill * linger, 1.0, full))
-        mpb = np.where(sticky, stint / (whole + 1.0), mpb)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            batch_wait = np.where(fills_first, (full - 1.0) / np.maximum(fill, TINY_RATE), linger)
-        remainder = np.where(sticky, rest / stint, 0.0)
-        hw_spread = self._hw_spread(rate_k / mpb)
-        hw_wait = (self._hw_wait_p + 0.5 * hw_spread)[w.k_part] * w.all_acks[w.k_spec]
+        requests = self.drain(per_instance, spec_rate)
+        mpb, batch_wait = requests.msgs_per_batch, requests.batch_wait
+        hw_spread = self._hw_spread(rate_k / mpb, requests.drain_rate)
+        acks_all = w.all_acks[w.k_spec]
+        hw_free = (self._hw_wait_p + self._slowest * hw_spread)[w.k_part] * acks_all
+        # a request read as the one before it on its connection is answered -- the
+        # moment the slowest follower's fetch told the leader -- is appended just after
+        # that fetch left: it waits a whole loop for the next (the fetcher busy)
+        hw_queued = (self._hw_wait_p + hw_spread)[w.k_part] * acks_all
         # the connection's service per request
         lock = w.lock_batch / mpb + w.lock_record[w.k_spec] + w.lock_byte[w.k_spec] * w.k_wire
         n_conn = w.N * w.B
-        conn_batches = np.bincount(w.k_conn, weights=per_instance / mpb, minlength=n_conn)
-        conn_msgs = np.bincount(w.k_conn, weights=per_instance, minlength=n_conn)
+        conn_msgs = requests.conn_msgs
         conn_lock = np.bincount(w.k_conn, weights=per_instance * (lock + w.byte_cpu * w.k_wire), minlength=n_conn)
-        conn_wait = w.max_by_conn(hw_wait)
+        wait_free, wait_queued = w.max_by_conn(hw_free), w.max_by_conn(hw_queued)
         fixed = w.request_cpu + 2 * w.network_request_cpu
         per_msg = np.divide(conn_lock, conn_msgs, out=np.zeros(n_conn), where=conn_msgs > 0)
-        # requests a second: one per batch while they fit, else one per service
-        service_1 = fixed + conn_wait + per_msg * np.divide(conn_msgs, conn_batches, out=np.ones(n_conn), where=conn_batches > 0)
-        req_rate = np.minimum(conn_batches, np.divide(1.0, service_1))
-        msgs_per_req_conn = np.divide(conn_msgs, req_rate, out=np.ones(n_conn), where=req_rate > 0)
-        service = fixed + conn_wait + per_msg * msgs_per_req_conn
-        busy = req_rate * service
-        rho = np.minimum(busy, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
-        queue = rho * service / (2.0 * (1.0 - rho))
-        mpr = np.maximum(msgs_per_req_conn[w.k_conn], mpb)
         # the ceiling: every request carries a full batch of every partition it leads
         wire_full = full * w.k_wire
         batches_max = np.minimum(w.conn_partitions[w.k_conn], np.maximum(1.0, w.max_request[w.k_spec] // wire_full))
         mpr_max = batches_max * full
+        channel = self._channel(requests, fixed, per_msg, w.max_by_conn(mpr_max), wait_free, wait_queued)
+        req_rate, service, conn_wait = channel.requests_per_s, channel.service, channel.conn_wait
+        hw_wait = hw_free + channel.queued[w.k_conn] * (hw_queued - hw_free)
+        # a connection slower than its drain: the records wait for the next request
+        held = np.divide(1.0, req_rate, out=np.zeros(n_conn), where=req_rate > 0) - np.divide(
+            1.0, requests.drain_rate, out=np.zeros(n_conn), where=requests.drain_rate > 0)
+        batch_wait = batch_wait + np.maximum(held, 0.0)[w.k_conn]
+        mpr = np.maximum(channel.msgs_per_request[w.k_conn], mpb)
         service_full = fixed + conn_wait[w.k_conn] + (lock + w.byte_cpu * w.k_wire) * mpr_max
-        channel_per_msg = service_full / mpr_max
+        # ... and at most max.in.flight of them out per round trip
+        window_full = (2 * w.client_latency + service_full) / w.max_in_flight[w.k_spec]
+        channel_per_msg = np.where(channel.answered[w.k_conn], np.maximum(service_full, window_full), service_full) / mpr_max
         channel_busy = service[w.k_conn] / mpr
         latency = w.client_latency
         acks0 = w.zero_acks[w.k_spec]
-        produce_base = np.where(acks0, latency, 2 * latency + queue[w.k_conn] + service[w.k_conn])
+        produce_base = np.where(acks0, latency, 2 * latency + channel.queue[w.k_conn] + service[w.k_conn])
         # fetch sessions: a fetch per arriving batch, at most one per round trip
         batches_p = np.bincount(w.k_part, weights=rate_k / mpb, minlength=w.P)
         msgs_p = np.bincount(w.k_part, weights=rate_k, minlength=w.P)
@@ -202,28 +341,166 @@ class FlowLatency:
             consume_pipeline = consume_base - hw_c + 0.5 * consume_spread
         return Shape(mpb, mpr, channel_per_msg, channel_busy, batch_wait, produce_base,
                      hw_wait, fetches_per_msg, fetches_per_record, consume_base, consume_spread,
-                     remainder, linger, hw_spread, consume_pipeline)
+                     requests.remainder, requests.remainder_own, requests.remainder_early, w.linger[w.k_spec],
+                     hw_spread, consume_pipeline, req_rate * w.count[np.arange(n_conn) // max(w.B, 1)],
+                     *(np.where(acks0, 0.0, part[w.k_conn])
+                       for part in (channel.queue, channel.waits, channel.random, channel.behind_share)),
+                     channel.limit[w.k_conn])
 
-    def _hw_spread(self, batches_k: np.ndarray) -> np.ndarray:
+    def _channel(
+        self, requests: Drain, fixed: float, per_msg: np.ndarray, mpr_max: np.ndarray,
+        wait_free: np.ndarray, wait_queued: np.ndarray,
+    ) -> Channel:
+        """Each connection's requests and its channel's queue: ``fixed`` and ``per_msg``
+        the service's parts, ``mpr_max`` the most records a request carries, and the
+        high watermark's wait of a request that found the channel free or was read as
+        the one before it was answered."""
+        w = self.world
+        n_conn = w.N * w.B
+        conn_msgs = requests.conn_msgs
+        # requests a second: what the drain sends, unless the connection cannot take
+        # them that fast -- its channel serves one request at a time (s0 + per_msg * m
+        # each), and at most max.in.flight.requests.per.connection are out per round
+        # trip; the requests then carry more (fixed points of r = 1 / service(lambda / r)
+        # and r = in_flight / (trip + service(lambda / r)))
+        conn_spec = np.arange(n_conn) // max(w.B, 1)
+        answered = ~w.zero_acks[conn_spec]
+        in_flight = w.max_in_flight[conn_spec]
+        load = np.minimum(per_msg * conn_msgs, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
+        floor = np.divide(conn_msgs, mpr_max, out=np.zeros(n_conn), where=conn_msgs > 0)
+        queued = np.zeros(n_conn)  # the share of requests read as the one before is answered
+        for _ in range(CHANNEL_ROUNDS):  # the queue and the high watermark's wait, each from the other
+            conn_wait = wait_free + queued * (wait_queued - wait_free)
+            s0 = fixed + conn_wait
+            channel_cap = (1.0 - load) / s0
+            window_cap = (in_flight - load) / (2 * w.client_latency + s0)
+            cap = np.where(answered, np.minimum(channel_cap, window_cap), channel_cap)
+            req_rate = np.minimum(requests.drain_rate, np.maximum(cap, floor))
+            msgs_per_req = np.divide(conn_msgs, req_rate, out=np.ones(n_conn), where=req_rate > 0)
+            service = s0 + per_msg * msgs_per_req
+            rho = np.minimum(req_rate * service, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
+            # waiting for the channel (G/D/1): Kingman's approximation for the work an
+            # arrival finds, plus each request's wait behind the ones of its burst
+            behind = requests.burst * np.maximum(0.0, service - requests.burst_gap)
+            random = rho * requests.arrival_scv * service / 2.0 / (1.0 - rho)
+            # no more than max.in.flight requests are out: at most all but one wait
+            limit = np.where(answered, (in_flight - 1.0) * service, np.inf)
+            behind = np.minimum(behind, limit)
+            random = np.minimum(random, limit - behind)
+            # the share of requests that wait on others: as many as the channel is busy
+            # for memoryless arrivals, none for periodic ones
+            waits = np.where(random > 0, np.clip(rho * np.minimum(requests.arrival_scv, 1.0), TINY_RATE, 1.0), 0.0)
+            behind_share = np.where(behind > 0, requests.behind_share, 0.0)
+            queued = 1.0 - (1.0 - waits) * (1.0 - behind_share)
+        return Channel(req_rate, msgs_per_req, service, behind + random, random, waits, behind_share,
+                       limit, queued, conn_wait, answered)
+
+    def drain(self, per_instance: np.ndarray, spec_rate: np.ndarray) -> Drain:
+        """The Sender's drain at the rates ``per_instance`` (each flow's records a second
+        from one instance; ``spec_rate``: an instance's records a second).
+
+        A pass of the Sender sends a connection one request when one of its partitions
+        has a batch ready (full, or open for ``linger.ms``), and that request takes the
+        first batch of *every* partition the broker leads that has records -- open ones
+        too (``RecordAccumulator.ready`` then ``drain``):
+
+        * keyed records reach every partition at its own rate: after a drain, the
+          connection's first record comes ``1 / lambda_c`` later (``lambda_c`` its records
+          a second, arrivals taken as memoryless), and the connection drains again once
+          that batch lingered out or its fastest partition filled a batch:
+          ``wait = min(linger, (full - 1) / lambda_max)``, a request every
+          ``1 / lambda_c + wait``; a partition has a batch in it if it took that first
+          record or any during the wait (``1 - (1 - lambda_p / lambda_c) e^(-lambda_p wait)``);
+        * unkeyed records go to one partition for a sticky stint (``batch.size`` bytes):
+          its full batches each make a request as they close, and the stint's leftover
+          records open a batch that lingers -- unless a later stint lands on a partition
+          of the same broker and its first batch fills before: stints land on the
+          connection at ``lambda_c / stint`` a second (taken as memoryless), so the
+          leftover goes alone with probability ``e^(-lambda_c / stint (linger - full / lambda))``.
+        """
+        w = self.world
+        n_conn = w.N * w.B
+        conn_spec = np.arange(n_conn) // max(w.B, 1)
+        kc = w.k_conn
+        conn_msgs = np.bincount(kc, weights=per_instance, minlength=n_conn)
+        flowing = conn_msgs > 0
+        # per spec: its batches, its stint, and whether it is keyed
+        full, linger, stint, keyed = w.full_batch, w.linger, w.stint, w.keyed
+        fills_first = spec_rate * linger >= full - 1.0  # a sticky batch fills before linger.ms
+        whole = np.floor(stint / full)  # a stint's full batches ...
+        rest = stint - whole * full  # ... and its leftover records
+        bursts = ~keyed & fills_first  # a stint's full batches are its requests
+        leftover = bursts & (rest > 0)
+        early = full / np.maximum(spec_rate, TINY_RATE)  # a stint's first batch closes
+        # keyed: the connection's cycle -- the first record, then linger.ms or a full batch
+        fastest = w.max_by_conn(per_instance)
+        wait_c = np.minimum(linger[conn_spec], np.divide(
+            full[conn_spec] - 1.0, fastest, out=np.full(n_conn, np.inf), where=fastest > 0))
+        first_c = np.divide(1.0, conn_msgs, out=np.zeros(n_conn), where=flowing)
+        cycle_c = first_c + wait_c
+        lam_c = conn_msgs[kc]
+        share = np.divide(per_instance, lam_c, out=np.zeros(w.K), where=lam_c > 0)
+        has_batch = 1.0 - (1.0 - share) * np.exp(-per_instance * wait_c[kc])
+        keyed_mpb = np.divide(per_instance * cycle_c[kc], has_batch, out=np.ones(w.K),
+                              where=(lam_c > 0) & (has_batch > TINY_RATE))
+        # unkeyed: a stint's full batches and its leftover's, or batches lingering out
+        sticky_mpb = np.where(fills_first, full, np.clip(1.0 + spec_rate * linger, 1.0, full))
+        sticky_mpb = np.where(leftover, stint / (whole + 1.0), sticky_mpb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sticky_wait = np.where(fills_first, (full - 1.0) / np.maximum(spec_rate, TINY_RATE), linger)
+        spec = w.k_spec
+        mpb = np.clip(np.where(keyed[spec], keyed_mpb, sticky_mpb[spec]), 1.0, full[spec])
+        batch_wait = np.where(keyed[spec], wait_c[kc], sticky_wait[spec])
+        remainder = np.where(leftover, rest / stint, 0.0)[spec]
+        # a leftover batch rides along when the connection's next stint fills a batch
+        # first; stints land on the connection at random
+        stints_c = conn_msgs / stint[conn_spec]
+        own_c = np.where(leftover[conn_spec], np.exp(-stints_c * np.maximum(0.0, linger - early)[conn_spec]), 0.0)
+        conn_batches = np.bincount(kc, weights=per_instance / mpb, minlength=n_conn)
+        sticky_rate = np.maximum(conn_batches - stints_c * leftover[conn_spec] * (1.0 - own_c), 0.0)
+        keyed_rate = np.divide(1.0, cycle_c, out=np.zeros(n_conn), where=flowing)
+        drain_rate = np.where(keyed[conn_spec], keyed_rate, sticky_rate) * flowing
+        # how the requests arrive at the channel: keyed, once a cycle whose only random
+        # part is the first record's wait; unkeyed, a stint's full batches back to back
+        # (a batch's fill apart) and some leftovers alone, the stints landing at random:
+        # the work an arriving burst finds grows with the bursts' size, E[X^2] / E[X]
+        whole_c, burst_c = whole[conn_spec], bursts[conn_spec]
+        per_stint = np.maximum(whole_c + own_c, 1.0)  # requests a stint makes
+        keyed_scv = np.divide(first_c, cycle_c, out=np.zeros(n_conn), where=flowing & np.isfinite(cycle_c)) ** 2
+        sticky_scv = np.where(burst_c, (whole_c ** 2 + own_c) / per_stint, 1.0)
+        scv = np.where(keyed[conn_spec], keyed_scv, sticky_scv)
+        burst = np.where(burst_c, whole_c * (whole_c - 1.0) / 2.0 / per_stint, 0.0)
+        behind_share = np.where(burst_c, np.maximum(whole_c - 1.0, 0.0) / per_stint, 0.0)
+        return Drain(mpb, batch_wait, remainder, own_c[kc], early[spec], conn_msgs, drain_rate,
+                     scv, burst, early[conn_spec], behind_share)
+
+    def _hw_spread(self, batches_k: np.ndarray, drain_rate: np.ndarray) -> np.ndarray:
         """Per partition, how long an appended record may wait for its fetcher's next
-        fetch: a fetcher that loops without pause (batches arrive faster than it loops)
+        fetch: a fetcher that loops without pause (appends arrive faster than it loops)
         picks a record up anywhere within one loop; an idle one has its fetch parked at
-        the leader and takes it at once."""
+        the leader and takes it at once. A request's batches are appended together, so
+        a stream's appends come at most as often as its leader's requests."""
         w = self.world
         if not w.F:
             return np.zeros(w.P)
         batches_p = np.bincount(w.k_part, weights=batches_k, minlength=w.P)
         loop = self._loop_f
         stream_batches = np.bincount(w.f_stream, weights=batches_p[w.f_part], minlength=w.S_f)
+        n_conn = w.N * w.B
+        conn_requests = drain_rate * w.count[np.arange(n_conn) // max(w.B, 1)]
+        leader_requests = np.bincount(np.arange(n_conn) % max(w.B, 1), weights=conn_requests, minlength=w.B)
+        stream_leader = np.zeros(w.S_f, dtype=np.int64)
+        stream_leader[w.f_stream] = w.leader[w.f_part]
+        appends = np.minimum(stream_batches, leader_requests[stream_leader])
         stream_loop = w.max_by_stream(loop)
-        busy = np.minimum(1.0, stream_batches * stream_loop)[w.f_stream]
+        busy = np.minimum(1.0, appends * stream_loop)[w.f_stream]
         return w.max_by_partition(loop * busy)
 
     # -- the pipeline ------------------------------------------------------------------------
 
     def mean_produce_latency(self) -> np.ndarray:
         shape = self.world.shape
-        batch = (1 - shape.remainder) * 0.5 * shape.batch_wait + shape.remainder * shape.remainder_wait
+        batch = sum(share * 0.5 * (low + high) for share, low, high in shape.batch_pieces())
         return shape.produce_base + batch
 
     def settle_pipeline(self, rate_k: np.ndarray, rate_c: np.ndarray) -> None:
@@ -269,7 +546,7 @@ class FlowLatency:
     # -- histograms --------------------------------------------------------------------------
 
     def record(self, dt: float) -> None:
-        """The interval's records: a constant plus a uniform part per flow."""
+        """The interval's records: per flow, a constant plus the pieces of its waits."""
         w = self.world
         shape = w.shape
         if w.K:
@@ -279,47 +556,146 @@ class FlowLatency:
             # records that queued in send() and the accumulator waited that long first
             # (the queue at the interval's middle: it changes linearly)
             queued = w.queue_wait(0.5 * dt)
-            base = queued + shape.produce_base - 0.5 * shape.hw_spread[w.k_part] * w.all_acks[w.k_spec]
-            spread = shape.hw_spread[w.k_part] * w.all_acks[w.k_spec]
-            late = np.floor(whole * shape.remainder)
-            self.produce.record_uniform_many(
-                np.concatenate([base, base + shape.remainder_wait]),
-                np.concatenate([base + shape.batch_wait + spread, base + shape.remainder_wait + spread]),
-                np.concatenate([whole - late, late]).astype(np.int64),
-            )
+            # the high watermark's pick-up: its mean is in produce_base, its spread here
+            pick_up = shape.hw_spread[w.k_part] * w.all_acks[w.k_spec]
+            base = queued + shape.produce_base - shape.channel_queue
+            base = base - (self._slowest - self._slowest_from)[w.k_part] * pick_up
+            spread = (1.0 - self._slowest_from)[w.k_part] * pick_up
+            self._record(self.produce, "produce", lambda: _stacked(shape.latency_pieces()), base, spread, whole)
         if w.C:
             n = w.rate_c * dt + self._carry_c
             whole = np.floor(n)
             self._carry_c = n - whole
             # from the record's creation to the high watermark, as its produce path
             # says (rate-weighted over the partition's producers), then the consumer's part
-            base_p, wait_p, late_p, late_wait_p = self._produce_of_partition(dt)
-            low = (base_p + w.latency.hw_mean_p())[w.c_part] + shape.consume_base - self._hw_wait_p[w.c_part]
-            spread = shape.consume_spread + shape.hw_spread[w.c_part]
-            late = np.floor(whole * late_p[w.c_part])
-            self.e2e.record_uniform_many(
-                np.concatenate([low, low + late_wait_p[w.c_part]]),
-                np.concatenate([low + wait_p[w.c_part] + spread, low + late_wait_p[w.c_part] + spread]),
-                np.concatenate([whole - late, late]).astype(np.int64),
-            )
+            base_p = self._to_append_of_partition(dt)
+            hw_from = self._hw_wait_p + self._slowest_from * shape.hw_spread
+            low = (base_p + hw_from)[w.c_part] + shape.consume_base - self._hw_wait_p[w.c_part]
+            spread = shape.consume_spread + ((1.0 - self._slowest_from) * shape.hw_spread)[w.c_part]
+            self._record(self.e2e, "e2e", self._pieces_of_consumer_flows, low, spread, whole)
 
-    def hw_mean_p(self) -> np.ndarray:
-        """Per partition, the high watermark's mean wait after the append."""
-        return self._hw_wait_p + 0.5 * self.world.shape.hw_spread
+    def _record(
+        self,
+        histogram: LatencyHistogram,
+        name: str,
+        pieces: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]],
+        base: np.ndarray,
+        spread: np.ndarray,
+        whole: np.ndarray,
+    ) -> None:
+        """Record ``whole`` records per flow: from ``base`` plus each piece's low to
+        ``base + spread`` plus its high. Flows alike in all of that (a spec's flows on
+        a symmetric cluster) are recorded once, with their counts summed."""
+        table = self._table(name, pieces, whole.size)
+        shares, lows, highs = table
+        counts = self._counts(name, shares, whole)
+        n_flows, n_pieces = shares.shape
+        grouping = self._grouping.get(name)
+        if grouping is None or grouping[0] is not table or not (
+            np.array_equal(grouping[1], base) and np.array_equal(grouping[2], spread)
+        ):
+            key = np.column_stack([base, spread, shares, lows.reshape(n_pieces, n_flows).T,
+                                   highs.reshape(n_pieces, n_flows).T])
+            first, inverse = _alike_rows(key)
+            grouping = (table, base.copy(), spread.copy(), first, inverse)
+            self._grouping[name] = grouping
+        first, inverse = grouping[3], grouping[4]
+        n_groups = first.size
+        rows = (np.arange(n_pieces)[:, None] * n_flows + first[None, :]).ravel()
+        at = (np.arange(n_pieces)[:, None] * n_groups + inverse[None, :]).ravel()
+        grouped = np.bincount(at, weights=counts, minlength=n_pieces * n_groups).astype(np.int64)
+        histogram.record_uniform_many(
+            np.tile(base[first], n_pieces) + lows[rows], np.tile((base + spread)[first], n_pieces) + highs[rows], grouped
+        )
 
-    def _produce_of_partition(self, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _table(
+        self, name: str, pieces: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]], rows: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pieces (``pieces()``: shares, lows and highs, a row per flow and a column
+        per piece) as shares and, piece after piece, lows and highs -- without the
+        pieces no flow has a share in; built once per solution (they change only with
+        the rates, and the flows: ``rows`` of them)."""
+        shape = self.world.shape
+        cached = self._tables.get(name)
+        if cached is not None and cached[0] is shape and cached[1][0].shape[0] == rows:
+            return cached[1]
+        shares, lows, highs = pieces()
+        used = shares.any(axis=0)
+        used[0] = True
+        table = (shares[:, used], lows[:, used].T.ravel(), highs[:, used].T.ravel())
+        self._tables[name] = (shape, table)
+        return table
+
+    def _counts(self, name: str, shares: np.ndarray, whole: np.ndarray) -> np.ndarray:
+        """``whole`` records per flow split over its pieces by their ``shares`` (piece
+        after piece, as :meth:`_table` lays them out): each piece its share rounded
+        down, the rest to the flow's largest piece, and what a piece was short of its
+        share carried to the next interval -- so a piece too small for one interval's
+        records (the tail's) still gets its share over a run."""
+        want = shares * whole[:, None]
+        carry = self._piece_carry.get(name)
+        if carry is not None and carry.shape == want.shape:
+            want = want + carry
+        counts = np.floor(np.maximum(want, 0.0))
+        rest = whole - counts.sum(axis=1)
+        rows = np.arange(counts.shape[0])
+        largest = np.argmax(want, axis=1)
+        counts[rows, largest] = np.maximum(counts[rows, largest] + rest, 0.0)
+        self._piece_carry[name] = want - counts
+        return counts.T.ravel()
+
+    def _to_append_of_partition(self, dt: float) -> np.ndarray:
         """Per partition, rate-weighted over its producers: the produce path from the
-        batch's send to the append (its request's trip, the channel's queue and the
-        service before the high watermark's wait), the full batches' wait, the share of
-        records in sticky remainders and their wait."""
+        batch's send to the append -- its request's trip and service before the high
+        watermark's wait (the waits are :meth:`_pieces_of_consumer_flows`)."""
         w = self.world
         shape = w.shape
-        r = w.rate_k
-        msgs = np.bincount(w.k_part, weights=r, minlength=w.P)
+        to_append = (w.queue_wait(0.5 * dt) + shape.produce_base - shape.channel_queue - w.client_latency
+                     - shape.high_watermark_wait)
+        return self._partition_mean(to_append, w.rate_k)
 
-        def mean(values: np.ndarray) -> np.ndarray:
-            total = np.bincount(w.k_part, weights=r * values, minlength=w.P)
-            return np.divide(total, msgs, out=np.zeros(w.P), where=msgs > 0)
+    def _partition_mean(self, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        w = self.world
+        total = np.bincount(w.k_part, weights=weights * values, minlength=w.P)
+        of = np.bincount(w.k_part, weights=weights, minlength=w.P)
+        return np.divide(total, of, out=np.zeros(w.P), where=of > 0)
 
-        to_append = w.queue_wait(0.5 * dt) + shape.produce_base - w.client_latency - shape.high_watermark_wait
-        return (mean(to_append), mean(shape.batch_wait), mean(shape.remainder), mean(shape.remainder_wait))
+    def _pieces_of_consumer_flows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The accumulator's and the channel's waits of the records a consumer flow
+        reads: its partition's producers' :meth:`Shape.latency_pieces`, each piece's
+        share rate-weighted over them, and its bounds weighted by that."""
+        w = self.world
+        every = w.shape.latency_pieces()
+        n = len(every)
+        weight = w.rate_k[:, None] * np.stack([share for share, _, _ in every], axis=1)
+        at = (w.k_part[:, None] * n + np.arange(n)[None, :]).ravel()
+
+        def by_partition(values: np.ndarray) -> np.ndarray:
+            return np.bincount(at, weights=values.ravel(), minlength=w.P * n).astype(float).reshape(w.P, n)
+
+        total = by_partition(weight)
+        msgs = np.bincount(w.k_part, weights=w.rate_k, minlength=w.P).astype(float)[:, None]
+        share = np.divide(total, msgs, out=np.zeros_like(total), where=msgs > 0)
+        low = np.divide(by_partition(weight * np.stack([lo for _, lo, _ in every], axis=1)), total,
+                        out=np.zeros_like(total), where=total > 0)
+        high = np.divide(by_partition(weight * np.stack([hi for _, _, hi in every], axis=1)), total,
+                         out=np.zeros_like(total), where=total > 0)
+        return share[w.c_part], low[w.c_part], high[w.c_part]
+
+
+def _stacked(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(share, low, high) pieces as three matrices, a row per flow and a column per piece."""
+    return tuple(np.stack([piece[i] for piece in pieces], axis=1) for i in range(3))  # type: ignore[return-value]
+
+
+def _alike_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of equal rows of ``key``: each group's first row and each row's group --
+    found by one projection of the rows (a sort of numbers, not of rows), then checked
+    row by row; should two different rows share a projection, every row is its own."""
+    projection = key @ np.sqrt(np.arange(2.0, key.shape[1] + 2.0))
+    _, first, inverse = np.unique(projection, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if not np.array_equal(key, key[first][inverse]):
+        rows = np.arange(key.shape[0])
+        return rows, rows
+    return first, inverse
