@@ -122,6 +122,8 @@ class FlowLatency:
         mpb = np.where(sticky, stint / (whole + 1.0), mpb)
         with np.errstate(divide="ignore", invalid="ignore"):
             batch_wait = np.where(fills_first, (full - 1.0) / np.maximum(fill, TINY_RATE), linger)
+        if keyed.any():
+            mpb, batch_wait = self._drained_together(per_instance, full, linger, keyed, mpb, batch_wait)
         remainder = np.where(sticky, rest / stint, 0.0)
         hw_spread = self._hw_spread(rate_k / mpb)
         hw_wait = (self._hw_wait_p + 0.5 * hw_spread)[w.k_part] * w.all_acks[w.k_spec]
@@ -203,6 +205,40 @@ class FlowLatency:
         return Shape(mpb, mpr, channel_per_msg, channel_busy, batch_wait, produce_base,
                      hw_wait, fetches_per_msg, fetches_per_record, consume_base, consume_spread,
                      remainder, linger, hw_spread, consume_pipeline)
+
+    def _drained_together(
+        self, per_instance: np.ndarray, full: np.ndarray, linger: np.ndarray, keyed: np.ndarray,
+        mpb: np.ndarray, batch_wait: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Keyed flows' batches (``mpb``, ``batch_wait``), drained a connection at a time.
+
+        The Sender drains a node as soon as one of its batches is ready -- full, or its
+        first record ``linger.ms`` old -- and then takes the first batch of *every*
+        partition it leads for that node, ready or not (``RecordAccumulator.ready`` /
+        ``drainBatchesForOneNode``). So an instance's connection to a leader empties all
+        its partitions' batches together, once a cycle: the first record after a drain
+        comes one inter-arrival (``1 / rate`` of the connection) later, and the drain
+        follows ``linger.ms`` after it, or as soon as the connection's fastest-filling
+        partition fills its batch. A partition's batch holds what it received in a
+        cycle, at least the record that opened it: ``rate x cycle`` records (records
+        arrive evenly, so a slow partition has a record in a fraction ``rate x cycle`` of
+        the cycles), at most a full batch. With one partition per connection this is a
+        batch of ``1 + rate x linger.ms`` records, or a full one."""
+        w = self.world
+        n_conn = w.N * w.B
+        lam = np.where(keyed, per_instance, 0.0)
+        conn_rate = np.bincount(w.k_conn, weights=lam, minlength=n_conn)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # the time from a batch's first record to the record that fills it, and the
+            # connection's shortest
+            filling = np.where(lam > TINY_RATE, (full - 1.0) / lam, np.inf)
+            first_full = -w.max_by_conn(-filling) if w.K else np.zeros(n_conn)
+            close = np.minimum(linger, first_full[w.k_conn])
+            cycle = close + 1.0 / conn_rate[w.k_conn]
+        moving = keyed & (lam > TINY_RATE)
+        mpb = np.where(moving, np.clip(lam * cycle, 1.0, full), mpb)
+        batch_wait = np.where(moving, close, batch_wait)
+        return mpb, batch_wait
 
     def _hw_spread(self, batches_k: np.ndarray) -> np.ndarray:
         """Per partition, how long an appended record may wait for its fetcher's next
