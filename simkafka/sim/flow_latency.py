@@ -262,7 +262,7 @@ class FlowLatency:
             share = np.divide(in_stints, rate_p, out=np.zeros(w.P), where=rate_p > 0)[w.c_part]
             needed = np.ceil(np.divide(min_bytes, batch_bytes, out=np.full(w.C, np.inf), where=batch_bytes > 0))
         answers = (share > 0) & (min_bytes > 1) & (needed <= batches)
-        g = np.where(answers, (needed - 1.0) * spacing, 0.0)
+        g = np.where(answers, (np.where(answers, needed, 1.0) - 1.0) * spacing, 0.0)
         first = np.where(g < max_wait, g - g * g / (2.0 * np.maximum(max_wait, TINY_RATE)), 0.5 * max_wait)
         return np.where(answers, share * first + (1.0 - share) * session_wait, session_wait)
 
