@@ -42,7 +42,10 @@ record follow from the rates through the mechanisms the other engines play:
 * **Fetches.** A replica fetcher or a consumer's fetch session has one fetch out at a
   time and the leader answers as soon as data arrives (``fetch.min.bytes`` 1), so a
   session fetches at the rate its partitions' batches arrive, at most once per round
-  trip: the CPU per request is spread over the records each fetch carries.
+  trip: the CPU per request is spread over the records each fetch carries. A session
+  with ``fetch.min.bytes`` gathers them at its byte rate, at most ``fetch.max.wait.ms``
+  -- or, from a sticky producer, within the stint that lands its batches on the
+  partition back to back (:meth:`FlowLatency._stint_gather`).
 
 A record's **produce latency** is its batch's wait (uniform up to the connection's
 cycle; a sticky leftover's up to ``linger.ms``), the request's trip to the leader, the
@@ -336,7 +339,14 @@ class FlowLatency:
             poll = np.minimum(w.max_poll_records, np.maximum(1.0, member_msgs * member_cycle)) * mean_cost
             hw_c = self._hw_wait_p[w.c_part]
             consume_base = hw_c + latency + w.request_cpu + poll[w.c_member]
-            consume_spread = wait[session] + trip
+            # a stint's batches: full ones, or what lingers out at the instance's rate
+            keyed = w.keyed[w.k_spec]
+            fill = np.where(keyed, per_instance, spec_rate[w.k_spec])
+            fills_first = fill * w.linger[w.k_spec] >= full - 1.0
+            stint = w.stint[w.k_spec]
+            gather = self._stint_gather(rate_k, fill, np.where(fills_first, full, mpb), stint, wait[session],
+                                        min_bytes[session], w.fetch_max_wait_m[member][session], ~keyed)
+            consume_spread = gather + trip
             # from the high watermark to processed, on average: what the group's lag holds
             consume_pipeline = consume_base - hw_c + 0.5 * consume_spread
         return Shape(mpb, mpr, channel_per_msg, channel_busy, batch_wait, produce_base,
@@ -473,6 +483,53 @@ class FlowLatency:
         behind_share = np.where(burst_c, np.maximum(whole_c - 1.0, 0.0) / per_stint, 0.0)
         return Drain(mpb, batch_wait, remainder, own_c[kc], early[spec], conn_msgs, drain_rate,
                      scv, burst, early[conn_spec], behind_share)
+
+    def _stint_gather(
+        self, rate_k: np.ndarray, fill: np.ndarray, batch: np.ndarray, stint: np.ndarray,
+        session_wait: np.ndarray, min_bytes: np.ndarray, max_wait: np.ndarray, bursting: np.ndarray,
+    ) -> np.ndarray:
+        """Per consumer flow, how long the first records of what answers its session's
+        fetch waited at the leader (its records wait evenly between that and nothing).
+
+        The session's wait (``fetch.min.bytes`` gathered at its byte rate, at most
+        ``fetch.max.wait.ms``) holds for bytes that come evenly. A sticky producer's do not:
+        a stint lands its batches (full ones, or what ``linger.ms`` lets fill) on one
+        partition back to back, a batch every ``batch / rate`` seconds of the instance,
+        then nothing until the partitioner comes back. When a stint brings ``fetch.min.bytes`` itself, the fetch is answered by the
+        stint's ``ceil(fetch.min.bytes / batch)``-th batch, ``g`` after its first -- or
+        when the parked fetch's ``fetch.max.wait.ms`` runs out first; stints come at any
+        moment of it, so the first batch waits ``E[min(g, U(0, max.wait))]``. The
+        partition's other records (the stints' leftover batches, keyed producers') wait
+        the session's way. Left out: a stint that comes back to a partition whose leftover
+        batch still lingers fills that one first, so some stints bring a whole batch
+        fewer and wait for the next stint or the window (``test_flow_fetch_gather``: 16 ms
+        here, 28 ms in the events engine, against the even bytes' 99 ms)."""
+        w = self.world
+        flows = bursting & (rate_k > TINY_RATE)
+        if not flows.any():
+            return session_wait
+        whole = np.floor(stint / batch)
+        rate_p = np.bincount(w.k_part, weights=rate_k, minlength=w.P)
+        # the partition's sticky stints, rate-weighted over its sticky producers: a
+        # batch's bytes, the time between two, a stint's whole batches, and the share of
+        # the partition's records in them
+        sticky = np.where(flows, rate_k * whole * batch / stint, 0.0)
+        in_stints = np.bincount(w.k_part, weights=sticky, minlength=w.P)
+
+        def mean(values: np.ndarray) -> np.ndarray:
+            total = np.bincount(w.k_part, weights=sticky * values, minlength=w.P)
+            return np.divide(total, in_stints, out=np.zeros(w.P), where=in_stints > 0)
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            batch_bytes = mean(batch * w.k_wire)[w.c_part]
+            spacing = mean(np.where(flows, batch / fill, 0.0))[w.c_part]
+            batches = mean(whole)[w.c_part]
+            share = np.divide(in_stints, rate_p, out=np.zeros(w.P), where=rate_p > 0)[w.c_part]
+            needed = np.ceil(np.divide(min_bytes, batch_bytes, out=np.full(w.C, np.inf), where=batch_bytes > 0))
+        answers = (share > 0) & (min_bytes > 1) & (needed <= batches)
+        g = np.where(answers, (np.where(answers, needed, 1.0) - 1.0) * spacing, 0.0)
+        first = np.where(g < max_wait, g - g * g / (2.0 * np.maximum(max_wait, TINY_RATE)), 0.5 * max_wait)
+        return np.where(answers, share * first + (1.0 - share) * session_wait, session_wait)
 
     def _hw_spread(self, batches_k: np.ndarray, drain_rate: np.ndarray) -> np.ndarray:
         """Per partition, how long an appended record may wait for its fetcher's next

@@ -409,6 +409,11 @@ class SteppedWorld:
         self.record_wire = np.zeros(NI)
         self.sent_msgs = np.zeros(NI)
         self.sent_wire = np.zeros(NI)
+        # per (producer, partition): messages and batch headers sent, and the wire bytes a
+        # message of the pair takes in the log -- a partition's batches fill by its own
+        # rate (a hot key's fuller than a cold one's), so its header bytes are its own
+        self.sent_msgs_pair = np.zeros((NI, P))
+        self.sent_batches_pair = np.zeros((NI, P))
         self.per_batch = np.ones(NI, dtype=np.int64)
         self.close_lag = np.zeros(NI, dtype=np.int64)  # 1: a filled batch waits for one more
         self.linger = np.zeros(NI)
@@ -445,6 +450,8 @@ class SteppedWorld:
                 self.weights[i, start : start + topic.partitions] = weights
             self.producer_rngs.append(self.streams.get(f"producer.{name}"))
         self.max_block = np.array([s.max_block for s in specs])
+        # full batches' until a pair's first batch is sent
+        self.wire_pair = np.repeat(self.wire_per_msg[:, None], P, axis=1)
         self._build_sticky_choices()
         # records for offline partitions, per producer: [entered, counts per offline
         # partition] buckets, oldest first, until delivery.timeout.ms expires them
@@ -1383,6 +1390,11 @@ class SteppedWorld:
         wire_i = sent_i * self.record_wire + batches_i * RECORD_BATCH_OVERHEAD
         self.sent_msgs += sent_i
         self.sent_wire += wire_i
+        t_msgs = self.sent_msgs_pair.take(t_flat) + t_take
+        t_batches = self.sent_batches_pair.take(t_flat) + batches[taken]
+        self.sent_msgs_pair.put(t_flat, t_msgs)
+        self.sent_batches_pair.put(t_flat, t_batches)
+        self.wire_pair.put(t_flat, self.record_wire[t_rows] + RECORD_BATCH_OVERHEAD * t_batches / t_msgs)
         # the Sender's pass: its requests, batches and bytes, from when it was free
         requests_i = requests.reshape(self.I, self.B).sum(axis=1)
         cost = sender_cpu(self.scenario.costs, requests_i, batches_i, wire_i, sent_i)
@@ -1857,7 +1869,8 @@ class SteppedWorld:
             ).astype(np.int64)
         self.cpu_q -= appended
         per_p = appended.sum(axis=0)
-        bytes_p = (appended * self.wire_per_msg[:, None]).sum(axis=0)
+        # each pair's own batches: what the log of the partition takes
+        bytes_p = (appended * self.wire_pair).sum(axis=0)
         old_leo = self.leo.copy()
         self.leo += per_p
         self.leo_bytes += bytes_p
