@@ -159,6 +159,7 @@ from simkafka.model.topology import scenario_topology
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.scenario.topic import LONG_MAX
+from simkafka.sim import stepped_kernels
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO, INDEX_ENTRY_BYTES
 from simkafka.sim.client_costs import (
@@ -211,6 +212,8 @@ class SteppedWorld:
         self.steps = 0
         self.streams = RandomStreams(scenario.seed)
         self.rng = self.streams.get("stepped.rounding")
+        # the compiled kernels of the busiest stages, or None: their numpy code runs
+        self._kernels = stepped_kernels.load()
         self._build_brokers()
         self._build_partitions()
         self._build_producers()
@@ -552,6 +555,7 @@ class SteppedWorld:
         self.memory_wait = np.zeros(self.I, dtype=bool)  # max-rate send() waiting for memory
         self._any_max_rate = bool(self.max_rate.any())
         self.sender_free_at = np.zeros(self.I)
+        self._nobody = np.zeros(self.I, dtype=bool)  # (no send() forces a drain)
         self.sender_busy = np.zeros(self.I)
 
     def _build_consumers(self) -> None:
@@ -1314,6 +1318,9 @@ class SteppedWorld:
         ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
         kept = self._acc_batches is not None  # by the arrivals (see _enter_accumulator)
         full, partial = self._accumulated()
+        if self._kernels is not None:
+            self._drain_kernel(now, kept, full, partial)
+            return
         # Only the (producer, partition) pairs with records have a batch to send: the
         # stage runs over those (a few percent of the table at full load), in the
         # table's order, so that its sums are the same as over the whole table.
@@ -1425,6 +1432,47 @@ class SteppedWorld:
             axis=1
         )
 
+    def _drain_kernel(self, now: float, kept: bool, full: np.ndarray, partial: np.ndarray) -> None:
+        """:meth:`_drain` as one compiled kernel; the ``acks=0`` completions after it."""
+        if not self._nothing_blocked:
+            force = (self.blocked.sum(axis=1) > 0) | self.memory_wait
+        elif self._any_max_rate:
+            force = self.memory_wait
+        else:
+            force = self._nobody
+        p = self.scenario.costs.producer
+        reached, turns, requests, batches, request_cpu, old_sent, t_flat, t_take = (
+            self._kernels.drain(
+                now, self.dt, (self.steps * GOLDEN_RATIO_FRACTION) % 1.0, kept, self._all_led,
+                self._turnaround_base, self.request_cpu,
+                np.array([p.request_cpu, p.batch_cpu, p.byte_cpu, p.ack_record_cpu]),
+                RECORD_BATCH_OVERHEAD, REQUEST_OVERHEAD, RESPONSE_PARTITION_BYTES,
+                self.acc, full, partial, self.partial_first, self.net, self._linger_due, force,
+                self.has_leader, self.per_batch, self.close_lag, self._conn_flat,
+                self._conn_broker, self._conn_nic, self._mif_conn, self.sender_free_at,
+                self.request_bytes, self.request_service, self.inflight, self.conn_unacked,
+                self.record_wire, self.sent_msgs, self.sent_wire, self.sender_busy,
+                self.wire_per_msg, self.sent_p, self.zero_acks, self.broker_requests,
+                self.header_bytes_in, self._link_overhead, self._producer_egress,
+            )
+        )  # fmt: skip
+        if reached == 0:
+            return
+        self._turns = turns
+        if reached == 1:
+            return
+        if not kept:
+            self._acc_batches = (full, partial)
+        self.requests += requests
+        self.batches_sent += batches
+        self._produce_request_cpu = request_cpu
+        # acks=0: complete once written to the socket -- no response, no broker time
+        if self._any_zero_acks:
+            zeros = np.zeros_like(self.acc)
+            zeros.put(t_flat, t_take * self.zero_acks[t_flat // self.P])
+            if np.count_nonzero(zeros):
+                self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
+
     def _connection_maximum(self, values: np.ndarray) -> np.ndarray:
         """The largest of ``values`` per (producer, partition) over each connection's
         partitions (those its broker leads), and at least zero."""
@@ -1437,6 +1485,19 @@ class SteppedWorld:
         B = self.B
         # the followers' append cost, as it stands until this step's appends (reused there)
         self._step_follower_seconds = self._follower_seconds_per_message()
+        if self._kernels is not None:
+            answered, self._fetch_cpu, demand = self._kernels.replica_fetch_demand(
+                now, 0.5 * self.dt, self.scenario.cluster.config.replica_fetch_wait_max,
+                self.replica_fetch_max, self.request_cpu, self.byte_cpu, self.leo,
+                self.f_stream, self.f_part, self.f_leader_broker, self.f_net, self.f_recv,
+                self.f_leo, self._bpm_f, self._step_follower_seconds, self.f_caught_up,
+                self.f_fetch_leo, self.f_fetch_time, self.replica_next_fetch,
+                self.stream_up, self._stream_leader, self.replica_wait,
+                self.replica_response_bytes, self.replica_response_lock,
+                self.replica_in_flight, self.broker_requests,
+            )  # fmt: skip
+            self.replica_requests += answered
+            return demand
         # a fetcher thread sends its next fetch once it appended the last response, and
         # not before its loop (round trip, append, read) has run out
         pending = self.f_net + self.f_recv
@@ -1509,6 +1570,19 @@ class SteppedWorld:
         as in the events engine (rounding each fetcher on its own lets them drift apart
         and fill each other's idle steps).
         """
+        if self._kernels is not None:
+            net = self.scenario.costs.broker
+            if self._kernels.fetcher_loops(
+                now, self.dt, (self.steps * GOLDEN_RATIO_FRACTION) % 1.0,
+                2 * net.network_request_cpu + 3 * self.request_cpu,
+                2 * self.byte_cpu + net.network_byte_cpu,
+                self.f_stream, self.f_net, self.f_leo, self.f_leo_at_leader,
+                self.replica_in_flight, self.replica_round_trip, self.replica_response_bytes,
+                self.replica_response_lock, self.replica_loop, self.replica_held,
+                self.replica_next_fetch,
+            ):  # fmt: skip
+                self._loops_changed = True
+            return
         in_flight = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
         landed = (self.replica_in_flight & ~in_flight).nonzero()[0]
         if landed.size:
@@ -1673,7 +1747,10 @@ class SteppedWorld:
         # and what it carried beyond its capacity last step
         available = self.link_capacity * self.dt - self.link_debt
         capacity = np.maximum(0.0, available - self._link_overhead)
-        alloc = max_min_share(demand, self.flow_src, self.flow_dst, capacity)
+        if self._kernels is not None:
+            alloc = self._kernels.max_min_share(demand, self.flow_src, self.flow_dst, capacity, 8)
+        else:
+            alloc = max_min_share(demand, self.flow_src, self.flow_dst, capacity)
         frac = np.divide(alloc, demand, out=np.ones_like(demand), where=demand > 0)
         n1, n2 = self.n_prod_flows, self.n_prod_flows + self.n_rep_flows
         # Each kind of flow moves what it asked for unless a link it crosses is short; then
@@ -2057,12 +2134,22 @@ class SteppedWorld:
             rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
             self._replica_rate = np.minimum(rate, self.nic_in[self.f_broker])
         rate = self._replica_rate
-        # one batch per partition in a request, appended by the follower as it was
-        has_batch = np.bincount(cols, minlength=self.P) > 0
-        batch_lock = has_batch[self.f_part] * self.follower_lock_batch_s
         net = self.scenario.costs.broker
         loop_request_cpu = 2 * net.network_request_cpu + 3 * self.request_cpu
         loop_byte_cpu = 2 * self.byte_cpu + net.network_byte_cpu
+        if self._kernels is not None:
+            return self._kernels.high_watermark_wait(
+                self.now, self.I * self.B, wire, rows, cols, conn_v, rate,
+                self._f_round_trip, loop_request_cpu, loop_byte_cpu,
+                self.follower_lock_batch_s, self.follower_lock_byte_s, self.leo,
+                self.f_part, self.f_stream, self.f_leo, self.f_net, self.f_recv,
+                self._bpm_f, self.replica_next_fetch, self.replica_held, self.replica_loop,
+                self._all_in_isr, self.f_in_isr, self.f_segment_part,
+                self.f_segment_start, self.unacked,
+            )  # fmt: skip
+        # one batch per partition in a request, appended by the follower as it was
+        has_batch = np.bincount(cols, minlength=self.P) > 0
+        batch_lock = has_batch[self.f_part] * self.follower_lock_batch_s
 
         def loop(nbytes: np.ndarray) -> np.ndarray:
             # (the sum of _fetch_loop_cpu, in its order)
