@@ -177,6 +177,7 @@ from simkafka.sim.consumer import (
 from simkafka.sim.degradation import capacity_changes
 from simkafka.sim.fluid import (
     EPSILON,
+    RECENT,
     CreationCurve,
     apportion,
     differences,
@@ -214,6 +215,8 @@ class SteppedWorld:
         self.rng = self.streams.get("stepped.rounding")
         # the compiled kernels of the busiest stages, or None: their numpy code runs
         self._kernels = stepped_kernels.load()
+        # the generator's state as the kernels draw from it (see _rng_words)
+        self._rng_view = None if self._kernels is None else self._kernels.rng_state_view(self.rng)
         self._build_brokers()
         self._build_partitions()
         self._build_producers()
@@ -942,6 +945,17 @@ class SteppedWorld:
             self._index_bytes_p = np.zeros(self.P)
             return candidates
         per_batch, seconds_per_msg = self._step_lock_costs()
+        if self._kernels is not None and not (self._any_flushing or self._any_timed_flush):
+            # most steps every lock takes all it is asked: one kernel, no rounding
+            unconstrained, used, index_bytes = self._kernels.append_locks_unconstrained(
+                self.dt, INDEX_ENTRY_BYTES, candidates, per_batch, seconds_per_msg,
+                self.lock_debt, self.lock_busy, self.wire_per_msg, self.index_interval,
+            )  # fmt: skip
+            if unconstrained:
+                self.leo_batches += candidates.T @ (1.0 / per_batch)
+                self._index_bytes_p = index_bytes
+                self._lock_used = used
+                return candidates
         demand = (candidates * seconds_per_msg).sum(axis=0)  # per partition
         available = self.dt - self.lock_debt
         full = demand > available
@@ -1735,6 +1749,24 @@ class SteppedWorld:
         self._link_overhead[hosts + 1] += np.bincount(member, weights=response, minlength=self.M)
 
     def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
+        if self._kernels is not None:
+            # most steps no link is short: one kernel moves everything (no rounding)
+            unconstrained, moved, flow_bytes, replica_arrived = (
+                self._kernels.share_network_unconstrained(
+                    self.dt, self.n_prod_flows, self.net, self.wire_per_msg,
+                    self._conn_flat, rep_bytes, con_bytes, self.link_capacity,
+                    self.link_debt, self._link_overhead, self.flow_src, self.flow_dst,
+                    self.f_net, self.f_recv, self.stream_response, self.c_net,
+                    self.buffered, self.nic_out, self.nic_in, self.bytes_out,
+                    self.bytes_in, self.busy_out, self.busy_in, self.client_bytes_out,
+                    self.client_bytes_in,
+                )
+            )  # fmt: skip
+            if unconstrained:
+                self._arrived = moved
+                self._replica_arrived = replica_arrived
+                self.cross_rack_bytes += float(flow_bytes[self.flow_cross].sum())
+                return
         # the produce requests in the network: a few (producer, partition) pairs, summed
         # per connection in the table's order (the same sums as over the whole table)
         flat, rows, _ = self._pairs(self.net)
@@ -1828,6 +1860,71 @@ class SteppedWorld:
         B = self.B
         self.sock += self._arrived
         read = self._read_requests(now - self.dt, now)
+        if self._kernels is not None:
+            any_cpu_short, fits, cpu_frac, room, demand, turn, _ = (
+                self._kernels.handle_requests(
+                    self.byte_cpu, read, self.cpu_q, self.wire_per_msg, self.leader,
+                    self.cpu_backlog, self._produce_request_cpu, self._fetch_cpu,
+                    self.broker_requests, self._requests_before, self._request_work,
+                    self._thread_seconds, self.cpu_busy, self.queue_wait, self.threads,
+                    self.f_stream, self.f_recv, self._bpm_f, self._conn_flat,
+                    self._conn_broker, self.request_bytes, self._dirty_limit, self.dirty,
+                    self._write_back_room, self.stream_response, self._writer_pool,
+                )
+            )  # fmt: skip
+        else:
+            any_cpu_short, fits, cpu_frac, room, demand, turn = self._handle_requests(read)
+        dirty_frac, f_take = self._dirty_room(fits, room, demand, turn)
+        # leaders append produce requests, unless the ISR is below min.insync.replicas
+        if not any_cpu_short and (dirty_frac is None or dirty_frac.min() >= 1.0):
+            appended = self.cpu_q.copy()  # nothing is short (what split_fraction returns)
+        else:
+            if dirty_frac is None:
+                dirty_frac = np.ones(self.I * B)
+            frac = cpu_frac[self.leader][None, :] * dirty_frac[self.conn]
+            appended = split_fraction(self.cpu_q, frac, self.rng)
+        # each partition's appends are serial: its log's lock takes what fits in the step
+        appended = self._append_locks(appended)
+        # the handler threads held the locks: that time is theirs, charged next step
+        self.cpu_backlog += np.bincount(self.leader, weights=self._lock_used, minlength=B)
+        if self._any_rejected:
+            rejected_p = self._isr_size < self.min_isr
+            reject = appended * (rejected_p[None, :] & self.all_acks[:, None])
+            appended = appended - reject
+            self.cpu_q -= reject
+            self.acc += reject  # NOT_ENOUGH_REPLICAS is retriable: the batches go back
+            self._acc_batches = None
+            self.conn_unacked -= np.bincount(
+                self._conn_flat, weights=reject.ravel(), minlength=self.I * B
+            ).astype(np.int64)
+        if self._kernels is not None:
+            old_leo = self._kernels.appended_to_logs(
+                INDEX_ENTRY_BYTES, appended, f_take, self.f_leo, self.f_lock_busy,
+                self._step_follower_seconds, self.cpu_q, self.wire_per_msg, self.leo,
+                self.leo_bytes, self.leo_batches, self.leader, self.p_dir, self.f_dir,
+                self.f_part, self.f_broker, self._bpm_f, self._index_interval_f,
+                self._index_bytes_p, self.dir_dirty, self.dir_broker, self.dirty,
+                self.written_total,
+            )  # fmt: skip
+        else:
+            old_leo = self._appended_to_logs(appended, f_take)
+        # acks=1: the leader's append completes the request
+        if self._any_one_acks:
+            ones = appended * self.one_acks[:, None]
+            self._acknowledge(ones, old_leo, self.leo, now, "appended")
+        if self._only_all_acks:
+            self.unacked += appended
+        else:
+            self.unacked += appended * self.all_acks[:, None]
+
+    def _handle_requests(
+        self, read: np.ndarray
+    ) -> tuple[bool, bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The requests ``read`` join the request queue; the handler threads' step; each
+        dirty-page writer's demand and turn. Returns (whether a handler pool is short,
+        whether every writer's whole turn fits in its room, the handlers' fraction done
+        per broker, the room per broker, the writers' demands and turns)."""
+        B = self.B
         self.cpu_q += read
         arrived_bytes = np.bincount(
             self.leader,
@@ -1866,11 +1963,10 @@ class SteppedWorld:
             self.f_stream, weights=self.f_recv * self._bpm_f, minlength=self.R
         )
         # each connection's request is one writer (it holds its muted connection)
-        n_conn = self.I * B
         produce_bytes = np.bincount(
             self._conn_flat,
             weights=(self.cpu_q * self.wire_per_msg[:, None]).ravel(),
-            minlength=n_conn,
+            minlength=self.I * B,
         )
         if any_cpu_short:
             produce_bytes *= cpu_frac[self._conn_broker]
@@ -1885,53 +1981,46 @@ class SteppedWorld:
                 np.maximum(self.stream_response, stream_bytes),
             ]
         )
-        pool = self._writer_pool
-        if (np.bincount(pool, weights=turn, minlength=B) <= room).all() and not np.count_nonzero(
-            (demand > 0) & (demand <= EPSILON)
-        ):
+        fits = bool(
+            (np.bincount(self._writer_pool, weights=turn, minlength=B) <= room).all()
+        ) and not np.count_nonzero((demand > 0) & (demand <= EPSILON))
+        return any_cpu_short, fits, cpu_frac, room, demand, turn
+
+    def _dirty_room(
+        self, fits: bool, room: np.ndarray, demand: np.ndarray, turn: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """The dirty-page room shared among its writers (see :meth:`_handle_requests`):
+        (each connection's fraction of its request let through, or None when every
+        writer's whole turn ``fits``; the messages each follower appends)."""
+        if fits:
             # room for every writer's whole turn: each gets what it asks (share_by_turns's
             # first round grants every demand, which is at most its turn)
-            dirty_frac = None
             self._dirty_waiting = self._no_connection
             f_take = self.f_recv.copy()
             self.f_recv[:] = 0
             self.stream_response[:] = 0.0
-        else:
-            granted = share_by_turns(room, demand, turn, pool)
-            share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
-            dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
-            self._dirty_waiting = dirty_frac < 1.0 - 1e-9
-            # followers append what arrived (or keep it in the fetcher until room frees)
-            f_take = self._split_gathered(self.f_recv, stream_frac, self.f_stream)
-            self.f_recv -= f_take
-            appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
-            self.stream_response[appended_all] = 0.0
+            return None, f_take
+        n_conn = self.I * self.B
+        granted = share_by_turns(room, demand, turn, self._writer_pool)
+        share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
+        dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
+        self._dirty_waiting = dirty_frac < 1.0 - 1e-9
+        # followers append what arrived (or keep it in the fetcher until room frees)
+        f_take = self._split_gathered(self.f_recv, stream_frac, self.f_stream)
+        self.f_recv -= f_take
+        appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
+        self.stream_response[appended_all] = 0.0
+        return dirty_frac, f_take
+
+    def _appended_to_logs(self, appended: np.ndarray, f_take: np.ndarray) -> np.ndarray:
+        """The followers append ``f_take`` and the leaders ``appended``; the pages they
+        dirty (and their index entries) per log directory. Returns the leaders' log end
+        offsets before."""
+        B = self.B
         self.f_leo += f_take
         self.f_lock_busy += f_take * self._step_follower_seconds
         f_take_bytes = f_take * self._bpm_f
         f_bytes = np.bincount(self.f_broker, weights=f_take_bytes, minlength=B)
-        # leaders append produce requests, unless the ISR is below min.insync.replicas
-        if not any_cpu_short and (dirty_frac is None or dirty_frac.min() >= 1.0):
-            appended = self.cpu_q.copy()  # nothing is short (what split_fraction returns)
-        else:
-            if dirty_frac is None:
-                dirty_frac = np.ones(n_conn)
-            frac = cpu_frac[self.leader][None, :] * dirty_frac[self.conn]
-            appended = split_fraction(self.cpu_q, frac, self.rng)
-        # each partition's appends are serial: its log's lock takes what fits in the step
-        appended = self._append_locks(appended)
-        # the handler threads held the locks: that time is theirs, charged next step
-        self.cpu_backlog += np.bincount(self.leader, weights=self._lock_used, minlength=B)
-        if self._any_rejected:
-            rejected_p = self._isr_size < self.min_isr
-            reject = appended * (rejected_p[None, :] & self.all_acks[:, None])
-            appended = appended - reject
-            self.cpu_q -= reject
-            self.acc += reject  # NOT_ENOUGH_REPLICAS is retriable: the batches go back
-            self._acc_batches = None
-            self.conn_unacked -= np.bincount(
-                self._conn_flat, weights=reject.ravel(), minlength=self.I * B
-            ).astype(np.int64)
         self.cpu_q -= appended
         per_p = appended.sum(axis=0)
         bytes_p = (appended * self.wire_per_msg[:, None]).sum(axis=0)
@@ -1947,14 +2036,7 @@ class SteppedWorld:
         )
         self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=B)
         self.written_total += leader_bytes + f_bytes
-        # acks=1: the leader's append completes the request
-        if self._any_one_acks:
-            ones = appended * self.one_acks[:, None]
-            self._acknowledge(ones, old_leo, self.leo, now, "appended")
-        if self._only_all_acks:
-            self.unacked += appended
-        else:
-            self.unacked += appended * self.all_acks[:, None]
+        return old_leo
 
     def _network_work(self) -> None:
         """The network threads' step: a request read and its response written for every
@@ -1996,6 +2078,8 @@ class SteppedWorld:
         and 4 % above it on the uneven-leaders scenario (14 % at 1 ms cross-rack), where
         busy fetchers carry several producers' batches.
         """
+        if self._kernels is not None:
+            return self._read_requests_kernel(t0, t1)
         sock = self.sock
         read = np.zeros_like(sock)
         # The few (producer, partition) pairs with messages in the socket, in the table's
@@ -2110,6 +2194,65 @@ class SteppedWorld:
                 )
         return service
 
+    def _rng_words(self) -> np.ndarray:
+        """``self.rng``'s PCG64 state for a kernel that rounds at random: its own memory
+        when it can be (the kernel advances it in place), else a copy, which
+        :meth:`_rng_drawn` puts back. Either way the draws are numpy's, in order."""
+        if self._rng_view is not None:
+            return self._rng_view
+        return self._kernels.rng_words(self.rng)
+
+    def _rng_drawn(self, words: np.ndarray, drew: bool) -> None:
+        if drew and self._rng_view is None:
+            self._kernels.set_rng_words(self.rng, words)
+
+    def _replica_rates(self) -> np.ndarray:
+        """Bytes/s at which a leader sends a response to each follower: its NIC sends each
+        byte to every ISR follower and every group at once (kept until the ISR or a
+        capacity changes)."""
+        if self._replica_rate is None:
+            readers = self._isr_size - 1
+            if self.G:
+                readers = readers + self._group_readers
+            rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
+            self._replica_rate = np.minimum(rate, self.nic_in[self.f_broker])
+        return self._replica_rate
+
+    def _follower_state(self) -> tuple:
+        """What the ``high_watermark_wait`` kernel reads besides a request's pairs."""
+        net = self.scenario.costs.broker
+        return (
+            self._replica_rates(), self._f_round_trip,
+            2 * net.network_request_cpu + 3 * self.request_cpu,
+            2 * self.byte_cpu + net.network_byte_cpu,
+            self.follower_lock_batch_s, self.follower_lock_byte_s, self.leo,
+            self.f_part, self.f_stream, self.f_leo, self.f_net, self.f_recv,
+            self._bpm_f, self.replica_next_fetch, self.replica_held, self.replica_loop,
+            self._all_in_isr, self.f_in_isr, self.f_segment_part,
+            self.f_segment_start, self.unacked,
+        )  # fmt: skip
+
+    def _read_requests_kernel(self, t0: float, t1: float) -> np.ndarray:
+        """:meth:`_read_requests` (and :meth:`_service`) as one kernel, rounding with
+        draws from ``self.rng`` in the same order."""
+        per_batch, lock_per_message = self._step_lock_costs()
+        costs = self.scenario.costs.broker
+        words = self._rng_words()
+        read, drew = self._kernels.read_requests(
+            t0, t1, self.now, words, self.sock, self.net, self.cpu_q, self._conn_flat,
+            self._conn_broker, self.inflight, self.conn_unacked, self._dirty_waiting,
+            self.cpu_backlog, self.threads, self.network_backlog, self.network_threads,
+            self._request_work, self.queued_max_requests, self._mif_conn, self._turns,
+            self.wire_per_msg, lock_per_message, per_batch, self.lock_batch_s,
+            costs.network_request_cpu + self.request_cpu,
+            costs.network_byte_cpu + self.byte_cpu,
+            self.channel_free_at, self.request_bytes, self.request_service,
+            self.channel_busy, bool(self.F and self._any_all_acks), self._only_all_acks,
+            self.all_acks, self._follower_state(),
+        )  # fmt: skip
+        self._rng_drawn(words, drew)
+        return read
+
     def _high_watermark_wait(
         self, wire: np.ndarray, rows: np.ndarray, cols: np.ndarray, conn_v: np.ndarray
     ) -> np.ndarray:
@@ -2125,28 +2268,10 @@ class SteppedWorld:
         if not rows.size:
             return np.zeros(self.I * self.B)
         bytes_f = wire.sum(axis=0)[self.f_part]  # a partition's bytes, at each follower
-        if self._replica_rate is None:
-            # the leader's NIC sends each byte to every ISR follower and every group at
-            # once (kept until the ISR or a capacity changes)
-            readers = self._isr_size - 1
-            if self.G:
-                readers = readers + self._group_readers
-            rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
-            self._replica_rate = np.minimum(rate, self.nic_in[self.f_broker])
-        rate = self._replica_rate
+        rate = self._replica_rates()
         net = self.scenario.costs.broker
         loop_request_cpu = 2 * net.network_request_cpu + 3 * self.request_cpu
         loop_byte_cpu = 2 * self.byte_cpu + net.network_byte_cpu
-        if self._kernels is not None:
-            return self._kernels.high_watermark_wait(
-                self.now, self.I * self.B, wire, rows, cols, conn_v, rate,
-                self._f_round_trip, loop_request_cpu, loop_byte_cpu,
-                self.follower_lock_batch_s, self.follower_lock_byte_s, self.leo,
-                self.f_part, self.f_stream, self.f_leo, self.f_net, self.f_recv,
-                self._bpm_f, self.replica_next_fetch, self.replica_held, self.replica_loop,
-                self._all_in_isr, self.f_in_isr, self.f_segment_part,
-                self.f_segment_start, self.unacked,
-            )  # fmt: skip
         # one batch per partition in a request, appended by the follower as it was
         has_batch = np.bincount(cols, minlength=self.P) > 0
         batch_lock = has_batch[self.f_part] * self.follower_lock_batch_s
@@ -2214,19 +2339,15 @@ class SteppedWorld:
         ``appended`` (acks=1) or ``committed`` (acks=all: below the high watermark)."""
         if not np.count_nonzero(counts):
             return
-        per_i = counts.sum(axis=1)
-        self.acked += per_i
-        self.acked_bytes += per_i * self.wire_per_msg
-        done_conn = np.bincount(
-            self._conn_flat, weights=counts.ravel(), minlength=self.I * self.B
-        ).astype(np.int64)
-        share = np.divide(
-            done_conn, self.conn_unacked, out=np.zeros(done_conn.size), where=self.conn_unacked > 0
-        )
-        finished = split_fraction(self.inflight, share, self.rng)
-        self.conn_unacked -= done_conn
-        finished = np.where(self.conn_unacked <= 0, self.inflight, finished)
-        self.inflight -= finished
+        if self._kernels is not None:
+            words = self._rng_words()
+            drew = self._kernels.acknowledge_counts(
+                words, counts, self.acked, self.acked_bytes, self.wire_per_msg,
+                self._conn_flat, self.conn_unacked, self.inflight,
+            )  # fmt: skip
+            self._rng_drawn(words, drew)
+        else:
+            self._acknowledge_counts(counts)
         if now <= self.measure_from:
             return
         per_p = counts.sum(axis=0)
@@ -2251,6 +2372,24 @@ class SteppedWorld:
             low, high = np.maximum(0.0, low + extra), np.maximum(0.0, high + extra)
         self._record_latency("produce", low, high, n)
 
+    def _acknowledge_counts(self, counts: np.ndarray) -> None:
+        """``counts`` messages per (producer, partition) acknowledged: the producers'
+        counts, and the requests in flight they finish (the whole rest of a connection's
+        requests once nothing it sent is unacknowledged)."""
+        per_i = counts.sum(axis=1)
+        self.acked += per_i
+        self.acked_bytes += per_i * self.wire_per_msg
+        done_conn = np.bincount(
+            self._conn_flat, weights=counts.ravel(), minlength=self.I * self.B
+        ).astype(np.int64)
+        share = np.divide(
+            done_conn, self.conn_unacked, out=np.zeros(done_conn.size), where=self.conn_unacked > 0
+        )
+        finished = split_fraction(self.inflight, share, self.rng)
+        self.conn_unacked -= done_conn
+        finished = np.where(self.conn_unacked <= 0, self.inflight, finished)
+        self.inflight -= finished
+
     def _waited(
         self, now: float, newest: np.ndarray, oldest: np.ndarray, hops: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -2270,6 +2409,17 @@ class SteppedWorld:
         if self.F:
             self._fetcher_loops(now)
         self._update_replication_delay()
+        if self._kernels is not None and self._all_in_isr:  # (no follower to rejoin)
+            words = self._rng_words()
+            advanced, old, committed, drew = self._kernels.commit(
+                words, self._all_led, self._any_under_min_isr, self.has_leader,
+                self.under_min_isr, self.leo, self.hw, self.f_leo_at_leader,
+                self.f_segment_part, self.f_segment_start, self.unacked,
+            )  # fmt: skip
+            self._rng_drawn(words, drew)
+            if advanced:
+                self._acknowledge(committed, old, self.hw, now, "committed")
+            return
         # an offline partition's high watermark stays where it is (no leader moves it)
         candidate = self.leo.copy() if self._all_led else np.where(self.has_leader, self.leo, self.hw)
         if self.F:
@@ -2449,6 +2599,13 @@ class SteppedWorld:
         oldest, newest, messages)``, the messages of each range scaled to ``counts``
         (acknowledged messages can differ from offsets passed when producers mix acks
         settings), integers by cumulative rounding."""
+        if self._kernels is not None:
+            curve = self.curve
+            return self._kernels.creation_pieces(
+                curve.fine, curve.fine_steps, curve.coarse, curve.coarse_len,
+                curve.coarse_every, curve.step, RECENT, series,
+                np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), counts,
+            )  # fmt: skip
         piece, oldest, newest, n = self.curve.segments(series, lo, hi)
         order = piece.argsort(kind="stable")
         piece, oldest, newest, n = piece[order], oldest[order], newest[order], n[order]

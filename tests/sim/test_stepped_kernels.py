@@ -119,3 +119,33 @@ def test_max_min_share_kernel_matches_progressive_filling_on_random_networks():
         np.testing.assert_array_equal(
             kernels.max_min_share(demand, src, dst, capacity, 8), expected
         )
+
+
+def test_kernels_draw_what_numpy_draws():
+    """The kernels' PCG64 gives ``Generator.random``'s numbers and leaves the generator
+    where numpy would, both on the generator's own memory and on a copy of its state."""
+    kernels = stepped_kernels.load()
+    for seed in range(5):
+        ours, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
+        ours.random(seed)  # not at the start
+        theirs.random(seed)
+        view = kernels.rng_state_view(ours)
+        assert view is not None  # numpy's PCG64 keeps a 128-bit state
+        np.testing.assert_array_equal(kernels.draw_many(view, 500), theirs.random(500))
+        words = kernels.rng_words(ours)
+        np.testing.assert_array_equal(kernels.draw_many(words, 300), theirs.random(300))
+        kernels.set_rng_words(ours, words)
+        # the generator goes on from there, for every distribution
+        np.testing.assert_array_equal(ours.random(10), theirs.random(10))
+        np.testing.assert_array_equal(ours.poisson(4.0, 10), theirs.poisson(4.0, 10))
+
+
+def test_copied_generator_state_gives_the_same_run(monkeypatch):
+    """Where the generator's memory cannot be used in place, its state is copied in and
+    out of the kernels: the run is the same."""
+    scenario = _scenarios()["mixed faults"]
+    monkeypatch.setattr(stepped_kernels.load(), "rng_state_view", lambda rng: None)
+    copied = _run(scenario, monkeypatch, "numba")
+    plain = _run(scenario, monkeypatch, "numpy")
+    pd.testing.assert_frame_equal(copied.timeseries, plain.timeseries, check_exact=True)
+    assert copied.summary == plain.summary
