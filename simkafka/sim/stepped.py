@@ -1113,11 +1113,20 @@ class SteppedWorld:
         arrivals = np.zeros((self.I, self.P), dtype=np.int64)
         if self._any_keyed:
             arrivals[self.keyed] = self._keyed_split(counts[self.keyed])
-        sticky = ~self.keyed & (counts > 0)
-        if np.count_nonzero(sticky):
-            self._sticky(sticky.nonzero()[0], counts[sticky], arrivals)
-        self.created += counts
-        self.created_p += arrivals.sum(axis=0)
+        if self._kernels is not None:
+            words = self._rng_words()
+            drew = self._kernels.sticky_arrivals(
+                words, counts, self.keyed, arrivals, self.sticky_partition,
+                self.sticky_left, self.switch_msgs, self.sticky_count,
+                self.sticky_choices, self.created, self.created_p,
+            )  # fmt: skip
+            self._rng_drawn(words, drew)
+        else:
+            sticky = ~self.keyed & (counts > 0)
+            if np.count_nonzero(sticky):
+                self._sticky(sticky.nonzero()[0], counts[sticky], arrivals)
+            self.created += counts
+            self.created_p += arrivals.sum(axis=0)
         self.curve.push(self.created_p)
         self._admit_and_expire(arrivals, counts, t0 + 0.5 * dt, t1)
 
@@ -1207,6 +1216,16 @@ class SteppedWorld:
     ) -> None:
         """``buffer.memory``: ``send()`` calls enter the accumulator oldest first while there
         is room; the rest block, and those blocked longer than ``max.block.ms`` fail."""
+        if self._kernels is not None and self._nothing_blocked and self._acc_batches is not None:
+            closed, open_ = self._acc_batches
+            if self._kernels.admit_unblocked(
+                now, self.dt, arrivals, counts, self._held_stages, self.wire_per_msg,
+                self.buffer_memory, self.acc, closed, open_, self.partial_first,
+                self.per_batch, self.close_lag,
+            ):  # fmt: skip
+                if self.offline_cols.size:
+                    self._strand(arrivals[:, self.offline_cols], now)
+                return
         free = np.maximum(0.0, self.buffer_memory - self._used_memory())
         room = np.floor(free / self.wire_per_msg).astype(np.int64)
         if self._nothing_blocked and (room >= counts).all():
@@ -1647,6 +1666,25 @@ class SteppedWorld:
         B, M = self.B, self.M
         if not self.G:
             return np.zeros(0)
+        if self._kernels is not None:
+            # most steps no response is cut (nothing rounds): one kernel
+            request_size, response_size = self._fetch_header_bytes
+            uncut, answered, fetch_cpu, demand = self._kernels.consumer_fetch_demand_uncut(
+                now, self.byte_cpu, self.request_cpu, self._any_prefill,
+                self._all_sessions_up, self._bpm, self.c_stream, self.c_net,
+                self.fetchable, self.owned, self.buffered, self.in_batch, self.hw,
+                self.position, self.partition_fetch_max, self._session_fetch_max,
+                self.leo, self.leo_bytes, self.written_total, self.leader,
+                self._leader_page_cache, self.prefill_p, self.consumer_wait,
+                self._session_max_wait, self._session_fetch_min, self._session_up,
+                self._session_broker, self._session_member, request_size, response_size,
+                self._member_egress, self.header_bytes_in, self._link_overhead,
+                self.broker_requests, self._fetch_cpu,
+            )  # fmt: skip
+            if uncut:
+                self.consumer_requests += answered
+                self._fetch_cpu = fetch_cpu
+                return demand
         bpm = self._bpm
         in_net = np.bincount(self._c_stream_flat, weights=self.c_net.ravel(), minlength=M * B)
         idle_stream = in_net == 0

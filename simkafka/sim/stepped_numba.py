@@ -1421,3 +1421,244 @@ def appended_to_logs(
     for b in range(B):
         written_total[b] += leader_bytes[b] + f_bytes[b]
     return old_leo
+
+
+@njit(cache=True)
+def consumer_fetch_demand_uncut(
+    now: float,
+    byte_cpu: float,
+    request_cpu: float,
+    any_prefill: bool,
+    all_sessions_up: bool,
+    bpm: np.ndarray,
+    c_stream: np.ndarray,
+    c_net: np.ndarray,
+    fetchable: np.ndarray,
+    owned: np.ndarray,
+    buffered: np.ndarray,
+    in_batch: np.ndarray,
+    hw: np.ndarray,
+    position: np.ndarray,
+    partition_fetch_max: np.ndarray,
+    session_fetch_max: np.ndarray,
+    leo: np.ndarray,
+    leo_bytes: np.ndarray,
+    written_total: np.ndarray,
+    leader: np.ndarray,
+    leader_page_cache: np.ndarray,
+    prefill_p: np.ndarray,
+    consumer_wait: np.ndarray,
+    session_max_wait: np.ndarray,
+    session_fetch_min: np.ndarray,
+    session_up: np.ndarray,
+    session_broker: np.ndarray,
+    session_member: np.ndarray,
+    request_size: np.ndarray,
+    response_size: np.ndarray,
+    member_egress: np.ndarray,
+    header_bytes_in: np.ndarray,
+    link_overhead: np.ndarray,
+    broker_requests: np.ndarray,
+    fetch_cpu: np.ndarray,
+) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """``SteppedWorld._consumer_fetch_demand`` when no response is cut -- by
+    ``fetch.max.bytes`` or by the disk reads of data older than the page cache -- so no
+    fetch is rounded. Returns (0, ...) having changed nothing when one is cut (the numpy
+    code then cuts it, drawing its roundings), else (1, the fetch requests answered, the
+    fetches' CPU per broker, the bytes in the network per fetch session)."""
+    G, P = c_stream.shape
+    n_sessions, B = session_broker.size, broker_requests.size
+    M = member_egress.size
+    in_net = np.zeros(n_sessions)
+    for g in range(G):
+        for p in range(P):
+            in_net[c_stream[g, p]] += c_net[g, p]
+    fetch = np.empty((G, P), np.int64)
+    want = np.zeros(n_sessions)
+    for g in range(G):
+        for p in range(P):
+            eligible = fetchable[g, p] and buffered[g, p] == in_batch[g, p]
+            eligible = eligible and in_net[c_stream[g, p]] == 0
+            available = hw[p] - position[g, p] if eligible else 0
+            cap = np.int64(max(1.0, np.floor(partition_fetch_max[g] / max(bpm[p], 1.0))))
+            fetch[g, p] = min(available, cap)
+            want[c_stream[g, p]] += fetch[g, p] * bpm[p]
+    for c in range(n_sessions):
+        if want[c] > session_fetch_max[c]:
+            return 0, 0, fetch_cpu, want
+    wide = leader_page_cache.shape[0] > 1
+    for p in range(P):
+        ratio = written_total[leader[p]] / max(leo_bytes[p], 1.0)
+        for g in range(G):
+            if fetch[g, p] > 0:
+                lag_bytes = (leo[p] - position[g, p]) * bpm[p]
+                if lag_bytes * ratio > leader_page_cache[g if wide else 0, p]:
+                    return 0, 0, fetch_cpu, want
+                if any_prefill and position[g, p] < prefill_p[p]:
+                    return 0, 0, fetch_cpu, want
+    answer = np.zeros(n_sessions, np.bool_)
+    answered = 0
+    for c in range(n_sessions):
+        idle = in_net[c] == 0
+        if idle and consumer_wait[c] < 0:
+            consumer_wait[c] = now
+        waited = now - consumer_wait[c] >= session_max_wait[c]
+        answer[c] = idle and (want[c] >= session_fetch_min[c] or waited)
+        if not all_sessions_up:
+            answer[c] = answer[c] and session_up[c]
+        if answer[c]:
+            answered += 1
+    demand = np.zeros(n_sessions)
+    if answered == 0:  # nothing is fetched: the network holds what it held
+        for g in range(G):
+            for p in range(P):
+                demand[c_stream[g, p]] += c_net[g, p] * bpm[p]
+        return 1, 0, fetch_cpu, demand
+    # the fetch requests' headers and their responses' (_fetch_headers)
+    into_broker = np.zeros(B)
+    out_of_broker = np.zeros(B)
+    from_member = np.zeros(M)
+    to_member = np.zeros(M)
+    requests = np.zeros(B)
+    for c in range(n_sessions):
+        request = answer[c] * request_size[c]
+        response = answer[c] * response_size[c]
+        into_broker[session_broker[c]] += request
+        out_of_broker[session_broker[c]] += response
+        from_member[session_member[c]] += request
+        to_member[session_member[c]] += response
+        requests[session_broker[c]] += answer[c]
+        if answer[c]:
+            consumer_wait[c] = -1.0
+    for b in range(B):
+        header_bytes_in[b] += into_broker[b]
+        link_overhead[2 * b + 1] += into_broker[b]
+    for b in range(B):
+        link_overhead[2 * b] += out_of_broker[b]
+    raised = np.empty(M)  # link_overhead[hosts] += ...: numpy's repeated-index semantics
+    for m in range(M):
+        raised[m] = link_overhead[member_egress[m]] + from_member[m]
+    for m in range(M):
+        link_overhead[member_egress[m]] = raised[m]
+    for m in range(M):
+        raised[m] = link_overhead[member_egress[m] + 1] + to_member[m]
+    for m in range(M):
+        link_overhead[member_egress[m] + 1] = raised[m]
+    for b in range(B):
+        broker_requests[b] += requests[b]
+    fetched = np.zeros(B)
+    for g in range(G):
+        for p in range(P):
+            if not (answer[c_stream[g, p]] and owned[g, p]):
+                fetch[g, p] = 0
+            position[g, p] += fetch[g, p]
+            c_net[g, p] += fetch[g, p]
+            fetched[leader[p]] += fetch[g, p] * bpm[p] * byte_cpu
+    answer_cpu = np.zeros(B)
+    for c in range(n_sessions):
+        answer_cpu[session_broker[c]] += answer[c] * request_cpu
+    out_cpu = np.empty(B)
+    for b in range(B):
+        out_cpu[b] = fetch_cpu[b] + fetched[b] + answer_cpu[b]
+    for g in range(G):
+        for p in range(P):
+            demand[c_stream[g, p]] += c_net[g, p] * bpm[p]
+    return 1, answered, out_cpu, demand
+
+
+@njit(cache=True)
+def sticky_arrivals(
+    words: np.ndarray,
+    counts: np.ndarray,
+    keyed: np.ndarray,
+    arrivals: np.ndarray,
+    sticky_partition: np.ndarray,
+    sticky_left: np.ndarray,
+    switch_msgs: np.ndarray,
+    sticky_count: np.ndarray,
+    sticky_choices: np.ndarray,
+    created: np.ndarray,
+    created_p: np.ndarray,
+) -> bool:
+    """``SteppedWorld._sticky`` for the producers without keys that sent this step, then
+    the counts created: KIP-794's partitioner stays on a partition for its stint and picks
+    the next uniformly (one draw a switch, producer by producer). Whether it drew."""
+    NI, P = arrivals.shape
+    drew = False
+    for i in range(NI):
+        n = counts[i]
+        if keyed[i] or n <= 0:
+            continue
+        current = sticky_partition[i]
+        left = 0 if current < 0 else sticky_left[i]
+        first = min(n, left)
+        if first > 0:
+            arrivals[i, current] += first
+        rest = n - first
+        size = switch_msgs[i]
+        switches = -(-rest // size)
+        left -= first
+        for k in range(switches):
+            drew = True
+            pick = np.int64(np.floor(next_double(words) * sticky_count[i]))
+            chosen = sticky_choices[i, pick]
+            amount = size if k < switches - 1 else rest - (switches - 1) * size
+            arrivals[i, chosen] += amount
+            current = chosen
+        if switches > 0:
+            left = switches * size - rest
+        sticky_partition[i] = current
+        sticky_left[i] = left
+    for i in range(NI):
+        created[i] += counts[i]
+        for p in range(P):
+            created_p[p] += arrivals[i, p]
+    return drew
+
+
+@njit(cache=True)
+def admit_unblocked(
+    now: float,
+    dt: float,
+    arrivals: np.ndarray,
+    counts: np.ndarray,
+    held_stages: np.ndarray,
+    wire_per_msg: np.ndarray,
+    buffer_memory: np.ndarray,
+    acc: np.ndarray,
+    closed: np.ndarray,
+    open_: np.ndarray,
+    partial_first: np.ndarray,
+    per_batch: np.ndarray,
+    close_lag: np.ndarray,
+) -> bool:
+    """``SteppedWorld._admit_and_expire`` when nothing is blocked and ``buffer.memory``
+    has room for every ``send()`` of the step: the records enter the accumulator, whose
+    kept batches (``closed``, ``open_``) change where they were sent to. Returns False
+    having changed nothing when a producer must block (the numpy code then queues it)."""
+    S, NI, P = held_stages.shape
+    for i in range(NI):
+        held = 0  # acc + net + sock + cpu_q + unacked (integers: any order is exact)
+        for s in range(S):
+            for p in range(P):
+                held += held_stages[s, i, p]
+        free = max(0.0, buffer_memory[i] - held * wire_per_msg[i])
+        if not np.floor(free / wire_per_msg[i]) >= counts[i]:
+            return False
+    started_at = now - 0.5 * dt
+    for i in range(NI):
+        for p in range(P):
+            moved = arrivals[i, p]
+            if moved == 0:
+                continue
+            total = acc[i, p] + moved
+            acc[i, p] = total
+            closed_now = max(total - close_lag[i], 0) // per_batch[i]
+            open_now = total - closed_now * per_batch[i]
+            if (open_[i, p] == 0 or closed_now > closed[i, p]) and open_now > 0:
+                partial_first[i, p] = started_at
+            closed[i, p] = closed_now
+            open_[i, p] = open_now
+            if open_now == 0:
+                partial_first[i, p] = np.inf
+    return True
