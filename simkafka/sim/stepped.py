@@ -1008,8 +1008,18 @@ class SteppedWorld:
         self._handle_and_append(t1)
         self._advance_high_watermark(t1)
         self._process(t1)
-        self._write_back()
-        self._network_work()
+        if self._kernels is not None:
+            net = self.scenario.costs.broker
+            self._kernels.write_back_and_network(
+                net.network_request_cpu, net.network_byte_cpu, self.dir_dirty,
+                self._dir_write_step, self.dir_write, self.dir_written, self.dir_write_busy,
+                self.dir_broker, self.dirty, self.disk_written, self.disk_write_busy,
+                self.broker_requests, self.bytes_in, self.bytes_out, *self._network_seen,
+                self.network_backlog, self._network_thread_seconds, self.network_busy,
+            )  # fmt: skip
+        else:
+            self._write_back()
+            self._network_work()
         if t1 >= self.next_isr_check:
             self._maybe_shrink_isr(t1)
             self.next_isr_check += self.replica_lag_max / 2
@@ -1136,6 +1146,11 @@ class SteppedWorld:
         ``SEND_BACKLOG`` behind, the rest is ``cpu_limited`` and never created) -- or, for
         ``rate: max``, as many as the thread can do while ``buffer.memory`` has room
         (then it waits in ``send()`` for the rest of the step)."""
+        if self._kernels is not None and not self._any_max_rate:
+            return self._kernels.application_threads(
+                t0, t1, SEND_BACKLOG, offered, self.send_cpu, self.app_free_at,
+                self.cpu_limited, self.app_busy,
+            )  # fmt: skip
         cpu = self.send_cpu
         busy = cpu > 0
         if self._any_max_rate:

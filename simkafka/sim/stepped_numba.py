@@ -1662,3 +1662,80 @@ def admit_unblocked(
             if open_now == 0:
                 partial_first[i, p] = np.inf
     return True
+
+
+@njit(cache=True)
+def write_back_and_network(
+    network_request_cpu: float,
+    network_byte_cpu: float,
+    dir_dirty: np.ndarray,
+    dir_write_step: np.ndarray,
+    dir_write: np.ndarray,
+    dir_written: np.ndarray,
+    dir_write_busy: np.ndarray,
+    dir_broker: np.ndarray,
+    dirty: np.ndarray,
+    disk_written: np.ndarray,
+    disk_write_busy: np.ndarray,
+    broker_requests: np.ndarray,
+    bytes_in: np.ndarray,
+    bytes_out: np.ndarray,
+    seen_requests: np.ndarray,
+    seen_bytes: np.ndarray,
+    network_backlog: np.ndarray,
+    network_thread_seconds: np.ndarray,
+    network_busy: np.ndarray,
+) -> None:
+    """``SteppedWorld._write_back`` then ``_network_work``: each log directory's disk
+    writes back its dirty pages, and the network threads' step."""
+    B, D = dirty.size, dir_dirty.size
+    written = np.zeros(B)
+    busy = np.zeros(B)
+    dirty[:] = 0.0
+    for d in range(D):
+        flushed = min(dir_dirty[d], dir_write_step[d])
+        dir_dirty[d] -= flushed
+        dir_written[d] += flushed
+        dir_write_busy[d] += flushed / dir_write[d]
+        dirty[dir_broker[d]] += dir_dirty[d]
+        written[dir_broker[d]] += flushed
+        busy[dir_broker[d]] += flushed / dir_write[d]
+    for b in range(B):
+        disk_written[b] += written[b]
+        disk_write_busy[b] += busy[b]
+        nbytes = bytes_in[b] + bytes_out[b]
+        work = (broker_requests[b] - seen_requests[b]) * network_request_cpu + (
+            nbytes - seen_bytes[b]
+        ) * network_byte_cpu
+        seen_requests[b] = broker_requests[b]
+        seen_bytes[b] = nbytes
+        total = network_backlog[b] + work
+        done = min(total, network_thread_seconds[b])
+        network_busy[b] += done
+        network_backlog[b] = total - done
+
+
+@njit(cache=True)
+def application_threads(
+    t0: float,
+    t1: float,
+    send_backlog: float,
+    offered: np.ndarray,
+    send_cpu: np.ndarray,
+    app_free_at: np.ndarray,
+    cpu_limited: np.ndarray,
+    app_busy: np.ndarray,
+) -> np.ndarray:
+    """``SteppedWorld._application_threads`` when no producer sends at ``rate: max``."""
+    NI = offered.size
+    counts = np.empty(NI, np.int64)
+    for i in range(NI):
+        begin = max(app_free_at[i], t0)
+        end = t1 + send_backlog
+        room = (end - begin) / send_cpu[i] if send_cpu[i] > 0 else 2.0**62
+        room_whole = np.int64(np.floor(min(max(room, 0.0), 2.0**62)))
+        counts[i] = min(offered[i], room_whole)
+        cpu_limited[i] += offered[i] - counts[i]
+        app_free_at[i] = begin + counts[i] * send_cpu[i]
+        app_busy[i] += counts[i] * send_cpu[i]
+    return counts
