@@ -559,6 +559,8 @@ class SteppedWorld:
         self._any_max_rate = bool(self.max_rate.any())
         self.sender_free_at = np.zeros(self.I)
         self._nobody = np.zeros(self.I, dtype=bool)  # (no send() forces a drain)
+        p = self.scenario.costs.producer  # (client_costs.sender_cpu's, for the drain kernel)
+        self._sender_costs = np.array([p.request_cpu, p.batch_cpu, p.byte_cpu, p.ack_record_cpu])
         self.sender_busy = np.zeros(self.I)
 
     def _build_consumers(self) -> None:
@@ -919,6 +921,12 @@ class SteppedWorld:
         """``(records per batch, lock seconds per message)`` for the rest of the step: what
         they depend on (the batches sent, the disks) changes only in ``_drain`` and at the
         step's start, so they are computed once per step after the drain."""
+        if self._lock_costs is None and self._kernels is not None and not self._any_flushing:
+            self._lock_costs = self._kernels.lock_costs(
+                RECORD_BATCH_OVERHEAD, self.sent_wire, self.sent_msgs, self.record_wire,
+                self.per_batch, self.lock_batch_s, self.lock_record_s, self.wire_per_msg,
+                self.lock_byte_s, self.record_bytes, self.lock_codec_s,
+            )  # fmt: skip
         if self._lock_costs is None:
             per_batch = self._records_per_batch()
             self._lock_costs = (per_batch, self._lock_seconds_per_message(per_batch))
@@ -995,8 +1003,15 @@ class SteppedWorld:
         self._produce_request_cpu = np.zeros(self.B)
         self._fetch_cpu = np.zeros(self.B)
         self._link_overhead[:] = 0.0
-        self._bpm = self._bytes_per_message()
-        self._bpm_f = self._bpm[self.f_part]  # at each follower
+        if self._kernels is not None and not self._any_flushing:
+            self._bpm, self._bpm_f, self._follower_seconds = self._kernels.step_rates(
+                self.leo, self.leo_bytes, self.leo_batches, self.f_part,
+                self.follower_lock_batch_s, self.follower_lock_byte_s,
+            )  # fmt: skip
+        else:
+            self._bpm = self._bytes_per_message()
+            self._bpm_f = self._bpm[self.f_part]  # at each follower
+            self._follower_seconds = None
         self._lock_costs: tuple[np.ndarray, np.ndarray] | None = None
         self._group_step(t0)
         self._arrivals(t0, t1)
@@ -1488,12 +1503,11 @@ class SteppedWorld:
             force = self.memory_wait
         else:
             force = self._nobody
-        p = self.scenario.costs.producer
         reached, turns, requests, batches, request_cpu, old_sent, t_flat, t_take = (
             self._kernels.drain(
                 now, self.dt, (self.steps * GOLDEN_RATIO_FRACTION) % 1.0, kept, self._all_led,
                 self._turnaround_base, self.request_cpu,
-                np.array([p.request_cpu, p.batch_cpu, p.byte_cpu, p.ack_record_cpu]),
+                self._sender_costs,
                 RECORD_BATCH_OVERHEAD, REQUEST_OVERHEAD, RESPONSE_PARTITION_BYTES,
                 self.acc, full, partial, self.partial_first, self.net, self._linger_due, force,
                 self.has_leader, self.per_batch, self.close_lag, self._conn_flat,
@@ -1532,7 +1546,11 @@ class SteppedWorld:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
         B = self.B
         # the followers' append cost, as it stands until this step's appends (reused there)
-        self._step_follower_seconds = self._follower_seconds_per_message()
+        self._step_follower_seconds = (
+            self._follower_seconds_per_message()
+            if self._follower_seconds is None
+            else self._follower_seconds  # (kept from the step's start: the same logs)
+        )
         if self._kernels is not None:
             answered, self._fetch_cpu, demand = self._kernels.replica_fetch_demand(
                 now, 0.5 * self.dt, self.scenario.cluster.config.replica_fetch_wait_max,
@@ -2579,18 +2597,30 @@ class SteppedWorld:
                 1.0,
             )
             taken = taken + split_fraction(rest, then[member_of] * self.owned, self.rng)
+        elif self._kernels is not None:
+            words = self._rng_words()
+            taken, used, used_s, drew = self._kernels.process_taken(
+                words, budget, held, busy, member_of, self.owned, self.buffered, cost,
+                self.member_busy, self.budget_carry, self.consumed,
+            )  # fmt: skip
+            self._rng_drawn(words, drew)
+            self.step_busy = used_s
+            self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)  # (numpy's sum)
         else:
             take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy)
             taken = split_fraction(self.buffered, take_frac[member_of] * self.owned, self.rng)
-        used = np.bincount(self._member_of_flat, weights=taken.ravel(), minlength=self.M)
-        used_s = np.bincount(self._member_of_flat, weights=(taken * cost).ravel(), minlength=self.M)
-        self.member_busy += used_s
-        self.step_busy = used_s
-        # a member busy all step carries its unused fraction of a record to the next one
-        self.budget_carry = np.where(busy, budget - used_s, 0.0)
-        self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)
-        self.buffered -= taken
-        self.consumed += taken
+        if self._batch_held or self._kernels is None:
+            used = np.bincount(self._member_of_flat, weights=taken.ravel(), minlength=self.M)
+            used_s = np.bincount(
+                self._member_of_flat, weights=(taken * cost).ravel(), minlength=self.M
+            )
+            self.member_busy += used_s
+            self.step_busy = used_s
+            # a member busy all step carries its unused fraction of a record to the next
+            self.budget_carry = np.where(busy, budget - used_s, 0.0)
+            self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)
+            self.buffered -= taken
+            self.consumed += taken
         if self._batch_held:
             self.in_batch = np.minimum(np.maximum(0, self.in_batch - taken), self.buffered)
         if now <= self.measure_from:

@@ -13,6 +13,7 @@ same order, so that a run gives the same bits on either path:
   numpy does along a table's outer axis; sums along a contiguous axis (numpy sums those
   pairwise) stay in numpy;
 * no ``fastmath``: LLVM may neither reorder nor contract (fused multiply-add) them;
+* numpy's error model: a division by zero gives numpy's inf or nan, not an exception;
 * random draws stay in numpy, with the same generator in the same order.
 
 :func:`load` gives the kernels, or ``None`` when the engine should use its numpy code:

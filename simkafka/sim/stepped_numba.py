@@ -16,7 +16,7 @@ from numba import njit
 from simkafka.sim.fluid import EPSILON
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def max_min_share(
     demand: np.ndarray, src: np.ndarray, dst: np.ndarray, capacity: np.ndarray, rounds: int
 ) -> np.ndarray:
@@ -76,7 +76,7 @@ def max_min_share(
     return alloc
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def replica_fetch_demand(
     now: float,
     half_step: float,
@@ -168,7 +168,7 @@ def replica_fetch_demand(
     return answered, fetch_cpu, demand
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fetcher_loops(
     now: float,
     dt: float,
@@ -215,7 +215,7 @@ def fetcher_loops(
     return changed
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def high_watermark_wait(
     now: float,
     n_conn: int,
@@ -331,7 +331,7 @@ def high_watermark_wait(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def drain(
     now: float,
     dt: float,
@@ -543,7 +543,7 @@ def drain(
     return (2, turns, total_requests, total_batches, produce_request_cpu, old_sent, t_flat, t_take)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _interpolate(first_step, before, end, n, steps, step):  # noqa: ANN001, ANN202
     # CreationCurve._interpolate, for one message
     span = max(end - before, 1)
@@ -551,7 +551,7 @@ def _interpolate(first_step, before, end, n, steps, step):  # noqa: ANN001, ANN2
     return (first_step + within * steps) * step
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _creation_time(fine, fine_steps, coarse, coarse_len, coarse_every, step, s, n):  # noqa: ANN001, ANN202
     # CreationCurve.times for one message: the first step whose end count reaches n (the
     # newest when none does), found in the fine ring, or in the coarse rows below it
@@ -581,7 +581,7 @@ def _creation_time(fine, fine_steps, coarse, coarse_len, coarse_every, step, s, 
     )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def creation_pieces(
     fine: np.ndarray,
     fine_steps: int,
@@ -661,7 +661,7 @@ def creation_pieces(
     return piece[:k].copy(), t_old[:k].copy(), t_new[:k].copy(), out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def share_network_unconstrained(
     dt: float,
     n_prod: int,
@@ -817,7 +817,7 @@ def rng_state_view(rng: np.random.Generator) -> np.ndarray | None:
     return view
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _mulhi64(a, b):  # noqa: ANN001, ANN202
     a_lo, a_hi = a & _MASK32, a >> _U32
     b_lo, b_hi = b & _MASK32, b >> _U32
@@ -826,7 +826,7 @@ def _mulhi64(a, b):  # noqa: ANN001, ANN202
     return p3 + (p1 >> _U32) + (p2 >> _U32) + (mid >> _U32)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def next_double(words: np.ndarray) -> float:
     """``Generator.random()`` of numpy's PCG64 (XSL-RR output), advancing ``words``."""
     sl, sh, il, ih = words[0], words[1], words[2], words[3]
@@ -842,7 +842,7 @@ def next_double(words: np.ndarray) -> float:
     return np.float64(out >> _U11) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def draw_many(words: np.ndarray, n: int) -> np.ndarray:
     """``Generator.random(n)`` (for the tests)."""
     out = np.empty(n)
@@ -851,7 +851,7 @@ def draw_many(words: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def read_requests(
     t0: float,
     t1: float,
@@ -1076,7 +1076,7 @@ def read_requests(
     return read, drew
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _split_fraction(words, backlog, fraction, out):  # noqa: ANN001, ANN202
     # fluid.split_fraction (not clamped, no groups) into ``out``: whether it drew
     size = backlog.size
@@ -1101,7 +1101,7 @@ def _split_fraction(words, backlog, fraction, out):  # noqa: ANN001, ANN202
     return drew
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def acknowledge_counts(
     words: np.ndarray,
     counts: np.ndarray,
@@ -1137,7 +1137,7 @@ def acknowledge_counts(
     return drew
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def commit(
     words: np.ndarray,
     all_led: bool,
@@ -1212,7 +1212,7 @@ def commit(
     return True, old, committed, drew
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def handle_requests(
     byte_cpu: float,
     read: np.ndarray,
@@ -1309,7 +1309,7 @@ def handle_requests(
     return any_short, fits, cpu_frac, room, demand, turn, produce_bytes
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def append_locks_unconstrained(
     dt: float,
     index_entry_bytes: int,
@@ -1347,7 +1347,7 @@ def append_locks_unconstrained(
     return True, demand, index_bytes
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def appended_to_logs(
     index_entry_bytes: int,
     appended: np.ndarray,
@@ -1423,7 +1423,7 @@ def appended_to_logs(
     return old_leo
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def consumer_fetch_demand_uncut(
     now: float,
     byte_cpu: float,
@@ -1566,7 +1566,7 @@ def consumer_fetch_demand_uncut(
     return 1, answered, out_cpu, demand
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sticky_arrivals(
     words: np.ndarray,
     counts: np.ndarray,
@@ -1616,7 +1616,7 @@ def sticky_arrivals(
     return drew
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def admit_unblocked(
     now: float,
     dt: float,
@@ -1664,7 +1664,7 @@ def admit_unblocked(
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def write_back_and_network(
     network_request_cpu: float,
     network_byte_cpu: float,
@@ -1715,7 +1715,7 @@ def write_back_and_network(
         network_backlog[b] = total - done
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def application_threads(
     t0: float,
     t1: float,
@@ -1739,3 +1739,115 @@ def application_threads(
         app_free_at[i] = begin + counts[i] * send_cpu[i]
         app_busy[i] += counts[i] * send_cpu[i]
     return counts
+
+
+@njit(cache=True, error_model="numpy")
+def process_taken(
+    words: np.ndarray,
+    budget: np.ndarray,
+    held: np.ndarray,
+    busy: np.ndarray,
+    member_of: np.ndarray,
+    owned: np.ndarray,
+    buffered: np.ndarray,
+    cost: np.ndarray,
+    member_busy: np.ndarray,
+    budget_carry: np.ndarray,
+    consumed: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """``SteppedWorld._process`` when no member has a batch in hand: each member's thread
+    takes what its budget of the step allows of its buffered records, in proportion over
+    its partitions (rounded at random). Returns (records taken per (group, partition),
+    records and seconds per member, whether it drew)."""
+    G, P = buffered.shape
+    M = held.size
+    take = np.ones(M)
+    for m in range(M):
+        if busy[m]:
+            take[m] = budget[m] / held[m]
+    backlog = buffered.ravel()
+    fraction = np.empty(G * P)
+    for g in range(G):
+        for p in range(P):
+            fraction[g * P + p] = take[member_of[g, p]] * owned[g, p]
+    taken_flat = np.empty(G * P, np.int64)
+    drew = _split_fraction(words, backlog, fraction, taken_flat)
+    taken = taken_flat.reshape((G, P))
+    used = np.zeros(M)
+    used_s = np.zeros(M)
+    for g in range(G):
+        for p in range(P):
+            used[member_of[g, p]] += taken[g, p]
+    for g in range(G):
+        for p in range(P):
+            used_s[member_of[g, p]] += taken[g, p] * cost[g, p]
+    for m in range(M):
+        member_busy[m] += used_s[m]
+        budget_carry[m] = budget[m] - used_s[m] if busy[m] else 0.0
+    for g in range(G):
+        for p in range(P):
+            buffered[g, p] -= taken[g, p]
+            consumed[g, p] += taken[g, p]
+    return taken, used, used_s, drew
+
+
+@njit(cache=True, error_model="numpy")
+def step_rates(
+    leo: np.ndarray,
+    leo_bytes: np.ndarray,
+    leo_batches: np.ndarray,
+    f_part: np.ndarray,
+    follower_lock_batch_s: float,
+    follower_lock_byte_s: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a step reads of the logs as they stand at its start (no log flushes by
+    messages): each partition's bytes per message, the same at each follower, and the
+    followers' lock seconds per message (``_bytes_per_message``,
+    ``_follower_seconds_per_message``)."""
+    P, F = leo.size, f_part.size
+    bpm = np.empty(P)
+    records = np.empty(P)
+    for p in range(P):
+        bpm[p] = leo_bytes[p] / leo[p] if leo[p] > 0 else 1.0
+        records[p] = leo[p] / leo_batches[p] if leo_batches[p] > 0 else 1.0
+    bpm_f = np.empty(F)
+    seconds = np.empty(F)
+    for f in range(F):
+        bpm_f[f] = bpm[f_part[f]]
+        seconds[f] = follower_lock_batch_s / records[f_part[f]] + bpm_f[f] * follower_lock_byte_s
+    return bpm, bpm_f, seconds
+
+
+@njit(cache=True, error_model="numpy")
+def lock_costs(
+    batch_overhead: int,
+    sent_wire: np.ndarray,
+    sent_msgs: np.ndarray,
+    record_wire: np.ndarray,
+    per_batch_configured: np.ndarray,
+    lock_batch_s: np.ndarray,
+    lock_record_s: np.ndarray,
+    wire_per_msg: np.ndarray,
+    lock_byte_s: np.ndarray,
+    record_bytes: np.ndarray,
+    lock_codec_s: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``SteppedWorld._step_lock_costs`` when no log flushes by messages: each producer's
+    records per batch sent so far, and its appends' lock seconds per message (one column:
+    the same for every partition)."""
+    NI = sent_msgs.size
+    per_batch = np.empty(NI)
+    seconds = np.empty((NI, 1))
+    for i in range(NI):
+        batches = (sent_wire[i] - sent_msgs[i] * record_wire[i]) / batch_overhead
+        if batches > 0.5:
+            per_batch[i] = sent_msgs[i] / max(batches, 1.0)
+        else:
+            per_batch[i] = np.float64(per_batch_configured[i])
+        seconds[i, 0] = (
+            lock_batch_s[i] / per_batch[i]
+            + lock_record_s[i]
+            + wire_per_msg[i] * lock_byte_s[i]
+            + record_bytes[i] * lock_codec_s[i]
+        )
+    return per_batch, seconds
