@@ -144,6 +144,16 @@ keyed records for an offline one wait in the accumulator, never drained, until
 :meth:`SteppedWorld._expire_leaderless`). An offline partition's ``leader`` entry names
 its preferred replica (a broker that is down) only so that the arrays indexed by leader
 stay in range; nothing moves through it.
+
+Speed: a step is some 600 small array operations, and numpy's cost per call, not the
+arithmetic, bounds it. The busiest stages therefore run as compiled kernels
+(:mod:`simkafka.sim.stepped_numba`, numba), each fusing a stage's operations into one
+loop that computes the same numbers in the same order, drawing its random roundings from
+the same generator in the same order: a seed gives the same run, bit for bit, with or
+without them. Where a stage may have to round at random in a way the kernel does not
+cover (a link, a lock or a fetch response cut short), the kernel reports it without
+having changed anything and the numpy code runs. ``SIMKAFKA_KERNELS=numpy``, or a
+missing numba, runs the numpy code throughout (:mod:`simkafka.sim.stepped_kernels`).
 """
 
 from __future__ import annotations
