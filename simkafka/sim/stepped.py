@@ -247,6 +247,11 @@ class SteppedWorld:
             "e2e": [],
         }
 
+    @property
+    def compiled(self) -> bool:
+        """Whether the busiest stages run as compiled kernels (else all is numpy)."""
+        return self._kernels is not None
+
     # -- construction -----------------------------------------------------------------------
 
     def _build_brokers(self) -> None:

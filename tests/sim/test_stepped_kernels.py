@@ -96,10 +96,10 @@ def test_kernels_and_numpy_give_identical_runs(name, monkeypatch):
 def test_the_switch_picks_the_path(monkeypatch):
     monkeypatch.setenv(stepped_kernels.KERNELS_VARIABLE, "numpy")
     assert stepped_kernels.load() is None
-    assert SteppedWorld(_scenarios()["mixed faults"])._kernels is None
+    assert not SteppedWorld(_scenarios()["mixed faults"]).compiled
     monkeypatch.delenv(stepped_kernels.KERNELS_VARIABLE)
     assert stepped_kernels.load() is not None  # numba is a dependency: the default is compiled
-    assert SteppedWorld(_scenarios()["mixed faults"])._kernels is not None
+    assert SteppedWorld(_scenarios()["mixed faults"]).compiled
     monkeypatch.setenv(stepped_kernels.KERNELS_VARIABLE, "fortran")
     with pytest.raises(ValueError, match="SIMKAFKA_KERNELS"):
         stepped_kernels.load()
