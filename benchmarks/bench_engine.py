@@ -71,7 +71,11 @@ def _play_once(scenario, profile: bool, *, quiet: bool) -> dict:
         probes = SteppedProbes(world)
         play = lambda progress: run_stepped(world, probes, progress, slices=20)  # noqa: E731
         finish = lambda: build_result_for(world, probes)  # noqa: E731
-        shape = f"{world.B} brokers, {world.P} partitions, stepped engine ({world.dt * 1000:g} ms steps)"
+        kernels = "numba kernels" if world.compiled else "numpy"
+        shape = (
+            f"{world.B} brokers, {world.P} partitions, stepped engine "
+            f"({world.dt * 1000:g} ms steps, {kernels})"
+        )
     else:
         world = World(scenario)
         probes = Probes(world, scenario.run.sample_interval)

@@ -419,8 +419,9 @@ class FlowLatency:
           a second, arrivals taken as memoryless), and the connection drains again once
           that batch lingered out or its fastest partition filled a batch:
           ``wait = min(linger, (full - 1) / lambda_max)``, a request every
-          ``1 / lambda_c + wait``; a partition has a batch in it if it took that first
-          record or any during the wait (``1 - (1 - lambda_p / lambda_c) e^(-lambda_p wait)``);
+          ``1 / lambda_c + wait``; a partition's batch holds what it received in that
+          cycle, at least one record (``max(1, lambda_p * cycle)``, at most a full batch:
+          a cold partition's record goes alone, as the events engine's logs show);
         * unkeyed records go to one partition for a sticky stint (``batch.size`` bytes):
           its full batches each make a request as they close, and the stint's leftover
           records open a batch that lingers -- unless a later stint lands on a partition
@@ -449,10 +450,11 @@ class FlowLatency:
         first_c = np.divide(1.0, conn_msgs, out=np.zeros(n_conn), where=flowing)
         cycle_c = first_c + wait_c
         lam_c = conn_msgs[kc]
-        share = np.divide(per_instance, lam_c, out=np.zeros(w.K), where=lam_c > 0)
-        has_batch = 1.0 - (1.0 - share) * np.exp(-per_instance * wait_c[kc])
-        keyed_mpb = np.divide(per_instance * cycle_c[kc], has_batch, out=np.ones(w.K),
-                              where=(lam_c > 0) & (has_batch > TINY_RATE))
+        # what a partition received in a cycle, at least the record that opened its batch:
+        # the events engine's logs hold this partition by partition (test_batch_bytes),
+        # cold partitions included -- not the memoryless ``1 - (1 - share) e^(-rate wait)``
+        # chance of a batch, which puts a cold partition's records into too few batches
+        keyed_mpb = np.where(lam_c > 0, np.maximum(per_instance * cycle_c[kc], 1.0), 1.0)
         # unkeyed: a stint's full batches and its leftover's, or batches lingering out
         sticky_mpb = np.where(fills_first, full, np.clip(1.0 + spec_rate * linger, 1.0, full))
         sticky_mpb = np.where(leftover, stint / (whole + 1.0), sticky_mpb)

@@ -144,6 +144,16 @@ keyed records for an offline one wait in the accumulator, never drained, until
 :meth:`SteppedWorld._expire_leaderless`). An offline partition's ``leader`` entry names
 its preferred replica (a broker that is down) only so that the arrays indexed by leader
 stay in range; nothing moves through it.
+
+Speed: a step is some 600 small array operations, and numpy's cost per call, not the
+arithmetic, bounds it. The busiest stages therefore run as compiled kernels
+(:mod:`simkafka.sim.stepped_numba`, numba), each fusing a stage's operations into one
+loop that computes the same numbers in the same order, drawing its random roundings from
+the same generator in the same order: a seed gives the same run, bit for bit, with or
+without them. Where a stage may have to round at random in a way the kernel does not
+cover (a link, a lock or a fetch response cut short), the kernel reports it without
+having changed anything and the numpy code runs. ``SIMKAFKA_KERNELS=numpy``, or a
+missing numba, runs the numpy code throughout (:mod:`simkafka.sim.stepped_kernels`).
 """
 
 from __future__ import annotations
@@ -159,6 +169,7 @@ from simkafka.model.topology import scenario_topology
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.scenario.topic import LONG_MAX
+from simkafka.sim import stepped_kernels
 from simkafka.sim.accumulator import RecordAccumulator, kafka_batch_size
 from simkafka.sim.broker import DIRTY_RATIO, INDEX_ENTRY_BYTES
 from simkafka.sim.client_costs import (
@@ -176,6 +187,7 @@ from simkafka.sim.consumer import (
 from simkafka.sim.degradation import capacity_changes
 from simkafka.sim.fluid import (
     EPSILON,
+    RECENT,
     CreationCurve,
     apportion,
     differences,
@@ -211,6 +223,10 @@ class SteppedWorld:
         self.steps = 0
         self.streams = RandomStreams(scenario.seed)
         self.rng = self.streams.get("stepped.rounding")
+        # the compiled kernels of the busiest stages, or None: their numpy code runs
+        self._kernels = stepped_kernels.load()
+        # the generator's state as the kernels draw from it (see _rng_words)
+        self._rng_view = None if self._kernels is None else self._kernels.rng_state_view(self.rng)
         self._build_brokers()
         self._build_partitions()
         self._build_producers()
@@ -230,6 +246,11 @@ class SteppedWorld:
             "produce": [],
             "e2e": [],
         }
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the busiest stages run as compiled kernels (else all is numpy)."""
+        return self._kernels is not None
 
     # -- construction -----------------------------------------------------------------------
 
@@ -559,6 +580,9 @@ class SteppedWorld:
         self.memory_wait = np.zeros(self.I, dtype=bool)  # max-rate send() waiting for memory
         self._any_max_rate = bool(self.max_rate.any())
         self.sender_free_at = np.zeros(self.I)
+        self._nobody = np.zeros(self.I, dtype=bool)  # (no send() forces a drain)
+        p = self.scenario.costs.producer  # (client_costs.sender_cpu's, for the drain kernel)
+        self._sender_costs = np.array([p.request_cpu, p.batch_cpu, p.byte_cpu, p.ack_record_cpu])
         self.sender_busy = np.zeros(self.I)
 
     def _build_consumers(self) -> None:
@@ -919,6 +943,12 @@ class SteppedWorld:
         """``(records per batch, lock seconds per message)`` for the rest of the step: what
         they depend on (the batches sent, the disks) changes only in ``_drain`` and at the
         step's start, so they are computed once per step after the drain."""
+        if self._lock_costs is None and self._kernels is not None and not self._any_flushing:
+            self._lock_costs = self._kernels.lock_costs(
+                RECORD_BATCH_OVERHEAD, self.sent_wire, self.sent_msgs, self.record_wire,
+                self.per_batch, self.lock_batch_s, self.lock_record_s, self.wire_per_msg,
+                self.lock_byte_s, self.record_bytes, self.lock_codec_s,
+            )  # fmt: skip
         if self._lock_costs is None:
             per_batch = self._records_per_batch()
             self._lock_costs = (per_batch, self._lock_seconds_per_message(per_batch))
@@ -945,6 +975,17 @@ class SteppedWorld:
             self._index_bytes_p = np.zeros(self.P)
             return candidates
         per_batch, seconds_per_msg = self._step_lock_costs()
+        if self._kernels is not None and not (self._any_flushing or self._any_timed_flush):
+            # most steps every lock takes all it is asked: one kernel, no rounding
+            unconstrained, used, index_bytes = self._kernels.append_locks_unconstrained(
+                self.dt, INDEX_ENTRY_BYTES, candidates, per_batch, seconds_per_msg,
+                self.lock_debt, self.lock_busy, self.wire_per_msg, self.index_interval,
+            )  # fmt: skip
+            if unconstrained:
+                self.leo_batches += candidates.T @ (1.0 / per_batch)
+                self._index_bytes_p = index_bytes
+                self._lock_used = used
+                return candidates
         demand = (candidates * seconds_per_msg).sum(axis=0)  # per partition
         available = self.dt - self.lock_debt
         full = demand > available
@@ -984,8 +1025,15 @@ class SteppedWorld:
         self._produce_request_cpu = np.zeros(self.B)
         self._fetch_cpu = np.zeros(self.B)
         self._link_overhead[:] = 0.0
-        self._bpm = self._bytes_per_message()
-        self._bpm_f = self._bpm[self.f_part]  # at each follower
+        if self._kernels is not None and not self._any_flushing:
+            self._bpm, self._bpm_f, self._follower_seconds = self._kernels.step_rates(
+                self.leo, self.leo_bytes, self.leo_batches, self.f_part,
+                self.follower_lock_batch_s, self.follower_lock_byte_s,
+            )  # fmt: skip
+        else:
+            self._bpm = self._bytes_per_message()
+            self._bpm_f = self._bpm[self.f_part]  # at each follower
+            self._follower_seconds = None
         self._lock_costs: tuple[np.ndarray, np.ndarray] | None = None
         self._group_step(t0)
         self._arrivals(t0, t1)
@@ -997,8 +1045,18 @@ class SteppedWorld:
         self._handle_and_append(t1)
         self._advance_high_watermark(t1)
         self._process(t1)
-        self._write_back()
-        self._network_work()
+        if self._kernels is not None:
+            net = self.scenario.costs.broker
+            self._kernels.write_back_and_network(
+                net.network_request_cpu, net.network_byte_cpu, self.dir_dirty,
+                self._dir_write_step, self.dir_write, self.dir_written, self.dir_write_busy,
+                self.dir_broker, self.dirty, self.disk_written, self.disk_write_busy,
+                self.broker_requests, self.bytes_in, self.bytes_out, *self._network_seen,
+                self.network_backlog, self._network_thread_seconds, self.network_busy,
+            )  # fmt: skip
+        else:
+            self._write_back()
+            self._network_work()
         if t1 >= self.next_isr_check:
             self._maybe_shrink_isr(t1)
             self.next_isr_check += self.replica_lag_max / 2
@@ -1102,11 +1160,20 @@ class SteppedWorld:
         arrivals = np.zeros((self.I, self.P), dtype=np.int64)
         if self._any_keyed:
             arrivals[self.keyed] = self._keyed_split(counts[self.keyed])
-        sticky = ~self.keyed & (counts > 0)
-        if np.count_nonzero(sticky):
-            self._sticky(sticky.nonzero()[0], counts[sticky], arrivals)
-        self.created += counts
-        self.created_p += arrivals.sum(axis=0)
+        if self._kernels is not None:
+            words = self._rng_words()
+            drew = self._kernels.sticky_arrivals(
+                words, counts, self.keyed, arrivals, self.sticky_partition,
+                self.sticky_left, self.switch_msgs, self.sticky_count,
+                self.sticky_choices, self.created, self.created_p,
+            )  # fmt: skip
+            self._rng_drawn(words, drew)
+        else:
+            sticky = ~self.keyed & (counts > 0)
+            if np.count_nonzero(sticky):
+                self._sticky(sticky.nonzero()[0], counts[sticky], arrivals)
+            self.created += counts
+            self.created_p += arrivals.sum(axis=0)
         self.curve.push(self.created_p)
         self._admit_and_expire(arrivals, counts, t0 + 0.5 * dt, t1)
 
@@ -1116,6 +1183,11 @@ class SteppedWorld:
         ``SEND_BACKLOG`` behind, the rest is ``cpu_limited`` and never created) -- or, for
         ``rate: max``, as many as the thread can do while ``buffer.memory`` has room
         (then it waits in ``send()`` for the rest of the step)."""
+        if self._kernels is not None and not self._any_max_rate:
+            return self._kernels.application_threads(
+                t0, t1, SEND_BACKLOG, offered, self.send_cpu, self.app_free_at,
+                self.cpu_limited, self.app_busy,
+            )  # fmt: skip
         cpu = self.send_cpu
         busy = cpu > 0
         if self._any_max_rate:
@@ -1196,6 +1268,16 @@ class SteppedWorld:
     ) -> None:
         """``buffer.memory``: ``send()`` calls enter the accumulator oldest first while there
         is room; the rest block, and those blocked longer than ``max.block.ms`` fail."""
+        if self._kernels is not None and self._nothing_blocked and self._acc_batches is not None:
+            closed, open_ = self._acc_batches
+            if self._kernels.admit_unblocked(
+                now, self.dt, arrivals, counts, self._held_stages, self.wire_per_msg,
+                self.buffer_memory, self.acc, closed, open_, self.partial_first,
+                self.per_batch, self.close_lag,
+            ):  # fmt: skip
+                if self.offline_cols.size:
+                    self._strand(arrivals[:, self.offline_cols], now)
+                return
         free = np.maximum(0.0, self.buffer_memory - self._used_memory())
         room = np.floor(free / self.wire_per_msg).astype(np.int64)
         if self._nothing_blocked and (room >= counts).all():
@@ -1321,6 +1403,9 @@ class SteppedWorld:
         ``RecordAccumulator.drainBatchesForOneNode`` does not wait for the others' linger."""
         kept = self._acc_batches is not None  # by the arrivals (see _enter_accumulator)
         full, partial = self._accumulated()
+        if self._kernels is not None:
+            self._drain_kernel(now, kept, full, partial)
+            return
         # Only the (producer, partition) pairs with records have a batch to send: the
         # stage runs over those (a few percent of the table at full load), in the
         # table's order, so that its sums are the same as over the whole table.
@@ -1437,6 +1522,47 @@ class SteppedWorld:
             axis=1
         )
 
+    def _drain_kernel(self, now: float, kept: bool, full: np.ndarray, partial: np.ndarray) -> None:
+        """:meth:`_drain` as one compiled kernel; the ``acks=0`` completions after it."""
+        if not self._nothing_blocked:
+            force = (self.blocked.sum(axis=1) > 0) | self.memory_wait
+        elif self._any_max_rate:
+            force = self.memory_wait
+        else:
+            force = self._nobody
+        reached, turns, requests, batches, request_cpu, old_sent, t_flat, t_take = (
+            self._kernels.drain(
+                now, self.dt, (self.steps * GOLDEN_RATIO_FRACTION) % 1.0, kept, self._all_led,
+                self._turnaround_base, self.request_cpu,
+                self._sender_costs,
+                RECORD_BATCH_OVERHEAD, REQUEST_OVERHEAD, RESPONSE_PARTITION_BYTES,
+                self.acc, full, partial, self.partial_first, self.net, self._linger_due, force,
+                self.has_leader, self.per_batch, self.close_lag, self._conn_flat,
+                self._conn_broker, self._conn_nic, self._mif_conn, self.sender_free_at,
+                self.request_bytes, self.request_service, self.inflight, self.conn_unacked,
+                self.record_wire, self.sent_msgs, self.sent_wire, self.sender_busy,
+                self.wire_per_msg, self.sent_p, self.zero_acks, self.broker_requests,
+                self.header_bytes_in, self._link_overhead, self._producer_egress,
+                self.sent_msgs_pair, self.sent_batches_pair, self.wire_pair,
+            )
+        )  # fmt: skip
+        if reached == 0:
+            return
+        self._turns = turns
+        if reached == 1:
+            return
+        if not kept:
+            self._acc_batches = (full, partial)
+        self.requests += requests
+        self.batches_sent += batches
+        self._produce_request_cpu = request_cpu
+        # acks=0: complete once written to the socket -- no response, no broker time
+        if self._any_zero_acks:
+            zeros = np.zeros_like(self.acc)
+            zeros.put(t_flat, t_take * self.zero_acks[t_flat // self.P])
+            if np.count_nonzero(zeros):
+                self._acknowledge(zeros, old_sent, self.sent_p, now, "sent")
+
     def _connection_maximum(self, values: np.ndarray) -> np.ndarray:
         """The largest of ``values`` per (producer, partition) over each connection's
         partitions (those its broker leads), and at least zero."""
@@ -1448,7 +1574,24 @@ class SteppedWorld:
         """Followers whose fetcher has no response in flight fetch what the leader has."""
         B = self.B
         # the followers' append cost, as it stands until this step's appends (reused there)
-        self._step_follower_seconds = self._follower_seconds_per_message()
+        self._step_follower_seconds = (
+            self._follower_seconds_per_message()
+            if self._follower_seconds is None
+            else self._follower_seconds  # (kept from the step's start: the same logs)
+        )
+        if self._kernels is not None:
+            answered, self._fetch_cpu, demand = self._kernels.replica_fetch_demand(
+                now, 0.5 * self.dt, self.scenario.cluster.config.replica_fetch_wait_max,
+                self.replica_fetch_max, self.request_cpu, self.byte_cpu, self.leo,
+                self.f_stream, self.f_part, self.f_leader_broker, self.f_net, self.f_recv,
+                self.f_leo, self._bpm_f, self._step_follower_seconds, self.f_caught_up,
+                self.f_fetch_leo, self.f_fetch_time, self.replica_next_fetch,
+                self.stream_up, self._stream_leader, self.replica_wait,
+                self.replica_response_bytes, self.replica_response_lock,
+                self.replica_in_flight, self.broker_requests,
+            )  # fmt: skip
+            self.replica_requests += answered
+            return demand
         # a fetcher thread sends its next fetch once it appended the last response, and
         # not before its loop (round trip, append, read) has run out
         pending = self.f_net + self.f_recv
@@ -1521,6 +1664,19 @@ class SteppedWorld:
         as in the events engine (rounding each fetcher on its own lets them drift apart
         and fill each other's idle steps).
         """
+        if self._kernels is not None:
+            net = self.scenario.costs.broker
+            if self._kernels.fetcher_loops(
+                now, self.dt, (self.steps * GOLDEN_RATIO_FRACTION) % 1.0,
+                2 * net.network_request_cpu + 3 * self.request_cpu,
+                2 * self.byte_cpu + net.network_byte_cpu,
+                self.f_stream, self.f_net, self.f_leo, self.f_leo_at_leader,
+                self.replica_in_flight, self.replica_round_trip, self.replica_response_bytes,
+                self.replica_response_lock, self.replica_loop, self.replica_held,
+                self.replica_next_fetch,
+            ):  # fmt: skip
+                self._loops_changed = True
+            return
         in_flight = np.bincount(self.f_stream, weights=self.f_net, minlength=self.R) > 0
         landed = (self.replica_in_flight & ~in_flight).nonzero()[0]
         if landed.size:
@@ -1571,6 +1727,25 @@ class SteppedWorld:
         B, M = self.B, self.M
         if not self.G:
             return np.zeros(0)
+        if self._kernels is not None:
+            # most steps no response is cut (nothing rounds): one kernel
+            request_size, response_size = self._fetch_header_bytes
+            uncut, answered, fetch_cpu, demand = self._kernels.consumer_fetch_demand_uncut(
+                now, self.byte_cpu, self.request_cpu, self._any_prefill,
+                self._all_sessions_up, self._bpm, self.c_stream, self.c_net,
+                self.fetchable, self.owned, self.buffered, self.in_batch, self.hw,
+                self.position, self.partition_fetch_max, self._session_fetch_max,
+                self.leo, self.leo_bytes, self.written_total, self.leader,
+                self._leader_page_cache, self.prefill_p, self.consumer_wait,
+                self._session_max_wait, self._session_fetch_min, self._session_up,
+                self._session_broker, self._session_member, request_size, response_size,
+                self._member_egress, self.header_bytes_in, self._link_overhead,
+                self.broker_requests, self._fetch_cpu,
+            )  # fmt: skip
+            if uncut:
+                self.consumer_requests += answered
+                self._fetch_cpu = fetch_cpu
+                return demand
         bpm = self._bpm
         in_net = np.bincount(self._c_stream_flat, weights=self.c_net.ravel(), minlength=M * B)
         idle_stream = in_net == 0
@@ -1673,6 +1848,24 @@ class SteppedWorld:
         self._link_overhead[hosts + 1] += np.bincount(member, weights=response, minlength=self.M)
 
     def _share_network(self, rep_bytes: np.ndarray, con_bytes: np.ndarray, now: float) -> None:
+        if self._kernels is not None:
+            # most steps no link is short: one kernel moves everything (no rounding)
+            unconstrained, moved, flow_bytes, replica_arrived = (
+                self._kernels.share_network_unconstrained(
+                    self.dt, self.n_prod_flows, self.net, self.wire_per_msg,
+                    self._conn_flat, rep_bytes, con_bytes, self.link_capacity,
+                    self.link_debt, self._link_overhead, self.flow_src, self.flow_dst,
+                    self.f_net, self.f_recv, self.stream_response, self.c_net,
+                    self.buffered, self.nic_out, self.nic_in, self.bytes_out,
+                    self.bytes_in, self.busy_out, self.busy_in, self.client_bytes_out,
+                    self.client_bytes_in,
+                )
+            )  # fmt: skip
+            if unconstrained:
+                self._arrived = moved
+                self._replica_arrived = replica_arrived
+                self.cross_rack_bytes += float(flow_bytes[self.flow_cross].sum())
+                return
         # the produce requests in the network: a few (producer, partition) pairs, summed
         # per connection in the table's order (the same sums as over the whole table)
         flat, rows, _ = self._pairs(self.net)
@@ -1685,7 +1878,10 @@ class SteppedWorld:
         # and what it carried beyond its capacity last step
         available = self.link_capacity * self.dt - self.link_debt
         capacity = np.maximum(0.0, available - self._link_overhead)
-        alloc = max_min_share(demand, self.flow_src, self.flow_dst, capacity)
+        if self._kernels is not None:
+            alloc = self._kernels.max_min_share(demand, self.flow_src, self.flow_dst, capacity, 8)
+        else:
+            alloc = max_min_share(demand, self.flow_src, self.flow_dst, capacity)
         frac = np.divide(alloc, demand, out=np.ones_like(demand), where=demand > 0)
         n1, n2 = self.n_prod_flows, self.n_prod_flows + self.n_rep_flows
         # Each kind of flow moves what it asked for unless a link it crosses is short; then
@@ -1763,6 +1959,71 @@ class SteppedWorld:
         B = self.B
         self.sock += self._arrived
         read = self._read_requests(now - self.dt, now)
+        if self._kernels is not None:
+            any_cpu_short, fits, cpu_frac, room, demand, turn, _ = (
+                self._kernels.handle_requests(
+                    self.byte_cpu, read, self.cpu_q, self.wire_per_msg, self.leader,
+                    self.cpu_backlog, self._produce_request_cpu, self._fetch_cpu,
+                    self.broker_requests, self._requests_before, self._request_work,
+                    self._thread_seconds, self.cpu_busy, self.queue_wait, self.threads,
+                    self.f_stream, self.f_recv, self._bpm_f, self._conn_flat,
+                    self._conn_broker, self.request_bytes, self._dirty_limit, self.dirty,
+                    self._write_back_room, self.stream_response, self._writer_pool,
+                )
+            )  # fmt: skip
+        else:
+            any_cpu_short, fits, cpu_frac, room, demand, turn = self._handle_requests(read)
+        dirty_frac, f_take = self._dirty_room(fits, room, demand, turn)
+        # leaders append produce requests, unless the ISR is below min.insync.replicas
+        if not any_cpu_short and (dirty_frac is None or dirty_frac.min() >= 1.0):
+            appended = self.cpu_q.copy()  # nothing is short (what split_fraction returns)
+        else:
+            if dirty_frac is None:
+                dirty_frac = np.ones(self.I * B)
+            frac = cpu_frac[self.leader][None, :] * dirty_frac[self.conn]
+            appended = split_fraction(self.cpu_q, frac, self.rng)
+        # each partition's appends are serial: its log's lock takes what fits in the step
+        appended = self._append_locks(appended)
+        # the handler threads held the locks: that time is theirs, charged next step
+        self.cpu_backlog += np.bincount(self.leader, weights=self._lock_used, minlength=B)
+        if self._any_rejected:
+            rejected_p = self._isr_size < self.min_isr
+            reject = appended * (rejected_p[None, :] & self.all_acks[:, None])
+            appended = appended - reject
+            self.cpu_q -= reject
+            self.acc += reject  # NOT_ENOUGH_REPLICAS is retriable: the batches go back
+            self._acc_batches = None
+            self.conn_unacked -= np.bincount(
+                self._conn_flat, weights=reject.ravel(), minlength=self.I * B
+            ).astype(np.int64)
+        if self._kernels is not None:
+            old_leo = self._kernels.appended_to_logs(
+                INDEX_ENTRY_BYTES, appended, f_take, self.f_leo, self.f_lock_busy,
+                self._step_follower_seconds, self.cpu_q, self.wire_pair, self.leo,
+                self.leo_bytes, self.leo_batches, self.leader, self.p_dir, self.f_dir,
+                self.f_part, self.f_broker, self._bpm_f, self._index_interval_f,
+                self._index_bytes_p, self.dir_dirty, self.dir_broker, self.dirty,
+                self.written_total,
+            )  # fmt: skip
+        else:
+            old_leo = self._appended_to_logs(appended, f_take)
+        # acks=1: the leader's append completes the request
+        if self._any_one_acks:
+            ones = appended * self.one_acks[:, None]
+            self._acknowledge(ones, old_leo, self.leo, now, "appended")
+        if self._only_all_acks:
+            self.unacked += appended
+        else:
+            self.unacked += appended * self.all_acks[:, None]
+
+    def _handle_requests(
+        self, read: np.ndarray
+    ) -> tuple[bool, bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The requests ``read`` join the request queue; the handler threads' step; each
+        dirty-page writer's demand and turn. Returns (whether a handler pool is short,
+        whether every writer's whole turn fits in its room, the handlers' fraction done
+        per broker, the room per broker, the writers' demands and turns)."""
+        B = self.B
         self.cpu_q += read
         arrived_bytes = np.bincount(
             self.leader,
@@ -1801,11 +2062,10 @@ class SteppedWorld:
             self.f_stream, weights=self.f_recv * self._bpm_f, minlength=self.R
         )
         # each connection's request is one writer (it holds its muted connection)
-        n_conn = self.I * B
         produce_bytes = np.bincount(
             self._conn_flat,
             weights=(self.cpu_q * self.wire_per_msg[:, None]).ravel(),
-            minlength=n_conn,
+            minlength=self.I * B,
         )
         if any_cpu_short:
             produce_bytes *= cpu_frac[self._conn_broker]
@@ -1820,53 +2080,46 @@ class SteppedWorld:
                 np.maximum(self.stream_response, stream_bytes),
             ]
         )
-        pool = self._writer_pool
-        if (np.bincount(pool, weights=turn, minlength=B) <= room).all() and not np.count_nonzero(
-            (demand > 0) & (demand <= EPSILON)
-        ):
+        fits = bool(
+            (np.bincount(self._writer_pool, weights=turn, minlength=B) <= room).all()
+        ) and not np.count_nonzero((demand > 0) & (demand <= EPSILON))
+        return any_cpu_short, fits, cpu_frac, room, demand, turn
+
+    def _dirty_room(
+        self, fits: bool, room: np.ndarray, demand: np.ndarray, turn: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """The dirty-page room shared among its writers (see :meth:`_handle_requests`):
+        (each connection's fraction of its request let through, or None when every
+        writer's whole turn ``fits``; the messages each follower appends)."""
+        if fits:
             # room for every writer's whole turn: each gets what it asks (share_by_turns's
             # first round grants every demand, which is at most its turn)
-            dirty_frac = None
             self._dirty_waiting = self._no_connection
             f_take = self.f_recv.copy()
             self.f_recv[:] = 0
             self.stream_response[:] = 0.0
-        else:
-            granted = share_by_turns(room, demand, turn, pool)
-            share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
-            dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
-            self._dirty_waiting = dirty_frac < 1.0 - 1e-9
-            # followers append what arrived (or keep it in the fetcher until room frees)
-            f_take = self._split_gathered(self.f_recv, stream_frac, self.f_stream)
-            self.f_recv -= f_take
-            appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
-            self.stream_response[appended_all] = 0.0
+            return None, f_take
+        n_conn = self.I * self.B
+        granted = share_by_turns(room, demand, turn, self._writer_pool)
+        share = np.divide(granted, demand, out=np.ones(demand.size), where=demand > 0)
+        dirty_frac, stream_frac = share[:n_conn], share[n_conn:]
+        self._dirty_waiting = dirty_frac < 1.0 - 1e-9
+        # followers append what arrived (or keep it in the fetcher until room frees)
+        f_take = self._split_gathered(self.f_recv, stream_frac, self.f_stream)
+        self.f_recv -= f_take
+        appended_all = np.bincount(self.f_stream, weights=self.f_recv, minlength=self.R) == 0
+        self.stream_response[appended_all] = 0.0
+        return dirty_frac, f_take
+
+    def _appended_to_logs(self, appended: np.ndarray, f_take: np.ndarray) -> np.ndarray:
+        """The followers append ``f_take`` and the leaders ``appended``; the pages they
+        dirty (and their index entries) per log directory. Returns the leaders' log end
+        offsets before."""
+        B = self.B
         self.f_leo += f_take
         self.f_lock_busy += f_take * self._step_follower_seconds
         f_take_bytes = f_take * self._bpm_f
         f_bytes = np.bincount(self.f_broker, weights=f_take_bytes, minlength=B)
-        # leaders append produce requests, unless the ISR is below min.insync.replicas
-        if not any_cpu_short and (dirty_frac is None or dirty_frac.min() >= 1.0):
-            appended = self.cpu_q.copy()  # nothing is short (what split_fraction returns)
-        else:
-            if dirty_frac is None:
-                dirty_frac = np.ones(n_conn)
-            frac = cpu_frac[self.leader][None, :] * dirty_frac[self.conn]
-            appended = split_fraction(self.cpu_q, frac, self.rng)
-        # each partition's appends are serial: its log's lock takes what fits in the step
-        appended = self._append_locks(appended)
-        # the handler threads held the locks: that time is theirs, charged next step
-        self.cpu_backlog += np.bincount(self.leader, weights=self._lock_used, minlength=B)
-        if self._any_rejected:
-            rejected_p = self._isr_size < self.min_isr
-            reject = appended * (rejected_p[None, :] & self.all_acks[:, None])
-            appended = appended - reject
-            self.cpu_q -= reject
-            self.acc += reject  # NOT_ENOUGH_REPLICAS is retriable: the batches go back
-            self._acc_batches = None
-            self.conn_unacked -= np.bincount(
-                self._conn_flat, weights=reject.ravel(), minlength=self.I * B
-            ).astype(np.int64)
         self.cpu_q -= appended
         per_p = appended.sum(axis=0)
         # each pair's own batches: what the log of the partition takes
@@ -1883,14 +2136,7 @@ class SteppedWorld:
         )
         self.dirty = np.bincount(self.dir_broker, weights=self.dir_dirty, minlength=B)
         self.written_total += leader_bytes + f_bytes
-        # acks=1: the leader's append completes the request
-        if self._any_one_acks:
-            ones = appended * self.one_acks[:, None]
-            self._acknowledge(ones, old_leo, self.leo, now, "appended")
-        if self._only_all_acks:
-            self.unacked += appended
-        else:
-            self.unacked += appended * self.all_acks[:, None]
+        return old_leo
 
     def _network_work(self) -> None:
         """The network threads' step: a request read and its response written for every
@@ -1932,6 +2178,8 @@ class SteppedWorld:
         and 4 % above it on the uneven-leaders scenario (14 % at 1 ms cross-rack), where
         busy fetchers carry several producers' batches.
         """
+        if self._kernels is not None:
+            return self._read_requests_kernel(t0, t1)
         sock = self.sock
         read = np.zeros_like(sock)
         # The few (producer, partition) pairs with messages in the socket, in the table's
@@ -2046,6 +2294,65 @@ class SteppedWorld:
                 )
         return service
 
+    def _rng_words(self) -> np.ndarray:
+        """``self.rng``'s PCG64 state for a kernel that rounds at random: its own memory
+        when it can be (the kernel advances it in place), else a copy, which
+        :meth:`_rng_drawn` puts back. Either way the draws are numpy's, in order."""
+        if self._rng_view is not None:
+            return self._rng_view
+        return self._kernels.rng_words(self.rng)
+
+    def _rng_drawn(self, words: np.ndarray, drew: bool) -> None:
+        if drew and self._rng_view is None:
+            self._kernels.set_rng_words(self.rng, words)
+
+    def _replica_rates(self) -> np.ndarray:
+        """Bytes/s at which a leader sends a response to each follower: its NIC sends each
+        byte to every ISR follower and every group at once (kept until the ISR or a
+        capacity changes)."""
+        if self._replica_rate is None:
+            readers = self._isr_size - 1
+            if self.G:
+                readers = readers + self._group_readers
+            rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
+            self._replica_rate = np.minimum(rate, self.nic_in[self.f_broker])
+        return self._replica_rate
+
+    def _follower_state(self) -> tuple:
+        """What the ``high_watermark_wait`` kernel reads besides a request's pairs."""
+        net = self.scenario.costs.broker
+        return (
+            self._replica_rates(), self._f_round_trip,
+            2 * net.network_request_cpu + 3 * self.request_cpu,
+            2 * self.byte_cpu + net.network_byte_cpu,
+            self.follower_lock_batch_s, self.follower_lock_byte_s, self.leo,
+            self.f_part, self.f_stream, self.f_leo, self.f_net, self.f_recv,
+            self._bpm_f, self.replica_next_fetch, self.replica_held, self.replica_loop,
+            self._all_in_isr, self.f_in_isr, self.f_segment_part,
+            self.f_segment_start, self.unacked,
+        )  # fmt: skip
+
+    def _read_requests_kernel(self, t0: float, t1: float) -> np.ndarray:
+        """:meth:`_read_requests` (and :meth:`_service`) as one kernel, rounding with
+        draws from ``self.rng`` in the same order."""
+        per_batch, lock_per_message = self._step_lock_costs()
+        costs = self.scenario.costs.broker
+        words = self._rng_words()
+        read, drew = self._kernels.read_requests(
+            t0, t1, self.now, words, self.sock, self.net, self.cpu_q, self._conn_flat,
+            self._conn_broker, self.inflight, self.conn_unacked, self._dirty_waiting,
+            self.cpu_backlog, self.threads, self.network_backlog, self.network_threads,
+            self._request_work, self.queued_max_requests, self._mif_conn, self._turns,
+            self.wire_per_msg, lock_per_message, per_batch, self.lock_batch_s,
+            costs.network_request_cpu + self.request_cpu,
+            costs.network_byte_cpu + self.byte_cpu,
+            self.channel_free_at, self.request_bytes, self.request_service,
+            self.channel_busy, bool(self.F and self._any_all_acks), self._only_all_acks,
+            self.all_acks, self._follower_state(),
+        )  # fmt: skip
+        self._rng_drawn(words, drew)
+        return read
+
     def _high_watermark_wait(
         self, wire: np.ndarray, rows: np.ndarray, cols: np.ndarray, conn_v: np.ndarray
     ) -> np.ndarray:
@@ -2061,21 +2368,13 @@ class SteppedWorld:
         if not rows.size:
             return np.zeros(self.I * self.B)
         bytes_f = wire.sum(axis=0)[self.f_part]  # a partition's bytes, at each follower
-        if self._replica_rate is None:
-            # the leader's NIC sends each byte to every ISR follower and every group at
-            # once (kept until the ISR or a capacity changes)
-            readers = self._isr_size - 1
-            if self.G:
-                readers = readers + self._group_readers
-            rate = self.nic_out[self.f_leader_broker] / np.maximum(readers[self.f_part], 1)
-            self._replica_rate = np.minimum(rate, self.nic_in[self.f_broker])
-        rate = self._replica_rate
-        # one batch per partition in a request, appended by the follower as it was
-        has_batch = np.bincount(cols, minlength=self.P) > 0
-        batch_lock = has_batch[self.f_part] * self.follower_lock_batch_s
+        rate = self._replica_rates()
         net = self.scenario.costs.broker
         loop_request_cpu = 2 * net.network_request_cpu + 3 * self.request_cpu
         loop_byte_cpu = 2 * self.byte_cpu + net.network_byte_cpu
+        # one batch per partition in a request, appended by the follower as it was
+        has_batch = np.bincount(cols, minlength=self.P) > 0
+        batch_lock = has_batch[self.f_part] * self.follower_lock_batch_s
 
         def loop(nbytes: np.ndarray) -> np.ndarray:
             # (the sum of _fetch_loop_cpu, in its order)
@@ -2140,19 +2439,15 @@ class SteppedWorld:
         ``appended`` (acks=1) or ``committed`` (acks=all: below the high watermark)."""
         if not np.count_nonzero(counts):
             return
-        per_i = counts.sum(axis=1)
-        self.acked += per_i
-        self.acked_bytes += per_i * self.wire_per_msg
-        done_conn = np.bincount(
-            self._conn_flat, weights=counts.ravel(), minlength=self.I * self.B
-        ).astype(np.int64)
-        share = np.divide(
-            done_conn, self.conn_unacked, out=np.zeros(done_conn.size), where=self.conn_unacked > 0
-        )
-        finished = split_fraction(self.inflight, share, self.rng)
-        self.conn_unacked -= done_conn
-        finished = np.where(self.conn_unacked <= 0, self.inflight, finished)
-        self.inflight -= finished
+        if self._kernels is not None:
+            words = self._rng_words()
+            drew = self._kernels.acknowledge_counts(
+                words, counts, self.acked, self.acked_bytes, self.wire_per_msg,
+                self._conn_flat, self.conn_unacked, self.inflight,
+            )  # fmt: skip
+            self._rng_drawn(words, drew)
+        else:
+            self._acknowledge_counts(counts)
         if now <= self.measure_from:
             return
         per_p = counts.sum(axis=0)
@@ -2177,6 +2472,24 @@ class SteppedWorld:
             low, high = np.maximum(0.0, low + extra), np.maximum(0.0, high + extra)
         self._record_latency("produce", low, high, n)
 
+    def _acknowledge_counts(self, counts: np.ndarray) -> None:
+        """``counts`` messages per (producer, partition) acknowledged: the producers'
+        counts, and the requests in flight they finish (the whole rest of a connection's
+        requests once nothing it sent is unacknowledged)."""
+        per_i = counts.sum(axis=1)
+        self.acked += per_i
+        self.acked_bytes += per_i * self.wire_per_msg
+        done_conn = np.bincount(
+            self._conn_flat, weights=counts.ravel(), minlength=self.I * self.B
+        ).astype(np.int64)
+        share = np.divide(
+            done_conn, self.conn_unacked, out=np.zeros(done_conn.size), where=self.conn_unacked > 0
+        )
+        finished = split_fraction(self.inflight, share, self.rng)
+        self.conn_unacked -= done_conn
+        finished = np.where(self.conn_unacked <= 0, self.inflight, finished)
+        self.inflight -= finished
+
     def _waited(
         self, now: float, newest: np.ndarray, oldest: np.ndarray, hops: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -2196,6 +2509,17 @@ class SteppedWorld:
         if self.F:
             self._fetcher_loops(now)
         self._update_replication_delay()
+        if self._kernels is not None and self._all_in_isr:  # (no follower to rejoin)
+            words = self._rng_words()
+            advanced, old, committed, drew = self._kernels.commit(
+                words, self._all_led, self._any_under_min_isr, self.has_leader,
+                self.under_min_isr, self.leo, self.hw, self.f_leo_at_leader,
+                self.f_segment_part, self.f_segment_start, self.unacked,
+            )  # fmt: skip
+            self._rng_drawn(words, drew)
+            if advanced:
+                self._acknowledge(committed, old, self.hw, now, "committed")
+            return
         # an offline partition's high watermark stays where it is (no leader moves it)
         candidate = self.leo.copy() if self._all_led else np.where(self.has_leader, self.leo, self.hw)
         if self.F:
@@ -2302,18 +2626,30 @@ class SteppedWorld:
                 1.0,
             )
             taken = taken + split_fraction(rest, then[member_of] * self.owned, self.rng)
+        elif self._kernels is not None:
+            words = self._rng_words()
+            taken, used, used_s, drew = self._kernels.process_taken(
+                words, budget, held, busy, member_of, self.owned, self.buffered, cost,
+                self.member_busy, self.budget_carry, self.consumed,
+            )  # fmt: skip
+            self._rng_drawn(words, drew)
+            self.step_busy = used_s
+            self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)  # (numpy's sum)
         else:
             take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy)
             taken = split_fraction(self.buffered, take_frac[member_of] * self.owned, self.rng)
-        used = np.bincount(self._member_of_flat, weights=taken.ravel(), minlength=self.M)
-        used_s = np.bincount(self._member_of_flat, weights=(taken * cost).ravel(), minlength=self.M)
-        self.member_busy += used_s
-        self.step_busy = used_s
-        # a member busy all step carries its unused fraction of a record to the next one
-        self.budget_carry = np.where(busy, budget - used_s, 0.0)
-        self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)
-        self.buffered -= taken
-        self.consumed += taken
+        if self._batch_held or self._kernels is None:
+            used = np.bincount(self._member_of_flat, weights=taken.ravel(), minlength=self.M)
+            used_s = np.bincount(
+                self._member_of_flat, weights=(taken * cost).ravel(), minlength=self.M
+            )
+            self.member_busy += used_s
+            self.step_busy = used_s
+            # a member busy all step carries its unused fraction of a record to the next
+            self.budget_carry = np.where(busy, budget - used_s, 0.0)
+            self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)
+            self.buffered -= taken
+            self.consumed += taken
         if self._batch_held:
             self.in_batch = np.minimum(np.maximum(0, self.in_batch - taken), self.buffered)
         if now <= self.measure_from:
@@ -2375,6 +2711,13 @@ class SteppedWorld:
         oldest, newest, messages)``, the messages of each range scaled to ``counts``
         (acknowledged messages can differ from offsets passed when producers mix acks
         settings), integers by cumulative rounding."""
+        if self._kernels is not None:
+            curve = self.curve
+            return self._kernels.creation_pieces(
+                curve.fine, curve.fine_steps, curve.coarse, curve.coarse_len,
+                curve.coarse_every, curve.step, RECENT, series,
+                np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), counts,
+            )  # fmt: skip
         piece, oldest, newest, n = self.curve.segments(series, lo, hi)
         order = piece.argsort(kind="stable")
         piece, oldest, newest, n = piece[order], oldest[order], newest[order], n[order]
