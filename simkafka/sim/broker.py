@@ -463,13 +463,20 @@ class Broker:
         """
         read = self._read_at(arrival, nbytes)
         work = self.request_cpu + nbytes * self.byte_cpu
-        start = max(read, heapq.heappop(self._thread_free_at))
-        end = self.lock_through(start + work, appends)
-        heapq.heappush(self._thread_free_at, end)
+        free_at = self._thread_free_at
+        start = free_at[0]  # the thread free first (taken: replaced below)
+        if read > start:
+            start = read
+        if appends:
+            end = self.lock_through(start + work, appends)
+            self.cpu_busy += work + sum(cost for _, cost in appends)
+        else:
+            end = start + work
+            self.cpu_busy += work
+        heapq.heapreplace(free_at, end)
         if start > read:
             heapq.heappush(self._queued_starts, start)
         self.queue_wait += start - read
-        self.cpu_busy += work + sum(cost for _, cost in appends)
         self.requests += 1
         return self.env.timeout(end - self.env.now)
 
@@ -479,7 +486,8 @@ class Broker:
         ``queued.max.requests`` requests not yet taken by a handler, not before the
         oldest of them is taken (``RequestChannel.sendRequest`` blocks on the full queue)."""
         work = self.network_request_cpu + nbytes * self.network_byte_cpu
-        read = max(arrival, heapq.heappop(self._network_free_at)) + work
+        free_at = self._network_free_at
+        read = max(arrival, free_at[0]) + work  # the processor free first (replaced below)
         self.network_busy += work
         queued = self._queued_starts
         while queued and queued[0] <= read:
@@ -488,7 +496,7 @@ class Broker:
             # room once the excess over the bound has been taken by handler threads; the
             # processor is blocked until then
             read = heapq.nsmallest(len(queued) - self.queued_max_requests + 1, queued)[-1]
-        heapq.heappush(self._network_free_at, read)
+        heapq.heapreplace(free_at, read)
         return read
 
     def lock_through(self, start: float, appends: Sequence[tuple[TopicPartition, float]]) -> float:

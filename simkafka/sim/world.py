@@ -88,7 +88,7 @@ class World:
         self.brokers: dict[int, Broker] = {}
         self.small_bytes_sent: dict[str, int] = {}
         self.small_bytes_received: dict[str, int] = {}
-        self._path: dict[tuple[str, str], tuple[float, float, bool]] = {}
+        self._path: dict[tuple[str, str], tuple[float, float, bool, bool]] = {}
         self._rack: dict[str, str | None] = {}
         self.small_busy_out: dict[str, float] = {}
         self.small_busy_in: dict[str, float] = {}
@@ -397,18 +397,18 @@ class World:
             capacity = min(self._egress[src], self._ingress[dst]) or 1.0
             rack_a, rack_b = self._rack[src], self._rack[dst]
             cross = rack_a is not None and rack_b is not None and rack_a != rack_b
-            path = self._path[(src, dst)] = (self.network.latency(src, dst), capacity, cross)
+            framed = src in self._framed or dst in self._framed
+            path = self._path[(src, dst)] = (self.network.latency(src, dst), capacity, cross, framed)
+        latency, capacity, cross, framed = path
         self.small_bytes_sent[src] += nbytes
         self.small_bytes_received[dst] += nbytes
         # a small transfer pays its packets whole: its line time, in payload-capacity terms
-        line = nbytes
-        if src in self._framed or dst in self._framed:
-            line = line_bytes(nbytes, self.mtu) * self.goodput
+        line = line_bytes(nbytes, self.mtu) * self.goodput if framed else nbytes
         self.small_busy_out[src] += line / self._egress[src]
         self.small_busy_in[dst] += line / self._ingress[dst]
-        if path[2]:
+        if cross:
             self.small_cross_rack_bytes += nbytes
-        return path[0] + line / path[1]
+        return latency + line / capacity
 
     # -- metadata -------------------------------------------------------------------------
 
