@@ -7,30 +7,20 @@ test cases without translation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class TopicPartition:
-    """A partition of a topic, ordered like Kafka orders them (topic, then partition)."""
+class TopicPartition(NamedTuple):
+    """A partition of a topic, ordered like Kafka orders them (topic, then partition).
+
+    A named tuple: the engines key dicts by partition on every request, and a tuple's
+    hash and equality are the interpreter's own (no Python-level ``__hash__`` or
+    ``__eq__`` call per look-up); the hash is that of ``(topic, partition)``.
+    """
 
     topic: str
     partition: int
-    # The engines key dicts by partition on every request: the hash is computed once, and
-    # is the one the generated ``__hash__`` would give (that of the (topic, partition)
-    # tuple), so dicts and sets of partitions behave exactly as before.
-    _hash: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((self.topic, self.partition)))
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __reduce__(self) -> tuple[type, tuple[str, int]]:
-        # str hashes differ between processes: a copy sent to another (a sweep's worker)
-        # computes its own
-        return (TopicPartition, (self.topic, self.partition))
 
     def __str__(self) -> str:  # Kafka prints "topic-0"
         return f"{self.topic}-{self.partition}"

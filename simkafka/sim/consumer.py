@@ -38,7 +38,7 @@ commit.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
@@ -49,6 +49,7 @@ from simkafka.scenario.costs import default_costs
 from simkafka.sim.client_costs import consumer_poll_cpu
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.replica_log import LogRead, ReplicaLog
+from simkafka.sim.tasks import first_of, start_soon
 
 if TYPE_CHECKING:
     from simkafka.model.delivery import DeliveryHistory
@@ -90,11 +91,19 @@ class ConsumerCluster(Protocol):
         self, src: str, broker: Broker, nbytes: int, cpu_bytes: int = 0, after: float = 0.0
     ) -> Generator[simpy.Event, Any, None]: ...
 
+    def request_then(
+        self, src: str, broker: Broker, nbytes: int, then: Callable[[simpy.Event], object], after: float = 0.0
+    ) -> None: ...
+
     def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event: ...
 
-    def handle_consumer_fetch(
-        self, broker: Broker, group: ConsumerGroupSpec, offsets: dict[TopicPartition, int]
-    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]: ...
+    def consumer_fetch(
+        self,
+        broker: Broker,
+        group: ConsumerGroupSpec,
+        offsets: dict[TopicPartition, int],
+        then: Callable[[list[tuple[TopicPartition, LogRead]]], None],
+    ) -> None: ...
 
     def group_coordinator(self, group_id: str) -> int: ...
 
@@ -174,7 +183,7 @@ class ConsumerMember:
         self._batch_per_record = 0.0
         self._data = self.env.event()
         self._drained: dict[int, simpy.Event] = {}
-        self._sessions: dict[int, simpy.Process] = {}
+        self._sessions: dict[int, FetchSession] = {}
         self._poller: simpy.Process | None = None
 
     @property
@@ -278,7 +287,7 @@ class ConsumerMember:
         leaders = {self.cluster.leader_of(tp) for tp in self.assignment}
         for broker_id in sorted(b for b in self.cluster.brokers if b in leaders):
             if broker_id not in self._sessions:
-                self._sessions[broker_id] = self.env.process(self._fetch_session(broker_id))
+                self._sessions[broker_id] = FetchSession(self, broker_id)
 
     def wake(self) -> None:
         """Something for ``poll()`` to do (an answer from the coordinator)."""
@@ -286,53 +295,6 @@ class ConsumerMember:
             self._data.succeed()
 
     # -- fetching ---------------------------------------------------------------------------
-
-    def _fetch_session(self, broker_id: int) -> Generator[simpy.Event, Any, None]:
-        cluster, env = self.cluster, self.env
-        group = self.group
-        broker = cluster.brokers[broker_id]
-        while True:
-            buffered = self.buffered_tps
-            tps = [tp for tp in cluster.led_by(self.fetch_order, broker_id) if tp not in buffered]
-            if (
-                not tps
-                or not self.alive
-                or not broker.alive
-                or not cluster.reachable(self.host, broker.host)
-            ):
-                event = self._drained[broker_id] = env.event()
-                yield event | env.timeout(group.fetch_max_wait)
-                continue
-            yield from cluster.request(
-                self.host, broker, FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
-            )
-            # partitions revoked while the request was on its way are not fetched
-            offsets = {tp: self.position[tp] for tp in tps if tp in self.position}
-            if not offsets:
-                continue
-            reads = yield from cluster.handle_consumer_fetch(broker, group, offsets)
-            self.fetches += 1
-            nbytes = FETCH_REQUEST_OVERHEAD + sum(
-                r.bytes + FETCH_RESPONSE_PARTITION_BYTES for _, r in reads
-            )
-            yield cluster.transfer(broker.host, self.host, nbytes)
-            got = False
-            for tp, read in reads:
-                if (
-                    read.messages
-                    and self.position.get(tp) == read.start_offset
-                    and tp in self.assignment
-                ):
-                    self.position[tp] = read.end_offset
-                    self.buffer.append((tp, read, 0))
-                    self.buffered_tps.add(tp)
-                    got = True
-            if got:
-                if not self._data.triggered:
-                    self._data.succeed()
-                # one outstanding fetch per broker: wait until the application took it
-                event = self._drained[broker_id] = env.event()
-                yield event
 
     # -- the application's poll loop ---------------------------------------------------------
 
@@ -361,7 +323,7 @@ class ConsumerMember:
             if not self.buffer or not self.alive:
                 self.polling_idle = True
                 self._data = env.event()
-                yield self._data | env.timeout(self._idle_wait())
+                yield first_of(env, (self._data, env.timeout(self._idle_wait())))
                 continue
             done, taken = self._take_polled_records()
             if group.delivery == "at-most-once":  # commit what poll() returned, then process
@@ -549,7 +511,7 @@ class ConsumerMember:
         leaders = {self.cluster.leader_of(tp) for tp in self.assignment}
         for broker_id in sorted(b for b in self.cluster.brokers if b in leaders):
             if broker_id not in self._sessions:
-                self._sessions[broker_id] = self.env.process(self._fetch_session(broker_id))
+                self._sessions[broker_id] = FetchSession(self, broker_id)
         for event in self._drained.values():
             if not event.triggered:
                 event.succeed()  # sessions waiting on an old leader look again
@@ -667,3 +629,86 @@ class ConsumerMember:
 
     def __repr__(self) -> str:
         return f"<ConsumerMember {self.member_id}: {len(self.assignment)} partitions, consumed {self.consumed_messages}>"
+
+
+class FetchSession:
+    """A member's fetch session with one broker: one outstanding fetch, for the assigned
+    partitions it leads that have nothing buffered; after a response with data, the next
+    fetch waits until the application took it (``_drained``). Idle (nothing to fetch,
+    the broker down or unreachable), it looks again when woken or after
+    ``fetch.max.wait.ms``.
+
+    A callback state machine (see :mod:`simkafka.sim.tasks`): each step is called back
+    on the event the step before waits for.
+    """
+
+    __slots__ = ("member", "broker_id", "broker", "_tps", "_reads")
+
+    def __init__(self, member: ConsumerMember, broker_id: int) -> None:
+        self.member = member
+        self.broker_id = broker_id
+        self.broker = member.cluster.brokers[broker_id]
+        self._tps: list[TopicPartition] = []
+        self._reads: list[tuple[TopicPartition, LogRead]] = []
+        start_soon(member.env, self._fetch)
+
+    def _fetch(self, _event: simpy.Event | None = None) -> None:
+        member, broker = self.member, self.broker
+        cluster, env = member.cluster, member.env
+        buffered = member.buffered_tps
+        tps = [tp for tp in cluster.led_by(member.fetch_order, self.broker_id) if tp not in buffered]
+        if (
+            not tps
+            or not member.alive
+            or not broker.alive
+            or not cluster.reachable(member.host, broker.host)
+        ):
+            event = member._drained[self.broker_id] = env.event()
+            first_of(env, (event, env.timeout(member.group.fetch_max_wait))).callbacks.append(self._fetch)
+            return
+        self._tps = tps
+        cluster.request_then(
+            member.host, broker, FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps), self._sent
+        )
+
+    def _sent(self, _handled: simpy.Event) -> None:
+        member = self.member
+        # partitions revoked while the request was on its way are not fetched
+        position = member.position
+        offsets = {tp: position[tp] for tp in self._tps if tp in position}
+        if not offsets:
+            self._fetch()
+            return
+        member.cluster.consumer_fetch(self.broker, member.group, offsets, self._answered)
+
+    def _answered(self, reads: list[tuple[TopicPartition, LogRead]]) -> None:
+        member = self.member
+        member.fetches += 1
+        nbytes = FETCH_REQUEST_OVERHEAD
+        for _, read in reads:
+            nbytes += read.bytes + FETCH_RESPONSE_PARTITION_BYTES
+        self._reads = reads
+        member.cluster.transfer(self.broker.host, member.host, nbytes).callbacks.append(self._arrived)
+
+    def _arrived(self, _event: simpy.Event) -> None:
+        member = self.member
+        position, assignment = member.position, member.assignment
+        got = False
+        for tp, read in self._reads:
+            if (
+                read.end_offset > read.start_offset
+                and position.get(tp) == read.start_offset
+                and tp in assignment
+            ):
+                position[tp] = read.end_offset
+                member.buffer.append((tp, read, 0))
+                member.buffered_tps.add(tp)
+                got = True
+        if not got:
+            self._fetch()
+            return
+        if not member._data.triggered:
+            member._data.succeed()
+        # one outstanding fetch per broker: wait until the application took it
+        event = member._drained[self.broker_id] = member.env.event()
+        event.callbacks.append(self._fetch)

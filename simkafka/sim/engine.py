@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from simkafka.scenario import Scenario
 from simkafka.sim.budget import refuse_if_too_big
@@ -20,6 +22,29 @@ from simkafka.sim.workload import prefilled_messages
 from simkafka.sim.world import World
 
 ProgressCallback = Callable[[float, float], None]  # (simulated now, duration)
+
+# Cyclic garbage collection while a world plays: the first generation is collected after
+# this many allocations (Python's default, 700, collects ~1,400 times a simulated second
+# of the reference scenario: events, requests and their callbacks are short-lived and
+# allocated by the hundred thousand), the older ones as often as Python's defaults would.
+PLAY_GC_THRESHOLD = (20_000, 10, 10)
+
+
+@contextmanager
+def _collector_for_a_run() -> Iterator[None]:
+    """Garbage collection tuned for playing a world, restored afterwards: the world
+    built (long-lived: brokers, logs, arrays) is frozen out of the collector's scans
+    (``gc.freeze``), and the youngest generation is collected less often. It changes
+    when memory is reclaimed, never what the run computes; about a tenth of a run's time
+    was the collector's."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*PLAY_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def played_fault_types(engine: str) -> frozenset[str]:
@@ -78,11 +103,12 @@ def run_world(
     env = world.env
     step = duration / max(1, steps)
     t = 0.0
-    while t < duration - 1e-12:
-        t = min(duration, t + step)
-        env.run(until=t)
-        if progress is not None:
-            progress(env.now, duration)
+    with _collector_for_a_run():
+        while t < duration - 1e-12:
+            t = min(duration, t + step)
+            env.run(until=t)
+            if progress is not None:
+                progress(env.now, duration)
     if not probes.rows or probes.rows[-1]["time"] < env.now - 1e-9:
         probes.sample()
 

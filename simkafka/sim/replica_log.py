@@ -62,6 +62,7 @@ class ReplicaLog:
         "_tail_mark",
         "_tail_created",
         "_tail_created_last",
+        "_empty",
     )
 
     def __init__(self, index_interval: int = 65536) -> None:
@@ -82,6 +83,9 @@ class ReplicaLog:
         self._tail_mark = array("q")
         self._tail_created = array("d")
         self._tail_created_last = array("d")
+        # the last empty read returned (a caught-up reader asks for the log end over and
+        # over): handed out again while nothing it says has changed
+        self._empty = LogRead(0, 0, 0, 0, 0.0, 0.0)
 
     def append(
         self,
@@ -178,9 +182,16 @@ class ReplicaLog:
         end = self.log_end_offset if upto is None else min(upto, self.log_end_offset)
         offset = max(offset, self.log_start_offset)
         if offset >= end:
-            return LogRead(
-                offset, offset, 0, self._last_mark, self._last_created, self._last_created
-            )
+            empty = self._empty
+            if (
+                empty.start_offset != offset
+                or empty.written_mark != self._last_mark
+                or empty.first_created != self._last_created
+            ):
+                empty = self._empty = LogRead(
+                    offset, offset, 0, self._last_mark, self._last_created, self._last_created
+                )
+            return empty
         start_pos, start_created = self._locate(offset)
         end_pos, _ = (
             self._locate(end)

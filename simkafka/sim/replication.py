@@ -17,12 +17,13 @@ end reaches the high watermark is added back (``maybeExpandIsr``).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
 from simkafka.model.types import TopicPartition
+from simkafka.sim.tasks import start_soon
 
 if TYPE_CHECKING:
     from simkafka.scenario import BrokerConfig
@@ -72,9 +73,9 @@ class FetcherCluster(Protocol):
 
     def reachable(self, a: str, b: str) -> bool: ...
 
-    def request(
-        self, src: str, broker: Broker, nbytes: int, cpu_bytes: int = 0, after: float = 0.0
-    ) -> Generator[simpy.Event, Any, None]: ...
+    def request_then(
+        self, src: str, broker: Broker, nbytes: int, then: Callable[[simpy.Event], object], after: float = 0.0
+    ) -> None: ...
 
     def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Event: ...
 
@@ -82,9 +83,13 @@ class FetcherCluster(Protocol):
         self, follower: Broker, reads: Sequence[tuple[TopicPartition, LogRead]]
     ) -> list[tuple[TopicPartition, float]]: ...
 
-    def handle_replica_fetch(
-        self, leader_broker: Broker, follower: int, offsets: dict[TopicPartition, int]
-    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]: ...
+    def replica_fetch(
+        self,
+        leader_broker: Broker,
+        follower: int,
+        offsets: dict[TopicPartition, int],
+        then: Callable[[list[tuple[TopicPartition, LogRead]]], None],
+    ) -> None: ...
 
 
 class IsrController(Protocol):
@@ -116,80 +121,110 @@ class ReplicaFetcher:
         # partitions' data dropped because their fetch state changed while the fetch was
         # out (the follower became leader, or follows a new leader epoch)
         self.stale_reads_dropped = 0
-        self.env.process(self._run())
+        self._epochs: dict[TopicPartition, int] = {}
+        self._reads: list[tuple[TopicPartition, LogRead]] = []
+        self._busy = 0.0  # the thread still appends the last response for this long
+        start_soon(self.env, self._fetch)
 
-    def _run(self) -> Generator[simpy.Event, Any, None]:
+    # The fetcher thread's loop as a callback state machine: each step is called back on
+    # the event the step before waits for (see :mod:`simkafka.sim.tasks`).
+
+    def _fetch(self, _event: simpy.Event | None = None) -> None:
+        """Send the next fetch, or wait ``replica.fetch.wait.max.ms`` and look again."""
+        cluster = self.cluster
+        tps = cluster.led_by(self.partitions, self.leader.id)
+        tps = cluster.unthrottled(self.follower.id, tps)
+        if (
+            not tps
+            or not self.follower.alive
+            or not self.leader.alive
+            or not cluster.follows(self.follower.id)  # restarted, not yet unfenced
+            or not cluster.reachable(self.follower.host, self.leader.host)
+        ):
+            self.env.timeout(self.config.replica_fetch_wait_max).callbacks.append(self._fetch)
+            return
+        self._tps = tps
+        request_bytes = FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
+        # the fetcher thread appended the last response before it sends this fetch
+        cluster.request_then(self.follower.host, self.leader, request_bytes, self._sent, after=self._busy)
+
+    def _sent(self, _handled: simpy.Event) -> None:
+        self._busy = 0.0
+        if not self.leader.alive:
+            self._fetch()
+            return
+        cluster, tps = self.cluster, self._tps
+        logs = self.follower.logs
+        offsets = {tp: logs[tp].log_end_offset for tp in tps}
+        # the fetch state each partition is fetched under (its leader epoch): a
+        # response for a partition whose state changed meanwhile is not applied
+        self._epochs = {tp: cluster.leader_epoch_of(tp) for tp in tps}
+        cluster.replica_fetch(self.leader, self.follower.id, offsets, self._answered)
+
+    def _answered(self, reads: list[tuple[TopicPartition, LogRead]]) -> None:
+        self.fetches += 1
+        nbytes = FETCH_REQUEST_OVERHEAD
+        for _, read in reads:
+            nbytes += read.bytes + FETCH_RESPONSE_PARTITION_BYTES
+        self._reads = reads
+        self.cluster.transfer(self.leader.host, self.follower.host, nbytes).callbacks.append(self._arrived)
+
+    def _arrived(self, _event: simpy.Event) -> None:
+        follower = self.follower
+        if not follower.alive:
+            self._fetch()
+            return
+        self.cluster.record_follower_bytes(follower.id, self._reads)
+        if follower.dirty_bytes > follower.dirty_limit:
+            follower.when_dirty_room(self._append)
+        else:
+            self._append()
+
+    def _append(self) -> None:
         cluster, env = self.cluster, self.env
-        config = self.config
-        busy = 0.0
-        while True:
-            tps = cluster.led_by(self.partitions, self.leader.id)
-            tps = cluster.unthrottled(self.follower.id, tps)
-            if (
-                not tps
-                or not self.follower.alive
-                or not self.leader.alive
-                or not cluster.follows(self.follower.id)  # restarted, not yet unfenced
-                or not cluster.reachable(self.follower.host, self.leader.host)
-            ):
-                yield env.timeout(config.replica_fetch_wait_max)
+        follower, reads, epochs = self.follower, self._reads, self._epochs
+        data = 0
+        for _, read in reads:
+            data += read.bytes
+        # ReplicaFetcherThread appends on its own thread, not a request handler's,
+        # each partition under its log's lock (shared with nothing else on a follower
+        # unless it also leads: then with the handler threads' appends)
+        work = follower.request_cpu + data * follower.byte_cpu
+        follower.cpu_busy += work
+        appends = cluster.follower_appends(follower, reads)
+        done = follower.lock_through(env.now + work, appends)
+        self._busy = done - env.now
+        leader_id = self.leader.id
+        for tp, read in reads:
+            log = follower.logs[tp]
+            # AbstractFetcherThread.processFetchRequest applies a partition's data only
+            # while its fetch state is the one the request was sent under: a follower
+            # that became leader meanwhile (controlled shutdown moves leadership while
+            # the old leader still answers) or follows a new epoch had the partition
+            # removed from this thread (removeFetcherForPartitions), so the response
+            # is dropped. Appending it would add the old leader's unreplicated tail to
+            # the new leader's log above the end it was elected with -- records its
+            # producers, told NOT_LEADER, send again. And only if nothing moved the
+            # follower's log meanwhile.
+            messages = read.end_offset - read.start_offset
+            if not messages:
                 continue
-            request_bytes = FETCH_REQUEST_OVERHEAD + FETCH_PARTITION_BYTES * len(tps)
-            # the fetcher thread appended the last response before it sends this fetch
-            yield from cluster.request(self.follower.host, self.leader, request_bytes, after=busy)
-            busy = 0.0
-            if not self.leader.alive:
-                continue
-            offsets = {tp: self.follower.logs[tp].log_end_offset for tp in tps}
-            # the fetch state each partition is fetched under (its leader epoch): a
-            # response for a partition whose state changed meanwhile is not applied
-            epochs = {tp: cluster.leader_epoch_of(tp) for tp in tps}
-            reads = yield from cluster.handle_replica_fetch(self.leader, self.follower.id, offsets)
-            self.fetches += 1
-            nbytes = FETCH_REQUEST_OVERHEAD + sum(
-                r.bytes + FETCH_RESPONSE_PARTITION_BYTES for _, r in reads
+            current = (
+                cluster.leader_of(tp) == leader_id
+                and cluster.leader_epoch_of(tp) == epochs[tp]
             )
-            yield cluster.transfer(self.leader.host, self.follower.host, nbytes)
-            if not self.follower.alive:
-                continue
-            data = sum(r.bytes for _, r in reads)
-            cluster.record_follower_bytes(self.follower.id, reads)
-            if self.follower.dirty_bytes > self.follower.dirty_limit:
-                yield from self.follower.wait_for_dirty_room()
-            # ReplicaFetcherThread appends on its own thread, not a request handler's,
-            # each partition under its log's lock (shared with nothing else on a follower
-            # unless it also leads: then with the handler threads' appends)
-            work = self.follower.request_cpu + data * self.follower.byte_cpu
-            self.follower.cpu_busy += work
-            appends = cluster.follower_appends(self.follower, reads)
-            done = self.follower.lock_through(env.now + work, appends)
-            busy = done - env.now
-            for tp, read in reads:
-                log = self.follower.logs[tp]
-                # AbstractFetcherThread.processFetchRequest applies a partition's data only
-                # while its fetch state is the one the request was sent under: a follower
-                # that became leader meanwhile (controlled shutdown moves leadership while
-                # the old leader still answers) or follows a new epoch had the partition
-                # removed from this thread (removeFetcherForPartitions), so the response
-                # is dropped. Appending it would add the old leader's unreplicated tail to
-                # the new leader's log above the end it was elected with -- records its
-                # producers, told NOT_LEADER, send again. And only if nothing moved the
-                # follower's log meanwhile.
-                current = (
-                    cluster.leader_of(tp) == self.leader.id
-                    and cluster.leader_epoch_of(tp) == epochs[tp]
+            if not current:
+                self.stale_reads_dropped += 1
+            elif log.log_end_offset == read.start_offset:
+                follower.append(
+                    tp, messages, read.bytes, read.first_created, read.last_created
                 )
-                if read.messages and not current:
-                    self.stale_reads_dropped += 1
-                elif read.messages and log.log_end_offset == read.start_offset:
-                    self.follower.append(
-                        tp, read.messages, read.bytes, read.first_created, read.last_created
-                    )
-                    # PartitionStates.updateAndMoveToEnd: a partition that got data goes
-                    # to the back of the next request, so replica.fetch.response.max.bytes
-                    # is shared round-robin and no partition starves during catch-up
-                    self.partitions.remove(tp)
-                    self.partitions.append(tp)
+                # PartitionStates.updateAndMoveToEnd: a partition that got data goes
+                # to the back of the next request, so replica.fetch.response.max.bytes
+                # is shared round-robin and no partition starves during catch-up
+                self.partitions.remove(tp)
+                self.partitions.append(tp)
+        self._fetch()
 
 
 def isr_checker(

@@ -43,7 +43,7 @@ from simkafka.random_streams import RandomStreams
 from simkafka.scenario import ConsumerGroupSpec, Scenario
 from simkafka.scenario.topic import LONG_MAX
 from simkafka.sim.accumulator import ProducerBatch
-from simkafka.sim.broker import Broker, DelayedProduce, PartitionLeader
+from simkafka.sim.broker import Broker, DelayedFetch, DelayedProduce, PartitionLeader
 from simkafka.sim.client_costs import topic_compression
 from simkafka.sim.consumer import ConsumerMember
 from simkafka.sim.consumer_faults import play_consumer_faults
@@ -88,7 +88,7 @@ class World:
         self.brokers: dict[int, Broker] = {}
         self.small_bytes_sent: dict[str, int] = {}
         self.small_bytes_received: dict[str, int] = {}
-        self._path: dict[tuple[str, str], tuple[float, float, bool]] = {}
+        self._path: dict[tuple[str, str], tuple[float, float, bool, bool]] = {}
         self._rack: dict[str, str | None] = {}
         self.small_busy_out: dict[str, float] = {}
         self.small_busy_in: dict[str, float] = {}
@@ -305,6 +305,34 @@ class World:
         yield broker.handle_at(read, cpu_bytes, appends)
         return read
 
+    def request_then(
+        self,
+        src: str,
+        broker: Broker,
+        nbytes: int,
+        then: Callable[[simpy.Event], object],
+        after: float = 0.0,
+    ) -> None:
+        """:meth:`request` (no CPU bytes, appends or muting) for a callback state machine:
+        ``then`` is called back on the event after which :meth:`request` returns -- the
+        same events, created in the same order."""
+        env = self.env
+        if nbytes <= SMALL_TRANSFER:
+            arrival = env.now + after + self._small_transfer_delay(src, broker.host, nbytes)
+            broker.handle_at(max(arrival, env.now), 0).callbacks.append(then)
+            return
+
+        def handle(_arrived: simpy.Event) -> None:
+            broker.handle_at(env.now, 0).callbacks.append(then)
+
+        def send(_waited: simpy.Event | None = None) -> None:
+            self.network.transfer(src, broker.host, nbytes).callbacks.append(handle)
+
+        if after > 0:
+            env.timeout(after).callbacks.append(send)
+        else:
+            send()
+
     def produce_appends(
         self, broker: Broker, topic: str, producer_codec: str, batches: Sequence[ProducerBatch]
     ) -> list[tuple[TopicPartition, float]]:
@@ -369,18 +397,18 @@ class World:
             capacity = min(self._egress[src], self._ingress[dst]) or 1.0
             rack_a, rack_b = self._rack[src], self._rack[dst]
             cross = rack_a is not None and rack_b is not None and rack_a != rack_b
-            path = self._path[(src, dst)] = (self.network.latency(src, dst), capacity, cross)
+            framed = src in self._framed or dst in self._framed
+            path = self._path[(src, dst)] = (self.network.latency(src, dst), capacity, cross, framed)
+        latency, capacity, cross, framed = path
         self.small_bytes_sent[src] += nbytes
         self.small_bytes_received[dst] += nbytes
         # a small transfer pays its packets whole: its line time, in payload-capacity terms
-        line = nbytes
-        if src in self._framed or dst in self._framed:
-            line = line_bytes(nbytes, self.mtu) * self.goodput
+        line = line_bytes(nbytes, self.mtu) * self.goodput if framed else nbytes
         self.small_busy_out[src] += line / self._egress[src]
         self.small_busy_in[dst] += line / self._ingress[dst]
-        if path[2]:
+        if cross:
             self.small_cross_rack_bytes += nbytes
-        return path[0] + line / path[1]
+        return latency + line / capacity
 
     # -- metadata -------------------------------------------------------------------------
 
@@ -727,25 +755,30 @@ class World:
                     errors[index] = outcome  # the error it failed with
         return errors
 
-    def handle_replica_fetch(
-        self, leader_broker: Broker, follower: int, offsets: dict[TopicPartition, int]
-    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]:
+    def replica_fetch(
+        self,
+        leader_broker: Broker,
+        follower: int,
+        offsets: dict[TopicPartition, int],
+        then: Callable[[list[tuple[TopicPartition, LogRead]]], None],
+    ) -> None:
         """The leader's side of a follower fetch (``Partition.fetchRecords`` for replicas):
         the fetch offset is the follower's log end offset, which may move the ISR and the
-        high watermark; data is read up to the log end."""
+        high watermark; data is read up to the log end. ``then(reads)`` runs when the
+        answer leaves (a :class:`~simkafka.sim.broker.DelayedFetch`)."""
         env = self.env
         config = self.scenario.cluster.config
         max_partition = int(config.replica_fetch_max_bytes)
-
+        response_max = int(config.replica_fetch_response_max_bytes)
         quota = self.leader_quota.get(leader_broker.id)
+        leaders = leader_broker.leaders
+        follower_hw = self.replica_manager.follower_hw
 
         def collect() -> list[tuple[TopicPartition, LogRead]]:
             reads = []
-            budget = int(config.replica_fetch_response_max_bytes)
+            budget = response_max
             now = env.now
             over_quota = quota is not None and quota.exceeded(now)
-            leaders = leader_broker.leaders
-            follower_hw = self.replica_manager.follower_hw
             for tp, offset in offsets.items():
                 leader = leaders.get(tp)
                 if leader is None:
@@ -770,29 +803,34 @@ class World:
                     quota.record(read.bytes, env.now)
             return reads
 
-        deadline = env.now + config.replica_fetch_wait_max
-        return (
-            yield from self._long_poll(
-                leader_broker,
-                offsets,
-                collect,
-                config.replica_fetch_min_bytes,
-                deadline,
-                "data_waiters",
-            )
+        DelayedFetch(
+            leader_broker,
+            offsets,
+            collect,
+            config.replica_fetch_min_bytes,
+            env.now + config.replica_fetch_wait_max,
+            "data_waiters",
+            then,
         )
 
-    def handle_consumer_fetch(
-        self, broker: Broker, group: ConsumerGroupSpec, offsets: dict[TopicPartition, int]
-    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]:
-        """A consumer fetch: data below the high watermark."""
+    def consumer_fetch(
+        self,
+        broker: Broker,
+        group: ConsumerGroupSpec,
+        offsets: dict[TopicPartition, int],
+        then: Callable[[list[tuple[TopicPartition, LogRead]]], None],
+    ) -> None:
+        """A consumer fetch: data below the high watermark, long-polling for
+        ``fetch.min.bytes``; ``then(reads)`` runs when the answer leaves."""
         max_partition = int(group.max_partition_fetch_bytes)
+        fetch_max = int(group.fetch_max_bytes)
+        leaders = broker.leaders
 
         def collect() -> list[tuple[TopicPartition, LogRead]]:
             reads = []
-            budget = int(group.fetch_max_bytes)
+            budget = fetch_max
             for tp, offset in offsets.items():
-                leader = broker.leaders.get(tp)
+                leader = leaders.get(tp)
                 if leader is None or budget <= 0:
                     continue
                 read = leader.log.read(
@@ -802,49 +840,15 @@ class World:
                 reads.append((tp, read))
             return reads
 
-        deadline = self.env.now + group.fetch_max_wait
-        return (
-            yield from self._long_poll(
-                broker, offsets, collect, max(group.fetch_min_bytes, 1), deadline, "hw_waiters"
-            )
+        DelayedFetch(
+            broker,
+            offsets,
+            collect,
+            max(group.fetch_min_bytes, 1),
+            self.env.now + group.fetch_max_wait,
+            "hw_waiters",
+            then,
         )
-
-    def _long_poll(
-        self,
-        broker: Broker,
-        partitions: dict[TopicPartition, int],
-        collect: Callable[[], list[tuple[TopicPartition, LogRead]]],
-        min_bytes: float,
-        deadline: float,
-        waiters: str,
-    ) -> Generator[simpy.Event, Any, list[tuple[TopicPartition, LogRead]]]:
-        """``DelayedFetch``: answer once ``min_bytes`` are available or at the deadline.
-
-        Followers wait for new data (``data_waiters``), consumers for the high watermark
-        to move (``hw_waiters``); either way the fetch is re-evaluated when woken. The
-        answer is read from disk first if it is older than the page cache holds.
-        """
-        env = self.env
-        leaders = broker.leaders
-        while True:
-            reads = collect()
-            total = 0
-            for _, read in reads:
-                total += read.bytes
-            if total >= min_bytes or env.now >= deadline:
-                break
-            wake = env.event()
-            for tp in partitions:
-                leader = leaders.get(tp)
-                if leader is not None:
-                    getattr(leader, waiters).append(wake)
-            yield broker.fetch_purgatory.watch(wake, deadline)
-        if total:
-            disk = broker.read_from_disk(reads)
-            if disk is not None:
-                yield disk
-        yield broker.handle_at(env.now, total)
-        return reads
 
     def __repr__(self) -> str:
         return (
