@@ -943,6 +943,13 @@ class FlowWorld:
                  float(self.c_pipe[mine].sum()), float(self.lag[mine].sum()), float(self.skipped_at_start[g])],
             )
             groups[group_id] = group_accounting(consumed, fetched, 0, unfetched, below, 0, skipped)
+        prefilled = round(float(self.prefill_p.sum()))
+        # what the logs hold can be no more than what was prefilled and created: fluids
+        # equal to a relative 1e-9 are rounded alike (else 812.4999... created and
+        # 812.5000... appended would round one message apart)
+        appended = within(float(self.leo.sum()), float(self.prefill_p.sum()) + float(self.created.sum()),
+                          prefilled + created)
+        below_hw = within(float(hw.sum()), float(self.leo.sum()), appended)
         return run_accounting(
             created=created,
             acked=acked,
@@ -950,10 +957,10 @@ class FlowWorld:
             buffered=buffered,
             in_flight=in_flight,
             failed=failed,
-            appended=round(float(self.leo.sum())),
-            below_hw=round(float(hw.sum())),
+            appended=appended,
+            below_hw=below_hw,
             groups=groups,
-            prefilled=round(float(self.prefill_p.sum())),
+            prefilled=prefilled,
         )
 
     def __repr__(self) -> str:
@@ -961,6 +968,16 @@ class FlowWorld:
             f"FlowWorld({self.scenario.name!r}, t={self.now:.3f}s, brokers={self.B}, "
             f"partitions={self.P}, producer flows={self.K}, consumer flows={self.C}, solves={self.solves})"
         )
+
+
+def within(part: float, bound: float, whole_bound: int, tolerance: float = 1e-9) -> int:
+    """``part`` in whole messages, no more than ``whole_bound`` (``bound`` rounded) when the
+    fluid ``part`` is within ``tolerance`` of ``bound`` or below it; a part above its bound
+    by more is rounded alone, and the imbalance shows."""
+    whole = round(part)
+    if part <= bound + tolerance * max(1.0, abs(bound)):
+        return min(whole, whole_bound)
+    return whole
 
 
 def whole_parts(total: float, parts: list[float], tolerance: float = 1e-9) -> tuple[int, list[int]]:

@@ -16,7 +16,7 @@ import pytest
 from simkafka.scenario import parse_scenario
 from simkafka.sim.broker import DIRTY_RATIO
 from simkafka.sim.engine import simulate
-from simkafka.sim.flow import FlowWorld, whole_parts
+from simkafka.sim.flow import FlowWorld, whole_parts, within
 from simkafka.sim.flow_run import FlowProbes, run_flow
 from simkafka.sim.flow_share import GroupMax, progressive_fill
 from simkafka.sim.fluid import max_min_share
@@ -126,6 +126,24 @@ def test_whole_parts_add_up_and_an_imbalance_stays_visible():
     assert total == 10 and sum(parts) == 10 and parts == [4, 3, 3]
     total, parts = whole_parts(10.0, [3.0, 3.0, 3.0])  # a message missing: not hidden
     assert sum(parts) == 9
+
+
+def test_a_fluid_equal_to_its_bound_rounds_as_the_bound_and_an_excess_stays_visible():
+    # 4,882,812.5 created, appended a few ulps above: one message apart if rounded alone
+    created = 4882812.4999999995
+    appended = 4882812.5000000005
+    assert round(appended) - round(created) == 1
+    assert within(appended, created, round(created)) == round(created)
+    assert within(created + 2.0, created, round(created)) == round(created) + 2
+
+
+def test_the_reference_conserves_every_message_over_ten_seconds():
+    # the fluids' rounding once put one message more in the logs than was created
+    from simkafka.scenario import load_scenario
+
+    scenario = load_scenario("benchmarks/scenarios/reference.yaml").with_run(engine="flow", duration=10.0)
+    result = simulate(scenario)
+    assert result.summary["conservation_ok"] is True, result.conservation
 
 
 # -- queues and their boundaries -----------------------------------------------------------
