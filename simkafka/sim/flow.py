@@ -456,7 +456,7 @@ class FlowWorld:
         given = rate_k  # the rates the batching is derived from
         low, high = np.zeros(self.K), np.full(self.K, np.inf)  # where the fixed point lies
         shape = self.latency.shape(given)
-        for round_ in range(FIXED_POINT_ROUNDS):
+        for _ in range(FIXED_POINT_ROUNDS):
             self.shape = shape
             self._set_wire(shape, given)
             into_p = np.bincount(self.k_part, weights=given, minlength=self.P)
