@@ -482,6 +482,10 @@ class FlowWorld:
             shape = self.latency.shape(given)
         if given is not rate_k:
             shape = self.latency.shape(rate_k)
+            # a group that keeps up was offered what the last round's batching came from:
+            # it reads no more than is produced
+            produced = np.where(self.hw_stalled, 0.0, np.bincount(self.k_part, weights=rate_k, minlength=self.P))
+            rate_c = np.where(self.lag > TINY, rate_c, np.minimum(rate_c, produced[self.c_part])) if self.C else rate_c
         self.shape = shape
         self._set_wire(shape, rate_k)
         self.rate_k, self.rate_c = rate_k, rate_c
@@ -505,6 +509,7 @@ class FlowWorld:
             self.k_conn, weights=rate_k * self.shape.channel_busy_per_msg, minlength=self.N * self.B
         ) / np.repeat(self.count, self.B) if self.K else np.zeros(0)
         self.latency.settle_pipeline(rate_k, rate_c)
+        self._fill_max_rate_buffers()
         self._dirty_slope()
         k, f, c, u = self.cross_flags
         kf, fol = self.f_of_flow()
@@ -557,6 +562,27 @@ class FlowWorld:
         if released.any() and self.C:
             self.lag += self.hw_gap[self.c_part] * released[self.c_part]
         self.hw_gap[released] = 0.0
+
+    def _fill_max_rate_buffers(self) -> None:
+        """A ``rate: max`` application keeps ``buffer.memory`` full: its ``send()`` blocks
+        until an acknowledged batch frees memory, which it refills at once -- so the
+        accumulator holds ``buffer.memory`` less what is in flight (the pipeline at this
+        rate, Little's law), and a record waits there for all that is ahead of it
+        (:meth:`queue_wait`), as in the other engines. The application thread fills it far
+        faster than the Sender drains it (``1 / send_cpu`` records a second): at once."""
+        if not self.K:
+            return
+        maxed = self.is_max[self.k_spec] & (self.rate_k > TINY)
+        if not maxed.any():
+            return
+        pipeline = self.rate_k * self.latency.mean_produce_latency()
+        used = np.bincount(self.k_spec, weights=(pipeline + self.backlog) * self.k_wire, minlength=self.N)
+        room = np.where(self.is_max, np.maximum(self.buffer_memory - used, 0.0), 0.0)
+        spec_rate = np.bincount(self.k_spec, weights=self.rate_k, minlength=self.N)
+        share = np.divide(self.rate_k, spec_rate[self.k_spec], out=np.zeros(self.K), where=maxed)
+        added = room[self.k_spec] * share / self.k_wire
+        self.backlog += added
+        self.created += np.bincount(self.k_spec, weights=added, minlength=self.N)
 
     def _blocking(self, buffer_full: np.ndarray) -> None:
         """``buffer.memory`` is full: ``send()`` blocks. The accumulator stays full while
