@@ -46,7 +46,8 @@ point (at most fourteen rounds, bisected once the point is bracketed).
 
 **The queues** evolve linearly between events: a producer's accumulator (what it
 created beyond what it could send: it fills to ``buffer.memory``, then ``send()``
-blocks and, past ``max.block.ms``, fails with ``MAX_BLOCK_MS_EXCEEDED``), the messages in
+blocks and, past ``max.block.ms``, fails with ``MAX_BLOCK_MS_EXCEEDED``; a ``rate: max``
+producer's is always full, ``buffer.memory`` less what is in flight), the messages in
 flight (Little's law: the rate times the produce latency; after a rate change the
 pipeline relaxes to its new content over one latency), each broker's dirty pages
 (written minus written back at the disks' bandwidth, capped at ``vm.dirty_ratio``), each

@@ -25,7 +25,8 @@ record follow from the rates through the mechanisms the other engines play:
   ``max.in.flight.requests.per.connection`` requests out per round trip: when the drain
   would send faster, the requests carry more (up to a batch per partition and
   ``max.request.size``; that ceiling bounds the throughput) and the records wait for
-  the next one.
+  the next one, their batches filling meanwhile (a backed-up connection's request takes
+  a full batch of each partition, as every request does at ``rate: max``).
 * **The channel's queue.** A request waits for the ones before it on its connection: a
   G/D/1 queue at the channel's utilisation, with Kingman's approximation for the
   variability of the gaps between requests (keyed: near periodic, one a cycle whose only
@@ -35,10 +36,15 @@ record follow from the rates through the mechanisms the other engines play:
 * **The high watermark.** With ``acks=all`` the leader answers once every in-sync
   follower fetched the record and its next fetch told the leader so: the slowest
   follower's round trip with a fetcher loop's handling (the leader's network and handler
-  threads, the follower's handling and append), plus the wait for the fetch to pick the
-  record up -- none when the fetch is parked at the leader, up to a loop when the fetcher
-  loops without pause (a stream's appends come once per request, at most one per
-  batch), the slowest of the followers' (``n / (n + 1)`` of a loop for ``n`` of them).
+  threads, the follower's handling and append) and its data's time
+  (:mod:`~simkafka.sim.flow_fetch`: the bytes handled on both sides, and the response's
+  share of the leader's egress with the other fetches of the same append), plus the wait
+  for the fetch to pick the record up -- none when the fetch is parked at the leader, up
+  to a loop when the fetcher loops without pause (a stream's appends come once per
+  request, at most one per batch), the slowest of the followers' (``n / (n + 1)`` of a
+  loop for ``n`` of them). A request read as the one before it on its connection is
+  answered was read as that fetch was: it waits the rest of that fetch's loop (a loop
+  less its own handling) and then one more.
 * **Fetches.** A replica fetcher or a consumer's fetch session has one fetch out at a
   time and the leader answers as soon as data arrives (``fetch.min.bytes`` 1), so a
   session fetches at the rate its partitions' batches arrive, at most once per round
