@@ -42,11 +42,12 @@ How many records a batch and a request carry depends on the rates (a batch fills
 partitions has a batch ready, with the batches of all of them: see
 :meth:`~simkafka.sim.flow_latency.FlowLatency.drain`),
 and the costs per message depend on those: :meth:`solve` iterates the two to a fixed
-point (three rounds).
+point (at most fourteen rounds, bisected once the point is bracketed).
 
 **The queues** evolve linearly between events: a producer's accumulator (what it
 created beyond what it could send: it fills to ``buffer.memory``, then ``send()``
-blocks and, past ``max.block.ms``, fails with ``MAX_BLOCK_MS_EXCEEDED``), the messages in
+blocks and, past ``max.block.ms``, fails with ``MAX_BLOCK_MS_EXCEEDED``; a ``rate: max``
+producer's is always full, ``buffer.memory`` less what is in flight), the messages in
 flight (Little's law: the rate times the produce latency; after a rate change the
 pipeline relaxes to its new content over one latency), each broker's dirty pages
 (written minus written back at the disks' bandwidth, capped at ``vm.dirty_ratio``), each
@@ -112,7 +113,7 @@ from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 from simkafka.sim.workload import consumer_assignment, key_weights, prefill_by_partition
 
 REQUEST_OVERHEAD = 100  # produce request header (as the other engines' producers)
-FIXED_POINT_ROUNDS = 3  # batching <-> rates: settles to well under 1 % in three
+FIXED_POINT_ROUNDS = 14  # batching and the fetchers' loops <-> rates: bisected to 0.1 % (stops once settled)
 TINY = 1e-9
 SNAP = 1e-6  # relative: a queue this close to its boundary is on it
 DUST = 1e-6  # messages: a queue holding less is empty
@@ -453,21 +454,39 @@ class FlowWorld:
         demand_k = np.where(moves, np.where(wants_all, np.inf, offered_k), 0.0)
         rate_k = np.where(np.isfinite(demand_k), demand_k, 0.0)
         rate_c = np.zeros(self.C)
-        shape = self.latency.shape(rate_k)
+        given = rate_k  # the rates the batching is derived from
+        low, high = np.zeros(self.K), np.full(self.K, np.inf)  # where the fixed point lies
+        shape = self.latency.shape(given)
         for _ in range(FIXED_POINT_ROUNDS):
             self.shape = shape
-            self._set_wire(shape, rate_k)
-            into_p = np.bincount(self.k_part, weights=rate_k, minlength=self.P)
+            self._set_wire(shape, given)
+            into_p = np.bincount(self.k_part, weights=given, minlength=self.P)
             # a group that keeps up wants what is produced; one behind, all it can get
             hw_rate = np.where(self.hw_stalled, 0.0, into_p)
             demand_c = np.where(self.c_online, np.where(self.lag > TINY, np.inf, hw_rate[self.c_part]), 0.0)
             solved, rate_c, rate_u = self._share(demand_k, demand_c, self._catch_up_demand(into_p))
             self.rate_u = rate_u
-            shape = self.latency.shape(solved)
-            settled = np.allclose(solved, rate_k, rtol=1e-9, atol=1e-9)
+            settled = np.allclose(solved, given, rtol=1e-9, atol=1e-9)
             rate_k = solved
             if settled:  # the batching the rates imply is the one they were solved with
                 break
+            # a flow's fixed point lies above rates that gave more, below rates that gave
+            # less; once both bounds are known it is bisected (an acks=all connection's
+            # pace falls steeply as its rate nears a NIC's capacity -- longer fetcher
+            # loops, a longer wait for the high watermark -- and simple iteration swings
+            # across it)
+            above = solved > given * (1 + 1e-9) + 1e-9
+            below = solved < given * (1 - 1e-9) - 1e-9
+            low = np.where(above, np.maximum(low, given), low)
+            high = np.where(below, np.minimum(high, given), high)
+            given = np.where(np.isfinite(high), 0.5 * (low + high), solved)
+            shape = self.latency.shape(given)
+        if given is not rate_k:
+            shape = self.latency.shape(rate_k)
+            # a group that keeps up was offered what the last round's batching came from:
+            # it reads no more than is produced
+            produced = np.where(self.hw_stalled, 0.0, np.bincount(self.k_part, weights=rate_k, minlength=self.P))
+            rate_c = np.where(self.lag > TINY, rate_c, np.minimum(rate_c, produced[self.c_part])) if self.C else rate_c
         self.shape = shape
         self._set_wire(shape, rate_k)
         self.rate_k, self.rate_c = rate_k, rate_c
@@ -491,6 +510,7 @@ class FlowWorld:
             self.k_conn, weights=rate_k * self.shape.channel_busy_per_msg, minlength=self.N * self.B
         ) / np.repeat(self.count, self.B) if self.K else np.zeros(0)
         self.latency.settle_pipeline(rate_k, rate_c)
+        self._fill_max_rate_buffers()
         self._dirty_slope()
         k, f, c, u = self.cross_flags
         kf, fol = self.f_of_flow()
@@ -543,6 +563,27 @@ class FlowWorld:
         if released.any() and self.C:
             self.lag += self.hw_gap[self.c_part] * released[self.c_part]
         self.hw_gap[released] = 0.0
+
+    def _fill_max_rate_buffers(self) -> None:
+        """A ``rate: max`` application keeps ``buffer.memory`` full: its ``send()`` blocks
+        until an acknowledged batch frees memory, which it refills at once -- so the
+        accumulator holds ``buffer.memory`` less what is in flight (the pipeline at this
+        rate, Little's law), and a record waits there for all that is ahead of it
+        (:meth:`queue_wait`), as in the other engines. The application thread fills it far
+        faster than the Sender drains it (``1 / send_cpu`` records a second): at once."""
+        if not self.K:
+            return
+        maxed = self.is_max[self.k_spec] & (self.rate_k > TINY)
+        if not maxed.any():
+            return
+        pipeline = self.rate_k * self.latency.mean_produce_latency()
+        used = np.bincount(self.k_spec, weights=(pipeline + self.backlog) * self.k_wire, minlength=self.N)
+        room = np.where(self.is_max, np.maximum(self.buffer_memory - used, 0.0), 0.0)
+        spec_rate = np.bincount(self.k_spec, weights=self.rate_k, minlength=self.N)
+        share = np.divide(self.rate_k, spec_rate[self.k_spec], out=np.zeros(self.K), where=maxed)
+        added = room[self.k_spec] * share / self.k_wire
+        self.backlog += added
+        self.created += np.bincount(self.k_spec, weights=added, minlength=self.N)
 
     def _blocking(self, buffer_full: np.ndarray) -> None:
         """``buffer.memory`` is full: ``send()`` blocks. The accumulator stays full while

@@ -25,7 +25,8 @@ record follow from the rates through the mechanisms the other engines play:
   ``max.in.flight.requests.per.connection`` requests out per round trip: when the drain
   would send faster, the requests carry more (up to a batch per partition and
   ``max.request.size``; that ceiling bounds the throughput) and the records wait for
-  the next one.
+  the next one, their batches filling meanwhile (a backed-up connection's request takes
+  a full batch of each partition, as every request does at ``rate: max``).
 * **The channel's queue.** A request waits for the ones before it on its connection: a
   G/D/1 queue at the channel's utilisation, with Kingman's approximation for the
   variability of the gaps between requests (keyed: near periodic, one a cycle whose only
@@ -35,10 +36,15 @@ record follow from the rates through the mechanisms the other engines play:
 * **The high watermark.** With ``acks=all`` the leader answers once every in-sync
   follower fetched the record and its next fetch told the leader so: the slowest
   follower's round trip with a fetcher loop's handling (the leader's network and handler
-  threads, the follower's handling and append), plus the wait for the fetch to pick the
-  record up -- none when the fetch is parked at the leader, up to a loop when the fetcher
-  loops without pause (a stream's appends come once per request, at most one per
-  batch), the slowest of the followers' (``n / (n + 1)`` of a loop for ``n`` of them).
+  threads, the follower's handling and append) and its data's time
+  (:mod:`~simkafka.sim.flow_fetch`: the bytes handled on both sides, and the response's
+  share of the leader's egress with the other fetches of the same append), plus the wait
+  for the fetch to pick the record up -- none when the fetch is parked at the leader, up
+  to a loop when the fetcher loops without pause (a stream's appends come once per
+  request, at most one per batch), the slowest of the followers' (``n / (n + 1)`` of a
+  loop for ``n`` of them). A request read as the one before it on its connection is
+  answered was read as that fetch was: it waits the rest of that fetch's loop (a loop
+  less its own handling) and then one more.
 * **Fetches.** A replica fetcher or a consumer's fetch session has one fetch out at a
   time and the leader answers as soon as data arrives (``fetch.min.bytes`` 1), so a
   session fetches at the rate its partitions' batches arrive, at most once per round
@@ -95,6 +101,7 @@ from typing import Any
 
 import numpy as np
 
+from simkafka.sim.flow_fetch import fetch_data_seconds
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.log_append import follower_append_cost
 
@@ -134,6 +141,7 @@ class Shape:
     channel_random: np.ndarray  # ... mean wait for them (over all requests) ...
     channel_behind: np.ndarray  # ... and the share that follow one of their burst
     channel_limit: np.ndarray  # the longest wait: max.in.flight - 1 services ahead
+    hw_base: np.ndarray  # per partition: the high watermark's wait without the pick-up
 
     def batch_pieces(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(share of a flow's records, shortest, longest wait) of the accumulator's wait,
@@ -238,9 +246,11 @@ class FlowLatency:
         w = self.world
         follower = follower_append_cost(w.scenario.costs.broker)
         # a fetcher's loop: the fetch's trip to the leader and back, the leader's network
-        # thread (read it, write the answer) and handler, the follower's handling and
-        # append of what it brought (as the events engine's ReplicaFetcher charges it)
-        handling = 2 * w.request_cpu + 2 * w.network_request_cpu + follower.batch
+        # thread and handler reading the fetch and again writing its answer, the
+        # follower's handling and append of what it brought (as the events engine's
+        # ReplicaFetcher and World.handle_replica_fetch charge it; the bytes' part is
+        # flow_fetch's)
+        handling = 3 * w.request_cpu + 2 * w.network_request_cpu + follower.batch
         self._loop_f = 2 * w.f_one_way + handling
         # the high watermark's wait: the slowest follower's round trip with that
         # handling, then the next fetch reports it
@@ -260,13 +270,19 @@ class FlowLatency:
         full = w.full_batch[w.k_spec]
         requests = self.drain(per_instance, spec_rate)
         mpb, batch_wait = requests.msgs_per_batch, requests.batch_wait
-        hw_spread = self._hw_spread(rate_k / mpb, requests.drain_rate)
+        # a fetcher's loop with the data it brings (flow_fetch), and the high watermark's
+        # wait for the slowest in-sync follower's
+        appends = self._stream_appends(rate_k / mpb, requests.drain_rate)
+        data_f = fetch_data_seconds(w, rate_k, appends, self._loop_f)
+        hw_spread = self._hw_spread(appends, self._loop_f + data_f)
+        hw_base = self._hw_wait_p + w.max_by_partition(data_f)
         acks_all = w.all_acks[w.k_spec]
-        hw_free = (self._hw_wait_p + self._slowest * hw_spread)[w.k_part] * acks_all
+        hw_free = (hw_base + self._slowest * hw_spread)[w.k_part] * acks_all
         # a request read as the one before it on its connection is answered -- the
         # moment the slowest follower's fetch told the leader -- is appended just after
-        # that fetch left: it waits a whole loop for the next (the fetcher busy)
-        hw_queued = (self._hw_wait_p + hw_spread)[w.k_part] * acks_all
+        # that fetch left: it waits for the next, a whole loop after that one (the
+        # fetcher busy) less its own handling (Channel)
+        hw_queued = (hw_base + hw_spread)[w.k_part] * acks_all
         # the connection's service per request
         lock = w.lock_batch / mpb + w.lock_record[w.k_spec] + w.lock_byte[w.k_spec] * w.k_wire
         n_conn = w.N * w.B
@@ -287,6 +303,12 @@ class FlowLatency:
             1.0, requests.drain_rate, out=np.zeros(n_conn), where=requests.drain_rate > 0)
         batch_wait = batch_wait + np.maximum(held, 0.0)[w.k_conn]
         mpr = np.maximum(channel.msgs_per_request[w.k_conn], mpb)
+        # ... and meanwhile their batches keep filling: a request takes one batch of each
+        # partition, which holds that partition's share of the request, up to batch.size
+        # (at rate: max, as in the other engines, every batch a request takes is full)
+        share = np.divide(per_instance, conn_msgs[w.k_conn], out=np.zeros(w.K), where=conn_msgs[w.k_conn] > 0)
+        backed = (held > 0)[w.k_conn]
+        mpb = np.where(backed, np.minimum(full, np.maximum(mpb, mpr * share)), mpb)
         service_full = fixed + conn_wait[w.k_conn] + (lock + w.byte_cpu * w.k_wire) * mpr_max
         # ... and at most max.in.flight of them out per round trip
         window_full = (2 * w.client_latency + service_full) / w.max_in_flight[w.k_spec]
@@ -337,7 +359,7 @@ class FlowLatency:
             member_cost = np.bincount(w.c_member, weights=msgs_p[w.c_part] * per_record, minlength=w.M)
             mean_cost = np.divide(member_cost, member_msgs, out=np.zeros(w.M), where=member_msgs > 0)
             poll = np.minimum(w.max_poll_records, np.maximum(1.0, member_msgs * member_cycle)) * mean_cost
-            hw_c = self._hw_wait_p[w.c_part]
+            hw_c = hw_base[w.c_part]
             consume_base = hw_c + latency + w.request_cpu + poll[w.c_member]
             # a stint's batches: full ones, or what lingers out at the instance's rate
             keyed = w.keyed[w.k_spec]
@@ -355,7 +377,7 @@ class FlowLatency:
                      hw_spread, consume_pipeline, req_rate * w.count[np.arange(n_conn) // max(w.B, 1)],
                      *(np.where(acks0, 0.0, part[w.k_conn])
                        for part in (channel.queue, channel.waits, channel.random, channel.behind_share)),
-                     channel.limit[w.k_conn])
+                     channel.limit[w.k_conn], hw_base)
 
     def _channel(
         self, requests: Drain, fixed: float, per_msg: np.ndarray, mpr_max: np.ndarray,
@@ -379,8 +401,11 @@ class FlowLatency:
         load = np.minimum(per_msg * conn_msgs, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
         floor = np.divide(conn_msgs, mpr_max, out=np.zeros(n_conn), where=conn_msgs > 0)
         queued = np.zeros(n_conn)  # the share of requests read as the one before is answered
+        handled = np.full(n_conn, fixed)  # read to appended: the request's own handling
         for _ in range(CHANNEL_ROUNDS):  # the queue and the high watermark's wait, each from the other
-            conn_wait = wait_free + queued * (wait_queued - wait_free)
+            # a request read as the one before it is answered is read as that fetch is,
+            # and its append comes its handling later, while the fetch's loop goes on
+            conn_wait = wait_free + queued * np.maximum(wait_queued - handled - wait_free, 0.0)
             s0 = fixed + conn_wait
             channel_cap = (1.0 - load) / s0
             window_cap = (in_flight - load) / (2 * w.client_latency + s0)
@@ -388,6 +413,7 @@ class FlowLatency:
             req_rate = np.minimum(requests.drain_rate, np.maximum(cap, floor))
             msgs_per_req = np.divide(conn_msgs, req_rate, out=np.ones(n_conn), where=req_rate > 0)
             service = s0 + per_msg * msgs_per_req
+            handled = fixed + per_msg * msgs_per_req
             rho = np.minimum(req_rate * service, 1.0 - 1.0 / MAX_QUEUE_SERVICES)
             # waiting for the channel (G/D/1): Kingman's approximation for the work an
             # arrival finds, plus each request's wait behind the ones of its burst
@@ -533,27 +559,33 @@ class FlowLatency:
         first = np.where(g < max_wait, g - g * g / (2.0 * np.maximum(max_wait, TINY_RATE)), 0.5 * max_wait)
         return np.where(answers, share * first + (1.0 - share) * session_wait, session_wait)
 
-    def _hw_spread(self, batches_k: np.ndarray, drain_rate: np.ndarray) -> np.ndarray:
+    def _hw_spread(self, appends: np.ndarray, loop: np.ndarray) -> np.ndarray:
         """Per partition, how long an appended record may wait for its fetcher's next
-        fetch: a fetcher that loops without pause (appends arrive faster than it loops)
-        picks a record up anywhere within one loop; an idle one has its fetch parked at
-        the leader and takes it at once. A request's batches are appended together, so
-        a stream's appends come at most as often as its leader's requests."""
+        fetch: a fetcher that loops without pause (appends arrive faster than it loops,
+        each ``loop`` long with its data) picks a record up anywhere within one loop; an
+        idle one has its fetch parked at the leader and takes it at once."""
         w = self.world
         if not w.F:
             return np.zeros(w.P)
+        stream_loop = w.max_by_stream(loop)
+        busy = np.minimum(1.0, appends * stream_loop)[w.f_stream]
+        return w.max_by_partition(loop * busy)
+
+    def _stream_appends(self, batches_k: np.ndarray, drain_rate: np.ndarray) -> np.ndarray:
+        """Appends a second on each fetcher stream: its partitions' batches, but a
+        request's batches are appended together, so no more often than its leader's
+        requests."""
+        w = self.world
+        if not w.F:
+            return np.zeros(w.S_f)
         batches_p = np.bincount(w.k_part, weights=batches_k, minlength=w.P)
-        loop = self._loop_f
         stream_batches = np.bincount(w.f_stream, weights=batches_p[w.f_part], minlength=w.S_f)
         n_conn = w.N * w.B
         conn_requests = drain_rate * w.count[np.arange(n_conn) // max(w.B, 1)]
         leader_requests = np.bincount(np.arange(n_conn) % max(w.B, 1), weights=conn_requests, minlength=w.B)
         stream_leader = np.zeros(w.S_f, dtype=np.int64)
         stream_leader[w.f_stream] = w.leader[w.f_part]
-        appends = np.minimum(stream_batches, leader_requests[stream_leader])
-        stream_loop = w.max_by_stream(loop)
-        busy = np.minimum(1.0, appends * stream_loop)[w.f_stream]
-        return w.max_by_partition(loop * busy)
+        return np.minimum(stream_batches, leader_requests[stream_leader])
 
     # -- the pipeline ------------------------------------------------------------------------
 
@@ -628,8 +660,8 @@ class FlowLatency:
             # from the record's creation to the high watermark, as its produce path
             # says (rate-weighted over the partition's producers), then the consumer's part
             base_p = self._to_append_of_partition(dt)
-            hw_from = self._hw_wait_p + self._slowest_from * shape.hw_spread
-            low = (base_p + hw_from)[w.c_part] + shape.consume_base - self._hw_wait_p[w.c_part]
+            hw_from = shape.hw_base + self._slowest_from * shape.hw_spread
+            low = (base_p + hw_from)[w.c_part] + shape.consume_base - shape.hw_base[w.c_part]
             spread = shape.consume_spread + ((1.0 - self._slowest_from) * shape.hw_spread)[w.c_part]
             self._record(self.e2e, "e2e", self._pieces_of_consumer_flows, low, spread, whole)
 
