@@ -440,6 +440,52 @@ class FlowConsumerClient(SteppedConsumerClient, _Phased):
         super().on_poll_timeout()
 
 
+class ClientsByGroup(dict[str, Any]):
+    """The clients by member id, with an index by group in the table's order, rebuilt
+    after the table changes: a quiet group's heartbeats are fed per group, and scanning
+    every client of thousands for each group made that quadratic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_group: dict[str, list[Any]] | None = None
+
+    def of(self, group_id: str) -> list[Any]:
+        if self._by_group is None:
+            by_group: dict[str, list[Any]] = {}
+            for client in self.values():
+                by_group.setdefault(client.spec.group_id, []).append(client)
+            self._by_group = by_group
+        return self._by_group.get(group_id, [])
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._by_group = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._by_group = None
+        super().__delitem__(key)
+
+    def pop(self, *args: Any) -> Any:
+        self._by_group = None
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, Any]:
+        self._by_group = None
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._by_group = None
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._by_group = None
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._by_group = None
+        return super().setdefault(key, default)
+
+
 class FlowGroups(SteppedGroups):
     """The group coordinator and every member's client, on the flow engine's clock."""
 
@@ -454,6 +500,9 @@ class FlowGroups(SteppedGroups):
         self.played_heartbeats = 0
         super().__init__(self.state, scenario)
         self.state.changed = True  # the formation's assignment
+
+    def client_table(self) -> ClientsByGroup:
+        return ClientsByGroup()
 
     def new_client(self, member: SteppedMember) -> ClassicClient | ConsumerClient:
         member_id = member.next_member_id()
@@ -584,7 +633,7 @@ class FlowGroups(SteppedGroups):
     # -- quiet groups' heartbeats ----------------------------------------------------------------
 
     def _clients_of(self, group_id: str) -> list[Any]:
-        return [c for c in self.clients.values() if c.spec.group_id == group_id and c.alive]
+        return [c for c in self.clients.of(group_id) if c.alive]
 
     def _is_quiet(self, group_id: str) -> bool:
         if self._in_flight[group_id]:

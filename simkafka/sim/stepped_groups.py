@@ -324,6 +324,11 @@ class SteppedGroups:
     # put theirs here)
     member_class: type[SteppedMember] = SteppedMember
 
+    def client_table(self) -> dict[str, Any]:
+        """The table of every member's client by member id (a hook: the flow engine's
+        indexes it by group)."""
+        return {}
+
     def new_client(self, member: SteppedMember) -> ClassicClient | ConsumerClient:
         """A new process's group client, with a fresh member id."""
         return new_stepped_client(self, member)
@@ -340,7 +345,7 @@ class SteppedGroups:
         self.specs = {spec.group_id: spec for spec in specs}
         self.group_index = {spec.group_id: g for g, spec in enumerate(specs)}
         self.now = 0.0
-        self.clients: dict[str, Any] = {}
+        self.clients: dict[str, Any] = self.client_table()
         self.removals: list[MemberRemoved] = []
         self.spans: list[AssignmentSpan] = []
         self._open: dict[tuple[str, TopicPartition], AssignmentSpan] = {}
