@@ -235,8 +235,10 @@ class FlowGroupState:
         the rates hold from the world's last stop to its next one."""
         w = self.flow
         flows = w.c_of[g, parts]
-        rate = w.latency.consume_rate(w.now) if w.C else np.zeros(0)
-        ahead = np.where(flows >= 0, rate[np.maximum(flows, 0)], 0.0) if w.C else np.zeros(len(parts))
+        if w.C:
+            ahead = np.where(flows >= 0, w.latency.consume_rate_of(w.now, np.maximum(flows, 0)), 0.0)
+        else:
+            ahead = np.zeros(len(parts))
         return w.consumed[g, parts] + ahead * max(0.0, t - w.now)
 
     def take_partitions(self, g: int, parts: list[int], slot: int) -> None:

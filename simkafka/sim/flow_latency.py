@@ -634,6 +634,14 @@ class FlowLatency:
             return np.maximum(0.0, w.rate_c + self.consume_excess)
         return w.rate_c
 
+    def consume_rate_of(self, t0: float, flows: np.ndarray) -> np.ndarray:
+        """:meth:`consume_rate` of ``flows`` only (a commit reads a member's few of
+        thousands)."""
+        w = self.world
+        if t0 < self.settle_until - 1e-12:
+            return np.maximum(0.0, w.rate_c[flows] + self.consume_excess[flows])
+        return w.rate_c[flows]
+
     # -- histograms --------------------------------------------------------------------------
 
     def record(self, dt: float) -> None:
