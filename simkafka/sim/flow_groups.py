@@ -286,6 +286,17 @@ class FlowMember(SteppedMember):
 
     groups: FlowGroups
     world: FlowGroupState  # type: ignore[assignment]
+    _parts_of: tuple[tuple[TopicPartition, ...], list[int]] | None = None
+
+    def _parts(self, partitions: tuple[TopicPartition, ...] | list[TopicPartition]) -> list[int]:
+        # an auto-commit reads the same assignment's indices every few seconds for hours
+        key = tuple(partitions)
+        known = self._parts_of
+        if known is not None and known[0] == key:
+            return list(known[1])
+        parts = super()._parts(partitions)
+        self._parts_of = (key, parts)
+        return list(parts)
 
     @property
     def polling_idle(self) -> bool:
@@ -583,11 +594,14 @@ class FlowGroups(SteppedGroups):
         if not due.size:
             return
         now = self.now
+        rolled = False
         for slot in due.tolist():
             member = self._by_slot[slot]
             if not member.alive or member.membership is None:
                 continue
-            state.roll(state.flow.now)
+            if not rolled:  # once: a commit changes no member's batches
+                state.roll(state.flow.now)
+                rolled = True
             every = self._commit_every(member)
             instant = self._last_commit_instant(slot, t, every)
             if instant is None:
