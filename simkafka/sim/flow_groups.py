@@ -380,12 +380,8 @@ class FlowClassicClient(SteppedClassicClient, _Phased):
         stepped_poll_timer(self)
 
     def _beat(self, token: int = -1) -> None:  # type: ignore[override]
-        if token != self._token or not self.alive:
+        if not _played_beat(self, token):
             return
-        self.last_fed = self.driver.now
-        self.last_poll = max(self.last_poll, float(self.driver.world.last_poll[self.member.slot]))
-        self.beat()
-        self.member.wake()
         self.driver.queue_beat(self, self.driver.now + self.beat_interval)
 
     def beats_now(self) -> bool:
@@ -427,12 +423,8 @@ class FlowConsumerClient(SteppedConsumerClient, _Phased):
         self.driver.queue_beat(self, self.driver.now, settle=False)
 
     def _beat(self, token: int) -> None:
-        if token != self._token or not self.alive:
+        if not _played_beat(self, token):
             return
-        self.last_fed = self.driver.now
-        self.last_poll = max(self.last_poll, float(self.driver.world.last_poll[self.member.slot]))
-        self.beat()
-        self.member.wake()
         self.beat_interval = self.heartbeat_interval
         self.origin = self.driver.now
         self.driver.queue_beat(self, self.driver.now + self.heartbeat_interval)
@@ -770,3 +762,15 @@ class FlowGroups(SteppedGroups):
 
 def _at(request: GroupEvent, at: float) -> GroupEvent:
     return replace(request, at=at)
+
+
+def _played_beat(client: Any, token: int) -> bool:
+    """A queued heartbeat that has not lapsed (``token``) beats now: the member's last
+    poll as the flow engine read it, the beat, and the member woken for its answer."""
+    if token != client._token or not client.alive:
+        return False
+    client.last_fed = client.driver.now
+    client.last_poll = max(client.last_poll, float(client.driver.world.last_poll[client.member.slot]))
+    client.beat()
+    client.member.wake()
+    return True
