@@ -251,12 +251,14 @@ def run_case(seed: int, index: int, rare: bool, engine: str, duration: float, wo
 
 
 _case_timeout = 0.0  # the running case's time bound (set in the worker)
+WALL_FACTOR = 4  # a case's wall-clock bound: this many times its CPU bound
 
 TASKS = {"check": check_input, "run": run_short, "check_case": check_case, "run_case": run_case}
 
 
 def _child(conn: Any, memory_bytes: int, fault_log: str) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    signal.signal(signal.SIGPROF, _on_alarm)
     signal.signal(signal.SIGALRM, _on_alarm)
     # where native code crashed: the parent reads it after a signal
     with open(fault_log, "w") as log, tempfile.TemporaryDirectory(prefix="simkafka-fuzz-") as tmp:
@@ -270,10 +272,15 @@ def _child(conn: Any, memory_bytes: int, fault_log: str) -> None:
             global _case_timeout
             _case_timeout = timeout
             try:
-                signal.setitimer(signal.ITIMER_REAL, timeout)
+                # the bound is the case's CPU time (ITIMER_PROF: user and system), so a
+                # case that only waits for a core on a busy machine is not taken for a
+                # hang; a case that waits without running has WALL_FACTOR times as long
+                signal.setitimer(signal.ITIMER_PROF, timeout)
+                signal.setitimer(signal.ITIMER_REAL, timeout * WALL_FACTOR)
                 try:
                     outcome = TASKS[name](*args, workdir)
                 finally:
+                    signal.setitimer(signal.ITIMER_PROF, 0)
                     signal.setitimer(signal.ITIMER_REAL, 0)
             except CaseTimeout:
                 outcome = Outcome("hang", f"over {timeout:g}s")
@@ -330,7 +337,7 @@ class Worker:
             self._restart()
             self._conn.send((name, args, timeout))
         # the child's own timer answers first; this is for a child stuck in native code
-        if self._conn.poll(timeout * 2 + 10):
+        if self._conn.poll(timeout * WALL_FACTOR + 10):
             try:
                 outcome = self._conn.recv()
             except EOFError:
@@ -346,7 +353,7 @@ class Worker:
         elif code is not None:
             outcome = Outcome("crash", f"worker exited with status {code}")
         else:
-            outcome = Outcome("hang", f"no answer in {timeout * 2 + 10:g}s (native code?)")
+            outcome = Outcome("hang", f"no answer in {timeout * WALL_FACTOR + 10:g}s (native code?)")
         self._restart()
         return outcome
 

@@ -104,7 +104,7 @@ def test_fuzzed_scenarios_load_or_fail_cleanly() -> None:
     run_parallel(jobs, 2, done)
     assert sum(counts.values()) == len(jobs)
     # the mutations are not all refused: the fuzzer reaches the engines too
-    assert counts["accepted"] > len(jobs) // 10
+    assert counts["accepted"] > len(jobs) // 10, dict(counts)
     assert not failures, f"{len(failures)} of {len(jobs)} cases failed ({dict(counts)}):\n" + "\n".join(
         sorted(failures)[:40]
     )

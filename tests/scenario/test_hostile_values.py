@@ -51,7 +51,7 @@ def test_every_field_with_every_wrong_value():
     for path in list(paths(data))[1:]:
         for value in HOSTILE:
             text = yaml.safe_dump(replaced(data, path, value), sort_keys=False)
-            started = time.perf_counter()
+            started = time.process_time()  # CPU: a busy machine's waits are not the value's
             try:
                 scenario = parse_scenario(text, "m.yaml")
             except ScenarioError as exc:
@@ -60,7 +60,7 @@ def test_every_field_with_every_wrong_value():
                 accepted += 1
                 resolved = yaml.safe_dump(scenario.model_dump(mode="json"), allow_unicode=True)
                 assert parse_scenario(resolved) == scenario, (path, value)
-            assert time.perf_counter() - started < 1.0, (path, value)
+            assert time.process_time() - started < 1.0, (path, value)
             cases += 1
     assert cases > 800 and 0 < accepted < cases / 4
 
