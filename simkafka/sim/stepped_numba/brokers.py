@@ -7,7 +7,17 @@ import numpy as np
 from numba import njit
 
 from simkafka.sim.fluid import EPSILON
-from simkafka.sim.stepped_numba.draws import next_double
+from simkafka.sim.stepped_numba.draws import round_by_draw
+
+
+@njit(cache=True, error_model="numpy")
+def _fetcher_loop(
+    round_trip: float, request_cpu: float, byte_cpu: float, rate: float, batch_lock: float,
+    lock_byte_s: float, nbytes: float,
+) -> float:
+    """One fetcher loop carrying ``nbytes``: the round trip, the leader's handling, the
+    transfer and the follower's append under its log's lock (in the numpy code's order)."""
+    return round_trip + (request_cpu + nbytes * byte_cpu) + nbytes / rate + batch_lock + nbytes * lock_byte_s
 
 
 @njit(cache=True, error_model="numpy")
@@ -104,32 +114,14 @@ def high_watermark_wait(
         r = f_stream[f]
         batch_lock = has_batch[f_part[f]] * lock_batch_s
         nbytes = carried[r]
-        parked[f] = (
-            round_trip[f]
-            + (loop_request_cpu + nbytes * loop_byte_cpu)
-            + nbytes / rate[f]
-            + batch_lock
-            + nbytes * lock_byte_s
-        )
+        parked[f] = _fetcher_loop(round_trip[f], loop_request_cpu, loop_byte_cpu, rate[f], batch_lock, lock_byte_s, nbytes)
         if in_fetch[r] > 0:
             nbytes = in_fetch[r]
-            residual = (
-                round_trip[f]
-                + (loop_request_cpu + nbytes * loop_byte_cpu)
-                + nbytes / rate[f]
-                + batch_lock
-                + nbytes * lock_byte_s
-            )
+            residual = _fetcher_loop(round_trip[f], loop_request_cpu, loop_byte_cpu, rate[f], batch_lock, lock_byte_s, nbytes)
         else:
             residual = max(0.0, (next_fetch[r] - replica_held[r] + replica_loop[r]) - now)
         nbytes = carried[r] + others[r]
-        loop = (
-            round_trip[f]
-            + (loop_request_cpu + nbytes * loop_byte_cpu)
-            + nbytes / rate[f]
-            + batch_lock
-            + nbytes * lock_byte_s
-        )
+        loop = _fetcher_loop(round_trip[f], loop_request_cpu, loop_byte_cpu, rate[f], batch_lock, lock_byte_s, nbytes)
         busy[f] = residual + loop - parked[f]
         if not all_in_isr and not f_in_isr[f]:
             parked[f] = 0.0
@@ -298,13 +290,8 @@ def read_requests(
             if all_move:
                 moved_all[k] = sock_v[k]
             else:
-                want = sock_v[k] * min(max(frac[conn_v[k]], 0.0), 1.0)
-                whole_part = np.floor(want)
-                rest = want - whole_part
-                if rest > EPSILON:
-                    drew = True
-                    if next_double(words) < rest:
-                        whole_part += 1.0
+                whole_part, drawn = round_by_draw(sock_v[k] * min(max(frac[conn_v[k]], 0.0), 1.0), words)
+                drew = drew or drawn
                 moved_all[k] = min(np.int64(whole_part), sock_v[k])
             if moved_all[k] > 0:
                 any_taken = True

@@ -87,6 +87,19 @@ def next_double(words: np.ndarray) -> float:
 
 
 @njit(cache=True, error_model="numpy")
+def round_by_draw(want: float, words: np.ndarray) -> tuple[float, bool]:
+    """``want`` rounded down, plus one with its fractional part's probability (a draw only
+    when that part exceeds ``EPSILON``, as ``split_fraction`` draws); and whether it drew."""
+    whole = np.floor(want)
+    rest = want - whole
+    if rest > EPSILON:
+        if next_double(words) < rest:
+            whole += 1.0
+        return whole, True
+    return whole, False
+
+
+@njit(cache=True, error_model="numpy")
 def draw_many(words: np.ndarray, n: int) -> np.ndarray:
     """``Generator.random(n)`` (for the tests)."""
     out = np.empty(n)
@@ -109,12 +122,7 @@ def split_fraction_into(words, backlog, fraction, out):  # noqa: ANN001, ANN202
         return False
     drew = False
     for k in range(size):
-        want = backlog[k] * min(max(fraction[k], 0.0), 1.0)
-        whole = np.floor(want)
-        rest = want - whole
-        if rest > EPSILON:
-            drew = True
-            if next_double(words) < rest:
-                whole += 1.0
+        whole, drawn = round_by_draw(backlog[k] * min(max(fraction[k], 0.0), 1.0), words)
+        drew = drew or drawn
         out[k] = min(np.int64(whole), backlog[k])
     return drew
