@@ -22,8 +22,9 @@ polls once per batch -- ``max.poll.records``, or fewer if its lag and fetched re
 are fewer, over its processing rate -- and only then runs its rebalance callbacks; its
 last poll is the start of the batch in hand, which is what the poll timer
 (``max.poll.interval.ms``) reads. A member that becomes saturated first works through
-the records of its last poll (what its fetch sessions brought in one fetch cycle) at its
-new pace. Which records each poll returns is not followed, only how long a batch takes:
+the records of its last poll (one fetch response: what one of its fetch sessions
+brought in one fetch cycle) at its new pace. Which records each poll returns is not
+followed, only how long a batch takes:
 which of several saturated members polls first after an answer can differ from the
 stepped engine's (see ``tests/sim/test_flow_groups.py``).
 
@@ -168,7 +169,7 @@ class FlowGroupState:
         self.batch_time = np.divide(w.max_poll_records, rate, out=np.full(w.M, math.inf), where=rate > 0)
         saturated = busy & (rate > 0) & self.member_alive
         # a member whose thread has just become too slow has the records of its last
-        # poll in hand (what its fetches brought since the poll before); it works through
+        # poll in hand (one fetch response, see _records_per_poll); it works through
         # them at its new pace, then polls and takes max.poll.records
         starts = saturated & ~self.saturated & (self.batch_end <= now)
         in_hand = np.divide(self.poll_records, rate, out=np.zeros(w.M), where=rate > 0)
@@ -178,9 +179,11 @@ class FlowGroupState:
         self.poll_records = np.where(saturated, self.poll_records, self._records_per_poll(rate))
 
     def _records_per_poll(self, rate: np.ndarray) -> np.ndarray:
-        """What a poll of a member that keeps up returns: what its fetch sessions bring in
-        one fetch cycle (``fetch.min.bytes`` gathered, at most ``fetch.max.wait.ms``, plus
-        the round trip), at least one record, at most ``max.poll.records``."""
+        """What a poll of a member that keeps up returns: one fetch response, what one of
+        its fetch sessions brings in one fetch cycle (``fetch.min.bytes`` gathered, at most
+        ``fetch.max.wait.ms``, plus the round trip; the sessions' responses drift apart,
+        see :meth:`FlowLatency.shape <simkafka.sim.flow_latency.FlowLatency.shape>`), at
+        least one record, at most ``max.poll.records``."""
         w = self.flow
         if not w.C:
             return np.ones(w.M)
@@ -194,7 +197,7 @@ class FlowGroupState:
             0.0,
         )
         cycle = wait + 2 * w.client_latency
-        return np.clip(rate * cycle, 1.0, w.max_poll_records)
+        return np.clip(rate / sessions * cycle, 1.0, w.max_poll_records)
 
     def idle(self, slot: int, now: float) -> bool:
         """Inside ``poll()``, waiting for records: no batch in hand."""

@@ -60,8 +60,9 @@ others -- recorded as uniform pieces between its quantiles -- plus the burst's),
 service, and the response's trip back. Its **end-to-end latency** adds, from the
 moment the leader appended it, the high watermark's wait (for ``acks=1`` too: consumers
 see only what is replicated), the member's fetch round trip (a record arrives while the
-session's fetch is out: uniform over one round trip), and the processing of the poll
-that returned it. Each piece is recorded as uniform between its bounds, per flow and per
+session's fetch is out: uniform over one round trip), and the processing of the
+poll that returned it: one fetch response, as a member's sessions answer at different
+times. Each piece is recorded as uniform between its bounds, per flow and per
 interval between events, into the same histograms the other engines fill.
 
 **Measured** (``benchmarks/compare_engines.py``, the flow engine against the events
@@ -356,17 +357,20 @@ class FlowLatency:
             cycle = wait + trip
             loops = np.where(gathering, 1.0 / cycle, np.minimum(s_batches, 1.0 / trip))
             fetches_per_record = np.divide(loops, s_msgs, out=np.zeros(n_sessions), where=s_msgs > 0)[session]
-            # a poll returns what its sessions brought in one cycle (at most max.poll.records)
+            # a poll returns one fetch response, its session's records of one fetch (at
+            # most max.poll.records): a member's sessions do not answer together, they
+            # drift apart -- a response that comes while the member processes the one
+            # before is polled after it, and its next fetch goes out that much later --
+            # until each poll finds one response waiting (the events engine's polls of
+            # rolling-deploy's half-busy members hold one partition's fetch, 156 of 156)
             member_msgs = np.bincount(w.c_member, weights=msgs_p[w.c_part], minlength=w.M)
-            member_cycle = np.divide(
-                np.bincount(member, weights=s_msgs * cycle, minlength=w.M), member_msgs,
-                out=np.full(w.M, trip), where=member_msgs > 0)
+            per_fetch = np.divide(s_msgs, loops, out=np.ones(n_sessions), where=loops > 0)
             per_record = w.poll_seconds_per_record()
             member_cost = np.bincount(w.c_member, weights=msgs_p[w.c_part] * per_record, minlength=w.M)
             mean_cost = np.divide(member_cost, member_msgs, out=np.zeros(w.M), where=member_msgs > 0)
-            poll = np.minimum(w.max_poll_records, np.maximum(1.0, member_msgs * member_cycle)) * mean_cost
+            poll = np.clip(per_fetch[session], 1.0, w.max_poll_records[w.c_member]) * mean_cost[w.c_member]
             hw_c = hw_base[w.c_part]
-            consume_base = hw_c + latency + w.request_cpu + poll[w.c_member]
+            consume_base = hw_c + latency + w.request_cpu + poll
             # a stint's batches: full ones, or what lingers out at the instance's rate
             keyed = w.keyed[w.k_spec]
             fill = np.where(keyed, per_instance, spec_rate[w.k_spec])
