@@ -871,6 +871,7 @@ class FlowWorld:
             return
         if t > self.scenario.run.warmup:  # the loop stops at the warm-up's end
             self.latency.record(dt)
+        self.latency.age_backlog(dt)
         if self.K:
             acked_k = self.latency.ack_rate(self.now)
             self.in_flight += (self.rate_k - acked_k) * dt

@@ -60,7 +60,10 @@ others -- recorded as uniform pieces between its quantiles -- plus the burst's),
 service, and the response's trip back. Its **end-to-end latency** adds, from the
 moment the leader appended it, the high watermark's wait (for ``acks=1`` too: consumers
 see only what is replicated), the member's fetch round trip (a record arrives while the
-session's fetch is out: uniform over one round trip), and the processing of the
+session's fetch is out: uniform over one round trip), the wait behind the group's
+backlog when it has one (first in, first out: its oldest record's age, which grows by
+``1 - c / a`` a second at fetch rate ``c`` and high-watermark rate ``a``, and by 1 while
+the group reads a prefill that was all there at the start), and the processing of the
 poll that returned it: one fetch response, as a member's sessions answer at different
 times. Each piece is recorded as uniform between its bounds, per flow and per
 interval between events, into the same histograms the other engines fill.
@@ -112,6 +115,7 @@ FlowWorld = Any
 MAX_QUEUE_SERVICES = 50.0  # a saturated channel's wait is capped at this many services
 CHANNEL_ROUNDS = 3  # the channel's queue <-> the high watermark's wait: settles in three
 TINY_RATE = 1e-12
+DUST = 1e-6  # messages: a queue holding less is empty (flow.DUST)
 
 GOLDEN_RATIO_FRACTION = 0.6180339887498949  # frac(k * this) spreads evenly over [0, 1)
 
@@ -244,6 +248,12 @@ class FlowLatency:
         self._carry_p = _phases(world.K)
         self._carry_c = _phases(world.C)
         self._piece_carry: dict[str, np.ndarray] = {}
+        # per consumer flow, how long the oldest record of its backlog (what it could not
+        # fetch yet) has waited since the high watermark passed it: 0 for a flow that
+        # keeps up; each partition's last non-zero high-watermark rate, which a backlog
+        # appended before its producers stopped is consumed at
+        self.backlog_wait = np.zeros(world.C)
+        self._hw_rate_last = np.zeros(world.P)
         self._tables: dict[str, tuple[Shape, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self._grouping: dict[str, tuple] = {}
         self.refresh()
@@ -681,7 +691,38 @@ class FlowLatency:
             hw_from = shape.hw_base + self._slowest_from * shape.hw_spread
             low = (base_p + hw_from)[w.c_part] + shape.consume_base - shape.hw_base[w.c_part]
             spread = shape.consume_spread + ((1.0 - self._slowest_from) * shape.hw_spread)[w.c_part]
+            if self.backlog_wait.any() or (w.lag > 0).any():
+                # behind a backlog, a record waits its age too: linear over the interval
+                before, after = self.backlog_wait, self._backlog_wait_after(dt)
+                low = low + np.minimum(before, after)
+                spread = spread + np.abs(after - before)
             self._record(self.e2e, "e2e", self._pieces_of_consumer_flows, low, spread, whole)
+
+    def age_backlog(self, dt: float) -> None:
+        """Move :attr:`backlog_wait` on by ``dt`` at the current rates (before the world
+        moves its lag)."""
+        w = self.world
+        if not w.C:
+            return
+        self._hw_rate_last = np.where(w.hw_rate_p > 0, w.hw_rate_p, self._hw_rate_last)
+        if self.backlog_wait.any() or (w.lag > 0).any():
+            self.backlog_wait = self._backlog_wait_after(dt)
+
+    def _backlog_wait_after(self, dt: float) -> np.ndarray:
+        """The backlog's oldest record's wait ``dt`` on. Records leave a backlog in order
+        at the fetch rate ``c`` and join it at the high watermark's ``a``, so its oldest
+        ages by ``1 - c / a`` a second: ``lag / a`` while the rates hold (the stepped
+        engine reads the consumed records' creation times; this is their first-in,
+        first-out at the current rates). A group's prefill was all there at the start:
+        while it reads it, its oldest record is as old as the run. A flow whose backlog
+        empties has no wait."""
+        w = self.world
+        a = np.where(w.hw_rate_p > 0, w.hw_rate_p, self._hw_rate_last)[w.c_part]
+        ageing = 1.0 - np.divide(w.rate_c, a, out=np.zeros(w.C), where=a > 0)
+        ageing = np.where(w.cold_left > 0, 1.0, ageing)
+        after = np.maximum(0.0, self.backlog_wait + ageing * dt)
+        lag_after = w.lag + w.lag_slope * dt
+        return np.where(lag_after < DUST, 0.0, after)
 
     def _record(
         self,
