@@ -283,6 +283,18 @@ class FlowGroupState:
         """OffsetCommit now of what group ``g`` processed of ``parts``."""
         self.committed[g, parts] = self.consumed_at(g, parts, self.now)
 
+    def commit_many(self, groups: list[int], parts: list[list[int]], instants: list[float]) -> None:
+        """:meth:`commit` of each ``(group, parts)`` at its instant, in one go (a later
+        one of the same partition overwrites an earlier one, as in turn)."""
+        w = self.flow
+        sizes = [len(p) for p in parts]
+        g = np.repeat(np.asarray(groups, dtype=np.int64), sizes)
+        p = np.fromiter((i for ps in parts for i in ps), dtype=np.int64, count=sum(sizes))
+        ahead = np.maximum(0.0, np.repeat(np.asarray(instants), sizes) - w.now)
+        flows = w.c_of[g, p]
+        rate = np.where(flows >= 0, w.latency.consume_rate_of(w.now, np.maximum(flows, 0)), 0.0) if w.C else 0.0
+        self.committed[g, p] = w.consumed[g, p] + rate * ahead
+
 
 class FlowMember(SteppedMember):
     """A member process whose poll loop is the flow engine's (:class:`FlowGroupState`)."""
@@ -584,12 +596,18 @@ class FlowGroups(SteppedGroups):
     # -- commits -------------------------------------------------------------------------------
 
     def _commits_due(self, t: float) -> None:
+        """Each member's last commit due by ``t``, at its instant (no group acts between
+        the stops, so whether the coordinator accepts it is what it says now); the
+        accepted ones' offsets are written at once: the group's position of each
+        partition at its member's instant."""
         state = self.state
         due = np.flatnonzero((self.next_commit <= t) & state.member_alive)
         if not due.size:
             return
-        now = self.now
         rolled = False
+        groups: list[int] = []
+        parts: list[list[int]] = []
+        instants: list[float] = []
         for slot in due.tolist():
             member = self._by_slot[slot]
             if not member.alive or member.membership is None:
@@ -601,10 +619,13 @@ class FlowGroups(SteppedGroups):
             instant = self._last_commit_instant(slot, t, every)
             if instant is None:
                 continue
-            self.now = instant
             self.next_commit[slot] = instant + every
-            member.commit_now()
-        self.now = now
+            if member.commit_accepted():
+                groups.append(member.g)
+                parts.append(member._parts(member.assignment))
+                instants.append(instant)
+        if groups:
+            state.commit_many(groups, parts, instants)
 
     def _commit_every(self, member: SteppedMember) -> float:
         spec = member.group

@@ -186,12 +186,21 @@ class SteppedMember:
         """OffsetCommit of what the member processed, if the coordinator accepts it."""
         if not self.assignment or self.membership is None:
             return True
+        if not self.commit_accepted():
+            return False
+        self.world.commit(self.g, self._parts(self.assignment))
+        return True
+
+    def commit_accepted(self) -> bool:
+        """Whether the member has an OffsetCommit to send and the coordinator accepts it
+        now (a refusal is counted)."""
+        if not self.assignment or self.membership is None:
+            return False
         membership = self.membership
         error = commit_error(self.groups, self.group.group_id, membership.member_id, membership.commit_generation())
         if error != NONE:
             self.groups.commits_failed += 1
             return False
-        self.world.commit(self.g, self._parts(self.assignment))
         return True
 
     # -- the process's life ---------------------------------------------------------------------
