@@ -598,9 +598,9 @@ class FlowWorld(FlowBuild):
         dt = t - self.now
         if dt <= 0:
             return
+        self.latency.follow_log_ends()
         if t > self.scenario.run.warmup:  # the loop stops at the warm-up's end
             self.latency.record(dt)
-        self.latency.age_backlog(dt)
         if self.K:
             acked_k = self.latency.ack_rate(self.now)
             self.in_flight += (self.rate_k - acked_k) * dt

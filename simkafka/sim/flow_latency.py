@@ -64,9 +64,9 @@ fetch is parked at the leader is answered at once, one appended while it is on i
 waits for the next one, up to a round trip: recorded as uniform over the round trip
 times the share of the time the fetch is out, which has the mixture's mean; a gathering
 session's record waits evenly over its cycle), the wait behind the group's
-backlog when it has one (first in, first out: its oldest record's age, which grows by
-``1 - c / a`` a second at fetch rate ``c`` and high-watermark rate ``a``, and by 1 while
-the group reads a prefill that was all there at the start), and the processing of the
+backlog when it has one (first in, first out: the record at offset ``high watermark -
+lag`` was appended when the log end passed it, read off the log ends noted at every
+change of rates; a prefill's records at the start), and the processing of the
 poll that returned it: one fetch response, as a member's sessions answer at different
 times. Each piece is recorded as uniform between its bounds, per flow and per
 interval between events, into the same histograms the other engines fill.
@@ -121,6 +121,7 @@ MAX_QUEUE_SERVICES = 50.0  # a saturated channel's wait is capped at this many s
 CHANNEL_ROUNDS = 3  # the channel's queue <-> the high watermark's wait: settles in three
 TINY_RATE = 1e-12
 DUST = 1e-6  # messages: a queue holding less is empty (flow.DUST)
+LOG_END_HISTORY_S = 300.0  # seconds of log-end history kept beyond what backlogs need
 
 GOLDEN_RATIO_FRACTION = 0.6180339887498949  # frac(k * this) spreads evenly over [0, 1)
 
@@ -253,12 +254,13 @@ class FlowLatency:
         self._carry_p = _phases(world.K)
         self._carry_c = _phases(world.C)
         self._piece_carry: dict[str, np.ndarray] = {}
-        # per consumer flow, how long the oldest record of its backlog (what it could not
-        # fetch yet) has waited since the high watermark passed it: 0 for a flow that
-        # keeps up; each partition's last non-zero high-watermark rate, which a backlog
-        # appended before its producers stopped is consumed at
-        self.backlog_wait = np.zeros(world.C)
-        self._hw_rate_last = np.zeros(world.P)
+        # each partition's log end and append rate at every change of rates since the
+        # oldest record a backlog holds was appended: when that record was (backlog_waits)
+        self._end_times: list[float] = []
+        self._end_marks: list[np.ndarray] = []
+        self._end_rates: list[np.ndarray] = []
+        self._end_history: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._rates_noted: np.ndarray | None = None
         self._tables: dict[str, tuple[Shape, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self._grouping: dict[str, tuple] = {}
         self.refresh()
@@ -703,38 +705,66 @@ class FlowLatency:
             hw_from = shape.hw_base + self._slowest_from * shape.hw_spread
             low = (base_p + hw_from)[w.c_part] + shape.consume_base - shape.hw_base[w.c_part]
             spread = shape.consume_spread + ((1.0 - self._slowest_from) * shape.hw_spread)[w.c_part]
-            if self.backlog_wait.any() or (w.lag > 0).any():
-                # behind a backlog, a record waits its age too: linear over the interval
-                before, after = self.backlog_wait, self._backlog_wait_after(dt)
+            if (w.lag > DUST).any():
+                # behind a backlog, a record waits its turn too: linear over the interval
+                before, after = self.backlog_waits(0.0), self.backlog_waits(dt)
                 low = low + np.minimum(before, after)
                 spread = spread + np.abs(after - before)
             self._record(self.e2e, "e2e", self._pieces_of_consumer_flows, low, spread, whole)
 
-    def age_backlog(self, dt: float) -> None:
-        """Move :attr:`backlog_wait` on by ``dt`` at the current rates (before the world
-        moves its lag)."""
+    def follow_log_ends(self) -> None:
+        """Note each partition's log end and append rate when the rates change (the world
+        calls this before it moves on), for :meth:`backlog_waits`. Only what a backlog
+        still reaches back to is kept, and the last :data:`LOG_END_HISTORY_S` (a group's
+        position can go back to its last commit)."""
         w = self.world
         if not w.C:
             return
-        self._hw_rate_last = np.where(w.hw_rate_p > 0, w.hw_rate_p, self._hw_rate_last)
-        if self.backlog_wait.any() or (w.lag > 0).any():
-            self.backlog_wait = self._backlog_wait_after(dt)
+        if w.produce_rate_p is not self._rates_noted:
+            self._rates_noted = w.produce_rate_p
+            self._end_times.append(w.now)
+            self._end_marks.append(w.leo.copy())
+            self._end_rates.append(w.produce_rate_p)
+            self._end_history = None
+        keep_from = w.now - LOG_END_HISTORY_S
+        if (w.lag > DUST).any():
+            keep_from = min(keep_from, float(self.backlog_waits(0.0, oldest=True)))
+        first = max(0, int(np.searchsorted(self._end_times, keep_from, side="right")) - 1)
+        if first:
+            del self._end_times[:first], self._end_marks[:first], self._end_rates[:first]
+            self._end_history = None
 
-    def _backlog_wait_after(self, dt: float) -> np.ndarray:
-        """The backlog's oldest record's wait ``dt`` on. Records leave a backlog in order
-        at the fetch rate ``c`` and join it at the high watermark's ``a``, so its oldest
-        ages by ``1 - c / a`` a second: ``lag / a`` while the rates hold (the stepped
-        engine reads the consumed records' creation times; this is their first-in,
-        first-out at the current rates). A group's prefill was all there at the start:
-        while it reads it, its oldest record is as old as the run. A flow whose backlog
-        empties has no wait."""
+    def backlog_waits(self, ahead: float, oldest: bool = False) -> np.ndarray:
+        """Per consumer flow, ``ahead`` seconds from now at the current rates: how long the
+        record its fetches take next (the oldest of its backlog) has waited since it was
+        appended -- first in, first out, read off the log end's history: the record at
+        offset ``high watermark - lag`` was appended when the log end passed it (a
+        prefill's records, at the start). No backlog, no wait. ``oldest``: the earliest
+        append time any backlog reaches back to instead."""
         w = self.world
-        a = np.where(w.hw_rate_p > 0, w.hw_rate_p, self._hw_rate_last)[w.c_part]
-        ageing = 1.0 - np.divide(w.rate_c, a, out=np.zeros(w.C), where=a > 0)
-        ageing = np.where(w.cold_left > 0, 1.0, ageing)
-        after = np.maximum(0.0, self.backlog_wait + ageing * dt)
-        lag_after = w.lag + w.lag_slope * dt
-        return np.where(lag_after < DUST, 0.0, after)
+        at = w.now + ahead
+        lag = np.maximum(0.0, w.lag + w.lag_slope * ahead)
+        behind = np.flatnonzero(lag > DUST)
+        if oldest:
+            if not behind.size:
+                return np.float64(w.now)
+        waits = np.zeros(w.C)
+        if not behind.size:
+            return waits
+        if self._end_history is None:
+            self._end_history = (np.asarray(self._end_times), np.vstack(self._end_marks), np.vstack(self._end_rates))
+        times, marks, rates = self._end_history
+        part = w.c_part[behind]
+        offset = (w.leo - w.hw_gap)[part] + w.hw_rate_p[part] * ahead - lag[behind]
+        column = marks[:, part]
+        k = np.maximum((column <= offset[None, :]).sum(axis=0) - 1, 0)
+        mark, rate = column[k, np.arange(part.size)], rates[k, part]
+        since = np.divide(offset - mark, rate, out=np.zeros(part.size), where=rate > 0)
+        appended = np.clip(times[k] + np.maximum(since, 0.0), times[0], at)
+        if oldest:
+            return appended.min()
+        waits[behind] = at - appended
+        return waits
 
     def _record(
         self,
