@@ -15,6 +15,11 @@ from functools import lru_cache
 import numpy as np
 
 
+# the longest latency told apart: a flow-engine run of days can hold records behind a
+# backlog for hours (a longer wait is counted as this long)
+WEEK_S = 7 * 86400.0
+
+
 @lru_cache(maxsize=4096)
 def _bucket_edges(log_lowest: float, scale: float, lo_i: int, hi_i: int) -> np.ndarray:
     """Upper edges of buckets ``lo_i .. hi_i - 1`` (read-only: shared between calls)."""
@@ -40,7 +45,7 @@ class LatencyHistogram:
     )
 
     def __init__(
-        self, lowest: float = 1e-6, highest: float = 3600.0, buckets_per_decade: int = 200
+        self, lowest: float = 1e-6, highest: float = WEEK_S, buckets_per_decade: int = 200
     ) -> None:
         if not 0 < lowest < highest:
             raise ValueError("need 0 < lowest < highest")
