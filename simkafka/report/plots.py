@@ -276,11 +276,16 @@ def plot_series(
     title: str | None = None,
     ylabel: str | None = None,
     scale: float = 1.0,
+    time_unit: str = "s",
 ):
     """Time-series ``columns`` of the run (a name, a list of names, or a regular
     expression matched against every column, e.g. ``r"b\\d+\\.leaders"``), each multiplied
-    by ``scale``, with the faults marked and every group's rebalances shaded. Raises
-    ``KeyError`` naming the columns there are when nothing matches. Returns the Axes."""
+    by ``scale``, with the faults marked and every group's rebalances shaded; the time
+    axis labelled in ``time_unit`` (``s``, ``min``, ``h`` or ``d``: a flow-engine run of
+    days reads in hours). Raises ``KeyError`` naming the columns there are when nothing
+    matches. Returns the Axes."""
+    if time_unit not in TIME_UNITS:
+        raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, not {time_unit!r}")
     ts = result.timeseries
     if isinstance(columns, str):
         chosen = [columns] if columns in ts.columns else [c for c in ts.columns if re.fullmatch(columns, c)]
@@ -297,7 +302,7 @@ def plot_series(
         ax.plot(ts.index, ts[column] * scale, label=column)
     shade_rebalances(ax, result.rebalances, colour=_REBALANCE_COLOUR)
     fault_report.mark_faults(ax, fault_report.fault_marks(result))
-    ax.set_xlabel("simulated time (s)")
+    _label_time_axis(ax, time_unit)
     if ylabel:
         ax.set_ylabel(ylabel)
     ax.set_title(title or ", ".join(chosen))
@@ -305,6 +310,24 @@ def plot_series(
     if len(chosen) > 1 or len(result.rebalances) or len(result.timeline):
         ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return ax
+
+
+# seconds per unit, and the tick spacing (in units) that reads well for a run of days
+TIME_UNITS = {"s": (1.0, None), "min": (60.0, None), "h": (3600.0, 6.0), "d": (86400.0, 1.0)}
+
+
+def _label_time_axis(ax, time_unit: str) -> None:
+    """Tick labels in ``time_unit``; the data stay in seconds (faults and rebalances are
+    drawn in seconds too)."""
+    seconds, every = TIME_UNITS[time_unit]
+    ax.set_xlabel(f"simulated time ({time_unit})")
+    if seconds == 1.0:
+        return
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    if every is not None:
+        ax.xaxis.set_major_locator(MultipleLocator(every * seconds))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / seconds:g}"))
 
 
 def plot_latency_percentiles(

@@ -136,3 +136,15 @@ def test_a_controlled_shutdown_is_down_from_its_completion_not_from_the_request(
     assert completed > 0.5  # the leaders moved first
     spans = broker_down_spans(result)
     assert [(r.broker, r.start, r.end, r.how) for r in spans.itertuples()] == [(1, completed, 1.5, "shutdown")]
+
+
+def test_series_of_days_reads_in_hours_with_the_data_in_seconds(result):
+    fig, ax = plt.subplots()
+    plot_series(result, "produce_msgs_per_s", ax=ax, time_unit="h")
+    assert ax.get_xlabel() == "simulated time (h)"
+    line = ax.get_lines()[0]
+    assert list(line.get_xdata()) == list(result.timeseries.index)  # still seconds
+    assert ax.xaxis.get_major_formatter()(7200.0, 0) == "2"
+    with pytest.raises(ValueError, match="time_unit must be one of s, min, h, d"):
+        plot_series(result, "produce_msgs_per_s", ax=ax, time_unit="hours")
+    plt.close(fig)
