@@ -67,6 +67,7 @@ def test_there_is_a_course():
         "05-delivery-semantics",
         "06-zookeeper-vs-kraft",
         "07-partitions-and-replication-factor",
+        "08-days-retention-and-peaks",
     ]
     case_studies = {s.removeprefix("case-") for s in stems if s.startswith("case-")}
     scenarios = {"movie-streaming", "ride-sharing", "social-media-feed", "bank-cdc", "data-ingestion",
