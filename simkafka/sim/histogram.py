@@ -14,7 +14,6 @@ from functools import lru_cache
 
 import numpy as np
 
-
 # the longest latency told apart: a flow-engine run of days can hold records behind a
 # backlog for hours (a longer wait is counted as this long)
 WEEK_S = 7 * 86400.0
