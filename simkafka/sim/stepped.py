@@ -187,10 +187,8 @@ from simkafka.sim.consumer import (
 from simkafka.sim.degradation import capacity_changes
 from simkafka.sim.fluid import (
     EPSILON,
-    RECENT,
     CreationCurve,
     apportion,
-    differences,
     max_min_share,
     share_by_turns,
     split_fraction,
@@ -204,15 +202,17 @@ from simkafka.sim.producer import RESPONSE_PARTITION_BYTES
 from simkafka.sim.replication import fetcher_id
 from simkafka.sim.result import group_accounting, run_accounting
 from simkafka.sim.stepped_groups import SteppedGroups, member_slots
+from simkafka.sim.stepped_latency import LatencyRecording
 from simkafka.sim.storage import RECORD_BATCH_OVERHEAD
 from simkafka.sim.workload import key_weights, prefill_by_partition
 
 GOLDEN_RATIO_FRACTION = 0.6180339887498949  # an evenly spread sequence: frac(k * this)
-PENDING_STEPS = 256  # latency recordings queued before they are binned
 REQUEST_OVERHEAD = 100  # produce request header (as the event engine's producer)
 
 
-class SteppedWorld:
+class SteppedWorld(
+    LatencyRecording,
+):
     """Every component of a run as arrays, advanced by :meth:`step`."""
 
     def __init__(self, scenario: Scenario) -> None:
@@ -2490,21 +2490,6 @@ class SteppedWorld:
         finished = np.where(self.conn_unacked <= 0, self.inflight, finished)
         self.inflight -= finished
 
-    def _waited(
-        self, now: float, newest: np.ndarray, oldest: np.ndarray, hops: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """How long messages created between ``oldest`` and ``newest`` waited in queues
-        before passing a stage during the step ending ``now``.
-
-        Within a step the moment of passing is not resolved: on average it is the step's
-        middle, and never before the message existed. A hop that the step order delays by
-        one whole step even when nothing queues -- a follower fetching what was appended
-        the step before, a consumer fetching below the high watermark of the step before --
-        is credited back (``hops`` steps); its real duration is added by the caller as
-        propagation latency instead."""
-        middle = now - (0.5 + hops) * self.dt
-        return np.maximum(0.0, middle - newest), np.maximum(0.0, middle - oldest)
-
     def _advance_high_watermark(self, now: float) -> None:
         if self.F:
             self._fetcher_loops(now)
@@ -2683,48 +2668,6 @@ class SteppedWorld:
         )[piece]
         low, high = self._waited(now, created_hi, created_lo, 2)
         self._record_latency("e2e", np.maximum(0.0, low + extra), np.maximum(0.0, high + extra), n)
-
-    def _record_latency(
-        self, name: str, low: np.ndarray, high: np.ndarray, count: np.ndarray
-    ) -> None:
-        """Queue one step's latency ranges; they are binned in batches (one vectorised
-        call per ``PENDING_STEPS`` recordings instead of one per step)."""
-        pending = self._pending[name]
-        pending.append((low, high, count))
-        if len(pending) >= PENDING_STEPS:
-            self.flush_latency()
-
-    def flush_latency(self) -> None:
-        """Bin every queued latency range into the histograms (call before reading them)."""
-        for name, histogram in (("produce", self.produce_latency), ("e2e", self.e2e_latency)):
-            pending = self._pending[name]
-            if pending:
-                low, high, count = (np.concatenate(parts) for parts in zip(*pending, strict=True))
-                histogram.record_uniform_many(low, high, count)
-                pending.clear()
-
-    def _creation_pieces(
-        self, series: np.ndarray, lo: np.ndarray, hi: np.ndarray, counts: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Creation times of messages ``lo + 1 .. hi`` of each partition ``series``, in
-        pieces of one creation step each (see ``CreationCurve.segments``): ``(range,
-        oldest, newest, messages)``, the messages of each range scaled to ``counts``
-        (acknowledged messages can differ from offsets passed when producers mix acks
-        settings), integers by cumulative rounding."""
-        if self._kernels is not None:
-            curve = self.curve
-            return self._kernels.creation_pieces(
-                curve.fine, curve.fine_steps, curve.coarse, curve.coarse_len,
-                curve.coarse_every, curve.step, RECENT, series,
-                np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), counts,
-            )  # fmt: skip
-        piece, oldest, newest, n = self.curve.segments(series, lo, hi)
-        order = piece.argsort(kind="stable")
-        piece, oldest, newest, n = piece[order], oldest[order], newest[order], n[order]
-        total = np.bincount(piece, weights=n, minlength=series.size)
-        scale = np.divide(counts, total, out=np.zeros(series.size), where=total > 0)
-        rounded = np.rint((n * scale[piece]).cumsum()).astype(np.int64)
-        return piece, oldest, newest, differences(rounded)
 
     def _split_gathered(
         self,
