@@ -7,100 +7,32 @@ disk, replication, high watermark, consumer fetch and processing -- but moves *c
 messages* between them once per ``run.step`` (default 1 ms), for every producer,
 partition, replica and consumer at once:
 
-* **Producers**: arrivals per step (fluid or Poisson), the sticky partitioner's stint as
-  Kafka's accumulator allows it (:func:`~simkafka.model.partitioner.sticky_stint_records`;
-  uniform choice of the next partition, KIP-794 without the adaptive weighting) or the
-  keyed split by murmur2 weights; ``buffer.memory`` with blocked ``send()`` calls failing
-  after ``max.block.ms``; a batch becomes sendable when the next record closes it or after
-  ``linger.ms``; one request per connection carries at most one batch per partition, at
-  most ``max.in.flight.requests.per.connection`` outstanding. Each instance's application
-  thread sends at most ``1 / send_cpu`` records/s (``record_cpu`` plus compression per
-  uncompressed byte; the excess offered is counted as ``cpu_limited``, not created;
-  ``rate: max`` sends as many as the thread and ``buffer.memory`` allow), and its Sender
-  thread drains only when it has finished its last pass, which cost it ``request_cpu``,
-  ``batch_cpu`` and ``byte_cpu`` per request, batch and byte
-  (:mod:`~simkafka.sim.client_costs`, the same arithmetic as the event engine).
-* **Network**: every NIC carries payload at its line rate times the TCP/IP and Ethernet
-  framing's goodput (:mod:`~simkafka.sim.framing`, ``cluster.network.mtu``), so its
-  utilisation is line time; every connection with bytes to move is a flow from a
-  sender's egress to a receiver's ingress; the step's capacity is shared max-min fairly
-  (:func:`~simkafka.sim.fluid.max_min_share`) after request headers took their room.
-  Whole messages cross, so a flow's share is rounded up or down at random; a link that
-  went past its capacity pays it back the next step, and a full link that fell short may
-  use the rest, so no link carries more than its capacity beyond one step's rounding.
-  Propagation latency is shorter than a step: it is added to the latencies of the
-  messages that crossed it.
-* **Brokers**: a producer connection is muted from the read of a request until its
-  response is sent, so the broker serves it one request at a time: each connection's
-  channel is a timeline of its own (``channel_free_at``), a request holding it for its
-  service -- network and handler threads, its batches under their locks, and with
-  ``acks=all`` the high watermark's wait, estimated at the read from the followers'
-  state (:meth:`SteppedWorld._read_requests`); requests that arrived wait in the socket
-  meanwhile. Network threads (``num.network.threads``) as CPU seconds per step per
-  request and byte through the NIC, their backlog delaying the reads; a handler
-  backlog of ``queued.max.requests`` requests stops the reads. Handler threads as a
-  capacity of CPU seconds per step (per request and per byte); appends wait for it. Each partition's log lock has a step's time per step: a
-  leader's append holds it per batch, record and byte, and for codec work when the
-  leader decompresses or recompresses (``log_append``), plus, with ``flush.messages``, an
-  fsync every ``ceil(flush.messages / records per batch)`` appends and the bytes at the
-  disk's write bandwidth (``flush.ms``: a due log's fsync and unflushed bytes take lock
-  time); what does not fit stays queued for the next step, and the lock time is charged
-  to the handler threads the step after (the events engine also holds a thread while it
-  *waits* for a lock; this engine does not). Followers' appends (per batch and byte, and
-  their fsyncs) lengthen their fetcher's loop. Index entries (8 + 12 bytes every
-  ``index.interval.bytes // batch bytes + 1`` batches) are dirtied with the log. With
-  several ``log.dirs`` (JBOD) each directory's disk writes back its own dirty bytes at
-  its bandwidth (replicas placed as ``LogManager.nextLogDirs``); the dirty limit and the
-  page cache stay per broker, and reads from disk use the broker's summed bandwidth. Page cache with dirty-page throttling and write-back at the
-  disk's bandwidth: past ``vm.dirty_ratio`` the produce requests and the replica
-  fetchers' responses wait, and are let through in turn -- the room goes in proportion to
-  each one's whole request or response -- so the leader's appends, and through them the
-  handler threads, the in-flight requests and ``send()``, are held back while the
-  followers get their share. With ``acks=1`` the followers may still fall behind (the
-  producers wait for the leader's append only); nothing is acknowledged beyond what the
-  leaders' disks take. A consumer further behind than the page cache reads from disk.
-* **Replication**: followers fetch what their leader has (``replica.fetch.max.bytes`` per
-  partition, one outstanding fetch per fetcher, sent once the fetcher appended the last
-  response -- which waits at the follower for dirty-page room once it has crossed the
-  network); a fetcher's next fetch reaches the leader one loop (round trip, append, read)
-  after its response crossed, and tells the leader the follower's log end offset; the
-  high watermark is the minimum of those over the ISR; ``acks=all`` completes when it
-  passes; ISR shrink after
-  ``replica.lag.time.max.ms`` and expansion on catch-up, ``min.insync.replicas``.
-* **Consumers**: each member fetches and processes only the partitions it owns, one fetch
-  session per leader broker, ``fetch.min.bytes``/``fetch.max.wait.ms``,
-  ``max.partition.fetch.bytes`` and ``fetch.max.bytes`` per response (shared over its
-  partitions in proportion), partitions with buffered records skipped; each member's
-  thread has a budget of seconds per step for its processing time per record plus what
-  ``poll()`` costs (per record, per byte, decompression per uncompressed byte). A topic's
-  ``prefill`` is on every replica at t=0 and never in the page cache: a group from
-  ``earliest`` reads it from disk, one from ``latest`` starts past it. A record's end-to-end latency runs from its creation to the end of the
-  processing of its poll (the records the member took that step, at most
-  ``max.poll.records``), through the produce request's trip and handling, replication,
-  the fetch's handling and the response's trip to the member.
-* **Consumer groups** (:mod:`~simkafka.sim.stepped_groups`): the same pure group
-  coordinator as the events engine (classic and KIP-848) and the same client rules
-  (:mod:`~simkafka.sim.group_client`), on a clock of requests: a request arrives one
-  ``client_latency`` after it was sent and is handled then, its answer comes back one
-  latency later, heartbeats and the coordinator's timers run at their own times. A member
-  polls in every step in which its thread is not busy with a batch longer than the step
-  (a poll takes up to ``max.poll.records`` of its buffered records, which leave the fetch
-  buffer); an answer reaches a member waiting in ``poll()`` at once, a busy one when its
-  thread is free. Rebalance callbacks run there: a revoked partition's fetched records
-  are dropped and the group's position goes back to its committed offset, where the next
-  owner starts -- what was processed since the last commit is processed again. Arrays
-  are sized for every member that will ever exist (a group's members and its
-  ``consumer_join`` joiners), inactive until their process runs. The consumer faults
-  (crash, leave, join, slow, rolling restart) are played at their exact times; commits
-  take no simulated time (the events engine pays an OffsetCommit round trip).
+* **Producers** (:mod:`~simkafka.sim.stepped_producers`): arrivals, the sticky or keyed
+  partitioner, ``buffer.memory``, the accumulator's batches and ``linger.ms``, the Sender's
+  drain into requests (``max.in.flight.requests.per.connection``), the application and
+  Sender threads' CPU, the acknowledgements.
+* **Network** (:mod:`~simkafka.sim.stepped_network`): every connection with bytes to move
+  is a flow from a sender's egress to a receiver's ingress; a step's NIC capacity is
+  shared max-min fairly, whole messages crossing.
+* **Brokers** (:mod:`~simkafka.sim.stepped_brokers`): muted connections served one request
+  at a time, network and handler threads, each log's lock, ``flush.messages`` and
+  ``flush.ms``, the page cache's dirty-page throttling and write-back (per log directory).
+* **Replication** (:mod:`~simkafka.sim.stepped_replication`): the followers' fetchers and
+  their loops, the high watermark over the ISR, ``acks=all``, ISR shrink and expansion.
+* **Consumers** (:mod:`~simkafka.sim.stepped_consumers`): fetch sessions per leader broker,
+  each member's thread polling and processing, the consumer groups' polls and rebalances
+  (the coordinator itself is :mod:`~simkafka.sim.stepped_groups`').
+* **Latency** (:mod:`~simkafka.sim.stepped_latency`): produce and end-to-end latencies
+  read back as creation times from the partitions' creation curves.
 
-Latencies come from :class:`~simkafka.sim.fluid.CreationCurve`: a partition's messages pass
-every stage in order, so "offsets n0..n1 passed at t" reads back as creation times, piece
-by piece of the step that created them. What a step cannot resolve -- order within a step,
-a follower fetching in the same step as the append -- costs up to a step of latency.
-Three simplifications move the percentiles most. A batch whose ``linger.ms`` runs out is
-seen at the end of a step but counted as passing in its middle, and the replication hop
-is credited a whole step, so a lingered batch's wait comes out up to about a step short:
+:class:`SteppedWorld` gathers them: each stage is a class of its module, holding that
+stage's methods, and :class:`SteppedWorld` inherits them all; the arrays they share are
+built once (:mod:`~simkafka.sim.stepped_build`) and :meth:`SteppedWorld.step` plays the
+stages in order. Each module's docstring says what its stage models and how.
+
+Three simplifications move the latency percentiles most. A batch whose ``linger.ms`` runs
+out is seen at the end of a step but counted as passing in its middle, and the replication
+hop is credited a whole step, so a lingered batch's wait comes out up to about a step short:
 the reference scenario's p99 (set by sticky remainders that wait out the linger) is 14 %
 low at 1 ms steps, 32 % at 2 ms. A partition's log order is taken as its creation order
 (a remainder is appended after younger batches of other producers and its wait is spread
@@ -126,7 +58,8 @@ twice or skipped are not counted per record -- the rewinds are in ``reprocessed`
 no partition's registration ever changes: ``RunResult.partition_history`` is empty and
 ``simkafka.report.plots.topology_at`` gives the starting topology at any time. The
 events engine (:mod:`simkafka.sim.fault_player`) plays them all; ``simkafka durability``
-always uses it. The consumer groups' coordinator *is* played (see above):
+always uses it. The consumer groups' coordinator *is* played
+(:mod:`~simkafka.sim.stepped_consumers`):
 ``RunResult.rebalances`` and ``.assignments`` hold the rebalance log and the ownership
 spans, as the events engine's do.
 
@@ -163,7 +96,7 @@ import numpy as np
 from simkafka.random_streams import RandomStreams
 from simkafka.scenario import Scenario
 from simkafka.sim import stepped_kernels
-from simkafka.sim.fluid import CreationCurve, split_fraction
+from simkafka.sim.fluid import GOLDEN_RATIO_FRACTION, CreationCurve, split_fraction
 from simkafka.sim.guards import check_engine_inputs
 from simkafka.sim.histogram import LatencyHistogram
 from simkafka.sim.result import group_accounting, run_accounting
@@ -171,10 +104,14 @@ from simkafka.sim.stepped_brokers import BrokerStages
 from simkafka.sim.stepped_build import SteppedConstruction
 from simkafka.sim.stepped_consumers import ConsumerStages
 from simkafka.sim.stepped_groups import SteppedGroups
-from simkafka.sim.stepped_latency import LatencyRecording
+from simkafka.sim.stepped_latency import PENDING_STEPS, LatencyRecording
 from simkafka.sim.stepped_network import NetworkStage
-from simkafka.sim.stepped_producers import ProducerStages
+from simkafka.sim.stepped_producers import REQUEST_OVERHEAD, ProducerStages
 from simkafka.sim.stepped_replication import ReplicationStages
+
+# the engine, and the constants this module held before its stages moved to modules of
+# their own (still importable from here)
+__all__ = ["GOLDEN_RATIO_FRACTION", "PENDING_STEPS", "REQUEST_OVERHEAD", "SteppedWorld"]
 
 
 class SteppedWorld(
@@ -275,7 +212,7 @@ class SteppedWorld(
         self.now = t1
         self.steps += 1
 
-    # -- consumer groups ----------------------------------------------------------------------
+    # -- tools the stages share ------------------------------------------------------------
 
     def _pairs(self, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The (producer, partition) pairs where ``table`` is not zero, in the table's

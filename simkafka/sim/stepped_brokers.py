@@ -580,4 +580,3 @@ class BrokerStages:
         self.disk_write_busy += np.bincount(
             self.dir_broker, weights=flushed / self.dir_write, minlength=self.B
         )
-

@@ -652,4 +652,3 @@ class SteppedConstruction:
         self._write_back_room = np.bincount(
             self.dir_broker, weights=self._dir_write_step, minlength=self.B
         )
-

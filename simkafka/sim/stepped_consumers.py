@@ -342,4 +342,3 @@ class ConsumerStages:
         )[piece]
         low, high = self._waited(now, created_hi, created_lo, 2)
         self._record_latency("e2e", np.maximum(0.0, low + extra), np.maximum(0.0, high + extra), n)
-

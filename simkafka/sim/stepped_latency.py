@@ -78,4 +78,3 @@ class LatencyRecording:
         scale = np.divide(counts, total, out=np.zeros(series.size), where=total > 0)
         rounded = np.rint((n * scale[piece]).cumsum()).astype(np.int64)
         return piece, oldest, newest, differences(rounded)
-

@@ -128,4 +128,3 @@ class NetworkStage:
         self.client_bytes_out += used[2 * B :: 2]
         self.client_bytes_in += used[2 * B + 1 :: 2]
         self.cross_rack_bytes += float(flow_bytes[self.flow_cross].sum())
-

@@ -512,4 +512,3 @@ class ProducerStages:
         self.conn_unacked -= done_conn
         finished = np.where(self.conn_unacked <= 0, self.inflight, finished)
         self.inflight -= finished
-

@@ -359,4 +359,3 @@ class ReplicationStages:
         stale = self.f_in_isr & (now - self.f_caught_up > self.replica_lag_max)
         for f in np.flatnonzero(stale):
             self._set_isr(int(f), False)
-
