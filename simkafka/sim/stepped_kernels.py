@@ -4,8 +4,9 @@ into one loop over its elements (numba ``@njit``).
 A step of the reference scenario is some 600 numpy calls on arrays of a few hundred
 elements; each call costs a microsecond or two of dispatch whatever its size, so the
 engine's floor in pure numpy is the calls, not the arithmetic. A kernel here does the
-same arithmetic as the numpy code it stands for (:mod:`simkafka.sim.stepped`), in the
-same order, so that a run gives the same bits on either path:
+same arithmetic as the numpy code it stands for (:mod:`simkafka.sim.stepped` and its stage
+modules, such as :mod:`simkafka.sim.stepped_producers`), in the same order, so that a run
+gives the same bits on either path:
 
 * a ``np.bincount`` with weights adds its weights to zeros one by one in the order of
   its input: the loops here do the same;

@@ -9,38 +9,15 @@ broker, flush.messages, prefill, JBOD, capacity faults) and compare.
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 
-from simkafka.scenario import parse_scenario
 from simkafka.sim.stepped import SteppedWorld
 
-MIXED = """
-name: mixed
-cluster:
-  brokers: 4
-  offline_brokers: [3]
-  hardware: {nic: 10Gbps, disk_write: 300MB/s, disk_read: 200MB/s, page_cache: 64MiB, log_dirs: 2}
-topics:
-  - {name: a, partitions: 8, replication.factor: 3, min.insync.replicas: 2, flush.messages: 50}
-  - {name: b, partitions: 6, replication.factor: 2, min.insync.replicas: 1, prefill: 200MB}
-producers:
-  - {topic: a, count: 2, rate: 20MB/s, message_size: 2KiB, acks: all, profile: {type: poisson}, keys: {count: 1000}}
-  - {name: b0, topic: b, count: 1, rate: 5000 msg/s, message_size: 512B, acks: "0"}
-  - {name: bmax, topic: b, count: 1, rate: max, message_size: 1KiB, acks: "1", buffer.memory: 4MiB}
-consumer_groups:
-  - {group.id: g1, topics: [a, b], members: 3, auto.offset.reset: earliest}
-  - {group.id: g2, topics: [b], members: 2}
-faults:
-  - {type: slow_disk, at: 0.2s, broker: 0, factor: 0.2, duration: 0.3s}
-  - {type: nic_degradation, at: 0.3s, broker: 1, factor: 0.3, duration: 0.2s}
-run: {duration: 0.6s, warmup: 0.1s, sample_interval: 0.1s, seed: 11, engine: stepped}
-"""
+from .stepped_scenarios import mixed_scenario
 
 
 def _world() -> SteppedWorld:
-    return SteppedWorld(parse_scenario(textwrap.dedent(MIXED), "mixed.yaml"))
+    return SteppedWorld(mixed_scenario())
 
 
 def test_kept_accumulator_batches_match_a_recount_after_every_step():

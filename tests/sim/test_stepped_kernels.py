@@ -9,7 +9,6 @@ a rebalance -- and must give the same time series, histograms, summary and rebal
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -23,31 +22,9 @@ from simkafka.sim.fluid import max_min_share
 from simkafka.sim.stepped import SteppedWorld
 from simkafka.sim.stepped_run import simulate_stepped
 
-ROOT = Path(__file__).resolve().parents[2]
+from .stepped_scenarios import mixed_scenario
 
-MIXED = """
-name: mixed
-cluster:
-  brokers: 4
-  offline_brokers: [3]
-  hardware: {nic: 10Gbps, disk_write: 300MB/s, disk_read: 200MB/s, page_cache: 64MiB, log_dirs: 2}
-topics:
-  - {name: a, partitions: 8, replication.factor: 3, min.insync.replicas: 2, flush.messages: 50}
-  - {name: b, partitions: 6, replication.factor: 2, min.insync.replicas: 1, prefill: 200MB}
-producers:
-  - {topic: a, count: 2, rate: 20MB/s, message_size: 2KiB, acks: all, profile: {type: poisson}, keys: {count: 1000}}
-  - {name: b0, topic: b, count: 1, rate: 5000 msg/s, message_size: 512B, acks: "0"}
-  - {name: bmax, topic: b, count: 1, rate: max, message_size: 1KiB, acks: "1", buffer.memory: 4MiB}
-consumer_groups:
-  - {group.id: g1, topics: [a, b], members: 3, auto.offset.reset: earliest}
-  - {group.id: g2, topics: [b], members: 2}
-faults:
-  - {type: slow_disk, at: 0.2s, broker: 0, factor: 0.2, duration: 0.3s}
-  - {type: nic_degradation, at: 0.3s, broker: 1, factor: 0.3, duration: 0.2s}
-  - {type: consumer_leave, at: 0.3s, group: g1, member: 1}
-  - {type: consumer_join, at: 0.2s, group: g2, count: 1}
-run: {duration: 0.8s, warmup: 0.1s, sample_interval: 0.1s, seed: 11, engine: stepped}
-"""
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _scenarios():
@@ -63,7 +40,7 @@ def _scenarios():
     ]  # fmt: skip
     return {
         "reference": reference.with_run(duration=0.2, warmup=0.05, engine="stepped", step=0.001),
-        "mixed faults": parse_scenario(textwrap.dedent(MIXED), "mixed.yaml"),
+        "mixed faults": mixed_scenario(group_faults=True),
         "group rebalance": parse_scenario(yaml.safe_dump(groups), "groups.yaml").with_run(
             duration=6.0, warmup=0.5, engine="stepped", step=0.002
         ),
