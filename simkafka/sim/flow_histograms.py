@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from simkafka.sim.fluid import GOLDEN_RATIO_FRACTION
 from simkafka.sim.histogram import LatencyHistogram
 
 DUST = 1e-6  # messages: a queue holding less is empty (flow.DUST)
 LOG_END_HISTORY_S = 300.0  # seconds of log-end history kept beyond what backlogs need
-GOLDEN_RATIO_FRACTION = 0.6180339887498949  # frac(k * this) spreads evenly over [0, 1)
 
 
-class LatencyRecording:
+class HistogramRecording:
     """The recording half of :class:`~simkafka.sim.flow_latency.FlowLatency`: its
     histograms and what they carry from one interval to the next."""
 

@@ -110,7 +110,7 @@ from typing import Any
 import numpy as np
 
 from simkafka.sim.flow_fetch import fetch_data_seconds
-from simkafka.sim.flow_histograms import LatencyRecording
+from simkafka.sim.flow_histograms import HistogramRecording
 from simkafka.sim.log_append import follower_append_cost
 
 # the world this reads is simkafka.sim.flow.FlowWorld, which builds it: named ``Any``
@@ -232,7 +232,7 @@ class Channel:
     answered: np.ndarray  # acks is not 0
 
 
-class FlowLatency(LatencyRecording):
+class FlowLatency(HistogramRecording):
     """Request shapes, the in-flight pipeline and the latency histograms of a flow world."""
 
     def __init__(self, world: FlowWorld) -> None:

@@ -295,7 +295,7 @@ class ConsumerStages:
             self.step_busy = used_s
             self.consumed_bytes += (taken * self._bpm[None, :]).sum(axis=1)  # (numpy's sum)
         else:
-            take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy)
+            take_frac = np.divide(budget, held, out=np.ones(self.M), where=busy & (held > 0))
             taken = split_fraction(self.buffered, take_frac[member_of] * self.owned, self.rng)
         if self._batch_held or self._kernels is None:
             used = np.bincount(self._member_of_flat, weights=taken.ravel(), minlength=self.M)
