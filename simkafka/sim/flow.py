@@ -99,6 +99,7 @@ from simkafka.sim.flow_groups import FlowGroups
 from simkafka.sim.flow_latency import FlowLatency, Shape
 from simkafka.sim.flow_share import progressive_fill
 from simkafka.sim.flow_topology import derive_topology
+from simkafka.sim.fluid import DUST
 from simkafka.sim.guards import check_engine_inputs
 from simkafka.sim.log_append import follower_append_cost
 from simkafka.sim.result import group_accounting, run_accounting
@@ -108,7 +109,6 @@ REQUEST_OVERHEAD = 100  # produce request header (as the other engines' producer
 FIXED_POINT_ROUNDS = 14  # batching and the fetchers' loops <-> rates: bisected to 0.1 % (stops once settled)
 TINY = 1e-9
 SNAP = 1e-6  # relative: a queue this close to its boundary is on it
-DUST = 1e-6  # messages: a queue holding less is empty
 
 
 class FlowWorld(FlowBuild):

@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from simkafka.sim.fluid import GOLDEN_RATIO_FRACTION
+from simkafka.sim.fluid import DUST, GOLDEN_RATIO_FRACTION
 from simkafka.sim.histogram import LatencyHistogram
 
-DUST = 1e-6  # messages: a queue holding less is empty (flow.DUST)
 LOG_END_HISTORY_S = 300.0  # seconds of log-end history kept beyond what backlogs need
 
 
@@ -49,6 +48,7 @@ class HistogramRecording:
         self._end_rates: list[np.ndarray] = []
         self._end_history: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._rates_noted: np.ndarray | None = None
+        self._waits_now: np.ndarray | None = None  # backlog_waits(0) at the world's time, if any
         self._tables: dict[str, tuple[Any, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self._grouping: dict[str, tuple] = {}
 
@@ -79,9 +79,9 @@ class HistogramRecording:
             hw_from = shape.hw_base + self._slowest_from * shape.hw_spread
             low = (base_p + hw_from)[w.c_part] + shape.consume_base - shape.hw_base[w.c_part]
             spread = shape.consume_spread + ((1.0 - self._slowest_from) * shape.hw_spread)[w.c_part]
-            if (w.lag > DUST).any():
+            if self._waits_now is not None:
                 # behind a backlog, a record waits its turn too: linear over the interval
-                before, after = self.backlog_waits(0.0), self.backlog_waits(dt)
+                before, after = self._waits_now, self.backlog_waits(dt)
                 low = low + np.minimum(before, after)
                 spread = spread + np.abs(after - before)
             self._record(self.e2e, "e2e", self._pieces_of_consumer_flows, low, spread, whole)
@@ -100,28 +100,26 @@ class HistogramRecording:
             self._end_marks.append(w.leo.copy())
             self._end_rates.append(w.produce_rate_p)
             self._end_history = None
+        # the waits now: the oldest record a backlog holds was appended the longest wait ago
+        self._waits_now = self.backlog_waits(0.0) if (w.lag > DUST).any() else None
         keep_from = w.now - LOG_END_HISTORY_S
-        if (w.lag > DUST).any():
-            keep_from = min(keep_from, float(self.backlog_waits(0.0, oldest=True)))
+        if self._waits_now is not None:
+            keep_from = min(keep_from, w.now - float(self._waits_now.max()))
         first = max(0, int(np.searchsorted(self._end_times, keep_from, side="right")) - 1)
         if first:
             del self._end_times[:first], self._end_marks[:first], self._end_rates[:first]
             self._end_history = None
 
-    def backlog_waits(self, ahead: float, oldest: bool = False) -> np.ndarray:
+    def backlog_waits(self, ahead: float) -> np.ndarray:
         """Per consumer flow, ``ahead`` seconds from now at the current rates: how long the
         record its fetches take next (the oldest of its backlog) has waited since it was
         appended -- first in, first out, read off the log end's history: the record at
         offset ``high watermark - lag`` was appended when the log end passed it (a
-        prefill's records, at the start). No backlog, no wait. ``oldest``: the earliest
-        append time any backlog reaches back to instead."""
+        prefill's records, at the start). No backlog, no wait."""
         w = self.world
         at = w.now + ahead
         lag = np.maximum(0.0, w.lag + w.lag_slope * ahead)
         behind = np.flatnonzero(lag > DUST)
-        if oldest:
-            if not behind.size:
-                return np.float64(w.now)
         waits = np.zeros(w.C)
         if not behind.size:
             return waits
@@ -135,8 +133,6 @@ class HistogramRecording:
         mark, rate = column[k, np.arange(part.size)], rates[k, part]
         since = np.divide(offset - mark, rate, out=np.zeros(part.size), where=rate > 0)
         appended = np.clip(times[k] + np.maximum(since, 0.0), times[0], at)
-        if oldest:
-            return appended.min()
         waits[behind] = at - appended
         return waits
 

@@ -25,6 +25,7 @@ EPSILON = 1e-9
 RECENT = 16  # newest steps a creation-time lookup tries before bisecting
 NEAR = 64  # a bisection of the fine ring first narrows to the newest NEAR steps when it can
 GOLDEN_RATIO_FRACTION = 0.6180339887498949  # an evenly spread sequence: frac(k * this)
+DUST = 1e-6  # messages: a fluid queue holding less is empty (the flow engine's queues)
 
 
 def max_min_share(

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from simkafka.scenario import parse_scenario
+from simkafka.sim.engine import simulate
 from simkafka.sim.flow import FlowWorld
 
 SCENARIO = """
@@ -175,19 +176,25 @@ def test_a_cluster_without_producers_records_no_latency():
     assert w.shape.requests_per_s.sum() == 0
 
 
-BEHIND = """
-name: falling-behind
+# one member behind one partition: it processes 2 ms a record, about 500 a second
+ONE_SLOW_MEMBER = """
+name: one-slow-member
 cluster:
   brokers: 1
-  hardware: {nic: 10Gbps, disk_write: 1GB/s, page_cache: 8GiB}
+  hardware: {{nic: 10Gbps, disk_write: 1GB/s, page_cache: 8GiB}}
 topics:
-  - {name: orders, partitions: 1, replication.factor: 1, min.insync.replicas: 1}
+  - {{name: orders, partitions: 1, replication.factor: 1, min.insync.replicas: 1}}
 producers:
-  - {topic: orders, count: 1, rate: 600 msg/s, message_size: 1KiB, acks: "1"}
+  - {{topic: orders, count: 1, rate: {rate}, message_size: 1KiB, acks: "1"{profile}}}
 consumer_groups:
-  - {group.id: slow, topics: [orders], members: 1, processing_time_per_record: 2ms}
-run: {duration: 8s, warmup: 2s, engine: ENGINE}
+  - {{group.id: slow, topics: [orders], members: 1, processing_time_per_record: 2ms}}
+run: {{duration: {duration}, warmup: {warmup}, engine: {engine}}}
 """
+
+
+def one_slow_member(engine: str, rate: str, duration: str, warmup: str, profile: str = ""):
+    text = ONE_SLOW_MEMBER.format(engine=engine, rate=rate, duration=duration, warmup=warmup, profile=profile)
+    return simulate(parse_scenario(textwrap.dedent(text), source="t.yaml"))
 
 
 @pytest.mark.parametrize("engine", ["flow", "stepped"])
@@ -196,9 +203,7 @@ def test_a_record_behind_a_growing_backlog_waits_its_age_first_in_first_out(engi
     engine's (which reads the processed records' creation times) does. The events
     engine's records count at the end of their poll, whose size there follows its fetch
     timing: its median is 1.05 s here (the backlog's 0.88 s and part of a poll)."""
-    from simkafka.sim.engine import simulate
-
-    result = simulate(parse_scenario(textwrap.dedent(BEHIND.replace("ENGINE", engine)), source="t.yaml"))
+    result = one_slow_member(engine, "600 msg/s", "8s", "2s")
     consumed = result.summary["consume_msgs_per_s.slow"]
     assert consumed == pytest.approx(500, rel=0.01)  # 2 ms a record (and a little poll())
     # the backlog grows by a - c a second; the record processed at t joined it when the
@@ -209,31 +214,15 @@ def test_a_record_behind_a_growing_backlog_waits_its_age_first_in_first_out(engi
     assert result.latency.loc["end_to_end", "p99"] == pytest.approx(7.94 * (1.0 - consumed / 600.0), rel=0.03)
 
 
-SURGE = """
-name: surge
-cluster:
-  brokers: 1
-  hardware: {nic: 10Gbps, disk_write: 1GB/s, page_cache: 8GiB}
-topics:
-  - {name: orders, partitions: 1, replication.factor: 1, min.insync.replicas: 1}
-producers:
-  - {topic: orders, count: 1, rate: 900 msg/s, message_size: 1KiB, acks: "1",
-     profile: {type: step, steps: [{at: 4s, factor: 0.2}]}}
-consumer_groups:
-  - {group.id: slow, topics: [orders], members: 1, processing_time_per_record: 2ms}
-run: {duration: 10s, warmup: 1s, engine: ENGINE}
-"""
-
-
 def test_a_backlog_filled_at_a_surge_is_drained_in_the_order_it_came():
     """900 msg/s for 4 s into a member that processes 500 a second, then 180: the backlog
     drains at 500 a second through records that came at 900 -- its oldest gets older
     while it drains, which a wait read off the current rates (180 a second: "falling")
     would not say. The stepped engine reads each processed record's creation time."""
-    from simkafka.sim.engine import simulate
 
     def e2e(engine: str) -> list[float]:
-        result = simulate(parse_scenario(textwrap.dedent(SURGE.replace("ENGINE", engine)), source="t.yaml"))
+        result = one_slow_member(engine, "900 msg/s", "10s", "1s",
+                                 profile=", profile: {type: step, steps: [{at: 4s, factor: 0.2}]}")
         return [float(result.latency.loc["end_to_end", q]) for q in ("p50", "p99")]
 
     stepped, flow = e2e("stepped"), e2e("flow")
