@@ -3,7 +3,7 @@
 A :class:`Worker` is a child process that runs many cases one after another in-process
 (importing simkafka once: fast), each under a time bound (``setitimer``; the parent also
 kills a child that does not answer in time) and the whole child under an address-space
-bound (``RLIMIT_AS``). A child that dies is a crash (a signal) and is replaced.
+bound (``RLIMIT_AS``: what it may add to the address space it was forked with). A child that dies is a crash (a signal) and is replaced.
 
 Input level (``simkafka check`` through click's test runner, as a user runs it):
 
@@ -54,7 +54,7 @@ INPUT_FAILURES = ("unlocated_error", "traceback", "hang", "memory", "crash")
 RUN_CLASSES = ("ok", "refused", "long", "traceback", "hang", "memory", "crash", "violation")
 RUN_FAILURES = ("traceback", "hang", "memory", "crash", "violation")
 
-MEMORY_BOUND = 3 * 1024**3  # bytes of address space per worker (numpy + simpy + a run)
+MEMORY_BOUND = 3 * 1024**3  # bytes of address space a worker may add to what it was forked with
 UTILISATION_SLACK = 1e-6
 LATENCY_COLUMN = re.compile(r"_latency_p\d+_ms$")
 LATENCY_KEYS = {
@@ -256,8 +256,23 @@ WALL_FACTOR = 4  # a case's wall-clock bound: this many times its CPU bound
 TASKS = {"check": check_input, "run": run_short, "check_case": check_case, "run_case": run_case}
 
 
+def _address_space() -> int:
+    """Bytes of address space this process holds now (``VmSize``)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _child(conn: Any, memory_bytes: int, fault_log: str) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    # the bound is on what the cases add: the worker is forked from the test process,
+    # whose address space (numba's compiler and thread pools, every module a long test
+    # session loaded) is 1.6 GB after one stepped run and grows -- an absolute bound
+    # under it left the child no room for its next allocation, and a CI run saw its
+    # cases fail as tracebacks from a half-failed import, and crash
+    limit = _address_space() + memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGPROF, _on_alarm)
     signal.signal(signal.SIGALRM, _on_alarm)
     # where native code crashed: the parent reads it after a signal

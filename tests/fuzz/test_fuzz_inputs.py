@@ -81,6 +81,24 @@ def test_harness_tells_clean_errors_from_tracebacks() -> None:
         assert worker.run("check", (b"name: [", False), 10.0).kind == "clean_error"
 
 
+def test_a_worker_forked_from_a_large_test_process_has_its_whole_memory_bound() -> None:
+    """The memory bound is on what a case adds: a test process that holds gigabytes of
+    address space (numba's compiler and thread pools after a stepped run, everything a long
+    session loaded) forks workers that still have their bound to spend."""
+    import mmap
+
+    quickstart = dict(seed_corpus())["scenarios/quickstart.yaml"]
+    import yaml
+
+    good = yaml.safe_dump(quickstart, sort_keys=False).encode()
+    held = mmap.mmap(-1, 3 * 1024**3)  # address space only: never touched
+    try:
+        with Worker(memory_bytes=2 * 1024**3) as worker:
+            assert worker.run("check", (good, False), 10.0).kind == "accepted"
+    finally:
+        held.close()
+
+
 def test_fuzzed_scenarios_load_or_fail_cleanly() -> None:
     """A few thousand mutated scenarios (``check`` and, for one in four, ``check --resolved``):
     no traceback, no hang, no crash, and every refusal names file, line and field."""
